@@ -1,0 +1,53 @@
+/**
+ * PutioClient: the typed put.io client every node shares. One Transport (one queue per token),
+ * one module per API domain, and the path resolver.
+ */
+import { AccountApi } from "./domains/account";
+import { ConfigApi } from "./domains/config";
+import { FilesApi } from "./domains/files";
+import { OAuthApi } from "./domains/oauth";
+import { TransfersApi } from "./domains/transfers";
+import { UploadApi } from "./domains/upload";
+import { PathResolver } from "./paths";
+import { DEFAULT_SOCKET_URL, Transport, type TransportOptions } from "./transport";
+
+export interface ClientOptions extends TransportOptions {
+  socketUrl?: string;
+}
+
+export class PutioClient {
+  readonly transport: Transport;
+  readonly socketUrl: string;
+  readonly account: AccountApi;
+  readonly oauth: OAuthApi;
+  readonly files: FilesApi;
+  readonly upload: UploadApi;
+  readonly transfers: TransfersApi;
+  readonly config: ConfigApi;
+  readonly paths: PathResolver;
+
+  constructor(opts: ClientOptions = {}) {
+    this.transport = new Transport(opts);
+    this.socketUrl = opts.socketUrl || DEFAULT_SOCKET_URL;
+    this.account = new AccountApi(this.transport);
+    this.oauth = new OAuthApi(this.transport);
+    this.files = new FilesApi(this.transport, () => this.paths.invalidate());
+    this.upload = new UploadApi(this.transport);
+    this.transfers = new TransfersApi(this.transport);
+    this.config = new ConfigApi(this.transport);
+    this.paths = new PathResolver(this.files);
+  }
+
+  /** A folder given as an id (number or digits) or a path; paths are created when `create`. */
+  async folderId(folder: number | string, opts: { create?: boolean; signal?: AbortSignal } = {}): Promise<number | null> {
+    if (typeof folder === "number") return folder;
+    const s = String(folder).trim();
+    if (/^\d+$/.test(s)) return Number(s);
+    return this.paths.resolve(s, opts);
+  }
+
+  /** Abort in-flight requests and close connections. */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}

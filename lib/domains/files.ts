@@ -1,0 +1,340 @@
+/**
+ * Files domain: list/search with cursor pagination, get, child lookup, create-folder, rename,
+ * move (incl. move-with-rename), delete, download URL, extract. Schemas sit beside their calls.
+ */
+import { FormData } from "undici";
+import { PutioInputError } from "../errors";
+import { okStatus, validator, type FromSchema } from "../schema";
+import { paginate } from "../paginate";
+import type { Transport } from "../transport";
+
+export type FileType = "FOLDER" | "FILE" | "AUDIO" | "VIDEO" | "IMAGE" | "ARCHIVE" | "PDF" | "TEXT" | "SWF";
+
+export const fileSchema = {
+  type: "object",
+  properties: {
+    id: { type: "integer" },
+    name: { type: "string" },
+    parent_id: { type: "integer", nullable: true },
+    size: { type: "number" },
+    content_type: { type: "string", nullable: true },
+    file_type: { type: "string" },
+    extension: { type: "string", nullable: true },
+    crc32: { type: "string", nullable: true },
+    created_at: { type: "string" },
+    updated_at: { type: "string", nullable: true },
+  },
+  required: ["id", "name", "parent_id", "size", "file_type", "created_at"],
+} as const;
+/** A put.io file or folder. Dates are `YYYY-MM-DDTHH:MM:SS` UTC without zone (see parsePutioDate). */
+export type PutioFile = FromSchema<typeof fileSchema>;
+
+const fileListPageSchema = {
+  type: "object",
+  properties: {
+    files: { type: "array", items: fileSchema },
+    parent: { ...fileSchema, nullable: true },
+    cursor: { type: "string", nullable: true },
+    total: { type: "integer", nullable: true },
+  },
+  required: ["files"],
+} as const;
+type FileListPage = FromSchema<typeof fileListPageSchema>;
+const checkFileListPage = validator(fileListPageSchema);
+
+const checkFileEnvelope = validator({ type: "object", properties: { file: fileSchema }, required: ["file"] });
+
+export const checkOk = validator({ type: "object", properties: { status: okStatus }, required: ["status"] });
+
+const moveItemErrorSchema = {
+  type: "object",
+  properties: {
+    id: { type: "integer" },
+    name: { type: "string", nullable: true },
+    error_type: { type: "string" },
+    status_code: { type: "integer" },
+  },
+  required: ["id", "error_type", "status_code"],
+} as const;
+/** One file put.io could not move (move answers HTTP 200 with a list of these). */
+export type MoveItemError = FromSchema<typeof moveItemErrorSchema>;
+const checkMoveResult = validator({
+  type: "object",
+  properties: {
+    errors: { type: "array", nullable: true, items: moveItemErrorSchema },
+  },
+  required: [],
+});
+
+export interface DeleteResult {
+  skipped: number;
+}
+const checkDeleteResult = validator({ type: "object", properties: { skipped: { type: "integer" } }, required: [] });
+
+const checkUrl = validator({ type: "object", properties: { url: { type: "string" } }, required: ["url"] });
+
+const extractionSchema = {
+  type: "object",
+  properties: {
+    id: { type: "integer" },
+    name: { type: "string", nullable: true },
+    status: { type: "string" },
+    message: { type: "string", nullable: true },
+  },
+  required: ["id", "status"],
+} as const;
+export type Extraction = FromSchema<typeof extractionSchema>;
+const checkExtractions = validator({
+  type: "object",
+  properties: { extractions: { type: "array", items: extractionSchema } },
+  required: ["extractions"],
+});
+
+/** put.io's max page size (1001 answers 400). */
+export const MAX_PER_PAGE = 1000;
+
+export interface ListOptions {
+  perPage?: number;
+  fileType?: string | string[];
+  sortBy?: string;
+  signal?: AbortSignal;
+}
+
+/** Names put.io refuses; checked here so the user sees which name and why before any call. */
+export function checkName(name: unknown, attempted: string): string {
+  if (typeof name !== "string" || name.trim() === "") throw new PutioInputError(attempted, "the name is empty");
+  if (name.includes("/")) throw new PutioInputError(attempted, `the name "${name}" contains "/"`);
+  if (name.includes("\0")) throw new PutioInputError(attempted, "the name contains a NUL character");
+  if (Buffer.byteLength(name) > 255) throw new PutioInputError(attempted, "the name is longer than 255 bytes");
+  return name;
+}
+
+export function checkId(id: unknown, attempted: string, what = "file id"): number {
+  const n = typeof id === "string" && /^\d+$/.test(id.trim()) ? Number(id) : id;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PutioInputError(attempted, `${JSON.stringify(id)} is not a valid ${what}`);
+  return n;
+}
+
+export class FilesApi {
+  /** `onTreeChange` runs after a move, rename or delete (the path cache listens to it). */
+  constructor(
+    private readonly t: Transport,
+    private readonly onTreeChange: () => void = () => {},
+  ) {}
+
+  /** Every child of a folder, following the cursor to the end. */
+  list(parentId: number, opts: ListOptions = {}): AsyncGenerator<PutioFile> {
+    const attempted = `list folder ${parentId}`;
+    const perPage = clampPerPage(opts.perPage);
+    return paginate(
+      () =>
+        this.t.request({
+          method: "GET",
+          path: "/v2/files/list",
+          query: { parent_id: parentId, per_page: perPage, file_type: opts.fileType, sort_by: opts.sortBy },
+          schema: checkFileListPage,
+          attempted,
+          signal: opts.signal,
+        }),
+      (cursor) =>
+        this.t.request({
+          method: "POST",
+          path: "/v2/files/list/continue",
+          query: { per_page: perPage },
+          form: { cursor },
+          idempotent: true,
+          schema: checkFileListPage,
+          attempted,
+          signal: opts.signal,
+        }),
+      (page) => page.files,
+    );
+  }
+
+  /** One page of a folder listing with its parent (the folder itself). */
+  async listPage(parentId: number, opts: ListOptions = {}): Promise<FileListPage> {
+    return this.t.request({
+      method: "GET",
+      path: "/v2/files/list",
+      query: { parent_id: parentId, per_page: clampPerPage(opts.perPage) },
+      schema: checkFileListPage,
+      attempted: `list folder ${parentId}`,
+      signal: opts.signal,
+    });
+  }
+
+  /** Search by name across the account (put.io's search lags new files by seconds). */
+  search(query: string, opts: ListOptions = {}): AsyncGenerator<PutioFile> {
+    const attempted = `search "${query}"`;
+    if (typeof query !== "string" || !query.trim()) throw new PutioInputError(attempted, "the search text is empty");
+    const perPage = clampPerPage(opts.perPage);
+    return paginate(
+      () =>
+        this.t.request({ method: "GET", path: "/v2/files/search", query: { query, per_page: perPage }, schema: checkFileListPage, attempted, signal: opts.signal }),
+      (cursor) =>
+        this.t.request({
+          method: "POST",
+          path: "/v2/files/search/continue",
+          query: { per_page: perPage },
+          form: { cursor },
+          idempotent: true,
+          schema: checkFileListPage,
+          attempted,
+          signal: opts.signal,
+        }),
+      (page) => page.files,
+    );
+  }
+
+  async get(id: number, signal?: AbortSignal): Promise<PutioFile> {
+    const attempted = `get file ${id}`;
+    checkId(id, attempted);
+    const res = await this.t.request({ method: "GET", path: `/v2/files/${id}`, schema: checkFileEnvelope, attempted, signal });
+    return res.file;
+  }
+
+  /** The child of a folder with this exact name, or null (rclone looks paths up the same way). */
+  async child(parentId: number, name: string, signal?: AbortSignal): Promise<PutioFile | null> {
+    try {
+      const res = await this.t.request({
+        method: "GET",
+        path: `/v2/files/${parentId}/child`,
+        query: { name },
+        schema: checkFileEnvelope,
+        attempted: `find "${name}" in folder ${parentId}`,
+        signal,
+      });
+      return res.file;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      throw err;
+    }
+  }
+
+  async createFolder(parentId: number, name: string, signal?: AbortSignal): Promise<PutioFile> {
+    const attempted = `create folder "${name}" in folder ${parentId}`;
+    checkName(name, attempted);
+    const res = await this.t.request({
+      method: "POST",
+      path: "/v2/files/create-folder",
+      form: { name, parent_id: parentId },
+      schema: checkFileEnvelope,
+      attempted,
+      signal,
+    });
+    return res.file;
+  }
+
+  async rename(fileId: number, name: string, signal?: AbortSignal): Promise<void> {
+    const attempted = `rename file ${fileId} to "${name}"`;
+    checkId(fileId, attempted);
+    checkName(name, attempted);
+    // Renaming to the same name twice has the same result: safe to repeat.
+    await this.t.request({ method: "POST", path: "/v2/files/rename", form: { file_id: fileId, name }, idempotent: true, schema: checkOk, attempted, signal });
+    this.onTreeChange();
+  }
+
+  /**
+   * Move files into a folder. put.io answers HTTP 200 with per-item errors; we return them so a
+   * caller can name each file that failed.
+   */
+  async move(fileIds: number[], parentId: number, signal?: AbortSignal): Promise<MoveItemError[]> {
+    const attempted = `move ${fileIds.length === 1 ? `file ${fileIds[0]}` : `${fileIds.length} files`} to folder ${parentId}`;
+    if (!fileIds.length) throw new PutioInputError(attempted, "no file ids given");
+    fileIds.forEach((id) => checkId(id, attempted));
+    const res = await this.t.request({
+      method: "POST",
+      path: "/v2/files/move",
+      form: { file_ids: fileIds, parent_id: parentId },
+      idempotent: true,
+      schema: checkMoveResult,
+      attempted,
+      signal,
+    });
+    this.onTreeChange();
+    return res.errors ?? [];
+  }
+
+  /** Move one file and give it a new name in the same call (the form putio-sync and rclone use). */
+  async moveAndRename(fileId: number, parentId: number, name: string, signal?: AbortSignal): Promise<void> {
+    const attempted = `move file ${fileId} to folder ${parentId} as "${name}"`;
+    checkId(fileId, attempted);
+    checkName(name, attempted);
+    await this.t.request({
+      method: "POST",
+      path: "/v2/files/move",
+      form: { file_id: fileId, parent_id: parentId, name },
+      idempotent: true,
+      schema: checkMoveResult,
+      attempted,
+      signal,
+    }).then((r) => {
+      this.onTreeChange();
+      const e = r.errors?.[0];
+      if (e) throw new PutioInputError(attempted, `put.io refused it (${e.error_type})`);
+    });
+  }
+
+  /**
+   * Delete files (to the trash unless skipTrash). skip_nonexistents makes a repeat harmless, so
+   * the call counts as idempotent; TRASH_LOCK_TIMEOUT is retried by the transport.
+   */
+  async delete(fileIds: number[], opts: { skipTrash?: boolean; signal?: AbortSignal } = {}): Promise<DeleteResult> {
+    const attempted = `delete ${fileIds.length === 1 ? `file ${fileIds[0]}` : `${fileIds.length} files`}`;
+    if (!fileIds.length) throw new PutioInputError(attempted, "no file ids given");
+    fileIds.forEach((id) => checkId(id, attempted));
+    const res = await this.t.request({
+      method: "POST",
+      path: "/v2/files/delete",
+      query: { skip_nonexistents: true, skip_trash: opts.skipTrash ? true : undefined },
+      form: { file_ids: fileIds },
+      idempotent: true,
+      schema: checkDeleteResult,
+      attempted,
+      signal: opts.signal,
+    });
+    this.onTreeChange();
+    return { skipped: res.skipped ?? 0 };
+  }
+
+  /** A direct storage URL for the file's bytes (supports Range); it expires, so ask again when it does. */
+  async downloadUrl(fileId: number, signal?: AbortSignal): Promise<string> {
+    const attempted = `get the download address of file ${fileId}`;
+    checkId(fileId, attempted);
+    const res = await this.t.request({ method: "GET", path: `/v2/files/${fileId}/url`, schema: checkUrl, attempted, signal });
+    return res.url;
+  }
+
+  async extract(fileIds: number[], opts: { password?: string; signal?: AbortSignal } = {}): Promise<Extraction[]> {
+    const attempted = `extract ${fileIds.length} archive(s)`;
+    fileIds.forEach((id) => checkId(id, attempted));
+    const res = await this.t.request({
+      method: "POST",
+      path: "/v2/files/extract",
+      form: { user_file_ids: fileIds, password: opts.password },
+      schema: checkExtractions,
+      attempted,
+      signal: opts.signal,
+    });
+    return res.extractions;
+  }
+
+  async extractions(signal?: AbortSignal): Promise<Extraction[]> {
+    const res = await this.t.request({ method: "GET", path: "/v2/files/extract", schema: checkExtractions, attempted: "list extractions", signal });
+    return res.extractions;
+  }
+}
+
+function clampPerPage(perPage?: number): number {
+  return Math.min(MAX_PER_PAGE, Math.max(1, Math.floor(perPage ?? MAX_PER_PAGE)));
+}
+
+/** put.io dates are `YYYY-MM-DDTHH:MM:SS` in UTC without a zone (older events use a space). */
+export function parsePutioDate(s: string | null | undefined): Date | null {
+  if (!s) return null;
+  const iso = s.replace(" ", "T");
+  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : /T/.test(iso) ? iso + "Z" : iso + "T00:00:00Z");
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export { FormData };

@@ -1,0 +1,182 @@
+/** Transfers domain: list/continue, get, count, add, retry, cancel, clean, remove. */
+import { PutioInputError } from "../errors";
+import { paginate } from "../paginate";
+import { validator, type FromSchema } from "../schema";
+import type { Transport } from "../transport";
+import { checkId, checkOk, MAX_PER_PAGE } from "./files";
+
+export type TransferStatus =
+  | "IN_QUEUE"
+  | "WAITING"
+  | "PREPARING_DOWNLOAD"
+  | "WAITING_FOR_DOWNLOADER"
+  | "DOWNLOADING"
+  | "WAITING_FOR_COMPLETE_QUEUE"
+  | "COMPLETING"
+  | "STOPPING"
+  | "PREPARING_SEED"
+  | "SEEDING"
+  | "COMPLETED"
+  | "ERROR";
+
+export const transferSchema = {
+  type: "object",
+  properties: {
+    id: { type: "integer" },
+    name: { type: "string", nullable: true },
+    status: { type: "string" },
+    type: { type: "string", nullable: true },
+    source: { type: "string", nullable: true },
+    save_parent_id: { type: "integer", nullable: true },
+    file_id: { type: "integer", nullable: true },
+    size: { type: "number", nullable: true },
+    downloaded: { type: "number", nullable: true },
+    percent_done: { type: "number", nullable: true },
+    error_message: { type: "string", nullable: true },
+    callback_url: { type: "string", nullable: true },
+    created_at: { type: "string", nullable: true },
+    finished_at: { type: "string", nullable: true },
+    hash: { type: "string", nullable: true },
+  },
+  required: ["id", "status"],
+} as const;
+/** A put.io transfer (the fields we read; put.io sends more). */
+export type Transfer = FromSchema<typeof transferSchema>;
+
+const checkTransferPage = validator({
+  type: "object",
+  properties: { transfers: { type: "array", items: transferSchema }, cursor: { type: "string", nullable: true } },
+  required: ["transfers"],
+});
+const checkTransferEnvelope = validator({ type: "object", properties: { transfer: transferSchema }, required: ["transfer"] });
+const checkCount = validator({ type: "object", properties: { count: { type: "integer" } }, required: ["count"] });
+const checkCleaned = validator({
+  type: "object",
+  properties: { deleted_ids: { type: "array", items: { type: "integer" }, nullable: true } },
+  required: [],
+});
+
+/** Statuses after which put.io will not change the transfer by itself. */
+export const FINISHED_STATUSES = new Set(["COMPLETED", "SEEDING", "ERROR", "PREPARING_SEED"]);
+/** Files are usable in these (SEEDING and PREPARING_SEED mean the torrent finished downloading). */
+export function isCompleted(status: string): boolean {
+  return status === "COMPLETED" || status === "SEEDING" || status === "PREPARING_SEED";
+}
+
+export interface AddTransferOptions {
+  /** Folder id; omitted → the account's default download folder. */
+  saveParentId?: number;
+  callbackUrl?: string;
+  signal?: AbortSignal;
+}
+
+export class TransfersApi {
+  constructor(private readonly t: Transport) {}
+
+  list(opts: { perPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<Transfer> {
+    const perPage = Math.min(MAX_PER_PAGE, Math.max(1, opts.perPage ?? MAX_PER_PAGE));
+    const attempted = "list transfers";
+    return paginate(
+      () => this.t.request({ method: "GET", path: "/v2/transfers/list", query: { per_page: perPage }, schema: checkTransferPage, attempted, signal: opts.signal }),
+      (cursor) =>
+        this.t.request({
+          method: "POST",
+          path: "/v2/transfers/list/continue",
+          query: { per_page: perPage },
+          form: { cursor },
+          idempotent: true,
+          schema: checkTransferPage,
+          attempted,
+          signal: opts.signal,
+        }),
+      (page) => page.transfers,
+    );
+  }
+
+  async get(id: number, signal?: AbortSignal): Promise<Transfer> {
+    const attempted = `get transfer ${id}`;
+    checkId(id, attempted, "transfer id");
+    return (await this.t.request({ method: "GET", path: `/v2/transfers/${id}`, schema: checkTransferEnvelope, attempted, signal })).transfer;
+  }
+
+  async count(signal?: AbortSignal): Promise<number> {
+    return (await this.t.request({ method: "GET", path: "/v2/transfers/count", schema: checkCount, attempted: "count transfers", signal })).count;
+  }
+
+  /**
+   * Add a magnet or URL. Not idempotent: after a network error it is not repeated (it may have
+   * been added); the caller sees PutioNetworkError.mayHaveTakenEffect.
+   */
+  async add(url: string, opts: AddTransferOptions = {}): Promise<Transfer> {
+    const attempted = `add transfer ${shortSource(url)}`;
+    if (typeof url !== "string" || !url.trim()) throw new PutioInputError(attempted, "the URL or magnet is empty");
+    if (opts.saveParentId !== undefined) checkId(opts.saveParentId, attempted, "folder id");
+    const res = await this.t.request({
+      method: "POST",
+      path: "/v2/transfers/add",
+      form: { url, save_parent_id: opts.saveParentId, callback_url: opts.callbackUrl || undefined },
+      schema: checkTransferEnvelope,
+      attempted,
+      signal: opts.signal,
+    });
+    return res.transfer;
+  }
+
+  /** Retrying a healthy transfer is a no-op on put.io, so this is safe to repeat. */
+  async retry(id: number, signal?: AbortSignal): Promise<Transfer> {
+    const attempted = `retry transfer ${id}`;
+    checkId(id, attempted, "transfer id");
+    return (await this.t.request({ method: "POST", path: "/v2/transfers/retry", form: { id }, idempotent: true, schema: checkTransferEnvelope, attempted, signal }))
+      .transfer;
+  }
+
+  /** Cancel is idempotent on put.io (unknown ids are ignored). */
+  async cancel(ids: number[], signal?: AbortSignal): Promise<void> {
+    const attempted = `cancel transfer(s) ${ids.join(",")}`;
+    if (!ids.length) throw new PutioInputError(attempted, "no transfer ids given");
+    ids.forEach((id) => checkId(id, attempted, "transfer id"));
+    await this.t.request({ method: "POST", path: "/v2/transfers/cancel", form: { transfer_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
+  }
+
+  /** Remove finished transfers from the list (all of them when no ids are given). */
+  async clean(ids: number[] = [], signal?: AbortSignal): Promise<number[]> {
+    const attempted = ids.length ? `clean transfer(s) ${ids.join(",")}` : "clean finished transfers";
+    ids.forEach((id) => checkId(id, attempted, "transfer id"));
+    const res = await this.t.request({
+      method: "POST",
+      path: "/v2/transfers/clean",
+      form: { transfer_ids: ids.length ? ids : undefined },
+      idempotent: true,
+      schema: checkCleaned,
+      attempted,
+      signal,
+    });
+    return res.deleted_ids ?? [];
+  }
+
+  async remove(ids: number[], signal?: AbortSignal): Promise<void> {
+    const attempted = `remove transfer(s) ${ids.join(",")}`;
+    if (!ids.length) throw new PutioInputError(attempted, "no transfer ids given");
+    ids.forEach((id) => checkId(id, attempted, "transfer id"));
+    await this.t.request({ method: "POST", path: "/v2/transfers/remove", form: { transfer_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
+  }
+}
+
+/** A magnet's name or hash, or the URL, short enough for a status line and an error message. */
+export function shortSource(url: unknown): string {
+  const s = String(url ?? "");
+  const dn = /[?&]dn=([^&]+)/.exec(s);
+  if (s.startsWith("magnet:")) {
+    const name = dn ? safeDecode(dn[1]) : /xt=urn:btih:([^&]+)/i.exec(s)?.[1] ?? "magnet";
+    return `magnet "${name.slice(0, 80)}"`;
+  }
+  return `"${s.length > 100 ? s.slice(0, 97) + "..." : s}"`;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    return s;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Folder paths ("/Movies/2026") resolved to put.io ids, optionally created (mkdir -p).
+ * Cached per client; any move, rename or delete made through the client clears the cache.
+ */
+import { PutioInputError } from "./errors";
+import type { FilesApi } from "./domains/files";
+import { checkName } from "./domains/files";
+
+export const ROOT_ID = 0;
+
+/** Split a put.io path into names; rejects "." and ".." so a path cannot climb. */
+export function splitPath(path: string, attempted: string): string[] {
+  if (typeof path !== "string") throw new PutioInputError(attempted, `${JSON.stringify(path)} is not a path`);
+  const parts = path.split("/").filter((p) => p !== "");
+  for (const p of parts) {
+    if (p === "." || p === "..") throw new PutioInputError(attempted, `the path "${path}" contains "${p}"`);
+    checkName(p, attempted);
+  }
+  return parts;
+}
+
+export class PathResolver {
+  private readonly cache = new Map<string, number>();
+  /** One creation at a time per path, so two nodes creating /A/B at once don't race into NAME_ALREADY_EXIST. */
+  private readonly pending = new Map<string, Promise<number>>();
+
+  constructor(private readonly files: FilesApi) {}
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /** The id of the folder at `path`; null when missing and `create` is false. */
+  async resolve(path: string, opts: { create?: boolean; signal?: AbortSignal } = {}): Promise<number | null> {
+    const attempted = `find folder "${path}"`;
+    const parts = splitPath(path, attempted);
+    let parentId = ROOT_ID;
+    let key = "";
+    for (const name of parts) {
+      key += "/" + name;
+      const cached = this.cache.get(key);
+      if (cached !== undefined) {
+        parentId = cached;
+        continue;
+      }
+      const id = await this.step(key, parentId, name, !!opts.create, opts.signal);
+      if (id === null) return null;
+      parentId = id;
+    }
+    return parentId;
+  }
+
+  private step(key: string, parentId: number, name: string, create: boolean, signal?: AbortSignal): Promise<number | null> {
+    const running = this.pending.get(key);
+    if (running) return running;
+    const work = (async () => {
+      let found = await this.files.child(parentId, name, signal);
+      if (found && found.file_type !== "FOLDER") {
+        throw new PutioInputError(`find folder "${key}"`, `"${key}" is a file, not a folder`);
+      }
+      if (!found) {
+        if (!create) return null;
+        try {
+          found = await this.files.createFolder(parentId, name, signal);
+        } catch (err) {
+          // Someone else created it meanwhile: use theirs.
+          if ((err as { errorType?: string }).errorType !== "NAME_ALREADY_EXIST") throw err;
+          found = await this.files.child(parentId, name, signal);
+          if (!found) throw err;
+        }
+      }
+      this.cache.set(key, found.id);
+      return found.id;
+    })();
+    if (!create) return work;
+    const shared = work.finally(() => this.pending.delete(key)) as Promise<number>;
+    this.pending.set(key, shared);
+    return shared;
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * The one request pipeline every put.io call goes through: auth, body encoding, timeouts, abort,
+ * the shared per-token queue, rate-limit holds, retries, and put.io's error envelope turned into
+ * typed errors. Domain modules (lib/domains/*) only describe requests and their answer schemas.
+ */
+import { Agent, FormData, request as undiciRequest, errors as undiciErrors } from "undici";
+import type { Dispatcher } from "undici";
+import {
+  PutioAbortError,
+  PutioBaseError,
+  PutioError,
+  PutioNetworkError,
+  PutioRateLimitError,
+  PutioSchemaError,
+  PutioTimeoutError,
+  type PutioErrorEnvelope,
+  redact,
+} from "./errors";
+import { queueFor, releaseQueue, realClock, type QueueClock, type RequestQueue } from "./request-queue";
+import { backoffDelay } from "./sleep";
+import type { Validator } from "./schema";
+
+export const DEFAULT_API_URL = "https://api.put.io";
+export const DEFAULT_UPLOAD_URL = "https://upload.put.io";
+export const DEFAULT_SOCKET_URL = "wss://socket.put.io/socket/sockjs/websocket";
+export const DEFAULT_WEB_URL = "https://app.put.io";
+
+export interface TimeoutOptions {
+  connectMs: number;
+  headersMs: number;
+  /** Longest silence inside a response body. */
+  bodyIdleMs: number;
+}
+
+export interface RetryOptions {
+  /** Retries of network errors and 5xx on idempotent requests (and of TRASH_LOCK_TIMEOUT). */
+  retries: number;
+  /** How many 429s in a row are waited out before giving up. */
+  rateLimitRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Wait used when a 429 carries neither x-ratelimit-reset nor retry-after (rclone uses 60 s). */
+  defaultRateLimitWaitMs: number;
+}
+
+export interface TransportOptions {
+  token?: string;
+  apiUrl?: string;
+  uploadUrl?: string;
+  webUrl?: string;
+  maxConcurrent?: number;
+  timeouts?: Partial<TimeoutOptions>;
+  retry?: Partial<RetryOptions>;
+  userAgent?: string;
+  /** Injectable clock (tests); defaults to wall time. */
+  clock?: QueueClock;
+  random?: () => number;
+}
+
+export type Primitive = string | number | boolean | null | undefined;
+export type Params = Record<string, Primitive | Primitive[]>;
+
+export interface RequestSpec<T> {
+  method: "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD";
+  path: string;
+  /** Which host: the API (default) or the upload host. */
+  host?: "api" | "upload";
+  query?: Params;
+  form?: Params;
+  json?: unknown;
+  multipart?: FormData;
+  /** Raw body (tus PATCH). */
+  body?: Dispatcher.DispatchOptions["body"];
+  headers?: Record<string, string>;
+  /** Safe to repeat after a network error or 5xx. Defaults to true for GET/HEAD/PUT/DELETE. */
+  idempotent?: boolean;
+  /** Send the token (default true; the OOB code endpoints must go without it). */
+  auth?: boolean;
+  schema?: Validator<T>;
+  /** Raw response wanted (status, headers, no JSON parse): for tus and redirects. */
+  raw?: boolean;
+  /** What this call does, for error messages: "list folder 12". */
+  attempted: string;
+  signal?: AbortSignal;
+}
+
+export interface RawResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** Counters a caller (a node status, a benchmark) can read. */
+export interface TransportStats {
+  requests: number;
+  retries: number;
+  rateLimitWaits: number;
+}
+
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "PUT", "DELETE"]);
+/** Errors after which the request certainly did not reach put.io. */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+
+export class Transport {
+  readonly apiUrl: string;
+  readonly uploadUrl: string;
+  readonly webUrl: string;
+  readonly stats: TransportStats = { requests: 0, retries: 0, rateLimitWaits: 0 };
+  private token: string | undefined;
+  private readonly timeouts: TimeoutOptions;
+  private readonly retry: RetryOptions;
+  private readonly agent: Agent;
+  private readonly clock: QueueClock;
+  private readonly random: () => number;
+  private readonly userAgent: string;
+  private readonly maxConcurrent: number;
+  private queue: RequestQueue;
+  private queueKey: string;
+  /** Aborts every in-flight call on close(). */
+  private readonly closing = new AbortController();
+
+  constructor(opts: TransportOptions = {}) {
+    this.apiUrl = trimSlash(opts.apiUrl || DEFAULT_API_URL);
+    this.uploadUrl = trimSlash(opts.uploadUrl || DEFAULT_UPLOAD_URL);
+    this.webUrl = trimSlash(opts.webUrl || DEFAULT_WEB_URL);
+    this.token = opts.token || undefined;
+    this.timeouts = { connectMs: 10_000, headersMs: 30_000, bodyIdleMs: 30_000, ...opts.timeouts };
+    this.retry = { retries: 4, rateLimitRetries: 8, baseDelayMs: 500, maxDelayMs: 30_000, defaultRateLimitWaitMs: 60_000, ...opts.retry };
+    this.clock = opts.clock ?? realClock;
+    this.random = opts.random ?? Math.random;
+    this.userAgent = opts.userAgent ?? "node-red-putio";
+    this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? 4);
+    this.agent = new Agent({ connect: { timeout: this.timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 16 });
+    this.queueKey = `${this.apiUrl}|${this.token ?? ""}`;
+    this.queue = queueFor(this.queueKey, this.maxConcurrent, this.clock);
+  }
+
+  get hasToken(): boolean {
+    return !!this.token;
+  }
+
+  /** The token, for the few places that must put it elsewhere (socket auth). Never log it. */
+  get accessToken(): string | undefined {
+    return this.token;
+  }
+
+  /** Switch token (after a login); moves this transport to that token's shared queue. */
+  setToken(token: string | undefined): void {
+    releaseQueue(this.queueKey, this.queue);
+    this.token = token || undefined;
+    this.queueKey = `${this.apiUrl}|${this.token ?? ""}`;
+    this.queue = queueFor(this.queueKey, this.maxConcurrent, this.clock);
+  }
+
+  /** The agent, for engines that stream bodies themselves (downloads). */
+  get dispatcher(): Agent {
+    return this.agent;
+  }
+
+  get closeSignal(): AbortSignal {
+    return this.closing.signal;
+  }
+
+  /** Abort in-flight calls and close connections. */
+  async close(): Promise<void> {
+    if (!this.closing.signal.aborted) this.closing.abort(new Error("client closed"));
+    releaseQueue(this.queueKey, this.queue);
+    await this.agent.close().catch(() => this.agent.destroy());
+  }
+
+  /** A signal that fires when the caller's signal fires or the client closes. */
+  linkSignal(signal?: AbortSignal): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  }
+
+  async request<T>(spec: RequestSpec<T>): Promise<T> {
+    const res = await this.send(spec);
+    if (spec.raw) return res as unknown as T;
+    const data = parseJson(res.body, spec.attempted);
+    return spec.schema ? spec.schema(data, spec.attempted) : (data as T);
+  }
+
+  /** Run the request with queueing, rate-limit holds and the retry policy. */
+  async send(spec: RequestSpec<unknown>): Promise<RawResponse> {
+    const signal = this.linkSignal(spec.signal);
+    const idempotent = spec.idempotent ?? IDEMPOTENT_METHODS.has(spec.method);
+    let failures = 0;
+    let rateLimited = 0;
+    for (;;) {
+      if (signal.aborted) throw new PutioAbortError(spec.attempted, signal.reason);
+      let res: RawResponse;
+      try {
+        res = await this.queue.run(() => this.once(spec, signal), signal);
+      } catch (err) {
+        const e = this.classify(err, spec, signal);
+        const sent = !(e instanceof PutioTimeoutError && e.phase === "connect") && !(e instanceof PutioNetworkError && !e.mayHaveTakenEffect);
+        if (e instanceof PutioAbortError || (sent && !idempotent) || failures >= this.retry.retries) throw e;
+        await this.backoff(failures++, signal, spec.attempted);
+        continue;
+      }
+      this.observeRateLimit(res.headers);
+      if (res.statusCode < 400 || spec.raw && res.statusCode < 500 && res.statusCode !== 429 && res.statusCode !== 401) return res;
+
+      const envelope = toEnvelope(res);
+      if (res.statusCode === 429) {
+        const captcha = header(res.headers, "x-ratelimit-action") === "captcha-needed";
+        const resetAt = this.rateLimitResetAt(res.headers);
+        if (captcha || rateLimited >= this.retry.rateLimitRetries) {
+          const id = header(res.headers, "x-ratelimit-id");
+          throw new PutioRateLimitError(spec.attempted, envelope, captcha ? `${this.webUrl}/captcha/${id ?? ""}` : null, resetAt);
+        }
+        rateLimited++;
+        this.stats.rateLimitWaits++;
+        // A 429 was refused, not carried out: repeating it is safe for any method.
+        this.queue.holdUntilTime(resetAt);
+        continue;
+      }
+      // put.io serialises trash operations per account; a concurrent one answers TRASH_LOCK_TIMEOUT
+      // without deleting anything, so it is always safe to try again (rclone does the same).
+      const trashLocked = envelope.error_type === "TRASH_LOCK_TIMEOUT";
+      const retriable = trashLocked || (res.statusCode >= 500 && idempotent);
+      if (retriable && failures < this.retry.retries) {
+        await this.backoff(failures++, signal, spec.attempted);
+        continue;
+      }
+      throw new PutioError(spec.attempted, envelope);
+    }
+  }
+
+  private async backoff(attempt: number, signal: AbortSignal, attempted: string): Promise<void> {
+    this.stats.retries++;
+    try {
+      await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random), signal);
+    } catch (err) {
+      throw new PutioAbortError(attempted, err);
+    }
+  }
+
+  /** Epoch ms when the window resets: x-ratelimit-reset (epoch seconds), else retry-after (seconds). */
+  private rateLimitResetAt(headers: RawResponse["headers"]): number {
+    const reset = Number(header(headers, "x-ratelimit-reset"));
+    if (Number.isFinite(reset) && reset > 0) return reset * 1000 + 1000; // +1 s like rclone: reset is whole seconds
+    const retryAfter = Number(header(headers, "retry-after"));
+    if (Number.isFinite(retryAfter) && retryAfter >= 0) return this.clock.now() + retryAfter * 1000;
+    return this.clock.now() + this.retry.defaultRateLimitWaitMs;
+  }
+
+  /** When the budget is spent, hold the queue until the reset instead of sending into a 429. */
+  private observeRateLimit(headers: RawResponse["headers"]): void {
+    const remaining = header(headers, "x-ratelimit-remaining");
+    if (remaining !== undefined && Number(remaining) <= 0) {
+      const reset = Number(header(headers, "x-ratelimit-reset"));
+      if (Number.isFinite(reset) && reset > 0) this.queue.holdUntilTime(reset * 1000 + 1000);
+    }
+  }
+
+  private async once(spec: RequestSpec<unknown>, signal: AbortSignal): Promise<RawResponse> {
+    const base = spec.host === "upload" ? this.uploadUrl : this.apiUrl;
+    const url = new URL(spec.path.startsWith("http") ? spec.path : base + spec.path);
+    appendParams(url.searchParams, spec.query);
+    const headers: Record<string, string> = { "user-agent": this.userAgent, accept: "application/json", ...spec.headers };
+    if (spec.auth !== false && this.token) headers.authorization = `token ${this.token}`;
+    let body: Dispatcher.DispatchOptions["body"] = spec.body;
+    if (spec.form) {
+      const form = new URLSearchParams();
+      appendParams(form, spec.form);
+      body = form.toString();
+      headers["content-type"] = "application/x-www-form-urlencoded";
+    } else if (spec.json !== undefined) {
+      body = JSON.stringify(spec.json);
+      headers["content-type"] = "application/json";
+    } else if (spec.multipart) {
+      body = spec.multipart as unknown as Dispatcher.DispatchOptions["body"];
+    }
+    this.stats.requests++;
+    const res = await undiciRequest(url, {
+      method: spec.method,
+      headers,
+      body,
+      signal,
+      dispatcher: this.agent,
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.bodyIdleMs,
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body) chunks.push(chunk as Buffer);
+    return { statusCode: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+  }
+
+  /** Map undici/network failures to our error kinds, never leaking the token. */
+  private classify(err: unknown, spec: RequestSpec<unknown>, signal: AbortSignal): PutioBaseError {
+    if (err instanceof PutioBaseError) return err;
+    if (signal.aborted) return new PutioAbortError(spec.attempted, signal.reason);
+    if (err instanceof undiciErrors.ConnectTimeoutError) return new PutioTimeoutError(spec.attempted, "connect", err);
+    if (err instanceof undiciErrors.HeadersTimeoutError) return new PutioTimeoutError(spec.attempted, "headers", err);
+    if (err instanceof undiciErrors.BodyTimeoutError) return new PutioTimeoutError(spec.attempted, "body", err);
+    const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+    const safe = new Error(redact(String((err as Error)?.message ?? err), this.token));
+    (safe as Error & { code?: string }).code = code;
+    return new PutioNetworkError(spec.attempted, safe, !(code && NOT_SENT_CODES.has(code)));
+  }
+}
+
+function trimSlash(s: string): string {
+  return s.replace(/\/+$/, "");
+}
+
+function appendParams(target: URLSearchParams, params?: Params): void {
+  if (!params) return;
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null) continue;
+    // put.io takes id lists as comma-separated strings (file_ids=1,2,3).
+    target.append(k, Array.isArray(v) ? v.filter((x) => x !== undefined && x !== null).join(",") : String(v));
+  }
+}
+
+export function header(headers: RawResponse["headers"], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function parseJson(body: Buffer, attempted: string): unknown {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new PutioSchemaError(attempted, "", `is not JSON (${body.length} bytes)`);
+  }
+}
+
+/** put.io's error envelope, or a synthetic one when the body is not an envelope (a proxy's 502 page). */
+function toEnvelope(res: RawResponse): PutioErrorEnvelope {
+  try {
+    const data = JSON.parse(res.body.toString("utf8")) as Partial<PutioErrorEnvelope> & { error?: string };
+    if (data && typeof data === "object" && (data.error_type || data.error)) {
+      return {
+        status_code: res.statusCode, // putio-js also trusts the HTTP status over the body's copy
+        error_type: String(data.error_type ?? data.error),
+        error_message: String(data.error_message ?? data.error_type ?? data.error),
+        error_id: data.error_id ?? null,
+        error_uri: data.error_uri,
+        extra: typeof data.extra === "object" && data.extra ? data.extra : {},
+      };
+    }
+  } catch {
+    /* not JSON: fall through */
+  }
+  return { status_code: res.statusCode, error_type: `HTTP_${res.statusCode}`, error_message: `HTTP ${res.statusCode}`, error_id: null, extra: {} };
+}
