@@ -9,3 +9,4 @@ export * from "./domains/account";
 export * from "./domains/oauth";
 export * from "./domains/config";
 export * from "./domains/upload";
+export * from "./socket";

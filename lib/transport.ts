@@ -55,6 +55,8 @@ export interface TransportOptions {
   /** Injectable clock (tests); defaults to wall time. */
   clock?: QueueClock;
   random?: () => number;
+  /** Called whenever put.io answers 401 (a revoked token): the account node turns its users red. */
+  onUnauthorized?: (err: PutioError) => void;
 }
 
 export type Primitive = string | number | boolean | null | undefined;
@@ -113,6 +115,7 @@ export class Transport {
   private readonly clock: QueueClock;
   private readonly random: () => number;
   private readonly userAgent: string;
+  private readonly onUnauthorized?: (err: PutioError) => void;
   private readonly maxConcurrent: number;
   private queue: RequestQueue;
   private queueKey: string;
@@ -129,6 +132,7 @@ export class Transport {
     this.clock = opts.clock ?? realClock;
     this.random = opts.random ?? Math.random;
     this.userAgent = opts.userAgent ?? "node-red-putio";
+    this.onUnauthorized = opts.onUnauthorized;
     this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? 4);
     this.agent = new Agent({ connect: { timeout: this.timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 16 });
     this.queueKey = `${this.apiUrl}|${this.token ?? ""}`;
@@ -223,7 +227,9 @@ export class Transport {
         await this.backoff(failures++, signal, spec.attempted);
         continue;
       }
-      throw new PutioError(spec.attempted, envelope);
+      const error = new PutioError(spec.attempted, envelope);
+      if (error.isUnauthorized && spec.auth !== false) this.onUnauthorized?.(error);
+      throw error;
     }
   }
 

@@ -1,0 +1,91 @@
+/**
+ * The editor's "Connect" button: put.io's device-code login, run server-side so every route can be
+ * guarded with needsPermission and the token never travels to the browser. The dialog starts a
+ * session, shows the code and link, and polls; on approval the token is stored as the account
+ * node's credential (the user then deploys to save it).
+ */
+import { randomBytes } from "node:crypto";
+import type { Request, Response } from "express";
+import { PutioClient } from "../../lib/client";
+import { PutioError } from "../../lib/errors";
+import { expandEnv } from "./account";
+import type { NodeAPI } from "./node-api";
+
+interface LoginSession {
+  nodeId: string;
+  code: string;
+  client: PutioClient;
+  expiresAt: number;
+}
+
+/** put.io's own clients give up on a code after a few minutes; so do we. */
+const SESSION_TTL_MS = 10 * 60_000;
+const sessions = new Map<string, LoginSession>();
+let registered = false;
+
+function endSession(id: string): void {
+  const s = sessions.get(id);
+  sessions.delete(id);
+  void s?.client.close();
+}
+
+function sweep(now = Date.now()): void {
+  for (const [id, s] of sessions) if (s.expiresAt < now) endSession(id);
+}
+
+function fail(res: Response, status: number, message: string): void {
+  res.status(status).json({ error: message });
+}
+
+export function registerLoginRoutes(RED: NodeAPI): void {
+  if (registered) return; // one set of routes per runtime, however many account nodes
+  registered = true;
+  const write = RED.auth.needsPermission("putio-account.write");
+
+  RED.httpAdmin.post("/putio-account/login", write, async (req: Request, res: Response) => {
+    sweep();
+    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    const nodeId = String(body.nodeId ?? "");
+    const clientId = expandEnv(body.clientId);
+    if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, "missing node id");
+    if (!clientId) return fail(res, 400, "Enter the OAuth app id of your put.io app first (create one at https://app.put.io/oauth).");
+    const client = new PutioClient({ apiUrl: expandEnv(body.apiUrl), webUrl: expandEnv(body.webUrl) });
+    try {
+      const code = await client.oauth.getDeviceCode(clientId, "Node-RED");
+      const id = randomBytes(16).toString("hex");
+      sessions.set(id, { nodeId, code: code.code, client, expiresAt: Date.now() + SESSION_TTL_MS });
+      res.json({ session: id, code: code.code, linkUrl: code.linkUrl, expiresInSeconds: SESSION_TTL_MS / 1000 });
+    } catch (err) {
+      void client.close();
+      fail(res, 502, (err as Error).message);
+    }
+  });
+
+  RED.httpAdmin.get("/putio-account/login/:session", write, async (req: Request, res: Response) => {
+    sweep();
+    const id = String(req.params.session);
+    const s = sessions.get(id);
+    if (!s) return res.json({ state: "expired", message: "The login code expired or was cancelled: press Connect again." });
+    try {
+      const token = await s.client.oauth.checkDeviceCode(s.code);
+      if (!token) return res.json({ state: "pending" });
+      s.client.transport.setToken(token);
+      const info = await s.client.account.info();
+      RED.nodes.addCredentials(s.nodeId, { accessToken: token });
+      endSession(id);
+      res.json({ state: "approved", username: info.username, disk: info.disk });
+    } catch (err) {
+      // put.io answers 404 for an unknown or expired code: start over.
+      if (err instanceof PutioError && err.statusCode === 404) {
+        endSession(id);
+        return res.json({ state: "expired", message: "The login code expired: press Connect again." });
+      }
+      res.json({ state: "error", message: (err as Error).message });
+    }
+  });
+
+  RED.httpAdmin.delete("/putio-account/login/:session", write, (req: Request, res: Response) => {
+    endSession(String(req.params.session));
+    res.json({ state: "cancelled" });
+  });
+}
