@@ -1,0 +1,214 @@
+/** The putio-account config node in a real Node-RED runtime, against the emulator. */
+import assert from "node:assert/strict";
+import { startEmulator, type Emulator } from "./emulator";
+import { catchAll, nextMessage, nr, statusMatching, withTab } from "./nr";
+
+const accountNode = require("../nodes/putio-account");
+const infoNode = require("../nodes/putio-account-info");
+
+function accountFlow(emu: Emulator, id = "acc", extra: object = {}) {
+  return { id, type: "putio-account", name: id, apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, webUrl: emu.apiUrl, ...extra };
+}
+
+describe("putio-account config node", function () {
+  let emu: Emulator;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    await nr.start();
+  });
+  afterEach(async () => {
+    await nr.stop();
+    await emu.close();
+  });
+
+  it("validates the token once at deploy and serves calls to its users", async () => {
+    const flow = withTab([
+      accountFlow(emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      { id: "out", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    const got = nextMessage("out");
+    nr.node("info").receive({ payload: "go" });
+    const msg = await got;
+    assert.equal(typeof msg.payload.username, "string");
+    assert.ok(msg.payload.disk.avail > 0);
+    assert.equal(emu.requests.filter((r) => r.path === "/v2/account/info").length, 2, "one validation + one read");
+    assert.equal((nr.node("acc") as any).state, "ready");
+  });
+
+  it("a bad token: users turn red with 'unauthorized: reconnect the account', inputs fail catchably, no 401 loop", async () => {
+    const flow = withTab([
+      accountFlow(emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      catchAll("c", "caught"),
+      { id: "out", type: "helper" },
+      { id: "caught", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: "WRONGTOKEN0000000000" } });
+    await statusMatching("info", (s) => s.fill === "red" && /unauthorized: reconnect the account/.test(s.text));
+    const caught = nextMessage("caught");
+    nr.node("info").receive({ payload: "go" });
+    const err = await caught;
+    assert.match(err.error.message, /401|refused|token/i);
+    assert.ok(!JSON.stringify(err).includes("WRONGTOKEN0000000000"));
+    // One validation only: the input failed from the known state without calling put.io again.
+    assert.equal(emu.requests.filter((r) => r.status === 401).length, 1);
+  });
+
+  it("a token revoked after deploy turns users red on the first 401", async () => {
+    const flow = withTab([
+      accountFlow(emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      catchAll("c", "caught"),
+      { id: "out", type: "helper" },
+      { id: "caught", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    await (nr.node("acc") as any).ready();
+    emu.revokeToken(emu.token);
+    const caught = nextMessage("caught");
+    nr.node("info").receive({ payload: "go" });
+    await caught;
+    await statusMatching("info", (s) => s.fill === "red" && /unauthorized/.test(s.text));
+    assert.equal((nr.node("acc") as any).state, "unauthorized");
+  });
+
+  it("a missing token is reported at deploy and inputs fail with a clear error", async () => {
+    const flow = withTab([
+      accountFlow(emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      catchAll("c", "caught"),
+      { id: "caught", type: "helper" },
+      { id: "out", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, {});
+    await statusMatching("info", (s) => s.fill === "red" && /no token/.test(s.text));
+    const caught = nextMessage("caught");
+    nr.node("info").receive({ payload: 1 });
+    const err = await caught;
+    assert.match(err.error.message, /no access token/);
+    assert.equal(emu.requests.length, 0);
+  });
+
+  it("a node without an account fails each input with a clear error", async () => {
+    const flow = withTab([{ id: "info", type: "putio-account-info", account: "", wires: [[], []] }, catchAll("c", "caught"), { id: "caught", type: "helper" }]);
+    await nr.load([accountNode, infoNode], flow);
+    const caught = nextMessage("caught");
+    nr.node("info").receive({ payload: 1 });
+    assert.match((await caught).error.message, /No put\.io account is configured/);
+  });
+
+  it("two accounts in one flow work side by side", async () => {
+    const second = emu.addUser({ username: "second" });
+    const flow = withTab([
+      accountFlow(emu, "a1"),
+      accountFlow(emu, "a2"),
+      { id: "i1", type: "putio-account-info", account: "a1", wires: [["o1"], []] },
+      { id: "i2", type: "putio-account-info", account: "a2", wires: [["o2"], []] },
+      { id: "o1", type: "helper" },
+      { id: "o2", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { a1: { accessToken: emu.token }, a2: { accessToken: second.token } });
+    const m1 = nextMessage("o1");
+    const m2 = nextMessage("o2");
+    nr.node("i1").receive({});
+    nr.node("i2").receive({});
+    const [r1, r2] = await Promise.all([m1, m2]);
+    assert.equal(r2.payload.username, "second");
+    assert.notEqual(r1.payload.username, "second");
+  });
+
+  it("close aborts in-flight calls and the input ends with an error, within the close", async () => {
+    const flow = withTab([
+      accountFlow(emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      { id: "out", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    await (nr.node("acc") as any).ready();
+    emu.knobs.latencyMs = 60_000;
+    const info: any = nr.node("info");
+    nr.node("info").receive({});
+    await new Promise((r) => setTimeout(r, 50));
+    await nr.helper.unload(); // closes every node, like a redeploy
+    const errorCall = info.error.args.find((a: any[]) => /aborted/.test(String(a[0]?.message ?? a[0])));
+    assert.ok(errorCall, "the in-flight input should end with an 'aborted' error");
+  });
+
+  describe("login admin endpoints", () => {
+    const flow = (emu: Emulator) => withTab([accountFlow(emu, "acc", { clientId: "1234" })]);
+
+    it("start → pending → approved stores the token as the node's credential", async () => {
+      await nr.load([accountNode], flow(emu), {});
+      const start = await nr.request().post("/putio-account/login").send({ nodeId: "acc", clientId: "1234", apiUrl: emu.apiUrl, webUrl: emu.apiUrl }).expect(200);
+      assert.match(start.body.code, /\S+/);
+      assert.ok(start.body.linkUrl.startsWith(emu.apiUrl + "/link?code="));
+      const pending = await nr.request().get(`/putio-account/login/${start.body.session}`).expect(200);
+      assert.equal(pending.body.state, "pending");
+      emu.approveDeviceCode(start.body.code);
+      const approved = await nr.request().get(`/putio-account/login/${start.body.session}`).expect(200);
+      assert.equal(approved.body.state, "approved");
+      assert.equal(typeof approved.body.username, "string");
+      assert.ok(!JSON.stringify(approved.body).includes(emu.token));
+      const creds = nr.helper.credentials ? await nr.helper.credentials.get("acc") : null;
+      const stored = creds ?? (require("@node-red/runtime/lib/nodes/credentials") as any).get("acc");
+      assert.equal(typeof stored.accessToken, "string");
+      assert.ok(stored.accessToken.length > 0);
+      // The session is single-use.
+      const again = await nr.request().get(`/putio-account/login/${start.body.session}`).expect(200);
+      assert.equal(again.body.state, "expired");
+    });
+
+    it("cancel ends the session; an expired code (404) says to start over", async () => {
+      await nr.load([accountNode], flow(emu), {});
+      const a = await nr.request().post("/putio-account/login").send({ nodeId: "acc", clientId: "1234", apiUrl: emu.apiUrl }).expect(200);
+      await nr.request().delete(`/putio-account/login/${a.body.session}`).expect(200);
+      assert.equal((await nr.request().get(`/putio-account/login/${a.body.session}`)).body.state, "expired");
+      const b = await nr.request().post("/putio-account/login").send({ nodeId: "acc", clientId: "1234", apiUrl: emu.apiUrl }).expect(200);
+      emu.expireDeviceCode(b.body.code);
+      const r = await nr.request().get(`/putio-account/login/${b.body.session}`).expect(200);
+      assert.equal(r.body.state, "expired");
+      assert.match(r.body.message, /Connect again/);
+    });
+
+    it("asks for the OAuth app id when it is missing", async () => {
+      await nr.load([accountNode], flow(emu), {});
+      const r = await nr.request().post("/putio-account/login").send({ nodeId: "acc", apiUrl: emu.apiUrl }).expect(400);
+      assert.match(r.body.error, /OAuth app id/);
+    });
+
+    it("every login route is guarded by needsPermission('putio-account.write')", async () => {
+      const RED: any = {};
+      const routes: Array<{ method: string; path: string; guard: unknown }> = [];
+      const record = (method: string) => (path: string, guard: unknown) => routes.push({ method, path, guard });
+      RED.httpAdmin = { get: record("get"), post: record("post"), delete: record("delete") };
+      const asked: string[] = [];
+      RED.auth = { needsPermission: (p: string) => (asked.push(p), `guard:${p}`) };
+      // A fresh copy of the module so its one-time registration runs against our recorder.
+      const path = require.resolve("../nodes/common/login-routes");
+      delete require.cache[path];
+      require(path).registerLoginRoutes(RED);
+      delete require.cache[path];
+      assert.equal(routes.length, 3);
+      for (const r of routes) assert.equal(r.guard, "guard:putio-account.write", `${r.method} ${r.path} is not guarded`);
+    });
+  });
+
+  it("the token never appears in any log line or message", async () => {
+    const flow = withTab([
+      accountFlow(emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      { id: "out", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    const got = nextMessage("out");
+    nr.node("info").receive({});
+    const msg = await got;
+    emu.revokeToken(emu.token);
+    nr.node("info").receive({});
+    await statusMatching("info", (s) => s.fill === "red");
+    assert.ok(!JSON.stringify(msg).includes(emu.token));
+    assert.ok(!nr.logText().includes(emu.token));
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * node-red-node-test-helper, typed for our tests and started the same way everywhere
+ * (a real Node-RED runtime of the installed version; the helper loads only catch/status/complete
+ * itself, other core nodes are passed in by the tests that need them).
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+import type { Node } from "node-red";
+
+const helper: any = require("node-red-node-test-helper");
+helper.init(require.resolve("node-red"), { telemetry: { enabled: false }, editorTheme: { palette: { catalogues: [] } } });
+
+export interface FlowNode {
+  id: string;
+  type: string;
+  z?: string;
+  wires?: string[][];
+  [k: string]: unknown;
+}
+
+export type TestNode = Node & { receive(msg: object): void; on(event: string, fn: (...args: any[]) => void): TestNode };
+
+export const nr = {
+  helper,
+  start: (): Promise<void> => helper.startServer(),
+  stop: async (): Promise<void> => {
+    await helper.unload();
+    await helper.stopServer();
+  },
+  load: (nodes: unknown[], flow: FlowNode[], credentials: Record<string, object> = {}): Promise<void> => helper.load(nodes, flow, credentials),
+  node: (id: string): TestNode => helper.getNode(id),
+  /** Every line Node-RED logged during the test (for "the token never appears" checks). */
+  logText: (): string => JSON.stringify(helper.log().args ?? []),
+  request: (): any => helper.request(),
+};
+
+/** The next message a helper node receives. */
+export function nextMessage(id: string): Promise<any> {
+  return new Promise((resolve) => nr.node(id).on("input", (msg: unknown) => resolve(msg)));
+}
+
+/** The next `n` messages a helper node receives. */
+export function messages(id: string, n: number): Promise<any[]> {
+  return new Promise((resolve) => {
+    const got: any[] = [];
+    nr.node(id).on("input", (msg: unknown) => {
+      got.push(msg);
+      if (got.length === n) resolve(got);
+    });
+  });
+}
+
+/** Wait until a node's status() was called with something matching `pred`. */
+export function statusMatching(id: string, pred: (s: any) => boolean): Promise<any> {
+  const node: any = nr.node(id);
+  const seen = node.status.args?.map((a: any[]) => a[0]).find(pred);
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve) => {
+    const listener = (call: any) => {
+      const s = call.args[0];
+      if (pred(s)) {
+        node.removeListener("call:status", listener);
+        resolve(s);
+      }
+    };
+    node.on("call:status", listener);
+  });
+}
+
+/** A tab and a catch node wired to a helper, for "errors reach a Catch node" tests. */
+export function withTab(nodes: FlowNode[], tab = "tab1"): FlowNode[] {
+  return [{ id: tab, type: "tab", label: "t" }, ...nodes.map((n) => ({ z: tab, ...n }))];
+}
+
+export const catchAll = (id: string, to: string): FlowNode => ({ id, type: "catch", scope: null, uncaught: false, wires: [[to]] });
