@@ -1,0 +1,50 @@
+// Fault injection and performance knobs. All default off; tests mutate emulator.knobs at any time.
+
+export interface Knobs {
+  /** Request budget per token per window (real wall time, not the manual clock). */
+  rateLimit: { limit: number; windowMs: number } | null;
+  /** Every API request answers 429 with x-ratelimit-action: captcha-needed. */
+  captchaNeeded: boolean;
+  /** Random 5xx envelopes (Math.random: for soak tests only, never for assertions). */
+  fail5xx: { probability: number; status?: number } | null;
+  /** Deterministic: the next N API requests answer a 5xx envelope (status failNext5xxStatus). */
+  failNext5xx: number;
+  failNext5xxStatus: number;
+  /** Delay before every request is handled (API, storage, tus). */
+  latencyMs: number;
+  /** Storage responses are destroyed after this many body bytes ... */
+  cutDownloadAfterBytes: number | null;
+  /** ... for this many more responses (null = every response). */
+  cutsRemaining: number | null;
+  /** Storage responses stop sending after this many bytes but keep the socket open ... */
+  stallDownloadAfterBytes: number | null;
+  /** ... for this many more responses (null = every response). */
+  stallsRemaining: number | null;
+  /** Bytes per second per storage connection (wall time; for benchmarks). */
+  bandwidthPerConnection: number | null;
+  /** The next N deletes (files/delete, trash/delete, trash/empty) answer 400 TRASH_LOCK_TIMEOUT. */
+  trashLockNext: number;
+  /** Storage URLs expire this long (emulator clock) after they were issued: then 410. */
+  downloadUrlTtlMs: number | null;
+  /** Finished torrents go to SEEDING instead of COMPLETED. */
+  seedTorrents: boolean;
+}
+
+export function defaultKnobs(): Knobs {
+  return {
+    rateLimit: null,
+    captchaNeeded: false,
+    fail5xx: null,
+    failNext5xx: 0,
+    failNext5xxStatus: 500,
+    latencyMs: 0,
+    cutDownloadAfterBytes: null,
+    cutsRemaining: null,
+    stallDownloadAfterBytes: null,
+    stallsRemaining: null,
+    bandwidthPerConnection: null,
+    trashLockNext: 0,
+    downloadUrlTtlMs: null,
+    seedTorrents: false,
+  };
+}

@@ -1,0 +1,171 @@
+// The HTTP front: request log, latency, CORS, fault knobs, rate limiting, auth, body parsing, dispatch.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ApiError, Params, parseBody, readRaw, sendError, sendJson, unauthorized } from "./http-util";
+import { Ctx, HANDLED, Route, ServerInfo } from "./router";
+import { accountRoutes } from "./routes-account";
+import { configRoutes } from "./routes-config";
+import { fileRoutes } from "./routes-files";
+import { handleLinkPage, oauthRoutes } from "./routes-oauth";
+import { transferRoutes } from "./routes-transfers";
+import { trashRoutes } from "./routes-trash";
+import { handleTus, uploadRoutes } from "./routes-upload";
+import { serveDownload } from "./storage";
+import type { TokenRecord } from "./state";
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  time: number;
+  status: number;
+  token?: string;
+}
+
+const ROUTES: Route[] = [
+  ...accountRoutes, ...oauthRoutes, ...fileRoutes, ...trashRoutes, ...transferRoutes, ...configRoutes, ...uploadRoutes,
+];
+
+/** Accepts "token", "Token" and "Bearer" schemes, or ?oauth_token= (putio-api.md 1.2). */
+export function presentedToken(req: IncomingMessage, url: URL): string | undefined {
+  const m = /^(token|bearer)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+  return m ? m[2] : url.searchParams.get("oauth_token") ?? undefined;
+}
+
+interface RateWindow {
+  start: number;
+  count: number;
+}
+
+export class RequestHandler {
+  private readonly windows = new Map<string, RateWindow>();
+  private rateLimitIdCounter = 1;
+
+  constructor(
+    private readonly server: ServerInfo,
+    private readonly log: RequestLogEntry[],
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", this.server.origin);
+    const token = presentedToken(req, url);
+    res.on("finish", () => this.record(req, url, res.statusCode, token));
+    res.on("close", () => {
+      if (!res.writableFinished) this.record(req, url, res.statusCode, token);
+    });
+    try {
+      const { knobs } = this.server;
+      if (knobs.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, knobs.latencyMs));
+      if (url.pathname.startsWith("/download/")) return await serveDownload(req, res, this.server, url);
+      if (url.pathname === "/link") return await handleLinkPage(req, res, this.server, url);
+      const tokenRecord = this.server.state.tokenRecord(token);
+      if (url.pathname === "/files" || url.pathname.startsWith("/files/")) {
+        return await handleTus(req, res, this.server, url, tokenRecord);
+      }
+      await this.handleApi(req, res, url, token, tokenRecord);
+    } catch (e) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (e instanceof ApiError) return sendError(res, e);
+      console.error("emulator: internal error", e);
+      sendError(res, new ApiError(500, "InternalServerError", String((e as Error).message)));
+    }
+  }
+
+  private record(req: IncomingMessage, url: URL, status: number, token: string | undefined): void {
+    this.log.push({
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      time: Date.now(),
+      status,
+      ...(token ? { token } : {}),
+    });
+  }
+
+  private async handleApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    token: string | undefined,
+    tokenRecord: TokenRecord | undefined,
+  ): Promise<void> {
+    const { knobs } = this.server;
+    // All API responses carry CORS (OAS description, putio-api.md 1.4).
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    if (req.method === "OPTIONS") {
+      res.writeHead(200, {
+        "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        "Content-Length": "0",
+      });
+      return void res.end();
+    }
+    this.applyRateLimit(res, token ?? `ip:${req.socket.remoteAddress}`);
+    if (knobs.captchaNeeded) {
+      throw new ApiError(429, "TooManyRequests", "Too many requests, captcha needed", {}, {
+        "x-ratelimit-action": "captcha-needed",
+        "x-ratelimit-id": `rl${this.rateLimitIdCounter++}`,
+        "retry-after": "60",
+      });
+    }
+    if (knobs.failNext5xx > 0) {
+      knobs.failNext5xx--;
+      throw serverError(knobs.failNext5xxStatus);
+    }
+    if (knobs.fail5xx && Math.random() < knobs.fail5xx.probability) throw serverError(knobs.fail5xx.status ?? 500);
+
+    const method = req.method === "HEAD" ? "HEAD" : req.method ?? "GET";
+    let match: RegExpExecArray | null = null;
+    let found: Route | undefined;
+    let pathKnown = false;
+    for (const r of ROUTES) {
+      const m = r.pattern.exec(url.pathname);
+      if (!m) continue;
+      pathKnown = true;
+      if (r.method === method || (method === "HEAD" && r.method === "GET")) {
+        found = r;
+        match = m;
+        break;
+      }
+    }
+    if (!found || !match) {
+      await readRaw(req);
+      if (pathKnown) throw new ApiError(405, "MethodNotAllowed", "Method not allowed");
+      throw new ApiError(404, "NotFound", "Not found");
+    }
+    const raw = await readRaw(req);
+    if (found.auth !== false && !tokenRecord) throw unauthorized();
+    const body = parseBody(raw, req.headers["content-type"]);
+    const ctx = new Ctx(req, res, url, new Params(url.searchParams, body.fields), body.files, [...match], tokenRecord, this.server);
+    const result = await found.handler(ctx);
+    if (result === HANDLED) return;
+    sendJson(res, 200, { ...(result as Record<string, unknown>), status: "OK" });
+  }
+
+  /** Budget per token per window in real wall time; headers on every API response (putio-api.md 3.3). */
+  private applyRateLimit(res: ServerResponse, key: string): void {
+    const limit = this.server.knobs.rateLimit;
+    if (!limit) return;
+    const now = Date.now();
+    let w = this.windows.get(key);
+    if (!w || now >= w.start + limit.windowMs) {
+      w = { start: now, count: 0 };
+      this.windows.set(key, w);
+    }
+    w.count++;
+    const resetMs = w.start + limit.windowMs;
+    res.setHeader("x-ratelimit-limit", String(limit.limit));
+    res.setHeader("x-ratelimit-remaining", String(Math.max(0, limit.limit - w.count)));
+    res.setHeader("x-ratelimit-reset", String(Math.ceil(resetMs / 1000)));
+    if (w.count > limit.limit) {
+      const retryAfter = Math.max(1, Math.ceil((resetMs - now) / 1000));
+      throw new ApiError(429, "TooManyRequests", "Too many requests", {}, { "retry-after": String(retryAfter) });
+    }
+  }
+}
+
+function serverError(status: number): ApiError {
+  return new ApiError(status, status === 503 ? "ServiceUnavailable" : "InternalServerError", "Internal server error");
+}

@@ -1,0 +1,113 @@
+// The storage host: signed /download/<fileId>?u=<sig> URLs with Range support and the download fault knobs.
+import * as crypto from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerInfo } from "./router";
+import type { FileNode, User } from "./state";
+
+function mac(server: ServerInfo, payload: string): string {
+  return crypto.createHmac("sha256", server.state.signingKey).update(payload).digest("base64url").slice(0, 22);
+}
+
+/** Storage URLs embed their own credentials; no Authorization header is needed on them (putio-api.md 5.2.10). */
+export function storageUrl(server: ServerInfo, user: User, node: FileNode): string {
+  const ttl = server.knobs.downloadUrlTtlMs;
+  const expires = ttl === null ? 0 : server.state.now() + ttl;
+  const payload = `${node.id}.${user.id}.${expires}`;
+  return `${server.origin}/download/${node.id}?u=${Buffer.from(payload).toString("base64url")}.${mac(server, payload)}`;
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+/** Responses stalled by the stall knob, ended on close(). */
+export const stalledResponses = new Set<ServerResponse>();
+
+export async function serveDownload(req: IncomingMessage, res: ServerResponse, server: ServerInfo, url: URL): Promise<void> {
+  const { state, knobs } = server;
+  const fileId = Number(/^\/download\/(\d+)/.exec(url.pathname)?.[1]);
+  const [encoded, signature] = (url.searchParams.get("u") ?? "").split(".");
+  const payload = Buffer.from(encoded ?? "", "base64url").toString();
+  const [sigFile, sigUser, sigExpires] = payload.split(".").map(Number);
+  if (!signature || signature !== mac(server, payload) || sigFile !== fileId) return plain(res, 403, "Forbidden");
+  if (sigExpires !== 0 && state.now() > sigExpires) return plain(res, 410, "Link expired");
+  const user = state.users.get(sigUser);
+  const node = user && state.liveNode(user, fileId);
+  if (!node || !node.content) return plain(res, 404, "Not Found");
+  const content = node.content;
+  const size = content.size;
+  const etag = `"${node.id}-${size}-${content.crc32()}"`;
+
+  let start = 0;
+  let end = size; // exclusive
+  let status = 200;
+  const range = req.headers.range;
+  const ifRange = req.headers["if-range"];
+  if (range && (!ifRange || ifRange === etag)) {
+    const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+    // Multi-range and malformed headers are ignored (RFC 9110 allows serving the full body).
+    if (m && (m[1] !== "" || m[2] !== "")) {
+      if (m[1] === "") {
+        start = Math.max(0, size - Number(m[2]));
+      } else {
+        start = Number(m[1]);
+        end = m[2] === "" ? size : Math.min(size, Number(m[2]) + 1);
+      }
+      if (start >= size || start >= end || (m[1] === "" && Number(m[2]) === 0)) {
+        res.writeHead(416, { "Content-Range": `bytes */${size}`, "Content-Length": "0" });
+        res.end();
+        return;
+      }
+      status = 206;
+    }
+  }
+  const headers: Record<string, string> = {
+    "Content-Type": node.contentType,
+    "Content-Length": String(end - start),
+    "Accept-Ranges": "bytes",
+    ETag: etag,
+    "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(node.name)}`,
+  };
+  if (status === 206) headers["Content-Range"] = `bytes ${start}-${end - 1}/${size}`;
+  res.writeHead(status, headers);
+  if (req.method === "HEAD") return void res.end();
+
+  const bodyLength = end - start;
+  let cutAt: number | null = null;
+  if (knobs.cutDownloadAfterBytes !== null && knobs.cutDownloadAfterBytes < bodyLength && (knobs.cutsRemaining ?? 1) > 0) {
+    cutAt = knobs.cutDownloadAfterBytes;
+    if (knobs.cutsRemaining !== null) knobs.cutsRemaining--;
+  }
+  let stallAt: number | null = null;
+  if (knobs.stallDownloadAfterBytes !== null && knobs.stallDownloadAfterBytes < bodyLength && (knobs.stallsRemaining ?? 1) > 0) {
+    stallAt = knobs.stallDownloadAfterBytes;
+    if (knobs.stallsRemaining !== null) knobs.stallsRemaining--;
+  }
+  const limit = Math.min(bodyLength, cutAt ?? Infinity, stallAt ?? Infinity);
+
+  const CHUNK = 64 * 1024;
+  let sent = 0;
+  let aborted = false;
+  res.on("close", () => (aborted = true));
+  while (sent < limit && !aborted) {
+    const n = Math.min(CHUNK, limit - sent);
+    const chunk = content.read(start + sent, start + sent + n);
+    sent += n;
+    const flushed = new Promise<void>((resolve) => res.write(chunk, () => resolve()));
+    // Before a cut, wait until the bytes reached the socket so exactly cutAt bytes arrive.
+    if (sent === cutAt) await Promise.race([flushed, new Promise((resolve) => res.once("close", resolve))]);
+    else if (res.writableNeedDrain) await new Promise<void>((resolve) => { res.once("drain", resolve); res.once("close", resolve); });
+    const bw = knobs.bandwidthPerConnection;
+    if (bw) await new Promise((resolve) => setTimeout(resolve, (n / bw) * 1000));
+  }
+  if (aborted) return;
+  if (sent === bodyLength) return void res.end();
+  if (cutAt !== null && sent === cutAt) {
+    // Abrupt cut mid-body: the client sees a premature close, not a clean end.
+    res.destroy();
+    return;
+  }
+  stalledResponses.add(res);
+  res.on("close", () => stalledResponses.delete(res));
+}
