@@ -150,12 +150,13 @@ export class RequestHandler {
     if (!limit) return;
     const now = Date.now();
     let w = this.windows.get(key);
-    if (!w || now >= w.start + limit.windowMs) {
+    if (!w || now >= Math.ceil((w.start + limit.windowMs) / 1000) * 1000) {
       w = { start: now, count: 0 };
       this.windows.set(key, w);
     }
     w.count++;
-    const resetMs = w.start + limit.windowMs;
+    // The window ends on the whole second the header announces, so reset and retry-after agree.
+    const resetMs = Math.ceil((w.start + limit.windowMs) / 1000) * 1000;
     res.setHeader("x-ratelimit-limit", String(limit.limit));
     res.setHeader("x-ratelimit-remaining", String(Math.max(0, limit.limit - w.count)));
     res.setHeader("x-ratelimit-reset", String(Math.ceil(resetMs / 1000)));

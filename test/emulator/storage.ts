@@ -89,15 +89,15 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
   const CHUNK = 64 * 1024;
   let sent = 0;
   let aborted = false;
-  res.on("close", () => (aborted = true));
+  const closed = new Promise<void>((resolve) => res.once("close", () => { aborted = true; resolve(); }));
   while (sent < limit && !aborted) {
     const n = Math.min(CHUNK, limit - sent);
     const chunk = content.read(start + sent, start + sent + n);
     sent += n;
     const flushed = new Promise<void>((resolve) => res.write(chunk, () => resolve()));
     // Before a cut, wait until the bytes reached the socket so exactly cutAt bytes arrive.
-    if (sent === cutAt) await Promise.race([flushed, new Promise((resolve) => res.once("close", resolve))]);
-    else if (res.writableNeedDrain) await new Promise<void>((resolve) => { res.once("drain", resolve); res.once("close", resolve); });
+    if (sent === cutAt) await Promise.race([flushed, closed]);
+    else if (res.writableNeedDrain) await Promise.race([new Promise((resolve) => res.once("drain", resolve)), closed]);
     const bw = knobs.bandwidthPerConnection;
     if (bw) await new Promise((resolve) => setTimeout(resolve, (n / bw) * 1000));
   }
