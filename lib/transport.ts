@@ -194,7 +194,14 @@ export class Transport {
       if (signal.aborted) throw new PutioAbortError(spec.attempted, signal.reason);
       let res: RawResponse;
       try {
-        res = await this.queue.run(() => this.once(spec, signal), signal);
+        // Rate-limit headers are applied before the slot is released, so no queued request
+        // slips out between a 429 (or remaining: 0) and the hold it announces.
+        res = await this.queue.run(async () => {
+          const r = await this.once(spec, signal);
+          this.observeRateLimit(r.headers);
+          if (r.statusCode === 429) this.queue.holdUntilTime(this.rateLimitResetAt(r.headers));
+          return r;
+        }, signal);
       } catch (err) {
         const e = this.classify(err, spec, signal);
         const sent = !(e instanceof PutioTimeoutError && e.phase === "connect") && !(e instanceof PutioNetworkError && !e.mayHaveTakenEffect);
@@ -202,7 +209,6 @@ export class Transport {
         await this.backoff(failures++, signal, spec.attempted);
         continue;
       }
-      this.observeRateLimit(res.headers);
       if (res.statusCode < 400 || spec.raw && res.statusCode < 500 && res.statusCode !== 429 && res.statusCode !== 401) return res;
 
       const envelope = toEnvelope(res);
@@ -215,8 +221,7 @@ export class Transport {
         }
         rateLimited++;
         this.stats.rateLimitWaits++;
-        // A 429 was refused, not carried out: repeating it is safe for any method.
-        this.queue.holdUntilTime(resetAt);
+        // A 429 was refused, not carried out: repeating it after the hold is safe for any method.
         continue;
       }
       // put.io serialises trash operations per account; a concurrent one answers TRASH_LOCK_TIMEOUT
