@@ -1,4 +1,5 @@
 // /v2/account/* and /v2/events/list (putio-api.md 5.1, 5.8).
+import * as crypto from "node:crypto";
 import { badRequest, putioDate } from "./http-util";
 import { Ctx, Route, route } from "./router";
 import { DISK_SIZE, defaultSettings } from "./state";
@@ -31,8 +32,23 @@ function info(ctx: Ctx) {
       warnings: { ...user.warnings },
       oauth_token_id: ctx.tokenRecord?.tokenId ?? null,
       plan_expiration_date: putioDate(state.now() + 365 * 24 * 3600 * 1000),
+      is_admin: false,
+      ...infoFlagFields(ctx),
     },
   };
+}
+
+/** Query flags (value 1) each add one field to info (putio-api.md 5.1). */
+function infoFlagFields(ctx: Ctx): Record<string, unknown> {
+  const p = ctx.params;
+  const userHash = crypto.createHash("sha256").update(`hash:${ctx.user.id}`).digest("hex");
+  const extra: Record<string, unknown> = {};
+  if (p.bool("download_token")) extra.download_token = ctx.tokenRecord?.token;
+  if (p.bool("features")) extra.features = {};
+  if (p.bool("intercom")) extra.user_hash = userHash;
+  if (p.bool("pas")) extra.pas = { user_hash: userHash };
+  if (p.bool("push_token")) extra.push_token = crypto.createHash("md5").update(`push:${ctx.user.id}`).digest("hex");
+  return extra;
 }
 
 function saveSettings(ctx: Ctx) {

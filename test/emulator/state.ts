@@ -156,6 +156,8 @@ export function defaultSettings(): Record<string, unknown> {
     callback_url: null,
     dark_theme: false,
     default_download_folder: 0,
+    // Declared by the official @putdotio/api-client IAccountSettings, absent from the TS SDK schema in putio-api.md 5.1.
+    disable_subtitles: false,
     dont_autoselect_subtitles: false,
     fluid_layout: false,
     hide_subtitles: false,
