@@ -1,0 +1,162 @@
+// The official @putdotio/api-client (putio-js) against the emulator: its calls succeed and the parsed
+// results carry the fields its type declarations promise.
+import * as assert from "node:assert/strict";
+import { Emulator, startEmulator } from "./emulator";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const PutioAPI = require("@putdotio/api-client").default;
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+function hasKeys(obj: any, keys: string[], what: string): void {
+  for (const k of keys) assert.ok(obj && k in obj, `${what} lacks ${k}`);
+}
+
+const FILE_KEYS = ["id", "parent_id", "name", "size", "file_type", "content_type", "extension", "crc32", "created_at"];
+const TRANSFER_KEYS = [
+  "availability", "created_at", "current_ratio", "down_speed", "downloaded", "error_message", "estimated_time", "file_id",
+  "finished_at", "id", "is_private", "name", "save_parent_id", "seconds_seeding", "size", "source", "started_at", "status",
+  "type", "subscription_id", "uploaded", "up_speed", "callback_url", "client_ip", "completion_percent", "percent_done",
+  "created_torrent", "download_id", "hash", "links", "peers_connected", "peers_getting_from_us", "peers_sending_to_us",
+  "simulated", "torrent_link", "tracker", "tracker_message",
+];
+const SETTINGS_KEYS = [
+  "beta_user", "callback_url", "dark_theme", "default_download_folder", "disable_subtitles", "dont_autoselect_subtitles",
+  "fluid_layout", "hide_subtitles", "history_enabled", "is_invisible", "locale", "login_mails_enabled", "next_episode",
+  "pushover_token", "show_optimistic_usage", "sort_by", "start_from", "subtitle_languages", "theater_mode", "theme",
+  "transfer_sort_by", "trash_enabled", "tunnel_route_name", "two_factor_enabled", "use_private_download_ip", "use_start_from",
+  "video_player",
+];
+
+describe("conformance: @putdotio/api-client against the emulator", () => {
+  let emu: Emulator;
+  let api: any;
+  beforeEach(async () => {
+    emu = await startEmulator({ seed: true });
+    api = new PutioAPI({ baseURL: emu.apiUrl + "/v2" });
+    api.setToken(emu.token);
+  });
+  afterEach(async () => emu.close());
+
+  it("Account.Info / Settings / SaveSettings", async () => {
+    const info = (await api.Account.Info({ features: 1, intercom: 1 })).body;
+    assert.equal(info.status, "OK");
+    hasKeys(info.info, [
+      "account_status", "avatar_url", "can_create_sub_account", "disk", "features", "files_will_be_deleted_at", "is_admin",
+      "is_eligible_for_friend_invitation", "is_sub_account", "mail", "monthly_bandwidth_usage", "password_last_changed_at",
+      "private_download_host_ip", "settings", "trash_size", "user_hash", "user_id", "username", "warnings",
+    ], "info");
+    hasKeys(info.info.disk, ["avail", "used", "size"], "disk");
+    const settings = (await api.Account.Settings()).body.settings;
+    hasKeys(settings, SETTINGS_KEYS, "settings");
+    await api.Account.SaveSettings({ sort_by: "DATE_DESC" });
+    assert.equal((await api.Account.Settings()).body.settings.sort_by, "DATE_DESC");
+  });
+
+  it("Auth.GetCode / CheckCodeMatch / LinkDevice / ValidateToken", async () => {
+    const { code } = (await api.Auth.GetCode(4242, "conformance")).body;
+    assert.equal((await api.Auth.CheckCodeMatch(code)).body.oauth_token, null);
+    const linked = (await api.Auth.LinkDevice(code)).body;
+    hasKeys(linked.app, ["id", "name", "description", "website", "has_icon"], "app");
+    const token = (await api.Auth.CheckCodeMatch(code)).body.oauth_token;
+    const v = (await api.Auth.ValidateToken(token)).body;
+    hasKeys(v, ["result", "token_id", "token_scope", "user_id"], "validate");
+    assert.equal(v.result, true);
+  });
+
+  it("Files.Query / Continue / Search / ContinueSearch", async () => {
+    const big = emu.state.addFolder(0, "Paged");
+    for (let i = 0; i < 7; i++) emu.state.addFile(big.id, `flick ${i}.mkv`, Buffer.from(`m${i}`));
+    const first = (await api.Files.Query(big.id, { perPage: 3, total: true, breadcrumbs: true })).body;
+    assert.equal(first.total, 7);
+    assert.deepEqual(first.breadcrumbs, [[big.id, "Paged"]]);
+    first.files.forEach((f: any) => hasKeys(f, FILE_KEYS, "file"));
+    const seen = [...first.files];
+    let cursor = first.cursor;
+    while (cursor) {
+      const page = (await api.Files.Continue(cursor, { perPage: 3 })).body;
+      seen.push(...page.files);
+      cursor = page.cursor;
+    }
+    assert.equal(seen.length, 7);
+    const search = (await api.Files.Search("FLICK", { perPage: 5 })).body;
+    hasKeys(search, ["files", "total", "cursor"], "search");
+    assert.equal(search.total, 7);
+    const rest = (await api.Files.ContinueSearch(search.cursor, { perPage: 5 })).body;
+    assert.equal(rest.files.length, 2);
+  });
+
+  it("Files.CreateFolder / NewFolder / Move / Delete / DeleteAll; File.Rename / GetStorageURL / Download / Extract", async () => {
+    const folder = (await api.Files.CreateFolder({ name: "Made", parentId: 0 })).body.file;
+    hasKeys(folder, FILE_KEYS, "folder");
+    const other = (await api.Files.NewFolder("Other")).body.file;
+    const f = emu.state.addFile(0, "x.zip", Buffer.from("zipzip"));
+    await api.File.Rename(f.id, "y.zip");
+    assert.deepEqual((await api.Files.Move([f.id], folder.id)).body.errors, []);
+    const url = (await api.File.GetStorageURL(f.id)).body.url;
+    assert.match(url, /\/download\//);
+    const dl = await api.File.Download(f.id); // axios follows the 302 to storage
+    assert.equal(dl.status, 200);
+    assert.equal(String(dl.data), "zipzip");
+    const extraction = (await api.File.Extract(f.id)).body.extractions[0];
+    hasKeys(extraction, ["id", "name", "status", "message", "num_parts", "files"], "extraction");
+    assert.equal((await api.Files.ExtractStatus()).body.extractions.length, 1);
+    const del = (await api.Files.Delete([f.id, 2147483647])).body;
+    assert.deepEqual([del.skipped, del.cursor], [1, null]);
+    const listing = (await api.Files.Query(0, { perPage: 1 })).body;
+    const all = (await api.Files.DeleteAll(listing.cursor, [other.id], { skipTrash: true })).body;
+    assert.equal(all.status, "OK");
+    assert.ok(emu.state.getFile(other.id));
+  });
+
+  it("Transfers.Add / AddMulti / Get / Query / Continue / Count / Cancel / Retry / ClearAll / Reannounce", async () => {
+    const added = (await api.Transfers.Add({ url: "http://example.com/fail-me.bin", save_parent_id: 0 })).body.transfer;
+    hasKeys(added, TRANSFER_KEYS, "transfer");
+    const multi = (await api.Transfers.AddMulti([{ url: "http://example.com/a.bin" }, { url: "" }])).body;
+    assert.equal(multi.transfers.length, 1);
+    hasKeys(multi.errors[0], ["url", "status_code", "error_type"], "add-multi error");
+    await emu.advance(6000);
+    assert.equal((await api.Transfers.Get(added.id)).body.transfer.status, "ERROR");
+    assert.equal((await api.Transfers.Retry(added.id)).body.transfer.status, "IN_QUEUE");
+    const q = (await api.Transfers.Query({ perPage: 2, total: true })).body;
+    hasKeys(q, ["transfers", "total", "cursor"], "transfers list");
+    const cont = (await api.Transfers.Continue(q.cursor, { perPage: 2 })).body;
+    assert.equal(q.transfers.length + cont.transfers.length, q.total);
+    const count = (await api.Transfers.Count()).body.count;
+    await api.Transfers.Cancel([added.id]);
+    assert.equal((await api.Transfers.Count()).body.count, count - 1);
+    const cleaned = (await api.Transfers.ClearAll()).body;
+    assert.ok(Array.isArray(cleaned.deleted_ids));
+    const reannounce = await api.Transfers.Reannounce(multi.transfers[0].id).catch((e: any) => e);
+    assert.equal(reannounce.data.status_code, 400);
+  });
+
+  it("Trash.List / Continue / Restore / Delete / Empty", async () => {
+    const ids = [0, 1, 2].map((i) => emu.state.addFile(0, `t${i}.txt`, Buffer.from("t")).id);
+    await api.Files.Delete(ids);
+    const list = (await api.Trash.List({ limit: 2 })).body;
+    hasKeys(list, ["files", "cursor", "total", "trash_size"], "trash list");
+    const more = (await api.Trash.Continue(list.cursor, { limit: 2 })).body;
+    assert.equal(list.files.length + more.files.length, 3);
+    await api.Trash.Restore({ ids: [ids[0]] });
+    assert.ok(emu.state.getFile(ids[0]));
+    await api.Trash.Delete({ ids: [ids[1]] });
+    await api.Trash.Empty();
+    assert.equal((await api.Trash.List()).body.total, 0);
+  });
+
+  it("Config.Read / Write / GetKey / SetKey / DeleteKey and Events.Query", async () => {
+    await api.Config.Write({ a: 1 });
+    assert.deepEqual((await api.Config.Read()).body.config, { a: 1 });
+    await api.Config.SetKey("b", [1, "two"]);
+    assert.deepEqual((await api.Config.GetKey("b")).body.value, [1, "two"]);
+    await api.Config.DeleteKey("b");
+    assert.equal((await api.Config.GetKey("b")).body.value, null);
+    hasKeys((await api.Events.Query()).body, ["events", "has_more"], "events");
+  });
+
+  it("errors reach the client as put.io envelopes", async () => {
+    const err = await api.Files.CreateFolder({ name: "", parentId: 0 }).catch((e: any) => e);
+    assert.equal(err.data.error_type, "EMPTY_NAME");
+    assert.equal(err.data.status_code, 400);
+  });
+});
