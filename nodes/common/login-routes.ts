@@ -21,7 +21,8 @@ interface LoginSession {
 /** put.io's own clients give up on a code after a few minutes; so do we. */
 const SESSION_TTL_MS = 10 * 60_000;
 const sessions = new Map<string, LoginSession>();
-let registered = false;
+/** Apps that already have the routes: one set per admin app, however many account nodes. */
+const registeredOn = new WeakSet<object>();
 
 function endSession(id: string): void {
   const s = sessions.get(id);
@@ -38,8 +39,8 @@ function fail(res: Response, status: number, message: string): void {
 }
 
 export function registerLoginRoutes(RED: NodeAPI): void {
-  if (registered) return; // one set of routes per runtime, however many account nodes
-  registered = true;
+  if (registeredOn.has(RED.httpAdmin)) return;
+  registeredOn.add(RED.httpAdmin);
   const write = RED.auth.needsPermission("putio-account.write");
 
   RED.httpAdmin.post("/putio-account/login", write, async (req: Request, res: Response) => {
