@@ -254,6 +254,30 @@ describe("client core: request pipeline", function () {
       for (const t of times.slice(1)) assert.ok(t >= resetMs, `a request was sent ${resetMs - t} ms before the reset`);
     });
 
+    it("clients of one token share one queue: together they never exceed its concurrency", async () => {
+      let active = 0;
+      let peak = 0;
+      handler = (_req, res) => {
+        active++;
+        peak = Math.max(peak, active);
+        setTimeout(() => {
+          active--;
+          res.setHeader("content-type", "application/json");
+          res.end(JSON.stringify({ status: "OK", count: 0 }));
+        }, 20);
+      };
+      const a = new PutioClient({ apiUrl: url, token: "SHARED", maxConcurrent: 2 });
+      const b = new PutioClient({ apiUrl: url, token: "SHARED", maxConcurrent: 2 });
+      const other = new PutioClient({ apiUrl: url, token: "OTHER", maxConcurrent: 1 });
+      clients.push(a, b, other);
+      await Promise.all([...Array.from({ length: 6 }, () => a.transfers.count()), ...Array.from({ length: 6 }, () => b.transfers.count())]);
+      assert.equal(peak, 2);
+      // Another token has its own queue: it is not held back by the first one's.
+      peak = 0;
+      await Promise.all([a.transfers.count(), a.transfers.count(), other.transfers.count()]);
+      assert.equal(peak, 3);
+    });
+
     it("accepts Retry-After when x-ratelimit-reset is absent", async () => {
       let hits = 0;
       const times: number[] = [];
