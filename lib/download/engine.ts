@@ -1,0 +1,649 @@
+/**
+ * Downloads one put.io file into a local folder so that it cannot be lost or corrupted:
+ * bytes go to `<name>.part` (state in `<name>.part.json`), never to the final name; cut or stalled
+ * connections resume with Range from what is on disk; on success size and CRC32 are verified, the
+ * file is fsynced and renamed atomically. Above a size threshold N ranges are fetched at once with
+ * positional writes into the preallocated part file.
+ */
+import { request } from "undici";
+import type { Dispatcher } from "undici";
+import * as path from "node:path";
+import type { PutioClient } from "../client";
+import { PutioAbortError, PutioBaseError, PutioError, PutioTransferIntegrityError } from "../errors";
+import { backoffDelay } from "../sleep";
+import { crc32, crc32Combine, crcHex, parseCrc } from "./crc";
+import { removeIfPresent, type DownloadFileHandle, type DownloadFs } from "./fs";
+import { type BandwidthLimiter, type Clock, Throttle } from "./limiter";
+import { numberedName, sanitizeName } from "./names";
+import { doneBytes, loadPartState, planSegments, savePartState, sidecarPath, type PartState, type Segment } from "./segments";
+
+/** The fields of a put.io file the engine needs (a putio-files output object has them all). */
+export interface RemoteFile {
+  id: number;
+  name: string;
+  size: number;
+  crc32?: string | null;
+  file_type?: string;
+  extension?: string | null;
+  created_at?: string | null;
+  parent_id?: number | null;
+}
+
+/** What to do when the final name already exists locally. */
+export type CollisionPolicy = "skip-identical" | "overwrite" | "keep-both";
+
+export interface EngineOptions {
+  /** Parallel ranges per file above the segment threshold. */
+  connectionsPerFile: number;
+  /** Files at least this big are fetched in several ranges. */
+  segmentThreshold: number;
+  /** No byte for this long = a stalled connection: reconnect and resume. */
+  stallMs: number;
+  /** Consecutive failed attempts (without progress) per range before the file fails. */
+  retries: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Full re-downloads after a checksum mismatch before failing. */
+  integrityRetries: number;
+  /** How often the resume state is saved while bytes arrive. */
+  checkpointMs: number;
+  /** Smallest interval between two progress reports of one file. */
+  progressMs: number;
+  /** Bytes gathered before one positional write (fewer syscalls, bounded memory per range). */
+  writeBatchBytes: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  connectionsPerFile: 4,
+  segmentThreshold: 64 * 1024 * 1024,
+  stallMs: 30_000,
+  retries: 10,
+  backoffBaseMs: 500,
+  backoffMaxMs: 30_000,
+  integrityRetries: 1,
+  checkpointMs: 2_000,
+  progressMs: 1_000,
+  writeBatchBytes: 1024 * 1024,
+};
+
+export interface DownloadProgress {
+  fileId: number;
+  name: string;
+  putioPath: string;
+  path: string;
+  bytes: number;
+  size: number;
+  percent: number;
+  bytesPerSecond: number;
+}
+
+export interface FileResult {
+  status: "downloaded" | "skipped-identical";
+  fileId: number;
+  name: string;
+  /** Path on put.io relative to the job's source ("Show/S01/e1.mkv"). */
+  putioPath: string;
+  /** Absolute local path. */
+  path: string;
+  size: number;
+  crc32: string | null;
+  seconds: number;
+  bytesPerSecond: number;
+  /** True when earlier bytes on disk were reused (after a restart, a cut or a stall). */
+  resumed: boolean;
+  /** Bytes taken from an existing .part at start (a restart). */
+  resumedBytes: number;
+  /** Reconnects and integrity retries it took. */
+  retries: number;
+}
+
+export interface EngineContext {
+  client: PutioClient;
+  fs: DownloadFs;
+  clock: Clock;
+  limiter: BandwidthLimiter;
+  options: EngineOptions;
+  /** CRCs of local files already hashed: `${path}|${size}|${mtimeMs}` → hex. */
+  localCrcCache: Map<string, string>;
+}
+
+export interface FileJobOptions {
+  ifExists: CollisionPolicy;
+  putioPath: string;
+  signal: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+}
+
+// ---------- error kinds inside the engine ----------
+
+/** Worth another attempt from where the bytes stopped. */
+class RetriableError extends Error {
+  constructor(
+    message: string,
+    readonly expiredUrl = false,
+  ) {
+    super(message);
+  }
+}
+/** The remote file is not the one the part was started from. */
+class RemoteChangedError extends Error {}
+/** A local write failed: nothing to retry. */
+class LocalWriteError extends Error {
+  constructor(
+    readonly errno: NodeJS.ErrnoException,
+    readonly at: string,
+  ) {
+    super(errno.message);
+  }
+}
+
+const READ_CHUNK = 4 * 1024 * 1024;
+
+/** CRC32 of [start, end) of an open file (seeds a resumed range, checks an existing local file). */
+async function crcOfRange(fh: DownloadFileHandle, start: number, end: number, signal?: AbortSignal): Promise<number> {
+  let crc = 0;
+  const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(1, end - start)));
+  for (let pos = start; pos < end; ) {
+    if (signal?.aborted) throw signal.reason;
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
+    if (bytesRead === 0) throw new RemoteChangedError(`the local file ended at byte ${pos}`);
+    crc = crc32(buf.subarray(0, bytesRead), crc);
+    pos += bytesRead;
+  }
+  return crc;
+}
+
+/** "identical" when size and CRC32 match the remote file. */
+export async function compareLocal(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<"missing" | "identical" | "different"> {
+  let st;
+  try {
+    st = await ctx.fs.stat(localPath);
+  } catch {
+    return "missing";
+  }
+  if (!st.isFile() || st.size !== file.size) return "different";
+  const want = parseCrc(file.crc32);
+  if (want === null) return "identical"; // put.io gave no checksum: the size is all we can compare
+  const key = `${localPath}|${st.size}|${st.mtimeMs}`;
+  let hex = ctx.localCrcCache.get(key);
+  if (hex === undefined) {
+    const fh = await ctx.fs.open(localPath, "r");
+    try {
+      hex = crcHex(await crcOfRange(fh, 0, st.size, signal));
+    } finally {
+      await fh.close();
+    }
+    ctx.localCrcCache.set(key, hex);
+  }
+  return hex === crcHex(want) ? "identical" : "different";
+}
+
+/**
+ * The final local path under the collision policy; `identical` when that path already holds this
+ * very file. skip-identical: identical → skip, different → keep both ("name (1).ext"), so a local
+ * file is never lost. overwrite: identical → skip, different → replaced after verification.
+ * keep-both: always a new copy under a free name.
+ */
+async function chooseFinalPath(ctx: EngineContext, dir: string, file: RemoteFile, policy: CollisionPolicy, signal: AbortSignal): Promise<{ path: string; identical: boolean }> {
+  const name = sanitizeName(file.name);
+  const first = path.join(dir, name);
+  const cmp = await compareLocal(ctx, first, file, signal);
+  if (cmp === "missing") return { path: first, identical: false };
+  if (policy !== "keep-both" && cmp === "identical") return { path: first, identical: true };
+  if (policy === "overwrite") return { path: first, identical: false };
+  for (let n = 1; n < 10_000; n++) {
+    const candidate = path.join(dir, numberedName(name, n));
+    const c = await compareLocal(ctx, candidate, file, signal);
+    if (c === "missing") return { path: candidate, identical: false };
+    if (c === "identical" && policy !== "keep-both") return { path: candidate, identical: true };
+  }
+  throw new PutioTransferIntegrityError(`download "${file.name}"`, `no free name for "${name}" in "${dir}"`);
+}
+
+/** Download one file into `dir` (which exists and is inside the target). */
+export async function downloadFile(ctx: EngineContext, file: RemoteFile, dir: string, opts: FileJobOptions): Promise<FileResult> {
+  const attempted = `download "${opts.putioPath}"`;
+  const started = ctx.clock.now();
+  const choice = await chooseFinalPath(ctx, dir, file, opts.ifExists, opts.signal);
+  const finalPath = choice.path;
+  if (choice.identical) {
+    return { status: "skipped-identical", fileId: file.id, name: file.name, putioPath: opts.putioPath, path: finalPath, size: file.size, crc32: file.crc32 ?? null, seconds: 0, bytesPerSecond: 0, resumed: false, resumedBytes: 0, retries: 0 };
+  }
+  const partPath = finalPath + ".part";
+  let remote = file;
+  let integrityFailures = 0;
+  let changes = 0;
+  let retries = 0;
+  let resumedBytes = -1;
+  let resumed = false;
+  for (;;) {
+    try {
+      const out = await fetchIntoPart(ctx, remote, partPath, opts, attempted);
+      retries += out.retries;
+      if (resumedBytes < 0) resumedBytes = out.resumedBytes;
+      resumed = resumed || out.resumedBytes > 0 || out.retries > 0;
+      const mismatch = verifyProblem(remote, out.size, out.crc);
+      if (mismatch) {
+        await out.discard();
+        if (integrityFailures++ >= ctx.options.integrityRetries) {
+          throw new PutioTransferIntegrityError(attempted, `put.io: ${attempted} failed: ${mismatch} after ${integrityFailures} full downloads; the partial file was removed and nothing was written at "${finalPath}".`);
+        }
+        retries++;
+        remote = await ctx.client.files.get(remote.id, opts.signal); // same-size changes show up only as a new crc32
+        continue;
+      }
+      await out.commit(finalPath);
+      const seconds = Math.max(0.001, (ctx.clock.now() - started) / 1000);
+      return {
+        status: "downloaded",
+        fileId: remote.id,
+        name: remote.name,
+        putioPath: opts.putioPath,
+        path: finalPath,
+        size: remote.size,
+        crc32: crcHex(out.crc),
+        seconds,
+        bytesPerSecond: Math.round((remote.size - Math.max(0, resumedBytes)) / seconds),
+        resumed,
+        resumedBytes: Math.max(0, resumedBytes),
+        retries,
+      };
+    } catch (err) {
+      if (err instanceof RemoteChangedError && changes++ < 2) {
+        // The file on put.io changed under us: take its current identity and start over.
+        remote = await ctx.client.files.get(remote.id, opts.signal);
+        await removeIfPresent(ctx.fs, partPath);
+        await removeIfPresent(ctx.fs, sidecarPath(partPath));
+        retries++;
+        continue;
+      }
+      if (err instanceof LocalWriteError) {
+        await removeIfPresent(ctx.fs, partPath).catch(() => {});
+        await removeIfPresent(ctx.fs, sidecarPath(partPath)).catch(() => {});
+        throw new PutioTransferIntegrityError(
+          attempted,
+          `${attempted} failed: could not write "${err.at}" (${err.errno.code ?? err.message})${err.errno.code === "ENOSPC" ? ": the disk is full" : ""}. The partial file was removed.`,
+          { cause: err.errno },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+function verifyProblem(file: RemoteFile, size: number, crc: number): string | null {
+  if (size !== file.size) return `the size is ${size} bytes, put.io says ${file.size}`;
+  const want = parseCrc(file.crc32);
+  if (want !== null && want !== crc) return `the CRC32 is ${crcHex(crc)}, put.io says ${crcHex(want)}`;
+  return null;
+}
+
+interface FetchedPart {
+  size: number;
+  crc: number;
+  retries: number;
+  resumedBytes: number;
+  discard(): Promise<void>;
+  commit(finalPath: string): Promise<void>;
+}
+
+/** Open the .part (resuming it when it belongs to this remote file) and fetch every missing range. */
+async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, partPath: string, opts: FileJobOptions, attempted: string): Promise<FetchedPart> {
+  const fs = ctx.fs;
+  const side = sidecarPath(partPath);
+  const io = <T>(p: Promise<T>, at: string): Promise<T> =>
+    p.catch((e: NodeJS.ErrnoException) => {
+      throw new LocalWriteError(e, at);
+    });
+  let state = await loadPartState(fs, partPath, { id: file.id, size: file.size, crc32: file.crc32 ?? null });
+  let fh: DownloadFileHandle;
+  if (state) {
+    fh = await io(fs.open(partPath, "r+"), partPath);
+  } else {
+    await checkFreeSpace(ctx, path.dirname(partPath), file.size, attempted);
+    await removeIfPresent(fs, side);
+    fh = await io(fs.open(partPath, "w+"), partPath);
+    // Preallocate (sparse): ranges are written in place at their offsets.
+    await io(fh.truncate(file.size), partPath);
+    state = { v: 1, fileId: file.id, size: file.size, crc32: file.crc32 ?? null, segments: planSegments(file.size, ctx.options.connectionsPerFile, ctx.options.segmentThreshold) };
+    await io(savePartState(fs, partPath, state), side);
+  }
+  const st: PartState = state;
+  const resumedBytes = doneBytes(st);
+  let closed = false;
+  const close = async () => {
+    if (!closed) {
+      closed = true;
+      await fh.close().catch(() => {});
+    }
+  };
+  // CRC of each range so far. Resumed ranges are re-read from disk, so the CRC always covers what
+  // is really in the file (a torn write before a crash shows up as a mismatch, not a bad file).
+  const crcs: number[] = [];
+  try {
+    for (const seg of st.segments) crcs.push(seg.pos > seg.start ? await crcOfRange(fh, seg.start, seg.pos, opts.signal) : 0);
+  } catch (err) {
+    await close();
+    if (err instanceof RemoteChangedError) {
+      await removeIfPresent(fs, partPath);
+      await removeIfPresent(fs, side);
+    }
+    throw err;
+  }
+
+  const fileAbort = new AbortController();
+  const signal = AbortSignal.any([opts.signal, fileAbort.signal]);
+  const url = new UrlSource(ctx.client, file.id);
+  const progress = new ProgressMeter(ctx, file, partPath, opts, st);
+  let saving: Promise<void> = Promise.resolve();
+  const checkpoint = () => (saving = saving.then(() => savePartState(fs, partPath, st)).catch(() => {}));
+  const timer = setInterval(checkpoint, ctx.options.checkpointMs);
+  timer.unref?.();
+  let retries = 0;
+  let firstError: unknown = null;
+  await Promise.all(
+    st.segments.map((seg, i) =>
+      runSegment(ctx, fh, seg, i, crcs, url, file, signal, progress, () => retries++).catch((err) => {
+        firstError ??= err;
+        fileAbort.abort(err); // one range failed for good: stop the others, keep their bytes
+      }),
+    ),
+  );
+  clearInterval(timer);
+  checkpoint();
+  await saving;
+  if (firstError || opts.signal.aborted) {
+    await close();
+    if (opts.signal.aborted) throw new PutioAbortError(attempted, opts.signal.reason);
+    throw firstError;
+  }
+
+  // Whole-file CRC from the per-range CRCs (crc32_combine): no second pass over a file that may be
+  // many GiB on a slow NAS disk, and every range's CRC was computed from the bytes that were written.
+  let crc = crcs[0] ?? 0;
+  for (let i = 1; i < st.segments.length; i++) crc = crc32Combine(crc, crcs[i], st.segments[i].end - st.segments[i].start);
+  const size = (await io(fh.stat(), partPath)).size;
+  return {
+    size,
+    crc,
+    retries,
+    resumedBytes,
+    discard: async () => {
+      await close();
+      await removeIfPresent(fs, partPath);
+      await removeIfPresent(fs, side);
+    },
+    commit: async (finalPath) => {
+      await io(fh.sync(), partPath);
+      await close();
+      await io(fs.rename(partPath, finalPath), finalPath);
+      await removeIfPresent(fs, side).catch(() => {});
+      await syncDir(fs, path.dirname(finalPath));
+    },
+  };
+}
+
+/** Make the rename durable (best effort: not every file system lets a folder be fsynced). */
+async function syncDir(fs: DownloadFs, dir: string): Promise<void> {
+  try {
+    const dh = await fs.open(dir, "r");
+    await dh.sync().catch(() => {});
+    await dh.close();
+  } catch {
+    /* ignore */
+  }
+}
+
+async function checkFreeSpace(ctx: EngineContext, dir: string, need: number, attempted: string): Promise<void> {
+  if (!ctx.fs.statfs || need <= 0) return;
+  const s = await ctx.fs.statfs(dir).catch(() => null);
+  if (s && s.bavail * s.bsize < need) {
+    throw new PutioTransferIntegrityError(attempted, `${attempted}: not enough free space in "${dir}" (${need} bytes needed, ${s.bavail * s.bsize} free).`);
+  }
+}
+
+/** The storage URL of a file, fetched once and again when storage says it expired. */
+class UrlSource {
+  private current: Promise<string> | null = null;
+  constructor(
+    private readonly client: PutioClient,
+    private readonly fileId: number,
+  ) {}
+  get(signal: AbortSignal): Promise<string> {
+    if (!this.current) {
+      const p = this.client.files.downloadUrl(this.fileId, signal);
+      this.current = p;
+      p.catch(() => {
+        if (this.current === p) this.current = null;
+      });
+    }
+    return this.current;
+  }
+  /** Forget `url` (only if no other range has already replaced it). */
+  async expire(url: string): Promise<void> {
+    const cur = this.current;
+    if (cur && (await cur.catch(() => null)) === url && this.current === cur) this.current = null;
+  }
+}
+
+class ProgressMeter {
+  private readonly throttle: Throttle;
+  private lastBytes: number;
+  private lastAt: number;
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly file: RemoteFile,
+    private readonly partPath: string,
+    private readonly opts: FileJobOptions,
+    private readonly state: PartState,
+  ) {
+    this.throttle = new Throttle(ctx.options.progressMs, ctx.clock);
+    this.throttle.ready(); // the first report comes one interval in
+    this.lastBytes = doneBytes(state);
+    this.lastAt = ctx.clock.now();
+  }
+  tick(): void {
+    if (!this.opts.onProgress || !this.throttle.ready()) return;
+    this.report();
+  }
+  private report(): void {
+    const bytes = doneBytes(this.state);
+    const now = this.ctx.clock.now();
+    const speed = now > this.lastAt ? ((bytes - this.lastBytes) * 1000) / (now - this.lastAt) : 0;
+    this.lastBytes = bytes;
+    this.lastAt = now;
+    this.opts.onProgress!({
+      fileId: this.file.id,
+      name: this.file.name,
+      putioPath: this.opts.putioPath,
+      path: this.partPath,
+      bytes,
+      size: this.file.size,
+      percent: this.file.size ? Math.floor((bytes / this.file.size) * 1000) / 10 : 100,
+      bytesPerSecond: Math.round(speed),
+    });
+  }
+}
+
+/** Fetch one range to its end, reconnecting after cuts, stalls and expired URLs. */
+async function runSegment(
+  ctx: EngineContext,
+  fh: DownloadFileHandle,
+  seg: Segment,
+  index: number,
+  crcs: number[],
+  url: UrlSource,
+  file: RemoteFile,
+  signal: AbortSignal,
+  progress: ProgressMeter,
+  onRetry: () => void,
+): Promise<void> {
+  let failures = 0;
+  while (seg.pos < seg.end) {
+    if (signal.aborted) throw signal.reason;
+    const before = seg.pos;
+    let href: string | null = null;
+    try {
+      href = await url.get(signal);
+      await streamRange(ctx, fh, seg, index, crcs, href, file, signal, progress);
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (!(err instanceof RetriableError) && !isTransient(err)) throw err;
+      if (seg.pos > before) failures = 0; // progress was made: this is a new run of bad luck
+      if (++failures > ctx.options.retries) {
+        throw new PutioBaseError(`download "${file.name}"`, `put.io: download of "${file.name}" failed after ${failures} attempts: ${(err as Error).message}. The partial file was kept and will be resumed.`, { cause: err });
+      }
+      onRetry();
+      if (err instanceof RetriableError && err.expiredUrl && href) await url.expire(href);
+      await ctx.clock.sleep(backoffDelay(failures - 1, ctx.options.backoffBaseMs, ctx.options.backoffMaxMs), signal);
+    }
+  }
+}
+
+/** Network trouble (not an HTTP answer): worth another attempt. */
+function isTransient(err: unknown): boolean {
+  if (err instanceof PutioError) return err.statusCode >= 500 || err.statusCode === 429;
+  if (err instanceof PutioBaseError) return (err as { name: string }).name === "PutioNetworkError" || (err as { name: string }).name === "PutioTimeoutError";
+  if (err instanceof RemoteChangedError || err instanceof LocalWriteError) return false;
+  const code = (err as { code?: string })?.code ?? "";
+  return /^(UND_ERR|ECONN|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ERR_STREAM_PREMATURE_CLOSE)/.test(code);
+}
+
+function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** One HTTP request for [seg.pos, seg.end), written batch by batch at its offset. */
+async function streamRange(
+  ctx: EngineContext,
+  fh: DownloadFileHandle,
+  seg: Segment,
+  index: number,
+  crcs: number[],
+  href: string,
+  file: RemoteFile,
+  outer: AbortSignal,
+  progress: ProgressMeter,
+): Promise<void> {
+  const stall = new AbortController();
+  const signal = AbortSignal.any([outer, stall.signal]);
+  const stallMs = ctx.options.stallMs;
+  // Only time spent waiting for the network counts as a stall (not a bandwidth-cap pause).
+  let waitingSince = ctx.clock.now();
+  const watchdog = setInterval(() => {
+    if (waitingSince && ctx.clock.now() - waitingSince > stallMs) stall.abort(new RetriableError(`no data for ${Math.round(stallMs / 1000)} s`));
+  }, Math.max(10, Math.min(1000, stallMs / 4)));
+  watchdog.unref?.();
+  let res: Dispatcher.ResponseData | null = null;
+  let pending: Promise<void> | null = null;
+  try {
+    try {
+      res = await request(href, {
+        method: "GET",
+        headers: { range: `bytes=${seg.pos}-${seg.end - 1}`, "user-agent": "node-red-putio" },
+        signal,
+        dispatcher: ctx.client.transport.dispatcher,
+        headersTimeout: stallMs,
+        bodyTimeout: 0, // our watchdog covers body silence, without counting cap pauses
+      });
+    } catch (err) {
+      if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
+      throw err;
+    }
+    const status = res.statusCode;
+    if (status === 403 || status === 410) throw new RetriableError(`the download address expired (HTTP ${status})`, true);
+    if (status === 404) throw new PutioError(`download "${file.name}"`, { status_code: 404, error_type: "NotFound", error_message: "the file is not on put.io's storage" });
+    if (status === 416) throw new RemoteChangedError(`storage refused the range ${seg.pos}-${seg.end - 1}`);
+    if (status >= 500 || status === 429) throw new RetriableError(`storage answered HTTP ${status}`);
+    if (status === 206) {
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(res.headers, "content-range") ?? "");
+      if (!m) throw new RetriableError("storage answered 206 without a usable Content-Range");
+      if (m[3] !== "*" && Number(m[3]) !== file.size) throw new RemoteChangedError(`storage says the file has ${m[3]} bytes, put.io said ${file.size}`);
+      if (Number(m[1]) !== seg.pos) throw new RetriableError(`storage sent bytes from ${m[1]} instead of ${seg.pos}`);
+    } else if (status === 200) {
+      const length = Number(header(res.headers, "content-length") ?? NaN);
+      if (Number.isFinite(length) && length !== file.size) throw new RemoteChangedError(`storage says the file has ${length} bytes, put.io said ${file.size}`);
+      // Storage ignored Range and sends the whole file: usable only by a range that starts at 0.
+      if (seg.start !== 0) throw new RetriableError("storage ignored the Range header");
+      seg.pos = 0;
+      crcs[index] = 0;
+    } else {
+      throw new RetriableError(`storage answered HTTP ${status}`);
+    }
+
+    // Received bytes are hashed and batched; a batch is written at its offset while the next one
+    // fills (at most one write in flight per range, so memory stays ~2 batches per range).
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    let nextPos = seg.pos;
+    let runningCrc = crcs[index];
+    const flush = async () => {
+      if (!batchBytes) return;
+      const buffers = batch;
+      const bytes = batchBytes;
+      const at = nextPos;
+      const crcAfter = runningCrc;
+      batch = [];
+      batchBytes = 0;
+      nextPos += bytes;
+      if (pending) await pending;
+      pending = writeAll(fh, buffers, bytes, at).then(() => {
+        // Only written bytes count as done, so a saved state never claims bytes that are not on disk.
+        seg.pos = at + bytes;
+        crcs[index] = crcAfter;
+        progress.tick();
+      });
+      pending.catch(() => {});
+    };
+    const it = res.body[Symbol.asyncIterator]();
+    for (;;) {
+      waitingSince = ctx.clock.now();
+      let r: IteratorResult<Buffer>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
+        throw new RetriableError(`the connection broke (${(err as { code?: string }).code ?? (err as Error).message})`);
+      }
+      waitingSince = 0;
+      if (r.done) break;
+      let chunk = r.value;
+      const room = seg.end - (nextPos + batchBytes);
+      if (chunk.length > room) chunk = chunk.subarray(0, room); // never write into the next range
+      if (chunk.length) {
+        runningCrc = crc32(chunk, runningCrc);
+        batch.push(chunk);
+        batchBytes += chunk.length;
+      }
+      if (batchBytes >= ctx.options.writeBatchBytes) await flush();
+      if (nextPos + batchBytes >= seg.end) break;
+      await ctx.limiter.take(chunk.length, signal);
+    }
+    await flush();
+    if (pending) await pending;
+    if (seg.pos < seg.end) throw new RetriableError(`the connection ended early at byte ${seg.pos}`);
+  } finally {
+    clearInterval(watchdog);
+    // Let a write in flight land (its bytes then count), and free the connection.
+    if (pending) await (pending as Promise<void>).catch(() => {});
+    if (res && !res.body.destroyed) res.body.destroy();
+  }
+}
+
+async function writeAll(fh: DownloadFileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
+  try {
+    let { bytesWritten } = await fh.writev(buffers, position);
+    if (bytesWritten < bytes) {
+      // A short write (rare): write the rest in plain writes.
+      const rest = Buffer.concat(buffers).subarray(bytesWritten);
+      for (let off = 0; off < rest.length; ) {
+        const w = await fh.write(rest, off, rest.length - off, position + bytesWritten + off);
+        if (w.bytesWritten <= 0) throw Object.assign(new Error("no bytes written"), { code: "EIO" });
+        off += w.bytesWritten;
+      }
+    }
+  } catch (err) {
+    throw new LocalWriteError(err as NodeJS.ErrnoException, "the .part file");
+  }
+}
