@@ -5,7 +5,7 @@
 import { FormData } from "undici";
 import { PutioInputError } from "../errors";
 import { okStatus, validator, type FromSchema } from "../schema";
-import { paginate } from "../paginate";
+import { cursorList } from "../paginate";
 import type { Transport } from "../transport";
 
 export type FileType = "FOLDER" | "FILE" | "AUDIO" | "VIDEO" | "IMAGE" | "ARCHIVE" | "PDF" | "TEXT" | "SWF";
@@ -126,27 +126,16 @@ export class FilesApi {
   list(parentId: number, opts: ListOptions = {}): AsyncGenerator<PutioFile> {
     const attempted = `list folder ${parentId}`;
     const perPage = clampPerPage(opts.perPage);
-    return paginate(
-      () =>
-        this.t.request({
-          method: "GET",
-          path: "/v2/files/list",
-          query: { parent_id: parentId, per_page: perPage, file_type: opts.fileType, sort_by: opts.sortBy },
-          schema: checkFileListPage,
-          attempted,
-          signal: opts.signal,
-        }),
-      (cursor) =>
-        this.t.request({
-          method: "POST",
-          path: "/v2/files/list/continue",
-          query: { per_page: perPage },
-          form: { cursor },
-          idempotent: true,
-          schema: checkFileListPage,
-          attempted,
-          signal: opts.signal,
-        }),
+    return cursorList(
+      this.t,
+      {
+        path: "/v2/files/list",
+        query: { parent_id: parentId, file_type: opts.fileType, sort_by: opts.sortBy },
+        perPage,
+        schema: checkFileListPage,
+        attempted,
+        signal: opts.signal,
+      },
       (page) => page.files,
     );
   }
@@ -168,20 +157,9 @@ export class FilesApi {
     const attempted = `search "${query}"`;
     if (typeof query !== "string" || !query.trim()) throw new PutioInputError(attempted, "the search text is empty");
     const perPage = clampPerPage(opts.perPage);
-    return paginate(
-      () =>
-        this.t.request({ method: "GET", path: "/v2/files/search", query: { query, per_page: perPage }, schema: checkFileListPage, attempted, signal: opts.signal }),
-      (cursor) =>
-        this.t.request({
-          method: "POST",
-          path: "/v2/files/search/continue",
-          query: { per_page: perPage },
-          form: { cursor },
-          idempotent: true,
-          schema: checkFileListPage,
-          attempted,
-          signal: opts.signal,
-        }),
+    return cursorList(
+      this.t,
+      { path: "/v2/files/search", query: { query }, perPage, schema: checkFileListPage, attempted, signal: opts.signal },
       (page) => page.files,
     );
   }

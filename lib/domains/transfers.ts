@@ -1,6 +1,6 @@
 /** Transfers domain: list/continue, get, count, add, retry, cancel, clean, remove. */
 import { PutioInputError } from "../errors";
-import { paginate } from "../paginate";
+import { cursorList } from "../paginate";
 import { validator, type FromSchema } from "../schema";
 import type { Transport } from "../transport";
 import { checkId, checkOk, MAX_PER_PAGE } from "./files";
@@ -75,20 +75,9 @@ export class TransfersApi {
 
   list(opts: { perPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<Transfer> {
     const perPage = Math.min(MAX_PER_PAGE, Math.max(1, opts.perPage ?? MAX_PER_PAGE));
-    const attempted = "list transfers";
-    return paginate(
-      () => this.t.request({ method: "GET", path: "/v2/transfers/list", query: { per_page: perPage }, schema: checkTransferPage, attempted, signal: opts.signal }),
-      (cursor) =>
-        this.t.request({
-          method: "POST",
-          path: "/v2/transfers/list/continue",
-          query: { per_page: perPage },
-          form: { cursor },
-          idempotent: true,
-          schema: checkTransferPage,
-          attempted,
-          signal: opts.signal,
-        }),
+    return cursorList(
+      this.t,
+      { path: "/v2/transfers/list", perPage, schema: checkTransferPage, attempted: "list transfers", signal: opts.signal },
       (page) => page.transfers,
     );
   }
