@@ -3,6 +3,7 @@
  * the shared per-token queue, rate-limit holds, retries, and put.io's error envelope turned into
  * typed errors. Domain modules (lib/domains/*) only describe requests and their answer schemas.
  */
+import { setMaxListeners } from "node:events";
 import { Agent, FormData, request as undiciRequest, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 import {
@@ -137,6 +138,8 @@ export class Transport {
     this.agent = new Agent({ connect: { timeout: this.timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 16 });
     this.queueKey = `${this.apiUrl}|${this.token ?? ""}`;
     this.queue = queueFor(this.queueKey, this.maxConcurrent, this.clock);
+    // Every in-flight call links its signal to this one: many at once is normal, not a leak.
+    setMaxListeners(0, this.closing.signal);
   }
 
   get hasToken(): boolean {

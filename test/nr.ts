@@ -6,8 +6,18 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import type { Node } from "node-red";
 
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 const helper: any = require("node-red-node-test-helper");
-helper.init(require.resolve("node-red"), { telemetry: { enabled: false }, editorTheme: { palette: { catalogues: [] } } });
+/** Relative local paths in node configs resolve here, never inside the repository. */
+export const WORK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "putio-nr-"));
+helper.init(require.resolve("node-red"), {
+  telemetry: { enabled: false },
+  editorTheme: { palette: { catalogues: [] } },
+  fileWorkingDirectory: WORK_DIR,
+});
 
 export interface FlowNode {
   id: string;

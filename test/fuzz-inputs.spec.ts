@@ -1,0 +1,148 @@
+/**
+ * Fuzzed input: every node with an input, configured with its palette defaults, gets a seeded
+ * stream of hostile messages (wrong types, huge strings, hostile names, nested arrays). Each
+ * message must end exactly once, either sent on (Complete) or as a catchable error (Catch) with a
+ * clear text; nothing may crash Node-RED or escape as an unhandled rejection.
+ */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { startEmulator, type Emulator } from "./emulator";
+import { nr, withTab, type FlowNode } from "./nr";
+import { defaultNode, nodeDefinitions, registeredNodes } from "./support/node-defs";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+/** A small seeded PRNG (mulberry32) so a failure can be replayed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HOSTILE_STRINGS = [
+  "",
+  " ",
+  "../../../../etc/passwd",
+  "/etc/shadow",
+  "a\u0000b",
+  "CON",
+  "name. ",
+  "magnet:?xt=urn:btih:ZZZ",
+  "magnet:?xt=urn:btih:" + "g".repeat(40),
+  "http://",
+  "ftp://:@/",
+  "javascript:alert(1)",
+  "x".repeat(300_000),
+  "💥".repeat(1000),
+  "%00%2e%2e%2f",
+  "1; DROP TABLE files",
+  "-1",
+  "2147483647",
+  "9007199254740993",
+];
+
+function randomValue(rand: () => number, depth = 0): unknown {
+  const pick = Math.floor(rand() * 12);
+  switch (pick) {
+    case 0:
+      return null;
+    case 1:
+      return undefined;
+    case 2:
+      return [-1, 0, 1.5, NaN, Infinity, -0, 2 ** 53, 2147483647][Math.floor(rand() * 8)];
+    case 3:
+      return rand() < 0.5;
+    case 4:
+    case 5:
+      return HOSTILE_STRINGS[Math.floor(rand() * HOSTILE_STRINGS.length)];
+    case 6:
+      return Buffer.from(HOSTILE_STRINGS[Math.floor(rand() * HOSTILE_STRINGS.length)]);
+    case 7:
+      return depth > 3 ? [] : Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(rand, depth + 1));
+    case 8:
+      return depth > 3 ? {} : { id: randomValue(rand, depth + 1), file_id: randomValue(rand, depth + 1), name: randomValue(rand, depth + 1) };
+    case 9:
+      return { id: -5, name: "../x", crc32: "zz", size: -1, file_type: "FOLDER" };
+    case 10:
+      return [[[[["deep"]]]]];
+    default:
+      return { status: "COMPLETED", file_id: 2147483600, id: "x" };
+  }
+}
+
+function randomMsg(rand: () => number): Record<string, unknown> {
+  const msg: Record<string, unknown> = { payload: randomValue(rand), topic: randomValue(rand) };
+  for (const key of ["folder", "path", "target", "id", "ids", "name", "action", "method", "filename", "url"]) {
+    if (rand() < 0.25) msg[key] = randomValue(rand);
+  }
+  return msg;
+}
+
+const MESSAGES_PER_NODE = 25;
+
+describe("fuzzed input: every node survives hostile messages", function () {
+  this.timeout(120_000);
+  const defs = nodeDefinitions().filter((d) => d.category !== "config" && d.inputs > 0);
+  const modules = Object.values(registeredNodes()).map((f) => require(path.join(ROOT, f)));
+  let emu: Emulator;
+  const unexpected: unknown[] = [];
+  const onUnhandled = (e: unknown) => unexpected.push(e);
+
+  before(async () => {
+    process.on("unhandledRejection", onUnhandled);
+    process.on("uncaughtException", onUnhandled);
+    emu = await startEmulator({ seed: true });
+    await nr.start();
+  });
+  after(async () => {
+    process.off("unhandledRejection", onUnhandled);
+    process.off("uncaughtException", onUnhandled);
+    await nr.stop();
+    await emu.close();
+  });
+
+  it("has nodes to fuzz", () => assert.ok(defs.length > 0));
+
+  for (const def of defs) {
+    it(`${def.type}: each of ${MESSAGES_PER_NODE} random messages ends exactly once, errors are clear`, async () => {
+      const rand = prng(0x5eed + def.type.length);
+      const flow = withTab([
+        { id: "acc", type: "putio-account", name: "fuzz account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, webUrl: emu.apiUrl },
+        defaultNode(def, "under-test", "acc", Array.from({ length: def.outputs }, () => [])) as FlowNode,
+        { id: "on-complete", type: "complete", scope: ["under-test"], uncaught: false, wires: [["ended"]] },
+        { id: "on-catch", type: "catch", scope: ["under-test"], uncaught: false, wires: [["failed"]] },
+        { id: "ended", type: "helper" },
+        { id: "failed", type: "helper" },
+      ]);
+      await nr.load(modules, flow, { acc: { accessToken: emu.token } });
+      const endings = new Map<string, string[]>();
+      const errors: string[] = [];
+      nr.node("ended").on("input", (m: any) => endings.set(m._fuzz, [...(endings.get(m._fuzz) ?? []), "ok"]));
+      nr.node("failed").on("input", (m: any) => {
+        endings.set(m._fuzz, [...(endings.get(m._fuzz) ?? []), "error"]);
+        errors.push(String(m.error?.message ?? ""));
+      });
+      const sent: string[] = [];
+      for (let i = 0; i < MESSAGES_PER_NODE; i++) {
+        const id = `m${i}`;
+        sent.push(id);
+        nr.node("under-test").receive({ ...randomMsg(rand), _fuzz: id });
+      }
+      // Wait until every message has ended (mocha's timeout catches a message that never ends).
+      while (sent.some((id) => !endings.has(id))) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 200)); // a second ending of any message would show up here
+      for (const id of sent) assert.equal(endings.get(id)?.length, 1, `${def.type}: message ${id} ended ${endings.get(id)?.length} times`);
+      for (const text of errors) {
+        assert.ok(text.trim().length > 0, `${def.type}: an error without text`);
+        assert.doesNotMatch(text, /TypeError|ReferenceError|Cannot read propert|is not a function|undefined is not/, `${def.type}: unclear error: ${text.slice(0, 200)}`);
+        assert.ok(!text.includes(emu.token), `${def.type}: the token leaked into an error`);
+      }
+      assert.deepEqual(unexpected, [], `${def.type}: unhandled rejection or exception`);
+      await nr.helper.unload();
+    });
+  }
+});
