@@ -537,6 +537,37 @@ async function streamRange(
   watchdog.unref?.();
   let res: Dispatcher.ResponseData | null = null;
   let pending: Promise<void> | null = null;
+  // Received bytes are hashed and batched; a batch is written at its offset while the next one
+  // fills (at most one write in flight per range, so memory stays ~2 batches per range).
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  let nextPos = seg.pos;
+  let runningCrc = crcs[index];
+  let writeFailed = false;
+  const flush = async () => {
+    if (!batchBytes) return;
+    const buffers = batch;
+    const bytes = batchBytes;
+    const at = nextPos;
+    const crcAfter = runningCrc;
+    batch = [];
+    batchBytes = 0;
+    nextPos += bytes;
+    if (pending) await pending;
+    pending = writeAll(fh, buffers, bytes, at).then(
+      () => {
+        // Only written bytes count as done, so a saved state never claims bytes that are not on disk.
+        seg.pos = at + bytes;
+        crcs[index] = crcAfter;
+        progress.tick();
+      },
+      (err) => {
+        writeFailed = true;
+        throw err;
+      },
+    );
+    pending.catch(() => {});
+  };
   try {
     try {
       res = await request(href, {
@@ -551,6 +582,7 @@ async function streamRange(
       if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
       throw err;
     }
+    res.body.on("error", () => {}); // errors are read through the iterator; destroy() must not throw
     const status = res.statusCode;
     if (status === 403 || status === 410) throw new RetriableError(`the download address expired (HTTP ${status})`, true);
     if (status === 404) throw new PutioError(`download "${file.name}"`, { status_code: 404, error_type: "NotFound", error_message: "the file is not on put.io's storage" });
@@ -572,30 +604,8 @@ async function streamRange(
       throw new RetriableError(`storage answered HTTP ${status}`);
     }
 
-    // Received bytes are hashed and batched; a batch is written at its offset while the next one
-    // fills (at most one write in flight per range, so memory stays ~2 batches per range).
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    let nextPos = seg.pos;
-    let runningCrc = crcs[index];
-    const flush = async () => {
-      if (!batchBytes) return;
-      const buffers = batch;
-      const bytes = batchBytes;
-      const at = nextPos;
-      const crcAfter = runningCrc;
-      batch = [];
-      batchBytes = 0;
-      nextPos += bytes;
-      if (pending) await pending;
-      pending = writeAll(fh, buffers, bytes, at).then(() => {
-        // Only written bytes count as done, so a saved state never claims bytes that are not on disk.
-        seg.pos = at + bytes;
-        crcs[index] = crcAfter;
-        progress.tick();
-      });
-      pending.catch(() => {});
-    };
+    nextPos = seg.pos;
+    runningCrc = crcs[index];
     const it = res.body[Symbol.asyncIterator]();
     for (;;) {
       waitingSince = ctx.clock.now();
@@ -625,7 +635,9 @@ async function streamRange(
     if (seg.pos < seg.end) throw new RetriableError(`the connection ended early at byte ${seg.pos}`);
   } finally {
     clearInterval(watchdog);
-    // Let a write in flight land (its bytes then count), and free the connection.
+    // Cut, stalled or aborted: the bytes already received are good (and hashed), so write them
+    // too, then let the write land; a resume then starts exactly where the bytes stopped.
+    if (!writeFailed) await flush().catch(() => {});
     if (pending) await (pending as Promise<void>).catch(() => {});
     if (res && !res.body.destroyed) res.body.destroy();
   }

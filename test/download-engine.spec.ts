@@ -1,0 +1,386 @@
+/** The download engine against the emulator: byte-identical results under cuts, stalls, restarts and corruption. */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { PutioClient } from "../lib/client";
+import { PutioAbortError, PutioTransferIntegrityError } from "../lib/errors";
+import { DownloadScheduler, nodeFs, type DownloadFs, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
+import { startEmulator, type Emulator } from "./emulator";
+
+const MiB = 1024 * 1024;
+const FAST: Partial<EngineOptions> = { stallMs: 300, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20 };
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function crcHex(buf: Buffer): string {
+  return (zlib.crc32(buf) >>> 0).toString(16).padStart(8, "0");
+}
+
+/** Every file under `dir`, relative, sorted. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else out.push(r);
+    }
+  };
+  walk(dir, "");
+  return out.sort();
+}
+
+/** After each cut the emulator takes the next offset (knobs.cutsRemaining is decremented per cut). */
+function cutAtOffsets(emu: Emulator, offsets: number[], onCut?: () => void): void {
+  let left = offsets.length;
+  let i = 0;
+  emu.knobs.cutDownloadAfterBytes = offsets[0];
+  Object.defineProperty(emu.knobs, "cutsRemaining", {
+    configurable: true,
+    get: () => left,
+    set: (v: number) => {
+      left = v;
+      i++;
+      onCut?.();
+      emu.knobs.cutDownloadAfterBytes = left > 0 ? offsets[i] : null;
+    },
+  });
+}
+
+describe("download engine", function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let client: PutioClient;
+  let work: string;
+  let target: string;
+  const schedulers: DownloadScheduler[] = [];
+
+  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}, fsLayer?: DownloadFs): DownloadScheduler {
+    const s = new DownloadScheduler(client, limits, { engine: { ...FAST, ...engine }, fs: fsLayer });
+    schedulers.push(s);
+    return s;
+  }
+
+  function assertSameAsRemote(local: string, fileId: number): void {
+    const want = emu.state.fileBytes(fileId);
+    const got = fs.readFileSync(local);
+    assert.equal(got.length, want.length, "size");
+    assert.equal(crcHex(got), emu.state.getFile(fileId)!.crc32, "crc32 against put.io's");
+    assert.ok(got.equals(want), "bytes equal to what storage serves");
+  }
+
+  const downloadRequests = () => emu.requests.filter((r) => r.path.startsWith("/download/"));
+  const urlRequests = (id: number) => emu.requests.filter((r) => r.path === `/v2/files/${id}/url`);
+
+  beforeEach(async () => {
+    emu = await startEmulator();
+    client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-dl-"));
+    target = path.join(work, "target");
+  });
+  afterEach(async () => {
+    await Promise.all(schedulers.splice(0).map((s) => s.close()));
+    await client.close();
+    await emu.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("single stream: a small file arrives byte-identical, verified, with no temp files left", async () => {
+    const f = emu.state.addFile(0, "movie.mkv", { size: 3 * MiB + 17, seed: 5 });
+    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    assert.equal(r.downloaded, 1);
+    assert.equal(r.files[0].crc32, f.crc32);
+    assert.equal(r.files[0].path, path.join(target, "movie.mkv"));
+    assert.equal(r.files[0].resumed, false);
+    assertSameAsRemote(r.files[0].path, f.id);
+    assert.deepEqual(tree(work), ["target/movie.mkv"]);
+    assert.equal(downloadRequests().length, 1);
+  });
+
+  it("segmented: N ranges into one preallocated file, byte-identical", async () => {
+    const f = emu.state.addFile(0, "big.mkv", { size: 9 * MiB + 3, seed: 9 });
+    const r = await scheduler({ segmentThreshold: 4 * MiB, connectionsPerFile: 4 }).run({ source: { fileId: f.id }, target });
+    assert.equal(r.downloaded, 1);
+    assertSameAsRemote(r.files[0].path, f.id);
+    assert.equal(downloadRequests().length, 4, "one request per range");
+    assert.deepEqual(tree(work), ["target/big.mkv"]);
+  });
+
+  it("an empty file is downloaded and verified too", async () => {
+    const f = emu.state.addFile(0, "empty.txt", Buffer.alloc(0));
+    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    assert.equal(r.downloaded, 1);
+    assert.equal(fs.statSync(path.join(target, "empty.txt")).size, 0);
+  });
+
+  for (const mode of ["single", "segmented"] as const) {
+    it(`${mode}: 20 connection cuts at seeded random offsets resume with Range and end byte-identical`, async () => {
+      const f = emu.state.addFile(0, "cut.bin", { size: 24 * MiB + 5, seed: 21 });
+      const rnd = seeded(mode === "single" ? 1234 : 4321);
+      const offsets = Array.from({ length: 20 }, () => 1 + Math.floor(rnd() * 2 * MiB));
+      let cuts = 0;
+      cutAtOffsets(emu, offsets, () => cuts++);
+      const limits = mode === "single" ? {} : { segmentThreshold: 1 * MiB, connectionsPerFile: 4 };
+      const r = await scheduler(limits).run({ source: { fileId: f.id }, target });
+      assert.equal(cuts, 20, "every planned cut happened");
+      assert.equal(r.downloaded, 1);
+      assert.ok(r.files[0].retries >= 20, `retries ${r.files[0].retries}`);
+      assert.equal(r.files[0].resumed, true);
+      assertSameAsRemote(r.files[0].path, f.id);
+      // Resumed, not restarted: the bytes fetched are the file plus at most the unwritten tail of each cut batch.
+      assert.equal(downloadRequests().length, 20 + (mode === "single" ? 1 : 4));
+      assert.deepEqual(tree(work), ["target/cut.bin"]);
+    });
+  }
+
+  it("a stalled connection is dropped after the stall timeout and resumed", async () => {
+    const f = emu.state.addFile(0, "stall.bin", { size: 6 * MiB, seed: 3 });
+    emu.knobs.stallDownloadAfterBytes = 2 * MiB;
+    emu.knobs.stallsRemaining = 2;
+    const r = await scheduler({}, { stallMs: 200 }).run({ source: { fileId: f.id }, target });
+    assert.equal(r.downloaded, 1);
+    assert.ok(r.files[0].retries >= 2);
+    assertSameAsRemote(r.files[0].path, f.id);
+  });
+
+  /** Start a download, wait (by state, not time) until `bytes` are saved in the sidecar, then abort like a Node-RED stop. */
+  async function interrupted(fileId: number, bytes: number, limits: Partial<DownloadLimits> = {}): Promise<void> {
+    const ac = new AbortController();
+    const job = scheduler(limits, { stallMs: 60_000 }).run({ source: { fileId }, target, signal: ac.signal });
+    const side = path.join(target, emu.state.getFile(fileId)!.name + ".part.json");
+    for (;;) {
+      try {
+        const st = JSON.parse(fs.readFileSync(side, "utf8"));
+        const done = st.segments.reduce((n: number, s: { start: number; pos: number }) => n + s.pos - s.start, 0);
+        if (done >= bytes) break;
+      } catch {
+        /* not written yet */
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    ac.abort(new Error("node-red stopping"));
+    await assert.rejects(job, PutioAbortError);
+  }
+
+  it("restart mid-file (single): abort leaves a resumable .part; a new engine resumes it and the result is byte-identical", async () => {
+    const f = emu.state.addFile(0, "restart.mkv", { size: 8 * MiB + 11, seed: 8 });
+    emu.knobs.stallDownloadAfterBytes = 3 * MiB;
+    emu.knobs.stallsRemaining = 1;
+    await interrupted(f.id, 2 * MiB);
+    assert.deepEqual(tree(target), ["restart.mkv.part", "restart.mkv.part.json"]);
+    const before = downloadRequests().length;
+    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    // Everything received before the stop was saved (at most the 3 MiB the stalled server sent).
+    assert.ok(r.files[0].resumedBytes >= 2 * MiB && r.files[0].resumedBytes <= 3 * MiB, String(r.files[0].resumedBytes));
+    assert.equal(r.files[0].resumed, true);
+    assert.equal(downloadRequests().length - before, 1);
+    assertSameAsRemote(r.files[0].path, f.id);
+    assert.deepEqual(tree(target), ["restart.mkv"]);
+  });
+
+  it("restart mid-file (segmented): every range resumes where it stopped", async () => {
+    const f = emu.state.addFile(0, "seg.mkv", { size: 16 * MiB, seed: 16 });
+    emu.knobs.stallDownloadAfterBytes = 1 * MiB;
+    emu.knobs.stallsRemaining = 4;
+    const limits = { segmentThreshold: 1 * MiB, connectionsPerFile: 4 };
+    await interrupted(f.id, 4 * MiB, limits);
+    const r = await scheduler(limits).run({ source: { fileId: f.id }, target });
+    assert.equal(r.files[0].resumedBytes, 4 * MiB);
+    assertSameAsRemote(r.files[0].path, f.id);
+  });
+
+  it("remote file changed between restarts (same size): the part is discarded and the download starts over", async () => {
+    const f = emu.state.addFile(0, "changed.mkv", { size: 6 * MiB, seed: 1 });
+    emu.knobs.stallDownloadAfterBytes = 2 * MiB;
+    emu.knobs.stallsRemaining = 1;
+    await interrupted(f.id, MiB);
+    emu.state.replaceFileContent(f.id, { size: 6 * MiB, seed: 2 });
+    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    assert.equal(r.files[0].resumedBytes, 0);
+    assert.notEqual(r.files[0].crc32, f.crc32);
+    assertSameAsRemote(r.files[0].path, f.id);
+  });
+
+  it("a corrupted body (CRC mismatch) is retried once from scratch, then fails clearly with nothing at the final path", async () => {
+    const f = emu.state.addFile(0, "bad.mkv", { size: 2 * MiB, seed: 4 });
+    emu.state.corruptCrc(f.id);
+    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    assert.equal(r.failed, 1);
+    assert.equal(r.downloaded, 0);
+    const err = r.errors[0].error;
+    assert.ok(err instanceof PutioTransferIntegrityError, String(err));
+    assert.match(err.message, /CRC32 is [0-9a-f]{8}, put\.io says [0-9a-f]{8} after 2 full downloads/);
+    assert.equal(downloadRequests().length, 2, "one retry from scratch");
+    assert.deepEqual(tree(work), [], "no final file, no part, no sidecar");
+  });
+
+  it("disk full: a clear error, and the temp file is removed", async () => {
+    const f = emu.state.addFile(0, "full.mkv", { size: 6 * MiB, seed: 6 });
+    let written = 0;
+    const fullAfter = 3 * MiB;
+    const failing: DownloadFs = {
+      ...nodeFs,
+      statfs: undefined,
+      open: async (p, flags) => {
+        const fh = await nodeFs.open(p, flags);
+        return {
+          ...fh,
+          read: fh.read.bind(fh),
+          truncate: fh.truncate.bind(fh),
+          sync: fh.sync.bind(fh),
+          stat: fh.stat.bind(fh),
+          close: fh.close.bind(fh),
+          write: fh.write.bind(fh),
+          writev: async (bufs: Buffer[], pos: number) => {
+            const n = bufs.reduce((s, b) => s + b.length, 0);
+            if (written + n > fullAfter) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+            written += n;
+            return fh.writev(bufs, pos);
+          },
+        };
+      },
+    };
+    const r = await scheduler({}, {}, failing).run({ source: { fileId: f.id }, target });
+    assert.equal(r.failed, 1);
+    assert.ok(r.errors[0].error instanceof PutioTransferIntegrityError);
+    assert.match(r.errors[0].error.message, /ENOSPC.*disk is full.*partial file was removed/);
+    assert.deepEqual(tree(work), []);
+  });
+
+  it("an expired download URL (410 from storage) is fetched again and the download resumes", async () => {
+    const f = emu.state.addFile(0, "ttl.bin", { size: 4 * MiB, seed: 2 });
+    emu.knobs.downloadUrlTtlMs = 1000;
+    // At the first cut, move the emulator clock past the URL's lifetime.
+    cutAtOffsets(emu, [MiB + 100], () => emu.state.moveClock(5000));
+    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    assert.equal(r.downloaded, 1);
+    assert.equal(urlRequests(f.id).length, 2);
+    assert.ok(emu.requests.some((q) => q.path.startsWith("/download/") && q.status === 410));
+    assertSameAsRemote(r.files[0].path, f.id);
+  });
+
+  it("hostile names never write outside the target folder", async () => {
+    const bad = ["..", "../../evil", "/etc/passwd", "a/../../b", "nul\0byte", "CON", "name. ", "com1.txt", "a\\..\\..\\c", "<>:\"|?*"];
+    const folder = emu.state.addFolder(0, "..");
+    for (const [i, n] of bad.entries()) emu.state.addFile(folder.id, n, Buffer.from(`file ${i}`));
+    const sub = emu.state.addFolder(folder.id, "../..");
+    emu.state.addFile(sub.id, "../x", Buffer.from("deep"));
+    const r = await scheduler().run({ source: { folderId: folder.id }, target });
+    assert.equal(r.failed, 0, JSON.stringify(r.errors.map((e) => e.error.message)));
+    assert.equal(r.downloaded, bad.length + 1);
+    // Everything is under target/ and nothing else appeared in the work folder.
+    const all = tree(work);
+    assert.ok(all.every((p) => p.startsWith("target/")), all.join("\n"));
+    assert.equal(all.length, bad.length + 1);
+    for (const p of all) for (const part of p.split("/")) {
+      assert.ok(part !== ".." && part !== "." && !/[\0\\<>:"|?*]/.test(part) && !/[. ]$/.test(part), `bad component ${JSON.stringify(part)}`);
+      assert.ok(!/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part), `reserved name ${part}`);
+    }
+    for (const f of r.files) assert.ok(f.path.startsWith(target + path.sep));
+  });
+
+  it("collisions: identical is skipped without a download; different is kept beside (skip-identical) or replaced (overwrite)", async () => {
+    const f = emu.state.addFile(0, "x.mkv", { size: MiB, seed: 1 });
+    fs.mkdirSync(target, { recursive: true });
+    fs.writeFileSync(path.join(target, "x.mkv"), emu.state.fileBytes(f.id));
+    let r = await scheduler().run({ source: { fileId: f.id }, target });
+    assert.equal(r.skipped, 1);
+    assert.equal(downloadRequests().length, 0);
+
+    fs.writeFileSync(path.join(target, "x.mkv"), "local edit");
+    r = await scheduler().run({ source: { fileId: f.id }, target });
+    assert.equal(r.downloaded, 1);
+    assert.equal(r.files[0].path, path.join(target, "x (1).mkv"));
+    assert.equal(fs.readFileSync(path.join(target, "x.mkv"), "utf8"), "local edit");
+    // Now "x (1).mkv" is identical: skip-identical finds it and does not download a third copy.
+    r = await scheduler().run({ source: { fileId: f.id }, target });
+    assert.equal(r.skipped, 1);
+
+    r = await scheduler().run({ source: { fileId: f.id }, target, ifExists: "overwrite" });
+    assert.equal(r.downloaded, 1);
+    assertSameAsRemote(path.join(target, "x.mkv"), f.id);
+
+    r = await scheduler().run({ source: { fileId: f.id }, target, ifExists: "keep-both" });
+    assert.equal(r.files[0].path, path.join(target, "x (2).mkv"));
+  });
+
+  it("folder mirror: walks the tree to the end of every cursor and applies filters", async () => {
+    const show = emu.state.addFolder(0, "Show");
+    const s1 = emu.state.addFolder(show.id, "S01");
+    const old = new Date(Date.now() - 10 * 86_400_000);
+    emu.state.addFile(s1.id, "e1.mkv", Buffer.from("e1"), { createdAt: old });
+    emu.state.addFile(s1.id, "e1.srt", Buffer.from("sub"), { createdAt: old });
+    emu.state.addFile(s1.id, "e2.mkv", Buffer.from("e2"));
+    emu.state.addFile(show.id, "sample.mkv", Buffer.alloc(10), { createdAt: old });
+    emu.state.addFile(show.id, "notes.txt", Buffer.from("n"), { createdAt: old });
+    const r = await scheduler().run({ source: { path: "/Show" }, target, filter: { extensions: ["mkv", "srt"], nameRegex: "^(?!sample)", olderThanDays: 7 } });
+    assert.equal(r.failed, 0);
+    assert.deepEqual(tree(target), ["Show/S01/e1.mkv", "Show/S01/e1.srt"]);
+    assert.deepEqual(r.files.map((f) => f.putioPath).sort(), ["Show/S01/e1.mkv", "Show/S01/e1.srt"]);
+    // Incremental: a second run downloads nothing and skips both as identical.
+    const again = await scheduler().run({ source: { folderId: show.id }, target, filter: { extensions: ["mkv", "srt"], nameRegex: "^(?!sample)", olderThanDays: 7 } });
+    assert.equal(again.downloaded, 0);
+    assert.equal(again.skipped, 2);
+  });
+
+  it("delete after download: never when a file of the job failed verification; after a verified job, only the verified files", async () => {
+    const folder = emu.state.addFolder(0, "Batch");
+    const good = emu.state.addFile(folder.id, "good.mkv", { size: MiB, seed: 1 });
+    const bad = emu.state.addFile(folder.id, "bad.mkv", { size: MiB, seed: 2 });
+    emu.state.corruptCrc(bad.id);
+    let r: JobResult = await scheduler().run({ source: { folderId: folder.id }, target, deleteAfter: { skipTrash: true } });
+    assert.equal(r.failed, 1);
+    assert.equal(r.downloaded, 1);
+    assert.deepEqual(r.deletedFileIds, []);
+    assert.ok(emu.state.getFile(good.id) && emu.state.getFile(bad.id), "nothing deleted on put.io");
+    assert.equal(emu.requests.filter((q) => q.path === "/v2/files/delete").length, 0);
+
+    emu.state.replaceFileContent(bad.id, { size: MiB, seed: 3 }); // a healthy copy now
+    r = await scheduler().run({ source: { folderId: folder.id }, target, deleteAfter: { skipTrash: true } });
+    assert.equal(r.failed, 0);
+    assert.deepEqual(r.deletedFileIds.sort(), [good.id, bad.id].sort());
+    assert.equal(emu.state.getFile(good.id), undefined);
+    assert.equal(emu.state.getFile(bad.id), undefined);
+    assert.deepEqual(tree(target), ["Batch/bad.mkv", "Batch/good.mkv"]);
+  });
+
+  it("abort stops every range promptly and leaves resumable parts (files at once limit honoured)", async () => {
+    const a = emu.state.addFile(0, "a.bin", { size: 4 * MiB, seed: 1 });
+    const b = emu.state.addFile(0, "b.bin", { size: 4 * MiB, seed: 2 });
+    const c = emu.state.addFile(0, "c.bin", { size: 4 * MiB, seed: 3 });
+    const folder = 0;
+    emu.knobs.stallDownloadAfterBytes = MiB;
+    const ac = new AbortController();
+    const s = scheduler({ filesAtOnce: 2 }, { stallMs: 60_000 });
+    const job = s.run({ source: { folderId: folder }, target, signal: ac.signal });
+    // Wait for both admitted files to have a saved first MiB.
+    const saved = (n: string) => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(target, n + ".part.json"), "utf8")).segments[0].pos >= MiB;
+      } catch {
+        return false;
+      }
+    };
+    while ([a, b, c].filter((f) => saved(f.name)).length < 2) await new Promise((r) => setTimeout(r, 10));
+    assert.equal([a, b, c].filter((f) => fs.existsSync(path.join(target, f.name + ".part"))).length, 2, "only 2 files at once");
+    ac.abort();
+    await assert.rejects(job, PutioAbortError);
+    emu.knobs.stallDownloadAfterBytes = null;
+    const r = await scheduler().run({ source: { folderId: folder }, target });
+    assert.equal(r.downloaded, 3);
+    assert.equal(r.files.filter((f) => f.resumedBytes === MiB).length, 2);
+    for (const f of r.files) assertSameAsRemote(f.path, f.fileId);
+  });
+});
