@@ -43,7 +43,7 @@ export function safeJoin(root: string, ...names: string[]): string {
 export function assertInside(root: string, full: string): void {
   const base = path.resolve(root);
   const rel = path.relative(base, path.resolve(full));
-  if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel)) {
+  if (rel === "" || rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) {
     throw new PutioInputError("choose a local name", `"${full}" is not inside the target folder "${base}"`);
   }
 }
