@@ -13,7 +13,12 @@ import path from "node:path";
 const helper: any = require("node-red-node-test-helper");
 /** Relative local paths in node configs resolve here, never inside the repository. */
 export const WORK_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "putio-nr-"));
-helper.init(require.resolve("node-red"), {
+/**
+ * Which Node-RED runs the node tests: the devDependency (4.1 on Node 20) unless
+ * PUTIO_TEST_NODE_RED names another install (Node-RED 5 on Node 22: `npm run test:nr5`).
+ */
+const NODE_RED = process.env.PUTIO_TEST_NODE_RED ? require.resolve(process.env.PUTIO_TEST_NODE_RED) : require.resolve("node-red");
+helper.init(NODE_RED, {
   telemetry: { enabled: false },
   editorTheme: { palette: { catalogues: [] } },
   fileWorkingDirectory: WORK_DIR,
