@@ -1,0 +1,226 @@
+/**
+ * putio-download: downloads a put.io file or mirrors a folder to a local (NAS) folder, verified and
+ * resumable (lib/download). One msg per finished file and one per job on output 1, optional
+ * progress msgs on output 2; optionally deletes the put.io files (and the transfer) once every
+ * file of the job is verified. Limits are per account, shared by every download node.
+ */
+import * as path from "node:path";
+import { PutioBaseError, PutioInputError } from "../lib/errors";
+import { DEFAULT_LIMITS, DownloadScheduler, Throttle, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
+import { expandEnv, useAccount } from "./common/account";
+import { onInput } from "./common/input";
+import { STATUS, evalProp, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+
+interface DownloadDef extends NodeDef {
+  account: string;
+  source?: string;
+  sourceType?: string;
+  target?: string;
+  targetType?: string;
+  ifExists?: CollisionPolicy;
+  deleteAfter?: boolean;
+  skipTrash?: boolean;
+  removeTransfer?: boolean;
+  olderThanDays?: string | number;
+  fileTypes?: string;
+  extensions?: string;
+  namePattern?: string;
+  minSizeMb?: string | number;
+  maxSizeMb?: string | number;
+  progressOutput?: boolean;
+  filesAtOnce?: string | number;
+  connections?: string | number;
+  segmentMb?: string | number;
+  bandwidthMBs?: string | number;
+  unlimitedWindow?: string;
+}
+
+const MB = 1024 * 1024;
+const POLICIES: CollisionPolicy[] = ["skip-identical", "overwrite", "keep-both"];
+
+function num(value: unknown): number | undefined {
+  if (value === undefined || value === null || String(value).trim() === "") return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+function csv(value: string | undefined): string[] | undefined {
+  const list = String(value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  return list.length ? list : undefined;
+}
+
+function limitsOf(def: DownloadDef): DownloadLimits {
+  return {
+    filesAtOnce: Math.max(1, Math.floor(num(def.filesAtOnce) ?? DEFAULT_LIMITS.filesAtOnce)),
+    connectionsPerFile: Math.max(1, Math.floor(num(def.connections) ?? DEFAULT_LIMITS.connectionsPerFile)),
+    segmentThreshold: (num(def.segmentMb) ?? DEFAULT_LIMITS.segmentThreshold / MB) * MB,
+    bandwidth: num(def.bandwidthMBs) ? num(def.bandwidthMBs)! * MB : null,
+    unlimitedWindow: def.unlimitedWindow?.trim() || null,
+  };
+}
+
+/** What a message asks to download: a file/folder id, a path, a file object, or a finished transfer. */
+function sourceOf(value: unknown): { source: DownloadSource; transferId: number | null } {
+  const attempted = "download";
+  if (typeof value === "number" || (typeof value === "string" && /^\s*\d+\s*$/.test(value))) return { source: { fileId: Number(value) }, transferId: null };
+  if (typeof value === "string" && value.trim().startsWith("/")) return { source: { path: value.trim() }, transferId: null };
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const v = value as Record<string, unknown>;
+    if ("file_id" in v && !("file_type" in v)) {
+      // A transfer (putio-transfer-watch): download what it produced.
+      if (typeof v.file_id !== "number") {
+        throw new PutioInputError(attempted, `transfer ${String(v.id ?? "")} has no file yet (status ${String(v.status ?? "unknown")}): download it once it is completed`);
+      }
+      return { source: { fileId: v.file_id }, transferId: typeof v.id === "number" ? v.id : null };
+    }
+    if (typeof v.id === "number" && typeof v.name === "string") {
+      if (v.file_type === "FOLDER") return { source: { folderId: v.id }, transferId: null };
+      if (typeof v.size === "number") return { source: { file: v as never }, transferId: null };
+      return { source: { fileId: v.id }, transferId: null };
+    }
+  }
+  throw new PutioInputError(attempted, `expected a put.io file or folder id, a path like "/Movies", a file object or a transfer, got ${JSON.stringify(value)?.slice(0, 80)}`);
+}
+
+function humanSpeed(bytesPerSecond: number): string {
+  return bytesPerSecond >= MB ? `${(bytesPerSecond / MB).toFixed(1)} MB/s` : `${Math.round(bytesPerSecond / 1024)} kB/s`;
+}
+
+export = function (RED: NodeAPI): void {
+  function PutioDownloadNode(this: Node, def: DownloadDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const account = useAccount(RED, node, def.account);
+    const limits = limitsOf(def);
+    const policy: CollisionPolicy = POLICIES.includes(def.ifExists as CollisionPolicy) ? (def.ifExists as CollisionPolicy) : "skip-identical";
+    const running = new Set<AbortController>();
+    const jobs = new Set<Promise<unknown>>();
+    let closing = false;
+    const scheduler = (): DownloadScheduler => account!.shared("downloads", () => new DownloadScheduler(account!.client, limits));
+
+    try {
+      parseWindow(limits.unlimitedWindow);
+      // The account's limits follow the most recently deployed download node.
+      if (account) scheduler().configure(limits);
+    } catch (err) {
+      node.error((err as Error).message);
+    }
+
+    function filterOf(msg: Msg): FileFilter {
+      const base: FileFilter = {
+        fileTypes: csv(def.fileTypes),
+        extensions: csv(def.extensions),
+        nameGlob: def.namePattern?.trim() || undefined,
+        minSize: num(def.minSizeMb) !== undefined ? num(def.minSizeMb)! * MB : undefined,
+        maxSize: num(def.maxSizeMb) !== undefined ? num(def.maxSizeMb)! * MB : undefined,
+        olderThanDays: num(def.olderThanDays),
+      };
+      const override = msg.filter && typeof msg.filter === "object" ? (msg.filter as FileFilter) : {};
+      return { ...base, ...override };
+    }
+
+    async function targetOf(msg: Msg): Promise<string> {
+      const raw = await evalProp(RED, node, def.target ?? "", def.targetType || "str", msg);
+      const text = expandEnv(typeof raw === "string" ? raw : raw === undefined || raw === null ? "" : String(raw));
+      if (!text) throw new PutioInputError("download", "no target folder: set one in the node (or in the msg property it names)");
+      const settings = RED.settings as unknown as { fileWorkingDirectory?: string };
+      return path.resolve(settings.fileWorkingDirectory || process.cwd(), text);
+    }
+
+    onInput(
+      node,
+      account,
+      async ({ msg, send, status }) => {
+        if (closing) throw new PutioBaseError("download", "the node is closing");
+        const value = await evalProp(RED, node, def.source ?? "payload", def.sourceType || "msg", msg);
+        const { source, transferId } = sourceOf(value);
+        const target = await targetOf(msg);
+        const filter = filterOf(msg);
+        await account!.ready();
+        const ac = new AbortController();
+        running.add(ac);
+        const inFlight = new Map<number, DownloadProgress>();
+        const statusThrottle = new Throttle(1000);
+        const showStatus = () => {
+          let bytes = 0;
+          let size = 0;
+          let speed = 0;
+          for (const p of inFlight.values()) {
+            bytes += p.bytes;
+            size += p.size;
+            speed += p.bytesPerSecond;
+          }
+          status(STATUS.busy(shortText(`${size ? Math.floor((bytes / size) * 100) : 0}% ${humanSpeed(speed)}${inFlight.size > 1 ? ` (${inFlight.size} files)` : ""}`)));
+        };
+        status(STATUS.busy("starting"));
+        let result: JobResult;
+        const job = scheduler().run({
+          source,
+          target,
+          filter,
+          ifExists: policy,
+          deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null,
+          signal: ac.signal,
+          onProgress: (p) => {
+            inFlight.set(p.fileId, p);
+            if (def.progressOutput) {
+              send([null, { _msgid: RED.util.generateId(), topic: "putio/download/progress", payload: p } as never]);
+            }
+            if (statusThrottle.ready()) showStatus();
+          },
+          onFile: (r) => {
+            inFlight.delete(r.fileId);
+            if (r.status !== "downloaded") return;
+            const out = RED.util.cloneMessage(msg) as Msg;
+            out.topic = "putio/downloaded";
+            out.payload = { ...r, transferId };
+            send(def.progressOutput ? [out, null] : out);
+          },
+        });
+        jobs.add(job);
+        try {
+          result = await job;
+        } finally {
+          jobs.delete(job);
+          running.delete(ac);
+        }
+        let transferRemoved = false;
+        if (def.removeTransfer && transferId !== null && result.failed === 0) {
+          await (await account!.ready()).transfers.remove([transferId]);
+          transferRemoved = true;
+        }
+        msg.topic = "putio/download/done";
+        msg.payload = {
+          downloaded: result.downloaded,
+          skipped: result.skipped,
+          failed: result.failed,
+          files: result.files,
+          errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
+          deletedFileIds: result.deletedFileIds,
+          transferId,
+          transferRemoved,
+          source: result.source,
+          target,
+          bytes: result.bytes,
+          seconds: result.seconds,
+        };
+        send(def.progressOutput ? [msg, null] : msg);
+        if (result.failed) {
+          const first = result.errors[0].error;
+          const err = new PutioBaseError("download", `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${def.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`, { cause: first });
+          throw err;
+        }
+        status(STATUS.ok(shortText(`${result.downloaded} downloaded, ${result.skipped} skipped`)));
+      },
+      { doneText: null },
+    );
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      closing = true;
+      // Abort within the close timeout; the engine keeps resumable .part files.
+      for (const ac of running) ac.abort(new Error("node closed"));
+      Promise.allSettled([...jobs]).then(() => done());
+    });
+  }
+  RED.nodes.registerType("putio-download", PutioDownloadNode);
+};
