@@ -1,0 +1,198 @@
+/** The putio-download node in a real Node-RED runtime, against the emulator. */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { PutioClient } from "../lib/client";
+import { startEmulator, type Emulator } from "./emulator";
+import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+
+const accountNode = require("../nodes/putio-account");
+const downloadNode = require("../nodes/putio-download");
+const MiB = 1024 * 1024;
+
+function crcHex(buf: Buffer): string {
+  return (zlib.crc32(buf) >>> 0).toString(16).padStart(8, "0");
+}
+
+describe("putio-download node", function () {
+  this.timeout(30_000);
+  let emu: Emulator;
+  let work: string;
+
+  beforeEach(async () => {
+    emu = await startEmulator();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-dln-"));
+    await nr.start();
+  });
+  afterEach(async () => {
+    await nr.stop();
+    await emu.close();
+    fs.rmSync(work, { recursive: true, force: true });
+    delete process.env.PUTIO_DL_TEST_DIR;
+  });
+
+  const account = () => ({ id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl });
+
+  async function load(dl: Partial<FlowNode>, outputs = 1): Promise<void> {
+    const wires = outputs === 2 ? [["out"], ["progress"]] : [["out"]];
+    const flow = withTab([
+      account(),
+      { id: "dl", type: "putio-download", account: "acc", target: work, targetType: "str", stallMs: 300, wires, ...dl },
+      { id: "out", type: "helper" },
+      { id: "progress", type: "helper" },
+      catchAll("c", "caught"),
+      { id: "caught", type: "helper" },
+    ]);
+    await nr.load([accountNode, downloadNode], flow, { acc: { accessToken: emu.token } });
+  }
+
+  it("a file id: one msg for the file, then the job msg; the file is byte-identical", async () => {
+    const f = emu.state.addFile(0, "movie.mkv", { size: 2 * MiB + 1, seed: 2 });
+    await load({});
+    const got = messages("out", 2);
+    nr.node("dl").receive({ payload: f.id, keep: "me" });
+    const [file, job] = await got;
+    assert.equal(file.topic, "putio/downloaded");
+    assert.equal(file.keep, "me", "the incoming msg is carried on");
+    assert.equal(file.payload.path, path.join(work, "movie.mkv"));
+    assert.equal(file.payload.crc32, f.crc32);
+    assert.equal(file.payload.fileId, f.id);
+    assert.equal(file.payload.resumed, false);
+    assert.ok(file.payload.seconds > 0 && file.payload.bytesPerSecond > 0);
+    assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+    assert.equal(job.topic, "putio/download/done");
+    assert.deepEqual([job.payload.downloaded, job.payload.skipped, job.payload.failed], [1, 0, 0]);
+    await statusMatching("dl", (s) => s.fill === "green" && /1 downloaded/.test(s.text));
+  });
+
+  it("a folder path mirrors the tree into a target given as ${ENV} (created when missing), with the node's filters", async () => {
+    const show = emu.state.addFolder(0, "Show");
+    const s1 = emu.state.addFolder(show.id, "Season 1");
+    emu.state.addFile(s1.id, "e1.mkv", Buffer.from("one"));
+    emu.state.addFile(s1.id, "e2.mkv", Buffer.from("two"));
+    emu.state.addFile(s1.id, "e2.nfo", Buffer.from("nfo"));
+    process.env.PUTIO_DL_TEST_DIR = work;
+    await load({ target: "${PUTIO_DL_TEST_DIR}/library", extensions: "mkv" });
+    const got = messages("out", 3);
+    nr.node("dl").receive({ payload: "/Show" });
+    const msgs = await got;
+    const job = msgs[2];
+    assert.deepEqual([job.payload.downloaded, job.payload.skipped, job.payload.failed], [2, 0, 0]);
+    assert.equal(job.payload.target, path.join(work, "library"));
+    assert.deepEqual(fs.readdirSync(path.join(work, "library", "Show", "Season 1")).sort(), ["e1.mkv", "e2.mkv"]);
+    assert.deepEqual(msgs.slice(0, 2).map((m) => m.payload.putioPath).sort(), ["Show/Season 1/e1.mkv", "Show/Season 1/e2.mkv"]);
+  });
+
+  it("a finished transfer from putio-transfer-watch: downloads its file, deletes it and removes the transfer after verification", async () => {
+    const client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl });
+    const added = await client.transfers.add("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=Some.Movie.2026");
+    await emu.advance(8000);
+    const transfer = await client.transfers.get(added.id);
+    await client.close();
+    assert.equal(typeof transfer.file_id, "number");
+    await load({ deleteAfter: true, skipTrash: true, removeTransfer: true });
+    const job = new Promise<any>((resolve) => nr.node("out").on("input", (m: any) => m.topic === "putio/download/done" && resolve(m)));
+    nr.node("dl").receive({ payload: transfer });
+    const done = await job;
+    assert.equal(done.payload.failed, 0);
+    assert.ok(done.payload.downloaded >= 1);
+    assert.equal(done.payload.transferId, transfer.id);
+    assert.equal(done.payload.transferRemoved, true);
+    assert.ok(done.payload.deletedFileIds.length >= 1);
+    for (const f of done.payload.files) {
+      assert.ok(fs.existsSync(f.path));
+      assert.equal(crcHex(fs.readFileSync(f.path)), f.crc32);
+      assert.equal(emu.state.getFile(f.fileId), undefined, "deleted on put.io after verification");
+    }
+    assert.ok(emu.requests.some((r) => r.path === "/v2/transfers/remove" && r.status === 200));
+  });
+
+  it("progress output: at most one msg per second per file (counted), and the status is throttled too", async () => {
+    const f = emu.state.addFile(0, "slow.bin", { size: 6 * MiB, seed: 7 });
+    // A bandwidth cap so the download takes a few seconds and the engine writes ~6 batches.
+    await load({ progressOutput: true, bandwidthMBs: "2.5" }, 2);
+    const progress: any[] = [];
+    nr.node("progress").on("input", (m: any) => progress.push(m));
+    const got = messages("out", 2);
+    const started = Date.now();
+    nr.node("dl").receive({ payload: f.id });
+    const [file, job] = await got;
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(job.payload.downloaded, 1);
+    assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+    assert.ok(progress.length >= 1, "some progress was reported");
+    assert.ok(progress.length <= Math.ceil(seconds), `${progress.length} progress msgs in ${seconds.toFixed(1)} s`);
+    for (const p of progress) {
+      assert.equal(p.topic, "putio/download/progress");
+      assert.equal(p.payload.fileId, f.id);
+      assert.ok(p.payload.bytes > 0 && p.payload.bytes <= p.payload.size);
+    }
+    const busy = (nr.node("dl") as any).status.args.map((a: any[]) => a[0]).filter((s: any) => /%/.test(s.text ?? ""));
+    assert.ok(busy.length <= Math.ceil(seconds), `${busy.length} status updates in ${seconds.toFixed(1)} s`);
+  });
+
+  it("job counts: identical files are skipped; a failed file reaches the Catch node, the job msg still comes, nothing is deleted", async () => {
+    const folder = emu.state.addFolder(0, "Batch");
+    const a = emu.state.addFile(folder.id, "a.mkv", { size: MiB, seed: 1 });
+    const b = emu.state.addFile(folder.id, "b.mkv", { size: MiB, seed: 2 });
+    const c = emu.state.addFile(folder.id, "c.mkv", { size: MiB, seed: 3 });
+    fs.mkdirSync(path.join(work, "Batch"));
+    fs.writeFileSync(path.join(work, "Batch", "a.mkv"), emu.state.fileBytes(a.id));
+    emu.state.corruptCrc(c.id);
+    await load({ deleteAfter: true });
+    const out: any[] = [];
+    nr.node("out").on("input", (m: any) => out.push(m));
+    const caught = nextMessage("caught");
+    nr.node("dl").receive({ payload: folder.id });
+    const err = await caught;
+    assert.match(err.error.message, /1 of 3 file\(s\) failed; nothing was deleted on put\.io\. First: .*CRC32/);
+    const job = out.find((m) => m.topic === "putio/download/done");
+    assert.deepEqual([job.payload.downloaded, job.payload.skipped, job.payload.failed], [1, 1, 1]);
+    assert.deepEqual(job.payload.deletedFileIds, []);
+    assert.equal(job.payload.errors[0].fileId, c.id);
+    assert.ok(emu.state.getFile(a.id) && emu.state.getFile(b.id) && emu.state.getFile(c.id));
+    assert.ok(!fs.existsSync(path.join(work, "Batch", "c.mkv")));
+    assert.equal(crcHex(fs.readFileSync(path.join(work, "Batch", "b.mkv"))), b.crc32);
+    await statusMatching("dl", (s) => s.fill === "red");
+  });
+
+  it("bad input reaches the Catch node with a clear message", async () => {
+    await load({});
+    const caught = nextMessage("caught");
+    nr.node("dl").receive({ payload: { id: 5, status: "DOWNLOADING", file_id: null } });
+    const err = await caught;
+    assert.match(err.error.message, /transfer 5 has no file yet \(status DOWNLOADING\)/);
+  });
+
+  it("close (redeploy) aborts the download and leaves a resumable part that a new deploy resumes", async () => {
+    const f = emu.state.addFile(0, "long.mkv", { size: 4 * MiB, seed: 4 });
+    emu.knobs.stallDownloadAfterBytes = 2 * MiB;
+    emu.knobs.stallsRemaining = 1;
+    await load({});
+    nr.node("dl").receive({ payload: f.id });
+    const side = path.join(work, "long.mkv.part.json");
+    const saved = () => {
+      try {
+        return JSON.parse(fs.readFileSync(side, "utf8")).segments[0].pos >= MiB;
+      } catch {
+        return false;
+      }
+    };
+    while (!saved()) await new Promise((r) => setTimeout(r, 10));
+    await nr.helper.unload();
+    assert.ok(fs.existsSync(path.join(work, "long.mkv.part")));
+    assert.ok(fs.existsSync(side));
+    assert.ok(!fs.existsSync(path.join(work, "long.mkv")));
+
+    await load({});
+    const got = messages("out", 2);
+    nr.node("dl").receive({ payload: f.id });
+    const [file] = await got;
+    assert.equal(file.payload.resumed, true);
+    assert.ok(file.payload.resumedBytes >= MiB);
+    assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+    assert.deepEqual(fs.readdirSync(work), ["long.mkv"]);
+  });
+});
