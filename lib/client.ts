@@ -8,6 +8,10 @@ import { FilesApi } from "./domains/files";
 import { OAuthApi } from "./domains/oauth";
 import { TransfersApi } from "./domains/transfers";
 import { UploadApi } from "./domains/upload";
+import { ZipsApi } from "./domains/zips";
+import { RssApi } from "./domains/rss";
+import { EventsApi } from "./domains/events";
+import { GenericApi } from "./domains/api";
 import { PathResolver } from "./paths";
 import { DEFAULT_SOCKET_URL, Transport, type TransportOptions } from "./transport";
 
@@ -24,6 +28,11 @@ export class PutioClient {
   readonly upload: UploadApi;
   readonly transfers: TransfersApi;
   readonly config: ConfigApi;
+  readonly zips: ZipsApi;
+  readonly rss: RssApi;
+  readonly events: EventsApi;
+  /** Any put.io route, for what the typed domains do not cover. */
+  readonly api: GenericApi;
   readonly paths: PathResolver;
 
   constructor(opts: ClientOptions = {}) {
@@ -35,6 +44,10 @@ export class PutioClient {
     this.upload = new UploadApi(this.transport);
     this.transfers = new TransfersApi(this.transport);
     this.config = new ConfigApi(this.transport);
+    this.zips = new ZipsApi(this.transport);
+    this.rss = new RssApi(this.transport);
+    this.events = new EventsApi(this.transport);
+    this.api = new GenericApi(this.transport);
     this.paths = new PathResolver(this.files);
   }
 

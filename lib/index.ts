@@ -9,4 +9,8 @@ export * from "./domains/account";
 export * from "./domains/oauth";
 export * from "./domains/config";
 export * from "./domains/upload";
+export * from "./domains/zips";
+export * from "./domains/rss";
+export * from "./domains/events";
+export * from "./domains/api";
 export * from "./socket";

@@ -236,7 +236,8 @@ export class Transport {
         continue;
       }
       const error = new PutioError(spec.attempted, envelope);
-      if (error.isUnauthorized && spec.auth !== false) this.onUnauthorized?.(error);
+      // 401 invalid_scope refuses one route to this kind of token (events delete); the token itself is fine.
+      if (error.isUnauthorized && spec.auth !== false && error.errorType !== "invalid_scope") this.onUnauthorized?.(error);
       throw error;
     }
   }

@@ -55,8 +55,8 @@ export function toError(err: unknown, token?: string): Error {
 /** Short status text for an error: "unauthorized: reconnect the account" for 401s. */
 export function statusTextOf(err: Error): string {
   const status = (err as { statusCode?: number }).statusCode;
-  if (status === 401) return "unauthorized: reconnect the account";
   const type = (err as { errorType?: string }).errorType;
+  if (status === 401 && type !== "invalid_scope") return "unauthorized: reconnect the account";
   if (type) return type.toLowerCase().replace(/_/g, " ");
   return err.message.replace(/^put\.io: /, "");
 }
