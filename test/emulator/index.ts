@@ -9,6 +9,7 @@ import { RequestHandler, RequestLogEntry } from "./server";
 import { SocketHub, SOCKET_PATH } from "./socket";
 import { EmulatorState } from "./state";
 import { stalledResponses } from "./storage";
+import { attachHistory } from "./routes-events";
 
 export type { Knobs } from "./knobs";
 export type { RequestLogEntry } from "./server";
@@ -57,6 +58,7 @@ export class Emulator {
     const handler = new RequestHandler(info, this.requests);
     server.on("request", (req, res) => void handler.handle(req, res));
     this.sockets = new SocketHub(state, server, realtime);
+    attachHistory(state);
     if (realtime) {
       this.ticker = setInterval(() => void this.tick(), TICK_MS);
       this.ticker.unref();

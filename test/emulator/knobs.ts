@@ -28,6 +28,12 @@ export interface Knobs {
   downloadUrlTtlMs: number | null;
   /** Finished torrents go to SEEDING instead of COMPLETED. */
   seedTorrents: boolean;
+  /** zips/create above this total size (bytes) answers 403 ZIP_TOTAL_SIZE_EXCEEDED (real limit unpublished). */
+  zipMaxTotalSize: number | null;
+  /** rss/create beyond this many feeds answers 403 TOO_MANY_RSS_FEEDS (real limit unpublished). */
+  rssMaxFeeds: number | null;
+  /** Each feed is fetched this often (emulator clock; put.io's period is unpublished). */
+  rssFetchIntervalMs: number;
 }
 
 export function defaultKnobs(): Knobs {
@@ -46,5 +52,8 @@ export function defaultKnobs(): Knobs {
     trashLockNext: 0,
     downloadUrlTtlMs: null,
     seedTorrents: false,
+    zipMaxTotalSize: null,
+    rssMaxFeeds: null,
+    rssFetchIntervalMs: 15 * 60_000,
   };
 }

@@ -1,4 +1,4 @@
-// /v2/account/* and /v2/events/list (putio-api.md 5.1, 5.8).
+// /v2/account/* (putio-api.md 5.1).
 import * as crypto from "node:crypto";
 import { badRequest, putioDate } from "./http-util";
 import { Ctx, Route, route } from "./router";
@@ -82,5 +82,4 @@ export const accountRoutes: Route[] = [
   route("GET", "/v2/account/info", info),
   route("GET", "/v2/account/settings", (ctx) => ({ settings: { ...ctx.user.settings } })),
   route("POST", "/v2/account/settings", saveSettings),
-  route("GET", "/v2/events/list", () => ({ events: [], has_more: false })),
 ];

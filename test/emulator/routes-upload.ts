@@ -5,6 +5,7 @@ import { Content, looksLikeTorrent, torrentName } from "./content";
 import { ApiError, badRequest, notFound, readRaw, sendError, unauthorized } from "./http-util";
 import { Ctx, Route, route, ServerInfo } from "./router";
 import type { FileNode, TokenRecord, User } from "./state";
+import { recordEvent } from "./routes-events";
 
 /** Destination of an upload: parent_id, or the user's default folder when omitted/negative (go-putio). */
 function uploadParent(server: ServerInfo, user: User, parentId: number | undefined): FileNode {
@@ -51,7 +52,9 @@ function multipartUpload(ctx: Ctx) {
     // putiopy issue #14 (2016) saw {transfer} without status; the current SDKs expect status "OK", which we send.
     return { transfer: torrentToTransfer(server, user, parent, name, part.data, params.str("callback_url")) };
   }
-  return { file: state.fileJson(user, storeFile(server, user, parent, name, part.data, false)) };
+  const file = state.fileJson(user, storeFile(server, user, parent, name, part.data, false));
+  recordEvent(state, user.id, "upload", { file_id: file.id, file_name: file.name, file_size: file.size });
+  return { file };
 }
 
 export const uploadRoutes: Route[] = [

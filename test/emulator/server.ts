@@ -10,6 +10,9 @@ import { transferRoutes } from "./routes-transfers";
 import { trashRoutes } from "./routes-trash";
 import { handleTus, uploadRoutes } from "./routes-upload";
 import { serveDownload } from "./storage";
+import { eventRoutes } from "./routes-events";
+import { rssRoutes } from "./routes-rss";
+import { serveZip, zipRoutes } from "./routes-zips";
 import type { TokenRecord } from "./state";
 
 export interface RequestLogEntry {
@@ -23,6 +26,7 @@ export interface RequestLogEntry {
 
 const ROUTES: Route[] = [
   ...accountRoutes, ...oauthRoutes, ...fileRoutes, ...trashRoutes, ...transferRoutes, ...configRoutes, ...uploadRoutes,
+  ...zipRoutes, ...rssRoutes, ...eventRoutes,
 ];
 
 /** Accepts "token", "Token" and "Bearer" schemes, or ?oauth_token= (putio-api.md 1.2). */
@@ -56,6 +60,7 @@ export class RequestHandler {
       const { knobs } = this.server;
       if (knobs.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, knobs.latencyMs));
       if (url.pathname.startsWith("/download/")) return await serveDownload(req, res, this.server, url);
+      if (url.pathname.startsWith("/zipstream/")) return await serveZip(req, res, this.server, url);
       if (url.pathname === "/link") return await handleLinkPage(req, res, this.server, url);
       const tokenRecord = this.server.state.tokenRecord(token);
       if (url.pathname === "/files" || url.pathname.startsWith("/files/")) {

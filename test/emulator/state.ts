@@ -640,6 +640,7 @@ export class EmulatorState extends EventEmitter {
         }
       }
     }
+    this.emit("tick"); // zips and RSS feeds move on the same clock
   }
 
   private setProgress(t: TransferRecord, pct: number): void {

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServerInfo } from "./router";
 import type { FileNode, User } from "./state";
 
-function mac(server: ServerInfo, payload: string): string {
+export function storageMac(server: ServerInfo, payload: string): string {
   return crypto.createHmac("sha256", server.state.signingKey).update(payload).digest("base64url").slice(0, 22);
 }
 
@@ -13,7 +13,7 @@ export function storageUrl(server: ServerInfo, user: User, node: FileNode): stri
   const ttl = server.knobs.downloadUrlTtlMs;
   const expires = ttl === null ? 0 : server.state.now() + ttl;
   const payload = `${node.id}.${user.id}.${expires}`;
-  return `${server.origin}/download/${node.id}?u=${Buffer.from(payload).toString("base64url")}.${mac(server, payload)}`;
+  return `${server.origin}/download/${node.id}?u=${Buffer.from(payload).toString("base64url")}.${storageMac(server, payload)}`;
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {
@@ -30,7 +30,7 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
   const [encoded, signature] = (url.searchParams.get("u") ?? "").split(".");
   const payload = Buffer.from(encoded ?? "", "base64url").toString();
   const [sigFile, sigUser, sigExpires] = payload.split(".").map(Number);
-  if (!signature || signature !== mac(server, payload) || sigFile !== fileId) return plain(res, 403, "Forbidden");
+  if (!signature || signature !== storageMac(server, payload) || sigFile !== fileId) return plain(res, 403, "Forbidden");
   if (sigExpires !== 0 && state.now() > sigExpires) return plain(res, 410, "Link expired");
   const user = state.users.get(sigUser);
   const node = user && state.liveNode(user, fileId);
