@@ -175,7 +175,7 @@ describe("putio-download node", function () {
     const side = path.join(work, "long.mkv.part.json");
     const saved = () => {
       try {
-        return JSON.parse(fs.readFileSync(side, "utf8")).segments[0].pos >= MiB;
+        return JSON.parse(fs.readFileSync(side, "utf8")).segments[0].pos >= MiB / 2;
       } catch {
         return false;
       }
@@ -191,7 +191,7 @@ describe("putio-download node", function () {
     nr.node("dl").receive({ payload: f.id });
     const [file] = await got;
     assert.equal(file.payload.resumed, true);
-    assert.ok(file.payload.resumedBytes >= MiB);
+    assert.ok(file.payload.resumedBytes >= MiB / 2);
     assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
     assert.deepEqual(fs.readdirSync(work), ["long.mkv"]);
   });
