@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
-import { categoryId, dropFromPalette, exerciseDialog, helpHeadings, nodeProps, openEditor, openNodeDialog, screenshotPath, traySettled, type Browser } from "./e2e/editor";
+import { categoryId, dropFromPalette, exerciseDialog, helpHeadings, nodeProps, openEditor, openNodeDialog, screenshotDialog, screenshotPath, traySettled, type Browser } from "./e2e/editor";
 import { FLAVORS, MODULE, packageNodes, requireSetup, SCREENSHOTS, startNodeRed, waitFor, type NodeRed } from "./e2e/harness";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -161,10 +161,10 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
         id = await dropFromPalette(page, def.type, spot.x, spot.y);
         await openNodeDialog(page, id);
       }
-      await page.locator(".red-ui-tray").last().screenshot({ path: screenshotPath(def.type) });
+      await screenshotDialog(page, def.type);
       const expected = await exerciseDialog(page, def.type, config);
       assert.ok(expected.length > 0, "the dialog has nothing to change");
-      await page.locator(".red-ui-tray").last().screenshot({ path: screenshotPath(`${def.type}-edited`) });
+      await screenshotDialog(page, `${def.type}-edited`);
       const ok = config ? "#node-config-dialog-ok" : "#node-dialog-ok";
       await page.click(ok);
       await page.locator(ok).waitFor({ state: "detached" });

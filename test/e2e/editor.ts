@@ -93,6 +93,24 @@ export async function openNodeDialog(page: Page, id: string): Promise<void> {
   await traySettled(page);
 }
 
+/**
+ * Screenshots the open dialog (the last tray) as `<name>.png`; when its form scrolls, also its
+ * bottom as `<name>-bottom.png`, so every row can be looked at.
+ */
+export async function screenshotDialog(page: Page, name: string): Promise<void> {
+  const tray = page.locator(".red-ui-tray").last();
+  await tray.screenshot({ path: screenshotPath(name) });
+  const scrolled: boolean = await page.evaluate(() => {
+    const el = $(".red-ui-tray").last().find("*").filter((_: number, e: any) => e.scrollHeight > e.clientHeight + 5 && /auto|scroll/.test(getComputedStyle(e).overflowY)).get(0);
+    if (!el) return false;
+    el.scrollTop = el.scrollHeight;
+    return true;
+  });
+  if (!scrolled) return;
+  await tray.screenshot({ path: screenshotPath(`${name}-bottom`) });
+  await page.evaluate(() => $(".red-ui-tray").last().find("*").each((_: number, e: any) => void (e.scrollTop = 0)));
+}
+
 export interface Expectation {
   prop: string;
   value: unknown;
