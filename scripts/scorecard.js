@@ -61,8 +61,12 @@ function arg(name) {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** Without what an enclosing `npm run` exports (npm_config_*, npm_package_*, …). */
+const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== "NODE_OPTIONS"));
+
 function packAndUnpack(tmp) {
-  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const env = ENV;
+  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT, env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   const [info] = JSON.parse(out);
   execFileSync("tar", ["xzf", path.join(tmp, info.filename), "-C", tmp]);
   return path.join(tmp, "package");
@@ -133,7 +137,7 @@ function main() {
     const res = spawnSync(process.execPath, [NODE_RED_DEV, "validate", "-p", dir, "-o", cardFile], {
       cwd: dir,
       encoding: "utf8",
-      env: { ...process.env, NODE_OPTIONS: `--require ${preload}` },
+      env: { ...ENV, NODE_OPTIONS: `--require ${preload}` },
     });
     const output = `${res.stdout || ""}${res.stderr || ""}`;
     console.log(output.trimEnd());

@@ -14,7 +14,16 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { nodeDefinitions, registeredNodes, type NodeDefinition } from "../support/node-defs";
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/** The environment without what an enclosing `npm test` exports (npm_config_*, npm_package_*, …). */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== "NODE_OPTIONS") env[k] = v;
+  return { ...env, ...extra };
+}
+
+const run = (cmd: string, args: string[], opts: { cwd: string; maxBuffer?: number }) => execFileAsync(cmd, args, { ...opts, env: cleanEnv() });
 
 /** The repository (this file runs from dist/test/e2e). */
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -221,7 +230,7 @@ export async function startNodeRed(opts: StartOptions): Promise<NodeRed> {
   fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
   const child = spawn(opts.flavor.node, [opts.flavor.redJs, "--userDir", userDir, "--settings", settingsFile, "--port", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NODE_OPTIONS: "", ...opts.env },
+    env: cleanEnv(opts.env),
   });
   const nr = new NodeRed(opts.flavor, userDir, port, child);
   try {
