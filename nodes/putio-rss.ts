@@ -1,0 +1,176 @@
+/**
+ * putio-rss: manages put.io's RSS feeds (put.io fetches them and turns new matching items into
+ * transfers): list, get, create, update, pause, resume, delete, read the item log, retry failed
+ * items, clear the log.
+ */
+import { PutioInputError } from "../lib/errors";
+import type { PutioClient } from "../lib/client";
+import type { RssFeedInput } from "../lib/domains/rss";
+import { checkId } from "../lib/domains/files";
+import { useAccount } from "./common/account";
+import { onInput } from "./common/input";
+import { STATUS, evalProp, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+
+const ACTIONS = ["list", "get", "create", "update", "pause", "resume", "delete", "items", "retry", "retry-all", "clear-log"] as const;
+type Action = (typeof ACTIONS)[number];
+
+interface RssDef extends NodeDef {
+  account: string;
+  /** One of ACTIONS, or "msg" for msg.action. */
+  action?: string;
+  feedId?: string;
+  feedIdType?: string;
+  title?: string;
+  sourceUrl?: string;
+  /** Folder id or path ("/TV/Show", created when missing). */
+  folder?: string;
+  keyword?: string;
+  unwantedKeywords?: string;
+  deleteOldFiles?: boolean;
+  dontProcessWholeFeed?: boolean;
+  extract?: boolean;
+  paused?: boolean;
+}
+
+/** The settings a message may carry in msg.payload, by put.io's names (plus `folder` as id or path, and `paused`). */
+interface FeedFields extends RssFeedInput {
+  folder?: number | string;
+  paused?: boolean;
+}
+
+const TEXT_FIELDS = ["title", "rss_source_url", "keyword", "unwanted_keywords"] as const;
+const FLAG_FIELDS = ["delete_old_files", "dont_process_whole_feed", "extract", "paused"] as const;
+
+function fieldsOfMsg(payload: unknown): FeedFields {
+  if (!payload || typeof payload !== "object" || Array.isArray(payload) || Buffer.isBuffer(payload)) return {};
+  const p = payload as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of [...TEXT_FIELDS, ...FLAG_FIELDS, "parent_dir_id", "folder"]) if (p[k] !== undefined && p[k] !== null) out[k] = p[k];
+  return out as FeedFields;
+}
+
+export = function (RED: NodeAPI): void {
+  function PutioRssNode(this: Node, def: RssDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const account = useAccount(RED, node, def.account);
+    const closing = new AbortController();
+
+    /** Config fields, then msg.payload's on top. On update only what is set is sent (flags only from the msg). */
+    function fieldsFor(msg: Msg, forCreate: boolean): FeedFields {
+      const fromConfig: FeedFields = {};
+      if (def.title?.trim()) fromConfig.title = def.title.trim();
+      if (def.sourceUrl?.trim()) fromConfig.rss_source_url = def.sourceUrl.trim();
+      if (def.folder?.trim()) fromConfig.folder = def.folder.trim();
+      if (def.keyword?.trim()) fromConfig.keyword = def.keyword.trim();
+      if (def.unwantedKeywords?.trim()) fromConfig.unwanted_keywords = def.unwantedKeywords.trim();
+      if (forCreate) {
+        fromConfig.delete_old_files = !!def.deleteOldFiles;
+        fromConfig.dont_process_whole_feed = !!def.dontProcessWholeFeed;
+        fromConfig.extract = !!def.extract;
+        fromConfig.paused = !!def.paused;
+      }
+      return { ...fromConfig, ...fieldsOfMsg(msg.payload) };
+    }
+
+    async function toInput(client: PutioClient, fields: FeedFields, attempted: string): Promise<{ input: RssFeedInput; paused?: boolean }> {
+      const { folder, paused, ...input } = fields;
+      if (folder !== undefined && input.parent_dir_id === undefined) {
+        if (typeof folder !== "number" && typeof folder !== "string") throw new PutioInputError(attempted, `the folder must be an id or a path, got ${JSON.stringify(folder)?.slice(0, 60)}`);
+        const id = await client.folderId(folder, { create: true, signal: closing.signal });
+        if (id === null) throw new PutioInputError(attempted, `no folder "${folder}"`);
+        input.parent_dir_id = id;
+      }
+      if (paused !== undefined && typeof paused !== "boolean") throw new PutioInputError(attempted, "paused must be true or false");
+      return { input, paused };
+    }
+
+    async function feedIdOf(msg: Msg, attempted: string): Promise<number> {
+      let value = await evalProp(RED, node, def.feedId ?? "feedId", def.feedIdType || "msg", msg);
+      if (value === undefined || value === null || value === "") {
+        const p = msg.payload as { id?: unknown } | null;
+        if (p && typeof p === "object" && typeof p.id === "number") value = p.id;
+      }
+      if (value === undefined || value === null || value === "") throw new PutioInputError(attempted, "no feed id: set msg.feedId (or the property the node names)");
+      return checkId(value, attempted, "feed id");
+    }
+
+    onInput(node, account, async ({ msg, send, status }) => {
+      const configured = def.action || "list";
+      const action = (configured === "msg" ? msg.action : configured) as Action;
+      if (!ACTIONS.includes(action)) throw new PutioInputError("RSS feeds", `unknown action ${JSON.stringify(msg.action)?.slice(0, 40)}: use one of ${ACTIONS.join(", ")}`);
+      const attempted = `RSS ${action}`;
+      const signal = closing.signal;
+      status(STATUS.busy(action));
+      const client = await account!.ready();
+      const rss = client.rss;
+      switch (action) {
+        case "list":
+          msg.payload = await rss.list(signal);
+          break;
+        case "create": {
+          const { input, paused } = await toInput(client, fieldsFor(msg, true), attempted);
+          const feed = await rss.create(input, signal);
+          if (paused) await rss.pause(feed.id, signal);
+          msg.payload = paused ? await rss.get(feed.id, signal) : feed;
+          break;
+        }
+        case "update": {
+          const id = await feedIdOf(msg, attempted);
+          const { input, paused } = await toInput(client, fieldsFor(msg, false), attempted);
+          if (Object.keys(input).length) await rss.update(id, input, signal);
+          if (paused === true) await rss.pause(id, signal);
+          if (paused === false) await rss.resume(id, signal);
+          msg.payload = await rss.get(id, signal);
+          break;
+        }
+        case "get":
+          msg.payload = await rss.get(await feedIdOf(msg, attempted), signal);
+          break;
+        case "pause":
+        case "resume": {
+          const id = await feedIdOf(msg, attempted);
+          await rss[action](id, signal);
+          msg.payload = await rss.get(id, signal);
+          break;
+        }
+        case "delete": {
+          const id = await feedIdOf(msg, attempted);
+          await rss.delete(id, signal);
+          msg.payload = { id, deleted: true };
+          break;
+        }
+        case "items":
+          msg.payload = await rss.items(await feedIdOf(msg, attempted), signal);
+          break;
+        case "retry": {
+          const id = await feedIdOf(msg, attempted);
+          if (msg.itemId === undefined || msg.itemId === null || msg.itemId === "") await rss.retryAll(id, signal);
+          else await rss.retryItem(id, checkId(msg.itemId, attempted, "item id"), signal);
+          msg.payload = await rss.items(id, signal);
+          break;
+        }
+        case "retry-all": {
+          const id = await feedIdOf(msg, attempted);
+          await rss.retryAll(id, signal);
+          msg.payload = await rss.items(id, signal);
+          break;
+        }
+        case "clear-log": {
+          const id = await feedIdOf(msg, attempted);
+          await rss.clearLog(id, signal);
+          msg.payload = await rss.items(id, signal);
+          break;
+        }
+      }
+      msg.topic = msg.topic ?? `putio/rss/${action}`;
+      send(msg);
+    });
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      closing.abort(new Error("node closed"));
+      done();
+    });
+  }
+  RED.nodes.registerType("putio-rss", PutioRssNode);
+};
