@@ -43,11 +43,8 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
   });
 
   after(async () => {
-    await browser?.close();
-    if (nr) {
-      const code = await nr.stop();
-      if (code !== 0) console.error(`Node-RED exited with ${code}:\n${nr.log}`);
-    }
+    await browser?.close(); // a no-op when the last test closed it
+    nr?.kill();
     await emu?.close();
   });
 
@@ -188,5 +185,12 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
 
   it("the whole tour had no console error, page error, failed request or HTTP error", () => {
     assert.deepEqual(browser.problems, []);
+  });
+
+  it("Node-RED logged no error during the tour and stops cleanly on SIGINT", async () => {
+    await browser.close();
+    const code = await nr.stop();
+    assert.equal(code, 0, nr.log);
+    assert.deepEqual(nr.log.split("\n").filter((l) => /\[error\]/.test(l)), [], "Node-RED logged errors");
   });
 });

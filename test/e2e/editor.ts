@@ -47,6 +47,7 @@ export async function openEditor(url: string): Promise<Browser> {
     problems.push(`unexpected browser dialog: ${d.message()}`);
     void d.dismiss();
   });
+  let closed = false;
   await page.goto(url, { waitUntil: "domcontentloaded" });
   await page.waitForFunction(() => (window as any).RED?.workspaces?.active?.() && RED.nodes.getType("inject"), null, { timeout: 60_000 });
   return {
@@ -55,6 +56,8 @@ export async function openEditor(url: string): Promise<Browser> {
     problems,
     responses,
     close: async () => {
+      if (closed) return;
+      closed = true;
       await ctx.close();
       fs.rmSync(profile, { recursive: true, force: true });
     },
