@@ -63,7 +63,8 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
       }),
       cat,
     );
-    await page.screenshot({ path: screenshotPath("palette") });
+    await page.locator(`#red-ui-palette-container-${cat}`).scrollIntoViewIfNeeded();
+    await page.locator("#red-ui-palette").screenshot({ path: screenshotPath("palette") });
     assert.deepEqual([...shown.types].sort(), flowDefs.map((d) => d.type).sort(), "the put.io palette category holds exactly the package's nodes");
     // Node-RED shows "_" of a category id as a space: without a palette.label catalogue entry "put.io" reads "put io".
     assert.equal(shown.label, "put.io", `the palette category header reads "${shown.label}"`);
