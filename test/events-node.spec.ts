@@ -1,0 +1,192 @@
+/** putio-events: read, filter, clear, and watch the history (each event once, across restarts). */
+import assert from "node:assert/strict";
+import { startEmulator, type Emulator } from "./emulator";
+import { catchAll, nextMessage, nr, withTab } from "./nr";
+
+const accountNode = require("../nodes/putio-account");
+const eventsNode = require("../nodes/putio-events");
+
+/**
+ * A persistent context store that only answers asynchronously (like localfilesystem without cache)
+ * and survives the test helper's unload, as a store on disk survives a Node-RED restart.
+ */
+function diskStore(disk: Map<string, unknown>) {
+  return () => ({
+    open: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+    get(scope: string, key: string, cb?: (err: Error | null, v?: unknown) => void) {
+      if (typeof cb !== "function") throw new Error("this store is asynchronous only");
+      setImmediate(() => cb(null, disk.get(`${scope}/${key}`)));
+    },
+    set(scope: string, key: string, value: unknown, cb?: (err: Error | null) => void) {
+      if (typeof cb !== "function") throw new Error("this store is asynchronous only");
+      disk.set(`${scope}/${key}`, value);
+      setImmediate(() => cb(null));
+    },
+    keys(scope: string, cb: (err: Error | null, keys?: string[]) => void) {
+      setImmediate(() => cb(null, [...disk.keys()].filter((k) => k.startsWith(scope + "/")).map((k) => k.slice(scope.length + 1))));
+    },
+    delete: () => Promise.resolve(),
+    clean: () => Promise.resolve(),
+  });
+}
+
+describe("putio-events node", function () {
+  let emu: Emulator;
+  let saved: any;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    saved = { ...nr.helper._settings };
+    await nr.start();
+  });
+  afterEach(async () => {
+    await nr.stop();
+    nr.helper.settings(saved);
+    await emu.close();
+  });
+
+  const completed = (name: string) => emu.state.addTransfer({ url: `http://example.com/${name}.bin`, status: "COMPLETED" });
+  const failed = (name: string) => emu.state.addTransfer({ url: `http://example.com/${name}-fail.bin`, status: "ERROR" });
+
+  async function load(cfg: object, opts: { disk?: Map<string, unknown>; token?: string } = {}) {
+    const flow = withTab([
+      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      { id: "ev", type: "putio-events", account: "acc", action: "list", types: "", sinceHours: "", max: "100", pollSeconds: "0", useSocket: false, emitExisting: false, store: "", ...cfg, wires: [["out"]] },
+      catchAll("c", "caught"),
+      { id: "done", type: "complete", scope: ["ev"], uncaught: false, wires: [["completed"]] },
+      { id: "out", type: "helper" },
+      { id: "caught", type: "helper" },
+      { id: "completed", type: "helper" },
+    ]);
+    const modules: unknown[] = [accountNode, eventsNode];
+    if (opts.disk) {
+      nr.helper.settings({ ...saved, contextStorage: { default: { module: diskStore(opts.disk) } } });
+      // Load the configured store before the flows start, as Node-RED does at startup.
+      modules.unshift(() => nr.helper._context.load());
+    }
+    await nr.load(modules, flow, { acc: { accessToken: opts.token ?? emu.token } });
+  }
+
+  async function send(msg: object): Promise<any> {
+    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
+    nr.node("ev").receive(msg);
+    return got;
+  }
+
+  it("lists the history newest first, filtered by type, since a time and capped", async () => {
+    completed("a");
+    failed("b");
+    emu.state.addFile(0, "x.txt", Buffer.from("x"));
+    await emu.advance(3_600_000); // an hour later
+    completed("c");
+    await load({ types: "transfer_*", max: "10" });
+    const all = (await send({})).payload;
+    assert.deepEqual(all.map((e: any) => e.type), ["transfer_completed", "transfer_error", "transfer_completed"]);
+    assert.equal(all[0].transfer_name, "c.bin");
+    const recent = (await send({ since: new Date(emu.state.now() - 60_000) })).payload;
+    assert.deepEqual(recent.map((e: any) => e.transfer_name), ["c.bin"]);
+    await nr.helper.unload();
+    await load({ types: "transfer_error" });
+    assert.deepEqual((await send({})).payload.map((e: any) => e.type), ["transfer_error"]);
+    await nr.helper.unload();
+    await load({ max: "2" });
+    assert.equal((await send({})).payload.length, 2);
+    assert.match((await send({ since: "yesterday-ish" })).caught.error.message, /msg.since must be a date/);
+  });
+
+  it("clears one event or all", async () => {
+    completed("a");
+    completed("b");
+    await load({ action: "clear" });
+    const [newest] = (await fetch(`${emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${emu.token}` } }).then((r) => r.json())).events;
+    assert.deepEqual((await send({ eventId: newest.id })).payload, { deleted: newest.id });
+    const left = (await fetch(`${emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${emu.token}` } }).then((r) => r.json())).events;
+    assert.equal(left.length, 1);
+    assert.deepEqual((await send({})).payload, { cleared: true });
+    const none = (await fetch(`${emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${emu.token}` } }).then((r) => r.json())).events;
+    assert.deepEqual(none, []);
+  });
+
+  it("a third-party app token may not clear: a clear invalid_scope error, and the account stays usable", async () => {
+    const code = (await fetch(`${emu.apiUrl}/v2/oauth2/oob/code?app_id=4242`).then((r) => r.json())).code;
+    emu.approveDeviceCode(code);
+    const token = (await fetch(`${emu.apiUrl}/v2/oauth2/oob/code/${code}`).then((r) => r.json())).oauth_token;
+    await load({ action: "clear" }, { token });
+    const err = (await send({})).caught;
+    assert.match(err.error.message, /invalid_scope/);
+    assert.match(err.error.message, /only to its own apps/);
+    assert.equal((nr.node("acc") as any).state, "ready");
+  });
+
+  it("watch: each new event once, oldest first, also across a restart with a persistent context store", async () => {
+    const disk = new Map<string, unknown>();
+    const sent: any[] = [];
+    const check = async () => {
+      const finished = nextMessage("completed");
+      nr.node("ev").receive({ payload: "check" });
+      await finished;
+    };
+    completed("old");
+    await load({ action: "watch", types: "transfer_completed, upload" }, { disk });
+    nr.node("out").on("input", (m: any) => sent.push(m));
+    await check(); // the first start notes where the history stands: "old" is not sent
+    assert.equal(sent.length, 0);
+    assert.equal(typeof [...disk.values()][0], "number", "the last id is in the persistent store");
+
+    completed("one");
+    failed("skipped-by-type");
+    completed("two");
+    await check();
+    assert.deepEqual(sent.map((m) => m.payload.transfer_name), ["one.bin", "two.bin"]);
+    assert.equal(sent[0].topic, "putio/event/transfer_completed");
+    await check();
+    assert.equal(sent.length, 2, "nothing is sent twice");
+
+    // Restart: a new runtime start reads the last id back from the store.
+    await nr.helper.unload();
+    await load({ action: "watch", types: "transfer_completed, upload" }, { disk });
+    nr.node("out").on("input", (m: any) => sent.push(m));
+    await check();
+    assert.equal(sent.length, 2, "nothing is sent again after the restart");
+    completed("three");
+    await check();
+    assert.deepEqual(sent.map((m) => m.payload.transfer_name), ["one.bin", "two.bin", "three.bin"]);
+  });
+
+  it("watch with emitExisting sends the existing history on the first start", async () => {
+    completed("old1");
+    completed("old2");
+    await load({ action: "watch", emitExisting: true });
+    const got: any[] = [];
+    nr.node("out").on("input", (m: any) => got.push(m));
+    const finished = nextMessage("completed");
+    nr.node("ev").receive({});
+    await finished;
+    assert.deepEqual(got.map((m) => m.payload.transfer_name), ["old1.bin", "old2.bin"]);
+  });
+
+  it("watch through the socket: a finished transfer's push triggers the check", async () => {
+    await load({ action: "watch", useSocket: true, pollSeconds: "0" });
+    const disk = (nr.node("ev") as any).context();
+    // Wait until the socket is up and the first start has noted the history (both asynchronous).
+    while (emu.socketCount() === 0 || disk.get("putio-events-last-id") === undefined) await new Promise((r) => setTimeout(r, 5));
+    const got = nextMessage("out");
+    emu.state.addTransfer({ url: "http://example.com/pushed.bin" });
+    await emu.advance(6000);
+    const msg = await got;
+    assert.equal(msg.payload.type, "transfer_completed");
+    assert.equal(msg.payload.transfer_name, "pushed.bin");
+  });
+
+  it("a failing background check (here a socket-triggered one) reaches a Catch node", async () => {
+    await load({ action: "watch", useSocket: true, pollSeconds: "0" });
+    const ctx = (nr.node("ev") as any).context();
+    while (emu.socketCount() === 0 || ctx.get("putio-events-last-id") === undefined) await new Promise((r) => setTimeout(r, 5));
+    emu.knobs.captchaNeeded = true;
+    const caught = nextMessage("caught");
+    emu.pushSocketEvent(emu.token, "zip_created", { id: 1 });
+    const err = await caught;
+    assert.match(err.error.message, /captcha/);
+    assert.equal(err.error.source.id, "ev");
+  });
+});
