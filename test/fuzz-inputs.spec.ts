@@ -95,7 +95,8 @@ describe("fuzzed input: every node survives hostile messages", function () {
   before(async () => {
     process.on("unhandledRejection", onUnhandled);
     process.on("uncaughtException", onUnhandled);
-    emu = await startEmulator({ seed: true });
+    // Realtime clock: nodes that wait for put.io (a zip, a transfer) must see it finish.
+    emu = await startEmulator({ seed: true, realtimeClock: true });
     await nr.start();
   });
   after(async () => {
