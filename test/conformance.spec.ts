@@ -219,3 +219,84 @@ describe("conformance: our client agrees with @putdotio/api-client", () => {
     assert.deepEqual(await ours.config.get("other"), [1, "two"]);
   });
 });
+
+/** Zips, RSS and Events as the official client calls them (its JSON bodies, its GET cancel). */
+describe("conformance: @putdotio/api-client Zips, RSS, Events", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PutioClient } = require("../lib");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startFeedServer } = require("./support/feed-server");
+  let emu: Emulator;
+  let api: any;
+  let ours: any;
+  let feed: any;
+  beforeEach(async () => {
+    emu = await startEmulator({ seed: true });
+    api = new PutioAPI({ baseURL: emu.apiUrl + "/v2" });
+    api.setToken(emu.token);
+    ours = new PutioClient({ apiUrl: emu.apiUrl, token: emu.token });
+    feed = await startFeedServer([{ title: "Show.S01E01", url: "magnet:?xt=urn:btih:" + "e".repeat(40) }]);
+  });
+  afterEach(async () => {
+    await ours.close();
+    await feed.close();
+    await emu.close();
+  });
+
+  it("Zips.Create / Query / Get / Cancel; our client reads the same zip", async () => {
+    const f = emu.state.addFile(0, "z.txt", Buffer.from("zip me"));
+    const { zip_id } = (await api.Zips.Create({ ids: [f.id] })).body;
+    assert.equal(typeof zip_id, "number");
+    assert.deepEqual((await api.Zips.Query()).body.zips.map((z: any) => z.id), [zip_id]);
+    await emu.advance(3000);
+    const theirs = (await api.Zips.Get(zip_id)).body;
+    hasKeys(theirs, ["zip_status", "url", "size", "missing_files"], "zip");
+    const mine = await ours.zips.get(zip_id);
+    for (const k of ["zip_status", "url", "size", "missing_files"]) assert.deepEqual(mine[k], theirs[k], k);
+    await api.Zips.Cancel(zip_id);
+    const gone = await api.Zips.Get(zip_id).catch((e: any) => e);
+    assert.equal(gone.data.error_type, "LINK_EXPIRED");
+  });
+
+  it("RSS.Create / Query / Get / Update / Pause / Resume / Logs / RetryItem / ClearLogs / Delete; our client agrees", async () => {
+    const params = { title: "Show", rss_source_url: feed.url, parent_dir_id: 0, delete_old_files: false, keyword: "Show", unwanted_keywords: "", dont_process_whole_feed: false };
+    const created = (await api.RSS.Create(params)).body.feed;
+    hasKeys(created, ["created_at", "delete_old_files", "extract", "id", "keyword", "last_error", "last_fetch", "parent_dir_id", "parentdirid", "paused", "paused_at", "rss_source_url", "start_at", "title", "unwanted_keywords", "updated_at"], "feed");
+    assert.equal((await api.RSS.Query()).body.feeds.length, 1);
+    await api.RSS.Update(created.id, { ...params, title: "Renamed", delete_old_files: true });
+    const theirs = (await api.RSS.Get(created.id)).body.feed;
+    assert.deepEqual([theirs.title, theirs.delete_old_files], ["Renamed", true]);
+    const mine = await ours.rss.get(created.id);
+    for (const [k, v] of Object.entries(mine)) assert.deepEqual(v, theirs[k], k);
+    await api.RSS.Pause(created.id);
+    assert.equal((await ours.rss.get(created.id)).paused, true);
+    await api.RSS.Resume(created.id);
+    await emu.advance(1000);
+    const logs = (await api.RSS.Logs(created.id)).body;
+    hasKeys(logs.items[0], ["detected_date", "id", "publish_date", "title", "processed_at", "is_failed", "user_file_id"], "item");
+    const retry = await api.RSS.RetryItem(created.id, logs.items[0].id).catch((e: any) => e);
+    assert.equal(retry.data.status_code, 400, "an item that has not failed");
+    await api.RSS.ClearLogs(created.id);
+    assert.deepEqual((await ours.rss.items(created.id)).items, []);
+    await api.RSS.Delete(created.id);
+    assert.deepEqual(await ours.rss.list(), []);
+  });
+
+  it("Events.Query / Delete / Clear; our client reads the same events", async () => {
+    emu.state.addTransfer({ url: "http://example.com/e.bin", status: "COMPLETED" });
+    const zip = emu.state.addFile(0, "e.txt", Buffer.from("e"));
+    await api.Zips.Create({ ids: [zip.id] });
+    await emu.advance(3000);
+    const theirs = (await api.Events.Query()).body.events;
+    assert.ok(theirs.length >= 2);
+    const mine = (await ours.events.page()).events;
+    assert.deepEqual(mine.map((e: any) => e.id), theirs.map((e: any) => e.id));
+    mine.forEach((e: any, i: number) => {
+      for (const [k, v] of Object.entries(e)) assert.deepEqual(v, theirs[i][k], `${k}`);
+    });
+    await api.Events.Delete(theirs[0].id);
+    assert.equal((await ours.events.page()).events.length, theirs.length - 1);
+    await api.Events.Clear();
+    assert.deepEqual((await ours.events.page()).events, []);
+  });
+});
