@@ -14,3 +14,5 @@ export * from "./domains/rss";
 export * from "./domains/events";
 export * from "./domains/api";
 export * from "./socket";
+export * from "./transfer-input";
+export * from "./transfer-watch";

@@ -123,6 +123,12 @@ export = function (RED: NodeAPI): void {
       return s;
     };
 
+    node.dropShared = (key: string) => {
+      const s = services.get(key);
+      services.delete(key);
+      if (s) void Promise.resolve().then(() => s.close()).catch(() => {});
+    };
+
     node.tokenForRedaction = () => client.transport.accessToken;
     node.onStateChange = (listener) => {
       stateListeners.add(listener);

@@ -63,6 +63,11 @@ export function isCompleted(status: string): boolean {
   return status === "COMPLETED" || status === "SEEDING" || status === "PREPARING_SEED";
 }
 
+/** SEEDING and PREPARING_SEED mean the download is finished: one "COMPLETED" class per transfer. */
+export function statusClass(status: string): string {
+  return isCompleted(status) ? "COMPLETED" : status;
+}
+
 export interface AddTransferOptions {
   /** Folder id; omitted → the account's default download folder. */
   saveParentId?: number;

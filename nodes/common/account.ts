@@ -37,6 +37,8 @@ export interface AccountNode extends Omit<Node<Credentials>, "on"> {
   socket(): PutioSocket;
   /** Get or create a service shared by all users of this account (closed with the account). */
   shared<T extends SharedService>(key: string, create: () => T): T;
+  /** Close and forget a shared service (its last user left). */
+  dropShared(key: string): void;
   tokenForRedaction(): string | undefined;
   /** Listen to state changes; returns the unsubscribe function. */
   onStateChange(listener: (state: AccountState) => void): () => void;

@@ -1,0 +1,229 @@
+/**
+ * TransferWatcher: follows an account's transfers and tells subscribers about every status change,
+ * from put.io's realtime socket (default) with a reconcile of `transfers/list` at start, after every
+ * (re)connect and on a slow interval, or by polling only. A socket event or a callback POST is only
+ * a hint: the transfer is re-read from the API before anything is dispatched. One watcher serves
+ * every watch node of an account (they subscribe); dedup and persistence are the subscribers' job.
+ */
+import type { PutioClient } from "./client";
+import type { Transfer } from "./domains/transfers";
+import { PutioError } from "./errors";
+import type { PutioSocket, SocketEvent, SocketState } from "./socket";
+
+export type WatchState = "starting" | "connected" | "polling" | "reconnecting" | "unauthorized" | "stopped";
+
+export interface TransferWatcherOptions {
+  client: PutioClient;
+  /** The account's socket; null = polling only. */
+  socket: PutioSocket | null;
+  /** Reconcile every this many ms (default 5 min with the socket, 60 s polling-only; floor 10 s). */
+  intervalMs?: number;
+  /** Report background failures (a reconcile that failed); the watcher keeps going. */
+  onError?: (err: Error) => void;
+}
+
+export interface TransferChange {
+  transfer: Transfer;
+  /**
+   * The put.io path of the transfer's result (e.g. "/Movies/Film.mkv"), or null without a file.
+   * Lazy: only a subscriber that emits pays the requests.
+   */
+  path(): Promise<string | null>;
+  /** What revealed it: the initial/periodic reconcile, a socket event, or a callback. */
+  source: "reconcile" | "socket" | "callback";
+}
+
+export type ChangeListener = (change: TransferChange) => void | Promise<void>;
+
+export const MIN_INTERVAL_MS = 10_000;
+
+export class TransferWatcher {
+  private readonly client: PutioClient;
+  private readonly socket: PutioSocket | null;
+  private readonly intervalMs: number;
+  private readonly onError: (err: Error) => void;
+  private readonly listeners = new Set<ChangeListener>();
+  private readonly stateListeners = new Set<(s: WatchState) => void>();
+  /** Last status seen per transfer id: socket updates with the same status cost no request. */
+  private readonly lastStatus = new Map<number, string>();
+  /** Folder names by id, for paths (folders rarely change; a miss costs one request). */
+  private readonly names = new Map<number, { name: string; parent: number | null }>();
+  private timer: NodeJS.Timeout | null = null;
+  private reconciling: Promise<void> | null = null;
+  private reconcileAgain = false;
+  private _state: WatchState = "starting";
+  private stopped = false;
+  private readonly onSocketEvent = (e: SocketEvent) => this.handleSocketEvent(e);
+  private readonly onSocketOpen = () => void this.reconcile();
+  private readonly onSocketState = (s: SocketState) => {
+    if (s === "connected") this.setState("connected");
+    else if (s === "reconnecting" || s === "connecting") this.setState("reconnecting");
+    else if (s === "unauthorized") this.setState("unauthorized");
+  };
+
+  constructor(opts: TransferWatcherOptions) {
+    this.client = opts.client;
+    this.socket = opts.socket;
+    this.intervalMs = Math.max(MIN_INTERVAL_MS, opts.intervalMs ?? (opts.socket ? 5 * 60_000 : 60_000));
+    this.onError = opts.onError ?? (() => {});
+  }
+
+  get state(): WatchState {
+    return this._state;
+  }
+
+  start(): void {
+    if (this.socket) {
+      this.socket.on("event", this.onSocketEvent);
+      this.socket.on("open", this.onSocketOpen);
+      this.socket.on("state", this.onSocketState);
+      this.onSocketState(this.socket.state);
+      // An already-open socket will not announce itself again: reconcile now.
+      if (this.socket.state === "connected") void this.reconcile();
+      this.socket.start();
+    } else {
+      this.setState("polling");
+      void this.reconcile();
+    }
+    this.timer = setInterval(() => void this.reconcile(), this.intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.socket) {
+      this.socket.off("event", this.onSocketEvent);
+      this.socket.off("open", this.onSocketOpen);
+      this.socket.off("state", this.onSocketState);
+    }
+    this.listeners.clear();
+    this.setState("stopped");
+  }
+
+  close(): void {
+    this.stop();
+  }
+
+  /** Subscribe to changes; a new subscriber gets a fresh reconcile (so it sees the current list). */
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    void this.reconcile();
+    return () => this.listeners.delete(listener);
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
+  onState(listener: (s: WatchState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private setState(s: WatchState): void {
+    if (this._state === s || (this.stopped && s !== "stopped")) return;
+    this._state = s;
+    for (const l of this.stateListeners) l(s);
+  }
+
+  /**
+   * Read the whole list and dispatch every transfer. Calls that arrive while one runs are
+   * coalesced into one more run, so a burst of triggers costs at most two list requests.
+   */
+  reconcile(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    this.reconciling = (async () => {
+      try {
+        do {
+          this.reconcileAgain = false;
+          const seen = new Set<number>();
+          for await (const t of this.client.transfers.list({ signal: this.client.transport.closeSignal })) {
+            seen.add(t.id);
+            await this.dispatch(t, "reconcile");
+          }
+          for (const id of [...this.lastStatus.keys()]) if (!seen.has(id)) this.lastStatus.delete(id);
+        } while (this.reconcileAgain && !this.stopped);
+      } catch (err) {
+        if (!this.stopped) this.report(err);
+      } finally {
+        this.reconciling = null;
+      }
+    })();
+    return this.reconciling;
+  }
+
+  /** A transfer may have changed (socket event, callback POST): read it from the API, then dispatch. */
+  async hint(transferId: number, source: TransferChange["source"]): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const t = await this.client.transfers.get(transferId, this.client.transport.closeSignal);
+      await this.dispatch(t, source);
+    } catch (err) {
+      // Removed meanwhile: nothing to report. Anything else: a reconcile will catch up.
+      if (err instanceof PutioError && err.statusCode === 404) return;
+      if (!this.stopped) {
+        this.report(err);
+        void this.reconcile();
+      }
+    }
+  }
+
+  private handleSocketEvent(e: SocketEvent): void {
+    if (e.type !== "transfer_update" && e.type !== "transfer_create") return;
+    const value = e.value as { id?: unknown; status?: unknown } | null;
+    const id = typeof value?.id === "number" ? value.id : null;
+    if (id === null) return void this.reconcile();
+    // put.io pushes an update for every progress tick; only a new status is worth a request.
+    if (typeof value?.status === "string" && this.lastStatus.get(id) === value.status) return;
+    void this.hint(id, "socket");
+  }
+
+  private async dispatch(t: Transfer, source: TransferChange["source"]): Promise<void> {
+    this.lastStatus.set(t.id, t.status);
+    // Every transfer is passed on (subscribers dedupe by id and status, and a new subscriber needs
+    // the whole list); the path is computed at most once, and only if someone asks for it.
+    let path: Promise<string | null> | null = null;
+    const change: TransferChange = {
+      transfer: t,
+      source,
+      path: () => (path ??= typeof t.file_id === "number" ? this.pathOf(t.file_id).catch(() => null) : Promise.resolve(null)),
+    };
+    for (const l of [...this.listeners]) {
+      try {
+        await l(change);
+      } catch (err) {
+        this.report(err);
+      }
+    }
+  }
+
+  /** The put.io path of a file: its name under its folders' names, up to "Your Files". */
+  private async pathOf(fileId: number): Promise<string> {
+    const file = await this.client.files.get(fileId, this.client.transport.closeSignal);
+    const parts = [file.name];
+    let parent = file.parent_id;
+    for (let depth = 0; parent !== null && parent !== 0 && depth < 64; depth++) {
+      let entry = this.names.get(parent);
+      if (!entry) {
+        const folder = await this.client.files.get(parent, this.client.transport.closeSignal);
+        entry = { name: folder.name, parent: folder.parent_id };
+        this.names.set(parent, entry);
+      }
+      parts.unshift(entry.name);
+      parent = entry.parent;
+    }
+    return "/" + parts.join("/");
+  }
+
+  private report(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (e instanceof PutioError && e.isUnauthorized) this.setState("unauthorized");
+    this.onError(e);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * putio-transfer-add: adds magnets, URLs and .torrent files to put.io. Every item is checked before
+ * any call; bad items are named in the error while the good ones still go through.
+ */
+import { parseTransferItems, describeInput, type TransferItem } from "../lib/transfer-input";
+import { parsePutioDate } from "../lib/domains/files";
+import type { Transfer } from "../lib/domains/transfers";
+import { PutioInputError } from "../lib/errors";
+import type { PutioClient } from "../lib/client";
+import { useAccount } from "./common/account";
+import { onInput } from "./common/input";
+import { STATUS, evalProp, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+
+interface AddDef extends NodeDef {
+  account: string;
+  folder?: string;
+  folderType?: string;
+  callbackUrl?: string;
+  callbackUrlType?: string;
+}
+
+interface AddedTransfer {
+  id: number;
+  name: string | null;
+  status: string;
+  save_parent_id: number | null;
+  source: string | null;
+  /** put.io already had this transfer and returned it instead of adding it again. */
+  duplicate: boolean;
+  transfer: Transfer;
+}
+
+/** put.io's dates have whole seconds; anything created before the request started existed already. */
+const CLOCK_SLACK_MS = 2000;
+
+async function addOne(client: PutioClient, item: TransferItem, folderId: number | undefined, callbackUrl: string | undefined, started: number): Promise<AddedTransfer> {
+  let t: Transfer;
+  if (item.kind === "torrent") {
+    const res = await client.upload.upload(item.data, item.name, { parentId: folderId });
+    if (res.kind !== "transfer") throw new PutioInputError(`add ${item.name}`, "put.io stored the .torrent as a file instead of starting a transfer");
+    t = res.transfer;
+  } else {
+    t = await client.transfers.add(item.url, { saveParentId: folderId, callbackUrl });
+  }
+  const created = parsePutioDate(t.created_at)?.getTime();
+  return {
+    id: t.id,
+    name: t.name ?? null,
+    status: t.status,
+    save_parent_id: t.save_parent_id ?? null,
+    source: t.source ?? null,
+    duplicate: created !== undefined && created < started - CLOCK_SLACK_MS,
+    transfer: t,
+  };
+}
+
+export = function (RED: NodeAPI): void {
+  function PutioTransferAddNode(this: Node, def: AddDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const account = useAccount(RED, node, def.account);
+
+    onInput(
+      node,
+      account,
+      async ({ msg, send, status }) => {
+        const { items, rejected } = parseTransferItems(msg.payload, typeof msg.filename === "string" ? msg.filename : undefined);
+        if (!items.length && !rejected.length) throw new PutioInputError("add transfer", "msg.payload is empty: send a magnet, a URL, a .torrent buffer or a list of them");
+        const failed: Array<{ input: string; error: string }> = rejected.map((r) => ({ input: r.input, error: r.reason }));
+        const added: AddedTransfer[] = [];
+        if (items.length) {
+          status(STATUS.busy(`adding ${items.length}`));
+          const client = await account!.ready();
+          const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
+          const folderId = folder === undefined || folder === null || String(folder).trim() === "" ? undefined : ((await client.folderId(folder as string | number, { create: true })) as number);
+          const cb = await evalProp(RED, node, def.callbackUrl, def.callbackUrlType || "str", msg);
+          const callbackUrl = typeof cb === "string" && cb.trim() ? cb.trim() : undefined;
+          const started = Date.now();
+          for (const item of items) {
+            try {
+              added.push(await addOne(client, item, folderId, callbackUrl, started));
+            } catch (err) {
+              // A refused token fails every item the same way: stop and report it once.
+              if ((err as { statusCode?: number }).statusCode === 401) throw err;
+              failed.push({ input: item.kind === "torrent" ? item.name : describeInput(item.url), error: (err as Error).message });
+            }
+          }
+        }
+        const single = !Array.isArray(msg.payload) && items.length + rejected.length === 1;
+        msg.payload = single ? (added[0] ?? null) : added;
+        msg.failed = failed;
+        const dupes = added.filter((a) => a.duplicate).length;
+        if (added.length) {
+          send(msg);
+          status(STATUS.ok(shortText(`${added.length} added${dupes ? `, ${dupes} already there` : ""}${failed.length ? `, ${failed.length} failed` : ""}`)));
+        }
+        if (failed.length) {
+          throw new PutioInputError(
+            "add transfer",
+            `${failed.length} of ${failed.length + added.length} item(s) failed: ` + failed.map((f) => `${f.input}: ${f.error}`).join("; "),
+          );
+        }
+      },
+      { doneText: null },
+    );
+  }
+  RED.nodes.registerType("putio-transfer-add", PutioTransferAddNode);
+};

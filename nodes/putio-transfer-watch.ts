@@ -1,0 +1,228 @@
+/**
+ * putio-transfer-watch: one msg per transfer status change, the moment put.io reports it (its
+ * socket, shared by the account) with a reconcile safety net, or by polling; optionally a callback
+ * URL put.io can POST to. Exactly once: the (transfer id, status) pairs already sent live in node
+ * context, so a persistent context store carries them across restarts.
+ */
+import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { statusClass, type Transfer } from "../lib/domains/transfers";
+import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/transfer-watch";
+import { useAccount } from "./common/account";
+import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+
+interface WatchDef extends NodeDef {
+  account: string;
+  mode?: "socket" | "poll";
+  intervalSeconds?: string | number;
+  statuses?: string;
+  folder?: string;
+  namePattern?: string;
+  emitMissed?: boolean;
+  callback?: boolean;
+  callbackPath?: string;
+}
+
+interface WatchCredentials {
+  callbackSecret?: string;
+}
+
+interface SeenRecord {
+  keys: string[];
+}
+
+const CONTEXT_KEY = "putioTransferWatchSeen";
+/** Enough to cover every transfer an account keeps listed; the oldest keys go first. */
+const MAX_SEEN = 20_000;
+const MAX_CALLBACK_BODY = 64 * 1024;
+
+function readBody(req: IncomingMessage & { body?: unknown }): Promise<Record<string, unknown>> {
+  if (req.body && typeof req.body === "object") return Promise.resolve(req.body as Record<string, unknown>);
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_CALLBACK_BODY) {
+        req.destroy();
+        reject(new Error("callback body too large"));
+      } else chunks.push(c);
+    });
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      try {
+        resolve(/^\s*\{/.test(text) ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text)));
+      } catch {
+        resolve({});
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export = function (RED: NodeAPI): void {
+  function PutioTransferWatchNode(this: Node<WatchCredentials>, def: WatchDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const account = useAccount(RED, node, def.account);
+    if (!account) return;
+
+    const mode = def.mode === "poll" ? "poll" : "socket";
+    const intervalMs = Math.max(MIN_INTERVAL_MS, (Number(def.intervalSeconds) || (mode === "poll" ? 60 : 300)) * 1000);
+    const statuses = new Set(
+      String(def.statuses ?? "COMPLETED,ERROR")
+        .split(",")
+        .map((s) => s.trim().toUpperCase())
+        .filter(Boolean)
+        .map(statusClass),
+    );
+    let namePattern: RegExp | null = null;
+    try {
+      namePattern = def.namePattern ? new RegExp(def.namePattern, "i") : null;
+    } catch (err) {
+      node.error(`The name pattern is not a valid regular expression: ${(err as Error).message}`);
+    }
+    const folderSetting = String(def.folder ?? "").trim();
+    let folderId: number | null = null;
+    const emitMissed = def.emitMissed !== false;
+
+    const seen: string[] = [];
+    const seenSet = new Set<string>();
+    let priming = true;
+    let closed = false;
+    let sent = 0;
+
+    const context = node.context();
+    const loadSeen = () =>
+      new Promise<SeenRecord | undefined>((resolve, reject) =>
+        context.get(CONTEXT_KEY, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as SeenRecord | undefined))),
+      );
+    const saveSeen = () =>
+      new Promise<void>((resolve, reject) =>
+        context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())),
+      );
+    const remember = (key: string) => {
+      seen.push(key);
+      seenSet.add(key);
+      while (seen.length > MAX_SEEN) seenSet.delete(seen.shift() as string);
+    };
+
+    function matches(t: Transfer): boolean {
+      if (!statuses.has(statusClass(t.status))) return false;
+      if (folderId !== null && t.save_parent_id !== folderId) return false;
+      if (namePattern && !namePattern.test(t.name ?? "")) return false;
+      return true;
+    }
+
+    // Changes are handled one at a time, so two sources reporting one change cannot both emit it.
+    let queue: Promise<void> = Promise.resolve();
+    const onChange = (change: TransferChange) => {
+      queue = queue.then(() => handle(change)).catch((err) => node.error(err));
+      return queue;
+    };
+
+    async function handle({ transfer: t, path }: TransferChange): Promise<void> {
+      if (closed || !matches(t)) return;
+      const key = `${t.id}:${statusClass(t.status)}`;
+      if (seenSet.has(key)) return;
+      remember(key);
+      await saveSeen();
+      if (priming) return; // it happened before this node existed (or the user chose not to catch up)
+      const putioPath = await path();
+      if (closed) return;
+      sent++;
+      node.send({ topic: `transfer/${t.status}`, payload: t, fileId: t.file_id ?? null, putioPath });
+      node.status(STATUS.ok(shortText(`${t.status.toLowerCase()}: ${t.name ?? t.id}`)));
+      setTimeout(() => !closed && showState(watcher.state), 3000).unref?.();
+    }
+
+    const watcherKey = `transfer-watch:${mode}:${intervalMs}`;
+    const watcher = account.shared(watcherKey, () => {
+      const w = new TransferWatcher({
+        client: account.client,
+        socket: mode === "socket" ? account.socket() : null,
+        intervalMs,
+        onError: (err) => node.warn(`put.io transfer watch: ${err.message}`),
+      });
+      w.start();
+      return w;
+    });
+
+    function showState(s: WatchState): void {
+      if (closed) return;
+      const count = sent ? ` (${sent} sent)` : "";
+      if (s === "connected") node.status(STATUS.ok(`connected${count}`));
+      else if (s === "polling") node.status({ fill: "green", shape: "ring", text: `polling every ${intervalMs / 1000} s${count}` });
+      else if (s === "reconnecting") node.status(STATUS.warn("reconnecting"));
+      else if (s === "unauthorized") node.status(STATUS.error("unauthorized: reconnect the account"));
+      else if (s === "starting") node.status(STATUS.idle("starting"));
+    }
+    const offState = watcher.onState(showState);
+    showState(watcher.state);
+    let unsubscribe: () => void = () => {};
+
+    // Start: load what was already sent, resolve the folder filter, then subscribe.
+    (async () => {
+      const stored = await loadSeen();
+      for (const key of stored?.keys ?? []) remember(key);
+      if (folderSetting) {
+        const client = await account.ready();
+        folderId = await client.folderId(folderSetting, { create: false });
+        if (folderId === null) throw new Error(`The folder "${folderSetting}" does not exist on put.io.`);
+      }
+      // First start ever: what is already finished predates the node, it is not news. Later
+      // starts: whatever finished while Node-RED was down is sent once (unless turned off).
+      priming = !stored || !emitMissed;
+      unsubscribe = watcher.subscribe(onChange);
+      await watcher.reconcile();
+      await queue;
+      priming = false;
+    })().catch((err: Error) => {
+      priming = false;
+      node.status(STATUS.error(shortText(err.message)));
+      node.error(err);
+    });
+
+    // Optional callback endpoint: POST <httpNodeRoot>/<path>/<secret>. Only a hint, like a socket event.
+    const secret = node.credentials?.callbackSecret ?? "";
+    const route = def.callback ? `/${String(def.callbackPath || "putio-callback").replace(/^\/+|\/+$/g, "")}/:secret` : null;
+    if (route) {
+      if (secret.length < 16) node.warn("The callback secret should be at least 16 characters: anyone who guesses the URL can trigger a check.");
+      RED.httpNode.post(route, (req: IncomingMessage & { params: { secret: string } }, res: ServerResponse & { status(n: number): { end(s?: string): void } }) => {
+        if (!secret || !sameSecret(String(req.params.secret), secret)) return res.status(403).end("forbidden");
+        readBody(req)
+          .then((body) => {
+            res.status(200).end("ok");
+            const id = Number(body.id ?? body.transfer_id);
+            if (Number.isSafeInteger(id) && id > 0) void watcher.hint(id, "callback");
+            else void watcher.reconcile();
+          })
+          .catch(() => res.status(400).end("bad request"));
+      });
+    }
+
+    node.on("close", (_removed: boolean, done: () => void) => {
+      closed = true;
+      unsubscribe();
+      offState();
+      if (watcher.subscribers === 0) account.dropShared(watcherKey);
+      if (route) {
+        // Express has no route removal; drop our layer from the router stack (as core http in does).
+        const router = (RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } })._router;
+        if (router) router.stack = router.stack.filter((l) => !(l.route && l.route.path === route && l.route.methods.post));
+      }
+      node.status({});
+      queue.finally(() => done());
+    });
+  }
+
+  RED.nodes.registerType("putio-transfer-watch", PutioTransferWatchNode as never, {
+    credentials: { callbackSecret: { type: "password" } },
+  });
+};
