@@ -3,7 +3,6 @@
  * any call; bad items are named in the error while the good ones still go through.
  */
 import { parseTransferItems, describeInput, type TransferItem } from "../lib/transfer-input";
-import { parsePutioDate } from "../lib/domains/files";
 import type { Transfer } from "../lib/domains/transfers";
 import { PutioInputError } from "../lib/errors";
 import type { PutioClient } from "../lib/client";
@@ -30,10 +29,7 @@ interface AddedTransfer {
   transfer: Transfer;
 }
 
-/** put.io's dates have whole seconds; anything created before the request started existed already. */
-const CLOCK_SLACK_MS = 2000;
-
-async function addOne(client: PutioClient, item: TransferItem, folderId: number | undefined, callbackUrl: string | undefined, started: number): Promise<AddedTransfer> {
+async function addOne(client: PutioClient, item: TransferItem, folderId: number | undefined, callbackUrl: string | undefined, existing: Set<number>): Promise<AddedTransfer> {
   let t: Transfer;
   if (item.kind === "torrent") {
     const res = await client.upload.upload(item.data, item.name, { parentId: folderId });
@@ -42,14 +38,15 @@ async function addOne(client: PutioClient, item: TransferItem, folderId: number 
   } else {
     t = await client.transfers.add(item.url, { saveParentId: folderId, callbackUrl });
   }
-  const created = parsePutioDate(t.created_at)?.getTime();
+  const duplicate = existing.has(t.id);
+  existing.add(t.id);
   return {
     id: t.id,
     name: t.name ?? null,
     status: t.status,
     save_parent_id: t.save_parent_id ?? null,
     source: t.source ?? null,
-    duplicate: created !== undefined && created < started - CLOCK_SLACK_MS,
+    duplicate,
     transfer: t,
   };
 }
@@ -75,10 +72,13 @@ export = function (RED: NodeAPI): void {
           const folderId = folder === undefined || folder === null || String(folder).trim() === "" ? undefined : ((await client.folderId(folder as string | number, { create: true })) as number);
           const cb = await evalProp(RED, node, def.callbackUrl, def.callbackUrlType || "str", msg);
           const callbackUrl = typeof cb === "string" && cb.trim() ? cb.trim() : undefined;
-          const started = Date.now();
+          // put.io answers a re-added active transfer with the existing one (same id): knowing the ids
+          // listed before lets us report it as a duplicate instead of as new.
+          const existing = new Set<number>();
+          for await (const t of client.transfers.list()) existing.add(t.id);
           for (const item of items) {
             try {
-              added.push(await addOne(client, item, folderId, callbackUrl, started));
+              added.push(await addOne(client, item, folderId, callbackUrl, existing));
             } catch (err) {
               // A refused token fails every item the same way: stop and report it once.
               if ((err as { statusCode?: number }).statusCode === 401) throw err;

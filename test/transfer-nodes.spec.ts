@@ -1,0 +1,380 @@
+/** putio-transfer-add, -action and -watch in a real Node-RED runtime, against the emulator. */
+import assert from "node:assert/strict";
+import request from "supertest";
+import { startEmulator, type Emulator } from "./emulator";
+import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import { diskStore } from "./support/disk-store";
+
+const accountNode = require("../nodes/putio-account");
+const addNode = require("../nodes/putio-transfer-add");
+const actionNode = require("../nodes/putio-transfer-action");
+const watchNode = require("../nodes/putio-transfer-watch");
+
+const hash = (n: number) => n.toString(16).padStart(40, "0");
+const magnet = (n: number, name = `Show.S01E${String(n).padStart(2, "0")}`) => `magnet:?xt=urn:btih:${hash(n)}&dn=${name}`;
+const TORRENT = Buffer.from("d8:announce13:http://t/ann4:infod4:name5:a.iso12:piece lengthi16384e6:pieces0:6:lengthi5eee");
+
+/** A seeded PRNG (mulberry32) so a failing schedule can be replayed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Wait for a condition; mocha's timeout bounds it (`what` names it when reading a failure). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  void what;
+  while (!cond()) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe("transfer nodes", function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let saved: any;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    saved = { ...nr.helper._settings };
+    await nr.start();
+  });
+  afterEach(async () => {
+    await nr.stop();
+    nr.helper.settings(saved);
+    await emu.close();
+  });
+
+  const account = (): FlowNode => ({ id: "acc", type: "putio-account", name: "transfers account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl });
+  const creds = () => ({ acc: { accessToken: emu.token } });
+
+  describe("putio-transfer-add", () => {
+    async function load(cfg: object = {}) {
+      await nr.load(
+        [accountNode, addNode],
+        withTab([account(), { id: "add", type: "putio-transfer-add", account: "acc", folder: "", folderType: "str", ...cfg, wires: [["out"]] }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+        creds(),
+      );
+    }
+
+    it("adds a magnet into a folder path it creates, and outputs the transfer", async () => {
+      await load({ folder: "/TV/New Shows" });
+      const out = nextMessage("out");
+      nr.node("add").receive({ payload: magnet(1) });
+      const msg = await out;
+      const tv = emu.state.listChildren(0).find((f) => f.name === "TV");
+      const folder = tv && emu.state.listChildren(tv.id).find((f) => f.name === "New Shows");
+      assert.ok(folder, "the folder path was created");
+      assert.equal(msg.payload.save_parent_id, folder.id);
+      assert.equal(msg.payload.duplicate, false);
+      assert.deepEqual(msg.failed, []);
+      assert.ok(emu.state.getTransfer(msg.payload.id));
+    });
+
+    it("takes the folder from msg (typedInput) and text with one item per line", async () => {
+      await load({ folder: "target", folderType: "msg" });
+      const out = nextMessage("out");
+      nr.node("add").receive({ payload: `${magnet(2)}\n\n# a comment\nhttps://example.com/file.iso\n`, target: "/Inbox" });
+      const msg = await out;
+      assert.equal(msg.payload.length, 2);
+      const inbox = emu.state.listChildren(0).find((f) => f.name === "Inbox");
+      assert.ok(msg.payload.every((t: any) => t.save_parent_id === inbox?.id));
+    });
+
+    it("a .torrent buffer is uploaded and becomes a transfer", async () => {
+      await load();
+      const out = nextMessage("out");
+      nr.node("add").receive({ payload: TORRENT, filename: "a.torrent" });
+      const msg = await out;
+      assert.equal(typeof msg.payload.id, "number");
+      assert.ok(emu.requests.some((r) => r.path === "/v2/files/upload"));
+    });
+
+    it("mixed good and bad items: the good go through, the bad are named in the output and in a catchable error", async () => {
+      await load();
+      const out = nextMessage("out");
+      const caught = nextMessage("caught");
+      nr.node("add").receive({ payload: [magnet(3), "magnet:?xt=urn:btih:nothex", "not a url", Buffer.from("garbage"), "http://example.com/ok.bin"] });
+      const [msg, err] = await Promise.all([out, caught]);
+      assert.equal(msg.payload.length, 2);
+      assert.equal(msg.failed.length, 3);
+      assert.match(err.error.message, /magnet:\?xt=urn:btih:nothex: the magnet's info-hash/);
+      assert.match(err.error.message, /not a url: it is not a URL/);
+      assert.match(err.error.message, /7-byte buffer: the buffer is not a \.torrent/);
+      assert.match(err.error.message, /3 of 5 item\(s\) failed/);
+    });
+
+    it("only bad items: no call to put.io, only the error", async () => {
+      await load();
+      const caught = nextMessage("caught");
+      let sent = false;
+      nr.node("out").on("input", () => (sent = true));
+      nr.node("add").receive({ payload: ["ftp:/", "javascript:alert(1)"] });
+      await caught;
+      assert.equal(sent, false);
+      assert.equal(emu.requests.filter((r) => r.path.startsWith("/v2/transfers")).length, 0);
+    });
+
+    it("an empty payload or a wrong type is a clear error", async () => {
+      await load();
+      for (const payload of ["", { a: 1 }, 42]) {
+        const caught = nextMessage("caught");
+        nr.node("add").receive({ payload });
+        assert.match((await caught).error.message, /empty|expected a magnet/);
+      }
+    });
+
+    it("reports put.io's duplicate (the existing transfer returned) without failing", async () => {
+      await load();
+      let out = nextMessage("out");
+      nr.node("add").receive({ payload: magnet(4) });
+      const first = await out;
+      out = nextMessage("out");
+      nr.node("add").receive({ payload: magnet(4) });
+      const second = await out;
+      assert.equal(second.payload.id, first.payload.id);
+      assert.equal(second.payload.duplicate, true);
+      assert.deepEqual(second.failed, []);
+    });
+
+    it("a missing folder id is a catchable put.io error", async () => {
+      await load({ folder: "2147483600", folderType: "str" });
+      const caught = nextMessage("caught");
+      nr.node("add").receive({ payload: magnet(5) });
+      assert.match((await caught).error.message, /404|not exist/i);
+    });
+  });
+
+  describe("putio-transfer-action", () => {
+    async function load(cfg: object) {
+      await nr.load(
+        [accountNode, actionNode],
+        withTab([account(), { id: "act", type: "putio-transfer-action", account: "acc", transferIds: "", ...cfg, wires: [["out"]] }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+        creds(),
+      );
+    }
+
+    it("retry, cancel, remove and clean, with ids from msg or config", async () => {
+      const bad = emu.state.addTransfer({ url: "http://example.com/x-fail.iso", status: "ERROR" });
+      await load({ action: "msg" });
+      let out = nextMessage("out");
+      nr.node("act").receive({ action: "retry", payload: { id: bad.id, status: "ERROR" } });
+      assert.equal((await out).payload[0].id, bad.id);
+
+      const running = emu.state.addTransfer({ url: "http://example.com/y.iso" });
+      out = nextMessage("out");
+      nr.node("act").receive({ action: "cancel", payload: String(running.id) });
+      assert.deepEqual((await out).payload, { cancelled: [running.id] });
+
+      const done = emu.state.addTransfer({ url: "http://example.com/z.iso", status: "COMPLETED" });
+      out = nextMessage("out");
+      nr.node("act").receive({ action: "clean" });
+      assert.ok((await out).payload.deleted_ids.includes(done.id));
+
+      const other = emu.state.addTransfer({ url: "http://example.com/w.iso" });
+      out = nextMessage("out");
+      nr.node("act").receive({ action: "remove", payload: [other.id] });
+      assert.deepEqual((await out).payload, { removed: [other.id] });
+      assert.equal(emu.state.getTransfer(other.id), undefined);
+    });
+
+    it("an unknown id is a catchable error that says so", async () => {
+      await load({ action: "cancel", transferIds: "2147483600" });
+      const caught = nextMessage("caught");
+      nr.node("act").receive({});
+      assert.match((await caught).error.message, /no transfer with id 2147483600/);
+      assert.equal(emu.requests.filter((r) => r.path === "/v2/transfers/cancel").length, 0);
+    });
+
+    it("a bad action or bad ids are clear errors", async () => {
+      await load({ action: "msg" });
+      let caught = nextMessage("caught");
+      nr.node("act").receive({ action: "explode", payload: 1 });
+      assert.match((await caught).error.message, /unknown action/);
+      caught = nextMessage("caught");
+      nr.node("act").receive({ action: "retry", payload: "abc" });
+      assert.match((await caught).error.message, /not a transfer id/);
+    });
+  });
+
+  describe("putio-transfer-watch", () => {
+    const received: any[] = [];
+    let RED: any;
+    const captureRed = (red: any) => {
+      RED = red;
+    };
+
+    async function load(cfg: object = {}, disk?: Map<string, unknown>) {
+      received.length = 0;
+      const modules: unknown[] = [captureRed, accountNode, watchNode];
+      if (disk) {
+        nr.helper.settings({ ...saved, contextStorage: { default: { module: diskStore(disk) } } });
+        modules.unshift(() => nr.helper._context.load());
+      }
+      await nr.load(
+        modules,
+        withTab([account(), { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED,ERROR", emitMissed: true, ...cfg, wires: [["out"]] }, { id: "out", type: "helper" }]),
+        { ...creds(), watch: { callbackSecret: "0123456789abcdef-secret" } },
+      );
+      nr.node("out").on("input", (m: any) => received.push(m));
+    }
+
+    /** Subscribed and primed: the socket is connected and the first reconcile has been answered. */
+    async function ready(mode: "socket" | "poll" = "socket") {
+      if (mode === "socket") {
+        await statusMatching("watch", (s) => /connected/.test(s.text ?? ""));
+        await until(() => emu.socketCount() > 0, "the socket");
+      }
+      await until(() => emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200), "the first reconcile");
+      await new Promise((r) => setTimeout(r, 50)); // the node finishes priming after the list is answered
+    }
+
+    it("sends a completion seen through the socket once, with its file id and put.io path", async () => {
+      const dl = emu.state.addFolder(0, "Downloads");
+      await load();
+      await ready();
+      const t = emu.state.addTransfer({ url: magnet(10, "Film.2026"), saveParentId: dl.id });
+      await emu.advance(10_000);
+      await until(() => received.length === 1, "the completion");
+      const msg = received[0];
+      assert.equal(msg.topic, "transfer/COMPLETED");
+      assert.equal(msg.payload.id, t.id);
+      assert.equal(typeof msg.fileId, "number");
+      assert.match(msg.putioPath, /^\/Downloads\//);
+      // It came from a socket hint (the transfer was re-read), not from a periodic reconcile.
+      assert.ok(emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`));
+      // A later reconcile (after a reconnect) does not send it again.
+      emu.dropSockets();
+      await until(() => emu.requests.filter((r) => r.path === "/v2/transfers/list").length >= 2, "the reconcile after the reconnect");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(received.length, 1);
+    });
+
+    it("200 transfers, socket dropped at random moments: every completion sent exactly once", async function () {
+      this.timeout(120_000);
+      const rand = prng(42);
+      await load();
+      await ready();
+      const ids: number[] = [];
+      for (let round = 0; round < 20; round++) {
+        for (let i = 0; i < 10; i++) ids.push(emu.state.addTransfer({ url: magnet(1000 + ids.length) }).id);
+        await emu.advance(Math.floor(rand() * 6000));
+        if (rand() < 0.4) emu.dropSockets();
+        if (rand() < 0.3) await new Promise((r) => setTimeout(r, Math.floor(rand() * 50)));
+      }
+      await emu.advance(20_000);
+      await until(() => received.length >= ids.length, `${ids.length} completions (have ${received.length})`);
+      // One more reconnect and reconcile: still nothing sent twice.
+      emu.dropSockets();
+      const lists = emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
+      await until(() => emu.requests.filter((r) => r.path === "/v2/transfers/list").length > lists, "one more reconcile");
+      await new Promise((r) => setTimeout(r, 200));
+      const sentIds = received.map((m) => m.payload.id);
+      assert.equal(sentIds.length, ids.length);
+      assert.deepEqual([...new Set(sentIds)].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+    });
+
+    it("restarted with a persistent context: what finished while down is sent once, nothing is repeated", async () => {
+      const disk = new Map<string, unknown>();
+      const old = emu.state.addTransfer({ url: magnet(20), status: "COMPLETED" });
+      await load({}, disk);
+      await ready();
+      const a = emu.state.addTransfer({ url: magnet(21) });
+      await emu.advance(10_000);
+      await until(() => received.length === 1, "the first completion");
+      assert.equal(received[0].payload.id, a.id, "a transfer finished before the very first start is not news");
+      await nr.helper.unload();
+
+      // Node-RED is down: two complete, one fails.
+      const b = emu.state.addTransfer({ url: magnet(22) });
+      const c = emu.state.addTransfer({ url: magnet(23) });
+      const d = emu.state.addTransfer({ url: "http://example.com/d-fail.iso" });
+      await emu.advance(10_000);
+
+      await load({}, disk);
+      await ready();
+      await until(() => received.length === 3, "the three missed changes");
+      assert.deepEqual(received.map((m) => m.payload.id).sort(), [b.id, c.id, d.id].sort());
+      assert.equal(received.find((m) => m.payload.id === d.id).topic, "transfer/ERROR");
+      assert.ok(!received.some((m) => m.payload.id === old.id || m.payload.id === a.id));
+      const e = emu.state.addTransfer({ url: magnet(24) });
+      await emu.advance(10_000);
+      await until(() => received.length === 4, "the next completion");
+      assert.equal(received[3].payload.id, e.id);
+    });
+
+    it("SEEDING counts as completed: one msg, not a second when it later completes", async () => {
+      emu.knobs.seedTorrents = true;
+      await load();
+      await ready();
+      const t = emu.state.addTransfer({ url: magnet(30) });
+      await emu.advance(10_000);
+      await until(() => received.length === 1, "the seeding msg");
+      assert.equal(received[0].topic, "transfer/SEEDING");
+      emu.state.setTransferStatus(t.id, "COMPLETED");
+      emu.dropSockets(); // force a reconcile too
+      await until(() => emu.requests.filter((r) => r.path === "/v2/transfers/list").length >= 2, "the reconcile");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(received.length, 1);
+    });
+
+    it("filters by folder and name pattern", async () => {
+      const movies = emu.state.addFolder(0, "Movies");
+      await load({ folder: "/Movies", namePattern: "keep" });
+      await ready();
+      emu.state.addTransfer({ url: magnet(40, "keep.this"), saveParentId: movies.id });
+      emu.state.addTransfer({ url: magnet(41, "drop.this"), saveParentId: movies.id });
+      emu.state.addTransfer({ url: magnet(42, "keep.elsewhere") });
+      await emu.advance(10_000);
+      await until(() => received.length >= 1, "the match");
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(received.length, 1);
+      assert.equal(received[0].payload.name, "keep.this");
+    });
+
+    it("polling mode sees completions without a socket", async function () {
+      this.timeout(40_000);
+      await load({ mode: "poll", intervalSeconds: "10" });
+      await ready("poll");
+      assert.equal(emu.socketCount(), 0);
+      const t = emu.state.addTransfer({ url: magnet(50) });
+      await emu.advance(10_000);
+      await until(() => received.length === 1, "the next poll");
+      assert.equal(received[0].payload.id, t.id);
+      await statusMatching("watch", (s) => /polling/.test(s.text ?? ""));
+    });
+
+    it("callback endpoint: a wrong secret is rejected (403), the right one triggers a re-read", async () => {
+      await load({ mode: "poll", intervalSeconds: "3600", callback: true, callbackPath: "putio-cb" });
+      await ready("poll");
+      const t = emu.state.addTransfer({ url: magnet(60) });
+      await emu.advance(10_000);
+      await request(RED.httpNode).post("/putio-cb/wrong-secret").type("form").send({ id: t.id }).expect(403);
+      assert.ok(!emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`));
+      await request(RED.httpNode).post("/putio-cb/0123456789abcdef-secret").type("form").send({ id: t.id, name: "x" }).expect(200);
+      await until(() => received.length === 1, "the callback's completion");
+      assert.equal(received[0].payload.id, t.id);
+      assert.ok(emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`), "the callback is only a hint: the transfer was re-read");
+    });
+
+    it("several watch nodes on one account share one socket and one reconcile", async () => {
+      received.length = 0;
+      await nr.load(
+        [accountNode, watchNode],
+        withTab([
+          account(),
+          { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["out"]] },
+          { id: "watch2", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["out"]] },
+          { id: "out", type: "helper" },
+        ]),
+        creds(),
+      );
+      nr.node("out").on("input", (m: any) => received.push(m));
+      await ready();
+      emu.state.addTransfer({ url: magnet(70) });
+      await emu.advance(10_000);
+      await until(() => received.length === 2, "both nodes' msgs");
+      assert.equal(emu.socketCount(), 1);
+    });
+  });
+});
