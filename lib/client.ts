@@ -5,6 +5,7 @@
 import { AccountApi } from "./domains/account";
 import { ConfigApi } from "./domains/config";
 import { FilesApi } from "./domains/files";
+import { TrashApi } from "./domains/trash";
 import { OAuthApi } from "./domains/oauth";
 import { TransfersApi } from "./domains/transfers";
 import { UploadApi } from "./domains/upload";
@@ -33,6 +34,7 @@ export class PutioClient {
   readonly events: EventsApi;
   /** Any put.io route, for what the typed domains do not cover. */
   readonly api: GenericApi;
+  readonly trash: TrashApi;
   readonly paths: PathResolver;
 
   constructor(opts: ClientOptions = {}) {
@@ -48,6 +50,7 @@ export class PutioClient {
     this.rss = new RssApi(this.transport);
     this.events = new EventsApi(this.transport);
     this.api = new GenericApi(this.transport);
+    this.trash = new TrashApi(this.transport, () => this.paths.invalidate());
     this.paths = new PathResolver(this.files);
   }
 

@@ -16,3 +16,8 @@ export * from "./domains/api";
 export * from "./socket";
 export * from "./transfer-input";
 export * from "./transfer-watch";
+export * from "./domains/trash";
+export * from "./walk";
+export * from "./filters";
+export * from "./upload-engine";
+export * from "./ids";

@@ -3,7 +3,7 @@
  * and ftp URLs, and .torrent files (bencoded dictionaries). Each bad item gets its own clear reason
  * so the good ones can still go through.
  */
-import { PutioInputError } from "./errors";
+import { idsOf } from "./ids";
 
 export type TransferItem = { kind: "magnet" | "url"; url: string } | { kind: "torrent"; data: Buffer; name: string };
 
@@ -96,16 +96,5 @@ export function parseTransferItems(payload: unknown, torrentName = "upload.torre
 
 /** Transfer ids from a number, digits, a CSV string, transfer objects or an array of these. */
 export function transferIdsOf(value: unknown, attempted: string): number[] {
-  const out: number[] = [];
-  const visit = (v: unknown, depth: number): void => {
-    if (Array.isArray(v) && depth === 0) return v.forEach((x) => visit(x, 1));
-    if (typeof v === "string" && v.includes(",") && depth === 0) return v.split(",").forEach((x) => visit(x, 1));
-    const n = typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v && typeof v === "object" ? (v as { id?: unknown }).id : NaN;
-    if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) throw new PutioInputError(attempted, `${JSON.stringify(v)?.slice(0, 60)} is not a transfer id or transfer`);
-    out.push(n);
-  };
-  if (value === undefined || value === null || value === "") return out;
-  visit(value, 0);
-  return [...new Set(out)];
+  return idsOf(value, attempted, "transfer id or transfer");
 }
-

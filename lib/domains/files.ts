@@ -103,6 +103,7 @@ export interface ListOptions {
 /** Names put.io refuses; checked here so the user sees which name and why before any call. */
 export function checkName(name: unknown, attempted: string): string {
   if (typeof name !== "string" || name.trim() === "") throw new PutioInputError(attempted, "the name is empty");
+  if (name === "." || name === "..") throw new PutioInputError(attempted, `"${name}" is not a usable name`);
   if (name.includes("/")) throw new PutioInputError(attempted, `the name "${name}" contains "/"`);
   if (name.includes("\0")) throw new PutioInputError(attempted, "the name contains a NUL character");
   if (Buffer.byteLength(name) > 255) throw new PutioInputError(attempted, "the name is longer than 255 bytes");

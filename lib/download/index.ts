@@ -1,6 +1,7 @@
 export * from "./engine";
 export * from "./scheduler";
-export * from "./filters";
+// Filters live in lib/filters.ts (shared with the files node); re-exported for the engine's users.
+export * from "../filters";
 export * from "./names";
 export * from "./crc";
 export * from "./limiter";

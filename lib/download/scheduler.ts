@@ -9,7 +9,7 @@ import { PutioAbortError, PutioBaseError, PutioInputError, redact } from "../err
 import { checkId, type PutioFile } from "../domains/files";
 import { splitPath } from "../paths";
 import { DEFAULT_ENGINE_OPTIONS, downloadFile, type CollisionPolicy, type DownloadProgress, type EngineContext, type EngineOptions, type FileResult, type RemoteFile } from "./engine";
-import { compileFilter, type FileFilter } from "./filters";
+import { compileFilter, type FileFilter } from "../filters";
 import { nodeFs, type DownloadFs } from "./fs";
 import { BandwidthLimiter, Semaphore, wallClock, type Clock } from "./limiter";
 import { assertInside, sanitizeName } from "./names";

@@ -26,6 +26,8 @@ export interface Knobs {
   trashLockNext: number;
   /** Storage URLs expire this long (emulator clock) after they were issued: then 410. */
   downloadUrlTtlMs: number | null;
+  /** The next N tus PATCHes keep the first half of their body, then the connection is cut (as a network drop would). */
+  cutTusPatchNext: number;
   /** Finished torrents go to SEEDING instead of COMPLETED. */
   seedTorrents: boolean;
   /** zips/create above this total size (bytes) answers 403 ZIP_TOTAL_SIZE_EXCEEDED (real limit unpublished). */
@@ -51,6 +53,7 @@ export function defaultKnobs(): Knobs {
     bandwidthPerConnection: null,
     trashLockNext: 0,
     downloadUrlTtlMs: null,
+    cutTusPatchNext: 0,
     seedTorrents: false,
     zipMaxTotalSize: null,
     rssMaxFeeds: null,

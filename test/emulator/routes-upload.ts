@@ -142,6 +142,15 @@ export async function handleTus(
       throw new ApiError(409, "Conflict", "Upload-Offset does not match the current offset");
     }
     if (upload.offset + body.length > upload.length) throw badRequest("Body exceeds Upload-Length");
+    if (server.knobs.cutTusPatchNext > 0 && body.length > 1) {
+      // A tus server keeps what arrived before a connection dropped; the client must HEAD to learn it.
+      server.knobs.cutTusPatchNext--;
+      const kept = body.subarray(0, Math.floor(body.length / 2));
+      upload.chunks.push(kept);
+      upload.offset += kept.length;
+      req.socket.destroy();
+      return;
+    }
     upload.chunks.push(body);
     upload.offset += body.length;
     const headers: Record<string, string> = { "Upload-Offset": String(upload.offset) };

@@ -1,0 +1,63 @@
+/** Trash domain: list (+ continue), restore, delete for good, empty. */
+import { PutioInputError } from "../errors";
+import { cursorList } from "../paginate";
+import { validator, type FromSchema } from "../schema";
+import type { Transport } from "../transport";
+import { checkId, checkOk, MAX_PER_PAGE } from "./files";
+
+const trashFileSchema = {
+  type: "object",
+  properties: {
+    id: { type: "integer" },
+    name: { type: "string" },
+    parent_id: { type: "integer", nullable: true },
+    size: { type: "number" },
+    file_type: { type: "string", nullable: true },
+    deleted_at: { type: "string", nullable: true },
+    expiration_date: { type: "string", nullable: true },
+  },
+  required: ["id", "name", "size"],
+} as const;
+/** A top-level item of the trash (a deleted folder's children are not listed). */
+export type TrashFile = FromSchema<typeof trashFileSchema>;
+
+const checkTrashPage = validator({
+  type: "object",
+  properties: { files: { type: "array", items: trashFileSchema }, cursor: { type: "string", nullable: true }, trash_size: { type: "number", nullable: true } },
+  required: ["files"],
+});
+
+export class TrashApi {
+  constructor(
+    private readonly t: Transport,
+    private readonly onTreeChange: () => void = () => {},
+  ) {}
+
+  list(opts: { perPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<TrashFile> {
+    return cursorList(
+      this.t,
+      { path: "/v2/trash/list", perPage: Math.min(MAX_PER_PAGE, opts.perPage ?? MAX_PER_PAGE), schema: checkTrashPage, attempted: "list the trash", signal: opts.signal },
+      (page) => page.files,
+    );
+  }
+
+  /** Restore items (they keep their ids). put.io answers 404 TRASH_FILE_NOT_FOUND for unknown ids. */
+  async restore(ids: number[], signal?: AbortSignal): Promise<void> {
+    const attempted = `restore ${ids.length} item(s) from the trash`;
+    if (!ids.length) throw new PutioInputError(attempted, "no file ids given");
+    ids.forEach((id) => checkId(id, attempted));
+    await this.t.request({ method: "POST", path: "/v2/trash/restore", form: { file_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
+    this.onTreeChange();
+  }
+
+  async delete(ids: number[], signal?: AbortSignal): Promise<void> {
+    const attempted = `delete ${ids.length} item(s) from the trash for good`;
+    if (!ids.length) throw new PutioInputError(attempted, "no file ids given");
+    ids.forEach((id) => checkId(id, attempted));
+    await this.t.request({ method: "POST", path: "/v2/trash/delete", form: { file_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
+  }
+
+  async empty(signal?: AbortSignal): Promise<void> {
+    await this.t.request({ method: "POST", path: "/v2/trash/empty", idempotent: true, schema: checkOk, attempted: "empty the trash", signal });
+  }
+}
