@@ -78,9 +78,16 @@ export = function (RED: NodeAPI): void {
         } else if (mode === "get") {
           const given = target === undefined || target === null || target === "" ? msg.payload : target;
           const id = typeof given === "object" && given !== null ? (given as { id?: unknown }).id : given;
-          const fileId = typeof id === "number" ? id : await client.folderId(String(id ?? ""), { create: false });
-          if (fileId === null || fileId === undefined) throw new PutioInputError("get file", `"${String(id)}" does not exist on put.io`);
-          const f = await client.files.get(fileId);
+          let f: PutioFile | null;
+          if (typeof id === "number" || /^\s*\d+\s*$/.test(String(id))) f = await client.files.get(Number(id));
+          else {
+            // A path: its folder by path, then the file by name in it.
+            const p = String(id ?? "").trim().replace(/\/+$/, "");
+            const cut = p.lastIndexOf("/");
+            const parent = cut <= 0 ? 0 : await client.folderId(p.slice(0, cut), { create: false });
+            f = parent === null || !p ? null : await client.files.child(parent, p.slice(cut + 1));
+          }
+          if (!f) throw new PutioInputError("get file", `"${String(id)}" does not exist on put.io`);
           found.push({ ...f, path: f.name });
         } else {
           const where = target === undefined || target === null || String(target).trim() === "" ? 0 : target;

@@ -1,0 +1,315 @@
+/** putio-files, putio-file-action, putio-upload and their lib pieces (walk, filters, tus), against the emulator. */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { crc32 } from "node:zlib";
+import { startEmulator, type Emulator } from "./emulator";
+import { catchAll, messages, nextMessage, nr, withTab, type FlowNode } from "./nr";
+import { PutioClient, PutioInputError, PutioTransferIntegrityError, TusUploader, collect, compileFilter, walk } from "../lib";
+
+const accountNode = require("../nodes/putio-account");
+const filesNode = require("../nodes/putio-files");
+const actionNode = require("../nodes/putio-file-action");
+const uploadNode = require("../nodes/putio-upload");
+const splitJoin = require("@node-red/nodes/core/sequence/17-split.js");
+
+const DAY = 86_400_000;
+const hex = (b: Buffer) => (crc32(b) >>> 0).toString(16).padStart(8, "0");
+
+describe("file nodes", function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let client: PutioClient;
+  let tmp: string;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    client = new PutioClient({ apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, token: emu.token, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "putio-files-"));
+    await nr.start();
+  });
+  afterEach(async () => {
+    await nr.stop();
+    await client.close();
+    await emu.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const account = (): FlowNode => ({ id: "acc", type: "putio-account", name: "files account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl });
+  const creds = () => ({ acc: { accessToken: emu.token } });
+
+  /** /Completed with videos old and new, big and small, subtitles, and a sample folder. */
+  function library() {
+    const completed = emu.state.addFolder(0, "Completed");
+    const show = emu.state.addFolder(completed.id, "Show");
+    const sample = emu.state.addFolder(show.id, "Sample");
+    const old = new Date(Date.now() - 10 * DAY);
+    emu.state.addFile(completed.id, "Old.Big.mkv", { size: 600 * 1024 * 1024, seed: 1 }, { createdAt: old });
+    emu.state.addFile(completed.id, "Old.Small.mkv", Buffer.alloc(1000, 1), { createdAt: old });
+    emu.state.addFile(completed.id, "New.Big.mp4", { size: 700 * 1024 * 1024, seed: 2 });
+    emu.state.addFile(show.id, "Show.S01E01.mkv", Buffer.alloc(2000, 2), { createdAt: old });
+    emu.state.addFile(show.id, "Show.S01E01.srt", Buffer.from("1\n00:00 --> 00:01\nhi\n"), { createdAt: old });
+    emu.state.addFile(sample.id, "sample.mkv", Buffer.alloc(10, 3), { createdAt: old });
+    return { completed, show, sample };
+  }
+
+  describe("lib: filters and walk", () => {
+    it("each filter alone, and stacked", () => {
+      const now = Date.now();
+      const f = (name: string, size: number, file_type: string, daysOld: number) => ({
+        name,
+        size,
+        file_type,
+        created_at: new Date(now - daysOld * DAY).toISOString().slice(0, 19),
+      });
+      const files = [f("a.mkv", 600e6, "VIDEO", 10), f("b.mkv", 1e6, "VIDEO", 10), f("c.mp3", 600e6, "AUDIO", 10), f("d.mkv", 600e6, "VIDEO", 1)];
+      const names = (filter: object) => files.filter(compileFilter(filter, now)).map((x) => x.name);
+      assert.deepEqual(names({ fileTypes: ["video"] }), ["a.mkv", "b.mkv", "d.mkv"]);
+      assert.deepEqual(names({ extensions: ["mp3"] }), ["c.mp3"]);
+      assert.deepEqual(names({ nameGlob: "?.mkv" }), ["a.mkv", "b.mkv", "d.mkv"]);
+      assert.deepEqual(names({ nameRegex: "^[ab]" }), ["a.mkv", "b.mkv"]);
+      assert.deepEqual(names({ minSize: 500e6 }), ["a.mkv", "c.mp3", "d.mkv"]);
+      assert.deepEqual(names({ maxSize: 2e6 }), ["b.mkv"]);
+      assert.deepEqual(names({ olderThanDays: 7 }), ["a.mkv", "b.mkv", "c.mp3"]);
+      assert.deepEqual(names({ createdAfter: new Date(now - 2 * DAY) }), ["d.mkv"]);
+      assert.deepEqual(names({ fileTypes: ["VIDEO"], minSize: 500e6, olderThanDays: 7 }), ["a.mkv"], "videos over 500 MB older than 7 days");
+      assert.throws(() => compileFilter({ nameRegex: "(" }), PutioInputError);
+    });
+
+    it("walks 2,600 files in nested folders with one request per folder per 1,000 files", async () => {
+      const top = emu.state.addFolder(0, "Top");
+      let folders = 1;
+      let expected = 0;
+      for (let i = 0; i < 5; i++) {
+        const sub = emu.state.addFolder(top.id, `Sub ${i}`);
+        folders++;
+        const n = i === 0 ? 1500 : 200;
+        for (let j = 0; j < n; j++) emu.state.addFile(sub.id, `f${j}.txt`, Buffer.from(`${i}/${j}`));
+        expected += n;
+        const deep = emu.state.addFolder(sub.id, "deep");
+        folders++;
+        for (let j = 0; j < 60; j++) emu.state.addFile(deep.id, `d${j}.txt`, Buffer.from(`d${i}/${j}`));
+        expected += 60;
+      }
+      const before = emu.requests.length;
+      const all = await collect(walk(client.files, top.id));
+      assert.equal(all.length, expected);
+      assert.ok(all.some((w) => w.path === "Sub 3/deep/d7.txt"));
+      const requests = emu.requests.length - before;
+      // 1 per folder, plus 1 continuation for the folder of 1,500 files
+      assert.equal(requests, folders + 1);
+    });
+  });
+
+  describe("putio-files", () => {
+    async function load(cfg: object, extra: FlowNode[] = [], wires = [["out"]]) {
+      await nr.load(
+        [accountNode, filesNode, splitJoin],
+        withTab([account(), { id: "files", type: "putio-files", account: "acc", mode: "list", folder: "/", folderType: "str", output: "array", skipFolders: "sample,extras", ...cfg, wires }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }, ...extra]),
+        creds(),
+      );
+    }
+
+    it("walk with stacked filters: videos over 500 MB older than 7 days, with relative paths; sample skipped", async () => {
+      library();
+      await load({ mode: "walk", folder: "/Completed", fileTypes: "VIDEO", minSizeMb: "500", olderThanDays: "7" });
+      const out = nextMessage("out");
+      nr.node("files").receive({});
+      const msg = await out;
+      assert.deepEqual(msg.payload.map((f: any) => f.path), ["Old.Big.mkv"]);
+    });
+
+    it("walk yields paths relative to the folder and never enters sample folders", async () => {
+      library();
+      await load({ mode: "walk", folder: "/Completed", extensions: "mkv,srt" });
+      const out = nextMessage("out");
+      nr.node("files").receive({});
+      const paths = (await out).payload.map((f: any) => f.path).sort();
+      assert.deepEqual(paths, ["Old.Big.mkv", "Old.Small.mkv", "Show/Show.S01E01.mkv", "Show/Show.S01E01.srt"]);
+    });
+
+    it("one msg per file with msg.parts: a real Join node in automatic mode rebuilds the array", async () => {
+      const { completed } = library();
+      await load({ mode: "list", folder: "folder", folderType: "msg", output: "each" }, [{ id: "joiner", type: "join", mode: "auto", wires: [["out"]] }], [["joiner"]]);
+      const out = nextMessage("out");
+      nr.node("files").receive({ folder: completed.id, topic: "keep me" });
+      const msg = await out;
+      assert.ok(Array.isArray(msg.payload));
+      assert.deepEqual(msg.payload.map((f: any) => f.name).sort(), ["New.Big.mp4", "Old.Big.mkv", "Old.Small.mkv", "Show"]);
+      assert.equal(msg.topic, "keep me");
+    });
+
+    it("search follows the cursor; get reads one file by path; a missing folder is a catchable error", async () => {
+      const { show } = library();
+      for (let i = 0; i < 1200; i++) emu.state.addFile(show.id, `Match ${i}.nfo`, Buffer.from(String(i)));
+      await load({ mode: "search", folder: "payload", folderType: "msg", namePattern: "/^match/" });
+      let out = nextMessage("out");
+      nr.node("files").receive({ payload: "match" });
+      assert.equal((await out).payload.length, 1200);
+      await nr.helper.unload();
+      await load({ mode: "get", folder: "/Completed/Show/Show.S01E01.srt" });
+      out = nextMessage("out");
+      nr.node("files").receive({});
+      assert.equal((await out).payload[0].name, "Show.S01E01.srt");
+      await nr.helper.unload();
+      await load({ mode: "list", folder: "/Nope" });
+      const caught = nextMessage("caught");
+      nr.node("files").receive({});
+      assert.match((await caught).error.message, /"\/Nope" does not exist/);
+    });
+  });
+
+  describe("putio-file-action", () => {
+    async function load(cfg: object) {
+      await nr.load(
+        [accountNode, actionNode],
+        withTab([account(), { id: "fa", type: "putio-file-action", account: "acc", action: "msg", ids: "", target: "", targetType: "str", newName: "", newNameType: "str", ...cfg, wires: [["out"]] }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+        creds(),
+      );
+    }
+    const act = async (msg: object) => {
+      const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
+      nr.node("fa").receive(msg);
+      return got;
+    };
+
+    it("mkdir -p, move with a new name, move file objects, rename, delete to trash, list, restore, empty", async () => {
+      await load({ target: "target", targetType: "msg", newName: "name", newNameType: "msg" });
+      const made = await act({ action: "mkdir", target: "/Archive/2026" });
+      assert.equal(typeof made.payload.id, "number");
+      const a = emu.state.addFile(0, "a.txt", Buffer.from("a"));
+      const b = emu.state.addFile(0, "b.txt", Buffer.from("b"));
+      const c = emu.state.addFile(0, "c.txt", Buffer.from("c"));
+      await act({ action: "move", payload: a.id, target: "/Archive/2026", name: "renamed.txt" });
+      assert.equal(emu.state.getFile(a.id)?.name, "renamed.txt");
+      assert.equal(emu.state.getFile(a.id)?.parent_id, made.payload.id);
+      await act({ action: "move", payload: [{ id: b.id, name: "b.txt" }, { id: c.id, name: "c.txt" }], target: made.payload.id });
+      assert.equal(emu.state.getFile(b.id)?.parent_id, made.payload.id);
+      await act({ action: "rename", payload: b.id, name: "bee.txt" });
+      assert.equal(emu.state.getFile(b.id)?.name, "bee.txt");
+      await act({ action: "delete", payload: String(c.id) });
+      const trash = await act({ action: "trash-list" });
+      assert.deepEqual(trash.payload.map((t: any) => t.id), [c.id]);
+      await act({ action: "restore", payload: c.id });
+      assert.ok(emu.state.getFile(c.id));
+      await act({ action: "delete", payload: c.id });
+      await act({ action: "empty" });
+      assert.equal((await act({ action: "trash-list" })).payload.length, 0);
+    });
+
+    it("conflicts, unknown ids and hostile names are catchable errors that name the file", async () => {
+      await load({ target: "target", targetType: "msg", newName: "name", newNameType: "msg" });
+      const dir = emu.state.addFolder(0, "Dir");
+      emu.state.addFile(dir.id, "same.txt", Buffer.from("1"));
+      const mover = emu.state.addFile(0, "same.txt", Buffer.from("2"));
+      let r = await act({ action: "move", payload: [{ id: mover.id, name: "same.txt" }], target: dir.id });
+      assert.match(r.caught.error.message, /"same\.txt" \(\d+\): NAME_ALREADY_EXIST/);
+      r = await act({ action: "delete", payload: 2147483600 });
+      assert.match(r.caught.error.message, /did not exist.*file 2147483600/);
+      r = await act({ action: "rename", payload: mover.id, name: ".." });
+      assert.match(r.caught.error.message, /not a usable name/);
+      r = await act({ action: "rename", payload: mover.id, name: "a/b" });
+      assert.match(r.caught.error.message, /contains "\/"/);
+      r = await act({ action: "rename", payload: mover.id, name: "x\u0000y" });
+      assert.match(r.caught.error.message, /NUL/);
+      r = await act({ action: "mkdir", target: "/a/../../etc" });
+      assert.match(r.caught.error.message, /contains "\.\."/);
+      r = await act({ action: "restore", payload: 2147483600 });
+      assert.ok(r.caught, "restoring an unknown id fails");
+    });
+
+    it("TRASH_LOCK_TIMEOUT on delete is retried", async () => {
+      await load({ action: "delete" });
+      const f = emu.state.addFile(0, "x.txt", Buffer.from("x"));
+      emu.knobs.trashLockNext = 2;
+      const r = await act({ payload: f.id });
+      assert.deepEqual(r.payload.deleted, [f.id]);
+    });
+  });
+
+  describe("upload", () => {
+    function localFile(name: string, size: number): { file: string; data: Buffer } {
+      const data = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) data[i] = (i * 7919 + 13) & 0xff;
+      const file = path.join(tmp, name);
+      fs.writeFileSync(file, data);
+      return { file, data };
+    }
+
+    it("tus: a cut connection resumes from put.io's offset; the bytes and CRC32 match", async () => {
+      const { file, data } = localFile("movie.bin", 3 * 1024 * 1024 + 17);
+      emu.knobs.cutTusPatchNext = 2;
+      const res = await new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp });
+      assert.equal(res.kind, "file");
+      if (res.kind !== "file") return;
+      assert.equal(res.crc32, hex(data));
+      assert.deepEqual(emu.state.fileBytes(res.fileId), data);
+      assert.ok(emu.requests.filter((r) => r.method === "HEAD" && r.path.startsWith("/files/")).length >= 2, "the offset was re-read after each cut");
+    });
+
+    it("tus: a restart (new uploader) resumes the stored upload instead of starting over", async () => {
+      const { file, data } = localFile("big.bin", 4 * 1024 * 1024);
+      const ac = new AbortController();
+      let chunks = 0;
+      await assert.rejects(
+        new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp, signal: ac.signal, onProgress: () => ++chunks === 2 && ac.abort() }),
+        /aborted/,
+      );
+      const creates = emu.requests.filter((r) => r.method === "POST" && r.path === "/files/").length;
+      const res = await new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp });
+      assert.equal(res.resumed, true);
+      assert.equal(emu.requests.filter((r) => r.method === "POST" && r.path === "/files/").length, creates, "no new upload was created");
+      assert.equal(emu.requests.filter((r) => r.method === "PATCH").length, 4);
+      if (res.kind === "file") assert.deepEqual(emu.state.fileBytes(res.fileId), data);
+    });
+
+    it("tus: a CRC32 that differs from the local file is detected", async () => {
+      const { file } = localFile("x.bin", 100_000);
+      const up = new TusUploader(client);
+      // The file changes on disk between the upload and the check (what a flaky disk would do).
+      const orig = fs.promises.rm;
+      let changed = false;
+      (fs.promises as any).rm = async (p: string, o: any) => {
+        if (!changed) {
+          changed = true;
+          fs.writeFileSync(file, Buffer.alloc(100_000, 9), { flag: "r+" });
+        }
+        return orig(p, o);
+      };
+      try {
+        await assert.rejects(up.upload({ path: file, stateDir: tmp }), PutioTransferIntegrityError);
+      } finally {
+        (fs.promises as any).rm = orig;
+      }
+    });
+
+    it("the node: a local path, a Buffer, and a .torrent that starts a transfer", async () => {
+      const { file, data } = localFile("doc.pdf", 70_000);
+      await nr.load(
+        [accountNode, uploadNode],
+        withTab([account(), { id: "up", type: "putio-upload", account: "acc", source: "payload", sourceType: "msg", folder: "/Uploads", folderType: "str", fileName: "", chunkMb: "1", wires: [["out"]] }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+        creds(),
+      );
+      let out = nextMessage("out");
+      nr.node("up").receive({ payload: file });
+      let msg = await out;
+      assert.equal(msg.payload.kind, "file");
+      assert.equal(msg.payload.file.name, "doc.pdf");
+      assert.deepEqual(emu.state.fileBytes(msg.payload.file.id), data);
+      out = nextMessage("out");
+      nr.node("up").receive({ payload: Buffer.from("hello"), filename: "hello.txt" });
+      msg = await out;
+      assert.equal(msg.payload.file.name, "hello.txt");
+      out = nextMessage("out");
+      nr.node("up").receive({ payload: Buffer.from("d8:announce13:http://t/ann4:infod4:name5:a.iso12:piece lengthi16384e6:pieces0:6:lengthi5eee"), filename: "a.torrent" });
+      msg = await out;
+      assert.equal(msg.payload.kind, "transfer");
+      const caught = messages("caught", 2);
+      nr.node("up").receive({ payload: path.join(tmp, "missing.bin") });
+      nr.node("up").receive({ payload: Buffer.from("x"), filename: ".." });
+      const errs = (await caught).map((m) => m.error.message).join("\n");
+      assert.match(errs, /cannot read/);
+      assert.match(errs, /not a usable name/);
+    });
+  });
+});
