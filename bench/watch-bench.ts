@@ -43,6 +43,8 @@ async function latency(emu: Emulator, mode: "socket" | "poll", runs: number): Pr
   for (let i = 0; i < runs; i++) {
     emu.state.addTransfer({ url: magnet(mode === "poll" ? 5000 + i : i) });
     await emu.advance(5000); // queued and downloaded: one step from completion
+    // Polls are phase-locked to the previous msg: complete at a random point of the interval.
+    if (mode === "poll") await sleep(Math.random() * 10_000);
     const before = got.length;
     const t0 = performance.now();
     await emu.advance(1000); // completes now (socket push happens inside)
