@@ -1,7 +1,7 @@
 /**
  * File filters shared by the download engine (and any node that selects put.io files): type,
- * extension, name glob or regex, size range, creation date range or "older than N days".
- * Generic on purpose: it only reads put.io's file fields.
+ * extension, name glob or regex, size range, creation date range or "older than N days", and the
+ * folders a walk does not enter (sample, extras). Generic on purpose: it only reads put.io's file fields.
  */
 import { PutioInputError } from "./errors";
 import { parsePutioDate } from "./domains/files";
@@ -21,6 +21,17 @@ export interface FileFilter {
   createdAfter?: Date | string;
   /** Only files created more than this many days ago. */
   olderThanDays?: number;
+  /** Folder names (any case) a walk does not enter; a comma-separated string or a list. */
+  skipFolders?: string[] | string;
+}
+
+/** Release folders that are rarely wanted in a mirror. */
+export const DEFAULT_SKIP_FOLDERS = ["sample", "extras"];
+
+/** Whether a folder name is one not to descend into (exact name, any case). */
+export function folderSkipper(names: string[] | string | undefined): (folderName: string) => boolean {
+  const skip = new Set((Array.isArray(names) ? names : String(names ?? "").split(",")).map((n) => String(n).trim().toLowerCase()).filter(Boolean));
+  return (folderName) => skip.has(folderName.toLowerCase());
 }
 
 export interface FilterableFile {

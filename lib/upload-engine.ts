@@ -1,16 +1,18 @@
 /**
  * Resumable upload of a local file with put.io's tus 1.0 endpoint (upload host, /files/).
- * The file is streamed from disk one chunk at a time (memory does not grow with its size). The
- * upload address is kept in a small state file, so a cut connection or a Node-RED restart resumes
- * from the offset put.io reports (HEAD). When put.io reports the file (Putio-File-Id and
- * Putio-File-Crc32 on the last PATCH) its CRC32 is checked against the local file.
+ * The file is streamed from disk one chunk at a time (memory does not grow with its size), and its
+ * CRC32 is computed from the bytes as they are sent. The upload address is kept in a small state
+ * file, so a cut connection or a Node-RED restart resumes from the offset put.io reports (HEAD);
+ * the part sent before is then read from disk once for the CRC. When put.io reports the file
+ * (Putio-File-Id and Putio-File-Crc32 on the last PATCH) the two CRC32s must match.
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { crc32 } from "node:zlib";
+import { Readable } from "node:stream";
 import type { PutioClient } from "./client";
+import { crc32, crcHex } from "./download/crc";
 import { checkName } from "./domains/files";
 import { PutioAbortError, PutioError, PutioInputError, PutioTransferIntegrityError } from "./errors";
 import { header, type RawResponse } from "./transport";
@@ -50,11 +52,26 @@ function b64(s: string): string {
   return Buffer.from(s, "utf8").toString("base64");
 }
 
+/** CRC32 of the bytes [0, offset) of a file, as far as it is known. */
+interface CrcAt {
+  offset: number;
+  crc: number;
+}
+
+/** Extend a CRC to `to` by reading the missing range from disk (after a resume or a partial chunk). */
+async function crcUpTo(file: string, known: CrcAt, to: number, signal: AbortSignal): Promise<CrcAt> {
+  if (known.offset === to) return known;
+  // put.io went back (a lost chunk tail): start over from 0 rather than keep CRCs per offset.
+  let crc = known.offset < to ? known.crc : 0;
+  const from = known.offset < to ? known.offset : 0;
+  if (to > from) for await (const chunk of fs.createReadStream(file, { start: from, end: to - 1, highWaterMark: 1024 * 1024, signal })) crc = crc32(chunk as Buffer, crc);
+  return { offset: to, crc };
+}
+
 /** CRC32 of a whole file, streamed. */
 export async function fileCrc32(file: string, signal?: AbortSignal): Promise<string> {
-  let crc = 0;
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024, signal })) crc = crc32(chunk as Buffer, crc);
-  return (crc >>> 0).toString(16).padStart(8, "0");
+  const size = (await fs.promises.stat(file)).size;
+  return crcHex((await crcUpTo(file, { offset: 0, crc: 0 }, size, signal ?? new AbortController().signal)).crc);
 }
 
 export class TusUploader {
@@ -86,30 +103,60 @@ export class TusUploader {
         resumed = at > 0;
       }
     }
-    if (!location) {
-      location = await this.create(name, size, opts.parentId, attempted, signal);
-      await writeState(stateFile, { location, size, mtimeMs: stat.mtimeMs });
-    }
+    const begin = async (): Promise<string> => {
+      const created = await this.create(name, size, opts.parentId, attempted, signal);
+      await writeState(stateFile, { location: created, size, mtimeMs: stat.mtimeMs });
+      return created;
+    };
+    location ??= await begin();
 
+    let crcAt: CrcAt = { offset: 0, crc: 0 };
     let failures = 0;
+    let startedOver = false;
     const retries = opts.retries ?? 5;
+    /** put.io no longer knows the upload (expired, or finished while its answer was lost). */
+    const gone = async (lastEnd: number): Promise<void> => {
+      await fs.promises.rm(stateFile, { force: true });
+      if (lastEnd === size || startedOver) {
+        throw new PutioError(
+          attempted,
+          { status_code: 404, error_type: "UPLOAD_NOT_FOUND", error_message: "put.io no longer knows this upload" },
+          lastEnd === size ? "It may have been stored as its last part was sent: check the folder on put.io before uploading again." : "Upload it again.",
+        );
+      }
+      startedOver = true;
+      location = await begin();
+      offset = 0;
+      resumed = false;
+    };
     for (;;) {
       const end = Math.min(size, offset + chunkSize);
+      crcAt = await crcUpTo(local, crcAt, offset, signal);
+      const sent = { ...crcAt };
       let res: RawResponse;
       try {
-        res = await this.patch(location, local, offset, end, attempted, signal);
+        res = await this.patch(location, local, offset, end, (bytes) => (sent.crc = crc32(bytes, sent.crc)), attempted, signal);
       } catch (err) {
         if (signal.aborted || err instanceof PutioAbortError) throw new PutioAbortError(attempted, err);
         if (err instanceof PutioError && err.statusCode < 500) throw err;
         if (failures++ >= retries) throw err;
         await this.pause(failures, signal, attempted);
-        offset = (await this.offsetOf(location, attempted, signal)) ?? offset;
+        // A cut connection may have delivered part of the chunk: put.io's offset says how much.
+        const at = await this.offsetOf(location, attempted, signal);
+        if (at === null) await gone(end);
+        else offset = at;
+        continue;
+      }
+      if (res.statusCode === 404 || res.statusCode === 410) {
+        await gone(end);
         continue;
       }
       if (res.statusCode === 409) {
-        // put.io has a different offset than we sent (a chunk partly arrived): ask and go on from there.
+        // put.io has a different offset than we sent (another process, or a chunk that arrived after all).
         if (failures++ >= retries) throw new PutioError(attempted, { status_code: 409, error_type: "Conflict", error_message: "the upload offset keeps conflicting" });
-        offset = (await this.offsetOf(location, attempted, signal)) ?? offset;
+        const at = await this.offsetOf(location, attempted, signal);
+        if (at === null) await gone(end);
+        else offset = at;
         continue;
       }
       if (res.statusCode !== 204 && res.statusCode !== 200) {
@@ -117,6 +164,7 @@ export class TusUploader {
       }
       failures = 0;
       offset = Number(header(res.headers, "upload-offset") ?? end);
+      if (offset === end) crcAt = { offset: end, crc: sent.crc };
       opts.onProgress?.(offset, size);
       if (offset < size) continue;
 
@@ -124,7 +172,7 @@ export class TusUploader {
       const fileId = Number(header(res.headers, "putio-file-id"));
       const remoteCrc = header(res.headers, "putio-file-crc32");
       if (!Number.isSafeInteger(fileId) || !remoteCrc) return { kind: "transfer", size, resumed };
-      const localCrc = await fileCrc32(local, signal);
+      const localCrc = crcHex((await crcUpTo(local, crcAt, size, signal)).crc);
       if (localCrc !== remoteCrc.toLowerCase()) {
         throw new PutioTransferIntegrityError(
           attempted,
@@ -174,8 +222,8 @@ export class TusUploader {
     return Number.isSafeInteger(offset) ? offset : null;
   }
 
-  private async patch(location: string, local: string, start: number, end: number, attempted: string, signal: AbortSignal): Promise<RawResponse> {
-    const body = end > start ? fs.createReadStream(local, { start, end: end - 1, highWaterMark: 256 * 1024 }) : "";
+  private async patch(location: string, local: string, start: number, end: number, seen: (bytes: Buffer) => void, attempted: string, signal: AbortSignal): Promise<RawResponse> {
+    const body = end > start ? Readable.from(fileRange(local, start, end, seen, signal), { objectMode: false }) : "";
     return (await this.client.transport.request({
       method: "PATCH",
       path: location,
@@ -200,6 +248,14 @@ export class TusUploader {
     } catch (err) {
       throw new PutioAbortError(attempted, err);
     }
+  }
+}
+
+/** The bytes [start, end) of a file, read from disk as they are sent; `seen` gets each piece (for the CRC). */
+async function* fileRange(file: string, start: number, end: number, seen: (bytes: Buffer) => void, signal: AbortSignal): AsyncGenerator<Buffer> {
+  for await (const piece of fs.createReadStream(file, { start, end: end - 1, highWaterMark: 256 * 1024, signal })) {
+    seen(piece as Buffer);
+    yield piece as Buffer;
   }
 }
 

@@ -3,7 +3,8 @@
  * a download can mirror the tree. One list request per folder (per 1,000 children: put.io's page
  * size), never more; folders named in `skipFolders` (e.g. sample, extras) are not entered.
  */
-import type { FilesApi, PutioFile } from "./domains/files";
+import { checkName, type FilesApi, type PutioFile } from "./domains/files";
+import { folderSkipper } from "./filters";
 
 export interface WalkedFile {
   file: PutioFile;
@@ -13,8 +14,8 @@ export interface WalkedFile {
 }
 
 export interface WalkOptions {
-  /** Folder names (any case) not to descend into. */
-  skipFolders?: string[];
+  /** Folder names (any case) not to descend into (DEFAULT_SKIP_FOLDERS is the usual choice). */
+  skipFolders?: string[] | string;
   /** Also yield the folders themselves (before their content). */
   includeFolders?: boolean;
   maxDepth?: number;
@@ -22,16 +23,18 @@ export interface WalkOptions {
 }
 
 export async function* walk(files: FilesApi, folderId: number, opts: WalkOptions = {}): AsyncGenerator<WalkedFile> {
-  const skip = new Set((opts.skipFolders ?? []).map((n) => n.trim().toLowerCase()).filter(Boolean));
+  const skipped = folderSkipper(opts.skipFolders);
   const maxDepth = opts.maxDepth ?? 64;
   async function* visit(id: number, prefix: string, depth: number): AsyncGenerator<WalkedFile> {
     const folders: PutioFile[] = [];
     for await (const f of files.list(id, { signal: opts.signal })) {
+      // The path feeds local mirrors: a name like ".." or "a/b" must never become a path segment.
+      checkName(f.name, `walk into "${prefix}${f.name}"`);
       if (f.file_type === "FOLDER") folders.push(f);
       else yield { file: f, path: prefix + f.name, depth };
     }
     for (const folder of folders) {
-      if (skip.has(folder.name.toLowerCase())) continue;
+      if (skipped(folder.name)) continue;
       if (opts.includeFolders) yield { file: folder, path: prefix + folder.name, depth };
       if (depth < maxDepth) yield* visit(folder.id, `${prefix}${folder.name}/`, depth + 1);
     }

@@ -1,13 +1,14 @@
-/** putio-file-action: move, rename, delete, create folders (mkdir -p), and the trash (list, restore, empty). */
-import { PutioInputError } from "../lib/errors";
+/** putio-file-action: move, rename, delete, create folders (mkdir -p), and the trash (list, restore, delete, empty). */
+import { PutioBaseError, PutioError, PutioInputError } from "../lib/errors";
 import { collect } from "../lib/paginate";
 import { idsOf } from "../lib/ids";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
-type Action = "move" | "rename" | "delete" | "mkdir" | "trash-list" | "restore" | "empty";
-const ACTIONS: Action[] = ["move", "rename", "delete", "mkdir", "trash-list", "restore", "empty"];
+type Action = "move" | "rename" | "delete" | "mkdir" | "trash-list" | "restore" | "trash-delete" | "empty";
+const ACTIONS: Action[] = ["move", "rename", "delete", "mkdir", "trash-list", "restore", "trash-delete", "empty"];
+const NEEDS_IDS = new Set<Action>(["move", "rename", "delete", "restore", "trash-delete"]);
 
 interface FileActionDef extends NodeDef {
   account: string;
@@ -31,6 +32,16 @@ function namesOf(value: unknown): Map<number, string> {
   return names;
 }
 
+/** put.io's refusals name ids only: put the file's name in front, so a Catch node says which file. */
+async function about<T>(file: string | null, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (file && err instanceof PutioBaseError && !err.message.includes(file)) err.message = `${file}: ${err.message}`;
+    throw err;
+  }
+}
+
 export = function (RED: NodeAPI): void {
   function PutioFileActionNode(this: Node, def: FileActionDef): void {
     RED.nodes.createNode(this, def);
@@ -41,11 +52,12 @@ export = function (RED: NodeAPI): void {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
       if (!ACTIONS.includes(action)) throw new PutioInputError("file action", `unknown action ${JSON.stringify(action)}: use ${ACTIONS.join(", ")}`);
       const source = def.ids?.trim() ? def.ids : msg.payload;
-      const needsIds = action === "move" || action === "rename" || action === "delete" || action === "restore";
+      const needsIds = NEEDS_IDS.has(action);
       const ids = needsIds ? idsOf(source, `${action} files`, "file id or file") : [];
       if (needsIds && !ids.length) throw new PutioInputError(`${action} files`, "no file ids: put them in msg.payload or in the node");
       const names = namesOf(source);
       const label = (id: number) => (names.has(id) ? `"${names.get(id)}" (${id})` : `file ${id}`);
+      const single = ids.length === 1 ? label(ids[0]) : null;
       const target = await evalProp(RED, node, def.target, def.targetType || "str", msg);
       const newNameValue = await evalProp(RED, node, def.newName, def.newNameType || "str", msg);
       const newName = typeof newNameValue === "string" && newNameValue.trim() ? newNameValue.trim() : undefined;
@@ -58,14 +70,17 @@ export = function (RED: NodeAPI): void {
           const parentId = (await client.folderId(target as string | number, { create: true })) as number;
           if (newName) {
             if (ids.length !== 1) throw new PutioInputError("move files", "a new name needs exactly one file");
-            await client.files.moveAndRename(ids[0], parentId, newName);
+            await about(single, () => client.files.moveAndRename(ids[0], parentId, newName));
           } else {
-            const errors = await client.files.move(ids, parentId);
+            const errors = await about(single, () => client.files.move(ids, parentId));
             if (errors.length) {
-              throw new PutioInputError(
-                "move files",
-                `${errors.length} of ${ids.length} could not be moved: ` + errors.map((e) => `${e.name ? `"${e.name}" (${e.id})` : label(e.id)}: ${e.error_type}`).join("; "),
-              );
+              // put.io answers 200 with per-file errors; the first one's type and status let a Catch node branch.
+              const listed = errors.map((e) => `${e.name ? `"${e.name}" (${e.id})` : label(e.id)}: ${e.error_type}`).join("; ");
+              throw new PutioError(`move ${ids.length} file(s) to folder ${parentId}`, {
+                status_code: errors[0].status_code,
+                error_type: errors[0].error_type,
+                error_message: `${errors.length} of ${ids.length} could not be moved: ${listed}${errors.length < ids.length ? "; the others were moved" : ""}`,
+              });
             }
           }
           msg.payload = { moved: ids, parent_id: parentId };
@@ -74,17 +89,22 @@ export = function (RED: NodeAPI): void {
         case "rename":
           if (ids.length !== 1) throw new PutioInputError("rename", "rename takes exactly one file");
           if (!newName) throw new PutioInputError(`rename ${label(ids[0])}`, "no new name");
-          await client.files.rename(ids[0], newName);
+          await about(single, () => client.files.rename(ids[0], newName));
           msg.payload = { id: ids[0], name: newName };
           break;
         case "delete": {
-          const { skipped } = await client.files.delete(ids, { skipTrash: !!def.skipTrash });
-          if (skipped) throw new PutioInputError("delete files", `${skipped} of ${ids.length} file(s) did not exist on put.io (${ids.map(label).join(", ")})`);
+          const { skipped } = await about(single, () => client.files.delete(ids, { skipTrash: !!def.skipTrash }));
+          if (skipped) {
+            // put.io only counts the missing ids, so with several ids we can only list all of them.
+            const which = single ?? `${skipped} of ${ids.map(label).join(", ")}`;
+            throw new PutioInputError("delete files", `${which} did not exist on put.io${ids.length > skipped ? "; the others were deleted" : ""}`);
+          }
           msg.payload = { deleted: ids, trash: !def.skipTrash };
           break;
         }
         case "mkdir": {
-          const p = String(target ?? msg.payload ?? "").trim();
+          const given = target === undefined || target === null || String(target).trim() === "" ? msg.payload : target;
+          const p = String(given ?? "").trim();
           if (!p.startsWith("/")) throw new PutioInputError("create folder", `"${p}" is not a path like /Movies/2026`);
           msg.payload = { id: await client.folderId(p, { create: true }), path: p };
           break;
@@ -93,8 +113,12 @@ export = function (RED: NodeAPI): void {
           msg.payload = await collect(client.trash.list());
           break;
         case "restore":
-          await client.trash.restore(ids);
+          await about(single, () => client.trash.restore(ids));
           msg.payload = { restored: ids };
+          break;
+        case "trash-delete":
+          await about(single, () => client.trash.delete(ids));
+          msg.payload = { deletedForGood: ids };
           break;
         case "empty":
           await client.trash.empty();

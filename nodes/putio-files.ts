@@ -3,8 +3,9 @@
  * end of put.io's cursor, with stackable filters. One msg with an array, or one msg per file with
  * msg.parts (a Join node in automatic mode rebuilds the array).
  */
-import { compileFilter, type FileFilter } from "../lib/filters";
+import { compileFilter, DEFAULT_SKIP_FOLDERS, type FileFilter } from "../lib/filters";
 import { PutioInputError } from "../lib/errors";
+import { splitPath } from "../lib/paths";
 import { walk } from "../lib/walk";
 import type { PutioFile } from "../lib/domains/files";
 import { useAccount } from "./common/account";
@@ -60,13 +61,16 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const account = useAccount(RED, node, def.account);
     const mode: Mode = (["list", "walk", "search", "get"] as const).includes(def.mode as Mode) ? (def.mode as Mode) : "list";
-    const skipFolders = csv(def.skipFolders ?? "sample,extras") ?? [];
+    // An emptied field means "enter every folder"; a node saved before the field existed gets the default.
+    const skipFolders = def.skipFolders === undefined ? DEFAULT_SKIP_FOLDERS : csv(def.skipFolders) ?? [];
 
     onInput(
       node,
       account,
       async ({ msg, send, status }) => {
-        const accept = compileFilter(filterOf(def));
+        // msg.filter adds to (and overrides) the dialog's filters, e.g. {olderThanDays: 30} from a dashboard.
+        const extra = msg.filter && typeof msg.filter === "object" ? (msg.filter as FileFilter) : {};
+        const accept = compileFilter({ ...filterOf(def), ...extra });
         const target = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
         status(STATUS.busy(mode));
         const client = await account!.ready();
@@ -81,11 +85,11 @@ export = function (RED: NodeAPI): void {
           let f: PutioFile | null;
           if (typeof id === "number" || /^\s*\d+\s*$/.test(String(id))) f = await client.files.get(Number(id));
           else {
-            // A path: its folder by path, then the file by name in it.
-            const p = String(id ?? "").trim().replace(/\/+$/, "");
-            const cut = p.lastIndexOf("/");
-            const parent = cut <= 0 ? 0 : await client.folderId(p.slice(0, cut), { create: false });
-            f = parent === null || !p ? null : await client.files.child(parent, p.slice(cut + 1));
+            // A path: its folder by path, then the file by name in it. splitPath refuses "..", NUL and empty names.
+            const parts = splitPath(String(id ?? ""), "get file");
+            if (!parts.length) throw new PutioInputError("get file", "no file id or path given");
+            const parent = parts.length === 1 ? 0 : await client.folderId("/" + parts.slice(0, -1).join("/"), { create: false });
+            f = parent === null ? null : await client.files.child(parent, parts[parts.length - 1]);
           }
           if (!f) throw new PutioInputError("get file", `"${String(id)}" does not exist on put.io`);
           found.push({ ...f, path: f.name });
