@@ -5,8 +5,21 @@ import os from "node:os";
 import path from "node:path";
 import { crc32 } from "node:zlib";
 import { startEmulator, type Emulator } from "./emulator";
-import { catchAll, messages, nextMessage, nr, withTab, type FlowNode } from "./nr";
-import { PutioClient, PutioInputError, PutioTransferIntegrityError, TusUploader, collect, compileFilter, walk } from "../lib";
+import { Readable } from "node:stream";
+import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import {
+  DEFAULT_SKIP_FOLDERS,
+  PutioAbortError,
+  PutioClient,
+  PutioInputError,
+  PutioTransferIntegrityError,
+  TusUploader,
+  collect,
+  compileFilter,
+  folderSkipper,
+  walk,
+  type RequestSpec,
+} from "../lib";
 
 const accountNode = require("../nodes/putio-account");
 const filesNode = require("../nodes/putio-files");
@@ -72,8 +85,30 @@ describe("file nodes", function () {
       assert.deepEqual(names({ maxSize: 2e6 }), ["b.mkv"]);
       assert.deepEqual(names({ olderThanDays: 7 }), ["a.mkv", "b.mkv", "c.mp3"]);
       assert.deepEqual(names({ createdAfter: new Date(now - 2 * DAY) }), ["d.mkv"]);
+      assert.deepEqual(names({ createdBefore: new Date(now - 2 * DAY).toISOString().slice(0, 19) }), ["a.mkv", "b.mkv", "c.mp3"], "a put.io date string");
+      assert.deepEqual(names({ nameGlob: "*.MKV", maxSize: 2e6 }), ["b.mkv"]);
       assert.deepEqual(names({ fileTypes: ["VIDEO"], minSize: 500e6, olderThanDays: 7 }), ["a.mkv"], "videos over 500 MB older than 7 days");
       assert.throws(() => compileFilter({ nameRegex: "(" }), PutioInputError);
+      assert.throws(() => compileFilter({ createdAfter: "last tuesday" }), /not a date/);
+    });
+
+    it("skip folders: the default, a custom list, any case, and none", async () => {
+      assert.ok(folderSkipper(DEFAULT_SKIP_FOLDERS)("Sample") && folderSkipper(DEFAULT_SKIP_FOLDERS)("EXTRAS"));
+      assert.ok(!folderSkipper(DEFAULT_SKIP_FOLDERS)("Samples"), "exact names only");
+      const top = emu.state.addFolder(0, "Show");
+      for (const name of ["Sample", "Extras", "Featurettes", "Season 1"]) emu.state.addFile(emu.state.addFolder(top.id, name).id, "x.mkv", Buffer.from(name));
+      const paths = async (skipFolders?: string[] | string) => (await collect(walk(client.files, top.id, { skipFolders }))).map((w) => w.path).sort();
+      assert.deepEqual(await paths(DEFAULT_SKIP_FOLDERS), ["Featurettes/x.mkv", "Season 1/x.mkv"]);
+      assert.deepEqual(await paths("featurettes, SAMPLE"), ["Extras/x.mkv", "Season 1/x.mkv"]);
+      assert.equal((await paths()).length, 4);
+    });
+
+    it("a walk stops with a clear error at a name that must not become a path (.., /, NUL)", async () => {
+      for (const [i, bad] of ["..", "a/b", "x\u0000y"].entries()) {
+        const top = emu.state.addFolder(0, `Top ${i}`);
+        emu.state.addFile(emu.state.addFolder(top.id, "Sub").id, bad, Buffer.from("x"));
+        await assert.rejects(collect(walk(client.files, top.id)), (err: Error) => err instanceof PutioInputError && /Sub\//.test(err.message) && /usable name|contains "\/"|NUL/.test(err.message));
+      }
     });
 
     it("walks 2,600 files in nested folders with one request per folder per 1,000 files", async () => {
@@ -130,10 +165,19 @@ describe("file nodes", function () {
 
     it("one msg per file with msg.parts: a real Join node in automatic mode rebuilds the array", async () => {
       const { completed } = library();
-      await load({ mode: "list", folder: "folder", folderType: "msg", output: "each" }, [{ id: "joiner", type: "join", mode: "auto", wires: [["out"]] }], [["joiner"]]);
+      await load(
+        { mode: "list", folder: "folder", folderType: "msg", output: "each" },
+        [{ id: "joiner", type: "join", mode: "auto", wires: [["out"]] }, { id: "each", type: "helper" }],
+        [["joiner", "each"]],
+      );
       const out = nextMessage("out");
+      const each = messages("each", 4);
       nr.node("files").receive({ folder: completed.id, topic: "keep me" });
       const msg = await out;
+      const parts = (await each).map((m) => m.parts);
+      assert.deepEqual(parts.map((p) => p.index), [0, 1, 2, 3]);
+      assert.ok(parts.every((p) => p.count === 4 && p.type === "array" && p.id === parts[0].id));
+      assert.equal(new Set((await each).map((m) => m._msgid)).size, 4, "each file is its own message");
       assert.ok(Array.isArray(msg.payload));
       assert.deepEqual(msg.payload.map((f: any) => f.name).sort(), ["New.Big.mp4", "Old.Big.mkv", "Old.Small.mkv", "Show"]);
       assert.equal(msg.topic, "keep me");
@@ -156,6 +200,22 @@ describe("file nodes", function () {
       const caught = nextMessage("caught");
       nr.node("files").receive({});
       assert.match((await caught).error.message, /"\/Nope" does not exist/);
+    });
+    it("msg.filter adds to the dialog's filters; an emptied Skip field enters sample folders; a hostile path is refused", async () => {
+      library();
+      await load({ mode: "walk", folder: "/Completed", extensions: "mkv", skipFolders: "" });
+      const paths = async (msg: object) => {
+        const out = nextMessage("out");
+        nr.node("files").receive(msg);
+        return (await out).payload.map((f: any) => f.path).sort();
+      };
+      assert.deepEqual(await paths({}), ["Old.Big.mkv", "Old.Small.mkv", "Show/Sample/sample.mkv", "Show/Show.S01E01.mkv"]);
+      assert.deepEqual(await paths({ filter: { maxSize: 5000 } }), ["Old.Small.mkv", "Show/Sample/sample.mkv", "Show/Show.S01E01.mkv"]);
+      await nr.helper.unload();
+      await load({ mode: "get", folder: "/Completed/../Completed/Old.Big.mkv" });
+      const caught = nextMessage("caught");
+      nr.node("files").receive({});
+      assert.match((await caught).error.message, /contains "\.\."/);
     });
   });
 
@@ -205,7 +265,7 @@ describe("file nodes", function () {
       let r = await act({ action: "move", payload: [{ id: mover.id, name: "same.txt" }], target: dir.id });
       assert.match(r.caught.error.message, /"same\.txt" \(\d+\): NAME_ALREADY_EXIST/);
       r = await act({ action: "delete", payload: 2147483600 });
-      assert.match(r.caught.error.message, /did not exist.*file 2147483600/);
+      assert.match(r.caught.error.message, /file 2147483600 did not exist/);
       r = await act({ action: "rename", payload: mover.id, name: ".." });
       assert.match(r.caught.error.message, /not a usable name/);
       r = await act({ action: "rename", payload: mover.id, name: "a/b" });
@@ -216,6 +276,40 @@ describe("file nodes", function () {
       assert.match(r.caught.error.message, /contains "\.\."/);
       r = await act({ action: "restore", payload: 2147483600 });
       assert.ok(r.caught, "restoring an unknown id fails");
+    });
+
+    it("refusals name the file: rename and move conflicts, unknown ids and folders, another account's file; trash-delete; mkdir from payload", async () => {
+      await load({ target: "target", targetType: "msg", newName: "name", newNameType: "msg" });
+      const dir = emu.state.addFolder(0, "Dir");
+      const taken = emu.state.addFile(dir.id, "taken.txt", Buffer.from("1"));
+      const other = emu.state.addFile(dir.id, "other.txt", Buffer.from("2"));
+      const named = { id: other.id, name: "other.txt" };
+      let r = await act({ action: "rename", payload: named, name: "taken.txt" });
+      assert.match(r.caught.error.message, new RegExp(`Error: "other\\.txt" \\(${other.id}\\): .*NAME_ALREADY_EXIST`));
+      r = await act({ action: "move", payload: [named], target: dir.id, name: "taken.txt" });
+      assert.match(r.caught.error.message, new RegExp(`Error: "other\\.txt" \\(${other.id}\\): .*NAME_ALREADY_EXIST`));
+      r = await act({ action: "move", payload: [other.id, 2147483600], target: 0 });
+      assert.match(r.caught.error.message, /1 of 2 could not be moved: file 2147483600: NotFound; the others were moved/);
+      assert.equal(emu.state.getFile(other.id)?.parent_id, 0, "the known file was moved");
+      r = await act({ action: "move", payload: { id: taken.id, name: "taken.txt" }, target: 2147483600 });
+      assert.match(r.caught.error.message, /Error: "taken\.txt" \(\d+\): .*folder 2147483600/);
+      r = await act({ action: "rename", payload: 2147483600, name: "x" });
+      assert.match(r.caught.error.message, /file 2147483600.*HTTP 404/);
+      // Another account's file: put.io answers as for an unknown id, and nothing changes.
+      const stranger = emu.addUser({ username: "stranger" });
+      const theirs = emu.state.addFile(0, "theirs.txt", Buffer.from("3"), {}, stranger.token);
+      r = await act({ action: "rename", payload: theirs.id, name: "mine.txt" });
+      assert.match(r.caught.error.message, new RegExp(`file ${theirs.id}`));
+      assert.equal(emu.state.getFile(theirs.id)?.name, "theirs.txt");
+      await act({ action: "delete", payload: taken.id });
+      r = await act({ action: "trash-delete", payload: taken.id });
+      assert.deepEqual(r.payload.deletedForGood, [taken.id]);
+      assert.equal((await act({ action: "trash-list" })).payload.length, 0);
+      r = await act({ action: "trash-delete", payload: { id: taken.id, name: "taken.txt" } });
+      assert.match(r.caught.error.message, /Error: "taken\.txt" .*TRASH_FILE_NOT_FOUND/);
+      r = await act({ action: "mkdir", payload: "/From/Payload" });
+      assert.equal(r.payload.path, "/From/Payload");
+      assert.equal(emu.state.listChildren(emu.state.listChildren(0).find((f) => f.name === "From")!.id)[0].id, r.payload.id);
     });
 
     it("TRASH_LOCK_TIMEOUT on delete is retried", async () => {
