@@ -64,7 +64,12 @@ async function crcUpTo(file: string, known: CrcAt, to: number, signal: AbortSign
   // put.io went back (a lost chunk tail): start over from 0 rather than keep CRCs per offset.
   let crc = known.offset < to ? known.crc : 0;
   const from = known.offset < to ? known.offset : 0;
-  if (to > from) for await (const chunk of fs.createReadStream(file, { start: from, end: to - 1, highWaterMark: 1024 * 1024, signal })) crc = crc32(chunk as Buffer, crc);
+  try {
+    if (to > from) for await (const chunk of fs.createReadStream(file, { start: from, end: to - 1, highWaterMark: 1024 * 1024, signal })) crc = crc32(chunk as Buffer, crc);
+  } catch (err) {
+    if (signal.aborted) throw new PutioAbortError(`read ${file}`, err);
+    throw new PutioInputError(`read ${file}`, `cannot read it: ${(err as Error).message}`);
+  }
   return { offset: to, crc };
 }
 

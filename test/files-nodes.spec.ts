@@ -357,24 +357,94 @@ describe("file nodes", function () {
       if (res.kind === "file") assert.deepEqual(emu.state.fileBytes(res.fileId), data);
     });
 
-    it("tus: a CRC32 that differs from the local file is detected", async () => {
-      const { file } = localFile("x.bin", 100_000);
-      const up = new TusUploader(client);
-      // The file changes on disk between the upload and the check (what a flaky disk would do).
-      const orig = fs.promises.rm;
-      let changed = false;
-      (fs.promises as any).rm = async (p: string, o: any) => {
-        if (!changed) {
-          changed = true;
-          fs.writeFileSync(file, Buffer.alloc(100_000, 9), { flag: "r+" });
+    it("tus: a CRC32 that differs from the local file is detected (the sent part was rewritten before a resume)", async () => {
+      const { file } = localFile("x.bin", 3 * 1024 * 1024);
+      // Whole seconds, so the rewrite below can put the same mtime back and the resume is not refused.
+      fs.utimesSync(file, 1_700_000_000, 1_700_000_000);
+      const ac = new AbortController();
+      await assert.rejects(
+        new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp, signal: ac.signal, onProgress: () => ac.abort() }),
+        PutioAbortError,
+      );
+      // Same size and mtime, other bytes in the part put.io already has: only the CRC can tell.
+      const fd = fs.openSync(file, "r+");
+      fs.writeSync(fd, Buffer.alloc(1000, 0xee), 0, 1000, 10);
+      fs.closeSync(fd);
+      fs.utimesSync(file, 1_700_000_000, 1_700_000_000);
+      await assert.rejects(new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp }), (err: Error) => {
+        assert.ok(err instanceof PutioTransferIntegrityError, String(err));
+        assert.match(err.message, /CRC32 [0-9a-f]{8} differs from the local file's [0-9a-f]{8}/);
+        return true;
+      });
+    });
+
+    it("tus: a 409 (offset out of step) re-reads the offset; PATCH bodies are streams from disk, never whole buffers", async () => {
+      const { file, data } = localFile("conflict.bin", 3 * 1024 * 1024 + 5);
+      const send = client.transport.request.bind(client.transport);
+      const bodies: unknown[] = [];
+      let patches = 0;
+      client.transport.request = (<T>(spec: RequestSpec<T>) => {
+        if (spec.method === "PATCH") {
+          bodies.push(spec.body);
+          // Once, claim an offset put.io does not have (as a second process sharing the upload would).
+          if (++patches === 2) spec = { ...spec, headers: { ...spec.headers, "upload-offset": String(Number(spec.headers!["upload-offset"]) + 1) } };
         }
-        return orig(p, o);
-      };
-      try {
-        await assert.rejects(up.upload({ path: file, stateDir: tmp }), PutioTransferIntegrityError);
-      } finally {
-        (fs.promises as any).rm = orig;
-      }
+        return send(spec);
+      }) as typeof client.transport.request;
+      const res = await new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp });
+      assert.equal(res.kind, "file");
+      if (res.kind === "file") assert.deepEqual(emu.state.fileBytes(res.fileId), data);
+      assert.equal(emu.requests.filter((r) => r.method === "PATCH" && r.status === 409).length, 1);
+      assert.ok(bodies.every((b) => b instanceof Readable), "every PATCH body is a stream");
+    });
+
+    it("tus: an upload put.io forgot mid-way starts over once; an empty file is one empty PATCH", async () => {
+      const { file, data } = localFile("forgotten.bin", 2 * 1024 * 1024 + 3);
+      const send = client.transport.request.bind(client.transport);
+      let patches = 0;
+      client.transport.request = (async <T>(spec: RequestSpec<T>) => {
+        // Before the second chunk, the upload expires on put.io's side (tus termination drops it the same way).
+        if (spec.method === "PATCH" && ++patches === 2) {
+          const gone = await fetch(spec.path, { method: "DELETE", headers: { authorization: `token ${emu.token}`, "tus-resumable": "1.0.0" } });
+          assert.equal(gone.status, 204);
+        }
+        return send(spec);
+      }) as typeof client.transport.request;
+      const res = await new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp });
+      assert.equal(res.kind, "file");
+      if (res.kind === "file") assert.deepEqual(emu.state.fileBytes(res.fileId), data);
+      assert.equal(emu.requests.filter((r) => r.method === "POST" && r.path === "/files/").length, 2, "a second upload was created");
+      const empty = localFile("empty.txt", 0);
+      const none = await new TusUploader(client).upload({ path: empty.file, stateDir: tmp });
+      assert.equal(none.kind === "file" && none.crc32, "00000000");
+    });
+
+    it("the node: a Node-RED restart in the middle of an upload resumes it from put.io's offset", async () => {
+      const { file, data } = localFile("restart.bin", 4 * 1024 * 1024);
+      const flow = () =>
+        withTab([account(), { id: "up", type: "putio-upload", account: "acc", source: "payload", sourceType: "msg", folder: "", folderType: "str", fileName: "", chunkMb: "1", wires: [["out"]] }, { id: "out", type: "helper" }]);
+      await nr.load([accountNode, uploadNode], flow(), creds());
+      // The second chunk hangs until the flow stops (what a redeploy or shutdown in mid-transfer looks like).
+      const transport = (nr.node("acc") as any).client.transport;
+      const send = transport.request.bind(transport);
+      let patches = 0;
+      transport.request = (spec: RequestSpec<unknown>) =>
+        spec.method === "PATCH" && ++patches === 2
+          ? new Promise((_, reject) => spec.signal!.addEventListener("abort", () => reject(new PutioAbortError(spec.attempted, spec.signal!.reason))))
+          : send(spec);
+      nr.node("up").receive({ payload: file });
+      await statusMatching("up", (s) => s.text === "25%");
+      await nr.helper.unload();
+      assert.equal(patches, 2);
+      await nr.load([accountNode, uploadNode], flow(), creds());
+      const out = nextMessage("out");
+      nr.node("up").receive({ payload: file });
+      const msg = await out;
+      assert.equal(msg.payload.resumed, true);
+      assert.equal(emu.requests.filter((r) => r.method === "POST" && r.path === "/files/").length, 1, "the stored upload was resumed");
+      assert.equal(emu.requests.filter((r) => r.method === "PATCH").length, 4, "one chunk before the restart, three after");
+      assert.deepEqual(emu.state.fileBytes(msg.payload.file.id), data);
+      assert.equal(msg.payload.crc32, hex(data));
     });
 
     it("the node: a local path, a Buffer, and a .torrent that starts a transfer", async () => {
@@ -398,6 +468,14 @@ describe("file nodes", function () {
       nr.node("up").receive({ payload: Buffer.from("d8:announce13:http://t/ann4:infod4:name5:a.iso12:piece lengthi16384e6:pieces0:6:lengthi5eee"), filename: "a.torrent" });
       msg = await out;
       assert.equal(msg.payload.kind, "transfer");
+      const torrentFile = path.join(tmp, "b.torrent");
+      fs.writeFileSync(torrentFile, "d8:announce13:http://t/ann4:infod4:name5:b.iso12:piece lengthi16384e6:pieces0:6:lengthi5eee");
+      out = nextMessage("out");
+      nr.node("up").receive({ payload: torrentFile });
+      msg = await out;
+      assert.equal(msg.payload.kind, "transfer");
+      assert.match(msg.payload.note, /started a transfer/);
+      assert.deepEqual((await collect(client.transfers.list())).map((t) => t.name).sort(), ["a.iso", "b.iso"], "both torrents became transfers, no file");
       const caught = messages("caught", 2);
       nr.node("up").receive({ payload: path.join(tmp, "missing.bin") });
       nr.node("up").receive({ payload: Buffer.from("x"), filename: ".." });
