@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 
 const RESULTS = path.join(__dirname, "..", "..", "bench", "results");
-for (const name of ["walk-bench", "watch-bench", "download-bench"]) {
+for (const name of ["walk", "watch-bench", "download-bench"]) {
   const r = spawnSync(process.execPath, [path.join(__dirname, `${name}.js`)], { stdio: "inherit" });
   if (r.status !== 0) console.error(`${name} failed (exit ${r.status})`);
 }

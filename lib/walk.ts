@@ -1,10 +1,11 @@
 /**
  * Recursive walk of a put.io folder: every file with its path relative to the walked folder, so
  * a download can mirror the tree. One list request per folder (per 1,000 children: put.io's page
- * size), never more; folders named in `skipFolders` (e.g. sample, extras) are not entered.
+ * size), never more; folders named in `skipFolders` (e.g. sample, extras) are not entered (nor listed).
  */
 import { checkName, type FilesApi, type PutioFile } from "./domains/files";
 import { folderSkipper } from "./filters";
+import { collect } from "./paginate";
 
 export interface WalkedFile {
   file: PutioFile;
@@ -19,25 +20,41 @@ export interface WalkOptions {
   /** Also yield the folders themselves (before their content). */
   includeFolders?: boolean;
   maxDepth?: number;
+  /** Sibling folders listed ahead of the walk (default 4). */
+  lookahead?: number;
   signal?: AbortSignal;
 }
 
 export async function* walk(files: FilesApi, folderId: number, opts: WalkOptions = {}): AsyncGenerator<WalkedFile> {
   const skipped = folderSkipper(opts.skipFolders);
   const maxDepth = opts.maxDepth ?? 64;
-  async function* visit(id: number, prefix: string, depth: number): AsyncGenerator<WalkedFile> {
+  const ahead = Math.max(1, opts.lookahead ?? 4);
+  const listing = (id: number): Promise<PutioFile[]> => {
+    const pending = collect(files.list(id, { signal: opts.signal }));
+    // Read later, in walk order; until then a failure must not count as unhandled.
+    pending.catch(() => {});
+    return pending;
+  };
+  async function* visit(children: Promise<PutioFile[]>, prefix: string, depth: number): AsyncGenerator<WalkedFile> {
     const folders: PutioFile[] = [];
-    for await (const f of files.list(id, { signal: opts.signal })) {
+    for (const f of await children) {
       // The path feeds local mirrors: a name like ".." or "a/b" must never become a path segment.
       checkName(f.name, `walk into "${prefix}${f.name}"`);
-      if (f.file_type === "FOLDER") folders.push(f);
-      else yield { file: f, path: prefix + f.name, depth };
+      if (f.file_type !== "FOLDER") yield { file: f, path: prefix + f.name, depth };
+      else if (!skipped(f.name)) folders.push(f);
     }
-    for (const folder of folders) {
-      if (skipped(folder.name)) continue;
+    // Sibling folders are listed a few ahead of the one being walked: the order stays depth-first and
+    // the request count is unchanged, but round trips overlap (the transport caps what is in flight).
+    const started: Array<Promise<PutioFile[]>> = [];
+    const start = (i: number) => {
+      if (i < folders.length && depth < maxDepth && !started[i]) started[i] = listing(folders[i].id);
+    };
+    for (let i = 0; i < folders.length; i++) {
+      for (let j = i; j < i + ahead; j++) start(j);
+      const folder = folders[i];
       if (opts.includeFolders) yield { file: folder, path: prefix + folder.name, depth };
-      if (depth < maxDepth) yield* visit(folder.id, `${prefix}${folder.name}/`, depth + 1);
+      if (depth < maxDepth) yield* visit(started[i], `${prefix}${folder.name}/`, depth + 1);
     }
   }
-  yield* visit(folderId, "", 0);
+  yield* visit(listing(folderId), "", 0);
 }

@@ -128,9 +128,17 @@ describe("file nodes", function () {
       }
       const before = emu.requests.length;
       const all = await collect(walk(client.files, top.id));
-      assert.equal(all.length, expected);
-      assert.ok(all.some((w) => w.path === "Sub 3/deep/d7.txt"));
       const requests = emu.requests.length - before;
+      assert.equal(all.length, expected);
+      // Depth-first, a folder's files before its subfolders, in put.io's order: listing ahead must not reorder.
+      const reference: string[] = [];
+      const dfs = async (id: number, prefix: string): Promise<void> => {
+        const subs: Array<{ id: number; name: string }> = [];
+        for await (const f of client.files.list(id)) f.file_type === "FOLDER" ? subs.push(f) : reference.push(prefix + f.name);
+        for (const f of subs) await dfs(f.id, `${prefix}${f.name}/`);
+      };
+      await dfs(top.id, "");
+      assert.deepEqual(all.map((w) => w.path), reference);
       // 1 per folder, plus 1 continuation for the folder of 1,500 files
       assert.equal(requests, folders + 1);
     });
