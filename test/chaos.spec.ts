@@ -1,0 +1,174 @@
+/**
+ * Chaos: a realistic flow (watch → download with delete-after-verify → Jellyfin refresh) runs
+ * while a seeded schedule of faults hits the emulator: 429 storms, 5xx bursts, connections cut
+ * mid-body, socket drops, slow responses, and Node-RED restarts (between waves, with a persistent
+ * context store). Invariants checked at the end: every completed transfer produced exactly one
+ * watch msg; every file on disk is byte-identical; nothing was deleted from put.io that is not on
+ * disk verified; no partial file at a final path; no unhandled rejection; no token anywhere.
+ * CHAOS_WAVES / CHAOS_SEED make it longer or replay one schedule (`npm run chaos`).
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { startEmulator, type Emulator } from "./emulator";
+import { nr, withTab } from "./nr";
+import { diskStore } from "./support/disk-store";
+
+const accountNode = require("../nodes/putio-account");
+const watchNode = require("../nodes/putio-transfer-watch");
+const downloadNode = require("../nodes/putio-download");
+const switchNode = require("@node-red/nodes/core/function/10-switch.js");
+const httpRequestNode = require("@node-red/nodes/core/network/21-httprequest.js");
+
+const WAVES = Number(process.env.CHAOS_WAVES ?? 4);
+const SEED = Number(process.env.CHAOS_SEED ?? 20261123);
+
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 25));
+}
+
+describe(`chaos: watch → download → delete → Jellyfin under faults (seed ${SEED}, ${WAVES} waves)`, function () {
+  this.timeout(300_000);
+  let emu: Emulator;
+  let nas: string;
+  let jellyfin: http.Server;
+  let refreshes = 0;
+  let saved: any;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+
+  before(async () => {
+    process.on("unhandledRejection", onUnhandled);
+    emu = await startEmulator();
+    nas = fs.mkdtempSync(path.join(os.tmpdir(), "putio-chaos-"));
+    jellyfin = http.createServer((req, res) => {
+      if (req.url === "/Library/Refresh" && req.headers["x-emby-token"] === "jf") refreshes++;
+      res.end();
+    });
+    await new Promise<void>((r) => jellyfin.listen(0, "127.0.0.1", r));
+    saved = { ...nr.helper._settings };
+  });
+  after(async () => {
+    process.off("unhandledRejection", onUnhandled);
+    nr.helper.settings(saved);
+    await new Promise((r) => jellyfin.close(r));
+    await emu.close();
+    fs.rmSync(nas, { recursive: true, force: true });
+  });
+
+  it("keeps every invariant", async () => {
+    const rand = prng(SEED);
+    const disk = new Map<string, unknown>();
+    const watchMsgs: any[] = [];
+    const fileMsgs: any[] = [];
+    const caught: any[] = [];
+    const jobs: any[] = [];
+    // Every file put.io has had (sampled): what disappears must have been downloaded and verified.
+    const everSeen = new Set<number>();
+    const sample = () => {
+      const visit = (id: number) => {
+        for (const f of emu.state.listChildren(id)) {
+          if (f.file_type === "FOLDER") visit(f.id);
+          else everSeen.add(f.id);
+        }
+      };
+      visit(0);
+    };
+    const sampler = setInterval(sample, 20);
+    const jf = `http://127.0.0.1:${(jellyfin.address() as AddressInfo).port}/Library/Refresh`;
+    const flow = withTab([
+      { id: "acc", type: "putio-account", name: "chaos", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["dl", "seen"]] },
+      { id: "dl", type: "putio-download", account: "acc", source: "payload", sourceType: "msg", target: nas, targetType: "str", ifExists: "skip-identical", deleteAfter: true, skipTrash: true, filesAtOnce: "2", connections: "2", segmentMb: "1", wires: [["sw", "files"]] },
+      { id: "sw", type: "switch", property: "topic", propertyType: "msg", rules: [{ t: "eq", v: "putio/download/done", vt: "str" }], checkall: "true", repair: false, outputs: 1, wires: [["jf"]] },
+      { id: "jf", type: "http request", method: "POST", ret: "txt", paytoqs: "ignore", url: jf, tls: "", persist: false, proxy: "", authType: "", senderr: false, headers: [{ keyType: "other", keyValue: "X-Emby-Token", valueType: "other", valueValue: "jf" }], wires: [[]] },
+      { id: "c", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
+      { id: "seen", type: "helper" },
+      { id: "files", type: "helper" },
+      { id: "caught", type: "helper" },
+    ]);
+    const deploy = async () => {
+      await nr.start();
+      nr.helper.settings({ ...saved, contextStorage: { default: { module: diskStore(disk) } } });
+      await nr.load([() => nr.helper._context.load(), accountNode, watchNode, downloadNode, switchNode, httpRequestNode], flow, { acc: { accessToken: emu.token } });
+      nr.node("seen").on("input", (m: any) => watchMsgs.push(m));
+      nr.node("files").on("input", (m: any) => (m.topic === "putio/downloaded" ? fileMsgs : m.topic === "putio/download/done" ? jobs : []).push(m));
+      nr.node("caught").on("input", (m: any) => caught.push(m));
+      await until(() => emu.socketCount() > 0);
+    };
+    await deploy();
+
+    const transfers: number[] = [];
+    for (let wave = 0; wave < WAVES; wave++) {
+      // Faults for this wave.
+      emu.knobs.rateLimit = rand() < 0.4 ? { limit: 15, windowMs: 1000 } : null;
+      emu.knobs.failNext5xx = rand() < 0.5 ? 1 + Math.floor(rand() * 3) : 0;
+      emu.knobs.cutDownloadAfterBytes = rand() < 0.6 ? 50_000 + Math.floor(rand() * 500_000) : null;
+      emu.knobs.cutsRemaining = emu.knobs.cutDownloadAfterBytes ? 2 + Math.floor(rand() * 4) : null;
+      emu.knobs.latencyMs = rand() < 0.3 ? Math.floor(rand() * 80) : 0;
+      const n = 3 + Math.floor(rand() * 4);
+      for (let i = 0; i < n; i++) {
+        transfers.push(emu.state.addTransfer({ url: `magnet:?xt=urn:btih:${(wave * 100 + i + 1).toString(16).padStart(40, "0")}&dn=chaos-${wave}-${i}`, size: 200_000 + Math.floor(rand() * 3_000_000) }).id);
+      }
+      if (process.env.CHAOS_DEBUG) console.error("wave", wave, "transfers", transfers.length, "watch", watchMsgs.length, "jobs", jobs.length, "caught", caught.length);
+      for (let step = 0; step < 8; step++) {
+        await emu.advance(1000);
+        if (rand() < 0.25) emu.dropSockets();
+      }
+      // put.io finishes the wave (bigger transfers take longer on the emulator's clock).
+      while (!transfers.every((id) => ["COMPLETED", "SEEDING"].includes(emu.state.getTransfer(id)?.status ?? ""))) await emu.advance(1000);
+      // Let the wave's downloads finish (mocha's timeout bounds this), then maybe restart Node-RED.
+      await until(() => transfers.every((id) => watchMsgs.some((m) => m.payload.id === id)));
+      if (process.env.CHAOS_DEBUG) console.error("  completions", watchMsgs.length, "of", transfers.length);
+      await until(() => jobs.length + caught.filter((c) => c.error?.source?.id === "dl").length >= watchMsgs.length);
+      if (rand() < 0.5 || wave === 0) {
+        await nr.stop();
+        await deploy();
+      }
+    }
+    emu.knobs.rateLimit = null;
+    emu.knobs.failNext5xx = 0;
+    emu.knobs.cutDownloadAfterBytes = null;
+    await nr.stop();
+
+    // Every completed transfer produced exactly one msg.
+    const perTransfer = new Map<number, number>();
+    for (const m of watchMsgs) perTransfer.set(m.payload.id, (perTransfer.get(m.payload.id) ?? 0) + 1);
+    for (const id of transfers) assert.equal(perTransfer.get(id), 1, `transfer ${id} produced ${perTransfer.get(id) ?? 0} msgs`);
+    // Every file on disk is byte-identical; no partial file at a final path.
+    const onDisk = new Map<string, Buffer>();
+    for (const f of fs.readdirSync(nas, { recursive: true }).map(String)) {
+      const full = path.join(nas, f);
+      if (fs.statSync(full).isFile()) onDisk.set(f, fs.readFileSync(full));
+    }
+    assert.ok(![...onDisk.keys()].some((f) => f.endsWith(".part")), "no .part left after every job finished");
+    for (const m of fileMsgs) {
+      const local = fs.readFileSync(m.payload.path);
+      assert.equal((await import("node:zlib")).crc32(local).toString(16).padStart(8, "0"), m.payload.crc32);
+      assert.equal(local.length, m.payload.size);
+    }
+    // Nothing deleted from put.io that is not on disk and verified.
+    clearInterval(sampler);
+    sample();
+    const verified = new Set(fileMsgs.map((m) => m.payload.fileId));
+    const deleted = [...everSeen].filter((id) => !emu.state.getFile(id));
+    assert.ok(deleted.length > 0, "the flow deleted verified files");
+    for (const id of deleted) assert.ok(verified.has(id), `file ${id} was deleted without a verified download`);
+    assert.ok(refreshes > 0, "Jellyfin was refreshed");
+    assert.deepEqual(unhandled, []);
+    const everything = JSON.stringify([watchMsgs, fileMsgs, caught]) + nr.logText();
+    assert.ok(!everything.includes(emu.token), "the token leaked into a msg, an error or a log line");
+  });
+});
