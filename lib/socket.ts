@@ -100,7 +100,6 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
     this.ws = ws;
     ws.on("open", () => {
       ws.send(token);
-      this.attempts = 0;
       const reconnect = this.opened > 0;
       this.opened++;
       this.setState("connected");
@@ -108,7 +107,7 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
       this.emit("open", { reconnect });
     });
     ws.on("message", (data) => {
-      this.touch();
+      this.heard();
       let parsed: unknown;
       try {
         parsed = JSON.parse(data.toString());
@@ -119,7 +118,7 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
         this.emit("event", parsed as SocketEvent);
       }
     });
-    ws.on("ping", () => this.touch());
+    ws.on("ping", () => this.heard());
     ws.on("error", () => {
       /* followed by close */
     });
@@ -133,6 +132,15 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
       }
       this.scheduleReconnect();
     });
+  }
+
+  /**
+   * The server spoke: the connection is healthy, so the backoff starts over. Not on open: a server
+   * that accepts and drops at once would otherwise be redialled (and reconciled) every second.
+   */
+  private heard(): void {
+    this.attempts = 0;
+    this.touch();
   }
 
   private touch(): void {

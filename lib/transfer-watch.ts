@@ -106,10 +106,12 @@ export class TransferWatcher {
     this.stop();
   }
 
-  /** Subscribe to changes; a new subscriber gets a fresh reconcile (so it sees the current list). */
+  /**
+   * Subscribe to changes. A subscriber that needs the current list calls `reconcile()` when it is
+   * ready for it (a watch node first reads its baseline), so subscribing costs no request.
+   */
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
-    void this.reconcile();
     return () => this.listeners.delete(listener);
   }
 

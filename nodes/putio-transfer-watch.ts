@@ -8,7 +8,9 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/transfer-watch";
+import { backoffDelay, abortableSleep } from "../lib/sleep";
 import { useAccount } from "./common/account";
+import { statusTextOf, toError } from "./common/input";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface WatchDef extends NodeDef {
@@ -94,8 +96,10 @@ export = function (RED: NodeAPI): void {
 
     const seen: string[] = [];
     const seenSet = new Set<string>();
+    /** Until the baseline is in: changes are not handled yet (a reconcile follows the baseline). */
     let priming = true;
     let closed = false;
+    const closing = new AbortController();
     let sent = 0;
 
     const context = node.context();
@@ -108,6 +112,7 @@ export = function (RED: NodeAPI): void {
         context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())),
       );
     const remember = (key: string) => {
+      if (seenSet.has(key)) return;
       seen.push(key);
       seenSet.add(key);
       while (seen.length > MAX_SEEN) seenSet.delete(seen.shift() as string);
@@ -131,9 +136,16 @@ export = function (RED: NodeAPI): void {
       if (closed || !matches(t)) return;
       const key = `${t.id}:${statusClass(t.status)}`;
       if (seenSet.has(key)) return;
+      // Recorded before it is sent: a msg is never repeated, and if the store refuses the record the
+      // change is left for the next reconcile instead of being sent unrecorded.
       remember(key);
-      await saveSeen();
-      if (priming) return; // it happened before this node existed (or the user chose not to catch up)
+      try {
+        await saveSeen();
+      } catch (err) {
+        seen.splice(seen.lastIndexOf(key), 1);
+        seenSet.delete(key);
+        throw err;
+      }
       const putioPath = await path();
       if (closed) return;
       sent++;
@@ -165,29 +177,48 @@ export = function (RED: NodeAPI): void {
     }
     const offState = watcher.onState(showState);
     showState(watcher.state);
-    let unsubscribe: () => void = () => {};
+    // Subscribed at once, so the shared watcher knows this node uses it even while it is starting;
+    // changes are ignored until the baseline is in, then one reconcile catches up on them.
+    const unsubscribe = watcher.subscribe((change) => (priming ? undefined : onChange(change)));
 
-    // Start: load what was already sent, resolve the folder filter, then subscribe.
-    (async () => {
+    /** Load what was already sent, resolve the folder filter and, when due, read the baseline. */
+    async function prime(): Promise<void> {
       const stored = await loadSeen();
       for (const key of stored?.keys ?? []) remember(key);
+      const client = await account!.ready();
       if (folderSetting) {
-        const client = await account.ready();
         folderId = await client.folderId(folderSetting, { create: false });
         if (folderId === null) throw new Error(`The folder "${folderSetting}" does not exist on put.io.`);
       }
       // First start ever: what is already finished predates the node, it is not news. Later
       // starts: whatever finished while Node-RED was down is sent once (unless turned off).
-      priming = !stored || !emitMissed;
-      unsubscribe = watcher.subscribe(onChange);
-      await watcher.reconcile();
-      await queue;
-      priming = false;
-    })().catch((err: Error) => {
-      priming = false;
-      node.status(STATUS.error(shortText(err.message)));
-      node.error(err);
-    });
+      // The baseline is a list read of our own, so nothing that changes after it is swallowed.
+      if (!stored || !emitMissed) {
+        for await (const t of client.transfers.list({ signal: client.transport.closeSignal })) {
+          if (matches(t)) remember(`${t.id}:${statusClass(t.status)}`);
+        }
+        await saveSeen();
+      }
+    }
+
+    // put.io unreachable or the context store failing at start must not leave the node dead until
+    // the next deploy: try again with capped backoff.
+    (async () => {
+      for (let attempt = 0; !closed; attempt++) {
+        try {
+          await prime();
+          priming = false;
+          showState(watcher.state);
+          await watcher.reconcile();
+          return;
+        } catch (err) {
+          if (closed) return;
+          node.status(STATUS.error(shortText(statusTextOf(err as Error))));
+          node.error(toError(err, account!.tokenForRedaction()));
+          await abortableSleep(backoffDelay(attempt, 5_000, 5 * 60_000), closing.signal).catch(() => {});
+        }
+      }
+    })();
 
     // Optional callback endpoint: POST <httpNodeRoot>/<path>/<secret>. Only a hint, like a socket event.
     const secret = node.credentials?.callbackSecret ?? "";
@@ -209,6 +240,7 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (_removed: boolean, done: () => void) => {
       closed = true;
+      closing.abort();
       unsubscribe();
       offState();
       if (watcher.subscribers === 0) account.dropShared(watcherKey);
