@@ -35,8 +35,13 @@ function prng(seed: number): () => number {
   };
 }
 
+let debugProbe: (() => string) | null = null;
 async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 25));
+  let i = 0;
+  while (!cond()) {
+    await new Promise((r) => setTimeout(r, 25));
+    if (process.env.CHAOS_DEBUG && debugProbe && ++i % 80 === 0) console.error("   waiting:", debugProbe());
+  }
 }
 
 describe(`chaos: watch → download → delete → Jellyfin under faults (seed ${SEED}, ${WAVES} waves)`, function () {
@@ -99,7 +104,10 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       { id: "files", type: "helper" },
       { id: "caught", type: "helper" },
     ]);
+    let deploys = 0;
+    const lists = () => emu.requests.filter((r) => r.path === "/v2/transfers/list" && r.status === 200).length;
     const deploy = async () => {
+      const before = lists();
       await nr.start();
       nr.helper.settings({ ...saved, contextStorage: { default: { module: diskStore(disk) } } });
       await nr.load([() => nr.helper._context.load(), accountNode, watchNode, downloadNode, switchNode, httpRequestNode], flow, { acc: { accessToken: emu.token } });
@@ -107,8 +115,13 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       nr.node("files").on("input", (m: any) => (m.topic === "putio/downloaded" ? fileMsgs : m.topic === "putio/download/done" ? jobs : []).push(m));
       nr.node("caught").on("input", (m: any) => caught.push(m));
       await until(() => emu.socketCount() > 0);
+      // Subscribed: the first start reads a baseline list (finished transfers are not news), then
+      // the watcher reconciles; a restart with a stored context only reconciles.
+      await until(() => lists() >= before + (deploys === 0 ? 2 : 1));
+      deploys++;
     };
     await deploy();
+    debugProbe = () => `watch ${watchMsgs.length} status ${JSON.stringify((nr.node("watch") as any).status?.lastCall?.args?.[0])} warn ${JSON.stringify((nr.node("watch") as any).warn?.args?.slice(-2))} sockets ${emu.socketCount()} lists ${emu.requests.filter((r) => r.path === "/v2/transfers/list").map((r) => r.status).join(",")} last ${emu.requests.slice(-3).map((r) => r.path + ":" + r.status).join(" ")}`;
 
     const transfers: number[] = [];
     for (let wave = 0; wave < WAVES; wave++) {
@@ -129,6 +142,7 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       }
       // put.io finishes the wave (bigger transfers take longer on the emulator's clock).
       while (!transfers.every((id) => ["COMPLETED", "SEEDING"].includes(emu.state.getTransfer(id)?.status ?? ""))) await emu.advance(1000);
+      if (process.env.CHAOS_DEBUG) console.error("  put.io done", JSON.stringify(emu.knobs.rateLimit), emu.knobs.failNext5xx, emu.knobs.cutDownloadAfterBytes);
       // Let the wave's downloads finish (mocha's timeout bounds this), then maybe restart Node-RED.
       await until(() => transfers.every((id) => watchMsgs.some((m) => m.payload.id === id)));
       if (process.env.CHAOS_DEBUG) console.error("  completions", watchMsgs.length, "of", transfers.length);
