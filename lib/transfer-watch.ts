@@ -42,7 +42,10 @@ export class TransferWatcher {
   private readonly socket: PutioSocket | null;
   private readonly intervalMs: number;
   private readonly onError: (err: Error) => void;
-  private readonly listeners = new Set<ChangeListener>();
+  /** Each listener with the statuses it cares about (null = all). */
+  private readonly listeners = new Map<ChangeListener, ((status: string) => boolean) | null>();
+  /** Transfers being re-read, and whether another hint arrived meanwhile (one more read then). */
+  private readonly hinting = new Map<number, { again: boolean; done: Promise<void> }>();
   private readonly stateListeners = new Set<(s: WatchState) => void>();
   /** Last status seen per transfer id: socket updates with the same status cost no request. */
   private readonly lastStatus = new Map<number, string>();
@@ -110,8 +113,8 @@ export class TransferWatcher {
    * Subscribe to changes. A subscriber that needs the current list calls `reconcile()` when it is
    * ready for it (a watch node first reads its baseline), so subscribing costs no request.
    */
-  subscribe(listener: ChangeListener): () => void {
-    this.listeners.add(listener);
+  subscribe(listener: ChangeListener, wants: ((status: string) => boolean) | null = null): () => void {
+    this.listeners.set(listener, wants);
     return () => this.listeners.delete(listener);
   }
 
@@ -160,15 +163,45 @@ export class TransferWatcher {
     return this.reconciling;
   }
 
-  /** A transfer may have changed (socket event, callback POST): read it from the API, then dispatch. */
-  async hint(transferId: number, source: TransferChange["source"]): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * A transfer may have changed (socket event, callback POST): read it from the API, then dispatch.
+   * Hints for a transfer already being read are folded into one more read after it, so a burst of
+   * pushes for one transfer costs at most two requests however slow the API is.
+   */
+  hint(transferId: number, source: TransferChange["source"]): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const running = this.hinting.get(transferId);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const entry = { again: false, done: Promise.resolve() };
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.readAndDispatch(transferId, source);
+        } while (entry.again && !this.stopped);
+      } finally {
+        this.hinting.delete(transferId);
+      }
+    })();
+    this.hinting.set(transferId, entry);
+    return entry.done;
+  }
+
+  private async readAndDispatch(transferId: number, source: TransferChange["source"]): Promise<void> {
     try {
       const t = await this.client.transfers.get(transferId, this.client.transport.closeSignal);
       await this.dispatch(t, source);
     } catch (err) {
-      // Removed meanwhile: nothing to report. Anything else: a reconcile will catch up.
-      if (err instanceof PutioError && err.statusCode === 404) return;
+      // Removed meanwhile: nothing to report. But a callback's payload is not documented (putio-api.md
+      // 5.4.2): its id may not be the transfer's, so an unknown one costs a reconcile, not a miss.
+      if (err instanceof PutioError && err.statusCode === 404) {
+        if (source === "callback") void this.reconcile();
+        return;
+      }
+      // Anything else: a reconcile will catch up.
       if (!this.stopped) {
         this.report(err);
         void this.reconcile();
@@ -181,9 +214,18 @@ export class TransferWatcher {
     const value = e.value as { id?: unknown; status?: unknown } | null;
     const id = typeof value?.id === "number" ? value.id : null;
     if (id === null) return void this.reconcile();
-    // put.io pushes an update for every progress tick; only a new status is worth a request.
-    if (typeof value?.status === "string" && this.lastStatus.get(id) === value.status) return;
+    // put.io pushes an update for every progress tick; only a new status that some subscriber
+    // wants is worth a request (the pushed status is trusted only to skip, never to emit).
+    if (typeof value?.status === "string") {
+      if (this.lastStatus.get(id) === value.status) return;
+      if (!this.wanted(value.status)) return;
+    }
     void this.hint(id, "socket");
+  }
+
+  private wanted(status: string): boolean {
+    for (const wants of this.listeners.values()) if (!wants || wants(status)) return true;
+    return false;
   }
 
   private async dispatch(t: Transfer, source: TransferChange["source"]): Promise<void> {
@@ -196,7 +238,7 @@ export class TransferWatcher {
       source,
       path: () => (path ??= typeof t.file_id === "number" ? this.pathOf(t.file_id).catch(() => null) : Promise.resolve(null)),
     };
-    for (const l of [...this.listeners]) {
+    for (const l of [...this.listeners.keys()]) {
       try {
         await l(change);
       } catch (err) {

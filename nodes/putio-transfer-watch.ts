@@ -179,7 +179,10 @@ export = function (RED: NodeAPI): void {
     showState(watcher.state);
     // Subscribed at once, so the shared watcher knows this node uses it even while it is starting;
     // changes are ignored until the baseline is in, then one reconcile catches up on them.
-    const unsubscribe = watcher.subscribe((change) => (priming ? undefined : onChange(change)));
+    const unsubscribe = watcher.subscribe(
+      (change) => (priming ? undefined : onChange(change)),
+      (status) => statuses.has(statusClass(status)),
+    );
 
     /** Load what was already sent, resolve the folder filter and, when due, read the baseline. */
     async function prime(): Promise<void> {

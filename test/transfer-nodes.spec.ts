@@ -137,6 +137,24 @@ describe("transfer nodes", function () {
       assert.deepEqual(second.failed, []);
     });
 
+    it("every input form in one list, into a folder given by id, with the callback URL passed on", async () => {
+      const inbox = emu.state.addFolder(0, "Inbox");
+      await load({ folder: String(inbox.id), folderType: "str", callbackUrl: "cb", callbackUrlType: "msg" });
+      const out = nextMessage("out");
+      const base32 = "magnet:?xt=urn:btih:" + "A".repeat(32) + "&dn=base32";
+      nr.node("add").receive({
+        payload: [magnet(6), base32, "https://example.com/a.iso", "http://example.com/b.iso", "ftp://example.com/c.iso", TORRENT],
+        cb: "https://hooks.example.com/putio?k=1",
+      });
+      const msg = await out;
+      assert.equal(msg.payload.length, 6);
+      assert.deepEqual(msg.failed, []);
+      assert.ok(msg.payload.every((t: any) => t.save_parent_id === inbox.id && typeof t.id === "number" && typeof t.status === "string"));
+      const added = msg.payload.map((t: any) => emu.state.getTransfer(t.id));
+      // The .torrent goes through the upload route, which takes no callback; the five others carry it.
+      assert.equal(added.filter((t: any) => t?.callback_url === "https://hooks.example.com/putio?k=1").length, 5);
+    });
+
     it("a missing folder id is a catchable put.io error", async () => {
       await load({ folder: "2147483600", folderType: "str" });
       const caught = nextMessage("caught");
@@ -355,6 +373,78 @@ describe("transfer nodes", function () {
       await until(() => received.length === 1, "the callback's completion");
       assert.equal(received[0].payload.id, t.id);
       assert.ok(emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`), "the callback is only a hint: the transfer was re-read");
+    });
+
+    it("a context store failing at start: the node tries again and then misses nothing", async function () {
+      this.timeout(30_000);
+      const disk = new Map<string, unknown>();
+      let failures = 0;
+      const store = diskStore(disk);
+      const flaky = () => {
+        const s = store();
+        return {
+          ...s,
+          get(scope: string, key: string, cb: (err: Error | null, v?: unknown) => void) {
+            if (failures > 0) {
+              failures--;
+              return void setImmediate(() => cb(new Error("disk not mounted yet")));
+            }
+            s.get(scope, key, cb);
+          },
+        };
+      };
+      const start = async () => {
+        received.length = 0;
+        nr.helper.settings({ ...saved, contextStorage: { default: { module: flaky } } });
+        await nr.load(
+          [() => nr.helper._context.load(), accountNode, watchNode],
+          withTab([account(), { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["out"]] }, { id: "out", type: "helper" }]),
+          creds(),
+        );
+        nr.node("out").on("input", (m: any) => received.push(m));
+      };
+      await start();
+      await ready();
+      await nr.helper.unload();
+      // Restart with the store failing its first read: the node must neither give up nor take
+      // what completes meanwhile for history.
+      failures = 1;
+      await start();
+      await statusMatching("watch", (s) => /disk not mounted/.test(s.text ?? ""));
+      const t = emu.state.addTransfer({ url: magnet(80) });
+      await emu.advance(10_000);
+      await until(() => received.length === 1, "the completion after the retry");
+      assert.equal(received[0].payload.id, t.id);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(received.length, 1);
+    });
+
+    it("under put.io's rate limit every completion is still sent exactly once", async function () {
+      this.timeout(60_000);
+      await load();
+      await ready();
+      emu.knobs.rateLimit = { limit: 12, windowMs: 1000 };
+      const before = emu.requests.length;
+      const ids: number[] = [];
+      for (let i = 0; i < 12; i++) ids.push(emu.state.addTransfer({ url: magnet(900 + i) }).id);
+      await emu.advance(10_000);
+      emu.dropSockets(); // a reconcile on top of the hints
+      await until(() => received.length >= ids.length, "all completions");
+      assert.ok(emu.requests.length - before > 2 * 12, "the work spans several rate-limit windows (else this test proves nothing)");
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(received.map((m) => m.payload.id).sort((a, b) => a - b), ids);
+    });
+
+    it("a callback without a transfer id (or with another id) still leads to the completion", async () => {
+      await load({ mode: "poll", intervalSeconds: "3600", callback: true, callbackPath: "putio-cb" });
+      await ready("poll");
+      const t = emu.state.addTransfer({ url: magnet(61) });
+      await emu.advance(10_000);
+      const file = emu.state.getTransfer(t.id)!.file_id;
+      // putcallback reads only file_id and name (putio-api.md 5.4.2): an id that is no transfer costs a reconcile.
+      await request(RED.httpNode).post("/putio-cb/0123456789abcdef-secret").type("form").send({ id: 2147483000, file_id: file, name: "x" }).expect(200);
+      await until(() => received.length === 1, "the completion");
+      assert.equal(received[0].payload.id, t.id);
     });
 
     it("several watch nodes on one account share one socket and one reconcile", async () => {
