@@ -41,12 +41,13 @@ export class TransferWatcher {
   private readonly client: PutioClient;
   private readonly socket: PutioSocket | null;
   private readonly intervalMs: number;
-  private readonly onError: (err: Error) => void;
+  private readonly reportError: (err: Error) => void;
   /** Each listener with the statuses it cares about (null = all). */
   private readonly listeners = new Map<ChangeListener, ((status: string) => boolean) | null>();
   /** Transfers being re-read, and whether another hint arrived meanwhile (one more read then). */
   private readonly hinting = new Map<number, { again: boolean; done: Promise<void> }>();
   private readonly stateListeners = new Set<(s: WatchState) => void>();
+  private readonly errorListeners = new Set<(err: Error) => void>();
   /** Last status seen per transfer id: socket updates with the same status cost no request. */
   private readonly lastStatus = new Map<number, string>();
   /** Folder names by id, for paths (folders rarely change; a miss costs one request). */
@@ -68,7 +69,7 @@ export class TransferWatcher {
     this.client = opts.client;
     this.socket = opts.socket;
     this.intervalMs = Math.max(MIN_INTERVAL_MS, opts.intervalMs ?? (opts.socket ? 5 * 60_000 : 60_000));
-    this.onError = opts.onError ?? (() => {});
+    this.reportError = opts.onError ?? (() => {});
   }
 
   get state(): WatchState {
@@ -120,6 +121,12 @@ export class TransferWatcher {
 
   get subscribers(): number {
     return this.listeners.size;
+  }
+
+  /** Background failures, for every user of a shared watcher (not only the one that created it). */
+  onError(listener: (err: Error) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
   }
 
   onState(listener: (s: WatchState) => void): () => void {
@@ -268,6 +275,7 @@ export class TransferWatcher {
   private report(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
     if (e instanceof PutioError && e.isUnauthorized) this.setState("unauthorized");
-    this.onError(e);
+    this.reportError(e);
+    for (const l of this.errorListeners) l(e);
   }
 }

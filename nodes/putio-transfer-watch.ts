@@ -160,7 +160,6 @@ export = function (RED: NodeAPI): void {
         client: account.client,
         socket: mode === "socket" ? account.socket() : null,
         intervalMs,
-        onError: (err) => node.warn(`put.io transfer watch: ${err.message}`),
       });
       w.start();
       return w;
@@ -176,6 +175,7 @@ export = function (RED: NodeAPI): void {
       else if (s === "starting") node.status(STATUS.idle("starting"));
     }
     const offState = watcher.onState(showState);
+    const offError = watcher.onError((err) => node.warn(`put.io transfer watch: ${toError(err, account.tokenForRedaction()).message}`));
     showState(watcher.state);
     // Subscribed at once, so the shared watcher knows this node uses it even while it is starting;
     // changes are ignored until the baseline is in, then one reconcile catches up on them.
@@ -246,6 +246,7 @@ export = function (RED: NodeAPI): void {
       closing.abort();
       unsubscribe();
       offState();
+      offError();
       if (watcher.subscribers === 0) account.dropShared(watcherKey);
       if (route) {
         // Express has no route removal; drop our layer from the router stack (as core http in does).

@@ -1,0 +1,64 @@
+/** lib/transfer-watch without Node-RED: what socket pushes cost, and what reaches subscribers. */
+import assert from "node:assert/strict";
+import { PutioClient } from "../lib/client";
+import { PutioSocket } from "../lib/socket";
+import { TransferWatcher, type TransferChange } from "../lib/transfer-watch";
+import { startEmulator, type Emulator } from "./emulator";
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe("TransferWatcher", function () {
+  this.timeout(20_000);
+  let emu: Emulator;
+  let client: PutioClient;
+  let socket: PutioSocket;
+  let watcher: TransferWatcher;
+  const changes: TransferChange[] = [];
+  const gets = (id: number) => emu.requests.filter((r) => r.path === `/v2/transfers/${id}`).length;
+
+  beforeEach(async () => {
+    changes.length = 0;
+    emu = await startEmulator();
+    client = new PutioClient({ apiUrl: emu.apiUrl, token: emu.token });
+    socket = new PutioSocket({ url: emu.socketUrl, token: () => emu.token });
+    watcher = new TransferWatcher({ client, socket });
+    watcher.subscribe((c) => void changes.push(c), (status) => status === "COMPLETED");
+    watcher.start();
+    await until(() => emu.socketCount() === 1 && emu.requests.some((r) => r.path === "/v2/transfers/list"));
+    await watcher.reconcile();
+  });
+  afterEach(async () => {
+    watcher.stop();
+    socket.stop();
+    await client.close();
+    await emu.close();
+  });
+
+  it("a push whose status no subscriber wants costs no request; a wanted one is re-read before it is passed on", async () => {
+    const t = emu.state.addTransfer({ url: "http://example.com/a.iso" });
+    emu.pushSocketEvent(emu.token, "transfer_update", { id: t.id, status: "DOWNLOADING" });
+    // A wanted status in the push is only a hint: the API still says IN_QUEUE, and that is what is passed on.
+    emu.pushSocketEvent(emu.token, "transfer_update", { id: t.id, status: "COMPLETED" });
+    await until(() => changes.some((c) => c.source === "socket"));
+    await new Promise((r) => setTimeout(r, 200)); // room for a wrongly folded second read to show up
+    assert.equal(gets(t.id), 1);
+    assert.equal(changes.find((c) => c.source === "socket")!.transfer.status, "IN_QUEUE");
+  });
+
+  it("hints for one transfer while it is being read fold into one more read", async () => {
+    const t = emu.state.addTransfer({ url: "http://example.com/b.iso" });
+    emu.knobs.latencyMs = 100;
+    await Promise.all([1, 2, 3, 4, 5].map(() => watcher.hint(t.id, "socket")));
+    assert.equal(gets(t.id), 2);
+  });
+
+  it("a reconcile passes on every listed transfer, and a callback for an unknown id reconciles", async () => {
+    const a = emu.state.addTransfer({ url: "http://example.com/c.iso", status: "COMPLETED" });
+    const lists = emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
+    await watcher.hint(2147483000, "callback");
+    await until(() => emu.requests.filter((r) => r.path === "/v2/transfers/list").length > lists);
+    await until(() => changes.some((c) => c.transfer.id === a.id && c.source === "reconcile"));
+  });
+});
