@@ -186,8 +186,13 @@ export class NodeRed {
     return { status: res.status, body: parsed as T };
   }
 
-  /** A full deploy with the v2 flows API; credentials ride in each node's `credentials`. */
+  /**
+   * A full deploy with the v2 flows API; credentials ride in each node's `credentials`. Flow nodes that
+   * name no tab of `flows` (an example as shipped) go onto a new tab first, as the editor's Import does:
+   * the runtime would otherwise keep them without ever starting them.
+   */
   async deploy(flows: FlowNode[]): Promise<string> {
+    flows = onTab(flows);
     const started = this.output.length;
     const res = await this.api<{ rev?: string }>("POST", "/flows", { flows }, { "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full" });
     if (res.status !== 200 || !res.body.rev) throw new Error(`deploy answered ${res.status}: ${JSON.stringify(res.body)}`);
@@ -205,6 +210,17 @@ export class NodeRed {
   kill(): void {
     if (this.running) this.child.kill("SIGKILL");
   }
+}
+
+/** The tab `onTab` puts tab-less flow nodes on. */
+export const IMPORT_TAB = "e2e-import-tab";
+
+/** `flows` with every flow node (it has x/y) whose z is no tab or subflow of `flows` moved onto IMPORT_TAB. */
+export function onTab(flows: FlowNode[]): FlowNode[] {
+  const containers = new Set(flows.filter((n) => n.type === "tab" || n.type === "subflow").map((n) => n.id));
+  const homeless = (n: FlowNode) => "x" in n && !containers.has(String(n.z ?? ""));
+  if (!flows.some(homeless)) return flows;
+  return [{ id: IMPORT_TAB, type: "tab", label: "imported" }, ...flows.map((n) => (homeless(n) ? { ...n, z: IMPORT_TAB } : n))];
 }
 
 export interface StartOptions {
