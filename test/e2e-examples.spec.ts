@@ -101,6 +101,29 @@ async function putio<T>(emu: Emulator, method: string, route: string, form?: Rec
   return (await res.json()) as T;
 }
 
+describe("examples as shipped", () => {
+  const files = fs.readdirSync(path.join(ROOT, "examples")).filter((f) => f.endsWith(".json"));
+  for (const file of files) {
+    it(`${file}: no tab, a comment, one credential-less put.io account with the default URLs that its put.io nodes use`, () => {
+      const flow = JSON.parse(fs.readFileSync(path.join(ROOT, "examples", file), "utf8")) as FlowNode[];
+      assert.ok(Array.isArray(flow));
+      assert.ok(!flow.some((n) => n.type === "tab" || "z" in n), "imported into the current tab: no tab node, no z");
+      assert.ok(flow.some((n) => n.type === "comment" && String(n.name ?? "").length > 0 && String(n.info ?? "").length > 0), "a comment saying what it does and what to set");
+      const accounts = flow.filter((n) => n.type === "putio-account");
+      assert.equal(accounts.length, 1);
+      const [acc] = accounts;
+      assert.equal(acc.id, "example-account");
+      assert.equal(acc.name, "put.io account");
+      assert.deepEqual([acc.apiUrl, acc.uploadUrl, acc.socketUrl, acc.webUrl], ["https://api.put.io", "https://upload.put.io", "wss://socket.put.io/socket/sockjs/websocket", "https://app.put.io"]);
+      assert.ok(!("credentials" in acc));
+      for (const n of flow.filter((x) => x.type.startsWith("putio-") && x.type !== "putio-account")) assert.equal(n.account, acc.id, `${n.id} uses the example account`);
+      const ids = new Set(flow.map((n) => n.id));
+      assert.equal(ids.size, flow.length, "unique ids");
+      for (const n of flow) for (const out of (n.wires as string[][] | undefined) ?? []) for (const to of out) assert.ok(ids.has(to), `${n.id} is wired to missing ${to}`);
+    });
+  }
+});
+
 describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
   this.timeout(120_000);
   let emu: Emulator;
@@ -256,7 +279,7 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
     assert.ok(!reads.some((r) => r.path === `/download/${fresh.id}` || r.path === `/download/${notes.id}`), "nothing else is downloaded");
   });
 
-  it("transfer-actions: a transfer that fails is retried by the watch → retry line; the 04:00 clean removes finished transfers", async () => {
+  it("transfer-actions: a failed transfer is retried via the watch; the 04:00 clean removes finished transfers", async () => {
     const flow = example("transfer-actions", emu);
     const clean = only(flow, (n) => n.type === "inject" && !!n.crontab, "scheduled inject");
     const from = nr.log.length;
