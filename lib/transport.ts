@@ -164,6 +164,11 @@ export class Transport {
     return this.agent;
   }
 
+  /** Connect timeout, for engines that open their own connections (storage downloads). */
+  get connectTimeoutMs(): number {
+    return this.timeouts.connectMs;
+  }
+
   get closeSignal(): AbortSignal {
     return this.closing.signal;
   }

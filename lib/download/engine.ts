@@ -5,8 +5,6 @@
  * file is fsynced and renamed atomically. Above a size threshold N ranges are fetched at once with
  * positional writes into the preallocated part file.
  */
-import { request } from "undici";
-import type { Dispatcher } from "undici";
 import * as path from "node:path";
 import type { PutioClient } from "../client";
 import { PutioAbortError, PutioBaseError, PutioError, PutioTransferIntegrityError } from "../errors";
@@ -15,6 +13,7 @@ import { crc32, crc32Combine, crcHex, parseCrc } from "./crc";
 import { removeIfPresent, type DownloadFileHandle, type DownloadFs } from "./fs";
 import { type BandwidthLimiter, type Clock, Throttle } from "./limiter";
 import { numberedName, sanitizeName } from "./names";
+import { storageGet, type StorageResponse } from "./storage-get";
 import { doneBytes, loadPartState, planSegments, savePartState, sidecarPath, type PartState, type Segment } from "./segments";
 
 /** The fields of a put.io file the engine needs (a putio-files output object has them all). */
@@ -49,8 +48,12 @@ export interface EngineOptions {
   checkpointMs: number;
   /** Smallest interval between two progress reports of one file. */
   progressMs: number;
-  /** Bytes gathered before one positional write (fewer syscalls, bounded memory per range). */
-  writeBatchBytes: number;
+  /**
+   * Memory for received bytes on their way to disk, per file, shared by its ranges (see writePlan).
+   * Bigger batches cost fewer syscalls and thread hand-offs: 2 MiB batches instead of 256 KiB made
+   * a single stream about 1.5× faster on 2 cores (bench P1).
+   */
+  writeBufferBytes: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -63,7 +66,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   integrityRetries: 1,
   checkpointMs: 2_000,
   progressMs: 1_000,
-  writeBatchBytes: 256 * 1024,
+  writeBufferBytes: 10 * 1024 * 1024,
 };
 
 export interface DownloadProgress {
@@ -138,6 +141,17 @@ class LocalWriteError extends Error {
 }
 
 const READ_CHUNK = 4 * 1024 * 1024;
+/** Positional writes in flight per file (libuv's pool has 4 threads), shared by its ranges. */
+const WRITES_PER_FILE = 4;
+
+/** Writes in flight and batch size of each of a file's `ranges`, within the file's write buffer. */
+export function writePlan(ranges: number, writeBufferBytes: number): { writes: number; batchBytes: number } {
+  const writes = Math.max(1, Math.ceil(WRITES_PER_FILE / ranges));
+  // Each range holds at most `writes` batches being written plus the one filling.
+  const raw = Math.floor(writeBufferBytes / (ranges * (writes + 1)));
+  const batchBytes = Math.min(4 * 1024 * 1024, Math.max(64 * 1024, raw - (raw % (64 * 1024))));
+  return { writes, batchBytes };
+}
 
 /** CRC32 of [start, end) of an open file (seeds a resumed range, checks an existing local file). */
 async function crcOfRange(fh: DownloadFileHandle, start: number, end: number, signal?: AbortSignal): Promise<number> {
@@ -508,12 +522,145 @@ function isTransient(err: unknown): boolean {
   if (err instanceof PutioBaseError) return (err as { name: string }).name === "PutioNetworkError" || (err as { name: string }).name === "PutioTimeoutError";
   if (err instanceof RemoteChangedError || err instanceof LocalWriteError) return false;
   const code = (err as { code?: string })?.code ?? "";
-  return /^(UND_ERR|ECONN|EPIPE|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ERR_STREAM_PREMATURE_CLOSE)/.test(code);
+  return /^(UND_ERR|ECONN|EPIPE|EPROTO|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ERR_STREAM_PREMATURE_CLOSE)/.test(code);
 }
 
-function header(headers: Dispatcher.ResponseData["headers"], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
+/** A batch of received bytes and where it goes. */
+interface Batch {
+  buf: Buffer;
+  bytes: number;
+  at: number;
+  /** CRC of the range from its start to this batch's end. */
+  crcAfter: number;
+  written: boolean;
+}
+
+/**
+ * Received bytes of one range on their way to disk: hashed, copied into batch buffers and written
+ * at their offsets, several positional writes in flight (the disk works while the socket is read;
+ * one write at a time made every read wait for the previous write). The range's done position and
+ * CRC advance only over the contiguous prefix of finished writes. `full` tells the reader to pause,
+ * so memory per range stays at maxWrites + 1 batches.
+ */
+class RangeWriter {
+  private readonly free: Buffer[] = [];
+  private fill: Buffer | null = null;
+  private filled = 0;
+  private fillAt = 0;
+  /** Sealed batches in offset order: written ones at the front wait for earlier ones to finish. */
+  private readonly pending: Batch[] = [];
+  private writes = 0;
+  private failure: unknown = null;
+  /** Offset of the next byte received. */
+  received: number;
+  private crc: number;
+  private idle: Array<() => void> = [];
+  /** Called when there is room again (or a write failed). */
+  onDrained: (() => void) | null = null;
+
+  constructor(
+    private readonly fh: DownloadFileHandle,
+    private readonly seg: Segment,
+    private readonly index: number,
+    private readonly crcs: number[],
+    private readonly progress: ProgressMeter,
+    private readonly batchBytes: number,
+    private readonly maxWrites: number,
+  ) {
+    this.received = seg.pos;
+    this.crc = crcs[index];
+  }
+
+  get failed(): unknown {
+    return this.failure;
+  }
+
+  /** Every write slot is busy: stop reading until onDrained. */
+  get full(): boolean {
+    return this.pending.length >= this.maxWrites;
+  }
+
+  add(chunk: Buffer): void {
+    for (let off = 0; off < chunk.length; ) {
+      if (!this.fill) {
+        this.fill = this.free.pop() ?? Buffer.allocUnsafe(this.batchBytes);
+        this.filled = 0;
+        this.fillAt = this.received;
+      }
+      const n = chunk.copy(this.fill, this.filled, off);
+      // Hashed piece by piece, so the CRC at every batch end is known exactly.
+      this.crc = crc32(chunk.subarray(off, off + n), this.crc);
+      this.filled += n;
+      this.received += n;
+      off += n;
+      if (this.filled === this.fill.length) this.seal();
+    }
+  }
+
+  /** Zero-copy path: the free part of the batch being filled, at most `limit` bytes. */
+  claim(limit: number): Buffer {
+    if (!this.fill) {
+      this.fill = this.free.pop() ?? Buffer.allocUnsafe(this.batchBytes);
+      this.filled = 0;
+      this.fillAt = this.received;
+    }
+    return this.fill.subarray(this.filled, this.filled + Math.max(1, limit));
+  }
+
+  /** `n` bytes arrived in the view `claim` returned. */
+  landed(n: number): void {
+    const fill = this.fill!;
+    this.crc = crc32(fill.subarray(this.filled, this.filled + n), this.crc);
+    this.filled += n;
+    this.received += n;
+    if (this.filled === fill.length) this.seal();
+  }
+
+  /** Start writing the batch being filled. */
+  private seal(): void {
+    if (!this.fill || this.filled === 0 || this.failure) return;
+    const batch: Batch = { buf: this.fill, bytes: this.filled, at: this.fillAt, crcAfter: this.crc, written: false };
+    this.fill = null;
+    this.filled = 0;
+    this.pending.push(batch);
+    this.writes++;
+    writeAll(this.fh, [batch.buf.subarray(0, batch.bytes)], batch.bytes, batch.at).then(
+      () => {
+        this.writes--;
+        batch.written = true;
+        const wasFull = this.full;
+        // Only written bytes count as done, so a saved state never claims bytes that are not on disk.
+        while (this.pending.length && this.pending[0].written) {
+          const b = this.pending.shift()!;
+          this.seg.pos = b.at + b.bytes;
+          this.crcs[this.index] = b.crcAfter;
+          this.free.push(b.buf);
+        }
+        this.progress.tick();
+        if (this.writes === 0) this.wakeIdle();
+        if (wasFull && !this.full) this.onDrained?.();
+      },
+      (err) => {
+        this.writes--;
+        this.failure ??= err;
+        if (this.writes === 0) this.wakeIdle();
+        this.onDrained?.();
+      },
+    );
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idle;
+    this.idle = [];
+    for (const w of waiters) w();
+  }
+
+  /** Write everything received so far and wait for it (throws a write failure). */
+  async finish(): Promise<void> {
+    this.seal();
+    if (this.writes > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.failure) throw this.failure;
+  }
 }
 
 /** One HTTP request for [seg.pos, seg.end), written batch by batch at its offset. */
@@ -529,74 +676,40 @@ async function streamRange(
   progress: ProgressMeter,
 ): Promise<void> {
   const stall = new AbortController();
-  const signal = AbortSignal.any([outer, stall.signal]);
+  const signal = AbortSignal.any([outer, stall.signal, ctx.client.transport.closeSignal]);
   const stallMs = ctx.options.stallMs;
-  // Only time spent waiting for the network counts as a stall (not a bandwidth-cap pause).
+  // Only time spent waiting for the network counts as a stall (not a pause for the disk or the cap).
   let waitingSince = ctx.clock.now();
   const watchdog = setInterval(() => {
     if (waitingSince && ctx.clock.now() - waitingSince > stallMs) stall.abort(new RetriableError(`no data for ${Math.round(stallMs / 1000)} s`));
   }, Math.max(10, Math.min(1000, stallMs / 4)));
   watchdog.unref?.();
-  let res: Dispatcher.ResponseData | null = null;
-  let pending: Promise<void> | null = null;
-  // Received bytes are hashed and batched; a batch is written at its offset while the next one
-  // fills (at most one write in flight per range, so memory stays ~2 batches per range).
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
-  let nextPos = seg.pos;
-  let runningCrc = crcs[index];
-  let writeFailed = false;
-  const flush = async () => {
-    if (!batchBytes) return;
-    const buffers = batch;
-    const bytes = batchBytes;
-    const at = nextPos;
-    const crcAfter = runningCrc;
-    batch = [];
-    batchBytes = 0;
-    nextPos += bytes;
-    if (pending) await pending;
-    pending = writeAll(fh, buffers, bytes, at).then(
-      () => {
-        // Only written bytes count as done, so a saved state never claims bytes that are not on disk.
-        seg.pos = at + bytes;
-        crcs[index] = crcAfter;
-        progress.tick();
-      },
-      (err) => {
-        writeFailed = true;
-        throw err;
-      },
-    );
-    pending.catch(() => {});
-  };
+  let res: StorageResponse | null = null;
+  let writer: RangeWriter | null = null;
   try {
     try {
-      res = await request(href, {
-        method: "GET",
+      res = await storageGet(href, {
         headers: { range: `bytes=${seg.pos}-${seg.end - 1}`, "user-agent": "node-red-putio" },
         signal,
-        dispatcher: ctx.client.transport.dispatcher,
-        headersTimeout: stallMs,
-        bodyTimeout: 0, // our watchdog covers body silence, without counting cap pauses
+        connectTimeoutMs: ctx.client.transport.connectTimeoutMs,
+        headersTimeoutMs: stallMs,
       });
     } catch (err) {
       if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
       throw err;
     }
-    res.body.on("error", () => {}); // errors are read through the iterator; destroy() must not throw
     const status = res.statusCode;
     if (status === 403 || status === 410) throw new RetriableError(`the download address expired (HTTP ${status})`, true);
     if (status === 404) throw new PutioError(`download "${file.name}"`, { status_code: 404, error_type: "NotFound", error_message: "the file is not on put.io's storage" });
     if (status === 416) throw new RemoteChangedError(`storage refused the range ${seg.pos}-${seg.end - 1}`);
     if (status >= 500 || status === 429) throw new RetriableError(`storage answered HTTP ${status}`);
     if (status === 206) {
-      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(res.headers, "content-range") ?? "");
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers["content-range"] ?? "");
       if (!m) throw new RetriableError("storage answered 206 without a usable Content-Range");
       if (m[3] !== "*" && Number(m[3]) !== file.size) throw new RemoteChangedError(`storage says the file has ${m[3]} bytes, put.io said ${file.size}`);
       if (Number(m[1]) !== seg.pos) throw new RetriableError(`storage sent bytes from ${m[1]} instead of ${seg.pos}`);
     } else if (status === 200) {
-      const length = Number(header(res.headers, "content-length") ?? NaN);
+      const length = Number(res.headers["content-length"] ?? NaN);
       if (Number.isFinite(length) && length !== file.size) throw new RemoteChangedError(`storage says the file has ${length} bytes, put.io said ${file.size}`);
       // Storage ignored Range and sends the whole file: usable only by a range that starts at 0.
       if (seg.start !== 0) throw new RetriableError("storage ignored the Range header");
@@ -606,44 +719,88 @@ async function streamRange(
       throw new RetriableError(`storage answered HTTP ${status}`);
     }
 
-    nextPos = seg.pos;
-    runningCrc = crcs[index];
-    const it = res.body[Symbol.asyncIterator]();
-    for (;;) {
-      waitingSince = ctx.clock.now();
-      let r: IteratorResult<Buffer>;
-      try {
-        r = await it.next();
-      } catch (err) {
-        if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
-        throw new RetriableError(`the connection broke (${(err as { code?: string }).code ?? (err as Error).message})`);
-      }
+    const plan = writePlan(crcs.length, ctx.options.writeBufferBytes); // crcs: one per range of the file
+    const w = (writer = new RangeWriter(fh, seg, index, crcs, progress, plan.batchBytes, plan.writes));
+    const body = res;
+    // Two reasons to stop reading, both ours: a batch waits for the disk, or the bandwidth cap.
+    let diskHold = false;
+    let capHold = false;
+    const hold = () => {
+      body.pause();
       waitingSince = 0;
-      if (r.done) break;
-      let chunk = r.value;
-      const room = seg.end - (nextPos + batchBytes);
-      if (chunk.length > room) chunk = chunk.subarray(0, room); // never write into the next range
-      if (chunk.length) {
-        runningCrc = crc32(chunk, runningCrc);
-        batch.push(chunk);
-        batchBytes += chunk.length;
+    };
+    const release = () => {
+      if (diskHold || capHold) return;
+      waitingSince = ctx.clock.now();
+      body.resume();
+    };
+    w.onDrained = () => {
+      if (w.failed) return body.destroy(new LocalWriteErrorSignal());
+      if (diskHold) {
+        diskHold = false;
+        release();
       }
-      if (batchBytes >= ctx.options.writeBatchBytes) await flush();
-      if (nextPos + batchBytes >= seg.end) break;
-      await ctx.limiter.take(chunk.length, signal);
+    };
+    let reachedEnd = false;
+    const afterBytes = (n: number) => {
+      waitingSince = ctx.clock.now();
+      if (w.received >= seg.end) {
+        reachedEnd = true;
+        body.destroy();
+        return;
+      }
+      if (w.failed) return body.destroy(new LocalWriteErrorSignal());
+      if (w.full && !diskHold) {
+        diskHold = true;
+        hold();
+      }
+      const wait = ctx.limiter.charge(n);
+      if (wait > 0 && !capHold) {
+        capHold = true;
+        hold();
+        ctx.clock.sleep(wait, signal).then(
+          () => {
+            capHold = false;
+            release();
+          },
+          () => {}, // aborted: the body rejects through the signal
+        );
+      }
+    };
+    const done = body.readBody({
+      write(chunk) {
+        const room = seg.end - w.received;
+        const take = chunk.length > room ? chunk.subarray(0, room) : chunk; // never write into the next range
+        if (take.length) w.add(take);
+        afterBytes(take.length);
+      },
+      claim: () => w.claim(seg.end - w.received),
+      landed(n) {
+        const take = Math.min(n, seg.end - w.received); // never write into the next range
+        if (take) w.landed(take);
+        afterBytes(take);
+      },
+    });
+    let bodyError: unknown = null;
+    await done.catch((err) => (bodyError = err));
+    await w.finish(); // throws the write failure, which outranks a network error
+    if (bodyError && !reachedEnd) {
+      if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
+      if (signal.aborted) throw signal.reason;
+      throw new RetriableError(`the connection broke (${(bodyError as { code?: string }).code ?? (bodyError as Error).message})`);
     }
-    await flush();
-    if (pending) await pending;
     if (seg.pos < seg.end) throw new RetriableError(`the connection ended early at byte ${seg.pos}`);
   } finally {
     clearInterval(watchdog);
     // Cut, stalled or aborted: the bytes already received are good (and hashed), so write them
-    // too, then let the write land; a resume then starts exactly where the bytes stopped.
-    if (!writeFailed) await flush().catch(() => {});
-    if (pending) await (pending as Promise<void>).catch(() => {});
-    if (res && !res.body.destroyed) res.body.destroy();
+    // too; a resume then starts exactly where the bytes stopped.
+    if (writer) await writer.finish().catch(() => {});
+    res?.destroy();
   }
 }
+
+/** Ends a body read when a write failed (the write's own error is what gets reported). */
+class LocalWriteErrorSignal extends Error {}
 
 async function writeAll(fh: DownloadFileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
   try {

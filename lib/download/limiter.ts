@@ -115,15 +115,21 @@ export class BandwidthLimiter {
     return this.rate;
   }
 
-  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+  /** Counts `bytes` as received; returns how long (ms) the reader should now wait (0 = go on). */
+  charge(bytes: number): number {
     const rate = this.currentRate();
-    if (!rate) return;
+    if (!rate) return 0;
     const now = this.clock.now();
     // A burst of at most 1/10 s keeps the rate smooth without starving small reads.
     this.tokens = Math.min(rate / 10, this.tokens + ((now - this.last) / 1000) * rate);
     this.last = now;
     this.tokens -= bytes;
-    if (this.tokens < 0) await this.clock.sleep((-this.tokens / rate) * 1000, signal);
+    return this.tokens < 0 ? (-this.tokens / rate) * 1000 : 0;
+  }
+
+  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+    const wait = this.charge(bytes);
+    if (wait > 0) await this.clock.sleep(wait, signal);
   }
 }
 
