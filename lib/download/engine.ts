@@ -547,6 +547,12 @@ class RangeWriter {
   private fill: Buffer | null = null;
   private filled = 0;
   private fillAt = 0;
+  /** When the first byte of the batch being filled arrived. */
+  private fillSince = 0;
+  /** The view handed out by claim() that the next socket read lands in. */
+  private claimed: { buf: Buffer; offset: number } | null = null;
+  /** Batch buffers a socket read may still land in (sealed early): never reused. */
+  private readonly pinned = new WeakSet<Buffer>();
   /** Sealed batches in offset order: written ones at the front wait for earlier ones to finish. */
   private readonly pending: Batch[] = [];
   private writes = 0;
@@ -566,6 +572,7 @@ class RangeWriter {
     private readonly progress: ProgressMeter,
     private readonly batchBytes: number,
     private readonly maxWrites: number,
+    private readonly clock: Clock,
   ) {
     this.received = seg.pos;
     this.crc = crcs[index];
@@ -580,40 +587,61 @@ class RangeWriter {
     return this.pending.length >= this.maxWrites;
   }
 
-  add(chunk: Buffer): void {
-    for (let off = 0; off < chunk.length; ) {
-      if (!this.fill) {
-        this.fill = this.free.pop() ?? Buffer.allocUnsafe(this.batchBytes);
-        this.filled = 0;
-        this.fillAt = this.received;
-      }
-      const n = chunk.copy(this.fill, this.filled, off);
-      // Hashed piece by piece, so the CRC at every batch end is known exactly.
-      this.crc = crc32(chunk.subarray(off, off + n), this.crc);
-      this.filled += n;
-      this.received += n;
-      off += n;
-      if (this.filled === this.fill.length) this.seal();
-    }
-  }
-
-  /** Zero-copy path: the free part of the batch being filled, at most `limit` bytes. */
-  claim(limit: number): Buffer {
+  private startBatch(): Buffer {
     if (!this.fill) {
       this.fill = this.free.pop() ?? Buffer.allocUnsafe(this.batchBytes);
       this.filled = 0;
       this.fillAt = this.received;
     }
-    return this.fill.subarray(this.filled, this.filled + Math.max(1, limit));
+    return this.fill;
+  }
+
+  add(chunk: Buffer): void {
+    for (let off = 0; off < chunk.length; ) {
+      this.startBatch();
+      if (this.filled === 0) this.fillSince = this.clock.now();
+      const n = chunk.copy(this.fill!, this.filled, off);
+      // Hashed piece by piece, so the CRC at every batch end is known exactly.
+      this.crc = crc32(chunk.subarray(off, off + n), this.crc);
+      this.filled += n;
+      this.received += n;
+      off += n;
+      if (this.filled === this.fill!.length) this.seal();
+    }
+  }
+
+  /** Zero-copy path: the free part of the batch being filled, at most `limit` bytes. */
+  claim(limit: number): Buffer {
+    const fill = this.startBatch();
+    this.claimed = { buf: fill, offset: this.filled };
+    return fill.subarray(this.filled, this.filled + Math.max(1, limit));
   }
 
   /** `n` bytes arrived in the view `claim` returned. */
   landed(n: number): void {
-    const fill = this.fill!;
-    this.crc = crc32(fill.subarray(this.filled, this.filled + n), this.crc);
+    const c = this.claimed!;
+    this.claimed = null;
+    if (c.buf !== this.fill || c.offset !== this.filled) {
+      // The batch was sealed early (sealIfOlderThan) while the read was pending: copy the bytes over.
+      this.add(c.buf.subarray(c.offset, c.offset + n));
+      return;
+    }
+    if (this.filled === 0) this.fillSince = this.clock.now();
+    this.crc = crc32(c.buf.subarray(this.filled, this.filled + n), this.crc);
     this.filled += n;
     this.received += n;
-    if (this.filled === fill.length) this.seal();
+    if (this.filled === c.buf.length) this.seal();
+  }
+
+  /**
+   * Write a partly filled batch whose first byte came more than `ms` ago, so a slow or stalled
+   * connection still gets its bytes to disk (and into the resume state) every checkpoint.
+   */
+  sealIfOlderThan(ms: number): void {
+    if (this.fill && this.filled > 0 && this.clock.now() - this.fillSince >= ms) {
+      if (this.claimed?.buf === this.fill) this.pinned.add(this.fill);
+      this.seal();
+    }
   }
 
   /** Start writing the batch being filled. */
@@ -634,7 +662,7 @@ class RangeWriter {
           const b = this.pending.shift()!;
           this.seg.pos = b.at + b.bytes;
           this.crcs[this.index] = b.crcAfter;
-          this.free.push(b.buf);
+          if (!this.pinned.has(b.buf)) this.free.push(b.buf);
         }
         this.progress.tick();
         if (this.writes === 0) this.wakeIdle();
@@ -680,12 +708,13 @@ async function streamRange(
   const stallMs = ctx.options.stallMs;
   // Only time spent waiting for the network counts as a stall (not a pause for the disk or the cap).
   let waitingSince = ctx.clock.now();
+  let writer: RangeWriter | null = null;
   const watchdog = setInterval(() => {
     if (waitingSince && ctx.clock.now() - waitingSince > stallMs) stall.abort(new RetriableError(`no data for ${Math.round(stallMs / 1000)} s`));
-  }, Math.max(10, Math.min(1000, stallMs / 4)));
+    writer?.sealIfOlderThan(ctx.options.checkpointMs);
+  }, Math.max(10, Math.min(1000, stallMs / 4, ctx.options.checkpointMs)));
   watchdog.unref?.();
   let res: StorageResponse | null = null;
-  let writer: RangeWriter | null = null;
   try {
     try {
       res = await storageGet(href, {
@@ -720,7 +749,7 @@ async function streamRange(
     }
 
     const plan = writePlan(crcs.length, ctx.options.writeBufferBytes); // crcs: one per range of the file
-    const w = (writer = new RangeWriter(fh, seg, index, crcs, progress, plan.batchBytes, plan.writes));
+    const w = (writer = new RangeWriter(fh, seg, index, crcs, progress, plan.batchBytes, plan.writes, ctx.clock));
     const body = res;
     // Two reasons to stop reading, both ours: a batch waits for the disk, or the bandwidth cap.
     let diskHold = false;
