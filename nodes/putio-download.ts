@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import { PutioBaseError, PutioInputError } from "../lib/errors";
-import { DEFAULT_LIMITS, DownloadScheduler, Throttle, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
+import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, jsonSafeMsg, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
 import { expandEnv, useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
@@ -33,6 +33,8 @@ interface DownloadDef extends NodeDef {
   segmentMb?: string | number;
   bandwidthMBs?: string | number;
   unlimitedWindow?: string;
+  /** Run jobs left unfinished by a restart or redeploy again at start (default on). */
+  resume?: boolean;
 }
 
 const MB = 1024 * 1024;
@@ -97,6 +99,12 @@ export = function (RED: NodeAPI): void {
     const jobs = new Set<Promise<unknown>>();
     let closing = false;
     const scheduler = (): DownloadScheduler => account!.shared("downloads", () => new DownloadScheduler(account!.client, limits));
+    // Unfinished jobs live in the user directory (not in context: the default store is memory).
+    const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+    const journal = new JobJournal(userDir && def.resume !== false ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null);
+    const remember = (key: string, msg: Msg) =>
+      journal.put(key, { msg: jsonSafeMsg(msg), since: Date.now() }).catch((err: Error) => node.warn(`could not record the job for a resume after a restart: ${err.message}`));
+    const forget = (key: string) => journal.remove(key).catch(() => {});
 
     try {
       parseWindow(limits.unlimitedWindow);
@@ -132,11 +140,19 @@ export = function (RED: NodeAPI): void {
       account,
       async ({ msg, send, status }) => {
         if (closing) throw new PutioBaseError("download", "the node is closing");
+        delete msg._putioResumed;
         const value = await evalProp(RED, node, def.source ?? "payload", def.sourceType || "msg", msg);
         const { source, transferId } = sourceOf(value);
         const target = await targetOf(msg);
         const filter = filterOf(msg);
-        await account!.ready();
+        const key = String(msg._msgid);
+        await remember(key, msg);
+        try {
+          await account!.ready();
+        } catch (err) {
+          await forget(key);
+          throw err;
+        }
         const ac = new AbortController();
         running.add(ac);
         const inFlight = new Map<number, DownloadProgress>();
@@ -183,6 +199,8 @@ export = function (RED: NodeAPI): void {
         } finally {
           jobs.delete(job);
           running.delete(ac);
+          // Kept only when the node closed mid-job: the next start runs it again (and resumes its parts).
+          if (!(closing && ac.signal.aborted)) await forget(key);
         }
         let transferRemoved = false;
         if (def.removeTransfer && transferId !== null && result.failed === 0) {
@@ -215,11 +233,25 @@ export = function (RED: NodeAPI): void {
       { doneText: null },
     );
 
-    node.on("close", (_removed: boolean, done: () => void) => {
+    // Jobs a restart or redeploy interrupted: run again once the account is ready.
+    if (account && journal.file) {
+      (async () => {
+        const left = await journal.pending();
+        if (!left.length) return;
+        await account.ready();
+        if (closing) return;
+        node.log(`resuming ${left.length} interrupted download job(s)`);
+        for (const [, entry] of left) node.receive({ ...entry.msg, _putioResumed: true });
+      })().catch((err: Error) => node.warn(`interrupted downloads were not resumed: ${err.message}`));
+    }
+
+    node.on("close", (removed: boolean, done: () => void) => {
       closing = true;
       // Abort within the close timeout; the engine keeps resumable .part files.
       for (const ac of running) ac.abort(new Error("node closed"));
-      Promise.allSettled([...jobs]).then(() => done());
+      Promise.allSettled([...jobs])
+        .then(() => (removed ? journal.discard() : undefined))
+        .then(() => done());
     });
   }
   RED.nodes.registerType("putio-download", PutioDownloadNode);

@@ -195,4 +195,90 @@ describe("putio-download node", function () {
     assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
     assert.deepEqual(fs.readdirSync(work), ["long.mkv"]);
   });
+
+  it("a job interrupted by a Node-RED restart is run again at start: the part resumes, the msg is carried, the journal empties", async () => {
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
+    const saved = { ...nr.helper._settings };
+    try {
+      nr.helper.settings({ ...saved, userDir });
+      const f = emu.state.addFile(0, "restart.mkv", { size: 4 * MiB, seed: 12 });
+      emu.knobs.stallDownloadAfterBytes = 2 * MiB;
+      emu.knobs.stallsRemaining = 1;
+      await load({ stallMs: 60_000 });
+      nr.node("dl").receive({ payload: f.id, keep: "me" });
+      const side = path.join(work, "restart.mkv.part.json");
+      const journal = path.join(userDir, "node-red-putio", "download-dl.json");
+      const progressed = () => {
+        try {
+          return JSON.parse(fs.readFileSync(side, "utf8")).segments[0].pos >= MiB;
+        } catch {
+          return false;
+        }
+      };
+      while (!progressed()) await new Promise((r) => setTimeout(r, 10));
+      const entries = Object.values(JSON.parse(fs.readFileSync(journal, "utf8")).jobs) as any[];
+      assert.equal(entries.length, 1);
+      assert.equal(entries[0].msg.payload, f.id);
+      assert.ok(!JSON.stringify(entries).includes(emu.token), "no token in the journal");
+
+      await nr.stop(); // Node-RED stops mid-file
+      assert.ok(fs.existsSync(path.join(work, "restart.mkv.part")));
+      assert.ok(!fs.existsSync(path.join(work, "restart.mkv")));
+      assert.ok(fs.existsSync(journal), "the unfinished job is kept");
+
+      await nr.start();
+      nr.helper.settings({ ...saved, userDir });
+      await load({});
+      const [file, job] = await messages("out", 2); // nobody sends anything: the node picks the job up itself
+      assert.equal(file.topic, "putio/downloaded");
+      assert.equal(file.keep, "me", "the original msg is carried on");
+      assert.equal(file.payload.resumed, true);
+      assert.ok(file.payload.resumedBytes >= MiB, String(file.payload.resumedBytes));
+      assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+      assert.equal(job.payload.downloaded, 1);
+      assert.equal("_putioResumed" in file, false);
+      for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(!fs.existsSync(journal), "a finished job is forgotten");
+      assert.deepEqual(fs.readdirSync(work), ["restart.mkv"]);
+    } finally {
+      nr.helper.settings(saved);
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+
+  it("a job that finished (or failed) is not run again at the next start; removing the node forgets its jobs", async () => {
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
+    const saved = { ...nr.helper._settings };
+    try {
+      nr.helper.settings({ ...saved, userDir });
+      const f = emu.state.addFile(0, "done.mkv", Buffer.from("done"));
+      await load({});
+      const got = messages("out", 2);
+      nr.node("dl").receive({ payload: f.id });
+      await got;
+      const bad = new Promise<any>((resolve) => nr.node("caught").on("input", resolve));
+      nr.node("dl").receive({ payload: 987654321 });
+      await bad;
+      const journal = path.join(userDir, "node-red-putio", "download-dl.json");
+      for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(!fs.existsSync(journal));
+      await nr.stop();
+      const before = emu.requests.filter((r) => r.path.startsWith("/download/")).length;
+      await nr.start();
+      nr.helper.settings({ ...saved, userDir });
+      await load({});
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(emu.requests.filter((r) => r.path.startsWith("/download/")).length, before, "nothing downloaded again");
+
+      // A removed node: its journal goes with it.
+      fs.mkdirSync(path.dirname(journal), { recursive: true });
+      fs.writeFileSync(journal, JSON.stringify({ v: 1, jobs: { x: { msg: { payload: 1 }, since: 1 } } }));
+      await nr.helper.setFlows(withTab([account()]), "full");
+      for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(!fs.existsSync(journal));
+    } finally {
+      nr.helper.settings(saved);
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  });
 });

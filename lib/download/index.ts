@@ -7,3 +7,4 @@ export * from "./crc";
 export * from "./limiter";
 export * from "./segments";
 export * from "./fs";
+export * from "./journal";
