@@ -13,6 +13,11 @@ interface ActionDef extends NodeDef {
   account: string;
   action?: Action | "msg";
   transferIds?: string;
+  /**
+   * clean: "all" finished transfers (default; msg.payload is ignored, so an inject's timestamp is
+   * not taken for an id) or only the ids in "payload".
+   */
+  cleanScope?: "all" | "payload";
 }
 
 /** put.io ignores unknown ids on cancel/remove; we check first so a typo is an error, not a no-op. */
@@ -38,7 +43,9 @@ export = function (RED: NodeAPI): void {
     onInput(node, account, async ({ msg, send, status }) => {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
       if (!ACTIONS.includes(action)) throw new PutioInputError("transfer action", `unknown action ${JSON.stringify(action)}: use ${ACTIONS.join(", ")}`);
-      const ids = transferIdsOf(def.transferIds?.trim() ? def.transferIds : msg.payload, `${action} transfers`);
+      const fromNode = !!def.transferIds?.trim();
+      const payloadIgnored = action === "clean" && def.cleanScope !== "payload";
+      const ids = transferIdsOf(fromNode ? def.transferIds : payloadIgnored ? undefined : msg.payload, `${action} transfers`);
       if (!ids.length && action !== "clean") throw new PutioInputError(`${action} transfers`, "no transfer ids: put them in msg.payload or in the node");
       status(STATUS.busy(action));
       const client = await account!.ready();
@@ -46,6 +53,7 @@ export = function (RED: NodeAPI): void {
         msg.payload = [];
         for (const id of ids) (msg.payload as unknown[]).push(await client.transfers.retry(id));
       } else if (action === "clean") {
+        if (ids.length) await requireExisting(client, ids);
         msg.payload = { deleted_ids: await client.transfers.clean(ids) };
       } else {
         await requireExisting(client, ids);

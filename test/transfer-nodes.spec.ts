@@ -196,6 +196,29 @@ describe("transfer nodes", function () {
       assert.equal(emu.state.getTransfer(other.id), undefined);
     });
 
+    it("clean: every finished transfer by default, whatever the payload (an inject timestamp); only the given ones when asked", async () => {
+      const a = emu.state.addTransfer({ url: "http://example.com/a.iso", status: "COMPLETED" });
+      const b = emu.state.addTransfer({ url: "http://example.com/b.iso", status: "COMPLETED" });
+      await load({ action: "clean" });
+      let out = nextMessage("out");
+      nr.node("act").receive({ payload: Date.now() });
+      assert.deepEqual([...(await out).payload.deleted_ids].sort(), [a.id, b.id].sort());
+      assert.equal(emu.state.getTransfer(a.id), undefined);
+
+      const c = emu.state.addTransfer({ url: "http://example.com/c.iso", status: "COMPLETED" });
+      const d = emu.state.addTransfer({ url: "http://example.com/d.iso", status: "COMPLETED" });
+      await nr.helper.unload();
+      await load({ action: "clean", cleanScope: "payload" });
+      out = nextMessage("out");
+      nr.node("act").receive({ payload: [c.id] });
+      assert.deepEqual((await out).payload.deleted_ids, [c.id]);
+      assert.ok(emu.state.getTransfer(d.id), "the other finished transfer stays");
+      const caught = nextMessage("caught");
+      nr.node("act").receive({ payload: Date.now() });
+      assert.match((await caught).error.message, /no transfer with id \d+/);
+      assert.ok(emu.state.getTransfer(d.id));
+    });
+
     it("an unknown id is a catchable error that says so", async () => {
       await load({ action: "cancel", transferIds: "2147483600" });
       const caught = nextMessage("caught");
