@@ -90,11 +90,13 @@ export = function (RED: NodeAPI): void {
         msg.payload = single ? (added[0] ?? null) : added;
         msg.failed = failed;
         const dupes = added.filter((a) => a.duplicate).length;
-        if (added.length) {
+        // One outcome per msg: sent when every item was added, otherwise only the error (whose msg, for
+        // a Catch node, still carries the added transfers). Sending and then failing would, for
+        // example, answer an http-in request twice.
+        if (!failed.length) {
           send(msg);
-          status(STATUS.ok(shortText(`${added.length} added${dupes ? `, ${dupes} already there` : ""}${failed.length ? `, ${failed.length} failed` : ""}`)));
-        }
-        if (failed.length) {
+          status(STATUS.ok(shortText(`${added.length} added${dupes ? `, ${dupes} already there` : ""}`)));
+        } else {
           throw new PutioInputError(
             "add transfer",
             `${failed.length} of ${failed.length + added.length} item(s) failed: ` + failed.map((f) => `${f.input}: ${f.error}`).join("; "),

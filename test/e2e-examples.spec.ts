@@ -230,6 +230,19 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: string }).error, /info-hash/);
     assert.equal(emu.state.transfers().length, before + 1);
+
+    // A list with a good and a bad item: the good one is added, and the one answer is the 400
+    // (before, the output answered 200 and the Catch path tried to answer again).
+    const mixed = await fetch(`${nr.url}/putio/magnet`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(["magnet:?xt=urn:btih:00000000000000000000000000000000000000bc&dn=Mixed", "magnet:?xt=urn:btih:nope"]),
+    });
+    assert.equal(mixed.status, 400);
+    assert.match(((await mixed.json()) as { error: string }).error, /1 of 2 item\(s\) failed/);
+    assert.equal(emu.state.transfers().length, before + 2);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(!/headers after they are sent|ERR_HTTP_HEADERS_SENT|No response object/i.test(nr.log), "answered once");
   });
 
   it("nightly-offload: the preview lists, and the 03:00 run offloads, only week-old videos; each is deleted from put.io only once verified on disk", async () => {
