@@ -159,11 +159,6 @@ export class Transport {
     this.queue = queueFor(this.queueKey, this.maxConcurrent, this.clock);
   }
 
-  /** The agent, for engines that stream bodies themselves (downloads). */
-  get dispatcher(): Agent {
-    return this.agent;
-  }
-
   /** Connect timeout, for engines that open their own connections (storage downloads). */
   get connectTimeoutMs(): number {
     return this.timeouts.connectMs;
