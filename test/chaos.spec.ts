@@ -133,6 +133,10 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       emu.knobs.cutDownloadAfterBytes = rand() < 0.6 ? 50_000 + Math.floor(rand() * 500_000) : null;
       emu.knobs.cutsRemaining = emu.knobs.cutDownloadAfterBytes ? 2 + Math.floor(rand() * 4) : null;
       emu.knobs.latencyMs = rand() < 0.3 ? Math.floor(rand() * 80) : 0;
+      // Wave 1 always has two downloads hang mid-body, so a restart surely lands in the middle of jobs.
+      const hangWave = wave === 1 && WAVES > 2;
+      emu.knobs.stallDownloadAfterBytes = hangWave ? 100_000 : null;
+      emu.knobs.stallsRemaining = hangWave ? 2 : null;
       const n = 3 + Math.floor(rand() * 4);
       for (let i = 0; i < n; i++) {
         transfers.push(emu.state.addTransfer({ url: `magnet:?xt=urn:btih:${(wave * 100 + i + 1).toString(16).padStart(40, "0")}&dn=chaos-${wave}-${i}`, size: 200_000 + Math.floor(rand() * 3_000_000) }).id);
@@ -152,9 +156,11 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       const settled = (id: number) =>
         jobs.some((j) => j.payload.transferId === id) ||
         caught.some((c) => c.error?.source?.id === "dl" && c.payload?.id === id && !/abort|clos/i.test(String(c.error?.message)));
-      if (wave < WAVES - 1 && rand() < 0.4 && !transfers.every(settled)) {
+      if (hangWave) await until(() => emu.knobs.stallsRemaining === 0);
+      if (hangWave || (wave < WAVES - 1 && rand() < 0.4 && !transfers.every(settled))) {
         midJobRestarts++;
         await nr.stop();
+        emu.knobs.stallDownloadAfterBytes = null;
         await deploy();
       }
       await until(() => transfers.every(settled));
@@ -181,6 +187,7 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
     assert.ok(![...onDisk.keys()].some((f) => f.endsWith(".part")), "no .part left after every job finished");
     assert.ok(!fs.existsSync(path.join(userDir, "node-red-putio", "download-dl.json")), "no unfinished job left in the journal");
     if (process.env.CHAOS_DEBUG) console.error("restarts in the middle of downloads:", midJobRestarts);
+    if (WAVES > 2) assert.ok(midJobRestarts >= 1, "Node-RED restarted in the middle of downloads at least once");
     fs.rmSync(userDir, { recursive: true, force: true });
     for (const m of fileMsgs) {
       const local = fs.readFileSync(m.payload.path);
