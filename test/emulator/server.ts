@@ -69,7 +69,7 @@ export class RequestHandler {
       await this.handleApi(req, res, url, token, tokenRecord);
     } catch (e) {
       // Sent already, or the client went away mid-request (its body read fails "aborted"): nobody to answer.
-      if (res.headersSent || req.destroyed || (e as { code?: string })?.code === "ECONNRESET") {
+      if (res.headersSent || req.socket.destroyed || (e as { code?: string })?.code === "ECONNRESET") {
         res.destroy();
         return;
       }
