@@ -200,7 +200,12 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return Promise.reject(new TypeError(`unsupported storage URL scheme ${url.protocol}`));
   if (opts.signal.aborted) return Promise.reject(opts.signal.reason);
-  const request = requestText(url, opts.headers);
+  let request: string;
+  try {
+    request = requestText(url, opts.headers);
+  } catch (err) {
+    return Promise.reject(err); // a rejection like every other failure, never a synchronous throw
+  }
   const secure = url.protocol === "https:";
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = Number(url.port) || (secure ? 443 : 80);
