@@ -274,7 +274,7 @@ describe("storage GET (lean HTTP/1.1 reader)", function () {
     assert.equal(sha(sink.bytes()), sha(body));
   });
 
-  it("https: TLS is really used (a self-signed certificate is refused)", async function () {
+  it("https: TLS is really used (a self-signed certificate is refused, a trusted one serves the body)", async function () {
     let dir: string;
     try {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-tls-"));
@@ -287,6 +287,21 @@ describe("storage GET (lean HTTP/1.1 reader)", function () {
     servers.push(server);
     const port = (server.address() as net.AddressInfo).port;
     await assert.rejects(storageGet(`https://localhost:${port}/x`, opts()), (e: NodeJS.ErrnoException) => /SELF_SIGNED|DEPTH_ZERO/.test(String(e.code)));
+
+    // Trusted (NODE_EXTRA_CA_CERTS works only at start-up, hence a child process): the body arrives
+    // over TLS through the zero-copy path.
+    const script = `
+      const { storageGet } = require(${JSON.stringify(require.resolve("../lib/download/storage-get"))});
+      (async () => {
+        const res = await storageGet(process.argv[1], { headers: {}, signal: new AbortController().signal, connectTimeoutMs: 2000, headersTimeoutMs: 2000 });
+        const buf = Buffer.alloc(64); let n = 0;
+        await res.readBody({ write(c) { c.copy(buf, n); n += c.length; }, claim: () => buf.subarray(n, n + 3), landed(k) { n += k; } });
+        process.stdout.write(res.statusCode + " " + buf.subarray(0, n).toString());
+      })().catch((e) => { process.stdout.write("error " + e.code); });`;
+    const out = await new Promise<string>((resolve, reject) =>
+      require("node:child_process").execFile(process.execPath, ["-e", script, `https://localhost:${port}/x`], { env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(dir, "c") } }, (err: Error | null, stdout: string) => (err ? reject(err) : resolve(stdout))),
+    );
+    assert.equal(out, "200 secret");
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
