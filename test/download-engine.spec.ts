@@ -1,6 +1,7 @@
 /** The download engine against the emulator: byte-identical results under cuts, stalls, restarts and corruption. */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
@@ -271,6 +272,39 @@ describe("download engine", function () {
     assert.equal(urlRequests(f.id).length, 2);
     assert.ok(emu.requests.some((q) => q.path.startsWith("/download/") && q.status === 410));
     assertSameAsRemote(r.files[0].path, f.id);
+  });
+
+  it("a download route that redirects (302, relative and absolute) is followed to storage, for every range", async () => {
+    const f = emu.state.addFile(0, "redirected.bin", { size: 3 * MiB + 7, seed: 31 });
+    const hops: string[] = [];
+    // A put.io-like route: /go/<n> → /go/<n-1> (relative) → … → the storage URL (absolute).
+    const real = client.files.downloadUrl.bind(client.files);
+    const server = http.createServer(async (req, res) => {
+      hops.push(`${req.url} ${req.headers.range}`);
+      const n = Number(req.url!.split("/")[2]);
+      res.writeHead(302, { location: n > 0 ? `/go/${n - 1}` : await real(f.id) });
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
+    client.files.downloadUrl = async () => `${base}/go/2`;
+    try {
+      const r = await scheduler({ segmentThreshold: MiB, connectionsPerFile: 3 }).run({ source: { fileId: f.id }, target });
+      assert.equal(r.downloaded, 1, JSON.stringify(r.errors.map((e) => e.error.message)));
+      assertSameAsRemote(r.files[0].path, f.id);
+      assert.equal(hops.length, 9, hops.join("\n")); // 3 ranges × 3 hops
+      assert.ok(hops.every((h) => /bytes=\d+-\d+$/.test(h)), "the Range header goes along");
+
+      // A redirect loop fails the file after bounded hops, with a clear reason.
+      client.files.downloadUrl = async () => `${base}/go/999999`;
+      const g = emu.state.addFile(0, "loop.bin", Buffer.from("x"));
+      const r2 = await scheduler({}, { retries: 1 }).run({ source: { fileId: g.id }, target });
+      assert.equal(r2.failed, 1);
+      assert.match(r2.errors[0].error.message, /redirected more than 5 times/);
+    } finally {
+      client.files.downloadUrl = real;
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it("hostile names never write outside the target folder", async () => {

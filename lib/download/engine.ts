@@ -716,16 +716,25 @@ async function streamRange(
   watchdog.unref?.();
   let res: StorageResponse | null = null;
   try {
-    try {
-      res = await storageGet(href, {
-        headers: { range: `bytes=${seg.pos}-${seg.end - 1}`, "user-agent": "node-red-putio" },
-        signal,
-        connectTimeoutMs: ctx.client.transport.connectTimeoutMs,
-        headersTimeoutMs: stallMs,
-      });
-    } catch (err) {
-      if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
-      throw err;
+    // put.io's download routes answer 302 to a storage host (tunnel or CDN): followed, a few hops at most.
+    let at = href;
+    for (let hops = 0; ; hops++) {
+      try {
+        res = await storageGet(at, {
+          headers: { range: `bytes=${seg.pos}-${seg.end - 1}`, "user-agent": "node-red-putio" },
+          signal,
+          connectTimeoutMs: ctx.client.transport.connectTimeoutMs,
+          headersTimeoutMs: stallMs,
+        });
+      } catch (err) {
+        if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
+        throw err;
+      }
+      const location = res.headers.location;
+      if (![301, 302, 303, 307, 308].includes(res.statusCode) || !location) break;
+      res.destroy();
+      if (hops >= 5) throw new RetriableError(`storage redirected more than 5 times`);
+      at = new URL(location, at).href;
     }
     const status = res.statusCode;
     if (status === 403 || status === 410) throw new RetriableError(`the download address expired (HTTP ${status})`, true);
