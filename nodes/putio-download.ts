@@ -5,7 +5,7 @@
  * file of the job is verified. Limits are per account, shared by every download node.
  */
 import * as path from "node:path";
-import { PutioBaseError, PutioInputError } from "../lib/errors";
+import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/errors";
 import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, jsonSafeMsg, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
 import { expandEnv, useAccount } from "./common/account";
 import { onInput } from "./common/input";
@@ -146,15 +146,22 @@ export = function (RED: NodeAPI): void {
         const target = await targetOf(msg);
         const filter = filterOf(msg);
         const key = String(msg._msgid);
-        await remember(key, msg);
-        try {
-          await account!.ready();
-        } catch (err) {
-          await forget(key);
-          throw err;
-        }
+        // Registered before the first await, so a close from here on aborts it (and the journal keeps it).
         const ac = new AbortController();
         running.add(ac);
+        const stopIfClosed = () => {
+          if (ac.signal.aborted) throw new PutioAbortError("download", ac.signal.reason);
+        };
+        await remember(key, msg);
+        try {
+          stopIfClosed();
+          await account!.ready();
+          stopIfClosed();
+        } catch (err) {
+          running.delete(ac);
+          if (!(closing && ac.signal.aborted)) await forget(key);
+          throw err;
+        }
         const inFlight = new Map<number, DownloadProgress>();
         const statusThrottle = new Throttle(1000);
         const showStatus = () => {
@@ -250,8 +257,8 @@ export = function (RED: NodeAPI): void {
       // Abort within the close timeout; the engine keeps resumable .part files.
       for (const ac of running) ac.abort(new Error("node closed"));
       Promise.allSettled([...jobs])
-        .then(() => (removed ? journal.discard() : undefined))
-        .then(() => done());
+        .then(() => (removed ? journal.discard() : journal.close()))
+        .then(() => done(), () => done());
     });
   }
   RED.nodes.registerType("putio-download", PutioDownloadNode);

@@ -1,9 +1,11 @@
 /** Pure parts of the download engine: CRC combine, names, filters, limits (fake clocks only). */
 import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { BandwidthLimiter, compileFilter, crc32Combine, inWindow, numberedName, parseWindow, planSegments, safeJoin, sanitizeName, Semaphore, Throttle, type Clock } from "../lib/download";
+import { BandwidthLimiter, JobJournal, compileFilter, crc32Combine, jsonSafeMsg, writePlan, inWindow, numberedName, parseWindow, planSegments, safeJoin, sanitizeName, Semaphore, Throttle, type Clock } from "../lib/download";
 
 function fakeClock(start = 0): Clock & { slept: number[]; t: number } {
   const c = {
@@ -145,5 +147,52 @@ describe("download units", () => {
       c.t += 50; // 100 calls over 5 s
     }
     assert.equal(passed, 5);
+  });
+
+  it("write plan: a file's write buffer is shared by its ranges; single streams get big batches", () => {
+    const MiB = 1024 * 1024;
+    assert.deepEqual(writePlan(1, 10 * MiB), { writes: 4, batchBytes: 2 * MiB });
+    for (const ranges of [1, 2, 3, 4, 8, 16, 64]) {
+      const p = writePlan(ranges, 10 * MiB);
+      assert.ok(p.writes >= 1 && p.batchBytes >= 64 * 1024 && p.batchBytes % (64 * 1024) === 0);
+      if (p.batchBytes > 64 * 1024) assert.ok(ranges * (p.writes + 1) * p.batchBytes <= 10 * MiB, `ranges ${ranges}`);
+    }
+  });
+
+  it("job journal: survives a new instance, two instances writing at once do not collide, a closed one writes nothing", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-journal-"));
+    const file = path.join(dir, "sub", "download-x.json");
+    try {
+      const a = new JobJournal(file);
+      assert.deepEqual(await a.pending(), []);
+      await a.put("m1", { msg: { payload: 1 }, since: 5 });
+      const b = new JobJournal(file);
+      assert.deepEqual(await b.pending(), [["m1", { msg: { payload: 1 }, since: 5 }]]);
+      // The closing and the starting instance of a node writing at the same moment.
+      await Promise.all([a.put("m2", { msg: { payload: 2 }, since: 6 }), b.put("m3", { msg: { payload: 3 }, since: 7 }), a.remove("m1"), b.remove("m1")]);
+      assert.deepEqual(fs.readdirSync(path.dirname(file)), ["download-x.json"], "no temp file left");
+      await a.close();
+      await a.put("late", { msg: {}, since: 1 });
+      const seen = JSON.parse(fs.readFileSync(file, "utf8")).jobs;
+      assert.ok(!("late" in seen), "a closed journal writes nothing");
+      await b.remove("m3");
+      assert.equal(fs.existsSync(file), false, "an empty journal is no file");
+      fs.writeFileSync(file, "{not json");
+      assert.deepEqual(await new JobJournal(file).pending(), [], "a damaged file counts as empty");
+      const none = new JobJournal(null);
+      await none.put("k", { msg: {}, since: 1 });
+      assert.deepEqual(await none.pending(), [["k", { msg: {}, since: 1 }]], "no file: kept in memory only");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("jsonSafeMsg keeps a msg as JSON, without http-in req/res or functions; a cycle keeps id, topic and payload", () => {
+    const msg: Record<string, unknown> = { _msgid: "a", topic: "t", payload: { id: 1 }, req: { socket: {} }, res: {}, fn: () => 1, keep: [1, "x"] };
+    assert.deepEqual(jsonSafeMsg(msg), { _msgid: "a", topic: "t", payload: { id: 1 }, keep: [1, "x"] });
+    const cyclic: Record<string, unknown> = { _msgid: "b", topic: "t", payload: 5 };
+    cyclic.self = cyclic;
+    assert.deepEqual(jsonSafeMsg(cyclic), { _msgid: "b", topic: "t", payload: 5 });
+    assert.deepEqual(jsonSafeMsg({ _msgid: "c", payload: "x".repeat(300_000) }), { _msgid: "c", payload: "x".repeat(300_000) });
   });
 });

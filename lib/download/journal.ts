@@ -40,10 +40,15 @@ export function jsonSafeMsg(msg: Record<string, unknown>): Record<string, unknow
   }
 }
 
+let tmpCounter = 0;
+
 export class JobJournal {
   private entries = new Map<string, JournalEntry>();
   private loaded: Promise<void> | null = null;
   private writing: Promise<void> = Promise.resolve();
+  /** Calls not finished yet (close() waits for them). */
+  private readonly ops = new Set<Promise<unknown>>();
+  private closed = false;
 
   /** `file` null: a journal that remembers nothing (no user directory to keep it in). */
   constructor(readonly file: string | null) {}
@@ -54,19 +59,43 @@ export class JobJournal {
     return [...this.entries];
   }
 
-  async put(key: string, entry: JournalEntry): Promise<void> {
-    await this.load();
-    this.entries.set(key, entry);
-    await this.save();
+  put(key: string, entry: JournalEntry): Promise<void> {
+    return this.track(async () => {
+      await this.load();
+      if (this.closed) return;
+      this.entries.set(key, entry);
+      await this.save();
+    });
   }
 
-  async remove(key: string): Promise<void> {
-    await this.load();
-    if (this.entries.delete(key)) await this.save();
+  remove(key: string): Promise<void> {
+    return this.track(async () => {
+      await this.load();
+      if (!this.closed && this.entries.delete(key)) await this.save();
+    });
+  }
+
+  /**
+   * Wait for every call in progress, then write nothing more: the node that owns the file is
+   * closing and the next instance (a redeploy) takes it over, so a late write must not clobber it.
+   */
+  async close(): Promise<void> {
+    while (this.ops.size) await Promise.allSettled([...this.ops]);
+    this.closed = true;
+    await this.writing;
+  }
+
+  private track(fn: () => Promise<void>): Promise<void> {
+    const p = fn();
+    this.ops.add(p);
+    const done = () => this.ops.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   /** Forget everything and delete the file (the node was removed from the flows). */
   async discard(): Promise<void> {
+    await this.close();
     this.entries.clear();
     if (!this.file) return;
     const file = this.file;
@@ -97,7 +126,8 @@ export class JobJournal {
     const run = async () => {
       if (empty) return void (await fsp.rm(file, { force: true }));
       await fsp.mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
+      // Unique per write: the closing and the starting instance of a node may both be writing.
+      const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
       await fsp.writeFile(tmp, text);
       await fsp.rename(tmp, file);
     };
