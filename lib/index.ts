@@ -21,3 +21,4 @@ export * from "./walk";
 export * from "./filters";
 export * from "./upload-engine";
 export * from "./ids";
+export * from "./describe";
