@@ -160,7 +160,7 @@ describe("download engine", function () {
   async function interrupted(fileId: number, bytes: number, limits: Partial<DownloadLimits> = {}): Promise<void> {
     const ac = new AbortController();
     const job = scheduler(limits, { stallMs: 60_000 }).run({ source: { fileId }, target, signal: ac.signal });
-    const side = path.join(target, emu.state.getFile(fileId)!.name + ".part.json");
+    const side = path.join(target, `.putio-${fileId}.part.json`);
     for (;;) {
       try {
         const st = JSON.parse(fs.readFileSync(side, "utf8"));
@@ -180,7 +180,7 @@ describe("download engine", function () {
     emu.knobs.stallDownloadAfterBytes = 3 * MiB;
     emu.knobs.stallsRemaining = 1;
     await interrupted(f.id, 2 * MiB);
-    assert.deepEqual(tree(target), ["restart.mkv.part", "restart.mkv.part.json"]);
+    assert.deepEqual(tree(target), [`.putio-${f.id}.part`, `.putio-${f.id}.part.json`]);
     const before = downloadRequests().length;
     const r = await scheduler().run({ source: { fileId: f.id }, target });
     // Everything received before the stop was saved (at most the 3 MiB the stalled server sent).
@@ -402,15 +402,15 @@ describe("download engine", function () {
     const s = scheduler({ filesAtOnce: 2 }, { stallMs: 60_000 });
     const job = s.run({ source: { folderId: folder }, target, signal: ac.signal });
     // Wait for both admitted files to have saved some bytes.
-    const saved = (n: string) => {
+    const saved = (id: number) => {
       try {
-        return JSON.parse(fs.readFileSync(path.join(target, n + ".part.json"), "utf8")).segments[0].pos >= MiB / 2;
+        return JSON.parse(fs.readFileSync(path.join(target, `.putio-${id}.part.json`), "utf8")).segments[0].pos >= MiB / 2;
       } catch {
         return false;
       }
     };
-    while ([a, b, c].filter((f) => saved(f.name)).length < 2) await new Promise((r) => setTimeout(r, 10));
-    assert.equal([a, b, c].filter((f) => fs.existsSync(path.join(target, f.name + ".part"))).length, 2, "only 2 files at once");
+    while ([a, b, c].filter((f) => saved(f.id)).length < 2) await new Promise((r) => setTimeout(r, 10));
+    assert.equal([a, b, c].filter((f) => fs.existsSync(path.join(target, `.putio-${f.id}.part`))).length, 2, "only 2 files at once");
     ac.abort();
     await assert.rejects(job, PutioAbortError);
     emu.knobs.stallDownloadAfterBytes = null;

@@ -172,7 +172,7 @@ describe("putio-download node", function () {
     emu.knobs.stallsRemaining = 1;
     await load({});
     nr.node("dl").receive({ payload: f.id });
-    const side = path.join(work, "long.mkv.part.json");
+    const side = path.join(work, `.putio-${f.id}.part.json`);
     const saved = () => {
       try {
         return JSON.parse(fs.readFileSync(side, "utf8")).segments[0].pos >= MiB / 2;
@@ -182,7 +182,7 @@ describe("putio-download node", function () {
     };
     while (!saved()) await new Promise((r) => setTimeout(r, 10));
     await nr.helper.unload();
-    assert.ok(fs.existsSync(path.join(work, "long.mkv.part")));
+    assert.ok(fs.existsSync(path.join(work, `.putio-${f.id}.part`)));
     assert.ok(fs.existsSync(side));
     assert.ok(!fs.existsSync(path.join(work, "long.mkv")));
 
@@ -206,7 +206,7 @@ describe("putio-download node", function () {
       emu.knobs.stallsRemaining = 1;
       await load({ stallMs: 60_000 });
       nr.node("dl").receive({ payload: f.id, keep: "me" });
-      const side = path.join(work, "restart.mkv.part.json");
+      const side = path.join(work, `.putio-${f.id}.part.json`);
       const journal = path.join(userDir, "node-red-putio", "download-dl.json");
       const progressed = () => {
         try {
@@ -222,7 +222,7 @@ describe("putio-download node", function () {
       assert.ok(!JSON.stringify(entries).includes(emu.token), "no token in the journal");
 
       await nr.stop(); // Node-RED stops mid-file
-      assert.ok(fs.existsSync(path.join(work, "restart.mkv.part")));
+      assert.ok(fs.existsSync(path.join(work, `.putio-${f.id}.part`)));
       assert.ok(!fs.existsSync(path.join(work, "restart.mkv")));
       assert.ok(fs.existsSync(journal), "the unfinished job is kept");
 

@@ -1,20 +1,22 @@
 /**
  * Downloads one put.io file into a local folder so that it cannot be lost or corrupted:
- * bytes go to `<name>.part` (state in `<name>.part.json`), never to the final name; cut or stalled
+ * bytes go to a hidden temp file named by the put.io id (names.ts tempPaths; state beside it),
+ * never to the final name, and no link is followed at either; cut or stalled
  * connections resume with Range from what is on disk; on success size and CRC32 are verified, the
  * file is fsynced and renamed atomically. Above a size threshold N ranges are fetched at once with
  * positional writes into the preallocated part file.
  */
 import * as path from "node:path";
 import type { PutioClient } from "../client";
-import { PutioAbortError, PutioBaseError, PutioError, PutioTransferIntegrityError } from "../errors";
+import { PutioAbortError, PutioBaseError, PutioError, PutioInputError, PutioTransferIntegrityError } from "../errors";
 import { backoffDelay } from "../sleep";
 import { crc32, crc32Combine, crcHex, parseCrc } from "./crc";
-import { removeIfPresent, type DownloadFileHandle, type DownloadFs } from "./fs";
+import { localPathClaims } from "./claims";
+import { OPEN, lstatOrNull, removeIfPresent, type DownloadFileHandle, type DownloadFs } from "./fs";
 import { type BandwidthLimiter, type Clock, Throttle } from "./limiter";
-import { numberedName, sanitizeName } from "./names";
+import { numberedName, sanitizeName, tempPaths } from "./names";
 import { storageGet, type StorageResponse } from "./storage-get";
-import { doneBytes, loadPartState, planSegments, savePartState, sidecarPath, type PartState, type Segment } from "./segments";
+import { doneBytes, planSegments, savePartState, takePartState, type PartState, type Segment } from "./segments";
 
 /** The fields of a put.io file the engine needs (a putio-files output object has them all). */
 export interface RemoteFile {
@@ -114,6 +116,10 @@ export interface FileJobOptions {
   ifExists: CollisionPolicy;
   putioPath: string;
   signal: AbortSignal;
+  /** The local name the job planned (planLocalNames); default: the sanitised remote name. */
+  localName?: string;
+  /** Local paths other files of the same job will use: never taken as a keep-both name. */
+  reserved?: (localPath: string) => boolean;
   onProgress?: (p: DownloadProgress) => void;
 }
 
@@ -130,6 +136,8 @@ class RetriableError extends Error {
 }
 /** The remote file is not the one the part was started from. */
 class RemoteChangedError extends Error {}
+/** The storage answered a range that does not start at 0 with the whole file. */
+class RangesRefusedError extends Error {}
 /** A local write failed: nothing to retry. */
 class LocalWriteError extends Error {
   constructor(
@@ -169,19 +177,17 @@ async function crcOfRange(fh: DownloadFileHandle, start: number, end: number, si
 
 /** "identical" when size and CRC32 match the remote file. */
 export async function compareLocal(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<"missing" | "identical" | "different"> {
-  let st;
-  try {
-    st = await ctx.fs.stat(localPath);
-  } catch {
-    return "missing";
-  }
+  const st = await lstatOrNull(ctx.fs, localPath);
+  if (!st) return "missing";
+  // A link is never followed, compared or replaced: it could lead outside the target.
+  if (st.isSymbolicLink()) throw new PutioInputError(`download "${file.name}"`, `"${localPath}" is a symbolic link: node-red-putio does not write through or replace links; move or remove it`);
   if (!st.isFile() || st.size !== file.size) return "different";
   const want = parseCrc(file.crc32);
   if (want === null) return "identical"; // put.io gave no checksum: the size is all we can compare
   const key = `${localPath}|${st.size}|${st.mtimeMs}`;
   let hex = ctx.localCrcCache.get(key);
   if (hex === undefined) {
-    const fh = await ctx.fs.open(localPath, "r");
+    const fh = await ctx.fs.open(localPath, OPEN.readOnly);
     try {
       hex = crcHex(await crcOfRange(fh, 0, st.size, signal));
     } finally {
@@ -196,92 +202,134 @@ export async function compareLocal(ctx: EngineContext, localPath: string, file: 
  * The final local path under the collision policy; `identical` when that path already holds this
  * very file. skip-identical: identical → skip, different → keep both ("name (1).ext"), so a local
  * file is never lost. overwrite: identical → skip, different → replaced after verification.
- * keep-both: always a new copy under a free name.
+ * keep-both: always a new copy under a free name. A numbered name is taken only when no other
+ * download holds it and no other file of the job planned it; the returned `release` frees it.
  */
-async function chooseFinalPath(ctx: EngineContext, dir: string, file: RemoteFile, policy: CollisionPolicy, signal: AbortSignal): Promise<{ path: string; identical: boolean }> {
-  const name = sanitizeName(file.name);
+async function chooseFinalPath(
+  ctx: EngineContext,
+  dir: string,
+  file: RemoteFile,
+  name: string,
+  opts: FileJobOptions,
+): Promise<{ path: string; identical: boolean; release: () => void }> {
+  const { ifExists: policy, signal } = opts;
+  const none = () => {};
   const first = path.join(dir, name);
   const cmp = await compareLocal(ctx, first, file, signal);
-  if (cmp === "missing") return { path: first, identical: false };
-  if (policy !== "keep-both" && cmp === "identical") return { path: first, identical: true };
-  if (policy === "overwrite") return { path: first, identical: false };
+  if (cmp === "missing") return { path: first, identical: false, release: none };
+  if (policy !== "keep-both" && cmp === "identical") return { path: first, identical: true, release: none };
+  if (policy === "overwrite") return { path: first, identical: false, release: none };
   for (let n = 1; n < 10_000; n++) {
     const candidate = path.join(dir, numberedName(name, n));
-    const c = await compareLocal(ctx, candidate, file, signal);
-    if (c === "missing") return { path: candidate, identical: false };
-    if (c === "identical" && policy !== "keep-both") return { path: candidate, identical: true };
+    if (opts.reserved?.(candidate)) continue;
+    const release = localPathClaims.tryClaim(candidate);
+    if (!release) continue;
+    try {
+      const c = await compareLocal(ctx, candidate, file, signal);
+      if (c === "missing") return { path: candidate, identical: false, release };
+      if (c === "identical" && policy !== "keep-both") return { path: candidate, identical: true, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+    release();
   }
   throw new PutioTransferIntegrityError(`download "${file.name}"`, `no free name for "${name}" in "${dir}"`);
 }
 
-/** Download one file into `dir` (which exists and is inside the target). */
+/**
+ * Download one file into `dir` (which exists and is inside the target). Its final and temp paths
+ * are claimed for the process first: another download of the same path waits for this one.
+ */
 export async function downloadFile(ctx: EngineContext, file: RemoteFile, dir: string, opts: FileJobOptions): Promise<FileResult> {
+  const name = opts.localName ?? sanitizeName(file.name);
+  const temp = tempPaths(dir, file.id);
+  const release = await localPathClaims.claim([path.join(dir, name), temp.part], opts.signal);
+  try {
+    return await downloadClaimed(ctx, file, dir, name, opts);
+  } finally {
+    release();
+  }
+}
+
+async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string, name: string, opts: FileJobOptions): Promise<FileResult> {
   const attempted = `download "${opts.putioPath}"`;
   const started = ctx.clock.now();
-  const choice = await chooseFinalPath(ctx, dir, file, opts.ifExists, opts.signal);
+  const choice = await chooseFinalPath(ctx, dir, file, name, opts);
   const finalPath = choice.path;
-  if (choice.identical) {
-    return { status: "skipped-identical", fileId: file.id, name: file.name, putioPath: opts.putioPath, path: finalPath, size: file.size, crc32: file.crc32 ?? null, seconds: 0, bytesPerSecond: 0, resumed: false, resumedBytes: 0, retries: 0 };
-  }
-  const partPath = finalPath + ".part";
-  let remote = file;
-  let integrityFailures = 0;
-  let changes = 0;
-  let retries = 0;
-  let resumedBytes = -1;
-  let resumed = false;
-  for (;;) {
-    try {
-      const out = await fetchIntoPart(ctx, remote, partPath, opts, attempted);
-      retries += out.retries;
-      if (resumedBytes < 0) resumedBytes = out.resumedBytes;
-      resumed = resumed || out.resumedBytes > 0 || out.retries > 0;
-      const mismatch = verifyProblem(remote, out.size, out.crc);
-      if (mismatch) {
-        await out.discard();
-        if (integrityFailures++ >= ctx.options.integrityRetries) {
-          throw new PutioTransferIntegrityError(attempted, `put.io: ${attempted} failed: ${mismatch} after ${integrityFailures} full downloads; the partial file was removed and nothing was written at "${finalPath}".`);
-        }
-        retries++;
-        remote = await ctx.client.files.get(remote.id, opts.signal); // same-size changes show up only as a new crc32
-        continue;
-      }
-      await out.commit(finalPath);
-      const seconds = Math.max(0.001, (ctx.clock.now() - started) / 1000);
-      return {
-        status: "downloaded",
-        fileId: remote.id,
-        name: remote.name,
-        putioPath: opts.putioPath,
-        path: finalPath,
-        size: remote.size,
-        crc32: crcHex(out.crc),
-        seconds,
-        bytesPerSecond: Math.round((remote.size - Math.max(0, resumedBytes)) / seconds),
-        resumed,
-        resumedBytes: Math.max(0, resumedBytes),
-        retries,
-      };
-    } catch (err) {
-      if (err instanceof RemoteChangedError && changes++ < 2) {
-        // The file on put.io changed under us: take its current identity and start over.
-        remote = await ctx.client.files.get(remote.id, opts.signal);
-        await removeIfPresent(ctx.fs, partPath);
-        await removeIfPresent(ctx.fs, sidecarPath(partPath));
-        retries++;
-        continue;
-      }
-      if (err instanceof LocalWriteError) {
-        await removeIfPresent(ctx.fs, partPath).catch(() => {});
-        await removeIfPresent(ctx.fs, sidecarPath(partPath)).catch(() => {});
-        throw new PutioTransferIntegrityError(
-          attempted,
-          `${attempted} failed: could not write "${err.at}" (${err.errno.code ?? err.message})${err.errno.code === "ENOSPC" ? ": the disk is full" : ""}. The partial file was removed.`,
-          { cause: err.errno },
-        );
-      }
-      throw err;
+  try {
+    if (choice.identical) {
+      return { status: "skipped-identical", fileId: file.id, name: file.name, putioPath: opts.putioPath, path: finalPath, size: file.size, crc32: file.crc32 ?? null, seconds: 0, bytesPerSecond: 0, resumed: false, resumedBytes: 0, retries: 0 };
     }
+    const temp = tempPaths(dir, file.id);
+    let remote = file;
+    let integrityFailures = 0;
+    let changes = 0;
+    let retries = 0;
+    let resumedBytes = -1;
+    let resumed = false;
+    let singleStream = false;
+    for (;;) {
+      try {
+        const out = await fetchIntoPart(ctx, remote, dir, opts, attempted, singleStream);
+        retries += out.retries;
+        if (resumedBytes < 0) resumedBytes = out.resumedBytes;
+        resumed = resumed || out.resumedBytes > 0 || out.retries > 0;
+        const mismatch = verifyProblem(remote, out.size, out.crc);
+        if (mismatch) {
+          await out.discard();
+          if (integrityFailures++ >= ctx.options.integrityRetries) {
+            throw new PutioTransferIntegrityError(attempted, `put.io: ${attempted} failed: ${mismatch} after ${integrityFailures} full downloads; the partial file was removed and nothing was written at "${finalPath}".`);
+          }
+          retries++;
+          remote = await ctx.client.files.get(remote.id, opts.signal); // same-size changes show up only as a new crc32
+          continue;
+        }
+        await out.commit(finalPath, opts.ifExists === "overwrite");
+        const seconds = Math.max(0.001, (ctx.clock.now() - started) / 1000);
+        return {
+          status: "downloaded",
+          fileId: remote.id,
+          name: remote.name,
+          putioPath: opts.putioPath,
+          path: finalPath,
+          size: remote.size,
+          crc32: crcHex(out.crc),
+          seconds,
+          bytesPerSecond: Math.round((remote.size - Math.max(0, resumedBytes)) / seconds),
+          resumed,
+          resumedBytes: Math.max(0, resumedBytes),
+          retries,
+        };
+      } catch (err) {
+        if (err instanceof RangesRefusedError && !singleStream) {
+          // Ranges are useless with this storage: one stream from byte 0 (its cuts start over).
+          singleStream = true;
+          retries++;
+          continue;
+        }
+        if (err instanceof RemoteChangedError && changes++ < 2) {
+          // The file on put.io changed under us: take its current identity and start over.
+          remote = await ctx.client.files.get(remote.id, opts.signal);
+          await removeIfPresent(ctx.fs, temp.part);
+          await removeIfPresent(ctx.fs, temp.state);
+          retries++;
+          continue;
+        }
+        if (err instanceof LocalWriteError) {
+          await removeIfPresent(ctx.fs, temp.part).catch(() => {});
+          await removeIfPresent(ctx.fs, temp.state).catch(() => {});
+          throw new PutioTransferIntegrityError(
+            attempted,
+            `${attempted} failed: could not write "${err.at}" (${err.errno.code ?? err.message})${err.errno.code === "ENOSPC" ? ": the disk is full" : ""}. The partial file was removed.`,
+            { cause: err.errno },
+          );
+        }
+        throw err;
+      }
+    }
+  } finally {
+    choice.release();
   }
 }
 
@@ -298,31 +346,56 @@ interface FetchedPart {
   retries: number;
   resumedBytes: number;
   discard(): Promise<void>;
-  commit(finalPath: string): Promise<void>;
+  /** Move the verified temp file to its final name (`replace`: an existing file may be replaced). */
+  commit(finalPath: string, replace: boolean): Promise<void>;
 }
 
-/** Open the .part (resuming it when it belongs to this remote file) and fetch every missing range. */
-async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, partPath: string, opts: FileJobOptions, attempted: string): Promise<FetchedPart> {
+/**
+ * Open the temp file (resuming it when its state names this remote file) and fetch every missing
+ * range. A new download writes its state before it creates the temp file (O_EXCL, no link
+ * followed), so whatever sits at a temp path without a state of ours is someone else's.
+ */
+async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, dir: string, opts: FileJobOptions, attempted: string, singleStream: boolean): Promise<FetchedPart> {
   const fs = ctx.fs;
-  const side = sidecarPath(partPath);
+  const temp = tempPaths(dir, file.id);
+  const partPath = temp.part;
   const io = <T>(p: Promise<T>, at: string): Promise<T> =>
     p.catch((e: NodeJS.ErrnoException) => {
       throw new LocalWriteError(e, at);
     });
-  let state = await loadPartState(fs, partPath, { id: file.id, size: file.size, crc32: file.crc32 ?? null });
-  let fh: DownloadFileHandle;
-  if (state) {
-    fh = await io(fs.open(partPath, "r+"), partPath);
-  } else {
-    await checkFreeSpace(ctx, path.dirname(partPath), file.size, attempted);
-    await removeIfPresent(fs, side);
-    fh = await io(fs.open(partPath, "w+"), partPath);
-    // Preallocate (sparse): ranges are written in place at their offsets.
-    await io(fh.truncate(file.size), partPath);
-    state = { v: 1, fileId: file.id, size: file.size, crc32: file.crc32 ?? null, segments: planSegments(file.size, ctx.options.connectionsPerFile, ctx.options.segmentThreshold) };
-    await io(savePartState(fs, partPath, state), side);
+  let state = await takePartState(fs, dir, { id: file.id, size: file.size, crc32: file.crc32 ?? null }, attempted);
+  if (state && singleStream && state.segments.length > 1) {
+    // Ranges were refused: only the first range's bytes are a usable prefix.
+    state = { ...state, rangesRefused: true, segments: [{ start: 0, end: file.size, pos: state.segments[0].pos }] };
   }
-  const st: PartState = state;
+  let fh: DownloadFileHandle | null = null;
+  try {
+    if (state) {
+      fh = await io(fs.open(partPath, OPEN.readWrite), partPath);
+    } else {
+      await checkFreeSpace(ctx, dir, file.size, attempted);
+      const connections = singleStream ? 1 : ctx.options.connectionsPerFile;
+      state = { v: 2, fileId: file.id, size: file.size, crc32: file.crc32 ?? null, segments: planSegments(file.size, connections, ctx.options.segmentThreshold), ...(singleStream ? { rangesRefused: true } : {}) };
+      await io(savePartState(fs, dir, state), temp.state);
+      fh = await io(fs.open(partPath, OPEN.createNew, 0o644), partPath);
+      // Preallocate (sparse): ranges are written in place at their offsets.
+      await io(fh.truncate(file.size), partPath);
+    }
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    throw err;
+  }
+  return fetchOpenPart(ctx, file, dir, fh, state, opts, attempted);
+}
+
+async function fetchOpenPart(ctx: EngineContext, file: RemoteFile, dir: string, fh: DownloadFileHandle, st: PartState, opts: FileJobOptions, attempted: string): Promise<FetchedPart> {
+  const fs = ctx.fs;
+  const temp = tempPaths(dir, file.id);
+  const partPath = temp.part;
+  const io = <T>(p: Promise<T>, at: string): Promise<T> =>
+    p.catch((e: NodeJS.ErrnoException) => {
+      throw new LocalWriteError(e, at);
+    });
   const resumedBytes = doneBytes(st);
   let closed = false;
   const close = async () => {
@@ -340,7 +413,7 @@ async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, partPath: str
     await close();
     if (err instanceof RemoteChangedError) {
       await removeIfPresent(fs, partPath);
-      await removeIfPresent(fs, side);
+      await removeIfPresent(fs, temp.state);
     }
     throw err;
   }
@@ -352,7 +425,7 @@ async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, partPath: str
   let saving: Promise<void> = Promise.resolve();
   // Flushing data before each state save means the sidecar never claims bytes that a power cut
   // could lose, and the final fsync only has the last interval's pages left to write.
-  const checkpoint = () => (saving = saving.then(() => fh.sync().then(() => savePartState(fs, partPath, st))).catch(() => {}));
+  const checkpoint = () => (saving = saving.then(() => fh.sync().then(() => savePartState(fs, dir, st))).catch(() => {}));
   const timer = setInterval(checkpoint, ctx.options.checkpointMs);
   timer.unref?.();
   let retries = 0;
@@ -371,6 +444,12 @@ async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, partPath: str
   if (firstError || opts.signal.aborted) {
     await close();
     if (opts.signal.aborted) throw new PutioAbortError(attempted, opts.signal.reason);
+    if (st.rangesRefused && !(firstError instanceof RangesRefusedError)) {
+      // This storage cannot resume (it sends whole files): a kept part would only be a promise.
+      await removeIfPresent(fs, partPath).catch(() => {});
+      await removeIfPresent(fs, temp.state).catch(() => {});
+      if (firstError instanceof PutioBaseError) firstError.message = firstError.message.replace(/ The partial file was kept.*$/, " The storage does not resume downloads, so the partial file was removed.");
+    }
     throw firstError;
   }
 
@@ -378,7 +457,13 @@ async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, partPath: str
   // many GiB on a slow NAS disk, and every range's CRC was computed from the bytes that were written.
   let crc = crcs[0] ?? 0;
   for (let i = 1; i < st.segments.length; i++) crc = crc32Combine(crc, crcs[i], st.segments[i].end - st.segments[i].start);
-  const size = (await io(fh.stat(), partPath)).size;
+  let size: number;
+  try {
+    size = (await io(fh.stat(), partPath)).size;
+  } catch (err) {
+    await close();
+    throw err;
+  }
   return {
     size,
     crc,
@@ -387,13 +472,22 @@ async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, partPath: str
     discard: async () => {
       await close();
       await removeIfPresent(fs, partPath);
-      await removeIfPresent(fs, side);
+      await removeIfPresent(fs, temp.state);
     },
-    commit: async (finalPath) => {
-      await io(fh.sync(), partPath);
-      await close();
+    commit: async (finalPath, replace) => {
+      try {
+        await io(fh.sync(), partPath);
+      } finally {
+        await close();
+      }
+      // Something may have appeared at the final name while the bytes came (a user, another
+      // program): only the overwrite policy replaces a file, and nothing replaces a link or folder.
+      const there = await lstatOrNull(fs, finalPath);
+      if (there && (!replace || !there.isFile())) {
+        throw new PutioInputError(attempted, `"${finalPath}" appeared while the file was downloaded and was left alone; the verified download stays in "${partPath}" and is used by the next run`);
+      }
       await io(fs.rename(partPath, finalPath), finalPath);
-      await removeIfPresent(fs, side).catch(() => {});
+      await removeIfPresent(fs, temp.state).catch(() => {});
       await syncDir(fs, path.dirname(finalPath));
     },
   };
@@ -507,7 +601,7 @@ async function runSegment(
       if (!(err instanceof RetriableError) && !isTransient(err)) throw err;
       if (seg.pos > before) failures = 0; // progress was made: this is a new run of bad luck
       if (++failures > ctx.options.retries) {
-        throw new PutioBaseError(`download "${file.name}"`, `put.io: download of "${file.name}" failed after ${failures} attempts: ${(err as Error).message}. The partial file was kept and will be resumed.`, { cause: err });
+        throw new PutioBaseError(`download "${file.name}"`, `put.io: download of "${file.name}" failed after ${failures} attempts: ${(err as Error).message}. The partial file was kept: the next download of this file resumes it.`, { cause: err });
       }
       onRetry();
       if (err instanceof RetriableError && err.expiredUrl && href) await url.expire(href);
@@ -520,7 +614,7 @@ async function runSegment(
 function isTransient(err: unknown): boolean {
   if (err instanceof PutioError) return err.statusCode >= 500 || err.statusCode === 429;
   if (err instanceof PutioBaseError) return (err as { name: string }).name === "PutioNetworkError" || (err as { name: string }).name === "PutioTimeoutError";
-  if (err instanceof RemoteChangedError || err instanceof LocalWriteError) return false;
+  if (err instanceof RemoteChangedError || err instanceof LocalWriteError || err instanceof RangesRefusedError) return false;
   const code = (err as { code?: string })?.code ?? "";
   return /^(UND_ERR|ECONN|EPIPE|EPROTO|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ERR_STREAM_PREMATURE_CLOSE)/.test(code);
 }
@@ -750,7 +844,7 @@ async function streamRange(
       const length = Number(res.headers["content-length"] ?? NaN);
       if (Number.isFinite(length) && length !== file.size) throw new RemoteChangedError(`storage says the file has ${length} bytes, put.io said ${file.size}`);
       // Storage ignored Range and sends the whole file: usable only by a range that starts at 0.
-      if (seg.start !== 0) throw new RetriableError("storage ignored the Range header");
+      if (seg.start !== 0) throw new RangesRefusedError("storage ignored the Range header");
       seg.pos = 0;
       crcs[index] = 0;
     } else {

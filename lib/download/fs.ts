@@ -2,7 +2,10 @@
  * The file-system calls the download engine makes, as an interface so tests can inject failures
  * (a disk that fills up) without a real tmpfs. node:fs/promises satisfies it.
  */
+import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import { PutioInputError } from "../errors";
 
 export interface DownloadFileHandle {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
@@ -14,29 +17,51 @@ export interface DownloadFileHandle {
   close(): Promise<void>;
 }
 
+export interface DownloadStats {
+  size: number;
+  mtimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
 export interface DownloadFs {
-  open(path: string, flags: string): Promise<DownloadFileHandle>;
+  /** `flags` as a string ("r") or O_* numbers (O_NOFOLLOW needs the numeric form). */
+  open(path: string, flags: string | number, mode?: number): Promise<DownloadFileHandle>;
   readFile(path: string, encoding: "utf8"): Promise<string>;
-  writeFile(path: string, data: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
-  mkdir(path: string, opts: { recursive: true }): Promise<unknown>;
-  stat(path: string): Promise<{ size: number; mtimeMs: number; isFile(): boolean; isDirectory(): boolean }>;
+  mkdir(path: string, opts?: { recursive?: boolean }): Promise<unknown>;
+  stat(path: string): Promise<DownloadStats>;
+  lstat(path: string): Promise<DownloadStats>;
   realpath(path: string): Promise<string>;
+  access(path: string, mode: number): Promise<void>;
   /** Free bytes for the target folder's file system (optional: skipped when missing). */
   statfs?(path: string): Promise<{ bavail: number; bsize: number }>;
 }
 
 export const nodeFs: DownloadFs = {
-  open: (p, flags) => fsp.open(p, flags),
+  open: (p, flags, mode) => fsp.open(p, flags, mode),
   readFile: (p, enc) => fsp.readFile(p, enc),
-  writeFile: (p, data) => fsp.writeFile(p, data),
   rename: fsp.rename,
   unlink: fsp.unlink,
   mkdir: fsp.mkdir,
   stat: fsp.stat,
+  lstat: fsp.lstat,
   realpath: fsp.realpath,
+  access: fsp.access,
   statfs: typeof fsp.statfs === "function" ? (p) => fsp.statfs(p) : undefined,
+};
+
+/** Open flags that never follow a symbolic link at the last component. */
+export const OPEN = {
+  /** Create; fail if anything (a file, a link) is there. */
+  createNew: constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+  /** An existing file, read and write. */
+  readWrite: constants.O_RDWR | constants.O_NOFOLLOW,
+  readOnly: constants.O_RDONLY | constants.O_NOFOLLOW,
+  /** Create or replace the contents (our own small state files only). */
+  replace: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
 };
 
 /** unlink that ignores a missing file. */
@@ -44,4 +69,71 @@ export async function removeIfPresent(fs: DownloadFs, path: string): Promise<voi
   await fs.unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err?.code !== "ENOENT") throw err;
   });
+}
+
+/** lstat, or null when nothing is there. */
+export async function lstatOrNull(fs: DownloadFs, p: string): Promise<DownloadStats | null> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/** Write a small text file through a temp name and a rename, never following a link. */
+export async function writeFileAtomic(fs: DownloadFs, file: string, tmp: string, text: string): Promise<void> {
+  const fh = await fs.open(tmp, OPEN.replace, 0o644);
+  try {
+    const buf = Buffer.from(text);
+    for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off, off)).bytesWritten;
+  } finally {
+    await fh.close();
+  }
+  await fs.rename(tmp, file);
+}
+
+/**
+ * Make sure `target` is a writable folder, creating missing folders one level at a time. Every
+ * answer is a clear error: a missing parent, a file in the way, no permission, or a pseudo file
+ * system that refuses (a recursive mkdir under /proc never returned; one level at a time fails).
+ */
+export async function ensureTargetFolder(fs: DownloadFs, target: string, attempted = "download"): Promise<string> {
+  if (!path.isAbsolute(target)) throw new PutioInputError(attempted, `the target folder "${target}" is not an absolute path`);
+  const full = path.resolve(target);
+  const missing: string[] = [];
+  let at = full;
+  for (;;) {
+    let st: DownloadStats | null;
+    try {
+      st = await fs.stat(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT") throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: "${at}" is not reachable (${code ?? (err as Error).message})`);
+      st = null;
+    }
+    if (st) {
+      if (!st.isDirectory()) throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: "${at}" is not a folder`);
+      break;
+    }
+    const parent = path.dirname(at);
+    if (parent === at) throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: no part of it exists`);
+    missing.unshift(at);
+    at = parent;
+  }
+  for (const dir of missing) {
+    try {
+      await fs.mkdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" && (await fs.stat(dir).then((s) => s.isDirectory(), () => false))) continue;
+      throw new PutioInputError(attempted, `the target folder "${full}" could not be created: "${dir}" (${code ?? (err as Error).message})`);
+    }
+  }
+  try {
+    await fs.access(full, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new PutioInputError(attempted, `the target folder "${full}" is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return full;
 }

@@ -5,14 +5,15 @@
  */
 import * as path from "node:path";
 import type { PutioClient } from "../client";
-import { PutioAbortError, PutioBaseError, PutioInputError, redact } from "../errors";
+import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError, redact } from "../errors";
 import { checkId, type PutioFile } from "../domains/files";
 import { splitPath } from "../paths";
 import { DEFAULT_ENGINE_OPTIONS, downloadFile, type CollisionPolicy, type DownloadProgress, type EngineContext, type EngineOptions, type FileResult, type RemoteFile } from "./engine";
 import { compileFilter, type FileFilter } from "../filters";
-import { nodeFs, type DownloadFs } from "./fs";
+import { PathClaims } from "./claims";
+import { ensureTargetFolder, lstatOrNull, nodeFs, type DownloadFs } from "./fs";
 import { BandwidthLimiter, Semaphore, wallClock, type Clock } from "./limiter";
-import { assertInside, sanitizeName } from "./names";
+import { assertInside, planLocalNames, type RemoteEntry } from "./names";
 
 export interface DownloadLimits {
   /** Files downloading at once for the whole account. */
@@ -43,6 +44,8 @@ export interface DownloadJob {
   ifExists?: CollisionPolicy;
   /** Delete the downloaded put.io files once every file of the job is verified. */
   deleteAfter?: { skipTrash?: boolean } | null;
+  /** Plan only: nothing is written locally and nothing deleted; the result lists what would be. */
+  dryRun?: boolean;
   signal?: AbortSignal;
   onFile?: (result: FileResult) => void;
   onProgress?: (progress: DownloadProgress) => void;
@@ -69,6 +72,11 @@ export interface JobResult {
   seconds: number;
   /** What the job was: the folder or file on put.io. */
   source: { id: number; name: string; isFolder: boolean };
+  /** Dry runs only: every file the job would download, where it would land, and the deletes. */
+  dryRun?: {
+    files: Array<{ fileId: number; name: string; putioPath: string; path: string; size: number; localExists: boolean }>;
+    wouldDeleteFileIds: number[];
+  };
 }
 
 export interface SchedulerOptions {
@@ -80,8 +88,11 @@ export interface SchedulerOptions {
 interface PlannedFile {
   file: RemoteFile;
   putioPath: string;
-  /** Sanitised local folder names under the target. */
+  /** Folders on put.io from the job's source down to the file's parent. */
+  folders: RemoteEntry[];
+  /** Local folder names under the target and the local file name (planLocalNames). */
   dirs: string[];
+  localName: string;
 }
 
 export class DownloadScheduler {
@@ -139,9 +150,13 @@ export class DownloadScheduler {
     const root = path.resolve(job.target);
     const { source, planned } = await this.plan(job, signal);
     job.onPlan?.(planned.map(({ file, putioPath }) => ({ file, putioPath })));
+    const localPathOf = (p: PlannedFile) => path.join(root, ...p.dirs, p.localName);
+    if (job.dryRun) return this.dryRunResult(job, root, planned, localPathOf, source, started);
 
-    await fs.mkdir(root, { recursive: true });
+    await ensureTargetFolder(fs, root);
     const realRoot = await fs.realpath(root);
+    // Every local path of the job, so a keep-both name never takes one another file will use.
+    const jobPaths = new Set(planned.map((p) => PathClaims.key(localPathOf(p))));
     const files: FileResult[] = [];
     const errors: FileFailure[] = [];
     await Promise.all(
@@ -149,12 +164,15 @@ export class DownloadScheduler {
         let release: (() => void) | null = null;
         try {
           release = await this.slots.acquire(signal);
-          const dir = path.join(root, ...p.dirs);
-          assertInside(root, path.join(dir, "x"));
-          await fs.mkdir(dir, { recursive: true });
-          // A symlinked folder inside the target must not lead the write elsewhere.
-          assertInside(realRoot, path.join(await fs.realpath(dir), "x"));
-          const result = await downloadFile(this.ctx, p.file, dir, { ifExists: job.ifExists ?? "skip-identical", putioPath: p.putioPath, signal, onProgress: job.onProgress });
+          const dir = await this.makeDirs(realRoot, root, p.dirs);
+          const result = await downloadFile(this.ctx, p.file, dir, {
+            ifExists: job.ifExists ?? "skip-identical",
+            putioPath: p.putioPath,
+            localName: p.localName,
+            reserved: (candidate) => jobPaths.has(PathClaims.key(candidate)),
+            signal,
+            onProgress: job.onProgress,
+          });
           files.push(result);
           job.onFile?.(result);
         } catch (err) {
@@ -170,7 +188,7 @@ export class DownloadScheduler {
     const deletedFileIds: number[] = [];
     // Deleting is the "move" half of an offload: only after every file of the job is verified.
     if (job.deleteAfter && errors.length === 0 && files.length) {
-      const ids = files.map((f) => f.fileId);
+      const ids = await this.verifiedForDelete(files, signal);
       for (let i = 0; i < ids.length; i += 200) {
         const chunk = ids.slice(i, i + 200);
         await this.client.files.delete(chunk, { skipTrash: !!job.deleteAfter.skipTrash, signal });
@@ -191,6 +209,77 @@ export class DownloadScheduler {
     };
   }
 
+  /**
+   * Local folders of a file, created one level at a time inside the target; a link among them
+   * must still lead inside the target (its real path is checked).
+   */
+  private async makeDirs(realRoot: string, root: string, dirs: string[]): Promise<string> {
+    const fs = this.ctx.fs;
+    let dir = root;
+    for (const d of dirs) {
+      dir = path.join(dir, d);
+      assertInside(root, dir);
+      await fs.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "EEXIST") throw err;
+      });
+    }
+    const real = await fs.realpath(dir);
+    assertInside(realRoot, path.join(real, "x"));
+    const st = await fs.stat(real);
+    if (!st.isDirectory()) throw new PutioInputError("download", `"${dir}" is not a folder`);
+    return dir;
+  }
+
+  /**
+   * The put.io ids that may be deleted: each file's own local path holds a regular file of its
+   * size, and no two files claim one path. Anything else is an internal fault: nothing is deleted.
+   */
+  private async verifiedForDelete(files: FileResult[], signal: AbortSignal): Promise<number[]> {
+    const seen = new Map<string, FileResult>();
+    for (const f of files) {
+      if (signal.aborted) throw signal.reason;
+      const key = PathClaims.key(f.path);
+      const other = seen.get(key);
+      if (other) throw new PutioTransferIntegrityError("delete after download", `put.io files ${other.fileId} and ${f.fileId} were both reported at "${f.path}": nothing was deleted on put.io`);
+      seen.set(key, f);
+      const st = await lstatOrNull(this.ctx.fs, f.path);
+      if (!st || !st.isFile() || st.size !== f.size) {
+        throw new PutioTransferIntegrityError("delete after download", `"${f.path}" is not on disk as downloaded (put.io file ${f.fileId}): nothing was deleted on put.io`);
+      }
+    }
+    return files.map((f) => f.fileId);
+  }
+
+  private async dryRunResult(
+    job: DownloadJob,
+    root: string,
+    planned: PlannedFile[],
+    localPathOf: (p: PlannedFile) => string,
+    source: JobResult["source"],
+    started: number,
+  ): Promise<JobResult> {
+    const files = await Promise.all(
+      planned.map(async (p) => {
+        const local = localPathOf(p);
+        assertInside(root, local);
+        const there = await lstatOrNull(this.ctx.fs, local).catch(() => null);
+        return { fileId: p.file.id, name: p.file.name, putioPath: p.putioPath, path: local, size: p.file.size, localExists: !!there };
+      }),
+    );
+    return {
+      downloaded: 0,
+      skipped: 0,
+      failed: 0,
+      files: [],
+      errors: [],
+      deletedFileIds: [],
+      bytes: 0,
+      seconds: (this.ctx.clock.now() - started) / 1000,
+      source,
+      dryRun: { files, wouldDeleteFileIds: job.deleteAfter ? files.map((f) => f.fileId) : [] },
+    };
+  }
+
   /** Resolve the source and list the files to fetch, with their local folders. */
   private async plan(job: DownloadJob, signal: AbortSignal): Promise<{ source: JobResult["source"]; planned: PlannedFile[] }> {
     const files = this.client.files;
@@ -208,19 +297,19 @@ export class DownloadScheduler {
     if (root.file_type !== "FOLDER") {
       // A file object from a message may be stale: take put.io's current size and crc32.
       const fresh = "file" in src ? await files.get(root.id, signal) : root;
-      return { source: { id: fresh.id, name: fresh.name, isFolder: false }, planned: keep(fresh) ? [{ file: fresh, putioPath: fresh.name, dirs: [] }] : [] };
+      const one = keep(fresh) ? [{ file: fresh, putioPath: fresh.name, folders: [], dirs: [], localName: "" }] : [];
+      return { source: { id: fresh.id, name: fresh.name, isFolder: false }, planned: withLocalNames(one) };
     }
     const planned: PlannedFile[] = [];
-    const walk = async (folderId: number, putioDir: string[], dirs: string[]) => {
+    const walk = async (folderId: number, folders: RemoteEntry[]) => {
       for await (const f of files.list(folderId, { signal })) {
-        if (f.file_type === "FOLDER") await walk(f.id, [...putioDir, f.name], [...dirs, sanitizeName(f.name)]);
-        else if (keep(f)) planned.push({ file: f, putioPath: [...putioDir, f.name].join("/"), dirs });
+        if (f.file_type === "FOLDER") await walk(f.id, [...folders, { id: f.id, name: f.name }]);
+        else if (keep(f)) planned.push({ file: f, putioPath: [...folders.map((d) => d.name), f.name].join("/"), folders, dirs: [], localName: "" });
       }
     };
     // The folder itself becomes a folder under the target (root = the target itself).
-    const top = root.id === 0 ? [] : [root.name];
-    await walk(root.id, top, top.map(sanitizeName));
-    return { source: { id: root.id, name: root.name, isFolder: true }, planned };
+    await walk(root.id, root.id === 0 ? [] : [{ id: root.id, name: root.name }]);
+    return { source: { id: root.id, name: root.name, isFolder: true }, planned: withLocalNames(planned) };
   }
 
   private async byPath(p: string, signal: AbortSignal): Promise<PutioFile | RemoteFile> {
@@ -232,6 +321,12 @@ export class DownloadScheduler {
     if (!found) throw new PutioInputError(attempted, `"${p}" does not exist on put.io`);
     return found;
   }
+}
+
+/** Every local path of the job decided before any write, one-to-one (see planLocalNames). */
+function withLocalNames(planned: PlannedFile[]): PlannedFile[] {
+  const names = planLocalNames(planned.map((p) => ({ folders: p.folders, file: { id: p.file.id, name: p.file.name } })));
+  return planned.map((p, i) => ({ ...p, dirs: names[i].dirs, localName: names[i].name }));
 }
 
 function toError(err: unknown, client: PutioClient): Error {

@@ -1,9 +1,12 @@
 /**
- * The resumable state of one download: the byte ranges ("segments") of a `.part` file and how far
- * each got, kept in a small sidecar (`<name>.part.json`) beside it. A sidecar only counts when it
- * names the same remote file (id, size, crc32); anything else means "start over".
+ * The resumable state of one download: the byte ranges ("segments") of its temp file and how far
+ * each got, kept in a small state file beside it (see tempPaths). The state file is written before
+ * the temp file is created, so a temp file without one was not made by this package and is never
+ * touched. A state only counts for resuming when it names the same remote file (id, size, crc32).
  */
-import type { DownloadFs } from "./fs";
+import { PutioInputError } from "../errors";
+import { lstatOrNull, removeIfPresent, writeFileAtomic, type DownloadFs } from "./fs";
+import { tempPaths } from "./names";
 
 export interface Segment {
   start: number;
@@ -14,11 +17,14 @@ export interface Segment {
 }
 
 export interface PartState {
-  v: 1;
+  /** 2: hidden temp names carrying the put.io id. */
+  v: 2;
   fileId: number;
   size: number;
   crc32: string | null;
   segments: Segment[];
+  /** The storage answered a range with the whole file: one stream, and a cut starts over. */
+  rangesRefused?: boolean;
 }
 
 export interface RemoteIdentity {
@@ -48,37 +54,57 @@ export function doneBytes(state: PartState): number {
   return state.segments.reduce((sum, s) => sum + (s.pos - s.start), 0);
 }
 
-function isValid(state: unknown, file: RemoteIdentity): state is PartState {
+/** A state file of ours for this put.io id (whatever the size and ranges). */
+function isOurs(state: unknown, fileId: number): state is PartState {
   const s = state as PartState;
-  if (!s || s.v !== 1 || s.fileId !== file.id || s.size !== file.size || (s.crc32 ?? null) !== (file.crc32 ?? null)) return false;
+  return !!s && typeof s === "object" && s.v === 2 && s.fileId === fileId;
+}
+
+function isUsable(s: PartState, file: RemoteIdentity): boolean {
+  if (s.size !== file.size || (s.crc32 ?? null) !== (file.crc32 ?? null)) return false;
   if (!Array.isArray(s.segments) || !s.segments.length) return false;
   let expect = 0;
   for (const seg of s.segments) {
-    if (![seg.start, seg.end, seg.pos].every(Number.isSafeInteger)) return false;
+    if (!seg || ![seg.start, seg.end, seg.pos].every(Number.isSafeInteger)) return false;
     if (seg.start !== expect || seg.pos < seg.start || seg.pos > seg.end) return false;
     expect = seg.end;
   }
   return expect === s.size;
 }
 
-/** The saved state when it belongs to this very remote file and its part file is there. */
-export async function loadPartState(fs: DownloadFs, partPath: string, file: RemoteIdentity): Promise<PartState | null> {
-  try {
-    const [text, stat] = await Promise.all([fs.readFile(sidecarPath(partPath), "utf8"), fs.stat(partPath)]);
-    const state = JSON.parse(text) as unknown;
-    return isValid(state, file) && stat.size === file.size ? state : null;
-  } catch {
+function refuse(attempted: string, p: string, why: string): PutioInputError {
+  return new PutioInputError(attempted, `"${p}" ${why}; node-red-putio did not create it and left it alone: move or remove it`);
+}
+
+/**
+ * The state to resume from, or null to start over (after clearing our own leftovers). Anything at
+ * the temp or state path that is not ours (no matching state, a link, a folder) is refused.
+ */
+export async function takePartState(fs: DownloadFs, dir: string, file: RemoteIdentity, attempted: string): Promise<PartState | null> {
+  const t = tempPaths(dir, file.id);
+  const [part, side] = await Promise.all([lstatOrNull(fs, t.part), lstatOrNull(fs, t.state)]);
+  if (part && !part.isFile()) throw refuse(attempted, t.part, part.isSymbolicLink() ? "is a symbolic link" : "is not a file");
+  if (side && !side.isFile()) throw refuse(attempted, t.state, side.isSymbolicLink() ? "is a symbolic link" : "is not a file");
+  if (!side) {
+    if (part) throw refuse(attempted, t.part, "exists without a download state");
     return null;
   }
+  let state: unknown = null;
+  try {
+    state = JSON.parse(await fs.readFile(t.state, "utf8"));
+  } catch {
+    /* unreadable: not ours */
+  }
+  if (!isOurs(state, file.id)) throw refuse(attempted, t.state, "is not a download state of this package");
+  if (part && part.size === file.size && isUsable(state, file)) return state;
+  // Ours, but for another version of the file (or the temp file is gone): start over.
+  await removeIfPresent(fs, t.part);
+  await removeIfPresent(fs, t.state);
+  return null;
 }
 
-/** Written to a temp name and renamed, so a crash never leaves a half-written sidecar. */
-export async function savePartState(fs: DownloadFs, partPath: string, state: PartState): Promise<void> {
-  const side = sidecarPath(partPath);
-  await fs.writeFile(side + ".tmp", JSON.stringify(state));
-  await fs.rename(side + ".tmp", side);
-}
-
-export function sidecarPath(partPath: string): string {
-  return partPath + ".json";
+/** Written to a temp name and renamed, so a crash never leaves a half-written state. */
+export async function savePartState(fs: DownloadFs, dir: string, state: PartState): Promise<void> {
+  const t = tempPaths(dir, state.fileId);
+  await writeFileAtomic(fs, t.state, t.stateTmp, JSON.stringify(state));
 }
