@@ -109,7 +109,7 @@ export async function ensureTargetFolder(fs: DownloadFs, target: string, attempt
       st = await fs.stat(at);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT") throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: "${at}" is not reachable (${code ?? (err as Error).message})`);
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: "${at}" is not reachable (${code ?? (err as Error).message})`);
       st = null;
     }
     if (st) {

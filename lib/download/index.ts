@@ -8,3 +8,4 @@ export * from "./limiter";
 export * from "./segments";
 export * from "./fs";
 export * from "./journal";
+export * from "./claims";

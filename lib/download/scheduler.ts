@@ -3,6 +3,7 @@
  * put.io account under the account's limits: files at once, connections per file, bandwidth cap.
  * One scheduler is shared by every download node of the account.
  */
+import { setMaxListeners } from "node:events";
 import * as path from "node:path";
 import type { PutioClient } from "../client";
 import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError, redact } from "../errors";
@@ -108,6 +109,7 @@ export class DownloadScheduler {
   ) {
     const l = { ...DEFAULT_LIMITS, ...limits };
     const clock = opts.clock ?? wallClock;
+    setMaxListeners(0, this.closing.signal);
     this.slots = new Semaphore(l.filesAtOnce);
     this.ctx = {
       client,
@@ -144,6 +146,8 @@ export class DownloadScheduler {
 
   private async runJob(job: DownloadJob): Promise<JobResult> {
     const signal = job.signal ? AbortSignal.any([job.signal, this.closing.signal]) : this.closing.signal;
+    // Every file of a job waits on this one signal (for a slot, a claim, a sleep): many are normal.
+    if (signal !== this.closing.signal) setMaxListeners(0, signal);
     const started = this.ctx.clock.now();
     const fs = this.ctx.fs;
     if (!path.isAbsolute(job.target)) throw new PutioInputError("download", `the target folder "${job.target}" is not an absolute path`);

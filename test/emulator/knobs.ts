@@ -20,6 +20,8 @@ export interface Knobs {
   stallDownloadAfterBytes: number | null;
   /** ... for this many more responses (null = every response). */
   stallsRemaining: number | null;
+  /** Storage ignores Range headers and always answers 200 with the whole file (some CDNs and proxies do). */
+  ignoreRange: boolean;
   /** Bytes per second per storage connection (wall time; for benchmarks). */
   bandwidthPerConnection: number | null;
   /** The next N deletes (files/delete, trash/delete, trash/empty) answer 400 TRASH_LOCK_TIMEOUT. */
@@ -50,6 +52,7 @@ export function defaultKnobs(): Knobs {
     cutsRemaining: null,
     stallDownloadAfterBytes: null,
     stallsRemaining: null,
+    ignoreRange: false,
     bandwidthPerConnection: null,
     trashLockNext: 0,
     downloadUrlTtlMs: null,

@@ -44,7 +44,7 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
   let status = 200;
   const range = req.headers.range;
   const ifRange = req.headers["if-range"];
-  if (range && (!ifRange || ifRange === etag)) {
+  if (range && !knobs.ignoreRange && (!ifRange || ifRange === etag)) {
     const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
     // Multi-range and malformed headers are ignored (RFC 9110 allows serving the full body).
     if (m && (m[1] !== "" || m[2] !== "")) {
