@@ -6,7 +6,8 @@
  */
 import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/errors";
-import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, jsonSafeMsg, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
+import { describeValue } from "../lib/describe";
+import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, ensureTargetFolder, jsonSafeMsg, nodeFs, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
 import { expandEnv, useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
@@ -35,7 +36,12 @@ interface DownloadDef extends NodeDef {
   unlimitedWindow?: string;
   /** Run jobs left unfinished by a restart or redeploy again at start (default on). */
   resume?: boolean;
+  /** Plan only: list what would be downloaded and deleted; write and delete nothing (also msg.dryRun). */
+  dryRun?: boolean;
 }
+
+/** How long a closing node waits for its jobs before it lets Node-RED go on (its close timeout is 15 s). */
+const CLOSE_WAIT_MS = 10_000;
 
 const MB = 1024 * 1024;
 const POLICIES: CollisionPolicy[] = ["skip-identical", "overwrite", "keep-both"];
@@ -81,7 +87,7 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
       return { source: { fileId: v.id }, transferId: null };
     }
   }
-  throw new PutioInputError(attempted, `expected a put.io file or folder id, a path like "/Movies", a file object or a transfer, got ${JSON.stringify(value)?.slice(0, 80)}`);
+  throw new PutioInputError(attempted, `expected a put.io file or folder id, a path like "/Movies", a file object or a transfer, got ${describeValue(value)}`);
 }
 
 function humanSpeed(bytesPerSecond: number): string {
@@ -145,6 +151,27 @@ export = function (RED: NodeAPI): void {
         const { source, transferId } = sourceOf(value);
         const target = await targetOf(msg);
         const filter = filterOf(msg);
+        const dryRun = def.dryRun === true || msg.dryRun === true;
+        if (dryRun) {
+          await account!.ready();
+          const plan = await scheduler().run({ source, target, filter, ifExists: policy, deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null, dryRun: true });
+          const files = plan.dryRun!.files;
+          msg.topic = "putio/download/dry-run";
+          msg.dryRun = true;
+          msg.payload = {
+            dryRun: true,
+            files,
+            wouldDeleteFileIds: plan.dryRun!.wouldDeleteFileIds,
+            wouldRemoveTransferId: def.removeTransfer && transferId !== null ? transferId : null,
+            source: plan.source,
+            target,
+          };
+          send(def.progressOutput ? [msg, null] : msg);
+          status(STATUS.idle(shortText(`dry run: ${files.length} file(s)${plan.dryRun!.wouldDeleteFileIds.length ? `, ${plan.dryRun!.wouldDeleteFileIds.length} to delete` : ""}`)));
+          return;
+        }
+        // A target that cannot be used fails now, before the job is kept for a restart.
+        await ensureTargetFolder(nodeFs, target);
         const key = String(msg._msgid);
         // Registered before the first await, so a close from here on aborts it (and the journal keeps it).
         const ac = new AbortController();
@@ -254,11 +281,19 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (removed: boolean, done: () => void) => {
       closing = true;
-      // Abort within the close timeout; the engine keeps resumable .part files.
+      // Abort within the close timeout; the engine keeps resumable temp files.
       for (const ac of running) ac.abort(new Error("node closed"));
-      Promise.allSettled([...jobs])
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          node.warn(`${jobs.size} download job(s) did not stop within ${CLOSE_WAIT_MS / 1000} s of the close; they are kept for the next start`);
+          resolve();
+        }, CLOSE_WAIT_MS);
+      });
+      Promise.race([Promise.allSettled([...jobs]), bounded])
         .then(() => (removed ? journal.discard() : journal.close()))
-        .then(() => done(), () => done());
+        .then(() => done(), () => done())
+        .finally(() => clearTimeout(timer));
     });
   }
   RED.nodes.registerType("putio-download", PutioDownloadNode);

@@ -166,6 +166,59 @@ describe("putio-download node", function () {
     assert.match(err.error.message, /transfer 5 has no file yet \(status DOWNLOADING\)/);
   });
 
+  it("a target that cannot be used is a catchable error at once, and the job is not kept for a restart", async function () {
+    if (process.platform !== "linux") this.skip();
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
+    const saved = { ...nr.helper._settings };
+    try {
+      nr.helper.settings({ ...saved, userDir });
+      const f = emu.state.addFile(0, "t.mkv", Buffer.from("t"));
+      await load({ target: "/proc/putio-nas" });
+      const caught = nextMessage("caught");
+      nr.node("dl").receive({ payload: f.id });
+      const err = await caught;
+      assert.match(err.error.message, /the target folder "\/proc\/putio-nas" could not be created/);
+      await statusMatching("dl", (s) => s.fill === "red");
+      assert.ok(!fs.existsSync(path.join(userDir, "node-red-putio", "download-dl.json")), "nothing journaled");
+      assert.equal(emu.requests.filter((r) => r.path.startsWith("/download/")).length, 0);
+    } finally {
+      nr.helper.settings(saved);
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+
+  it("odd payloads (circular, BigInt) are clear catchable errors in the package's words", async () => {
+    await load({});
+    for (const payload of [(() => { const o: any = { a: 1 }; o.self = o; return o; })(), BigInt(5), [1, [2]]]) {
+      const caught = nextMessage("caught");
+      nr.node("dl").receive({ payload });
+      const err = await caught;
+      assert.match(err.error.message, /^download: expected a put\.io file or folder id/);
+      assert.doesNotMatch(err.error.message, /Converting circular|BigInt/);
+    }
+  });
+
+  it("dry run (msg.dryRun or the node option): one msg listing local paths and deletes; nothing written or deleted", async () => {
+    const folder = emu.state.addFolder(0, "Dry");
+    const a = emu.state.addFile(folder.id, "z", Buffer.from("z"));
+    const b = emu.state.addFile(folder.id, "z.", Buffer.from("z."));
+    for (const [nodeOption, msgFlag] of [[false, true], [true, undefined]] as const) {
+      await load({ deleteAfter: true, dryRun: nodeOption, target: path.join(work, "lib") });
+      const got = nextMessage("out");
+      nr.node("dl").receive({ payload: folder.id, dryRun: msgFlag });
+      const msg = await got;
+      assert.equal(msg.topic, "putio/download/dry-run");
+      assert.equal(msg.dryRun, true);
+      assert.deepEqual(msg.payload.files.map((f: any) => f.path).sort(), [path.join(work, "lib", "Dry", "z"), path.join(work, "lib", "Dry", `z [putio-${b.id}]`)].sort());
+      assert.deepEqual(new Set(msg.payload.wouldDeleteFileIds), new Set([a.id, b.id]));
+      await statusMatching("dl", (s) => /dry run: 2 file/.test(s.text));
+      await nr.helper.unload();
+    }
+    assert.deepEqual(fs.readdirSync(work), []);
+    assert.ok(emu.state.getFile(a.id) && emu.state.getFile(b.id));
+    assert.equal(emu.requests.filter((r) => r.path.startsWith("/download/") || r.path.includes("delete")).length, 0);
+  });
+
   it("close (redeploy) aborts the download and leaves a resumable part that a new deploy resumes", async () => {
     const f = emu.state.addFile(0, "long.mkv", { size: 4 * MiB, seed: 4 });
     emu.knobs.stallDownloadAfterBytes = 2 * MiB;
