@@ -193,7 +193,7 @@ describe("putio-download node", function () {
       const caught = nextMessage("caught");
       nr.node("dl").receive({ payload });
       const err = await caught;
-      assert.match(err.error.message, /^download: expected a put\.io file or folder id/);
+      assert.match(err.error.message, /download: expected a put\.io file or folder id/);
       assert.doesNotMatch(err.error.message, /Converting circular|BigInt/);
     }
   });
