@@ -67,7 +67,8 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
     "Content-Length": String(end - start),
     "Accept-Ranges": "bytes",
     ETag: etag,
-    "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(node.name)}`,
+    // A lone surrogate cannot be UTF-8 encoded: it goes out as U+FFFD, as a UTF-8 server would send it.
+    "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(node.name.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd"))}`,
   };
   if (status === 206) headers["Content-Range"] = `bytes ${start}-${end - 1}/${size}`;
   res.writeHead(status, headers);
