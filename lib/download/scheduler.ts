@@ -226,11 +226,11 @@ export class DownloadScheduler {
       await fs.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== "EEXIST") throw err;
       });
+      const real = await fs.realpath(dir);
+      const rel = path.relative(realRoot, real);
+      if (rel.startsWith("..") || path.isAbsolute(rel)) throw new PutioInputError("download", `"${dir}" is a link that leads outside the target folder: nothing is written through it`);
+      if (!(await fs.stat(real)).isDirectory()) throw new PutioInputError("download", `"${dir}" is not a folder`);
     }
-    const real = await fs.realpath(dir);
-    assertInside(realRoot, path.join(real, "x"));
-    const st = await fs.stat(real);
-    if (!st.isDirectory()) throw new PutioInputError("download", `"${dir}" is not a folder`);
     return dir;
   }
 
