@@ -175,13 +175,14 @@ async function crcOfRange(fh: DownloadFileHandle, start: number, end: number, si
   return crc;
 }
 
-/** "identical" when size and CRC32 match the remote file. */
-export async function compareLocal(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<"missing" | "identical" | "different"> {
+/** "identical" when size and CRC32 match the remote file; "not-a-file" for a folder (or a device). */
+export async function compareLocal(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<"missing" | "identical" | "different" | "not-a-file"> {
   const st = await lstatOrNull(ctx.fs, localPath);
   if (!st) return "missing";
   // A link is never followed, compared or replaced: it could lead outside the target.
   if (st.isSymbolicLink()) throw new PutioInputError(`download "${file.name}"`, `"${localPath}" is a symbolic link: node-red-putio does not write through or replace links; move or remove it`);
-  if (!st.isFile() || st.size !== file.size) return "different";
+  if (!st.isFile()) return "not-a-file";
+  if (st.size !== file.size) return "different";
   const want = parseCrc(file.crc32);
   if (want === null) return "identical"; // put.io gave no checksum: the size is all we can compare
   const key = `${localPath}|${st.size}|${st.mtimeMs}`;
@@ -218,7 +219,8 @@ async function chooseFinalPath(
   const cmp = await compareLocal(ctx, first, file, signal);
   if (cmp === "missing") return { path: first, identical: false, release: none };
   if (policy !== "keep-both" && cmp === "identical") return { path: first, identical: true, release: none };
-  if (policy === "overwrite") return { path: first, identical: false, release: none };
+  // Overwrite replaces a file, never a folder: a folder in the way gets a numbered name.
+  if (policy === "overwrite" && cmp === "different") return { path: first, identical: false, release: none };
   for (let n = 1; n < 10_000; n++) {
     const candidate = path.join(dir, numberedName(name, n));
     if (opts.reserved?.(candidate)) continue;
