@@ -1,3 +1,4 @@
+import { describeValue } from "./describe";
 import { PutioInputError } from "./errors";
 
 /**
@@ -10,7 +11,7 @@ export function idsOf(value: unknown, attempted: string, what = "id"): number[] 
     if (Array.isArray(v) && depth === 0) return v.forEach((x) => visit(x, 1));
     if (typeof v === "string" && v.includes(",") && depth === 0) return v.split(",").forEach((x) => visit(x, 1));
     const n = typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v && typeof v === "object" ? (v as { id?: unknown }).id : NaN;
-    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PutioInputError(attempted, `${JSON.stringify(v)?.slice(0, 60)} is not a ${what}`);
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PutioInputError(attempted, `${describeValue(v, 60)} is not a ${what}`);
     out.push(n);
   };
   if (value === undefined || value === null || value === "") return out;

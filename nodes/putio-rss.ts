@@ -3,6 +3,7 @@
  * transfers): list, get, create, update, pause, resume, delete, read the item log, retry failed
  * items, clear the log.
  */
+import { describeValue } from "../lib/describe";
 import { PutioInputError } from "../lib/errors";
 import type { PutioClient } from "../lib/client";
 import type { RssFeedInput } from "../lib/domains/rss";
@@ -76,7 +77,7 @@ export = function (RED: NodeAPI): void {
     async function toInput(client: PutioClient, fields: FeedFields, attempted: string): Promise<{ input: RssFeedInput; paused?: boolean }> {
       const { folder, paused, ...input } = fields;
       if (folder !== undefined && input.parent_dir_id === undefined) {
-        if (typeof folder !== "number" && typeof folder !== "string") throw new PutioInputError(attempted, `the folder must be an id or a path, got ${JSON.stringify(folder)?.slice(0, 60)}`);
+        if (typeof folder !== "number" && typeof folder !== "string") throw new PutioInputError(attempted, `the folder must be an id or a path, got ${describeValue(folder, 60)}`);
         const id = await client.folderId(folder, { create: true, signal: closing.signal });
         if (id === null) throw new PutioInputError(attempted, `no folder "${folder}"`);
         input.parent_dir_id = id;
@@ -98,7 +99,7 @@ export = function (RED: NodeAPI): void {
     onInput(node, account, async ({ msg, send, status }) => {
       const configured = def.action || "list";
       const action = (configured === "msg" ? msg.action : configured) as Action;
-      if (!ACTIONS.includes(action)) throw new PutioInputError("RSS feeds", `unknown action ${JSON.stringify(msg.action)?.slice(0, 40)}: use one of ${ACTIONS.join(", ")}`);
+      if (!ACTIONS.includes(action)) throw new PutioInputError("RSS feeds", `unknown action ${describeValue(msg.action, 40)}: use one of ${ACTIONS.join(", ")}`);
       const attempted = `RSS ${action}`;
       const signal = closing.signal;
       status(STATUS.busy(action));

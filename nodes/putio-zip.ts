@@ -2,6 +2,7 @@
  * putio-zip: has put.io pack files and folders into one zip, waits until it is ready (socket push
  * `zip_created`, or polling with backoff) and sends its download URL, size and any missing files.
  */
+import { describeValue } from "../lib/describe";
 import { PutioBaseError, PutioInputError } from "../lib/errors";
 import type { PutioClient } from "../lib/client";
 import { splitPath } from "../lib/paths";
@@ -46,7 +47,7 @@ function selectOne(value: unknown, attempted: string): Selected | string {
       return { id: v.id, name: v.name, isFolder: v.file_type === "FOLDER", size: typeof v.size === "number" ? v.size : undefined };
     }
   }
-  throw new PutioInputError(attempted, `expected file or folder ids, paths like "/Movies/x" or file objects, got ${JSON.stringify(value)?.slice(0, 80)}`);
+  throw new PutioInputError(attempted, `expected file or folder ids, paths like "/Movies/x" or file objects, got ${describeValue(value, 80)}`);
 }
 
 /** A put.io path to the file or folder there. */

@@ -2,6 +2,7 @@
  * RSS domain: put.io's feed watcher ("RSS filters"). put.io fetches each feed on its side, turns new
  * matching items into transfers, and keeps a log of the items it handled.
  */
+import { describeValue } from "../describe";
 import { PutioInputError } from "../errors";
 import { validator, type FromSchema } from "../schema";
 import type { Params, Transport } from "../transport";
@@ -81,14 +82,14 @@ function feedForm(input: RssFeedInput, forCreate: boolean, attempted: string): P
   for (const key of ["title", "rss_source_url", "keyword", "unwanted_keywords"] as const) {
     const v = input[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== "string") throw new PutioInputError(attempted, `${key} must be text, got ${JSON.stringify(v)?.slice(0, 60)}`);
+    if (typeof v !== "string") throw new PutioInputError(attempted, `${key} must be text, got ${describeValue(v, 60)}`);
     form[key] = v;
   }
   if (input.parent_dir_id !== undefined && input.parent_dir_id !== null) form.parent_dir_id = checkId(input.parent_dir_id, attempted, "folder id");
   for (const key of BOOLEAN_FIELDS) {
     const v = input[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== "boolean") throw new PutioInputError(attempted, `${key} must be true or false, got ${JSON.stringify(v)?.slice(0, 60)}`);
+    if (typeof v !== "boolean") throw new PutioInputError(attempted, `${key} must be true or false, got ${describeValue(v, 60)}`);
     if (forCreate) {
       if (v) form[key] = "on";
     } else form[key] = v;
