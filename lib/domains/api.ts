@@ -78,12 +78,14 @@ export class GenericApi {
     const attempted0 = `call the put.io API (${method.slice(0, 10)} ${typeof call.path === "string" ? call.path.slice(0, 100) : describeValue(call.path, 40)})`;
     if (!(API_METHODS as readonly string[]).includes(method)) throw new PutioInputError(attempted0, `"${String(call.method).slice(0, 20)}" is not an HTTP method (${API_METHODS.join(", ")})`);
     const path = apiPath(call.path, attempted0);
+    // put.io's own errors say "POST /v2/… failed"; input errors say what was being attempted.
     const attempted = `${method} ${path}`;
+    const inputAttempted = `call the put.io API (${attempted})`;
     const params = call.params ?? {};
-    if (typeof params !== "object" || Array.isArray(params) || Buffer.isBuffer(params)) throw new PutioInputError(attempted, "the parameters must be an object");
+    if (typeof params !== "object" || Array.isArray(params) || Buffer.isBuffer(params)) throw new PutioInputError(inputAttempted, "the parameters must be an object");
     const spec: RequestSpec<unknown> = { method: method as ApiMethod, path, attempted, signal: call.signal };
     if (method === "GET" || method === "HEAD" || method === "DELETE") {
-      spec.query = toParams(params, attempted);
+      spec.query = toParams(params, inputAttempted);
     } else {
       const nested = Object.values(params).some((v) => !isPrimitive(v) && !(Array.isArray(v) && v.every(isPrimitive)));
       const json = call.encoding === "json" || (call.encoding !== "form" && (nested || method === "PUT"));
@@ -92,10 +94,10 @@ export class GenericApi {
         try {
           JSON.stringify(params);
         } catch (err) {
-          throw new PutioInputError(attempted, `the parameters cannot be sent as JSON (${/circular/i.test(String(err)) ? "it refers to itself" : /bigint/i.test(String(err)) ? "it holds a BigInt" : "a value cannot be read"}): ${describeValue(params, 60)}`);
+          throw new PutioInputError(inputAttempted, `the parameters cannot be sent as JSON (${/circular/i.test(String(err)) ? "it refers to itself" : /bigint/i.test(String(err)) ? "it holds a BigInt" : "a value cannot be read"}): ${describeValue(params, 60)}`);
         }
         spec.json = params;
-      } else spec.form = toParams(params, attempted);
+      } else spec.form = toParams(params, inputAttempted);
     }
     const res: RawResponse = await this.t.send(spec);
     return { statusCode: res.statusCode, headers: res.headers, body: parseBody(res, attempted) };

@@ -115,7 +115,8 @@ export class RssApi {
 
   /** Not idempotent: a repeat after a network error could add the feed twice. */
   async create(input: RssFeedInput, signal?: AbortSignal): Promise<RssFeed> {
-    const attempted = `add RSS feed "${String(input?.title ?? "").slice(0, 60)}"`;
+    const title = input?.title;
+    const attempted = typeof title === "string" && title ? `add RSS feed "${title.slice(0, 60)}"` : "add RSS feed";
     const form = feedForm(input, true, attempted);
     if (!form.title || !String(form.title).trim()) throw new PutioInputError(attempted, "the feed needs a title");
     if (!form.rss_source_url) throw new PutioInputError(attempted, "the feed needs a source URL");
