@@ -70,8 +70,12 @@ async function describeFiles(client: PutioClient, ids: number[]): Promise<{ foun
 function namesOf(value: unknown): Map<number, string> {
   const names = new Map<number, string>();
   for (const v of Array.isArray(value) ? value : [value]) {
-    if (v && typeof v === "object" && typeof (v as { id?: unknown }).id === "number" && typeof (v as { name?: unknown }).name === "string") {
-      names.set((v as { id: number }).id, (v as { name: string }).name);
+    try {
+      if (v && typeof v === "object" && typeof (v as { id?: unknown }).id === "number" && typeof (v as { name?: unknown }).name === "string") {
+        names.set((v as { id: number }).id, (v as { name: string }).name);
+      }
+    } catch {
+      // A name that cannot be read is only missing from the error texts; the id was read already.
     }
   }
   return names;

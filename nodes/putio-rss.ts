@@ -8,6 +8,7 @@ import { PutioInputError } from "../lib/errors";
 import type { PutioClient } from "../lib/client";
 import type { RssFeedInput } from "../lib/domains/rss";
 import { checkId } from "../lib/domains/files";
+import { readField } from "../lib/ids";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
@@ -42,11 +43,14 @@ interface FeedFields extends RssFeedInput {
 const TEXT_FIELDS = ["title", "rss_source_url", "keyword", "unwanted_keywords"] as const;
 const FLAG_FIELDS = ["delete_old_files", "dont_process_whole_feed", "extract", "paused"] as const;
 
-function fieldsOfMsg(payload: unknown): FeedFields {
+function fieldsOfMsg(payload: unknown, attempted: string): FeedFields {
   if (!payload || typeof payload !== "object" || Array.isArray(payload) || Buffer.isBuffer(payload)) return {};
   const p = payload as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const k of [...TEXT_FIELDS, ...FLAG_FIELDS, "parent_dir_id", "folder"]) if (p[k] !== undefined && p[k] !== null) out[k] = p[k];
+  for (const k of [...TEXT_FIELDS, ...FLAG_FIELDS, "parent_dir_id", "folder"]) {
+    const v = readField(p, k, attempted);
+    if (v !== undefined && v !== null) out[k] = v;
+  }
   return out as FeedFields;
 }
 
@@ -58,7 +62,7 @@ export = function (RED: NodeAPI): void {
     const closing = new AbortController();
 
     /** Config fields, then msg.payload's on top. On update only what is set is sent (flags only from the msg). */
-    function fieldsFor(msg: Msg, forCreate: boolean): FeedFields {
+    function fieldsFor(msg: Msg, forCreate: boolean, attempted: string): FeedFields {
       const fromConfig: FeedFields = {};
       if (def.title?.trim()) fromConfig.title = def.title.trim();
       if (def.sourceUrl?.trim()) fromConfig.rss_source_url = def.sourceUrl.trim();
@@ -71,7 +75,7 @@ export = function (RED: NodeAPI): void {
         fromConfig.extract = !!def.extract;
         fromConfig.paused = !!def.paused;
       }
-      return { ...fromConfig, ...fieldsOfMsg(msg.payload) };
+      return { ...fromConfig, ...fieldsOfMsg(msg.payload, attempted) };
     }
 
     async function toInput(client: PutioClient, fields: FeedFields, attempted: string): Promise<{ input: RssFeedInput; paused?: boolean }> {
@@ -90,7 +94,8 @@ export = function (RED: NodeAPI): void {
       let value = await evalProp(RED, node, def.feedId ?? "feedId", def.feedIdType || "msg", msg);
       if (value === undefined || value === null || value === "") {
         const p = msg.payload as { id?: unknown } | null;
-        if (p && typeof p === "object" && typeof p.id === "number") value = p.id;
+        const id = p && typeof p === "object" ? readField(p, "id", attempted) : undefined;
+        if (typeof id === "number") value = id;
       }
       if (value === undefined || value === null || value === "") throw new PutioInputError(attempted, "no feed id: set msg.feedId (or the property the node names)");
       return checkId(value, attempted, "feed id");
@@ -110,7 +115,7 @@ export = function (RED: NodeAPI): void {
           msg.payload = await rss.list(signal);
           break;
         case "create": {
-          const { input, paused } = await toInput(client, fieldsFor(msg, true), attempted);
+          const { input, paused } = await toInput(client, fieldsFor(msg, true, attempted), attempted);
           const feed = await rss.create(input, signal);
           if (paused) await rss.pause(feed.id, signal);
           msg.payload = paused ? await rss.get(feed.id, signal) : feed;
@@ -118,7 +123,7 @@ export = function (RED: NodeAPI): void {
         }
         case "update": {
           const id = await feedIdOf(msg, attempted);
-          const { input, paused } = await toInput(client, fieldsFor(msg, false), attempted);
+          const { input, paused } = await toInput(client, fieldsFor(msg, false, attempted), attempted);
           if (Object.keys(input).length) await rss.update(id, input, signal);
           if (paused === true) await rss.pause(id, signal);
           if (paused === false) await rss.resume(id, signal);
