@@ -2,6 +2,7 @@
  * Folder paths ("/Movies/2026") resolved to put.io ids, optionally created (mkdir -p).
  * Cached per client; any move, rename or delete made through the client clears the cache.
  */
+import { describeValue } from "./describe";
 import { PutioInputError } from "./errors";
 import type { FilesApi } from "./domains/files";
 import { checkName } from "./domains/files";
@@ -10,7 +11,7 @@ export const ROOT_ID = 0;
 
 /** Split a put.io path into names; rejects "." and ".." so a path cannot climb. */
 export function splitPath(path: string, attempted: string): string[] {
-  if (typeof path !== "string") throw new PutioInputError(attempted, `${JSON.stringify(path)} is not a path`);
+  if (typeof path !== "string") throw new PutioInputError(attempted, `${describeValue(path)} is not a path`);
   const parts = path.split("/").filter((p) => p !== "");
   for (const p of parts) {
     if (p === "." || p === "..") throw new PutioInputError(attempted, `the path "${path}" contains "${p}"`);

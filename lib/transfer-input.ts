@@ -3,6 +3,7 @@
  * and ftp URLs, and .torrent files (bencoded dictionaries). Each bad item gets its own clear reason
  * so the good ones can still go through.
  */
+import { describeValue } from "./describe";
 import { idsOf } from "./ids";
 
 export type TransferItem = { kind: "magnet" | "url"; url: string } | { kind: "torrent"; data: Buffer; name: string };
@@ -20,8 +21,8 @@ const BTMH = /^1220[0-9a-f]{64}$/i;
 
 export function describeInput(value: unknown): string {
   if (Buffer.isBuffer(value)) return `a ${value.length}-byte buffer`;
-  const s = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
-  return s.length > 80 ? s.slice(0, 77) + "..." : s;
+  if (typeof value !== "string") return describeValue(value, 80);
+  return value.length > 80 ? value.slice(0, 77) + "..." : value;
 }
 
 /** Why a magnet is unusable, or null when it is fine. */

@@ -3,6 +3,7 @@
  * upload, rss_…), or watches it and sends each new event once. The last event sent is kept in the
  * node's context (async form), so with a persistent context store nothing is sent twice after a restart.
  */
+import { describeValue } from "../lib/describe";
 import { PutioInputError } from "../lib/errors";
 import type { PutioClient } from "../lib/client";
 import type { PutioEvent } from "../lib/domains/events";
@@ -50,7 +51,7 @@ function sinceOf(msg: Msg, sinceHours: unknown, now: number): number | null {
   const v = msg.since;
   if (v !== undefined && v !== null && v !== "") {
     const t = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "string" ? (parsePutioDate(v)?.getTime() ?? NaN) : NaN;
-    if (!Number.isFinite(t)) throw new PutioInputError("list the history", `msg.since must be a date, a time in ms or a date text, got ${JSON.stringify(v)?.slice(0, 60)}`);
+    if (!Number.isFinite(t)) throw new PutioInputError("list the history", `msg.since must be a date, a time in ms or a date text, got ${describeValue(v, 60)}`);
     return t;
   }
   const h = Number(sinceHours);

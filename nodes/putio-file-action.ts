@@ -1,5 +1,8 @@
 /** putio-file-action: move, rename, delete, create folders (mkdir -p), and the trash (list, restore, delete, empty). */
+import { describeValue } from "../lib/describe";
 import { PutioBaseError, PutioError, PutioInputError } from "../lib/errors";
+import type { PutioClient } from "../lib/client";
+import { checkNotRoot } from "../lib/domains/files";
 import { collect } from "../lib/paginate";
 import { idsOf } from "../lib/ids";
 import { useAccount } from "./common/account";
@@ -19,17 +22,71 @@ interface FileActionDef extends NodeDef {
   newName?: string;
   newNameType?: string;
   skipTrash?: boolean;
+  /** Nothing is changed on put.io: the output lists what the action would do. msg.dryRun === true does the same per msg. */
+  dryRun?: boolean;
+}
+
+/** What a dry run reports about one file: what put.io says it is, and where. */
+interface FileSummary {
+  id: number;
+  name: string;
+  path: string | null;
+  file_type: string;
+  size: number;
+}
+
+/** The files behind ids, with their paths (walking up the parents); ids put.io does not know are returned apart. */
+async function describeFiles(client: PutioClient, ids: number[]): Promise<{ found: FileSummary[]; missing: number[] }> {
+  const folders = new Map<number, string>([[0, ""]]);
+  const pathOf = async (parentId: number | null | undefined, name: string): Promise<string | null> => {
+    const names = [name];
+    let id = parentId;
+    // A bounded climb: put.io trees are not deeper than this, and a loop must not hang a dry run.
+    for (let depth = 0; depth < 64; depth++) {
+      if (id === null || id === undefined) return null;
+      const known = folders.get(id);
+      if (known !== undefined) return `${known}/${names.reverse().join("/")}`;
+      const folder = await client.files.get(id);
+      names.push(folder.name);
+      id = folder.parent_id;
+    }
+    return null;
+  };
+  const found: FileSummary[] = [];
+  const missing: number[] = [];
+  for (const id of ids) {
+    try {
+      const f = await client.files.get(id);
+      found.push({ id: f.id, name: f.name, path: await pathOf(f.parent_id, f.name), file_type: f.file_type, size: f.size });
+    } catch (err) {
+      if (err instanceof PutioError && err.isNotFound) missing.push(id);
+      else throw err;
+    }
+  }
+  return { found, missing };
 }
 
 /** Names of the files a msg carried (file objects from putio-files), to name them in errors. */
 function namesOf(value: unknown): Map<number, string> {
   const names = new Map<number, string>();
   for (const v of Array.isArray(value) ? value : [value]) {
-    if (v && typeof v === "object" && typeof (v as { id?: unknown }).id === "number" && typeof (v as { name?: unknown }).name === "string") {
-      names.set((v as { id: number }).id, (v as { name: string }).name);
+    try {
+      if (v && typeof v === "object" && typeof (v as { id?: unknown }).id === "number" && typeof (v as { name?: unknown }).name === "string") {
+        names.set((v as { id: number }).id, (v as { name: string }).name);
+      }
+    } catch {
+      // A name that cannot be read is only missing from the error texts; the id was read already.
     }
   }
   return names;
+}
+
+/** The folder path "create folder" makes: the node's Folder, else msg.payload. */
+function mkdirPath(target: unknown, payload: unknown): string {
+  const given = target === undefined || target === null || String(target).trim() === "" ? payload : target;
+  const p = typeof given === "string" || typeof given === "number" ? String(given).trim() : "";
+  if (!p.startsWith("/")) throw new PutioInputError("create folder", `${describeValue(given ?? "", 60)} is not a path like /Movies/2026`);
+  return p;
 }
 
 /** put.io's refusals name ids only: put the file's name in front, so a Catch node says which file. */
@@ -50,19 +107,33 @@ export = function (RED: NodeAPI): void {
 
     onInput(node, account, async ({ msg, send, status }) => {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
-      if (!ACTIONS.includes(action)) throw new PutioInputError("file action", `unknown action ${JSON.stringify(action)}: use ${ACTIONS.join(", ")}`);
+      if (!ACTIONS.includes(action)) throw new PutioInputError("file action", `unknown action ${describeValue(action, 40)}: use ${ACTIONS.join(", ")}`);
       const source = def.ids?.trim() ? def.ids : msg.payload;
       const needsIds = NEEDS_IDS.has(action);
       const ids = needsIds ? idsOf(source, `${action} files`, "file id or file") : [];
       if (needsIds && !ids.length) throw new PutioInputError(`${action} files`, "no file ids: put them in msg.payload or in the node");
+      // Before any request (a move would first create its destination): never act on put.io's root.
+      if (needsIds) ids.forEach((id) => checkNotRoot(id, `${action} files`));
+      const dryRun = !!def.dryRun || msg.dryRun === true;
       const names = namesOf(source);
       const label = (id: number) => (names.has(id) ? `"${names.get(id)}" (${id})` : `file ${id}`);
       const single = ids.length === 1 ? label(ids[0]) : null;
       const target = await evalProp(RED, node, def.target, def.targetType || "str", msg);
+      if (action === "move" && target !== undefined && target !== null && typeof target !== "string" && typeof target !== "number") {
+        // String() of an object would be taken for a folder name and created.
+        throw new PutioInputError("move files", `the destination folder must be an id or a path like /Movies/2026, got ${describeValue(target, 60)}`);
+      }
       const newNameValue = await evalProp(RED, node, def.newName, def.newNameType || "str", msg);
       const newName = typeof newNameValue === "string" && newNameValue.trim() ? newNameValue.trim() : undefined;
-      status(STATUS.busy(action));
+      status(STATUS.busy(dryRun ? `dry run: ${action}` : action));
       const client = await account!.ready();
+
+      if (dryRun && action !== "trash-list") {
+        msg.payload = await dryRunOf(client, action, ids, target, newName, msg.payload);
+        msg.dryRun = true;
+        send(msg);
+        return;
+      }
 
       switch (action) {
         case "move": {
@@ -103,9 +174,7 @@ export = function (RED: NodeAPI): void {
           break;
         }
         case "mkdir": {
-          const given = target === undefined || target === null || String(target).trim() === "" ? msg.payload : target;
-          const p = String(given ?? "").trim();
-          if (!p.startsWith("/")) throw new PutioInputError("create folder", `"${p}" is not a path like /Movies/2026`);
+          const p = mkdirPath(target, msg.payload);
           msg.payload = { id: await client.folderId(p, { create: true }), path: p };
           break;
         }
@@ -126,7 +195,46 @@ export = function (RED: NodeAPI): void {
           break;
       }
       send(msg);
-    }, { doneText: () => "done" });
+    }, { doneText: (m) => (m.dryRun === true ? "dry run: nothing changed" : "done") });
+
+    /** What `action` would do, read from put.io without changing anything. */
+    async function dryRunOf(client: PutioClient, action: Action, ids: number[], target: unknown, newName: string | undefined, payload: unknown): Promise<Record<string, unknown>> {
+      const base = { dryRun: true, action };
+      switch (action) {
+        case "delete": {
+          const { found, missing } = await describeFiles(client, ids);
+          return { ...base, trash: !def.skipTrash, wouldDelete: found, missing };
+        }
+        case "move": {
+          if (target === undefined || target === null || String(target).trim() === "") throw new PutioInputError("move files", "no destination folder (id or path)");
+          const { found, missing } = await describeFiles(client, ids);
+          const parentId = await client.folderId(target as string | number);
+          return { ...base, wouldMove: found, missing, to: target, toId: parentId, toCreated: parentId === null, newName: newName ?? null };
+        }
+        case "rename": {
+          if (ids.length !== 1) throw new PutioInputError("rename", "rename takes exactly one file");
+          if (!newName) throw new PutioInputError(`rename file ${ids[0]}`, "no new name");
+          const { found, missing } = await describeFiles(client, ids);
+          return { ...base, wouldRename: found, missing, newName };
+        }
+        case "mkdir": {
+          const p = mkdirPath(target, payload);
+          const id = await client.folderId(p);
+          return { ...base, wouldCreate: id === null ? p : null, path: p, id };
+        }
+        case "restore":
+        case "trash-delete": {
+          const trash = await collect(client.trash.list());
+          const inTrash = trash.filter((t) => ids.includes(t.id));
+          const missing = ids.filter((id) => !inTrash.some((t) => t.id === id));
+          return { ...base, [action === "restore" ? "wouldRestore" : "wouldDeleteForGood"]: inTrash, missing };
+        }
+        case "empty":
+          return { ...base, wouldDeleteForGood: await collect(client.trash.list()) };
+        default:
+          return base;
+      }
+    }
   }
   RED.nodes.registerType("putio-file-action", PutioFileActionNode);
 };

@@ -3,10 +3,12 @@
  * transfers): list, get, create, update, pause, resume, delete, read the item log, retry failed
  * items, clear the log.
  */
+import { describeValue } from "../lib/describe";
 import { PutioInputError } from "../lib/errors";
 import type { PutioClient } from "../lib/client";
 import type { RssFeedInput } from "../lib/domains/rss";
 import { checkId } from "../lib/domains/files";
+import { readField } from "../lib/ids";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
@@ -41,11 +43,14 @@ interface FeedFields extends RssFeedInput {
 const TEXT_FIELDS = ["title", "rss_source_url", "keyword", "unwanted_keywords"] as const;
 const FLAG_FIELDS = ["delete_old_files", "dont_process_whole_feed", "extract", "paused"] as const;
 
-function fieldsOfMsg(payload: unknown): FeedFields {
+function fieldsOfMsg(payload: unknown, attempted: string): FeedFields {
   if (!payload || typeof payload !== "object" || Array.isArray(payload) || Buffer.isBuffer(payload)) return {};
   const p = payload as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const k of [...TEXT_FIELDS, ...FLAG_FIELDS, "parent_dir_id", "folder"]) if (p[k] !== undefined && p[k] !== null) out[k] = p[k];
+  for (const k of [...TEXT_FIELDS, ...FLAG_FIELDS, "parent_dir_id", "folder"]) {
+    const v = readField(p, k, attempted);
+    if (v !== undefined && v !== null) out[k] = v;
+  }
   return out as FeedFields;
 }
 
@@ -57,7 +62,7 @@ export = function (RED: NodeAPI): void {
     const closing = new AbortController();
 
     /** Config fields, then msg.payload's on top. On update only what is set is sent (flags only from the msg). */
-    function fieldsFor(msg: Msg, forCreate: boolean): FeedFields {
+    function fieldsFor(msg: Msg, forCreate: boolean, attempted: string): FeedFields {
       const fromConfig: FeedFields = {};
       if (def.title?.trim()) fromConfig.title = def.title.trim();
       if (def.sourceUrl?.trim()) fromConfig.rss_source_url = def.sourceUrl.trim();
@@ -70,13 +75,13 @@ export = function (RED: NodeAPI): void {
         fromConfig.extract = !!def.extract;
         fromConfig.paused = !!def.paused;
       }
-      return { ...fromConfig, ...fieldsOfMsg(msg.payload) };
+      return { ...fromConfig, ...fieldsOfMsg(msg.payload, attempted) };
     }
 
     async function toInput(client: PutioClient, fields: FeedFields, attempted: string): Promise<{ input: RssFeedInput; paused?: boolean }> {
       const { folder, paused, ...input } = fields;
       if (folder !== undefined && input.parent_dir_id === undefined) {
-        if (typeof folder !== "number" && typeof folder !== "string") throw new PutioInputError(attempted, `the folder must be an id or a path, got ${JSON.stringify(folder)?.slice(0, 60)}`);
+        if (typeof folder !== "number" && typeof folder !== "string") throw new PutioInputError(attempted, `the folder must be an id or a path, got ${describeValue(folder, 60)}`);
         const id = await client.folderId(folder, { create: true, signal: closing.signal });
         if (id === null) throw new PutioInputError(attempted, `no folder "${folder}"`);
         input.parent_dir_id = id;
@@ -89,7 +94,8 @@ export = function (RED: NodeAPI): void {
       let value = await evalProp(RED, node, def.feedId ?? "feedId", def.feedIdType || "msg", msg);
       if (value === undefined || value === null || value === "") {
         const p = msg.payload as { id?: unknown } | null;
-        if (p && typeof p === "object" && typeof p.id === "number") value = p.id;
+        const id = p && typeof p === "object" ? readField(p, "id", attempted) : undefined;
+        if (typeof id === "number") value = id;
       }
       if (value === undefined || value === null || value === "") throw new PutioInputError(attempted, "no feed id: set msg.feedId (or the property the node names)");
       return checkId(value, attempted, "feed id");
@@ -98,7 +104,7 @@ export = function (RED: NodeAPI): void {
     onInput(node, account, async ({ msg, send, status }) => {
       const configured = def.action || "list";
       const action = (configured === "msg" ? msg.action : configured) as Action;
-      if (!ACTIONS.includes(action)) throw new PutioInputError("RSS feeds", `unknown action ${JSON.stringify(msg.action)?.slice(0, 40)}: use one of ${ACTIONS.join(", ")}`);
+      if (!ACTIONS.includes(action)) throw new PutioInputError("RSS feeds", `unknown action ${describeValue(msg.action, 40)}: use one of ${ACTIONS.join(", ")}`);
       const attempted = `RSS ${action}`;
       const signal = closing.signal;
       status(STATUS.busy(action));
@@ -109,7 +115,7 @@ export = function (RED: NodeAPI): void {
           msg.payload = await rss.list(signal);
           break;
         case "create": {
-          const { input, paused } = await toInput(client, fieldsFor(msg, true), attempted);
+          const { input, paused } = await toInput(client, fieldsFor(msg, true, attempted), attempted);
           const feed = await rss.create(input, signal);
           if (paused) await rss.pause(feed.id, signal);
           msg.payload = paused ? await rss.get(feed.id, signal) : feed;
@@ -117,7 +123,7 @@ export = function (RED: NodeAPI): void {
         }
         case "update": {
           const id = await feedIdOf(msg, attempted);
-          const { input, paused } = await toInput(client, fieldsFor(msg, false), attempted);
+          const { input, paused } = await toInput(client, fieldsFor(msg, false, attempted), attempted);
           if (Object.keys(input).length) await rss.update(id, input, signal);
           if (paused === true) await rss.pause(id, signal);
           if (paused === false) await rss.resume(id, signal);

@@ -1,5 +1,8 @@
 /** putio-transfer-action: retry, cancel, clean (finished ones) or remove transfers. */
+import { describeValue } from "../lib/describe";
 import type { PutioClient } from "../lib/client";
+import { collect } from "../lib/paginate";
+import { CLEANED_STATUSES, type Transfer } from "../lib/domains/transfers";
 import { PutioError, PutioInputError } from "../lib/errors";
 import { transferIdsOf } from "../lib/transfer-input";
 import { useAccount } from "./common/account";
@@ -18,20 +21,29 @@ interface ActionDef extends NodeDef {
    * not taken for an id) or only the ids in "payload".
    */
   cleanScope?: "all" | "payload";
+  /** Nothing is changed on put.io: the output lists what the action would do. msg.dryRun === true does the same per msg. */
+  dryRun?: boolean;
+}
+
+/** What a dry run reports about one transfer. */
+function summary(t: Transfer) {
+  return { id: t.id, name: t.name ?? null, status: t.status, file_id: t.file_id ?? null, save_parent_id: t.save_parent_id ?? null };
 }
 
 /** put.io ignores unknown ids on cancel/remove; we check first so a typo is an error, not a no-op. */
-async function requireExisting(client: PutioClient, ids: number[]): Promise<void> {
+async function requireExisting(client: PutioClient, ids: number[]): Promise<Transfer[]> {
   const missing: number[] = [];
+  const found: Transfer[] = [];
   for (const id of ids) {
     try {
-      await client.transfers.get(id);
+      found.push(await client.transfers.get(id));
     } catch (err) {
       if (err instanceof PutioError && err.statusCode === 404) missing.push(id);
       else throw err;
     }
   }
   if (missing.length) throw new PutioInputError("transfer action", `no transfer with id ${missing.join(", ")} on put.io`);
+  return found;
 }
 
 export = function (RED: NodeAPI): void {
@@ -42,13 +54,29 @@ export = function (RED: NodeAPI): void {
 
     onInput(node, account, async ({ msg, send, status }) => {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
-      if (!ACTIONS.includes(action)) throw new PutioInputError("transfer action", `unknown action ${JSON.stringify(action)}: use ${ACTIONS.join(", ")}`);
+      if (!ACTIONS.includes(action)) throw new PutioInputError("transfer action", `unknown action ${describeValue(action, 40)}: use ${ACTIONS.join(", ")}`);
       const fromNode = !!def.transferIds?.trim();
       const payloadIgnored = action === "clean" && def.cleanScope !== "payload";
       const ids = transferIdsOf(fromNode ? def.transferIds : payloadIgnored ? undefined : msg.payload, `${action} transfers`);
       if (!ids.length && action !== "clean") throw new PutioInputError(`${action} transfers`, "no transfer ids: put them in msg.payload or in the node");
-      status(STATUS.busy(action));
+      const dryRun = !!def.dryRun || msg.dryRun === true;
+      status(STATUS.busy(dryRun ? `dry run: ${action}` : action));
       const client = await account!.ready();
+      if (dryRun) {
+        // The same checks and the same selection as the real action, with reads only.
+        if (action === "clean") {
+          const finished = (await collect(client.transfers.list())).filter((t) => CLEANED_STATUSES.has(t.status));
+          const given = ids.length ? await requireExisting(client, ids) : null;
+          const would = given ? finished.filter((t) => ids.includes(t.id)) : finished;
+          msg.payload = { dryRun: true, action, wouldClean: would.map(summary), notFinished: given ? given.filter((t) => !CLEANED_STATUSES.has(t.status)).map(summary) : [] };
+        } else {
+          const key = { retry: "wouldRetry", cancel: "wouldCancel", remove: "wouldRemove" }[action];
+          msg.payload = { dryRun: true, action, [key]: (await requireExisting(client, ids)).map(summary) };
+        }
+        msg.dryRun = true;
+        send(msg);
+        return;
+      }
       if (action === "retry") {
         msg.payload = [];
         for (const id of ids) (msg.payload as unknown[]).push(await client.transfers.retry(id));
@@ -62,7 +90,7 @@ export = function (RED: NodeAPI): void {
         msg.payload = { [action === "cancel" ? "cancelled" : "removed"]: ids };
       }
       send(msg);
-    }, { doneText: () => "done" });
+    }, { doneText: (m) => (m.dryRun === true ? "dry run: nothing changed" : "done") });
   }
   RED.nodes.registerType("putio-transfer-action", PutioTransferActionNode);
 };

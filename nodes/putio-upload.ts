@@ -2,12 +2,14 @@
  * putio-upload: sends a local file (resumable, streamed from disk, CRC32 checked) or a Buffer to a
  * put.io folder. A .torrent becomes a transfer, and the output says so.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { PutioInputError } from "../lib/errors";
 import { TusUploader } from "../lib/upload-engine";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+import { describeValue } from "../lib/describe";
 
 interface UploadDef extends NodeDef {
   account: string;
@@ -17,6 +19,37 @@ interface UploadDef extends NodeDef {
   folderType?: string;
   fileName?: string;
   chunkMb?: string | number;
+  /** When set, local paths from a msg must lie inside this folder (after resolving ".." and symlinks). */
+  root?: string;
+  rootType?: string;
+}
+
+const codeOf = (err: unknown) => (err as { code?: string })?.code ?? (err as Error)?.message ?? String(err);
+
+/**
+ * The real path of `local` when it lies inside `root`. Both are resolved with realpath, so neither
+ * ".." nor a symlink (in the file's path or as the file) can reach outside; the caller then uploads
+ * the real path, so swapping a link after this check does not redirect the upload.
+ */
+async function insideRoot(local: string, root: string, given: string): Promise<string> {
+  const attempted = `upload ${describeValue(given, 100)}`;
+  let realRoot: string;
+  try {
+    realRoot = await fs.promises.realpath(root);
+  } catch (err) {
+    throw new PutioInputError(attempted, `the allowed folder "${root}" cannot be read (${codeOf(err)}): check the node's "Only from" folder`);
+  }
+  let real: string;
+  try {
+    real = await fs.promises.realpath(local);
+  } catch (err) {
+    throw new PutioInputError(attempted, `cannot read the file (${codeOf(err)})`);
+  }
+  const rel = path.relative(realRoot, real);
+  if (!rel || rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) {
+    throw new PutioInputError(attempted, `the file is outside the allowed folder "${root}": only files inside it are uploaded (".." and symlinks are resolved first)`);
+  }
+  return real;
 }
 
 export = function (RED: NodeAPI): void {
@@ -39,7 +72,23 @@ export = function (RED: NodeAPI): void {
       async ({ msg, send, status }) => {
         const source = await evalProp(RED, node, def.source || "payload", def.sourceType || "msg", msg);
         const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
+        if (folder !== undefined && folder !== null && typeof folder !== "string" && typeof folder !== "number") {
+          // String() of an object would be taken for a folder name and created.
+          throw new PutioInputError("upload", `the put.io folder must be an id or a path like /Uploads, got ${describeValue(folder, 60)}`);
+        }
         const named = String(def.fileName ?? "").trim() || (typeof msg.filename === "string" ? msg.filename : "");
+        const base = settings.fileWorkingDirectory ?? process.cwd();
+        const isPath = !Buffer.isBuffer(source) && typeof source === "string" && !!source.trim();
+        const local = isPath ? path.resolve(base, (source as string).trim()) : "";
+        // The local folder check comes before anything is created on put.io.
+        let real = local;
+        if (isPath && def.root?.trim()) {
+          const rootValue = await evalProp(RED, node, def.root, def.rootType || "str", msg);
+          const root = typeof rootValue === "string" ? rootValue.trim() : "";
+          // An unset environment variable must not lift the limit.
+          if (!root) throw new PutioInputError(`upload ${describeValue(source, 100)}`, `the "Only from" folder (${def.rootType === "env" ? `environment variable ${def.root}` : def.root}) is empty, so no local file is allowed`);
+          real = await insideRoot(local, path.resolve(base, root), source as string);
+        }
         const client = await account!.ready();
         const parentId = folder === undefined || folder === null || String(folder).trim() === "" ? undefined : ((await client.folderId(folder as string | number, { create: true })) as number);
         if (Buffer.isBuffer(source)) {
@@ -47,12 +96,11 @@ export = function (RED: NodeAPI): void {
           status(STATUS.busy("uploading"));
           const res = await client.upload.upload(source, path.basename(named), { parentId, signal: closing.signal });
           msg.payload = res.kind === "file" ? { kind: "file", file: res.file } : { kind: "transfer", transfer: res.transfer };
-        } else if (typeof source === "string" && source.trim()) {
-          const local = path.resolve(settings.fileWorkingDirectory ?? process.cwd(), source.trim());
+        } else if (isPath) {
           let lastPct = -1;
           const res = await new TusUploader(client).upload({
-            path: local,
-            name: named ? path.basename(named) : undefined,
+            path: real,
+            name: named ? path.basename(named) : path.basename(local),
             parentId,
             chunkSize: (Number(def.chunkMb) || 8) * 1024 * 1024,
             stateDir,

@@ -2,9 +2,11 @@
  * putio-zip: has put.io pack files and folders into one zip, waits until it is ready (socket push
  * `zip_created`, or polling with backoff) and sends its download URL, size and any missing files.
  */
+import { describeValue } from "../lib/describe";
 import { PutioBaseError, PutioInputError } from "../lib/errors";
 import type { PutioClient } from "../lib/client";
 import { splitPath } from "../lib/paths";
+import { readField } from "../lib/ids";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
@@ -41,12 +43,13 @@ function selectOne(value: unknown, attempted: string): Selected | string {
   if (typeof value === "string" && /^\s*\d+\s*$/.test(value)) return { id: Number(value) };
   if (typeof value === "string" && value.trim().startsWith("/")) return value.trim();
   if (value && typeof value === "object" && !Array.isArray(value) && !Buffer.isBuffer(value)) {
-    const v = value as Record<string, unknown>;
-    if (typeof v.id === "number" && Number.isSafeInteger(v.id) && v.id >= 0 && typeof v.name === "string") {
-      return { id: v.id, name: v.name, isFolder: v.file_type === "FOLDER", size: typeof v.size === "number" ? v.size : undefined };
+    const [id, name] = [readField(value, "id", attempted), readField(value, "name", attempted)];
+    if (typeof id === "number" && Number.isSafeInteger(id) && id >= 0 && typeof name === "string") {
+      const [type, size] = [readField(value, "file_type", attempted), readField(value, "size", attempted)];
+      return { id, name, isFolder: type === "FOLDER", size: typeof size === "number" ? size : undefined };
     }
   }
-  throw new PutioInputError(attempted, `expected file or folder ids, paths like "/Movies/x" or file objects, got ${JSON.stringify(value)?.slice(0, 80)}`);
+  throw new PutioInputError(attempted, `expected file or folder ids, paths like "/Movies/x" or file objects, got ${describeValue(value, 80)}`);
 }
 
 /** A put.io path to the file or folder there. */

@@ -45,9 +45,40 @@ const HOSTILE_STRINGS = [
   "9007199254740993",
 ];
 
-function randomValue(rand: () => number, depth = 0): unknown {
-  const pick = Math.floor(rand() * 12);
+/** An object that refers to itself (JSON.stringify throws on it), nested the way msgs carry it. */
+function circular(rand: () => number): unknown {
+  const o: Record<string, unknown> = { id: rand() < 0.5 ? 1 : "x", name: "loop" };
+  o.self = o;
+  return rand() < 0.5 ? o : [o, { parent: o }];
+}
+
+/**
+ * An object whose fields a node reads (id, name, file_id, url…) throw when read. Non-enumerable, so
+ * Node-RED's own msg cloning (Catch, Complete) does not read them; only a node that looks does.
+ */
+function throwingGetters(): unknown {
+  const o: Record<string, unknown> = { kind: "getters" };
+  for (const key of ["id", "name", "file_id", "url", "title", "folder", "status", "size", "file_type"]) {
+    Object.defineProperty(o, key, { enumerable: false, get: () => { throw new Error(`reading ${key} exploded`); } });
+  }
+  return o;
+}
+
+/**
+ * Nodes not yet fed circular, BigInt and throwing-getter values: the download node's input is being
+ * reworked on its own branch; take it out of this set once its error texts use describeValue.
+ */
+const ODD_VALUES_PENDING = new Set(["putio-download"]);
+
+function randomValue(rand: () => number, depth = 0, odd = true): unknown {
+  const pick = Math.floor(rand() * (odd ? 15 : 12));
   switch (pick) {
+    case 12:
+      return circular(rand);
+    case 13:
+      return [10n, -(2n ** 70n), 0n][Math.floor(rand() * 3)];
+    case 14:
+      return throwingGetters();
     case 0:
       return null;
     case 1:
@@ -62,9 +93,9 @@ function randomValue(rand: () => number, depth = 0): unknown {
     case 6:
       return Buffer.from(HOSTILE_STRINGS[Math.floor(rand() * HOSTILE_STRINGS.length)]);
     case 7:
-      return depth > 3 ? [] : Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(rand, depth + 1));
+      return depth > 3 ? [] : Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(rand, depth + 1, odd));
     case 8:
-      return depth > 3 ? {} : { id: randomValue(rand, depth + 1), file_id: randomValue(rand, depth + 1), name: randomValue(rand, depth + 1) };
+      return depth > 3 ? {} : { id: randomValue(rand, depth + 1, odd), file_id: randomValue(rand, depth + 1, odd), name: randomValue(rand, depth + 1, odd) };
     case 9:
       return { id: -5, name: "../x", crc32: "zz", size: -1, file_type: "FOLDER" };
     case 10:
@@ -74,10 +105,10 @@ function randomValue(rand: () => number, depth = 0): unknown {
   }
 }
 
-function randomMsg(rand: () => number): Record<string, unknown> {
-  const msg: Record<string, unknown> = { payload: randomValue(rand), topic: randomValue(rand) };
-  for (const key of ["folder", "path", "target", "id", "ids", "name", "action", "method", "filename", "url"]) {
-    if (rand() < 0.25) msg[key] = randomValue(rand);
+function randomMsg(rand: () => number, odd: boolean): Record<string, unknown> {
+  const msg: Record<string, unknown> = { payload: randomValue(rand, 0, odd), topic: randomValue(rand, 0, odd) };
+  for (const key of ["folder", "path", "target", "id", "ids", "name", "action", "method", "filename", "url", "since", "feedId"]) {
+    if (rand() < 0.25) msg[key] = randomValue(rand, 0, odd);
   }
   return msg;
 }
@@ -106,6 +137,9 @@ describe("fuzzed input: every node survives hostile messages", function () {
     await emu.close();
   });
 
+  // Also after a failure, so one node's failure does not fail the next node's load.
+  afterEach(() => nr.helper.unload());
+
   it("has nodes to fuzz", () => assert.ok(defs.length > 0));
 
   for (const def of defs) {
@@ -131,7 +165,7 @@ describe("fuzzed input: every node survives hostile messages", function () {
       for (let i = 0; i < MESSAGES_PER_NODE; i++) {
         const id = `m${i}`;
         sent.push(id);
-        nr.node("under-test").receive({ ...randomMsg(rand), _fuzz: id });
+        nr.node("under-test").receive({ ...randomMsg(rand, !ODD_VALUES_PENDING.has(def.type)), _fuzz: id });
       }
       // Wait until every message has ended (mocha's timeout catches a message that never ends).
       while (sent.some((id) => !endings.has(id))) await new Promise((r) => setTimeout(r, 50));
@@ -139,11 +173,14 @@ describe("fuzzed input: every node survives hostile messages", function () {
       for (const id of sent) assert.equal(endings.get(id)?.length, 1, `${def.type}: message ${id} ended ${endings.get(id)?.length} times`);
       for (const text of errors) {
         assert.ok(text.trim().length > 0, `${def.type}: an error without text`);
-        assert.doesNotMatch(text, /TypeError|ReferenceError|Cannot read propert|is not a function|undefined is not/, `${def.type}: unclear error: ${text.slice(0, 200)}`);
+        assert.doesNotMatch(
+          text,
+          /TypeError|ReferenceError|URIError|Cannot read propert|is not a function|undefined is not|Converting circular structure|serialize a BigInt|Cannot mix BigInt|Cannot convert a BigInt|^Error: reading \w+ exploded/,
+          `${def.type}: unclear error: ${text.slice(0, 200)}`,
+        );
         assert.ok(!text.includes(emu.token), `${def.type}: the token leaked into an error`);
       }
       assert.deepEqual(unexpected, [], `${def.type}: unhandled rejection or exception`);
-      await nr.helper.unload();
     });
   }
 });

@@ -5,6 +5,7 @@
 import { PutioInputError, PutioSchemaError } from "../errors";
 import type { Params, Primitive, RawResponse, RequestSpec, Transport } from "../transport";
 import { header } from "../transport";
+import { describeValue } from "../describe";
 
 export const API_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
@@ -37,18 +38,20 @@ export function apiPath(path: unknown, attempted: string): string {
   const parts = pathname.split("/").filter(Boolean);
   if (parts[0] === "v2") parts.shift();
   if (!parts.length) throw new PutioInputError(attempted, "no API path given (e.g. /v2/account/info)");
-  for (const part of parts) {
-    let decoded: string;
+  const decoded = parts.map((part) => {
+    let d: string;
     try {
-      decoded = decodeURIComponent(part);
+      d = decodeURIComponent(part);
     } catch {
-      throw new PutioInputError(attempted, `"${part.slice(0, 40)}" is not a valid path segment`);
+      // decodeURIComponent throws a bare "URIError: URI malformed"; say which segment and why instead.
+      throw new PutioInputError(attempted, `the path segment "${part.slice(0, 40)}" has a "%" that is not a complete UTF-8 escape (like %C3%A9): write a literal "%" as %25`);
     }
-    if (decoded === "." || decoded === ".." || /[\\\u0000-\u001f]/.test(decoded) || decoded.includes("/")) {
+    if (d === "." || d === ".." || /[\\\u0000-\u001f]/.test(d) || d.includes("/")) {
       throw new PutioInputError(attempted, `"${part.slice(0, 40)}" is not allowed in an API path`);
     }
-  }
-  return "/v2/" + parts.map((s) => encodeURIComponent(decodeURIComponent(s))).join("/");
+    return d;
+  });
+  return "/v2/" + decoded.map((s) => encodeURIComponent(s)).join("/");
 }
 
 function isPrimitive(v: unknown): v is Primitive {
@@ -61,7 +64,8 @@ function toParams(params: Record<string, unknown>, attempted: string): Params {
   for (const [k, v] of Object.entries(params)) {
     if (isPrimitive(v)) out[k] = v;
     else if (Array.isArray(v) && v.every(isPrimitive)) out[k] = v as Primitive[];
-    else throw new PutioInputError(attempted, `parameter "${k}" is an object: send it as JSON (encoding "json") or as text`);
+    else if (v && typeof v === "object") throw new PutioInputError(attempted, `parameter "${k}" is an object: send it as JSON (encoding "json") or as text`);
+    else throw new PutioInputError(attempted, `parameter "${k}" is a ${typeof v} (${describeValue(v, 30)}): send text, a number or true/false`);
   }
   return out;
 }
@@ -71,20 +75,29 @@ export class GenericApi {
 
   async call(call: ApiCall): Promise<ApiAnswer> {
     const method = String(call.method ?? "GET").trim().toUpperCase() || "GET";
-    const attempted0 = `${method} ${String(call.path ?? "").slice(0, 100)}`;
+    const attempted0 = `call the put.io API (${method.slice(0, 10)} ${typeof call.path === "string" ? call.path.slice(0, 100) : describeValue(call.path, 40)})`;
     if (!(API_METHODS as readonly string[]).includes(method)) throw new PutioInputError(attempted0, `"${String(call.method).slice(0, 20)}" is not an HTTP method (${API_METHODS.join(", ")})`);
     const path = apiPath(call.path, attempted0);
+    // put.io's own errors say "POST /v2/… failed"; input errors say what was being attempted.
     const attempted = `${method} ${path}`;
+    const inputAttempted = `call the put.io API (${attempted})`;
     const params = call.params ?? {};
-    if (typeof params !== "object" || Array.isArray(params) || Buffer.isBuffer(params)) throw new PutioInputError(attempted, "the parameters must be an object");
+    if (typeof params !== "object" || Array.isArray(params) || Buffer.isBuffer(params)) throw new PutioInputError(inputAttempted, "the parameters must be an object");
     const spec: RequestSpec<unknown> = { method: method as ApiMethod, path, attempted, signal: call.signal };
     if (method === "GET" || method === "HEAD" || method === "DELETE") {
-      spec.query = toParams(params, attempted);
+      spec.query = toParams(params, inputAttempted);
     } else {
       const nested = Object.values(params).some((v) => !isPrimitive(v) && !(Array.isArray(v) && v.every(isPrimitive)));
       const json = call.encoding === "json" || (call.encoding !== "form" && (nested || method === "PUT"));
-      if (json) spec.json = params;
-      else spec.form = toParams(params, attempted);
+      if (json) {
+        // The transport would fail later with a bare TypeError (circular structure, BigInt): check here.
+        try {
+          JSON.stringify(params);
+        } catch (err) {
+          throw new PutioInputError(inputAttempted, `the parameters cannot be sent as JSON (${/circular/i.test(String(err)) ? "it refers to itself" : /bigint/i.test(String(err)) ? "it holds a BigInt" : "a value cannot be read"}): ${describeValue(params, 60)}`);
+        }
+        spec.json = params;
+      } else spec.form = toParams(params, inputAttempted);
     }
     const res: RawResponse = await this.t.send(spec);
     return { statusCode: res.statusCode, headers: res.headers, body: parseBody(res, attempted) };

@@ -1,4 +1,5 @@
 /** Config domain: put.io's per-app, per-user key/value store (JSON values). */
+import { describeValue } from "../describe";
 import { validator } from "../schema";
 import type { Transport } from "../transport";
 import { checkOk } from "./files";
@@ -9,7 +10,7 @@ const checkConfig = validator({ type: "object", properties: { config: { type: "o
 const checkValue = validator({ type: "object", properties: { value: {} }, required: ["value"] });
 
 function checkKey(key: string, attempted: string): string {
-  if (typeof key !== "string" || !key || key.includes("/")) throw new PutioInputError(attempted, `${JSON.stringify(key)} is not a valid config key`);
+  if (typeof key !== "string" || !key || key.includes("/")) throw new PutioInputError(attempted, `${describeValue(key)} is not a valid config key`);
   return key;
 }
 

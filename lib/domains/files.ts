@@ -2,6 +2,7 @@
  * Files domain: list/search with cursor pagination, get, child lookup, create-folder, rename,
  * move (incl. move-with-rename), delete, download URL, extract. Schemas sit beside their calls.
  */
+import { describeValue } from "../describe";
 import { FormData } from "undici";
 import { PutioInputError } from "../errors";
 import { okStatus, validator, type FromSchema } from "../schema";
@@ -112,7 +113,17 @@ export function checkName(name: unknown, attempted: string): string {
 
 export function checkId(id: unknown, attempted: string, what = "file id"): number {
   const n = typeof id === "string" && /^\d+$/.test(id.trim()) ? Number(id) : id;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PutioInputError(attempted, `${JSON.stringify(id)} is not a valid ${what}`);
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PutioInputError(attempted, `${describeValue(id)} is not a valid ${what}`);
+  return n;
+}
+
+/**
+ * put.io's root ("Your Files") is id 0. Deleting, moving or renaming it is never what a flow meant
+ * (an id that defaulted to 0, a parent_id taken for an id): refuse it before any request.
+ */
+export function checkNotRoot(id: unknown, attempted: string, what = "file id"): number {
+  const n = checkId(id, attempted, what);
+  if (n === 0) throw new PutioInputError(attempted, `id 0 is put.io's root folder ("Your Files"), which is never deleted, moved or renamed: check where the id comes from`);
   return n;
 }
 
@@ -206,7 +217,7 @@ export class FilesApi {
 
   async rename(fileId: number, name: string, signal?: AbortSignal): Promise<void> {
     const attempted = `rename file ${fileId} to "${name}"`;
-    checkId(fileId, attempted);
+    checkNotRoot(fileId, attempted);
     checkName(name, attempted);
     // Renaming to the same name twice has the same result: safe to repeat.
     await this.t.request({ method: "POST", path: "/v2/files/rename", form: { file_id: fileId, name }, idempotent: true, schema: checkOk, attempted, signal });
@@ -220,7 +231,8 @@ export class FilesApi {
   async move(fileIds: number[], parentId: number, signal?: AbortSignal): Promise<MoveItemError[]> {
     const attempted = `move ${fileIds.length === 1 ? `file ${fileIds[0]}` : `${fileIds.length} files`} to folder ${parentId}`;
     if (!fileIds.length) throw new PutioInputError(attempted, "no file ids given");
-    fileIds.forEach((id) => checkId(id, attempted));
+    fileIds.forEach((id) => checkNotRoot(id, attempted));
+    checkId(parentId, attempted, "folder id");
     const res = await this.t.request({
       method: "POST",
       path: "/v2/files/move",
@@ -237,7 +249,8 @@ export class FilesApi {
   /** Move one file and give it a new name in the same call (the form putio-sync and rclone use). */
   async moveAndRename(fileId: number, parentId: number, name: string, signal?: AbortSignal): Promise<void> {
     const attempted = `move file ${fileId} to folder ${parentId} as "${name}"`;
-    checkId(fileId, attempted);
+    checkNotRoot(fileId, attempted);
+    checkId(parentId, attempted, "folder id");
     checkName(name, attempted);
     await this.t.request({
       method: "POST",
@@ -261,7 +274,7 @@ export class FilesApi {
   async delete(fileIds: number[], opts: { skipTrash?: boolean; signal?: AbortSignal } = {}): Promise<DeleteResult> {
     const attempted = `delete ${fileIds.length === 1 ? `file ${fileIds[0]}` : `${fileIds.length} files`}`;
     if (!fileIds.length) throw new PutioInputError(attempted, "no file ids given");
-    fileIds.forEach((id) => checkId(id, attempted));
+    fileIds.forEach((id) => checkNotRoot(id, attempted));
     const res = await this.t.request({
       method: "POST",
       path: "/v2/files/delete",

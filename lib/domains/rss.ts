@@ -2,6 +2,7 @@
  * RSS domain: put.io's feed watcher ("RSS filters"). put.io fetches each feed on its side, turns new
  * matching items into transfers, and keeps a log of the items it handled.
  */
+import { describeValue } from "../describe";
 import { PutioInputError } from "../errors";
 import { validator, type FromSchema } from "../schema";
 import type { Params, Transport } from "../transport";
@@ -81,14 +82,14 @@ function feedForm(input: RssFeedInput, forCreate: boolean, attempted: string): P
   for (const key of ["title", "rss_source_url", "keyword", "unwanted_keywords"] as const) {
     const v = input[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== "string") throw new PutioInputError(attempted, `${key} must be text, got ${JSON.stringify(v)?.slice(0, 60)}`);
+    if (typeof v !== "string") throw new PutioInputError(attempted, `${key} must be text, got ${describeValue(v, 60)}`);
     form[key] = v;
   }
   if (input.parent_dir_id !== undefined && input.parent_dir_id !== null) form.parent_dir_id = checkId(input.parent_dir_id, attempted, "folder id");
   for (const key of BOOLEAN_FIELDS) {
     const v = input[key];
     if (v === undefined || v === null) continue;
-    if (typeof v !== "boolean") throw new PutioInputError(attempted, `${key} must be true or false, got ${JSON.stringify(v)?.slice(0, 60)}`);
+    if (typeof v !== "boolean") throw new PutioInputError(attempted, `${key} must be true or false, got ${describeValue(v, 60)}`);
     if (forCreate) {
       if (v) form[key] = "on";
     } else form[key] = v;
@@ -114,7 +115,8 @@ export class RssApi {
 
   /** Not idempotent: a repeat after a network error could add the feed twice. */
   async create(input: RssFeedInput, signal?: AbortSignal): Promise<RssFeed> {
-    const attempted = `add RSS feed "${String(input?.title ?? "").slice(0, 60)}"`;
+    const title = input?.title;
+    const attempted = typeof title === "string" && title ? `add RSS feed "${title.slice(0, 60)}"` : "add RSS feed";
     const form = feedForm(input, true, attempted);
     if (!form.title || !String(form.title).trim()) throw new PutioInputError(attempted, "the feed needs a title");
     if (!form.rss_source_url) throw new PutioInputError(attempted, "the feed needs a source URL");

@@ -58,6 +58,11 @@ const checkCleaned = validator({
 
 /** Statuses after which put.io will not change the transfer by itself. */
 export const FINISHED_STATUSES = new Set(["COMPLETED", "SEEDING", "ERROR", "PREPARING_SEED"]);
+/**
+ * What put.io's clean removes: finished entries. Seeding ones stay listed (the emulator, modelled on
+ * put.io, cleans only these two). A dry run of clean lists exactly these, so keep them in step.
+ */
+export const CLEANED_STATUSES = new Set(["COMPLETED", "ERROR"]);
 /** Files are usable in these (SEEDING and PREPARING_SEED mean the torrent finished downloading). */
 export function isCompleted(status: string): boolean {
   return status === "COMPLETED" || status === "SEEDING" || status === "PREPARING_SEED";

@@ -3,7 +3,7 @@ import { PutioInputError } from "../errors";
 import { cursorList } from "../paginate";
 import { validator, type FromSchema } from "../schema";
 import type { Transport } from "../transport";
-import { checkId, checkOk, MAX_PER_PAGE } from "./files";
+import { checkNotRoot, checkOk, MAX_PER_PAGE } from "./files";
 
 const trashFileSchema = {
   type: "object",
@@ -45,7 +45,7 @@ export class TrashApi {
   async restore(ids: number[], signal?: AbortSignal): Promise<void> {
     const attempted = `restore ${ids.length} item(s) from the trash`;
     if (!ids.length) throw new PutioInputError(attempted, "no file ids given");
-    ids.forEach((id) => checkId(id, attempted));
+    ids.forEach((id) => checkNotRoot(id, attempted));
     await this.t.request({ method: "POST", path: "/v2/trash/restore", form: { file_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
     this.onTreeChange();
   }
@@ -53,7 +53,7 @@ export class TrashApi {
   async delete(ids: number[], signal?: AbortSignal): Promise<void> {
     const attempted = `delete ${ids.length} item(s) from the trash for good`;
     if (!ids.length) throw new PutioInputError(attempted, "no file ids given");
-    ids.forEach((id) => checkId(id, attempted));
+    ids.forEach((id) => checkNotRoot(id, attempted));
     await this.t.request({ method: "POST", path: "/v2/trash/delete", form: { file_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
   }
 
