@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/errors";
 import { describeValue } from "../lib/describe";
+import { readField } from "../lib/ids";
 import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, ensureTargetFolder, jsonSafeMsg, nodeFs, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
 import { expandEnv, useAccount } from "./common/account";
 import { onInput } from "./common/input";
@@ -73,18 +74,25 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
   if (typeof value === "number" || (typeof value === "string" && /^\s*\d+\s*$/.test(value))) return { source: { fileId: Number(value) }, transferId: null };
   if (typeof value === "string" && value.trim().startsWith("/")) return { source: { path: value.trim() }, transferId: null };
   if (value && typeof value === "object" && !Array.isArray(value)) {
-    const v = value as Record<string, unknown>;
-    if ("file_id" in v && !("file_type" in v)) {
+    // Fields read once each, through readField: a msg may carry a proxy or a throwing getter.
+    const field = (key: string) => readField(value, key, attempted);
+    const fileId = field("file_id");
+    const fileType = field("file_type");
+    const id = field("id");
+    if (fileId !== undefined && fileType === undefined) {
       // A transfer (putio-transfer-watch): download what it produced.
-      if (typeof v.file_id !== "number") {
-        throw new PutioInputError(attempted, `transfer ${String(v.id ?? "")} has no file yet (status ${String(v.status ?? "unknown")}): download it once it is completed`);
+      if (typeof fileId !== "number") {
+        throw new PutioInputError(attempted, `transfer ${describeValue(id ?? "", 20)} has no file yet (status ${describeValue(field("status") ?? "unknown", 30).replace(/^"|"$/g, "")}): download it once it is completed`);
       }
-      return { source: { fileId: v.file_id }, transferId: typeof v.id === "number" ? v.id : null };
+      return { source: { fileId }, transferId: typeof id === "number" ? id : null };
     }
-    if (typeof v.id === "number" && typeof v.name === "string") {
-      if (v.file_type === "FOLDER") return { source: { folderId: v.id }, transferId: null };
-      if (typeof v.size === "number") return { source: { file: v as never }, transferId: null };
-      return { source: { fileId: v.id }, transferId: null };
+    const name = field("name");
+    if (typeof id === "number" && typeof name === "string") {
+      if (fileType === "FOLDER") return { source: { folderId: id }, transferId: null };
+      const size = field("size");
+      const crc32 = field("crc32");
+      if (typeof size === "number") return { source: { file: { id, name, size, file_type: typeof fileType === "string" ? fileType : undefined, crc32: typeof crc32 === "string" ? crc32 : null } }, transferId: null };
+      return { source: { fileId: id }, transferId: null };
     }
   }
   throw new PutioInputError(attempted, `expected a put.io file or folder id, a path like "/Movies", a file object or a transfer, got ${describeValue(value)}`);

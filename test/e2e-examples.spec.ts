@@ -393,6 +393,9 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
     const upload = only(flow, named("upload"), "upload inject");
     assert.equal(upload.payload, "/data/backup.tar");
     upload.payload = local;
+    const uploader = only(flow, (n) => n.type === "putio-upload", "upload node");
+    assert.equal(uploader.root, "/data", "the example limits uploads to /data");
+    uploader.root = scratch;
     const tidy = only(flow, named("tidy"), "tidy inject");
     const completed = emu.state.listChildren(0).find((f) => f.name === "Completed") ?? emu.state.addFolder(0, "Completed");
     const show = emu.state.addFolder(completed.id, "Show");
