@@ -253,11 +253,17 @@ export = function (RED: NodeAPI): void {
       if (s === "connected") node.status(STATUS.ok(`connected${count}`));
       else if (s === "polling") node.status({ fill: "green", shape: "ring", text: `polling every ${intervalMs / 1000} s${count}` });
       else if (s === "reconnecting") node.status(STATUS.warn("reconnecting"));
+      else if (s === "stalled") node.status(STATUS.error("socket stalled: reconnecting"));
       else if (s === "unauthorized") node.status(STATUS.error("unauthorized: reconnect the account"));
       else if (s === "starting") node.status(STATUS.idle("starting"));
     }
     const offState = watcher.onState(showState);
-    const offError = watcher.onError((err) => node.warn(`put.io transfer watch: ${toError(err, account.tokenForRedaction()).message}`));
+    const offError = watcher.onError((err) => {
+      const text = `put.io transfer watch: ${toError(err, account.tokenForRedaction()).message}`;
+      // A stalled socket is an error a Catch node can act on (it carries a msg); the rest are warnings.
+      if (err.name === "PutioSocketStalled") node.error(text, { topic: "transfer-watch/stalled", payload: text });
+      else node.warn(text);
+    });
     showState(watcher.state);
     // Subscribed at once, so the shared watcher knows this node uses it even while it is starting;
     // changes are ignored until the baseline is in, then one reconcile catches up on them.
