@@ -240,7 +240,14 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
 
   private touch(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.ws?.terminate(), this.opts.idleTimeoutMs);
+    const ws = this.ws;
+    // Dropped and redialled here rather than after its close event, which a dead link may never deliver.
+    this.idleTimer = setTimeout(() => {
+      if (!ws || this.ws !== ws) return;
+      this.clearTimers();
+      this.drop();
+      this.scheduleReconnect();
+    }, this.opts.idleTimeoutMs);
     this.idleTimer.unref?.();
   }
 

@@ -171,6 +171,20 @@ describe("PutioSocket: no lost reconnect", function () {
       socket.stop();
     });
 
+    it("a connection gone silent is dropped and redialled even if its close never comes", async () => {
+      const { socket, dials, stalls } = fakeSocket();
+      socket.start();
+      dials[0].open();
+      assert.equal(socket.state, "connected");
+      await clock.tickAsync(45_000);
+      assert.ok(dials[0].terminated);
+      assert.equal(socket.state, "reconnecting");
+      await clock.tickAsync(1_000);
+      assert.equal(dials.length, 2);
+      assert.equal(stalls.length, 0);
+      socket.stop();
+    });
+
     it("a long outage with dials failing all along is no stall: backoff, never a watchdog report", async () => {
       const { socket, dials, stalls } = fakeSocket();
       socket.start();
@@ -221,7 +235,8 @@ describe("PutioSocket: no lost reconnect", function () {
     });
 
     it("the watcher: a stall is reported and shown, and the list is read every minute while the socket is down", async () => {
-      const { socket, dials } = fakeSocket();
+      // The fake server never speaks: no idle drop while it is meant to be connected.
+      const { socket, dials } = fakeSocket({ idleTimeoutMs: 3_600_000 });
       const { client, calls } = listCounter();
       const watcher = new TransferWatcher({ client, socket, intervalMs: 5 * 60_000 });
       const states: WatchState[] = [];
