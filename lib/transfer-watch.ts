@@ -10,7 +10,10 @@ import type { Transfer } from "./domains/transfers";
 import { PutioError } from "./errors";
 import type { PutioSocket, SocketEvent, SocketState } from "./socket";
 
-export type WatchState = "starting" | "connected" | "polling" | "reconnecting" | "unauthorized" | "stopped";
+export type WatchState = "starting" | "connected" | "polling" | "reconnecting" | "stalled" | "unauthorized" | "stopped";
+
+/** While the socket is down, the list is read at least this often (a socket outage must not hide completions for 5 min). */
+export const DOWN_INTERVAL_MS = 60_000;
 
 export interface TransferWatcherOptions {
   client: PutioClient;
@@ -53,6 +56,8 @@ export class TransferWatcher {
   /** Folder names by id, for paths (folders rarely change; a miss costs one request). */
   private readonly names = new Map<number, { name: string; parent: number | null }>();
   private timer: NodeJS.Timeout | null = null;
+  /** Runs only while the socket is down. */
+  private downTimer: NodeJS.Timeout | null = null;
   private reconciling: Promise<void> | null = null;
   private reconcileAgain = false;
   private _state: WatchState = "starting";
@@ -60,10 +65,20 @@ export class TransferWatcher {
   private readonly onSocketEvent = (e: SocketEvent) => this.handleSocketEvent(e);
   private readonly onSocketOpen = () => void this.reconcile();
   private readonly onSocketState = (s: SocketState) => {
+    const down = s === "reconnecting" || s === "connecting";
+    this.downReconcile(down);
     if (s === "connected") this.setState("connected");
-    else if (s === "reconnecting" || s === "connecting") this.setState("reconnecting");
+    // A stall stays shown until the socket is connected again.
+    else if (down && this._state !== "stalled") this.setState("reconnecting");
     else if (s === "unauthorized") this.setState("unauthorized");
   };
+  private readonly onSocketStalled = (err: Error) => {
+    this.setState("stalled");
+    this.report(err);
+    // What the socket missed meanwhile.
+    void this.reconcile();
+  };
+  private readonly onSocketWarning = (err: Error) => this.report(err);
 
   constructor(opts: TransferWatcherOptions) {
     this.client = opts.client;
@@ -81,6 +96,8 @@ export class TransferWatcher {
       this.socket.on("event", this.onSocketEvent);
       this.socket.on("open", this.onSocketOpen);
       this.socket.on("state", this.onSocketState);
+      this.socket.on("stalled", this.onSocketStalled);
+      this.socket.on("warning", this.onSocketWarning);
       this.onSocketState(this.socket.state);
       // An already-open socket will not announce itself again: reconcile now.
       if (this.socket.state === "connected") void this.reconcile();
@@ -97,10 +114,13 @@ export class TransferWatcher {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.downReconcile(false);
     if (this.socket) {
       this.socket.off("event", this.onSocketEvent);
       this.socket.off("open", this.onSocketOpen);
       this.socket.off("state", this.onSocketState);
+      this.socket.off("stalled", this.onSocketStalled);
+      this.socket.off("warning", this.onSocketWarning);
     }
     this.listeners.clear();
     this.setState("stopped");
@@ -137,7 +157,29 @@ export class TransferWatcher {
   private setState(s: WatchState): void {
     if (this._state === s || (this.stopped && s !== "stopped")) return;
     this._state = s;
-    for (const l of this.stateListeners) l(s);
+    for (const l of this.stateListeners) {
+      try {
+        l(s);
+      } catch {
+        /* a listener's failure must not stop the others, nor the socket that told us */
+      }
+    }
+  }
+
+  /**
+   * While the socket is down, read the list at the polling cadence (or the configured one if it is
+   * shorter), so transfers are still seen; back to the slow interval once it is connected.
+   */
+  private downReconcile(down: boolean): void {
+    if (down && !this.downTimer && !this.stopped) {
+      const every = Math.min(this.intervalMs, DOWN_INTERVAL_MS);
+      if (every >= this.intervalMs) return; // the regular timer is as fast already
+      this.downTimer = setInterval(() => void this.reconcile(), every);
+      this.downTimer.unref?.();
+    } else if (!down && this.downTimer) {
+      clearInterval(this.downTimer);
+      this.downTimer = null;
+    }
   }
 
   /**
@@ -275,7 +317,17 @@ export class TransferWatcher {
   private report(err: unknown): void {
     const e = err instanceof Error ? err : new Error(String(err));
     if (e instanceof PutioError && e.isUnauthorized) this.setState("unauthorized");
-    this.reportError(e);
-    for (const l of this.errorListeners) l(e);
+    try {
+      this.reportError(e);
+    } catch {
+      /* reporting must never throw into the watcher */
+    }
+    for (const l of this.errorListeners) {
+      try {
+        l(e);
+      } catch {
+        /* idem */
+      }
+    }
   }
 }

@@ -4,7 +4,7 @@
  * URL put.io can POST to. Exactly once: the (transfer id, status) pairs already sent live in node
  * context, so a persistent context store carries them across restarts.
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/transfer-watch";
@@ -38,34 +38,116 @@ const CONTEXT_KEY = "putioTransferWatchSeen";
 const MAX_SEEN = 20_000;
 const MAX_CALLBACK_BODY = 64 * 1024;
 
-function readBody(req: IncomingMessage & { body?: unknown }): Promise<Record<string, unknown>> {
-  if (req.body && typeof req.body === "object") return Promise.resolve(req.body as Record<string, unknown>);
+/** A refusal of the callback request: its status and short text. */
+class CallbackRefusal extends Error {
+  constructor(
+    readonly status: number,
+    text: string,
+  ) {
+    super(text);
+  }
+}
+
+/**
+ * The callback body, read by us and not by a shared parser: the secret is checked before this
+ * runs, and a body over 64 KiB is refused (413) as soon as it is known to be too big, without
+ * reading the rest. A body some middleware already parsed is taken as it is (and checked as strictly).
+ */
+function readCallbackBody(req: IncomingMessage & { body?: unknown; _body?: boolean }): Promise<unknown> {
+  if (req._body || req.readableEnded) return Promise.resolve(req.body);
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > MAX_CALLBACK_BODY) return Promise.reject(new CallbackRefusal(413, "payload too large"));
   return new Promise((resolve, reject) => {
     let size = 0;
     const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > MAX_CALLBACK_BODY) {
-        req.destroy();
-        reject(new Error("callback body too large"));
+        cleanup();
+        req.pause();
+        reject(new CallbackRefusal(413, "payload too large"));
       } else chunks.push(c);
-    });
-    req.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
+    };
+    const onEnd = () => {
+      cleanup();
       try {
-        resolve(/^\s*\{/.test(text) ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text)));
-      } catch {
-        resolve({});
+        resolve(parseCallbackBody(Buffer.concat(chunks).toString("utf8"), String(req.headers["content-type"] ?? "")));
+      } catch (err) {
+        reject(err);
       }
-    });
-    req.on("error", reject);
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
   });
 }
 
+/** JSON when it says so (or looks like it), else form fields. Form fields stay flat strings: no nesting. */
+function parseCallbackBody(text: string, contentType: string): unknown {
+  const type = contentType.split(";")[0].trim().toLowerCase();
+  if (type === "multipart/form-data") return {}; // not parsed: no id, so the list is read
+  if (type.endsWith("json") || (type !== "application/x-www-form-urlencoded" && /^\s*[[{]/.test(text))) {
+    if (!text.trim()) return {};
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new CallbackRefusal(400, "bad request: invalid JSON");
+    }
+  }
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [k, v] of new URLSearchParams(text)) {
+    // A repeated key would be an array in other parsers: as odd as one.
+    out[k] = Object.prototype.hasOwnProperty.call(out, k) ? [out[k], v] : v;
+  }
+  return out;
+}
+
+const ID_KEYS = ["id", "transfer_id"];
+const PROTO_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * The transfer id a callback names, or null when it names none (then the list is read). An id
+ * must be a positive safe integer, as a number or a string of digits; anything else (objects,
+ * arrays, `id[...]` form keys, prototype keys) is refused, never coerced.
+ */
+function callbackTransferId(body: unknown): number | null {
+  if (body === undefined || body === null || body === "") return null;
+  if (typeof body !== "object" || Array.isArray(body) || Buffer.isBuffer(body)) throw new CallbackRefusal(400, "bad request: not an object");
+  for (const k of Object.keys(body)) {
+    const base = k.replace(/\[[\s\S]*$/, "");
+    if (PROTO_KEYS.has(base) || /\[\s*(__proto__|constructor|prototype)\s*\]/.test(k) || (k !== base && ID_KEYS.includes(base))) {
+      throw new CallbackRefusal(400, "bad request: odd key");
+    }
+  }
+  if (Object.getPrototypeOf(body) !== Object.prototype && Object.getPrototypeOf(body) !== null) throw new CallbackRefusal(400, "bad request: not a plain object");
+  for (const key of ID_KEYS) {
+    const desc = Object.getOwnPropertyDescriptor(body, key);
+    if (!desc) continue;
+    if (!("value" in desc)) throw new CallbackRefusal(400, "bad request: odd id");
+    const v: unknown = desc.value;
+    let id = NaN;
+    if (typeof v === "number") id = v;
+    else if (typeof v === "string" && /^[0-9]{1,16}$/.test(v)) id = Number(v);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new CallbackRefusal(400, `bad request: ${key} must be a positive integer`);
+    return id;
+  }
+  return null;
+}
+
+/** Equal-length digests, so neither the time nor an early return tells how much of a guess matched. */
 function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  const x = createHash("sha256").update(a, "utf8").digest();
+  const y = createHash("sha256").update(b, "utf8").digest();
+  return timingSafeEqual(x, y);
 }
 
 export = function (RED: NodeAPI): void {
@@ -171,11 +253,17 @@ export = function (RED: NodeAPI): void {
       if (s === "connected") node.status(STATUS.ok(`connected${count}`));
       else if (s === "polling") node.status({ fill: "green", shape: "ring", text: `polling every ${intervalMs / 1000} s${count}` });
       else if (s === "reconnecting") node.status(STATUS.warn("reconnecting"));
+      else if (s === "stalled") node.status(STATUS.error("socket stalled: reconnecting"));
       else if (s === "unauthorized") node.status(STATUS.error("unauthorized: reconnect the account"));
       else if (s === "starting") node.status(STATUS.idle("starting"));
     }
     const offState = watcher.onState(showState);
-    const offError = watcher.onError((err) => node.warn(`put.io transfer watch: ${toError(err, account.tokenForRedaction()).message}`));
+    const offError = watcher.onError((err) => {
+      const text = `put.io transfer watch: ${toError(err, account.tokenForRedaction()).message}`;
+      // A stalled socket is an error a Catch node can act on (it carries a msg); the rest are warnings.
+      if (err.name === "PutioSocketStalled") node.error(text, { topic: "transfer-watch/stalled", payload: text });
+      else node.warn(text);
+    });
     showState(watcher.state);
     // Subscribed at once, so the shared watcher knows this node uses it even while it is starting;
     // changes are ignored until the baseline is in, then one reconcile catches up on them.
@@ -228,16 +316,40 @@ export = function (RED: NodeAPI): void {
     const route = def.callback ? `/${String(def.callbackPath || "putio-callback").replace(/^\/+|\/+$/g, "")}/:secret` : null;
     if (route) {
       if (secret.length < 16) node.warn("The callback secret should be at least 16 characters: anyone who guesses the URL can trigger a check.");
-      RED.httpNode.post(route, (req: IncomingMessage & { params: { secret: string } }, res: ServerResponse & { status(n: number): { end(s?: string): void } }) => {
-        if (!secret || !sameSecret(String(req.params.secret), secret)) return res.status(403).end("forbidden");
-        readBody(req)
-          .then((body) => {
-            res.status(200).end("ok");
-            const id = Number(body.id ?? body.transfer_id);
-            if (Number.isSafeInteger(id) && id > 0) void watcher.hint(id, "callback");
-            else void watcher.reconcile();
-          })
-          .catch(() => res.status(400).end("bad request"));
+      RED.httpNode.post(route, (req: IncomingMessage & { params?: Record<string, unknown> }, res: ServerResponse) => {
+        // One answer per request, whatever happens; nothing a request carries may throw out of here.
+        let answered = false;
+        const answer = (status: number, text: string, close = false) => {
+          if (answered) return;
+          answered = true;
+          try {
+            if (res.headersSent || res.writableEnded) return;
+            res.statusCode = status;
+            res.setHeader("Content-Type", "text/plain; charset=utf-8");
+            // The body was not (fully) read: close the connection instead of swallowing the rest.
+            if (close) res.setHeader("Connection", "close");
+            res.end(text);
+          } catch {
+            res.destroy();
+          }
+        };
+        try {
+          const given = req.params?.secret;
+          if (!secret || typeof given !== "string" || !sameSecret(given, secret)) return answer(403, "forbidden", !req.readableEnded);
+          readCallbackBody(req)
+            .then((body) => {
+              const id = callbackTransferId(body);
+              answer(200, "ok");
+              if (id !== null) void watcher.hint(id, "callback");
+              else void watcher.reconcile();
+            })
+            .catch((err: unknown) => {
+              if (err instanceof CallbackRefusal) answer(err.status, err.message, !req.readableEnded);
+              else answer(500, "error", !req.readableEnded);
+            });
+        } catch {
+          answer(500, "error", !req.readableEnded);
+        }
       });
     }
 
