@@ -1,0 +1,169 @@
+/**
+ * The one way a put.io node is defined. A node gives its config parser and its per-msg work; the
+ * kernel owns the rest, the same for every node:
+ * - the account: attach on start, detach on close, and the client only once the token is good
+ *   (a missing or refused token fails the msg with a catchable 401, it never reaches `input`);
+ * - a per-msg AbortSignal that fires when the node closes, so every call it passes the signal to
+ *   stops on a redeploy (a folder walk no longer runs on after the node is gone);
+ * - close: abort, then wait for the msgs in flight within Node-RED's close timeout;
+ * - done() exactly once per msg, red status + done(err) on any failure (never an unhandled
+ *   rejection), the token never in an error text, and an in-flight count so overlapping msgs do
+ *   not leave a stale status.
+ */
+import type { PutioClient } from "../../lib/client";
+import { PutioAbortError, PutioBaseError } from "../../lib/errors";
+import { useAccount, type AccountNode } from "./account";
+import { statusTextOf, toError } from "./input";
+import { STATUS, shortText, type Done, type Msg, type Node, type NodeAPI, type NodeDef, type Send } from "./node-api";
+
+/** Node-RED's default close timeout is 15 s: leave it room. */
+export const CLOSE_WAIT_MS = 10_000;
+
+export interface NodeContext<C> {
+  RED: NodeAPI;
+  node: Node;
+  config: C;
+  /** Null only when no account is configured (every msg then fails before `input`). */
+  account: AccountNode | null;
+  /** Fires when the node closes. */
+  closing: AbortSignal;
+}
+
+export interface InputContext<C> extends NodeContext<C> {
+  msg: Msg;
+  send: Send;
+  /** Set the node status while this msg is worked on. */
+  status(s: object): void;
+  /** The account's client; the token was accepted by put.io (or not yet refused). */
+  client: PutioClient;
+  account: AccountNode;
+  /** Fires when the node closes: pass it to every long call. */
+  signal: AbortSignal;
+}
+
+export interface Disposer {
+  /** Called on close after the msgs in flight ended (or the wait ran out). */
+  close(removed: boolean): void | Promise<void>;
+}
+
+export interface PutioNodeSpec<D extends NodeDef, C> {
+  type: string;
+  /** Read the node's settings once per deploy. A throw marks the node red and fails every msg with it. */
+  config(def: D, RED: NodeAPI, node: Node): C;
+  /** Long-lived work (subscriptions, timers, routes) started with the node; its disposer runs on close. */
+  start?(ctx: NodeContext<C>): Disposer | void;
+  /** The work for one msg: resolve when done, throw to fail it. Omit for nodes without an input. */
+  input?(ctx: InputContext<C>): Promise<void>;
+  /** Status when a msg ended well: text, or null to keep what `input` set (default: clear). */
+  doneStatus?: ((msg: Msg, config: C) => string) | null;
+  /** Handle the account's readiness in `input` itself (the client is given without waiting). */
+  lazyAccount?: boolean;
+  /** Passed to registerType (credentials, settings). */
+  registerOptions?: Record<string, unknown>;
+}
+
+/** Wait for `p`, or reject with the signal's reason when it fires first. */
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal, attempted: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new PutioAbortError(attempted, signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new PutioAbortError(attempted, signal.reason));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED: NodeAPI, spec: PutioNodeSpec<D, C>): void {
+  function PutioNode(this: Node, def: D): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const account = useAccount(RED, node, def.account);
+    const closing = new AbortController();
+    const inFlight = new Set<Promise<void>>();
+    let config: C | null = null;
+    let configError: Error | null = null;
+    try {
+      config = spec.config(def, RED, node);
+    } catch (err) {
+      configError = toError(err);
+      node.status(STATUS.error(shortText(statusTextOf(configError))));
+      node.error(configError.message);
+    }
+    const base = (): NodeContext<C> => ({ RED, node, config: config as C, account, closing: closing.signal });
+    let disposer: Disposer | void = undefined;
+    if (config !== null && spec.start) {
+      try {
+        disposer = spec.start(base());
+      } catch (err) {
+        const e = toError(err, account?.tokenForRedaction());
+        node.status(STATUS.error(shortText(statusTextOf(e))));
+        node.error(e.message);
+      }
+    }
+
+    if (spec.input) {
+      const input = spec.input;
+      let working = 0;
+      node.on("input", (raw: unknown, send: Send, done: Done) => {
+        const msg = raw as Msg;
+        let ended = false;
+        const end = (err?: Error) => {
+          if (ended) return;
+          ended = true;
+          done(err);
+        };
+        working++;
+        const status = (s: object) => node.status(s);
+        const run = (async () => {
+          if (configError) throw configError;
+          if (!account) throw new PutioBaseError("use put.io", "No put.io account is configured: open the node and pick or add an account.");
+          if (closing.signal.aborted) throw new PutioAbortError(`run ${spec.type}`, closing.signal.reason);
+          const client = spec.lazyAccount ? account.client : await untilAborted(account.ready(), closing.signal, "use the put.io account");
+          await input({ ...base(), account, msg, send, status, client, signal: closing.signal });
+        })();
+        const tracked = run.then(
+          () => {
+            working--;
+            if (working === 0 && spec.doneStatus !== null) node.status(spec.doneStatus ? STATUS.ok(shortText(spec.doneStatus(msg, config as C))) : STATUS.clear);
+            end();
+          },
+          (err: unknown) => {
+            working--;
+            const error = toError(err, account?.tokenForRedaction());
+            node.status(STATUS.error(shortText(statusTextOf(error))));
+            end(error);
+          },
+        );
+        inFlight.add(tracked);
+        void tracked.finally(() => inFlight.delete(tracked));
+      });
+    }
+
+    node.on("close", (removed: boolean, done: () => void) => {
+      closing.abort(new Error("node closed"));
+      let timer: NodeJS.Timeout | undefined;
+      const waitedEnough = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          node.warn(`${inFlight.size} message(s) still in flight ${CLOSE_WAIT_MS / 1000} s after the close; closing anyway`);
+          resolve();
+        }, CLOSE_WAIT_MS);
+      });
+      Promise.race([Promise.allSettled([...inFlight]), waitedEnough])
+        .then(() => (disposer ? disposer.close(removed) : undefined))
+        .catch((err: unknown) => node.warn(`close: ${(err as Error)?.message ?? String(err)}`))
+        .finally(() => {
+          clearTimeout(timer);
+          done();
+        });
+    });
+  }
+  RED.nodes.registerType(spec.type, PutioNode, spec.registerOptions as never);
+}

@@ -1,0 +1,160 @@
+/**
+ * The node kernel (nodes/common/kernel.ts) in a real Node-RED runtime: account readiness before
+ * the work, a per-msg signal that fires on close, close waiting for the work, done() once, config
+ * errors, and a files walk that stops when the node is redeployed.
+ */
+import assert from "node:assert/strict";
+import { PutioAbortError, PutioInputError } from "../lib/errors";
+import { definePutioNode } from "../nodes/common/kernel";
+import type { NodeAPI, NodeDef } from "../nodes/common/node-api";
+import { startEmulator, type Emulator } from "./emulator";
+import { catchAll, nextMessage, nr, statusMatching, withTab } from "./nr";
+
+const accountNode = require("../nodes/putio-account");
+const filesNode = require("../nodes/putio-files");
+
+interface ProbeDef extends NodeDef {
+  account?: string;
+  behaviour?: "wait-for-close" | "throw-after-send" | "ok";
+  badConfig?: boolean;
+}
+
+/** What the probe node saw, for the assertions. */
+const seen = { started: 0, aborted: 0, closedAfterWork: false, workEnded: false };
+
+function probeNode(RED: NodeAPI): void {
+  definePutioNode<ProbeDef, ProbeDef>(RED, {
+    type: "putio-kernel-probe",
+    config(def) {
+      if (def.badConfig) throw new PutioInputError("read the probe's settings", "the setting is broken");
+      return def;
+    },
+    start() {
+      return {
+        close() {
+          seen.closedAfterWork = seen.workEnded;
+        },
+      };
+    },
+    doneStatus: () => "fine",
+    async input({ config, msg, send, signal, client }) {
+      assert.ok(client, "the client is given");
+      seen.started++;
+      if (config.behaviour === "wait-for-close") {
+        try {
+          await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(new PutioAbortError("probe", signal.reason)), { once: true }));
+        } finally {
+          seen.aborted += signal.aborted ? 1 : 0;
+          // Some cleanup after the abort: close must wait for it.
+          await new Promise((r) => setTimeout(r, 50));
+          seen.workEnded = true;
+        }
+      }
+      if (config.behaviour === "throw-after-send") {
+        send(msg);
+        throw new Error("failed after sending");
+      }
+      send(msg);
+    },
+  });
+}
+
+describe("node kernel", function () {
+  this.timeout(30_000);
+  let emu: Emulator;
+
+  beforeEach(async () => {
+    Object.assign(seen, { started: 0, aborted: 0, closedAfterWork: false, workEnded: false });
+    emu = await startEmulator();
+    await nr.start();
+  });
+  afterEach(async () => {
+    await nr.stop();
+    await emu.close();
+  });
+
+  const account = (token?: string) => ({ id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, _token: token });
+  async function load(probe: Partial<ProbeDef>, token: string | null = emu.token): Promise<void> {
+    const flow = withTab([
+      account(),
+      { id: "p", type: "putio-kernel-probe", account: "acc", wires: [["out"]], ...probe },
+      { id: "out", type: "helper" },
+      { id: "done", type: "complete", scope: ["p"], uncaught: false, wires: [["completed"]] },
+      { id: "completed", type: "helper" },
+      catchAll("c", "caught"),
+      { id: "caught", type: "helper" },
+    ]);
+    await nr.load([accountNode, probeNode], flow, token ? { acc: { accessToken: token } } : {});
+  }
+
+  it("a msg that ends well: sent, completed once, status from doneStatus", async () => {
+    await load({ behaviour: "ok" });
+    const out = nextMessage("out");
+    const completed = nextMessage("completed");
+    nr.node("p").receive({ payload: 1 });
+    await out;
+    await completed;
+    await statusMatching("p", (s) => s.fill === "green" && s.text === "fine");
+  });
+
+  it("a failure after a send: exactly one ending, the error, red status", async () => {
+    await load({ behaviour: "throw-after-send" });
+    const endings: string[] = [];
+    nr.node("completed").on("input", () => endings.push("ok"));
+    nr.node("caught").on("input", (m: any) => endings.push(`error: ${m.error.message}`));
+    nr.node("p").receive({ payload: 1 });
+    await statusMatching("p", (s) => s.fill === "red");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(endings, ["error: Error: failed after sending"]);
+  });
+
+  it("without a token the work never starts: a catchable 401", async () => {
+    await load({ behaviour: "ok" }, null);
+    const caught = nextMessage("caught");
+    nr.node("p").receive({ payload: 1 });
+    const err = await caught;
+    assert.match(err.error.message, /no access token/);
+    assert.equal(seen.started, 0);
+  });
+
+  it("a broken setting: red at deploy, and every msg fails with it", async () => {
+    await load({ badConfig: true });
+    await statusMatching("p", (s) => s.fill === "red");
+    const caught = nextMessage("caught");
+    nr.node("p").receive({ payload: 1 });
+    assert.match((await caught).error.message, /the setting is broken/);
+    assert.equal(seen.started, 0);
+  });
+
+  it("close aborts the msg's signal and waits for its work before the node's own close", async () => {
+    await load({ behaviour: "wait-for-close" });
+    nr.node("p").receive({ payload: 1 });
+    while (seen.started === 0) await new Promise((r) => setTimeout(r, 5));
+    await nr.helper.unload();
+    assert.equal(seen.aborted, 1, "the signal fired");
+    assert.equal(seen.workEnded, true, "close waited for the work");
+    assert.equal(seen.closedAfterWork, true, "the node's disposer ran after the work ended");
+  });
+
+  it("a folder walk stops when the node is redeployed (no more requests after close)", async () => {
+    // 40 folders, every request slowed down: the walk takes seconds.
+    for (let i = 0; i < 40; i++) {
+      const d = emu.state.addFolder(0, `d${i}`);
+      emu.state.addFile(d.id, `f${i}.mkv`, Buffer.from("x"));
+    }
+    emu.knobs.latencyMs = 40;
+    await nr.load(
+      [accountNode, filesNode],
+      withTab([account(), { id: "f", type: "putio-files", account: "acc", mode: "walk", folder: "0", folderType: "str", wires: [["out"]] }, { id: "out", type: "helper" }]),
+      { acc: { accessToken: emu.token } },
+    );
+    const lists = () => emu.requests.filter((r) => r.path.startsWith("/v2/files/list")).length;
+    nr.node("f").receive({});
+    while (lists() < 3) await new Promise((r) => setTimeout(r, 10));
+    await nr.helper.unload();
+    const atClose = lists();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(lists() <= atClose + 1, `requests after close: ${lists() - atClose}`);
+    assert.ok(atClose < 41, "the walk had not finished");
+  });
+});
