@@ -9,8 +9,9 @@ import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/errors"
 import { describeValue } from "../lib/describe";
 import { readField } from "../lib/ids";
 import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, ensureTargetFolder, jsonSafeMsg, nodeFs, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
-import { expandEnv, useAccount } from "./common/account";
-import { onInput } from "./common/input";
+import { expandEnv, type AccountNode } from "./common/account";
+import { filterFromFields, filterWithMsg, num } from "./common/config";
+import { definePutioNode } from "./common/kernel";
 import { STATUS, evalProp, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface DownloadDef extends NodeDef {
@@ -41,22 +42,8 @@ interface DownloadDef extends NodeDef {
   dryRun?: boolean;
 }
 
-/** How long a closing node waits for its jobs before it lets Node-RED go on (its close timeout is 15 s). */
-const CLOSE_WAIT_MS = 10_000;
-
 const MB = 1024 * 1024;
 const POLICIES: CollisionPolicy[] = ["skip-identical", "overwrite", "keep-both"];
-
-function num(value: unknown): number | undefined {
-  if (value === undefined || value === null || String(value).trim() === "") return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
-}
-
-function csv(value: string | undefined): string[] | undefined {
-  const list = String(value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  return list.length ? list : undefined;
-}
 
 function limitsOf(def: DownloadDef): DownloadLimits {
   return {
@@ -102,101 +89,103 @@ function humanSpeed(bytesPerSecond: number): string {
   return bytesPerSecond >= MB ? `${(bytesPerSecond / MB).toFixed(1)} MB/s` : `${Math.round(bytesPerSecond / 1024)} kB/s`;
 }
 
+interface DownloadConfig {
+  limits: DownloadLimits;
+  policy: CollisionPolicy;
+  filter: FileFilter;
+  source: string;
+  sourceType: string;
+  target: string;
+  targetType: string;
+  deleteAfter: { skipTrash: boolean } | null;
+  removeTransfer: boolean;
+  progressOutput: boolean;
+  dryRun: boolean;
+  resume: boolean;
+}
+
 export = function (RED: NodeAPI): void {
-  function PutioDownloadNode(this: Node, def: DownloadDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-    const limits = limitsOf(def);
-    const policy: CollisionPolicy = POLICIES.includes(def.ifExists as CollisionPolicy) ? (def.ifExists as CollisionPolicy) : "skip-identical";
-    const running = new Set<AbortController>();
-    const jobs = new Set<Promise<unknown>>();
-    let closing = false;
-    const scheduler = (): DownloadScheduler => account!.shared("downloads", () => new DownloadScheduler(account!.client, limits));
-    // Unfinished jobs live in the user directory (not in context: the default store is memory).
-    const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
-    const journal = new JobJournal(userDir && def.resume !== false ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null);
-    const remember = (key: string, msg: Msg) =>
-      journal.put(key, { msg: jsonSafeMsg(msg), since: Date.now() }).catch((err: Error) => node.warn(`could not record the job for a resume after a restart: ${err.message}`));
-    const forget = (key: string) => journal.remove(key).catch(() => {});
+  /** Per node: its journal of unfinished jobs (kept in the user directory, not in context: the default store is memory). */
+  const journals = new WeakMap<object, JobJournal>();
+  const schedulerOf = (account: AccountNode, limits: DownloadLimits): DownloadScheduler => account.shared("downloads", () => new DownloadScheduler(account.client, limits));
 
-    try {
+  definePutioNode<DownloadDef, DownloadConfig>(RED, {
+    type: "putio-download",
+    lazyAccount: true,
+    doneStatus: null,
+    config(def) {
+      const limits = limitsOf(def);
       parseWindow(limits.unlimitedWindow);
-      // The account's limits follow the most recently deployed download node.
-      if (account) scheduler().configure(limits);
-    } catch (err) {
-      node.error((err as Error).message);
-    }
-
-    function filterOf(msg: Msg): FileFilter {
-      const base: FileFilter = {
-        fileTypes: csv(def.fileTypes),
-        extensions: csv(def.extensions),
-        nameGlob: def.namePattern?.trim() || undefined,
-        minSize: num(def.minSizeMb) !== undefined ? num(def.minSizeMb)! * MB : undefined,
-        maxSize: num(def.maxSizeMb) !== undefined ? num(def.maxSizeMb)! * MB : undefined,
-        olderThanDays: num(def.olderThanDays),
+      return {
+        limits,
+        policy: POLICIES.includes(def.ifExists as CollisionPolicy) ? (def.ifExists as CollisionPolicy) : "skip-identical",
+        filter: filterFromFields(def),
+        source: def.source ?? "payload",
+        sourceType: def.sourceType || "msg",
+        target: def.target ?? "",
+        targetType: def.targetType || "str",
+        deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null,
+        removeTransfer: !!def.removeTransfer,
+        progressOutput: !!def.progressOutput,
+        dryRun: def.dryRun === true,
+        resume: def.resume !== false,
       };
-      const override = msg.filter && typeof msg.filter === "object" ? (msg.filter as FileFilter) : {};
-      return { ...base, ...override };
-    }
+    },
 
-    async function targetOf(msg: Msg): Promise<string> {
-      const raw = await evalProp(RED, node, def.target ?? "", def.targetType || "str", msg);
-      const text = expandEnv(typeof raw === "string" ? raw : raw === undefined || raw === null ? "" : String(raw));
-      if (!text) throw new PutioInputError("download", "no target folder: set one in the node (or in the msg property it names)");
-      const settings = RED.settings as unknown as { fileWorkingDirectory?: string };
-      return path.resolve(settings.fileWorkingDirectory || process.cwd(), text);
-    }
+    start({ node, config, account, closing }) {
+      const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+      const journal = new JobJournal(userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null);
+      journals.set(node, journal);
+      // The account's limits follow the most recently deployed download node.
+      if (account) schedulerOf(account, config.limits).configure(config.limits);
+      // Jobs a restart or redeploy interrupted: run again once the account is ready.
+      if (account && journal.file) {
+        (async () => {
+          const left = await journal.pending();
+          if (!left.length) return;
+          await account.ready();
+          if (closing.aborted) return;
+          node.log(`resuming ${left.length} interrupted download job(s)`);
+          for (const [, entry] of left) node.receive({ ...entry.msg, _putioResumed: true });
+        })().catch((err: Error) => node.warn(`interrupted downloads were not resumed: ${err.message}`));
+      }
+      return { close: (removed) => (removed ? journal.discard() : journal.close()) };
+    },
 
-    onInput(
-      node,
-      account,
-      async ({ msg, send, status }) => {
-        if (closing) throw new PutioBaseError("download", "the node is closing");
-        delete msg._putioResumed;
-        const value = await evalProp(RED, node, def.source ?? "payload", def.sourceType || "msg", msg);
-        const { source, transferId } = sourceOf(value);
-        const target = await targetOf(msg);
-        const filter = filterOf(msg);
-        const dryRun = def.dryRun === true || msg.dryRun === true;
-        if (dryRun) {
-          await account!.ready();
-          const plan = await scheduler().run({ source, target, filter, ifExists: policy, deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null, dryRun: true });
-          const files = plan.dryRun!.files;
-          msg.topic = "putio/download/dry-run";
-          msg.dryRun = true;
-          msg.payload = {
-            dryRun: true,
-            files,
-            wouldDeleteFileIds: plan.dryRun!.wouldDeleteFileIds,
-            wouldRemoveTransferId: def.removeTransfer && transferId !== null ? transferId : null,
-            source: plan.source,
-            target,
-          };
-          send(def.progressOutput ? [msg, null] : msg);
-          status(STATUS.idle(shortText(`dry run: ${files.length} file(s)${plan.dryRun!.wouldDeleteFileIds.length ? `, ${plan.dryRun!.wouldDeleteFileIds.length} to delete` : ""}`)));
-          return;
-        }
-        // A target that cannot be used fails now, before the job is kept for a restart.
-        await ensureTargetFolder(nodeFs, target);
-        const key = String(msg._msgid);
-        // Registered before the first await, so a close from here on aborts it (and the journal keeps it).
-        const ac = new AbortController();
-        running.add(ac);
-        const stopIfClosed = () => {
-          if (ac.signal.aborted) throw new PutioAbortError("download", ac.signal.reason);
-        };
-        await remember(key, msg);
-        try {
-          stopIfClosed();
-          await account!.ready();
-          stopIfClosed();
-        } catch (err) {
-          running.delete(ac);
-          if (!(closing && ac.signal.aborted)) await forget(key);
-          throw err;
-        }
+    async input({ node, config, account, msg, send, status, signal, ready }) {
+      const journal = journals.get(node)!;
+      delete msg._putioResumed;
+      if (signal.aborted) {
+        // A msg that arrives while the node closes is kept for the next start, not run on a closed node.
+        await journal.put(String(msg._msgid), { msg: jsonSafeMsg(msg), since: Date.now() }).catch(() => {});
+        throw new PutioAbortError("download", signal.reason);
+      }
+      const value = await evalProp(RED, node, config.source, config.sourceType, msg);
+      const { source, transferId } = sourceOf(value);
+      const target = await targetOf(msg, config, node);
+      const filter = filterWithMsg(config.filter, msg.filter);
+      const scheduler = schedulerOf(account, config.limits);
+      if (config.dryRun || msg.dryRun === true) {
+        await ready();
+        const plan = await scheduler.run({ source, target, filter, ifExists: config.policy, deleteAfter: config.deleteAfter, dryRun: true, signal });
+        const files = plan.dryRun!.files;
+        const deletes = plan.dryRun!.wouldDeleteFileIds;
+        msg.topic = "putio/download/dry-run";
+        msg.dryRun = true;
+        msg.payload = { dryRun: true, files, wouldDeleteFileIds: deletes, wouldRemoveTransferId: config.removeTransfer && transferId !== null ? transferId : null, source: plan.source, target };
+        send(config.progressOutput ? [msg, null] : msg);
+        status(STATUS.idle(shortText(`dry run: ${files.length} file(s)${deletes.length ? `, ${deletes.length} to delete` : ""}`)));
+        return;
+      }
+      // A target that cannot be used fails now, before the job is kept for a restart.
+      await ensureTargetFolder(nodeFs, target);
+      const key = String(msg._msgid);
+      await journal.put(key, { msg: jsonSafeMsg(msg), since: Date.now() }).catch((err: Error) => node.warn(`could not record the job for a resume after a restart: ${err.message}`));
+      // Kept only when the node closed mid-job: the next start runs it again (and resumes its parts).
+      const forget = () => (signal.aborted ? Promise.resolve() : journal.remove(key).catch(() => {}));
+      let result: JobResult;
+      try {
+        await ready();
         const inFlight = new Map<number, DownloadProgress>();
         const statusThrottle = new Throttle(1000);
         const showStatus = () => {
@@ -211,19 +200,16 @@ export = function (RED: NodeAPI): void {
           status(STATUS.busy(shortText(`${size ? Math.floor((bytes / size) * 100) : 0}% ${humanSpeed(speed)}${inFlight.size > 1 ? ` (${inFlight.size} files)` : ""}`)));
         };
         status(STATUS.busy("starting"));
-        let result: JobResult;
-        const job = scheduler().run({
+        result = await scheduler.run({
           source,
           target,
           filter,
-          ifExists: policy,
-          deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null,
-          signal: ac.signal,
+          ifExists: config.policy,
+          deleteAfter: config.deleteAfter,
+          signal,
           onProgress: (p) => {
             inFlight.set(p.fileId, p);
-            if (def.progressOutput) {
-              send([null, { _msgid: RED.util.generateId(), topic: "putio/download/progress", payload: p } as never]);
-            }
+            if (config.progressOutput) send([null, { _msgid: RED.util.generateId(), topic: "putio/download/progress", payload: p } as never]);
             if (statusThrottle.ready()) showStatus();
           },
           onFile: (r) => {
@@ -232,77 +218,46 @@ export = function (RED: NodeAPI): void {
             const out = RED.util.cloneMessage(msg) as Msg;
             out.topic = "putio/downloaded";
             out.payload = { ...r, transferId };
-            send(def.progressOutput ? [out, null] : out);
+            send(config.progressOutput ? [out, null] : out);
           },
         });
-        jobs.add(job);
-        try {
-          result = await job;
-        } finally {
-          jobs.delete(job);
-          running.delete(ac);
-          // Kept only when the node closed mid-job: the next start runs it again (and resumes its parts).
-          if (!(closing && ac.signal.aborted)) await forget(key);
-        }
-        let transferRemoved = false;
-        if (def.removeTransfer && transferId !== null && result.failed === 0) {
-          await (await account!.ready()).transfers.remove([transferId]);
-          transferRemoved = true;
-        }
-        msg.topic = "putio/download/done";
-        msg.payload = {
-          downloaded: result.downloaded,
-          skipped: result.skipped,
-          failed: result.failed,
-          files: result.files,
-          errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
-          deletedFileIds: result.deletedFileIds,
-          transferId,
-          transferRemoved,
-          source: result.source,
-          target,
-          bytes: result.bytes,
-          seconds: result.seconds,
-        };
-        send(def.progressOutput ? [msg, null] : msg);
-        if (result.failed) {
-          const first = result.errors[0].error;
-          const err = new PutioBaseError("download", `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${def.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`, { cause: first });
-          throw err;
-        }
-        status(STATUS.ok(shortText(`${result.downloaded} downloaded, ${result.skipped} skipped`)));
-      },
-      { doneText: null },
-    );
+      } finally {
+        await forget();
+      }
+      let transferRemoved = false;
+      if (config.removeTransfer && transferId !== null && result.failed === 0) {
+        await (await ready()).transfers.remove([transferId], signal);
+        transferRemoved = true;
+      }
+      msg.topic = "putio/download/done";
+      msg.payload = {
+        downloaded: result.downloaded,
+        skipped: result.skipped,
+        failed: result.failed,
+        files: result.files,
+        errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
+        deletedFileIds: result.deletedFileIds,
+        transferId,
+        transferRemoved,
+        source: result.source,
+        target,
+        bytes: result.bytes,
+        seconds: result.seconds,
+      };
+      send(config.progressOutput ? [msg, null] : msg);
+      if (result.failed) {
+        const first = result.errors[0].error;
+        throw new PutioBaseError("download", `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${config.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`, { cause: first });
+      }
+      status(STATUS.ok(shortText(`${result.downloaded} downloaded, ${result.skipped} skipped`)));
+    },
+  });
 
-    // Jobs a restart or redeploy interrupted: run again once the account is ready.
-    if (account && journal.file) {
-      (async () => {
-        const left = await journal.pending();
-        if (!left.length) return;
-        await account.ready();
-        if (closing) return;
-        node.log(`resuming ${left.length} interrupted download job(s)`);
-        for (const [, entry] of left) node.receive({ ...entry.msg, _putioResumed: true });
-      })().catch((err: Error) => node.warn(`interrupted downloads were not resumed: ${err.message}`));
-    }
-
-    node.on("close", (removed: boolean, done: () => void) => {
-      closing = true;
-      // Abort within the close timeout; the engine keeps resumable temp files.
-      for (const ac of running) ac.abort(new Error("node closed"));
-      let timer: NodeJS.Timeout | undefined;
-      const bounded = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          node.warn(`${jobs.size} download job(s) did not stop within ${CLOSE_WAIT_MS / 1000} s of the close; they are kept for the next start`);
-          resolve();
-        }, CLOSE_WAIT_MS);
-      });
-      Promise.race([Promise.allSettled([...jobs]), bounded])
-        .then(() => (removed ? journal.discard() : journal.close()))
-        .then(() => done(), () => done())
-        .finally(() => clearTimeout(timer));
-    });
+  async function targetOf(msg: Msg, config: DownloadConfig, node: Node): Promise<string> {
+    const raw = await evalProp(RED, node, config.target, config.targetType, msg);
+    const text = expandEnv(typeof raw === "string" ? raw : raw === undefined || raw === null ? "" : String(raw));
+    if (!text) throw new PutioInputError("download", "no target folder: set one in the node (or in the msg property it names)");
+    const settings = RED.settings as unknown as { fileWorkingDirectory?: string };
+    return path.resolve(settings.fileWorkingDirectory || process.cwd(), text);
   }
-  RED.nodes.registerType("putio-download", PutioDownloadNode);
 };

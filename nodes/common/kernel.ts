@@ -39,6 +39,8 @@ export interface InputContext<C> extends NodeContext<C> {
   account: AccountNode;
   /** Fires when the node closes: pass it to every long call. */
   signal: AbortSignal;
+  /** The client once the token is known good (what `client` already is, unless `lazyAccount`). */
+  ready(): Promise<PutioClient>;
 }
 
 export interface Disposer {
@@ -125,9 +127,11 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
         const run = (async () => {
           if (configError) throw configError;
           if (!account) throw new PutioBaseError("use put.io", "No put.io account is configured: open the node and pick or add an account.");
-          if (closing.signal.aborted) throw new PutioAbortError(`run ${spec.type}`, closing.signal.reason);
-          const client = spec.lazyAccount ? account.client : await untilAborted(account.ready(), closing.signal, "use the put.io account");
-          await input({ ...base(), account, msg, send, status, client, signal: closing.signal });
+          // A lazy node decides itself what a msg arriving during the close means (download keeps it).
+          if (closing.signal.aborted && !spec.lazyAccount) throw new PutioAbortError(`run ${spec.type}`, closing.signal.reason);
+          const ready = () => untilAborted(account.ready(), closing.signal, "use the put.io account");
+          const client = spec.lazyAccount ? account.client : await ready();
+          await input({ ...base(), account, msg, send, status, client, signal: closing.signal, ready });
         })();
         const tracked = run.then(
           () => {
