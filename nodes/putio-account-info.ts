@@ -2,9 +2,9 @@
  * putio-account-info: reads the account (username, disk, plan) and settings on each input; with a
  * free-space threshold, messages go to output 2 when free space is below it ("disk almost full").
  */
-import { useAccount } from "./common/account";
-import { onInput } from "./common/input";
-import { STATUS, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+import { num } from "./common/config";
+import { definePutioNode } from "./common/kernel";
+import { STATUS, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface AccountInfoDef extends NodeDef {
   account: string;
@@ -14,35 +14,25 @@ interface AccountInfoDef extends NodeDef {
 }
 
 function parseThreshold(value: unknown): number | null {
-  if (value === undefined || value === null || String(value).trim() === "") return null;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? n * 1024 ** 3 : null;
+  const n = num(value);
+  return n === undefined ? null : n * 1024 ** 3;
 }
 
 export = function (RED: NodeAPI): void {
-  function PutioAccountInfoNode(this: Node, def: AccountInfoDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-    const threshold = parseThreshold(def.thresholdGb);
-
-    onInput(
-      node,
-      account,
-      async ({ msg, send, status }) => {
-        status(STATUS.busy("reading"));
-        const client = await account!.ready();
-        const info = await client.account.info();
-        const settings = def.includeSettings ? await client.account.settings() : undefined;
-        msg.payload = { ...info, ...(settings ? { settings } : {}) };
-        msg.topic = msg.topic ?? "putio/account";
-        const low = threshold !== null && info.disk.avail < threshold;
-        const gb = (info.disk.avail / 1024 ** 3).toFixed(1);
-        status(low ? STATUS.warn(`${gb} GB free: below threshold`) : STATUS.ok(`${gb} GB free`));
-        send(low ? [null, msg] : [msg, null]);
-      },
-      { doneText: null },
-    );
-  }
-  RED.nodes.registerType("putio-account-info", PutioAccountInfoNode);
+  definePutioNode<AccountInfoDef, { threshold: number | null; includeSettings: boolean }>(RED, {
+    type: "putio-account-info",
+    config: (def) => ({ threshold: parseThreshold(def.thresholdGb), includeSettings: !!def.includeSettings }),
+    doneStatus: null,
+    async input({ config, msg, send, status, client, signal }) {
+      status(STATUS.busy("reading"));
+      const info = await client.account.info(signal);
+      const settings = config.includeSettings ? await client.account.settings(signal) : undefined;
+      msg.payload = { ...info, ...(settings ? { settings } : {}) };
+      msg.topic = msg.topic ?? "putio/account";
+      const low = config.threshold !== null && info.disk.avail < config.threshold;
+      const gb = (info.disk.avail / 1024 ** 3).toFixed(1);
+      status(low ? STATUS.warn(`${gb} GB free: below threshold`) : STATUS.ok(`${gb} GB free`));
+      send(low ? [null, msg] : [msg, null]);
+    },
+  });
 };
