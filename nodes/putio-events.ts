@@ -3,12 +3,12 @@
  * upload, rss_…), or watches it and sends each new event once. The last event sent is kept in the
  * node's context (async form), so with a persistent context store nothing is sent twice after a restart.
  */
-import { describeValue } from "../lib/describe";
-import { PutioInputError } from "../lib/errors";
+import { describeValue } from "../lib/core/describe";
+import { PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import type { PutioEvent } from "../lib/domains/events";
 import { checkId, parsePutioDate } from "../lib/domains/files";
-import type { SocketEvent } from "../lib/socket";
+import type { SocketEvent } from "../lib/core/socket";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";

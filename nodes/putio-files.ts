@@ -3,10 +3,10 @@
  * end of put.io's cursor, with stackable filters. One msg with an array, or one msg per file with
  * msg.parts (a Join node in automatic mode rebuilds the array).
  */
-import { compileFilter, DEFAULT_SKIP_FOLDERS, type FileFilter } from "../lib/filters";
-import { PutioInputError } from "../lib/errors";
-import { splitPath } from "../lib/paths";
-import { walk } from "../lib/walk";
+import { compileFilter, DEFAULT_SKIP_FOLDERS, type FileFilter } from "../lib/domains/filters";
+import { PutioInputError } from "../lib/core/errors";
+import { splitPath } from "../lib/domains/paths";
+import { walk } from "../lib/domains/walk";
 import type { PutioFile } from "../lib/domains/files";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";

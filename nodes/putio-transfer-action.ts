@@ -1,10 +1,10 @@
 /** putio-transfer-action: retry, cancel, clean (finished ones) or remove transfers. */
-import { describeValue } from "../lib/describe";
+import { describeValue } from "../lib/core/describe";
 import type { PutioClient } from "../lib/client";
-import { collect } from "../lib/paginate";
+import { collect } from "../lib/core/paginate";
 import { CLEANED_STATUSES, type Transfer } from "../lib/domains/transfers";
-import { PutioError, PutioInputError } from "../lib/errors";
-import { transferIdsOf } from "../lib/transfer-input";
+import { PutioError, PutioInputError } from "../lib/core/errors";
+import { transferIdsOf } from "../lib/domains/transfer-input";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, type Node, type NodeAPI, type NodeDef } from "./common/node-api";

@@ -1,6 +1,6 @@
 /** Account domain: info and settings. */
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
+import { validator, type FromSchema } from "../core/schema";
+import type { Transport } from "../core/transport";
 import { checkOk } from "./files";
 
 const accountInfoSchema = {

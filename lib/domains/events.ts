@@ -2,9 +2,9 @@
  * Events domain: the account history (transfer_completed, transfer_error, zip_created, upload, rss_…).
  * Unlike the cursor-paged lists, history pages go backwards with `before=<event id>`.
  */
-import { PutioError } from "../errors";
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
+import { PutioError } from "../core/errors";
+import { validator, type FromSchema } from "../core/schema";
+import type { Transport } from "../core/transport";
 import { checkId, checkOk, MAX_PER_PAGE } from "./files";
 
 const eventSchema = {

@@ -2,12 +2,12 @@
  * Files domain: list/search with cursor pagination, get, child lookup, create-folder, rename,
  * move (incl. move-with-rename), delete, download URL, extract. Schemas sit beside their calls.
  */
-import { describeValue } from "../describe";
+import { describeValue } from "../core/describe";
 import { FormData } from "undici";
-import { PutioInputError } from "../errors";
-import { okStatus, validator, type FromSchema } from "../schema";
-import { cursorList } from "../paginate";
-import type { Transport } from "../transport";
+import { PutioInputError } from "../core/errors";
+import { okStatus, validator, type FromSchema } from "../core/schema";
+import { cursorList } from "../core/paginate";
+import type { Transport } from "../core/transport";
 
 export type FileType = "FOLDER" | "FILE" | "AUDIO" | "VIDEO" | "IMAGE" | "ARCHIVE" | "PDF" | "TEXT" | "SWF";
 

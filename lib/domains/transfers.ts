@@ -1,8 +1,8 @@
 /** Transfers domain: list/continue, get, count, add, retry, cancel, clean, remove. */
-import { PutioInputError } from "../errors";
-import { cursorList } from "../paginate";
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
+import { PutioInputError } from "../core/errors";
+import { cursorList } from "../core/paginate";
+import { validator, type FromSchema } from "../core/schema";
+import type { Transport } from "../core/transport";
 import { checkId, checkOk, MAX_PER_PAGE } from "./files";
 
 export type TransferStatus =

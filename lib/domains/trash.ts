@@ -1,8 +1,8 @@
 /** Trash domain: list (+ continue), restore, delete for good, empty. */
-import { PutioInputError } from "../errors";
-import { cursorList } from "../paginate";
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
+import { PutioInputError } from "../core/errors";
+import { cursorList } from "../core/paginate";
+import { validator, type FromSchema } from "../core/schema";
+import type { Transport } from "../core/transport";
 import { checkNotRoot, checkOk, MAX_PER_PAGE } from "./files";
 
 const trashFileSchema = {

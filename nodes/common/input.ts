@@ -3,7 +3,7 @@
  * so overlapping messages don't leave a stale status, and turns every failure into a red status
  * plus done(err) (so Catch nodes see it), never an unhandled rejection.
  */
-import { PutioBaseError, redact } from "../../lib/errors";
+import { PutioBaseError, redact } from "../../lib/core/errors";
 import type { AccountNode } from "./account";
 import { STATUS, shortText, type Done, type Msg, type Node, type Send } from "./node-api";
 

@@ -11,12 +11,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import type { PutioClient } from "./client";
-import { crc32, crcHex } from "./download/crc";
-import { checkName } from "./domains/files";
-import { PutioAbortError, PutioError, PutioInputError, PutioTransferIntegrityError } from "./errors";
-import { header, type RawResponse } from "./transport";
-import { backoffDelay, abortableSleep } from "./sleep";
+import type { PutioClient } from "../client";
+import { crc32, crcHex } from "../core/crc";
+import { checkName } from "../domains/files";
+import { PutioAbortError, PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
+import { header, type RawResponse } from "../core/transport";
+import { backoffDelay, abortableSleep } from "../core/sleep";
 
 export interface TusUploadOptions {
   /** Local file to upload. */

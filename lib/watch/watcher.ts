@@ -5,10 +5,10 @@
  * a hint: the transfer is re-read from the API before anything is dispatched. One watcher serves
  * every watch node of an account (they subscribe); dedup and persistence are the subscribers' job.
  */
-import type { PutioClient } from "./client";
-import type { Transfer } from "./domains/transfers";
-import { PutioError } from "./errors";
-import type { PutioSocket, SocketEvent, SocketState } from "./socket";
+import type { PutioClient } from "../client";
+import type { Transfer } from "../domains/transfers";
+import { PutioError } from "../core/errors";
+import type { PutioSocket, SocketEvent, SocketState } from "../core/socket";
 
 export type WatchState = "starting" | "connected" | "polling" | "reconnecting" | "stalled" | "unauthorized" | "stopped";
 
