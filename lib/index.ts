@@ -3,6 +3,7 @@ export * from "./client";
 export * from "./core/transport";
 export * from "./core/paginate";
 export * from "./domains/paths";
+export * from "./core/wire";
 export * from "./domains/files";
 export * from "./domains/transfers";
 export * from "./domains/account";

@@ -7,7 +7,7 @@ import { describeValue } from "../lib/core/describe";
 import { PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import type { PutioEvent } from "../lib/domains/events";
-import { checkId, parsePutioDate } from "../lib/domains/files";
+import { checkId, parsePutioDate } from "../lib/core/wire";
 import type { SocketEvent } from "../lib/core/socket";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";

@@ -2,7 +2,7 @@
 import { describeValue } from "../lib/core/describe";
 import { PutioBaseError, PutioError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
-import { checkNotRoot } from "../lib/domains/files";
+import { checkNotRoot } from "../lib/core/wire";
 import { collect } from "../lib/core/paginate";
 import { idsOf } from "../lib/core/ids";
 import { useAccount } from "./common/account";

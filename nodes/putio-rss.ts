@@ -7,7 +7,7 @@ import { describeValue } from "../lib/core/describe";
 import { PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import type { RssFeedInput } from "../lib/domains/rss";
-import { checkId } from "../lib/domains/files";
+import { checkId } from "../lib/core/wire";
 import { readField } from "../lib/core/ids";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";

@@ -2,7 +2,7 @@
 import { describeValue } from "../core/describe";
 import { validator } from "../core/schema";
 import type { Transport } from "../core/transport";
-import { checkOk } from "./files";
+import { checkOk } from "../core/wire";
 import { PutioInputError } from "../core/errors";
 
 const checkConfig = validator({ type: "object", properties: { config: { type: "object" } }, required: ["config"] });

@@ -5,7 +5,7 @@
 import { PutioError } from "../core/errors";
 import { validator, type FromSchema } from "../core/schema";
 import type { Transport } from "../core/transport";
-import { checkId, checkOk, MAX_PER_PAGE } from "./files";
+import { checkId, checkOk, clampPerPage } from "../core/wire";
 
 const eventSchema = {
   type: "object",
@@ -37,7 +37,7 @@ export class EventsApi {
   /** One page, newest first; `before` an event id to get older ones. */
   async page(opts: { perPage?: number; before?: number; signal?: AbortSignal } = {}): Promise<EventPage> {
     const attempted = "list the history";
-    const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Math.floor(opts.perPage ?? 100)));
+    const perPage = clampPerPage(opts.perPage, 100);
     if (opts.before !== undefined) checkId(opts.before, attempted, "event id");
     const res = await this.t.request({ method: "GET", path: "/v2/events/list", query: { per_page: perPage, before: opts.before }, schema: checkPage, attempted, signal: opts.signal });
     return { events: res.events as PutioEvent[], hasMore: res.has_more === true };

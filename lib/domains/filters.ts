@@ -4,7 +4,7 @@
  * folders a walk does not enter (sample, extras). Generic on purpose: it only reads put.io's file fields.
  */
 import { PutioInputError } from "../core/errors";
-import { parsePutioDate } from "./files";
+import { parsePutioDate } from "../core/wire";
 
 export interface FileFilter {
   /** put.io file_type values ("VIDEO", "AUDIO", …), any case. */

@@ -5,7 +5,7 @@
 import { describeValue } from "../core/describe";
 import { PutioInputError } from "../core/errors";
 import type { FilesApi } from "./files";
-import { checkName } from "./files";
+import { checkName } from "../core/wire";
 
 export const ROOT_ID = 0;
 

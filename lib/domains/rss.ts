@@ -6,7 +6,7 @@ import { describeValue } from "../core/describe";
 import { PutioInputError } from "../core/errors";
 import { validator, type FromSchema } from "../core/schema";
 import type { Params, Transport } from "../core/transport";
-import { checkId, checkOk } from "./files";
+import { checkId, checkOk } from "../core/wire";
 
 const feedSchema = {
   type: "object",

@@ -3,7 +3,7 @@ import { PutioInputError } from "../core/errors";
 import { cursorList } from "../core/paginate";
 import { validator, type FromSchema } from "../core/schema";
 import type { Transport } from "../core/transport";
-import { checkId, checkOk, MAX_PER_PAGE } from "./files";
+import { checkId, checkOk, clampPerPage } from "../core/wire";
 
 export type TransferStatus =
   | "IN_QUEUE"
@@ -84,7 +84,7 @@ export class TransfersApi {
   constructor(private readonly t: Transport) {}
 
   list(opts: { perPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<Transfer> {
-    const perPage = Math.min(MAX_PER_PAGE, Math.max(1, opts.perPage ?? MAX_PER_PAGE));
+    const perPage = clampPerPage(opts.perPage);
     return cursorList(
       this.t,
       { path: "/v2/transfers/list", perPage, schema: checkTransferPage, attempted: "list transfers", signal: opts.signal },

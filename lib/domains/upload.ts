@@ -8,7 +8,8 @@ import { FormData } from "undici";
 import { PutioInputError } from "../core/errors";
 import { validator } from "../core/schema";
 import type { Transport } from "../core/transport";
-import { checkName, fileSchema, type PutioFile } from "./files";
+import { checkName } from "../core/wire";
+import { fileSchema, type PutioFile } from "./files";
 import { transferSchema, type Transfer } from "./transfers";
 
 export type UploadResult = { kind: "file"; file: PutioFile } | { kind: "transfer"; transfer: Transfer };

@@ -7,7 +7,7 @@ import { validator, type FromSchema } from "../core/schema";
 import { abortableSleep } from "../core/sleep";
 import type { PutioSocket, SocketEvent } from "../core/socket";
 import type { Transport } from "../core/transport";
-import { checkId, checkOk } from "./files";
+import { checkId, checkOk } from "../core/wire";
 
 const missingFileSchema = {
   oneOf: [

@@ -13,7 +13,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import type { PutioClient } from "../client";
 import { crc32, crcHex } from "../core/crc";
-import { checkName } from "../domains/files";
+import { checkName } from "../core/wire";
 import { PutioAbortError, PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
 import { header, type RawResponse } from "../core/transport";
 import { backoffDelay, abortableSleep } from "../core/sleep";
