@@ -5,6 +5,7 @@
  */
 import { describeValue } from "../lib/core/describe";
 import { PutioInputError } from "../lib/core/errors";
+import { isTransferFinished } from "../lib/core/quirks";
 import type { PutioClient } from "../lib/client";
 import type { PutioEvent } from "../lib/domains/events";
 import { checkId, parsePutioDate } from "../lib/core/wire";
@@ -33,11 +34,10 @@ interface EventsDef extends NodeDef {
 }
 
 const CONTEXT_KEY = "putio-events-last-id";
-/** Pushes after which the history likely has something new. */
-const TERMINAL = new Set(["COMPLETED", "SEEDING", "ERROR"]);
+/** Pushes after which the history likely has something new (a finished transfer: core/quirks.ts). */
 function mayHaveNewEvent(e: SocketEvent): boolean {
   if (e.type === "zip_created" || e.type === "file_create") return true;
-  return e.type === "transfer_update" && TERMINAL.has(String((e.value as { status?: unknown } | null)?.status));
+  return e.type === "transfer_update" && isTransferFinished(String((e.value as { status?: unknown } | null)?.status));
 }
 
 function typeFilter(spec: string | undefined): (type: string) => boolean {

@@ -18,6 +18,7 @@ import {
   redact,
 } from "./errors";
 import { queueFor, releaseQueue, realClock, type QueueClock, type RequestQueue } from "./request-queue";
+import { INVALID_SCOPE, TRASH_LOCK_TIMEOUT } from "./quirks";
 import { backoffDelay } from "./sleep";
 import type { Validator } from "./schema";
 
@@ -227,17 +228,16 @@ export class Transport {
         // A 429 was refused, not carried out: repeating it after the hold is safe for any method.
         continue;
       }
-      // put.io serialises trash operations per account; a concurrent one answers TRASH_LOCK_TIMEOUT
-      // without deleting anything, so it is always safe to try again (rclone does the same).
-      const trashLocked = envelope.error_type === "TRASH_LOCK_TIMEOUT";
+      // A concurrent trash operation refused this one without doing anything: safe to repeat (core/quirks.ts).
+      const trashLocked = envelope.error_type === TRASH_LOCK_TIMEOUT;
       const retriable = trashLocked || (res.statusCode >= 500 && idempotent);
       if (retriable && failures < this.retry.retries) {
         await this.backoff(failures++, signal, spec.attempted);
         continue;
       }
       const error = new PutioError(spec.attempted, envelope);
-      // 401 invalid_scope refuses one route to this kind of token (events delete); the token itself is fine.
-      if (error.isUnauthorized && spec.auth !== false && error.errorType !== "invalid_scope") this.onUnauthorized?.(error);
+      // 401 invalid_scope refuses one route to this kind of token; the token itself is fine (core/quirks.ts).
+      if (error.isUnauthorized && spec.auth !== false && error.errorType !== INVALID_SCOPE) this.onUnauthorized?.(error);
       throw error;
     }
   }

@@ -3,6 +3,7 @@
  * Unlike the cursor-paged lists, history pages go backwards with `before=<event id>`.
  */
 import { PutioError } from "../core/errors";
+import { INVALID_SCOPE } from "../core/quirks";
 import { validator, type FromSchema } from "../core/schema";
 import type { Transport } from "../core/transport";
 import { checkId, checkOk, clampPerPage } from "../core/wire";
@@ -69,12 +70,12 @@ export class EventsApi {
     await this.scoped(() => this.t.request({ method: "POST", path: "/v2/events/delete", idempotent: true, schema: checkOk, attempted: "clear the history", signal }));
   }
 
-  /** put.io lets only its own apps delete history: other tokens get 401 invalid_scope (not a bad token). */
+  /** put.io lets only its own apps delete history: other tokens get 401 invalid_scope, not a bad token (core/quirks.ts). */
   private async scoped(call: () => Promise<unknown>): Promise<void> {
     try {
       await call();
     } catch (err) {
-      if (err instanceof PutioError && err.errorType === "invalid_scope") {
+      if (err instanceof PutioError && err.errorType === INVALID_SCOPE) {
         throw new PutioError(
           err.attempted,
           { status_code: err.statusCode, error_type: err.errorType, error_message: err.errorMessage, error_id: err.errorId, extra: err.extra },
