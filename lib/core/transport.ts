@@ -81,12 +81,15 @@ export interface RequestSpec<T> {
   /** Send the token (default true; the OOB code endpoints must go without it). */
   auth?: boolean;
   schema?: Validator<T>;
-  /** Raw response wanted (status, headers, no JSON parse): for tus and redirects. */
+  /** Set by requestRaw: 4xx answers (other than 401 and 429) are returned, not thrown. */
   raw?: boolean;
   /** What this call does, for error messages: "list folder 12". */
   attempted: string;
   signal?: AbortSignal;
 }
+
+/** A request whose answer the caller reads itself (requestRaw): no schema, no JSON parse. */
+export type RawRequestSpec = Omit<RequestSpec<never>, "schema" | "raw">;
 
 export interface RawResponse {
   statusCode: number;
@@ -181,11 +184,19 @@ export class Transport {
     return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
   }
 
-  async request<T>(spec: RequestSpec<T>): Promise<T> {
+  /** A JSON call: the answer is parsed and checked by the schema. */
+  async request<T>(spec: Omit<RequestSpec<T>, "raw">): Promise<T> {
     const res = await this.send(spec);
-    if (spec.raw) return res as unknown as T;
     const data = parseJson(res.body, spec.attempted);
     return spec.schema ? spec.schema(data, spec.attempted) : (data as T);
+  }
+
+  /**
+   * A call whose status and headers the caller reads (tus, redirects): the same queue, holds and
+   * retries, but a 4xx other than 401 and 429 is returned, not thrown, and the body is not parsed.
+   */
+  requestRaw(spec: RawRequestSpec): Promise<RawResponse> {
+    return this.send({ ...spec, raw: true });
   }
 
   /** Run the request with queueing, rate-limit holds and the retry policy. */
