@@ -4,6 +4,7 @@ export * from "./core/transport";
 export * from "./core/paginate";
 export * from "./domains/paths";
 export * from "./core/wire";
+export * from "./core/quirks";
 export * from "./domains/files";
 export * from "./domains/transfers";
 export * from "./domains/account";

@@ -8,8 +8,6 @@ import { cursorList } from "../core/paginate";
 import type { Transport } from "../core/transport";
 import { checkId, checkName, checkNotRoot, checkOk, clampPerPage } from "../core/wire";
 
-export type FileType = "FOLDER" | "FILE" | "AUDIO" | "VIDEO" | "IMAGE" | "ARCHIVE" | "PDF" | "TEXT" | "SWF";
-
 export const fileSchema = {
   type: "object",
   properties: {

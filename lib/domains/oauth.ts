@@ -2,7 +2,7 @@
  * OAuth: the device-code (out-of-band) login that needs no redirect URL, and token validation.
  * Both OOB endpoints are called WITHOUT a token.
  */
-import { validator, type FromSchema } from "../core/schema";
+import { validator } from "../core/schema";
 import type { Transport } from "../core/transport";
 
 const checkCode = validator({

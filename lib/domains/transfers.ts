@@ -6,20 +6,6 @@ import { validator, type FromSchema } from "../core/schema";
 import type { Transport } from "../core/transport";
 import { checkId, checkOk, clampPerPage } from "../core/wire";
 
-export type TransferStatus =
-  | "IN_QUEUE"
-  | "WAITING"
-  | "PREPARING_DOWNLOAD"
-  | "WAITING_FOR_DOWNLOADER"
-  | "DOWNLOADING"
-  | "WAITING_FOR_COMPLETE_QUEUE"
-  | "COMPLETING"
-  | "STOPPING"
-  | "PREPARING_SEED"
-  | "SEEDING"
-  | "COMPLETED"
-  | "ERROR";
-
 export const transferSchema = {
   type: "object",
   properties: {

@@ -73,12 +73,6 @@ async function crcUpTo(file: string, known: CrcAt, to: number, signal: AbortSign
   return { offset: to, crc };
 }
 
-/** CRC32 of a whole file, streamed. */
-export async function fileCrc32(file: string, signal?: AbortSignal): Promise<string> {
-  const size = (await fs.promises.stat(file)).size;
-  return crcHex((await crcUpTo(file, { offset: 0, crc: 0 }, size, signal ?? new AbortController().signal)).crc);
-}
-
 export class TusUploader {
   constructor(private readonly client: PutioClient) {}
 
