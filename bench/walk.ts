@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { PutioClient } from "../lib/client";
-import { walk } from "../lib/walk";
+import { walk } from "../lib/domains/walk";
 import { startEmulator } from "../test/emulator";
 import { summarize, type Summary } from "./stats";
 

@@ -13,8 +13,8 @@ import { ZipsApi } from "./domains/zips";
 import { RssApi } from "./domains/rss";
 import { EventsApi } from "./domains/events";
 import { GenericApi } from "./domains/api";
-import { PathResolver } from "./paths";
-import { DEFAULT_SOCKET_URL, Transport, type TransportOptions } from "./transport";
+import { PathResolver } from "./domains/paths";
+import { DEFAULT_SOCKET_URL, Transport, type TransportOptions } from "./core/transport";
 
 export interface ClientOptions extends TransportOptions {
   socketUrl?: string;

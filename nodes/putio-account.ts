@@ -4,8 +4,8 @@
  * state out to the nodes that use it, and serves the editor's device-code login.
  */
 import { PutioClient } from "../lib/client";
-import { PutioError } from "../lib/errors";
-import { PutioSocket, type SocketState } from "../lib/socket";
+import { PutioError } from "../lib/core/errors";
+import { PutioSocket, type SocketState } from "../lib/core/socket";
 import type { AccountInfo } from "../lib/domains/account";
 import { expandEnv, type AccountDef, type AccountNode, type AccountState, type SharedService } from "./common/account";
 import { STATUS, type Node, type NodeAPI } from "./common/node-api";

@@ -5,10 +5,11 @@
  * file of the job is verified. Limits are per account, shared by every download node.
  */
 import * as path from "node:path";
-import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/errors";
-import { describeValue } from "../lib/describe";
-import { readField } from "../lib/ids";
-import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, ensureTargetFolder, jsonSafeMsg, nodeFs, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type FileFilter, type JobResult } from "../lib/download";
+import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/core/errors";
+import { describeValue } from "../lib/core/describe";
+import { readField } from "../lib/core/ids";
+import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, ensureTargetFolder, jsonSafeMsg, nodeFs, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type JobResult } from "../lib/download";
+import type { FileFilter } from "../lib/domains/filters";
 import { expandEnv, type AccountNode } from "./common/account";
 import { filterFromFields, filterWithMsg, num } from "./common/config";
 import { definePutioNode } from "./common/kernel";

@@ -3,12 +3,13 @@
  * upload, rss_…), or watches it and sends each new event once. The last event sent is kept in the
  * node's context (async form), so with a persistent context store nothing is sent twice after a restart.
  */
-import { describeValue } from "../lib/describe";
-import { PutioInputError } from "../lib/errors";
+import { describeValue } from "../lib/core/describe";
+import { PutioInputError } from "../lib/core/errors";
+import { isTransferFinished } from "../lib/core/quirks";
 import type { PutioClient } from "../lib/client";
 import type { PutioEvent } from "../lib/domains/events";
-import { checkId, parsePutioDate } from "../lib/domains/files";
-import type { SocketEvent } from "../lib/socket";
+import { checkId, parsePutioDate } from "../lib/core/wire";
+import type { SocketEvent } from "../lib/core/socket";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
@@ -33,11 +34,10 @@ interface EventsDef extends NodeDef {
 }
 
 const CONTEXT_KEY = "putio-events-last-id";
-/** Pushes after which the history likely has something new. */
-const TERMINAL = new Set(["COMPLETED", "SEEDING", "ERROR"]);
+/** Pushes after which the history likely has something new (a finished transfer: core/quirks.ts). */
 function mayHaveNewEvent(e: SocketEvent): boolean {
   if (e.type === "zip_created" || e.type === "file_create") return true;
-  return e.type === "transfer_update" && TERMINAL.has(String((e.value as { status?: unknown } | null)?.status));
+  return e.type === "transfer_update" && isTransferFinished(String((e.value as { status?: unknown } | null)?.status));
 }
 
 function typeFilter(spec: string | undefined): (type: string) => boolean {

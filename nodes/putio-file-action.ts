@@ -1,10 +1,10 @@
 /** putio-file-action: move, rename, delete, create folders (mkdir -p), and the trash (list, restore, delete, empty). */
-import { describeValue } from "../lib/describe";
-import { PutioBaseError, PutioError, PutioInputError } from "../lib/errors";
+import { describeValue } from "../lib/core/describe";
+import { PutioBaseError, PutioError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
-import { checkNotRoot } from "../lib/domains/files";
-import { collect } from "../lib/paginate";
-import { idsOf } from "../lib/ids";
+import { checkNotRoot } from "../lib/core/wire";
+import { collect } from "../lib/core/paginate";
+import { idsOf } from "../lib/core/ids";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, type Node, type NodeAPI, type NodeDef } from "./common/node-api";

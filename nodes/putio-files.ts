@@ -3,13 +3,13 @@
  * end of put.io's cursor, with stackable filters. One msg with an array, or one msg per file with
  * msg.parts (a Join node in automatic mode rebuilds the array).
  */
-import { compileFilter, DEFAULT_SKIP_FOLDERS, type FileFilter } from "../lib/filters";
-import { PutioInputError } from "../lib/errors";
-import { splitPath } from "../lib/paths";
-import { walk } from "../lib/walk";
+import { compileFilter, DEFAULT_SKIP_FOLDERS, type FileFilter } from "../lib/domains/filters";
+import { PutioInputError } from "../lib/core/errors";
+import { splitPath } from "../lib/domains/paths";
+import { walk } from "../lib/domains/walk";
 import type { PutioFile } from "../lib/domains/files";
-import { describeValue } from "../lib/describe";
-import { readField } from "../lib/ids";
+import { describeValue } from "../lib/core/describe";
+import { readField } from "../lib/core/ids";
 import { csv, filterFromFields, filterWithMsg } from "./common/config";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, evalProp, type NodeAPI, type NodeDef } from "./common/node-api";

@@ -3,12 +3,12 @@
  * transfers): list, get, create, update, pause, resume, delete, read the item log, retry failed
  * items, clear the log.
  */
-import { describeValue } from "../lib/describe";
-import { PutioInputError } from "../lib/errors";
+import { describeValue } from "../lib/core/describe";
+import { PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import type { RssFeedInput } from "../lib/domains/rss";
-import { checkId } from "../lib/domains/files";
-import { readField } from "../lib/ids";
+import { checkId } from "../lib/core/wire";
+import { readField } from "../lib/core/ids";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";

@@ -1,10 +1,11 @@
 /** putio-transfer-action: retry, cancel, clean (finished ones) or remove transfers. */
-import { describeValue } from "../lib/describe";
+import { describeValue } from "../lib/core/describe";
 import type { PutioClient } from "../lib/client";
-import { collect } from "../lib/paginate";
-import { CLEANED_STATUSES, type Transfer } from "../lib/domains/transfers";
-import { PutioError, PutioInputError } from "../lib/errors";
-import { transferIdsOf } from "../lib/transfer-input";
+import { collect } from "../lib/core/paginate";
+import type { Transfer } from "../lib/domains/transfers";
+import { TRANSFER_CLEANED_STATUSES } from "../lib/core/quirks";
+import { PutioError, PutioInputError } from "../lib/core/errors";
+import { transferIdsOf } from "../lib/domains/transfer-input";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
@@ -65,10 +66,10 @@ export = function (RED: NodeAPI): void {
       if (dryRun) {
         // The same checks and the same selection as the real action, with reads only.
         if (action === "clean") {
-          const finished = (await collect(client.transfers.list())).filter((t) => CLEANED_STATUSES.has(t.status));
+          const finished = (await collect(client.transfers.list())).filter((t) => TRANSFER_CLEANED_STATUSES.has(t.status));
           const given = ids.length ? await requireExisting(client, ids) : null;
           const would = given ? finished.filter((t) => ids.includes(t.id)) : finished;
-          msg.payload = { dryRun: true, action, wouldClean: would.map(summary), notFinished: given ? given.filter((t) => !CLEANED_STATUSES.has(t.status)).map(summary) : [] };
+          msg.payload = { dryRun: true, action, wouldClean: would.map(summary), notFinished: given ? given.filter((t) => !TRANSFER_CLEANED_STATUSES.has(t.status)).map(summary) : [] };
         } else {
           const key = { retry: "wouldRetry", cancel: "wouldCancel", remove: "wouldRemove" }[action];
           msg.payload = { dryRun: true, action, [key]: (await requireExisting(client, ids)).map(summary) };

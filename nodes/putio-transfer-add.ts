@@ -2,9 +2,9 @@
  * putio-transfer-add: adds magnets, URLs and .torrent files to put.io. Every item is checked before
  * any call; bad items are named in the error while the good ones still go through.
  */
-import { parseTransferItems, describeInput, type TransferItem } from "../lib/transfer-input";
+import { parseTransferItems, describeInput, type TransferItem } from "../lib/domains/transfer-input";
 import type { Transfer } from "../lib/domains/transfers";
-import { PutioInputError } from "../lib/errors";
+import { PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";

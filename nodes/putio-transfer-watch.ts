@@ -7,8 +7,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
-import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/transfer-watch";
-import { backoffDelay, abortableSleep } from "../lib/sleep";
+import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
+import { backoffDelay, abortableSleep } from "../lib/core/sleep";
 import { useAccount } from "./common/account";
 import { statusTextOf, toError } from "./common/input";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";

@@ -4,12 +4,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { PutioInputError } from "../lib/errors";
-import { TusUploader } from "../lib/upload-engine";
+import { PutioInputError } from "../lib/core/errors";
+import { TusUploader } from "../lib/upload/engine";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
-import { describeValue } from "../lib/describe";
+import { describeValue } from "../lib/core/describe";
 
 interface UploadDef extends NodeDef {
   account: string;

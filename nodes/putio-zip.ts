@@ -2,11 +2,11 @@
  * putio-zip: has put.io pack files and folders into one zip, waits until it is ready (socket push
  * `zip_created`, or polling with backoff) and sends its download URL, size and any missing files.
  */
-import { describeValue } from "../lib/describe";
-import { PutioBaseError, PutioInputError } from "../lib/errors";
+import { describeValue } from "../lib/core/describe";
+import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
-import { splitPath } from "../lib/paths";
-import { readField } from "../lib/ids";
+import { splitPath } from "../lib/domains/paths";
+import { readField } from "../lib/core/ids";
 import { useAccount } from "./common/account";
 import { onInput } from "./common/input";
 import { STATUS, evalProp, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";

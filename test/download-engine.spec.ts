@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { PutioClient } from "../lib/client";
-import { PutioAbortError, PutioTransferIntegrityError } from "../lib/errors";
+import { PutioAbortError, PutioTransferIntegrityError } from "../lib/core/errors";
 import { DownloadScheduler, nodeFs, type DownloadFs, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
 import { startEmulator, type Emulator } from "./emulator";
 

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { PutioClient } from "../lib/client";
-import { PutioInputError } from "../lib/errors";
+import { PutioInputError } from "../lib/core/errors";
 import { DownloadScheduler, foldName, nodeFs, planLocalNames, type DownloadFs, type DownloadLimits, type EngineOptions } from "../lib/download";
 import { startEmulator, type Emulator } from "./emulator";
 

@@ -5,7 +5,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { BandwidthLimiter, JobJournal, compileFilter, crc32Combine, jsonSafeMsg, writePlan, inWindow, numberedName, parseWindow, planSegments, safeJoin, sanitizeName, Semaphore, Throttle, type Clock } from "../lib/download";
+import { compileFilter } from "../lib/domains/filters";
+import { crc32Combine } from "../lib/core/crc";
+import { BandwidthLimiter, JobJournal, jsonSafeMsg, writePlan, inWindow, numberedName, parseWindow, planSegments, safeJoin, sanitizeName, Semaphore, Throttle, type Clock } from "../lib/download";
 
 function fakeClock(start = 0): Clock & { slept: number[]; t: number } {
   const c = {

@@ -183,7 +183,7 @@ describe("emulator: transfers, uploads, socket, callbacks", () => {
     fd.append("file", new Blob([Buffer.from("payload")]), "orig.txt");
     fd.append("filename", "renamed.txt");
     fd.append("parent_id", String(dir.id));
-    // The TS SDK sends the token in the query only (putio-api.md 5.2.9).
+    // The TS SDK sends the token in the query only.
     const up = await call(emu, "POST", `/v2/files/upload?oauth_token=${emu.token}`, { body: fd, token: null });
     assertOk(up);
     assert.equal(up.body.file.name, "renamed.txt");

@@ -18,7 +18,7 @@ import {
   compileFilter,
   folderSkipper,
   walk,
-  type RequestSpec,
+  type RawRequestSpec,
 } from "../lib";
 
 const accountNode = require("../nodes/putio-account");
@@ -388,17 +388,17 @@ describe("file nodes", function () {
 
     it("tus: a 409 (offset out of step) re-reads the offset; PATCH bodies are streams from disk, never whole buffers", async () => {
       const { file, data } = localFile("conflict.bin", 3 * 1024 * 1024 + 5);
-      const send = client.transport.request.bind(client.transport);
+      const send = client.transport.requestRaw.bind(client.transport);
       const bodies: unknown[] = [];
       let patches = 0;
-      client.transport.request = (<T>(spec: RequestSpec<T>) => {
+      client.transport.requestRaw = (spec: RawRequestSpec) => {
         if (spec.method === "PATCH") {
           bodies.push(spec.body);
           // Once, claim an offset put.io does not have (as a second process sharing the upload would).
           if (++patches === 2) spec = { ...spec, headers: { ...spec.headers, "upload-offset": String(Number(spec.headers!["upload-offset"]) + 1) } };
         }
         return send(spec);
-      }) as typeof client.transport.request;
+      };
       const res = await new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp });
       assert.equal(res.kind, "file");
       if (res.kind === "file") assert.deepEqual(emu.state.fileBytes(res.fileId), data);
@@ -408,16 +408,16 @@ describe("file nodes", function () {
 
     it("tus: an upload put.io forgot mid-way starts over once; an empty file is one empty PATCH", async () => {
       const { file, data } = localFile("forgotten.bin", 2 * 1024 * 1024 + 3);
-      const send = client.transport.request.bind(client.transport);
+      const send = client.transport.requestRaw.bind(client.transport);
       let patches = 0;
-      client.transport.request = (async <T>(spec: RequestSpec<T>) => {
+      client.transport.requestRaw = async (spec: RawRequestSpec) => {
         // Before the second chunk, the upload expires on put.io's side (tus termination drops it the same way).
         if (spec.method === "PATCH" && ++patches === 2) {
           const gone = await fetch(spec.path, { method: "DELETE", headers: { authorization: `token ${emu.token}`, "tus-resumable": "1.0.0" } });
           assert.equal(gone.status, 204);
         }
         return send(spec);
-      }) as typeof client.transport.request;
+      };
       const res = await new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp });
       assert.equal(res.kind, "file");
       if (res.kind === "file") assert.deepEqual(emu.state.fileBytes(res.fileId), data);
@@ -434,9 +434,9 @@ describe("file nodes", function () {
       await nr.load([accountNode, uploadNode], flow(), creds());
       // The second chunk hangs until the flow stops (what a redeploy or shutdown in mid-transfer looks like).
       const transport = (nr.node("acc") as any).client.transport;
-      const send = transport.request.bind(transport);
+      const send = transport.requestRaw.bind(transport);
       let patches = 0;
-      transport.request = (spec: RequestSpec<unknown>) =>
+      transport.requestRaw = (spec: RawRequestSpec) =>
         spec.method === "PATCH" && ++patches === 2
           ? new Promise((_, reject) => spec.signal!.addEventListener("abort", () => reject(new PutioAbortError(spec.attempted, spec.signal!.reason))))
           : send(spec);

@@ -4,7 +4,7 @@
  * errors, and a files walk that stops when the node is redeployed.
  */
 import assert from "node:assert/strict";
-import { PutioAbortError, PutioInputError } from "../lib/errors";
+import { PutioAbortError, PutioInputError } from "../lib/core/errors";
 import { definePutioNode } from "../nodes/common/kernel";
 import type { NodeAPI, NodeDef } from "../nodes/common/node-api";
 import { startEmulator, type Emulator } from "./emulator";

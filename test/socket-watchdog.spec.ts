@@ -10,8 +10,8 @@ import type { AddressInfo } from "node:net";
 import FakeTimers from "@sinonjs/fake-timers";
 import WebSocket from "ws";
 import type { PutioClient } from "../lib/client";
-import { PutioSocket, type SocketState } from "../lib/socket";
-import { TransferWatcher, type WatchState } from "../lib/transfer-watch";
+import { PutioSocket, type SocketState } from "../lib/core/socket";
+import { TransferWatcher, type WatchState } from "../lib/watch/watcher";
 
 /** A dial that does whatever the test says, and nothing by itself (terminate() included). */
 class FakeDial extends EventEmitter {

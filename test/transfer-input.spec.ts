@@ -1,10 +1,10 @@
-/** What putio-transfer-add accepts (lib/transfer-input) and how the shared socket redials (lib/socket). */
+/** What putio-transfer-add accepts (lib/domains/transfer-input) and how the shared socket redials (lib/core/socket). */
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import FakeTimers from "@sinonjs/fake-timers";
 import { WebSocketServer } from "ws";
-import { PutioSocket } from "../lib/socket";
-import { magnetProblem, parseTransferItems, torrentProblem, transferIdsOf, urlProblem } from "../lib/transfer-input";
+import { PutioSocket } from "../lib/core/socket";
+import { magnetProblem, parseTransferItems, torrentProblem, transferIdsOf, urlProblem } from "../lib/domains/transfer-input";
 
 const HEX = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
 

@@ -470,7 +470,7 @@ describe("transfer nodes", function () {
       const t = emu.state.addTransfer({ url: magnet(61) });
       await emu.advance(10_000);
       const file = emu.state.getTransfer(t.id)!.file_id;
-      // putcallback reads only file_id and name (putio-api.md 5.4.2): an id that is no transfer costs a reconcile.
+      // The callback's fields are not documented (a known consumer reads only file_id and name): an id that is no transfer costs a reconcile.
       await request(RED.httpNode).post("/putio-cb/0123456789abcdef-secret").type("form").send({ id: 2147483000, file_id: file, name: "x" }).expect(200);
       await until(() => received.length === 1, "the completion");
       assert.equal(received[0].payload.id, t.id);

@@ -1,8 +1,8 @@
 /** lib/transfer-watch without Node-RED: what socket pushes cost, and what reaches subscribers. */
 import assert from "node:assert/strict";
 import { PutioClient } from "../lib/client";
-import { PutioSocket } from "../lib/socket";
-import { TransferWatcher, type TransferChange } from "../lib/transfer-watch";
+import { PutioSocket } from "../lib/core/socket";
+import { TransferWatcher, type TransferChange } from "../lib/watch/watcher";
 import { startEmulator, type Emulator } from "./emulator";
 
 async function until(cond: () => boolean): Promise<void> {

@@ -1,7 +1,7 @@
 /** Account domain: info and settings. */
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
-import { checkOk } from "./files";
+import { validator, type FromSchema } from "../core/schema";
+import type { Transport } from "../core/transport";
+import { checkOk } from "../core/wire";
 
 const accountInfoSchema = {
   type: "object",

@@ -2,10 +2,10 @@
  * Any put.io route (subtitles, mp4, shares, friends, …) through the same pipeline as the typed
  * domains: auth, the shared per-token queue, rate-limit holds, retries and the error envelope.
  */
-import { PutioInputError, PutioSchemaError } from "../errors";
-import type { Params, Primitive, RawResponse, RequestSpec, Transport } from "../transport";
-import { header } from "../transport";
-import { describeValue } from "../describe";
+import { PutioInputError, PutioSchemaError } from "../core/errors";
+import type { Params, Primitive, RawResponse, RequestSpec, Transport } from "../core/transport";
+import { header } from "../core/transport";
+import { describeValue } from "../core/describe";
 
 export const API_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"] as const;
 export type ApiMethod = (typeof API_METHODS)[number];

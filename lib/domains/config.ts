@@ -1,9 +1,9 @@
 /** Config domain: put.io's per-app, per-user key/value store (JSON values). */
-import { describeValue } from "../describe";
-import { validator } from "../schema";
-import type { Transport } from "../transport";
-import { checkOk } from "./files";
-import { PutioInputError } from "../errors";
+import { describeValue } from "../core/describe";
+import { validator } from "../core/schema";
+import type { Transport } from "../core/transport";
+import { checkOk } from "../core/wire";
+import { PutioInputError } from "../core/errors";
 
 const checkConfig = validator({ type: "object", properties: { config: { type: "object" } }, required: ["config"] });
 // `value` is any JSON (null when unset), so only its presence is checked.

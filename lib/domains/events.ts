@@ -2,10 +2,11 @@
  * Events domain: the account history (transfer_completed, transfer_error, zip_created, upload, rss_…).
  * Unlike the cursor-paged lists, history pages go backwards with `before=<event id>`.
  */
-import { PutioError } from "../errors";
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
-import { checkId, checkOk, MAX_PER_PAGE } from "./files";
+import { PutioError } from "../core/errors";
+import { INVALID_SCOPE } from "../core/quirks";
+import { validator, type FromSchema } from "../core/schema";
+import type { Transport } from "../core/transport";
+import { checkId, checkOk, clampPerPage } from "../core/wire";
 
 const eventSchema = {
   type: "object",
@@ -37,7 +38,7 @@ export class EventsApi {
   /** One page, newest first; `before` an event id to get older ones. */
   async page(opts: { perPage?: number; before?: number; signal?: AbortSignal } = {}): Promise<EventPage> {
     const attempted = "list the history";
-    const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Math.floor(opts.perPage ?? 100)));
+    const perPage = clampPerPage(opts.perPage, 100);
     if (opts.before !== undefined) checkId(opts.before, attempted, "event id");
     const res = await this.t.request({ method: "GET", path: "/v2/events/list", query: { per_page: perPage, before: opts.before }, schema: checkPage, attempted, signal: opts.signal });
     return { events: res.events as PutioEvent[], hasMore: res.has_more === true };
@@ -69,12 +70,12 @@ export class EventsApi {
     await this.scoped(() => this.t.request({ method: "POST", path: "/v2/events/delete", idempotent: true, schema: checkOk, attempted: "clear the history", signal }));
   }
 
-  /** put.io lets only its own apps delete history: other tokens get 401 invalid_scope (not a bad token). */
+  /** put.io lets only its own apps delete history: other tokens get 401 invalid_scope, not a bad token (core/quirks.ts). */
   private async scoped(call: () => Promise<unknown>): Promise<void> {
     try {
       await call();
     } catch (err) {
-      if (err instanceof PutioError && err.errorType === "invalid_scope") {
+      if (err instanceof PutioError && err.errorType === INVALID_SCOPE) {
         throw new PutioError(
           err.attempted,
           { status_code: err.statusCode, error_type: err.errorType, error_message: err.errorMessage, error_id: err.errorId, extra: err.extra },

@@ -2,14 +2,11 @@
  * Files domain: list/search with cursor pagination, get, child lookup, create-folder, rename,
  * move (incl. move-with-rename), delete, download URL, extract. Schemas sit beside their calls.
  */
-import { describeValue } from "../describe";
-import { FormData } from "undici";
-import { PutioInputError } from "../errors";
-import { okStatus, validator, type FromSchema } from "../schema";
-import { cursorList } from "../paginate";
-import type { Transport } from "../transport";
-
-export type FileType = "FOLDER" | "FILE" | "AUDIO" | "VIDEO" | "IMAGE" | "ARCHIVE" | "PDF" | "TEXT" | "SWF";
+import { PutioInputError } from "../core/errors";
+import { validator, type FromSchema } from "../core/schema";
+import { cursorList } from "../core/paginate";
+import type { Transport } from "../core/transport";
+import { checkId, checkName, checkNotRoot, checkOk, clampPerPage } from "../core/wire";
 
 export const fileSchema = {
   type: "object",
@@ -44,8 +41,6 @@ type FileListPage = FromSchema<typeof fileListPageSchema>;
 const checkFileListPage = validator(fileListPageSchema);
 
 const checkFileEnvelope = validator({ type: "object", properties: { file: fileSchema }, required: ["file"] });
-
-export const checkOk = validator({ type: "object", properties: { status: okStatus }, required: ["status"] });
 
 const moveItemErrorSchema = {
   type: "object",
@@ -91,40 +86,11 @@ const checkExtractions = validator({
   required: ["extractions"],
 });
 
-/** put.io's max page size (1001 answers 400). */
-export const MAX_PER_PAGE = 1000;
-
 export interface ListOptions {
   perPage?: number;
   fileType?: string | string[];
   sortBy?: string;
   signal?: AbortSignal;
-}
-
-/** Names put.io refuses; checked here so the user sees which name and why before any call. */
-export function checkName(name: unknown, attempted: string): string {
-  if (typeof name !== "string" || name.trim() === "") throw new PutioInputError(attempted, "the name is empty");
-  if (name === "." || name === "..") throw new PutioInputError(attempted, `"${name}" is not a usable name`);
-  if (name.includes("/")) throw new PutioInputError(attempted, `the name "${name}" contains "/"`);
-  if (name.includes("\0")) throw new PutioInputError(attempted, "the name contains a NUL character");
-  if (Buffer.byteLength(name) > 255) throw new PutioInputError(attempted, "the name is longer than 255 bytes");
-  return name;
-}
-
-export function checkId(id: unknown, attempted: string, what = "file id"): number {
-  const n = typeof id === "string" && /^\d+$/.test(id.trim()) ? Number(id) : id;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PutioInputError(attempted, `${describeValue(id)} is not a valid ${what}`);
-  return n;
-}
-
-/**
- * put.io's root ("Your Files") is id 0. Deleting, moving or renaming it is never what a flow meant
- * (an id that defaulted to 0, a parent_id taken for an id): refuse it before any request.
- */
-export function checkNotRoot(id: unknown, attempted: string, what = "file id"): number {
-  const n = checkId(id, attempted, what);
-  if (n === 0) throw new PutioInputError(attempted, `id 0 is put.io's root folder ("Your Files"), which is never deleted, moved or renamed: check where the id comes from`);
-  return n;
 }
 
 export class FilesApi {
@@ -316,17 +282,3 @@ export class FilesApi {
     return res.extractions;
   }
 }
-
-function clampPerPage(perPage?: number): number {
-  return Math.min(MAX_PER_PAGE, Math.max(1, Math.floor(perPage ?? MAX_PER_PAGE)));
-}
-
-/** put.io dates are `YYYY-MM-DDTHH:MM:SS` in UTC without a zone (older events use a space). */
-export function parsePutioDate(s: string | null | undefined): Date | null {
-  if (!s) return null;
-  const iso = s.replace(" ", "T");
-  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : /T/.test(iso) ? iso + "Z" : iso + "T00:00:00Z");
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
-export { FormData };

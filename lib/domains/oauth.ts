@@ -2,8 +2,8 @@
  * OAuth: the device-code (out-of-band) login that needs no redirect URL, and token validation.
  * Both OOB endpoints are called WITHOUT a token.
  */
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
+import { validator } from "../core/schema";
+import type { Transport } from "../core/transport";
 
 const checkCode = validator({
   type: "object",

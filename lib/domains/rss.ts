@@ -2,11 +2,11 @@
  * RSS domain: put.io's feed watcher ("RSS filters"). put.io fetches each feed on its side, turns new
  * matching items into transfers, and keeps a log of the items it handled.
  */
-import { describeValue } from "../describe";
-import { PutioInputError } from "../errors";
-import { validator, type FromSchema } from "../schema";
-import type { Params, Transport } from "../transport";
-import { checkId, checkOk } from "./files";
+import { describeValue } from "../core/describe";
+import { PutioInputError } from "../core/errors";
+import { validator, type FromSchema } from "../core/schema";
+import type { Params, Transport } from "../core/transport";
+import { checkId, checkOk } from "../core/wire";
 
 const feedSchema = {
   type: "object",

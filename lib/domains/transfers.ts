@@ -1,23 +1,10 @@
 /** Transfers domain: list/continue, get, count, add, retry, cancel, clean, remove. */
-import { PutioInputError } from "../errors";
-import { cursorList } from "../paginate";
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
-import { checkId, checkOk, MAX_PER_PAGE } from "./files";
-
-export type TransferStatus =
-  | "IN_QUEUE"
-  | "WAITING"
-  | "PREPARING_DOWNLOAD"
-  | "WAITING_FOR_DOWNLOADER"
-  | "DOWNLOADING"
-  | "WAITING_FOR_COMPLETE_QUEUE"
-  | "COMPLETING"
-  | "STOPPING"
-  | "PREPARING_SEED"
-  | "SEEDING"
-  | "COMPLETED"
-  | "ERROR";
+import { PutioInputError } from "../core/errors";
+import { isTransferDone } from "../core/quirks";
+import { cursorList } from "../core/paginate";
+import { validator, type FromSchema } from "../core/schema";
+import type { Transport } from "../core/transport";
+import { checkId, checkOk, clampPerPage } from "../core/wire";
 
 export const transferSchema = {
   type: "object",
@@ -56,21 +43,9 @@ const checkCleaned = validator({
   required: [],
 });
 
-/** Statuses after which put.io will not change the transfer by itself. */
-export const FINISHED_STATUSES = new Set(["COMPLETED", "SEEDING", "ERROR", "PREPARING_SEED"]);
-/**
- * What put.io's clean removes: finished entries. Seeding ones stay listed (the emulator, modelled on
- * put.io, cleans only these two). A dry run of clean lists exactly these, so keep them in step.
- */
-export const CLEANED_STATUSES = new Set(["COMPLETED", "ERROR"]);
-/** Files are usable in these (SEEDING and PREPARING_SEED mean the torrent finished downloading). */
-export function isCompleted(status: string): boolean {
-  return status === "COMPLETED" || status === "SEEDING" || status === "PREPARING_SEED";
-}
-
-/** SEEDING and PREPARING_SEED mean the download is finished: one "COMPLETED" class per transfer. */
+/** PREPARING_SEED and SEEDING mean the download is done (core/quirks.ts): one "COMPLETED" class per transfer. */
 export function statusClass(status: string): string {
-  return isCompleted(status) ? "COMPLETED" : status;
+  return isTransferDone(status) ? "COMPLETED" : status;
 }
 
 export interface AddTransferOptions {
@@ -84,7 +59,7 @@ export class TransfersApi {
   constructor(private readonly t: Transport) {}
 
   list(opts: { perPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<Transfer> {
-    const perPage = Math.min(MAX_PER_PAGE, Math.max(1, opts.perPage ?? MAX_PER_PAGE));
+    const perPage = clampPerPage(opts.perPage);
     return cursorList(
       this.t,
       { path: "/v2/transfers/list", perPage, schema: checkTransferPage, attempted: "list transfers", signal: opts.signal },

@@ -1,9 +1,9 @@
 /** Trash domain: list (+ continue), restore, delete for good, empty. */
-import { PutioInputError } from "../errors";
-import { cursorList } from "../paginate";
-import { validator, type FromSchema } from "../schema";
-import type { Transport } from "../transport";
-import { checkNotRoot, checkOk, MAX_PER_PAGE } from "./files";
+import { PutioInputError } from "../core/errors";
+import { cursorList } from "../core/paginate";
+import { validator, type FromSchema } from "../core/schema";
+import type { Transport } from "../core/transport";
+import { checkNotRoot, checkOk, clampPerPage } from "../core/wire";
 
 const trashFileSchema = {
   type: "object",
@@ -36,7 +36,7 @@ export class TrashApi {
   list(opts: { perPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<TrashFile> {
     return cursorList(
       this.t,
-      { path: "/v2/trash/list", perPage: Math.min(MAX_PER_PAGE, opts.perPage ?? MAX_PER_PAGE), schema: checkTrashPage, attempted: "list the trash", signal: opts.signal },
+      { path: "/v2/trash/list", perPage: clampPerPage(opts.perPage), schema: checkTrashPage, attempted: "list the trash", signal: opts.signal },
       (page) => page.files,
     );
   }

@@ -1,14 +1,15 @@
 /**
  * Multipart upload to the upload host. A .torrent becomes a transfer: put.io then answers
- * {transfer} instead of {file}. Resumable (tus) uploads live in lib/upload-engine.ts.
+ * {transfer} instead of {file}. Resumable (tus) uploads live in lib/upload/engine.ts.
  */
 import { openAsBlob } from "node:fs";
 import { basename } from "node:path";
 import { FormData } from "undici";
-import { PutioInputError } from "../errors";
-import { validator } from "../schema";
-import type { Transport } from "../transport";
-import { checkName, fileSchema, type PutioFile } from "./files";
+import { PutioInputError } from "../core/errors";
+import { validator } from "../core/schema";
+import type { Transport } from "../core/transport";
+import { checkName } from "../core/wire";
+import { fileSchema, type PutioFile } from "./files";
 import { transferSchema, type Transfer } from "./transfers";
 
 export type UploadResult = { kind: "file"; file: PutioFile } | { kind: "transfer"; transfer: Transfer };

@@ -2,12 +2,12 @@
  * Zips domain: put.io packs files and folders into one zip on its side; the zip is ready after a
  * while (NEW → PROCESSING → DONE) and announced with a `zip_created` socket push.
  */
-import { PutioAbortError, PutioError, PutioInputError } from "../errors";
-import { validator, type FromSchema } from "../schema";
-import { abortableSleep } from "../sleep";
-import type { PutioSocket, SocketEvent } from "../socket";
-import type { Transport } from "../transport";
-import { checkId, checkOk } from "./files";
+import { PutioAbortError, PutioError, PutioInputError } from "../core/errors";
+import { validator, type FromSchema } from "../core/schema";
+import { abortableSleep } from "../core/sleep";
+import type { PutioSocket, SocketEvent } from "../core/socket";
+import type { Transport } from "../core/transport";
+import { checkId, checkOk } from "../core/wire";
 
 const missingFileSchema = {
   oneOf: [

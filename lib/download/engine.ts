@@ -8,9 +8,9 @@
  */
 import * as path from "node:path";
 import type { PutioClient } from "../client";
-import { PutioAbortError, PutioBaseError, PutioError, PutioInputError, PutioTransferIntegrityError } from "../errors";
-import { backoffDelay } from "../sleep";
-import { crc32, crc32Combine, crcHex, parseCrc } from "./crc";
+import { PutioAbortError, PutioBaseError, PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
+import { backoffDelay } from "../core/sleep";
+import { crc32, crc32Combine, crcHex, parseCrc } from "../core/crc";
 import { localPathClaims } from "./claims";
 import { OPEN, lstatOrNull, removeIfPresent, type DownloadFileHandle, type DownloadFs } from "./fs";
 import { type BandwidthLimiter, type Clock, Throttle } from "./limiter";

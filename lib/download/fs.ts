@@ -5,7 +5,7 @@
 import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { PutioInputError } from "../errors";
+import { PutioInputError } from "../core/errors";
 
 export interface DownloadFileHandle {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;

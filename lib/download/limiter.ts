@@ -3,7 +3,7 @@
  * on redeploy), a bandwidth cap (token bucket) with an optional unlimited time window, and a
  * throttle for progress reports. All take an injectable clock so tests never depend on time.
  */
-import { abortableSleep } from "../sleep";
+import { abortableSleep } from "../core/sleep";
 
 export interface Clock {
   now(): number;

@@ -9,7 +9,7 @@
  * extension. The id makes the suffix the same on every run, whatever else the folder holds.
  */
 import * as path from "node:path";
-import { PutioInputError } from "../errors";
+import { PutioInputError } from "../core/errors";
 
 /** Device names Windows (and SMB shares served to Windows) refuse, with or without an extension. */
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;

@@ -6,11 +6,12 @@
 import { setMaxListeners } from "node:events";
 import * as path from "node:path";
 import type { PutioClient } from "../client";
-import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError, redact } from "../errors";
-import { checkId, type PutioFile } from "../domains/files";
-import { splitPath } from "../paths";
+import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError, redact } from "../core/errors";
+import { checkId } from "../core/wire";
+import type { PutioFile } from "../domains/files";
+import { splitPath } from "../domains/paths";
 import { DEFAULT_ENGINE_OPTIONS, downloadFile, type CollisionPolicy, type DownloadProgress, type EngineContext, type EngineOptions, type FileResult, type RemoteFile } from "./engine";
-import { compileFilter, type FileFilter } from "../filters";
+import { compileFilter, type FileFilter } from "../domains/filters";
 import { PathClaims } from "./claims";
 import { ensureTargetFolder, lstatOrNull, nodeFs, type DownloadFs } from "./fs";
 import { BandwidthLimiter, Semaphore, wallClock, type Clock } from "./limiter";

@@ -4,7 +4,7 @@
  * the temp file is created, so a temp file without one was not made by this package and is never
  * touched. A state only counts for resuming when it names the same remote file (id, size, crc32).
  */
-import { PutioInputError } from "../errors";
+import { PutioInputError } from "../core/errors";
 import { lstatOrNull, removeIfPresent, writeFileAtomic, type DownloadFs } from "./fs";
 import { tempPaths } from "./names";
 

@@ -1,7 +1,7 @@
 /** The account config node's interface, as the other nodes see it, and how they attach to it. */
 import type { PutioClient } from "../../lib/client";
 import type { AccountInfo } from "../../lib/domains/account";
-import type { PutioSocket } from "../../lib/socket";
+import type { PutioSocket } from "../../lib/core/socket";
 import type { Node, NodeAPI, NodeDef } from "./node-api";
 
 export type AccountState = "no-token" | "validating" | "ready" | "unauthorized" | "unreachable";

@@ -2,7 +2,7 @@
  * Reading node settings, once for every node: numbers, comma lists, blanks and the file filters
  * (the files and download nodes take the same filter fields and must read them the same way).
  */
-import type { FileFilter } from "../../lib/filters";
+import type { FileFilter } from "../../lib/domains/filters";
 
 const MB = 1024 * 1024;
 

@@ -3,7 +3,8 @@
  * so overlapping messages don't leave a stale status, and turns every failure into a red status
  * plus done(err) (so Catch nodes see it), never an unhandled rejection.
  */
-import { PutioBaseError, redact } from "../../lib/errors";
+import { PutioBaseError, redact } from "../../lib/core/errors";
+import { INVALID_SCOPE } from "../../lib/core/quirks";
 import type { AccountNode } from "./account";
 import { STATUS, shortText, type Done, type Msg, type Node, type Send } from "./node-api";
 
@@ -56,7 +57,7 @@ export function toError(err: unknown, token?: string): Error {
 export function statusTextOf(err: Error): string {
   const status = (err as { statusCode?: number }).statusCode;
   const type = (err as { errorType?: string }).errorType;
-  if (status === 401 && type !== "invalid_scope") return "unauthorized: reconnect the account";
+  if (status === 401 && type !== INVALID_SCOPE) return "unauthorized: reconnect the account";
   if (type) return type.toLowerCase().replace(/_/g, " ");
   return err.message.replace(/^put\.io: /, "");
 }

@@ -11,7 +11,7 @@
  *   not leave a stale status.
  */
 import type { PutioClient } from "../../lib/client";
-import { PutioAbortError, PutioBaseError } from "../../lib/errors";
+import { PutioAbortError, PutioBaseError } from "../../lib/core/errors";
 import { useAccount, type AccountNode } from "./account";
 import { statusTextOf, toError } from "./input";
 import { STATUS, shortText, type Done, type Msg, type Node, type NodeAPI, type NodeDef, type Send } from "./node-api";

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { PutioClient } from "../../lib/client";
-import { PutioError } from "../../lib/errors";
+import { PutioError } from "../../lib/core/errors";
 import { expandEnv } from "./account";
 import type { NodeAPI } from "./node-api";
 

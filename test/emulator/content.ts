@@ -161,7 +161,7 @@ const BY_EXTENSION: Record<string, TypeInfo> = {
   torrent: { fileType: "FILE", contentType: "application/x-bittorrent" },
 };
 
-/** Extension without the dot, as real payloads carry it (putio-api.md 6); null when the name has none. */
+/** Extension without the dot, as real payloads carry it; null when the name has none. */
 export function extensionOf(name: string): string | null {
   const i = name.lastIndexOf(".");
   if (i <= 0 || i === name.length - 1) return null;

@@ -17,7 +17,7 @@ export const badRequest = (message: string, type = "BadRequest") => new ApiError
 export const notFound = (message = "Not found", type = "NotFound") => new ApiError(404, type, message);
 export const unauthorized = () => new ApiError(401, "Unauthorized", "Unauthorized: invalid or missing oauth token");
 
-// Canonical put.io error envelope (putio-api.md 3.1; ERROR_400__putiosharp2020.json).
+// Canonical put.io error envelope.
 export function errorEnvelope(err: ApiError): Record<string, unknown> {
   return {
     error_id: null,
@@ -30,7 +30,7 @@ export function errorEnvelope(err: ApiError): Record<string, unknown> {
   };
 }
 
-// go-putio only parses error bodies when Content-Type is exactly application/json (putio-api.md 1.3).
+// go-putio only parses error bodies when Content-Type is exactly application/json.
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -62,7 +62,7 @@ export async function readRaw(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-// put.io accepts urlencoded, JSON and multipart bodies on every route (putio-api.md 1.3).
+// put.io accepts urlencoded, JSON and multipart bodies on every route.
 export function parseBody(raw: Buffer, contentType: string | undefined): ParsedBody {
   const ct = (contentType ?? "").toLowerCase();
   if (raw.length === 0) return { fields: {}, files: {} };
@@ -156,7 +156,7 @@ export class Params {
     return v;
   }
 
-  // Booleans arrive as 1/0, true/false and Python's True/False (putio-api.md 1.3).
+  // Booleans arrive as 1/0, true/false and Python's True/False.
   bool(name: string, fallback = false): boolean {
     const v = this.raw(name);
     if (v === undefined || v === "") return fallback;
@@ -182,7 +182,7 @@ export class Params {
     return ids;
   }
 
-  /** Maximum page size is 1000 (putio-api.md 4: transfers reject 1001); <= 0 is rejected like events' per_page=0. */
+  /** Maximum page size is 1000 (transfers reject 1001); <= 0 is rejected like events' per_page=0. */
   perPage(): number {
     const n = this.int("per_page");
     if (n === undefined) return DEFAULT_PER_PAGE;
@@ -191,11 +191,11 @@ export class Params {
   }
 }
 
-// The real default is unconfirmed (putio-api.md 4). Defaulting to the maximum keeps single-page
+// The real default is unconfirmed. Defaulting to the maximum keeps single-page
 // clients working on small folders while still forcing cursor handling for >1000 items.
 export const DEFAULT_PER_PAGE = 1000;
 
-/** put.io timestamps: YYYY-MM-DDTHH:MM:SS, UTC, no zone suffix (putio-api.md 8.1). */
+/** put.io timestamps: YYYY-MM-DDTHH:MM:SS, UTC, no zone suffix. */
 export function putioDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19);
 }

@@ -1,4 +1,4 @@
-// /v2/account/* (putio-api.md 5.1).
+// /v2/account/*.
 import * as crypto from "node:crypto";
 import { badRequest, putioDate } from "./http-util";
 import { Ctx, Route, route } from "./router";
@@ -38,7 +38,7 @@ function info(ctx: Ctx) {
   };
 }
 
-/** Query flags (value 1) each add one field to info (putio-api.md 5.1). */
+/** Query flags (value 1) each add one field to info. */
 function infoFlagFields(ctx: Ctx): Record<string, unknown> {
   const p = ctx.params;
   const userHash = crypto.createHash("sha256").update(`hash:${ctx.user.id}`).digest("hex");

@@ -1,4 +1,4 @@
-// /v2/config: a per-user, per-OAuth-app key/value store (putio-api.md 5.9).
+// /v2/config: a per-user, per-OAuth-app key/value store.
 import { badRequest } from "./http-util";
 import { Ctx, Route, route } from "./router";
 

@@ -1,4 +1,4 @@
-// /v2/events/*: the account history (putio-api.md 5.8). Events are recorded as things happen:
+// /v2/events/*: the account history. Events are recorded as things happen:
 // transfers finishing or failing (seen through the state's pushes), zips, uploads, RSS errors.
 import { ApiError, putioDate } from "./http-util";
 import { Ctx, Route, route } from "./router";
@@ -67,7 +67,7 @@ function list(ctx: Ctx) {
   return { events: all.slice(0, perPage), has_more: all.length > perPage };
 }
 
-/** Deleting history is refused to third-party app tokens (putio-api.md 5.8, quirk 15). */
+/** Deleting history is refused to third-party app tokens. */
 function requireFirstParty(ctx: Ctx): void {
   if ((ctx.tokenRecord?.appId ?? 0) !== 0) throw new ApiError(401, "invalid_scope", "This token's scope does not allow this");
 }

@@ -57,7 +57,7 @@ function listFiles(ctx: Ctx) {
   const sortBy = params.str("sort_by") ?? String(user.settings.sort_by);
   if (!SORTS.has(sortBy)) throw badRequest("Invalid sort_by");
   const parent = state.requireLive(user, parentId);
-  // A file id is allowed as parent_id: files is then empty (putio-api.md 5.2.1).
+  // A file id is allowed as parent_id: files is then empty.
   let children = parent.isFolder ? state.childrenOf(user, parent) : [];
   const fileTypes = params.str("file_type")?.split(",").map((s) => s.trim()).filter(Boolean);
   if (fileTypes?.length) children = children.filter((c) => fileTypes.includes(c.fileType));
@@ -79,11 +79,11 @@ function search(ctx: Ctx) {
   const user = ctx.user;
   const query = params.str("query")?.trim();
   if (!query) throw badRequest("Missing required parameter: query");
-  // A 300-character query fails in put.io's live tests; shorter limits are unknown (putio-api.md 5.2.3).
+  // A 300-character query fails in put.io's live tests; shorter limits are unknown.
   if (query.length >= 300) throw badRequest("Search query is too long", "SEARCH_TOO_LONG_QUERY");
   const perPage = params.perPage();
   const needle = query.toLowerCase();
-  // The backend ignores any type filter (putio-api.md 5.2.3), so "type" is deliberately not read.
+  // The backend ignores any type filter, so "type" is deliberately not read.
   const matches = [...state.files.values()].filter(
     (n) => n.ownerId === user.id && n.name.toLowerCase().includes(needle) && state.liveNode(user, n.id),
   );
@@ -143,7 +143,7 @@ function isSelfOrAncestor(ctx: Ctx, user: User, maybeAncestor: FileNode, node: F
   return false;
 }
 
-/** Ids from file_ids (CSV), or from a listing cursor minus exclude_ids (cursor-as-selection, putio-api.md 4). */
+/** Ids from file_ids (CSV), or from a listing cursor minus exclude_ids (cursor-as-selection). */
 export function selectedIds(ctx: Ctx, field: string, kind: "files" | "trash"): number[] | undefined {
   const ids = ctx.params.idList(field);
   if (ids && ids.length) return ids;
@@ -168,7 +168,7 @@ function moveOne(ctx: Ctx, user: User, node: FileNode | undefined, id: number, d
   node.parentId = dest.id;
   node.name = name;
   (dest.id === ROOT_ID ? user.root : dest).children.push(id);
-  // Server-side moves do not preserve modification times (putio-api.md 5.2.7).
+  // Server-side moves do not preserve modification times.
   node.updatedAt = state.now();
   state.push(user.id, "file_move", state.fileJson(user, node));
   return null;
@@ -191,14 +191,14 @@ function move(ctx: Ctx) {
   for (const id of ids) {
     const node = state.liveNode(user, id);
     const err = moveOne(ctx, user, node, id, dest);
-    // Per-item errors with HTTP 200 (putio-api.md 5.2.7).
+    // Per-item errors with HTTP 200.
     if (err) errors.push({ error_type: err.errorType, id, name: node?.name ?? null, status_code: err.statusCode });
   }
   return { errors };
 }
 
 export function takeTrashLock(ctx: Ctx): void {
-  // put.io serialises trash operations per account; concurrent ones fail transiently (putio-api.md 5.2.8).
+  // put.io serialises trash operations per account; concurrent ones fail transiently.
   if (ctx.server.knobs.trashLockNext > 0) {
     ctx.server.knobs.trashLockNext--;
     throw badRequest("There is an ongoing blocking trash operation", "TRASH_LOCK_TIMEOUT");

@@ -1,4 +1,4 @@
-// Device (OOB) code flow, token validation, logout, and the offline /link page (putio-api.md 2.3-2.6).
+// Device (OOB) code flow, token validation, logout, and the offline /link page.
 import * as crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { badRequest, notFound, readRaw } from "./http-util";
@@ -42,7 +42,7 @@ function getCode(ctx: Ctx) {
 }
 
 function validate(ctx: Ctx) {
-  // Invalid tokens answer 200 with result:false and nulls (putio-api.md 2.5).
+  // Invalid tokens answer 200 with result:false and nulls.
   const rec = ctx.state.tokenRecord(ctx.params.str("oauth_token") ?? ctx.tokenRecord?.token);
   return rec
     ? { result: true, token_id: rec.tokenId, token_scope: "default", user_id: rec.userId }

@@ -1,4 +1,4 @@
-// /v2/rss/*: RSS feeds that run on the emulator clock (putio-api.md 5.7). Each feed URL (served by the
+// /v2/rss/*: RSS feeds that run on the emulator clock. Each feed URL (served by the
 // test) is fetched every knobs.rssFetchIntervalMs; new items matching keyword and not matching the
 // unwanted keywords become transfers and log entries; items that cannot become transfers are failed.
 import { ApiError, badRequest, putioDate } from "./http-util";

@@ -1,4 +1,4 @@
-// /v2/transfers/* (putio-api.md 5.4).
+// /v2/transfers/*.
 import { ApiError, badRequest } from "./http-util";
 import { Ctx, Route, route } from "./router";
 import { TERMINAL_STATUSES, TransferRecord, User } from "./state";
@@ -48,7 +48,7 @@ function addOne(ctx: Ctx, user: User, input: AddInput): Record<string, unknown> 
   const saveParentId = input.saveParentId ?? (user.settings.default_download_folder as number);
   state.requireFolder(user, saveParentId);
   // put.io de-duplicates: adding a source that is already an active transfer returns that same transfer
-  // (peers.md section 0, ptheofan/putiorr README, wouterdebie/putioarr#20).
+  // (ptheofan/putiorr README, wouterdebie/putioarr#20).
   const duplicate = state.userTransfers(user).find((t) => t.source === url && !TERMINAL_STATUSES.has(t.status));
   if (duplicate) return state.transferJson(duplicate);
   const t = state.newTransfer(user, { url, saveParentId, callbackUrl: input.callbackUrl || undefined });
@@ -89,7 +89,7 @@ function addMulti(ctx: Ctx) {
       transfers.push(addOne(ctx, user, { url: item.url as string | undefined, saveParentId, callbackUrl: item.callback_url as string | undefined }));
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      // Partial success with per-url errors, HTTP 200 (putio-api.md 5.4.1).
+      // Partial success with per-url errors, HTTP 200.
       errors.push({ url: item.url ?? null, error_type: e.errorType, status_code: e.statusCode });
     }
   }
@@ -99,7 +99,7 @@ function addMulti(ctx: Ctx) {
 function retry(ctx: Ctx) {
   const { state } = ctx;
   const t = state.requireTransfer(ctx.user, ctx.params.requiredInt("id"));
-  // Retrying a healthy transfer returns it unchanged (live test, putio-api.md 8.12).
+  // Retrying a healthy transfer returns it unchanged (seen live).
   if (t.status === "ERROR") {
     t.errorMessage = null;
     t.finishedAt = null;
@@ -167,7 +167,7 @@ export const transferRoutes: Route[] = [
   route("POST", "/v2/transfers/cancel", cancel),
   route("POST", "/v2/transfers/clean", clean),
   route("POST", "/v2/transfers/remove", remove),
-  // Reannounce currently always fails on put.io (live test, putio-api.md 8.12).
+  // Reannounce currently always fails on put.io (seen live).
   route("POST", "/v2/transfers/reannounce", () => {
     throw badRequest("Bad Request");
   }),

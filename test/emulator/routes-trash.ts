@@ -1,4 +1,4 @@
-// /v2/trash/* (putio-api.md 5.3): only top-level deleted items are listed and addressable.
+// /v2/trash/*: only top-level deleted items are listed and addressable.
 import { ApiError, badRequest } from "./http-util";
 import { Ctx, Route, route } from "./router";
 import { selectedIds, takeTrashLock } from "./routes-files";

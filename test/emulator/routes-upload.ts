@@ -1,4 +1,4 @@
-// Uploads: multipart POST /v2/files/upload and resumable tus 1.0 at /files/ (putio-api.md 5.2.9, 5.2.11).
+// Uploads: multipart POST /v2/files/upload and resumable tus 1.0 at /files/.
 import * as crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Content, looksLikeTorrent, torrentName } from "./content";
@@ -37,7 +37,7 @@ function storeFile(server: ServerInfo, user: User, parent: FileNode, name: strin
     state.replaceFileContent(existing.id, data);
     return existing;
   }
-  // Duplicate names are allowed for uploads (putio-api.md 8.4).
+  // Duplicate names are allowed for uploads.
   return state.createNode(user, parent, name, Content.from(data, 0));
 }
 
@@ -59,7 +59,7 @@ function multipartUpload(ctx: Ctx) {
 
 export const uploadRoutes: Route[] = [
   route("POST", "/v2/files/upload", multipartUpload),
-  // go-putio posts the multipart body to the bare upload host (putio-api.md 1.1).
+  // go-putio posts the multipart body to the bare upload host.
   route("POST", "/", multipartUpload),
 ];
 
@@ -138,7 +138,7 @@ export async function handleTus(
     }
     const body = await readRaw(req);
     if (Number(req.headers["upload-offset"]) !== upload.offset || !/^\d+$/.test(String(req.headers["upload-offset"]))) {
-      // rclone re-reads the offset with HEAD after a 409 (putio-api.md 5.2.11).
+      // rclone re-reads the offset with HEAD after a 409.
       throw new ApiError(409, "Conflict", "Upload-Offset does not match the current offset");
     }
     if (upload.offset + body.length > upload.length) throw badRequest("Body exceeds Upload-Length");
@@ -163,7 +163,7 @@ export async function handleTus(
         torrentToTransfer(server, user, parent, name, data);
       } else {
         const node = storeFile(server, user, parent, name, data, upload.meta.overwrite === "true");
-        // File id and CRC32 arrive in headers of the final PATCH (putio-api.md 5.2.11).
+        // File id and CRC32 arrive in headers of the final PATCH.
         headers["Putio-File-Id"] = String(node.id);
         headers["Putio-File-Crc32"] = node.content!.crc32();
       }

@@ -1,4 +1,4 @@
-// /v2/zips/*: zips built on the emulator clock, NEW → PROCESSING → DONE (putio-api.md 5.5, quirk 13),
+// /v2/zips/*: zips built on the emulator clock, NEW → PROCESSING → DONE,
 // served at /zipstream/<id>.zip with a signed URL, like put.io's storage hosts.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Content } from "./content";
@@ -151,7 +151,7 @@ function create(ctx: Ctx) {
   let ids = params.idList("file_ids") ?? [];
   const cursor = params.str("cursor");
   if (cursor) {
-    // Cursor-as-selection: everything in that listing except exclude_ids (putio-api.md 4).
+    // Cursor-as-selection: everything in that listing except exclude_ids.
     const rec = state.takeCursor(cursor, "files", user);
     const exclude = new Set(params.idList("exclude_ids") ?? []);
     ids = [...ids, ...rec.ids.filter((id) => !exclude.has(id))];

@@ -29,7 +29,7 @@ const ROUTES: Route[] = [
   ...zipRoutes, ...rssRoutes, ...eventRoutes,
 ];
 
-/** Accepts "token", "Token" and "Bearer" schemes, or ?oauth_token= (putio-api.md 1.2). */
+/** Accepts "token", "Token" and "Bearer" schemes, or ?oauth_token=. */
 export function presentedToken(req: IncomingMessage, url: URL): string | undefined {
   const m = /^(token|bearer)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
   return m ? m[2] : url.searchParams.get("oauth_token") ?? undefined;
@@ -98,7 +98,7 @@ export class RequestHandler {
     tokenRecord: TokenRecord | undefined,
   ): Promise<void> {
     const { knobs } = this.server;
-    // All API responses carry CORS (OAS description, putio-api.md 1.4).
+    // All API responses carry CORS (put.io's OpenAPI description).
     res.setHeader("Access-Control-Allow-Origin", "*");
     if (req.method === "OPTIONS") {
       res.writeHead(200, {
@@ -150,7 +150,7 @@ export class RequestHandler {
     sendJson(res, 200, { ...(result as Record<string, unknown>), status: "OK" });
   }
 
-  /** Budget per token per window in real wall time; headers on every API response (putio-api.md 3.3). */
+  /** Budget per token per window in real wall time; headers on every API response. */
   private applyRateLimit(res: ServerResponse, key: string): void {
     const limit = this.server.knobs.rateLimit;
     if (!limit) return;

@@ -1,4 +1,4 @@
-// The raw SockJS websocket endpoint putio-sync uses (putio-api.md 7): first text frame = token,
+// The raw SockJS websocket endpoint putio-sync uses: first text frame = token,
 // 4001 on a bad token, then {"type","value"} JSON text frames.
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { EmulatorState } from "./state";
 
 export const SOCKET_PATH = "/socket/sockjs/websocket";
-/** Heartbeat period inferred from the official client's 12 s tolerance (putio-api.md 7.1). */
+/** Heartbeat period inferred from the official client's 12 s tolerance. */
 export const HEARTBEAT_MS = 10_000;
 
 interface Session {

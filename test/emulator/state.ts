@@ -156,7 +156,7 @@ export function defaultSettings(): Record<string, unknown> {
     callback_url: null,
     dark_theme: false,
     default_download_folder: 0,
-    // Declared by the official @putdotio/api-client IAccountSettings, absent from the TS SDK schema in putio-api.md 5.1.
+    // Declared by the official @putdotio/api-client IAccountSettings, absent from the TS SDK's account schema.
     disable_subtitles: false,
     dont_autoselect_subtitles: false,
     fluid_layout: false,
@@ -304,7 +304,7 @@ export class EmulatorState extends EventEmitter {
     return total;
   }
 
-  /** put.io name rules for create-folder/rename/copy (putio-api.md 3.2, 5.2.6). */
+  /** put.io name rules for create-folder/rename/copy. */
   validateName(name: string | undefined): string {
     if (name === undefined || name.trim() === "") throw badRequest("Name cannot be empty", "EMPTY_NAME");
     if (name.includes("/")) throw badRequest("Name cannot contain a slash", "SLASH_IN_NAME");
@@ -396,7 +396,7 @@ export class EmulatorState extends EventEmitter {
     const trashedAt = node.trashedAt ?? this.now();
     const { crc32: _crc, is_hidden: _h, is_mp4_available: _m, is_shared: _s, opensubtitles_hash: _o, updated_at: _u, sort_by: _sb, ...rest } =
       this.fileJson(user, node);
-    // TrashFile (putio-api.md 5.3): dates are date-only in put.io's SDK fixtures.
+    // TrashFile: dates are date-only in put.io's SDK fixtures.
     return { ...rest, deleted_at: putioDay(trashedAt), expiration_date: putioDay(trashedAt + TRASH_RETENTION_MS) };
   }
 
@@ -483,7 +483,7 @@ export class EmulatorState extends EventEmitter {
       type: isTorrent ? "TORRENT" : "URL", status: "IN_QUEUE",
       saveParentId: opts.saveParentId ?? (user.settings.default_download_folder as number), callbackUrl: opts.callbackUrl ?? null,
       size: plannedSize, downloaded: 0, percentDone: 0, createdAt: now,
-      // started_at is already set while IN_QUEUE (putio-api.md 5.4.3, staff comment).
+      // started_at is already set while IN_QUEUE (a put.io staff comment).
       startedAt: now, finishedAt: null, updatedAt: now, fileId: null, errorMessage: null, hash,
       willFail: /fail/i.test(url) || !/^(magnet:|https?:\/\/|ftp:\/\/)/i.test(url), files: opts.files ?? null,
       phaseStartedAt: now, extra: {},
@@ -666,7 +666,7 @@ export class EmulatorState extends EventEmitter {
     this.postCallback(user, t);
   }
 
-  /** put.io POSTs the form-encoded transfer to callback_url when files are ready (putio-api.md 5.4.2). */
+  /** put.io POSTs the form-encoded transfer to callback_url when files are ready. */
   private postCallback(user: User, t: TransferRecord): void {
     const url = t.callbackUrl ?? (user.settings.callback_url as string | null);
     if (!url) return;
@@ -700,7 +700,7 @@ export class EmulatorState extends EventEmitter {
     return c;
   }
 
-  /** An unknown, foreign or wrong-kind cursor is a 400 (live test on trash/list/continue, putio-api.md 4). */
+  /** An unknown, foreign or wrong-kind cursor is a 400 (seen live on trash/list/continue). */
   takeCursor(cursor: string | undefined, kind: CursorRecord["kind"], user: User): CursorRecord {
     if (!cursor) throw badRequest("Missing required parameter: cursor");
     const rec = this.cursors.get(cursor);

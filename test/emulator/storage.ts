@@ -8,7 +8,7 @@ export function storageMac(server: ServerInfo, payload: string): string {
   return crypto.createHmac("sha256", server.state.signingKey).update(payload).digest("base64url").slice(0, 22);
 }
 
-/** Storage URLs embed their own credentials; no Authorization header is needed on them (putio-api.md 5.2.10). */
+/** Storage URLs embed their own credentials; no Authorization header is needed on them. */
 export function storageUrl(server: ServerInfo, user: User, node: FileNode): string {
   const ttl = server.knobs.downloadUrlTtlMs;
   const expires = ttl === null ? 0 : server.state.now() + ttl;

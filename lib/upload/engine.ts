@@ -11,12 +11,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import type { PutioClient } from "./client";
-import { crc32, crcHex } from "./download/crc";
-import { checkName } from "./domains/files";
-import { PutioAbortError, PutioError, PutioInputError, PutioTransferIntegrityError } from "./errors";
-import { header, type RawResponse } from "./transport";
-import { backoffDelay, abortableSleep } from "./sleep";
+import type { PutioClient } from "../client";
+import { crc32, crcHex } from "../core/crc";
+import { checkName } from "../core/wire";
+import { PutioAbortError, PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
+import { header, type RawResponse } from "../core/transport";
+import { backoffDelay, abortableSleep } from "../core/sleep";
 
 export interface TusUploadOptions {
   /** Local file to upload. */
@@ -71,12 +71,6 @@ async function crcUpTo(file: string, known: CrcAt, to: number, signal: AbortSign
     throw new PutioInputError(`read ${file}`, `cannot read it: ${(err as Error).message}`);
   }
   return { offset: to, crc };
-}
-
-/** CRC32 of a whole file, streamed. */
-export async function fileCrc32(file: string, signal?: AbortSignal): Promise<string> {
-  const size = (await fs.promises.stat(file)).size;
-  return crcHex((await crcUpTo(file, { offset: 0, crc: 0 }, size, signal ?? new AbortController().signal)).crc);
 }
 
 export class TusUploader {
@@ -196,15 +190,14 @@ export class TusUploader {
 
   private async create(name: string, size: number, parentId: number | undefined, attempted: string, signal: AbortSignal): Promise<string> {
     const meta = [`name ${b64(name)}`, ...(parentId !== undefined ? [`parent_id ${b64(String(parentId))}`] : [])].join(",");
-    const res = (await this.client.transport.request({
+    const res = await this.client.transport.requestRaw({
       method: "POST",
       path: "/files/",
       host: "upload",
       headers: { "tus-resumable": "1.0.0", "upload-length": String(size), "upload-metadata": meta, "content-length": "0" },
-      raw: true,
       attempted,
       signal,
-    })) as unknown as RawResponse;
+    });
     const location = header(res.headers, "location");
     if (res.statusCode !== 201 || !location) {
       throw new PutioError(attempted, { status_code: res.statusCode, error_type: `HTTP_${res.statusCode}`, error_message: res.body.toString("utf8").slice(0, 200) || "the upload could not be created" });
@@ -214,14 +207,13 @@ export class TusUploader {
 
   /** The offset put.io has for an upload, or null when it no longer knows it. */
   private async offsetOf(location: string, attempted: string, signal: AbortSignal): Promise<number | null> {
-    const res = (await this.client.transport.request({
+    const res = await this.client.transport.requestRaw({
       method: "HEAD",
       path: location,
       headers: { "tus-resumable": "1.0.0" },
-      raw: true,
       attempted,
       signal,
-    })) as unknown as RawResponse;
+    });
     if (res.statusCode === 404 || res.statusCode === 410) return null;
     const offset = Number(header(res.headers, "upload-offset"));
     return Number.isSafeInteger(offset) ? offset : null;
@@ -229,7 +221,7 @@ export class TusUploader {
 
   private async patch(location: string, local: string, start: number, end: number, seen: (bytes: Buffer) => void, attempted: string, signal: AbortSignal): Promise<RawResponse> {
     const body = end > start ? Readable.from(fileRange(local, start, end, seen, signal), { objectMode: false }) : "";
-    return (await this.client.transport.request({
+    return this.client.transport.requestRaw({
       method: "PATCH",
       path: location,
       headers: {
@@ -241,10 +233,9 @@ export class TusUploader {
       body,
       // A streamed body cannot be replayed by the transport: this loop re-reads the offset and resends.
       idempotent: false,
-      raw: true,
       attempted,
       signal,
-    })) as unknown as RawResponse;
+    });
   }
 
   private async pause(attempt: number, signal: AbortSignal, attempted: string): Promise<void> {

@@ -3,9 +3,10 @@
  * a download can mirror the tree. One list request per folder (per 1,000 children: put.io's page
  * size), never more; folders named in `skipFolders` (e.g. sample, extras) are not entered (nor listed).
  */
-import { checkName, type FilesApi, type PutioFile } from "./domains/files";
+import { checkName } from "../core/wire";
+import type { FilesApi, PutioFile } from "./files";
 import { folderSkipper } from "./filters";
-import { collect } from "./paginate";
+import { collect } from "../core/paginate";
 
 export interface WalkedFile {
   file: PutioFile;

@@ -18,6 +18,7 @@ import {
   redact,
 } from "./errors";
 import { queueFor, releaseQueue, realClock, type QueueClock, type RequestQueue } from "./request-queue";
+import { INVALID_SCOPE, TRASH_LOCK_TIMEOUT } from "./quirks";
 import { backoffDelay } from "./sleep";
 import type { Validator } from "./schema";
 
@@ -80,12 +81,15 @@ export interface RequestSpec<T> {
   /** Send the token (default true; the OOB code endpoints must go without it). */
   auth?: boolean;
   schema?: Validator<T>;
-  /** Raw response wanted (status, headers, no JSON parse): for tus and redirects. */
+  /** Set by requestRaw: 4xx answers (other than 401 and 429) are returned, not thrown. */
   raw?: boolean;
   /** What this call does, for error messages: "list folder 12". */
   attempted: string;
   signal?: AbortSignal;
 }
+
+/** A request whose answer the caller reads itself (requestRaw): no schema, no JSON parse. */
+export type RawRequestSpec = Omit<RequestSpec<never>, "schema" | "raw">;
 
 export interface RawResponse {
   statusCode: number;
@@ -180,11 +184,19 @@ export class Transport {
     return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
   }
 
-  async request<T>(spec: RequestSpec<T>): Promise<T> {
+  /** A JSON call: the answer is parsed and checked by the schema. */
+  async request<T>(spec: Omit<RequestSpec<T>, "raw">): Promise<T> {
     const res = await this.send(spec);
-    if (spec.raw) return res as unknown as T;
     const data = parseJson(res.body, spec.attempted);
     return spec.schema ? spec.schema(data, spec.attempted) : (data as T);
+  }
+
+  /**
+   * A call whose status and headers the caller reads (tus, redirects): the same queue, holds and
+   * retries, but a 4xx other than 401 and 429 is returned, not thrown, and the body is not parsed.
+   */
+  requestRaw(spec: RawRequestSpec): Promise<RawResponse> {
+    return this.send({ ...spec, raw: true });
   }
 
   /** Run the request with queueing, rate-limit holds and the retry policy. */
@@ -227,17 +239,16 @@ export class Transport {
         // A 429 was refused, not carried out: repeating it after the hold is safe for any method.
         continue;
       }
-      // put.io serialises trash operations per account; a concurrent one answers TRASH_LOCK_TIMEOUT
-      // without deleting anything, so it is always safe to try again (rclone does the same).
-      const trashLocked = envelope.error_type === "TRASH_LOCK_TIMEOUT";
+      // A concurrent trash operation refused this one without doing anything: safe to repeat (core/quirks.ts).
+      const trashLocked = envelope.error_type === TRASH_LOCK_TIMEOUT;
       const retriable = trashLocked || (res.statusCode >= 500 && idempotent);
       if (retriable && failures < this.retry.retries) {
         await this.backoff(failures++, signal, spec.attempted);
         continue;
       }
       const error = new PutioError(spec.attempted, envelope);
-      // 401 invalid_scope refuses one route to this kind of token (events delete); the token itself is fine.
-      if (error.isUnauthorized && spec.auth !== false && error.errorType !== "invalid_scope") this.onUnauthorized?.(error);
+      // 401 invalid_scope refuses one route to this kind of token; the token itself is fine (core/quirks.ts).
+      if (error.isUnauthorized && spec.auth !== false && error.errorType !== INVALID_SCOPE) this.onUnauthorized?.(error);
       throw error;
     }
   }

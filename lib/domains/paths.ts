@@ -2,10 +2,10 @@
  * Folder paths ("/Movies/2026") resolved to put.io ids, optionally created (mkdir -p).
  * Cached per client; any move, rename or delete made through the client clears the cache.
  */
-import { describeValue } from "./describe";
-import { PutioInputError } from "./errors";
-import type { FilesApi } from "./domains/files";
-import { checkName } from "./domains/files";
+import { describeValue } from "../core/describe";
+import { PutioInputError } from "../core/errors";
+import type { FilesApi } from "./files";
+import { checkName } from "../core/wire";
 
 export const ROOT_ID = 0;
 

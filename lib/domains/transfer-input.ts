@@ -3,8 +3,8 @@
  * and ftp URLs, and .torrent files (bencoded dictionaries). Each bad item gets its own clear reason
  * so the good ones can still go through.
  */
-import { describeValue } from "./describe";
-import { idsOf } from "./ids";
+import { describeValue } from "../core/describe";
+import { idsOf } from "../core/ids";
 
 export type TransferItem = { kind: "magnet" | "url"; url: string } | { kind: "torrent"; data: Buffer; name: string };
 

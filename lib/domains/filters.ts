@@ -3,8 +3,8 @@
  * extension, name glob or regex, size range, creation date range or "older than N days", and the
  * folders a walk does not enter (sample, extras). Generic on purpose: it only reads put.io's file fields.
  */
-import { PutioInputError } from "./errors";
-import { parsePutioDate } from "./domains/files";
+import { PutioInputError } from "../core/errors";
+import { parsePutioDate } from "../core/wire";
 
 export interface FileFilter {
   /** put.io file_type values ("VIDEO", "AUDIO", …), any case. */

@@ -5,10 +5,10 @@
  * a hint: the transfer is re-read from the API before anything is dispatched. One watcher serves
  * every watch node of an account (they subscribe); dedup and persistence are the subscribers' job.
  */
-import type { PutioClient } from "./client";
-import type { Transfer } from "./domains/transfers";
-import { PutioError } from "./errors";
-import type { PutioSocket, SocketEvent, SocketState } from "./socket";
+import type { PutioClient } from "../client";
+import type { Transfer } from "../domains/transfers";
+import { PutioError } from "../core/errors";
+import type { PutioSocket, SocketEvent, SocketState } from "../core/socket";
 
 export type WatchState = "starting" | "connected" | "polling" | "reconnecting" | "stalled" | "unauthorized" | "stopped";
 
@@ -244,8 +244,8 @@ export class TransferWatcher {
       const t = await this.client.transfers.get(transferId, this.client.transport.closeSignal);
       await this.dispatch(t, source);
     } catch (err) {
-      // Removed meanwhile: nothing to report. But a callback's payload is not documented (putio-api.md
-      // 5.4.2): its id may not be the transfer's, so an unknown one costs a reconcile, not a miss.
+      // Removed meanwhile: nothing to report. But a callback's fields are not documented (core/quirks.ts):
+      // its id may not be the transfer's, so an unknown one costs a reconcile, not a miss.
       if (err instanceof PutioError && err.statusCode === 404) {
         if (source === "callback") void this.reconcile();
         return;

@@ -1,0 +1,89 @@
+/**
+ * put.io's quirks: where put.io behaves in a way a client would not guess, the fact, briefly, and
+ * where it is handled. The values code depends on live here; the rest is a map to the one place
+ * that handles each. The emulator (test/emulator/) reproduces these facts; a new quirk is written
+ * here first, then handled in one place that points back here.
+ *
+ * Transfers
+ * - Statuses: IN_QUEUE, WAITING, PREPARING_DOWNLOAD, WAITING_FOR_DOWNLOADER, DOWNLOADING,
+ *   WAITING_FOR_COMPLETE_QUEUE, COMPLETING, STOPPING, PREPARING_SEED, SEEDING, COMPLETED, ERROR.
+ *   A finished torrent goes through PREPARING_SEED and SEEDING (file_id and finished_at already
+ *   set, files usable) before COMPLETED; put.io's CLI (putio-cli) stops watching at SEEDING. So "done" is
+ *   any of the three, and "finished" (put.io changes nothing more by itself) adds ERROR:
+ *   TRANSFER_DONE_STATUSES below. Used by statusClass (domains/transfers.ts: the watch node's one
+ *   "COMPLETED" class per transfer) and the events node (a finished transfer adds a history event).
+ * - transfers/clean removes COMPLETED and ERROR entries; seeding ones stay listed
+ *   (TRANSFER_CLEANED_STATUSES; the dry run of the transfer action lists exactly these).
+ * - Adding a magnet or URL that is still an active transfer answers the existing transfer (same
+ *   id), not an error (nodes/putio-transfer-add.ts). transfers/add is not idempotent: never retried
+ *   after a network error (domains/transfers.ts).
+ * - Cancel and remove ignore unknown ids; retry of a healthy transfer is a no-op (both safe to
+ *   repeat; the transfer action checks ids first so a typo is an error: nodes/putio-transfer-action.ts).
+ * - The callback_url POST's fields are not documented (a known consumer reads file_id and name):
+ *   its id is a hint, and an unknown one costs a reconcile (watch/watcher.ts).
+ * - Socket pushes `transfer_update` on every progress tick: only a new status is worth a request
+ *   (watch/watcher.ts).
+ *
+ * Errors and limits
+ * - TRASH_LOCK_TIMEOUT: put.io serialises trash operations per account; a concurrent delete answers
+ *   this error without deleting anything, so it is retried whatever the method (core/transport.ts).
+ * - invalid_scope: a 401 that refuses one route to this kind of token (tokens of third-party OAuth
+ *   apps may not delete history), not a bad token: it must not mark the account unauthorized
+ *   (core/transport.ts, nodes/common/input.ts) and gets its own message (domains/events.ts).
+ * - 429: x-ratelimit-reset is epoch seconds (whole seconds, so +1 s), else retry-after; with
+ *   `x-ratelimit-action: captcha-needed` only a human can continue (core/transport.ts).
+ * - Largest page: per_page=1000 (1001 answers 400): clampPerPage (core/wire.ts). Lists go on with
+ *   POST <route>/continue and the cursor until it is null (core/paginate.ts).
+ * - Id lists are sent comma-separated (file_ids=1,2,3) (core/transport.ts).
+ *
+ * Files
+ * - Dates are `YYYY-MM-DDTHH:MM:SS` in UTC without a zone; older events use a space, some objects
+ *   are date-only: parsePutioDate (core/wire.ts).
+ * - The root ("Your Files") is id 0; deleting, moving or renaming it is refused before any call
+ *   (checkNotRoot, core/wire.ts).
+ * - Move answers HTTP 200 with per-item errors (domains/files.ts, nodes/putio-file-action.ts).
+ * - Create-folder and rename answer NAME_ALREADY_EXIST for a taken name; uploads may duplicate
+ *   names (domains/paths.ts creates folders one at a time per path).
+ * - Search lags new files by seconds and ignores type filters (domains/files.ts).
+ * - Download: files/{id}/url gives a storage address that expires (403 or 410: ask for a new one);
+ *   storage and put.io's download routes may answer 301/302/303/307/308 to another storage host
+ *   (tunnel or CDN), followed for at most 5 hops; ranges answer 206 (download/engine.ts).
+ * - Tus upload: put.io reports the file id and its CRC32 in headers of the final PATCH
+ *   (Putio-File-Id, Putio-File-Crc32); a .torrent becomes a transfer and reports no file
+ *   (upload/engine.ts). The multipart upload answers {transfer} instead of {file} for a .torrent
+ *   (domains/upload.ts).
+ * - crc32 is the standard (zlib) CRC-32 of the whole file as 8 lower-case hex digits (core/crc.ts).
+ *
+ * Other domains
+ * - Zips: an unknown id answers 410 LINK_EXPIRED like an expired zip (domains/zips.ts).
+ * - Trash restore: 404 TRASH_FILE_NOT_FOUND for unknown ids (domains/trash.ts).
+ * - oauth/validate answers 200 with result:false for a bad token, not a 401 (domains/oauth.ts);
+ *   the device-code check answers 404 for an unknown or expired code (nodes/common/login-routes.ts).
+ * - Config: an unset key answers value: null (domains/config.ts).
+ * - Account settings are taken as a JSON body (domains/account.ts); RSS create takes a true flag
+ *   as `on`, update takes true/false (domains/rss.ts).
+ * - Socket: the first frame sent is the token; a bad token closes with 4001 and is not retried
+ *   (core/socket.ts).
+ */
+
+/** Transfer statuses in which the download is done and the files are usable. */
+export const TRANSFER_DONE_STATUSES: ReadonlySet<string> = new Set(["PREPARING_SEED", "SEEDING", "COMPLETED"]);
+
+/** Done: the files are usable (PREPARING_SEED and SEEDING included). */
+export function isTransferDone(status: string): boolean {
+  return TRANSFER_DONE_STATUSES.has(status);
+}
+
+/** Finished: put.io will not change the transfer by itself any more (done, or ERROR). */
+export function isTransferFinished(status: string): boolean {
+  return status === "ERROR" || isTransferDone(status);
+}
+
+/** What transfers/clean removes; seeding transfers stay listed. */
+export const TRANSFER_CLEANED_STATUSES: ReadonlySet<string> = new Set(["COMPLETED", "ERROR"]);
+
+/** error_type of a trash operation refused because another one runs: retried (core/transport.ts). */
+export const TRASH_LOCK_TIMEOUT = "TRASH_LOCK_TIMEOUT";
+
+/** error_type of a 401 that refuses one route to this kind of token; the token itself is fine. */
+export const INVALID_SCOPE = "invalid_scope";
