@@ -1,0 +1,220 @@
+/**
+ * The read side of a range: one storage GET after another until the range is on disk, following
+ * put.io's redirects, mapping storage answers to what to do next (retry, new URL, start over, one
+ * stream), detecting stalls, and pausing the socket for the disk and the bandwidth cap.
+ */
+import type { PutioClient } from "../client";
+import { PutioBaseError, PutioError } from "../core/errors";
+import { backoffDelay } from "../core/sleep";
+import { LocalWriteErrorSignal, RangesRefusedError, RemoteChangedError, RetriableError, isTransient } from "./engine-errors";
+import type { DownloadFileHandle } from "./fs";
+import type { ProgressMeter } from "./progress";
+import { RangeWriter, writePlan } from "./range-writer";
+import type { Segment } from "./segments";
+import { storageGet, type StorageResponse } from "./storage-get";
+import type { EngineContext, RemoteFile } from "./types";
+
+/** The storage URL of a file, fetched once and again when storage says it expired. */
+export class UrlSource {
+  private current: Promise<string> | null = null;
+  constructor(
+    private readonly client: PutioClient,
+    private readonly fileId: number,
+  ) {}
+  get(signal: AbortSignal): Promise<string> {
+    if (!this.current) {
+      const p = this.client.files.downloadUrl(this.fileId, signal);
+      this.current = p;
+      p.catch(() => {
+        if (this.current === p) this.current = null;
+      });
+    }
+    return this.current;
+  }
+  /** Forget `url` (only if no other range has already replaced it). */
+  async expire(url: string): Promise<void> {
+    const cur = this.current;
+    if (cur && (await cur.catch(() => null)) === url && this.current === cur) this.current = null;
+  }
+}
+
+/** Fetch one range to its end, reconnecting after cuts, stalls and expired URLs. */
+export async function runSegment(
+  ctx: EngineContext,
+  fh: DownloadFileHandle,
+  seg: Segment,
+  index: number,
+  crcs: number[],
+  url: UrlSource,
+  file: RemoteFile,
+  signal: AbortSignal,
+  progress: ProgressMeter,
+  onRetry: () => void,
+): Promise<void> {
+  let failures = 0;
+  while (seg.pos < seg.end) {
+    if (signal.aborted) throw signal.reason;
+    const before = seg.pos;
+    let href: string | null = null;
+    try {
+      href = await url.get(signal);
+      await streamRange(ctx, fh, seg, index, crcs, href, file, signal, progress);
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (!(err instanceof RetriableError) && !isTransient(err)) throw err;
+      if (seg.pos > before) failures = 0; // progress was made: this is a new run of bad luck
+      if (++failures > ctx.options.retries) {
+        throw new PutioBaseError(`download "${file.name}"`, `put.io: download of "${file.name}" failed after ${failures} attempts: ${(err as Error).message}. The partial file was kept: the next download of this file resumes it.`, { cause: err });
+      }
+      onRetry();
+      if (err instanceof RetriableError && err.expiredUrl && href) await url.expire(href);
+      await ctx.clock.sleep(backoffDelay(failures - 1, ctx.options.backoffBaseMs, ctx.options.backoffMaxMs), signal);
+    }
+  }
+}
+
+/** One HTTP request for [seg.pos, seg.end), written batch by batch at its offset. */
+async function streamRange(
+  ctx: EngineContext,
+  fh: DownloadFileHandle,
+  seg: Segment,
+  index: number,
+  crcs: number[],
+  href: string,
+  file: RemoteFile,
+  outer: AbortSignal,
+  progress: ProgressMeter,
+): Promise<void> {
+  const stall = new AbortController();
+  const signal = AbortSignal.any([outer, stall.signal, ctx.client.transport.closeSignal]);
+  const stallMs = ctx.options.stallMs;
+  // Only time spent waiting for the network counts as a stall (not a pause for the disk or the cap).
+  let waitingSince = ctx.clock.now();
+  let writer: RangeWriter | null = null;
+  const watchdog = setInterval(() => {
+    if (waitingSince && ctx.clock.now() - waitingSince > stallMs) stall.abort(new RetriableError(`no data for ${Math.round(stallMs / 1000)} s`));
+    writer?.sealIfOlderThan(ctx.options.checkpointMs);
+  }, Math.max(10, Math.min(1000, stallMs / 4, ctx.options.checkpointMs)));
+  watchdog.unref?.();
+  let res: StorageResponse | null = null;
+  try {
+    // put.io's download routes answer 302 to a storage host (tunnel or CDN): followed, a few hops at most.
+    let at = href;
+    for (let hops = 0; ; hops++) {
+      try {
+        res = await storageGet(at, {
+          headers: { range: `bytes=${seg.pos}-${seg.end - 1}`, "user-agent": "node-red-putio" },
+          signal,
+          connectTimeoutMs: ctx.client.transport.connectTimeoutMs,
+          headersTimeoutMs: stallMs,
+        });
+      } catch (err) {
+        if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
+        throw err;
+      }
+      const location = res.headers.location;
+      if (![301, 302, 303, 307, 308].includes(res.statusCode) || !location) break;
+      res.destroy();
+      if (hops >= 5) throw new RetriableError(`storage redirected more than 5 times`);
+      at = new URL(location, at).href;
+    }
+    const status = res.statusCode;
+    if (status === 403 || status === 410) throw new RetriableError(`the download address expired (HTTP ${status})`, true);
+    if (status === 404) throw new PutioError(`download "${file.name}"`, { status_code: 404, error_type: "NotFound", error_message: "the file is not on put.io's storage" });
+    if (status === 416) throw new RemoteChangedError(`storage refused the range ${seg.pos}-${seg.end - 1}`);
+    if (status >= 500 || status === 429) throw new RetriableError(`storage answered HTTP ${status}`);
+    if (status === 206) {
+      const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers["content-range"] ?? "");
+      if (!m) throw new RetriableError("storage answered 206 without a usable Content-Range");
+      if (m[3] !== "*" && Number(m[3]) !== file.size) throw new RemoteChangedError(`storage says the file has ${m[3]} bytes, put.io said ${file.size}`);
+      if (Number(m[1]) !== seg.pos) throw new RetriableError(`storage sent bytes from ${m[1]} instead of ${seg.pos}`);
+    } else if (status === 200) {
+      const length = Number(res.headers["content-length"] ?? NaN);
+      if (Number.isFinite(length) && length !== file.size) throw new RemoteChangedError(`storage says the file has ${length} bytes, put.io said ${file.size}`);
+      // Storage ignored Range and sends the whole file: usable only by a range that starts at 0.
+      if (seg.start !== 0) throw new RangesRefusedError("storage ignored the Range header");
+      seg.pos = 0;
+      crcs[index] = 0;
+    } else {
+      throw new RetriableError(`storage answered HTTP ${status}`);
+    }
+
+    const plan = writePlan(crcs.length, ctx.options.writeBufferBytes); // crcs: one per range of the file
+    const w = (writer = new RangeWriter(fh, seg, index, crcs, progress, plan.batchBytes, plan.writes, ctx.clock));
+    const body = res;
+    // Two reasons to stop reading, both ours: a batch waits for the disk, or the bandwidth cap.
+    let diskHold = false;
+    let capHold = false;
+    const hold = () => {
+      body.pause();
+      waitingSince = 0;
+    };
+    const release = () => {
+      if (diskHold || capHold) return;
+      waitingSince = ctx.clock.now();
+      body.resume();
+    };
+    w.onDrained = () => {
+      if (w.failed) return body.destroy(new LocalWriteErrorSignal());
+      if (diskHold) {
+        diskHold = false;
+        release();
+      }
+    };
+    let reachedEnd = false;
+    const afterBytes = (n: number) => {
+      waitingSince = ctx.clock.now();
+      if (w.received >= seg.end) {
+        reachedEnd = true;
+        body.destroy();
+        return;
+      }
+      if (w.failed) return body.destroy(new LocalWriteErrorSignal());
+      if (w.full && !diskHold) {
+        diskHold = true;
+        hold();
+      }
+      const wait = ctx.limiter.charge(n);
+      if (wait > 0 && !capHold) {
+        capHold = true;
+        hold();
+        ctx.clock.sleep(wait, signal).then(
+          () => {
+            capHold = false;
+            release();
+          },
+          () => {}, // aborted: the body rejects through the signal
+        );
+      }
+    };
+    const done = body.readBody({
+      write(chunk) {
+        const room = seg.end - w.received;
+        const take = chunk.length > room ? chunk.subarray(0, room) : chunk; // never write into the next range
+        if (take.length) w.add(take);
+        afterBytes(take.length);
+      },
+      claim: () => w.claim(seg.end - w.received),
+      landed(n) {
+        const take = Math.min(n, seg.end - w.received); // never write into the next range
+        if (take) w.landed(take);
+        afterBytes(take);
+      },
+    });
+    let bodyError: unknown = null;
+    await done.catch((err) => (bodyError = err));
+    await w.finish(); // throws the write failure, which outranks a network error
+    if (bodyError && !reachedEnd) {
+      if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
+      if (signal.aborted) throw signal.reason;
+      throw new RetriableError(`the connection broke (${(bodyError as { code?: string }).code ?? (bodyError as Error).message})`);
+    }
+    if (seg.pos < seg.end) throw new RetriableError(`the connection ended early at byte ${seg.pos}`);
+  } finally {
+    clearInterval(watchdog);
+    // Cut, stalled or aborted: the bytes already received are good (and hashed), so write them
+    // too; a resume then starts exactly where the bytes stopped.
+    if (writer) await writer.finish().catch(() => {});
+    res?.destroy();
+  }
+}

@@ -1,0 +1,109 @@
+/** The download engine's shapes: what it downloads, its options, what it reports and what it needs. */
+import type { PutioClient } from "../client";
+import type { DownloadFs } from "./fs";
+import type { BandwidthLimiter, Clock } from "./limiter";
+
+/** The fields of a put.io file the engine needs (a putio-files output object has them all). */
+export interface RemoteFile {
+  id: number;
+  name: string;
+  size: number;
+  crc32?: string | null;
+  file_type?: string;
+  extension?: string | null;
+  created_at?: string | null;
+  parent_id?: number | null;
+}
+
+/** What to do when the final name already exists locally. */
+export type CollisionPolicy = "skip-identical" | "overwrite" | "keep-both";
+
+export interface EngineOptions {
+  /** Parallel ranges per file above the segment threshold. */
+  connectionsPerFile: number;
+  /** Files at least this big are fetched in several ranges. */
+  segmentThreshold: number;
+  /** No byte for this long = a stalled connection: reconnect and resume. */
+  stallMs: number;
+  /** Consecutive failed attempts (without progress) per range before the file fails. */
+  retries: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Full re-downloads after a checksum mismatch before failing. */
+  integrityRetries: number;
+  /** How often the resume state is saved while bytes arrive. */
+  checkpointMs: number;
+  /** Smallest interval between two progress reports of one file. */
+  progressMs: number;
+  /**
+   * Memory for received bytes on their way to disk, per file, shared by its ranges (see writePlan).
+   * Bigger batches cost fewer syscalls and thread hand-offs: 2 MiB batches instead of 256 KiB made
+   * a single stream about 1.5× faster on 2 cores (bench P1).
+   */
+  writeBufferBytes: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  connectionsPerFile: 4,
+  segmentThreshold: 64 * 1024 * 1024,
+  stallMs: 30_000,
+  retries: 10,
+  backoffBaseMs: 500,
+  backoffMaxMs: 30_000,
+  integrityRetries: 1,
+  checkpointMs: 2_000,
+  progressMs: 1_000,
+  writeBufferBytes: 10 * 1024 * 1024,
+};
+
+export interface DownloadProgress {
+  fileId: number;
+  name: string;
+  putioPath: string;
+  path: string;
+  bytes: number;
+  size: number;
+  percent: number;
+  bytesPerSecond: number;
+}
+
+export interface FileResult {
+  status: "downloaded" | "skipped-identical";
+  fileId: number;
+  name: string;
+  /** Path on put.io relative to the job's source ("Show/S01/e1.mkv"). */
+  putioPath: string;
+  /** Absolute local path. */
+  path: string;
+  size: number;
+  crc32: string | null;
+  seconds: number;
+  bytesPerSecond: number;
+  /** True when earlier bytes on disk were reused (after a restart, a cut or a stall). */
+  resumed: boolean;
+  /** Bytes taken from an existing .part at start (a restart). */
+  resumedBytes: number;
+  /** Reconnects and integrity retries it took. */
+  retries: number;
+}
+
+export interface EngineContext {
+  client: PutioClient;
+  fs: DownloadFs;
+  clock: Clock;
+  limiter: BandwidthLimiter;
+  options: EngineOptions;
+  /** CRCs of local files already hashed: `${path}|${size}|${mtimeMs}` → hex. */
+  localCrcCache: Map<string, string>;
+}
+
+export interface FileJobOptions {
+  ifExists: CollisionPolicy;
+  putioPath: string;
+  signal: AbortSignal;
+  /** The local name the job planned (planLocalNames); default: the sanitised remote name. */
+  localName?: string;
+  /** Local paths other files of the same job will use: never taken as a keep-both name. */
+  reserved?: (localPath: string) => boolean;
+  onProgress?: (p: DownloadProgress) => void;
+}
