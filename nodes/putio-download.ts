@@ -246,8 +246,8 @@ export = function (RED: NodeAPI): void {
         seconds: result.seconds,
       };
       send(config.progressOutput ? [msg, null] : msg);
-      if (result.failed) {
-        const first = result.errors[0].error;
+      const first = result.errors[0]?.error;
+      if (first) {
         throw new PutioBaseError("download", `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${config.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`, { cause: first });
       }
       status(STATUS.ok(shortText(`${result.downloaded} downloaded, ${result.skipped} skipped`)));

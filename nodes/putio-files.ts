@@ -75,7 +75,7 @@ export = function (RED: NodeAPI): void {
           const parts = splitPath(String(id ?? ""), "get file");
           if (!parts.length) throw new PutioInputError("get file", "no file id or path given");
           const parent = parts.length === 1 ? 0 : await client.folderId("/" + parts.slice(0, -1).join("/"), { create: false, signal });
-          f = parent === null ? null : await client.files.child(parent, parts[parts.length - 1], signal);
+          f = parent === null ? null : await client.files.child(parent, parts[parts.length - 1]!, signal);
         }
         if (!f) throw new PutioInputError("get file", `${describeValue(id)} does not exist on put.io`);
         found.push({ ...f, path: f.name });

@@ -20,12 +20,12 @@ export function crc32(data: Buffer, seed = 0): number {
 
 function gf2Times(mat: Uint32Array, vec: number): number {
   let sum = 0;
-  for (let i = 0; vec !== 0; i++, vec >>>= 1) if (vec & 1) sum ^= mat[i];
+  for (let i = 0; vec !== 0; i++, vec >>>= 1) if (vec & 1) sum ^= mat[i]!; // i < 32: vec is a 32-bit value
   return sum >>> 0;
 }
 
 function gf2Square(square: Uint32Array, mat: Uint32Array): void {
-  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]);
+  for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]!);
 }
 
 /** CRC of A‖B from crc(A), crc(B) and len(B) (zlib's crc32_combine; len may exceed 4 GiB). */

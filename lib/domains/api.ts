@@ -33,7 +33,7 @@ export function apiPath(path: unknown, attempted: string): string {
   if (typeof path !== "string" || !path.trim()) throw new PutioInputError(attempted, "no API path given (e.g. /v2/account/info)");
   const p = path.trim();
   if (/^[a-z][a-z0-9+.-]*:/i.test(p) || p.startsWith("//")) throw new PutioInputError(attempted, "the path must be a put.io API path like /v2/files/list, not a URL");
-  const [pathname, query] = p.split("?", 2);
+  const [pathname = "", query] = p.split("?", 2);
   if (query !== undefined) throw new PutioInputError(attempted, "put the query parameters in msg.payload, not in the path");
   const parts = pathname.split("/").filter(Boolean);
   if (parts[0] === "v2") parts.shift();

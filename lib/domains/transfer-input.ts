@@ -38,9 +38,9 @@ export function magnetProblem(magnet: string): string | null {
   if (!topics.length) return "the magnet has no xt (info-hash) parameter";
   for (const xt of topics) {
     const btih = /^urn:btih:(.+)$/i.exec(xt);
-    if (btih && (BTIH_HEX.test(btih[1]) || BTIH_BASE32.test(btih[1]))) return null;
+    if (btih?.[1] && (BTIH_HEX.test(btih[1]) || BTIH_BASE32.test(btih[1]))) return null;
     const btmh = /^urn:btmh:(.+)$/i.exec(xt);
-    if (btmh && BTMH.test(btmh[1])) return null;
+    if (btmh?.[1] && BTMH.test(btmh[1])) return null;
   }
   return "the magnet's info-hash is not 40 hex or 32 base32 characters";
 }

@@ -141,7 +141,7 @@ export function shortSource(url: unknown): string {
   const s = String(url ?? "");
   const dn = /[?&]dn=([^&]+)/.exec(s);
   if (s.startsWith("magnet:")) {
-    const name = dn ? safeDecode(dn[1]) : /xt=urn:btih:([^&]+)/i.exec(s)?.[1] ?? "magnet";
+    const name = dn?.[1] ? safeDecode(dn[1]) : /xt=urn:btih:([^&]+)/i.exec(s)?.[1] ?? "magnet";
     return `magnet "${name.slice(0, 80)}"`;
   }
   return `"${s.length > 100 ? s.slice(0, 97) + "..." : s}"`;

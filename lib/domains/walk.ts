@@ -48,13 +48,13 @@ export async function* walk(files: FilesApi, folderId: number, opts: WalkOptions
     // the request count is unchanged, but round trips overlap (the transport caps what is in flight).
     const started: Array<Promise<PutioFile[]>> = [];
     const start = (i: number) => {
-      if (i < folders.length && depth < maxDepth && !started[i]) started[i] = listing(folders[i].id);
-    };
-    for (let i = 0; i < folders.length; i++) {
-      for (let j = i; j < i + ahead; j++) start(j);
       const folder = folders[i];
+      if (folder && depth < maxDepth && !started[i]) started[i] = listing(folder.id);
+    };
+    for (const [i, folder] of folders.entries()) {
+      for (let j = i; j < i + ahead; j++) start(j);
       if (opts.includeFolders) yield { file: folder, path: prefix + folder.name, depth };
-      if (depth < maxDepth) yield* visit(started[i], `${prefix}${folder.name}/`, depth + 1);
+      if (depth < maxDepth) yield* visit(started[i]!, `${prefix}${folder.name}/`, depth + 1);
     }
   }
   yield* visit(listing(folderId), "", 0);

@@ -230,7 +230,7 @@ async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, dir: string, 
   let state = await takePartState(fs, dir, { id: file.id, size: file.size, crc32: file.crc32 ?? null }, attempted);
   if (state && singleStream && state.segments.length > 1) {
     // Ranges were refused: only the first range's bytes are a usable prefix.
-    state = { ...state, rangesRefused: true, segments: [{ start: 0, end: file.size, pos: state.segments[0].pos }] };
+    state = { ...state, rangesRefused: true, segments: [{ start: 0, end: file.size, pos: state.segments[0]?.pos ?? 0 }] };
   }
   let fh: DownloadFileHandle | null = null;
   try {
@@ -320,7 +320,7 @@ async function fetchOpenPart(ctx: EngineContext, file: RemoteFile, dir: string, 
   // Whole-file CRC from the per-range CRCs (crc32_combine): no second pass over a file that may be
   // many GiB on a slow NAS disk, and every range's CRC was computed from the bytes that were written.
   let crc = crcs[0] ?? 0;
-  for (let i = 1; i < st.segments.length; i++) crc = crc32Combine(crc, crcs[i], st.segments[i].end - st.segments[i].start);
+  for (const [i, seg] of st.segments.entries()) if (i > 0) crc = crc32Combine(crc, crcs[i] ?? 0, seg.end - seg.start);
   let size: number;
   try {
     size = (await io(fh.stat(), partPath)).size;

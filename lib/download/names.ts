@@ -151,7 +151,8 @@ export function planLocalNames(entries: PlannedEntry[]): Array<{ dirs: string[];
     return (d.local = local);
   };
   return leaves.map(({ chain, folderIds, fileId }) => ({
-    dirs: folderIds.map((id, i) => assign(chain[i]).get(id)!),
-    name: assign(chain[chain.length - 1]).get(fileId)!,
+    // chain holds the root and one Dir per folder: chain[i] is the parent of folderIds[i].
+    dirs: folderIds.map((id, i) => assign(chain[i]!).get(id)!),
+    name: assign(chain[chain.length - 1]!).get(fileId)!,
   }));
 }

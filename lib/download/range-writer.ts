@@ -76,7 +76,7 @@ export class RangeWriter {
     private readonly clock: Clock,
   ) {
     this.received = seg.pos;
-    this.crc = crcs[index];
+    this.crc = crcs[index] ?? 0;
   }
 
   get failed(): unknown {
@@ -159,7 +159,7 @@ export class RangeWriter {
         batch.written = true;
         const wasFull = this.full;
         // Only written bytes count as done, so a saved state never claims bytes that are not on disk.
-        while (this.pending.length && this.pending[0].written) {
+        while (this.pending[0]?.written) {
           const b = this.pending.shift()!;
           this.seg.pos = b.at + b.bytes;
           this.crcs[this.index] = b.crcAfter;

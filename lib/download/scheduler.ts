@@ -322,7 +322,7 @@ export class DownloadScheduler {
     const parts = splitPath(p, attempted);
     if (!parts.length) return { id: 0, name: "", size: 0, file_type: "FOLDER" };
     const parentId = await this.client.paths.resolve("/" + parts.slice(0, -1).join("/"), { signal });
-    const found = parentId === null ? null : await this.client.files.child(parentId, parts[parts.length - 1], signal);
+    const found = parentId === null ? null : await this.client.files.child(parentId, parts[parts.length - 1]!, signal);
     if (!found) throw new PutioInputError(attempted, `"${p}" does not exist on put.io`);
     return found;
   }
@@ -331,7 +331,7 @@ export class DownloadScheduler {
 /** Every local path of the job decided before any write, one-to-one (see planLocalNames). */
 function withLocalNames(planned: PlannedFile[]): PlannedFile[] {
   const names = planLocalNames(planned.map((p) => ({ folders: p.folders, file: { id: p.file.id, name: p.file.name } })));
-  return planned.map((p, i) => ({ ...p, dirs: names[i].dirs, localName: names[i].name }));
+  return planned.map((p, i) => ({ ...p, dirs: names[i]!.dirs, localName: names[i]!.name }));
 }
 
 function toError(err: unknown, client: PutioClient): Error {

@@ -129,7 +129,7 @@ class ChunkedFraming implements BodyFraming {
       this.line = "";
       if (this.state === "size") {
         const m = /^([0-9a-fA-F]{1,12})(?:;.*)?$/.exec(line.trim());
-        if (!m) throw connectionError("storage sent a malformed chunked body (bad chunk size)", "EPROTO");
+        if (!m?.[1]) throw connectionError("storage sent a malformed chunked body (bad chunk size)", "EPROTO");
         this.left = parseInt(m[1], 16);
         this.state = this.left === 0 ? "trailer" : "data";
       } else if (this.state === "data-crlf") {
@@ -149,7 +149,7 @@ interface ParsedHead {
 
 function parseHead(text: string): ParsedHead {
   const lines = text.split("\r\n");
-  const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0]);
+  const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
   if (!m) throw connectionError(`storage sent a malformed status line`, "EPROTO");
   const headers: Record<string, string> = {};
   for (let i = 1; i < lines.length; i++) {
@@ -284,7 +284,7 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
         if (phase === "head") {
           headChunks.push(Buffer.from(data)); // the read buffer is reused: keep a copy
           headBytes += length;
-          let all = headChunks.length === 1 ? headChunks[0] : Buffer.concat(headChunks);
+          let all = headChunks.length === 1 ? headChunks[0]! : Buffer.concat(headChunks);
           for (;;) {
             const end = all.indexOf("\r\n\r\n");
             if (end < 0) {
