@@ -3,10 +3,10 @@
 import * as assert from "node:assert/strict";
 import { Emulator, startEmulator } from "./emulator";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const PutioAPI = require("@putdotio/api-client").default;
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 function hasKeys(obj: any, keys: string[], what: string): void {
   for (const k of keys) assert.ok(obj && k in obj, `${what} lacks ${k}`);
 }
@@ -163,7 +163,7 @@ describe("conformance: @putdotio/api-client against the emulator", () => {
 
 /** Our client and the official one read the same answers: every field ours declares agrees. */
 describe("conformance: our client agrees with @putdotio/api-client", () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { PutioClient, collect } = require("../lib");
   let emu: Emulator;
   let api: any;
@@ -222,9 +222,9 @@ describe("conformance: our client agrees with @putdotio/api-client", () => {
 
 /** Zips, RSS and Events as the official client calls them (its JSON bodies, its GET cancel). */
 describe("conformance: @putdotio/api-client Zips, RSS, Events", () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { PutioClient } = require("../lib");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { startFeedServer } = require("./support/feed-server");
   let emu: Emulator;
   let api: any;

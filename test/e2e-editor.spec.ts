@@ -12,9 +12,9 @@ import { startEmulator, type Emulator } from "./emulator";
 import { categoryId, dropFromPalette, exerciseDialog, helpHeadings, nodeProps, openEditor, openNodeDialog, screenshotDialog, screenshotPath, traySettled, type Browser } from "./e2e/editor";
 import { FLAVORS, MODULE, packageNodes, requireSetup, SCREENSHOTS, startNodeRed, waitFor, type NodeRed } from "./e2e/harness";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 declare const RED: any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 declare const $: any;
 
 const ACCOUNT_TYPE = "putio-account";

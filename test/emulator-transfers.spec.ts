@@ -7,7 +7,7 @@ import { assertError, assertOk, call } from "./emulator/test-helpers";
 
 interface Frame {
   type: string;
-  value: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  value: any;  
 }
 
 /** Opens the raw socket, sends the token, and resolves once the emulator counts it as authenticated. */

@@ -125,7 +125,7 @@ describe("emulator: zips", () => {
 
   it("pushes zip_created {id} on the socket and records a zip_created history event", async () => {
     const ws = new WebSocket(emu.socketUrl);
-    const frames: { type: string; value: any }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const frames: { type: string; value: any }[] = [];  
     ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
     await new Promise((r) => ws.once("open", r));
     ws.send(emu.token);

@@ -134,7 +134,10 @@ describe("file nodes", function () {
       const reference: string[] = [];
       const dfs = async (id: number, prefix: string): Promise<void> => {
         const subs: Array<{ id: number; name: string }> = [];
-        for await (const f of client.files.list(id)) f.file_type === "FOLDER" ? subs.push(f) : reference.push(prefix + f.name);
+        for await (const f of client.files.list(id)) {
+          if (f.file_type === "FOLDER") subs.push(f);
+          else reference.push(prefix + f.name);
+        }
         for (const f of subs) await dfs(f.id, `${prefix}${f.name}/`);
       };
       await dfs(top.id, "");

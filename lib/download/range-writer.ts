@@ -194,7 +194,7 @@ export class RangeWriter {
 
 export async function writeAll(fh: DownloadFileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
   try {
-    let { bytesWritten } = await fh.writev(buffers, position);
+    const { bytesWritten } = await fh.writev(buffers, position);
     if (bytesWritten < bytes) {
       // A short write (rare): write the rest in plain writes.
       const rest = Buffer.concat(buffers).subarray(bytesWritten);

@@ -3,7 +3,7 @@
  * error, page error, failed request and HTTP error the page sees, and generic dialog drivers that
  * work from a node's editor definition (typedInputs, selects, checkboxes, the name field).
  */
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -5,7 +5,7 @@ import type { Emulator } from "./index";
 export interface RawResponse {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;  
   text: string;
 }
 
