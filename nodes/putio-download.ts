@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/core/errors";
 import { describeValue } from "../lib/core/describe";
 import { readField } from "../lib/core/ids";
-import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, ensureTargetFolder, jsonSafeMsg, nodeFs, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type JobResult } from "../lib/download";
+import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, ensureTargetFolder, jsonSafeMsg, nodeFs, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type JobResult, type JournalEntry } from "../lib/download";
 import type { FileFilter } from "../lib/domains/filters";
 import { expandEnv, type AccountNode } from "./common/account";
 import { filterFromFields, filterWithMsg, num } from "./common/config";
@@ -108,6 +108,8 @@ interface DownloadConfig {
 export = function (RED: NodeAPI): void {
   /** Per node: its journal of unfinished jobs (kept in the user directory, not in context: the default store is memory). */
   const journals = new WeakMap<object, JobJournal>();
+  /** Per node: outcomes of jobs that ended while the previous instance closed, by msg id, sent at start. */
+  const replays = new WeakMap<object, Map<string, NonNullable<JournalEntry["outcome"]>>>();
   const schedulerOf = (account: AccountNode, limits: DownloadLimits): DownloadScheduler => account.shared("downloads", () => new DownloadScheduler(account.client, limits));
 
   definePutioNode<DownloadDef, DownloadConfig>(RED, {
@@ -137,6 +139,8 @@ export = function (RED: NodeAPI): void {
       const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
       const journal = new JobJournal(userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null);
       journals.set(node, journal);
+      const pendingReplays = new Map<string, NonNullable<JournalEntry["outcome"]>>();
+      replays.set(node, pendingReplays);
       // The account's limits follow the most recently deployed download node.
       if (account) schedulerOf(account, config.limits).configure(config.limits);
       // Jobs a restart or redeploy interrupted: run again once the account is ready.
@@ -147,7 +151,14 @@ export = function (RED: NodeAPI): void {
           await account.ready();
           if (closing.aborted) return;
           node.log(`resuming ${left.length} interrupted download job(s)`);
-          for (const [, entry] of left) node.receive({ ...entry.msg, _putioResumed: true });
+          for (const [key, entry] of left) {
+            if (!entry.outcome) {
+              node.receive({ ...entry.msg, _putioResumed: true });
+              continue;
+            }
+            pendingReplays.set(key, entry.outcome);
+            node.receive({ ...(entry.outcome.msg ?? entry.msg), _msgid: key });
+          }
         })().catch((err: Error) => node.warn(`interrupted downloads were not resumed: ${err.message}`));
       }
       return { close: (removed) => (removed ? journal.discard() : journal.close()) };
@@ -155,6 +166,15 @@ export = function (RED: NodeAPI): void {
 
     async input({ node, config, account, msg, send, status, signal, ready }) {
       const journal = journals.get(node)!;
+      const replay = replays.get(node)?.get(String(msg._msgid));
+      if (replay) {
+        // A job that ended while the node was closing: its outcome, kept in the journal, goes out now.
+        replays.get(node)!.delete(String(msg._msgid));
+        if (replay.msg) send(config.progressOutput ? [msg, null] : msg);
+        await journal.remove(String(msg._msgid)).catch(() => {});
+        if (replay.error) throw new PutioBaseError("download", replay.error);
+        return;
+      }
       delete msg._putioResumed;
       if (signal.aborted) {
         // A msg that arrives while the node closes is kept for the next start, not run on a closed node.
@@ -181,9 +201,22 @@ export = function (RED: NodeAPI): void {
       // A target that cannot be used fails now, before the job is kept for a restart.
       await ensureTargetFolder(nodeFs, target);
       const key = String(msg._msgid);
-      await journal.put(key, { msg: jsonSafeMsg(msg), since: Date.now() }).catch((err: Error) => node.warn(`could not record the job for a resume after a restart: ${err.message}`));
-      // Kept only when the node closed mid-job: the next start runs it again (and resumes its parts).
-      const forget = () => (signal.aborted ? Promise.resolve() : journal.remove(key).catch(() => {}));
+      const entry: JournalEntry = { msg: jsonSafeMsg(msg), since: Date.now() };
+      await journal.put(key, entry).catch((err: Error) => node.warn(`could not record the job for a resume after a restart: ${err.message}`));
+      /**
+       * The job's outcome: a msg to send and/or an error for done(err). Node-RED drops whatever a
+       * closing node sends, so while the node closes the outcome is kept in the journal for the next
+       * start; otherwise the journal entry goes only once the outcome went out.
+       */
+      const conclude = async (out: Msg | null, error: Error | null): Promise<void> => {
+        if (signal.aborted) {
+          await journal.put(key, { ...entry, outcome: { msg: out ? jsonSafeMsg(out) : null, error: error ? error.message : null } }).catch(() => {});
+          return;
+        }
+        if (out) send(config.progressOutput ? [out, null] : out);
+        await journal.remove(key).catch(() => {});
+        if (error) throw error;
+      };
       let result: JobResult;
       try {
         await ready();
@@ -222,12 +255,18 @@ export = function (RED: NodeAPI): void {
             send(config.progressOutput ? [out, null] : out);
           },
         });
-      } finally {
-        await forget();
+      } catch (err) {
+        // Aborted by a close: the entry stays, and the next start runs the job again (its parts resume).
+        if (signal.aborted && err instanceof PutioAbortError) throw err;
+        return conclude(null, err as Error);
       }
       let transferRemoved = false;
       if (config.removeTransfer && transferId !== null && result.failed === 0) {
-        await (await ready()).transfers.remove([transferId], signal);
+        try {
+          await (await ready()).transfers.remove([transferId]);
+        } catch (err) {
+          return conclude(null, err as Error);
+        }
         transferRemoved = true;
       }
       msg.topic = "putio/download/done";
@@ -245,11 +284,11 @@ export = function (RED: NodeAPI): void {
         bytes: result.bytes,
         seconds: result.seconds,
       };
-      send(config.progressOutput ? [msg, null] : msg);
       const first = result.errors[0]?.error;
       if (first) {
-        throw new PutioBaseError("download", `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${config.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`, { cause: first });
+        return conclude(msg, new PutioBaseError("download", `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${config.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`, { cause: first }));
       }
+      await conclude(msg, null);
       status(STATUS.ok(shortText(`${result.downloaded} downloaded, ${result.skipped} skipped`)));
     },
   });

@@ -14,6 +14,11 @@ export interface JournalEntry {
   msg: Record<string, unknown>;
   /** When the job was first accepted (ms since epoch). */
   since: number;
+  /**
+   * Set when the job ended while its node was closing: Node-RED drops whatever a closing node sends,
+   * so the outcome waits here and the next start delivers it instead of running the job again.
+   */
+  outcome?: { msg: Record<string, unknown> | null; error: string | null };
 }
 
 /** Largest msg kept; a bigger one is reduced to its id, topic and payload. */
@@ -109,7 +114,11 @@ export class JobJournal {
       try {
         const data = JSON.parse(await fsp.readFile(this.file, "utf8")) as { v?: number; jobs?: Record<string, JournalEntry> };
         for (const [k, e] of Object.entries(data.jobs ?? {})) {
-          if (e && typeof e === "object" && e.msg && typeof e.msg === "object") this.entries.set(k, { msg: e.msg, since: Number(e.since) || Date.now() });
+          if (e && typeof e === "object" && e.msg && typeof e.msg === "object") {
+            const o = e.outcome;
+            const outcome = o && typeof o === "object" ? { msg: o.msg && typeof o.msg === "object" ? o.msg : null, error: typeof o.error === "string" ? o.error : null } : undefined;
+            this.entries.set(k, { msg: e.msg, since: Number(e.since) || Date.now(), ...(outcome ? { outcome } : {}) });
+          }
         }
       } catch {
         /* missing or damaged: nothing pending */
