@@ -10,7 +10,7 @@ import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/transfer-watch";
 import { backoffDelay, abortableSleep } from "../lib/sleep";
 import { csv, num } from "./common/config";
-import { statusTextOf, toError } from "./common/input";
+import { statusTextOf, toError } from "./common/errors";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 

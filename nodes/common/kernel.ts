@@ -10,10 +10,11 @@
  *   rejection), the token never in an error text, and an in-flight count so overlapping msgs do
  *   not leave a stale status.
  */
+import { setMaxListeners } from "node:events";
 import type { PutioClient } from "../../lib/client";
 import { PutioAbortError, PutioBaseError } from "../../lib/errors";
 import { useAccount, type AccountNode } from "./account";
-import { statusTextOf, toError } from "./input";
+import { statusTextOf, toError } from "./errors";
 import { STATUS, shortText, type Done, type Msg, type Node, type NodeAPI, type NodeDef, type Send } from "./node-api";
 
 /** Node-RED's default close timeout is 15 s: leave it room. */
@@ -92,6 +93,8 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
     const node = this;
     const account = useAccount(RED, node, def.account);
     const closing = new AbortController();
+    // One signal for every msg in flight (each call adds a listener while it runs): no leak warning at 11.
+    setMaxListeners(0, closing.signal);
     const inFlight = new Set<Promise<void>>();
     let config: C | null = null;
     let configError: Error | null = null;
