@@ -135,7 +135,7 @@ export = function (RED: NodeAPI): void {
       };
     },
 
-    start({ node, config, account, closing }) {
+    start({ node, config, account, closing, ready }) {
       const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
       const journal = new JobJournal(userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null);
       journals.set(node, journal);
@@ -148,8 +148,7 @@ export = function (RED: NodeAPI): void {
         (async () => {
           const left = await journal.pending();
           if (!left.length) return;
-          await account.ready();
-          if (closing.aborted) return;
+          await ready();
           node.log(`resuming ${left.length} interrupted download job(s)`);
           for (const [key, entry] of left) {
             if (!entry.outcome) {
@@ -159,7 +158,9 @@ export = function (RED: NodeAPI): void {
             pendingReplays.set(key, entry.outcome);
             node.receive({ ...(entry.outcome.msg ?? entry.msg), _msgid: key });
           }
-        })().catch((err: Error) => node.warn(`interrupted downloads were not resumed: ${err.message}`));
+        })().catch((err: Error) => {
+        if (!closing.aborted) node.warn(`interrupted downloads were not resumed: ${err.message}`);
+      });
       }
       return { close: (removed) => (removed ? journal.discard() : journal.close()) };
     },

@@ -5,13 +5,13 @@
  */
 import { describeValue } from "../lib/core/describe";
 import { PutioInputError } from "../lib/core/errors";
-import { isTransferFinished } from "../lib/core/quirks";
 import type { PutioClient } from "../lib/client";
 import type { PutioEvent } from "../lib/domains/events";
 import { checkId, parsePutioDate } from "../lib/core/wire";
+import { isTransferFinished } from "../lib/core/quirks";
 import type { SocketEvent } from "../lib/core/socket";
-import { useAccount } from "./common/account";
-import { onInput } from "./common/input";
+import { csv, num } from "./common/config";
+import { definePutioNode } from "./common/kernel";
 import { STATUS, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface EventsDef extends NodeDef {
@@ -41,175 +41,188 @@ function mayHaveNewEvent(e: SocketEvent): boolean {
 }
 
 function typeFilter(spec: string | undefined): (type: string) => boolean {
-  const terms = String(spec ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  if (!terms.length) return () => true;
+  const terms = csv(spec);
+  if (!terms) return () => true;
   return (type) => terms.some((t) => (t.endsWith("*") ? type.startsWith(t.slice(0, -1)) : type === t));
 }
 
 /** msg.since as a Date, epoch ms or date text; else the node's hours; null = no limit. */
-function sinceOf(msg: Msg, sinceHours: unknown, now: number): number | null {
+function sinceOf(msg: Msg, sinceHours: number | undefined, now: number): number | null {
   const v = msg.since;
   if (v !== undefined && v !== null && v !== "") {
     const t = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "string" ? (parsePutioDate(v)?.getTime() ?? NaN) : NaN;
     if (!Number.isFinite(t)) throw new PutioInputError("list the history", `msg.since must be a date, a time in ms or a date text, got ${describeValue(v, 60)}`);
     return t;
   }
-  const h = Number(sinceHours);
-  return sinceHours !== "" && sinceHours !== undefined && Number.isFinite(h) && h > 0 ? now - h * 3600_000 : null;
+  return sinceHours ? now - sinceHours * 3600_000 : null;
+}
+
+interface EventsConfig {
+  action: "list" | "clear" | "watch";
+  wanted: (type: string) => boolean;
+  sinceHours: number | undefined;
+  max: number;
+  pollMs: number;
+  useSocket: boolean;
+  emitExisting: boolean;
+  store: string | undefined;
 }
 
 export = function (RED: NodeAPI): void {
-  function PutioEventsNode(this: Node, def: EventsDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-    const closing = new AbortController();
-    const wanted = typeFilter(def.types);
-    const action = def.action ?? "list";
-    const max = Math.max(1, Math.floor(Number(def.max) || 1000));
+  /** Per watching node: run a check now (or once more right after the running one). */
+  const checks = new WeakMap<Node, () => Promise<void>>();
+
+  definePutioNode<EventsDef, EventsConfig>(RED, {
+    type: "putio-events",
+    config: (def) => ({
+      action: def.action ?? "list",
+      wanted: typeFilter(def.types),
+      sinceHours: num(def.sinceHours),
+      max: Math.max(1, Math.floor(num(def.max) || 1000)),
+      // A field left empty: no polling (only socket pushes and inputs).
+      pollMs: (num(def.pollSeconds ?? 60) ?? 0) * 1000,
+      useSocket: def.useSocket !== false,
+      emitExisting: !!def.emitExisting,
+      store: def.store?.trim() || undefined,
+    }),
+    doneStatus: null,
 
     // ---------- watch: last id in context, checks serialised ----------
-    const ctx = node.context() as unknown as {
-      get(key: string, ...args: unknown[]): void;
-      set(key: string, value: unknown, ...args: unknown[]): void;
-    };
-    const store = def.store?.trim() || undefined;
-    const readLastId = () =>
-      new Promise<number | null>((resolve, reject) => {
-        const cb = (err: Error | null, v: unknown) => (err ? reject(err) : resolve(typeof v === "number" ? v : null));
-        if (store) ctx.get(CONTEXT_KEY, store, cb);
-        else ctx.get(CONTEXT_KEY, cb);
-      });
-    const writeLastId = (id: number) =>
-      new Promise<void>((resolve, reject) => {
-        const cb = (err: Error | null) => (err ? reject(err) : resolve());
-        if (store) ctx.set(CONTEXT_KEY, id, store, cb);
-        else ctx.set(CONTEXT_KEY, id, cb);
-      });
+    start({ node, config, account, closing, ready }) {
+      if (config.action !== "watch" || !account) return;
+      const { wanted, store } = config;
+      const ctx = node.context() as unknown as {
+        get(key: string, ...args: unknown[]): void;
+        set(key: string, value: unknown, ...args: unknown[]): void;
+      };
+      const readLastId = () =>
+        new Promise<number | null>((resolve, reject) => {
+          const cb = (err: Error | null, v: unknown) => (err ? reject(err) : resolve(typeof v === "number" ? v : null));
+          if (store) ctx.get(CONTEXT_KEY, store, cb);
+          else ctx.get(CONTEXT_KEY, cb);
+        });
+      const writeLastId = (id: number) =>
+        new Promise<void>((resolve, reject) => {
+          const cb = (err: Error | null) => (err ? reject(err) : resolve());
+          if (store) ctx.set(CONTEXT_KEY, id, store, cb);
+          else ctx.set(CONTEXT_KEY, id, cb);
+        });
 
-    let running: Promise<void> | null = null;
-    let again = false;
-    let timer: NodeJS.Timeout | null = null;
+      let running: Promise<void> | null = null;
+      let again = false;
+      let timer: NodeJS.Timeout | null = null;
 
-    async function checkOnce(client: PutioClient): Promise<void> {
-      let lastId = await readLastId();
-      if (lastId === null && !def.emitExisting) {
-        // First start: what is in the history now counts as seen.
-        const newest = (await client.events.page({ perPage: 1, signal: closing.signal })).events[0];
-        await writeLastId(newest?.id ?? 0);
-        return;
+      async function checkOnce(client: PutioClient): Promise<void> {
+        let lastId = await readLastId();
+        if (lastId === null && !config.emitExisting) {
+          // First start: what is in the history now counts as seen.
+          const newest = (await client.events.page({ perPage: 1, signal: closing })).events[0];
+          await writeLastId(newest?.id ?? 0);
+          return;
+        }
+        lastId ??= 0;
+        const fresh: PutioEvent[] = [];
+        for await (const e of client.events.list({ perPage: 100, signal: closing, until: (ev) => ev.id <= lastId! })) fresh.push(e);
+        if (!fresh.length) return;
+        // Saved before sending: a crash in between loses an event rather than sending it twice.
+        await writeLastId(fresh[0].id);
+        for (const e of fresh.reverse()) {
+          if (!wanted(e.type)) continue;
+          node.send({ _msgid: RED.util.generateId(), topic: `putio/event/${e.type}`, payload: e } as never);
+        }
+        node.status(STATUS.ok(shortText(`${fresh.length} new, last ${fresh[fresh.length - 1].type}`)));
       }
-      lastId ??= 0;
-      const fresh: PutioEvent[] = [];
-      for await (const e of client.events.list({ perPage: 100, signal: closing.signal, until: (ev) => ev.id <= lastId! })) fresh.push(e);
-      if (!fresh.length) return;
-      // Saved before sending: a crash in between loses an event rather than sending it twice.
-      await writeLastId(fresh[0].id);
-      for (const e of fresh.reverse()) {
-        if (!wanted(e.type)) continue;
-        node.send({ _msgid: RED.util.generateId(), topic: `putio/event/${e.type}`, payload: e } as never);
-      }
-      node.status(STATUS.ok(shortText(`${fresh.length} new, last ${fresh[fresh.length - 1].type}`)));
-    }
 
-    /** Run a check now, or once more right after the running one. */
-    function check(): Promise<void> {
-      if (running) {
-        again = true;
+      function check(): Promise<void> {
+        if (running) {
+          again = true;
+          return running;
+        }
+        running = (async () => {
+          try {
+            const client = await ready();
+            do {
+              again = false;
+              await checkOnce(client);
+            } while (again && !closing.aborted);
+          } finally {
+            running = null;
+          }
+        })();
         return running;
       }
-      running = (async () => {
-        try {
-          const client = await account!.ready();
-          do {
-            again = false;
-            await checkOnce(client);
-          } while (again && !closing.signal.aborted);
-        } finally {
-          running = null;
-        }
-      })();
-      return running;
-    }
+      checks.set(node, check);
 
-    function backgroundCheck(): void {
-      if (closing.signal.aborted) return;
-      check().catch((err: Error) => {
-        if (closing.signal.aborted) return;
-        node.status(STATUS.error(shortText(err.message.replace(/^put\.io: /, ""))));
-        // Node-RED hands an error to Catch nodes only together with a msg.
-        node.error(err, { _msgid: RED.util.generateId(), topic: "putio/events/check" });
-      });
-    }
+      function backgroundCheck(): void {
+        if (closing.aborted) return;
+        check().catch((err: Error) => {
+          if (closing.aborted) return;
+          node.status(STATUS.error(shortText(err.message.replace(/^put\.io: /, ""))));
+          // Node-RED hands an error to Catch nodes only together with a msg.
+          node.error(err, { _msgid: RED.util.generateId(), topic: "putio/events/check" });
+        });
+      }
 
-    if (action === "watch" && account) {
       const socketListener = (e: SocketEvent) => mayHaveNewEvent(e) && backgroundCheck();
       const openListener = ({ reconnect }: { reconnect: boolean }) => reconnect && backgroundCheck();
-      const socket = def.useSocket === false ? null : account.socket();
+      const socket = config.useSocket ? account.socket() : null;
       socket?.on("event", socketListener);
       socket?.on("open", openListener);
-      const pollMs = Math.max(0, Number(def.pollSeconds ?? 60) || 0) * 1000;
-      if (pollMs > 0) {
+      if (config.pollMs > 0) {
         const tick = () => {
-          if (closing.signal.aborted) return;
+          if (closing.aborted) return;
           backgroundCheck();
-          timer = setTimeout(tick, Math.max(5000, pollMs));
+          timer = setTimeout(tick, Math.max(5000, config.pollMs));
         };
         timer = setTimeout(tick, 0);
       } else backgroundCheck();
-      node.on("close", (_removed: boolean, done: () => void) => {
-        socket?.off("event", socketListener);
-        socket?.off("open", openListener);
-        done();
-      });
-    }
 
-    onInput(
-      node,
-      account,
-      async ({ msg, send, status }) => {
-        const client = await account!.ready();
-        if (action === "watch") {
-          await check();
-          return;
+      return {
+        close() {
+          socket?.off("event", socketListener);
+          socket?.off("open", openListener);
+          if (timer) clearTimeout(timer);
+          checks.delete(node);
+          // The check in progress ends (its calls were aborted) before the node counts as closed.
+          return running?.catch(() => {});
+        },
+      };
+    },
+
+    async input({ node, config, msg, send, status, client, signal }) {
+      const { action, wanted, max } = config;
+      if (action === "watch") {
+        const check = checks.get(node);
+        if (!check) throw new PutioInputError("check the history", "the watch did not start: see the node's error at deploy");
+        await check();
+        return;
+      }
+      if (action === "clear") {
+        status(STATUS.busy("clearing"));
+        if (msg.eventId !== undefined && msg.eventId !== null && msg.eventId !== "") {
+          const id = checkId(msg.eventId, "delete a history event", "event id");
+          await client.events.delete(id, signal);
+          msg.payload = { deleted: id };
+        } else {
+          await client.events.clear(signal);
+          msg.payload = { cleared: true };
         }
-        if (action === "clear") {
-          status(STATUS.busy("clearing"));
-          if (msg.eventId !== undefined && msg.eventId !== null && msg.eventId !== "") {
-            const id = checkId(msg.eventId, "delete a history event", "event id");
-            await client.events.delete(id, closing.signal);
-            msg.payload = { deleted: id };
-          } else {
-            await client.events.clear(closing.signal);
-            msg.payload = { cleared: true };
-          }
-          msg.topic = msg.topic ?? "putio/events/cleared";
-          send(msg);
-          return;
-        }
-        status(STATUS.busy("reading"));
-        const since = sinceOf(msg, def.sinceHours, Date.now());
-        const out: PutioEvent[] = [];
-        const olderThanSince = (e: PutioEvent) => since !== null && (parsePutioDate(e.created_at)?.getTime() ?? 0) < since;
-        for await (const e of client.events.list({ perPage: Math.min(max, 1000), signal: closing.signal, until: olderThanSince })) {
-          if (wanted(e.type)) out.push(e);
-          if (out.length >= max) break;
-        }
-        msg.payload = out;
-        msg.topic = msg.topic ?? "putio/events";
-        status(STATUS.ok(`${out.length} events`));
+        msg.topic = msg.topic ?? "putio/events/cleared";
         send(msg);
-      },
-      { doneText: null },
-    );
-
-    node.on("close", (_removed: boolean, done: () => void) => {
-      closing.abort(new Error("node closed"));
-      if (timer) clearTimeout(timer);
-      const pending = running;
-      if (pending) pending.catch(() => {}).then(() => done());
-      else done();
-    });
-  }
-  RED.nodes.registerType("putio-events", PutioEventsNode);
+        return;
+      }
+      status(STATUS.busy("reading"));
+      const since = sinceOf(msg, config.sinceHours, Date.now());
+      const out: PutioEvent[] = [];
+      const olderThanSince = (e: PutioEvent) => since !== null && (parsePutioDate(e.created_at)?.getTime() ?? 0) < since;
+      for await (const e of client.events.list({ perPage: Math.min(max, 1000), signal, until: olderThanSince })) {
+        if (wanted(e.type)) out.push(e);
+        if (out.length >= max) break;
+      }
+      msg.payload = out;
+      msg.topic = msg.topic ?? "putio/events";
+      status(STATUS.ok(`${out.length} events`));
+      send(msg);
+    },
+  });
 };

@@ -5,9 +5,9 @@ import type { PutioClient } from "../lib/client";
 import { checkNotRoot } from "../lib/core/wire";
 import { collect } from "../lib/core/paginate";
 import { idsOf } from "../lib/core/ids";
-import { useAccount } from "./common/account";
-import { onInput } from "./common/input";
-import { STATUS, evalProp, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+import { isBlank } from "./common/config";
+import { definePutioNode } from "./common/kernel";
+import { STATUS, evalProp, type NodeAPI, type NodeDef } from "./common/node-api";
 
 type Action = "move" | "rename" | "delete" | "mkdir" | "trash-list" | "restore" | "trash-delete" | "empty";
 const ACTIONS: Action[] = ["move", "rename", "delete", "mkdir", "trash-list", "restore", "trash-delete", "empty"];
@@ -36,7 +36,7 @@ interface FileSummary {
 }
 
 /** The files behind ids, with their paths (walking up the parents); ids put.io does not know are returned apart. */
-async function describeFiles(client: PutioClient, ids: number[]): Promise<{ found: FileSummary[]; missing: number[] }> {
+async function describeFiles(client: PutioClient, ids: number[], signal: AbortSignal): Promise<{ found: FileSummary[]; missing: number[] }> {
   const folders = new Map<number, string>([[0, ""]]);
   const pathOf = async (parentId: number | null | undefined, name: string): Promise<string | null> => {
     const names = [name];
@@ -46,7 +46,7 @@ async function describeFiles(client: PutioClient, ids: number[]): Promise<{ foun
       if (id === null || id === undefined) return null;
       const known = folders.get(id);
       if (known !== undefined) return `${known}/${names.reverse().join("/")}`;
-      const folder = await client.files.get(id);
+      const folder = await client.files.get(id, signal);
       names.push(folder.name);
       id = folder.parent_id;
     }
@@ -56,7 +56,7 @@ async function describeFiles(client: PutioClient, ids: number[]): Promise<{ foun
   const missing: number[] = [];
   for (const id of ids) {
     try {
-      const f = await client.files.get(id);
+      const f = await client.files.get(id, signal);
       found.push({ id: f.id, name: f.name, path: await pathOf(f.parent_id, f.name), file_type: f.file_type, size: f.size });
     } catch (err) {
       if (err instanceof PutioError && err.isNotFound) missing.push(id);
@@ -83,7 +83,7 @@ function namesOf(value: unknown): Map<number, string> {
 
 /** The folder path "create folder" makes: the node's Folder, else msg.payload. */
 function mkdirPath(target: unknown, payload: unknown): string {
-  const given = target === undefined || target === null || String(target).trim() === "" ? payload : target;
+  const given = isBlank(target) ? payload : target;
   const p = typeof given === "string" || typeof given === "number" ? String(given).trim() : "";
   if (!p.startsWith("/")) throw new PutioInputError("create folder", `${describeValue(given ?? "", 60)} is not a path like /Movies/2026`);
   return p;
@@ -99,13 +99,53 @@ async function about<T>(file: string | null, work: () => Promise<T>): Promise<T>
   }
 }
 
-export = function (RED: NodeAPI): void {
-  function PutioFileActionNode(this: Node, def: FileActionDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
+/** What `action` would do, read from put.io without changing anything. */
+async function dryRunOf(client: PutioClient, def: FileActionDef, action: Action, ids: number[], target: unknown, newName: string | undefined, payload: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
+  const base = { dryRun: true, action };
+  switch (action) {
+    case "delete": {
+      const { found, missing } = await describeFiles(client, ids, signal);
+      return { ...base, trash: !def.skipTrash, wouldDelete: found, missing };
+    }
+    case "move": {
+      if (isBlank(target)) throw new PutioInputError("move files", "no destination folder (id or path)");
+      const { found, missing } = await describeFiles(client, ids, signal);
+      const parentId = await client.folderId(target as string | number, { signal });
+      return { ...base, wouldMove: found, missing, to: target, toId: parentId, toCreated: parentId === null, newName: newName ?? null };
+    }
+    case "rename": {
+      if (ids.length !== 1) throw new PutioInputError("rename", "rename takes exactly one file");
+      if (!newName) throw new PutioInputError(`rename file ${ids[0]}`, "no new name");
+      const { found, missing } = await describeFiles(client, ids, signal);
+      return { ...base, wouldRename: found, missing, newName };
+    }
+    case "mkdir": {
+      const p = mkdirPath(target, payload);
+      const id = await client.folderId(p, { signal });
+      return { ...base, wouldCreate: id === null ? p : null, path: p, id };
+    }
+    case "restore":
+    case "trash-delete": {
+      const trash = await collect(client.trash.list({ signal }));
+      const inTrash = trash.filter((t) => ids.includes(t.id));
+      const missing = ids.filter((id) => !inTrash.some((t) => t.id === id));
+      return { ...base, [action === "restore" ? "wouldRestore" : "wouldDeleteForGood"]: inTrash, missing };
+    }
+    case "empty":
+      return { ...base, wouldDeleteForGood: await collect(client.trash.list({ signal })) };
+    default:
+      return base;
+  }
+}
 
-    onInput(node, account, async ({ msg, send, status }) => {
+export = function (RED: NodeAPI): void {
+  definePutioNode<FileActionDef, FileActionDef>(RED, {
+    type: "putio-file-action",
+    config: (def) => def,
+    // The action, the ids and the fields are checked before the account is.
+    lazyAccount: true,
+    doneStatus: (m) => (m.dryRun === true ? "dry run: nothing changed" : "done"),
+    async input({ node, config: def, msg, send, status, ready, signal }) {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
       if (!ACTIONS.includes(action)) throw new PutioInputError("file action", `unknown action ${describeValue(action, 40)}: use ${ACTIONS.join(", ")}`);
       const source = def.ids?.trim() ? def.ids : msg.payload;
@@ -126,10 +166,10 @@ export = function (RED: NodeAPI): void {
       const newNameValue = await evalProp(RED, node, def.newName, def.newNameType || "str", msg);
       const newName = typeof newNameValue === "string" && newNameValue.trim() ? newNameValue.trim() : undefined;
       status(STATUS.busy(dryRun ? `dry run: ${action}` : action));
-      const client = await account!.ready();
+      const client = await ready();
 
       if (dryRun && action !== "trash-list") {
-        msg.payload = await dryRunOf(client, action, ids, target, newName, msg.payload);
+        msg.payload = await dryRunOf(client, def, action, ids, target, newName, msg.payload, signal);
         msg.dryRun = true;
         send(msg);
         return;
@@ -137,13 +177,13 @@ export = function (RED: NodeAPI): void {
 
       switch (action) {
         case "move": {
-          if (target === undefined || target === null || String(target).trim() === "") throw new PutioInputError("move files", "no destination folder (id or path)");
-          const parentId = (await client.folderId(target as string | number, { create: true })) as number;
+          if (isBlank(target)) throw new PutioInputError("move files", "no destination folder (id or path)");
+          const parentId = (await client.folderId(target as string | number, { create: true, signal })) as number;
           if (newName) {
             if (ids.length !== 1) throw new PutioInputError("move files", "a new name needs exactly one file");
-            await about(single, () => client.files.moveAndRename(ids[0], parentId, newName));
+            await about(single, () => client.files.moveAndRename(ids[0], parentId, newName, signal));
           } else {
-            const errors = await about(single, () => client.files.move(ids, parentId));
+            const errors = await about(single, () => client.files.move(ids, parentId, signal));
             if (errors.length) {
               // put.io answers 200 with per-file errors; the first one's type and status let a Catch node branch.
               const listed = errors.map((e) => `${e.name ? `"${e.name}" (${e.id})` : label(e.id)}: ${e.error_type}`).join("; ");
@@ -160,11 +200,11 @@ export = function (RED: NodeAPI): void {
         case "rename":
           if (ids.length !== 1) throw new PutioInputError("rename", "rename takes exactly one file");
           if (!newName) throw new PutioInputError(`rename ${label(ids[0])}`, "no new name");
-          await about(single, () => client.files.rename(ids[0], newName));
+          await about(single, () => client.files.rename(ids[0], newName, signal));
           msg.payload = { id: ids[0], name: newName };
           break;
         case "delete": {
-          const { skipped } = await about(single, () => client.files.delete(ids, { skipTrash: !!def.skipTrash }));
+          const { skipped } = await about(single, () => client.files.delete(ids, { skipTrash: !!def.skipTrash, signal }));
           if (skipped) {
             // put.io only counts the missing ids, so with several ids we can only list all of them.
             const which = single ?? `${skipped} of ${ids.map(label).join(", ")}`;
@@ -175,66 +215,26 @@ export = function (RED: NodeAPI): void {
         }
         case "mkdir": {
           const p = mkdirPath(target, msg.payload);
-          msg.payload = { id: await client.folderId(p, { create: true }), path: p };
+          msg.payload = { id: await client.folderId(p, { create: true, signal }), path: p };
           break;
         }
         case "trash-list":
-          msg.payload = await collect(client.trash.list());
+          msg.payload = await collect(client.trash.list({ signal }));
           break;
         case "restore":
-          await about(single, () => client.trash.restore(ids));
+          await about(single, () => client.trash.restore(ids, signal));
           msg.payload = { restored: ids };
           break;
         case "trash-delete":
-          await about(single, () => client.trash.delete(ids));
+          await about(single, () => client.trash.delete(ids, signal));
           msg.payload = { deletedForGood: ids };
           break;
         case "empty":
-          await client.trash.empty();
+          await client.trash.empty(signal);
           msg.payload = { emptied: true };
           break;
       }
       send(msg);
-    }, { doneText: (m) => (m.dryRun === true ? "dry run: nothing changed" : "done") });
-
-    /** What `action` would do, read from put.io without changing anything. */
-    async function dryRunOf(client: PutioClient, action: Action, ids: number[], target: unknown, newName: string | undefined, payload: unknown): Promise<Record<string, unknown>> {
-      const base = { dryRun: true, action };
-      switch (action) {
-        case "delete": {
-          const { found, missing } = await describeFiles(client, ids);
-          return { ...base, trash: !def.skipTrash, wouldDelete: found, missing };
-        }
-        case "move": {
-          if (target === undefined || target === null || String(target).trim() === "") throw new PutioInputError("move files", "no destination folder (id or path)");
-          const { found, missing } = await describeFiles(client, ids);
-          const parentId = await client.folderId(target as string | number);
-          return { ...base, wouldMove: found, missing, to: target, toId: parentId, toCreated: parentId === null, newName: newName ?? null };
-        }
-        case "rename": {
-          if (ids.length !== 1) throw new PutioInputError("rename", "rename takes exactly one file");
-          if (!newName) throw new PutioInputError(`rename file ${ids[0]}`, "no new name");
-          const { found, missing } = await describeFiles(client, ids);
-          return { ...base, wouldRename: found, missing, newName };
-        }
-        case "mkdir": {
-          const p = mkdirPath(target, payload);
-          const id = await client.folderId(p);
-          return { ...base, wouldCreate: id === null ? p : null, path: p, id };
-        }
-        case "restore":
-        case "trash-delete": {
-          const trash = await collect(client.trash.list());
-          const inTrash = trash.filter((t) => ids.includes(t.id));
-          const missing = ids.filter((id) => !inTrash.some((t) => t.id === id));
-          return { ...base, [action === "restore" ? "wouldRestore" : "wouldDeleteForGood"]: inTrash, missing };
-        }
-        case "empty":
-          return { ...base, wouldDeleteForGood: await collect(client.trash.list()) };
-        default:
-          return base;
-      }
-    }
-  }
-  RED.nodes.registerType("putio-file-action", PutioFileActionNode);
+    },
+  });
 };

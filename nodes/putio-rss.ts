@@ -9,8 +9,7 @@ import type { PutioClient } from "../lib/client";
 import type { RssFeedInput } from "../lib/domains/rss";
 import { checkId } from "../lib/core/wire";
 import { readField } from "../lib/core/ids";
-import { useAccount } from "./common/account";
-import { onInput } from "./common/input";
+import { definePutioNode } from "./common/kernel";
 import { STATUS, evalProp, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
 const ACTIONS = ["list", "get", "create", "update", "pause", "resume", "delete", "items", "retry", "retry-all", "clear-log"] as const;
@@ -54,76 +53,75 @@ function fieldsOfMsg(payload: unknown, attempted: string): FeedFields {
   return out as FeedFields;
 }
 
+/** Config fields, then msg.payload's on top. On update only what is set is sent (flags only from the msg). */
+function fieldsFor(def: RssDef, msg: Msg, forCreate: boolean, attempted: string): FeedFields {
+  const fromConfig: FeedFields = {};
+  if (def.title?.trim()) fromConfig.title = def.title.trim();
+  if (def.sourceUrl?.trim()) fromConfig.rss_source_url = def.sourceUrl.trim();
+  if (def.folder?.trim()) fromConfig.folder = def.folder.trim();
+  if (def.keyword?.trim()) fromConfig.keyword = def.keyword.trim();
+  if (def.unwantedKeywords?.trim()) fromConfig.unwanted_keywords = def.unwantedKeywords.trim();
+  if (forCreate) {
+    fromConfig.delete_old_files = !!def.deleteOldFiles;
+    fromConfig.dont_process_whole_feed = !!def.dontProcessWholeFeed;
+    fromConfig.extract = !!def.extract;
+    fromConfig.paused = !!def.paused;
+  }
+  return { ...fromConfig, ...fieldsOfMsg(msg.payload, attempted) };
+}
+
+async function toInput(client: PutioClient, fields: FeedFields, attempted: string, signal: AbortSignal): Promise<{ input: RssFeedInput; paused?: boolean }> {
+  const { folder, paused, ...input } = fields;
+  if (folder !== undefined && input.parent_dir_id === undefined) {
+    if (typeof folder !== "number" && typeof folder !== "string") throw new PutioInputError(attempted, `the folder must be an id or a path, got ${describeValue(folder, 60)}`);
+    const id = await client.folderId(folder, { create: true, signal });
+    if (id === null) throw new PutioInputError(attempted, `no folder "${folder}"`);
+    input.parent_dir_id = id;
+  }
+  if (paused !== undefined && typeof paused !== "boolean") throw new PutioInputError(attempted, "paused must be true or false");
+  return { input, paused };
+}
+
+async function feedIdOf(RED: NodeAPI, node: Node, def: RssDef, msg: Msg, attempted: string): Promise<number> {
+  let value = await evalProp(RED, node, def.feedId ?? "feedId", def.feedIdType || "msg", msg);
+  if (value === undefined || value === null || value === "") {
+    const p = msg.payload as { id?: unknown } | null;
+    const id = p && typeof p === "object" ? readField(p, "id", attempted) : undefined;
+    if (typeof id === "number") value = id;
+  }
+  if (value === undefined || value === null || value === "") throw new PutioInputError(attempted, "no feed id: set msg.feedId (or the property the node names)");
+  return checkId(value, attempted, "feed id");
+}
+
 export = function (RED: NodeAPI): void {
-  function PutioRssNode(this: Node, def: RssDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-    const closing = new AbortController();
-
-    /** Config fields, then msg.payload's on top. On update only what is set is sent (flags only from the msg). */
-    function fieldsFor(msg: Msg, forCreate: boolean, attempted: string): FeedFields {
-      const fromConfig: FeedFields = {};
-      if (def.title?.trim()) fromConfig.title = def.title.trim();
-      if (def.sourceUrl?.trim()) fromConfig.rss_source_url = def.sourceUrl.trim();
-      if (def.folder?.trim()) fromConfig.folder = def.folder.trim();
-      if (def.keyword?.trim()) fromConfig.keyword = def.keyword.trim();
-      if (def.unwantedKeywords?.trim()) fromConfig.unwanted_keywords = def.unwantedKeywords.trim();
-      if (forCreate) {
-        fromConfig.delete_old_files = !!def.deleteOldFiles;
-        fromConfig.dont_process_whole_feed = !!def.dontProcessWholeFeed;
-        fromConfig.extract = !!def.extract;
-        fromConfig.paused = !!def.paused;
-      }
-      return { ...fromConfig, ...fieldsOfMsg(msg.payload, attempted) };
-    }
-
-    async function toInput(client: PutioClient, fields: FeedFields, attempted: string): Promise<{ input: RssFeedInput; paused?: boolean }> {
-      const { folder, paused, ...input } = fields;
-      if (folder !== undefined && input.parent_dir_id === undefined) {
-        if (typeof folder !== "number" && typeof folder !== "string") throw new PutioInputError(attempted, `the folder must be an id or a path, got ${describeValue(folder, 60)}`);
-        const id = await client.folderId(folder, { create: true, signal: closing.signal });
-        if (id === null) throw new PutioInputError(attempted, `no folder "${folder}"`);
-        input.parent_dir_id = id;
-      }
-      if (paused !== undefined && typeof paused !== "boolean") throw new PutioInputError(attempted, "paused must be true or false");
-      return { input, paused };
-    }
-
-    async function feedIdOf(msg: Msg, attempted: string): Promise<number> {
-      let value = await evalProp(RED, node, def.feedId ?? "feedId", def.feedIdType || "msg", msg);
-      if (value === undefined || value === null || value === "") {
-        const p = msg.payload as { id?: unknown } | null;
-        const id = p && typeof p === "object" ? readField(p, "id", attempted) : undefined;
-        if (typeof id === "number") value = id;
-      }
-      if (value === undefined || value === null || value === "") throw new PutioInputError(attempted, "no feed id: set msg.feedId (or the property the node names)");
-      return checkId(value, attempted, "feed id");
-    }
-
-    onInput(node, account, async ({ msg, send, status }) => {
+  definePutioNode<RssDef, RssDef>(RED, {
+    type: "putio-rss",
+    config: (def) => def,
+    // An unknown action fails before the account is asked.
+    lazyAccount: true,
+    async input({ node, config: def, msg, send, status, ready, signal }) {
       const configured = def.action || "list";
       const action = (configured === "msg" ? msg.action : configured) as Action;
       if (!ACTIONS.includes(action)) throw new PutioInputError("RSS feeds", `unknown action ${describeValue(msg.action, 40)}: use one of ${ACTIONS.join(", ")}`);
       const attempted = `RSS ${action}`;
-      const signal = closing.signal;
+      const feedId = () => feedIdOf(RED, node, def, msg, attempted);
       status(STATUS.busy(action));
-      const client = await account!.ready();
+      const client = await ready();
       const rss = client.rss;
       switch (action) {
         case "list":
           msg.payload = await rss.list(signal);
           break;
         case "create": {
-          const { input, paused } = await toInput(client, fieldsFor(msg, true, attempted), attempted);
+          const { input, paused } = await toInput(client, fieldsFor(def, msg, true, attempted), attempted, signal);
           const feed = await rss.create(input, signal);
           if (paused) await rss.pause(feed.id, signal);
           msg.payload = paused ? await rss.get(feed.id, signal) : feed;
           break;
         }
         case "update": {
-          const id = await feedIdOf(msg, attempted);
-          const { input, paused } = await toInput(client, fieldsFor(msg, false, attempted), attempted);
+          const id = await feedId();
+          const { input, paused } = await toInput(client, fieldsFor(def, msg, false, attempted), attempted, signal);
           if (Object.keys(input).length) await rss.update(id, input, signal);
           if (paused === true) await rss.pause(id, signal);
           if (paused === false) await rss.resume(id, signal);
@@ -131,39 +129,39 @@ export = function (RED: NodeAPI): void {
           break;
         }
         case "get":
-          msg.payload = await rss.get(await feedIdOf(msg, attempted), signal);
+          msg.payload = await rss.get(await feedId(), signal);
           break;
         case "pause":
         case "resume": {
-          const id = await feedIdOf(msg, attempted);
+          const id = await feedId();
           await rss[action](id, signal);
           msg.payload = await rss.get(id, signal);
           break;
         }
         case "delete": {
-          const id = await feedIdOf(msg, attempted);
+          const id = await feedId();
           await rss.delete(id, signal);
           msg.payload = { id, deleted: true };
           break;
         }
         case "items":
-          msg.payload = await rss.items(await feedIdOf(msg, attempted), signal);
+          msg.payload = await rss.items(await feedId(), signal);
           break;
         case "retry": {
-          const id = await feedIdOf(msg, attempted);
+          const id = await feedId();
           if (msg.itemId === undefined || msg.itemId === null || msg.itemId === "") await rss.retryAll(id, signal);
           else await rss.retryItem(id, checkId(msg.itemId, attempted, "item id"), signal);
           msg.payload = await rss.items(id, signal);
           break;
         }
         case "retry-all": {
-          const id = await feedIdOf(msg, attempted);
+          const id = await feedId();
           await rss.retryAll(id, signal);
           msg.payload = await rss.items(id, signal);
           break;
         }
         case "clear-log": {
-          const id = await feedIdOf(msg, attempted);
+          const id = await feedId();
           await rss.clearLog(id, signal);
           msg.payload = await rss.items(id, signal);
           break;
@@ -171,12 +169,6 @@ export = function (RED: NodeAPI): void {
       }
       msg.topic = msg.topic ?? `putio/rss/${action}`;
       send(msg);
-    });
-
-    node.on("close", (_removed: boolean, done: () => void) => {
-      closing.abort(new Error("node closed"));
-      done();
-    });
-  }
-  RED.nodes.registerType("putio-rss", PutioRssNode);
+    },
+  });
 };

@@ -6,9 +6,8 @@ import type { Transfer } from "../lib/domains/transfers";
 import { TRANSFER_CLEANED_STATUSES } from "../lib/core/quirks";
 import { PutioError, PutioInputError } from "../lib/core/errors";
 import { transferIdsOf } from "../lib/domains/transfer-input";
-import { useAccount } from "./common/account";
-import { onInput } from "./common/input";
-import { STATUS, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+import { definePutioNode } from "./common/kernel";
+import { STATUS, type NodeAPI, type NodeDef } from "./common/node-api";
 
 type Action = "retry" | "cancel" | "clean" | "remove";
 const ACTIONS: Action[] = ["retry", "cancel", "clean", "remove"];
@@ -32,12 +31,12 @@ function summary(t: Transfer) {
 }
 
 /** put.io ignores unknown ids on cancel/remove; we check first so a typo is an error, not a no-op. */
-async function requireExisting(client: PutioClient, ids: number[]): Promise<Transfer[]> {
+async function requireExisting(client: PutioClient, ids: number[], signal: AbortSignal): Promise<Transfer[]> {
   const missing: number[] = [];
   const found: Transfer[] = [];
   for (const id of ids) {
     try {
-      found.push(await client.transfers.get(id));
+      found.push(await client.transfers.get(id, signal));
     } catch (err) {
       if (err instanceof PutioError && err.statusCode === 404) missing.push(id);
       else throw err;
@@ -48,12 +47,13 @@ async function requireExisting(client: PutioClient, ids: number[]): Promise<Tran
 }
 
 export = function (RED: NodeAPI): void {
-  function PutioTransferActionNode(this: Node, def: ActionDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-
-    onInput(node, account, async ({ msg, send, status }) => {
+  definePutioNode<ActionDef, ActionDef>(RED, {
+    type: "putio-transfer-action",
+    config: (def) => def,
+    // The action and the ids are checked before the account is.
+    lazyAccount: true,
+    doneStatus: (m) => (m.dryRun === true ? "dry run: nothing changed" : "done"),
+    async input({ config: def, msg, send, status, ready, signal }) {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
       if (!ACTIONS.includes(action)) throw new PutioInputError("transfer action", `unknown action ${describeValue(action, 40)}: use ${ACTIONS.join(", ")}`);
       const fromNode = !!def.transferIds?.trim();
@@ -62,17 +62,17 @@ export = function (RED: NodeAPI): void {
       if (!ids.length && action !== "clean") throw new PutioInputError(`${action} transfers`, "no transfer ids: put them in msg.payload or in the node");
       const dryRun = !!def.dryRun || msg.dryRun === true;
       status(STATUS.busy(dryRun ? `dry run: ${action}` : action));
-      const client = await account!.ready();
+      const client = await ready();
       if (dryRun) {
         // The same checks and the same selection as the real action, with reads only.
         if (action === "clean") {
-          const finished = (await collect(client.transfers.list())).filter((t) => TRANSFER_CLEANED_STATUSES.has(t.status));
-          const given = ids.length ? await requireExisting(client, ids) : null;
+          const finished = (await collect(client.transfers.list({ signal }))).filter((t) => TRANSFER_CLEANED_STATUSES.has(t.status));
+          const given = ids.length ? await requireExisting(client, ids, signal) : null;
           const would = given ? finished.filter((t) => ids.includes(t.id)) : finished;
           msg.payload = { dryRun: true, action, wouldClean: would.map(summary), notFinished: given ? given.filter((t) => !TRANSFER_CLEANED_STATUSES.has(t.status)).map(summary) : [] };
         } else {
           const key = { retry: "wouldRetry", cancel: "wouldCancel", remove: "wouldRemove" }[action];
-          msg.payload = { dryRun: true, action, [key]: (await requireExisting(client, ids)).map(summary) };
+          msg.payload = { dryRun: true, action, [key]: (await requireExisting(client, ids, signal)).map(summary) };
         }
         msg.dryRun = true;
         send(msg);
@@ -80,18 +80,17 @@ export = function (RED: NodeAPI): void {
       }
       if (action === "retry") {
         msg.payload = [];
-        for (const id of ids) (msg.payload as unknown[]).push(await client.transfers.retry(id));
+        for (const id of ids) (msg.payload as unknown[]).push(await client.transfers.retry(id, signal));
       } else if (action === "clean") {
-        if (ids.length) await requireExisting(client, ids);
-        msg.payload = { deleted_ids: await client.transfers.clean(ids) };
+        if (ids.length) await requireExisting(client, ids, signal);
+        msg.payload = { deleted_ids: await client.transfers.clean(ids, signal) };
       } else {
-        await requireExisting(client, ids);
-        if (action === "cancel") await client.transfers.cancel(ids);
-        else await client.transfers.remove(ids);
+        await requireExisting(client, ids, signal);
+        if (action === "cancel") await client.transfers.cancel(ids, signal);
+        else await client.transfers.remove(ids, signal);
         msg.payload = { [action === "cancel" ? "cancelled" : "removed"]: ids };
       }
       send(msg);
-    }, { doneText: (m) => (m.dryRun === true ? "dry run: nothing changed" : "done") });
-  }
-  RED.nodes.registerType("putio-transfer-action", PutioTransferActionNode);
+    },
+  });
 };

@@ -6,9 +6,9 @@ import { parseTransferItems, describeInput, type TransferItem } from "../lib/dom
 import type { Transfer } from "../lib/domains/transfers";
 import { PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
-import { useAccount } from "./common/account";
-import { onInput } from "./common/input";
-import { STATUS, evalProp, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+import { isBlank } from "./common/config";
+import { definePutioNode } from "./common/kernel";
+import { STATUS, evalProp, shortText, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface AddDef extends NodeDef {
   account: string;
@@ -29,14 +29,14 @@ interface AddedTransfer {
   transfer: Transfer;
 }
 
-async function addOne(client: PutioClient, item: TransferItem, folderId: number | undefined, callbackUrl: string | undefined, existing: Set<number>): Promise<AddedTransfer> {
+async function addOne(client: PutioClient, item: TransferItem, folderId: number | undefined, callbackUrl: string | undefined, existing: Set<number>, signal: AbortSignal): Promise<AddedTransfer> {
   let t: Transfer;
   if (item.kind === "torrent") {
-    const res = await client.upload.upload(item.data, item.name, { parentId: folderId });
+    const res = await client.upload.upload(item.data, item.name, { parentId: folderId, signal });
     if (res.kind !== "transfer") throw new PutioInputError(`add ${item.name}`, "put.io stored the .torrent as a file instead of starting a transfer");
     t = res.transfer;
   } else {
-    t = await client.transfers.add(item.url, { saveParentId: folderId, callbackUrl });
+    t = await client.transfers.add(item.url, { saveParentId: folderId, callbackUrl, signal });
   }
   const duplicate = existing.has(t.id);
   existing.add(t.id);
@@ -52,59 +52,54 @@ async function addOne(client: PutioClient, item: TransferItem, folderId: number 
 }
 
 export = function (RED: NodeAPI): void {
-  function PutioTransferAddNode(this: Node, def: AddDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-
-    onInput(
-      node,
-      account,
-      async ({ msg, send, status }) => {
-        const { items, rejected } = parseTransferItems(msg.payload, typeof msg.filename === "string" ? msg.filename : undefined);
-        if (!items.length && !rejected.length) throw new PutioInputError("add transfer", "msg.payload is empty: send a magnet, a URL, a .torrent buffer or a list of them");
-        const failed: Array<{ input: string; error: string }> = rejected.map((r) => ({ input: r.input, error: r.reason }));
-        const added: AddedTransfer[] = [];
-        if (items.length) {
-          status(STATUS.busy(`adding ${items.length}`));
-          const client = await account!.ready();
-          const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
-          const folderId = folder === undefined || folder === null || String(folder).trim() === "" ? undefined : ((await client.folderId(folder as string | number, { create: true })) as number);
-          const cb = await evalProp(RED, node, def.callbackUrl, def.callbackUrlType || "str", msg);
-          const callbackUrl = typeof cb === "string" && cb.trim() ? cb.trim() : undefined;
-          // put.io answers a re-added active transfer with the existing one (same id): knowing the ids
-          // listed before lets us report it as a duplicate instead of as new.
-          const existing = new Set<number>();
-          for await (const t of client.transfers.list()) existing.add(t.id);
-          for (const item of items) {
-            try {
-              added.push(await addOne(client, item, folderId, callbackUrl, existing));
-            } catch (err) {
-              // A refused token fails every item the same way: stop and report it once.
-              if ((err as { statusCode?: number }).statusCode === 401) throw err;
-              failed.push({ input: item.kind === "torrent" ? item.name : describeInput(item.url), error: (err as Error).message });
-            }
+  definePutioNode<AddDef, AddDef>(RED, {
+    type: "putio-transfer-add",
+    config: (def) => def,
+    // Every item is checked before the account is: a msg of only bad items fails with what is wrong with them.
+    lazyAccount: true,
+    doneStatus: null,
+    async input({ node, config: def, msg, send, status, ready, signal }) {
+      const { items, rejected } = parseTransferItems(msg.payload, typeof msg.filename === "string" ? msg.filename : undefined);
+      if (!items.length && !rejected.length) throw new PutioInputError("add transfer", "msg.payload is empty: send a magnet, a URL, a .torrent buffer or a list of them");
+      const failed: Array<{ input: string; error: string }> = rejected.map((r) => ({ input: r.input, error: r.reason }));
+      const added: AddedTransfer[] = [];
+      if (items.length) {
+        status(STATUS.busy(`adding ${items.length}`));
+        const client = await ready();
+        const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
+        const folderId = isBlank(folder) ? undefined : ((await client.folderId(folder as string | number, { create: true, signal })) as number);
+        const cb = await evalProp(RED, node, def.callbackUrl, def.callbackUrlType || "str", msg);
+        const callbackUrl = typeof cb === "string" && cb.trim() ? cb.trim() : undefined;
+        // put.io answers a re-added active transfer with the existing one (same id): knowing the ids
+        // listed before lets us report it as a duplicate instead of as new.
+        const existing = new Set<number>();
+        for await (const t of client.transfers.list({ signal })) existing.add(t.id);
+        for (const item of items) {
+          try {
+            added.push(await addOne(client, item, folderId, callbackUrl, existing, signal));
+          } catch (err) {
+            // A refused token fails every item the same way: stop and report it once; so does a close.
+            if ((err as { statusCode?: number }).statusCode === 401 || signal.aborted) throw err;
+            failed.push({ input: item.kind === "torrent" ? item.name : describeInput(item.url), error: (err as Error).message });
           }
         }
-        const single = !Array.isArray(msg.payload) && items.length + rejected.length === 1;
-        msg.payload = single ? (added[0] ?? null) : added;
-        msg.failed = failed;
-        const dupes = added.filter((a) => a.duplicate).length;
-        // One outcome per msg: sent when every item was added, otherwise only the error (whose msg, for
-        // a Catch node, still carries the added transfers). Sending and then failing would, for
-        // example, answer an http-in request twice.
-        if (!failed.length) {
-          send(msg);
-          status(STATUS.ok(shortText(`${added.length} added${dupes ? `, ${dupes} already there` : ""}`)));
-        } else {
-          throw new PutioInputError(
-            "add transfer",
-            `${failed.length} of ${failed.length + added.length} item(s) failed: ` + failed.map((f) => `${f.input}: ${f.error}`).join("; "),
-          );
-        }
-      },
-      { doneText: null },
-    );
-  }
-  RED.nodes.registerType("putio-transfer-add", PutioTransferAddNode);
+      }
+      const single = !Array.isArray(msg.payload) && items.length + rejected.length === 1;
+      msg.payload = single ? (added[0] ?? null) : added;
+      msg.failed = failed;
+      const dupes = added.filter((a) => a.duplicate).length;
+      // One outcome per msg: sent when every item was added, otherwise only the error (whose msg, for
+      // a Catch node, still carries the added transfers). Sending and then failing would, for
+      // example, answer an http-in request twice.
+      if (!failed.length) {
+        send(msg);
+        status(STATUS.ok(shortText(`${added.length} added${dupes ? `, ${dupes} already there` : ""}`)));
+      } else {
+        throw new PutioInputError(
+          "add transfer",
+          `${failed.length} of ${failed.length + added.length} item(s) failed: ` + failed.map((f) => `${f.input}: ${f.error}`).join("; "),
+        );
+      }
+    },
+  });
 };

@@ -9,8 +9,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
 import { backoffDelay, abortableSleep } from "../lib/core/sleep";
-import { useAccount } from "./common/account";
-import { statusTextOf, toError } from "./common/input";
+import { csv, num } from "./common/config";
+import { statusTextOf, toError } from "./common/errors";
+import { definePutioNode } from "./common/kernel";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface WatchDef extends NodeDef {
@@ -150,227 +151,239 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+interface WatchConfig {
+  mode: "socket" | "poll";
+  intervalMs: number;
+  statuses: Set<string>;
+  namePattern: RegExp | null;
+  folderSetting: string;
+  emitMissed: boolean;
+  /** The callback route, or null without one. */
+  route: string | null;
+}
+
 export = function (RED: NodeAPI): void {
-  function PutioTransferWatchNode(this: Node<WatchCredentials>, def: WatchDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-    if (!account) return;
-
-    const mode = def.mode === "poll" ? "poll" : "socket";
-    const intervalMs = Math.max(MIN_INTERVAL_MS, (Number(def.intervalSeconds) || (mode === "poll" ? 60 : 300)) * 1000);
-    const statuses = new Set(
-      String(def.statuses ?? "COMPLETED,ERROR")
-        .split(",")
-        .map((s) => s.trim().toUpperCase())
-        .filter(Boolean)
-        .map(statusClass),
-    );
-    let namePattern: RegExp | null = null;
-    try {
-      namePattern = def.namePattern ? new RegExp(def.namePattern, "i") : null;
-    } catch (err) {
-      node.error(`The name pattern is not a valid regular expression: ${(err as Error).message}`);
-    }
-    const folderSetting = String(def.folder ?? "").trim();
-    let folderId: number | null = null;
-    const emitMissed = def.emitMissed !== false;
-
-    const seen: string[] = [];
-    const seenSet = new Set<string>();
-    /** Until the baseline is in: changes are not handled yet (a reconcile follows the baseline). */
-    let priming = true;
-    let closed = false;
-    const closing = new AbortController();
-    let sent = 0;
-
-    const context = node.context();
-    const loadSeen = () =>
-      new Promise<SeenRecord | undefined>((resolve, reject) =>
-        context.get(CONTEXT_KEY, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as SeenRecord | undefined))),
-      );
-    const saveSeen = () =>
-      new Promise<void>((resolve, reject) =>
-        context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())),
-      );
-    const remember = (key: string) => {
-      if (seenSet.has(key)) return;
-      seen.push(key);
-      seenSet.add(key);
-      while (seen.length > MAX_SEEN) seenSet.delete(seen.shift() as string);
-    };
-
-    function matches(t: Transfer): boolean {
-      if (!statuses.has(statusClass(t.status))) return false;
-      if (folderId !== null && t.save_parent_id !== folderId) return false;
-      if (namePattern && !namePattern.test(t.name ?? "")) return false;
-      return true;
-    }
-
-    // Changes are handled one at a time, so two sources reporting one change cannot both emit it.
-    let queue: Promise<void> = Promise.resolve();
-    const onChange = (change: TransferChange) => {
-      queue = queue.then(() => handle(change)).catch((err) => node.error(err));
-      return queue;
-    };
-
-    async function handle({ transfer: t, path }: TransferChange): Promise<void> {
-      if (closed || !matches(t)) return;
-      const key = `${t.id}:${statusClass(t.status)}`;
-      if (seenSet.has(key)) return;
-      // Recorded before it is sent: a msg is never repeated, and if the store refuses the record the
-      // change is left for the next reconcile instead of being sent unrecorded.
-      remember(key);
+  definePutioNode<WatchDef, WatchConfig>(RED, {
+    type: "putio-transfer-watch",
+    config(def, _RED, node) {
+      const mode = def.mode === "poll" ? "poll" : "socket";
+      let namePattern: RegExp | null = null;
       try {
-        await saveSeen();
+        namePattern = def.namePattern ? new RegExp(def.namePattern, "i") : null;
       } catch (err) {
-        seen.splice(seen.lastIndexOf(key), 1);
-        seenSet.delete(key);
-        throw err;
+        // Not fatal: the node watches without the name filter.
+        node.error(`The name pattern is not a valid regular expression: ${(err as Error).message}`);
       }
-      const putioPath = await path();
-      if (closed) return;
-      sent++;
-      node.send({ topic: `transfer/${t.status}`, payload: t, fileId: t.file_id ?? null, putioPath });
-      node.status(STATUS.ok(shortText(`${t.status.toLowerCase()}: ${t.name ?? t.id}`)));
-      setTimeout(() => !closed && showState(watcher.state), 3000).unref?.();
-    }
+      return {
+        mode,
+        intervalMs: Math.max(MIN_INTERVAL_MS, (num(def.intervalSeconds) || (mode === "poll" ? 60 : 300)) * 1000),
+        // An emptied field matches no status.
+        statuses: new Set((csv(def.statuses ?? "COMPLETED,ERROR") ?? []).map((s) => statusClass(s.toUpperCase()))),
+        namePattern,
+        folderSetting: String(def.folder ?? "").trim(),
+        emitMissed: def.emitMissed !== false,
+        route: def.callback ? `/${String(def.callbackPath || "putio-callback").replace(/^\/+|\/+$/g, "")}/:secret` : null,
+      };
+    },
+    registerOptions: { credentials: { callbackSecret: { type: "password" } } },
 
-    const watcherKey = `transfer-watch:${mode}:${intervalMs}`;
-    const watcher = account.shared(watcherKey, () => {
-      const w = new TransferWatcher({
-        client: account.client,
-        socket: mode === "socket" ? account.socket() : null,
-        intervalMs,
-      });
-      w.start();
-      return w;
-    });
+    start({ node, config, account, closing, ready }) {
+      if (!account) return;
+      const { mode, intervalMs, statuses, namePattern, folderSetting, emitMissed, route } = config;
+      let folderId: number | null = null;
 
-    function showState(s: WatchState): void {
-      if (closed) return;
-      const count = sent ? ` (${sent} sent)` : "";
-      if (s === "connected") node.status(STATUS.ok(`connected${count}`));
-      else if (s === "polling") node.status({ fill: "green", shape: "ring", text: `polling every ${intervalMs / 1000} s${count}` });
-      else if (s === "reconnecting") node.status(STATUS.warn("reconnecting"));
-      else if (s === "stalled") node.status(STATUS.error("socket stalled: reconnecting"));
-      else if (s === "unauthorized") node.status(STATUS.error("unauthorized: reconnect the account"));
-      else if (s === "starting") node.status(STATUS.idle("starting"));
-    }
-    const offState = watcher.onState(showState);
-    const offError = watcher.onError((err) => {
-      const text = `put.io transfer watch: ${toError(err, account.tokenForRedaction()).message}`;
-      // A stalled socket is an error a Catch node can act on (it carries a msg); the rest are warnings.
-      if (err.name === "PutioSocketStalled") node.error(text, { topic: "transfer-watch/stalled", payload: text });
-      else node.warn(text);
-    });
-    showState(watcher.state);
-    // Subscribed at once, so the shared watcher knows this node uses it even while it is starting;
-    // changes are ignored until the baseline is in, then one reconcile catches up on them.
-    const unsubscribe = watcher.subscribe(
-      (change) => (priming ? undefined : onChange(change)),
-      (status) => statuses.has(statusClass(status)),
-    );
+      const seen: string[] = [];
+      const seenSet = new Set<string>();
+      /** Until the baseline is in: changes are not handled yet (a reconcile follows the baseline). */
+      let priming = true;
+      /** The kernel aborts `closing` the moment the node closes, before the disposer below runs. */
+      const closed = () => closing.aborted;
+      let sent = 0;
 
-    /** Load what was already sent, resolve the folder filter and, when due, read the baseline. */
-    async function prime(): Promise<void> {
-      const stored = await loadSeen();
-      for (const key of stored?.keys ?? []) remember(key);
-      const client = await account!.ready();
-      if (folderSetting) {
-        folderId = await client.folderId(folderSetting, { create: false });
-        if (folderId === null) throw new Error(`The folder "${folderSetting}" does not exist on put.io.`);
+      const context = node.context();
+      const loadSeen = () =>
+        new Promise<SeenRecord | undefined>((resolve, reject) =>
+          context.get(CONTEXT_KEY, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as SeenRecord | undefined))),
+        );
+      const saveSeen = () =>
+        new Promise<void>((resolve, reject) =>
+          context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())),
+        );
+      const remember = (key: string) => {
+        if (seenSet.has(key)) return;
+        seen.push(key);
+        seenSet.add(key);
+        while (seen.length > MAX_SEEN) seenSet.delete(seen.shift() as string);
+      };
+
+      function matches(t: Transfer): boolean {
+        if (!statuses.has(statusClass(t.status))) return false;
+        if (folderId !== null && t.save_parent_id !== folderId) return false;
+        if (namePattern && !namePattern.test(t.name ?? "")) return false;
+        return true;
       }
-      // First start ever: what is already finished predates the node, it is not news. Later
-      // starts: whatever finished while Node-RED was down is sent once (unless turned off).
-      // The baseline is a list read of our own, so nothing that changes after it is swallowed.
-      if (!stored || !emitMissed) {
-        for await (const t of client.transfers.list({ signal: client.transport.closeSignal })) {
-          if (matches(t)) remember(`${t.id}:${statusClass(t.status)}`);
-        }
-        await saveSeen();
-      }
-    }
 
-    // put.io unreachable or the context store failing at start must not leave the node dead until
-    // the next deploy: try again with capped backoff.
-    (async () => {
-      for (let attempt = 0; !closed; attempt++) {
+      // Changes are handled one at a time, so two sources reporting one change cannot both emit it.
+      let queue: Promise<void> = Promise.resolve();
+      const onChange = (change: TransferChange) => {
+        queue = queue.then(() => handle(change)).catch((err) => node.error(err));
+        return queue;
+      };
+
+      async function handle({ transfer: t, path }: TransferChange): Promise<void> {
+        if (closed() || !matches(t)) return;
+        const key = `${t.id}:${statusClass(t.status)}`;
+        if (seenSet.has(key)) return;
+        // Recorded before it is sent: a msg is never repeated, and if the store refuses the record the
+        // change is left for the next reconcile instead of being sent unrecorded.
+        remember(key);
         try {
-          await prime();
-          priming = false;
-          showState(watcher.state);
-          await watcher.reconcile();
-          return;
+          await saveSeen();
         } catch (err) {
-          if (closed) return;
-          node.status(STATUS.error(shortText(statusTextOf(err as Error))));
-          node.error(toError(err, account!.tokenForRedaction()));
-          await abortableSleep(backoffDelay(attempt, 5_000, 5 * 60_000), closing.signal).catch(() => {});
+          seen.splice(seen.lastIndexOf(key), 1);
+          seenSet.delete(key);
+          throw err;
         }
+        const putioPath = await path();
+        if (closed()) return;
+        sent++;
+        node.send({ topic: `transfer/${t.status}`, payload: t, fileId: t.file_id ?? null, putioPath });
+        node.status(STATUS.ok(shortText(`${t.status.toLowerCase()}: ${t.name ?? t.id}`)));
+        setTimeout(() => !closed() && showState(watcher.state), 3000).unref?.();
       }
-    })();
 
-    // Optional callback endpoint: POST <httpNodeRoot>/<path>/<secret>. Only a hint, like a socket event.
-    const secret = node.credentials?.callbackSecret ?? "";
-    const route = def.callback ? `/${String(def.callbackPath || "putio-callback").replace(/^\/+|\/+$/g, "")}/:secret` : null;
-    if (route) {
-      if (secret.length < 16) node.warn("The callback secret should be at least 16 characters: anyone who guesses the URL can trigger a check.");
-      RED.httpNode.post(route, (req: IncomingMessage & { params?: Record<string, unknown> }, res: ServerResponse) => {
-        // One answer per request, whatever happens; nothing a request carries may throw out of here.
-        let answered = false;
-        const answer = (status: number, text: string, close = false) => {
-          if (answered) return;
-          answered = true;
-          try {
-            if (res.headersSent || res.writableEnded) return;
-            res.statusCode = status;
-            res.setHeader("Content-Type", "text/plain; charset=utf-8");
-            // The body was not (fully) read: close the connection instead of swallowing the rest.
-            if (close) res.setHeader("Connection", "close");
-            res.end(text);
-          } catch {
-            res.destroy();
-          }
-        };
-        try {
-          const given = req.params?.secret;
-          if (!secret || typeof given !== "string" || !sameSecret(given, secret)) return answer(403, "forbidden", !req.readableEnded);
-          readCallbackBody(req)
-            .then((body) => {
-              const id = callbackTransferId(body);
-              answer(200, "ok");
-              if (id !== null) void watcher.hint(id, "callback");
-              else void watcher.reconcile();
-            })
-            .catch((err: unknown) => {
-              if (err instanceof CallbackRefusal) answer(err.status, err.message, !req.readableEnded);
-              else answer(500, "error", !req.readableEnded);
-            });
-        } catch {
-          answer(500, "error", !req.readableEnded);
-        }
+      const watcherKey = `transfer-watch:${mode}:${intervalMs}`;
+      const watcher = account.shared(watcherKey, () => {
+        const w = new TransferWatcher({
+          client: account.client,
+          socket: mode === "socket" ? account.socket() : null,
+          intervalMs,
+        });
+        w.start();
+        return w;
       });
-    }
 
-    node.on("close", (_removed: boolean, done: () => void) => {
-      closed = true;
-      closing.abort();
-      unsubscribe();
-      offState();
-      offError();
-      if (watcher.subscribers === 0) account.dropShared(watcherKey);
-      if (route) {
-        // Express has no route removal; drop our layer from the router stack (as core http in does).
-        const router = (RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } })._router;
-        if (router) router.stack = router.stack.filter((l) => !(l.route && l.route.path === route && l.route.methods.post));
+      function showState(s: WatchState): void {
+        if (closed()) return;
+        const count = sent ? ` (${sent} sent)` : "";
+        if (s === "connected") node.status(STATUS.ok(`connected${count}`));
+        else if (s === "polling") node.status({ fill: "green", shape: "ring", text: `polling every ${intervalMs / 1000} s${count}` });
+        else if (s === "reconnecting") node.status(STATUS.warn("reconnecting"));
+        else if (s === "stalled") node.status(STATUS.error("socket stalled: reconnecting"));
+        else if (s === "unauthorized") node.status(STATUS.error("unauthorized: reconnect the account"));
+        else if (s === "starting") node.status(STATUS.idle("starting"));
       }
-      node.status({});
-      queue.finally(() => done());
-    });
-  }
+      const offState = watcher.onState(showState);
+      const offError = watcher.onError((err) => {
+        const text = `put.io transfer watch: ${toError(err, account.tokenForRedaction()).message}`;
+        // A stalled socket is an error a Catch node can act on (it carries a msg); the rest are warnings.
+        if (err.name === "PutioSocketStalled") node.error(text, { topic: "transfer-watch/stalled", payload: text });
+        else node.warn(text);
+      });
+      showState(watcher.state);
+      // Subscribed at once, so the shared watcher knows this node uses it even while it is starting;
+      // changes are ignored until the baseline is in, then one reconcile catches up on them.
+      const unsubscribe = watcher.subscribe(
+        (change) => (priming ? undefined : onChange(change)),
+        (status) => statuses.has(statusClass(status)),
+      );
 
-  RED.nodes.registerType("putio-transfer-watch", PutioTransferWatchNode as never, {
-    credentials: { callbackSecret: { type: "password" } },
+      /** Load what was already sent, resolve the folder filter and, when due, read the baseline. */
+      async function prime(): Promise<void> {
+        const stored = await loadSeen();
+        for (const key of stored?.keys ?? []) remember(key);
+        const client = await ready();
+        if (folderSetting) {
+          folderId = await client.folderId(folderSetting, { create: false, signal: closing });
+          if (folderId === null) throw new Error(`The folder "${folderSetting}" does not exist on put.io.`);
+        }
+        // First start ever: what is already finished predates the node, it is not news. Later
+        // starts: whatever finished while Node-RED was down is sent once (unless turned off).
+        // The baseline is a list read of our own, so nothing that changes after it is swallowed.
+        if (!stored || !emitMissed) {
+          for await (const t of client.transfers.list({ signal: closing })) {
+            if (matches(t)) remember(`${t.id}:${statusClass(t.status)}`);
+          }
+          await saveSeen();
+        }
+      }
+
+      // put.io unreachable or the context store failing at start must not leave the node dead until
+      // the next deploy: try again with capped backoff.
+      (async () => {
+        for (let attempt = 0; !closed(); attempt++) {
+          try {
+            await prime();
+            priming = false;
+            showState(watcher.state);
+            await watcher.reconcile();
+            return;
+          } catch (err) {
+            if (closed()) return;
+            node.status(STATUS.error(shortText(statusTextOf(err as Error))));
+            node.error(toError(err, account.tokenForRedaction()));
+            await abortableSleep(backoffDelay(attempt, 5_000, 5 * 60_000), closing).catch(() => {});
+          }
+        }
+      })();
+
+      // Optional callback endpoint: POST <httpNodeRoot>/<path>/<secret>. Only a hint, like a socket event.
+      const secret = (node as Node & { credentials?: WatchCredentials }).credentials?.callbackSecret ?? "";
+      if (route) {
+        if (secret.length < 16) node.warn("The callback secret should be at least 16 characters: anyone who guesses the URL can trigger a check.");
+        RED.httpNode.post(route, (req: IncomingMessage & { params?: Record<string, unknown> }, res: ServerResponse) => {
+          // One answer per request, whatever happens; nothing a request carries may throw out of here.
+          let answered = false;
+          const answer = (status: number, text: string, close = false) => {
+            if (answered) return;
+            answered = true;
+            try {
+              if (res.headersSent || res.writableEnded) return;
+              res.statusCode = status;
+              res.setHeader("Content-Type", "text/plain; charset=utf-8");
+              // The body was not (fully) read: close the connection instead of swallowing the rest.
+              if (close) res.setHeader("Connection", "close");
+              res.end(text);
+            } catch {
+              res.destroy();
+            }
+          };
+          try {
+            const given = req.params?.secret;
+            if (!secret || typeof given !== "string" || !sameSecret(given, secret)) return answer(403, "forbidden", !req.readableEnded);
+            readCallbackBody(req)
+              .then((body) => {
+                const id = callbackTransferId(body);
+                answer(200, "ok");
+                if (id !== null) void watcher.hint(id, "callback");
+                else void watcher.reconcile();
+              })
+              .catch((err: unknown) => {
+                if (err instanceof CallbackRefusal) answer(err.status, err.message, !req.readableEnded);
+                else answer(500, "error", !req.readableEnded);
+              });
+          } catch {
+            answer(500, "error", !req.readableEnded);
+          }
+        });
+      }
+
+      return {
+        close() {
+          unsubscribe();
+          offState();
+          offError();
+          if (watcher.subscribers === 0) account.dropShared(watcherKey);
+          if (route) {
+            // Express has no route removal; drop our layer from the router stack (as core http in does).
+            const router = (RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } })._router;
+            if (router) router.stack = router.stack.filter((l) => !(l.route && l.route.path === route && l.route.methods.post));
+          }
+          node.status({});
+          // A change being sent finishes first (its send is skipped: the node is closed).
+          return queue;
+        },
+      };
+    },
   });
 };

@@ -6,9 +6,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { PutioInputError } from "../lib/core/errors";
 import { TusUploader } from "../lib/upload/engine";
-import { useAccount } from "./common/account";
-import { onInput } from "./common/input";
-import { STATUS, evalProp, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+import { isBlank, num } from "./common/config";
+import { definePutioNode } from "./common/kernel";
+import { STATUS, evalProp, shortText, type NodeAPI, type NodeDef } from "./common/node-api";
 import { describeValue } from "../lib/core/describe";
 
 interface UploadDef extends NodeDef {
@@ -53,76 +53,67 @@ async function insideRoot(local: string, root: string, given: string): Promise<s
 }
 
 export = function (RED: NodeAPI): void {
-  function PutioUploadNode(this: Node, def: UploadDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-    const settings = RED.settings as unknown as { userDir?: string; fileWorkingDirectory?: string };
-    // Resume state survives a restart: keep it in Node-RED's user folder.
-    const stateDir = settings.userDir ? path.join(settings.userDir, ".putio-uploads") : undefined;
-    const closing = new AbortController();
-    node.on("close", (_removed: boolean, done: () => void) => {
-      closing.abort(new Error("node closed"));
-      done();
-    });
+  const settings = RED.settings as unknown as { userDir?: string; fileWorkingDirectory?: string };
+  // Resume state survives a restart: keep it in Node-RED's user folder.
+  const stateDir = settings.userDir ? path.join(settings.userDir, ".putio-uploads") : undefined;
 
-    onInput(
-      node,
-      account,
-      async ({ msg, send, status }) => {
-        const source = await evalProp(RED, node, def.source || "payload", def.sourceType || "msg", msg);
-        const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
-        if (folder !== undefined && folder !== null && typeof folder !== "string" && typeof folder !== "number") {
-          // String() of an object would be taken for a folder name and created.
-          throw new PutioInputError("upload", `the put.io folder must be an id or a path like /Uploads, got ${describeValue(folder, 60)}`);
-        }
-        const named = String(def.fileName ?? "").trim() || (typeof msg.filename === "string" ? msg.filename : "");
-        const base = settings.fileWorkingDirectory ?? process.cwd();
-        const isPath = !Buffer.isBuffer(source) && typeof source === "string" && !!source.trim();
-        const local = isPath ? path.resolve(base, (source as string).trim()) : "";
-        // The local folder check comes before anything is created on put.io.
-        let real = local;
-        if (isPath && def.root?.trim()) {
-          const rootValue = await evalProp(RED, node, def.root, def.rootType || "str", msg);
-          const root = typeof rootValue === "string" ? rootValue.trim() : "";
-          // An unset environment variable must not lift the limit.
-          if (!root) throw new PutioInputError(`upload ${describeValue(source, 100)}`, `the "Only from" folder (${def.rootType === "env" ? `environment variable ${def.root}` : def.root}) is empty, so no local file is allowed`);
-          real = await insideRoot(local, path.resolve(base, root), source as string);
-        }
-        const client = await account!.ready();
-        const parentId = folder === undefined || folder === null || String(folder).trim() === "" ? undefined : ((await client.folderId(folder as string | number, { create: true })) as number);
-        if (Buffer.isBuffer(source)) {
-          if (!named) throw new PutioInputError("upload a buffer", "give it a name (the node's File name, or msg.filename)");
-          status(STATUS.busy("uploading"));
-          const res = await client.upload.upload(source, path.basename(named), { parentId, signal: closing.signal });
-          msg.payload = res.kind === "file" ? { kind: "file", file: res.file } : { kind: "transfer", transfer: res.transfer };
-        } else if (isPath) {
-          let lastPct = -1;
-          const res = await new TusUploader(client).upload({
-            path: real,
-            name: named ? path.basename(named) : path.basename(local),
-            parentId,
-            chunkSize: (Number(def.chunkMb) || 8) * 1024 * 1024,
-            stateDir,
-            signal: closing.signal,
-            onProgress: (sent, total) => {
-              const pct = total ? Math.floor((sent / total) * 100) : 100;
-              if (pct !== lastPct) status(STATUS.busy(`${(lastPct = pct)}%`));
-            },
-          });
-          msg.payload =
-            res.kind === "file"
-              ? { kind: "file", file: await client.files.get(res.fileId), crc32: res.crc32, size: res.size, resumed: res.resumed, localPath: local }
-              : { kind: "transfer", size: res.size, resumed: res.resumed, localPath: local, note: "put.io started a transfer from this .torrent" };
-        } else {
-          throw new PutioInputError("upload", "send a local file path or a Buffer (msg.payload by default)");
-        }
-        const p = msg.payload as { kind: string; file?: { name: string } };
-        status(STATUS.ok(shortText(p.kind === "transfer" ? "transfer started" : `uploaded ${p.file?.name ?? ""}`)));
-        send(msg);
-      },
-      { doneText: null },
-    );
-  }
-  RED.nodes.registerType("putio-upload", PutioUploadNode);
+  definePutioNode<UploadDef, UploadDef & { chunkSize: number }>(RED, {
+    type: "putio-upload",
+    config: (def) => ({ ...def, chunkSize: (num(def.chunkMb) || 8) * 1024 * 1024 }),
+    // The local file is checked (and its folder limit applied) before the account is.
+    lazyAccount: true,
+    doneStatus: null,
+    async input({ node, config: def, msg, send, status, ready, signal }) {
+      const source = await evalProp(RED, node, def.source || "payload", def.sourceType || "msg", msg);
+      const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
+      if (folder !== undefined && folder !== null && typeof folder !== "string" && typeof folder !== "number") {
+        // String() of an object would be taken for a folder name and created.
+        throw new PutioInputError("upload", `the put.io folder must be an id or a path like /Uploads, got ${describeValue(folder, 60)}`);
+      }
+      const named = String(def.fileName ?? "").trim() || (typeof msg.filename === "string" ? msg.filename : "");
+      const base = settings.fileWorkingDirectory ?? process.cwd();
+      const isPath = !Buffer.isBuffer(source) && typeof source === "string" && !!source.trim();
+      const local = isPath ? path.resolve(base, (source as string).trim()) : "";
+      // The local folder check comes before anything is created on put.io.
+      let real = local;
+      if (isPath && def.root?.trim()) {
+        const rootValue = await evalProp(RED, node, def.root, def.rootType || "str", msg);
+        const root = typeof rootValue === "string" ? rootValue.trim() : "";
+        // An unset environment variable must not lift the limit.
+        if (!root) throw new PutioInputError(`upload ${describeValue(source, 100)}`, `the "Only from" folder (${def.rootType === "env" ? `environment variable ${def.root}` : def.root}) is empty, so no local file is allowed`);
+        real = await insideRoot(local, path.resolve(base, root), source as string);
+      }
+      const client = await ready();
+      const parentId = isBlank(folder) ? undefined : ((await client.folderId(folder as string | number, { create: true, signal })) as number);
+      if (Buffer.isBuffer(source)) {
+        if (!named) throw new PutioInputError("upload a buffer", "give it a name (the node's File name, or msg.filename)");
+        status(STATUS.busy("uploading"));
+        const res = await client.upload.upload(source, path.basename(named), { parentId, signal });
+        msg.payload = res.kind === "file" ? { kind: "file", file: res.file } : { kind: "transfer", transfer: res.transfer };
+      } else if (isPath) {
+        let lastPct = -1;
+        const res = await new TusUploader(client).upload({
+          path: real,
+          name: named ? path.basename(named) : path.basename(local),
+          parentId,
+          chunkSize: def.chunkSize,
+          stateDir,
+          signal,
+          onProgress: (sent, total) => {
+            const pct = total ? Math.floor((sent / total) * 100) : 100;
+            if (pct !== lastPct) status(STATUS.busy(`${(lastPct = pct)}%`));
+          },
+        });
+        msg.payload =
+          res.kind === "file"
+            ? { kind: "file", file: await client.files.get(res.fileId, signal), crc32: res.crc32, size: res.size, resumed: res.resumed, localPath: local }
+            : { kind: "transfer", size: res.size, resumed: res.resumed, localPath: local, note: "put.io started a transfer from this .torrent" };
+      } else {
+        throw new PutioInputError("upload", "send a local file path or a Buffer (msg.payload by default)");
+      }
+      const p = msg.payload as { kind: string; file?: { name: string } };
+      status(STATUS.ok(shortText(p.kind === "transfer" ? "transfer started" : `uploaded ${p.file?.name ?? ""}`)));
+      send(msg);
+    },
+  });
 };

@@ -7,9 +7,9 @@ import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import { splitPath } from "../lib/domains/paths";
 import { readField } from "../lib/core/ids";
-import { useAccount } from "./common/account";
-import { onInput } from "./common/input";
-import { STATUS, evalProp, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+import { num } from "./common/config";
+import { definePutioNode } from "./common/kernel";
+import { STATUS, evalProp, shortText, type Msg, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface ZipDef extends NodeDef {
   account: string;
@@ -24,11 +24,6 @@ interface ZipDef extends NodeDef {
 }
 
 const GB = 1024 ** 3;
-
-function positive(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return value !== "" && value !== null && value !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
-}
 
 /** One thing to zip: an id, maybe with what we already know about it (from a file object). */
 interface Selected {
@@ -62,84 +57,89 @@ async function byPath(client: PutioClient, path: string, attempted: string, sign
   return { id: found.id, name: found.name, isFolder: found.file_type === "FOLDER", size: found.size };
 }
 
-export = function (RED: NodeAPI): void {
-  function PutioZipNode(this: Node, def: ZipDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    const account = useAccount(RED, node, def.account);
-    const closing = new AbortController();
-    const pollMs = positive(def.pollSeconds, 5) * 1000;
-    const maxWaitMs = positive(def.maxWaitMinutes, 30) * 60_000;
-    const warnAbove = def.warnFolderGb === "" || def.warnFolderGb === undefined ? null : positive(def.warnFolderGb, Infinity) * GB;
+interface ZipConfig {
+  source: string;
+  sourceType: string;
+  usePoll: boolean;
+  pollMs: number;
+  maxWaitMs: number;
+  /** Bytes; null = never warn. */
+  warnAbove: number | null;
+}
 
-    async function selection(client: PutioClient, value: unknown, signal: AbortSignal): Promise<Selected[]> {
-      const attempted = "zip";
-      const items = (Array.isArray(value) ? value : [value]).map((v) => selectOne(v, attempted));
-      if (!items.length) throw new PutioInputError(attempted, "nothing to zip: the list is empty");
-      if (items.length > 1000) throw new PutioInputError(attempted, `${items.length} items: zip at most 1000 at once`);
-      const out: Selected[] = [];
-      for (const item of items) {
-        let s = typeof item === "string" ? await byPath(client, item, attempted, signal) : item;
-        // Sizes are only needed for the big-folder warning.
-        if (warnAbove !== null && (s.isFolder === undefined || (s.isFolder && s.size === undefined))) {
-          const f = await client.files.get(s.id, signal);
-          s = { id: f.id, name: f.name, isFolder: f.file_type === "FOLDER", size: f.size };
-        }
-        out.push(s);
-      }
-      return out;
+async function selection(client: PutioClient, value: unknown, warnAbove: number | null, signal: AbortSignal): Promise<Selected[]> {
+  const attempted = "zip";
+  const items = (Array.isArray(value) ? value : [value]).map((v) => selectOne(v, attempted));
+  if (!items.length) throw new PutioInputError(attempted, "nothing to zip: the list is empty");
+  if (items.length > 1000) throw new PutioInputError(attempted, `${items.length} items: zip at most 1000 at once`);
+  const out: Selected[] = [];
+  for (const item of items) {
+    let s = typeof item === "string" ? await byPath(client, item, attempted, signal) : item;
+    // Sizes are only needed for the big-folder warning.
+    if (warnAbove !== null && (s.isFolder === undefined || (s.isFolder && s.size === undefined))) {
+      const f = await client.files.get(s.id, signal);
+      s = { id: f.id, name: f.name, isFolder: f.file_type === "FOLDER", size: f.size };
     }
-
-    onInput(
-      node,
-      account,
-      async ({ msg, send, status }) => {
-        const value = await evalProp(RED, node, def.source ?? "payload", def.sourceType || "msg", msg);
-        const client = await account!.ready();
-        const signal = AbortSignal.any([closing.signal, AbortSignal.timeout(maxWaitMs)]);
-        status(STATUS.busy("zipping"));
-        const selected = await selection(client, value, signal);
-        const warnings: string[] = [];
-        for (const s of selected) {
-          if (warnAbove !== null && s.isFolder && (s.size ?? 0) > warnAbove) {
-            warnings.push(
-              `folder "${s.name ?? s.id}" is ${((s.size ?? 0) / GB).toFixed(1)} GB: big zips take put.io long to build and can fail or expire; ` +
-                `consider downloading its files one by one (put.io download node) instead`,
-            );
-          }
-        }
-        for (const w of warnings) node.warn(w);
-        const fileIds = [...new Set(selected.map((s) => s.id))];
-        const zipId = await client.zips.create(fileIds, signal);
-        let result;
-        try {
-          result = await client.zips.waitUntilDone(zipId, {
-            signal,
-            socket: def.wait === "poll" ? undefined : account!.socket(),
-            pollMs,
-            maxPollMs: Math.max(pollMs, 60_000),
-            onStatus: (s) => status(STATUS.busy(shortText(`zip ${s.toLowerCase()}`))),
-          });
-        } catch (err) {
-          if (signal.aborted && !closing.signal.aborted) {
-            throw new PutioBaseError(`wait for zip ${zipId}`, `put.io: zip ${zipId} was not ready after ${maxWaitMs / 60_000} minutes; raise "Give up after" or zip fewer files.`, { cause: err });
-          }
-          throw err;
-        }
-        msg.payload = { ...result, fileIds };
-        msg.topic = msg.topic ?? "putio/zip";
-        if (warnings.length) msg.warnings = warnings;
-        const mb = (result.size / 1024 ** 2).toFixed(1);
-        status(result.missingFiles.length ? STATUS.warn(`${mb} MB, ${result.missingFiles.length} missing`) : STATUS.ok(`${mb} MB ready`));
-        send(msg as Msg);
-      },
-      { doneText: null },
-    );
-
-    node.on("close", (_removed: boolean, done: () => void) => {
-      closing.abort(new Error("node closed"));
-      done();
-    });
+    out.push(s);
   }
-  RED.nodes.registerType("putio-zip", PutioZipNode);
+  return out;
+}
+
+export = function (RED: NodeAPI): void {
+  definePutioNode<ZipDef, ZipConfig>(RED, {
+    type: "putio-zip",
+    // Zero or a blank field: the default (a zero wait or poll makes no sense).
+    config: (def) => ({
+      source: def.source ?? "payload",
+      sourceType: def.sourceType || "msg",
+      usePoll: def.wait === "poll",
+      pollMs: (num(def.pollSeconds) || 5) * 1000,
+      maxWaitMs: (num(def.maxWaitMinutes) || 30) * 60_000,
+      warnAbove: def.warnFolderGb === "" || def.warnFolderGb === undefined ? null : (num(def.warnFolderGb) || Infinity) * GB,
+    }),
+    // The source is read before the account is asked.
+    lazyAccount: true,
+    doneStatus: null,
+    async input({ node, config, msg, send, status, ready, account, signal: closing }) {
+      const { pollMs, maxWaitMs, warnAbove } = config;
+      const value = await evalProp(RED, node, config.source, config.sourceType, msg);
+      const client = await ready();
+      const signal = AbortSignal.any([closing, AbortSignal.timeout(maxWaitMs)]);
+      status(STATUS.busy("zipping"));
+      const selected = await selection(client, value, warnAbove, signal);
+      const warnings: string[] = [];
+      for (const s of selected) {
+        if (warnAbove !== null && s.isFolder && (s.size ?? 0) > warnAbove) {
+          warnings.push(
+            `folder "${s.name ?? s.id}" is ${((s.size ?? 0) / GB).toFixed(1)} GB: big zips take put.io long to build and can fail or expire; ` +
+              `consider downloading its files one by one (put.io download node) instead`,
+          );
+        }
+      }
+      for (const w of warnings) node.warn(w);
+      const fileIds = [...new Set(selected.map((s) => s.id))];
+      const zipId = await client.zips.create(fileIds, signal);
+      let result;
+      try {
+        result = await client.zips.waitUntilDone(zipId, {
+          signal,
+          socket: config.usePoll ? undefined : account.socket(),
+          pollMs,
+          maxPollMs: Math.max(pollMs, 60_000),
+          onStatus: (s) => status(STATUS.busy(shortText(`zip ${s.toLowerCase()}`))),
+        });
+      } catch (err) {
+        if (signal.aborted && !closing.aborted) {
+          throw new PutioBaseError(`wait for zip ${zipId}`, `put.io: zip ${zipId} was not ready after ${maxWaitMs / 60_000} minutes; raise "Give up after" or zip fewer files.`, { cause: err });
+        }
+        throw err;
+      }
+      msg.payload = { ...result, fileIds };
+      msg.topic = msg.topic ?? "putio/zip";
+      if (warnings.length) msg.warnings = warnings;
+      const mb = (result.size / 1024 ** 2).toFixed(1);
+      status(result.missingFiles.length ? STATUS.warn(`${mb} MB, ${result.missingFiles.length} missing`) : STATUS.ok(`${mb} MB ready`));
+      send(msg as Msg);
+    },
+  });
 };

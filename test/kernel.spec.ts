@@ -17,10 +17,12 @@ interface ProbeDef extends NodeDef {
   account?: string;
   behaviour?: "wait-for-close" | "throw-after-send" | "ok";
   badConfig?: boolean;
+  /** start() asks for the client (a node's own start-up work). */
+  readyAtStart?: boolean;
 }
 
 /** What the probe node saw, for the assertions. */
-const seen = { started: 0, aborted: 0, closedAfterWork: false, workEnded: false };
+const seen = { started: 0, aborted: 0, closedAfterWork: false, workEnded: false, readyAtStart: "" };
 
 function probeNode(RED: NodeAPI): void {
   definePutioNode<ProbeDef, ProbeDef>(RED, {
@@ -29,7 +31,13 @@ function probeNode(RED: NodeAPI): void {
       if (def.badConfig) throw new PutioInputError("read the probe's settings", "the setting is broken");
       return def;
     },
-    start() {
+    start({ config, ready }) {
+      if (config.readyAtStart) {
+        ready().then(
+          (client) => (seen.readyAtStart = client ? "client" : "nothing"),
+          (err: Error) => (seen.readyAtStart = `${err.name}: ${err.message}`),
+        );
+      }
       return {
         close() {
           seen.closedAfterWork = seen.workEnded;
@@ -64,7 +72,7 @@ describe("node kernel", function () {
   let emu: Emulator;
 
   beforeEach(async () => {
-    Object.assign(seen, { started: 0, aborted: 0, closedAfterWork: false, workEnded: false });
+    Object.assign(seen, { started: 0, aborted: 0, closedAfterWork: false, workEnded: false, readyAtStart: "" });
     emu = await startEmulator();
     await nr.start();
   });
@@ -134,6 +142,30 @@ describe("node kernel", function () {
     assert.equal(seen.aborted, 1, "the signal fired");
     assert.equal(seen.workEnded, true, "close waited for the work");
     assert.equal(seen.closedAfterWork, true, "the node's disposer ran after the work ended");
+  });
+
+  const readyAtStart = async (): Promise<string> => {
+    while (!seen.readyAtStart) await new Promise((r) => setTimeout(r, 5));
+    return seen.readyAtStart;
+  };
+
+  it("start() gets the client through ready()", async () => {
+    await load({ behaviour: "ok", readyAtStart: true });
+    assert.equal(await readyAtStart(), "client");
+  });
+
+  it("start()'s ready() rejects without an account", async () => {
+    await nr.load([accountNode, probeNode], withTab([{ id: "p", type: "putio-kernel-probe", readyAtStart: true, wires: [] }]));
+    assert.match(await readyAtStart(), /No put.io account is configured/);
+  });
+
+  it("start()'s ready() ends with the close while put.io has not answered yet", async () => {
+    emu.knobs.latencyMs = 3_000;
+    await nr.load([accountNode, probeNode], withTab([account(), { id: "p", type: "putio-kernel-probe", account: "acc", readyAtStart: true, wires: [] }]), { acc: { accessToken: emu.token } });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.readyAtStart, "", "still waiting for the token check");
+    await nr.helper.unload();
+    assert.match(await readyAtStart(), /PutioAbortError/);
   });
 
   it("a folder walk stops when the node is redeployed (no more requests after close)", async () => {

@@ -10,10 +10,11 @@
  *   rejection), the token never in an error text, and an in-flight count so overlapping msgs do
  *   not leave a stale status.
  */
+import { setMaxListeners } from "node:events";
 import type { PutioClient } from "../../lib/client";
 import { PutioAbortError, PutioBaseError } from "../../lib/core/errors";
 import { useAccount, type AccountNode } from "./account";
-import { statusTextOf, toError } from "./input";
+import { statusTextOf, toError } from "./errors";
 import { STATUS, shortText, type Done, type Msg, type Node, type NodeAPI, type NodeDef, type Send } from "./node-api";
 
 /** Node-RED's default close timeout is 15 s: leave it room. */
@@ -27,6 +28,11 @@ export interface NodeContext<C> {
   account: AccountNode | null;
   /** Fires when the node closes. */
   closing: AbortSignal;
+  /**
+   * The client once the token is known good, for work of the node's own (a start-up read, a
+   * watcher's check): rejects when no account is configured, and when the node closes first.
+   */
+  ready(): Promise<PutioClient>;
 }
 
 export interface InputContext<C> extends NodeContext<C> {
@@ -39,8 +45,6 @@ export interface InputContext<C> extends NodeContext<C> {
   account: AccountNode;
   /** Fires when the node closes: pass it to every long call. */
   signal: AbortSignal;
-  /** The client once the token is known good (what `client` already is, unless `lazyAccount`). */
-  ready(): Promise<PutioClient>;
 }
 
 export interface Disposer {
@@ -89,6 +93,8 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
     const node = this;
     const account = useAccount(RED, node, def.account);
     const closing = new AbortController();
+    // One signal for every msg in flight (each call adds a listener while it runs): no leak warning at 11.
+    setMaxListeners(0, closing.signal);
     const inFlight = new Set<Promise<void>>();
     let config: C | null = null;
     let configError: Error | null = null;
@@ -99,7 +105,9 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
       node.status(STATUS.error(shortText(statusTextOf(configError))));
       node.error(configError.message);
     }
-    const base = (): NodeContext<C> => ({ RED, node, config: config as C, account, closing: closing.signal });
+    const noAccount = () => new PutioBaseError("use put.io", "No put.io account is configured: open the node and pick or add an account.");
+    const ready = (): Promise<PutioClient> => (account ? untilAborted(account.ready(), closing.signal, "use the put.io account") : Promise.reject(noAccount()));
+    const base = (): NodeContext<C> => ({ RED, node, config: config as C, account, closing: closing.signal, ready });
     let disposer: Disposer | void = undefined;
     if (config !== null && spec.start) {
       try {
@@ -126,12 +134,11 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
         const status = (s: object) => node.status(s);
         const run = (async () => {
           if (configError) throw configError;
-          if (!account) throw new PutioBaseError("use put.io", "No put.io account is configured: open the node and pick or add an account.");
+          if (!account) throw noAccount();
           // A lazy node decides itself what a msg arriving during the close means (download keeps it).
           if (closing.signal.aborted && !spec.lazyAccount) throw new PutioAbortError(`run ${spec.type}`, closing.signal.reason);
-          const ready = () => untilAborted(account.ready(), closing.signal, "use the put.io account");
           const client = spec.lazyAccount ? account.client : await ready();
-          await input({ ...base(), account, msg, send, status, client, signal: closing.signal, ready });
+          await input({ ...base(), account, msg, send, status, client, signal: closing.signal });
         })();
         const tracked = run.then(
           () => {
