@@ -123,14 +123,15 @@ export = function (RED: NodeAPI): void {
         lastId ??= 0;
         const fresh: PutioEvent[] = [];
         for await (const e of client.events.list({ perPage: 100, signal: closing, until: (ev) => ev.id <= lastId! })) fresh.push(e);
-        if (!fresh.length) return;
+        const newest = fresh[0];
+        if (!newest) return;
         // Saved before sending: a crash in between loses an event rather than sending it twice.
-        await writeLastId(fresh[0].id);
+        await writeLastId(newest.id);
         for (const e of fresh.reverse()) {
           if (!wanted(e.type)) continue;
           node.send({ _msgid: RED.util.generateId(), topic: `putio/event/${e.type}`, payload: e } as never);
         }
-        node.status(STATUS.ok(shortText(`${fresh.length} new, last ${fresh[fresh.length - 1].type}`)));
+        node.status(STATUS.ok(shortText(`${fresh.length} new, last ${fresh[fresh.length - 1]?.type}`)));
       }
 
       function check(): Promise<void> {

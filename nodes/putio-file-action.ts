@@ -157,7 +157,8 @@ export = function (RED: NodeAPI): void {
       const dryRun = !!def.dryRun || msg.dryRun === true;
       const names = namesOf(source);
       const label = (id: number) => (names.has(id) ? `"${names.get(id)}" (${id})` : `file ${id}`);
-      const single = ids.length === 1 ? label(ids[0]) : null;
+      const only = ids.length === 1 ? ids[0] : undefined;
+      const single = only !== undefined ? label(only) : null;
       const target = await evalProp(RED, node, def.target, def.targetType || "str", msg);
       if (action === "move" && target !== undefined && target !== null && typeof target !== "string" && typeof target !== "number") {
         // String() of an object would be taken for a folder name and created.
@@ -180,16 +181,17 @@ export = function (RED: NodeAPI): void {
           if (isBlank(target)) throw new PutioInputError("move files", "no destination folder (id or path)");
           const parentId = (await client.folderId(target as string | number, { create: true, signal })) as number;
           if (newName) {
-            if (ids.length !== 1) throw new PutioInputError("move files", "a new name needs exactly one file");
-            await about(single, () => client.files.moveAndRename(ids[0], parentId, newName, signal));
+            if (only === undefined) throw new PutioInputError("move files", "a new name needs exactly one file");
+            await about(single, () => client.files.moveAndRename(only, parentId, newName, signal));
           } else {
             const errors = await about(single, () => client.files.move(ids, parentId, signal));
-            if (errors.length) {
+            const first = errors[0];
+            if (first) {
               // put.io answers 200 with per-file errors; the first one's type and status let a Catch node branch.
               const listed = errors.map((e) => `${e.name ? `"${e.name}" (${e.id})` : label(e.id)}: ${e.error_type}`).join("; ");
               throw new PutioError(`move ${ids.length} file(s) to folder ${parentId}`, {
-                status_code: errors[0].status_code,
-                error_type: errors[0].error_type,
+                status_code: first.status_code,
+                error_type: first.error_type,
                 error_message: `${errors.length} of ${ids.length} could not be moved: ${listed}${errors.length < ids.length ? "; the others were moved" : ""}`,
               });
             }
@@ -198,10 +200,10 @@ export = function (RED: NodeAPI): void {
           break;
         }
         case "rename":
-          if (ids.length !== 1) throw new PutioInputError("rename", "rename takes exactly one file");
-          if (!newName) throw new PutioInputError(`rename ${label(ids[0])}`, "no new name");
-          await about(single, () => client.files.rename(ids[0], newName, signal));
-          msg.payload = { id: ids[0], name: newName };
+          if (only === undefined) throw new PutioInputError("rename", "rename takes exactly one file");
+          if (!newName) throw new PutioInputError(`rename ${label(only)}`, "no new name");
+          await about(single, () => client.files.rename(only, newName, signal));
+          msg.payload = { id: only, name: newName };
           break;
         case "delete": {
           const { skipped } = await about(single, () => client.files.delete(ids, { skipTrash: !!def.skipTrash, signal }));

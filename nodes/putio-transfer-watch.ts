@@ -94,7 +94,7 @@ function readCallbackBody(req: IncomingMessage & { body?: unknown; _body?: boole
 
 /** JSON when it says so (or looks like it), else form fields. Form fields stay flat strings: no nesting. */
 function parseCallbackBody(text: string, contentType: string): unknown {
-  const type = contentType.split(";")[0].trim().toLowerCase();
+  const type = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   if (type === "multipart/form-data") return {}; // not parsed: no id, so the list is read
   if (type.endsWith("json") || (type !== "application/x-www-form-urlencoded" && /^\s*[[{]/.test(text))) {
     if (!text.trim()) return {};

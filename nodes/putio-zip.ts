@@ -52,7 +52,7 @@ async function byPath(client: PutioClient, path: string, attempted: string, sign
   const parts = splitPath(path, attempted);
   if (!parts.length) return { id: 0, name: "Your Files", isFolder: true };
   const parentId = await client.folderId("/" + parts.slice(0, -1).join("/"), { signal });
-  const found = parentId === null ? null : await client.files.child(parentId, parts[parts.length - 1], signal);
+  const found = parentId === null ? null : await client.files.child(parentId, parts[parts.length - 1]!, signal);
   if (!found) throw new PutioInputError(attempted, `nothing at "${path}" on put.io`);
   return { id: found.id, name: found.name, isFolder: found.file_type === "FOLDER", size: found.size };
 }
