@@ -70,7 +70,9 @@ function stats(values: number[]): { median: number; min: number; max: number; ru
 }
 
 function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => execFile(cmd, args, { maxBuffer: 1 << 20 }, (err, _o, e) => (err ? reject(new Error(`${cmd}: ${err.message} ${e}`)) : resolve())));
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { maxBuffer: 1 << 20 }, (err, _o, e) => (err ? reject(new Error(`${cmd}: ${err.message} ${e}`)) : resolve())),
+  );
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {
@@ -107,62 +109,62 @@ async function main(): Promise<void> {
   try {
     // P1: one stream, 1 GiB, unthrottled loopback.
     if (ONLY.includes("P1")) {
-    const curlT: number[] = [];
-    const oursT: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const u = await url(info.files.gib0);
-      curlT.push(await timed(() => run("curl", ["-s", "-f", "-o", path.join(dir, "curl.bin"), u])));
-      clean(dir);
-      oursT.push(await timed(() => ours(info.files.gib0, { segmentThreshold: Number.MAX_SAFE_INTEGER })));
-      clean(dir);
-    }
-    const p1 = { curl: stats(curlT.map((t) => GiB / MiB / t)), ours: stats(oursT.map((t) => GiB / MiB / t)) };
-    results.P1 = { unit: "MiB/s", ...p1, ratio: p1.ours.median / p1.curl.median, goal: ">= 0.95" };
+      const curlT: number[] = [];
+      const oursT: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const u = await url(info.files.gib0);
+        curlT.push(await timed(() => run("curl", ["-s", "-f", "-o", path.join(dir, "curl.bin"), u])));
+        clean(dir);
+        oursT.push(await timed(() => ours(info.files.gib0, { segmentThreshold: Number.MAX_SAFE_INTEGER })));
+        clean(dir);
+      }
+      const p1 = { curl: stats(curlT.map((t) => GiB / MiB / t)), ours: stats(oursT.map((t) => GiB / MiB / t)) };
+      results.P1 = { unit: "MiB/s", ...p1, ratio: p1.ours.median / p1.curl.median, goal: ">= 0.95" };
     }
 
     // P2: every storage connection capped; parallel ranges should multiply throughput.
     if (ONLY.includes("P2")) {
-    await knob("bandwidthPerConnection", P2_CAP);
-    const seg: number[] = [];
-    const aria: number[] = [];
-    const single: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      seg.push(await timed(() => ours(info.files.p2, { segmentThreshold: 64 * MiB, connectionsPerFile: 4 })));
-      clean(dir);
-      const u = await url(info.files.p2);
-      aria.push(await timed(() => run("aria2c", ["-q", "-x4", "-s4", "--allow-overwrite=true", "--file-allocation=none", "-d", dir, "-o", "aria.bin", u])));
-      clean(dir);
-      single.push(await timed(() => ours(info.files.p2, { segmentThreshold: Number.MAX_SAFE_INTEGER })));
-      clean(dir);
-    }
-    await knob("bandwidthPerConnection", null);
-    const mbps = (ts: number[]) => stats(ts.map((t) => P2_SIZE / MiB / t));
-    const p2 = { segmented: mbps(seg), aria2c: mbps(aria), single: mbps(single) };
-    results.P2 = {
-      unit: "MiB/s",
-      capPerConnection: P2_CAP,
-      size: P2_SIZE,
-      ...p2,
-      ratioVsAria2c: p2.segmented.median / p2.aria2c.median,
-      ratioVsSingle: p2.segmented.median / p2.single.median,
-      goal: ">= 1.0 vs aria2c, >= 3.5 vs single",
-    };
+      await knob("bandwidthPerConnection", P2_CAP);
+      const seg: number[] = [];
+      const aria: number[] = [];
+      const single: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        seg.push(await timed(() => ours(info.files.p2, { segmentThreshold: 64 * MiB, connectionsPerFile: 4 })));
+        clean(dir);
+        const u = await url(info.files.p2);
+        aria.push(await timed(() => run("aria2c", ["-q", "-x4", "-s4", "--allow-overwrite=true", "--file-allocation=none", "-d", dir, "-o", "aria.bin", u])));
+        clean(dir);
+        single.push(await timed(() => ours(info.files.p2, { segmentThreshold: Number.MAX_SAFE_INTEGER })));
+        clean(dir);
+      }
+      await knob("bandwidthPerConnection", null);
+      const mbps = (ts: number[]) => stats(ts.map((t) => P2_SIZE / MiB / t));
+      const p2 = { segmented: mbps(seg), aria2c: mbps(aria), single: mbps(single) };
+      results.P2 = {
+        unit: "MiB/s",
+        capPerConnection: P2_CAP,
+        size: P2_SIZE,
+        ...p2,
+        ratioVsAria2c: p2.segmented.median / p2.aria2c.median,
+        ratioVsSingle: p2.segmented.median / p2.single.median,
+        goal: ">= 1.0 vs aria2c, >= 3.5 vs single",
+      };
     }
 
     // P3: peak RSS above idle while 4 × 1 GiB download at once (in a fresh process).
     if (ONLY.includes("P3")) {
-    const rss: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const child = fork(self, [], { env: { ...process.env, BENCH_ROLE: "rss", BENCH_EMU: JSON.stringify(info), BENCH_DIR: dir } });
-      const m = await new Promise<{ idle: number; peak: number }>((resolve, reject) => {
-        child.once("message", (msg) => resolve(msg as { idle: number; peak: number }));
-        child.once("exit", (code) => code && reject(new Error(`rss child exited ${code}`)));
-      });
-      child.kill();
-      rss.push((m.peak - m.idle) / MiB);
-      clean(dir);
-    }
-    results.P3 = { unit: "MiB above idle RSS", ...stats(rss), goal: "< 100" };
+      const rss: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const child = fork(self, [], { env: { ...process.env, BENCH_ROLE: "rss", BENCH_EMU: JSON.stringify(info), BENCH_DIR: dir } });
+        const m = await new Promise<{ idle: number; peak: number }>((resolve, reject) => {
+          child.once("message", (msg) => resolve(msg as { idle: number; peak: number }));
+          child.once("exit", (code) => code && reject(new Error(`rss child exited ${code}`)));
+        });
+        child.kill();
+        rss.push((m.peak - m.idle) / MiB);
+        clean(dir);
+      }
+      results.P3 = { unit: "MiB above idle RSS", ...stats(rss), goal: "< 100" };
     }
   } finally {
     await client.close();
@@ -176,13 +178,22 @@ async function main(): Promise<void> {
   const f = (s: { median: number; min: number; max: number }) => `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
   const none = { median: NaN, min: NaN, max: NaN, runs: [] };
   const P1 = (results.P1 ?? { curl: none, ours: none, ratio: NaN }) as { curl: ReturnType<typeof stats>; ours: ReturnType<typeof stats>; ratio: number };
-  const P2 = (results.P2 ?? { segmented: none, aria2c: none, single: none, ratioVsAria2c: NaN, ratioVsSingle: NaN }) as { segmented: ReturnType<typeof stats>; aria2c: ReturnType<typeof stats>; single: ReturnType<typeof stats>; ratioVsAria2c: number; ratioVsSingle: number };
+  const P2 = (results.P2 ?? { segmented: none, aria2c: none, single: none, ratioVsAria2c: NaN, ratioVsSingle: NaN }) as {
+    segmented: ReturnType<typeof stats>;
+    aria2c: ReturnType<typeof stats>;
+    single: ReturnType<typeof stats>;
+    ratioVsAria2c: number;
+    ratioVsSingle: number;
+  };
   const P3 = (results.P3 ?? none) as ReturnType<typeof stats>;
   console.log(`machine: ${machine.nproc} cores, ${cpu}, node ${machine.node}; median (min–max) of ${RUNS} runs`);
   console.table({
     "P1 curl, 1 GiB (MiB/s)": { value: f(P1.curl) },
     "P1 ours single (MiB/s)": { value: f(P1.ours), ratio: `${P1.ratio.toFixed(2)}× curl (goal ≥ 0.95)` },
-    "P2 ours segmented x4 (MiB/s)": { value: f(P2.segmented), ratio: `${P2.ratioVsAria2c.toFixed(2)}× aria2c (≥ 1.0), ${P2.ratioVsSingle.toFixed(2)}× single (≥ 3.5)` },
+    "P2 ours segmented x4 (MiB/s)": {
+      value: f(P2.segmented),
+      ratio: `${P2.ratioVsAria2c.toFixed(2)}× aria2c (≥ 1.0), ${P2.ratioVsSingle.toFixed(2)}× single (≥ 3.5)`,
+    },
     "P2 aria2c -x4 -s4 (MiB/s)": { value: f(P2.aria2c) },
     "P2 ours single (MiB/s)": { value: f(P2.single) },
     "P3 peak RSS 4×1 GiB (MiB)": { value: f(P3), ratio: "goal < 100" },

@@ -26,7 +26,16 @@ async function latency(emu: Emulator, mode: "socket" | "poll", runs: number): Pr
     [accountNode, watchNode],
     withTab([
       { id: "acc", type: "putio-account", name: "bench", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-      { id: "watch", type: "putio-transfer-watch", account: "acc", mode, intervalSeconds: mode === "poll" ? "10" : "", statuses: "COMPLETED", emitMissed: true, wires: [["out"]] },
+      {
+        id: "watch",
+        type: "putio-transfer-watch",
+        account: "acc",
+        mode,
+        intervalSeconds: mode === "poll" ? "10" : "",
+        statuses: "COMPLETED",
+        emitMissed: true,
+        wires: [["out"]],
+      },
       { id: "out", type: "helper" },
     ]),
     { acc: { accessToken: emu.token } },
@@ -112,8 +121,16 @@ async function main(): Promise<void> {
   };
   const f = (n: number) => n.toFixed(n < 10 ? 1 : 0);
   const rows: Array<[string, string, string]> = [
-    [`P4 completion → msg, socket (${SOCKET_RUNS} runs)`, `median ${f(result.P4.socket.median)} ms, p95 ${f(result.P4.socket.p95)} ms (min ${f(result.P4.socket.min)}, max ${f(result.P4.socket.max)})`, `< 1000 ms: ${result.P4.socket.met ? "met" : "MISSED"}`],
-    [`P4 completion → msg, polling 10 s (${POLL_RUNS} runs)`, `median ${f(result.P4.polling.median)} ms, p95 ${f(result.P4.polling.p95)} ms (min ${f(result.P4.polling.min)}, max ${f(result.P4.polling.max)})`, "(comparison)"],
+    [
+      `P4 completion → msg, socket (${SOCKET_RUNS} runs)`,
+      `median ${f(result.P4.socket.median)} ms, p95 ${f(result.P4.socket.p95)} ms (min ${f(result.P4.socket.min)}, max ${f(result.P4.socket.max)})`,
+      `< 1000 ms: ${result.P4.socket.met ? "met" : "MISSED"}`,
+    ],
+    [
+      `P4 completion → msg, polling 10 s (${POLL_RUNS} runs)`,
+      `median ${f(result.P4.polling.median)} ms, p95 ${f(result.P4.polling.p95)} ms (min ${f(result.P4.polling.min)}, max ${f(result.P4.polling.max)})`,
+      "(comparison)",
+    ],
     ["P5 requests per idle hour, socket + 5 min", `${idle.hour} (+${idle.startup} at start-up)`, `≤ 15: ${result.P5.met ? "met" : "MISSED"}`],
     ["P5 requests per idle hour, polling 60 s", `${idlePoll.hour} (+${idlePoll.startup} at start-up)`, "(comparison)"],
   ];

@@ -126,7 +126,10 @@ export = function (RED: NodeAPI): void {
     node.dropShared = (key: string) => {
       const s = services.get(key);
       services.delete(key);
-      if (s) void Promise.resolve().then(() => s.close()).catch(() => {});
+      if (s)
+        void Promise.resolve()
+          .then(() => s.close())
+          .catch(() => {});
     };
 
     node.tokenForRedaction = () => client.transport.accessToken;
@@ -136,7 +139,11 @@ export = function (RED: NodeAPI): void {
     };
 
     (node as unknown as Node).on("close", (_removed: boolean, done: () => void) => {
-      const closing = [...services.values()].map((s) => Promise.resolve().then(() => s.close()).catch(() => {}));
+      const closing = [...services.values()].map((s) =>
+        Promise.resolve()
+          .then(() => s.close())
+          .catch(() => {}),
+      );
       services.clear();
       socket?.stop();
       socket = null;

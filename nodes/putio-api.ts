@@ -23,7 +23,8 @@ export = function (RED: NodeAPI): void {
       const method = config.method?.trim() || (typeof msg.method === "string" ? msg.method : undefined) || "GET";
       const path = config.path?.trim() || msg.path;
       const payload = msg.payload;
-      const params = payload && typeof payload === "object" && !Array.isArray(payload) && !Buffer.isBuffer(payload) ? (payload as Record<string, unknown>) : undefined;
+      const params =
+        payload && typeof payload === "object" && !Array.isArray(payload) && !Buffer.isBuffer(payload) ? (payload as Record<string, unknown>) : undefined;
       status(STATUS.busy(`${String(method).toUpperCase()} …`));
       const answer = await client.api.call({ method, path: path as string, params, encoding: config.encoding, signal });
       msg.payload = answer.body;

@@ -8,7 +8,22 @@ import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/core/errors";
 import { describeValue } from "../lib/core/describe";
 import { readField } from "../lib/core/ids";
-import { DEFAULT_LIMITS, DownloadScheduler, JobJournal, Throttle, ensureTargetFolder, jsonSafeMsg, nodeFs, parseWindow, type CollisionPolicy, type DownloadLimits, type DownloadProgress, type DownloadSource, type JobResult, type JournalEntry } from "../lib/download";
+import {
+  DEFAULT_LIMITS,
+  DownloadScheduler,
+  JobJournal,
+  Throttle,
+  ensureTargetFolder,
+  jsonSafeMsg,
+  nodeFs,
+  parseWindow,
+  type CollisionPolicy,
+  type DownloadLimits,
+  type DownloadProgress,
+  type DownloadSource,
+  type JobResult,
+  type JournalEntry,
+} from "../lib/download";
 import type { FileFilter } from "../lib/domains/filters";
 import { expandEnv, type AccountNode } from "./common/account";
 import { filterFromFields, filterWithMsg, num } from "./common/config";
@@ -70,7 +85,10 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
     if (fileId !== undefined && fileType === undefined) {
       // A transfer (putio-transfer-watch): download what it produced.
       if (typeof fileId !== "number") {
-        throw new PutioInputError(attempted, `transfer ${describeValue(id ?? "", 20)} has no file yet (status ${describeValue(field("status") ?? "unknown", 30).replace(/^"|"$/g, "")}): download it once it is completed`);
+        throw new PutioInputError(
+          attempted,
+          `transfer ${describeValue(id ?? "", 20)} has no file yet (status ${describeValue(field("status") ?? "unknown", 30).replace(/^"|"$/g, "")}): download it once it is completed`,
+        );
       }
       return { source: { fileId }, transferId: typeof id === "number" ? id : null };
     }
@@ -79,7 +97,11 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
       if (fileType === "FOLDER") return { source: { folderId: id }, transferId: null };
       const size = field("size");
       const crc32 = field("crc32");
-      if (typeof size === "number") return { source: { file: { id, name, size, file_type: typeof fileType === "string" ? fileType : undefined, crc32: typeof crc32 === "string" ? crc32 : null } }, transferId: null };
+      if (typeof size === "number")
+        return {
+          source: { file: { id, name, size, file_type: typeof fileType === "string" ? fileType : undefined, crc32: typeof crc32 === "string" ? crc32 : null } },
+          transferId: null,
+        };
       return { source: { fileId: id }, transferId: null };
     }
   }
@@ -110,7 +132,8 @@ export = function (RED: NodeAPI): void {
   const journals = new WeakMap<object, JobJournal>();
   /** Per node: outcomes of jobs that ended while the previous instance closed, by msg id, sent at start. */
   const replays = new WeakMap<object, Map<string, NonNullable<JournalEntry["outcome"]>>>();
-  const schedulerOf = (account: AccountNode, limits: DownloadLimits): DownloadScheduler => account.shared("downloads", () => new DownloadScheduler(account.client, limits));
+  const schedulerOf = (account: AccountNode, limits: DownloadLimits): DownloadScheduler =>
+    account.shared("downloads", () => new DownloadScheduler(account.client, limits));
 
   definePutioNode<DownloadDef, DownloadConfig>(RED, {
     type: "putio-download",
@@ -137,7 +160,9 @@ export = function (RED: NodeAPI): void {
 
     start({ node, config, account, closing, ready }) {
       const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
-      const journal = new JobJournal(userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null);
+      const journal = new JobJournal(
+        userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null,
+      );
       journals.set(node, journal);
       const pendingReplays = new Map<string, NonNullable<JournalEntry["outcome"]>>();
       replays.set(node, pendingReplays);
@@ -159,8 +184,8 @@ export = function (RED: NodeAPI): void {
             node.receive({ ...(entry.outcome.msg ?? entry.msg), _msgid: key });
           }
         })().catch((err: Error) => {
-        if (!closing.aborted) node.warn(`interrupted downloads were not resumed: ${err.message}`);
-      });
+          if (!closing.aborted) node.warn(`interrupted downloads were not resumed: ${err.message}`);
+        });
       }
       return { close: (removed) => (removed ? journal.discard() : journal.close()) };
     },
@@ -194,7 +219,14 @@ export = function (RED: NodeAPI): void {
         const deletes = plan.dryRun!.wouldDeleteFileIds;
         msg.topic = "putio/download/dry-run";
         msg.dryRun = true;
-        msg.payload = { dryRun: true, files, wouldDeleteFileIds: deletes, wouldRemoveTransferId: config.removeTransfer && transferId !== null ? transferId : null, source: plan.source, target };
+        msg.payload = {
+          dryRun: true,
+          files,
+          wouldDeleteFileIds: deletes,
+          wouldRemoveTransferId: config.removeTransfer && transferId !== null ? transferId : null,
+          source: plan.source,
+          target,
+        };
         send(config.progressOutput ? [msg, null] : msg);
         status(STATUS.idle(shortText(`dry run: ${files.length} file(s)${deletes.length ? `, ${deletes.length} to delete` : ""}`)));
         return;
@@ -232,7 +264,11 @@ export = function (RED: NodeAPI): void {
             size += p.size;
             speed += p.bytesPerSecond;
           }
-          status(STATUS.busy(shortText(`${size ? Math.floor((bytes / size) * 100) : 0}% ${humanSpeed(speed)}${inFlight.size > 1 ? ` (${inFlight.size} files)` : ""}`)));
+          status(
+            STATUS.busy(
+              shortText(`${size ? Math.floor((bytes / size) * 100) : 0}% ${humanSpeed(speed)}${inFlight.size > 1 ? ` (${inFlight.size} files)` : ""}`),
+            ),
+          );
         };
         status(STATUS.busy("starting"));
         result = await scheduler.run({
@@ -287,7 +323,14 @@ export = function (RED: NodeAPI): void {
       };
       const first = result.errors[0]?.error;
       if (first) {
-        return conclude(msg, new PutioBaseError("download", `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${config.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`, { cause: first }));
+        return conclude(
+          msg,
+          new PutioBaseError(
+            "download",
+            `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${config.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`,
+            { cause: first },
+          ),
+        );
       }
       await conclude(msg, null);
       status(STATUS.ok(shortText(`${result.downloaded} downloaded, ${result.skipped} skipped`)));

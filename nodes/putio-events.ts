@@ -51,7 +51,8 @@ function sinceOf(msg: Msg, sinceHours: number | undefined, now: number): number 
   const v = msg.since;
   if (v !== undefined && v !== null && v !== "") {
     const t = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "string" ? (parsePutioDate(v)?.getTime() ?? NaN) : NaN;
-    if (!Number.isFinite(t)) throw new PutioInputError("list the history", `msg.since must be a date, a time in ms or a date text, got ${describeValue(v, 60)}`);
+    if (!Number.isFinite(t))
+      throw new PutioInputError("list the history", `msg.since must be a date, a time in ms or a date text, got ${describeValue(v, 60)}`);
     return t;
   }
   return sinceHours ? now - sinceHours * 3600_000 : null;

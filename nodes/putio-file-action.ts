@@ -100,7 +100,16 @@ async function about<T>(file: string | null, work: () => Promise<T>): Promise<T>
 }
 
 /** What `action` would do, read from put.io without changing anything. */
-async function dryRunOf(client: PutioClient, def: FileActionDef, action: Action, ids: number[], target: unknown, newName: string | undefined, payload: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
+async function dryRunOf(
+  client: PutioClient,
+  def: FileActionDef,
+  action: Action,
+  ids: number[],
+  target: unknown,
+  newName: string | undefined,
+  payload: unknown,
+  signal: AbortSignal,
+): Promise<Record<string, unknown>> {
   const base = { dryRun: true, action };
   switch (action) {
     case "delete": {

@@ -51,7 +51,7 @@ export = function (RED: NodeAPI): void {
       folderType: def.folderType || "str",
       filter: filterFromFields(def),
       // An emptied field means "enter every folder"; a node saved before the field existed gets the default.
-      skipFolders: def.skipFolders === undefined ? DEFAULT_SKIP_FOLDERS : csv(def.skipFolders) ?? [],
+      skipFolders: def.skipFolders === undefined ? DEFAULT_SKIP_FOLDERS : (csv(def.skipFolders) ?? []),
       output: def.output === "each" ? "each" : "array",
     }),
     doneStatus: null,
@@ -81,13 +81,15 @@ export = function (RED: NodeAPI): void {
         found.push({ ...f, path: f.name });
       } else {
         const where = target === undefined || target === null || String(target).trim() === "" ? 0 : target;
-        if (typeof where !== "string" && typeof where !== "number") throw new PutioInputError(`${mode} folder`, `the folder must be an id or a path, got ${describeValue(where)}`);
+        if (typeof where !== "string" && typeof where !== "number")
+          throw new PutioInputError(`${mode} folder`, `the folder must be an id or a path, got ${describeValue(where)}`);
         const folderId = await client.folderId(where, { create: false, signal });
         if (folderId === null) throw new PutioInputError(`${mode} folder`, `the folder "${String(where)}" does not exist on put.io`);
         if (mode === "list") {
           for await (const f of client.files.list(folderId, { signal })) if (accept(f)) found.push({ ...f, path: f.name });
         } else {
-          for await (const w of walk(client.files, folderId, { skipFolders: config.skipFolders, signal })) if (accept(w.file)) found.push({ ...w.file, path: w.path });
+          for await (const w of walk(client.files, folderId, { skipFolders: config.skipFolders, signal }))
+            if (accept(w.file)) found.push({ ...w.file, path: w.path });
         }
       }
       status(STATUS.ok(`${found.length} file${found.length === 1 ? "" : "s"}`));

@@ -73,7 +73,8 @@ function fieldsFor(def: RssDef, msg: Msg, forCreate: boolean, attempted: string)
 async function toInput(client: PutioClient, fields: FeedFields, attempted: string, signal: AbortSignal): Promise<{ input: RssFeedInput; paused?: boolean }> {
   const { folder, paused, ...input } = fields;
   if (folder !== undefined && input.parent_dir_id === undefined) {
-    if (typeof folder !== "number" && typeof folder !== "string") throw new PutioInputError(attempted, `the folder must be an id or a path, got ${describeValue(folder, 60)}`);
+    if (typeof folder !== "number" && typeof folder !== "string")
+      throw new PutioInputError(attempted, `the folder must be an id or a path, got ${describeValue(folder, 60)}`);
     const id = await client.folderId(folder, { create: true, signal });
     if (id === null) throw new PutioInputError(attempted, `no folder "${folder}"`);
     input.parent_dir_id = id;
@@ -89,7 +90,8 @@ async function feedIdOf(RED: NodeAPI, node: Node, def: RssDef, msg: Msg, attempt
     const id = p && typeof p === "object" ? readField(p, "id", attempted) : undefined;
     if (typeof id === "number") value = id;
   }
-  if (value === undefined || value === null || value === "") throw new PutioInputError(attempted, "no feed id: set msg.feedId (or the property the node names)");
+  if (value === undefined || value === null || value === "")
+    throw new PutioInputError(attempted, "no feed id: set msg.feedId (or the property the node names)");
   return checkId(value, attempted, "feed id");
 }
 
@@ -102,7 +104,8 @@ export = function (RED: NodeAPI): void {
     async input({ node, config: def, msg, send, status, ready, signal }) {
       const configured = def.action || "list";
       const action = (configured === "msg" ? msg.action : configured) as Action;
-      if (!ACTIONS.includes(action)) throw new PutioInputError("RSS feeds", `unknown action ${describeValue(msg.action, 40)}: use one of ${ACTIONS.join(", ")}`);
+      if (!ACTIONS.includes(action))
+        throw new PutioInputError("RSS feeds", `unknown action ${describeValue(msg.action, 40)}: use one of ${ACTIONS.join(", ")}`);
       const attempted = `RSS ${action}`;
       const feedId = () => feedIdOf(RED, node, def, msg, attempted);
       status(STATUS.busy(action));

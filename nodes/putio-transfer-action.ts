@@ -69,7 +69,12 @@ export = function (RED: NodeAPI): void {
           const finished = (await collect(client.transfers.list({ signal }))).filter((t) => TRANSFER_CLEANED_STATUSES.has(t.status));
           const given = ids.length ? await requireExisting(client, ids, signal) : null;
           const would = given ? finished.filter((t) => ids.includes(t.id)) : finished;
-          msg.payload = { dryRun: true, action, wouldClean: would.map(summary), notFinished: given ? given.filter((t) => !TRANSFER_CLEANED_STATUSES.has(t.status)).map(summary) : [] };
+          msg.payload = {
+            dryRun: true,
+            action,
+            wouldClean: would.map(summary),
+            notFinished: given ? given.filter((t) => !TRANSFER_CLEANED_STATUSES.has(t.status)).map(summary) : [],
+          };
         } else {
           const key = { retry: "wouldRetry", cancel: "wouldCancel", remove: "wouldRemove" }[action];
           msg.payload = { dryRun: true, action, [key]: (await requireExisting(client, ids, signal)).map(summary) };

@@ -29,7 +29,14 @@ interface AddedTransfer {
   transfer: Transfer;
 }
 
-async function addOne(client: PutioClient, item: TransferItem, folderId: number | undefined, callbackUrl: string | undefined, existing: Set<number>, signal: AbortSignal): Promise<AddedTransfer> {
+async function addOne(
+  client: PutioClient,
+  item: TransferItem,
+  folderId: number | undefined,
+  callbackUrl: string | undefined,
+  existing: Set<number>,
+  signal: AbortSignal,
+): Promise<AddedTransfer> {
   let t: Transfer;
   if (item.kind === "torrent") {
     const res = await client.upload.upload(item.data, item.name, { parentId: folderId, signal });
@@ -60,7 +67,8 @@ export = function (RED: NodeAPI): void {
     doneStatus: null,
     async input({ node, config: def, msg, send, status, ready, signal }) {
       const { items, rejected } = parseTransferItems(msg.payload, typeof msg.filename === "string" ? msg.filename : undefined);
-      if (!items.length && !rejected.length) throw new PutioInputError("add transfer", "msg.payload is empty: send a magnet, a URL, a .torrent buffer or a list of them");
+      if (!items.length && !rejected.length)
+        throw new PutioInputError("add transfer", "msg.payload is empty: send a magnet, a URL, a .torrent buffer or a list of them");
       const failed: Array<{ input: string; error: string }> = rejected.map((r) => ({ input: r.input, error: r.reason }));
       const added: AddedTransfer[] = [];
       if (items.length) {

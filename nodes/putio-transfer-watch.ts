@@ -129,7 +129,8 @@ function callbackTransferId(body: unknown): number | null {
       throw new CallbackRefusal(400, "bad request: odd key");
     }
   }
-  if (Object.getPrototypeOf(body) !== Object.prototype && Object.getPrototypeOf(body) !== null) throw new CallbackRefusal(400, "bad request: not a plain object");
+  if (Object.getPrototypeOf(body) !== Object.prototype && Object.getPrototypeOf(body) !== null)
+    throw new CallbackRefusal(400, "bad request: not a plain object");
   for (const key of ID_KEYS) {
     const desc = Object.getOwnPropertyDescriptor(body, key);
     if (!desc) continue;
@@ -206,9 +207,7 @@ export = function (RED: NodeAPI): void {
           context.get(CONTEXT_KEY, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as SeenRecord | undefined))),
         );
       const saveSeen = () =>
-        new Promise<void>((resolve, reject) =>
-          context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())),
-        );
+        new Promise<void>((resolve, reject) => context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())));
       const remember = (key: string) => {
         if (seenSet.has(key)) return;
         seen.push(key);

@@ -47,7 +47,10 @@ async function insideRoot(local: string, root: string, given: string): Promise<s
   }
   const rel = path.relative(realRoot, real);
   if (!rel || rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) {
-    throw new PutioInputError(attempted, `the file is outside the allowed folder "${root}": only files inside it are uploaded (".." and symlinks are resolved first)`);
+    throw new PutioInputError(
+      attempted,
+      `the file is outside the allowed folder "${root}": only files inside it are uploaded (".." and symlinks are resolved first)`,
+    );
   }
   return real;
 }
@@ -80,7 +83,11 @@ export = function (RED: NodeAPI): void {
         const rootValue = await evalProp(RED, node, def.root, def.rootType || "str", msg);
         const root = typeof rootValue === "string" ? rootValue.trim() : "";
         // An unset environment variable must not lift the limit.
-        if (!root) throw new PutioInputError(`upload ${describeValue(source, 100)}`, `the "Only from" folder (${def.rootType === "env" ? `environment variable ${def.root}` : def.root}) is empty, so no local file is allowed`);
+        if (!root)
+          throw new PutioInputError(
+            `upload ${describeValue(source, 100)}`,
+            `the "Only from" folder (${def.rootType === "env" ? `environment variable ${def.root}` : def.root}) is empty, so no local file is allowed`,
+          );
         real = await insideRoot(local, path.resolve(base, root), source as string);
       }
       const client = await ready();

@@ -130,7 +130,11 @@ export = function (RED: NodeAPI): void {
         });
       } catch (err) {
         if (signal.aborted && !closing.aborted) {
-          throw new PutioBaseError(`wait for zip ${zipId}`, `put.io: zip ${zipId} was not ready after ${maxWaitMs / 60_000} minutes; raise "Give up after" or zip fewer files.`, { cause: err });
+          throw new PutioBaseError(
+            `wait for zip ${zipId}`,
+            `put.io: zip ${zipId} was not ready after ${maxWaitMs / 60_000} minutes; raise "Give up after" or zip fewer files.`,
+            { cause: err },
+          );
         }
         throw err;
       }

@@ -18,7 +18,11 @@ try {
 const counts = report && report.metadata && report.metadata.vulnerabilities;
 if (!counts) {
   const lines = (r.stderr || "").split("\n").map((l) => l.replace(/^npm (warn|error) /, "").trim());
-  const why = (report && report.error && (report.error.summary || report.error.code)) || lines.find((l) => /^\d{3} /.test(l)) || lines.find((l) => /audit/i.test(l)) || "no answer";
+  const why =
+    (report && report.error && (report.error.summary || report.error.code)) ||
+    lines.find((l) => /^\d{3} /.test(l)) ||
+    lines.find((l) => /audit/i.test(l)) ||
+    "no answer";
   console.log(`npm audit: NOT CHECKED, the registry did not answer the audit (${why}).`);
   process.exit(process.env.AUDIT_STRICT === "1" ? 2 : 0);
 }

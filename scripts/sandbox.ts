@@ -25,7 +25,12 @@ function writeJson(file: string, data: unknown): void {
 /** The flow a first start shows: the account and a button that reads it. */
 function starterFlow(): unknown[] {
   return [
-    { id: "sandbox-tab", type: "tab", label: "put.io sandbox", info: "Offline sandbox: the put.io account below points at the local emulator. Import more flows from Menu > Import > Examples > @putflow/node-red-putio." },
+    {
+      id: "sandbox-tab",
+      type: "tab",
+      label: "put.io sandbox",
+      info: "Offline sandbox: the put.io account below points at the local emulator. Import more flows from Menu > Import > Examples > @putflow/node-red-putio.",
+    },
     {
       id: SANDBOX_ACCOUNT_ID,
       type: "putio-account",
@@ -38,9 +43,48 @@ function starterFlow(): unknown[] {
       webUrl: "${PUTIO_WEB_URL}",
       maxConcurrent: 4,
     },
-    { id: "sandbox-inject", type: "inject", z: "sandbox-tab", name: "read account", props: [{ p: "payload" }], repeat: "", once: true, onceDelay: 1, topic: "", payload: "", payloadType: "date", x: 150, y: 80, wires: [["sandbox-info"]] },
-    { id: "sandbox-info", type: "putio-account-info", z: "sandbox-tab", name: "", account: SANDBOX_ACCOUNT_ID, thresholdGb: "", includeSettings: false, x: 370, y: 80, wires: [["sandbox-debug"], ["sandbox-debug"]] },
-    { id: "sandbox-debug", type: "debug", z: "sandbox-tab", name: "account", active: true, tosidebar: true, console: false, complete: "payload", targetType: "msg", x: 580, y: 80, wires: [] },
+    {
+      id: "sandbox-inject",
+      type: "inject",
+      z: "sandbox-tab",
+      name: "read account",
+      props: [{ p: "payload" }],
+      repeat: "",
+      once: true,
+      onceDelay: 1,
+      topic: "",
+      payload: "",
+      payloadType: "date",
+      x: 150,
+      y: 80,
+      wires: [["sandbox-info"]],
+    },
+    {
+      id: "sandbox-info",
+      type: "putio-account-info",
+      z: "sandbox-tab",
+      name: "",
+      account: SANDBOX_ACCOUNT_ID,
+      thresholdGb: "",
+      includeSettings: false,
+      x: 370,
+      y: 80,
+      wires: [["sandbox-debug"], ["sandbox-debug"]],
+    },
+    {
+      id: "sandbox-debug",
+      type: "debug",
+      z: "sandbox-tab",
+      name: "account",
+      active: true,
+      tosidebar: true,
+      console: false,
+      complete: "payload",
+      targetType: "msg",
+      x: 580,
+      y: 80,
+      wires: [],
+    },
   ];
 }
 
@@ -50,7 +94,12 @@ export function prepareUserDir(userDir: string, port: number, token: string): st
   const link = path.join(userDir, "node_modules", "@putflow", "node-red-putio");
   if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, "dir");
   if (!fs.existsSync(path.join(userDir, "package.json"))) {
-    writeJson(path.join(userDir, "package.json"), { name: "putio-sandbox", version: "0.0.0", private: true, dependencies: { "@putflow/node-red-putio": "file:" + ROOT } });
+    writeJson(path.join(userDir, "package.json"), {
+      name: "putio-sandbox",
+      version: "0.0.0",
+      private: true,
+      dependencies: { "@putflow/node-red-putio": "file:" + ROOT },
+    });
   }
   const settingsFile = path.join(userDir, "sandbox-settings.js");
   const settings = {

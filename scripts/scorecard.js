@@ -66,7 +66,12 @@ const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^np
 
 function packAndUnpack(tmp) {
   const env = ENV;
-  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], { cwd: ROOT, env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tmp], {
+    cwd: ROOT,
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   const [info] = JSON.parse(out);
   execFileSync("tar", ["xzf", path.join(tmp, info.filename), "-C", tmp]);
   return path.join(tmp, "package");
@@ -85,7 +90,11 @@ function nodeTypes(dir) {
     const html = fs.readFileSync(htmlFile, "utf8");
     for (const m of html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)) {
       const pass = () => () => true;
-      const RED = { nodes: { registerType: (type, def) => types.push({ type, category: def.category }) }, validators: { number: pass, regex: pass, typedInput: pass }, _: (k) => k };
+      const RED = {
+        nodes: { registerType: (type, def) => types.push({ type, category: def.category }) },
+        validators: { number: pass, regex: pass, typedInput: pass },
+        _: (k) => k,
+      };
       new Function("RED", "$", m[1])(RED, () => ({}));
     }
   }
@@ -119,7 +128,9 @@ function missingExamples(dir) {
       unreadable.push(`${path.relative(dir, f)} (${e.message})`);
     }
   }
-  const missing = nodeTypes(dir).filter((d) => d.category !== "config" && !used.has(d.type)).map((d) => d.type);
+  const missing = nodeTypes(dir)
+    .filter((d) => d.category !== "config" && !used.has(d.type))
+    .map((d) => d.type);
   return { missing, unreadable, files: exampleFiles(dir).length };
 }
 

@@ -7,7 +7,16 @@ const accountNode = require("../nodes/putio-account");
 const infoNode = require("../nodes/putio-account-info");
 
 function accountFlow(emu: Emulator, id = "acc", extra: object = {}) {
-  return { id, type: "putio-account", name: `account ${id}`, apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, webUrl: emu.apiUrl, ...extra };
+  return {
+    id,
+    type: "putio-account",
+    name: `account ${id}`,
+    apiUrl: emu.apiUrl,
+    uploadUrl: emu.uploadUrl,
+    socketUrl: emu.socketUrl,
+    webUrl: emu.apiUrl,
+    ...extra,
+  };
 }
 
 describe("putio-account config node", function () {
@@ -22,11 +31,7 @@ describe("putio-account config node", function () {
   });
 
   it("validates the token once at deploy and serves calls to its users", async () => {
-    const flow = withTab([
-      accountFlow(emu),
-      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = withTab([accountFlow(emu), { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] }, { id: "out", type: "helper" }]);
     await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
     const got = nextMessage("out");
     nr.node("info").receive({ payload: "go" });
@@ -120,11 +125,7 @@ describe("putio-account config node", function () {
   });
 
   it("close aborts in-flight calls and the input ends with an error, within the close", async () => {
-    const flow = withTab([
-      accountFlow(emu),
-      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = withTab([accountFlow(emu), { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] }, { id: "out", type: "helper" }]);
     await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
     await (nr.node("acc") as any).ready();
     emu.knobs.latencyMs = 60_000;
@@ -144,7 +145,11 @@ describe("putio-account config node", function () {
 
     it("start → pending → approved stores the token as the node's credential", async () => {
       await nr.load([accountNode], flow(emu), {});
-      const start = await nr.request().post("/putio-account/login").send({ nodeId: "acc", clientId: "1234", apiUrl: emu.apiUrl, webUrl: emu.apiUrl }).expect(200);
+      const start = await nr
+        .request()
+        .post("/putio-account/login")
+        .send({ nodeId: "acc", clientId: "1234", apiUrl: emu.apiUrl, webUrl: emu.apiUrl })
+        .expect(200);
       assert.match(start.body.code, /\S+/);
       assert.ok(start.body.linkUrl.startsWith(emu.apiUrl + "/link?code="));
       const pending = await nr.request().get(`/putio-account/login/${start.body.session}`).expect(200);
@@ -199,11 +204,7 @@ describe("putio-account config node", function () {
   });
 
   it("the token never appears in any log line or message", async () => {
-    const flow = withTab([
-      accountFlow(emu),
-      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
-      { id: "out", type: "helper" },
-    ]);
+    const flow = withTab([accountFlow(emu), { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] }, { id: "out", type: "helper" }]);
     await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
     const got = nextMessage("out");
     nr.node("info").receive({});

@@ -40,7 +40,10 @@ describe("putio-api node", function () {
     emu.state.addFile(dir.id, "a.txt", Buffer.from("a"));
     const msg = await send({ path: "files/list", payload: { parent_id: dir.id, per_page: 5 }, keep: "me" });
     assert.equal(msg.statusCode, 200);
-    assert.deepEqual(msg.payload.files.map((f: any) => f.name), ["a.txt"]);
+    assert.deepEqual(
+      msg.payload.files.map((f: any) => f.name),
+      ["a.txt"],
+    );
     assert.equal(msg.keep, "me", "the incoming msg is reused");
     const req = emu.requests.find((r) => r.path === "/v2/files/list")!;
     assert.deepEqual(req.query, { parent_id: String(dir.id), per_page: "5" });

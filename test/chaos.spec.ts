@@ -96,9 +96,48 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
     const flow = withTab([
       { id: "acc", type: "putio-account", name: "chaos", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
       { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["dl", "seen"]] },
-      { id: "dl", type: "putio-download", account: "acc", source: "payload", sourceType: "msg", target: nas, targetType: "str", ifExists: "skip-identical", deleteAfter: true, skipTrash: true, filesAtOnce: "2", connections: "2", segmentMb: "1", wires: [["sw", "files"]] },
-      { id: "sw", type: "switch", property: "topic", propertyType: "msg", rules: [{ t: "eq", v: "putio/download/done", vt: "str" }], checkall: "true", repair: false, outputs: 1, wires: [["jf"]] },
-      { id: "jf", type: "http request", method: "POST", ret: "txt", paytoqs: "ignore", url: jf, tls: "", persist: false, proxy: "", authType: "", senderr: false, headers: [{ keyType: "other", keyValue: "X-Emby-Token", valueType: "other", valueValue: "jf" }], wires: [[]] },
+      {
+        id: "dl",
+        type: "putio-download",
+        account: "acc",
+        source: "payload",
+        sourceType: "msg",
+        target: nas,
+        targetType: "str",
+        ifExists: "skip-identical",
+        deleteAfter: true,
+        skipTrash: true,
+        filesAtOnce: "2",
+        connections: "2",
+        segmentMb: "1",
+        wires: [["sw", "files"]],
+      },
+      {
+        id: "sw",
+        type: "switch",
+        property: "topic",
+        propertyType: "msg",
+        rules: [{ t: "eq", v: "putio/download/done", vt: "str" }],
+        checkall: "true",
+        repair: false,
+        outputs: 1,
+        wires: [["jf"]],
+      },
+      {
+        id: "jf",
+        type: "http request",
+        method: "POST",
+        ret: "txt",
+        paytoqs: "ignore",
+        url: jf,
+        tls: "",
+        persist: false,
+        proxy: "",
+        authType: "",
+        senderr: false,
+        headers: [{ keyType: "other", keyValue: "X-Emby-Token", valueType: "other", valueValue: "jf" }],
+        wires: [[]],
+      },
       { id: "c", type: "catch", scope: null, uncaught: false, wires: [["caught"]] },
       { id: "seen", type: "helper" },
       { id: "files", type: "helper" },
@@ -112,7 +151,9 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       const before = lists();
       await nr.start();
       nr.helper.settings({ ...saved, userDir, contextStorage: { default: { module: diskStore(disk) } } });
-      await nr.load([() => nr.helper._context.load(), accountNode, watchNode, downloadNode, switchNode, httpRequestNode], flow, { acc: { accessToken: emu.token } });
+      await nr.load([() => nr.helper._context.load(), accountNode, watchNode, downloadNode, switchNode, httpRequestNode], flow, {
+        acc: { accessToken: emu.token },
+      });
       nr.node("seen").on("input", (m: any) => watchMsgs.push(m));
       nr.node("files").on("input", (m: any) => (m.topic === "putio/downloaded" ? fileMsgs : m.topic === "putio/download/done" ? jobs : []).push(m));
       nr.node("caught").on("input", (m: any) => caught.push(m));
@@ -123,7 +164,14 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       deploys++;
     };
     await deploy();
-    debugProbe = () => `watch ${watchMsgs.length} status ${JSON.stringify((nr.node("watch") as any).status?.lastCall?.args?.[0])} warn ${JSON.stringify((nr.node("watch") as any).warn?.args?.slice(-2))} sockets ${emu.socketCount()} lists ${emu.requests.filter((r) => r.path === "/v2/transfers/list").map((r) => r.status).join(",")} last ${emu.requests.slice(-3).map((r) => r.path + ":" + r.status).join(" ")}`;
+    debugProbe = () =>
+      `watch ${watchMsgs.length} status ${JSON.stringify((nr.node("watch") as any).status?.lastCall?.args?.[0])} warn ${JSON.stringify((nr.node("watch") as any).warn?.args?.slice(-2))} sockets ${emu.socketCount()} lists ${emu.requests
+        .filter((r) => r.path === "/v2/transfers/list")
+        .map((r) => r.status)
+        .join(",")} last ${emu.requests
+        .slice(-3)
+        .map((r) => r.path + ":" + r.status)
+        .join(" ")}`;
 
     const transfers: number[] = [];
     for (let wave = 0; wave < WAVES; wave++) {
@@ -139,9 +187,15 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       emu.knobs.stallsRemaining = hangWave ? 2 : null;
       const n = 3 + Math.floor(rand() * 4);
       for (let i = 0; i < n; i++) {
-        transfers.push(emu.state.addTransfer({ url: `magnet:?xt=urn:btih:${(wave * 100 + i + 1).toString(16).padStart(40, "0")}&dn=chaos-${wave}-${i}`, size: 200_000 + Math.floor(rand() * 3_000_000) }).id);
+        transfers.push(
+          emu.state.addTransfer({
+            url: `magnet:?xt=urn:btih:${(wave * 100 + i + 1).toString(16).padStart(40, "0")}&dn=chaos-${wave}-${i}`,
+            size: 200_000 + Math.floor(rand() * 3_000_000),
+          }).id,
+        );
       }
-      if (process.env.CHAOS_DEBUG) console.error("wave", wave, "transfers", transfers.length, "watch", watchMsgs.length, "jobs", jobs.length, "caught", caught.length);
+      if (process.env.CHAOS_DEBUG)
+        console.error("wave", wave, "transfers", transfers.length, "watch", watchMsgs.length, "jobs", jobs.length, "caught", caught.length);
       for (let step = 0; step < 8; step++) {
         await emu.advance(1000);
         if (rand() < 0.25) emu.dropSockets();

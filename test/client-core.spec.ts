@@ -7,15 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startEmulator, type Emulator } from "./emulator";
-import {
-  PutioAbortError,
-  PutioClient,
-  PutioError,
-  PutioNetworkError,
-  PutioRateLimitError,
-  PutioSchemaError,
-  PutioTimeoutError,
-} from "../lib";
+import { PutioAbortError, PutioClient, PutioError, PutioNetworkError, PutioRateLimitError, PutioSchemaError, PutioTimeoutError } from "../lib";
 
 const fastRetry = { baseDelayMs: 5, maxDelayMs: 20 };
 
@@ -60,7 +52,9 @@ describe("client core: request pipeline", function () {
   });
 
   it("maps put.io's error envelope fields onto PutioError", async () => {
-    const err = await client().files.get(2147483647).catch((e: unknown) => e);
+    const err = await client()
+      .files.get(2147483647)
+      .catch((e: unknown) => e);
     assert.ok(err instanceof PutioError);
     assert.equal(err.statusCode, 404);
     assert.equal(typeof err.errorType, "string");
@@ -96,7 +90,9 @@ describe("client core: request pipeline", function () {
 
   it("gives a captcha-needed 429 as PutioRateLimitError with the captcha address", async () => {
     emu.knobs.captchaNeeded = true;
-    const err = await client().account.info().catch((e: unknown) => e);
+    const err = await client()
+      .account.info()
+      .catch((e: unknown) => e);
     assert.ok(err instanceof PutioRateLimitError);
     assert.ok(err.captchaUrl && /\/captcha\//.test(err.captchaUrl));
     assert.match(err.message, /captcha/);
@@ -122,7 +118,9 @@ describe("client core: request pipeline", function () {
 
   it("never repeats a non-idempotent request after a 5xx (adding a transfer)", async () => {
     emu.knobs.failNext5xx = 1;
-    const err = await client().transfers.add("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=x").catch((e: unknown) => e);
+    const err = await client()
+      .transfers.add("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=x")
+      .catch((e: unknown) => e);
     assert.ok(err instanceof PutioError);
     assert.equal(emu.requests.filter((r) => r.path === "/v2/transfers/add").length, 1);
   });

@@ -152,7 +152,10 @@ describe("client domains", function () {
       assert.equal(t.save_parent_id, dir.id);
       assert.ok(["IN_QUEUE", "WAITING", "DOWNLOADING"].includes(t.status));
       assert.equal(await c.transfers.count(), 1);
-      assert.deepEqual((await collect(c.transfers.list())).map((x) => x.id), [t.id]);
+      assert.deepEqual(
+        (await collect(c.transfers.list())).map((x) => x.id),
+        [t.id],
+      );
       await emu.advance(10 * 60_000);
       const done = await c.transfers.get(t.id);
       assert.ok(["COMPLETED", "SEEDING"].includes(done.status), done.status);

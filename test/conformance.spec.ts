@@ -3,27 +3,79 @@
 import * as assert from "node:assert/strict";
 import { Emulator, startEmulator } from "./emulator";
 
- 
 const PutioAPI = require("@putdotio/api-client").default;
 
- 
 function hasKeys(obj: any, keys: string[], what: string): void {
   for (const k of keys) assert.ok(obj && k in obj, `${what} lacks ${k}`);
 }
 
 const FILE_KEYS = ["id", "parent_id", "name", "size", "file_type", "content_type", "extension", "crc32", "created_at"];
 const TRANSFER_KEYS = [
-  "availability", "created_at", "current_ratio", "down_speed", "downloaded", "error_message", "estimated_time", "file_id",
-  "finished_at", "id", "is_private", "name", "save_parent_id", "seconds_seeding", "size", "source", "started_at", "status",
-  "type", "subscription_id", "uploaded", "up_speed", "callback_url", "client_ip", "completion_percent", "percent_done",
-  "created_torrent", "download_id", "hash", "links", "peers_connected", "peers_getting_from_us", "peers_sending_to_us",
-  "simulated", "torrent_link", "tracker", "tracker_message",
+  "availability",
+  "created_at",
+  "current_ratio",
+  "down_speed",
+  "downloaded",
+  "error_message",
+  "estimated_time",
+  "file_id",
+  "finished_at",
+  "id",
+  "is_private",
+  "name",
+  "save_parent_id",
+  "seconds_seeding",
+  "size",
+  "source",
+  "started_at",
+  "status",
+  "type",
+  "subscription_id",
+  "uploaded",
+  "up_speed",
+  "callback_url",
+  "client_ip",
+  "completion_percent",
+  "percent_done",
+  "created_torrent",
+  "download_id",
+  "hash",
+  "links",
+  "peers_connected",
+  "peers_getting_from_us",
+  "peers_sending_to_us",
+  "simulated",
+  "torrent_link",
+  "tracker",
+  "tracker_message",
 ];
 const SETTINGS_KEYS = [
-  "beta_user", "callback_url", "dark_theme", "default_download_folder", "disable_subtitles", "dont_autoselect_subtitles",
-  "fluid_layout", "hide_subtitles", "history_enabled", "is_invisible", "locale", "login_mails_enabled", "next_episode",
-  "pushover_token", "show_optimistic_usage", "sort_by", "start_from", "subtitle_languages", "theater_mode", "theme",
-  "transfer_sort_by", "trash_enabled", "tunnel_route_name", "two_factor_enabled", "use_private_download_ip", "use_start_from",
+  "beta_user",
+  "callback_url",
+  "dark_theme",
+  "default_download_folder",
+  "disable_subtitles",
+  "dont_autoselect_subtitles",
+  "fluid_layout",
+  "hide_subtitles",
+  "history_enabled",
+  "is_invisible",
+  "locale",
+  "login_mails_enabled",
+  "next_episode",
+  "pushover_token",
+  "show_optimistic_usage",
+  "sort_by",
+  "start_from",
+  "subtitle_languages",
+  "theater_mode",
+  "theme",
+  "transfer_sort_by",
+  "trash_enabled",
+  "tunnel_route_name",
+  "two_factor_enabled",
+  "use_private_download_ip",
+  "use_start_from",
   "video_player",
 ];
 
@@ -40,11 +92,31 @@ describe("conformance: @putdotio/api-client against the emulator", () => {
   it("Account.Info / Settings / SaveSettings", async () => {
     const info = (await api.Account.Info({ features: 1, intercom: 1 })).body;
     assert.equal(info.status, "OK");
-    hasKeys(info.info, [
-      "account_status", "avatar_url", "can_create_sub_account", "disk", "features", "files_will_be_deleted_at", "is_admin",
-      "is_eligible_for_friend_invitation", "is_sub_account", "mail", "monthly_bandwidth_usage", "password_last_changed_at",
-      "private_download_host_ip", "settings", "trash_size", "user_hash", "user_id", "username", "warnings",
-    ], "info");
+    hasKeys(
+      info.info,
+      [
+        "account_status",
+        "avatar_url",
+        "can_create_sub_account",
+        "disk",
+        "features",
+        "files_will_be_deleted_at",
+        "is_admin",
+        "is_eligible_for_friend_invitation",
+        "is_sub_account",
+        "mail",
+        "monthly_bandwidth_usage",
+        "password_last_changed_at",
+        "private_download_host_ip",
+        "settings",
+        "trash_size",
+        "user_hash",
+        "user_id",
+        "username",
+        "warnings",
+      ],
+      "info",
+    );
     hasKeys(info.info.disk, ["avail", "used", "size"], "disk");
     const settings = (await api.Account.Settings()).body.settings;
     hasKeys(settings, SETTINGS_KEYS, "settings");
@@ -163,7 +235,6 @@ describe("conformance: @putdotio/api-client against the emulator", () => {
 
 /** Our client and the official one read the same answers: every field ours declares agrees. */
 describe("conformance: our client agrees with @putdotio/api-client", () => {
-   
   const { PutioClient, collect } = require("../lib");
   let emu: Emulator;
   let api: any;
@@ -181,7 +252,8 @@ describe("conformance: our client agrees with @putdotio/api-client", () => {
 
   /** Every key our parsed object has must equal the official client's value. */
   function agree(mine: any, theirs: any, what: string): void {
-    for (const [k, v] of Object.entries(mine)) assert.deepEqual(v, theirs[k], `${what}.${k}: ours ${JSON.stringify(v)} vs official ${JSON.stringify(theirs[k])}`);
+    for (const [k, v] of Object.entries(mine))
+      assert.deepEqual(v, theirs[k], `${what}.${k}: ours ${JSON.stringify(v)} vs official ${JSON.stringify(theirs[k])}`);
   }
 
   it("account info and settings", async () => {
@@ -192,7 +264,10 @@ describe("conformance: our client agrees with @putdotio/api-client", () => {
   it("files: list, get, search", async () => {
     const theirs = (await api.Files.Query(0, { perPage: 1000 })).body;
     const mine = await collect(ours.files.list(0));
-    assert.deepEqual(mine.map((f: any) => f.id), theirs.files.map((f: any) => f.id));
+    assert.deepEqual(
+      mine.map((f: any) => f.id),
+      theirs.files.map((f: any) => f.id),
+    );
     mine.forEach((f: any, i: number) => agree(f, theirs.files[i], `files[${i}]`));
     const some = mine.find((f: any) => f.file_type !== "FOLDER") ?? mine[0];
     // The official client has no File.Get; its generic get() goes through the same parsing.
@@ -207,7 +282,10 @@ describe("conformance: our client agrees with @putdotio/api-client", () => {
     const mine = await collect(ours.transfers.list());
     const theirs = (await api.Transfers.Query()).body.transfers;
     assert.ok(mine.length > 0);
-    assert.deepEqual(mine.map((t: any) => t.id), theirs.map((t: any) => t.id));
+    assert.deepEqual(
+      mine.map((t: any) => t.id),
+      theirs.map((t: any) => t.id),
+    );
     mine.forEach((t: any, i: number) => agree(t, theirs[i], `transfers[${i}]`));
     agree(await ours.transfers.get(mine[0].id), (await api.Transfers.Get(mine[0].id)).body.transfer, "transfer");
   });
@@ -222,9 +300,8 @@ describe("conformance: our client agrees with @putdotio/api-client", () => {
 
 /** Zips, RSS and Events as the official client calls them (its JSON bodies, its GET cancel). */
 describe("conformance: @putdotio/api-client Zips, RSS, Events", () => {
-   
   const { PutioClient } = require("../lib");
-   
+
   const { startFeedServer } = require("./support/feed-server");
   let emu: Emulator;
   let api: any;
@@ -247,7 +324,10 @@ describe("conformance: @putdotio/api-client Zips, RSS, Events", () => {
     const f = emu.state.addFile(0, "z.txt", Buffer.from("zip me"));
     const { zip_id } = (await api.Zips.Create({ ids: [f.id] })).body;
     assert.equal(typeof zip_id, "number");
-    assert.deepEqual((await api.Zips.Query()).body.zips.map((z: any) => z.id), [zip_id]);
+    assert.deepEqual(
+      (await api.Zips.Query()).body.zips.map((z: any) => z.id),
+      [zip_id],
+    );
     await emu.advance(3000);
     const theirs = (await api.Zips.Get(zip_id)).body;
     hasKeys(theirs, ["zip_status", "url", "size", "missing_files"], "zip");
@@ -259,9 +339,38 @@ describe("conformance: @putdotio/api-client Zips, RSS, Events", () => {
   });
 
   it("RSS.Create / Query / Get / Update / Pause / Resume / Logs / RetryItem / ClearLogs / Delete; our client agrees", async () => {
-    const params = { title: "Show", rss_source_url: feed.url, parent_dir_id: 0, delete_old_files: false, keyword: "Show", unwanted_keywords: "", dont_process_whole_feed: false };
+    const params = {
+      title: "Show",
+      rss_source_url: feed.url,
+      parent_dir_id: 0,
+      delete_old_files: false,
+      keyword: "Show",
+      unwanted_keywords: "",
+      dont_process_whole_feed: false,
+    };
     const created = (await api.RSS.Create(params)).body.feed;
-    hasKeys(created, ["created_at", "delete_old_files", "extract", "id", "keyword", "last_error", "last_fetch", "parent_dir_id", "parentdirid", "paused", "paused_at", "rss_source_url", "start_at", "title", "unwanted_keywords", "updated_at"], "feed");
+    hasKeys(
+      created,
+      [
+        "created_at",
+        "delete_old_files",
+        "extract",
+        "id",
+        "keyword",
+        "last_error",
+        "last_fetch",
+        "parent_dir_id",
+        "parentdirid",
+        "paused",
+        "paused_at",
+        "rss_source_url",
+        "start_at",
+        "title",
+        "unwanted_keywords",
+        "updated_at",
+      ],
+      "feed",
+    );
     assert.equal((await api.RSS.Query()).body.feeds.length, 1);
     await api.RSS.Update(created.id, { ...params, title: "Renamed", delete_old_files: true });
     const theirs = (await api.RSS.Get(created.id)).body.feed;
@@ -290,7 +399,10 @@ describe("conformance: @putdotio/api-client Zips, RSS, Events", () => {
     const theirs = (await api.Events.Query()).body.events;
     assert.ok(theirs.length >= 2);
     const mine = (await ours.events.page()).events;
-    assert.deepEqual(mine.map((e: any) => e.id), theirs.map((e: any) => e.id));
+    assert.deepEqual(
+      mine.map((e: any) => e.id),
+      theirs.map((e: any) => e.id),
+    );
     mine.forEach((e: any, i: number) => {
       for (const [k, v] of Object.entries(e)) assert.deepEqual(v, theirs[i][k], `${k}`);
     });

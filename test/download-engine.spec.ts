@@ -293,7 +293,10 @@ describe("download engine", function () {
       assert.equal(r.downloaded, 1, JSON.stringify(r.errors.map((e) => e.error.message)));
       assertSameAsRemote(r.files[0].path, f.id);
       assert.equal(hops.length, 9, hops.join("\n")); // 3 ranges × 3 hops
-      assert.ok(hops.every((h) => /bytes=\d+-\d+$/.test(h)), "the Range header goes along");
+      assert.ok(
+        hops.every((h) => /bytes=\d+-\d+$/.test(h)),
+        "the Range header goes along",
+      );
 
       // A redirect loop fails the file after bounded hops, with a clear reason.
       client.files.downloadUrl = async () => `${base}/go/999999`;
@@ -308,7 +311,7 @@ describe("download engine", function () {
   });
 
   it("hostile names never write outside the target folder", async () => {
-    const bad = ["..", "../../evil", "/etc/passwd", "a/../../b", "nul\0byte", "CON", "name. ", "com1.txt", "a\\..\\..\\c", "<>:\"|?*"];
+    const bad = ["..", "../../evil", "/etc/passwd", "a/../../b", "nul\0byte", "CON", "name. ", "com1.txt", "a\\..\\..\\c", '<>:"|?*'];
     const folder = emu.state.addFolder(0, "..");
     for (const [i, n] of bad.entries()) emu.state.addFile(folder.id, n, Buffer.from(`file ${i}`));
     const sub = emu.state.addFolder(folder.id, "../..");
@@ -318,12 +321,16 @@ describe("download engine", function () {
     assert.equal(r.downloaded, bad.length + 1);
     // Everything is under target/ and nothing else appeared in the work folder.
     const all = tree(work);
-    assert.ok(all.every((p) => p.startsWith("target/")), all.join("\n"));
+    assert.ok(
+      all.every((p) => p.startsWith("target/")),
+      all.join("\n"),
+    );
     assert.equal(all.length, bad.length + 1);
-    for (const p of all) for (const part of p.split("/")) {
-      assert.ok(part !== ".." && part !== "." && !/[\0\\<>:"|?*]/.test(part) && !/[. ]$/.test(part), `bad component ${JSON.stringify(part)}`);
-      assert.ok(!/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part), `reserved name ${part}`);
-    }
+    for (const p of all)
+      for (const part of p.split("/")) {
+        assert.ok(part !== ".." && part !== "." && !/[\0\\<>:"|?*]/.test(part) && !/[. ]$/.test(part), `bad component ${JSON.stringify(part)}`);
+        assert.ok(!/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i.test(part), `reserved name ${part}`);
+      }
     for (const f of r.files) assert.ok(f.path.startsWith(target + path.sep));
   });
 
@@ -366,7 +373,11 @@ describe("download engine", function () {
     assert.deepEqual(tree(target), ["Show/S01/e1.mkv", "Show/S01/e1.srt"]);
     assert.deepEqual(r.files.map((f) => f.putioPath).sort(), ["Show/S01/e1.mkv", "Show/S01/e1.srt"]);
     // Incremental: a second run downloads nothing and skips both as identical.
-    const again = await scheduler().run({ source: { folderId: show.id }, target, filter: { extensions: ["mkv", "srt"], nameRegex: "^(?!sample)", olderThanDays: 7 } });
+    const again = await scheduler().run({
+      source: { folderId: show.id },
+      target,
+      filter: { extensions: ["mkv", "srt"], nameRegex: "^(?!sample)", olderThanDays: 7 },
+    });
     assert.equal(again.downloaded, 0);
     assert.equal(again.skipped, 2);
   });

@@ -82,7 +82,13 @@ describe("putio-download node", function () {
     assert.deepEqual([job.payload.downloaded, job.payload.skipped, job.payload.failed], [2, 0, 0]);
     assert.equal(job.payload.target, path.join(work, "library"));
     assert.deepEqual(fs.readdirSync(path.join(work, "library", "Show", "Season 1")).sort(), ["e1.mkv", "e2.mkv"]);
-    assert.deepEqual(msgs.slice(0, 2).map((m) => m.payload.putioPath).sort(), ["Show/Season 1/e1.mkv", "Show/Season 1/e2.mkv"]);
+    assert.deepEqual(
+      msgs
+        .slice(0, 2)
+        .map((m) => m.payload.putioPath)
+        .sort(),
+      ["Show/Season 1/e1.mkv", "Show/Season 1/e2.mkv"],
+    );
   });
 
   it("a finished transfer from putio-transfer-watch: downloads its file, deletes it and removes the transfer after verification", async () => {
@@ -189,7 +195,15 @@ describe("putio-download node", function () {
 
   it("odd payloads (circular, BigInt) are clear catchable errors in the package's words", async () => {
     await load({});
-    for (const payload of [(() => { const o: any = { a: 1 }; o.self = o; return o; })(), BigInt(5), [1, [2]]]) {
+    for (const payload of [
+      (() => {
+        const o: any = { a: 1 };
+        o.self = o;
+        return o;
+      })(),
+      BigInt(5),
+      [1, [2]],
+    ]) {
       const caught = nextMessage("caught");
       nr.node("dl").receive({ payload });
       const err = await caught;
@@ -202,14 +216,20 @@ describe("putio-download node", function () {
     const folder = emu.state.addFolder(0, "Dry");
     const a = emu.state.addFile(folder.id, "z", Buffer.from("z"));
     const b = emu.state.addFile(folder.id, "z.", Buffer.from("z."));
-    for (const [nodeOption, msgFlag] of [[false, true], [true, undefined]] as const) {
+    for (const [nodeOption, msgFlag] of [
+      [false, true],
+      [true, undefined],
+    ] as const) {
       await load({ deleteAfter: true, dryRun: nodeOption, target: path.join(work, "lib") });
       const got = nextMessage("out");
       nr.node("dl").receive({ payload: folder.id, dryRun: msgFlag });
       const msg = await got;
       assert.equal(msg.topic, "putio/download/dry-run");
       assert.equal(msg.dryRun, true);
-      assert.deepEqual(msg.payload.files.map((f: any) => f.path).sort(), [path.join(work, "lib", "Dry", "z"), path.join(work, "lib", "Dry", `z [putio-${b.id}]`)].sort());
+      assert.deepEqual(
+        msg.payload.files.map((f: any) => f.path).sort(),
+        [path.join(work, "lib", "Dry", "z"), path.join(work, "lib", "Dry", `z [putio-${b.id}]`)].sort(),
+      );
       assert.deepEqual(new Set(msg.payload.wouldDeleteFileIds), new Set([a.id, b.id]));
       await statusMatching("dl", (s) => /dry run: 2 file/.test(s.text));
       await nr.helper.unload();

@@ -22,7 +22,43 @@ const SEED = process.env.PROPERTY_SEED ? Number(process.env.PROPERTY_SEED) : und
 const MiB = 1024 * 1024;
 
 /** Pieces of names that have bitten file tools: separators, dots, case, Unicode forms, our own suffixes. */
-const PIECES = ["a", "A", "z", "Z", ".", "..", " ", ":", "?", "*", "_", "\\", "<", "\u00e9", "e\u0301", "\ufb01", "fi", "\u0131", "I", "CON", "nul", "com1", ".part", ".part.json", ".putio-", "1", "\u0000", "\t", "\ud800", "\u{1f600}", ".mkv", ".MKV", "~", "[putio-1]", " (1)"];
+const PIECES = [
+  "a",
+  "A",
+  "z",
+  "Z",
+  ".",
+  "..",
+  " ",
+  ":",
+  "?",
+  "*",
+  "_",
+  "\\",
+  "<",
+  "\u00e9",
+  "e\u0301",
+  "\ufb01",
+  "fi",
+  "\u0131",
+  "I",
+  "CON",
+  "nul",
+  "com1",
+  ".part",
+  ".part.json",
+  ".putio-",
+  "1",
+  "\u0000",
+  "\t",
+  "\ud800",
+  "\u{1f600}",
+  ".mkv",
+  ".MKV",
+  "~",
+  "[putio-1]",
+  " (1)",
+];
 const nameArb = fc.oneof(
   { weight: 12, arbitrary: fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 4 }).map((p) => p.join("")) },
   { weight: 1, arbitrary: fc.constantFrom("x".repeat(250), "\u00e9".repeat(126) + ".mkv", "\u{1f600}".repeat(62) + ".srt", "y".repeat(236) + " [putio-9]") },
@@ -33,7 +69,10 @@ interface RemoteTreeSpec {
   folders: Array<{ name: string; files: Array<{ name: string; size: number }> }>;
 }
 
-const sizeArb = fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 0, max: 3000 }) }, { weight: 1, arbitrary: fc.integer({ min: 2 * MiB, max: 2 * MiB + 5000 }) });
+const sizeArb = fc.oneof(
+  { weight: 20, arbitrary: fc.integer({ min: 0, max: 3000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 2 * MiB, max: 2 * MiB + 5000 }) },
+);
 /** put.io keeps names unique (exactly) within a folder; everything else is allowed here. */
 const filesArb = (max: number) => fc.uniqueArray(fc.record({ name: nameArb, size: sizeArb }), { maxLength: max, selector: (f) => f.name });
 const treeArb: fc.Arbitrary<RemoteTreeSpec> = fc
@@ -126,9 +165,19 @@ describe("download properties (fast-check)", function () {
         // Local entries before the job: placed where the remote names would land after plain cleaning.
         const topDir = path.join(target, root.name);
         for (const l of c.local) {
-          const dir = l.at === "folder0" && c.tree.folders.length ? path.join(topDir, c.tree.folders[0].name.replace(/[\u0000-\u001f/\\<>:"|?*]/g, "_").replace(/[. ]+$/, "") || "_") : topDir;
+          const dir =
+            l.at === "folder0" && c.tree.folders.length
+              ? path.join(topDir, c.tree.folders[0].name.replace(/[\u0000-\u001f/\\<>:"|?*]/g, "_").replace(/[. ]+$/, "") || "_")
+              : topDir;
           const someId = allIds.length ? allIds[l.pick % allIds.length] : 1;
-          const name = l.name === "TEMP" ? `.putio-${someId}.part` : l.name === "STATE" ? `.putio-${someId}.part.json` : l.name === "SAME" && allIds.length ? emu.state.getFile(someId)!.name : l.name;
+          const name =
+            l.name === "TEMP"
+              ? `.putio-${someId}.part`
+              : l.name === "STATE"
+                ? `.putio-${someId}.part.json`
+                : l.name === "SAME" && allIds.length
+                  ? emu.state.getFile(someId)!.name
+                  : l.name;
           const clean = name.replace(/[\u0000-\u001f/\\<>:"|?*]/g, "_").replace(/\ud800/g, "_");
           if (!clean || clean === "." || clean === "..") continue;
           const p = path.join(dir, clean);
@@ -151,7 +200,11 @@ describe("download properties (fast-check)", function () {
             if (c.policy === "overwrite" && f.status === "downloaded") overwritten.add(f.path);
             onEnd?.();
           };
-          const s = new DownloadScheduler(client, { filesAtOnce: 3, segmentThreshold: MiB, connectionsPerFile: 3 }, { engine: { stallMs: 5_000, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20, retries: 4 } });
+          const s = new DownloadScheduler(
+            client,
+            { filesAtOnce: 3, segmentThreshold: MiB, connectionsPerFile: 3 },
+            { engine: { stallMs: 5_000, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20, retries: 4 } },
+          );
           try {
             return await s.run({ source: { folderId: root.id }, target, ifExists: c.policy, deleteAfter: c.deleteAfter ? {} : null, signal, onFile });
           } finally {
@@ -205,7 +258,8 @@ describe("download properties (fast-check)", function () {
           assert.deepEqual(temps, [], "no temp file left");
         }
         // Failures are only the expected kinds here: refusals of entries that are not ours.
-        for (const e of r.errors) assert.match(e.error.message, /left it alone|symbolic link|leads outside the target|is not a folder|no free name/, e.error.message);
+        for (const e of r.errors)
+          assert.match(e.error.message, /left it alone|symbolic link|leads outside the target|is not a folder|no free name/, e.error.message);
         fs.rmSync(caseDir, { recursive: true, force: true });
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },

@@ -71,7 +71,26 @@ describe("download safety", function () {
   });
 
   describe("names that collide", () => {
-    const COLLIDING = ["a", "b", "z", "z.", "a:b", "a_b", "Movie?", "Movie*", "..", ".", "   ", "...", "Film.mkv", "film.MKV", "caf\u00e9", "cafe\u0301", "CON", "_CON"];
+    const COLLIDING = [
+      "a",
+      "b",
+      "z",
+      "z.",
+      "a:b",
+      "a_b",
+      "Movie?",
+      "Movie*",
+      "..",
+      ".",
+      "   ",
+      "...",
+      "Film.mkv",
+      "film.MKV",
+      "caf\u00e9",
+      "cafe\u0301",
+      "CON",
+      "_CON",
+    ];
 
     it("every remote file gets its own local path (also under case and Unicode folding), deterministic across runs, and delete-after deletes each verified file", async () => {
       const folder = emu.state.addFolder(0, "Batch");
@@ -118,7 +137,9 @@ describe("download safety", function () {
     it("planLocalNames does not depend on the order it is given", () => {
       const entries = COLLIDING.map((n, i) => ({ folders: [], file: { id: 100 + i, name: n } }));
       const a = planLocalNames(entries).map((p) => p.name);
-      const b = planLocalNames([...entries].reverse()).map((p) => p.name).reverse();
+      const b = planLocalNames([...entries].reverse())
+        .map((p) => p.name)
+        .reverse();
       assert.deepEqual(a, b);
     });
 
@@ -126,7 +147,10 @@ describe("download safety", function () {
       const folder = emu.state.addFolder(0, "Twice");
       for (const n of ["z", "z.", "Z", "k"]) emu.state.addFile(folder.id, n, { size: 2 * MiB + n.length, seed: n.charCodeAt(0) });
       // Two schedulers: as two accounts' download nodes would be.
-      const [r1, r2] = await Promise.all([scheduler().run({ source: { folderId: folder.id }, target }), scheduler().run({ source: { folderId: folder.id }, target })]);
+      const [r1, r2] = await Promise.all([
+        scheduler().run({ source: { folderId: folder.id }, target }),
+        scheduler().run({ source: { folderId: folder.id }, target }),
+      ]);
       assert.equal(r1.failed + r2.failed, 0, JSON.stringify([...r1.errors, ...r2.errors].map((e) => e.error.message)));
       assert.equal(r1.downloaded + r2.downloaded, 4, "each file downloaded once");
       assert.equal(r1.skipped + r2.skipped, 4, "the other job found it identical");
@@ -159,12 +183,12 @@ describe("download safety", function () {
       const dir = path.join(target, "F");
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(path.join(dir, `.putio-${a.id}.part`), "not ours");
-      fs.writeFileSync(path.join(dir, `.putio-${b.id}.part.json`), "{\"v\":1}");
+      fs.writeFileSync(path.join(dir, `.putio-${b.id}.part.json`), '{"v":1}');
       const r = await scheduler().run({ source: { folderId: folder.id }, target, deleteAfter: {} });
       assert.equal(r.failed, 2);
       for (const e of r.errors) assert.match(e.error.message, /did not create it and left it alone/);
       assert.equal(fs.readFileSync(path.join(dir, `.putio-${a.id}.part`), "utf8"), "not ours");
-      assert.equal(fs.readFileSync(path.join(dir, `.putio-${b.id}.part.json`), "utf8"), "{\"v\":1}");
+      assert.equal(fs.readFileSync(path.join(dir, `.putio-${b.id}.part.json`), "utf8"), '{"v":1}');
       assert.deepEqual(r.deletedFileIds, [], "nothing deleted when a file failed");
       assert.ok(emu.state.getFile(a.id) && emu.state.getFile(b.id));
     });
@@ -229,7 +253,11 @@ describe("download safety", function () {
       fs.mkdirSync(target, { recursive: true });
       fs.symlinkSync(outside, path.join(target, `.putio-${f.id}.part.json`));
       fs.symlinkSync(outside, path.join(target, "n.bin"));
-      for (const [file, overwrite] of [[f, false], [g, false], [g, true]] as const) {
+      for (const [file, overwrite] of [
+        [f, false],
+        [g, false],
+        [g, true],
+      ] as const) {
         const r = await scheduler().run({ source: { fileId: file.id }, target, ifExists: overwrite ? "overwrite" : "skip-identical", deleteAfter: {} });
         assert.equal(r.failed, 1);
         assert.match(r.errors[0].error.message, /symbolic link/);
@@ -244,7 +272,10 @@ describe("download safety", function () {
     it("a target that cannot be created fails fast with a clear error (no hang)", async function () {
       if (process.platform !== "linux") this.skip();
       emu.state.addFile(0, "t.bin", Buffer.from("t"));
-      await assert.rejects(scheduler().run({ source: { folderId: 0 }, target: "/proc/putio-nas" }), (err: Error) => err instanceof PutioInputError && /could not be created/.test(err.message));
+      await assert.rejects(
+        scheduler().run({ source: { folderId: 0 }, target: "/proc/putio-nas" }),
+        (err: Error) => err instanceof PutioInputError && /could not be created/.test(err.message),
+      );
       const file = path.join(work, "a-file");
       fs.writeFileSync(file, "x");
       await assert.rejects(scheduler().run({ source: { folderId: 0 }, target: path.join(file, "sub") }), /is not a folder/);
@@ -290,8 +321,15 @@ describe("download safety", function () {
         process.off("warning", onWarning);
       }
       assert.equal(open, 0, "handles left open");
-      assert.deepEqual(warnings.map((w) => w.name), []);
-      assert.deepEqual(tree(target).filter((p) => p.includes(".putio-")), [], "no temp files left");
+      assert.deepEqual(
+        warnings.map((w) => w.name),
+        [],
+      );
+      assert.deepEqual(
+        tree(target).filter((p) => p.includes(".putio-")),
+        [],
+        "no temp files left",
+      );
     });
   });
 
@@ -303,10 +341,13 @@ describe("download safety", function () {
       const before = emu.requests.length;
       const r = await scheduler().run({ source: { folderId: folder.id }, target, deleteAfter: {}, dryRun: true });
       assert.equal(r.downloaded, 0);
-      assert.deepEqual(r.dryRun!.files.map((f) => [f.fileId, f.path]).sort(), [
-        [a.id, path.join(target, "Dry", "z")],
-        [b.id, path.join(target, "Dry", `z [putio-${b.id}]`)],
-      ].sort());
+      assert.deepEqual(
+        r.dryRun!.files.map((f) => [f.fileId, f.path]).sort(),
+        [
+          [a.id, path.join(target, "Dry", "z")],
+          [b.id, path.join(target, "Dry", `z [putio-${b.id}]`)],
+        ].sort(),
+      );
       assert.deepEqual(new Set(r.dryRun!.wouldDeleteFileIds), new Set([a.id, b.id]));
       assert.ok(!fs.existsSync(target), "nothing written, not even the target folder");
       assert.ok(emu.requests.slice(before).every((q) => !q.path.startsWith("/download/") && !q.path.includes("delete")));

@@ -7,7 +7,21 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { compileFilter } from "../lib/domains/filters";
 import { crc32Combine } from "../lib/core/crc";
-import { BandwidthLimiter, JobJournal, jsonSafeMsg, writePlan, inWindow, numberedName, parseWindow, planSegments, safeJoin, sanitizeName, Semaphore, Throttle, type Clock } from "../lib/download";
+import {
+  BandwidthLimiter,
+  JobJournal,
+  jsonSafeMsg,
+  writePlan,
+  inWindow,
+  numberedName,
+  parseWindow,
+  planSegments,
+  safeJoin,
+  sanitizeName,
+  Semaphore,
+  Throttle,
+  type Clock,
+} from "../lib/download";
 
 function fakeClock(start = 0): Clock & { slept: number[]; t: number } {
   const c = {
@@ -24,7 +38,12 @@ function fakeClock(start = 0): Clock & { slept: number[]; t: number } {
 
 describe("download units", () => {
   it("crc32Combine equals the CRC of the concatenation (incl. lengths above 4 GiB)", () => {
-    for (const [a, b] of [[0, 5], [7, 0], [1000, 12345], [65536, 1]]) {
+    for (const [a, b] of [
+      [0, 5],
+      [7, 0],
+      [1000, 12345],
+      [65536, 1],
+    ]) {
       const A = crypto.randomBytes(a);
       const B = crypto.randomBytes(b);
       assert.equal(crc32Combine(zlib.crc32(A), zlib.crc32(B), B.length), zlib.crc32(Buffer.concat([A, B])) >>> 0);
@@ -47,7 +66,7 @@ describe("download units", () => {
       "aux.txt": "_aux.txt",
       "COM1.mkv": "_COM1.mkv",
       "name. ": "name",
-      "a<b>c:d\"e|f?g*h\\i": "a_b_c_d_e_f_g_h_i",
+      'a<b>c:d"e|f?g*h\\i': "a_b_c_d_e_f_g_h_i",
       "Movie (2020).mkv": "Movie (2020).mkv",
     };
     for (const [input, want] of Object.entries(cases)) assert.equal(sanitizeName(input), want, JSON.stringify(input));

@@ -25,11 +25,24 @@ describe("dry runs", function () {
     await emu.close();
   });
 
-  const account = (): FlowNode => ({ id: "acc", type: "putio-account", name: "dry account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl });
+  const account = (): FlowNode => ({
+    id: "acc",
+    type: "putio-account",
+    name: "dry account",
+    apiUrl: emu.apiUrl,
+    uploadUrl: emu.uploadUrl,
+    socketUrl: emu.socketUrl,
+  });
   async function load(node: Record<string, unknown>): Promise<void> {
     await nr.load(
       [accountNode, fileActionNode, transferActionNode],
-      withTab([account(), { id: "n", account: "acc", wires: [["out"]], ...node } as unknown as FlowNode, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+      withTab([
+        account(),
+        { id: "n", account: "acc", wires: [["out"]], ...node } as unknown as FlowNode,
+        catchAll("c", "caught"),
+        { id: "out", type: "helper" },
+        { id: "caught", type: "helper" },
+      ]),
       { acc: { accessToken: emu.token } },
     );
   }
@@ -38,7 +51,18 @@ describe("dry runs", function () {
     nr.node("n").receive(msg);
     return got;
   }
-  const fileAction = (cfg: object = {}) => ({ type: "putio-file-action", action: "msg", ids: "", target: "target", targetType: "msg", newName: "name", newNameType: "msg", skipTrash: false, dryRun: false, ...cfg });
+  const fileAction = (cfg: object = {}) => ({
+    type: "putio-file-action",
+    action: "msg",
+    ids: "",
+    target: "target",
+    targetType: "msg",
+    newName: "name",
+    newNameType: "msg",
+    skipTrash: false,
+    dryRun: false,
+    ...cfg,
+  });
 
   describe("file action", () => {
     function tree() {
@@ -79,7 +103,10 @@ describe("dry runs", function () {
       const { film, nfo } = tree();
       await load(fileAction({ action: "delete" }));
       let msg = await outcome({ payload: film.id, dryRun: true });
-      assert.deepEqual(msg.payload.wouldDelete.map((f: any) => f.path), ["/Movies/2026/Film.mkv"]);
+      assert.deepEqual(
+        msg.payload.wouldDelete.map((f: any) => f.path),
+        ["/Movies/2026/Film.mkv"],
+      );
       assert.ok(emu.state.getFile(film.id));
       for (const dryRun of ["true", 1, "yes"]) {
         // Only the boolean true asks for a dry run: anything else is a normal msg. Check on an unknown id.
@@ -110,10 +137,16 @@ describe("dry runs", function () {
       assert.deepEqual(msg.payload.wouldDeleteForGood.map((t: any) => t.id).sort(), [film.id, nfo.id].sort());
       assert.ok(msg.payload.wouldDeleteForGood.every((t: any) => typeof t.name === "string"));
       msg = await outcome({ action: "trash-delete", payload: [film.id, top.id], dryRun: true });
-      assert.deepEqual(msg.payload.wouldDeleteForGood.map((t: any) => [t.id, t.name]), [[film.id, "Film.mkv"]]);
+      assert.deepEqual(
+        msg.payload.wouldDeleteForGood.map((t: any) => [t.id, t.name]),
+        [[film.id, "Film.mkv"]],
+      );
       assert.deepEqual(msg.payload.missing, [top.id], "a file not in the trash");
       msg = await outcome({ action: "restore", payload: nfo.id, dryRun: true });
-      assert.deepEqual(msg.payload.wouldRestore.map((t: any) => t.id), [nfo.id]);
+      assert.deepEqual(
+        msg.payload.wouldRestore.map((t: any) => t.id),
+        [nfo.id],
+      );
       assert.equal(changing(emu).length, before);
       assert.equal(emu.state.trashed().length, 2);
       // The trash list itself is not a change: answered as usual.
@@ -126,7 +159,10 @@ describe("dry runs", function () {
       await load(fileAction({ dryRun: true }));
       const before = changing(emu).length;
       let msg = await outcome({ action: "move", payload: [top.id], target: "/Archive/Old" });
-      assert.deepEqual(msg.payload.wouldMove.map((f: any) => f.path), ["/top.txt"]);
+      assert.deepEqual(
+        msg.payload.wouldMove.map((f: any) => f.path),
+        ["/top.txt"],
+      );
       assert.equal(msg.payload.toId, null);
       assert.equal(msg.payload.toCreated, true);
       msg = await outcome({ action: "move", payload: film.id, target: "/Movies", name: "Renamed.mkv" });
@@ -184,8 +220,17 @@ describe("dry runs", function () {
       await load(transferAction({ action: "clean", cleanScope: "payload", dryRun: true }));
       const before = changing(emu).length;
       const dry = await outcome({ payload: [all[0].id, all[2].id, all[3].id] });
-      assert.deepEqual(dry.payload.wouldClean.map((t: any) => t.id), [all[0].id]);
-      assert.deepEqual(dry.payload.notFinished.map((t: any) => [t.id, t.status]).sort(), [[all[2].id, "SEEDING"], [all[3].id, "DOWNLOADING"]].sort());
+      assert.deepEqual(
+        dry.payload.wouldClean.map((t: any) => t.id),
+        [all[0].id],
+      );
+      assert.deepEqual(
+        dry.payload.notFinished.map((t: any) => [t.id, t.status]).sort(),
+        [
+          [all[2].id, "SEEDING"],
+          [all[3].id, "DOWNLOADING"],
+        ].sort(),
+      );
       const unknown = await outcome({ payload: [all[0].id, 2147483600] });
       assert.match(unknown.caught.error.message, /no transfer with id 2147483600/);
       assert.equal(changing(emu).length, before);
@@ -197,14 +242,29 @@ describe("dry runs", function () {
       await load(transferAction({ dryRun: true }));
       const before = changing(emu).length;
       let msg = await outcome({ action: "remove", payload: [all[3].id, all[4].id] });
-      assert.deepEqual(msg.payload.wouldRemove.map((t: any) => [t.id, t.status]), [[all[3].id, "DOWNLOADING"], [all[4].id, "IN_QUEUE"]]);
+      assert.deepEqual(
+        msg.payload.wouldRemove.map((t: any) => [t.id, t.status]),
+        [
+          [all[3].id, "DOWNLOADING"],
+          [all[4].id, "IN_QUEUE"],
+        ],
+      );
       msg = await outcome({ action: "cancel", payload: all[3].id });
-      assert.deepEqual(msg.payload.wouldCancel.map((t: any) => t.id), [all[3].id]);
+      assert.deepEqual(
+        msg.payload.wouldCancel.map((t: any) => t.id),
+        [all[3].id],
+      );
       msg = await outcome({ action: "retry", payload: all[1].id });
-      assert.deepEqual(msg.payload.wouldRetry.map((t: any) => [t.id, t.status]), [[all[1].id, "ERROR"]]);
+      assert.deepEqual(
+        msg.payload.wouldRetry.map((t: any) => [t.id, t.status]),
+        [[all[1].id, "ERROR"]],
+      );
       assert.equal(changing(emu).length, before);
       assert.ok(!emu.requests.some((r) => /\/v2\/transfers\/(remove|cancel|retry|clean)$/.test(r.path)));
-      assert.deepEqual(emu.state.transfers().map((t) => t.status), ["COMPLETED", "ERROR", "SEEDING", "DOWNLOADING", "IN_QUEUE", "COMPLETED"]);
+      assert.deepEqual(
+        emu.state.transfers().map((t) => t.status),
+        ["COMPLETED", "ERROR", "SEEDING", "DOWNLOADING", "IN_QUEUE", "COMPLETED"],
+      );
       // Without the option, msg.dryRun asks for it per msg on another node.
       await nr.helper.unload();
       await load(transferAction());

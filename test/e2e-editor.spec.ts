@@ -9,12 +9,23 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
-import { categoryId, dropFromPalette, exerciseDialog, helpHeadings, nodeProps, openEditor, openNodeDialog, screenshotDialog, screenshotPath, traySettled, type Browser } from "./e2e/editor";
+import {
+  categoryId,
+  dropFromPalette,
+  exerciseDialog,
+  helpHeadings,
+  nodeProps,
+  openEditor,
+  openNodeDialog,
+  screenshotDialog,
+  screenshotPath,
+  traySettled,
+  type Browser,
+} from "./e2e/editor";
 import { FLAVORS, MODULE, packageNodes, requireSetup, SCREENSHOTS, startNodeRed, waitFor, type NodeRed } from "./e2e/harness";
 
- 
 declare const RED: any;
- 
+
 declare const $: any;
 
 const ACCOUNT_TYPE = "putio-account";
@@ -58,8 +69,12 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
     const shown: { label: string; types: string[]; icons: Array<string | null> } = await page.evaluate(
       (c) => ({
         label: $(`#red-ui-palette-header-${c} span`).text(),
-        types: $(`#red-ui-palette-container-${c} .red-ui-palette-node`).map((_: number, el: any) => $(el).attr("data-palette-type")).get(),
-        icons: $(`#red-ui-palette-container-${c} .red-ui-palette-icon-container`).map((_: number, el: any) => $(el).attr("data-palette-icon")).get(),
+        types: $(`#red-ui-palette-container-${c} .red-ui-palette-node`)
+          .map((_: number, el: any) => $(el).attr("data-palette-type"))
+          .get(),
+        icons: $(`#red-ui-palette-container-${c} .red-ui-palette-icon-container`)
+          .map((_: number, el: any) => $(el).attr("data-palette-icon"))
+          .get(),
       }),
       cat,
     );
@@ -192,6 +207,10 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
     await browser.close();
     const code = await nr.stop();
     assert.equal(code, 0, nr.log);
-    assert.deepEqual(nr.log.split("\n").filter((l) => /\[error\]/.test(l)), [], "Node-RED logged errors");
+    assert.deepEqual(
+      nr.log.split("\n").filter((l) => /\[error\]/.test(l)),
+      [],
+      "Node-RED logged errors",
+    );
   });
 });

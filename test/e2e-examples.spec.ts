@@ -108,18 +108,26 @@ describe("examples as shipped", () => {
       const flow = JSON.parse(fs.readFileSync(path.join(ROOT, "examples", file), "utf8")) as FlowNode[];
       assert.ok(Array.isArray(flow));
       assert.ok(!flow.some((n) => n.type === "tab" || "z" in n), "imported into the current tab: no tab node, no z");
-      assert.ok(flow.some((n) => n.type === "comment" && String(n.name ?? "").length > 0 && String(n.info ?? "").length > 0), "a comment saying what it does and what to set");
+      assert.ok(
+        flow.some((n) => n.type === "comment" && String(n.name ?? "").length > 0 && String(n.info ?? "").length > 0),
+        "a comment saying what it does and what to set",
+      );
       const accounts = flow.filter((n) => n.type === "putio-account");
       assert.equal(accounts.length, 1);
       const [acc] = accounts;
       assert.equal(acc.id, "example-account");
       assert.equal(acc.name, "put.io account");
-      assert.deepEqual([acc.apiUrl, acc.uploadUrl, acc.socketUrl, acc.webUrl], ["https://api.put.io", "https://upload.put.io", "wss://socket.put.io/socket/sockjs/websocket", "https://app.put.io"]);
+      assert.deepEqual(
+        [acc.apiUrl, acc.uploadUrl, acc.socketUrl, acc.webUrl],
+        ["https://api.put.io", "https://upload.put.io", "wss://socket.put.io/socket/sockjs/websocket", "https://app.put.io"],
+      );
       assert.ok(!("credentials" in acc));
-      for (const n of flow.filter((x) => x.type.startsWith("putio-") && x.type !== "putio-account")) assert.equal(n.account, acc.id, `${n.id} uses the example account`);
+      for (const n of flow.filter((x) => x.type.startsWith("putio-") && x.type !== "putio-account"))
+        assert.equal(n.account, acc.id, `${n.id} uses the example account`);
       const ids = new Set(flow.map((n) => n.id));
       assert.equal(ids.size, flow.length, "unique ids");
-      for (const n of flow) for (const out of (n.wires as string[][] | undefined) ?? []) for (const to of out) assert.ok(ids.has(to), `${n.id} is wired to missing ${to}`);
+      for (const n of flow)
+        for (const out of (n.wires as string[][] | undefined) ?? []) for (const to of out) assert.ok(ids.has(to), `${n.id} is wired to missing ${to}`);
     });
   }
 });
@@ -301,7 +309,10 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
 
     const broken = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:00000000000000000000000000000000000000cc&dn=Broken", name: "Broken" });
     emu.state.setTransferStatus(broken.id, "ERROR", { error_message: "tracker said no" });
-    await waitFor(() => emu.requests.slice(start).some((r) => r.method === "POST" && r.path === "/v2/transfers/retry" && r.status === 200), "POST /v2/transfers/retry");
+    await waitFor(
+      () => emu.requests.slice(start).some((r) => r.method === "POST" && r.path === "/v2/transfers/retry" && r.status === 200),
+      "POST /v2/transfers/retry",
+    );
     assert.notEqual(emu.state.getTransfer(broken.id)?.status, "ERROR", "the failed transfer was retried");
 
     const finished = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:00000000000000000000000000000000000000dd&dn=Done", name: "Done" });
@@ -363,7 +374,10 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
 
     const t = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:00000000000000000000000000000000000000ee&dn=Eventful", name: "Eventful" });
     emu.state.setTransferStatus(t.id, "COMPLETED");
-    const event = await waitFor(() => debugOutputs(nr, "new events", from).find((o) => /Eventful/.test(o) && o.trim().endsWith("}")), "the transfer_completed event");
+    const event = await waitFor(
+      () => debugOutputs(nr, "new events", from).find((o) => /Eventful/.test(o) && o.trim().endsWith("}")),
+      "the transfer_completed event",
+    );
     assert.match(event, /type: 'transfer_completed'/);
   });
 
@@ -416,7 +430,13 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
     assert.equal((await nr.api("POST", `/inject/${tidy.id}`)).status, 200);
     const nfo = await waitFor(() => emu.state.listChildren(completed.id).find((f) => f.name === "nfo"), "/Completed/nfo");
     await waitFor(() => emu.state.listChildren(nfo.id).length === 2, "both .nfo files in /Completed/nfo");
-    assert.deepEqual(emu.state.listChildren(nfo.id).map((f) => f.id).sort(), [a.id, b.id].sort());
+    assert.deepEqual(
+      emu.state
+        .listChildren(nfo.id)
+        .map((f) => f.id)
+        .sort(),
+      [a.id, b.id].sort(),
+    );
     assert.equal(emu.state.getFile(keep.id)?.parent_id, show.id, "other files stay");
   });
 });

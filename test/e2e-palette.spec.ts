@@ -10,7 +10,21 @@ import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { Broker, topicFor } from "./e2e/mqtt";
-import { accountNode, FLAVORS, MODULE, packageNodes, registeredNodes, requireSetup, ROOT, startNodeRed, TAB, waitFor, type FlowNode, type NodeRed, type NodeSet } from "./e2e/harness";
+import {
+  accountNode,
+  FLAVORS,
+  MODULE,
+  packageNodes,
+  registeredNodes,
+  requireSetup,
+  ROOT,
+  startNodeRed,
+  TAB,
+  waitFor,
+  type FlowNode,
+  type NodeRed,
+  type NodeSet,
+} from "./e2e/harness";
 
 const ACCOUNT = "e2e-account";
 /** Node types of a flow file that are not nodes of a palette. */
@@ -18,7 +32,12 @@ const NOT_NODES = new Set(["tab", "group", "junction", "subflow"]);
 
 function repoExamples(): string[] {
   const dir = path.join(ROOT, "examples");
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+    : [];
 }
 
 /**
@@ -78,7 +97,11 @@ for (const key of ["nr4", "nr5"] as const) {
       const listing = await nr.api<Array<string | { fn: string }>>("GET", `/library/examples/flows/${MODULE}`);
       assert.equal(listing.status, 200, JSON.stringify(listing.body));
       const listed = listing.body.flatMap((e) => (typeof e === "string" ? [] : [e.fn])).sort();
-      assert.deepEqual(listed, files.map((f) => f.replace(/\.json$/, "")), "the Import > Examples menu does not list every examples/*.json");
+      assert.deepEqual(
+        listed,
+        files.map((f) => f.replace(/\.json$/, "")),
+        "the Import > Examples menu does not list every examples/*.json",
+      );
       const types = new Set((await nr.api<NodeSet[]>("GET", "/nodes")).body.flatMap((s) => s.types));
       for (const name of listed) {
         const flow = await nr.api<FlowNode[]>("GET", `/library/examples/flows/${MODULE}/${name}`);
@@ -129,7 +152,10 @@ for (const key of ["nr4", "nr5"] as const) {
         for (const id of accounts) if (!flow.some((n) => n.id === id)) flow.push(accountNode(id, emu, emu.token));
         const ins = flow.filter((n) => n.type === "mqtt in");
         assert.ok(ins.length > 0, `${example} has no mqtt in node`);
-        assert.ok(flow.some((n) => n.type === "putio-transfer-add"), `${example} has no putio-transfer-add node`);
+        assert.ok(
+          flow.some((n) => n.type === "putio-transfer-add"),
+          `${example} has no putio-transfer-add node`,
+        );
         const before = emu.requests.length;
         await nr.deploy(flow);
         const magnet = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=e2e-mqtt";
@@ -149,8 +175,33 @@ for (const key of ["nr4", "nr5"] as const) {
       await nr.deploy([
         { id: TAB, type: "tab", label: "e2e mqtt" },
         accountNode(ACCOUNT, emu, emu.token),
-        { id: "e2e-broker", type: "mqtt-broker", name: "aedes", broker: "127.0.0.1", port: String(broker.port), clientid: "", autoConnect: true, usetls: false, protocolVersion: "4", keepalive: "60", cleansession: true },
-        { id: "e2e-in", type: "mqtt in", z: TAB, topic: "putio/e2e/+", qos: "0", datatype: "utf8", broker: "e2e-broker", nl: false, rap: true, rh: 0, inputs: 0, wires: [["e2e-info"]] },
+        {
+          id: "e2e-broker",
+          type: "mqtt-broker",
+          name: "aedes",
+          broker: "127.0.0.1",
+          port: String(broker.port),
+          clientid: "",
+          autoConnect: true,
+          usetls: false,
+          protocolVersion: "4",
+          keepalive: "60",
+          cleansession: true,
+        },
+        {
+          id: "e2e-in",
+          type: "mqtt in",
+          z: TAB,
+          topic: "putio/e2e/+",
+          qos: "0",
+          datatype: "utf8",
+          broker: "e2e-broker",
+          nl: false,
+          rap: true,
+          rh: 0,
+          inputs: 0,
+          wires: [["e2e-info"]],
+        },
         { id: "e2e-info", type: "putio-account-info", z: TAB, account: ACCOUNT, thresholdGb: "", includeSettings: false, wires: [["e2e-out"], ["e2e-out"]] },
         { id: "e2e-out", type: "mqtt out", z: TAB, topic: result, qos: "0", retain: "false", broker: "e2e-broker", wires: [] },
       ]);

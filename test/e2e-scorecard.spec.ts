@@ -65,7 +65,13 @@ describe("e2e scorecard (node-red-dev validate, offline)", function () {
   it("N02 passes when examples (in any file) use every non-config node", async () => {
     const dir = await unpackedCopy();
     const flows: Record<string, object[]> = {};
-    nodes.forEach((d, i) => (flows[`ex-${i}`] = [{ id: "t", type: "tab", label: "x" }, { id: `n${i}`, type: d.type, z: "t", wires: [] }]));
+    nodes.forEach(
+      (d, i) =>
+        (flows[`ex-${i}`] = [
+          { id: "t", type: "tab", label: "x" },
+          { id: `n${i}`, type: d.type, z: "t", wires: [] },
+        ]),
+    );
     writeExamples(dir, flows);
     const { out } = scorecard("--path", dir);
     assert.equal(verdict(out, "N02"), "pass", out);

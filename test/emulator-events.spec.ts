@@ -23,9 +23,16 @@ describe("emulator: events history", () => {
     assertOk(res);
     assert.equal(res.body.has_more, false);
     const events = res.body.events;
-    assert.deepEqual(events.map((e: { type: string }) => e.type), ["upload", "transfer_completed", "transfer_error"]);
+    assert.deepEqual(
+      events.map((e: { type: string }) => e.type),
+      ["upload", "transfer_completed", "transfer_error"],
+    );
     const ids = events.map((e: { id: number }) => e.id);
-    assert.deepEqual([...ids].sort((a, b) => b - a), ids, "newest first");
+    assert.deepEqual(
+      [...ids].sort((a, b) => b - a),
+      ids,
+      "newest first",
+    );
     const done = events[1];
     assert.deepEqual(Object.keys(done).sort(), ["created_at", "file_id", "id", "source", "transfer_name", "transfer_size", "type", "user_id"]);
     const t = emu.state.getTransfer(ok.id)!;

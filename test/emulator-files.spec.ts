@@ -166,7 +166,13 @@ describe("emulator: envelopes, auth and files", () => {
     assert.equal(emu.state.getFile(a.id)?.name, "b.txt");
     const moved = await call(emu, "POST", "/v2/files/move", { form: { file_ids: `${a.id},2147483647,${dir.id}`, parent_id: String(dir.id) } });
     assertOk(moved);
-    assert.deepEqual(moved.body.errors.map((e: { id: number; status_code: number }) => [e.id, e.status_code]), [[2147483647, 404], [dir.id, 400]]);
+    assert.deepEqual(
+      moved.body.errors.map((e: { id: number; status_code: number }) => [e.id, e.status_code]),
+      [
+        [2147483647, 404],
+        [dir.id, 400],
+      ],
+    );
     assert.equal(emu.state.getFile(a.id)?.parent_id, dir.id);
     assertOk(await call(emu, "POST", "/v2/files/move", { form: { file_id: String(a.id), parent_id: "0", name: "c.txt" } }));
     assert.deepEqual([emu.state.getFile(a.id)?.parent_id, emu.state.getFile(a.id)?.name], [0, "c.txt"]);
@@ -184,7 +190,10 @@ describe("emulator: envelopes, auth and files", () => {
     assertError(await call(emu, "GET", `/v2/files/${child.id}`), 404);
     const trash = await call(emu, "GET", "/v2/trash/list");
     assertOk(trash);
-    assert.deepEqual(trash.body.files.map((f: { id: number }) => f.id), [dir.id]);
+    assert.deepEqual(
+      trash.body.files.map((f: { id: number }) => f.id),
+      [dir.id],
+    );
     assert.equal(trash.body.trash_size, 3);
     assertError(await call(emu, "POST", "/v2/trash/restore", { form: { file_ids: String(child.id) } }), 404, "TRASH_FILE_NOT_FOUND");
     assertOk(await call(emu, "POST", "/v2/trash/restore", { form: { file_ids: String(dir.id) } }));

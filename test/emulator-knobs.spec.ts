@@ -4,7 +4,10 @@ import { Emulator, startEmulator } from "./emulator";
 import { assertError, assertOk, call } from "./emulator/test-helpers";
 
 /** Raw GET that reports how many body bytes arrived and how the response ended. */
-function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; ended: "end" | "aborted"; req: http.ClientRequest }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; bytes: number; ended: "end" | "aborted"; req: http.ClientRequest }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers }, (res) => {
       let bytes = 0;
@@ -64,7 +67,10 @@ describe("emulator: knobs", () => {
     assertOk(await call(emu, "GET", "/v2/files/list"));
     emu.knobs.fail5xx = { probability: 1 };
     assertError(await call(emu, "GET", "/v2/files/list"), 500);
-    assert.deepEqual(emu.requests.map((r) => r.status), [503, 503, 200, 500]);
+    assert.deepEqual(
+      emu.requests.map((r) => r.status),
+      [503, 503, 200, 500],
+    );
     assert.equal(emu.requests[0].path, "/v2/files/list");
     assert.equal(emu.requests[0].token, emu.token);
   });

@@ -34,10 +34,28 @@ describe("emulator: RSS feeds", () => {
     const dir = emu.state.addFolder(0, "TV");
     const f = await createFeed({ parent_dir_id: String(dir.id), keyword: "SHOW&1080p", unwanted_keywords: "CAM", delete_old_files: "on" });
     assert.deepEqual(Object.keys(f).sort(), [
-      "created_at", "delete_old_files", "extract", "failed_item_count", "id", "keyword", "last_error", "last_fetch", "parent_dir_id",
-      "parentdirid", "paused", "paused_at", "rss_source_url", "start_at", "title", "unwanted_keywords", "updated_at",
+      "created_at",
+      "delete_old_files",
+      "extract",
+      "failed_item_count",
+      "id",
+      "keyword",
+      "last_error",
+      "last_fetch",
+      "parent_dir_id",
+      "parentdirid",
+      "paused",
+      "paused_at",
+      "rss_source_url",
+      "start_at",
+      "title",
+      "unwanted_keywords",
+      "updated_at",
     ]);
-    assert.deepEqual([f.parent_dir_id, f.parentdirid, f.keyword, f.unwanted_keywords, f.delete_old_files, f.paused], [dir.id, dir.id, "SHOW&1080p", "CAM", true, false]);
+    assert.deepEqual(
+      [f.parent_dir_id, f.parentdirid, f.keyword, f.unwanted_keywords, f.delete_old_files, f.paused],
+      [dir.id, dir.id, "SHOW&1080p", "CAM", true, false],
+    );
     assert.deepEqual((await call(emu, "GET", `/v2/rss/${f.id}`)).body.feed, f);
     assert.deepEqual((await call(emu, "GET", "/v2/rss/list")).body.feeds, [f]);
   });
@@ -68,7 +86,10 @@ describe("emulator: RSS feeds", () => {
     assert.equal(emu.state.transfers().length, 0, "nothing before the first fetch");
     await emu.advance(1000);
     const transfers = emu.state.transfers();
-    assert.deepEqual(transfers.map((t) => t.name), ["Show.S01E01.1080p"]);
+    assert.deepEqual(
+      transfers.map((t) => t.name),
+      ["Show.S01E01.1080p"],
+    );
     assert.equal(transfers[0].save_parent_id, dir.id);
     const log = (await call(emu, "GET", `/v2/rss/${f.id}/items`)).body;
     assert.equal(log.items.length, 1);
@@ -82,7 +103,13 @@ describe("emulator: RSS feeds", () => {
     assert.equal(emu.state.transfers().length, 1);
     feed.items.push({ title: "Show.S01E03.1080p", url: "magnet:?xt=urn:btih:" + "c".repeat(40) });
     await emu.advance(60_000);
-    assert.deepEqual(emu.state.transfers().map((t) => t.name).sort(), ["Show.S01E01.1080p", "Show.S01E03.1080p"]);
+    assert.deepEqual(
+      emu.state
+        .transfers()
+        .map((t) => t.name)
+        .sort(),
+      ["Show.S01E01.1080p", "Show.S01E03.1080p"],
+    );
   });
 
   it("dont_process_whole_feed takes only items that appear after the feed was added", async () => {
@@ -91,15 +118,14 @@ describe("emulator: RSS feeds", () => {
     assert.equal(emu.state.transfers().length, 0);
     feed.items.push({ title: "New.One", url: "magnet:?xt=urn:btih:" + "d".repeat(40) });
     await emu.advance(60_000);
-    assert.deepEqual(emu.state.transfers().map((t) => t.name), ["New.One"]);
+    assert.deepEqual(
+      emu.state.transfers().map((t) => t.name),
+      ["New.One"],
+    );
   });
 
   it("items that cannot become transfers are failed items; retry one, retry all, clear the log", async () => {
-    feed.items = [
-      { title: "Broken.1", url: "gopher://nowhere/a" },
-      { title: "Broken.2" },
-      { title: "Fails.Later", url: "http://example.com/fail.torrent" },
-    ];
+    feed.items = [{ title: "Broken.1", url: "gopher://nowhere/a" }, { title: "Broken.2" }, { title: "Fails.Later", url: "http://example.com/fail.torrent" }];
     const f = await createFeed({});
     await emu.advance(1000);
     let items = (await call(emu, "GET", `/v2/rss/${f.id}/items`)).body.items;
@@ -154,7 +180,10 @@ describe("emulator: RSS feeds", () => {
     const f = await createFeed({});
     assertOk(await call(emu, "POST", `/v2/rss/${f.id}`, { form: { title: "Renamed", keyword: "X", extract: "true", delete_old_files: "false" } }));
     const updated = (await call(emu, "GET", `/v2/rss/${f.id}`)).body.feed;
-    assert.deepEqual([updated.title, updated.keyword, updated.extract, updated.delete_old_files, updated.rss_source_url], ["Renamed", "X", true, false, feed.url]);
+    assert.deepEqual(
+      [updated.title, updated.keyword, updated.extract, updated.delete_old_files, updated.rss_source_url],
+      ["Renamed", "X", true, false, feed.url],
+    );
     assertError(await call(emu, "POST", `/v2/rss/${f.id}`, { form: { title: "" } }), 400, "TITLE_REQUIRED");
     assertError(await call(emu, "POST", `/v2/rss/${f.id}`, { form: { rss_source_url: "nope" } }), 400, "URL_NOT_VALID");
     assertOk(await call(emu, "POST", `/v2/rss/${f.id}/delete`));

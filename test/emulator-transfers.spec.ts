@@ -7,7 +7,7 @@ import { assertError, assertOk, call } from "./emulator/test-helpers";
 
 interface Frame {
   type: string;
-  value: any;  
+  value: any;
 }
 
 /** Opens the raw socket, sends the token, and resolves once the emulator counts it as authenticated. */
@@ -127,7 +127,8 @@ describe("emulator: transfers, uploads, socket, callbacks", () => {
     assertError(await call(emu, "POST", "/v2/transfers/retry", { form: { id: "2147483647" } }), 404, "TRANSFER_NOT_FOUND");
     await emu.advance(6000);
     const ok = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&dn=ok", status: "COMPLETED" });
-    const running = (await call(emu, "POST", "/v2/transfers/add", { form: { url: "magnet:?xt=urn:btih:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" } })).body.transfer;
+    const running = (await call(emu, "POST", "/v2/transfers/add", { form: { url: "magnet:?xt=urn:btih:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" } })).body
+      .transfer;
     assertOk(await call(emu, "POST", "/v2/transfers/cancel", { form: { transfer_ids: `${running.id},2147483647` } }));
     assertOk(await call(emu, "POST", "/v2/transfers/cancel", { form: { transfer_ids: `${running.id}` } }));
     assert.equal(emu.state.getTransfer(running.id), undefined);
@@ -149,7 +150,10 @@ describe("emulator: transfers, uploads, socket, callbacks", () => {
     });
     assertOk(multi);
     assert.equal(multi.body.transfers.length, 1);
-    assert.deepEqual(multi.body.errors.map((e: { error_type: string }) => e.error_type), ["EMPTY_URL", "NotFound"]);
+    assert.deepEqual(
+      multi.body.errors.map((e: { error_type: string }) => e.error_type),
+      ["EMPTY_URL", "NotFound"],
+    );
   });
 
   it("lists transfers with cursors", async () => {
@@ -166,11 +170,23 @@ describe("emulator: transfers, uploads, socket, callbacks", () => {
 
   it("seedTorrents knob: finished torrents SEED with file_id; setTransferStatus jumps with side effects", async () => {
     emu.knobs.seedTorrents = true;
-    const t = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:dddddddddddddddddddddddddddddddddddddddd&dn=Pack", files: [{ name: "a.mkv", size: 10 }, { name: "b.srt", size: 5 }] });
+    const t = emu.state.addTransfer({
+      url: "magnet:?xt=urn:btih:dddddddddddddddddddddddddddddddddddddddd&dn=Pack",
+      files: [
+        { name: "a.mkv", size: 10 },
+        { name: "b.srt", size: 5 },
+      ],
+    });
     await emu.advance(6000);
     const seeding = emu.state.getTransfer(t.id)!;
     assert.equal(seeding.status, "SEEDING");
-    assert.deepEqual(emu.state.listChildren(seeding.file_id!).map((f) => f.name).sort(), ["a.mkv", "b.srt"]);
+    assert.deepEqual(
+      emu.state
+        .listChildren(seeding.file_id!)
+        .map((f) => f.name)
+        .sort(),
+      ["a.mkv", "b.srt"],
+    );
     assert.equal(emu.state.getFile(seeding.file_id!)?.size, 15);
     const u = emu.state.addTransfer({ url: "http://example.com/z.bin" });
     emu.state.setTransferStatus(u.id, "ERROR", { error_message: "nope" });

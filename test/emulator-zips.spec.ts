@@ -59,7 +59,10 @@ describe("emulator: zips", () => {
     assert.deepEqual([...entries.keys()].sort(), ["Show/e1.txt", "notes.txt"]);
     assert.equal(entries.get("Show/e1.txt")!.toString(), "episode one");
     const listed = (await call(emu, "GET", "/v2/zips/list")).body.zips;
-    assert.deepEqual(listed.map((z: { id: number }) => z.id), [id]);
+    assert.deepEqual(
+      listed.map((z: { id: number }) => z.id),
+      [id],
+    );
     assert.match(listed[0].created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
   });
 
@@ -68,7 +71,10 @@ describe("emulator: zips", () => {
     const id = (await call(emu, "POST", "/v2/zips/create", { form: { file_ids: String(f.id) } })).body.zip_id;
     await emu.advance(ZIP_DONE_MS);
     const url = new URL((await call(emu, "GET", `/v2/zips/${id}`)).body.url);
-    url.searchParams.set("u", url.searchParams.get("u")!.replace(/.$/, (c) => (c === "A" ? "B" : "A")));
+    url.searchParams.set(
+      "u",
+      url.searchParams.get("u")!.replace(/.$/, (c) => (c === "A" ? "B" : "A")),
+    );
     assert.equal((await fetch(url)).status, 403);
   });
 
@@ -125,7 +131,7 @@ describe("emulator: zips", () => {
 
   it("pushes zip_created {id} on the socket and records a zip_created history event", async () => {
     const ws = new WebSocket(emu.socketUrl);
-    const frames: { type: string; value: any }[] = [];  
+    const frames: { type: string; value: any }[] = [];
     ws.on("message", (d) => frames.push(JSON.parse(d.toString())));
     await new Promise((r) => ws.once("open", r));
     ws.send(emu.token);
@@ -134,7 +140,10 @@ describe("emulator: zips", () => {
     const id = (await call(emu, "POST", "/v2/zips/create", { form: { file_ids: String(f.id) } })).body.zip_id;
     await emu.advance(ZIP_DONE_MS);
     while (!frames.some((x) => x.type === "zip_created")) await new Promise((r) => setTimeout(r, 5));
-    assert.deepEqual(frames.filter((x) => x.type === "zip_created").map((x) => x.value), [{ id }]);
+    assert.deepEqual(
+      frames.filter((x) => x.type === "zip_created").map((x) => x.value),
+      [{ id }],
+    );
     const size = (await call(emu, "GET", `/v2/zips/${id}`)).body.size;
     const [event] = historyEvents(emu.state, emu.state.userFor(emu.token).id);
     assert.equal(event.type, "zip_created");

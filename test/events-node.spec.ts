@@ -27,7 +27,21 @@ describe("putio-events node", function () {
   async function load(cfg: object, opts: { disk?: Map<string, unknown>; token?: string } = {}) {
     const flow = withTab([
       { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-      { id: "ev", type: "putio-events", account: "acc", action: "list", types: "", sinceHours: "", max: "100", pollSeconds: "0", useSocket: false, emitExisting: false, store: "", ...cfg, wires: [["out"]] },
+      {
+        id: "ev",
+        type: "putio-events",
+        account: "acc",
+        action: "list",
+        types: "",
+        sinceHours: "",
+        max: "100",
+        pollSeconds: "0",
+        useSocket: false,
+        emitExisting: false,
+        store: "",
+        ...cfg,
+        wires: [["out"]],
+      },
       catchAll("c", "caught"),
       { id: "done", type: "complete", scope: ["ev"], uncaught: false, wires: [["completed"]] },
       { id: "out", type: "helper" },
@@ -57,13 +71,22 @@ describe("putio-events node", function () {
     completed("c");
     await load({ types: "transfer_*", max: "10" });
     const all = (await send({})).payload;
-    assert.deepEqual(all.map((e: any) => e.type), ["transfer_completed", "transfer_error", "transfer_completed"]);
+    assert.deepEqual(
+      all.map((e: any) => e.type),
+      ["transfer_completed", "transfer_error", "transfer_completed"],
+    );
     assert.equal(all[0].transfer_name, "c.bin");
     const recent = (await send({ since: new Date(emu.state.now() - 60_000) })).payload;
-    assert.deepEqual(recent.map((e: any) => e.transfer_name), ["c.bin"]);
+    assert.deepEqual(
+      recent.map((e: any) => e.transfer_name),
+      ["c.bin"],
+    );
     await nr.helper.unload();
     await load({ types: "transfer_error" });
-    assert.deepEqual((await send({})).payload.map((e: any) => e.type), ["transfer_error"]);
+    assert.deepEqual(
+      (await send({})).payload.map((e: any) => e.type),
+      ["transfer_error"],
+    );
     await nr.helper.unload();
     await load({ max: "2" });
     assert.equal((await send({})).payload.length, 2);
@@ -113,7 +136,10 @@ describe("putio-events node", function () {
     failed("skipped-by-type");
     completed("two");
     await check();
-    assert.deepEqual(sent.map((m) => m.payload.transfer_name), ["one.bin", "two.bin"]);
+    assert.deepEqual(
+      sent.map((m) => m.payload.transfer_name),
+      ["one.bin", "two.bin"],
+    );
     assert.equal(sent[0].topic, "putio/event/transfer_completed");
     await check();
     assert.equal(sent.length, 2, "nothing is sent twice");
@@ -126,7 +152,10 @@ describe("putio-events node", function () {
     assert.equal(sent.length, 2, "nothing is sent again after the restart");
     completed("three");
     await check();
-    assert.deepEqual(sent.map((m) => m.payload.transfer_name), ["one.bin", "two.bin", "three.bin"]);
+    assert.deepEqual(
+      sent.map((m) => m.payload.transfer_name),
+      ["one.bin", "two.bin", "three.bin"],
+    );
   });
 
   it("watch with emitExisting sends the existing history on the first start", async () => {
@@ -138,7 +167,10 @@ describe("putio-events node", function () {
     const finished = nextMessage("completed");
     nr.node("ev").receive({});
     await finished;
-    assert.deepEqual(got.map((m) => m.payload.transfer_name), ["old1.bin", "old2.bin"]);
+    assert.deepEqual(
+      got.map((m) => m.payload.transfer_name),
+      ["old1.bin", "old2.bin"],
+    );
   });
 
   it("watch through the socket: a finished transfer's push triggers the check", async () => {

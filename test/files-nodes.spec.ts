@@ -48,7 +48,14 @@ describe("file nodes", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const account = (): FlowNode => ({ id: "acc", type: "putio-account", name: "files account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl });
+  const account = (): FlowNode => ({
+    id: "acc",
+    type: "putio-account",
+    name: "files account",
+    apiUrl: emu.apiUrl,
+    uploadUrl: emu.uploadUrl,
+    socketUrl: emu.socketUrl,
+  });
   const creds = () => ({ acc: { accessToken: emu.token } });
 
   /** /Completed with videos old and new, big and small, subtitles, and a sample folder. */
@@ -107,7 +114,10 @@ describe("file nodes", function () {
       for (const [i, bad] of ["..", "a/b", "x\u0000y"].entries()) {
         const top = emu.state.addFolder(0, `Top ${i}`);
         emu.state.addFile(emu.state.addFolder(top.id, "Sub").id, bad, Buffer.from("x"));
-        await assert.rejects(collect(walk(client.files, top.id)), (err: Error) => err instanceof PutioInputError && /Sub\//.test(err.message) && /usable name|contains "\/"|NUL/.test(err.message));
+        await assert.rejects(
+          collect(walk(client.files, top.id)),
+          (err: Error) => err instanceof PutioInputError && /Sub\//.test(err.message) && /usable name|contains "\/"|NUL/.test(err.message),
+        );
       }
     });
 
@@ -141,7 +151,10 @@ describe("file nodes", function () {
         for (const f of subs) await dfs(f.id, `${prefix}${f.name}/`);
       };
       await dfs(top.id, "");
-      assert.deepEqual(all.map((w) => w.path), reference);
+      assert.deepEqual(
+        all.map((w) => w.path),
+        reference,
+      );
       // 1 per folder, plus 1 continuation for the folder of 1,500 files
       assert.equal(requests, folders + 1);
     });
@@ -151,7 +164,25 @@ describe("file nodes", function () {
     async function load(cfg: object, extra: FlowNode[] = [], wires = [["out"]]) {
       await nr.load(
         [accountNode, filesNode, splitJoin],
-        withTab([account(), { id: "files", type: "putio-files", account: "acc", mode: "list", folder: "/", folderType: "str", output: "array", skipFolders: "sample,extras", ...cfg, wires }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }, ...extra]),
+        withTab([
+          account(),
+          {
+            id: "files",
+            type: "putio-files",
+            account: "acc",
+            mode: "list",
+            folder: "/",
+            folderType: "str",
+            output: "array",
+            skipFolders: "sample,extras",
+            ...cfg,
+            wires,
+          },
+          catchAll("c", "caught"),
+          { id: "out", type: "helper" },
+          { id: "caught", type: "helper" },
+          ...extra,
+        ]),
         creds(),
       );
     }
@@ -162,7 +193,10 @@ describe("file nodes", function () {
       const out = nextMessage("out");
       nr.node("files").receive({});
       const msg = await out;
-      assert.deepEqual(msg.payload.map((f: any) => f.path), ["Old.Big.mkv"]);
+      assert.deepEqual(
+        msg.payload.map((f: any) => f.path),
+        ["Old.Big.mkv"],
+      );
     });
 
     it("walk yields paths relative to the folder and never enters sample folders", async () => {
@@ -178,7 +212,10 @@ describe("file nodes", function () {
       const { completed } = library();
       await load(
         { mode: "list", folder: "folder", folderType: "msg", output: "each" },
-        [{ id: "joiner", type: "join", mode: "auto", wires: [["out"]] }, { id: "each", type: "helper" }],
+        [
+          { id: "joiner", type: "join", mode: "auto", wires: [["out"]] },
+          { id: "each", type: "helper" },
+        ],
         [["joiner", "each"]],
       );
       const out = nextMessage("out");
@@ -186,7 +223,10 @@ describe("file nodes", function () {
       nr.node("files").receive({ folder: completed.id, topic: "keep me" });
       const msg = await out;
       const parts = (await each).map((m) => m.parts);
-      assert.deepEqual(parts.map((p) => p.index), [0, 1, 2, 3]);
+      assert.deepEqual(
+        parts.map((p) => p.index),
+        [0, 1, 2, 3],
+      );
       assert.ok(parts.every((p) => p.count === 4 && p.type === "array" && p.id === parts[0].id));
       assert.equal(new Set((await each).map((m) => m._msgid)).size, 4, "each file is its own message");
       assert.ok(Array.isArray(msg.payload));
@@ -234,7 +274,25 @@ describe("file nodes", function () {
     async function load(cfg: object) {
       await nr.load(
         [accountNode, actionNode],
-        withTab([account(), { id: "fa", type: "putio-file-action", account: "acc", action: "msg", ids: "", target: "", targetType: "str", newName: "", newNameType: "str", ...cfg, wires: [["out"]] }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+        withTab([
+          account(),
+          {
+            id: "fa",
+            type: "putio-file-action",
+            account: "acc",
+            action: "msg",
+            ids: "",
+            target: "",
+            targetType: "str",
+            newName: "",
+            newNameType: "str",
+            ...cfg,
+            wires: [["out"]],
+          },
+          catchAll("c", "caught"),
+          { id: "out", type: "helper" },
+          { id: "caught", type: "helper" },
+        ]),
         creds(),
       );
     }
@@ -254,13 +312,23 @@ describe("file nodes", function () {
       await act({ action: "move", payload: a.id, target: "/Archive/2026", name: "renamed.txt" });
       assert.equal(emu.state.getFile(a.id)?.name, "renamed.txt");
       assert.equal(emu.state.getFile(a.id)?.parent_id, made.payload.id);
-      await act({ action: "move", payload: [{ id: b.id, name: "b.txt" }, { id: c.id, name: "c.txt" }], target: made.payload.id });
+      await act({
+        action: "move",
+        payload: [
+          { id: b.id, name: "b.txt" },
+          { id: c.id, name: "c.txt" },
+        ],
+        target: made.payload.id,
+      });
       assert.equal(emu.state.getFile(b.id)?.parent_id, made.payload.id);
       await act({ action: "rename", payload: b.id, name: "bee.txt" });
       assert.equal(emu.state.getFile(b.id)?.name, "bee.txt");
       await act({ action: "delete", payload: String(c.id) });
       const trash = await act({ action: "trash-list" });
-      assert.deepEqual(trash.payload.map((t: any) => t.id), [c.id]);
+      assert.deepEqual(
+        trash.payload.map((t: any) => t.id),
+        [c.id],
+      );
       await act({ action: "restore", payload: c.id });
       assert.ok(emu.state.getFile(c.id));
       await act({ action: "delete", payload: c.id });
@@ -357,7 +425,13 @@ describe("file nodes", function () {
       const ac = new AbortController();
       let chunks = 0;
       await assert.rejects(
-        new TusUploader(client).upload({ path: file, chunkSize: 1024 * 1024, stateDir: tmp, signal: ac.signal, onProgress: () => ++chunks === 2 && ac.abort() }),
+        new TusUploader(client).upload({
+          path: file,
+          chunkSize: 1024 * 1024,
+          stateDir: tmp,
+          signal: ac.signal,
+          onProgress: () => ++chunks === 2 && ac.abort(),
+        }),
         /aborted/,
       );
       const creates = emu.requests.filter((r) => r.method === "POST" && r.path === "/files/").length;
@@ -406,7 +480,10 @@ describe("file nodes", function () {
       assert.equal(res.kind, "file");
       if (res.kind === "file") assert.deepEqual(emu.state.fileBytes(res.fileId), data);
       assert.equal(emu.requests.filter((r) => r.method === "PATCH" && r.status === 409).length, 1);
-      assert.ok(bodies.every((b) => b instanceof Readable), "every PATCH body is a stream");
+      assert.ok(
+        bodies.every((b) => b instanceof Readable),
+        "every PATCH body is a stream",
+      );
     });
 
     it("tus: an upload put.io forgot mid-way starts over once; an empty file is one empty PATCH", async () => {
@@ -433,7 +510,22 @@ describe("file nodes", function () {
     it("the node: a Node-RED restart in the middle of an upload resumes it from put.io's offset", async () => {
       const { file, data } = localFile("restart.bin", 4 * 1024 * 1024);
       const flow = () =>
-        withTab([account(), { id: "up", type: "putio-upload", account: "acc", source: "payload", sourceType: "msg", folder: "", folderType: "str", fileName: "", chunkMb: "1", wires: [["out"]] }, { id: "out", type: "helper" }]);
+        withTab([
+          account(),
+          {
+            id: "up",
+            type: "putio-upload",
+            account: "acc",
+            source: "payload",
+            sourceType: "msg",
+            folder: "",
+            folderType: "str",
+            fileName: "",
+            chunkMb: "1",
+            wires: [["out"]],
+          },
+          { id: "out", type: "helper" },
+        ]);
       await nr.load([accountNode, uploadNode], flow(), creds());
       // The second chunk hangs until the flow stops (what a redeploy or shutdown in mid-transfer looks like).
       const transport = (nr.node("acc") as any).client.transport;
@@ -462,7 +554,24 @@ describe("file nodes", function () {
       const { file, data } = localFile("doc.pdf", 70_000);
       await nr.load(
         [accountNode, uploadNode],
-        withTab([account(), { id: "up", type: "putio-upload", account: "acc", source: "payload", sourceType: "msg", folder: "/Uploads", folderType: "str", fileName: "", chunkMb: "1", wires: [["out"]] }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+        withTab([
+          account(),
+          {
+            id: "up",
+            type: "putio-upload",
+            account: "acc",
+            source: "payload",
+            sourceType: "msg",
+            folder: "/Uploads",
+            folderType: "str",
+            fileName: "",
+            chunkMb: "1",
+            wires: [["out"]],
+          },
+          catchAll("c", "caught"),
+          { id: "out", type: "helper" },
+          { id: "caught", type: "helper" },
+        ]),
         creds(),
       );
       let out = nextMessage("out");
@@ -476,7 +585,10 @@ describe("file nodes", function () {
       msg = await out;
       assert.equal(msg.payload.file.name, "hello.txt");
       out = nextMessage("out");
-      nr.node("up").receive({ payload: Buffer.from("d8:announce13:http://t/ann4:infod4:name5:a.iso12:piece lengthi16384e6:pieces0:6:lengthi5eee"), filename: "a.torrent" });
+      nr.node("up").receive({
+        payload: Buffer.from("d8:announce13:http://t/ann4:infod4:name5:a.iso12:piece lengthi16384e6:pieces0:6:lengthi5eee"),
+        filename: "a.torrent",
+      });
       msg = await out;
       assert.equal(msg.payload.kind, "transfer");
       const torrentFile = path.join(tmp, "b.torrent");

@@ -59,7 +59,12 @@ function circular(rand: () => number): unknown {
 function throwingGetters(): unknown {
   const o: Record<string, unknown> = { kind: "getters" };
   for (const key of ["id", "name", "file_id", "url", "title", "folder", "status", "size", "file_type"]) {
-    Object.defineProperty(o, key, { enumerable: false, get: () => { throw new Error(`reading ${key} exploded`); } });
+    Object.defineProperty(o, key, {
+      enumerable: false,
+      get: () => {
+        throw new Error(`reading ${key} exploded`);
+      },
+    });
   }
   return o;
 }
@@ -141,7 +146,12 @@ describe("fuzzed input: every node survives hostile messages", function () {
       const rand = prng(0x5eed + def.type.length);
       const flow = withTab([
         { id: "acc", type: "putio-account", name: "fuzz account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, webUrl: emu.apiUrl },
-        defaultNode(def, "under-test", "acc", Array.from({ length: def.outputs }, () => [])) as FlowNode,
+        defaultNode(
+          def,
+          "under-test",
+          "acc",
+          Array.from({ length: def.outputs }, () => []),
+        ) as FlowNode,
         { id: "on-complete", type: "complete", scope: ["under-test"], uncaught: false, wires: [["ended"]] },
         { id: "on-catch", type: "catch", scope: ["under-test"], uncaught: false, wires: [["failed"]] },
         { id: "ended", type: "helper" },

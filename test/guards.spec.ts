@@ -41,13 +41,26 @@ describe("guards at the edges", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const account = (): FlowNode => ({ id: "acc", type: "putio-account", name: "guards account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl });
+  const account = (): FlowNode => ({
+    id: "acc",
+    type: "putio-account",
+    name: "guards account",
+    apiUrl: emu.apiUrl,
+    uploadUrl: emu.uploadUrl,
+    socketUrl: emu.socketUrl,
+  });
   const creds = () => ({ acc: { accessToken: emu.token } });
 
   async function load(node: Record<string, unknown>): Promise<void> {
     await nr.load(
       [accountNode, ...nodes],
-      withTab([account(), { id: "n", account: "acc", wires: [["out"]], ...node } as unknown as FlowNode, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+      withTab([
+        account(),
+        { id: "n", account: "acc", wires: [["out"]], ...node } as unknown as FlowNode,
+        catchAll("c", "caught"),
+        { id: "out", type: "helper" },
+        { id: "caught", type: "helper" },
+      ]),
       creds(),
     );
   }
@@ -60,22 +73,86 @@ describe("guards at the edges", function () {
 
   describe("a circular msg value is a clear error naming the action", () => {
     const cases: Array<{ node: Record<string, unknown>; msg: () => object; names: RegExp }> = [
-      { node: { type: "putio-transfer-add", folder: "", folderType: "str" }, msg: () => ({ payload: circular() }), names: /^PutioInputError: add transfer: .*\[circular\].*expected a magnet/ },
-      { node: { type: "putio-transfer-action", action: "remove", transferIds: "" }, msg: () => ({ payload: circular() }), names: /^PutioInputError: remove transfers: .*\[circular\].* is not a transfer id/ },
-      { node: { type: "putio-transfer-action", action: "msg", transferIds: "" }, msg: () => ({ action: circular(), payload: 1 }), names: /^PutioInputError: transfer action: unknown action .*\[circular\]/ },
-      { node: { type: "putio-file-action", action: "delete", ids: "" }, msg: () => ({ payload: circular() }), names: /^PutioInputError: delete files: .*\[circular\].* is not a file id/ },
-      { node: { type: "putio-file-action", action: "move", ids: "", target: "target", targetType: "msg" }, msg: () => ({ payload: 5, target: circular() }), names: /^PutioInputError: move files: the destination folder must be an id or a path/ },
-      { node: { type: "putio-file-action", action: "mkdir", ids: "", target: "", targetType: "str" }, msg: () => ({ payload: circular() }), names: /^PutioInputError: create folder: .*\[circular\].* is not a path/ },
-      { node: { type: "putio-upload", source: "payload", sourceType: "msg", folder: "", folderType: "str" }, msg: () => ({ payload: circular() }), names: /^PutioInputError: upload: send a local file path or a Buffer/ },
-      { node: { type: "putio-upload", source: "payload", sourceType: "msg", folder: "folder", folderType: "msg" }, msg: () => ({ payload: Buffer.from("x"), filename: "x.txt", folder: circular() }), names: /^PutioInputError: upload: the put.io folder must be/ },
-      { node: { type: "putio-zip", source: "payload", sourceType: "msg" }, msg: () => ({ payload: circular() }), names: /^PutioInputError: zip: expected file or folder ids.*\[circular\]/ },
-      { node: { type: "putio-api", method: "POST", path: "/v2/files/create-folder", encoding: "auto" }, msg: () => ({ payload: circular() }), names: /^PutioInputError: call the put\.io API \(POST \/v2\/files\/create-folder\): the parameters cannot be sent as JSON \(it refers to itself\)/ },
-      { node: { type: "putio-api", method: "POST", path: "/v2/files/create-folder", encoding: "json" }, msg: () => ({ payload: { n: 10n } }), names: /^PutioInputError: call the put\.io API \(POST \/v2\/files\/create-folder\): the parameters cannot be sent as JSON \(it holds a BigInt\)/ },
-      { node: { type: "putio-api", method: "GET", path: "", encoding: "auto" }, msg: () => ({ path: circular() }), names: /^PutioInputError: call the put\.io API \(GET .*\[circular\].*\): no API path given/ },
-      { node: { type: "putio-rss", action: "create", feedId: "feedId", feedIdType: "msg" }, msg: () => ({ payload: circular() }), names: /^PutioInputError: RSS create: the folder must be an id or a path, got .*\[circular\]/ },
-      { node: { type: "putio-rss", action: "create", feedId: "feedId", feedIdType: "msg" }, msg: () => ({ payload: { title: circular() } }), names: /^PutioInputError: add RSS feed: title must be text, got .*\[circular\]/ },
-      { node: { type: "putio-rss", action: "msg", feedId: "feedId", feedIdType: "msg" }, msg: () => ({ action: circular() }), names: /^PutioInputError: RSS feeds: unknown action .*\[circular\]/ },
-      { node: { type: "putio-events", action: "list", max: "10" }, msg: () => ({ payload: circular(), since: circular() }), names: /^PutioInputError: list the history: msg.since must be a date.*\[circular\]/ },
+      {
+        node: { type: "putio-transfer-add", folder: "", folderType: "str" },
+        msg: () => ({ payload: circular() }),
+        names: /^PutioInputError: add transfer: .*\[circular\].*expected a magnet/,
+      },
+      {
+        node: { type: "putio-transfer-action", action: "remove", transferIds: "" },
+        msg: () => ({ payload: circular() }),
+        names: /^PutioInputError: remove transfers: .*\[circular\].* is not a transfer id/,
+      },
+      {
+        node: { type: "putio-transfer-action", action: "msg", transferIds: "" },
+        msg: () => ({ action: circular(), payload: 1 }),
+        names: /^PutioInputError: transfer action: unknown action .*\[circular\]/,
+      },
+      {
+        node: { type: "putio-file-action", action: "delete", ids: "" },
+        msg: () => ({ payload: circular() }),
+        names: /^PutioInputError: delete files: .*\[circular\].* is not a file id/,
+      },
+      {
+        node: { type: "putio-file-action", action: "move", ids: "", target: "target", targetType: "msg" },
+        msg: () => ({ payload: 5, target: circular() }),
+        names: /^PutioInputError: move files: the destination folder must be an id or a path/,
+      },
+      {
+        node: { type: "putio-file-action", action: "mkdir", ids: "", target: "", targetType: "str" },
+        msg: () => ({ payload: circular() }),
+        names: /^PutioInputError: create folder: .*\[circular\].* is not a path/,
+      },
+      {
+        node: { type: "putio-upload", source: "payload", sourceType: "msg", folder: "", folderType: "str" },
+        msg: () => ({ payload: circular() }),
+        names: /^PutioInputError: upload: send a local file path or a Buffer/,
+      },
+      {
+        node: { type: "putio-upload", source: "payload", sourceType: "msg", folder: "folder", folderType: "msg" },
+        msg: () => ({ payload: Buffer.from("x"), filename: "x.txt", folder: circular() }),
+        names: /^PutioInputError: upload: the put.io folder must be/,
+      },
+      {
+        node: { type: "putio-zip", source: "payload", sourceType: "msg" },
+        msg: () => ({ payload: circular() }),
+        names: /^PutioInputError: zip: expected file or folder ids.*\[circular\]/,
+      },
+      {
+        node: { type: "putio-api", method: "POST", path: "/v2/files/create-folder", encoding: "auto" },
+        msg: () => ({ payload: circular() }),
+        names: /^PutioInputError: call the put\.io API \(POST \/v2\/files\/create-folder\): the parameters cannot be sent as JSON \(it refers to itself\)/,
+      },
+      {
+        node: { type: "putio-api", method: "POST", path: "/v2/files/create-folder", encoding: "json" },
+        msg: () => ({ payload: { n: 10n } }),
+        names: /^PutioInputError: call the put\.io API \(POST \/v2\/files\/create-folder\): the parameters cannot be sent as JSON \(it holds a BigInt\)/,
+      },
+      {
+        node: { type: "putio-api", method: "GET", path: "", encoding: "auto" },
+        msg: () => ({ path: circular() }),
+        names: /^PutioInputError: call the put\.io API \(GET .*\[circular\].*\): no API path given/,
+      },
+      {
+        node: { type: "putio-rss", action: "create", feedId: "feedId", feedIdType: "msg" },
+        msg: () => ({ payload: circular() }),
+        names: /^PutioInputError: RSS create: the folder must be an id or a path, got .*\[circular\]/,
+      },
+      {
+        node: { type: "putio-rss", action: "create", feedId: "feedId", feedIdType: "msg" },
+        msg: () => ({ payload: { title: circular() } }),
+        names: /^PutioInputError: add RSS feed: title must be text, got .*\[circular\]/,
+      },
+      {
+        node: { type: "putio-rss", action: "msg", feedId: "feedId", feedIdType: "msg" },
+        msg: () => ({ action: circular() }),
+        names: /^PutioInputError: RSS feeds: unknown action .*\[circular\]/,
+      },
+      {
+        node: { type: "putio-events", action: "list", max: "10" },
+        msg: () => ({ payload: circular(), since: circular() }),
+        names: /^PutioInputError: list the history: msg.since must be a date.*\[circular\]/,
+      },
     ];
     for (const c of cases) {
       it(`${c.node.type}${c.node.action ? ` (${c.node.action})` : ""}: ${c.names.source.slice(1, 60)}`, async () => {
@@ -142,7 +219,16 @@ describe("guards at the edges", function () {
     });
 
     it("file action: id 0 in any form is refused for every action on files, before the destination is created", async () => {
-      await load({ type: "putio-file-action", action: "msg", ids: "", target: "target", targetType: "msg", newName: "name", newNameType: "msg", skipTrash: true });
+      await load({
+        type: "putio-file-action",
+        action: "msg",
+        ids: "",
+        target: "target",
+        targetType: "msg",
+        newName: "name",
+        newNameType: "msg",
+        skipTrash: true,
+      });
       const keep = emu.state.addFile(0, "keep.txt", Buffer.from("k"));
       const before = work(emu).length;
       for (const payload of [0, "0", " 0 ", `${keep.id},0`, [keep.id, 0], { id: 0, name: "Your Files" }, [{ id: 0, name: "Your Files" }]]) {
@@ -186,7 +272,17 @@ describe("guards at the edges", function () {
       fs.symlinkSync(allowed, path.join(tmp, "allowed-link"));
       return { allowed, outside };
     }
-    const uploadNode = (root: string, rootType = "str") => ({ type: "putio-upload", source: "payload", sourceType: "msg", folder: "/Uploads", folderType: "str", fileName: "", chunkMb: "1", root, rootType });
+    const uploadNode = (root: string, rootType = "str") => ({
+      type: "putio-upload",
+      source: "payload",
+      sourceType: "msg",
+      folder: "/Uploads",
+      folderType: "str",
+      fileName: "",
+      chunkMb: "1",
+      root,
+      rootType,
+    });
 
     it("files inside are uploaded (also through a symlink that stays inside, and with a symlinked root)", async () => {
       const { allowed } = setup();
@@ -197,7 +293,10 @@ describe("guards at the edges", function () {
         assert.equal(r.payload.kind, "file");
         assert.deepEqual(emu.state.fileBytes(r.payload.file.id), Buffer.from("inside"));
       }
-      const names = emu.state.listChildren(emu.state.listChildren(0).find((f) => f.name === "Uploads")!.id).map((f) => f.name).sort();
+      const names = emu.state
+        .listChildren(emu.state.listChildren(0).find((f) => f.name === "Uploads")!.id)
+        .map((f) => f.name)
+        .sort();
       assert.deepEqual(names, ["in.txt", "in2.txt", "link-in.txt"], "uploaded under the names the flow gave (a link under its own name)");
     });
 
@@ -217,7 +316,11 @@ describe("guards at the edges", function () {
       for (const p of escapes) {
         const r = await outcome({ payload: p });
         assert.ok(r.caught, `${p} was uploaded`);
-        assert.match(r.caught.error.message, /^PutioInputError: upload ".*": the file is outside the allowed folder ".*allowed": only files inside it are uploaded/, p);
+        assert.match(
+          r.caught.error.message,
+          /^PutioInputError: upload ".*": the file is outside the allowed folder ".*allowed": only files inside it are uploaded/,
+          p,
+        );
       }
       const missing = await outcome({ payload: path.join(allowed, "nope.txt") });
       assert.match(missing.caught.error.message, /^PutioInputError: upload ".*nope\.txt": cannot read the file \(ENOENT\)/);

@@ -81,7 +81,14 @@ describe("node kernel", function () {
     await emu.close();
   });
 
-  const account = (token?: string) => ({ id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, _token: token });
+  const account = (token?: string) => ({
+    id: "acc",
+    type: "putio-account",
+    apiUrl: emu.apiUrl,
+    uploadUrl: emu.uploadUrl,
+    socketUrl: emu.socketUrl,
+    _token: token,
+  });
   async function load(probe: Partial<ProbeDef>, token: string | null = emu.token): Promise<void> {
     const flow = withTab([
       account(),
@@ -161,7 +168,9 @@ describe("node kernel", function () {
 
   it("start()'s ready() ends with the close while put.io has not answered yet", async () => {
     emu.knobs.latencyMs = 3_000;
-    await nr.load([accountNode, probeNode], withTab([account(), { id: "p", type: "putio-kernel-probe", account: "acc", readyAtStart: true, wires: [] }]), { acc: { accessToken: emu.token } });
+    await nr.load([accountNode, probeNode], withTab([account(), { id: "p", type: "putio-kernel-probe", account: "acc", readyAtStart: true, wires: [] }]), {
+      acc: { accessToken: emu.token },
+    });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(seen.readyAtStart, "", "still waiting for the token check");
     await nr.helper.unload();
@@ -177,7 +186,11 @@ describe("node kernel", function () {
     emu.knobs.latencyMs = 40;
     await nr.load(
       [accountNode, filesNode],
-      withTab([account(), { id: "f", type: "putio-files", account: "acc", mode: "walk", folder: "0", folderType: "str", wires: [["out"]] }, { id: "out", type: "helper" }]),
+      withTab([
+        account(),
+        { id: "f", type: "putio-files", account: "acc", mode: "walk", folder: "0", folderType: "str", wires: [["out"]] },
+        { id: "out", type: "helper" },
+      ]),
       { acc: { accessToken: emu.token } },
     );
     const lists = () => emu.requests.filter((r) => r.path.startsWith("/v2/files/list")).length;

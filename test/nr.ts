@@ -3,7 +3,7 @@
  * (a real Node-RED runtime of the installed version; the helper loads only catch/status/complete
  * itself, other core nodes are passed in by the tests that need them).
  */
- 
+
 import type { Node } from "node-red";
 
 import fs from "node:fs";

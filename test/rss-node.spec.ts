@@ -50,15 +50,30 @@ describe("putio-rss node", function () {
   }
 
   it("create (config fields, path folder created, paused) → get → list → update → pause/resume → delete", async () => {
-    await load({ action: "create", title: "Show", sourceUrl: feed.url, folder: "/TV/Show", keyword: "SHOW&1080p", unwantedKeywords: "CAM", paused: true, dontProcessWholeFeed: false });
+    await load({
+      action: "create",
+      title: "Show",
+      sourceUrl: feed.url,
+      folder: "/TV/Show",
+      keyword: "SHOW&1080p",
+      unwantedKeywords: "CAM",
+      paused: true,
+      dontProcessWholeFeed: false,
+    });
     const created = (await ok({})).payload;
     const folderId = emu.state.listChildren(0).find((f) => f.name === "TV")!;
     const show = emu.state.listChildren(folderId.id).find((f) => f.name === "Show")!;
-    assert.deepEqual([created.title, created.parent_dir_id, created.keyword, created.unwanted_keywords, created.paused], ["Show", show.id, "SHOW&1080p", "CAM", true]);
+    assert.deepEqual(
+      [created.title, created.parent_dir_id, created.keyword, created.unwanted_keywords, created.paused],
+      ["Show", show.id, "SHOW&1080p", "CAM", true],
+    );
     await nr.helper.unload();
     await load();
     assert.deepEqual((await ok({ action: "get", feedId: created.id })).payload.id, created.id);
-    assert.deepEqual((await ok({ action: "list" })).payload.map((f: any) => f.id), [created.id]);
+    assert.deepEqual(
+      (await ok({ action: "list" })).payload.map((f: any) => f.id),
+      [created.id],
+    );
     const updated = (await ok({ action: "update", feedId: created.id, payload: { title: "Renamed", extract: true, paused: false } })).payload;
     assert.deepEqual([updated.title, updated.extract, updated.paused, updated.keyword], ["Renamed", true, false, "SHOW&1080p"]);
     assert.equal((await ok({ action: "pause", payload: updated })).payload.paused, true, "the feed id may come from msg.payload.id");
@@ -72,7 +87,10 @@ describe("putio-rss node", function () {
     const created = (await ok({ action: "create", payload: { title: "Show", rss_source_url: feed.url, keyword: "1080p", unwanted_keywords: "CAM" } })).payload;
     await emu.advance(1000);
     let log = (await ok({ action: "items", feedId: created.id })).payload;
-    assert.deepEqual(log.items.map((i: any) => [i.title, i.is_failed]).sort(), [["Broken.1080p", true], ["Show.S01E01.1080p", false]]);
+    assert.deepEqual(log.items.map((i: any) => [i.title, i.is_failed]).sort(), [
+      ["Broken.1080p", true],
+      ["Show.S01E01.1080p", false],
+    ]);
     assert.equal(emu.state.transfers().length, 1);
     const failed = log.items.find((i: any) => i.is_failed);
     log = (await ok({ action: "retry", feedId: created.id, itemId: failed.id })).payload;

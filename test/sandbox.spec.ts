@@ -39,7 +39,11 @@ describe("sandbox (npm start)", function () {
       const editor = await fetch(`http://127.0.0.1:${port}/`);
       assert.equal(editor.status, 200);
       assert.match(await editor.text(), /Node-RED/);
-      const nodes = (await (await fetch(`http://127.0.0.1:${port}/nodes`, { headers: { accept: "application/json" } })).json()) as Array<{ module: string; types: string[]; err?: string }>;
+      const nodes = (await (await fetch(`http://127.0.0.1:${port}/nodes`, { headers: { accept: "application/json" } })).json()) as Array<{
+        module: string;
+        types: string[];
+        err?: string;
+      }>;
       const ours = nodes.filter((n) => n.module === "@putflow/node-red-putio");
       assert.ok(ours.some((n) => n.types.includes("putio-account")));
       for (const n of ours) assert.equal(n.err, undefined, `${n.types} failed to load: ${n.err}`);
@@ -52,7 +56,10 @@ describe("sandbox (npm start)", function () {
     assert.equal(code, 0, out);
     // Both are down: the editor port is free again.
     await new Promise<void>((resolve, reject) => {
-      const s = net.createServer().once("error", reject).listen(port, "127.0.0.1", () => s.close(() => resolve()));
+      const s = net
+        .createServer()
+        .once("error", reject)
+        .listen(port, "127.0.0.1", () => s.close(() => resolve()));
     });
   });
 });

@@ -111,7 +111,10 @@ describe("PutioSocket: no lost reconnect", function () {
         c.on("error", () => {});
         c.once("data", (d) => {
           const key = /sec-websocket-key: *(\S+)/i.exec(d.toString())?.[1] ?? "";
-          const accept = require("node:crypto").createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+          const accept = require("node:crypto")
+            .createHash("sha1")
+            .update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+            .digest("base64");
           c.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
           setTimeout(() => c.destroy(), 10);
         });

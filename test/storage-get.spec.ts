@@ -39,7 +39,13 @@ async function rawServer(handler: Handler): Promise<{ url: string; requests: str
 }
 
 function opts(extra: Partial<StorageGetOptions> = {}): StorageGetOptions {
-  return { headers: { range: "bytes=0-", "user-agent": "test" }, signal: new AbortController().signal, connectTimeoutMs: 2000, headersTimeoutMs: 2000, ...extra };
+  return {
+    headers: { range: "bytes=0-", "user-agent": "test" },
+    signal: new AbortController().signal,
+    connectTimeoutMs: 2000,
+    headersTimeoutMs: 2000,
+    ...extra,
+  };
 }
 
 /** Copy-path sink collecting the body. */
@@ -89,7 +95,16 @@ describe("storage GET (lean HTTP/1.1 reader)", function () {
   const body = crypto.randomBytes(300_000);
 
   it("Content-Length body, copy path: byte-identical; the request says GET, Host, Range and Connection: close", async () => {
-    const srv = await rawServer((s) => s.end(Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\nContent-Range: bytes 0-${body.length - 1}/${body.length}\r\nX-Twice: a\r\nx-twice: b\r\n\r\n`), body])));
+    const srv = await rawServer((s) =>
+      s.end(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 206 Partial Content\r\nContent-Length: ${body.length}\r\nContent-Range: bytes 0-${body.length - 1}/${body.length}\r\nX-Twice: a\r\nx-twice: b\r\n\r\n`,
+          ),
+          body,
+        ]),
+      ),
+    );
     const res = await storageGet(srv.url, opts());
     assert.equal(res.statusCode, 206);
     assert.equal(res.headers["content-range"], `bytes 0-${body.length - 1}/${body.length}`);
@@ -278,7 +293,11 @@ describe("storage GET (lean HTTP/1.1 reader)", function () {
     let dir: string;
     try {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-tls-"));
-      execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "k"), "-out", path.join(dir, "c"), "-days", "1", "-subj", "/CN=localhost"], { stdio: "ignore" });
+      execFileSync(
+        "openssl",
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "k"), "-out", path.join(dir, "c"), "-days", "1", "-subj", "/CN=localhost"],
+        { stdio: "ignore" },
+      );
     } catch {
       return this.skip();
     }
@@ -299,7 +318,12 @@ describe("storage GET (lean HTTP/1.1 reader)", function () {
         process.stdout.write(res.statusCode + " " + buf.subarray(0, n).toString());
       })().catch((e) => { process.stdout.write("error " + e.code); });`;
     const out = await new Promise<string>((resolve, reject) =>
-      require("node:child_process").execFile(process.execPath, ["-e", script, `https://localhost:${port}/x`], { env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(dir, "c") } }, (err: Error | null, stdout: string) => (err ? reject(err) : resolve(stdout))),
+      require("node:child_process").execFile(
+        process.execPath,
+        ["-e", script, `https://localhost:${port}/x`],
+        { env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(dir, "c") } },
+        (err: Error | null, stdout: string) => (err ? reject(err) : resolve(stdout)),
+      ),
     );
     assert.equal(out, "200 secret");
     fs.rmSync(dir, { recursive: true, force: true });

@@ -40,8 +40,14 @@ describe("transfer input checks", () => {
       42,
       "nope",
     ]);
-    assert.deepEqual(items.map((i) => i.kind), ["magnet", "url", "torrent"]);
-    assert.deepEqual(rejected.map((r) => r.input), ["42", "nope"]);
+    assert.deepEqual(
+      items.map((i) => i.kind),
+      ["magnet", "url", "torrent"],
+    );
+    assert.deepEqual(
+      rejected.map((r) => r.input),
+      ["42", "nope"],
+    );
     // Nested arrays are not flattened: an item that is itself a list is refused, not guessed at.
     assert.equal(parseTransferItems([["https://a.example/x"]]).rejected.length, 1);
   });

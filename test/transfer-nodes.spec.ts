@@ -45,14 +45,27 @@ describe("transfer nodes", function () {
     await emu.close();
   });
 
-  const account = (): FlowNode => ({ id: "acc", type: "putio-account", name: "transfers account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl });
+  const account = (): FlowNode => ({
+    id: "acc",
+    type: "putio-account",
+    name: "transfers account",
+    apiUrl: emu.apiUrl,
+    uploadUrl: emu.uploadUrl,
+    socketUrl: emu.socketUrl,
+  });
   const creds = () => ({ acc: { accessToken: emu.token } });
 
   describe("putio-transfer-add", () => {
     async function load(cfg: object = {}) {
       await nr.load(
         [accountNode, addNode],
-        withTab([account(), { id: "add", type: "putio-transfer-add", account: "acc", folder: "", folderType: "str", ...cfg, wires: [["out"]] }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+        withTab([
+          account(),
+          { id: "add", type: "putio-transfer-add", account: "acc", folder: "", folderType: "str", ...cfg, wires: [["out"]] },
+          catchAll("c", "caught"),
+          { id: "out", type: "helper" },
+          { id: "caught", type: "helper" },
+        ]),
         creds(),
       );
     }
@@ -171,7 +184,13 @@ describe("transfer nodes", function () {
     async function load(cfg: object) {
       await nr.load(
         [accountNode, actionNode],
-        withTab([account(), { id: "act", type: "putio-transfer-action", account: "acc", transferIds: "", ...cfg, wires: [["out"]] }, catchAll("c", "caught"), { id: "out", type: "helper" }, { id: "caught", type: "helper" }]),
+        withTab([
+          account(),
+          { id: "act", type: "putio-transfer-action", account: "acc", transferIds: "", ...cfg, wires: [["out"]] },
+          catchAll("c", "caught"),
+          { id: "out", type: "helper" },
+          { id: "caught", type: "helper" },
+        ]),
         creds(),
       );
     }
@@ -258,7 +277,20 @@ describe("transfer nodes", function () {
       }
       await nr.load(
         modules,
-        withTab([account(), { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED,ERROR", emitMissed: true, ...cfg, wires: [["out"]] }, { id: "out", type: "helper" }]),
+        withTab([
+          account(),
+          {
+            id: "watch",
+            type: "putio-transfer-watch",
+            account: "acc",
+            mode: "socket",
+            statuses: "COMPLETED,ERROR",
+            emitMissed: true,
+            ...cfg,
+            wires: [["out"]],
+          },
+          { id: "out", type: "helper" },
+        ]),
         { ...creds(), watch: { callbackSecret: "0123456789abcdef-secret" } },
       );
       nr.node("out").on("input", (m: any) => received.push(m));
@@ -317,7 +349,10 @@ describe("transfer nodes", function () {
       await new Promise((r) => setTimeout(r, 200));
       const sentIds = received.map((m) => m.payload.id);
       assert.equal(sentIds.length, ids.length);
-      assert.deepEqual([...new Set(sentIds)].sort((a, b) => a - b), [...ids].sort((a, b) => a - b));
+      assert.deepEqual(
+        [...new Set(sentIds)].sort((a, b) => a - b),
+        [...ids].sort((a, b) => a - b),
+      );
     });
 
     it("restarted with a persistent context: what finished while down is sent once, nothing is repeated", async () => {
@@ -401,7 +436,10 @@ describe("transfer nodes", function () {
       await request(RED.httpNode).post("/putio-cb/0123456789abcdef-secret").type("form").send({ id: t.id, name: "x" }).expect(200);
       await until(() => received.length === 1, "the callback's completion");
       assert.equal(received[0].payload.id, t.id);
-      assert.ok(emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`), "the callback is only a hint: the transfer was re-read");
+      assert.ok(
+        emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`),
+        "the callback is only a hint: the transfer was re-read",
+      );
     });
 
     it("a context store failing at start: the node tries again and then misses nothing", async function () {
@@ -427,7 +465,11 @@ describe("transfer nodes", function () {
         nr.helper.settings({ ...saved, contextStorage: { default: { module: flaky } } });
         await nr.load(
           [() => nr.helper._context.load(), accountNode, watchNode],
-          withTab([account(), { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["out"]] }, { id: "out", type: "helper" }]),
+          withTab([
+            account(),
+            { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["out"]] },
+            { id: "out", type: "helper" },
+          ]),
           creds(),
         );
         nr.node("out").on("input", (m: any) => received.push(m));
@@ -461,7 +503,10 @@ describe("transfer nodes", function () {
       await until(() => received.length >= ids.length, "all completions");
       assert.ok(emu.requests.length - before > 2 * 12, "the work spans several rate-limit windows (else this test proves nothing)");
       await new Promise((r) => setTimeout(r, 1500));
-      assert.deepEqual(received.map((m) => m.payload.id).sort((a, b) => a - b), ids);
+      assert.deepEqual(
+        received.map((m) => m.payload.id).sort((a, b) => a - b),
+        ids,
+      );
     });
 
     it("a callback without a transfer id (or with another id) still leads to the completion", async () => {

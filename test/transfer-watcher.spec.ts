@@ -24,7 +24,10 @@ describe("TransferWatcher", function () {
     client = new PutioClient({ apiUrl: emu.apiUrl, token: emu.token });
     socket = new PutioSocket({ url: emu.socketUrl, token: () => emu.token });
     watcher = new TransferWatcher({ client, socket });
-    watcher.subscribe((c) => void changes.push(c), (status) => status === "COMPLETED");
+    watcher.subscribe(
+      (c) => void changes.push(c),
+      (status) => status === "COMPLETED",
+    );
     watcher.start();
     await until(() => emu.socketCount() === 1 && emu.requests.some((r) => r.path === "/v2/transfers/list"));
     await watcher.reconcile();

@@ -33,7 +33,13 @@ interface RawResult {
  * server closes the connection (the request asks for that unless `keepAlive`), so every answer
  * it wrote is seen.
  */
-function raw(port: number, path: string, contentType: string, body: Buffer, opts: { declaredLength?: number; chunked?: boolean; keepAlive?: boolean } = {}): Promise<RawResult> {
+function raw(
+  port: number,
+  path: string,
+  contentType: string,
+  body: Buffer,
+  opts: { declaredLength?: number; chunked?: boolean; keepAlive?: boolean } = {},
+): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, "127.0.0.1");
     const got: Buffer[] = [];
@@ -131,7 +137,18 @@ describe("putio-transfer-watch callback endpoint", function () {
       [captureRed, accountNode, watchNode],
       withTab([
         { id: "acc", type: "putio-account", name: "a", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-        { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "poll", intervalSeconds: "3600", statuses: "COMPLETED", emitMissed: true, callback: true, callbackPath: "putio-cb", wires: [["out"]] },
+        {
+          id: "watch",
+          type: "putio-transfer-watch",
+          account: "acc",
+          mode: "poll",
+          intervalSeconds: "3600",
+          statuses: "COMPLETED",
+          emitMissed: true,
+          callback: true,
+          callbackPath: "putio-cb",
+          wires: [["out"]],
+        },
         { id: "out", type: "helper" },
       ]),
       { acc: { accessToken: emu.token }, watch: { callbackSecret: SECRET } },
@@ -196,7 +213,10 @@ describe("putio-transfer-watch callback endpoint", function () {
     }
     // 5 MB announced, 64 KiB sent, the rest never: the answer comes, and the server closes the
     // connection instead of waiting for (and swallowing) the remaining megabytes.
-    const res = await raw(port, `${PATH}/wrong-secret-here!`, "application/json", Buffer.alloc(64 * 1024, 0x20), { declaredLength: 5 * 1024 * 1024, keepAlive: true });
+    const res = await raw(port, `${PATH}/wrong-secret-here!`, "application/json", Buffer.alloc(64 * 1024, 0x20), {
+      declaredLength: 5 * 1024 * 1024,
+      keepAlive: true,
+    });
     assert.deepEqual(res.statuses, [403]);
     assert.match(res.text, /^connection: close\r$/im);
     assert.equal(emu.requests.length, before);
@@ -207,7 +227,10 @@ describe("putio-transfer-watch callback endpoint", function () {
     await load();
     const big = Buffer.alloc(65 * 1024 + 1, 0x61);
     // Announced: 413 from the length alone (only a part is ever sent).
-    const announced = await raw(port, `${PATH}/${SECRET}`, "application/x-www-form-urlencoded", big.subarray(0, 1024), { declaredLength: 5 * 1024 * 1024, keepAlive: true });
+    const announced = await raw(port, `${PATH}/${SECRET}`, "application/x-www-form-urlencoded", big.subarray(0, 1024), {
+      declaredLength: 5 * 1024 * 1024,
+      keepAlive: true,
+    });
     assert.deepEqual(announced.statuses, [413]);
     // Announced and sent in full.
     const full = await raw(port, `${PATH}/${SECRET}`, "application/x-www-form-urlencoded", big);

@@ -26,7 +26,19 @@ describe("putio-zip node", function () {
   async function load(cfg: object = {}) {
     const flow = withTab([
       { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-      { id: "zip", type: "putio-zip", account: "acc", source: "payload", sourceType: "msg", wait: "poll", pollSeconds: "0.01", maxWaitMinutes: "30", warnFolderGb: "", ...cfg, wires: [["out"]] },
+      {
+        id: "zip",
+        type: "putio-zip",
+        account: "acc",
+        source: "payload",
+        sourceType: "msg",
+        wait: "poll",
+        pollSeconds: "0.01",
+        maxWaitMinutes: "30",
+        warnFolderGb: "",
+        ...cfg,
+        wires: [["out"]],
+      },
       catchAll("c", "caught"),
       { id: "out", type: "helper" },
       { id: "caught", type: "helper" },
@@ -78,7 +90,11 @@ describe("putio-zip node", function () {
     const got = nextMessage("out");
     nr.node("zip").receive({ payload: [keep.id, gone.id] });
     await until(() => zipGets() >= 1);
-    await fetch(`${emu.apiUrl}/v2/files/delete`, { method: "POST", headers: { Authorization: `token ${emu.token}` }, body: new URLSearchParams({ file_ids: String(gone.id), skip_trash: "1" }) });
+    await fetch(`${emu.apiUrl}/v2/files/delete`, {
+      method: "POST",
+      headers: { Authorization: `token ${emu.token}` },
+      body: new URLSearchParams({ file_ids: String(gone.id), skip_trash: "1" }),
+    });
     await emu.advance(ZIP_DONE_MS);
     const msg = await got;
     assert.deepEqual(msg.payload.missingFiles, [{ id: gone.id, name: "gone.txt", missing: true }]);
@@ -108,7 +124,12 @@ describe("putio-zip node", function () {
     const caught = nextMessage("caught");
     nr.node("zip").receive({ payload: f.id });
     await until(() => zipGets() >= 1);
-    const zipId = Number(emu.requests.find((r) => /^\/v2\/zips\/\d+$/.test(r.path))!.path.split("/").pop());
+    const zipId = Number(
+      emu.requests
+        .find((r) => /^\/v2\/zips\/\d+$/.test(r.path))!
+        .path.split("/")
+        .pop(),
+    );
     expireZip(emu.state, zipId);
     const err = await caught;
     assert.match(err.error.message, /LINK_EXPIRED/);

@@ -46,8 +46,7 @@ export class PutioError extends PutioBaseError {
     const advice = hint ?? HINTS[status] ?? (status >= 500 ? "put.io had a server error; try again later." : "");
     super(
       attempted,
-      `put.io: ${attempted} failed: ${envelope.error_message || "HTTP " + status} (${envelope.error_type}, HTTP ${status}).` +
-        (advice ? ` ${advice}` : ""),
+      `put.io: ${attempted} failed: ${envelope.error_message || "HTTP " + status} (${envelope.error_type}, HTTP ${status}).` + (advice ? ` ${advice}` : ""),
     );
     this.statusCode = status;
     this.errorType = envelope.error_type;
@@ -127,10 +126,7 @@ export class PutioAbortError extends PutioBaseError {
 export class PutioSchemaError extends PutioBaseError {
   readonly field: string;
   constructor(attempted: string, field: string, problem: string) {
-    super(
-      attempted,
-      `put.io: ${attempted}: unexpected answer: ${field || "(body)"} ${problem}. The put.io API may have changed; please report this.`,
-    );
+    super(attempted, `put.io: ${attempted}: unexpected answer: ${field || "(body)"} ${problem}. The put.io API may have changed; please report this.`);
     this.field = field;
   }
 }

@@ -9,7 +9,10 @@ export function readField(obj: object, key: string, attempted: string): unknown 
   try {
     return (obj as Record<string, unknown>)[key];
   } catch (err) {
-    throw new PutioInputError(attempted, `reading the field "${key}" of ${describeValue(obj, 40)} failed: ${describeValue((err as Error)?.message ?? err, 80)}`);
+    throw new PutioInputError(
+      attempted,
+      `reading the field "${key}" of ${describeValue(obj, 40)} failed: ${describeValue((err as Error)?.message ?? err, 80)}`,
+    );
   }
 }
 
@@ -22,7 +25,8 @@ export function idsOf(value: unknown, attempted: string, what = "id"): number[] 
   const visit = (v: unknown, depth: number): void => {
     if (Array.isArray(v) && depth === 0) return v.forEach((x) => visit(x, 1));
     if (typeof v === "string" && v.includes(",") && depth === 0) return v.split(",").forEach((x) => visit(x, 1));
-    const n = typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v && typeof v === "object" ? readField(v, "id", attempted) : NaN;
+    const n =
+      typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v && typeof v === "object" ? readField(v, "id", attempted) : NaN;
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PutioInputError(attempted, `${describeValue(v, 60)} is not a ${what}`);
     out.push(n);
   };

@@ -45,7 +45,7 @@ export function validator<const S extends object>(schema: S): Validator<FromSche
     if (check(data)) return data as FromSchema<S>;
     const e = check.errors?.[0];
     const path = (e?.instancePath ?? "") + (e?.keyword === "required" ? "/" + String(e.params.missingProperty) : "");
-    const problem = e ? (e.keyword === "required" ? "is missing" : e.message ?? "is invalid") : "is invalid";
+    const problem = e ? (e.keyword === "required" ? "is missing" : (e.message ?? "is invalid")) : "is invalid";
     throw new PutioSchemaError(attempted, path.replace(/^\//, "").replace(/\//g, "."), problem);
   };
 }

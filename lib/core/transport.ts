@@ -224,7 +224,7 @@ export class Transport {
         await this.backoff(failures++, signal, spec.attempted);
         continue;
       }
-      if (res.statusCode < 400 || spec.raw && res.statusCode < 500 && res.statusCode !== 429 && res.statusCode !== 401) return res;
+      if (res.statusCode < 400 || (spec.raw && res.statusCode < 500 && res.statusCode !== 429 && res.statusCode !== 401)) return res;
 
       const envelope = toEnvelope(res);
       if (res.statusCode === 429) {

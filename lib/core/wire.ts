@@ -41,7 +41,11 @@ export function checkId(id: unknown, attempted: string, what = "file id"): numbe
  */
 export function checkNotRoot(id: unknown, attempted: string, what = "file id"): number {
   const n = checkId(id, attempted, what);
-  if (n === 0) throw new PutioInputError(attempted, `id 0 is put.io's root folder ("Your Files"), which is never deleted, moved or renamed: check where the id comes from`);
+  if (n === 0)
+    throw new PutioInputError(
+      attempted,
+      `id 0 is put.io's root folder ("Your Files"), which is never deleted, moved or renamed: check where the id comes from`,
+    );
   return n;
 }
 

@@ -60,6 +60,14 @@ export class AccountApi {
 
   /** put.io takes settings as a JSON body (as the official TS SDK sends them). */
   async updateSettings(changes: Partial<AccountSettings>, signal?: AbortSignal): Promise<void> {
-    await this.t.request({ method: "POST", path: "/v2/account/settings", json: changes, idempotent: true, schema: checkOk, attempted: "change the account settings", signal });
+    await this.t.request({
+      method: "POST",
+      path: "/v2/account/settings",
+      json: changes,
+      idempotent: true,
+      schema: checkOk,
+      attempted: "change the account settings",
+      signal,
+    });
   }
 }

@@ -32,7 +32,8 @@ export interface ApiAnswer {
 export function apiPath(path: unknown, attempted: string): string {
   if (typeof path !== "string" || !path.trim()) throw new PutioInputError(attempted, "no API path given (e.g. /v2/account/info)");
   const p = path.trim();
-  if (/^[a-z][a-z0-9+.-]*:/i.test(p) || p.startsWith("//")) throw new PutioInputError(attempted, "the path must be a put.io API path like /v2/files/list, not a URL");
+  if (/^[a-z][a-z0-9+.-]*:/i.test(p) || p.startsWith("//"))
+    throw new PutioInputError(attempted, "the path must be a put.io API path like /v2/files/list, not a URL");
   const [pathname = "", query] = p.split("?", 2);
   if (query !== undefined) throw new PutioInputError(attempted, "put the query parameters in msg.payload, not in the path");
   const parts = pathname.split("/").filter(Boolean);
@@ -44,7 +45,10 @@ export function apiPath(path: unknown, attempted: string): string {
       d = decodeURIComponent(part);
     } catch {
       // decodeURIComponent throws a bare "URIError: URI malformed"; say which segment and why instead.
-      throw new PutioInputError(attempted, `the path segment "${part.slice(0, 40)}" has a "%" that is not a complete UTF-8 escape (like %C3%A9): write a literal "%" as %25`);
+      throw new PutioInputError(
+        attempted,
+        `the path segment "${part.slice(0, 40)}" has a "%" that is not a complete UTF-8 escape (like %C3%A9): write a literal "%" as %25`,
+      );
     }
     if (d === "." || d === ".." || /[\\\u0000-\u001f]/.test(d) || d.includes("/")) {
       throw new PutioInputError(attempted, `"${part.slice(0, 40)}" is not allowed in an API path`);
@@ -74,15 +78,20 @@ export class GenericApi {
   constructor(private readonly t: Transport) {}
 
   async call(call: ApiCall): Promise<ApiAnswer> {
-    const method = String(call.method ?? "GET").trim().toUpperCase() || "GET";
+    const method =
+      String(call.method ?? "GET")
+        .trim()
+        .toUpperCase() || "GET";
     const attempted0 = `call the put.io API (${method.slice(0, 10)} ${typeof call.path === "string" ? call.path.slice(0, 100) : describeValue(call.path, 40)})`;
-    if (!(API_METHODS as readonly string[]).includes(method)) throw new PutioInputError(attempted0, `"${String(call.method).slice(0, 20)}" is not an HTTP method (${API_METHODS.join(", ")})`);
+    if (!(API_METHODS as readonly string[]).includes(method))
+      throw new PutioInputError(attempted0, `"${String(call.method).slice(0, 20)}" is not an HTTP method (${API_METHODS.join(", ")})`);
     const path = apiPath(call.path, attempted0);
     // put.io's own errors say "POST /v2/… failed"; input errors say what was being attempted.
     const attempted = `${method} ${path}`;
     const inputAttempted = `call the put.io API (${attempted})`;
     const params = call.params ?? {};
-    if (typeof params !== "object" || Array.isArray(params) || Buffer.isBuffer(params)) throw new PutioInputError(inputAttempted, "the parameters must be an object");
+    if (typeof params !== "object" || Array.isArray(params) || Buffer.isBuffer(params))
+      throw new PutioInputError(inputAttempted, "the parameters must be an object");
     const spec: RequestSpec<unknown> = { method: method as ApiMethod, path, attempted, signal: call.signal };
     if (method === "GET" || method === "HEAD" || method === "DELETE") {
       spec.query = toParams(params, inputAttempted);
@@ -94,7 +103,10 @@ export class GenericApi {
         try {
           JSON.stringify(params);
         } catch (err) {
-          throw new PutioInputError(inputAttempted, `the parameters cannot be sent as JSON (${/circular/i.test(String(err)) ? "it refers to itself" : /bigint/i.test(String(err)) ? "it holds a BigInt" : "a value cannot be read"}): ${describeValue(params, 60)}`);
+          throw new PutioInputError(
+            inputAttempted,
+            `the parameters cannot be sent as JSON (${/circular/i.test(String(err)) ? "it refers to itself" : /bigint/i.test(String(err)) ? "it holds a BigInt" : "a value cannot be read"}): ${describeValue(params, 60)}`,
+          );
         }
         spec.json = params;
       } else spec.form = toParams(params, inputAttempted);

@@ -28,13 +28,26 @@ export class ConfigApi {
   /** The value, or undefined when the key is not set (put.io answers value: null). */
   async get(key: string, signal?: AbortSignal): Promise<unknown> {
     const attempted = `read config key "${key}"`;
-    const res = await this.t.request({ method: "GET", path: `/v2/config/${encodeURIComponent(checkKey(key, attempted))}`, schema: checkValue, attempted, signal });
+    const res = await this.t.request({
+      method: "GET",
+      path: `/v2/config/${encodeURIComponent(checkKey(key, attempted))}`,
+      schema: checkValue,
+      attempted,
+      signal,
+    });
     return res.value ?? undefined;
   }
 
   async set(key: string, value: unknown, signal?: AbortSignal): Promise<void> {
     const attempted = `write config key "${key}"`;
-    await this.t.request({ method: "PUT", path: `/v2/config/${encodeURIComponent(checkKey(key, attempted))}`, json: { value }, schema: checkOk, attempted, signal });
+    await this.t.request({
+      method: "PUT",
+      path: `/v2/config/${encodeURIComponent(checkKey(key, attempted))}`,
+      json: { value },
+      schema: checkOk,
+      attempted,
+      signal,
+    });
   }
 
   async delete(key: string, signal?: AbortSignal): Promise<void> {

@@ -40,7 +40,14 @@ export class EventsApi {
     const attempted = "list the history";
     const perPage = clampPerPage(opts.perPage, 100);
     if (opts.before !== undefined) checkId(opts.before, attempted, "event id");
-    const res = await this.t.request({ method: "GET", path: "/v2/events/list", query: { per_page: perPage, before: opts.before }, schema: checkPage, attempted, signal: opts.signal });
+    const res = await this.t.request({
+      method: "GET",
+      path: "/v2/events/list",
+      query: { per_page: perPage, before: opts.before },
+      schema: checkPage,
+      attempted,
+      signal: opts.signal,
+    });
     return { events: res.events as PutioEvent[], hasMore: res.has_more === true };
   }
 
@@ -67,7 +74,9 @@ export class EventsApi {
   }
 
   async clear(signal?: AbortSignal): Promise<void> {
-    await this.scoped(() => this.t.request({ method: "POST", path: "/v2/events/delete", idempotent: true, schema: checkOk, attempted: "clear the history", signal }));
+    await this.scoped(() =>
+      this.t.request({ method: "POST", path: "/v2/events/delete", idempotent: true, schema: checkOk, attempted: "clear the history", signal }),
+    );
   }
 
   /** put.io lets only its own apps delete history: other tokens get 401 invalid_scope, not a bad token (core/quirks.ts). */

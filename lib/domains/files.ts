@@ -218,19 +218,21 @@ export class FilesApi {
     checkNotRoot(fileId, attempted);
     checkId(parentId, attempted, "folder id");
     checkName(name, attempted);
-    await this.t.request({
-      method: "POST",
-      path: "/v2/files/move",
-      form: { file_id: fileId, parent_id: parentId, name },
-      idempotent: true,
-      schema: checkMoveResult,
-      attempted,
-      signal,
-    }).then((r) => {
-      this.onTreeChange();
-      const e = r.errors?.[0];
-      if (e) throw new PutioInputError(attempted, `put.io refused it (${e.error_type})`);
-    });
+    await this.t
+      .request({
+        method: "POST",
+        path: "/v2/files/move",
+        form: { file_id: fileId, parent_id: parentId, name },
+        idempotent: true,
+        schema: checkMoveResult,
+        attempted,
+        signal,
+      })
+      .then((r) => {
+        this.onTreeChange();
+        const e = r.errors?.[0];
+        if (e) throw new PutioInputError(attempted, `put.io refused it (${e.error_type})`);
+      });
   }
 
   /**

@@ -45,12 +45,15 @@ export interface FilterableFile {
 const DAY_MS = 86_400_000;
 
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "i");
 }
 
 function toDate(value: Date | string, what: string): Date {
-  const d = value instanceof Date ? value : parsePutioDate(value) ?? new Date(value);
+  const d = value instanceof Date ? value : (parsePutioDate(value) ?? new Date(value));
   if (Number.isNaN(d.getTime())) throw new PutioInputError("filter files", `${what} "${String(value)}" is not a date`);
   return d;
 }

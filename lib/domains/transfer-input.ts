@@ -59,7 +59,8 @@ export function urlProblem(url: string): string | null {
 
 /** A .torrent file is a bencoded dictionary: "d" … "e", with an info dictionary inside. */
 export function torrentProblem(data: Buffer): string | null {
-  if (data.length < 2 || data[0] !== 0x64 /* d */ || data[data.length - 1] !== 0x65 /* e */) return "the buffer is not a .torrent file (not a bencoded dictionary)";
+  if (data.length < 2 || data[0] !== 0x64 /* d */ || data[data.length - 1] !== 0x65 /* e */)
+    return "the buffer is not a .torrent file (not a bencoded dictionary)";
   if (!data.includes("4:info")) return "the .torrent file has no info dictionary";
   return null;
 }

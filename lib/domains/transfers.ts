@@ -100,8 +100,9 @@ export class TransfersApi {
   async retry(id: number, signal?: AbortSignal): Promise<Transfer> {
     const attempted = `retry transfer ${id}`;
     checkId(id, attempted, "transfer id");
-    return (await this.t.request({ method: "POST", path: "/v2/transfers/retry", form: { id }, idempotent: true, schema: checkTransferEnvelope, attempted, signal }))
-      .transfer;
+    return (
+      await this.t.request({ method: "POST", path: "/v2/transfers/retry", form: { id }, idempotent: true, schema: checkTransferEnvelope, attempted, signal })
+    ).transfer;
   }
 
   /** Cancel is idempotent on put.io (unknown ids are ignored). */
@@ -141,7 +142,7 @@ export function shortSource(url: unknown): string {
   const s = String(url ?? "");
   const dn = /[?&]dn=([^&]+)/.exec(s);
   if (s.startsWith("magnet:")) {
-    const name = dn?.[1] ? safeDecode(dn[1]) : /xt=urn:btih:([^&]+)/i.exec(s)?.[1] ?? "magnet";
+    const name = dn?.[1] ? safeDecode(dn[1]) : (/xt=urn:btih:([^&]+)/i.exec(s)?.[1] ?? "magnet");
     return `magnet "${name.slice(0, 80)}"`;
   }
   return `"${s.length > 100 ? s.slice(0, 97) + "..." : s}"`;

@@ -34,9 +34,11 @@ export class UploadApi {
     const fileName = name ?? (Buffer.isBuffer(source) ? undefined : basename(source.path));
     const attempted = `upload "${fileName ?? "(unnamed)"}"`;
     checkName(fileName, attempted);
-    const blob = Buffer.isBuffer(source) ? new Blob([source as Uint8Array<ArrayBuffer>]) : await openAsBlob(source.path).catch((err: Error) => {
-      throw new PutioInputError(attempted, `cannot read ${source.path}: ${err.message}`);
-    });
+    const blob = Buffer.isBuffer(source)
+      ? new Blob([source as Uint8Array<ArrayBuffer>])
+      : await openAsBlob(source.path).catch((err: Error) => {
+          throw new PutioInputError(attempted, `cannot read ${source.path}: ${err.message}`);
+        });
     const form = new FormData();
     form.append("file", blob, fileName);
     form.append("filename", fileName as string);

@@ -138,7 +138,11 @@ export class ZipsApi {
           return { zipId: id, url: info.url, size: info.size ?? 0, missingFiles: (info.missing_files ?? []) as ZipResult["missingFiles"] };
         }
         if (status === "ERROR") {
-          throw new PutioError(attempted, { status_code: 500, error_type: "ERROR_IN_ZIP", error_message: info.error_msg || "put.io could not build the zip" }, "Try again, or download the files one by one.");
+          throw new PutioError(
+            attempted,
+            { status_code: 500, error_type: "ERROR_IN_ZIP", error_message: info.error_msg || "put.io could not build the zip" },
+            "Try again, or download the files one by one.",
+          );
         }
         if (nudged) continue;
         const ac = new AbortController();

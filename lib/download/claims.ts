@@ -83,5 +83,6 @@ export class PathClaims {
 const GLOBAL_KEY = Symbol.for("node-red-putio.local-path-claims");
 
 /** The process-wide registry. */
-export const localPathClaims: PathClaims = ((globalThis as Record<symbol, unknown>)[GLOBAL_KEY] as PathClaims | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[GLOBAL_KEY] = new PathClaims()) as PathClaims;
+export const localPathClaims: PathClaims =
+  ((globalThis as Record<symbol, unknown>)[GLOBAL_KEY] as PathClaims | undefined) ??
+  (((globalThis as Record<symbol, unknown>)[GLOBAL_KEY] = new PathClaims()) as PathClaims);

@@ -27,7 +27,7 @@ const READ_CHUNK = 4 * 1024 * 1024;
 async function crcOfRange(fh: DownloadFileHandle, start: number, end: number, signal?: AbortSignal): Promise<number> {
   let crc = 0;
   const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(1, end - start)));
-  for (let pos = start; pos < end; ) {
+  for (let pos = start; pos < end;) {
     if (signal?.aborted) throw signal.reason;
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
     if (bytesRead === 0) throw new RemoteChangedError(`the local file ended at byte ${pos}`);
@@ -38,11 +38,20 @@ async function crcOfRange(fh: DownloadFileHandle, start: number, end: number, si
 }
 
 /** "identical" when size and CRC32 match the remote file; "not-a-file" for a folder (or a device). */
-export async function compareLocal(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<"missing" | "identical" | "different" | "not-a-file"> {
+export async function compareLocal(
+  ctx: EngineContext,
+  localPath: string,
+  file: RemoteFile,
+  signal?: AbortSignal,
+): Promise<"missing" | "identical" | "different" | "not-a-file"> {
   const st = await lstatOrNull(ctx.fs, localPath);
   if (!st) return "missing";
   // A link is never followed, compared or replaced: it could lead outside the target.
-  if (st.isSymbolicLink()) throw new PutioInputError(`download "${file.name}"`, `"${localPath}" is a symbolic link: node-red-putio does not write through or replace links; move or remove it`);
+  if (st.isSymbolicLink())
+    throw new PutioInputError(
+      `download "${file.name}"`,
+      `"${localPath}" is a symbolic link: node-red-putio does not write through or replace links; move or remove it`,
+    );
   if (!st.isFile()) return "not-a-file";
   if (st.size !== file.size) return "different";
   const want = parseCrc(file.crc32);
@@ -123,7 +132,20 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
   const finalPath = choice.path;
   try {
     if (choice.identical) {
-      return { status: "skipped-identical", fileId: file.id, name: file.name, putioPath: opts.putioPath, path: finalPath, size: file.size, crc32: file.crc32 ?? null, seconds: 0, bytesPerSecond: 0, resumed: false, resumedBytes: 0, retries: 0 };
+      return {
+        status: "skipped-identical",
+        fileId: file.id,
+        name: file.name,
+        putioPath: opts.putioPath,
+        path: finalPath,
+        size: file.size,
+        crc32: file.crc32 ?? null,
+        seconds: 0,
+        bytesPerSecond: 0,
+        resumed: false,
+        resumedBytes: 0,
+        retries: 0,
+      };
     }
     const temp = tempPaths(dir, file.id);
     let remote = file;
@@ -143,7 +165,10 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
         if (mismatch) {
           await out.discard();
           if (integrityFailures++ >= ctx.options.integrityRetries) {
-            throw new PutioTransferIntegrityError(attempted, `put.io: ${attempted} failed: ${mismatch} after ${integrityFailures} full downloads; the partial file was removed and nothing was written at "${finalPath}".`);
+            throw new PutioTransferIntegrityError(
+              attempted,
+              `put.io: ${attempted} failed: ${mismatch} after ${integrityFailures} full downloads; the partial file was removed and nothing was written at "${finalPath}".`,
+            );
           }
           retries++;
           remote = await ctx.client.files.get(remote.id, opts.signal); // same-size changes show up only as a new crc32
@@ -219,7 +244,14 @@ interface FetchedPart {
  * range. A new download writes its state before it creates the temp file (O_EXCL, no link
  * followed), so whatever sits at a temp path without a state of ours is someone else's.
  */
-async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, dir: string, opts: FileJobOptions, attempted: string, singleStream: boolean): Promise<FetchedPart> {
+async function fetchIntoPart(
+  ctx: EngineContext,
+  file: RemoteFile,
+  dir: string,
+  opts: FileJobOptions,
+  attempted: string,
+  singleStream: boolean,
+): Promise<FetchedPart> {
   const fs = ctx.fs;
   const temp = tempPaths(dir, file.id);
   const partPath = temp.part;
@@ -239,7 +271,14 @@ async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, dir: string, 
     } else {
       await checkFreeSpace(ctx, dir, file.size, attempted);
       const connections = singleStream ? 1 : ctx.options.connectionsPerFile;
-      state = { v: 2, fileId: file.id, size: file.size, crc32: file.crc32 ?? null, segments: planSegments(file.size, connections, ctx.options.segmentThreshold), ...(singleStream ? { rangesRefused: true } : {}) };
+      state = {
+        v: 2,
+        fileId: file.id,
+        size: file.size,
+        crc32: file.crc32 ?? null,
+        segments: planSegments(file.size, connections, ctx.options.segmentThreshold),
+        ...(singleStream ? { rangesRefused: true } : {}),
+      };
       await io(savePartState(fs, dir, state), temp.state);
       fh = await io(fs.open(partPath, OPEN.createNew, 0o644), partPath);
       // Preallocate (sparse): ranges are written in place at their offsets.
@@ -252,7 +291,15 @@ async function fetchIntoPart(ctx: EngineContext, file: RemoteFile, dir: string, 
   return fetchOpenPart(ctx, file, dir, fh, state, opts, attempted);
 }
 
-async function fetchOpenPart(ctx: EngineContext, file: RemoteFile, dir: string, fh: DownloadFileHandle, st: PartState, opts: FileJobOptions, attempted: string): Promise<FetchedPart> {
+async function fetchOpenPart(
+  ctx: EngineContext,
+  file: RemoteFile,
+  dir: string,
+  fh: DownloadFileHandle,
+  st: PartState,
+  opts: FileJobOptions,
+  attempted: string,
+): Promise<FetchedPart> {
   const fs = ctx.fs;
   const temp = tempPaths(dir, file.id);
   const partPath = temp.part;
@@ -312,7 +359,11 @@ async function fetchOpenPart(ctx: EngineContext, file: RemoteFile, dir: string, 
       // This storage cannot resume (it sends whole files): a kept part would only be a promise.
       await removeIfPresent(fs, partPath).catch(() => {});
       await removeIfPresent(fs, temp.state).catch(() => {});
-      if (firstError instanceof PutioBaseError) firstError.message = firstError.message.replace(/ The partial file was kept.*$/, " The storage does not resume downloads, so the partial file was removed.");
+      if (firstError instanceof PutioBaseError)
+        firstError.message = firstError.message.replace(
+          / The partial file was kept.*$/,
+          " The storage does not resume downloads, so the partial file was removed.",
+        );
     }
     throw firstError;
   }
@@ -348,7 +399,10 @@ async function fetchOpenPart(ctx: EngineContext, file: RemoteFile, dir: string, 
       // program): only the overwrite policy replaces a file, and nothing replaces a link or folder.
       const there = await lstatOrNull(fs, finalPath);
       if (there && (!replace || !there.isFile())) {
-        throw new PutioInputError(attempted, `"${finalPath}" appeared while the file was downloaded and was left alone; the verified download stays in "${partPath}" and is used by the next run`);
+        throw new PutioInputError(
+          attempted,
+          `"${finalPath}" appeared while the file was downloaded and was left alone; the verified download stays in "${partPath}" and is used by the next run`,
+        );
       }
       await io(fs.rename(partPath, finalPath), finalPath);
       await removeIfPresent(fs, temp.state).catch(() => {});

@@ -86,7 +86,7 @@ export async function writeFileAtomic(fs: DownloadFs, file: string, tmp: string,
   const fh = await fs.open(tmp, OPEN.replace, 0o644);
   try {
     const buf = Buffer.from(text);
-    for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off, off)).bytesWritten;
+    for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, buf.length - off, off)).bytesWritten;
   } finally {
     await fh.close();
   }
@@ -109,7 +109,8 @@ export async function ensureTargetFolder(fs: DownloadFs, target: string, attempt
       st = await fs.stat(at);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: "${at}" is not reachable (${code ?? (err as Error).message})`);
+      if (code !== "ENOENT" && code !== "ENOTDIR")
+        throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: "${at}" is not reachable (${code ?? (err as Error).message})`);
       st = null;
     }
     if (st) {
@@ -126,7 +127,14 @@ export async function ensureTargetFolder(fs: DownloadFs, target: string, attempt
       await fs.mkdir(dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EEXIST" && (await fs.stat(dir).then((s) => s.isDirectory(), () => false))) continue;
+      if (
+        code === "EEXIST" &&
+        (await fs.stat(dir).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      )
+        continue;
       throw new PutioInputError(attempted, `the target folder "${full}" could not be created: "${dir}" (${code ?? (err as Error).message})`);
     }
   }

@@ -116,7 +116,10 @@ export class JobJournal {
         for (const [k, e] of Object.entries(data.jobs ?? {})) {
           if (e && typeof e === "object" && e.msg && typeof e.msg === "object") {
             const o = e.outcome;
-            const outcome = o && typeof o === "object" ? { msg: o.msg && typeof o.msg === "object" ? o.msg : null, error: typeof o.error === "string" ? o.error : null } : undefined;
+            const outcome =
+              o && typeof o === "object"
+                ? { msg: o.msg && typeof o.msg === "object" ? o.msg : null, error: typeof o.error === "string" ? o.error : null }
+                : undefined;
             this.entries.set(k, { msg: e.msg, since: Number(e.since) || Date.now(), ...(outcome ? { outcome } : {}) });
           }
         }

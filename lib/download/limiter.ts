@@ -96,7 +96,10 @@ export class BandwidthLimiter {
   private tokens = 0;
   private last: number;
 
-  constructor(opts: BandwidthOptions, private readonly clock: Clock = wallClock) {
+  constructor(
+    opts: BandwidthOptions,
+    private readonly clock: Clock = wallClock,
+  ) {
     this.last = clock.now();
     this.configure(opts);
   }

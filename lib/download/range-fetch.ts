@@ -64,7 +64,11 @@ export async function runSegment(
       if (!(err instanceof RetriableError) && !isTransient(err)) throw err;
       if (seg.pos > before) failures = 0; // progress was made: this is a new run of bad luck
       if (++failures > ctx.options.retries) {
-        throw new PutioBaseError(`download "${file.name}"`, `put.io: download of "${file.name}" failed after ${failures} attempts: ${(err as Error).message}. The partial file was kept: the next download of this file resumes it.`, { cause: err });
+        throw new PutioBaseError(
+          `download "${file.name}"`,
+          `put.io: download of "${file.name}" failed after ${failures} attempts: ${(err as Error).message}. The partial file was kept: the next download of this file resumes it.`,
+          { cause: err },
+        );
       }
       onRetry();
       if (err instanceof RetriableError && err.expiredUrl && href) await url.expire(href);
@@ -91,10 +95,13 @@ async function streamRange(
   // Only time spent waiting for the network counts as a stall (not a pause for the disk or the cap).
   let waitingSince = ctx.clock.now();
   let writer: RangeWriter | null = null;
-  const watchdog = setInterval(() => {
-    if (waitingSince && ctx.clock.now() - waitingSince > stallMs) stall.abort(new RetriableError(`no data for ${Math.round(stallMs / 1000)} s`));
-    writer?.sealIfOlderThan(ctx.options.checkpointMs);
-  }, Math.max(10, Math.min(1000, stallMs / 4, ctx.options.checkpointMs)));
+  const watchdog = setInterval(
+    () => {
+      if (waitingSince && ctx.clock.now() - waitingSince > stallMs) stall.abort(new RetriableError(`no data for ${Math.round(stallMs / 1000)} s`));
+      writer?.sealIfOlderThan(ctx.options.checkpointMs);
+    },
+    Math.max(10, Math.min(1000, stallMs / 4, ctx.options.checkpointMs)),
+  );
   watchdog.unref?.();
   let res: StorageResponse | null = null;
   try {
@@ -120,7 +127,8 @@ async function streamRange(
     }
     const status = res.statusCode;
     if (status === 403 || status === 410) throw new RetriableError(`the download address expired (HTTP ${status})`, true);
-    if (status === 404) throw new PutioError(`download "${file.name}"`, { status_code: 404, error_type: "NotFound", error_message: "the file is not on put.io's storage" });
+    if (status === 404)
+      throw new PutioError(`download "${file.name}"`, { status_code: 404, error_type: "NotFound", error_message: "the file is not on put.io's storage" });
     if (status === 416) throw new RemoteChangedError(`storage refused the range ${seg.pos}-${seg.end - 1}`);
     if (status >= 500 || status === 429) throw new RetriableError(`storage answered HTTP ${status}`);
     if (status === 206) {

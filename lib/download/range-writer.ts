@@ -98,7 +98,7 @@ export class RangeWriter {
   }
 
   add(chunk: Buffer): void {
-    for (let off = 0; off < chunk.length; ) {
+    for (let off = 0; off < chunk.length;) {
       this.startBatch();
       if (this.filled === 0) this.fillSince = this.clock.now();
       const n = chunk.copy(this.fill!, this.filled, off);
@@ -198,7 +198,7 @@ export async function writeAll(fh: DownloadFileHandle, buffers: Buffer[], bytes:
     if (bytesWritten < bytes) {
       // A short write (rare): write the rest in plain writes.
       const rest = Buffer.concat(buffers).subarray(bytesWritten);
-      for (let off = 0; off < rest.length; ) {
+      for (let off = 0; off < rest.length;) {
         const w = await fh.write(rest, off, rest.length - off, position + bytesWritten + off);
         if (w.bytesWritten <= 0) throw Object.assign(new Error("no bytes written"), { code: "EIO" });
         off += w.bytesWritten;

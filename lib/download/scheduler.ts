@@ -10,7 +10,16 @@ import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrit
 import { checkId } from "../core/wire";
 import type { PutioFile } from "../domains/files";
 import { splitPath } from "../domains/paths";
-import { DEFAULT_ENGINE_OPTIONS, downloadFile, type CollisionPolicy, type DownloadProgress, type EngineContext, type EngineOptions, type FileResult, type RemoteFile } from "./engine";
+import {
+  DEFAULT_ENGINE_OPTIONS,
+  downloadFile,
+  type CollisionPolicy,
+  type DownloadProgress,
+  type EngineContext,
+  type EngineOptions,
+  type FileResult,
+  type RemoteFile,
+} from "./engine";
 import { compileFilter, type FileFilter } from "../domains/filters";
 import { PathClaims } from "./claims";
 import { ensureTargetFolder, lstatOrNull, nodeFs, type DownloadFs } from "./fs";
@@ -229,7 +238,8 @@ export class DownloadScheduler {
       });
       const real = await fs.realpath(dir);
       const rel = path.relative(realRoot, real);
-      if (rel.startsWith("..") || path.isAbsolute(rel)) throw new PutioInputError("download", `"${dir}" is a link that leads outside the target folder: nothing is written through it`);
+      if (rel.startsWith("..") || path.isAbsolute(rel))
+        throw new PutioInputError("download", `"${dir}" is a link that leads outside the target folder: nothing is written through it`);
       if (!(await fs.stat(real)).isDirectory()) throw new PutioInputError("download", `"${dir}" is not a folder`);
     }
     return dir;
@@ -245,11 +255,18 @@ export class DownloadScheduler {
       if (signal.aborted) throw signal.reason;
       const key = PathClaims.key(f.path);
       const other = seen.get(key);
-      if (other) throw new PutioTransferIntegrityError("delete after download", `put.io files ${other.fileId} and ${f.fileId} were both reported at "${f.path}": nothing was deleted on put.io`);
+      if (other)
+        throw new PutioTransferIntegrityError(
+          "delete after download",
+          `put.io files ${other.fileId} and ${f.fileId} were both reported at "${f.path}": nothing was deleted on put.io`,
+        );
       seen.set(key, f);
       const st = await lstatOrNull(this.ctx.fs, f.path);
       if (!st || !st.isFile() || st.size !== f.size) {
-        throw new PutioTransferIntegrityError("delete after download", `"${f.path}" is not on disk as downloaded (put.io file ${f.fileId}): nothing was deleted on put.io`);
+        throw new PutioTransferIntegrityError(
+          "delete after download",
+          `"${f.path}" is not on disk as downloaded (put.io file ${f.fileId}): nothing was deleted on put.io`,
+        );
       }
     }
     return files.map((f) => f.fileId);

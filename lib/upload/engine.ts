@@ -65,7 +65,8 @@ async function crcUpTo(file: string, known: CrcAt, to: number, signal: AbortSign
   let crc = known.offset < to ? known.crc : 0;
   const from = known.offset < to ? known.offset : 0;
   try {
-    if (to > from) for await (const chunk of fs.createReadStream(file, { start: from, end: to - 1, highWaterMark: 1024 * 1024, signal })) crc = crc32(chunk as Buffer, crc);
+    if (to > from)
+      for await (const chunk of fs.createReadStream(file, { start: from, end: to - 1, highWaterMark: 1024 * 1024, signal })) crc = crc32(chunk as Buffer, crc);
   } catch (err) {
     if (signal.aborted) throw new PutioAbortError(`read ${file}`, err);
     throw new PutioInputError(`read ${file}`, `cannot read it: ${(err as Error).message}`);
@@ -152,14 +153,19 @@ export class TusUploader {
       }
       if (res.statusCode === 409) {
         // put.io has a different offset than we sent (another process, or a chunk that arrived after all).
-        if (failures++ >= retries) throw new PutioError(attempted, { status_code: 409, error_type: "Conflict", error_message: "the upload offset keeps conflicting" });
+        if (failures++ >= retries)
+          throw new PutioError(attempted, { status_code: 409, error_type: "Conflict", error_message: "the upload offset keeps conflicting" });
         const at = await this.offsetOf(location, attempted, signal);
         if (at === null) await gone(end);
         else offset = at;
         continue;
       }
       if (res.statusCode !== 204 && res.statusCode !== 200) {
-        throw new PutioError(attempted, { status_code: res.statusCode, error_type: `HTTP_${res.statusCode}`, error_message: res.body.toString("utf8").slice(0, 200) || `HTTP ${res.statusCode}` });
+        throw new PutioError(attempted, {
+          status_code: res.statusCode,
+          error_type: `HTTP_${res.statusCode}`,
+          error_message: res.body.toString("utf8").slice(0, 200) || `HTTP ${res.statusCode}`,
+        });
       }
       failures = 0;
       offset = Number(header(res.headers, "upload-offset") ?? end);
@@ -184,7 +190,9 @@ export class TusUploader {
 
   private stateFile(opts: TusUploadOptions, local: string, name: string, size: number, mtimeMs: number): string {
     const dir = opts.stateDir ?? path.join(os.tmpdir(), "node-red-putio-uploads");
-    const key = createHash("sha1").update(`${this.client.transport.uploadUrl}|${local}|${name}|${opts.parentId ?? ""}|${size}|${mtimeMs}`).digest("hex");
+    const key = createHash("sha1")
+      .update(`${this.client.transport.uploadUrl}|${local}|${name}|${opts.parentId ?? ""}|${size}|${mtimeMs}`)
+      .digest("hex");
     return path.join(dir, `${key}.json`);
   }
 
@@ -200,7 +208,11 @@ export class TusUploader {
     });
     const location = header(res.headers, "location");
     if (res.statusCode !== 201 || !location) {
-      throw new PutioError(attempted, { status_code: res.statusCode, error_type: `HTTP_${res.statusCode}`, error_message: res.body.toString("utf8").slice(0, 200) || "the upload could not be created" });
+      throw new PutioError(attempted, {
+        status_code: res.statusCode,
+        error_type: `HTTP_${res.statusCode}`,
+        error_message: res.body.toString("utf8").slice(0, 200) || "the upload could not be created",
+      });
     }
     return new URL(location, this.client.transport.uploadUrl).toString();
   }
@@ -219,7 +231,15 @@ export class TusUploader {
     return Number.isSafeInteger(offset) ? offset : null;
   }
 
-  private async patch(location: string, local: string, start: number, end: number, seen: (bytes: Buffer) => void, attempted: string, signal: AbortSignal): Promise<RawResponse> {
+  private async patch(
+    location: string,
+    local: string,
+    start: number,
+    end: number,
+    seen: (bytes: Buffer) => void,
+    attempted: string,
+    signal: AbortSignal,
+  ): Promise<RawResponse> {
     const body = end > start ? Readable.from(fileRange(local, start, end, seen, signal), { objectMode: false }) : "";
     return this.client.transport.requestRaw({
       method: "PATCH",

@@ -51,7 +51,6 @@ export function expandEnv(value: string | undefined): string | undefined {
   return out || undefined;
 }
 
-
 /** Look up the account config node of a node; null when missing or disabled. */
 export function getAccount(RED: NodeAPI, id: string | undefined): AccountNode | null {
   if (!id) return null;

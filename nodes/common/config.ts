@@ -20,7 +20,10 @@ export function num(value: unknown): number | undefined {
 
 /** "a, b,,c" → ["a", "b", "c"]; undefined when nothing is left. */
 export function csv(value: unknown): string[] | undefined {
-  const list = String(value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const list = String(value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return list.length ? list : undefined;
 }
 

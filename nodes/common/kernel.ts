@@ -143,7 +143,8 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
         const tracked = run.then(
           () => {
             working--;
-            if (working === 0 && spec.doneStatus !== null) node.status(spec.doneStatus ? STATUS.ok(shortText(spec.doneStatus(msg, config as C))) : STATUS.clear);
+            if (working === 0 && spec.doneStatus !== null)
+              node.status(spec.doneStatus ? STATUS.ok(shortText(spec.doneStatus(msg, config as C))) : STATUS.clear);
             end();
           },
           (err: unknown) => {

@@ -3,7 +3,7 @@
  * error, page error, failed request and HTTP error the page sees, and generic dialog drivers that
  * work from a node's editor definition (typedInputs, selects, checkboxes, the name field).
  */
- 
+
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -104,14 +104,23 @@ export async function screenshotDialog(page: Page, name: string): Promise<void> 
   const tray = page.locator(".red-ui-tray").last();
   await tray.screenshot({ path: screenshotPath(name) });
   const scrolled: boolean = await page.evaluate(() => {
-    const el = $(".red-ui-tray").last().find("*").filter((_: number, e: any) => e.scrollHeight > e.clientHeight + 5 && /auto|scroll/.test(getComputedStyle(e).overflowY)).get(0);
+    const el = $(".red-ui-tray")
+      .last()
+      .find("*")
+      .filter((_: number, e: any) => e.scrollHeight > e.clientHeight + 5 && /auto|scroll/.test(getComputedStyle(e).overflowY))
+      .get(0);
     if (!el) return false;
     el.scrollTop = el.scrollHeight;
     return true;
   });
   if (!scrolled) return;
   await tray.screenshot({ path: screenshotPath(`${name}-bottom`) });
-  await page.evaluate(() => $(".red-ui-tray").last().find("*").each((_: number, e: any) => void (e.scrollTop = 0)));
+  await page.evaluate(() =>
+    $(".red-ui-tray")
+      .last()
+      .find("*")
+      .each((_: number, e: any) => void (e.scrollTop = 0)),
+  );
 }
 
 export interface Expectation {
@@ -142,7 +151,11 @@ export async function exerciseDialog(page: Page, type: string, config: boolean):
   }
 
   const typedIds: string[] = await page.evaluate(
-    ([f, p]) => $(`${f} input.red-ui-typedInput[id^="${p}"]`).filter((_: number, el: any) => $(el).next(".red-ui-typedInput-container").is(":visible")).map((_: number, el: any) => el.id).get(),
+    ([f, p]) =>
+      $(`${f} input.red-ui-typedInput[id^="${p}"]`)
+        .filter((_: number, el: any) => $(el).next(".red-ui-typedInput-container").is(":visible"))
+        .map((_: number, el: any) => el.id)
+        .get(),
     [form, prefix],
   );
   for (const id of typedIds) {
@@ -174,7 +187,14 @@ export async function exerciseDialog(page: Page, type: string, config: boolean):
   const selects: Array<{ id: string; options: string[]; current: string }> = await page.evaluate(
     ([f, p]) =>
       $(`${f} select[id^="${p}"]:visible`)
-        .map((_: number, el: any) => ({ id: el.id, options: $(el).find("option").map((_i: number, o: any) => o.value).get(), current: $(el).val() }))
+        .map((_: number, el: any) => ({
+          id: el.id,
+          options: $(el)
+            .find("option")
+            .map((_i: number, o: any) => o.value)
+            .get(),
+          current: $(el).val(),
+        }))
         .get(),
     [form, prefix],
   );
@@ -199,7 +219,10 @@ export async function exerciseDialog(page: Page, type: string, config: boolean):
   }
 
   const boxes: Array<{ id: string; checked: boolean }> = await page.evaluate(
-    ([f, p]) => $(`${f} input[type=checkbox][id^="${p}"]:visible`).map((_: number, el: any) => ({ id: el.id, checked: el.checked })).get(),
+    ([f, p]) =>
+      $(`${f} input[type=checkbox][id^="${p}"]:visible`)
+        .map((_: number, el: any) => ({ id: el.id, checked: el.checked }))
+        .get(),
     [form, prefix],
   );
   const box = boxes.find((b) => b.id.slice(prefix.length) in defaults);
@@ -223,5 +246,11 @@ export function nodeProps(page: Page, id: string): Promise<Record<string, unknow
 export async function helpHeadings(page: Page, type: string): Promise<string[]> {
   await page.evaluate((t) => RED.sidebar.help.show(t), type);
   await page.waitForFunction(() => $(".red-ui-sidebar-info .red-ui-help:visible").length > 0);
-  return page.evaluate(() => $(".red-ui-sidebar-info .red-ui-help:visible").last().find("h3").map((_: number, h: any) => $(h).text().trim()).get());
+  return page.evaluate(() =>
+    $(".red-ui-sidebar-info .red-ui-help:visible")
+      .last()
+      .find("h3")
+      .map((_: number, h: any) => $(h).text().trim())
+      .get(),
+  );
 }

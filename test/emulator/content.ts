@@ -13,9 +13,11 @@ function pattern(seed: number): Buffer {
     p = Buffer.alloc(BLOCK);
     let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
     for (let i = 0; i < BLOCK; i += 4) {
-      x ^= x << 13; x >>>= 0;
+      x ^= x << 13;
+      x >>>= 0;
       x ^= x >>> 17;
-      x ^= x << 5; x >>>= 0;
+      x ^= x << 5;
+      x >>>= 0;
       p.writeUInt32LE(x, i);
     }
     patternCache.set(seed, p);

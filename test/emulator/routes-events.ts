@@ -41,7 +41,9 @@ export function recordEvent(state: EmulatorState, userId: number, type: string, 
 
 /** A user's events, newest first (for tests). */
 export function historyEvents(state: EmulatorState, userId: number): HistoryEvent[] {
-  return historyOf(state).events.filter((e) => e.user_id === userId).reverse();
+  return historyOf(state)
+    .events.filter((e) => e.user_id === userId)
+    .reverse();
 }
 
 /** Records transfer_completed / transfer_error when a transfer reaches that outcome. */

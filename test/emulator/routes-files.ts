@@ -5,8 +5,18 @@ import { storageUrl } from "./storage";
 import { FileNode, ROOT_ID, User } from "./state";
 
 const SORTS = new Set([
-  "NAME_ASC", "NAME_DESC", "SIZE_ASC", "SIZE_DESC", "DATE_ASC", "DATE_DESC",
-  "MODIFIED_ASC", "MODIFIED_DESC", "TYPE_ASC", "TYPE_DESC", "WATCH_ASC", "WATCH_DESC",
+  "NAME_ASC",
+  "NAME_DESC",
+  "SIZE_ASC",
+  "SIZE_DESC",
+  "DATE_ASC",
+  "DATE_DESC",
+  "MODIFIED_ASC",
+  "MODIFIED_DESC",
+  "TYPE_ASC",
+  "TYPE_DESC",
+  "WATCH_ASC",
+  "WATCH_DESC",
 ]);
 
 function sortNodes(ctx: Ctx, nodes: FileNode[], sortBy: string): FileNode[] {
@@ -15,11 +25,16 @@ function sortNodes(ctx: Ctx, nodes: FileNode[], sortBy: string): FileNode[] {
   const byName = (a: FileNode, b: FileNode) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.id - b.id;
   const cmp = (a: FileNode, b: FileNode): number => {
     switch (key) {
-      case "SIZE": return ctx.state.sizeOf(a) - ctx.state.sizeOf(b) || a.id - b.id;
-      case "DATE": return a.createdAt - b.createdAt || a.id - b.id;
-      case "MODIFIED": return a.updatedAt - b.updatedAt || a.id - b.id;
-      case "TYPE": return a.fileType.localeCompare(b.fileType) || byName(a, b);
-      default: return byName(a, b);
+      case "SIZE":
+        return ctx.state.sizeOf(a) - ctx.state.sizeOf(b) || a.id - b.id;
+      case "DATE":
+        return a.createdAt - b.createdAt || a.id - b.id;
+      case "MODIFIED":
+        return a.updatedAt - b.updatedAt || a.id - b.id;
+      case "TYPE":
+        return a.fileType.localeCompare(b.fileType) || byName(a, b);
+      default:
+        return byName(a, b);
     }
   };
   return [...nodes].sort((a, b) => sign * cmp(a, b));
@@ -59,7 +74,11 @@ function listFiles(ctx: Ctx) {
   const parent = state.requireLive(user, parentId);
   // A file id is allowed as parent_id: files is then empty.
   let children = parent.isFolder ? state.childrenOf(user, parent) : [];
-  const fileTypes = params.str("file_type")?.split(",").map((s) => s.trim()).filter(Boolean);
+  const fileTypes = params
+    .str("file_type")
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (fileTypes?.length) children = children.filter((c) => fileTypes.includes(c.fileType));
   const contentType = params.str("content_type");
   if (contentType) children = children.filter((c) => c.contentType === contentType);
@@ -84,9 +103,7 @@ function search(ctx: Ctx) {
   const perPage = params.perPage();
   const needle = query.toLowerCase();
   // The backend ignores any type filter, so "type" is deliberately not read.
-  const matches = [...state.files.values()].filter(
-    (n) => n.ownerId === user.id && n.name.toLowerCase().includes(needle) && state.liveNode(user, n.id),
-  );
+  const matches = [...state.files.values()].filter((n) => n.ownerId === user.id && n.name.toLowerCase().includes(needle) && state.liveNode(user, n.id));
   const ids = sortNodes(ctx, matches, "NAME_ASC").map((n) => n.id);
   return {
     files: ids.slice(0, perPage).map((id) => state.fileJson(user, state.files.get(id)!)),
@@ -300,5 +317,3 @@ export const fileRoutes: Route[] = [
   route("GET", "/v2/files/{id}/download/{key}", redirectToStorage),
   route("GET", "/v2/files/{id}/stream", redirectToStorage),
 ];
-
-

@@ -51,11 +51,16 @@ function validate(ctx: Ctx) {
 
 export const oauthRoutes: Route[] = [
   route("GET", "/v2/oauth2/oob/code", getCode, false),
-  route("GET", "/v2/oauth2/oob/code/{key}", (ctx) => {
-    const rec = liveCode(ctx.state, decodeURIComponent(ctx.match[1]));
-    if (!rec) throw notFound("Code not found");
-    return { oauth_token: rec.token };
-  }, false),
+  route(
+    "GET",
+    "/v2/oauth2/oob/code/{key}",
+    (ctx) => {
+      const rec = liveCode(ctx.state, decodeURIComponent(ctx.match[1]));
+      if (!rec) throw notFound("Code not found");
+      return { oauth_token: rec.token };
+    },
+    false,
+  ),
   route("POST", "/v2/oauth2/oob/code", (ctx) => {
     const rec = approveCode(ctx.state, ctx.params.requiredStr("code"), ctx.user.id);
     return { app: appJson(rec.appId) };

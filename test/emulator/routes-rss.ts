@@ -164,8 +164,15 @@ function process(state: EmulatorState, store: RssStore, feed: FeedRecord, items:
     feed.seen.add(it.guid);
     if (!keywordMatches(feed.keyword, it.title) || unwanted(feed.unwantedKeywords, it.title)) continue;
     const item: LogItem = {
-      id: store.nextItemId++, title: it.title, url: it.url, detectedAt: now, processedAt: now, publishDate: it.publishDate,
-      isFailed: false, failureReason: null, transferId: null,
+      id: store.nextItemId++,
+      title: it.title,
+      url: it.url,
+      detectedAt: now,
+      processedAt: now,
+      publishDate: it.publishDate,
+      isFailed: false,
+      failureReason: null,
+      transferId: null,
     };
     feed.log.push(item);
     startTransfer(state, user, feed, item);
@@ -305,10 +312,24 @@ async function create(ctx: Ctx) {
   const fields = await readFields(ctx, null);
   const now = state.now();
   const feed: FeedRecord = {
-    id: store.nextFeedId++, ownerId: user.id, title: fields.title!, url: fields.url!, parentDirId: fields.parentDirId!,
-    keyword: fields.keyword ?? null, unwantedKeywords: fields.unwantedKeywords ?? "", deleteOldFiles: fields.deleteOldFiles ?? false,
-    extract: fields.extract ?? false, paused: false, pausedAt: null, lastFetch: null, lastError: null, createdAt: now, updatedAt: now,
-    fetching: false, seen: new Set(), log: [],
+    id: store.nextFeedId++,
+    ownerId: user.id,
+    title: fields.title!,
+    url: fields.url!,
+    parentDirId: fields.parentDirId!,
+    keyword: fields.keyword ?? null,
+    unwantedKeywords: fields.unwantedKeywords ?? "",
+    deleteOldFiles: fields.deleteOldFiles ?? false,
+    extract: fields.extract ?? false,
+    paused: false,
+    pausedAt: null,
+    lastFetch: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+    fetching: false,
+    seen: new Set(),
+    log: [],
   };
   // "Don't process the whole feed": what the feed holds now is taken as already seen.
   if (fields.skipExisting) for (const it of fields.items ?? []) feed.seen.add(it.guid);

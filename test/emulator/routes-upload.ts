@@ -92,13 +92,7 @@ function tusReply(res: ServerResponse, status: number, headers: Record<string, s
 }
 
 /** Handles /files/ and /files/<id>. Errors use the API envelope; clients should branch on status codes only. */
-export async function handleTus(
-  req: IncomingMessage,
-  res: ServerResponse,
-  server: ServerInfo,
-  url: URL,
-  tokenRecord: TokenRecord | undefined,
-): Promise<void> {
+export async function handleTus(req: IncomingMessage, res: ServerResponse, server: ServerInfo, url: URL, tokenRecord: TokenRecord | undefined): Promise<void> {
   const uploads = uploadsByServer.get(server) ?? new Map<string, TusUpload>();
   uploadsByServer.set(server, uploads);
   try {
@@ -117,7 +111,12 @@ export async function handleTus(
       server.state.validateName(meta.name);
       uploadParent(server, user, meta.parent_id === undefined ? undefined : Number(meta.parent_id));
       const upload: TusUpload = {
-        id: crypto.randomBytes(16).toString("hex"), userId: user.id, length: Number(lengthHeader), offset: 0, chunks: [], meta,
+        id: crypto.randomBytes(16).toString("hex"),
+        userId: user.id,
+        length: Number(lengthHeader),
+        offset: 0,
+        chunks: [],
+        meta,
       };
       uploads.set(upload.id, upload);
       return tusReply(res, 201, { Location: `${server.origin}/files/${upload.id}` });

@@ -163,7 +163,16 @@ function create(ctx: Ctx) {
     throw new ApiError(403, "ZIP_TOTAL_SIZE_EXCEEDED", "Total size of the files exceeds the zip limit");
   }
   const store = storeOf(state);
-  const zip: ZipRecord = { id: store.nextId++, ownerId: user.id, fileIds: ids, names: new Map(nodes.map((n) => [n.id, n.name])), createdAt: state.now(), status: "NEW", missing: [], content: null };
+  const zip: ZipRecord = {
+    id: store.nextId++,
+    ownerId: user.id,
+    fileIds: ids,
+    names: new Map(nodes.map((n) => [n.id, n.name])),
+    createdAt: state.now(),
+    status: "NEW",
+    missing: [],
+    content: null,
+  };
   store.zips.set(zip.id, zip);
   return { zip_id: zip.id };
 }
@@ -192,7 +201,11 @@ export async function serveZip(req: IncomingMessage, res: ServerResponse, server
   if (!signature || signature !== storageMac(server, payload) || payload.split(".")[1] !== String(id)) return plain(403, "Forbidden");
   if (!zip || !zip.content) return plain(410, "Link expired");
   const content = zip.content;
-  res.writeHead(200, { "Content-Type": "application/zip", "Content-Length": String(content.size), "Content-Disposition": `attachment; filename="${zip.id}.zip"` });
+  res.writeHead(200, {
+    "Content-Type": "application/zip",
+    "Content-Length": String(content.size),
+    "Content-Disposition": `attachment; filename="${zip.id}.zip"`,
+  });
   if (req.method === "HEAD") return void res.end();
   for (let pos = 0; pos < content.size && !res.destroyed; pos += STREAM_CHUNK) {
     if (!res.write(content.read(pos, Math.min(content.size, pos + STREAM_CHUNK)))) await new Promise((resolve) => res.once("drain", resolve));
@@ -212,4 +225,3 @@ export const zipRoutes: Route[] = [
     return {};
   }),
 ];
-

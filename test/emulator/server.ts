@@ -25,14 +25,22 @@ export interface RequestLogEntry {
 }
 
 const ROUTES: Route[] = [
-  ...accountRoutes, ...oauthRoutes, ...fileRoutes, ...trashRoutes, ...transferRoutes, ...configRoutes, ...uploadRoutes,
-  ...zipRoutes, ...rssRoutes, ...eventRoutes,
+  ...accountRoutes,
+  ...oauthRoutes,
+  ...fileRoutes,
+  ...trashRoutes,
+  ...transferRoutes,
+  ...configRoutes,
+  ...uploadRoutes,
+  ...zipRoutes,
+  ...rssRoutes,
+  ...eventRoutes,
 ];
 
 /** Accepts "token", "Token" and "Bearer" schemes, or ?oauth_token=. */
 export function presentedToken(req: IncomingMessage, url: URL): string | undefined {
   const m = /^(token|bearer)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-  return m ? m[2] : url.searchParams.get("oauth_token") ?? undefined;
+  return m ? m[2] : (url.searchParams.get("oauth_token") ?? undefined);
 }
 
 interface RateWindow {
@@ -90,13 +98,7 @@ export class RequestHandler {
     });
   }
 
-  private async handleApi(
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    token: string | undefined,
-    tokenRecord: TokenRecord | undefined,
-  ): Promise<void> {
+  private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL, token: string | undefined, tokenRecord: TokenRecord | undefined): Promise<void> {
     const { knobs } = this.server;
     // All API responses carry CORS (put.io's OpenAPI description).
     res.setHeader("Access-Control-Allow-Origin", "*");
@@ -110,11 +112,17 @@ export class RequestHandler {
     }
     this.applyRateLimit(res, token ?? `ip:${req.socket.remoteAddress}`);
     if (knobs.captchaNeeded) {
-      throw new ApiError(429, "TooManyRequests", "Too many requests, captcha needed", {}, {
-        "x-ratelimit-action": "captcha-needed",
-        "x-ratelimit-id": `rl${this.rateLimitIdCounter++}`,
-        "retry-after": "60",
-      });
+      throw new ApiError(
+        429,
+        "TooManyRequests",
+        "Too many requests, captcha needed",
+        {},
+        {
+          "x-ratelimit-action": "captcha-needed",
+          "x-ratelimit-id": `rl${this.rateLimitIdCounter++}`,
+          "retry-after": "60",
+        },
+      );
     }
     if (knobs.failNext5xx > 0) {
       knobs.failNext5xx--;
@@ -122,7 +130,7 @@ export class RequestHandler {
     }
     if (knobs.fail5xx && Math.random() < knobs.fail5xx.probability) throw serverError(knobs.fail5xx.status ?? 500);
 
-    const method = req.method === "HEAD" ? "HEAD" : req.method ?? "GET";
+    const method = req.method === "HEAD" ? "HEAD" : (req.method ?? "GET");
     let match: RegExpExecArray | null = null;
     let found: Route | undefined;
     let pathKnown = false;

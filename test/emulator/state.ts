@@ -227,12 +227,28 @@ export class EmulatorState extends EventEmitter {
     const username = opts.username ?? `user${id}`;
     const created = this.now();
     const root: FileNode = {
-      id: ROOT_ID, ownerId: id, parentId: null, name: "Your Files", isFolder: true, children: [], content: null,
-      createdAt: created, updatedAt: created, contentType: "application/x-directory", fileType: "FOLDER", extension: null,
+      id: ROOT_ID,
+      ownerId: id,
+      parentId: null,
+      name: "Your Files",
+      isFolder: true,
+      children: [],
+      content: null,
+      createdAt: created,
+      updatedAt: created,
+      contentType: "application/x-directory",
+      fileType: "FOLDER",
+      extension: null,
       trashedAt: null,
     };
     this.users.set(id, {
-      id, username, mail: `${username}@example.com`, root, settings: defaultSettings(), config: new Map(), trash: [],
+      id,
+      username,
+      mail: `${username}@example.com`,
+      root,
+      settings: defaultSettings(),
+      config: new Map(),
+      trash: [],
       warnings: {},
     });
     if (!this.defaultUserId) this.defaultUserId = id;
@@ -322,10 +338,17 @@ export class EmulatorState extends EventEmitter {
     const created = opts.createdAt?.getTime() ?? this.now();
     const info = typeInfoFor(name);
     const node: FileNode = {
-      id: this.nextFileId++, ownerId: user.id, parentId: parent.id, name, isFolder: content === null, children: [],
-      content, createdAt: created, updatedAt: created,
-      contentType: content === null ? "application/x-directory" : opts.contentType ?? info.contentType,
-      fileType: content === null ? "FOLDER" : opts.fileType ?? info.fileType,
+      id: this.nextFileId++,
+      ownerId: user.id,
+      parentId: parent.id,
+      name,
+      isFolder: content === null,
+      children: [],
+      content,
+      createdAt: created,
+      updatedAt: created,
+      contentType: content === null ? "application/x-directory" : (opts.contentType ?? info.contentType),
+      fileType: content === null ? "FOLDER" : (opts.fileType ?? info.fileType),
       extension: content === null ? null : extensionOf(name),
       trashedAt: null,
     };
@@ -374,9 +397,7 @@ export class EmulatorState extends EventEmitter {
       file_type: node.fileType,
       first_accessed_at: null,
       folder_type: "REGULAR",
-      icon: node.isFolder
-        ? "https://api.put.io/images/file_types/folder.png"
-        : `https://api.put.io/images/file_types/${node.fileType.toLowerCase()}.png`,
+      icon: node.isFolder ? "https://api.put.io/images/file_types/folder.png" : `https://api.put.io/images/file_types/${node.fileType.toLowerCase()}.png`,
       id: node.id,
       is_hidden: false,
       is_mp4_available: false,
@@ -394,8 +415,16 @@ export class EmulatorState extends EventEmitter {
 
   trashJson(user: User, node: FileNode): Record<string, unknown> {
     const trashedAt = node.trashedAt ?? this.now();
-    const { crc32: _crc, is_hidden: _h, is_mp4_available: _m, is_shared: _s, opensubtitles_hash: _o, updated_at: _u, sort_by: _sb, ...rest } =
-      this.fileJson(user, node);
+    const {
+      crc32: _crc,
+      is_hidden: _h,
+      is_mp4_available: _m,
+      is_shared: _s,
+      opensubtitles_hash: _o,
+      updated_at: _u,
+      sort_by: _sb,
+      ...rest
+    } = this.fileJson(user, node);
     // TrashFile: dates are date-only in put.io's SDK fixtures.
     return { ...rest, deleted_at: putioDay(trashedAt), expiration_date: putioDay(trashedAt + TRASH_RETENTION_MS) };
   }
@@ -474,19 +503,35 @@ export class EmulatorState extends EventEmitter {
     const now = this.now();
     const url = opts.url;
     const isTorrent = url.startsWith("magnet:") || url.toLowerCase().endsWith(".torrent");
-    const hash = isTorrent
-      ? (/xt=urn:btih:([0-9a-fA-F]{40})/.exec(url)?.[1]?.toLowerCase() ?? crypto.createHash("sha1").update(url).digest("hex"))
-      : null;
-    const plannedSize = opts.files?.reduce((s, f) => s + f.size, 0) ?? opts.size ?? 1024 * (64 + (parseInt(crypto.createHash("md5").update(url).digest("hex").slice(0, 4), 16) % 960));
+    const hash = isTorrent ? (/xt=urn:btih:([0-9a-fA-F]{40})/.exec(url)?.[1]?.toLowerCase() ?? crypto.createHash("sha1").update(url).digest("hex")) : null;
+    const plannedSize =
+      opts.files?.reduce((s, f) => s + f.size, 0) ??
+      opts.size ??
+      1024 * (64 + (parseInt(crypto.createHash("md5").update(url).digest("hex").slice(0, 4), 16) % 960));
     const t: TransferRecord = {
-      id: this.nextTransferId++, ownerId: user.id, name: opts.name ?? transferNameFor(url), source: url,
-      type: isTorrent ? "TORRENT" : "URL", status: "IN_QUEUE",
-      saveParentId: opts.saveParentId ?? (user.settings.default_download_folder as number), callbackUrl: opts.callbackUrl ?? null,
-      size: plannedSize, downloaded: 0, percentDone: 0, createdAt: now,
+      id: this.nextTransferId++,
+      ownerId: user.id,
+      name: opts.name ?? transferNameFor(url),
+      source: url,
+      type: isTorrent ? "TORRENT" : "URL",
+      status: "IN_QUEUE",
+      saveParentId: opts.saveParentId ?? (user.settings.default_download_folder as number),
+      callbackUrl: opts.callbackUrl ?? null,
+      size: plannedSize,
+      downloaded: 0,
+      percentDone: 0,
+      createdAt: now,
       // started_at is already set while IN_QUEUE (a put.io staff comment).
-      startedAt: now, finishedAt: null, updatedAt: now, fileId: null, errorMessage: null, hash,
-      willFail: /fail/i.test(url) || !/^(magnet:|https?:\/\/|ftp:\/\/)/i.test(url), files: opts.files ?? null,
-      phaseStartedAt: now, extra: {},
+      startedAt: now,
+      finishedAt: null,
+      updatedAt: now,
+      fileId: null,
+      errorMessage: null,
+      hash,
+      willFail: /fail/i.test(url) || !/^(magnet:|https?:\/\/|ftp:\/\/)/i.test(url),
+      files: opts.files ?? null,
+      phaseStartedAt: now,
+      extra: {},
     };
     this.transferMap.set(t.id, t);
     return t;
@@ -738,12 +783,19 @@ function transferNameFor(url: string): string {
 
 function statusMessage(t: TransferRecord): string {
   switch (t.status) {
-    case "IN_QUEUE": return "In queue...";
-    case "DOWNLOADING": return `Downloading ${t.percentDone}%`;
-    case "COMPLETING": return "Completing...";
-    case "COMPLETED": return "Completed";
-    case "SEEDING": return "Seeding";
-    case "ERROR": return t.errorMessage ?? "Error";
-    default: return t.status;
+    case "IN_QUEUE":
+      return "In queue...";
+    case "DOWNLOADING":
+      return `Downloading ${t.percentDone}%`;
+    case "COMPLETING":
+      return "Completing...";
+    case "COMPLETED":
+      return "Completed";
+    case "SEEDING":
+      return "Seeding";
+    case "ERROR":
+      return t.errorMessage ?? "Error";
+    default:
+      return t.status;
   }
 }

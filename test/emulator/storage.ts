@@ -92,7 +92,12 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
   const CHUNK = knobs.bandwidthPerConnection ? 64 * 1024 : 1024 * 1024;
   let sent = 0;
   let aborted = false;
-  const closed = new Promise<void>((resolve) => res.once("close", () => { aborted = true; resolve(); }));
+  const closed = new Promise<void>((resolve) =>
+    res.once("close", () => {
+      aborted = true;
+      resolve();
+    }),
+  );
   // Two buffers used in turn: one is being written to the socket while the other fills; a buffer is
   // reused only after its write callback (the socket is done with it).
   const buffers = [Buffer.allocUnsafe(Math.min(CHUNK, limit)), Buffer.allocUnsafe(Math.min(CHUNK, limit))];

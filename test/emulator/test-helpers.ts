@@ -5,7 +5,7 @@ import type { Emulator } from "./index";
 export interface RawResponse {
   status: number;
   headers: Headers;
-  body: any;  
+  body: any;
   text: string;
 }
 

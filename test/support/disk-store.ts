@@ -16,7 +16,12 @@ export function diskStore(disk: Map<string, unknown>) {
       setImmediate(() => cb(null));
     },
     keys(scope: string, cb: (err: Error | null, keys?: string[]) => void) {
-      setImmediate(() => cb(null, [...disk.keys()].filter((k) => k.startsWith(scope + "/")).map((k) => k.slice(scope.length + 1))));
+      setImmediate(() =>
+        cb(
+          null,
+          [...disk.keys()].filter((k) => k.startsWith(scope + "/")).map((k) => k.slice(scope.length + 1)),
+        ),
+      );
     },
     delete: () => Promise.resolve(),
     clean: () => Promise.resolve(),

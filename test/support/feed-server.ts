@@ -23,7 +23,10 @@ export function rssXml(items: FeedEntry[]): string {
   return (
     `<?xml version="1.0"?><rss version="2.0"><channel><title>test</title>` +
     items
-      .map((i) => `<item><title>${esc(i.title)}</title>${i.url ? `<enclosure url="${esc(i.url)}" type="application/x-bittorrent"/>` : ""}<guid>${esc(i.guid ?? i.title)}</guid><pubDate>Mon, 02 Jun 2025 10:00:00 GMT</pubDate></item>`)
+      .map(
+        (i) =>
+          `<item><title>${esc(i.title)}</title>${i.url ? `<enclosure url="${esc(i.url)}" type="application/x-bittorrent"/>` : ""}<guid>${esc(i.guid ?? i.title)}</guid><pubDate>Mon, 02 Jun 2025 10:00:00 GMT</pubDate></item>`,
+      )
       .join("") +
     `</channel></rss>`
   );
