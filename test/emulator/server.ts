@@ -22,6 +22,8 @@ export interface RequestLogEntry {
   time: number;
   status: number;
   token?: string;
+  /** The Range header of a storage request. */
+  range?: string;
 }
 
 const ROUTES: Route[] = [
@@ -95,6 +97,7 @@ export class RequestHandler {
       time: Date.now(),
       status,
       ...(token ? { token } : {}),
+      ...(req.headers.range ? { range: req.headers.range } : {}),
     });
   }
 
