@@ -4,7 +4,8 @@
  * node's context (async form), so with a persistent context store nothing is sent twice after a restart.
  */
 import { describeValue } from "../lib/core/describe";
-import { PutioInputError } from "../lib/core/errors";
+import { withTimeLimit } from "../lib/core/sleep";
+import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import type { PutioEvent } from "../lib/domains/events";
 import { checkId, parsePutioDate } from "../lib/core/wire";
@@ -33,6 +34,8 @@ interface EventsDef extends NodeDef {
   store?: string;
 }
 
+/** A context store that does not answer within this long is reported as an error. */
+const CONTEXT_TIMEOUT_MS = 30_000;
 const CONTEXT_KEY = "putio-events-last-id";
 /** Pushes after which the history likely has something new (a finished transfer: core/quirks.ts). */
 function mayHaveNewEvent(e: SocketEvent): boolean {
@@ -96,18 +99,29 @@ export = function (RED: NodeAPI): void {
         get(key: string, ...args: unknown[]): void;
         set(key: string, value: unknown, ...args: unknown[]): void;
       };
+      // A context store that never calls back must not stop the watch for good: bounded, then an error.
+      const storeTimeout = (what: string) => () =>
+        new PutioBaseError(`${what} the last event id`, `the context store${store ? ` "${store}"` : ""} did not answer within ${CONTEXT_TIMEOUT_MS / 1000} s`);
       const readLastId = () =>
-        new Promise<number | null>((resolve, reject) => {
-          const cb = (err: Error | null, v: unknown) => (err ? reject(err) : resolve(typeof v === "number" ? v : null));
-          if (store) ctx.get(CONTEXT_KEY, store, cb);
-          else ctx.get(CONTEXT_KEY, cb);
-        });
+        withTimeLimit(
+          new Promise<number | null>((resolve, reject) => {
+            const cb = (err: Error | null, v: unknown) => (err ? reject(err) : resolve(typeof v === "number" ? v : null));
+            if (store) ctx.get(CONTEXT_KEY, store, cb);
+            else ctx.get(CONTEXT_KEY, cb);
+          }),
+          CONTEXT_TIMEOUT_MS,
+          storeTimeout("read"),
+        );
       const writeLastId = (id: number) =>
-        new Promise<void>((resolve, reject) => {
-          const cb = (err: Error | null) => (err ? reject(err) : resolve());
-          if (store) ctx.set(CONTEXT_KEY, id, store, cb);
-          else ctx.set(CONTEXT_KEY, id, cb);
-        });
+        withTimeLimit(
+          new Promise<void>((resolve, reject) => {
+            const cb = (err: Error | null) => (err ? reject(err) : resolve());
+            if (store) ctx.set(CONTEXT_KEY, id, store, cb);
+            else ctx.set(CONTEXT_KEY, id, cb);
+          }),
+          CONTEXT_TIMEOUT_MS,
+          storeTimeout("save"),
+        );
 
       let running: Promise<void> | null = null;
       let again = false;

@@ -8,7 +8,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
-import { backoffDelay, abortableSleep } from "../lib/core/sleep";
+import { PutioBaseError } from "../lib/core/errors";
+import { backoffDelay, abortableSleep, withTimeLimit } from "../lib/core/sleep";
 import { csv, num } from "./common/config";
 import { statusTextOf, toError } from "./common/errors";
 import { definePutioNode } from "./common/kernel";
@@ -35,6 +36,8 @@ interface SeenRecord {
 }
 
 const CONTEXT_KEY = "putioTransferWatchSeen";
+/** A context store that does not answer within this long is reported as an error. */
+const CONTEXT_TIMEOUT_MS = 30_000;
 /** Enough to cover every transfer an account keeps listed; the oldest keys go first. */
 const MAX_SEEN = 20_000;
 const MAX_CALLBACK_BODY = 64 * 1024;
@@ -202,12 +205,25 @@ export = function (RED: NodeAPI): void {
       let sent = 0;
 
       const context = node.context();
+      // A context store that never calls back must not stall the queue (and the account's reconciles) for good.
+      const storeTimeout = (what: string) => () =>
+        new PutioBaseError(`${what} the transfers already reported`, `the context store did not answer within ${CONTEXT_TIMEOUT_MS / 1000} s`);
       const loadSeen = () =>
-        new Promise<SeenRecord | undefined>((resolve, reject) =>
-          context.get(CONTEXT_KEY, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as SeenRecord | undefined))),
+        withTimeLimit(
+          new Promise<SeenRecord | undefined>((resolve, reject) =>
+            context.get(CONTEXT_KEY, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as SeenRecord | undefined))),
+          ),
+          CONTEXT_TIMEOUT_MS,
+          storeTimeout("read"),
         );
       const saveSeen = () =>
-        new Promise<void>((resolve, reject) => context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())));
+        withTimeLimit(
+          new Promise<void>((resolve, reject) =>
+            context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())),
+          ),
+          CONTEXT_TIMEOUT_MS,
+          storeTimeout("save"),
+        );
       const remember = (key: string) => {
         if (seenSet.has(key)) return;
         seen.push(key);

@@ -22,3 +22,24 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);
   return baseMs + random() * Math.max(0, ceiling - baseMs);
 }
+
+/**
+ * `p`, or a rejection with `timeoutError()` once `ms` passed: for callbacks of code we do not own
+ * (a context store) that may never call back. A late answer is ignored.
+ */
+export function withTimeLimit<T>(p: Promise<T>, ms: number, timeoutError: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(timeoutError()), ms);
+    timer.unref?.();
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
