@@ -36,11 +36,16 @@ function prng(seed: number): () => number {
 }
 
 let debugProbe: (() => string) | null = null;
-async function until(cond: () => boolean): Promise<void> {
+/** How long one wait may take before the test fails saying what it waited for (CHAOS_WAIT_MS). */
+const WAIT_MS = Number(process.env.CHAOS_WAIT_MS ?? 120_000);
+/** Wait for `cond`; past WAIT_MS fail with `what` and the state of the flow (pending jobs, watch status…). */
+async function until(what: string, cond: () => boolean): Promise<void> {
+  const started = Date.now();
   let i = 0;
   while (!cond()) {
     await new Promise((r) => setTimeout(r, 25));
-    if (process.env.CHAOS_DEBUG && debugProbe && ++i % 80 === 0) console.error("   waiting:", debugProbe());
+    if (Date.now() - started > WAIT_MS) throw new Error(`chaos: still waiting after ${WAIT_MS / 1000} s for ${what}; ${debugProbe?.() ?? ""}`);
+    if (process.env.CHAOS_DEBUG && debugProbe && ++i % 80 === 0) console.error(`   waiting for ${what}:`, debugProbe());
   }
 }
 
@@ -157,23 +162,38 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       nr.node("seen").on("input", (m: any) => watchMsgs.push(m));
       nr.node("files").on("input", (m: any) => (m.topic === "putio/downloaded" ? fileMsgs : m.topic === "putio/download/done" ? jobs : []).push(m));
       nr.node("caught").on("input", (m: any) => caught.push(m));
-      await until(() => emu.socketCount() > 0);
+      await until("the watch node's realtime socket", () => emu.socketCount() > 0);
       // Subscribed: the first start reads a baseline list (finished transfers are not news), then
       // the watcher reconciles; a restart with a stored context only reconciles.
-      await until(() => lists() >= before + (deploys === 0 ? 2 : 1));
+      await until(`the watch node's start-up transfer list(s) (deploy ${deploys + 1})`, () => lists() >= before + (deploys === 0 ? 2 : 1));
       deploys++;
     };
     await deploy();
     debugProbe = () =>
-      `watch ${watchMsgs.length} status ${JSON.stringify((nr.node("watch") as any).status?.lastCall?.args?.[0])} warn ${JSON.stringify((nr.node("watch") as any).warn?.args?.slice(-2))} sockets ${emu.socketCount()} lists ${emu.requests
+      `${pendingText()}; watch msgs ${watchMsgs.length} status ${JSON.stringify((nr.node("watch") as any).status?.lastCall?.args?.[0])} warn ${JSON.stringify((nr.node("watch") as any).warn?.args?.slice(-2))} sockets ${emu.socketCount()} lists ${emu.requests
         .filter((r) => r.path === "/v2/transfers/list")
         .map((r) => r.status)
-        .join(",")} last ${emu.requests
-        .slice(-3)
+        .join(",")} last requests ${emu.requests
+        .slice(-5)
         .map((r) => r.path + ":" + r.status)
-        .join(" ")}`;
+        .join(
+          " ",
+        )}; download status ${JSON.stringify((nr.node("dl") as any)?.status?.lastCall?.args?.[0])}; caught ${JSON.stringify(caught.slice(-3).map((c) => [c.payload?.id ?? c.payload?.transferId, c.error?.message]))}`;
 
     const transfers: number[] = [];
+    const settled = (id: number) =>
+      jobs.some((j) => j.payload.transferId === id) ||
+      caught.some((c) => c.error?.source?.id === "dl" && c.payload?.id === id && !/abort|clos/i.test(String(c.error?.message)));
+    /** Transfers without a watch msg, and watched transfers whose download job has no outcome yet. */
+    const pendingText = () => {
+      const unseen = transfers.filter((id) => !watchMsgs.some((m) => m.payload.id === id));
+      const open = transfers.filter((id) => !unseen.includes(id) && !settled(id));
+      const transferText = (id: number) => {
+        const t = emu.state.getTransfer(id);
+        return `${id}(${t?.status ?? "gone"}${t?.file_id ? " file " + t.file_id : ""})`;
+      };
+      return `no watch msg: [${unseen.map(transferText).join(" ")}]; no job outcome: [${open.map(transferText).join(" ")}]`;
+    };
     for (let wave = 0; wave < WAVES; wave++) {
       // Faults for this wave.
       emu.knobs.rateLimit = rand() < 0.4 ? { limit: 15, windowMs: 1000 } : null;
@@ -201,23 +221,24 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
         if (rand() < 0.25) emu.dropSockets();
       }
       // put.io finishes the wave (bigger transfers take longer on the emulator's clock).
-      while (!transfers.every((id) => ["COMPLETED", "SEEDING"].includes(emu.state.getTransfer(id)?.status ?? ""))) await emu.advance(1000);
+      for (let s = 0; !transfers.every((id) => ["COMPLETED", "SEEDING"].includes(emu.state.getTransfer(id)?.status ?? "")); s++) {
+        if (s > 3600) throw new Error(`chaos: put.io did not finish wave ${wave} in an emulated hour; ${pendingText()}`);
+        await emu.advance(1000);
+      }
       if (process.env.CHAOS_DEBUG) console.error("  put.io done", JSON.stringify(emu.knobs.rateLimit), emu.knobs.failNext5xx, emu.knobs.cutDownloadAfterBytes);
       // Let the wave's downloads finish (mocha's timeout bounds this), then maybe restart Node-RED.
-      await until(() => transfers.every((id) => watchMsgs.some((m) => m.payload.id === id)));
+      await until(`a watch msg for every transfer of wave ${wave}`, () => transfers.every((id) => watchMsgs.some((m) => m.payload.id === id)));
       if (process.env.CHAOS_DEBUG) console.error("  completions", watchMsgs.length, "of", transfers.length);
       // Sometimes Node-RED restarts while the wave's downloads are still running.
-      const settled = (id: number) =>
-        jobs.some((j) => j.payload.transferId === id) ||
-        caught.some((c) => c.error?.source?.id === "dl" && c.payload?.id === id && !/abort|clos/i.test(String(c.error?.message)));
-      if (hangWave) await until(() => emu.knobs.stallsRemaining === 0);
+      if (hangWave)
+        await until(`wave ${wave}'s two downloads to hang mid-body (stalls left ${emu.knobs.stallsRemaining})`, () => emu.knobs.stallsRemaining === 0);
       if (hangWave || (wave < WAVES - 1 && rand() < 0.4 && !transfers.every(settled))) {
         midJobRestarts++;
         await nr.stop();
         emu.knobs.stallDownloadAfterBytes = null;
         await deploy();
       }
-      await until(() => transfers.every(settled));
+      await until(`an outcome (job msg or caught error) of every download of wave ${wave}`, () => transfers.every(settled));
       if (rand() < 0.5 || wave === 0) {
         await nr.stop();
         await deploy();

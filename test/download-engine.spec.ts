@@ -147,19 +147,26 @@ describe("download engine", function () {
       const ranges = mode === "single" ? 1 : 4;
       const requests = downloadRequests();
       assert.equal(requests.length, ranges + r.files[0].retries, "one request per range plus one per counted retry");
-      const startsByRangeEnd = new Map<string, number[]>();
+      const startsByRangeEnd = new Map<number, number[]>();
       for (const q of requests) {
         const m = /^bytes=(\d+)-(\d+)$/.exec(q.range ?? "");
         assert.ok(m, `a ranged request: ${q.range}`);
-        startsByRangeEnd.set(m[2]!, [...(startsByRangeEnd.get(m[2]!) ?? []), Number(m[1])]);
+        const end = Number(m[2]);
+        startsByRangeEnd.set(end, [...(startsByRangeEnd.get(end) ?? []), Number(m[1])]);
       }
       assert.equal(startsByRangeEnd.size, ranges);
-      for (const starts of startsByRangeEnd.values())
+      const ends = [...startsByRangeEnd.keys()].sort((a, b) => a - b);
+      assert.equal(ends[ends.length - 1], 24 * MiB + 5 - 1);
+      ends.forEach((end, i) => {
+        const starts = startsByRangeEnd.get(end)!;
+        assert.equal(starts[0], i === 0 ? 0 : ends[i - 1]! + 1, `the range ending at ${end} starts at its first byte`);
         assert.deepEqual(
           starts,
           [...starts].sort((a, b) => a - b),
-          "a range never goes back",
+          `the range ending at ${end} never goes back: ${starts}`,
         );
+        assert.ok(starts.every((st) => st <= end));
+      });
       assert.deepEqual(tree(work), ["target/cut.bin"]);
     });
   }
