@@ -95,13 +95,20 @@ async function streamRange(
   // Only time spent waiting for the network counts as a stall (not a pause for the disk or the cap).
   let waitingSince = ctx.clock.now();
   let writer: RangeWriter | null = null;
-  const watchdog = setInterval(
-    () => {
-      if (waitingSince && ctx.clock.now() - waitingSince > stallMs) stall.abort(new RetriableError(`no data for ${Math.round(stallMs / 1000)} s`));
-      writer?.sealIfOlderThan(ctx.options.checkpointMs);
-    },
-    Math.max(10, Math.min(1000, stallMs / 4, ctx.options.checkpointMs)),
-  );
+  const tickMs = Math.max(10, Math.min(1000, stallMs / 4, ctx.options.checkpointMs));
+  let lastTick = ctx.clock.now();
+  const watchdog = setInterval(() => {
+    const now = ctx.clock.now();
+    // A tick that comes far too late means this process did not run (a busy machine, a paused VM):
+    // bytes may be waiting in the socket unread, so that silence is ours, not the network's. Judge
+    // the connection on the next tick instead.
+    const late = now - lastTick > tickMs + stallMs / 2;
+    lastTick = now;
+    if (!late && waitingSince && now - waitingSince > stallMs)
+      stall.abort(new RetriableError(`no data for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`}`));
+    else if (late && waitingSince) waitingSince = Math.max(waitingSince, now - tickMs);
+    writer?.sealIfOlderThan(ctx.options.checkpointMs);
+  }, tickMs);
   watchdog.unref?.();
   let res: StorageResponse | null = null;
   try {
