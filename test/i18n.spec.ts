@@ -112,6 +112,9 @@ function jsStrings(code: string): Array<{ value: string; before: string }> {
   return out;
 }
 
+/** A literal that reads as a catalog key or key prefix: "putio-files.status.listing", "x.action.", "ns:putio-zip.label.x". */
+const KEY_SHAPED = /^([\w@/-]+:)?[\w-]+(\.[\w-]+)+\.?$|^[\w-]+\.$/;
+
 /** Keys used in the editor (.html) and the runtime (.ts): exact keys, and prefixes ("x.action." + value). */
 function usedKeys(dir: string): { exact: Set<string>; prefixes: Set<string>; editor: Set<string>; editorPrefixes: Set<string> } {
   const exact = new Set<string>(USED_BY_NODE_RED);
@@ -132,13 +135,14 @@ function usedKeys(dir: string): { exact: Set<string>; prefixes: Set<string>; edi
     const html = fs.readFileSync(path.join(dir, f), "utf8");
     for (const m of html.matchAll(/data-i18n="([^"]*)"/g)) for (const k of m[1].split(";")) add(k.replace(/^\[[^\]]*\]/, ""), true);
     for (const s of jsStrings([...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]).join("\n"))) {
-      if (/\b_\(\s*$/.test(s.before)) add(s.value, true);
+      // _("key"), and keys chosen before the call: _(a ? "x.one" : "x.two").
+      if (/\b_\(\s*$/.test(s.before) || (KEY_SHAPED.test(s.value) && s.value.startsWith("putio-"))) add(s.value, true);
     }
   }
   const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? (e.name === "locales" ? [] : walk(path.join(d, e.name))) : e.name.endsWith(".ts") ? [path.join(d, e.name)] : []));
   for (const f of walk(dir)) {
     // The runtime may pass a key to RED._ or keep it in a constant ("putio-files.status.listing"): any literal shaped like a key counts.
-    for (const s of jsStrings(fs.readFileSync(f, "utf8"))) if (/^([\w@/-]+:)?[\w-]+(\.[\w-]+)*\.?$/.test(s.value) && s.value.includes(".")) add(s.value, false);
+    for (const s of jsStrings(fs.readFileSync(f, "utf8"))) if (KEY_SHAPED.test(s.value)) add(s.value, false);
   }
   return { exact, prefixes, editor, editorPrefixes };
 }
@@ -168,13 +172,14 @@ const hasWords = (s: string) => /\p{L}/u.test(s.replace(/&[a-z]+;|&#\d+;/g, " ")
 function templateLiterals(template: string): string[] {
   const found: string[] = [];
   const stack: Array<{ tag: string; i18n: string; value?: string }> = [];
-  const covered = (attr: string) => stack.some((e) => e.i18n.split(";").some((k) => (attr === "text" ? !k.startsWith("[") || k.startsWith("[html]") : k.startsWith(`[${attr}]`))));
+  const covered = (attr: string) => stack.some((e) => e.i18n.split(";").filter(Boolean).some((k) => (attr === "text" ? !k.startsWith("[") || k.startsWith("[html]") : k.startsWith(`[${attr}]`))));
   for (const m of template.matchAll(/<(\/?)([a-zA-Z0-9-]+)([^>]*)>|([^<]+)/g)) {
     if (m[4] !== undefined) {
       const text = m[4].trim();
       const top = stack[stack.length - 1];
-      // An option whose text is its value (GET, JSON) is a name, not English.
-      if (text && hasWords(text) && !covered("text") && !(top?.tag === "option" && top.value?.toLowerCase() === text.toLowerCase())) found.push(`text "${text}"`);
+      // An option whose text is its value in capitals (GET, JSON) is a name, not English ("move" is English).
+      const name = top?.tag === "option" && top.value?.toLowerCase() === text.toLowerCase() && text === text.toUpperCase();
+      if (text && hasWords(text) && !covered("text") && !name) found.push(`text "${text}"`);
       continue;
     }
     const [, close, tagRaw, attrs] = m;
