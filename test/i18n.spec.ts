@@ -327,7 +327,7 @@ describe("i18n: message catalogs and help files", () => {
       edit(`${set}.html`, (s) =>
         s
           .replace(/(<div class="form-row">)/, `$1<span>Plain words</span><input type="text" placeholder="type here" title="A tip">`)
-          .replace(/paletteLabel: [^\n]*\n/, `paletteLabel: "files",\n`)
+          .replace(/paletteLabel: function \(\) \{[\s\S]*?\},\n/, `paletteLabel: "files",\n`)
           .replace(/label: function \(\) \{/, `outputLabels: ["the files"],\n        label: function () { if (this.name === "x") return "Some files";`),
       );
       const p = literalTextProblems(tmp).join("\n");
