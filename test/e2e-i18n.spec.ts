@@ -12,9 +12,9 @@ import { chromium } from "playwright-core";
 import { dropFromPalette, openNodeDialog } from "./e2e/editor";
 import { CHROMIUM, FLAVORS, requireSetup, ROOT, startNodeRed, type NodeRed } from "./e2e/harness";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 declare const RED: any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 declare const $: any;
 
 const SCREENS = path.join(ROOT, ".sandbox", "screens");
@@ -32,7 +32,10 @@ describe("e2e i18n: the editor in German and Turkish", function () {
     await nr?.stop();
   });
 
-  for (const [locale, lang, details] of [["de-DE", "de", "Details"], ["tr-TR", "tr", "Ayrıntılar"]] as const) {
+  for (const [locale, lang, details] of [
+    ["de-DE", "de", "Details"],
+    ["tr-TR", "tr", "Ayrıntılar"],
+  ] as const) {
     it(`${locale}: the files node's palette label, dialog labels, options and help are in ${lang}`, async () => {
       const set = "putio-files";
       const want = catalog(lang, set);
@@ -46,13 +49,20 @@ describe("e2e i18n: the editor in German and Turkish", function () {
       try {
         const page = ctx.pages()[0] ?? (await ctx.newPage());
         await page.goto(nr.url);
-        await page.waitForFunction(() => typeof RED !== "undefined" && RED.nodes && RED.nodes.getType && RED.nodes.getType("putio-files"), undefined, { timeout: 60_000 });
+        await page.waitForFunction(() => typeof RED !== "undefined" && RED.nodes && RED.nodes.getType && RED.nodes.getType("putio-files"), undefined, {
+          timeout: 60_000,
+        });
         const palette = page.locator(`.red-ui-palette-node[data-palette-type="${set}"] .red-ui-palette-label`);
         await palette.waitFor({ state: "visible" });
         assert.equal((await palette.textContent())?.trim(), want.paletteLabel);
         const id = await dropFromPalette(page, set, 300, 300);
         await openNodeDialog(page, id);
-        const label = (sel: string) => page.locator(sel).first().textContent().then((t) => (t ?? "").trim());
+        const label = (sel: string) =>
+          page
+            .locator(sel)
+            .first()
+            .textContent()
+            .then((t) => (t ?? "").trim());
         assert.equal(await label(`label[for="node-input-mode"] span`), want.label.mode);
         assert.equal(await label(`#node-input-mode option[value="walk"]`), want.option.mode.walk);
         assert.equal(await page.locator("#node-input-skipFolders").getAttribute("placeholder"), want.placeholder.skipFolders);

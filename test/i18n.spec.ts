@@ -27,7 +27,12 @@ function nodeSets(): string[] {
 
 function languages(dir: string): string[] {
   const loc = path.join(dir, "locales");
-  return fs.existsSync(loc) ? fs.readdirSync(loc).filter((l) => fs.statSync(path.join(loc, l)).isDirectory()).sort() : [];
+  return fs.existsSync(loc)
+    ? fs
+        .readdirSync(loc)
+        .filter((l) => fs.statSync(path.join(loc, l)).isDirectory())
+        .sort()
+    : [];
 }
 
 function flatten(c: Catalog, prefix = "", out = new Map<string, unknown>()): Map<string, unknown> {
@@ -43,7 +48,11 @@ function readCatalog(dir: string, lang: string, file: string): Map<string, unkno
   return flatten(JSON.parse(fs.readFileSync(path.join(dir, "locales", lang, file), "utf8")));
 }
 
-const placeholders = (s: string) => [...s.matchAll(/__([A-Za-z0-9_]+?)__/g)].map((m) => m[1]).sort().join(",");
+const placeholders = (s: string) =>
+  [...s.matchAll(/__([A-Za-z0-9_]+?)__/g)]
+    .map((m) => m[1])
+    .sort()
+    .join(",");
 
 /** Catalog files and keys that one language has and another lacks; empty or non-text values; differing __placeholders__. */
 export function catalogProblems(dir: string): string[] {
@@ -139,7 +148,10 @@ function usedKeys(dir: string): { exact: Set<string>; prefixes: Set<string>; edi
       if (/\b_\(\s*$/.test(s.before) || (KEY_SHAPED.test(s.value) && s.value.startsWith("putio-"))) add(s.value, true);
     }
   }
-  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? (e.name === "locales" ? [] : walk(path.join(d, e.name))) : e.name.endsWith(".ts") ? [path.join(d, e.name)] : []));
+  const walk = (d: string): string[] =>
+    fs
+      .readdirSync(d, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? (e.name === "locales" ? [] : walk(path.join(d, e.name))) : e.name.endsWith(".ts") ? [path.join(d, e.name)] : []));
   for (const f of walk(dir)) {
     // The runtime may pass a key to RED._ or keep it in a constant ("putio-files.status.listing"): any literal shaped like a key counts.
     for (const s of jsStrings(fs.readFileSync(f, "utf8"))) if (KEY_SHAPED.test(s.value)) add(s.value, false);
@@ -166,13 +178,25 @@ export function keyUseProblems(dir: string): string[] {
 
 const VOID = new Set(["input", "br", "hr", "img", "meta", "link"]);
 /** Text that is not a word to translate: URLs, ${ENV} examples. */
-const hasWords = (s: string) => /\p{L}/u.test(s.replace(/&[a-z]+;|&#\d+;/g, " ").replace(/(https?|wss?):\/\/\S*/g, " ").replace(/\$\{[^}]*\}/g, " "));
+const hasWords = (s: string) =>
+  /\p{L}/u.test(
+    s
+      .replace(/&[a-z]+;|&#\d+;/g, " ")
+      .replace(/(https?|wss?):\/\/\S*/g, " ")
+      .replace(/\$\{[^}]*\}/g, " "),
+  );
 
 /** Literal text in a data-template-name block: text nodes, placeholder and title attributes not covered by data-i18n. */
 function templateLiterals(template: string): string[] {
   const found: string[] = [];
   const stack: Array<{ tag: string; i18n: string; value?: string }> = [];
-  const covered = (attr: string) => stack.some((e) => e.i18n.split(";").filter(Boolean).some((k) => (attr === "text" ? !k.startsWith("[") || k.startsWith("[html]") : k.startsWith(`[${attr}]`))));
+  const covered = (attr: string) =>
+    stack.some((e) =>
+      e.i18n
+        .split(";")
+        .filter(Boolean)
+        .some((k) => (attr === "text" ? !k.startsWith("[") || k.startsWith("[html]") : k.startsWith(`[${attr}]`))),
+    );
   for (const m of template.matchAll(/<(\/?)([a-zA-Z0-9-]+)([^>]*)>|([^<]+)/g)) {
     if (m[4] !== undefined) {
       const text = m[4].trim();
@@ -278,7 +302,11 @@ describe("i18n: message catalogs and help files", () => {
     const dist = path.join(ROOT, "dist", "nodes", "locales");
     for (const l of languages(NODES)) {
       for (const f of fs.readdirSync(path.join(NODES, "locales", l))) {
-        assert.equal(fs.readFileSync(path.join(dist, l, f), "utf8"), fs.readFileSync(path.join(NODES, "locales", l, f), "utf8"), `dist/nodes/locales/${l}/${f}`);
+        assert.equal(
+          fs.readFileSync(path.join(dist, l, f), "utf8"),
+          fs.readFileSync(path.join(NODES, "locales", l, f), "utf8"),
+          `dist/nodes/locales/${l}/${f}`,
+        );
       }
     }
   });
@@ -293,13 +321,24 @@ describe("i18n: message catalogs and help files", () => {
     const set = "putio-files";
     const other = languages(NODES).find((l) => l !== BASE_LANG) ?? "de";
     const edit = (file: string, change: (s: string) => string) => fs.writeFileSync(path.join(tmp, file), change(fs.readFileSync(path.join(tmp, file), "utf8")));
-    const editJson = (file: string, change: (c: any) => void) => edit(file, (s) => { const c = JSON.parse(s); change(c); return JSON.stringify(c); });
+    const editJson = (file: string, change: (c: any) => void) =>
+      edit(file, (s) => {
+        const c = JSON.parse(s);
+        change(c);
+        return JSON.stringify(c);
+      });
 
     it("a key one language lacks, a nested key, a missing catalog, a lost placeholder", () => {
-      editJson(`locales/${other}/${set}.json`, (c) => { delete c[set].paletteLabel; });
-      editJson(`locales/${BASE_LANG}/${set}.json`, (c) => { c[set].extra = { deep: { er: "x" } }; });
+      editJson(`locales/${other}/${set}.json`, (c) => {
+        delete c[set].paletteLabel;
+      });
+      editJson(`locales/${BASE_LANG}/${set}.json`, (c) => {
+        c[set].extra = { deep: { er: "x" } };
+      });
       fs.rmSync(path.join(tmp, "locales", other, "putio-zip.json"));
-      editJson(`locales/${other}/putio-account.json`, (c) => { c["putio-account"].login.connected = "kein Platzhalter"; });
+      editJson(`locales/${other}/putio-account.json`, (c) => {
+        c["putio-account"].login.connected = "kein Platzhalter";
+      });
       const p = catalogProblems(tmp).join("\n");
       assert.match(p, new RegExp(`${other}/${set}.json: no key ${set}.paletteLabel`));
       assert.match(p, new RegExp(`${other}/${set}.json: no key ${set}.extra.deep.er`));
@@ -314,7 +353,9 @@ describe("i18n: message catalogs and help files", () => {
       assert.match(p, /putio-zip.html still holds a help block/);
     });
     it("an unused key, and a key the editor uses that does not exist", () => {
-      editJson(`locales/${BASE_LANG}/${set}.json`, (c) => { c[set].label.neverUsed = "Never used"; });
+      editJson(`locales/${BASE_LANG}/${set}.json`, (c) => {
+        c[set].label.neverUsed = "Never used";
+      });
       edit(`${set}.html`, (s) => s.replace(`data-i18n="${set}.label.account"`, `data-i18n="${set}.label.acount"`));
       const p = keyUseProblems(tmp).join("\n");
       assert.match(p, new RegExp(`${set}.label.neverUsed is used nowhere`));
@@ -331,7 +372,15 @@ describe("i18n: message catalogs and help files", () => {
           .replace(/label: function \(\) \{/, `outputLabels: ["the files"],\n        label: function () { if (this.name === "x") return "Some files";`),
       );
       const p = literalTextProblems(tmp).join("\n");
-      for (const want of [/text "Plain words"/, /placeholder="type here"/, /title="A tip"/, /paletteLabel gives "files"/, /outputLabels gives "the files"/, /string literal "Some files"/]) assert.match(p, want);
+      for (const want of [
+        /text "Plain words"/,
+        /placeholder="type here"/,
+        /title="A tip"/,
+        /paletteLabel gives "files"/,
+        /outputLabels gives "the files"/,
+        /string literal "Some files"/,
+      ])
+        assert.match(p, want);
     });
   });
 });
