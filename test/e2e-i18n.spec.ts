@@ -12,9 +12,8 @@ import { chromium } from "playwright-core";
 import { dropFromPalette, openNodeDialog } from "./e2e/editor";
 import { CHROMIUM, FLAVORS, requireSetup, ROOT, startNodeRed, type NodeRed } from "./e2e/harness";
 
- 
 declare const RED: any;
- 
+
 declare const $: any;
 
 const SCREENS = path.join(ROOT, ".sandbox", "screens");
