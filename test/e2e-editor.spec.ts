@@ -37,6 +37,31 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
   let emu: Emulator;
   let nr: NodeRed;
   let browser: Browser;
+  /** The token of the first Connect's deploy (a second Connect must replace it). */
+  let firstToken = "";
+
+  /** Press Connect in the open account dialog, approve the code on the emulator's link page, wait for "Connected". */
+  async function connectInDialog(page: typeof browser.page): Promise<void> {
+    await page.click("#putio-login-connect");
+    const code = page.locator("#putio-login-code-text");
+    await code.waitFor({ state: "visible" });
+    const shownCode = (await code.textContent())?.trim() ?? "";
+    assert.match(shownCode, /^\w{4,}$/, "the dialog shows a device code");
+    const link = await page.locator("#putio-login-link").getAttribute("href");
+    assert.ok(link?.startsWith(emu.apiUrl), `the link ${link} points at the configured web app`);
+    await page.screenshot({ path: screenshotPath(`${ACCOUNT_TYPE}-code`) });
+    // The user opens the link and enters the code there (the emulator's /link page).
+    const linkPage = await browser.ctx.newPage();
+    await linkPage.goto(link!);
+    const codeInput = linkPage.locator("input[name=code]");
+    if (!(await codeInput.inputValue())) await codeInput.fill(shownCode);
+    await linkPage.click("button[type=submit]");
+    assert.match((await linkPage.locator("#result").textContent()) ?? "", /Device linked/);
+    await linkPage.close();
+    const state = page.locator("#putio-login-state");
+    await waitFor(async () => /Connected as emulator/.test((await state.textContent()) ?? ""), "the dialog to say 'Connected as emulator'");
+  }
+
   /** The account node the Connect test creates; the other nodes use it. */
   let accountId = "";
   let slot = 0;
@@ -109,26 +134,7 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
     await page.fill("#node-config-input-uploadUrl", emu.uploadUrl);
     await page.fill("#node-config-input-socketUrl", emu.socketUrl);
     await page.fill("#node-config-input-webUrl", emu.apiUrl);
-    await page.click("#putio-login-connect");
-    const code = page.locator("#putio-login-code-text");
-    await code.waitFor({ state: "visible" });
-    const shownCode = (await code.textContent())?.trim() ?? "";
-    assert.match(shownCode, /^\w{4,}$/, "the dialog shows a device code");
-    const link = await page.locator("#putio-login-link").getAttribute("href");
-    assert.ok(link?.startsWith(emu.apiUrl), `the link ${link} points at the configured web app`);
-    await page.screenshot({ path: screenshotPath(`${ACCOUNT_TYPE}-code`) });
-
-    // The user opens the link and enters the code there (the emulator's /link page).
-    const linkPage = await browser.ctx.newPage();
-    await linkPage.goto(link!);
-    const codeInput = linkPage.locator("input[name=code]");
-    if (!(await codeInput.inputValue())) await codeInput.fill(shownCode);
-    await linkPage.click("button[type=submit]");
-    assert.match((await linkPage.locator("#result").textContent()) ?? "", /Device linked/);
-    await linkPage.close();
-
-    const state = page.locator("#putio-login-state");
-    await waitFor(async () => /Connected as emulator/.test((await state.textContent()) ?? ""), "the dialog to say 'Connected as emulator'");
+    await connectInDialog(page);
     await page.screenshot({ path: screenshotPath(`${ACCOUNT_TYPE}-connected`) });
     await page.click("#node-config-dialog-ok");
     await page.locator("#node-config-dialog-ok").waitFor({ state: "detached" });
@@ -153,8 +159,30 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
     );
     assert.equal(check.status, 200, "the deployed account's token was refused");
     assert.notEqual(check.token, emu.token, "the token comes from the device-code login, not the emulator's seed user");
+    firstToken = check.token!;
     const flowFile = fs.readFileSync(path.join(nr.userDir, "flows.json"), "utf8");
     assert.ok(!flowFile.includes(check.token!), "the token must not be in the flow file");
+  });
+
+  it("putio-account: Connect again on the deployed account marks it changed, so Deploy saves the new login", async () => {
+    const { page } = browser;
+    assert.ok(accountId && firstToken, "the Connect test did not deploy the account");
+    await page.evaluate((i) => RED.editor.editConfig("", "putio-account", i), accountId);
+    await page.locator("#node-config-dialog-ok").waitFor({ state: "visible" });
+    await traySettled(page);
+    await connectInDialog(page);
+    await page.click("#node-config-dialog-ok");
+    await page.locator("#node-config-dialog-ok").waitFor({ state: "detached" });
+    assert.equal(await page.evaluate(() => RED.nodes.dirty()), true, "the new login makes the flow changed (Deploy is enabled)");
+    const before = emu.requests.length;
+    await page.click("#red-ui-header-button-deploy");
+    await page.waitForFunction(() => !RED.nodes.dirty());
+    const check = await waitFor(
+      () => emu.requests.slice(before).find((r) => r.method === "GET" && r.path === "/v2/account/info" && r.token),
+      "the redeployed account node to check its token",
+    );
+    assert.equal(check.status, 200);
+    assert.notEqual(check.token, firstToken, "the redeployed account uses the new login's token");
   });
 
   for (const def of defs) {
