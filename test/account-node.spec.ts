@@ -186,6 +186,22 @@ describe("putio-account config node", function () {
       assert.match(r.body.error, /OAuth app id/);
     });
 
+    it("check: names the account of a pasted token or of the stored one, says when put.io refuses it, never returns the token", async () => {
+      await nr.load([accountNode], flow(emu), { acc: { accessToken: emu.token } });
+      const stored = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: "__PWRD__", apiUrl: emu.apiUrl }).expect(200);
+      assert.equal(stored.body.state, "ok");
+      assert.equal(typeof stored.body.username, "string");
+      assert.ok(stored.body.disk.size > 0);
+      const pasted = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: emu.token, apiUrl: emu.apiUrl }).expect(200);
+      assert.equal(pasted.body.username, stored.body.username);
+      const bad = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: "not-a-token", apiUrl: emu.apiUrl }).expect(200);
+      assert.equal(bad.body.state, "refused");
+      const none = await nr.request().post("/putio-account/check").send({ nodeId: "no-such-node", apiUrl: emu.apiUrl }).expect(200);
+      assert.equal(none.body.state, "no-token");
+      for (const r of [stored, pasted, bad, none]) assert.ok(!JSON.stringify(r.body).includes(emu.token), "no token in the answer");
+      await nr.request().post("/putio-account/check").send({ nodeId: "../x", apiUrl: emu.apiUrl }).expect(400);
+    });
+
     it("every login route is guarded by needsPermission('putio-account.write')", async () => {
       const RED: any = {};
       const routes: Array<{ method: string; path: string; guard: unknown }> = [];
@@ -198,7 +214,7 @@ describe("putio-account config node", function () {
       delete require.cache[path];
       require(path).registerLoginRoutes(RED);
       delete require.cache[path];
-      assert.equal(routes.length, 3);
+      assert.equal(routes.length, 4);
       for (const r of routes) assert.equal(r.guard, "guard:putio-account.write", `${r.method} ${r.path} is not guarded`);
     });
   });

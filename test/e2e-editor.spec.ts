@@ -164,12 +164,23 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package"
     assert.ok(!flowFile.includes(check.token!), "the token must not be in the flow file");
   });
 
-  it("putio-account: Connect again on the deployed account marks it changed, so Deploy saves the new login", async () => {
+  it("putio-account: a reopened account names its account, a pasted token is checked; Connect again marks it changed, so Deploy saves the new login", async () => {
     const { page } = browser;
     assert.ok(accountId && firstToken, "the Connect test did not deploy the account");
     await page.evaluate((i) => RED.editor.editConfig("", "putio-account", i), accountId);
     await page.locator("#node-config-dialog-ok").waitFor({ state: "visible" });
     await traySettled(page);
+    // Reopened, the dialog says whose token is stored; a pasted token is checked when entered.
+    const state = page.locator("#putio-login-state");
+    const stateIs = (re: RegExp, what: string) => waitFor(async () => re.test((await state.textContent()) ?? ""), what);
+    await stateIs(/^Account: emulator \(/, "the dialog to name the stored token's account");
+    await page.fill("#node-config-input-accessToken", "not-a-token");
+    await page.dispatchEvent("#node-config-input-accessToken", "change");
+    await stateIs(/refused this token/, "a pasted bad token to be reported as refused");
+    await page.fill("#node-config-input-accessToken", emu.token);
+    await page.dispatchEvent("#node-config-input-accessToken", "change");
+    await stateIs(/^Account: \S+ \(/, "a pasted good token to be named");
+    await page.screenshot({ path: screenshotPath(`${ACCOUNT_TYPE}-pasted`) });
     await connectInDialog(page);
     await page.click("#node-config-dialog-ok");
     await page.locator("#node-config-dialog-ok").waitFor({ state: "detached" });

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { PutioClient } from "../../lib/client";
-import { PutioError } from "../../lib/core/errors";
+import { PutioError, redact } from "../../lib/core/errors";
 import { expandEnv } from "./account";
 import type { NodeAPI } from "./node-api";
 
@@ -82,6 +82,27 @@ export function registerLoginRoutes(RED: NodeAPI): void {
         return res.json({ state: "expired", message: "The login code expired: press Connect again." });
       }
       res.json({ state: "error", message: (err as Error).message });
+    }
+  });
+
+  // Who a token belongs to: a token pasted in the dialog, or (none given) the one stored for the
+  // node. The answer names the account and its disk, never the token.
+  RED.httpAdmin.post("/putio-account/check", write, async (req: Request, res: Response) => {
+    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    const nodeId = String(body.nodeId ?? "");
+    if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, "missing node id");
+    const pasted = typeof body.token === "string" && body.token.trim() && body.token !== "__PWRD__" ? body.token.trim() : undefined;
+    const token = pasted ?? (RED.nodes.getCredentials(nodeId) as { accessToken?: string } | undefined)?.accessToken;
+    if (!token) return res.json({ state: "no-token" });
+    const client = new PutioClient({ token, apiUrl: expandEnv(body.apiUrl) });
+    try {
+      const info = await client.account.info();
+      res.json({ state: "ok", username: info.username, disk: info.disk });
+    } catch (err) {
+      const refused = err instanceof PutioError && err.isUnauthorized;
+      res.json({ state: refused ? "refused" : "unreachable", message: redact((err as Error).message, token) });
+    } finally {
+      void client.close();
     }
   });
 
