@@ -4,10 +4,10 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { PutioClient } from "../lib/client";
 import { PutioAbortError, PutioTransferIntegrityError } from "../lib/core/errors";
 import { DownloadScheduler, nodeFs, type DownloadFs, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
+import { crcHex, tree } from "./support/files";
 import { startEmulator, type Emulator } from "./emulator";
 
 const MiB = 1024 * 1024;
@@ -23,24 +23,6 @@ function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function crcHex(buf: Buffer): string {
-  return (zlib.crc32(buf) >>> 0).toString(16).padStart(8, "0");
-}
-
-/** Every file under `dir`, relative, sorted. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  walk(dir, "");
-  return out.sort();
 }
 
 /** After each cut the emulator takes the next offset (knobs.cutsRemaining is decremented per cut). */

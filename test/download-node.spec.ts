@@ -3,18 +3,14 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { PutioClient } from "../lib/client";
+import { crcHex } from "./support/files";
 import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
 
 const accountNode = require("../nodes/putio-account");
 const downloadNode = require("../nodes/putio-download");
 const MiB = 1024 * 1024;
-
-function crcHex(buf: Buffer): string {
-  return (zlib.crc32(buf) >>> 0).toString(16).padStart(8, "0");
-}
 
 describe("putio-download node", function () {
   this.timeout(30_000);

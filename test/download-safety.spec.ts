@@ -8,32 +8,14 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { PutioClient } from "../lib/client";
 import { PutioInputError } from "../lib/core/errors";
 import { DownloadScheduler, foldName, nodeFs, planLocalNames, type DownloadFs, type DownloadLimits, type EngineOptions } from "../lib/download";
+import { crcHex, tree } from "./support/files";
 import { startEmulator, type Emulator } from "./emulator";
 
 const MiB = 1024 * 1024;
 const FAST: Partial<EngineOptions> = { stallMs: 2_000, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20 };
-
-function crcHex(buf: Buffer): string {
-  return (zlib.crc32(buf) >>> 0).toString(16).padStart(8, "0");
-}
-
-/** Every entry under `dir` (files and links), relative, sorted. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string, rel: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
-    }
-  };
-  if (fs.existsSync(dir)) walk(dir, "");
-  return out.sort();
-}
 
 describe("download safety", function () {
   this.timeout(60_000);

@@ -259,10 +259,6 @@ async function fetchIntoPart(
   const fs = ctx.fs;
   const temp = tempPaths(dir, file.id);
   const partPath = temp.part;
-  const io = <T>(p: Promise<T>, at: string): Promise<T> =>
-    p.catch((e: NodeJS.ErrnoException) => {
-      throw new LocalWriteError(e, at);
-    });
   let state = await takePartState(fs, dir, { id: file.id, size: file.size, crc32: file.crc32 ?? null }, attempted);
   if (state && singleStream && state.segments.length > 1) {
     // Ranges were refused: only the first range's bytes are a usable prefix.
@@ -307,10 +303,6 @@ async function fetchOpenPart(
   const fs = ctx.fs;
   const temp = tempPaths(dir, file.id);
   const partPath = temp.part;
-  const io = <T>(p: Promise<T>, at: string): Promise<T> =>
-    p.catch((e: NodeJS.ErrnoException) => {
-      throw new LocalWriteError(e, at);
-    });
   const resumedBytes = doneBytes(st);
   let closed = false;
   const close = async () => {
@@ -413,6 +405,13 @@ async function fetchOpenPart(
       await syncDir(fs, path.dirname(finalPath));
     },
   };
+}
+
+/** A local file-system call whose failure is a local write error (nothing to retry over the network). */
+function io<T>(p: Promise<T>, at: string): Promise<T> {
+  return p.catch((e: NodeJS.ErrnoException) => {
+    throw new LocalWriteError(e, at);
+  });
 }
 
 /** Make the rename durable (best effort: not every file system lets a folder be fsynced). */
