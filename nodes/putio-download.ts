@@ -26,11 +26,11 @@ import {
 } from "../lib/download";
 import type { FileFilter } from "../lib/domains/filters";
 import { expandEnv, type AccountNode } from "./common/account";
-import { filterFromFields, filterWithMsg, num } from "./common/config";
+import { filterFromFields, filterWithMsg, num, type FilterFields } from "./common/config";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, evalProp, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
-interface DownloadDef extends NodeDef {
+interface DownloadDef extends NodeDef, FilterFields {
   account: string;
   source?: string;
   sourceType?: string;
@@ -40,12 +40,6 @@ interface DownloadDef extends NodeDef {
   deleteAfter?: boolean;
   skipTrash?: boolean;
   removeTransfer?: boolean;
-  olderThanDays?: string | number;
-  fileTypes?: string;
-  extensions?: string;
-  namePattern?: string;
-  minSizeMb?: string | number;
-  maxSizeMb?: string | number;
   progressOutput?: boolean;
   filesAtOnce?: string | number;
   connections?: string | number;

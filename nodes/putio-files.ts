@@ -10,26 +10,18 @@ import { walk } from "../lib/domains/walk";
 import type { PutioFile } from "../lib/domains/files";
 import { describeValue } from "../lib/core/describe";
 import { readField } from "../lib/core/ids";
-import { csv, filterFromFields, filterWithMsg } from "./common/config";
+import { csv, filterFromFields, filterWithMsg, type FilterFields } from "./common/config";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, evalProp, type NodeAPI, type NodeDef } from "./common/node-api";
 
 type Mode = "list" | "walk" | "search" | "get";
 
-interface FilesDef extends NodeDef {
+interface FilesDef extends NodeDef, FilterFields {
   account: string;
   mode?: Mode;
   folder?: string;
   folderType?: string;
   output?: "array" | "each";
-  fileTypes?: string;
-  extensions?: string;
-  namePattern?: string;
-  minSizeMb?: string | number;
-  maxSizeMb?: string | number;
-  createdAfter?: string;
-  createdBefore?: string;
-  olderThanDays?: string | number;
   skipFolders?: string;
 }
 
