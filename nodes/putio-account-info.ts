@@ -23,15 +23,15 @@ export = function (RED: NodeAPI): void {
     type: "putio-account-info",
     config: (def) => ({ threshold: parseThreshold(def.thresholdGb), includeSettings: !!def.includeSettings }),
     doneStatus: null,
-    async input({ config, msg, send, status, client, signal }) {
-      status(STATUS.busy("reading"));
+    async input({ config, msg, send, status, client, signal, text }) {
+      status(STATUS.busy(text("putio-account-info.status.reading")));
       const info = await client.account.info(signal);
       const settings = config.includeSettings ? await client.account.settings(signal) : undefined;
       msg.payload = { ...info, ...(settings ? { settings } : {}) };
       msg.topic = msg.topic ?? "putio/account";
       const low = config.threshold !== null && info.disk.avail < config.threshold;
       const gb = (info.disk.avail / 1024 ** 3).toFixed(1);
-      status(low ? STATUS.warn(`${gb} GB free: below threshold`) : STATUS.ok(`${gb} GB free`));
+      status(low ? STATUS.warn(text("putio-account-info.status.low", { gb })) : STATUS.ok(text("putio-account-info.status.free", { gb })));
       send(low ? [null, msg] : [msg, null]);
     },
   });

@@ -4,14 +4,17 @@
  * state out to the nodes that use it, and serves the editor's device-code login.
  */
 import { PutioClient } from "../lib/client";
-import { PutioError } from "../lib/core/errors";
+import { PutioError, PutioNetworkError, PutioTimeoutError } from "../lib/core/errors";
+import { t } from "../lib/core/texts";
 import { PutioSocket, type SocketState } from "../lib/core/socket";
 import type { AccountInfo } from "../lib/domains/account";
 import { expandEnv, type AccountDef, type AccountNode, type AccountState, type SharedService } from "./common/account";
-import { STATUS, type Node, type NodeAPI } from "./common/node-api";
+import { textOf } from "./common/i18n";
+import { type Node, type NodeAPI } from "./common/node-api";
 import { registerLoginRoutes } from "./common/login-routes";
 
-const UNAUTHORIZED_TEXT = "unauthorized: reconnect the account";
+/** While put.io cannot be reached, the account asks again after these waits (the last repeats). */
+const RECHECK_MS = [15_000, 30_000, 60_000, 120_000, 300_000];
 
 export = function (RED: NodeAPI): void {
   function PutioAccountNode(this: AccountNode, def: AccountDef): void {
@@ -38,38 +41,55 @@ export = function (RED: NodeAPI): void {
       onUnauthorized: () => setState("unauthorized"),
     });
 
-    function userStatus(): object | null {
-      if (state === "no-token") return STATUS.error("no token: connect the account");
-      if (state === "unauthorized") return STATUS.error(UNAUTHORIZED_TEXT);
-      return null;
-    }
+    let closed = false;
+    let recheckTimer: NodeJS.Timeout | null = null;
+    let rechecks = 0;
 
     function setState(next: AccountState): void {
       if (state === next) return;
       state = next;
-      const s = userStatus();
-      if (s) for (const u of users.values()) u.status(s);
       for (const l of stateListeners) l(next);
       if (next === "unauthorized") socket?.stop(); // never retry a refused token in a loop
+      if (next === "unreachable") scheduleRecheck();
+      else {
+        rechecks = 0;
+        if (recheckTimer) clearTimeout(recheckTimer);
+        recheckTimer = null;
+      }
+    }
+
+    /** The token's verdict from put.io: ready, unauthorized, or (no answer) unreachable. */
+    function check(): Promise<void> {
+      return client.account.info(client.transport.closeSignal).then(
+        (i) => {
+          info = i;
+          setState("ready");
+        },
+        (err: unknown) => {
+          if (err instanceof PutioError && err.isUnauthorized) setState("unauthorized");
+          else if (!closed && state !== "unreachable") {
+            setState("unreachable");
+            node.warn(textOf(RED, "putio-account.warn.unreachable", { message: (err as Error).message }));
+          }
+        },
+      );
+    }
+
+    function scheduleRecheck(): void {
+      if (closed || recheckTimer) return;
+      const wait = RECHECK_MS[Math.min(rechecks++, RECHECK_MS.length - 1)]!;
+      recheckTimer = setTimeout(() => {
+        recheckTimer = null;
+        void check().then(() => {
+          if (state === "unreachable") scheduleRecheck();
+        });
+      }, wait);
+      recheckTimer.unref?.();
     }
 
     // Validate once at deploy. A network failure is not a verdict on the token: stay usable.
-    const validation: Promise<void> = token
-      ? client.account.info(client.transport.closeSignal).then(
-          (i) => {
-            info = i;
-            setState("ready");
-          },
-          (err: unknown) => {
-            if (err instanceof PutioError && err.isUnauthorized) setState("unauthorized");
-            else if (state === "validating") {
-              setState("unreachable");
-              node.warn(`put.io could not be reached to check the token: ${(err as Error).message}`);
-            }
-          },
-        )
-      : Promise.resolve();
-    if (!token) node.warn("put.io account has no access token: open it and press Connect (or paste a token), then Deploy.");
+    const validation: Promise<void> = token ? check() : Promise.resolve();
+    if (!token) node.warn(textOf(RED, "putio-account.warn.no-token"));
 
     Object.defineProperties(node, {
       client: { get: () => client },
@@ -80,14 +100,18 @@ export = function (RED: NodeAPI): void {
     node.ready = async () => {
       await validation;
       if (state === "no-token") {
-        throw new PutioError("use the put.io account", {
+        throw new PutioError(t("common.op.use-account"), {
           status_code: 401,
           error_type: "Unauthorized",
-          error_message: "the account node has no access token",
+          error_message: textOf(RED, "putio-account.errors.no-token"),
         });
       }
       if (state === "unauthorized") {
-        throw new PutioError("use the put.io account", { status_code: 401, error_type: "Unauthorized", error_message: "put.io refused the access token" });
+        throw new PutioError(t("common.op.use-account"), {
+          status_code: 401,
+          error_type: "Unauthorized",
+          error_message: textOf(RED, "putio-account.errors.refused"),
+        });
       }
       return client;
     };
@@ -95,8 +119,6 @@ export = function (RED: NodeAPI): void {
     node.register = (user: Node) => {
       users.set(user.id, user);
       (node as unknown as { users: Record<string, Node> }).users[user.id] = user;
-      const s = userStatus();
-      if (s) user.status(s);
     };
     node.deregister = (user: Node) => {
       users.delete(user.id);
@@ -133,6 +155,13 @@ export = function (RED: NodeAPI): void {
     };
 
     node.tokenForRedaction = () => client.transport.accessToken;
+    node.reportOutcome = (err?: unknown) => {
+      if (err === undefined) {
+        if (state === "unreachable") setState("ready");
+      } else if (err instanceof PutioNetworkError || (err instanceof PutioTimeoutError && err.phase === "connect")) {
+        if (state === "ready") setState("unreachable");
+      }
+    };
     node.onStateChange = (listener) => {
       stateListeners.add(listener);
       return () => stateListeners.delete(listener);
@@ -145,6 +174,8 @@ export = function (RED: NodeAPI): void {
           .catch(() => {}),
       );
       services.clear();
+      closed = true;
+      if (recheckTimer) clearTimeout(recheckTimer);
       socket?.stop();
       socket = null;
       users.clear();

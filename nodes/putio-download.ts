@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/core/errors";
 import { describeValue } from "../lib/core/describe";
+import { isText, t, type Text } from "../lib/core/texts";
 import { readField } from "../lib/core/ids";
 import {
   DEFAULT_LIMITS,
@@ -67,7 +68,7 @@ function limitsOf(def: DownloadDef): DownloadLimits {
 
 /** What a message asks to download: a file/folder id, a path, a file object, or a finished transfer. */
 function sourceOf(value: unknown): { source: DownloadSource; transferId: number | null } {
-  const attempted = "download";
+  const attempted = t("putio-download.op.download");
   if (typeof value === "number" || (typeof value === "string" && /^\s*\d+\s*$/.test(value))) return { source: { fileId: Number(value) }, transferId: null };
   if (typeof value === "string" && value.trim().startsWith("/")) return { source: { path: value.trim() }, transferId: null };
   if (value && typeof value === "object" && !Array.isArray(value)) {
@@ -81,7 +82,10 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
       if (typeof fileId !== "number") {
         throw new PutioInputError(
           attempted,
-          `transfer ${describeValue(id ?? "", 20)} has no file yet (status ${describeValue(field("status") ?? "unknown", 30).replace(/^"|"$/g, "")}): download it once it is completed`,
+          t("putio-download.errors.no-file-yet", {
+            id: describeValue(id ?? "", 20),
+            status: describeValue(field("status") ?? "unknown", 30).replace(/^"|"$/g, ""),
+          }),
         );
       }
       return { source: { fileId }, transferId: typeof id === "number" ? id : null };
@@ -99,7 +103,7 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
       return { source: { fileId: id }, transferId: null };
     }
   }
-  throw new PutioInputError(attempted, `expected a put.io file or folder id, a path like "/Movies", a file object or a transfer, got ${describeValue(value)}`);
+  throw new PutioInputError(attempted, t("putio-download.errors.bad-source", { value: describeValue(value) }));
 }
 
 function humanSpeed(bytesPerSecond: number): string {
@@ -152,7 +156,7 @@ export = function (RED: NodeAPI): void {
       };
     },
 
-    start({ node, config, account, closing, ready }) {
+    start({ node, config, account, closing, ready, text }) {
       const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
       const journal = new JobJournal(
         userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null,
@@ -168,7 +172,7 @@ export = function (RED: NodeAPI): void {
           const left = await journal.pending();
           if (!left.length) return;
           await ready();
-          node.log(`resuming ${left.length} interrupted download job(s)`);
+          node.log(text("putio-download.log.resuming", { count: left.length }));
           for (const [key, entry] of left) {
             if (!entry.outcome) {
               node.receive({ ...entry.msg, _putioResumed: true });
@@ -178,13 +182,13 @@ export = function (RED: NodeAPI): void {
             node.receive({ ...(entry.outcome.msg ?? entry.msg), _msgid: key });
           }
         })().catch((err: Error) => {
-          if (!closing.aborted) node.warn(`interrupted downloads were not resumed: ${err.message}`);
+          if (!closing.aborted) node.warn(text("putio-download.warn.not-resumed", { message: err.message }));
         });
       }
       return { close: (removed) => (removed ? journal.discard() : journal.close()) };
     },
 
-    async input({ node, config, account, msg, send, status, signal, ready }) {
+    async input({ node, config, account, msg, send, status, signal, ready, text }) {
       const journal = journals.get(node)!;
       const replay = replays.get(node)?.get(String(msg._msgid));
       if (replay) {
@@ -192,14 +196,14 @@ export = function (RED: NodeAPI): void {
         replays.get(node)!.delete(String(msg._msgid));
         if (replay.msg) send(config.progressOutput ? [msg, null] : msg);
         await journal.remove(String(msg._msgid)).catch(() => {});
-        if (replay.error) throw new PutioBaseError("download", replay.error);
+        if (replay.error) throw new PutioBaseError(t("putio-download.op.download"), replay.error);
         return;
       }
       delete msg._putioResumed;
       if (signal.aborted) {
         // A msg that arrives while the node closes is kept for the next start, not run on a closed node.
         await journal.put(String(msg._msgid), { msg: jsonSafeMsg(msg), since: Date.now() }).catch(() => {});
-        throw new PutioAbortError("download", signal.reason);
+        throw new PutioAbortError(t("putio-download.op.download"), signal.reason);
       }
       const value = await evalProp(RED, node, config.source, config.sourceType, msg);
       const { source, transferId } = sourceOf(value);
@@ -222,14 +226,22 @@ export = function (RED: NodeAPI): void {
           target,
         };
         send(config.progressOutput ? [msg, null] : msg);
-        status(STATUS.idle(shortText(`dry run: ${files.length} file(s)${deletes.length ? `, ${deletes.length} to delete` : ""}`)));
+        status(
+          STATUS.idle(
+            shortText(
+              deletes.length
+                ? text("putio-download.status.dry-run-deletes", { files: files.length, deletes: deletes.length })
+                : text("putio-download.status.dry-run", { files: files.length }),
+            ),
+          ),
+        );
         return;
       }
       // A target that cannot be used fails now, before the job is kept for a restart.
       await ensureTargetFolder(nodeFs, target);
       const key = String(msg._msgid);
       const entry: JournalEntry = { msg: jsonSafeMsg(msg), since: Date.now() };
-      await journal.put(key, entry).catch((err: Error) => node.warn(`could not record the job for a resume after a restart: ${err.message}`));
+      await journal.put(key, entry).catch((err: Error) => node.warn(text("putio-download.warn.journal", { message: err.message })));
       /**
        * The job's outcome: a msg to send and/or an error for done(err). Node-RED drops whatever a
        * closing node sends, so while the node closes the outcome is kept in the journal for the next
@@ -258,13 +270,10 @@ export = function (RED: NodeAPI): void {
             size += p.size;
             speed += p.bytesPerSecond;
           }
-          status(
-            STATUS.busy(
-              shortText(`${size ? Math.floor((bytes / size) * 100) : 0}% ${humanSpeed(speed)}${inFlight.size > 1 ? ` (${inFlight.size} files)` : ""}`),
-            ),
-          );
+          const params = { percent: size ? Math.floor((bytes / size) * 100) : 0, speed: humanSpeed(speed), files: inFlight.size };
+          status(STATUS.busy(shortText(text(inFlight.size > 1 ? "putio-download.status.progress-files" : "putio-download.status.progress", params))));
         };
-        status(STATUS.busy("starting"));
+        status(STATUS.busy(text("putio-download.status.starting")));
         result = await scheduler.run({
           source,
           target,
@@ -320,21 +329,25 @@ export = function (RED: NodeAPI): void {
         return conclude(
           msg,
           new PutioBaseError(
-            "download",
-            `${result.failed} of ${result.failed + result.downloaded + result.skipped} file(s) failed; ${config.deleteAfter ? "nothing was deleted on put.io. " : ""}First: ${first.message}`,
+            t("putio-download.op.download"),
+            t(config.deleteAfter ? "putio-download.errors.failed-kept" : "putio-download.errors.failed", {
+              failed: result.failed,
+              total: result.failed + result.downloaded + result.skipped,
+              first: isText((first as { text?: unknown }).text) ? (first as unknown as { text: Text }).text : first.message,
+            }),
             { cause: first },
           ),
         );
       }
       await conclude(msg, null);
-      status(STATUS.ok(shortText(`${result.downloaded} downloaded, ${result.skipped} skipped`)));
+      status(STATUS.ok(shortText(text("putio-download.status.done", { downloaded: result.downloaded, skipped: result.skipped }))));
     },
   });
 
   async function targetOf(msg: Msg, config: DownloadConfig, node: Node): Promise<string> {
     const raw = await evalProp(RED, node, config.target, config.targetType, msg);
     const text = expandEnv(typeof raw === "string" ? raw : raw === undefined || raw === null ? "" : String(raw));
-    if (!text) throw new PutioInputError("download", "no target folder: set one in the node (or in the msg property it names)");
+    if (!text) throw new PutioInputError(t("putio-download.op.download"), t("putio-download.errors.no-target"));
     const settings = RED.settings as unknown as { fileWorkingDirectory?: string };
     return path.resolve(settings.fileWorkingDirectory || process.cwd(), text);
   }

@@ -4,6 +4,7 @@
  * node's context (async form), so with a persistent context store nothing is sent twice after a restart.
  */
 import { describeValue } from "../lib/core/describe";
+import { t } from "../lib/core/texts";
 import { withTimeLimit } from "../lib/core/sleep";
 import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
@@ -13,6 +14,7 @@ import { isTransferFinished } from "../lib/core/quirks";
 import type { SocketEvent } from "../lib/core/socket";
 import { csv, num } from "./common/config";
 import { definePutioNode } from "./common/kernel";
+import { localizeError, statusTextOf, toError } from "./common/errors";
 import { STATUS, shortText, type Msg, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface EventsDef extends NodeDef {
@@ -53,10 +55,9 @@ function typeFilter(spec: string | undefined): (type: string) => boolean {
 function sinceOf(msg: Msg, sinceHours: number | undefined, now: number): number | null {
   const v = msg.since;
   if (v !== undefined && v !== null && v !== "") {
-    const t = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "string" ? (parsePutioDate(v)?.getTime() ?? NaN) : NaN;
-    if (!Number.isFinite(t))
-      throw new PutioInputError("list the history", `msg.since must be a date, a time in ms or a date text, got ${describeValue(v, 60)}`);
-    return t;
+    const at = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "string" ? (parsePutioDate(v)?.getTime() ?? NaN) : NaN;
+    if (!Number.isFinite(at)) throw new PutioInputError(t("putio-events.op.list"), t("putio-events.errors.bad-since", { value: describeValue(v, 60) }));
+    return at;
   }
   return sinceHours ? now - sinceHours * 3600_000 : null;
 }
@@ -92,7 +93,7 @@ export = function (RED: NodeAPI): void {
     doneStatus: null,
 
     // ---------- watch: last id in context, checks serialised ----------
-    start({ node, config, account, closing, ready }) {
+    start({ node, config, account, closing, ready, text }) {
       if (config.action !== "watch" || !account) return;
       const { wanted, store } = config;
       const ctx = node.context() as unknown as {
@@ -100,8 +101,14 @@ export = function (RED: NodeAPI): void {
         set(key: string, value: unknown, ...args: unknown[]): void;
       };
       // A context store that never calls back must not stop the watch for good: bounded, then an error.
-      const storeTimeout = (what: string) => () =>
-        new PutioBaseError(`${what} the last event id`, `the context store${store ? ` "${store}"` : ""} did not answer within ${CONTEXT_TIMEOUT_MS / 1000} s`);
+      const storeTimeout = (op: "putio-events.op.read-last" | "putio-events.op.save-last") => () =>
+        new PutioBaseError(
+          t(op),
+          t(store ? "putio-events.errors.store-timeout-named" : "putio-events.errors.store-timeout", {
+            store: store ?? "",
+            seconds: CONTEXT_TIMEOUT_MS / 1000,
+          }),
+        );
       const readLastId = () =>
         withTimeLimit(
           new Promise<number | null>((resolve, reject) => {
@@ -110,7 +117,7 @@ export = function (RED: NodeAPI): void {
             else ctx.get(CONTEXT_KEY, cb);
           }),
           CONTEXT_TIMEOUT_MS,
-          storeTimeout("read"),
+          storeTimeout("putio-events.op.read-last"),
         );
       const writeLastId = (id: number) =>
         withTimeLimit(
@@ -120,7 +127,7 @@ export = function (RED: NodeAPI): void {
             else ctx.set(CONTEXT_KEY, id, cb);
           }),
           CONTEXT_TIMEOUT_MS,
-          storeTimeout("save"),
+          storeTimeout("putio-events.op.save-last"),
         );
 
       let running: Promise<void> | null = null;
@@ -146,7 +153,7 @@ export = function (RED: NodeAPI): void {
           if (!wanted(e.type)) continue;
           node.send({ _msgid: RED.util.generateId(), topic: `putio/event/${e.type}`, payload: e } as never);
         }
-        node.status(STATUS.ok(shortText(`${fresh.length} new, last ${fresh[fresh.length - 1]?.type}`)));
+        node.status(STATUS.ok(shortText(text("putio-events.status.new", { count: fresh.length, type: fresh[fresh.length - 1]?.type ?? "" }))));
       }
 
       function check(): Promise<void> {
@@ -173,9 +180,10 @@ export = function (RED: NodeAPI): void {
         if (closing.aborted) return;
         check().catch((err: Error) => {
           if (closing.aborted) return;
-          node.status(STATUS.error(shortText(err.message.replace(/^put\.io: /, ""))));
+          const e = localizeError(RED, toError(err, account?.tokenForRedaction()));
+          node.status(STATUS.error(shortText(statusTextOf(RED, e))));
           // Node-RED hands an error to Catch nodes only together with a msg.
-          node.error(err, { _msgid: RED.util.generateId(), topic: "putio/events/check" });
+          node.error(e, { _msgid: RED.util.generateId(), topic: "putio/events/check" });
         });
       }
 
@@ -205,16 +213,16 @@ export = function (RED: NodeAPI): void {
       };
     },
 
-    async input({ node, config, msg, send, status, client, signal }) {
+    async input({ node, config, msg, send, status, client, signal, text }) {
       const { action, wanted, max } = config;
       if (action === "watch") {
         const check = checks.get(node);
-        if (!check) throw new PutioInputError("check the history", "the watch did not start: see the node's error at deploy");
+        if (!check) throw new PutioInputError(t("putio-events.op.check"), t("putio-events.errors.not-started"));
         await check();
         return;
       }
       if (action === "clear") {
-        status(STATUS.busy("clearing"));
+        status(STATUS.busy(text("putio-events.status.clearing")));
         if (msg.eventId !== undefined && msg.eventId !== null && msg.eventId !== "") {
           const id = checkId(msg.eventId, "delete a history event", "event id");
           await client.events.delete(id, signal);
@@ -227,7 +235,7 @@ export = function (RED: NodeAPI): void {
         send(msg);
         return;
       }
-      status(STATUS.busy("reading"));
+      status(STATUS.busy(text("putio-events.status.reading")));
       const since = sinceOf(msg, config.sinceHours, Date.now());
       const out: PutioEvent[] = [];
       const olderThanSince = (e: PutioEvent) => since !== null && (parsePutioDate(e.created_at)?.getTime() ?? 0) < since;
@@ -237,7 +245,7 @@ export = function (RED: NodeAPI): void {
       }
       msg.payload = out;
       msg.topic = msg.topic ?? "putio/events";
-      status(STATUS.ok(`${out.length} events`));
+      status(STATUS.ok(text("putio-events.status.events", { count: out.length })));
       send(msg);
     },
   });

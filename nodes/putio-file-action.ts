@@ -1,5 +1,6 @@
 /** putio-file-action: move, rename, delete, create folders (mkdir -p), and the trash (list, restore, delete, empty). */
 import { describeValue } from "../lib/core/describe";
+import { t } from "../lib/core/texts";
 import { PutioBaseError, PutioError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import { checkNotRoot } from "../lib/core/wire";
@@ -7,10 +8,22 @@ import { collect } from "../lib/core/paginate";
 import { idsOf } from "../lib/core/ids";
 import { isBlank } from "./common/config";
 import { definePutioNode } from "./common/kernel";
+import { textOf } from "./common/i18n";
 import { STATUS, evalProp, type NodeAPI, type NodeDef } from "./common/node-api";
 
 type Action = "move" | "rename" | "delete" | "mkdir" | "trash-list" | "restore" | "trash-delete" | "empty";
 const ACTIONS: Action[] = ["move", "rename", "delete", "mkdir", "trash-list", "restore", "trash-delete", "empty"];
+/** What each action attempts, as its errors name it. */
+const OPS: Record<Action, string> = {
+  move: "putio-file-action.op.move",
+  rename: "putio-file-action.op.rename",
+  delete: "putio-file-action.op.delete",
+  mkdir: "putio-file-action.op.mkdir",
+  "trash-list": "putio-file-action.op.trash-list",
+  restore: "putio-file-action.op.restore",
+  "trash-delete": "putio-file-action.op.trash-delete",
+  empty: "putio-file-action.op.empty",
+};
 const NEEDS_IDS = new Set<Action>(["move", "rename", "delete", "restore", "trash-delete"]);
 
 interface FileActionDef extends NodeDef {
@@ -85,7 +98,8 @@ function namesOf(value: unknown): Map<number, string> {
 function mkdirPath(target: unknown, payload: unknown): string {
   const given = isBlank(target) ? payload : target;
   const p = typeof given === "string" || typeof given === "number" ? String(given).trim() : "";
-  if (!p.startsWith("/")) throw new PutioInputError("create folder", `${describeValue(given ?? "", 60)} is not a path like /Movies/2026`);
+  if (!p.startsWith("/"))
+    throw new PutioInputError(t("putio-file-action.op.mkdir"), t("putio-file-action.errors.not-a-path", { value: describeValue(given ?? "", 60) }));
   return p;
 }
 
@@ -94,7 +108,11 @@ async function about<T>(file: string | null, work: () => Promise<T>): Promise<T>
   try {
     return await work();
   } catch (err) {
-    if (file && err instanceof PutioBaseError && !err.message.includes(file)) err.message = `${file}: ${err.message}`;
+    if (file && err instanceof PutioBaseError && !err.message.includes(file)) {
+      err.message = `${file}: ${err.message}`;
+      // The kernel shows the text in the user's language: the name goes in front there too.
+      Object.defineProperty(err, "text", { value: t("putio-file-action.errors.about", { file, message: err.text }), configurable: true, writable: true });
+    }
     throw err;
   }
 }
@@ -117,14 +135,14 @@ async function dryRunOf(
       return { ...base, trash: !def.skipTrash, wouldDelete: found, missing };
     }
     case "move": {
-      if (isBlank(target)) throw new PutioInputError("move files", "no destination folder (id or path)");
+      if (isBlank(target)) throw new PutioInputError(t("putio-file-action.op.move"), t("putio-file-action.errors.no-destination"));
       const { found, missing } = await describeFiles(client, ids, signal);
       const parentId = await client.folderId(target as string | number, { signal });
       return { ...base, wouldMove: found, missing, to: target, toId: parentId, toCreated: parentId === null, newName: newName ?? null };
     }
     case "rename": {
-      if (ids.length !== 1) throw new PutioInputError("rename", "rename takes exactly one file");
-      if (!newName) throw new PutioInputError(`rename file ${ids[0]}`, "no new name");
+      if (ids.length !== 1) throw new PutioInputError(t("putio-file-action.op.rename"), t("putio-file-action.errors.rename-one"));
+      if (!newName) throw new PutioInputError(t("putio-file-action.op.rename"), t("putio-file-action.errors.no-name"));
       const { found, missing } = await describeFiles(client, ids, signal);
       return { ...base, wouldRename: found, missing, newName };
     }
@@ -153,29 +171,35 @@ export = function (RED: NodeAPI): void {
     config: (def) => def,
     // The action, the ids and the fields are checked before the account is.
     lazyAccount: true,
-    doneStatus: (m) => (m.dryRun === true ? "dry run: nothing changed" : "done"),
-    async input({ node, config: def, msg, send, status, ready, signal }) {
+    doneStatus: (m) => textOf(RED, m.dryRun === true ? "common.status.dry-run-done" : "common.status.done"),
+    async input({ node, config: def, msg, send, status, ready, signal, text }) {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
-      if (!ACTIONS.includes(action)) throw new PutioInputError("file action", `unknown action ${describeValue(action, 40)}: use ${ACTIONS.join(", ")}`);
+      if (!ACTIONS.includes(action))
+        throw new PutioInputError(
+          t("putio-file-action.op.action"),
+          t("putio-file-action.errors.unknown-action", { value: describeValue(action, 40), actions: ACTIONS.join(", ") }),
+        );
+      const attempted = t(OPS[action]);
       const source = def.ids?.trim() ? def.ids : msg.payload;
       const needsIds = NEEDS_IDS.has(action);
-      const ids = needsIds ? idsOf(source, `${action} files`, "file id or file") : [];
-      if (needsIds && !ids.length) throw new PutioInputError(`${action} files`, "no file ids: put them in msg.payload or in the node");
+      const ids = needsIds ? idsOf(source, attempted, "file id or file") : [];
+      if (needsIds && !ids.length) throw new PutioInputError(attempted, t("putio-file-action.errors.no-ids"));
       // Before any request (a move would first create its destination): never act on put.io's root.
-      if (needsIds) ids.forEach((id) => checkNotRoot(id, `${action} files`));
+      if (needsIds) ids.forEach((id) => checkNotRoot(id, attempted));
       const dryRun = !!def.dryRun || msg.dryRun === true;
       const names = namesOf(source);
-      const label = (id: number) => (names.has(id) ? `"${names.get(id)}" (${id})` : `file ${id}`);
+      const label = (id: number) => (names.has(id) ? `"${names.get(id)}" (${id})` : text("putio-file-action.errors.file", { id }));
       const only = ids.length === 1 ? ids[0] : undefined;
       const single = only !== undefined ? label(only) : null;
       const target = await evalProp(RED, node, def.target, def.targetType || "str", msg);
       if (action === "move" && target !== undefined && target !== null && typeof target !== "string" && typeof target !== "number") {
         // String() of an object would be taken for a folder name and created.
-        throw new PutioInputError("move files", `the destination folder must be an id or a path like /Movies/2026, got ${describeValue(target, 60)}`);
+        throw new PutioInputError(attempted, t("putio-file-action.errors.bad-destination", { value: describeValue(target, 60) }));
       }
       const newNameValue = await evalProp(RED, node, def.newName, def.newNameType || "str", msg);
       const newName = typeof newNameValue === "string" && newNameValue.trim() ? newNameValue.trim() : undefined;
-      status(STATUS.busy(dryRun ? `dry run: ${action}` : action));
+      const doing = text(`putio-file-action.option.action.${action}`);
+      status(STATUS.busy(dryRun ? text("common.status.dry-run", { action: doing }) : doing));
       const client = await ready();
 
       if (dryRun && action !== "trash-list") {
@@ -187,10 +211,10 @@ export = function (RED: NodeAPI): void {
 
       switch (action) {
         case "move": {
-          if (isBlank(target)) throw new PutioInputError("move files", "no destination folder (id or path)");
+          if (isBlank(target)) throw new PutioInputError(attempted, t("putio-file-action.errors.no-destination"));
           const parentId = (await client.folderId(target as string | number, { create: true, signal })) as number;
           if (newName) {
-            if (only === undefined) throw new PutioInputError("move files", "a new name needs exactly one file");
+            if (only === undefined) throw new PutioInputError(attempted, t("putio-file-action.errors.new-name-one"));
             await about(single, () => client.files.moveAndRename(only, parentId, newName, signal));
           } else {
             const errors = await about(single, () => client.files.move(ids, parentId, signal));
@@ -198,10 +222,14 @@ export = function (RED: NodeAPI): void {
             if (first) {
               // put.io answers 200 with per-file errors; the first one's type and status let a Catch node branch.
               const listed = errors.map((e) => `${e.name ? `"${e.name}" (${e.id})` : label(e.id)}: ${e.error_type}`).join("; ");
-              throw new PutioError(`move ${ids.length} file(s) to folder ${parentId}`, {
+              throw new PutioError(t("putio-file-action.errors.op-move", { count: ids.length, folder: parentId }), {
                 status_code: first.status_code,
                 error_type: first.error_type,
-                error_message: `${errors.length} of ${ids.length} could not be moved: ${listed}${errors.length < ids.length ? "; the others were moved" : ""}`,
+                error_message: text(errors.length < ids.length ? "putio-file-action.errors.some-not-moved" : "putio-file-action.errors.not-moved", {
+                  failed: errors.length,
+                  total: ids.length,
+                  list: listed,
+                }),
               });
             }
           }
@@ -209,8 +237,8 @@ export = function (RED: NodeAPI): void {
           break;
         }
         case "rename":
-          if (only === undefined) throw new PutioInputError("rename", "rename takes exactly one file");
-          if (!newName) throw new PutioInputError(`rename ${label(only)}`, "no new name");
+          if (only === undefined) throw new PutioInputError(attempted, t("putio-file-action.errors.rename-one"));
+          if (!newName) throw new PutioInputError(attempted, t("putio-file-action.errors.no-name"));
           await about(single, () => client.files.rename(only, newName, signal));
           msg.payload = { id: only, name: newName };
           break;
@@ -218,8 +246,11 @@ export = function (RED: NodeAPI): void {
           const { skipped } = await about(single, () => client.files.delete(ids, { skipTrash: !!def.skipTrash, signal }));
           if (skipped) {
             // put.io only counts the missing ids, so with several ids we can only list all of them.
-            const which = single ?? `${skipped} of ${ids.map(label).join(", ")}`;
-            throw new PutioInputError("delete files", `${which} did not exist on put.io${ids.length > skipped ? "; the others were deleted" : ""}`);
+            const which = single ?? text("putio-file-action.errors.some-of", { count: skipped, list: ids.map(label).join(", ") });
+            throw new PutioInputError(
+              attempted,
+              t(ids.length > skipped ? "putio-file-action.errors.some-missing" : "putio-file-action.errors.missing", { which }),
+            );
           }
           msg.payload = { deleted: ids, trash: !def.skipTrash };
           break;

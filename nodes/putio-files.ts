@@ -5,6 +5,7 @@
  */
 import { compileFilter, DEFAULT_SKIP_FOLDERS, type FileFilter } from "../lib/domains/filters";
 import { PutioInputError } from "../lib/core/errors";
+import { t } from "../lib/core/texts";
 import { splitPath } from "../lib/domains/paths";
 import { walk } from "../lib/domains/walk";
 import type { PutioFile } from "../lib/domains/files";
@@ -34,6 +35,13 @@ interface FilesConfig {
   output: "array" | "each";
 }
 
+const MODE_STATUS: Record<Mode, string> = {
+  list: "putio-files.status.list",
+  walk: "putio-files.status.walk",
+  search: "putio-files.status.search",
+  get: "putio-files.status.get",
+};
+
 export = function (RED: NodeAPI): void {
   definePutioNode<FilesDef, FilesConfig>(RED, {
     type: "putio-files",
@@ -47,15 +55,15 @@ export = function (RED: NodeAPI): void {
       output: def.output === "each" ? "each" : "array",
     }),
     doneStatus: null,
-    async input({ node, config, msg, send, status, client, signal }) {
+    async input({ node, config, msg, send, status, client, signal, text }) {
       const { mode } = config;
       const accept = compileFilter(filterWithMsg(config.filter, msg.filter));
       const target = await evalProp(RED, node, config.folder, config.folderType, msg);
-      status(STATUS.busy(mode));
+      status(STATUS.busy(text(MODE_STATUS[mode])));
       const found: Array<PutioFile & { path: string }> = [];
       if (mode === "search") {
         const query = String(target ?? "").trim();
-        if (!query) throw new PutioInputError("search files", "the search text is empty (set it in the node or send it in msg.payload)");
+        if (!query) throw new PutioInputError(t("putio-files.op.search"), t("putio-files.errors.no-query"));
         for await (const f of client.files.search(query, { signal })) if (accept(f)) found.push({ ...f, path: f.name });
       } else if (mode === "get") {
         const given = target === undefined || target === null || target === "" ? msg.payload : target;
@@ -65,18 +73,25 @@ export = function (RED: NodeAPI): void {
         else {
           // A path: its folder by path, then the file by name in it. splitPath refuses "..", NUL and empty names.
           const parts = splitPath(String(id ?? ""), "get file");
-          if (!parts.length) throw new PutioInputError("get file", "no file id or path given");
+          if (!parts.length) throw new PutioInputError(t("putio-files.op.get"), t("putio-files.errors.no-id"));
           const parent = parts.length === 1 ? 0 : await client.folderId("/" + parts.slice(0, -1).join("/"), { create: false, signal });
           f = parent === null ? null : await client.files.child(parent, parts[parts.length - 1]!, signal);
         }
-        if (!f) throw new PutioInputError("get file", `${describeValue(id)} does not exist on put.io`);
+        if (!f) throw new PutioInputError(t("putio-files.op.get"), t("putio-files.errors.not-found", { value: describeValue(id) }));
         found.push({ ...f, path: f.name });
       } else {
         const where = target === undefined || target === null || String(target).trim() === "" ? 0 : target;
         if (typeof where !== "string" && typeof where !== "number")
-          throw new PutioInputError(`${mode} folder`, `the folder must be an id or a path, got ${describeValue(where)}`);
+          throw new PutioInputError(
+            t(mode === "walk" ? "putio-files.op.walk" : "putio-files.op.list"),
+            t("putio-files.errors.bad-folder", { value: describeValue(where) }),
+          );
         const folderId = await client.folderId(where, { create: false, signal });
-        if (folderId === null) throw new PutioInputError(`${mode} folder`, `the folder "${String(where)}" does not exist on put.io`);
+        if (folderId === null)
+          throw new PutioInputError(
+            t(mode === "walk" ? "putio-files.op.walk" : "putio-files.op.list"),
+            t("putio-files.errors.no-folder", { folder: String(where) }),
+          );
         if (mode === "list") {
           for await (const f of client.files.list(folderId, { signal })) if (accept(f)) found.push({ ...f, path: f.name });
         } else {
@@ -84,7 +99,7 @@ export = function (RED: NodeAPI): void {
             if (accept(w.file)) found.push({ ...w.file, path: w.path });
         }
       }
-      status(STATUS.ok(`${found.length} file${found.length === 1 ? "" : "s"}`));
+      status(STATUS.ok(found.length === 1 ? text("putio-files.status.found-one") : text("putio-files.status.found", { count: found.length })));
       if (config.output === "each") {
         const id = RED.util.generateId();
         found.forEach((file, index) => {

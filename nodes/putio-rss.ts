@@ -4,6 +4,7 @@
  * items, clear the log.
  */
 import { describeValue } from "../lib/core/describe";
+import { t, type TextOrString } from "../lib/core/texts";
 import { PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import type { RssFeedInput } from "../lib/domains/rss";
@@ -42,7 +43,7 @@ interface FeedFields extends RssFeedInput {
 const TEXT_FIELDS = ["title", "rss_source_url", "keyword", "unwanted_keywords"] as const;
 const FLAG_FIELDS = ["delete_old_files", "dont_process_whole_feed", "extract", "paused"] as const;
 
-function fieldsOfMsg(payload: unknown, attempted: string): FeedFields {
+function fieldsOfMsg(payload: unknown, attempted: TextOrString): FeedFields {
   if (!payload || typeof payload !== "object" || Array.isArray(payload) || Buffer.isBuffer(payload)) return {};
   const p = payload as Record<string, unknown>;
   const out: Record<string, unknown> = {};
@@ -54,7 +55,7 @@ function fieldsOfMsg(payload: unknown, attempted: string): FeedFields {
 }
 
 /** Config fields, then msg.payload's on top. On update only what is set is sent (flags only from the msg). */
-function fieldsFor(def: RssDef, msg: Msg, forCreate: boolean, attempted: string): FeedFields {
+function fieldsFor(def: RssDef, msg: Msg, forCreate: boolean, attempted: TextOrString): FeedFields {
   const fromConfig: FeedFields = {};
   if (def.title?.trim()) fromConfig.title = def.title.trim();
   if (def.sourceUrl?.trim()) fromConfig.rss_source_url = def.sourceUrl.trim();
@@ -70,28 +71,32 @@ function fieldsFor(def: RssDef, msg: Msg, forCreate: boolean, attempted: string)
   return { ...fromConfig, ...fieldsOfMsg(msg.payload, attempted) };
 }
 
-async function toInput(client: PutioClient, fields: FeedFields, attempted: string, signal: AbortSignal): Promise<{ input: RssFeedInput; paused?: boolean }> {
+async function toInput(
+  client: PutioClient,
+  fields: FeedFields,
+  attempted: TextOrString,
+  signal: AbortSignal,
+): Promise<{ input: RssFeedInput; paused?: boolean }> {
   const { folder, paused, ...input } = fields;
   if (folder !== undefined && input.parent_dir_id === undefined) {
     if (typeof folder !== "number" && typeof folder !== "string")
-      throw new PutioInputError(attempted, `the folder must be an id or a path, got ${describeValue(folder, 60)}`);
+      throw new PutioInputError(attempted, t("putio-rss.errors.bad-folder", { value: describeValue(folder, 60) }));
     const id = await client.folderId(folder, { create: true, signal });
-    if (id === null) throw new PutioInputError(attempted, `no folder "${folder}"`);
+    if (id === null) throw new PutioInputError(attempted, t("putio-rss.errors.no-folder", { folder: String(folder) }));
     input.parent_dir_id = id;
   }
-  if (paused !== undefined && typeof paused !== "boolean") throw new PutioInputError(attempted, "paused must be true or false");
+  if (paused !== undefined && typeof paused !== "boolean") throw new PutioInputError(attempted, t("putio-rss.errors.bad-paused"));
   return { input, paused };
 }
 
-async function feedIdOf(RED: NodeAPI, node: Node, def: RssDef, msg: Msg, attempted: string): Promise<number> {
+async function feedIdOf(RED: NodeAPI, node: Node, def: RssDef, msg: Msg, attempted: TextOrString): Promise<number> {
   let value = await evalProp(RED, node, def.feedId ?? "feedId", def.feedIdType || "msg", msg);
   if (value === undefined || value === null || value === "") {
     const p = msg.payload as { id?: unknown } | null;
     const id = p && typeof p === "object" ? readField(p, "id", attempted) : undefined;
     if (typeof id === "number") value = id;
   }
-  if (value === undefined || value === null || value === "")
-    throw new PutioInputError(attempted, "no feed id: set msg.feedId (or the property the node names)");
+  if (value === undefined || value === null || value === "") throw new PutioInputError(attempted, t("putio-rss.errors.no-feed-id"));
   return checkId(value, attempted, "feed id");
 }
 
@@ -101,14 +106,17 @@ export = function (RED: NodeAPI): void {
     config: (def) => def,
     // An unknown action fails before the account is asked.
     lazyAccount: true,
-    async input({ node, config: def, msg, send, status, ready, signal }) {
+    async input({ node, config: def, msg, send, status, ready, signal, text }) {
       const configured = def.action || "list";
       const action = (configured === "msg" ? msg.action : configured) as Action;
       if (!ACTIONS.includes(action))
-        throw new PutioInputError("RSS feeds", `unknown action ${describeValue(msg.action, 40)}: use one of ${ACTIONS.join(", ")}`);
-      const attempted = `RSS ${action}`;
+        throw new PutioInputError(
+          t("putio-rss.op.feeds"),
+          t("putio-rss.errors.unknown-action", { value: describeValue(msg.action, 40), actions: ACTIONS.join(", ") }),
+        );
+      const attempted = t(`putio-rss.option.action.${action}`);
       const feedId = () => feedIdOf(RED, node, def, msg, attempted);
-      status(STATUS.busy(action));
+      status(STATUS.busy(text(`putio-rss.option.action.${action}`)));
       const client = await ready();
       const rss = client.rss;
       switch (action) {

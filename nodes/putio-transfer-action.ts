@@ -1,5 +1,6 @@
 /** putio-transfer-action: retry, cancel, clean (finished ones) or remove transfers. */
 import { describeValue } from "../lib/core/describe";
+import { t } from "../lib/core/texts";
 import type { PutioClient } from "../lib/client";
 import { collect } from "../lib/core/paginate";
 import type { Transfer } from "../lib/domains/transfers";
@@ -7,10 +8,18 @@ import { TRANSFER_CLEANED_STATUSES } from "../lib/core/quirks";
 import { PutioError, PutioInputError } from "../lib/core/errors";
 import { transferIdsOf } from "../lib/domains/transfer-input";
 import { definePutioNode } from "./common/kernel";
+import { textOf } from "./common/i18n";
 import { STATUS, type NodeAPI, type NodeDef } from "./common/node-api";
 
 type Action = "retry" | "cancel" | "clean" | "remove";
 const ACTIONS: Action[] = ["retry", "cancel", "clean", "remove"];
+/** What each action attempts, as its errors name it. */
+const OPS: Record<Action, string> = {
+  retry: "putio-transfer-action.op.retry",
+  cancel: "putio-transfer-action.op.cancel",
+  clean: "putio-transfer-action.op.clean",
+  remove: "putio-transfer-action.op.remove",
+};
 
 interface ActionDef extends NodeDef {
   account: string;
@@ -42,7 +51,7 @@ async function requireExisting(client: PutioClient, ids: number[], signal: Abort
       else throw err;
     }
   }
-  if (missing.length) throw new PutioInputError("transfer action", `no transfer with id ${missing.join(", ")} on put.io`);
+  if (missing.length) throw new PutioInputError(t("putio-transfer-action.op.action"), t("putio-transfer-action.errors.not-found", { ids: missing.join(", ") }));
   return found;
 }
 
@@ -52,16 +61,22 @@ export = function (RED: NodeAPI): void {
     config: (def) => def,
     // The action and the ids are checked before the account is.
     lazyAccount: true,
-    doneStatus: (m) => (m.dryRun === true ? "dry run: nothing changed" : "done"),
-    async input({ config: def, msg, send, status, ready, signal }) {
+    doneStatus: (m) => textOf(RED, m.dryRun === true ? "common.status.dry-run-done" : "common.status.done"),
+    async input({ config: def, msg, send, status, ready, signal, text }) {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
-      if (!ACTIONS.includes(action)) throw new PutioInputError("transfer action", `unknown action ${describeValue(action, 40)}: use ${ACTIONS.join(", ")}`);
+      if (!ACTIONS.includes(action))
+        throw new PutioInputError(
+          t("putio-transfer-action.op.action"),
+          t("putio-transfer-action.errors.unknown-action", { value: describeValue(action, 40), actions: ACTIONS.join(", ") }),
+        );
+      const attempted = t(OPS[action]);
       const fromNode = !!def.transferIds?.trim();
       const payloadIgnored = action === "clean" && def.cleanScope !== "payload";
-      const ids = transferIdsOf(fromNode ? def.transferIds : payloadIgnored ? undefined : msg.payload, `${action} transfers`);
-      if (!ids.length && action !== "clean") throw new PutioInputError(`${action} transfers`, "no transfer ids: put them in msg.payload or in the node");
+      const ids = transferIdsOf(fromNode ? def.transferIds : payloadIgnored ? undefined : msg.payload, attempted);
+      if (!ids.length && action !== "clean") throw new PutioInputError(attempted, t("putio-transfer-action.errors.no-ids"));
       const dryRun = !!def.dryRun || msg.dryRun === true;
-      status(STATUS.busy(dryRun ? `dry run: ${action}` : action));
+      const doing = text(`putio-transfer-action.option.action.${action}`);
+      status(STATUS.busy(dryRun ? text("common.status.dry-run", { action: doing }) : doing));
       const client = await ready();
       if (dryRun) {
         // The same checks and the same selection as the real action, with reads only.

@@ -5,9 +5,11 @@
 import { parseTransferItems, describeInput, type TransferItem } from "../lib/domains/transfer-input";
 import type { Transfer } from "../lib/domains/transfers";
 import { PutioInputError } from "../lib/core/errors";
+import { t } from "../lib/core/texts";
 import type { PutioClient } from "../lib/client";
 import { isBlank } from "./common/config";
 import { definePutioNode } from "./common/kernel";
+import { localizeError } from "./common/errors";
 import { STATUS, evalProp, shortText, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface AddDef extends NodeDef {
@@ -37,24 +39,24 @@ async function addOne(
   existing: Set<number>,
   signal: AbortSignal,
 ): Promise<AddedTransfer> {
-  let t: Transfer;
+  let transfer: Transfer;
   if (item.kind === "torrent") {
     const res = await client.upload.upload(item.data, item.name, { parentId: folderId, signal });
-    if (res.kind !== "transfer") throw new PutioInputError(`add ${item.name}`, "put.io stored the .torrent as a file instead of starting a transfer");
-    t = res.transfer;
+    if (res.kind !== "transfer") throw new PutioInputError(t("putio-transfer-add.op.add", { name: item.name }), t("putio-transfer-add.errors.stored-as-file"));
+    transfer = res.transfer;
   } else {
-    t = await client.transfers.add(item.url, { saveParentId: folderId, callbackUrl, signal });
+    transfer = await client.transfers.add(item.url, { saveParentId: folderId, callbackUrl, signal });
   }
-  const duplicate = existing.has(t.id);
-  existing.add(t.id);
+  const duplicate = existing.has(transfer.id);
+  existing.add(transfer.id);
   return {
-    id: t.id,
-    name: t.name ?? null,
-    status: t.status,
-    save_parent_id: t.save_parent_id ?? null,
-    source: t.source ?? null,
+    id: transfer.id,
+    name: transfer.name ?? null,
+    status: transfer.status,
+    save_parent_id: transfer.save_parent_id ?? null,
+    source: transfer.source ?? null,
     duplicate,
-    transfer: t,
+    transfer,
   };
 }
 
@@ -65,14 +67,13 @@ export = function (RED: NodeAPI): void {
     // Every item is checked before the account is: a msg of only bad items fails with what is wrong with them.
     lazyAccount: true,
     doneStatus: null,
-    async input({ node, config: def, msg, send, status, ready, signal }) {
+    async input({ node, config: def, msg, send, status, ready, signal, text }) {
       const { items, rejected } = parseTransferItems(msg.payload, typeof msg.filename === "string" ? msg.filename : undefined);
-      if (!items.length && !rejected.length)
-        throw new PutioInputError("add transfer", "msg.payload is empty: send a magnet, a URL, a .torrent buffer or a list of them");
+      if (!items.length && !rejected.length) throw new PutioInputError(t("putio-transfer-add.op.add-transfer"), t("putio-transfer-add.errors.empty"));
       const failed: Array<{ input: string; error: string }> = rejected.map((r) => ({ input: r.input, error: r.reason }));
       const added: AddedTransfer[] = [];
       if (items.length) {
-        status(STATUS.busy(`adding ${items.length}`));
+        status(STATUS.busy(text("putio-transfer-add.status.adding", { count: items.length })));
         const client = await ready();
         const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
         const folderId = isBlank(folder) ? undefined : ((await client.folderId(folder as string | number, { create: true, signal })) as number);
@@ -81,31 +82,43 @@ export = function (RED: NodeAPI): void {
         // put.io answers a re-added active transfer with the existing one (same id): knowing the ids
         // listed before lets us report it as a duplicate instead of as new.
         const existing = new Set<number>();
-        for await (const t of client.transfers.list({ signal })) existing.add(t.id);
+        for await (const listed of client.transfers.list({ signal })) existing.add(listed.id);
         for (const item of items) {
           try {
             added.push(await addOne(client, item, folderId, callbackUrl, existing, signal));
           } catch (err) {
             // A refused token fails every item the same way: stop and report it once; so does a close.
             if ((err as { statusCode?: number }).statusCode === 401 || signal.aborted) throw err;
-            failed.push({ input: item.kind === "torrent" ? item.name : describeInput(item.url), error: (err as Error).message });
+            failed.push({ input: item.kind === "torrent" ? item.name : describeInput(item.url), error: localizeError(RED, err as Error).message });
           }
         }
       }
       const single = !Array.isArray(msg.payload) && items.length + rejected.length === 1;
       msg.payload = single ? (added[0] ?? null) : added;
       msg.failed = failed;
+      // Two equal magnets in one msg: the second comes back as the first's transfer, so it counts as already there.
       const dupes = added.filter((a) => a.duplicate).length;
+      const fresh = added.length - dupes;
       // One outcome per msg: sent when every item was added, otherwise only the error (whose msg, for
       // a Catch node, still carries the added transfers). Sending and then failing would, for
       // example, answer an http-in request twice.
       if (!failed.length) {
         send(msg);
-        status(STATUS.ok(shortText(`${added.length} added${dupes ? `, ${dupes} already there` : ""}`)));
+        status(
+          STATUS.ok(
+            shortText(
+              dupes ? text("putio-transfer-add.status.added-dupes", { added: fresh, dupes }) : text("putio-transfer-add.status.added", { added: fresh }),
+            ),
+          ),
+        );
       } else {
         throw new PutioInputError(
-          "add transfer",
-          `${failed.length} of ${failed.length + added.length} item(s) failed: ` + failed.map((f) => `${f.input}: ${f.error}`).join("; "),
+          t("putio-transfer-add.op.add-transfer"),
+          t("putio-transfer-add.errors.failed", {
+            failed: failed.length,
+            total: failed.length + added.length,
+            list: failed.map((f) => `${f.input}: ${f.error}`).join("; "),
+          }),
         );
       }
     },

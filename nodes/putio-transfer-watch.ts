@@ -8,10 +8,12 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
-import { PutioBaseError } from "../lib/core/errors";
+import { PutioBaseError, PutioInputError } from "../lib/core/errors";
+import { t } from "../lib/core/texts";
 import { backoffDelay, abortableSleep, withTimeLimit } from "../lib/core/sleep";
 import { csv, num } from "./common/config";
-import { statusTextOf, toError } from "./common/errors";
+import { localizeError, statusTextOf, toError } from "./common/errors";
+import { textOf } from "./common/i18n";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
@@ -176,7 +178,7 @@ export = function (RED: NodeAPI): void {
         namePattern = def.namePattern ? new RegExp(def.namePattern, "i") : null;
       } catch (err) {
         // Not fatal: the node watches without the name filter.
-        node.error(`The name pattern is not a valid regular expression: ${(err as Error).message}`);
+        node.error(textOf(RED, "putio-transfer-watch.errors.bad-pattern", { message: (err as Error).message }));
       }
       return {
         mode,
@@ -190,8 +192,10 @@ export = function (RED: NodeAPI): void {
       };
     },
     registerOptions: { credentials: { callbackSecret: { type: "password" } } },
+    // The node shows the watch's state (socket, polling), which includes the account's.
+    accountStatus: false,
 
-    start({ node, config, account, closing, ready }) {
+    start({ node, config, account, closing, ready, text }) {
       if (!account) return;
       const { mode, intervalMs, statuses, namePattern, folderSetting, emitMissed, route } = config;
       let folderId: number | null = null;
@@ -206,15 +210,15 @@ export = function (RED: NodeAPI): void {
 
       const context = node.context();
       // A context store that never calls back must not stall the queue (and the account's reconciles) for good.
-      const storeTimeout = (what: string) => () =>
-        new PutioBaseError(`${what} the transfers already reported`, `the context store did not answer within ${CONTEXT_TIMEOUT_MS / 1000} s`);
+      const storeTimeout = (op: "putio-transfer-watch.op.read-seen" | "putio-transfer-watch.op.save-seen") => () =>
+        new PutioBaseError(t(op), t("putio-transfer-watch.errors.store-timeout", { seconds: CONTEXT_TIMEOUT_MS / 1000 }));
       const loadSeen = () =>
         withTimeLimit(
           new Promise<SeenRecord | undefined>((resolve, reject) =>
             context.get(CONTEXT_KEY, (err: Error | undefined, value: unknown) => (err ? reject(err) : resolve(value as SeenRecord | undefined))),
           ),
           CONTEXT_TIMEOUT_MS,
-          storeTimeout("read"),
+          storeTimeout("putio-transfer-watch.op.read-seen"),
         );
       const saveSeen = () =>
         withTimeLimit(
@@ -222,7 +226,7 @@ export = function (RED: NodeAPI): void {
             context.set(CONTEXT_KEY, { keys: seen } satisfies SeenRecord, (err?: Error) => (err ? reject(err) : resolve())),
           ),
           CONTEXT_TIMEOUT_MS,
-          storeTimeout("save"),
+          storeTimeout("putio-transfer-watch.op.save-seen"),
         );
       const remember = (key: string) => {
         if (seenSet.has(key)) return;
@@ -241,7 +245,7 @@ export = function (RED: NodeAPI): void {
       // Changes are handled one at a time, so two sources reporting one change cannot both emit it.
       let queue: Promise<void> = Promise.resolve();
       const onChange = (change: TransferChange) => {
-        queue = queue.then(() => handle(change)).catch((err) => node.error(err));
+        queue = queue.then(() => handle(change)).catch((err: unknown) => node.error(localizeError(RED, toError(err, account.tokenForRedaction()))));
         return queue;
       };
 
@@ -263,7 +267,7 @@ export = function (RED: NodeAPI): void {
         if (closed()) return;
         sent++;
         node.send({ topic: `transfer/${t.status}`, payload: t, fileId: t.file_id ?? null, putioPath });
-        node.status(STATUS.ok(shortText(`${t.status.toLowerCase()}: ${t.name ?? t.id}`)));
+        node.status(STATUS.ok(shortText(text("putio-transfer-watch.status.sent", { status: t.status.toLowerCase(), name: String(t.name ?? t.id) }))));
         setTimeout(() => !closed() && showState(watcher.state), 3000).unref?.();
       }
 
@@ -280,20 +284,21 @@ export = function (RED: NodeAPI): void {
 
       function showState(s: WatchState): void {
         if (closed()) return;
-        const count = sent ? ` (${sent} sent)` : "";
-        if (s === "connected") node.status(STATUS.ok(`connected${count}`));
-        else if (s === "polling") node.status({ fill: "green", shape: "ring", text: `polling every ${intervalMs / 1000} s${count}` });
-        else if (s === "reconnecting") node.status(STATUS.warn("reconnecting"));
-        else if (s === "stalled") node.status(STATUS.error("socket stalled: reconnecting"));
-        else if (s === "unauthorized") node.status(STATUS.error("unauthorized: reconnect the account"));
-        else if (s === "starting") node.status(STATUS.idle("starting"));
+        const count = sent ? text("putio-transfer-watch.status.count", { count: sent }) : "";
+        if (s === "connected") node.status(STATUS.ok(text("common.status.connected") + count));
+        else if (s === "polling")
+          node.status({ fill: "green", shape: "ring", text: text("putio-transfer-watch.status.polling", { seconds: intervalMs / 1000 }) + count });
+        else if (s === "reconnecting") node.status(STATUS.warn(text("putio-transfer-watch.status.reconnecting")));
+        else if (s === "stalled") node.status(STATUS.error(text("putio-transfer-watch.status.stalled")));
+        else if (s === "unauthorized") node.status(STATUS.error(text("common.status.unauthorized")));
+        else if (s === "starting") node.status(STATUS.idle(text("putio-transfer-watch.status.starting")));
       }
       const offState = watcher.onState(showState);
       const offError = watcher.onError((err) => {
-        const text = `put.io transfer watch: ${toError(err, account.tokenForRedaction()).message}`;
+        const said = text("putio-transfer-watch.errors.watch", { message: localizeError(RED, toError(err, account.tokenForRedaction())).message });
         // A stalled socket is an error a Catch node can act on (it carries a msg); the rest are warnings.
-        if (err.name === "PutioSocketStalled") node.error(text, { topic: "transfer-watch/stalled", payload: text });
-        else node.warn(text);
+        if (err.name === "PutioSocketStalled") node.error(said, { topic: "transfer-watch/stalled", payload: said });
+        else node.warn(said);
       });
       showState(watcher.state);
       // Subscribed at once, so the shared watcher knows this node uses it even while it is starting;
@@ -310,7 +315,8 @@ export = function (RED: NodeAPI): void {
         const client = await ready();
         if (folderSetting) {
           folderId = await client.folderId(folderSetting, { create: false, signal: closing });
-          if (folderId === null) throw new Error(`The folder "${folderSetting}" does not exist on put.io.`);
+          if (folderId === null)
+            throw new PutioInputError(t("putio-transfer-watch.op.watch"), t("putio-transfer-watch.errors.no-folder", { folder: folderSetting }));
         }
         // First start ever: what is already finished predates the node, it is not news. Later
         // starts: whatever finished while Node-RED was down is sent once (unless turned off).
@@ -335,8 +341,9 @@ export = function (RED: NodeAPI): void {
             return;
           } catch (err) {
             if (closed()) return;
-            node.status(STATUS.error(shortText(statusTextOf(err as Error))));
-            node.error(toError(err, account.tokenForRedaction()));
+            const e = localizeError(RED, toError(err, account.tokenForRedaction()));
+            node.status(STATUS.error(shortText(statusTextOf(RED, e))));
+            node.error(e);
             await abortableSleep(backoffDelay(attempt, 5_000, 5 * 60_000), closing).catch(() => {});
           }
         }
@@ -345,7 +352,7 @@ export = function (RED: NodeAPI): void {
       // Optional callback endpoint: POST <httpNodeRoot>/<path>/<secret>. Only a hint, like a socket event.
       const secret = (node as Node & { credentials?: WatchCredentials }).credentials?.callbackSecret ?? "";
       if (route) {
-        if (secret.length < 16) node.warn("The callback secret should be at least 16 characters: anyone who guesses the URL can trigger a check.");
+        if (secret.length < 16) node.warn(text("putio-transfer-watch.warn.short-secret"));
         RED.httpNode.post(route, (req: IncomingMessage & { params?: Record<string, unknown> }, res: ServerResponse) => {
           // One answer per request, whatever happens; nothing a request carries may throw out of here.
           let answered = false;

@@ -10,6 +10,7 @@ import { isBlank, num } from "./common/config";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, evalProp, shortText, type NodeAPI, type NodeDef } from "./common/node-api";
 import { describeValue } from "../lib/core/describe";
+import { t } from "../lib/core/texts";
 
 interface UploadDef extends NodeDef {
   account: string;
@@ -32,25 +33,22 @@ const codeOf = (err: unknown) => (err as { code?: string })?.code ?? (err as Err
  * the real path, so swapping a link after this check does not redirect the upload.
  */
 async function insideRoot(local: string, root: string, given: string): Promise<string> {
-  const attempted = `upload ${describeValue(given, 100)}`;
+  const attempted = t("putio-upload.op.upload-file", { file: describeValue(given, 100) });
   let realRoot: string;
   try {
     realRoot = await fs.promises.realpath(root);
   } catch (err) {
-    throw new PutioInputError(attempted, `the allowed folder "${root}" cannot be read (${codeOf(err)}): check the node's "Only from" folder`);
+    throw new PutioInputError(attempted, t("putio-upload.errors.root-unreadable", { root, reason: codeOf(err) }));
   }
   let real: string;
   try {
     real = await fs.promises.realpath(local);
   } catch (err) {
-    throw new PutioInputError(attempted, `cannot read the file (${codeOf(err)})`);
+    throw new PutioInputError(attempted, t("putio-upload.errors.unreadable", { reason: codeOf(err) }));
   }
   const rel = path.relative(realRoot, real);
   if (!rel || rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) {
-    throw new PutioInputError(
-      attempted,
-      `the file is outside the allowed folder "${root}": only files inside it are uploaded (".." and symlinks are resolved first)`,
-    );
+    throw new PutioInputError(attempted, t("putio-upload.errors.outside-root", { root }));
   }
   return real;
 }
@@ -66,12 +64,12 @@ export = function (RED: NodeAPI): void {
     // The local file is checked (and its folder limit applied) before the account is.
     lazyAccount: true,
     doneStatus: null,
-    async input({ node, config: def, msg, send, status, ready, signal }) {
+    async input({ node, config: def, msg, send, status, ready, signal, text }) {
       const source = await evalProp(RED, node, def.source || "payload", def.sourceType || "msg", msg);
       const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
       if (folder !== undefined && folder !== null && typeof folder !== "string" && typeof folder !== "number") {
         // String() of an object would be taken for a folder name and created.
-        throw new PutioInputError("upload", `the put.io folder must be an id or a path like /Uploads, got ${describeValue(folder, 60)}`);
+        throw new PutioInputError(t("putio-upload.op.upload"), t("putio-upload.errors.bad-folder", { value: describeValue(folder, 60) }));
       }
       const named = String(def.fileName ?? "").trim() || (typeof msg.filename === "string" ? msg.filename : "");
       const base = settings.fileWorkingDirectory ?? process.cwd();
@@ -85,16 +83,16 @@ export = function (RED: NodeAPI): void {
         // An unset environment variable must not lift the limit.
         if (!root)
           throw new PutioInputError(
-            `upload ${describeValue(source, 100)}`,
-            `the "Only from" folder (${def.rootType === "env" ? `environment variable ${def.root}` : def.root}) is empty, so no local file is allowed`,
+            t("putio-upload.op.upload-file", { file: describeValue(source, 100) }),
+            t(def.rootType === "env" ? "putio-upload.errors.root-env-empty" : "putio-upload.errors.root-empty", { root: String(def.root ?? "") }),
           );
         real = await insideRoot(local, path.resolve(base, root), source as string);
       }
       const client = await ready();
       const parentId = isBlank(folder) ? undefined : ((await client.folderId(folder as string | number, { create: true, signal })) as number);
       if (Buffer.isBuffer(source)) {
-        if (!named) throw new PutioInputError("upload a buffer", "give it a name (the node's File name, or msg.filename)");
-        status(STATUS.busy("uploading"));
+        if (!named) throw new PutioInputError(t("putio-upload.op.upload"), t("putio-upload.errors.no-name"));
+        status(STATUS.busy(text("putio-upload.status.uploading")));
         const res = await client.upload.upload(source, path.basename(named), { parentId, signal });
         msg.payload = res.kind === "file" ? { kind: "file", file: res.file } : { kind: "transfer", transfer: res.transfer };
       } else if (isPath) {
@@ -108,7 +106,7 @@ export = function (RED: NodeAPI): void {
           signal,
           onProgress: (sent, total) => {
             const pct = total ? Math.floor((sent / total) * 100) : 100;
-            if (pct !== lastPct) status(STATUS.busy(`${(lastPct = pct)}%`));
+            if (pct !== lastPct) status(STATUS.busy(text("putio-upload.status.percent", { percent: (lastPct = pct) })));
           },
         });
         msg.payload =
@@ -116,10 +114,12 @@ export = function (RED: NodeAPI): void {
             ? { kind: "file", file: await client.files.get(res.fileId, signal), crc32: res.crc32, size: res.size, resumed: res.resumed, localPath: local }
             : { kind: "transfer", size: res.size, resumed: res.resumed, localPath: local, note: "put.io started a transfer from this .torrent" };
       } else {
-        throw new PutioInputError("upload", "send a local file path or a Buffer (msg.payload by default)");
+        throw new PutioInputError(t("putio-upload.op.upload"), t("putio-upload.errors.no-source"));
       }
       const p = msg.payload as { kind: string; file?: { name: string } };
-      status(STATUS.ok(shortText(p.kind === "transfer" ? "transfer started" : `uploaded ${p.file?.name ?? ""}`)));
+      status(
+        STATUS.ok(shortText(p.kind === "transfer" ? text("putio-upload.status.transfer") : text("putio-upload.status.uploaded", { name: p.file?.name ?? "" }))),
+      );
       send(msg);
     },
   });

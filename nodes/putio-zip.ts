@@ -3,6 +3,7 @@
  * `zip_created`, or polling with backoff) and sends its download URL, size and any missing files.
  */
 import { describeValue } from "../lib/core/describe";
+import { t, type TextOrString } from "../lib/core/texts";
 import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
 import { splitPath } from "../lib/domains/paths";
@@ -33,7 +34,7 @@ interface Selected {
   size?: number;
 }
 
-function selectOne(value: unknown, attempted: string): Selected | string {
+function selectOne(value: unknown, attempted: TextOrString): Selected | string {
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return { id: value };
   if (typeof value === "string" && /^\s*\d+\s*$/.test(value)) return { id: Number(value) };
   if (typeof value === "string" && value.trim().startsWith("/")) return value.trim();
@@ -44,16 +45,16 @@ function selectOne(value: unknown, attempted: string): Selected | string {
       return { id, name, isFolder: type === "FOLDER", size: typeof size === "number" ? size : undefined };
     }
   }
-  throw new PutioInputError(attempted, `expected file or folder ids, paths like "/Movies/x" or file objects, got ${describeValue(value, 80)}`);
+  throw new PutioInputError(attempted, t("putio-zip.errors.bad-item", { value: describeValue(value, 80) }));
 }
 
 /** A put.io path to the file or folder there. */
-async function byPath(client: PutioClient, path: string, attempted: string, signal: AbortSignal): Promise<Selected> {
+async function byPath(client: PutioClient, path: string, attempted: TextOrString, signal: AbortSignal): Promise<Selected> {
   const parts = splitPath(path, attempted);
   if (!parts.length) return { id: 0, name: "Your Files", isFolder: true };
   const parentId = await client.folderId("/" + parts.slice(0, -1).join("/"), { signal });
   const found = parentId === null ? null : await client.files.child(parentId, parts[parts.length - 1]!, signal);
-  if (!found) throw new PutioInputError(attempted, `nothing at "${path}" on put.io`);
+  if (!found) throw new PutioInputError(attempted, t("putio-zip.errors.not-found", { path }));
   return { id: found.id, name: found.name, isFolder: found.file_type === "FOLDER", size: found.size };
 }
 
@@ -68,10 +69,10 @@ interface ZipConfig {
 }
 
 async function selection(client: PutioClient, value: unknown, warnAbove: number | null, signal: AbortSignal): Promise<Selected[]> {
-  const attempted = "zip";
+  const attempted = t("putio-zip.op.zip");
   const items = (Array.isArray(value) ? value : [value]).map((v) => selectOne(v, attempted));
-  if (!items.length) throw new PutioInputError(attempted, "nothing to zip: the list is empty");
-  if (items.length > 1000) throw new PutioInputError(attempted, `${items.length} items: zip at most 1000 at once`);
+  if (!items.length) throw new PutioInputError(attempted, t("putio-zip.errors.empty"));
+  if (items.length > 1000) throw new PutioInputError(attempted, t("putio-zip.errors.too-many", { count: items.length }));
   const out: Selected[] = [];
   for (const item of items) {
     let s = typeof item === "string" ? await byPath(client, item, attempted, signal) : item;
@@ -100,20 +101,17 @@ export = function (RED: NodeAPI): void {
     // The source is read before the account is asked.
     lazyAccount: true,
     doneStatus: null,
-    async input({ node, config, msg, send, status, ready, account, signal: closing }) {
+    async input({ node, config, msg, send, status, ready, account, signal: closing, text }) {
       const { pollMs, maxWaitMs, warnAbove } = config;
       const value = await evalProp(RED, node, config.source, config.sourceType, msg);
       const client = await ready();
       const signal = AbortSignal.any([closing, AbortSignal.timeout(maxWaitMs)]);
-      status(STATUS.busy("zipping"));
+      status(STATUS.busy(text("putio-zip.status.zipping")));
       const selected = await selection(client, value, warnAbove, signal);
       const warnings: string[] = [];
       for (const s of selected) {
         if (warnAbove !== null && s.isFolder && (s.size ?? 0) > warnAbove) {
-          warnings.push(
-            `folder "${s.name ?? s.id}" is ${((s.size ?? 0) / GB).toFixed(1)} GB: big zips take put.io long to build and can fail or expire; ` +
-              `consider downloading its files one by one (put.io download node) instead`,
-          );
+          warnings.push(text("putio-zip.warn.big-folder", { folder: String(s.name ?? s.id), gb: ((s.size ?? 0) / GB).toFixed(1) }));
         }
       }
       for (const w of warnings) node.warn(w);
@@ -126,15 +124,13 @@ export = function (RED: NodeAPI): void {
           socket: config.usePoll ? undefined : account.socket(),
           pollMs,
           maxPollMs: Math.max(pollMs, 60_000),
-          onStatus: (s) => status(STATUS.busy(shortText(`zip ${s.toLowerCase()}`))),
+          onStatus: (s) => status(STATUS.busy(shortText(text("putio-zip.status.state", { state: s.toLowerCase() })))),
         });
       } catch (err) {
         if (signal.aborted && !closing.aborted) {
-          throw new PutioBaseError(
-            `wait for zip ${zipId}`,
-            `put.io: zip ${zipId} was not ready after ${maxWaitMs / 60_000} minutes; raise "Give up after" or zip fewer files.`,
-            { cause: err },
-          );
+          throw new PutioBaseError(t("putio-zip.op.wait", { id: zipId }), t("putio-zip.errors.not-ready", { id: zipId, minutes: maxWaitMs / 60_000 }), {
+            cause: err,
+          });
         }
         throw err;
       }
@@ -142,7 +138,11 @@ export = function (RED: NodeAPI): void {
       msg.topic = msg.topic ?? "putio/zip";
       if (warnings.length) msg.warnings = warnings;
       const mb = (result.size / 1024 ** 2).toFixed(1);
-      status(result.missingFiles.length ? STATUS.warn(`${mb} MB, ${result.missingFiles.length} missing`) : STATUS.ok(`${mb} MB ready`));
+      status(
+        result.missingFiles.length
+          ? STATUS.warn(text("putio-zip.status.missing", { mb, missing: result.missingFiles.length }))
+          : STATUS.ok(text("putio-zip.status.ready", { mb })),
+      );
       send(msg as Msg);
     },
   });

@@ -1,5 +1,6 @@
 /** The putio-account config node in a real Node-RED runtime, against the emulator. */
 import assert from "node:assert/strict";
+import net from "node:net";
 import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, nextMessage, nr, statusMatching, withTab } from "./nr";
 
@@ -40,6 +41,119 @@ describe("putio-account config node", function () {
     assert.ok(msg.payload.disk.avail > 0);
     assert.equal(emu.requests.filter((r) => r.path === "/v2/account/info").length, 2, "one validation + one read");
     assert.equal((nr.node("acc") as any).state, "ready");
+  });
+
+  describe("the state of the account on every node that uses it", () => {
+    /** A TCP relay to the emulator that can drop every connection: put.io "going away" and coming back. */
+    async function relay(port: number): Promise<{ url: string; down: boolean; close(): Promise<void> }> {
+      const sockets = new Set<net.Socket>();
+      const state = { down: false };
+      const server = net.createServer((client) => {
+        if (state.down) return client.destroy();
+        const upstream = net.connect(port, "127.0.0.1");
+        sockets.add(client).add(upstream);
+        client.pipe(upstream).pipe(client);
+        const end = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on("error", end).on("close", end);
+        upstream.on("error", end).on("close", end);
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      return {
+        url,
+        get down() {
+          return state.down;
+        },
+        set down(v: boolean) {
+          state.down = v;
+          if (v) for (const s of sockets) s.destroy();
+        },
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      };
+    }
+
+    it("shows connected from the start, and no token / unauthorized / no account in red, without any msg", async () => {
+      const flow = withTab([
+        accountFlow(emu, "good"),
+        accountFlow(emu, "empty"),
+        accountFlow(emu, "bad"),
+        { id: "i1", type: "putio-account-info", account: "good", wires: [[], []] },
+        { id: "i2", type: "putio-account-info", account: "empty", wires: [[], []] },
+        { id: "i3", type: "putio-account-info", account: "bad", wires: [[], []] },
+        { id: "i4", type: "putio-account-info", account: "", wires: [[], []] },
+      ]);
+      await nr.load([accountNode, infoNode], flow, { good: { accessToken: emu.token }, bad: { accessToken: "WRONGTOKEN0000000000" } });
+      await statusMatching("i1", (s) => s.fill === "green" && s.text === "connected");
+      await statusMatching("i2", (s) => s.fill === "red" && s.text === "no token: connect the account");
+      await statusMatching("i3", (s) => s.fill === "red" && s.text === "unauthorized: reconnect the account");
+      await statusMatching("i4", (s) => s.fill === "red" && s.text === "no put.io account configured");
+    });
+
+    it("put.io unreachable turns every node yellow; when put.io answers again they show connected without a redeploy", async () => {
+      const r = await relay(Number(new URL(emu.apiUrl).port));
+      try {
+        r.down = true;
+        const flow = withTab([
+          accountFlow(emu, "acc", { apiUrl: r.url }),
+          { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+          { id: "other", type: "putio-account-info", account: "acc", wires: [[], []] },
+          catchAll("c", "caught"),
+          { id: "out", type: "helper" },
+          { id: "caught", type: "helper" },
+        ]);
+        await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+        await statusMatching("other", (s) => s.fill === "yellow" && /put\.io unreachable/.test(s.text));
+        assert.equal((nr.node("acc") as any).state, "unreachable");
+        r.down = false;
+        const got = nextMessage("out");
+        nr.node("info").receive({ payload: "go" });
+        await got;
+        assert.equal((nr.node("acc") as any).state, "ready");
+        // The node that got no msg follows the account.
+        await statusMatching("other", (s) => s.fill === "green" && s.text === "connected");
+        // And back down: a failed call says so on every node.
+        r.down = true;
+        const caught = nextMessage("caught");
+        nr.node("info").receive({ payload: "again" });
+        await caught;
+        assert.equal((nr.node("acc") as any).state, "unreachable");
+      } finally {
+        await r.close();
+      }
+    });
+
+    it("speaks the runtime's language: German status and errors, put.io's own words kept", async () => {
+      await nr.language("de");
+      try {
+        const flow = withTab([
+          accountFlow(emu),
+          accountFlow(emu, "empty"),
+          { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+          { id: "none", type: "putio-account-info", account: "empty", wires: [[], []] },
+          catchAll("c", "caught"),
+          { id: "out", type: "helper" },
+          { id: "caught", type: "helper" },
+        ]);
+        await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+        await statusMatching("info", (s) => s.fill === "green" && s.text === "verbunden");
+        await statusMatching("none", (s) => s.fill === "red" && s.text === "kein Token: Konto verbinden");
+        const got = nextMessage("out");
+        nr.node("info").receive({ payload: "go" });
+        await got;
+        await statusMatching("info", (s) => / GB frei$/.test(s.text));
+        const caught = nextMessage("caught");
+        nr.node("none").receive({ payload: "go" });
+        const err = await caught;
+        assert.match(err.error.message, /das put\.io-Konto verwenden/);
+        assert.match(err.error.message, /der Konto-Node hat kein Zugriffstoken/);
+        assert.doesNotMatch(err.error.message, /^Putio\w*Error/);
+      } finally {
+        await nr.language("en-US");
+      }
+    });
   });
 
   it("a bad token: users turn red with 'unauthorized: reconnect the account', inputs fail catchably, no 401 loop", async () => {
@@ -177,7 +291,6 @@ describe("putio-account config node", function () {
       emu.expireDeviceCode(b.body.code);
       const r = await nr.request().get(`/putio-account/login/${b.body.session}`).expect(200);
       assert.equal(r.body.state, "expired");
-      assert.match(r.body.message, /Connect again/);
     });
 
     it("asks for the OAuth app id when it is missing", async () => {

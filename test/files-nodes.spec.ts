@@ -364,14 +364,14 @@ describe("file nodes", function () {
       const other = emu.state.addFile(dir.id, "other.txt", Buffer.from("2"));
       const named = { id: other.id, name: "other.txt" };
       let r = await act({ action: "rename", payload: named, name: "taken.txt" });
-      assert.match(r.caught.error.message, new RegExp(`Error: "other\\.txt" \\(${other.id}\\): .*NAME_ALREADY_EXIST`));
+      assert.match(r.caught.error.message, new RegExp(`^"other\\.txt" \\(${other.id}\\): .*NAME_ALREADY_EXIST`));
       r = await act({ action: "move", payload: [named], target: dir.id, name: "taken.txt" });
-      assert.match(r.caught.error.message, new RegExp(`Error: "other\\.txt" \\(${other.id}\\): .*NAME_ALREADY_EXIST`));
+      assert.match(r.caught.error.message, new RegExp(`^"other\\.txt" \\(${other.id}\\): .*NAME_ALREADY_EXIST`));
       r = await act({ action: "move", payload: [other.id, 2147483600], target: 0 });
       assert.match(r.caught.error.message, /1 of 2 could not be moved: file 2147483600: NotFound; the others were moved/);
       assert.equal(emu.state.getFile(other.id)?.parent_id, 0, "the known file was moved");
       r = await act({ action: "move", payload: { id: taken.id, name: "taken.txt" }, target: 2147483600 });
-      assert.match(r.caught.error.message, /Error: "taken\.txt" \(\d+\): .*folder 2147483600/);
+      assert.match(r.caught.error.message, /^"taken\.txt" \(\d+\): .*folder 2147483600/);
       r = await act({ action: "rename", payload: 2147483600, name: "x" });
       assert.match(r.caught.error.message, /file 2147483600.*HTTP 404/);
       // Another account's file: put.io answers as for an unknown id, and nothing changes.
@@ -385,7 +385,7 @@ describe("file nodes", function () {
       assert.deepEqual(r.payload.deletedForGood, [taken.id]);
       assert.equal((await act({ action: "trash-list" })).payload.length, 0);
       r = await act({ action: "trash-delete", payload: { id: taken.id, name: "taken.txt" } });
-      assert.match(r.caught.error.message, /Error: "taken\.txt" .*TRASH_FILE_NOT_FOUND/);
+      assert.match(r.caught.error.message, /^"taken\.txt" .*TRASH_FILE_NOT_FOUND/);
       r = await act({ action: "mkdir", payload: "/From/Payload" });
       assert.equal(r.payload.path, "/From/Payload");
       assert.equal(emu.state.listChildren(emu.state.listChildren(0).find((f) => f.name === "From")!.id)[0].id, r.payload.id);

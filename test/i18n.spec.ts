@@ -285,6 +285,48 @@ export function literalTextProblems(dir: string): string[] {
   return [...new Set(problems)];
 }
 
+/** The node .ts files (nodes/ and nodes/common/): the runtime side of the nodes. */
+function runtimeFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const sub of ["", "common"]) {
+    const d = path.join(dir, sub);
+    if (!fs.existsSync(d)) continue;
+    for (const f of fs.readdirSync(d)) if (f.endsWith(".ts") && !f.endsWith(".d.ts")) out.push(path.join(d, f));
+  }
+  return out;
+}
+
+const RUNTIME_KEY = /["'`]((?:putio-[a-z-]+|common)\.(?:status|errors|op|warn|log|messages)\.[A-Za-z0-9.-]+)["'`]/g;
+/** Calls that put a text before the user (status, log, warn, error, thrown errors) with a literal text in them. */
+const LITERAL_TEXT = [
+  /STATUS\.\w+\(\s*["'`]/,
+  /\.(?:warn|error|log)\(\s*["'`]/,
+  /new Putio\w*Error\(\s*["'`]/,
+  /new Putio\w*Error\(\s*[^,()]+(?:\([^()]*\))?,\s*["'`]/,
+  /new Error\(\s*["'`]/,
+  /\btext:\s*["'`][^"'`]*\p{L}/u,
+];
+
+/** Runtime keys a node .ts uses that no catalog has, and literal texts shown to users from a node .ts. */
+export function runtimeTextProblems(dir: string): string[] {
+  const problems: string[] = [];
+  const known = new Set<string>();
+  const locDir = path.join(dir, "locales", BASE_LANG);
+  for (const file of fs.existsSync(locDir) ? fs.readdirSync(locDir).filter((f) => f.endsWith(".json")) : []) {
+    for (const k of readCatalog(dir, BASE_LANG, file).keys()) known.add(k);
+  }
+  for (const file of runtimeFiles(dir)) {
+    const name = path.relative(dir, file);
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    lines.forEach((line, i) => {
+      for (const m of line.matchAll(RUNTIME_KEY)) if (!known.has(m[1]!)) problems.push(`${name}:${i + 1} uses ${m[1]}, which no ${BASE_LANG} catalog has`);
+      if (/^\s*(\/\/|\*|\/\*)/.test(line)) return;
+      for (const re of LITERAL_TEXT) if (re.test(line)) problems.push(`${name}:${i + 1} shows a literal text: ${line.trim().slice(0, 120)}`);
+    });
+  }
+  return problems;
+}
+
 describe("i18n: message catalogs and help files", () => {
   it("every language has every catalog file and key (recursively), as text with the same __placeholders__", () => {
     assert.deepEqual(catalogProblems(NODES), []);
@@ -297,6 +339,9 @@ describe("i18n: message catalogs and help files", () => {
   });
   it("no node .html holds literal text outside the catalogs", () => {
     assert.deepEqual(literalTextProblems(NODES), []);
+  });
+  it("every runtime text of a node .ts comes from the catalogs, and every key it names exists", () => {
+    assert.deepEqual(runtimeTextProblems(NODES), []);
   });
   it("the build copies the catalogs and help files beside the node .js files", () => {
     const dist = path.join(ROOT, "dist", "nodes", "locales");
@@ -363,6 +408,26 @@ describe("i18n: message catalogs and help files", () => {
       // A key the runtime uses counts as used.
       fs.writeFileSync(path.join(tmp, "x.ts"), `RED._("${set}.label.neverUsed");`);
       assert.doesNotMatch(keyUseProblems(tmp).join("\n"), /neverUsed/);
+    });
+    it("a literal status, warning or error text in a node .ts, and a runtime key no catalog has", () => {
+      edit(
+        `${set}.ts`,
+        (s) =>
+          s +
+          `\nnode.status(STATUS.busy("reading"));\nnode.warn(\`nothing here\`);\nthrow new PutioInputError("get file", x);\nthrow new PutioInputError(t("a"), "no id");\n` +
+          `node.status({ fill: "red", text: "broken" });\nstatus(text("putio-files.status.nowhere"));\n`,
+      );
+      const p = runtimeTextProblems(tmp).join("\n");
+      for (const want of [
+        /busy\("reading"\)/,
+        /warn\(`nothing here`\)/,
+        /PutioInputError\("get file"/,
+        /"no id"/,
+        /text: "broken"/,
+        /uses putio-files.status.nowhere/,
+      ])
+        assert.match(p, want);
+      assert.equal(runtimeTextProblems(tmp).length, runtimeTextProblems(NODES).length + 6, p);
     });
     it("literal text, placeholder and title in a template; a literal label, palette label and output label", () => {
       edit(`${set}.html`, (s) =>

@@ -34,14 +34,51 @@ export interface FlowNode {
 
 export type TestNode = Node & { receive(msg: object): void; on(event: string, fn: (...args: any[]) => void): TestNode };
 
+/**
+ * The helper hands nodes a `RED._` that returns the key. Our nodes get the real one instead: the
+ * i18n of the Node-RED under test, with our message catalogs registered as Node-RED registers them
+ * for an installed package (namespace `<package>/<set>`), so status and error texts are the ones
+ * users read. The runtime language is en-US unless a test switches it (`nr.language`).
+ */
+const i18n: any = require(require.resolve("@node-red/util", { paths: [path.dirname(NODE_RED)] })).i18n;
+const ROOT = path.join(__dirname, "..", "..");
+let catalogs: Promise<void> | null = null;
+function registerCatalogs(): Promise<void> {
+  catalogs ??= (async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    const locales = path.join(ROOT, "dist", "nodes", "locales");
+    for (const set of Object.keys(pkg["node-red"].nodes)) await i18n.registerMessageCatalog(`${pkg.name}/${set}`, locales, `${set}.json`);
+    await i18n.i.changeLanguage("en-US");
+  })();
+  return catalogs;
+}
+const withRealI18n = (mod: unknown) =>
+  // The core nodes the helper loads itself stay as they are (it recognises them by identity).
+  typeof mod === "function" && !Object.values(helper._nodeModules ?? {}).includes(mod)
+    ? (red: object) => {
+        const r = Object.create(red);
+        r._ = (...args: unknown[]) => i18n._(...args);
+        return (mod as (r: object) => unknown)(r);
+      }
+    : mod;
+
 export const nr = {
   helper,
-  start: (): Promise<void> => helper.startServer(),
+  start: async (): Promise<void> => {
+    await helper.startServer();
+    await registerCatalogs();
+  },
+  /** Switch the runtime language (nodes read it when they make a text); "en-US" again after. */
+  language: async (lang: string): Promise<void> => {
+    await registerCatalogs();
+    await i18n.i.changeLanguage(lang);
+  },
   stop: async (): Promise<void> => {
     await helper.unload();
     await helper.stopServer();
   },
-  load: (nodes: unknown[], flow: FlowNode[], credentials: Record<string, object> = {}): Promise<void> => helper.load(nodes, flow, credentials),
+  load: (nodes: unknown[] | unknown, flow: FlowNode[], credentials: Record<string, object> = {}): Promise<void> =>
+    helper.load((Array.isArray(nodes) ? nodes : [nodes]).map(withRealI18n), flow, credentials),
   node: (id: string): TestNode => helper.getNode(id),
   /** Every line Node-RED logged during the test (for "the token never appears" checks). */
   logText: (): string => JSON.stringify(helper.log().args ?? []),

@@ -180,6 +180,9 @@ export class PutioTransferIntegrityError extends PutioBaseError {
 }
 
 function withAttempted(attempted: TextOrString, text: Text): Text {
+  // A node's own text (a catalog key such as "putio-files.errors.no-query") is the problem alone;
+  // lib's input and engine texts hold __attempted__ themselves.
+  if (/^(putio-[a-z-]+|common)\./.test(text.code)) return t("input.other", { attempted: asText(attempted), problem: text });
   return t(text.code, { ...text.params, attempted: asText(attempted) });
 }
 

@@ -6,11 +6,12 @@ import { describeValue } from "../core/describe";
 import { PutioInputError } from "../core/errors";
 import type { FilesApi } from "./files";
 import { checkName } from "../core/wire";
+import type { TextOrString } from "../core/texts";
 
 export const ROOT_ID = 0;
 
 /** Split a put.io path into names; rejects "." and ".." so a path cannot climb. */
-export function splitPath(path: string, attempted: string): string[] {
+export function splitPath(path: string, attempted: TextOrString): string[] {
   if (typeof path !== "string") throw new PutioInputError(attempted, `${describeValue(path)} is not a path`);
   const parts = path.split("/").filter((p) => p !== "");
   for (const p of parts) {

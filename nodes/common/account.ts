@@ -40,6 +40,11 @@ export interface AccountNode extends Omit<Node<Credentials>, "on"> {
   /** Close and forget a shared service (its last user left). */
   dropShared(key: string): void;
   tokenForRedaction(): string | undefined;
+  /**
+   * A node's call ended: an error that says put.io cannot be reached marks the account unreachable
+   * (it rechecks until put.io answers), a success marks it reachable again.
+   */
+  reportOutcome(err?: unknown): void;
   /** Listen to state changes; returns the unsubscribe function. */
   onStateChange(listener: (state: AccountState) => void): () => void;
 }
@@ -58,16 +63,13 @@ export function getAccount(RED: NodeAPI, id: string | undefined): AccountNode | 
 }
 
 /**
- * Attach a node to its account: registers it (so it shows the account's red status when the token
- * is bad) and deregisters it on close. Returns null when no account is configured; the node's
- * inputs then fail with a clear error.
+ * Attach a node to its account: registers it (the runtime routes the account's errors to the flows
+ * of its users) and deregisters it on close. Returns null when no account is configured; the
+ * node's inputs then fail with a clear error.
  */
 export function useAccount(RED: NodeAPI, node: Node, accountId: string | undefined): AccountNode | null {
   const account = getAccount(RED, accountId);
-  if (!account) {
-    node.status({ fill: "red", shape: "ring", text: "no put.io account configured" });
-    return null;
-  }
+  if (!account) return null;
   account.register(node);
   node.on("close", (_removed: boolean, done: () => void) => {
     account.deregister(node);

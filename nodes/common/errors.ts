@@ -1,6 +1,9 @@
-/** Error texts as nodes show them: never the token, and short for the status. */
+/** Error texts as nodes show them: in the runtime's language, never the token, short for the status. */
 import { redact } from "../../lib/core/errors";
 import { INVALID_SCOPE } from "../../lib/core/quirks";
+import { isText, render, type Text } from "../../lib/core/texts";
+import { lookupText, textOf } from "./i18n";
+import type { NodeAPI } from "./node-api";
 
 /** An Error whose text is safe to show: never the token. */
 export function toError(err: unknown, token?: string): Error {
@@ -10,11 +13,32 @@ export function toError(err: unknown, token?: string): Error {
   return e;
 }
 
-/** Short status text for an error: "unauthorized: reconnect the account" for 401s. */
-export function statusTextOf(err: Error): string {
+/** A text of lib/ or of a node in the runtime's language (English where a catalog lacks it). */
+export function renderText(RED: NodeAPI, text: Text): string {
+  // Node texts are catalog keys ("putio-files.errors.no-query", "common.op.use-account"); lib/'s codes live under common.errors.
+  return render(text, (code, params) => lookupText(RED, /^(putio-[a-z-]+|common)\./.test(code) ? code : `common.errors.${code}`, params));
+}
+
+/**
+ * The error as the flow sees it: its message in the runtime's language (lib/ errors carry their
+ * text as a code and parameters), and `msg.error.message` without a class name in front (Node-RED
+ * fills it from toString()).
+ */
+export function localizeError(RED: NodeAPI, err: Error): Error {
+  const text = (err as { text?: unknown }).text;
+  if (isText(text)) {
+    const localized = renderText(RED, text);
+    if (localized) err.message = redact(localized);
+  }
+  if (!Object.prototype.hasOwnProperty.call(err, "toString")) Object.defineProperty(err, "toString", { value: () => err.message, enumerable: false });
+  return err;
+}
+
+/** Short status text for an error: "unauthorized: reconnect the account" for 401s, put.io's error type where it has one. */
+export function statusTextOf(RED: NodeAPI, err: Error): string {
   const status = (err as { statusCode?: number }).statusCode;
   const type = (err as { errorType?: string }).errorType;
-  if (status === 401 && type !== INVALID_SCOPE) return "unauthorized: reconnect the account";
+  if (status === 401 && type !== INVALID_SCOPE) return textOf(RED, "common.status.unauthorized");
   if (type) return type.toLowerCase().replace(/_/g, " ");
   return err.message.replace(/^put\.io: /, "");
 }

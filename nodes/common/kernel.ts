@@ -13,8 +13,10 @@
 import { setMaxListeners } from "node:events";
 import type { PutioClient } from "../../lib/client";
 import { PutioAbortError, PutioBaseError } from "../../lib/core/errors";
-import { useAccount, type AccountNode } from "./account";
-import { statusTextOf, toError } from "./errors";
+import { t, type TextOrString } from "../../lib/core/texts";
+import { useAccount, type AccountNode, type AccountState } from "./account";
+import { localizeError, statusTextOf, toError } from "./errors";
+import { textOf, type TextParams } from "./i18n";
 import { STATUS, shortText, type Done, type Msg, type Node, type NodeAPI, type NodeDef, type Send } from "./node-api";
 
 /** Node-RED's default close timeout is 15 s: leave it room. */
@@ -33,6 +35,8 @@ export interface NodeContext<C> {
    * watcher's check): rejects when no account is configured, and when the node closes first.
    */
   ready(): Promise<PutioClient>;
+  /** A runtime text from the catalogs (`putio-files.status.found`, `common.status.connected`). */
+  text(key: string, params?: TextParams): string;
 }
 
 export interface InputContext<C> extends NodeContext<C> {
@@ -64,12 +68,17 @@ export interface PutioNodeSpec<D extends NodeDef, C> {
   doneStatus?: ((msg: Msg, config: C) => string) | null;
   /** Handle the account's readiness in `input` itself (the client is given without waiting). */
   lazyAccount?: boolean;
+  /**
+   * Show the account's state (connected, no token, unauthorized, unreachable) while no msg is
+   * worked on (default). Nodes that keep a status of their own (a watch) say false.
+   */
+  accountStatus?: boolean;
   /** Passed to registerType (credentials, settings). */
   registerOptions?: Record<string, unknown>;
 }
 
 /** Wait for `p`, or reject with the signal's reason when it fires first. */
-export function untilAborted<T>(p: Promise<T>, signal: AbortSignal, attempted: string): Promise<T> {
+export function untilAborted<T>(p: Promise<T>, signal: AbortSignal, attempted: TextOrString): Promise<T> {
   if (signal.aborted) return Promise.reject(new PutioAbortError(attempted, signal.reason));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new PutioAbortError(attempted, signal.reason));
@@ -87,7 +96,26 @@ export function untilAborted<T>(p: Promise<T>, signal: AbortSignal, attempted: s
   });
 }
 
+/** The status a node shows for its account's state while it has nothing else to say. */
+export function accountStatusOf(RED: NodeAPI, state: AccountState | null): object {
+  switch (state) {
+    case null:
+      return STATUS.error(textOf(RED, "common.status.no-account"));
+    case "no-token":
+      return STATUS.error(textOf(RED, "common.status.no-token"));
+    case "unauthorized":
+      return STATUS.error(textOf(RED, "common.status.unauthorized"));
+    case "unreachable":
+      return STATUS.warn(textOf(RED, "common.status.unreachable"));
+    case "validating":
+      return STATUS.idle(textOf(RED, "common.status.connecting"));
+    case "ready":
+      return STATUS.ok(textOf(RED, "common.status.connected"));
+  }
+}
+
 export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED: NodeAPI, spec: PutioNodeSpec<D, C>): void {
+  const text = (key: string, params?: TextParams) => textOf(RED, key, params);
   function PutioNode(this: Node, def: D): void {
     RED.nodes.createNode(this, def);
     const node = this;
@@ -96,32 +124,43 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
     // One signal for every msg in flight (each call adds a listener while it runs): no leak warning at 11.
     setMaxListeners(0, closing.signal);
     const inFlight = new Set<Promise<void>>();
+    const showsAccount = spec.accountStatus !== false;
+    let working = 0;
     let config: C | null = null;
     let configError: Error | null = null;
+    const showError = (e: Error) => node.status(STATUS.error(shortText(statusTextOf(RED, e))));
+    const showAccount = () => {
+      if (showsAccount && working === 0 && !configError) node.status(accountStatusOf(RED, account ? account.state : null));
+    };
     try {
       config = spec.config(def, RED, node);
     } catch (err) {
-      configError = toError(err);
-      node.status(STATUS.error(shortText(statusTextOf(configError))));
+      configError = localizeError(RED, toError(err));
+      showError(configError);
       node.error(configError.message);
     }
-    const noAccount = () => new PutioBaseError("use put.io", "No put.io account is configured: open the node and pick or add an account.");
-    const ready = (): Promise<PutioClient> => (account ? untilAborted(account.ready(), closing.signal, "use the put.io account") : Promise.reject(noAccount()));
-    const base = (): NodeContext<C> => ({ RED, node, config: config as C, account, closing: closing.signal, ready });
+    showAccount();
+    const offState = account && showsAccount ? account.onStateChange(() => showAccount()) : () => {};
+    const noAccount = () => new PutioBaseError(t("common.op.use-account"), t("common.messages.no-account"));
+    // Its refusals are shown in the user's language also where start() work reports them itself.
+    const ready = (): Promise<PutioClient> =>
+      (account ? untilAborted(account.ready(), closing.signal, t("common.op.use-account")) : Promise.reject(noAccount())).catch((err: unknown) => {
+        throw localizeError(RED, toError(err, account?.tokenForRedaction()));
+      });
+    const base = (): NodeContext<C> => ({ RED, node, config: config as C, account, closing: closing.signal, ready, text });
     let disposer: Disposer | void = undefined;
     if (config !== null && spec.start) {
       try {
         disposer = spec.start(base());
       } catch (err) {
-        const e = toError(err, account?.tokenForRedaction());
-        node.status(STATUS.error(shortText(statusTextOf(e))));
+        const e = localizeError(RED, toError(err, account?.tokenForRedaction()));
+        showError(e);
         node.error(e.message);
       }
     }
 
     if (spec.input) {
       const input = spec.input;
-      let working = 0;
       node.on("input", (raw: unknown, send: Send, done: Done) => {
         const msg = raw as Msg;
         let ended = false;
@@ -136,21 +175,26 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
           if (configError) throw configError;
           if (!account) throw noAccount();
           // A lazy node decides itself what a msg arriving during the close means (download keeps it).
-          if (closing.signal.aborted && !spec.lazyAccount) throw new PutioAbortError(`run ${spec.type}`, closing.signal.reason);
+          if (closing.signal.aborted && !spec.lazyAccount) throw new PutioAbortError(t("common.op.run", { type: spec.type }), closing.signal.reason);
           const client = spec.lazyAccount ? account.client : await ready();
           await input({ ...base(), account, msg, send, status, client, signal: closing.signal });
         })();
         const tracked = run.then(
           () => {
             working--;
-            if (working === 0 && spec.doneStatus !== null)
-              node.status(spec.doneStatus ? STATUS.ok(shortText(spec.doneStatus(msg, config as C))) : STATUS.clear);
+            account?.reportOutcome();
+            if (working === 0 && spec.doneStatus !== null) {
+              if (spec.doneStatus) node.status(STATUS.ok(shortText(spec.doneStatus(msg, config as C))));
+              else if (showsAccount) showAccount();
+              else node.status(STATUS.clear);
+            }
             end();
           },
           (err: unknown) => {
             working--;
-            const error = toError(err, account?.tokenForRedaction());
-            node.status(STATUS.error(shortText(statusTextOf(error))));
+            account?.reportOutcome(err);
+            const error = localizeError(RED, toError(err, account?.tokenForRedaction()));
+            showError(error);
             end(error);
           },
         );
@@ -160,17 +204,18 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
     }
 
     node.on("close", (removed: boolean, done: () => void) => {
-      closing.abort(new Error("node closed"));
+      closing.abort(new PutioAbortError(t("common.op.close-node")));
+      offState();
       let timer: NodeJS.Timeout | undefined;
       const waitedEnough = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          node.warn(`${inFlight.size} message(s) still in flight ${CLOSE_WAIT_MS / 1000} s after the close; closing anyway`);
+          node.warn(text("common.warn.close-timeout", { count: inFlight.size, seconds: CLOSE_WAIT_MS / 1000 }));
           resolve();
         }, CLOSE_WAIT_MS);
       });
       Promise.race([Promise.allSettled([...inFlight]), waitedEnough])
         .then(() => (disposer ? disposer.close(removed) : undefined))
-        .catch((err: unknown) => node.warn(`close: ${(err as Error)?.message ?? String(err)}`))
+        .catch((err: unknown) => node.warn(text("common.warn.close-failed", { message: (err as Error)?.message ?? String(err) })))
         .finally(() => {
           clearTimeout(timer);
           done();

@@ -9,6 +9,7 @@ import type { Request, Response } from "express";
 import { PutioClient } from "../../lib/client";
 import { PutioError, redact } from "../../lib/core/errors";
 import { expandEnv } from "./account";
+import { textOf } from "./i18n";
 import type { NodeAPI } from "./node-api";
 
 interface LoginSession {
@@ -48,8 +49,8 @@ export function registerLoginRoutes(RED: NodeAPI): void {
     const body = (req.body ?? {}) as Record<string, string | undefined>;
     const nodeId = String(body.nodeId ?? "");
     const clientId = expandEnv(body.clientId);
-    if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, "missing node id");
-    if (!clientId) return fail(res, 400, "Enter the OAuth app id of your put.io app first (create one at https://app.put.io/oauth).");
+    if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, textOf(RED, "putio-account.errors.no-node-id"));
+    if (!clientId) return fail(res, 400, textOf(RED, "putio-account.errors.no-client-id"));
     const client = new PutioClient({ apiUrl: expandEnv(body.apiUrl), webUrl: expandEnv(body.webUrl) });
     try {
       const code = await client.oauth.getDeviceCode(clientId, "Node-RED");
@@ -66,7 +67,8 @@ export function registerLoginRoutes(RED: NodeAPI): void {
     sweep();
     const id = String(req.params.session);
     const s = sessions.get(id);
-    if (!s) return res.json({ state: "expired", message: "The login code expired or was cancelled: press Connect again." });
+    // The editor says "expired" in the user's language.
+    if (!s) return res.json({ state: "expired" });
     try {
       const token = await s.client.oauth.checkDeviceCode(s.code);
       if (!token) return res.json({ state: "pending" });
@@ -79,7 +81,7 @@ export function registerLoginRoutes(RED: NodeAPI): void {
       // put.io answers 404 for an unknown or expired code: start over.
       if (err instanceof PutioError && err.statusCode === 404) {
         endSession(id);
-        return res.json({ state: "expired", message: "The login code expired: press Connect again." });
+        return res.json({ state: "expired" });
       }
       res.json({ state: "error", message: (err as Error).message });
     }
@@ -90,7 +92,7 @@ export function registerLoginRoutes(RED: NodeAPI): void {
   RED.httpAdmin.post("/putio-account/check", write, async (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, string | undefined>;
     const nodeId = String(body.nodeId ?? "");
-    if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, "missing node id");
+    if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, textOf(RED, "putio-account.errors.no-node-id"));
     const pasted = typeof body.token === "string" && body.token.trim() && body.token !== "__PWRD__" ? body.token.trim() : undefined;
     const token = pasted ?? (RED.nodes.getCredentials(nodeId) as { accessToken?: string } | undefined)?.accessToken;
     if (!token) return res.json({ state: "no-token" });
