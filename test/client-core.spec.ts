@@ -35,6 +35,16 @@ describe("client core: request pipeline", function () {
     assert.ok(emu.requests.some((r) => r.path === "/v2/account/info" && r.status === 200));
   });
 
+  it("takes the API and upload addresses as users paste them: a trailing /v2, slashes or spaces", async () => {
+    for (const suffix of ["/v2", "/v2/", "/", "//", "/V2", ""]) {
+      const c = client({ apiUrl: ` ${emu.apiUrl}${suffix} `, uploadUrl: `${emu.uploadUrl}${suffix}` });
+      assert.equal(c.transport.apiUrl, emu.apiUrl, suffix);
+      assert.equal(c.transport.uploadUrl, emu.uploadUrl, suffix);
+      assert.equal(typeof (await c.account.info()).username, "string", suffix);
+    }
+    assert.ok(!emu.requests.some((r) => r.path.startsWith("/v2/v2")), "never /v2/v2");
+  });
+
   it("turns a bad token into a typed 401 PutioError that says what to do, without the token", async () => {
     const c = client({ token: "BADTOKEN0000000000000" });
     const err = await c.account.info().then(

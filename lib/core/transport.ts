@@ -129,8 +129,8 @@ export class Transport {
   private readonly closing = new AbortController();
 
   constructor(opts: TransportOptions = {}) {
-    this.apiUrl = trimSlash(opts.apiUrl || DEFAULT_API_URL);
-    this.uploadUrl = trimSlash(opts.uploadUrl || DEFAULT_UPLOAD_URL);
+    this.apiUrl = normalizeBaseUrl(opts.apiUrl || DEFAULT_API_URL);
+    this.uploadUrl = normalizeBaseUrl(opts.uploadUrl || DEFAULT_UPLOAD_URL);
     this.webUrl = trimSlash(opts.webUrl || DEFAULT_WEB_URL);
     this.token = opts.token || undefined;
     this.timeouts = { connectMs: 10_000, headersMs: 30_000, bodyIdleMs: 30_000, ...opts.timeouts };
@@ -330,6 +330,14 @@ export class Transport {
 
 function trimSlash(s: string): string {
   return s.replace(/\/+$/, "");
+}
+
+/**
+ * An API or upload host as users paste it: "https://api.put.io/v2/" works like
+ * "https://api.put.io" (every path we send starts with /v2), and surrounding spaces are dropped.
+ */
+export function normalizeBaseUrl(s: string): string {
+  return trimSlash(s.trim()).replace(/\/v2$/i, "");
 }
 
 function appendParams(target: URLSearchParams, params?: Params): void {
