@@ -17,6 +17,7 @@ import { startEmulator, type Emulator } from "./emulator";
 import { DISK_SIZE, ROOT_ID } from "./emulator/state";
 import type { Page } from "playwright-core";
 import { openEditor, screenshotPath, type Browser } from "./e2e/editor";
+import { nodeBox } from "./support/node-box";
 import { accountNode, FLAVORS, freePort, MODULE, requireSetup, ROOT, startNodeRed, waitFor, type FlowNode, type NodeRed } from "./e2e/harness";
 
 declare const RED: any;
@@ -548,6 +549,19 @@ describe("importing examples in the editor (headless Chromium, Node-RED 4.1)", f
       assert.ok(n.user, `${n.id} is counted among the account's users`);
     }
     await page.screenshot({ path: screenshotPath("examples-imported") });
+
+    // The boxes test/examples-layout.spec.ts computes are the editor's own: same height, and the
+    // width never smaller than drawn (at most one 20 px grid step wider, from the font's rounding).
+    const drawn: Record<string, { w: number; h: number }> = await page.evaluate(() =>
+      Object.fromEntries(RED.nodes.filterNodes({}).map((n: any) => [n.id, { w: n.w, h: n.h }])),
+    );
+    for (const n of files.flatMap((f) => JSON.parse(fs.readFileSync(path.join(ROOT, "examples", f), "utf8")) as FlowNode[])) {
+      if (!drawn[n.id]) continue; // config nodes are not drawn
+      const box = nodeBox(n);
+      const w = box.right - box.left;
+      assert.equal(box.bottom - box.top, drawn[n.id].h, `${n.id} "${box.label}": height`);
+      assert.ok(w >= drawn[n.id].w && w - drawn[n.id].w <= 20, `${n.id} "${box.label}": computed width ${w}, the editor's ${drawn[n.id].w}`);
+    }
 
     const invalid: string[] = await page.evaluate(() =>
       RED.nodes
