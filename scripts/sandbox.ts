@@ -1,17 +1,24 @@
 /**
- * `npm start`: the offline sandbox. Starts the put.io emulator with a small seeded library, then
- * Node-RED on 127.0.0.1:1880 with this package loaded from the working tree (a userDir under
- * .sandbox/, ignored by git) and an account node already pointing at the emulator. Ctrl-C stops both.
+ * `npm start`: the offline sandbox. Starts the put.io emulator (realtime clock, a small seeded
+ * library), a stand-in for Jellyfin, then Node-RED on 127.0.0.1:1880 with this package loaded from
+ * the working tree (a userDir under .sandbox/, ignored by git). Its tab holds the flagship flow
+ * (scripts/sandbox-flow.ts): a magnet is added, watched until put.io finishes it, downloaded to the
+ * NAS folder .sandbox/nas, deleted from put.io, and Jellyfin is told to refresh. Ctrl-C stops all.
  *
- *   node dist/scripts/sandbox.js [--port 1880] [--userdir .sandbox/userdir] [--emulator-port 0]
+ *   node dist/scripts/sandbox.js [--port 1880] [--userdir .sandbox/userdir] [--nas .sandbox/nas] [--emulator-port 0]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, type Emulator } from "../test/emulator";
+import { startJellyfinStandIn, type JellyfinStandIn } from "./sandbox-jellyfin";
+import { PREVIOUS_STARTER_IDS, SANDBOX_ACCOUNT_ID, SANDBOX_PUTIO_FOLDER, starterFlow } from "./sandbox-flow";
+
+export { SANDBOX_ACCOUNT_ID };
 
 const ROOT = path.resolve(__dirname, "..", "..");
-export const SANDBOX_ACCOUNT_ID = "sandbox-account";
+/** The stand-in's API key: the flow sends it from JELLYFIN_TOKEN, as a real one would. */
+const JELLYFIN_TOKEN = "sandbox-jellyfin-api-key";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,70 +29,14 @@ function writeJson(file: string, data: unknown): void {
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + "\n");
 }
 
-/** The flow a first start shows: the account and a button that reads it. */
-function starterFlow(): unknown[] {
-  return [
-    {
-      id: "sandbox-tab",
-      type: "tab",
-      label: "put.io sandbox",
-      info: "Offline sandbox: the put.io account below points at the local emulator. Import more flows from Menu > Import > Examples > @putflow/node-red-putio.",
-    },
-    {
-      id: SANDBOX_ACCOUNT_ID,
-      type: "putio-account",
-      name: "emulator",
-      clientId: "1234",
-      // Whole-value ${VAR}s are filled in by Node-RED at deploy: the emulator's port changes each start.
-      apiUrl: "${PUTIO_API_URL}",
-      uploadUrl: "${PUTIO_UPLOAD_URL}",
-      socketUrl: "${PUTIO_SOCKET_URL}",
-      webUrl: "${PUTIO_WEB_URL}",
-      maxConcurrent: 4,
-    },
-    {
-      id: "sandbox-inject",
-      type: "inject",
-      z: "sandbox-tab",
-      name: "read account",
-      props: [{ p: "payload" }],
-      repeat: "",
-      once: true,
-      onceDelay: 1,
-      topic: "",
-      payload: "",
-      payloadType: "date",
-      x: 150,
-      y: 80,
-      wires: [["sandbox-info"]],
-    },
-    {
-      id: "sandbox-info",
-      type: "putio-account-info",
-      z: "sandbox-tab",
-      name: "",
-      account: SANDBOX_ACCOUNT_ID,
-      thresholdGb: "",
-      includeSettings: false,
-      x: 370,
-      y: 80,
-      wires: [["sandbox-debug"], ["sandbox-debug"]],
-    },
-    {
-      id: "sandbox-debug",
-      type: "debug",
-      z: "sandbox-tab",
-      name: "account",
-      active: true,
-      tosidebar: true,
-      console: false,
-      complete: "payload",
-      targetType: "msg",
-      x: 580,
-      y: 80,
-      wires: [],
-    },
-  ];
+/** The flow file as earlier sandboxes wrote it and nobody changed since: it may be replaced. */
+function isPreviousStarter(file: string): boolean {
+  try {
+    const ids = (JSON.parse(fs.readFileSync(file, "utf8")) as Array<{ id?: string }>).map((n) => n.id).sort();
+    return JSON.stringify(ids) === JSON.stringify([...PREVIOUS_STARTER_IDS].sort());
+  } catch {
+    return false;
+  }
 }
 
 /** Prepare the userDir: settings, the package linked from the working tree, flows and credentials. */
@@ -115,7 +66,8 @@ export function prepareUserDir(userDir: string, port: number, token: string): st
   };
   fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
   const flows = path.join(userDir, "flows.json");
-  if (!fs.existsSync(flows)) writeJson(flows, starterFlow());
+  // A user's own changes are kept; only a missing flow file, or the old untouched starter, is (re)written.
+  if (!fs.existsSync(flows) || isPreviousStarter(flows)) writeJson(flows, starterFlow());
   const credFile = path.join(userDir, "flows_cred.json");
   let creds: Record<string, unknown> = {};
   try {
@@ -128,10 +80,34 @@ export function prepareUserDir(userDir: string, port: number, token: string): st
   return settingsFile;
 }
 
+/** Names of the files under `dir`, relative to it (hidden download temp files left out). */
+function listFiles(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((rel) => !path.basename(rel).startsWith(".") && fs.statSync(path.join(dir, rel)).isFile())
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 async function main(): Promise<void> {
   const port = Number(process.env.PORT || arg("port", "1880"));
   const userDir = path.resolve(arg("userdir", path.join(ROOT, ".sandbox", "userdir")));
+  const nasDir = path.resolve(arg("nas", path.join(ROOT, ".sandbox", "nas")));
+  fs.mkdirSync(nasDir, { recursive: true });
+
   const emu: Emulator = await startEmulator({ seed: true, realtimeClock: true, port: Number(arg("emulator-port", "0")) });
+  // The folder the flagship flow adds to and watches (the watch needs it to exist when it starts).
+  emu.state.addFolder(0, SANDBOX_PUTIO_FOLDER.replace(/^\//, ""), emu.token);
+  const jellyfin: JellyfinStandIn = await startJellyfinStandIn({
+    token: JELLYFIN_TOKEN,
+    library: () => listFiles(nasDir),
+    onRefresh: (r) =>
+      console.log(`[sandbox] Jellyfin stand-in: library refresh #${jellyfin.refreshes.length}; the NAS folder holds ${r.library.join(", ") || "nothing"}`),
+  });
   const settingsFile = prepareUserDir(userDir, port, emu.token);
 
   // Say once when Node-RED's account node has validated its token against the emulator.
@@ -146,14 +122,26 @@ async function main(): Promise<void> {
   const redJs = require.resolve("node-red/red.js", { paths: [ROOT] });
   const child: ChildProcess = spawn(process.execPath, [redJs, "--userDir", userDir, "--settings", settingsFile, "--port", String(port)], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, PUTIO_API_URL: emu.apiUrl, PUTIO_UPLOAD_URL: emu.uploadUrl, PUTIO_SOCKET_URL: emu.socketUrl, PUTIO_WEB_URL: emu.apiUrl },
+    env: {
+      ...process.env,
+      PUTIO_API_URL: emu.apiUrl,
+      PUTIO_UPLOAD_URL: emu.uploadUrl,
+      PUTIO_SOCKET_URL: emu.socketUrl,
+      PUTIO_WEB_URL: emu.apiUrl,
+      NAS_DIR: nasDir,
+      JELLYFIN_REFRESH_URL: jellyfin.refreshUrl,
+      JELLYFIN_TOKEN,
+    },
   });
   child.stdout?.on("data", (chunk: Buffer) => {
     process.stdout.write(chunk);
     if (/Server now running/.test(chunk.toString())) {
-      console.log(`\n[sandbox] put.io emulator:  ${emu.apiUrl}  (approve login codes at ${emu.apiUrl}/link)`);
-      console.log(`[sandbox] Node-RED editor:  http://127.0.0.1:${port}/`);
-      console.log("[sandbox] Ctrl-C stops both.\n");
+      console.log(`\n[sandbox] put.io emulator:    ${emu.apiUrl}  (approve login codes at ${emu.apiUrl}/link)`);
+      console.log(`[sandbox] NAS folder:         ${nasDir}`);
+      console.log(`[sandbox] Jellyfin stand-in:  ${jellyfin.url}  (records POST /Library/Refresh)`);
+      console.log(`[sandbox] Node-RED editor:    http://127.0.0.1:${port}/`);
+      console.log("[sandbox] A magnet is added now and lands in the NAS folder a few seconds later; press the magnet's inject button for another.");
+      console.log("[sandbox] Ctrl-C stops all.\n");
     }
   });
 
@@ -166,6 +154,7 @@ async function main(): Promise<void> {
       child.kill("SIGINT");
       await new Promise((r) => child.once("exit", r));
     }
+    await jellyfin.close();
     await emu.close();
     process.exit(code);
   };

@@ -93,6 +93,8 @@ function nodeTypes(dir) {
       const RED = {
         nodes: { registerType: (type, def) => types.push({ type, category: def.category }) },
         validators: { number: pass, regex: pass, typedInput: pass },
+        // Editor-wide hooks a definition file registers (putio-account.html's import hook).
+        events: { on: () => {} },
         _: (k) => k,
       };
       new Function("RED", "$", m[1])(RED, () => ({}));

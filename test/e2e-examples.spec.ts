@@ -15,7 +15,13 @@ import os from "node:os";
 import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { DISK_SIZE, ROOT_ID } from "./emulator/state";
-import { accountNode, FLAVORS, requireSetup, ROOT, startNodeRed, waitFor, type FlowNode, type NodeRed } from "./e2e/harness";
+import type { Page } from "playwright-core";
+import { openEditor, screenshotPath, type Browser } from "./e2e/editor";
+import { nodeBox } from "./support/node-box";
+import { accountNode, FLAVORS, freePort, MODULE, requireSetup, ROOT, startNodeRed, waitFor, type FlowNode, type NodeRed } from "./e2e/harness";
+
+declare const RED: any;
+declare const $: any;
 
 const DAY = 86_400_000;
 const GiB = 1024 ** 3;
@@ -24,15 +30,23 @@ const FEED = `<?xml version="1.0"?><rss version="2.0"><channel><title>e2e</title
 <item><title>My.Show.S01E01.1080p</title><guid>e2e-1</guid><link>magnet:?xt=urn:btih:00000000000000000000000000000000000000e1</link></item>
 </channel></rss>`;
 
-/** An example as shipped, with its account on the emulator and its debug nodes also writing to the log. */
+/** The user's one put.io account, on the emulator. */
+const USER_ACCOUNT = "user-account";
+
+/**
+ * An example as shipped, imported next to the user's one account on the emulator (its put.io nodes
+ * get that account, as the editor's import gives it: see "importing examples in the editor"), its
+ * debug nodes also writing to the log.
+ */
 function example(name: string, emu: Emulator): FlowNode[] {
   const flow = JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${name}.json`), "utf8")) as FlowNode[];
   assert.ok(!flow.some((n) => n.type === "tab"), `${name}: examples carry no tab (they are imported into the current one)`);
-  return flow.map((n) => {
-    if (n.type === "putio-account") return accountNode(n.id, emu, emu.token);
+  const imported = flow.map((n) => {
+    if (n.type.startsWith("putio-") && n.account === "") return { ...n, account: USER_ACCOUNT };
     if (n.type === "debug") return { ...n, console: true };
     return n;
   });
+  return [accountNode(USER_ACCOUNT, emu, emu.token), ...imported];
 }
 
 function only(flow: FlowNode[], pred: (n: FlowNode) => boolean, what: string): FlowNode {
@@ -104,7 +118,7 @@ async function putio<T>(emu: Emulator, method: string, route: string, form?: Rec
 describe("examples as shipped", () => {
   const files = fs.readdirSync(path.join(ROOT, "examples")).filter((f) => f.endsWith(".json"));
   for (const file of files) {
-    it(`${file}: no tab, a comment, one credential-less put.io account with the default URLs that its put.io nodes use`, () => {
+    it(`${file}: no tab, a comment, no account node of its own: its put.io nodes use the user's account`, () => {
       const flow = JSON.parse(fs.readFileSync(path.join(ROOT, "examples", file), "utf8")) as FlowNode[];
       assert.ok(Array.isArray(flow));
       assert.ok(!flow.some((n) => n.type === "tab" || "z" in n), "imported into the current tab: no tab node, no z");
@@ -112,18 +126,15 @@ describe("examples as shipped", () => {
         flow.some((n) => n.type === "comment" && String(n.name ?? "").length > 0 && String(n.info ?? "").length > 0),
         "a comment saying what it does and what to set",
       );
-      const accounts = flow.filter((n) => n.type === "putio-account");
-      assert.equal(accounts.length, 1);
-      const [acc] = accounts;
-      assert.equal(acc.id, "example-account");
-      assert.equal(acc.name, "put.io account");
+      // An account node in an example clashes with the user's (and with every other example's) on import.
       assert.deepEqual(
-        [acc.apiUrl, acc.uploadUrl, acc.socketUrl, acc.webUrl],
-        ["https://api.put.io", "https://upload.put.io", "wss://socket.put.io/socket/sockjs/websocket", "https://app.put.io"],
+        flow.filter((n) => n.type === "putio-account").map((n) => n.id),
+        [],
       );
-      assert.ok(!("credentials" in acc));
-      for (const n of flow.filter((x) => x.type.startsWith("putio-") && x.type !== "putio-account"))
-        assert.equal(n.account, acc.id, `${n.id} uses the example account`);
+      const putio = flow.filter((x) => x.type.startsWith("putio-"));
+      assert.ok(putio.length > 0);
+      for (const n of putio) assert.equal(n.account, "", `${n.id}: the account is left empty, for the editor to fill in on import`);
+      assert.ok(!/accessToken|credentials/.test(JSON.stringify(flow)));
       const ids = new Set(flow.map((n) => n.id));
       assert.equal(ids.size, flow.length, "unique ids");
       for (const n of flow)
@@ -216,6 +227,20 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
     assert.deepEqual([...filesUnder(nas).keys()], ["Film.2026.mkv"]);
 
     assert.match(note, /^\/?Film\.2026\.mkv: 1 file\(s\) copied to the NAS, Jellyfin is rescanning$/);
+  });
+
+  it("download-to-nas-jellyfin: with Jellyfin unreachable the file still lands and the notification says so (no JSONata type error)", async () => {
+    const flow = example("download-to-nas-jellyfin", emu);
+    const refresh = only(flow, (n) => n.type === "http request", "http request node");
+    refresh.url = `http://127.0.0.1:${await freePort()}/Library/Refresh`; // nothing listens there
+    const from = nr.log.length;
+    await deployWatching(flow, "/v2/transfers/list");
+    emu.state.addTransfer({ url: "magnet:?xt=urn:btih:00000000000000000000000000000000000000ab&dn=Offline.Jellyfin.mkv", name: "Offline.Jellyfin.mkv" });
+    const note = await waitFor(() => debugOutputs(nr, "notify", from)[0], "the notification");
+    assert.match(note, /^\/?Offline\.Jellyfin\.mkv: 1 file\(s\) copied to the NAS, Jellyfin unreachable \(ECONNREFUSED\)$/);
+    assert.deepEqual([...filesUnder(nas).keys()], ["Offline.Jellyfin.mkv"]);
+    assert.doesNotMatch(nr.log.slice(from), /T20\d\d|must be of the same data type|Invalid JSONata/);
+    assert.equal(debugOutputs(nr, "notify", from).length, 1, "one notification, not a second one from the catch path");
   });
 
   it("webhook-magnet: a POST creates a transfer and answers with it; a bad magnet answers 400 and adds nothing", async () => {
@@ -346,10 +371,10 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
   });
 
   it("zip-and-share: the folder is zipped and its link, which needs no login, is published", async () => {
-    const photos = emu.state.addFolder(0, "Photos");
-    const year = emu.state.addFolder(photos.id, "2026");
-    emu.state.addFile(year.id, "a.jpg", Buffer.alloc(10_000, 1));
-    emu.state.addFile(year.id, "b.jpg", Buffer.alloc(20_000, 2));
+    // The folder the example zips is one the sandbox's library has.
+    const movies = emu.state.listChildren(0).find((f) => f.name === "Movies") ?? emu.state.addFolder(0, "Movies");
+    emu.state.addFile(movies.id, "a.mkv", Buffer.alloc(10_000, 1));
+    emu.state.addFile(movies.id, "b.mkv", Buffer.alloc(20_000, 2));
     const flow = example("zip-and-share", emu);
     const go = only(flow, (n) => n.type === "inject", "inject");
     const from = nr.log.length;
@@ -360,7 +385,7 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
     assert.ok(url, text);
     const zip = Buffer.from(await (await fetch(url)).arrayBuffer());
     assert.equal(zip.subarray(0, 2).toString(), "PK");
-    assert.ok(zip.includes(Buffer.from("a.jpg")) && zip.includes(Buffer.from("b.jpg")), "both photos are in the zip");
+    assert.ok(zip.includes(Buffer.from("a.mkv")) && zip.includes(Buffer.from("b.mkv")), "both files are in the zip");
   });
 
   it("history-and-api: a finished transfer appears as a new event; the api node reads the account settings", async () => {
@@ -438,5 +463,138 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
       [a.id, b.id].sort(),
     );
     assert.equal(emu.state.getFile(keep.id)?.parent_id, show.id, "other files stay");
+  });
+});
+
+describe("importing examples in the editor (headless Chromium, Node-RED 4.1)", function () {
+  this.timeout(180_000);
+  let emu: Emulator;
+  let nr: NodeRed;
+  let browser: Browser | undefined;
+  const files = fs.readdirSync(path.join(ROOT, "examples")).filter((f) => f.endsWith(".json"));
+
+  before(async () => {
+    requireSetup("chromium");
+    emu = await startEmulator({ realtimeClock: true });
+    nr = await startNodeRed({ flavor: FLAVORS.nr4 });
+  });
+
+  afterEach(async () => {
+    await browser?.close();
+    browser = undefined;
+  });
+
+  after(async () => {
+    nr?.kill();
+    await emu?.close();
+  });
+
+  /** Imports an example as Menu > Import > Examples does (same library route, same import call); returns the conflict, if any. */
+  function importExample(page: Page, name: string): Promise<string | null> {
+    return page.evaluate(
+      async ({ module, name }) => {
+        const data = await $.get(`library/examples/flows/${module}/${name}`);
+        try {
+          RED.view.importNodes(data, { generateIds: false, addFlow: false });
+          return null;
+        } catch (err) {
+          // The import dialog shows its "nodes already exist" notification for exactly this error.
+          return String((err as { code?: string; message?: string }).code ?? (err as Error).message);
+        }
+      },
+      { module: MODULE, name },
+    );
+  }
+
+  /** Every put.io flow node in the editor: its account and whether the editor deems it valid. */
+  function putioNodes(page: Page): Promise<Array<{ id: string; type: string; account: string; valid: boolean; user: boolean }>> {
+    return page.evaluate(() =>
+      RED.nodes
+        .filterNodes({})
+        .filter((n: any) => /^putio-/.test(n.type))
+        .map((n: any) => {
+          const acc = RED.nodes.node(n.account);
+          return { id: n.id, type: n.type, account: n.account, valid: n.valid !== false, user: !!acc && acc.users.includes(n) };
+        }),
+    );
+  }
+
+  it("every example, imported one after another next to the user's one account: no clash, every put.io node uses that account; Deploy runs them", async () => {
+    await nr.deploy([{ id: "e2e-tab", type: "tab", label: "mine" }, accountNode(USER_ACCOUNT, emu, emu.token)]);
+    browser = await openEditor(nr.url);
+    const { page } = browser;
+    const chart = await page.locator("#red-ui-workspace-chart").boundingBox();
+    assert.ok(chart);
+    for (const [i, file] of files.entries()) {
+      const conflict = await importExample(page, file.replace(/\.json$/, ""));
+      assert.equal(conflict, null, `importing ${file} after the others clashed`);
+      // The imported nodes follow the mouse until a click puts them down, as after the Import button.
+      await page.mouse.move(chart.x + 300, chart.y + 60 + i * 60);
+      await page.mouse.click(chart.x + 300, chart.y + 60 + i * 60);
+    }
+    const accounts: string[] = await page.evaluate(() => {
+      const ids: string[] = [];
+      RED.nodes.eachConfig((c: any) => void (c.type === "putio-account" && ids.push(c.id)));
+      return ids;
+    });
+    assert.deepEqual(accounts, [USER_ACCOUNT], "still the user's one account");
+    const nodes = await putioNodes(page);
+    const shipped = files.flatMap((f) =>
+      (JSON.parse(fs.readFileSync(path.join(ROOT, "examples", f), "utf8")) as FlowNode[]).filter((n) => n.type.startsWith("putio-")),
+    );
+    assert.deepEqual(nodes.map((n) => n.id).sort(), shipped.map((n) => n.id).sort());
+    for (const n of nodes) {
+      assert.equal(n.account, USER_ACCOUNT, `${n.id} (${n.type}) uses the user's account`);
+      assert.ok(n.valid, `${n.id} (${n.type}) is valid (no red triangle)`);
+      assert.ok(n.user, `${n.id} is counted among the account's users`);
+    }
+    await page.screenshot({ path: screenshotPath("examples-imported") });
+
+    // The boxes test/examples-layout.spec.ts computes are the editor's own: same height, and the
+    // width never smaller than drawn (at most one 20 px grid step wider, from the font's rounding).
+    const drawn: Record<string, { w: number; h: number }> = await page.evaluate(() =>
+      Object.fromEntries(RED.nodes.filterNodes({}).map((n: any) => [n.id, { w: n.w, h: n.h }])),
+    );
+    for (const n of files.flatMap((f) => JSON.parse(fs.readFileSync(path.join(ROOT, "examples", f), "utf8")) as FlowNode[])) {
+      if (!drawn[n.id]) continue; // config nodes are not drawn
+      const box = nodeBox(n);
+      const w = box.right - box.left;
+      assert.equal(box.bottom - box.top, drawn[n.id].h, `${n.id} "${box.label}": height`);
+      assert.ok(w >= drawn[n.id].w && w - drawn[n.id].w <= 20, `${n.id} "${box.label}": computed width ${w}, the editor's ${drawn[n.id].w}`);
+    }
+
+    const invalid: string[] = await page.evaluate(() =>
+      RED.nodes
+        .filterNodes({})
+        .filter((n: any) => n.valid === false)
+        .map((n: any) => `${n.id} ${n.type} ${JSON.stringify(n.validationErrors ?? [])}`),
+    );
+    assert.deepEqual(invalid, [], "no node of any example needs fixing before Deploy");
+    const started = nr.log.length;
+    await page.click("#red-ui-header-button-deploy");
+    await waitFor(() => /Started flows/.test(nr.log.slice(started)), "the deploy").catch(async (e) => {
+      await page.screenshot({ path: screenshotPath("examples-deploy-failed") });
+      const dialogs = await page.evaluate(() => $(".ui-dialog:visible, .red-ui-notification:visible").text());
+      throw new Error(`${e.message}: ${dialogs}\n${nr.log.slice(started)}`);
+    });
+    const deployed = (await nr.api<{ flows: FlowNode[] }>("GET", "/flows", undefined, { "Node-RED-API-Version": "v2" })).body.flows;
+    for (const n of deployed.filter((x) => x.type.startsWith("putio-") && x.type !== "putio-account")) assert.equal(n.account, USER_ACCOUNT, n.id);
+    assert.doesNotMatch(nr.log.slice(started), /missing config|putio-account.*not found/i);
+    await waitFor(() => emu.requests.some((r) => r.path === "/v2/account/info" && r.status === 200), "the account to validate");
+    assert.deepEqual(browser.problems, []);
+  });
+
+  it("with two accounts the import picks none: the put.io nodes ask for one (the user chooses)", async () => {
+    await nr.deploy([
+      { id: "e2e-tab", type: "tab", label: "mine" },
+      accountNode("account-a", emu, emu.token),
+      { ...accountNode("account-b", emu, emu.token), name: "second" },
+    ]);
+    browser = await openEditor(nr.url);
+    assert.equal(await importExample(browser.page, "disk-space-alert"), null);
+    const nodes = await putioNodes(browser.page);
+    assert.equal(nodes.length, 1);
+    assert.equal(nodes[0].account, "");
+    assert.equal(nodes[0].valid, false, "an empty account is marked for the user to choose");
   });
 });

@@ -147,6 +147,8 @@ for (const key of ["nr4", "nr5"] as const) {
         for (const n of flow) {
           if (n.type === "mqtt-broker") Object.assign(n, { broker: "127.0.0.1", port: String(broker.port), usetls: false, autoConnect: true });
           if (n.type === "putio-account") Object.assign(n, accountNode(n.id, emu, emu.token));
+          // Examples leave the account empty; the editor's import gives them the user's one account.
+          if (n.type.startsWith("putio-") && n.account === "") n.account = ACCOUNT;
           if (n.type.startsWith("putio-") && typeof n.account === "string" && n.account) accounts.add(n.account);
         }
         for (const id of accounts) if (!flow.some((n) => n.id === id)) flow.push(accountNode(id, emu, emu.token));

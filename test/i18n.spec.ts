@@ -237,6 +237,8 @@ function definitionLiterals(script: string, template: string): string[] {
   const stubRED = {
     nodes: { registerType: (type: string, def: Record<string, unknown>) => defs.push({ type, def }) },
     validators: { number: () => () => true, regex: () => () => true, typedInput: () => () => true },
+    // Editor-wide hooks a definition file registers (putio-account.html's import hook).
+    events: { on: () => {} },
     _: (k: string) => `\u0001${k}\u0001`,
   };
   new Function("RED", "$", script)(stubRED, () => ({}));

@@ -33,6 +33,8 @@ export function nodeDefinitions(): NodeDefinition[] {
     const RED = {
       nodes: { registerType: (type: string, def: Omit<NodeDefinition, "type" | "file">) => out.push({ ...def, type, file: jsFile }) },
       validators,
+      // Editor-wide hooks a definition file registers (putio-account.html's import hook).
+      events: { on: () => {} },
       _: (k: string) => k,
     };
     for (const code of scripts) new Function("RED", "$", code)(RED, () => ({}));
