@@ -1,4 +1,5 @@
 export * from "./core/errors";
+export * from "./core/texts";
 export * from "./client";
 export * from "./core/transport";
 export * from "./core/paginate";

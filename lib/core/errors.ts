@@ -1,15 +1,37 @@
 /**
  * Typed errors of the put.io client. Every message says what was attempted and what to do,
- * and none ever contains the access token (see `redact`).
+ * and none ever contains the access token (see `redact`). Each message is also a text by code
+ * (`text`, `code`, `params`; lib/core/texts.ts) for callers that show it in another language.
  */
+import { asText, isText, mapStrings, render, t, type Text, type TextOrString } from "./texts";
 
-/** Base of every error this package throws; `attempted` is a short human phrase ("list folder 12"). */
+/** Base of every error this package throws. */
 export class PutioBaseError extends Error {
+  /** What was attempted, in English ("list folder 12"). */
   readonly attempted: string;
-  constructor(attempted: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The same as a text by code. */
+  readonly attemptedText: Text;
+  /** The whole message as a text by code (`message` is its English rendering). */
+  readonly text: Text;
+  /**
+   * A string message passes through as the `plain` text: for texts from outside (a system error,
+   * put.io's own error_message) that are shown as they are in every language.
+   */
+  constructor(attempted: TextOrString, message: TextOrString, options?: { cause?: unknown }) {
+    const text = redact(asText(message));
+    super(render(text), options);
     this.name = new.target.name;
-    this.attempted = attempted;
+    this.attemptedText = redact(asText(attempted));
+    this.attempted = render(this.attemptedText);
+    this.text = text;
+  }
+  /** The message's code ("api.failed", "input.no-file-ids"): stable, for code and for translation. */
+  get code(): string {
+    return this.text.code;
+  }
+  /** The message's parameters. */
+  get params(): Text["params"] {
+    return this.text.params;
   }
 }
 
@@ -24,15 +46,21 @@ export interface PutioErrorEnvelope {
 }
 
 const HINTS: Record<number, string> = {
-  400: "Check the values sent.",
-  401: "The access token is missing, wrong or revoked: reconnect the put.io account.",
-  402: "The put.io account has no active plan.",
-  403: "put.io refused this for this account.",
-  404: "It does not exist (any more) on put.io.",
-  409: "It conflicts with the current state on put.io.",
-  410: "It has expired on put.io; create it again.",
-  429: "Too many requests: put.io's rate limit was reached.",
+  400: "hint.400",
+  401: "hint.401",
+  402: "hint.402",
+  403: "hint.403",
+  404: "hint.404",
+  409: "hint.409",
+  410: "hint.410",
+  429: "hint.429",
 };
+
+/** The hint of an API error by its status, if there is one. */
+function hintOf(status: number): Text | undefined {
+  const code = HINTS[status] ?? (status >= 500 ? "hint.5xx" : undefined);
+  return code ? t(code) : undefined;
+}
 
 /** An error answered by put.io with its error envelope (or a bare HTTP error status). */
 export class PutioError extends PutioBaseError {
@@ -41,16 +69,19 @@ export class PutioError extends PutioBaseError {
   readonly errorMessage: string;
   readonly errorId: string | null;
   readonly extra: Record<string, unknown>;
-  constructor(attempted: string, envelope: PutioErrorEnvelope, hint?: string) {
+  /**
+   * `hint` replaces the status's own advice. `detail` is the error message as a text, for an
+   * envelope this package builds itself (put.io's own error_message is shown as it is).
+   */
+  constructor(attempted: TextOrString, envelope: PutioErrorEnvelope, hint?: TextOrString, opts: { detail?: Text } = {}) {
     const status = envelope.status_code;
-    const advice = hint ?? HINTS[status] ?? (status >= 500 ? "put.io had a server error; try again later." : "");
-    super(
-      attempted,
-      `put.io: ${attempted} failed: ${envelope.error_message || "HTTP " + status} (${envelope.error_type}, HTTP ${status}).` + (advice ? ` ${advice}` : ""),
-    );
+    const advice = hint !== undefined ? asText(hint) : hintOf(status);
+    const detail = opts.detail ?? (envelope.error_message ? asText(envelope.error_message) : t("api.http-status", { status }));
+    const params = { attempted: asText(attempted), detail, type: String(envelope.error_type), status };
+    super(attempted, advice && render(advice) ? t("api.failed", { ...params, hint: advice }) : t("api.failed-no-hint", params));
     this.statusCode = status;
     this.errorType = envelope.error_type;
-    this.errorMessage = envelope.error_message;
+    this.errorMessage = envelope.error_message || (opts.detail ? render(opts.detail) : "");
     this.errorId = envelope.error_id ?? null;
     this.extra = envelope.extra ?? {};
   }
@@ -66,13 +97,15 @@ export class PutioError extends PutioBaseError {
 export class PutioRateLimitError extends PutioError {
   readonly captchaUrl: string | null;
   readonly resetAt: number | null;
-  constructor(attempted: string, envelope: PutioErrorEnvelope, captchaUrl: string | null, resetAt: number | null) {
+  constructor(attempted: TextOrString, envelope: PutioErrorEnvelope, captchaUrl: string | null, resetAt: number | null) {
     super(
       attempted,
       envelope,
       captchaUrl
-        ? `put.io asks for a captcha before it accepts more requests from this address: open ${captchaUrl} and solve it, then retry.`
-        : `Too many requests: put.io's rate limit was reached${resetAt ? ` until ${new Date(resetAt).toISOString()}` : ""}; retry later.`,
+        ? t("hint.captcha", { url: captchaUrl })
+        : resetAt
+          ? t("hint.rate-limit-until", { until: new Date(resetAt).toISOString() })
+          : t("hint.rate-limit"),
     );
     this.captchaUrl = captchaUrl;
     this.resetAt = resetAt;
@@ -81,68 +114,81 @@ export class PutioRateLimitError extends PutioError {
 
 /** No usable HTTP answer: connection refused or cut, DNS failure. */
 export class PutioNetworkError extends PutioBaseError {
-  readonly code: string | undefined;
+  /** The system's error code (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET), when there is one. */
+  readonly systemCode: string | undefined;
   /** True when the request may have reached put.io (so it was not repeated blindly). */
   readonly mayHaveTakenEffect: boolean;
-  constructor(attempted: string, cause: unknown, mayHaveTakenEffect: boolean) {
+  constructor(attempted: TextOrString, cause: unknown, mayHaveTakenEffect: boolean) {
     const code = (cause as { code?: string })?.code;
     const detail = (cause as Error)?.message ?? String(cause);
-    super(
-      attempted,
-      `put.io: ${attempted} failed: network error (${code ?? detail}).` +
-        (mayHaveTakenEffect
-          ? " The request may have been carried out: check put.io before repeating it."
-          : " Check the network connection and the API address."),
-      { cause },
-    );
-    this.code = code;
+    super(attempted, t(mayHaveTakenEffect ? "network.maybe-taken-effect" : "network.failed", { attempted: asText(attempted), cause: code ?? detail }), {
+      cause,
+    });
+    this.systemCode = code;
     this.mayHaveTakenEffect = mayHaveTakenEffect;
   }
 }
 
 export type TimeoutPhase = "connect" | "headers" | "body";
 
+const TIMEOUT_CODES: Record<TimeoutPhase, string> = { connect: "timeout.connect", headers: "timeout.headers", body: "timeout.body" };
+
 /** put.io did not connect, answer or keep sending within the configured time. */
 export class PutioTimeoutError extends PutioBaseError {
   readonly phase: TimeoutPhase;
-  constructor(attempted: string, phase: TimeoutPhase, cause?: unknown) {
-    super(
-      attempted,
-      `put.io: ${attempted} timed out (${phase === "connect" ? "no connection" : phase === "headers" ? "no answer" : "the answer stalled"}). Try again later, or raise the timeout.`,
-      { cause },
-    );
+  constructor(attempted: TextOrString, phase: TimeoutPhase, cause?: unknown) {
+    super(attempted, t(TIMEOUT_CODES[phase], { attempted: asText(attempted) }), { cause });
     this.phase = phase;
   }
 }
 
 /** The caller aborted (node closed, redeploy, msg cancelled). */
 export class PutioAbortError extends PutioBaseError {
-  constructor(attempted: string, cause?: unknown) {
-    super(attempted, `put.io: ${attempted} was aborted.`, { cause });
+  constructor(attempted: TextOrString, cause?: unknown) {
+    super(attempted, t("abort.aborted", { attempted: asText(attempted) }), { cause });
   }
 }
 
 /** put.io answered, but not with the shape we rely on. */
 export class PutioSchemaError extends PutioBaseError {
   readonly field: string;
-  constructor(attempted: string, field: string, problem: string) {
-    super(attempted, `put.io: ${attempted}: unexpected answer: ${field || "(body)"} ${problem}. The put.io API may have changed; please report this.`);
+  constructor(attempted: TextOrString, field: string, problem: TextOrString) {
+    super(attempted, t("schema.unexpected", { attempted: asText(attempted), field: field || t("schema.body"), problem: asText(problem) }));
     this.field = field;
   }
 }
 
-/** Bad input caught before any request: a wrong magnet, an empty name, a hostile path. */
+/**
+ * Bad input caught before any request: a wrong magnet, an empty name, a hostile path. The problem
+ * is an `input.*` text whose template starts with the `__attempted__` this adds; a string problem
+ * (from code outside lib/) becomes `input.other`.
+ */
 export class PutioInputError extends PutioBaseError {
-  constructor(attempted: string, problem: string) {
-    super(attempted, `${attempted}: ${problem}`);
+  constructor(attempted: TextOrString, problem: TextOrString) {
+    super(attempted, withAttempted(attempted, isText(problem) ? problem : t("input.other", { problem })));
   }
 }
 
-/** Local file problems in the download/upload engines (disk full, checksum mismatch). */
-export class PutioTransferIntegrityError extends PutioBaseError {}
+/**
+ * Local file problems in the download/upload engines (disk full, checksum mismatch). A text
+ * message gets the `__attempted__` parameter added, as input errors do.
+ */
+export class PutioTransferIntegrityError extends PutioBaseError {
+  constructor(attempted: TextOrString, message: TextOrString, options?: { cause?: unknown }) {
+    super(attempted, isText(message) ? withAttempted(attempted, message) : message, options);
+  }
+}
+
+function withAttempted(attempted: TextOrString, text: Text): Text {
+  return t(text.code, { ...text.params, attempted: asText(attempted) });
+}
 
 /** Remove anything that looks like the token from a text (URLs with oauth_token, headers). */
-export function redact(text: string, token?: string): string {
+export function redact(text: string, token?: string): string;
+/** The same for every string parameter of a text (nested texts too). */
+export function redact(text: Text, token?: string): Text;
+export function redact(text: string | Text, token?: string): string | Text {
+  if (typeof text !== "string") return mapStrings(text, (s) => redact(s, token));
   let out = text.replace(/(oauth_token=)[^&\s"']+/gi, "$1***").replace(/((?:token|bearer)\s+)[A-Za-z0-9._-]{8,}/gi, "$1***");
   if (token && token.length >= 4) out = out.split(token).join("***");
   return out;

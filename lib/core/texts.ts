@@ -1,0 +1,310 @@
+/**
+ * Texts by code: every error of lib/ carries its message as a code with parameters, so a caller
+ * (the node kernel) can show it in the user's language; `render` without a lookup gives English.
+ * Values from users or put.io (names, paths, ids, put.io's own error texts) are always parameters,
+ * never part of a template, and are never translated.
+ */
+
+/** A text by code with its parameters; parameters may be texts themselves (rendered first). */
+export interface Text {
+  readonly code: string;
+  readonly params?: Readonly<Record<string, string | number | Text>>;
+}
+
+export function t(code: string, params?: Text["params"]): Text {
+  return params ? Object.freeze({ code, params: Object.freeze({ ...params }) }) : Object.freeze({ code });
+}
+
+export function isText(v: unknown): v is Text {
+  if (!v || typeof v !== "object" || typeof (v as Text).code !== "string") return false;
+  const p = (v as Text).params;
+  return p === undefined || (typeof p === "object" && p !== null);
+}
+
+/** A text, or a phrase that is already text (from code outside lib/, or from put.io). */
+export type TextOrString = string | Text;
+
+/** A string passes through as the `plain` text: shown as it is, in every language. */
+export function asText(v: TextOrString): Text {
+  return isText(v) ? v : t("plain", { text: String(v) });
+}
+
+const PLACEHOLDER = /__([A-Za-z][A-Za-z0-9]*)__|\uE000([A-Za-z][A-Za-z0-9]*)\uE001/g;
+
+/**
+ * Render a text: `lookup(code, flatParams)` gives the translated template (undefined = use English).
+ * The string parameters reach the lookup as stand-ins (a private-use mark around their name) that
+ * are replaced here in one pass, so a lookup that substitutes parameters itself (i18next does) and
+ * one that returns the bare template both work, and a value that looks like a placeholder (a file
+ * named "__hint__") is never substituted a second time. Numbers reach the lookup as they are (plurals).
+ */
+export function render(text: Text, lookup?: (code: string, params: Record<string, string | number>) => string | undefined): string {
+  const values: Record<string, string | number> = {};
+  const standIns: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(text.params ?? {})) {
+    values[k] = isText(v) ? render(v, lookup) : v;
+    standIns[k] = typeof values[k] === "number" ? values[k] : `\uE000${k}\uE001`;
+  }
+  let template: string | undefined;
+  try {
+    template = lookup?.(text.code, standIns);
+  } catch {
+    template = undefined; // a failing lookup must never hide the error being reported
+  }
+  if (typeof template !== "string") template = Object.prototype.hasOwnProperty.call(ENGLISH, text.code) ? ENGLISH[text.code] : text.code;
+  return template!.replace(PLACEHOLDER, (whole, a?: string, b?: string) => {
+    const name = (a ?? b)!;
+    return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+  });
+}
+
+/** Every string parameter (nested texts too) passed through `f`: redaction of tokens. */
+export function mapStrings(text: Text, f: (s: string) => string): Text {
+  if (!text.params) return text;
+  const params: Record<string, string | number | Text> = {};
+  for (const [k, v] of Object.entries(text.params)) params[k] = typeof v === "string" ? f(v) : isText(v) ? mapStrings(v, f) : v;
+  return t(text.code, params);
+}
+
+/**
+ * The English templates, by code; placeholders are Node-RED i18n's `__name__`. Groups: `op.*` what
+ * was attempted; `api.*`, `network.*`, `timeout.*`, `abort.*`, `schema.*` what went wrong on the
+ * wire; `hint.*` what to do about an API error; `input.*` bad input caught before any call (each
+ * starts with `__attempted__`); `what.*` the kind of value an input error names; `download.*`,
+ * `upload.*` the engines' own problems; `storage.*` why a storage read of a download failed;
+ * `plain` a text from outside (put.io, the system, nodes) shown as it is. The node catalogs hold
+ * each under `common.errors.<code>` (test/error-texts.spec.ts keeps them equal).
+ */
+export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
+  plain: "__text__",
+
+  // What was attempted.
+  "op.get-login-code": "get a login code",
+  "op.check-login-code": "check the login code",
+  "op.validate-token": "validate the access token",
+  "op.call-api": "call the put.io API (__method__ __path__)",
+  "op.api-request": "__method__ __path__",
+  "op.filter-files": "filter files",
+  "op.list-folder": "list folder __id__",
+  "op.search": 'search "__query__"',
+  "op.get-file": "get file __id__",
+  "op.find-in-folder": 'find "__name__" in folder __id__',
+  "op.create-folder": 'create folder "__name__" in folder __id__',
+  "op.rename-file": 'rename file __id__ to "__name__"',
+  "op.move-file": "move file __id__ to folder __parent__",
+  "op.move-files": "move __count__ files to folder __parent__",
+  "op.move-file-as": 'move file __id__ to folder __parent__ as "__name__"',
+  "op.delete-file": "delete file __id__",
+  "op.delete-files": "delete __count__ files",
+  "op.get-download-url": "get the download address of file __id__",
+  "op.extract": "extract __count__ archive(s)",
+  "op.list-extractions": "list extractions",
+  "op.upload": 'upload "__name__"',
+  "op.upload-unnamed": 'upload "(unnamed)"',
+  "op.read-file": "read __path__",
+  "op.read-config": "read the app config",
+  "op.write-config": "write the app config",
+  "op.read-config-key": 'read config key "__key__"',
+  "op.write-config-key": 'write config key "__key__"',
+  "op.delete-config-key": 'delete config key "__key__"',
+  "op.list-history": "list the history",
+  "op.delete-event": "delete history event __id__",
+  "op.clear-history": "clear the history",
+  "op.list-rss": "list RSS feeds",
+  "op.get-rss": "get RSS feed __id__",
+  "op.add-rss": 'add RSS feed "__title__"',
+  "op.add-rss-untitled": "add RSS feed",
+  "op.change-rss": "change RSS feed __id__",
+  "op.pause-rss": "pause RSS feed __id__",
+  "op.resume-rss": "resume RSS feed __id__",
+  "op.delete-rss": "delete RSS feed __id__",
+  "op.read-rss-log": "read the log of RSS feed __id__",
+  "op.clear-rss-log": "clear the log of RSS feed __id__",
+  "op.retry-rss-all": "retry the failed items of RSS feed __id__",
+  "op.retry-rss-item": "retry item __item__ of RSS feed __id__",
+  "op.list-transfers": "list transfers",
+  "op.get-transfer": "get transfer __id__",
+  "op.count-transfers": "count transfers",
+  "op.add-transfer": "add transfer __source__",
+  "op.retry-transfer": "retry transfer __id__",
+  "op.cancel-transfers": "cancel transfer(s) __ids__",
+  "op.clean-transfers": "clean transfer(s) __ids__",
+  "op.clean-finished-transfers": "clean finished transfers",
+  "op.remove-transfers": "remove transfer(s) __ids__",
+  "op.find-folder": 'find folder "__path__"',
+  "op.list-trash": "list the trash",
+  "op.restore-trash": "restore __count__ item(s) from the trash",
+  "op.delete-trash": "delete __count__ item(s) from the trash for good",
+  "op.empty-trash": "empty the trash",
+  "op.zip-file": "zip file __id__",
+  "op.zip-files": "zip __count__ files",
+  "op.list-zips": "list zips",
+  "op.get-zip": "get zip __id__",
+  "op.cancel-zip": "cancel zip __id__",
+  "op.wait-zip": "wait for zip __id__",
+  "op.read-account-info": "read the account info",
+  "op.read-account-settings": "read the account settings",
+  "op.change-account-settings": "change the account settings",
+  "op.download": 'download "__name__"',
+  "op.download-job": "download",
+  "op.choose-local-name": "choose a local name",
+  "op.delete-after-download": "delete after download",
+  "op.find-path": 'find "__path__" on put.io',
+
+  // An answer of put.io that is an error.
+  "api.failed": "put.io: __attempted__ failed: __detail__ (__type__, HTTP __status__). __hint__",
+  "api.failed-no-hint": "put.io: __attempted__ failed: __detail__ (__type__, HTTP __status__).",
+  "api.http-status": "HTTP __status__",
+  "api.zip-failed": "put.io could not build the zip",
+  "api.not-on-storage": "the file is not on put.io's storage",
+  "api.upload-gone": "put.io no longer knows this upload",
+  "api.upload-offset-conflicts": "the upload offset keeps conflicting",
+  "api.upload-not-created": "the upload could not be created",
+
+  // What to do about an API error.
+  "hint.400": "Check the values sent.",
+  "hint.401": "The access token is missing, wrong or revoked: reconnect the put.io account.",
+  "hint.402": "The put.io account has no active plan.",
+  "hint.403": "put.io refused this for this account.",
+  "hint.404": "It does not exist (any more) on put.io.",
+  "hint.409": "It conflicts with the current state on put.io.",
+  "hint.410": "It has expired on put.io; create it again.",
+  "hint.429": "Too many requests: put.io's rate limit was reached.",
+  "hint.5xx": "put.io had a server error; try again later.",
+  "hint.captcha": "put.io asks for a captcha before it accepts more requests from this address: open __url__ and solve it, then retry.",
+  "hint.rate-limit": "Too many requests: put.io's rate limit was reached; retry later.",
+  "hint.rate-limit-until": "Too many requests: put.io's rate limit was reached until __until__; retry later.",
+  "hint.zip-expired": "The zip expired or never existed (put.io forgets zips after a while): create it again.",
+  "hint.zip-failed": "Try again, or download the files one by one.",
+  "hint.history-own-apps": "put.io allows deleting history only to its own apps, not to tokens of third-party OAuth apps; clear it at app.put.io instead.",
+  "hint.upload-maybe-stored": "It may have been stored as its last part was sent: check the folder on put.io before uploading again.",
+  "hint.upload-again": "Upload it again.",
+
+  // No usable answer.
+  "network.failed": "put.io: __attempted__ failed: network error (__cause__). Check the network connection and the API address.",
+  "network.maybe-taken-effect":
+    "put.io: __attempted__ failed: network error (__cause__). The request may have been carried out: check put.io before repeating it.",
+  "timeout.connect": "put.io: __attempted__ timed out (no connection). Try again later, or raise the timeout.",
+  "timeout.headers": "put.io: __attempted__ timed out (no answer). Try again later, or raise the timeout.",
+  "timeout.body": "put.io: __attempted__ timed out (the answer stalled). Try again later, or raise the timeout.",
+  "abort.aborted": "put.io: __attempted__ was aborted.",
+  "schema.unexpected": "put.io: __attempted__: unexpected answer: __field__ __problem__. The put.io API may have changed; please report this.",
+  "schema.body": "(body)",
+  "schema.missing": "is missing",
+  "schema.invalid": "is invalid",
+  "schema.not-json": "is not JSON (__bytes__ bytes)",
+
+  // Bad input, caught before any call.
+  "input.other": "__attempted__: __problem__",
+  "input.name-empty": "__attempted__: the name is empty",
+  "input.name-unusable": '__attempted__: "__name__" is not a usable name',
+  "input.name-has-slash": '__attempted__: the name "__name__" contains "/"',
+  "input.name-has-nul": "__attempted__: the name contains a NUL character",
+  "input.name-too-long": "__attempted__: the name is longer than 255 bytes",
+  "input.invalid-id": "__attempted__: __value__ is not a valid __what__",
+  "input.not-an-id": "__attempted__: __value__ is not a __what__",
+  "input.root-id": '__attempted__: id 0 is put.io\'s root folder ("Your Files"), which is never deleted, moved or renamed: check where the id comes from',
+  "input.field-unreadable": '__attempted__: reading the field "__key__" of __object__ failed: __detail__',
+  "input.no-file-ids": "__attempted__: no file ids given",
+  "input.no-transfer-ids": "__attempted__: no transfer ids given",
+  "input.move-refused": "__attempted__: put.io refused it (__type__)",
+  "input.search-empty": "__attempted__: the search text is empty",
+  "input.cannot-read": "__attempted__: cannot read __path__: __detail__",
+  "input.cannot-read-it": "__attempted__: cannot read it: __detail__",
+  "input.not-a-file": "__attempted__: __path__ is not a file",
+  "input.upload-answer-unknown": "__attempted__: put.io answered with neither a file nor a transfer",
+  "input.no-api-path": "__attempted__: no API path given (e.g. /v2/account/info)",
+  "input.api-path-is-url": "__attempted__: the path must be a put.io API path like /v2/files/list, not a URL",
+  "input.api-query-in-path": "__attempted__: put the query parameters in msg.payload, not in the path",
+  "input.api-bad-escape":
+    '__attempted__: the path segment "__segment__" has a "%" that is not a complete UTF-8 escape (like %C3%A9): write a literal "%" as %25',
+  "input.api-segment-not-allowed": '__attempted__: "__segment__" is not allowed in an API path',
+  "input.api-not-a-method": '__attempted__: "__method__" is not an HTTP method (__methods__)',
+  "input.api-params-not-object": "__attempted__: the parameters must be an object",
+  "input.api-param-is-object": '__attempted__: parameter "__key__" is an object: send it as JSON (encoding "json") or as text',
+  "input.api-param-wrong-type": '__attempted__: parameter "__key__" is a __type__ (__value__): send text, a number or true/false',
+  "input.api-params-circular": "__attempted__: the parameters cannot be sent as JSON (it refers to itself): __value__",
+  "input.api-params-bigint": "__attempted__: the parameters cannot be sent as JSON (it holds a BigInt): __value__",
+  "input.api-params-unreadable": "__attempted__: the parameters cannot be sent as JSON (a value cannot be read): __value__",
+  "input.not-a-date": '__attempted__: __what__ "__value__" is not a date',
+  "input.bad-name-pattern": "__attempted__: the name pattern is not a valid regular expression: __detail__",
+  "input.bad-config-key": "__attempted__: __value__ is not a valid config key",
+  "input.feed-not-object": "__attempted__: the feed settings must be an object",
+  "input.feed-field-not-text": "__attempted__: __key__ must be text, got __value__",
+  "input.feed-field-not-boolean": "__attempted__: __key__ must be true or false, got __value__",
+  "input.feed-url-not-http": '__attempted__: "__url__" is not an http(s) feed URL',
+  "input.feed-needs-title": "__attempted__: the feed needs a title",
+  "input.feed-needs-url": "__attempted__: the feed needs a source URL",
+  "input.feed-title-empty": "__attempted__: the title is empty",
+  "input.transfer-url-empty": "__attempted__: the URL or magnet is empty",
+  "input.not-a-path": "__attempted__: __value__ is not a path",
+  "input.path-climbs": '__attempted__: the path "__path__" contains "__part__"',
+  "input.is-a-file": '__attempted__: "__path__" is a file, not a folder',
+  "input.does-not-exist": '__attempted__: "__path__" does not exist on put.io',
+  "input.not-absolute-target": '__attempted__: the target folder "__path__" is not an absolute path',
+  "input.target-unreachable": '__attempted__: the target folder "__path__" cannot be used: "__at__" is not reachable (__detail__)',
+  "input.target-part-not-folder": '__attempted__: the target folder "__path__" cannot be used: "__at__" is not a folder',
+  "input.target-nothing-exists": '__attempted__: the target folder "__path__" cannot be used: no part of it exists',
+  "input.target-not-created": '__attempted__: the target folder "__path__" could not be created: "__at__" (__detail__)',
+  "input.target-not-writable": '__attempted__: the target folder "__path__" is not writable (__detail__)',
+  "input.outside-target": '__attempted__: "__path__" is not inside the target folder "__base__"',
+  "input.link-outside-target": '__attempted__: "__path__" is a link that leads outside the target folder: nothing is written through it',
+  "input.not-a-folder": '__attempted__: "__path__" is not a folder',
+  "input.local-symlink": '__attempted__: "__path__" is a symbolic link: node-red-putio does not write through or replace links; move or remove it',
+  "input.appeared-meanwhile":
+    '__attempted__: "__path__" appeared while the file was downloaded and was left alone; the verified download stays in "__part__" and is used by the next run',
+  "input.foreign-temp-symlink": '__attempted__: "__path__" is a symbolic link; node-red-putio did not create it and left it alone: move or remove it',
+  "input.foreign-temp-not-file": '__attempted__: "__path__" is not a file; node-red-putio did not create it and left it alone: move or remove it',
+  "input.foreign-temp-no-state":
+    '__attempted__: "__path__" exists without a download state; node-red-putio did not create it and left it alone: move or remove it',
+  "input.foreign-temp-state":
+    '__attempted__: "__path__" is not a download state of this package; node-red-putio did not create it and left it alone: move or remove it',
+
+  // The kind of value an input error names.
+  "what.id": "id",
+  "what.file-id": "file id",
+  "what.folder-id": "folder id",
+  "what.transfer-id": "transfer id",
+  "what.transfer-id-or-transfer": "transfer id or transfer",
+  "what.event-id": "event id",
+  "what.feed-id": "feed id",
+  "what.item-id": "item id",
+  "what.zip-id": "zip id",
+  "what.created-before": "created before",
+  "what.created-after": "created after",
+
+  // The download engine.
+  "download.size-mismatch":
+    'put.io: __attempted__ failed: the size is __size__ bytes, put.io says __expected__ after __count__ full downloads; the partial file was removed and nothing was written at "__path__".',
+  "download.crc-mismatch":
+    'put.io: __attempted__ failed: the CRC32 is __crc__, put.io says __expected__ after __count__ full downloads; the partial file was removed and nothing was written at "__path__".',
+  "download.write-failed": '__attempted__ failed: could not write "__path__" (__detail__). The partial file was removed.',
+  "download.disk-full": '__attempted__ failed: could not write "__path__" (__detail__): the disk is full. The partial file was removed.',
+  "download.no-space": '__attempted__: not enough free space in "__dir__" (__need__ bytes needed, __free__ free).',
+  "download.no-free-name": '__attempted__: no free name for "__name__" in "__dir__"',
+  "download.failed-part-kept":
+    'put.io: download of "__name__" failed after __count__ attempts: __reason__. The partial file was kept: the next download of this file resumes it.',
+  "download.failed-part-removed":
+    'put.io: download of "__name__" failed after __count__ attempts: __reason__. The storage does not resume downloads, so the partial file was removed.',
+  "download.same-path-twice": '__attempted__: put.io files __first__ and __second__ were both reported at "__path__": nothing was deleted on put.io',
+  "download.not-on-disk": '__attempted__: "__path__" is not on disk as downloaded (put.io file __id__): nothing was deleted on put.io',
+
+  // Why a storage read of a download failed (the reason of download.failed-*).
+  "storage.no-data-seconds": "no data for __seconds__ s",
+  "storage.no-data-ms": "no data for __ms__ ms",
+  "storage.too-many-redirects": "storage redirected more than 5 times",
+  "storage.address-expired": "the download address expired (HTTP __status__)",
+  "storage.status": "storage answered HTTP __status__",
+  "storage.range-refused": "storage refused the range __from__-__to__",
+  "storage.no-content-range": "storage answered 206 without a usable Content-Range",
+  "storage.size-differs": "storage says the file has __size__ bytes, put.io said __expected__",
+  "storage.wrong-start": "storage sent bytes from __from__ instead of __expected__",
+  "storage.ranges-ignored": "storage ignored the Range header",
+  "storage.connection-broke": "the connection broke (__detail__)",
+  "storage.ended-early": "the connection ended early at byte __pos__",
+  "storage.local-ended": "the local file ended at byte __pos__",
+
+  // The upload engine.
+  "upload.crc-mismatch":
+    "__attempted__: put.io stored a file (id __id__) whose CRC32 __remote__ differs from the local file's __local__. Delete it on put.io and upload again.",
+});
