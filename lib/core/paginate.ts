@@ -1,5 +1,6 @@
 import type { Params, Transport } from "./transport";
 import type { Validator } from "./schema";
+import type { TextOrString } from "./texts";
 
 /** Cursor pagination as an async iterator: follows put.io's `cursor` until it is null. */
 export async function* paginate<P extends { cursor?: string | null }, T>(
@@ -29,7 +30,7 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
  */
 export function cursorList<P extends { cursor?: string | null }, T>(
   t: Transport,
-  spec: { path: string; query?: Params; perPage: number; schema: Validator<P>; attempted: string; signal?: AbortSignal },
+  spec: { path: string; query?: Params; perPage: number; schema: Validator<P>; attempted: TextOrString; signal?: AbortSignal },
   items: (page: P) => T[],
 ): AsyncGenerator<T> {
   const { path, perPage, schema, attempted, signal } = spec;

@@ -7,6 +7,7 @@
  */
 import Ajv, { type ValidateFunction } from "ajv";
 import { PutioSchemaError } from "./errors";
+import { t, type TextOrString } from "./texts";
 
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false });
 
@@ -35,17 +36,24 @@ type Base<S> = S extends { const: infer C }
 export type FromSchema<S> = S extends { nullable: true } ? Base<S> | null : Base<S>;
 
 export interface Validator<T> {
-  (data: unknown, attempted: string): T;
+  (data: unknown, attempted: TextOrString): T;
 }
 
 /** Compile once (at module load) and return a checker that throws PutioSchemaError. */
 export function validator<const S extends object>(schema: S): Validator<FromSchema<S>> {
   const check: ValidateFunction = ajv.compile(schema);
-  return (data: unknown, attempted: string): FromSchema<S> => {
+  return (data: unknown, attempted: TextOrString): FromSchema<S> => {
     if (check(data)) return data as FromSchema<S>;
     const e = check.errors?.[0];
     const path = (e?.instancePath ?? "") + (e?.keyword === "required" ? "/" + String(e.params.missingProperty) : "");
-    const problem = e ? (e.keyword === "required" ? "is missing" : (e.message ?? "is invalid")) : "is invalid";
+    // ajv's own message is shown as it is (plain).
+    const problem = e
+      ? e.keyword === "required"
+        ? t("schema.missing")
+        : e.message
+          ? t("plain", { text: e.message })
+          : t("schema.invalid")
+      : t("schema.invalid");
     throw new PutioSchemaError(attempted, path.replace(/^\//, "").replace(/\//g, "."), problem);
   };
 }

@@ -20,6 +20,7 @@ import {
 import { queueFor, releaseQueue, realClock, type QueueClock, type RequestQueue } from "./request-queue";
 import { INVALID_SCOPE, TRASH_LOCK_TIMEOUT } from "./quirks";
 import { backoffDelay } from "./sleep";
+import { t, type TextOrString } from "./texts";
 import type { Validator } from "./schema";
 
 export const DEFAULT_API_URL = "https://api.put.io";
@@ -84,7 +85,7 @@ export interface RequestSpec<T> {
   /** Set by requestRaw: 4xx answers (other than 401 and 429) are returned, not thrown. */
   raw?: boolean;
   /** What this call does, for error messages: "list folder 12". */
-  attempted: string;
+  attempted: TextOrString;
   signal?: AbortSignal;
 }
 
@@ -253,7 +254,7 @@ export class Transport {
     }
   }
 
-  private async backoff(attempt: number, signal: AbortSignal, attempted: string): Promise<void> {
+  private async backoff(attempt: number, signal: AbortSignal, attempted: TextOrString): Promise<void> {
     this.stats.retries++;
     try {
       await this.clock.sleep(backoffDelay(attempt, this.retry.baseDelayMs, this.retry.maxDelayMs, this.random), signal);
@@ -345,11 +346,11 @@ export function header(headers: RawResponse["headers"], name: string): string | 
   return Array.isArray(v) ? v[0] : v;
 }
 
-function parseJson(body: Buffer, attempted: string): unknown {
+function parseJson(body: Buffer, attempted: TextOrString): unknown {
   try {
     return JSON.parse(body.toString("utf8"));
   } catch {
-    throw new PutioSchemaError(attempted, "", `is not JSON (${body.length} bytes)`);
+    throw new PutioSchemaError(attempted, "", t("schema.not-json", { bytes: body.length }));
   }
 }
 

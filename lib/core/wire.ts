@@ -4,6 +4,7 @@
  */
 import { describeValue } from "./describe";
 import { PutioInputError } from "./errors";
+import { t, type TextOrString } from "./texts";
 import { okStatus, validator } from "./schema";
 
 /** `{status: "OK"}`, put.io's answer to a call that returns nothing else. */
@@ -19,19 +20,20 @@ export function clampPerPage(perPage: number | undefined, fallback = MAX_PER_PAG
 }
 
 /** Names put.io refuses; checked here so the user sees which name and why before any call. */
-export function checkName(name: unknown, attempted: string): string {
-  if (typeof name !== "string" || name.trim() === "") throw new PutioInputError(attempted, "the name is empty");
-  if (name === "." || name === "..") throw new PutioInputError(attempted, `"${name}" is not a usable name`);
-  if (name.includes("/")) throw new PutioInputError(attempted, `the name "${name}" contains "/"`);
-  if (name.includes("\0")) throw new PutioInputError(attempted, "the name contains a NUL character");
-  if (Buffer.byteLength(name) > 255) throw new PutioInputError(attempted, "the name is longer than 255 bytes");
+export function checkName(name: unknown, attempted: TextOrString): string {
+  if (typeof name !== "string" || name.trim() === "") throw new PutioInputError(attempted, t("input.name-empty"));
+  if (name === "." || name === "..") throw new PutioInputError(attempted, t("input.name-unusable", { name }));
+  if (name.includes("/")) throw new PutioInputError(attempted, t("input.name-has-slash", { name }));
+  if (name.includes("\0")) throw new PutioInputError(attempted, t("input.name-has-nul"));
+  if (Buffer.byteLength(name) > 255) throw new PutioInputError(attempted, t("input.name-too-long"));
   return name;
 }
 
-/** A put.io id (a non-negative safe integer, or its digits) or a PutioInputError naming it. */
-export function checkId(id: unknown, attempted: string, what = "file id"): number {
+/** A put.io id (a non-negative safe integer, or its digits) or a PutioInputError naming it; `what` is a `what.*` text. */
+export function checkId(id: unknown, attempted: TextOrString, what: TextOrString = t("what.file-id")): number {
   const n = typeof id === "string" && /^\d+$/.test(id.trim()) ? Number(id) : id;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new PutioInputError(attempted, `${describeValue(id)} is not a valid ${what}`);
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)
+    throw new PutioInputError(attempted, t("input.invalid-id", { value: describeValue(id), what }));
   return n;
 }
 
@@ -39,13 +41,9 @@ export function checkId(id: unknown, attempted: string, what = "file id"): numbe
  * put.io's root ("Your Files") is id 0. Deleting, moving or renaming it is never what a flow meant
  * (an id that defaulted to 0, a parent_id taken for an id): refuse it before any request.
  */
-export function checkNotRoot(id: unknown, attempted: string, what = "file id"): number {
+export function checkNotRoot(id: unknown, attempted: TextOrString, what: TextOrString = t("what.file-id")): number {
   const n = checkId(id, attempted, what);
-  if (n === 0)
-    throw new PutioInputError(
-      attempted,
-      `id 0 is put.io's root folder ("Your Files"), which is never deleted, moved or renamed: check where the id comes from`,
-    );
+  if (n === 0) throw new PutioInputError(attempted, t("input.root-id"));
   return n;
 }
 
