@@ -38,11 +38,21 @@ const PLACEHOLDER = /__([A-Za-z][A-Za-z0-9]*)__|\uE000([A-Za-z][A-Za-z0-9]*)\uE0
  * one that returns the bare template both work, and a value that looks like a placeholder (a file
  * named "__hint__") is never substituted a second time. Numbers reach the lookup as they are (plurals).
  */
-export function render(text: Text, lookup?: (code: string, params: Record<string, string | number>) => string | undefined): string {
+export function render(text: Text, lookup?: Lookup): string {
+  return renderAt(text, lookup, 0);
+}
+
+export type Lookup = (code: string, params: Record<string, string | number>) => string | undefined;
+
+/** Texts nest a few levels (an API error's attempted and hint); deeper is a value that only looks like a text. */
+const MAX_DEPTH = 8;
+
+function renderAt(text: Text, lookup: Lookup | undefined, depth: number): string {
+  if (depth > MAX_DEPTH) return "…";
   const values: Record<string, string | number> = {};
   const standIns: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(text.params ?? {})) {
-    values[k] = isText(v) ? render(v, lookup) : v;
+    values[k] = isText(v) ? renderAt(v, lookup, depth + 1) : typeof v === "number" ? v : String(v);
     standIns[k] = typeof values[k] === "number" ? values[k] : `\uE000${k}\uE001`;
   }
   let template: string | undefined;

@@ -5,6 +5,7 @@
  */
 import { describeValue } from "../core/describe";
 import { idsOf } from "../core/ids";
+import { t, type TextOrString } from "../core/texts";
 
 export type TransferItem = { kind: "magnet" | "url"; url: string } | { kind: "torrent"; data: Buffer; name: string };
 
@@ -97,6 +98,6 @@ export function parseTransferItems(payload: unknown, torrentName = "upload.torre
 }
 
 /** Transfer ids from a number, digits, a CSV string, transfer objects or an array of these. */
-export function transferIdsOf(value: unknown, attempted: string): number[] {
-  return idsOf(value, attempted, "transfer id or transfer");
+export function transferIdsOf(value: unknown, attempted: TextOrString): number[] {
+  return idsOf(value, attempted, t("what.transfer-id-or-transfer"));
 }
