@@ -81,7 +81,7 @@ export class PutioError extends PutioBaseError {
     super(attempted, advice && render(advice) ? t("api.failed", { ...params, hint: advice }) : t("api.failed-no-hint", params));
     this.statusCode = status;
     this.errorType = envelope.error_type;
-    this.errorMessage = envelope.error_message || (opts.detail ? render(opts.detail) : "");
+    this.errorMessage = envelope.error_message || render(detail);
     this.errorId = envelope.error_id ?? null;
     this.extra = envelope.extra ?? {};
   }
@@ -181,6 +181,22 @@ export class PutioTransferIntegrityError extends PutioBaseError {
 
 function withAttempted(attempted: TextOrString, text: Text): Text {
   return t(text.code, { ...text.params, attempted: asText(attempted) });
+}
+
+/**
+ * The error with the token removed from its message and, for this package's errors, from its
+ * text and attempted phrase too (the error is changed in place: it may already be referenced).
+ */
+export function redactError<E extends Error>(e: E, token?: string): E {
+  const clean = redact(e.message, token);
+  if (clean !== e.message) e.message = clean;
+  if (e instanceof PutioBaseError) {
+    const w = e as unknown as { text: Text; attemptedText: Text; attempted: string };
+    w.text = redact(e.text, token);
+    w.attemptedText = redact(e.attemptedText, token);
+    w.attempted = render(w.attemptedText);
+  }
+  return e;
 }
 
 /** Remove anything that looks like the token from a text (URLs with oauth_token, headers). */

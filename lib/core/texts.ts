@@ -274,6 +274,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "what.id": "id",
   "what.file-id": "file id",
   "what.folder-id": "folder id",
+  "what.file-or-folder-id": "file or folder id",
   "what.transfer-id": "transfer id",
   "what.transfer-id-or-transfer": "transfer id or transfer",
   "what.event-id": "event id",
@@ -282,6 +283,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "what.zip-id": "zip id",
   "what.created-before": "created before",
   "what.created-after": "created after",
+  "what.part-file": "the .part file",
 
   // The download engine.
   "download.size-mismatch":
