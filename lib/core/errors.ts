@@ -45,21 +45,20 @@ export interface PutioErrorEnvelope {
   extra?: Record<string, unknown>;
 }
 
-const HINTS: Record<number, string> = {
-  400: "hint.400",
-  401: "hint.401",
-  402: "hint.402",
-  403: "hint.403",
-  404: "hint.404",
-  409: "hint.409",
-  410: "hint.410",
-  429: "hint.429",
+const HINTS: Record<number, Text> = {
+  400: t("hint.400"),
+  401: t("hint.401"),
+  402: t("hint.402"),
+  403: t("hint.403"),
+  404: t("hint.404"),
+  409: t("hint.409"),
+  410: t("hint.410"),
+  429: t("hint.429"),
 };
 
 /** The hint of an API error by its status, if there is one. */
 function hintOf(status: number): Text | undefined {
-  const code = HINTS[status] ?? (status >= 500 ? "hint.5xx" : undefined);
-  return code ? t(code) : undefined;
+  return HINTS[status] ?? (status >= 500 ? t("hint.5xx") : undefined);
 }
 
 /** An error answered by put.io with its error envelope (or a bare HTTP error status). */
@@ -131,13 +130,12 @@ export class PutioNetworkError extends PutioBaseError {
 
 export type TimeoutPhase = "connect" | "headers" | "body";
 
-const TIMEOUT_CODES: Record<TimeoutPhase, string> = { connect: "timeout.connect", headers: "timeout.headers", body: "timeout.body" };
-
 /** put.io did not connect, answer or keep sending within the configured time. */
 export class PutioTimeoutError extends PutioBaseError {
   readonly phase: TimeoutPhase;
   constructor(attempted: TextOrString, phase: TimeoutPhase, cause?: unknown) {
-    super(attempted, t(TIMEOUT_CODES[phase], { attempted: asText(attempted) }), { cause });
+    const code = phase === "connect" ? "timeout.connect" : phase === "headers" ? "timeout.headers" : "timeout.body";
+    super(attempted, t(code, { attempted: asText(attempted) }), { cause });
     this.phase = phase;
   }
 }

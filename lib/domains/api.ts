@@ -103,12 +103,13 @@ export class GenericApi {
         try {
           JSON.stringify(params);
         } catch (err) {
-          const why = /circular/i.test(String(err))
-            ? "input.api-params-circular"
-            : /bigint/i.test(String(err))
-              ? "input.api-params-bigint"
-              : "input.api-params-unreadable";
-          throw new PutioInputError(inputAttempted, t(why, { value: describeValue(params, 60) }));
+          const why = String(err);
+          throw new PutioInputError(
+            inputAttempted,
+            t(/circular/i.test(why) ? "input.api-params-circular" : /bigint/i.test(why) ? "input.api-params-bigint" : "input.api-params-unreadable", {
+              value: describeValue(params, 60),
+            }),
+          );
         }
         spec.json = params;
       } else spec.form = toParams(params, inputAttempted);

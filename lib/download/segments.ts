@@ -5,7 +5,7 @@
  * touched. A state only counts for resuming when it names the same remote file (id, size, crc32).
  */
 import { PutioInputError } from "../core/errors";
-import { t, type TextOrString } from "../core/texts";
+import { t, type Text, type TextOrString } from "../core/texts";
 import { lstatOrNull, removeIfPresent, writeFileAtomic, type DownloadFs } from "./fs";
 import { tempPaths } from "./names";
 
@@ -73,9 +73,9 @@ function isUsable(s: PartState, file: RemoteIdentity): boolean {
   return expect === s.size;
 }
 
-/** `why` is one of the input.foreign-temp-* codes. */
-function refuse(attempted: TextOrString, p: string, why: string): PutioInputError {
-  return new PutioInputError(attempted, t(why, { path: p }));
+/** Something at a temp or state path that is not ours: `why` an input.foreign-temp-* text. */
+function refuse(attempted: TextOrString, why: Text): PutioInputError {
+  return new PutioInputError(attempted, why);
 }
 
 /**
@@ -85,10 +85,12 @@ function refuse(attempted: TextOrString, p: string, why: string): PutioInputErro
 export async function takePartState(fs: DownloadFs, dir: string, file: RemoteIdentity, attempted: TextOrString): Promise<PartState | null> {
   const tp = tempPaths(dir, file.id);
   const [part, side] = await Promise.all([lstatOrNull(fs, tp.part), lstatOrNull(fs, tp.state)]);
-  if (part && !part.isFile()) throw refuse(attempted, tp.part, part.isSymbolicLink() ? "input.foreign-temp-symlink" : "input.foreign-temp-not-file");
-  if (side && !side.isFile()) throw refuse(attempted, tp.state, side.isSymbolicLink() ? "input.foreign-temp-symlink" : "input.foreign-temp-not-file");
+  if (part && !part.isFile())
+    throw refuse(attempted, t(part.isSymbolicLink() ? "input.foreign-temp-symlink" : "input.foreign-temp-not-file", { path: tp.part }));
+  if (side && !side.isFile())
+    throw refuse(attempted, t(side.isSymbolicLink() ? "input.foreign-temp-symlink" : "input.foreign-temp-not-file", { path: tp.state }));
   if (!side) {
-    if (part) throw refuse(attempted, tp.part, "input.foreign-temp-no-state");
+    if (part) throw refuse(attempted, t("input.foreign-temp-no-state", { path: tp.part }));
     return null;
   }
   let state: unknown = null;
@@ -97,7 +99,7 @@ export async function takePartState(fs: DownloadFs, dir: string, file: RemoteIde
   } catch {
     /* unreadable: not ours */
   }
-  if (!isOurs(state, file.id)) throw refuse(attempted, tp.state, "input.foreign-temp-state");
+  if (!isOurs(state, file.id)) throw refuse(attempted, t("input.foreign-temp-state", { path: tp.state }));
   if (part && part.size === file.size && isUsable(state, file)) return state;
   // Ours, but for another version of the file (or the temp file is gone): start over.
   await removeIfPresent(fs, tp.part);
