@@ -342,6 +342,8 @@ describe("error texts by code", function () {
       );
       assert.ok(err instanceof PutioError, String(err));
       assert.equal(err.code, "api.failed");
+      // Own properties: Node-RED's catch node copies an error's own `code` into msg.error.code.
+      assert.ok(Object.prototype.hasOwnProperty.call(err, "code"));
       assert.deepEqual(err.params?.attempted, t("op.get-file", { id: 987654 }));
       assert.deepEqual(err.params?.hint, t("hint.404"));
       assert.equal(err.params?.status, 404);
@@ -440,7 +442,8 @@ describe("error texts by code", function () {
           const e = new PutioInputError(t("op.read-file", { path: `/tmp/${pre}${tok}` }), t("input.cannot-read-it", { detail: `${tok}${pre}` }));
           assert.ok(e.message.includes(tok));
           redactError(e, tok);
-          for (const part of [e.message, JSON.stringify(e.text), e.attempted, JSON.stringify(e.attemptedText)]) assert.ok(!part.includes(tok), part);
+          for (const part of [e.message, JSON.stringify(e.text), JSON.stringify(e.params), e.attempted, JSON.stringify(e.attemptedText)])
+            assert.ok(!part.includes(tok), part);
           const text = redact(t("plain", { text: `${pre}${tok}`, nested: t("plain", { text: tok }) }), tok);
           assert.ok(!JSON.stringify(text).includes(tok));
         }),

@@ -14,6 +14,13 @@ export class PutioBaseError extends Error {
   /** The whole message as a text by code (`message` is its English rendering). */
   readonly text: Text;
   /**
+   * The message's code ("api.failed", "input.no-file-ids"): stable, for code and for translation.
+   * An own property, so Node-RED's catch node passes it on as msg.error.code.
+   */
+  readonly code: string;
+  /** The message's parameters. */
+  readonly params: Text["params"];
+  /**
    * A string message passes through as the `plain` text: for texts from outside (a system error,
    * put.io's own error_message) that are shown as they are in every language.
    */
@@ -24,14 +31,8 @@ export class PutioBaseError extends Error {
     this.attemptedText = redact(asText(attempted));
     this.attempted = render(this.attemptedText);
     this.text = text;
-  }
-  /** The message's code ("api.failed", "input.no-file-ids"): stable, for code and for translation. */
-  get code(): string {
-    return this.text.code;
-  }
-  /** The message's parameters. */
-  get params(): Text["params"] {
-    return this.text.params;
+    this.code = text.code;
+    this.params = text.params;
   }
 }
 
@@ -189,8 +190,9 @@ export function redactError<E extends Error>(e: E, token?: string): E {
   const clean = redact(e.message, token);
   if (clean !== e.message) e.message = clean;
   if (e instanceof PutioBaseError) {
-    const w = e as unknown as { text: Text; attemptedText: Text; attempted: string };
+    const w = e as unknown as { text: Text; params: Text["params"]; attemptedText: Text; attempted: string };
     w.text = redact(e.text, token);
+    w.params = w.text.params;
     w.attemptedText = redact(e.attemptedText, token);
     w.attempted = render(w.attemptedText);
   }
