@@ -315,6 +315,20 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "storage.connection-broke": "the connection broke (__detail__)",
   "storage.ended-early": "the connection ended early at byte __pos__",
   "storage.local-ended": "the local file ended at byte __pos__",
+  "storage.chunk-line-too-long": "storage sent a malformed chunked body (line too long)",
+  "storage.bad-chunk-size": "storage sent a malformed chunked body (bad chunk size)",
+  "storage.no-crlf-after-chunk": "storage sent a malformed chunked body (no CRLF after a chunk)",
+  "storage.bad-status-line": "storage sent a malformed status line",
+  "storage.bad-header-line": "storage sent a malformed header line",
+  "storage.bad-content-length": 'storage sent an invalid Content-Length "__value__"',
+  "storage.head-too-large": "storage sent a response head over 64 KiB",
+  "storage.closed-mid-body": "storage closed the connection before the body was complete",
+  "storage.closed-before-answer": "storage closed the connection before answering",
+  "storage.no-head-within": "storage sent no response head within __seconds__ s",
+  "storage.no-connect-within": "could not connect to storage within __seconds__ s",
+  "storage.bad-header-name": "invalid header __name__",
+  "storage.bad-url": "not a valid storage URL",
+  "storage.bad-url-scheme": "unsupported storage URL scheme __scheme__",
 
   // The upload engine.
   "upload.crc-mismatch":
