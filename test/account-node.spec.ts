@@ -147,8 +147,10 @@ describe("putio-account config node", function () {
         const caught = nextMessage("caught");
         nr.node("none").receive({ payload: "go" });
         const err = await caught;
-        assert.match(err.error.message, /das put\.io-Konto verwenden/);
-        assert.match(err.error.message, /der Konto-Node hat kein Zugriffstoken/);
+        // lib's frame and advice, the node's attempted phrase and the account's reason, all in German.
+        assert.match(err.error.message, /^put\.io: das put\.io-Konto verwenden ist fehlgeschlagen: der Konto-Node hat kein Zugriffstoken/);
+        assert.match(err.error.message, /Verbinden Sie das put\.io-Konto neu\./);
+        assert.equal(err.error.code, "api.failed");
         assert.doesNotMatch(err.error.message, /^Putio\w*Error/);
       } finally {
         await nr.language("en-US");

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ENGLISH } from "../lib/core/texts";
 
 const ROOT = path.join(__dirname, "..", "..");
 const NODES = path.join(ROOT, "nodes");
@@ -127,6 +128,8 @@ const KEY_SHAPED = /^([\w@/-]+:)?[\w-]+(\.[\w-]+)+\.?$|^[\w-]+\.$/;
 /** Keys used in the editor (.html) and the runtime (.ts): exact keys, and prefixes ("x.action." + value). */
 function usedKeys(dir: string): { exact: Set<string>; prefixes: Set<string>; editor: Set<string>; editorPrefixes: Set<string> } {
   const exact = new Set<string>(USED_BY_NODE_RED);
+  // lib/'s error texts are looked up by code (common.errors.<code>): a code lib/ has is a key in use.
+  for (const code of Object.keys(ENGLISH)) exact.add(`common.errors.${code}`);
   const prefixes = new Set<string>();
   const editor = new Set<string>();
   const editorPrefixes = new Set<string>();

@@ -14,6 +14,13 @@ export class PutioBaseError extends Error {
   /** The whole message as a text by code (`message` is its English rendering). */
   readonly text: Text;
   /**
+   * The message's code ("api.failed", "input.no-file-ids"): stable, for code and for translation.
+   * An own property, so Node-RED's catch node passes it on as msg.error.code.
+   */
+  readonly code: string;
+  /** The message's parameters. */
+  readonly params: Text["params"];
+  /**
    * A string message passes through as the `plain` text: for texts from outside (a system error,
    * put.io's own error_message) that are shown as they are in every language.
    */
@@ -24,14 +31,8 @@ export class PutioBaseError extends Error {
     this.attemptedText = redact(asText(attempted));
     this.attempted = render(this.attemptedText);
     this.text = text;
-  }
-  /** The message's code ("api.failed", "input.no-file-ids"): stable, for code and for translation. */
-  get code(): string {
-    return this.text.code;
-  }
-  /** The message's parameters. */
-  get params(): Text["params"] {
-    return this.text.params;
+    this.code = text.code;
+    this.params = text.params;
   }
 }
 
@@ -45,21 +46,20 @@ export interface PutioErrorEnvelope {
   extra?: Record<string, unknown>;
 }
 
-const HINTS: Record<number, string> = {
-  400: "hint.400",
-  401: "hint.401",
-  402: "hint.402",
-  403: "hint.403",
-  404: "hint.404",
-  409: "hint.409",
-  410: "hint.410",
-  429: "hint.429",
+const HINTS: Record<number, Text> = {
+  400: t("hint.400"),
+  401: t("hint.401"),
+  402: t("hint.402"),
+  403: t("hint.403"),
+  404: t("hint.404"),
+  409: t("hint.409"),
+  410: t("hint.410"),
+  429: t("hint.429"),
 };
 
 /** The hint of an API error by its status, if there is one. */
 function hintOf(status: number): Text | undefined {
-  const code = HINTS[status] ?? (status >= 500 ? "hint.5xx" : undefined);
-  return code ? t(code) : undefined;
+  return HINTS[status] ?? (status >= 500 ? t("hint.5xx") : undefined);
 }
 
 /** An error answered by put.io with its error envelope (or a bare HTTP error status). */
@@ -81,7 +81,7 @@ export class PutioError extends PutioBaseError {
     super(attempted, advice && render(advice) ? t("api.failed", { ...params, hint: advice }) : t("api.failed-no-hint", params));
     this.statusCode = status;
     this.errorType = envelope.error_type;
-    this.errorMessage = envelope.error_message || (opts.detail ? render(opts.detail) : "");
+    this.errorMessage = envelope.error_message || render(detail);
     this.errorId = envelope.error_id ?? null;
     this.extra = envelope.extra ?? {};
   }
@@ -131,13 +131,12 @@ export class PutioNetworkError extends PutioBaseError {
 
 export type TimeoutPhase = "connect" | "headers" | "body";
 
-const TIMEOUT_CODES: Record<TimeoutPhase, string> = { connect: "timeout.connect", headers: "timeout.headers", body: "timeout.body" };
-
 /** put.io did not connect, answer or keep sending within the configured time. */
 export class PutioTimeoutError extends PutioBaseError {
   readonly phase: TimeoutPhase;
   constructor(attempted: TextOrString, phase: TimeoutPhase, cause?: unknown) {
-    super(attempted, t(TIMEOUT_CODES[phase], { attempted: asText(attempted) }), { cause });
+    const code = phase === "connect" ? "timeout.connect" : phase === "headers" ? "timeout.headers" : "timeout.body";
+    super(attempted, t(code, { attempted: asText(attempted) }), { cause });
     this.phase = phase;
   }
 }
@@ -184,6 +183,23 @@ function withAttempted(attempted: TextOrString, text: Text): Text {
   // lib's input and engine texts hold __attempted__ themselves.
   if (/^(putio-[a-z-]+|common)\./.test(text.code)) return t("input.other", { attempted: asText(attempted), problem: text });
   return t(text.code, { ...text.params, attempted: asText(attempted) });
+}
+
+/**
+ * The error with the token removed from its message and, for this package's errors, from its
+ * text and attempted phrase too (the error is changed in place: it may already be referenced).
+ */
+export function redactError<E extends Error>(e: E, token?: string): E {
+  const clean = redact(e.message, token);
+  if (clean !== e.message) e.message = clean;
+  if (e instanceof PutioBaseError) {
+    const w = e as unknown as { text: Text; params: Text["params"]; attemptedText: Text; attempted: string };
+    w.text = redact(e.text, token);
+    w.params = w.text.params;
+    w.attemptedText = redact(e.attemptedText, token);
+    w.attempted = render(w.attemptedText);
+  }
+  return e;
 }
 
 /** Remove anything that looks like the token from a text (URLs with oauth_token, headers). */

@@ -38,11 +38,21 @@ const PLACEHOLDER = /__([A-Za-z][A-Za-z0-9]*)__|\uE000([A-Za-z][A-Za-z0-9]*)\uE0
  * one that returns the bare template both work, and a value that looks like a placeholder (a file
  * named "__hint__") is never substituted a second time. Numbers reach the lookup as they are (plurals).
  */
-export function render(text: Text, lookup?: (code: string, params: Record<string, string | number>) => string | undefined): string {
+export function render(text: Text, lookup?: Lookup): string {
+  return renderAt(text, lookup, 0);
+}
+
+export type Lookup = (code: string, params: Record<string, string | number>) => string | undefined;
+
+/** Texts nest a few levels (an API error's attempted and hint); deeper is a value that only looks like a text. */
+const MAX_DEPTH = 8;
+
+function renderAt(text: Text, lookup: Lookup | undefined, depth: number): string {
+  if (depth > MAX_DEPTH) return "…";
   const values: Record<string, string | number> = {};
   const standIns: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(text.params ?? {})) {
-    values[k] = isText(v) ? render(v, lookup) : v;
+    values[k] = isText(v) ? renderAt(v, lookup, depth + 1) : typeof v === "number" ? v : String(v);
     standIns[k] = typeof values[k] === "number" ? values[k] : `\uE000${k}\uE001`;
   }
   let template: string | undefined;
@@ -264,6 +274,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "what.id": "id",
   "what.file-id": "file id",
   "what.folder-id": "folder id",
+  "what.file-or-folder-id": "file or folder id",
   "what.transfer-id": "transfer id",
   "what.transfer-id-or-transfer": "transfer id or transfer",
   "what.event-id": "event id",
@@ -272,6 +283,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "what.zip-id": "zip id",
   "what.created-before": "created before",
   "what.created-after": "created after",
+  "what.part-file": "the .part file",
 
   // The download engine.
   "download.size-mismatch":
@@ -303,6 +315,20 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "storage.connection-broke": "the connection broke (__detail__)",
   "storage.ended-early": "the connection ended early at byte __pos__",
   "storage.local-ended": "the local file ended at byte __pos__",
+  "storage.chunk-line-too-long": "storage sent a malformed chunked body (line too long)",
+  "storage.bad-chunk-size": "storage sent a malformed chunked body (bad chunk size)",
+  "storage.no-crlf-after-chunk": "storage sent a malformed chunked body (no CRLF after a chunk)",
+  "storage.bad-status-line": "storage sent a malformed status line",
+  "storage.bad-header-line": "storage sent a malformed header line",
+  "storage.bad-content-length": 'storage sent an invalid Content-Length "__value__"',
+  "storage.head-too-large": "storage sent a response head over 64 KiB",
+  "storage.closed-mid-body": "storage closed the connection before the body was complete",
+  "storage.closed-before-answer": "storage closed the connection before answering",
+  "storage.no-head-within": "storage sent no response head within __seconds__ s",
+  "storage.no-connect-within": "could not connect to storage within __seconds__ s",
+  "storage.bad-header-name": "invalid header __name__",
+  "storage.bad-url": "not a valid storage URL",
+  "storage.bad-url-scheme": "unsupported storage URL scheme __scheme__",
 
   // The upload engine.
   "upload.crc-mismatch":

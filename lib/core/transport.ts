@@ -379,5 +379,5 @@ function toEnvelope(res: RawResponse): PutioErrorEnvelope {
   } catch {
     /* not JSON: fall through */
   }
-  return { status_code: res.statusCode, error_type: `HTTP_${res.statusCode}`, error_message: `HTTP ${res.statusCode}`, error_id: null, extra: {} };
+  return { status_code: res.statusCode, error_type: `HTTP_${res.statusCode}`, error_message: "", error_id: null, extra: {} };
 }

@@ -2,6 +2,7 @@
 import { validator, type FromSchema } from "../core/schema";
 import type { Transport } from "../core/transport";
 import { checkOk } from "../core/wire";
+import { t } from "../core/texts";
 
 const accountInfoSchema = {
   type: "object",
@@ -50,11 +51,11 @@ export class AccountApi {
   constructor(private readonly t: Transport) {}
 
   async info(signal?: AbortSignal): Promise<AccountInfo> {
-    return (await this.t.request({ method: "GET", path: "/v2/account/info", schema: checkInfo, attempted: "read the account info", signal })).info;
+    return (await this.t.request({ method: "GET", path: "/v2/account/info", schema: checkInfo, attempted: t("op.read-account-info"), signal })).info;
   }
 
   async settings(signal?: AbortSignal): Promise<AccountSettings> {
-    const res = await this.t.request({ method: "GET", path: "/v2/account/settings", schema: checkSettings, attempted: "read the account settings", signal });
+    const res = await this.t.request({ method: "GET", path: "/v2/account/settings", schema: checkSettings, attempted: t("op.read-account-settings"), signal });
     return res.settings as AccountSettings;
   }
 
@@ -66,7 +67,7 @@ export class AccountApi {
       json: changes,
       idempotent: true,
       schema: checkOk,
-      attempted: "change the account settings",
+      attempted: t("op.change-account-settings"),
       signal,
     });
   }

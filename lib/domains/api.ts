@@ -6,6 +6,7 @@ import { PutioInputError, PutioSchemaError } from "../core/errors";
 import type { Params, Primitive, RawResponse, RequestSpec, Transport } from "../core/transport";
 import { header } from "../core/transport";
 import { describeValue } from "../core/describe";
+import { t, type TextOrString } from "../core/texts";
 
 export const API_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"] as const;
 export type ApiMethod = (typeof API_METHODS)[number];
@@ -29,29 +30,25 @@ export interface ApiAnswer {
 }
 
 /** `files/list` → `/v2/files/list`; rejects anything that could leave the API host or climb paths. */
-export function apiPath(path: unknown, attempted: string): string {
-  if (typeof path !== "string" || !path.trim()) throw new PutioInputError(attempted, "no API path given (e.g. /v2/account/info)");
+export function apiPath(path: unknown, attempted: TextOrString): string {
+  if (typeof path !== "string" || !path.trim()) throw new PutioInputError(attempted, t("input.no-api-path"));
   const p = path.trim();
-  if (/^[a-z][a-z0-9+.-]*:/i.test(p) || p.startsWith("//"))
-    throw new PutioInputError(attempted, "the path must be a put.io API path like /v2/files/list, not a URL");
+  if (/^[a-z][a-z0-9+.-]*:/i.test(p) || p.startsWith("//")) throw new PutioInputError(attempted, t("input.api-path-is-url"));
   const [pathname = "", query] = p.split("?", 2);
-  if (query !== undefined) throw new PutioInputError(attempted, "put the query parameters in msg.payload, not in the path");
+  if (query !== undefined) throw new PutioInputError(attempted, t("input.api-query-in-path"));
   const parts = pathname.split("/").filter(Boolean);
   if (parts[0] === "v2") parts.shift();
-  if (!parts.length) throw new PutioInputError(attempted, "no API path given (e.g. /v2/account/info)");
+  if (!parts.length) throw new PutioInputError(attempted, t("input.no-api-path"));
   const decoded = parts.map((part) => {
     let d: string;
     try {
       d = decodeURIComponent(part);
     } catch {
       // decodeURIComponent throws a bare "URIError: URI malformed"; say which segment and why instead.
-      throw new PutioInputError(
-        attempted,
-        `the path segment "${part.slice(0, 40)}" has a "%" that is not a complete UTF-8 escape (like %C3%A9): write a literal "%" as %25`,
-      );
+      throw new PutioInputError(attempted, t("input.api-bad-escape", { segment: part.slice(0, 40) }));
     }
     if (d === "." || d === ".." || /[\\\u0000-\u001f]/.test(d) || d.includes("/")) {
-      throw new PutioInputError(attempted, `"${part.slice(0, 40)}" is not allowed in an API path`);
+      throw new PutioInputError(attempted, t("input.api-segment-not-allowed", { segment: part.slice(0, 40) }));
     }
     return d;
   });
@@ -63,13 +60,13 @@ function isPrimitive(v: unknown): v is Primitive {
 }
 
 /** Form/query values: primitives and lists of primitives (put.io takes lists comma-separated). */
-function toParams(params: Record<string, unknown>, attempted: string): Params {
+function toParams(params: Record<string, unknown>, attempted: TextOrString): Params {
   const out: Params = {};
   for (const [k, v] of Object.entries(params)) {
     if (isPrimitive(v)) out[k] = v;
     else if (Array.isArray(v) && v.every(isPrimitive)) out[k] = v as Primitive[];
-    else if (v && typeof v === "object") throw new PutioInputError(attempted, `parameter "${k}" is an object: send it as JSON (encoding "json") or as text`);
-    else throw new PutioInputError(attempted, `parameter "${k}" is a ${typeof v} (${describeValue(v, 30)}): send text, a number or true/false`);
+    else if (v && typeof v === "object") throw new PutioInputError(attempted, t("input.api-param-is-object", { key: k }));
+    else throw new PutioInputError(attempted, t("input.api-param-wrong-type", { key: k, type: typeof v, value: describeValue(v, 30) }));
   }
   return out;
 }
@@ -82,16 +79,19 @@ export class GenericApi {
       String(call.method ?? "GET")
         .trim()
         .toUpperCase() || "GET";
-    const attempted0 = `call the put.io API (${method.slice(0, 10)} ${typeof call.path === "string" ? call.path.slice(0, 100) : describeValue(call.path, 40)})`;
+    const attempted0 = t("op.call-api", {
+      method: method.slice(0, 10),
+      path: typeof call.path === "string" ? call.path.slice(0, 100) : describeValue(call.path, 40),
+    });
     if (!(API_METHODS as readonly string[]).includes(method))
-      throw new PutioInputError(attempted0, `"${String(call.method).slice(0, 20)}" is not an HTTP method (${API_METHODS.join(", ")})`);
+      throw new PutioInputError(attempted0, t("input.api-not-a-method", { method: String(call.method).slice(0, 20), methods: API_METHODS.join(", ") }));
     const path = apiPath(call.path, attempted0);
     // put.io's own errors say "POST /v2/… failed"; input errors say what was being attempted.
-    const attempted = `${method} ${path}`;
-    const inputAttempted = `call the put.io API (${attempted})`;
+    const attempted = t("op.api-request", { method, path });
+    const inputAttempted = t("op.call-api", { method, path });
     const params = call.params ?? {};
     if (typeof params !== "object" || Array.isArray(params) || Buffer.isBuffer(params))
-      throw new PutioInputError(inputAttempted, "the parameters must be an object");
+      throw new PutioInputError(inputAttempted, t("input.api-params-not-object"));
     const spec: RequestSpec<unknown> = { method: method as ApiMethod, path, attempted, signal: call.signal };
     if (method === "GET" || method === "HEAD" || method === "DELETE") {
       spec.query = toParams(params, inputAttempted);
@@ -103,9 +103,12 @@ export class GenericApi {
         try {
           JSON.stringify(params);
         } catch (err) {
+          const why = String(err);
           throw new PutioInputError(
             inputAttempted,
-            `the parameters cannot be sent as JSON (${/circular/i.test(String(err)) ? "it refers to itself" : /bigint/i.test(String(err)) ? "it holds a BigInt" : "a value cannot be read"}): ${describeValue(params, 60)}`,
+            t(/circular/i.test(why) ? "input.api-params-circular" : /bigint/i.test(why) ? "input.api-params-bigint" : "input.api-params-unreadable", {
+              value: describeValue(params, 60),
+            }),
           );
         }
         spec.json = params;
@@ -116,12 +119,12 @@ export class GenericApi {
   }
 }
 
-function parseBody(res: RawResponse, attempted: string): unknown {
+function parseBody(res: RawResponse, attempted: TextOrString): unknown {
   const type = header(res.headers, "content-type") ?? "";
   if (!/json/i.test(type)) return res.body;
   try {
     return res.body.length ? JSON.parse(res.body.toString("utf8")) : null;
   } catch {
-    throw new PutioSchemaError(attempted, "", `is not JSON (${res.body.length} bytes)`);
+    throw new PutioSchemaError(attempted, "", t("schema.not-json", { bytes: res.body.length }));
   }
 }

@@ -3,6 +3,7 @@
  * Unlike the cursor-paged lists, history pages go backwards with `before=<event id>`.
  */
 import { PutioError } from "../core/errors";
+import { t } from "../core/texts";
 import { INVALID_SCOPE } from "../core/quirks";
 import { validator, type FromSchema } from "../core/schema";
 import type { Transport } from "../core/transport";
@@ -37,9 +38,9 @@ export class EventsApi {
 
   /** One page, newest first; `before` an event id to get older ones. */
   async page(opts: { perPage?: number; before?: number; signal?: AbortSignal } = {}): Promise<EventPage> {
-    const attempted = "list the history";
+    const attempted = t("op.list-history");
     const perPage = clampPerPage(opts.perPage, 100);
-    if (opts.before !== undefined) checkId(opts.before, attempted, "event id");
+    if (opts.before !== undefined) checkId(opts.before, attempted, t("what.event-id"));
     const res = await this.t.request({
       method: "GET",
       path: "/v2/events/list",
@@ -68,14 +69,14 @@ export class EventsApi {
 
   /** Deleting an event that is already gone answers OK, so a repeat is harmless. */
   async delete(id: number, signal?: AbortSignal): Promise<void> {
-    const attempted = `delete history event ${id}`;
-    checkId(id, attempted, "event id");
+    const attempted = t("op.delete-event", { id });
+    checkId(id, attempted, t("what.event-id"));
     await this.scoped(() => this.t.request({ method: "POST", path: `/v2/events/delete/${id}`, idempotent: true, schema: checkOk, attempted, signal }));
   }
 
   async clear(signal?: AbortSignal): Promise<void> {
     await this.scoped(() =>
-      this.t.request({ method: "POST", path: "/v2/events/delete", idempotent: true, schema: checkOk, attempted: "clear the history", signal }),
+      this.t.request({ method: "POST", path: "/v2/events/delete", idempotent: true, schema: checkOk, attempted: t("op.clear-history"), signal }),
     );
   }
 
@@ -86,9 +87,9 @@ export class EventsApi {
     } catch (err) {
       if (err instanceof PutioError && err.errorType === INVALID_SCOPE) {
         throw new PutioError(
-          err.attempted,
+          err.attemptedText,
           { status_code: err.statusCode, error_type: err.errorType, error_message: err.errorMessage, error_id: err.errorId, extra: err.extra },
-          "put.io allows deleting history only to its own apps, not to tokens of third-party OAuth apps; clear it at app.put.io instead.",
+          t("hint.history-own-apps"),
         );
       }
       throw err;

@@ -3,6 +3,7 @@
  * move (incl. move-with-rename), delete, download URL, extract. Schemas sit beside their calls.
  */
 import { PutioInputError } from "../core/errors";
+import { t } from "../core/texts";
 import { validator, type FromSchema } from "../core/schema";
 import { cursorList } from "../core/paginate";
 import type { Transport } from "../core/transport";
@@ -102,7 +103,7 @@ export class FilesApi {
 
   /** Every child of a folder, following the cursor to the end. */
   list(parentId: number, opts: ListOptions = {}): AsyncGenerator<PutioFile> {
-    const attempted = `list folder ${parentId}`;
+    const attempted = t("op.list-folder", { id: parentId });
     const perPage = clampPerPage(opts.perPage);
     return cursorList(
       this.t,
@@ -125,15 +126,15 @@ export class FilesApi {
       path: "/v2/files/list",
       query: { parent_id: parentId, per_page: clampPerPage(opts.perPage) },
       schema: checkFileListPage,
-      attempted: `list folder ${parentId}`,
+      attempted: t("op.list-folder", { id: parentId }),
       signal: opts.signal,
     });
   }
 
   /** Search by name across the account (put.io's search lags new files by seconds). */
   search(query: string, opts: ListOptions = {}): AsyncGenerator<PutioFile> {
-    const attempted = `search "${query}"`;
-    if (typeof query !== "string" || !query.trim()) throw new PutioInputError(attempted, "the search text is empty");
+    const attempted = t("op.search", { query: String(query) });
+    if (typeof query !== "string" || !query.trim()) throw new PutioInputError(attempted, t("input.search-empty"));
     const perPage = clampPerPage(opts.perPage);
     return cursorList(
       this.t,
@@ -143,7 +144,7 @@ export class FilesApi {
   }
 
   async get(id: number, signal?: AbortSignal): Promise<PutioFile> {
-    const attempted = `get file ${id}`;
+    const attempted = t("op.get-file", { id });
     checkId(id, attempted);
     const res = await this.t.request({ method: "GET", path: `/v2/files/${id}`, schema: checkFileEnvelope, attempted, signal });
     return res.file;
@@ -157,7 +158,7 @@ export class FilesApi {
         path: `/v2/files/${parentId}/child`,
         query: { name },
         schema: checkFileEnvelope,
-        attempted: `find "${name}" in folder ${parentId}`,
+        attempted: t("op.find-in-folder", { name, id: parentId }),
         signal,
       });
       return res.file;
@@ -168,7 +169,7 @@ export class FilesApi {
   }
 
   async createFolder(parentId: number, name: string, signal?: AbortSignal): Promise<PutioFile> {
-    const attempted = `create folder "${name}" in folder ${parentId}`;
+    const attempted = t("op.create-folder", { name: String(name), id: parentId });
     checkName(name, attempted);
     const res = await this.t.request({
       method: "POST",
@@ -182,7 +183,7 @@ export class FilesApi {
   }
 
   async rename(fileId: number, name: string, signal?: AbortSignal): Promise<void> {
-    const attempted = `rename file ${fileId} to "${name}"`;
+    const attempted = t("op.rename-file", { id: fileId, name: String(name) });
     checkNotRoot(fileId, attempted);
     checkName(name, attempted);
     // Renaming to the same name twice has the same result: safe to repeat.
@@ -195,10 +196,11 @@ export class FilesApi {
    * caller can name each file that failed.
    */
   async move(fileIds: number[], parentId: number, signal?: AbortSignal): Promise<MoveItemError[]> {
-    const attempted = `move ${fileIds.length === 1 ? `file ${fileIds[0]}` : `${fileIds.length} files`} to folder ${parentId}`;
-    if (!fileIds.length) throw new PutioInputError(attempted, "no file ids given");
+    const attempted =
+      fileIds.length === 1 ? t("op.move-file", { id: fileIds[0]!, parent: parentId }) : t("op.move-files", { count: fileIds.length, parent: parentId });
+    if (!fileIds.length) throw new PutioInputError(attempted, t("input.no-file-ids"));
     fileIds.forEach((id) => checkNotRoot(id, attempted));
-    checkId(parentId, attempted, "folder id");
+    checkId(parentId, attempted, t("what.folder-id"));
     const res = await this.t.request({
       method: "POST",
       path: "/v2/files/move",
@@ -214,9 +216,9 @@ export class FilesApi {
 
   /** Move one file and give it a new name in the same call (the form putio-sync and rclone use). */
   async moveAndRename(fileId: number, parentId: number, name: string, signal?: AbortSignal): Promise<void> {
-    const attempted = `move file ${fileId} to folder ${parentId} as "${name}"`;
+    const attempted = t("op.move-file-as", { id: fileId, parent: parentId, name: String(name) });
     checkNotRoot(fileId, attempted);
-    checkId(parentId, attempted, "folder id");
+    checkId(parentId, attempted, t("what.folder-id"));
     checkName(name, attempted);
     await this.t
       .request({
@@ -231,7 +233,7 @@ export class FilesApi {
       .then((r) => {
         this.onTreeChange();
         const e = r.errors?.[0];
-        if (e) throw new PutioInputError(attempted, `put.io refused it (${e.error_type})`);
+        if (e) throw new PutioInputError(attempted, t("input.move-refused", { type: e.error_type }));
       });
   }
 
@@ -240,8 +242,8 @@ export class FilesApi {
    * the call counts as idempotent; TRASH_LOCK_TIMEOUT is retried by the transport.
    */
   async delete(fileIds: number[], opts: { skipTrash?: boolean; signal?: AbortSignal } = {}): Promise<DeleteResult> {
-    const attempted = `delete ${fileIds.length === 1 ? `file ${fileIds[0]}` : `${fileIds.length} files`}`;
-    if (!fileIds.length) throw new PutioInputError(attempted, "no file ids given");
+    const attempted = fileIds.length === 1 ? t("op.delete-file", { id: fileIds[0]! }) : t("op.delete-files", { count: fileIds.length });
+    if (!fileIds.length) throw new PutioInputError(attempted, t("input.no-file-ids"));
     fileIds.forEach((id) => checkNotRoot(id, attempted));
     const res = await this.t.request({
       method: "POST",
@@ -259,14 +261,14 @@ export class FilesApi {
 
   /** A direct storage URL for the file's bytes (supports Range); it expires, so ask again when it does. */
   async downloadUrl(fileId: number, signal?: AbortSignal): Promise<string> {
-    const attempted = `get the download address of file ${fileId}`;
+    const attempted = t("op.get-download-url", { id: fileId });
     checkId(fileId, attempted);
     const res = await this.t.request({ method: "GET", path: `/v2/files/${fileId}/url`, schema: checkUrl, attempted, signal });
     return res.url;
   }
 
   async extract(fileIds: number[], opts: { password?: string; signal?: AbortSignal } = {}): Promise<Extraction[]> {
-    const attempted = `extract ${fileIds.length} archive(s)`;
+    const attempted = t("op.extract", { count: fileIds.length });
     fileIds.forEach((id) => checkId(id, attempted));
     const res = await this.t.request({
       method: "POST",
@@ -280,7 +282,7 @@ export class FilesApi {
   }
 
   async extractions(signal?: AbortSignal): Promise<Extraction[]> {
-    const res = await this.t.request({ method: "GET", path: "/v2/files/extract", schema: checkExtractions, attempted: "list extractions", signal });
+    const res = await this.t.request({ method: "GET", path: "/v2/files/extract", schema: checkExtractions, attempted: t("op.list-extractions"), signal });
     return res.extractions;
   }
 }

@@ -4,6 +4,7 @@
  * folders a walk does not enter (sample, extras). Generic on purpose: it only reads put.io's file fields.
  */
 import { PutioInputError } from "../core/errors";
+import { t, type Text } from "../core/texts";
 import { parsePutioDate } from "../core/wire";
 
 export interface FileFilter {
@@ -52,9 +53,9 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`, "i");
 }
 
-function toDate(value: Date | string, what: string): Date {
+function toDate(value: Date | string, what: Text): Date {
   const d = value instanceof Date ? value : (parsePutioDate(value) ?? new Date(value));
-  if (Number.isNaN(d.getTime())) throw new PutioInputError("filter files", `${what} "${String(value)}" is not a date`);
+  if (Number.isNaN(d.getTime())) throw new PutioInputError(t("op.filter-files"), t("input.not-a-date", { what, value: String(value) }));
   return d;
 }
 
@@ -75,11 +76,11 @@ export function compileFilter(filter: FileFilter | null | undefined, now = Date.
     try {
       regex = filter.nameRegex instanceof RegExp ? filter.nameRegex : new RegExp(filter.nameRegex, "i");
     } catch (err) {
-      throw new PutioInputError("filter files", `the name pattern is not a valid regular expression: ${(err as Error).message}`);
+      throw new PutioInputError(t("op.filter-files"), t("input.bad-name-pattern", { detail: String((err as Error).message) }));
     }
   }
-  const before = filter.createdBefore ? toDate(filter.createdBefore, "created before").getTime() : null;
-  const after = filter.createdAfter ? toDate(filter.createdAfter, "created after").getTime() : null;
+  const before = filter.createdBefore ? toDate(filter.createdBefore, t("what.created-before")).getTime() : null;
+  const after = filter.createdAfter ? toDate(filter.createdAfter, t("what.created-after")).getTime() : null;
   const olderThan = Number.isFinite(filter.olderThanDays) && filter.olderThanDays! > 0 ? now - filter.olderThanDays! * DAY_MS : null;
   const min = Number.isFinite(filter.minSize) ? filter.minSize! : null;
   const max = Number.isFinite(filter.maxSize) ? filter.maxSize! : null;

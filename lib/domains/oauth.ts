@@ -4,6 +4,7 @@
  */
 import { validator } from "../core/schema";
 import type { Transport } from "../core/transport";
+import { t } from "../core/texts";
 
 const checkCode = validator({
   type: "object",
@@ -41,7 +42,7 @@ export class OAuthApi {
       query: { app_id: appId, client_name: clientName },
       auth: false,
       schema: checkCode,
-      attempted: "get a login code",
+      attempted: t("op.get-login-code"),
       signal,
     });
     return { ...res, linkUrl: `${this.t.webUrl}/link?code=${encodeURIComponent(res.code)}` };
@@ -54,7 +55,7 @@ export class OAuthApi {
       path: `/v2/oauth2/oob/code/${encodeURIComponent(code)}`,
       auth: false,
       schema: checkCodeMatch,
-      attempted: "check the login code",
+      attempted: t("op.check-login-code"),
       signal,
     });
     return res.oauth_token || null;
@@ -69,7 +70,7 @@ export class OAuthApi {
       query: { oauth_token: candidate },
       auth: false,
       schema: checkValidation,
-      attempted: "validate the access token",
+      attempted: t("op.validate-token"),
       signal,
     });
   }

@@ -4,18 +4,18 @@
  */
 import { describeValue } from "../core/describe";
 import { PutioInputError } from "../core/errors";
+import { t, type TextOrString } from "../core/texts";
 import type { FilesApi } from "./files";
 import { checkName } from "../core/wire";
-import type { TextOrString } from "../core/texts";
 
 export const ROOT_ID = 0;
 
 /** Split a put.io path into names; rejects "." and ".." so a path cannot climb. */
 export function splitPath(path: string, attempted: TextOrString): string[] {
-  if (typeof path !== "string") throw new PutioInputError(attempted, `${describeValue(path)} is not a path`);
+  if (typeof path !== "string") throw new PutioInputError(attempted, t("input.not-a-path", { value: describeValue(path) }));
   const parts = path.split("/").filter((p) => p !== "");
   for (const p of parts) {
-    if (p === "." || p === "..") throw new PutioInputError(attempted, `the path "${path}" contains "${p}"`);
+    if (p === "." || p === "..") throw new PutioInputError(attempted, t("input.path-climbs", { path, part: p }));
     checkName(p, attempted);
   }
   return parts;
@@ -34,7 +34,7 @@ export class PathResolver {
 
   /** The id of the folder at `path`; null when missing and `create` is false. */
   async resolve(path: string, opts: { create?: boolean; signal?: AbortSignal } = {}): Promise<number | null> {
-    const attempted = `find folder "${path}"`;
+    const attempted = t("op.find-folder", { path: String(path) });
     const parts = splitPath(path, attempted);
     let parentId = ROOT_ID;
     let key = "";
@@ -58,7 +58,7 @@ export class PathResolver {
     const work = (async () => {
       let found = await this.files.child(parentId, name, signal);
       if (found && found.file_type !== "FOLDER") {
-        throw new PutioInputError(`find folder "${key}"`, `"${key}" is a file, not a folder`);
+        throw new PutioInputError(t("op.find-folder", { path: key }), t("input.is-a-file", { path: key }));
       }
       if (!found) {
         if (!create) return null;

@@ -5,7 +5,7 @@
  */
 import { describeValue } from "../core/describe";
 import { idsOf } from "../core/ids";
-import type { TextOrString } from "../core/texts";
+import { t, type TextOrString } from "../core/texts";
 
 export type TransferItem = { kind: "magnet" | "url"; url: string } | { kind: "torrent"; data: Buffer; name: string };
 
@@ -99,5 +99,5 @@ export function parseTransferItems(payload: unknown, torrentName = "upload.torre
 
 /** Transfer ids from a number, digits, a CSV string, transfer objects or an array of these. */
 export function transferIdsOf(value: unknown, attempted: TextOrString): number[] {
-  return idsOf(value, attempted, "transfer id or transfer");
+  return idsOf(value, attempted, t("what.transfer-id-or-transfer"));
 }

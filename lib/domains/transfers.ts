@@ -1,5 +1,6 @@
 /** Transfers domain: list/continue, get, count, add, retry, cancel, clean, remove. */
 import { PutioInputError } from "../core/errors";
+import { t } from "../core/texts";
 import { isTransferDone } from "../core/quirks";
 import { cursorList } from "../core/paginate";
 import { validator, type FromSchema } from "../core/schema";
@@ -62,19 +63,19 @@ export class TransfersApi {
     const perPage = clampPerPage(opts.perPage);
     return cursorList(
       this.t,
-      { path: "/v2/transfers/list", perPage, schema: checkTransferPage, attempted: "list transfers", signal: opts.signal },
+      { path: "/v2/transfers/list", perPage, schema: checkTransferPage, attempted: t("op.list-transfers"), signal: opts.signal },
       (page) => page.transfers,
     );
   }
 
   async get(id: number, signal?: AbortSignal): Promise<Transfer> {
-    const attempted = `get transfer ${id}`;
-    checkId(id, attempted, "transfer id");
+    const attempted = t("op.get-transfer", { id });
+    checkId(id, attempted, t("what.transfer-id"));
     return (await this.t.request({ method: "GET", path: `/v2/transfers/${id}`, schema: checkTransferEnvelope, attempted, signal })).transfer;
   }
 
   async count(signal?: AbortSignal): Promise<number> {
-    return (await this.t.request({ method: "GET", path: "/v2/transfers/count", schema: checkCount, attempted: "count transfers", signal })).count;
+    return (await this.t.request({ method: "GET", path: "/v2/transfers/count", schema: checkCount, attempted: t("op.count-transfers"), signal })).count;
   }
 
   /**
@@ -82,9 +83,9 @@ export class TransfersApi {
    * been added); the caller sees PutioNetworkError.mayHaveTakenEffect.
    */
   async add(url: string, opts: AddTransferOptions = {}): Promise<Transfer> {
-    const attempted = `add transfer ${shortSource(url)}`;
-    if (typeof url !== "string" || !url.trim()) throw new PutioInputError(attempted, "the URL or magnet is empty");
-    if (opts.saveParentId !== undefined) checkId(opts.saveParentId, attempted, "folder id");
+    const attempted = t("op.add-transfer", { source: shortSource(url) });
+    if (typeof url !== "string" || !url.trim()) throw new PutioInputError(attempted, t("input.transfer-url-empty"));
+    if (opts.saveParentId !== undefined) checkId(opts.saveParentId, attempted, t("what.folder-id"));
     const res = await this.t.request({
       method: "POST",
       path: "/v2/transfers/add",
@@ -98,8 +99,8 @@ export class TransfersApi {
 
   /** Retrying a healthy transfer is a no-op on put.io, so this is safe to repeat. */
   async retry(id: number, signal?: AbortSignal): Promise<Transfer> {
-    const attempted = `retry transfer ${id}`;
-    checkId(id, attempted, "transfer id");
+    const attempted = t("op.retry-transfer", { id });
+    checkId(id, attempted, t("what.transfer-id"));
     return (
       await this.t.request({ method: "POST", path: "/v2/transfers/retry", form: { id }, idempotent: true, schema: checkTransferEnvelope, attempted, signal })
     ).transfer;
@@ -107,16 +108,16 @@ export class TransfersApi {
 
   /** Cancel is idempotent on put.io (unknown ids are ignored). */
   async cancel(ids: number[], signal?: AbortSignal): Promise<void> {
-    const attempted = `cancel transfer(s) ${ids.join(",")}`;
-    if (!ids.length) throw new PutioInputError(attempted, "no transfer ids given");
-    ids.forEach((id) => checkId(id, attempted, "transfer id"));
+    const attempted = t("op.cancel-transfers", { ids: ids.join(",") });
+    if (!ids.length) throw new PutioInputError(attempted, t("input.no-transfer-ids"));
+    ids.forEach((id) => checkId(id, attempted, t("what.transfer-id")));
     await this.t.request({ method: "POST", path: "/v2/transfers/cancel", form: { transfer_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
   }
 
   /** Remove finished transfers from the list (all of them when no ids are given). */
   async clean(ids: number[] = [], signal?: AbortSignal): Promise<number[]> {
-    const attempted = ids.length ? `clean transfer(s) ${ids.join(",")}` : "clean finished transfers";
-    ids.forEach((id) => checkId(id, attempted, "transfer id"));
+    const attempted = ids.length ? t("op.clean-transfers", { ids: ids.join(",") }) : t("op.clean-finished-transfers");
+    ids.forEach((id) => checkId(id, attempted, t("what.transfer-id")));
     const res = await this.t.request({
       method: "POST",
       path: "/v2/transfers/clean",
@@ -130,9 +131,9 @@ export class TransfersApi {
   }
 
   async remove(ids: number[], signal?: AbortSignal): Promise<void> {
-    const attempted = `remove transfer(s) ${ids.join(",")}`;
-    if (!ids.length) throw new PutioInputError(attempted, "no transfer ids given");
-    ids.forEach((id) => checkId(id, attempted, "transfer id"));
+    const attempted = t("op.remove-transfers", { ids: ids.join(",") });
+    if (!ids.length) throw new PutioInputError(attempted, t("input.no-transfer-ids"));
+    ids.forEach((id) => checkId(id, attempted, t("what.transfer-id")));
     await this.t.request({ method: "POST", path: "/v2/transfers/remove", form: { transfer_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
   }
 }

@@ -1,5 +1,6 @@
 /** Trash domain: list (+ continue), restore, delete for good, empty. */
 import { PutioInputError } from "../core/errors";
+import { t } from "../core/texts";
 import { cursorList } from "../core/paginate";
 import { validator, type FromSchema } from "../core/schema";
 import type { Transport } from "../core/transport";
@@ -36,28 +37,28 @@ export class TrashApi {
   list(opts: { perPage?: number; signal?: AbortSignal } = {}): AsyncGenerator<TrashFile> {
     return cursorList(
       this.t,
-      { path: "/v2/trash/list", perPage: clampPerPage(opts.perPage), schema: checkTrashPage, attempted: "list the trash", signal: opts.signal },
+      { path: "/v2/trash/list", perPage: clampPerPage(opts.perPage), schema: checkTrashPage, attempted: t("op.list-trash"), signal: opts.signal },
       (page) => page.files,
     );
   }
 
   /** Restore items (they keep their ids). put.io answers 404 TRASH_FILE_NOT_FOUND for unknown ids. */
   async restore(ids: number[], signal?: AbortSignal): Promise<void> {
-    const attempted = `restore ${ids.length} item(s) from the trash`;
-    if (!ids.length) throw new PutioInputError(attempted, "no file ids given");
+    const attempted = t("op.restore-trash", { count: ids.length });
+    if (!ids.length) throw new PutioInputError(attempted, t("input.no-file-ids"));
     ids.forEach((id) => checkNotRoot(id, attempted));
     await this.t.request({ method: "POST", path: "/v2/trash/restore", form: { file_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
     this.onTreeChange();
   }
 
   async delete(ids: number[], signal?: AbortSignal): Promise<void> {
-    const attempted = `delete ${ids.length} item(s) from the trash for good`;
-    if (!ids.length) throw new PutioInputError(attempted, "no file ids given");
+    const attempted = t("op.delete-trash", { count: ids.length });
+    if (!ids.length) throw new PutioInputError(attempted, t("input.no-file-ids"));
     ids.forEach((id) => checkNotRoot(id, attempted));
     await this.t.request({ method: "POST", path: "/v2/trash/delete", form: { file_ids: ids }, idempotent: true, schema: checkOk, attempted, signal });
   }
 
   async empty(signal?: AbortSignal): Promise<void> {
-    await this.t.request({ method: "POST", path: "/v2/trash/empty", idempotent: true, schema: checkOk, attempted: "empty the trash", signal });
+    await this.t.request({ method: "POST", path: "/v2/trash/empty", idempotent: true, schema: checkOk, attempted: t("op.empty-trash"), signal });
   }
 }

@@ -6,6 +6,7 @@ import { openAsBlob } from "node:fs";
 import { basename } from "node:path";
 import { FormData } from "undici";
 import { PutioInputError } from "../core/errors";
+import { t } from "../core/texts";
 import { validator } from "../core/schema";
 import type { Transport } from "../core/transport";
 import { checkName } from "../core/wire";
@@ -32,12 +33,12 @@ export class UploadApi {
   /** Upload a Buffer or a local file (streamed from disk, not read into memory). */
   async upload(source: Buffer | { path: string }, name: string | undefined, opts: UploadOptions = {}): Promise<UploadResult> {
     const fileName = name ?? (Buffer.isBuffer(source) ? undefined : basename(source.path));
-    const attempted = `upload "${fileName ?? "(unnamed)"}"`;
+    const attempted = fileName === undefined || fileName === null ? t("op.upload-unnamed") : t("op.upload", { name: String(fileName) });
     checkName(fileName, attempted);
     const blob = Buffer.isBuffer(source)
       ? new Blob([source as Uint8Array<ArrayBuffer>])
       : await openAsBlob(source.path).catch((err: Error) => {
-          throw new PutioInputError(attempted, `cannot read ${source.path}: ${err.message}`);
+          throw new PutioInputError(attempted, t("input.cannot-read", { path: source.path, detail: String(err.message) }));
         });
     const form = new FormData();
     form.append("file", blob, fileName);
@@ -54,6 +55,6 @@ export class UploadApi {
     });
     if (res.transfer) return { kind: "transfer", transfer: res.transfer };
     if (res.file) return { kind: "file", file: res.file };
-    throw new PutioInputError(attempted, "put.io answered with neither a file nor a transfer");
+    throw new PutioInputError(attempted, t("input.upload-answer-unknown"));
   }
 }

@@ -3,6 +3,7 @@
  * while (NEW → PROCESSING → DONE) and announced with a `zip_created` socket push.
  */
 import { PutioAbortError, PutioError, PutioInputError } from "../core/errors";
+import { t } from "../core/texts";
 import { validator, type FromSchema } from "../core/schema";
 import { abortableSleep } from "../core/sleep";
 import type { PutioSocket, SocketEvent } from "../core/socket";
@@ -70,8 +71,8 @@ export class ZipsApi {
 
   /** Not idempotent: a repeat after a network error would make a second zip. */
   async create(fileIds: number[], signal?: AbortSignal): Promise<number> {
-    const attempted = `zip ${fileIds.length === 1 ? `file ${fileIds[0]}` : `${fileIds.length} files`}`;
-    if (!Array.isArray(fileIds) || !fileIds.length) throw new PutioInputError(attempted, "no file ids given");
+    const attempted = fileIds?.length === 1 ? t("op.zip-file", { id: fileIds[0]! }) : t("op.zip-files", { count: fileIds?.length ?? 0 });
+    if (!Array.isArray(fileIds) || !fileIds.length) throw new PutioInputError(attempted, t("input.no-file-ids"));
     fileIds.forEach((id) => checkId(id, attempted));
     const res = await this.t.request({ method: "POST", path: "/v2/zips/create", form: { file_ids: fileIds }, schema: checkCreated, attempted, signal });
     return res.zip_id;
@@ -79,12 +80,12 @@ export class ZipsApi {
 
   /** The zips put.io still holds. */
   async list(signal?: AbortSignal): Promise<ZipListItem[]> {
-    return (await this.t.request({ method: "GET", path: "/v2/zips/list", schema: checkZipList, attempted: "list zips", signal })).zips;
+    return (await this.t.request({ method: "GET", path: "/v2/zips/list", schema: checkZipList, attempted: t("op.list-zips"), signal })).zips;
   }
 
   async get(id: number, signal?: AbortSignal): Promise<ZipInfo> {
-    const attempted = `get zip ${id}`;
-    checkId(id, attempted, "zip id");
+    const attempted = t("op.get-zip", { id });
+    checkId(id, attempted, t("what.zip-id"));
     try {
       return await this.t.request({ method: "GET", path: `/v2/zips/${id}`, schema: checkZipInfo, attempted, signal });
     } catch (err) {
@@ -93,7 +94,7 @@ export class ZipsApi {
         throw new PutioError(
           attempted,
           { status_code: 410, error_type: err.errorType, error_message: err.errorMessage, error_id: err.errorId, extra: err.extra },
-          "The zip expired or never existed (put.io forgets zips after a while): create it again.",
+          t("hint.zip-expired"),
         );
       }
       throw err;
@@ -102,14 +103,14 @@ export class ZipsApi {
 
   /** put.io cancels with a GET (not a POST); cancelling twice is harmless. */
   async cancel(id: number, signal?: AbortSignal): Promise<void> {
-    const attempted = `cancel zip ${id}`;
-    checkId(id, attempted, "zip id");
+    const attempted = t("op.cancel-zip", { id });
+    checkId(id, attempted, t("what.zip-id"));
     await this.t.request({ method: "GET", path: `/v2/zips/${id}/cancel`, schema: checkOk, attempted, signal });
   }
 
   /** Check until the zip is DONE (→ its url) or ERROR (→ PutioError ERROR_IN_ZIP). */
   async waitUntilDone(id: number, opts: WaitZipOptions = {}): Promise<ZipResult> {
-    const attempted = `wait for zip ${id}`;
+    const attempted = t("op.wait-zip", { id });
     const signal = this.t.linkSignal(opts.signal);
     let delay = Math.max(1, opts.pollMs ?? 2000);
     const maxDelay = Math.max(delay, opts.maxPollMs ?? 30_000);
@@ -138,11 +139,9 @@ export class ZipsApi {
           return { zipId: id, url: info.url, size: info.size ?? 0, missingFiles: (info.missing_files ?? []) as ZipResult["missingFiles"] };
         }
         if (status === "ERROR") {
-          throw new PutioError(
-            attempted,
-            { status_code: 500, error_type: "ERROR_IN_ZIP", error_message: info.error_msg || "put.io could not build the zip" },
-            "Try again, or download the files one by one.",
-          );
+          throw new PutioError(attempted, { status_code: 500, error_type: "ERROR_IN_ZIP", error_message: info.error_msg || "" }, t("hint.zip-failed"), {
+            detail: info.error_msg ? undefined : t("api.zip-failed"),
+          });
         }
         if (nudged) continue;
         const ac = new AbortController();

@@ -13,6 +13,7 @@
 import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
 import { crc32, crc32Combine, crcHex, parseCrc } from "../core/crc";
+import { t, type Text } from "../core/texts";
 import { localPathClaims } from "./claims";
 import { LocalWriteError, RangesRefusedError, RemoteChangedError } from "./engine-errors";
 import { OPEN, lstatOrNull, removeIfPresent, type DownloadFileHandle, type DownloadFs } from "./fs";
@@ -34,7 +35,7 @@ async function crcOfRange(fh: DownloadFileHandle, start: number, end: number, si
   for (let pos = start; pos < end;) {
     if (signal?.aborted) throw signal.reason;
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
-    if (bytesRead === 0) throw new RemoteChangedError(`the local file ended at byte ${pos}`);
+    if (bytesRead === 0) throw new RemoteChangedError(t("storage.local-ended", { pos }));
     crc = crc32(buf.subarray(0, bytesRead), crc);
     pos += bytesRead;
   }
@@ -51,11 +52,7 @@ export async function compareLocal(
   const st = await lstatOrNull(ctx.fs, localPath);
   if (!st) return "missing";
   // A link is never followed, compared or replaced: it could lead outside the target.
-  if (st.isSymbolicLink())
-    throw new PutioInputError(
-      `download "${file.name}"`,
-      `"${localPath}" is a symbolic link: node-red-putio does not write through or replace links; move or remove it`,
-    );
+  if (st.isSymbolicLink()) throw new PutioInputError(t("op.download", { name: file.name }), t("input.local-symlink", { path: localPath }));
   if (!st.isFile()) return "not-a-file";
   if (st.size !== file.size) return "different";
   const want = parseCrc(file.crc32);
@@ -111,7 +108,7 @@ async function chooseFinalPath(
     }
     release();
   }
-  throw new PutioTransferIntegrityError(`download "${file.name}"`, `no free name for "${name}" in "${dir}"`);
+  throw new PutioTransferIntegrityError(t("op.download", { name: file.name }), t("download.no-free-name", { name, dir }));
 }
 
 /**
@@ -130,7 +127,7 @@ export async function downloadFile(ctx: EngineContext, file: RemoteFile, dir: st
 }
 
 async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string, name: string, opts: FileJobOptions): Promise<FileResult> {
-  const attempted = `download "${opts.putioPath}"`;
+  const attempted = t("op.download", { name: opts.putioPath });
   const started = ctx.clock.now();
   const choice = await chooseFinalPath(ctx, dir, file, name, opts);
   const finalPath = choice.path;
@@ -165,14 +162,11 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
         retries += out.retries;
         if (resumedBytes < 0) resumedBytes = out.resumedBytes;
         resumed = resumed || out.resumedBytes > 0 || out.retries > 0;
-        const mismatch = verifyProblem(remote, out.size, out.crc);
+        const mismatch = verifyProblem(remote, out.size, out.crc, finalPath);
         if (mismatch) {
           await out.discard();
           if (integrityFailures++ >= ctx.options.integrityRetries) {
-            throw new PutioTransferIntegrityError(
-              attempted,
-              `put.io: ${attempted} failed: ${mismatch} after ${integrityFailures} full downloads; the partial file was removed and nothing was written at "${finalPath}".`,
-            );
+            throw new PutioTransferIntegrityError(attempted, t(mismatch.code, { ...mismatch.params, count: integrityFailures }));
           }
           retries++;
           remote = await ctx.client.files.get(remote.id, opts.signal); // same-size changes show up only as a new crc32
@@ -214,7 +208,7 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
           await removeIfPresent(ctx.fs, temp.state).catch(() => {});
           throw new PutioTransferIntegrityError(
             attempted,
-            `${attempted} failed: could not write "${err.at}" (${err.errno.code ?? err.message})${err.errno.code === "ENOSPC" ? ": the disk is full" : ""}. The partial file was removed.`,
+            t(err.errno.code === "ENOSPC" ? "download.disk-full" : "download.write-failed", { path: err.at, detail: String(err.errno.code ?? err.message) }),
             { cause: err.errno },
           );
         }
@@ -226,10 +220,11 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
   }
 }
 
-function verifyProblem(file: RemoteFile, size: number, crc: number): string | null {
-  if (size !== file.size) return `the size is ${size} bytes, put.io says ${file.size}`;
+/** What a finished part got wrong (a download.*-mismatch text without its count), or null. */
+function verifyProblem(file: RemoteFile, size: number, crc: number, finalPath: string): Text | null {
+  if (size !== file.size) return t("download.size-mismatch", { size, expected: file.size, path: finalPath });
   const want = parseCrc(file.crc32);
-  if (want !== null && want !== crc) return `the CRC32 is ${crcHex(crc)}, put.io says ${crcHex(want)}`;
+  if (want !== null && want !== crc) return t("download.crc-mismatch", { crc: crcHex(crc), expected: crcHex(want), path: finalPath });
   return null;
 }
 
@@ -253,7 +248,7 @@ async function fetchIntoPart(
   file: RemoteFile,
   dir: string,
   opts: FileJobOptions,
-  attempted: string,
+  attempted: Text,
   singleStream: boolean,
 ): Promise<FetchedPart> {
   const fs = ctx.fs;
@@ -298,7 +293,7 @@ async function fetchOpenPart(
   fh: DownloadFileHandle,
   st: PartState,
   opts: FileJobOptions,
-  attempted: string,
+  attempted: Text,
 ): Promise<FetchedPart> {
   const fs = ctx.fs;
   const temp = tempPaths(dir, file.id);
@@ -355,11 +350,8 @@ async function fetchOpenPart(
       // This storage cannot resume (it sends whole files): a kept part would only be a promise.
       await removeIfPresent(fs, partPath).catch(() => {});
       await removeIfPresent(fs, temp.state).catch(() => {});
-      if (firstError instanceof PutioBaseError)
-        firstError.message = firstError.message.replace(
-          / The partial file was kept.*$/,
-          " The storage does not resume downloads, so the partial file was removed.",
-        );
+      if (firstError instanceof PutioBaseError && firstError.code === "download.failed-part-kept")
+        firstError = new PutioBaseError(firstError.attemptedText, t("download.failed-part-removed", firstError.params), { cause: firstError.cause });
     }
     throw firstError;
   }
@@ -395,10 +387,7 @@ async function fetchOpenPart(
       // program): only the overwrite policy replaces a file, and nothing replaces a link or folder.
       const there = await lstatOrNull(fs, finalPath);
       if (there && (!replace || !there.isFile())) {
-        throw new PutioInputError(
-          attempted,
-          `"${finalPath}" appeared while the file was downloaded and was left alone; the verified download stays in "${partPath}" and is used by the next run`,
-        );
+        throw new PutioInputError(attempted, t("input.appeared-meanwhile", { path: finalPath, part: partPath }));
       }
       await io(fs.rename(partPath, finalPath), finalPath);
       await removeIfPresent(fs, temp.state).catch(() => {});
@@ -425,10 +414,10 @@ async function syncDir(fs: DownloadFs, dir: string): Promise<void> {
   }
 }
 
-async function checkFreeSpace(ctx: EngineContext, dir: string, need: number, attempted: string): Promise<void> {
+async function checkFreeSpace(ctx: EngineContext, dir: string, need: number, attempted: Text): Promise<void> {
   if (!ctx.fs.statfs || need <= 0) return;
   const s = await ctx.fs.statfs(dir).catch(() => null);
   if (s && s.bavail * s.bsize < need) {
-    throw new PutioTransferIntegrityError(attempted, `${attempted}: not enough free space in "${dir}" (${need} bytes needed, ${s.bavail * s.bsize} free).`);
+    throw new PutioTransferIntegrityError(attempted, t("download.no-space", { dir, need, free: s.bavail * s.bsize }));
   }
 }

@@ -6,6 +6,7 @@ import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { PutioInputError } from "../core/errors";
+import { t, type TextOrString } from "../core/texts";
 
 export interface DownloadFileHandle {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
@@ -98,8 +99,8 @@ export async function writeFileAtomic(fs: DownloadFs, file: string, tmp: string,
  * answer is a clear error: a missing parent, a file in the way, no permission, or a pseudo file
  * system that refuses (a recursive mkdir under /proc never returned; one level at a time fails).
  */
-export async function ensureTargetFolder(fs: DownloadFs, target: string, attempted = "download"): Promise<string> {
-  if (!path.isAbsolute(target)) throw new PutioInputError(attempted, `the target folder "${target}" is not an absolute path`);
+export async function ensureTargetFolder(fs: DownloadFs, target: string, attempted: TextOrString = t("op.download-job")): Promise<string> {
+  if (!path.isAbsolute(target)) throw new PutioInputError(attempted, t("input.not-absolute-target", { path: String(target) }));
   const full = path.resolve(target);
   const missing: string[] = [];
   let at = full;
@@ -110,15 +111,15 @@ export async function ensureTargetFolder(fs: DownloadFs, target: string, attempt
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR")
-        throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: "${at}" is not reachable (${code ?? (err as Error).message})`);
+        throw new PutioInputError(attempted, t("input.target-unreachable", { path: full, at, detail: String(code ?? (err as Error).message) }));
       st = null;
     }
     if (st) {
-      if (!st.isDirectory()) throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: "${at}" is not a folder`);
+      if (!st.isDirectory()) throw new PutioInputError(attempted, t("input.target-part-not-folder", { path: full, at }));
       break;
     }
     const parent = path.dirname(at);
-    if (parent === at) throw new PutioInputError(attempted, `the target folder "${full}" cannot be used: no part of it exists`);
+    if (parent === at) throw new PutioInputError(attempted, t("input.target-nothing-exists", { path: full }));
     missing.unshift(at);
     at = parent;
   }
@@ -135,13 +136,16 @@ export async function ensureTargetFolder(fs: DownloadFs, target: string, attempt
         ))
       )
         continue;
-      throw new PutioInputError(attempted, `the target folder "${full}" could not be created: "${dir}" (${code ?? (err as Error).message})`);
+      throw new PutioInputError(attempted, t("input.target-not-created", { path: full, at: dir, detail: String(code ?? (err as Error).message) }));
     }
   }
   try {
     await fs.access(full, constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw new PutioInputError(attempted, `the target folder "${full}" is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new PutioInputError(
+      attempted,
+      t("input.target-not-writable", { path: full, detail: String((err as NodeJS.ErrnoException).code ?? (err as Error).message) }),
+    );
   }
   return full;
 }

@@ -10,6 +10,7 @@
  */
 import * as path from "node:path";
 import { PutioInputError } from "../core/errors";
+import { t } from "../core/texts";
 
 /** Device names Windows (and SMB shares served to Windows) refuse, with or without an extension. */
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
@@ -74,7 +75,7 @@ export function assertInside(root: string, full: string): void {
   const base = path.resolve(root);
   const rel = path.relative(base, path.resolve(full));
   if (rel === "" || rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) {
-    throw new PutioInputError("choose a local name", `"${full}" is not inside the target folder "${base}"`);
+    throw new PutioInputError(t("op.choose-local-name"), t("input.outside-target", { path: full, base }));
   }
 }
 

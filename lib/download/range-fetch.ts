@@ -6,7 +6,8 @@
 import type { PutioClient } from "../client";
 import { PutioBaseError, PutioError } from "../core/errors";
 import { backoffDelay } from "../core/sleep";
-import { LocalWriteErrorSignal, RangesRefusedError, RemoteChangedError, RetriableError, isTransient } from "./engine-errors";
+import { t } from "../core/texts";
+import { LocalWriteErrorSignal, RangesRefusedError, RemoteChangedError, RetriableError, isTransient, reasonOf } from "./engine-errors";
 import type { DownloadFileHandle } from "./fs";
 import type { ProgressMeter } from "./progress";
 import { RangeWriter, writePlan } from "./range-writer";
@@ -65,8 +66,8 @@ export async function runSegment(
       if (seg.pos > before) failures = 0; // progress was made: this is a new run of bad luck
       if (++failures > ctx.options.retries) {
         throw new PutioBaseError(
-          `download "${file.name}"`,
-          `put.io: download of "${file.name}" failed after ${failures} attempts: ${(err as Error).message}. The partial file was kept: the next download of this file resumes it.`,
+          t("op.download", { name: file.name }),
+          t("download.failed-part-kept", { name: file.name, count: failures, reason: reasonOf(err) }),
           { cause: err },
         );
       }
@@ -105,7 +106,9 @@ async function streamRange(
     const late = now - lastTick > tickMs + stallMs / 2;
     lastTick = now;
     if (!late && waitingSince && now - waitingSince > stallMs)
-      stall.abort(new RetriableError(`no data for ${stallMs >= 1000 ? `${Math.round(stallMs / 1000)} s` : `${stallMs} ms`}`));
+      stall.abort(
+        new RetriableError(stallMs >= 1000 ? t("storage.no-data-seconds", { seconds: Math.round(stallMs / 1000) }) : t("storage.no-data-ms", { ms: stallMs })),
+      );
     else if (late && waitingSince) waitingSince = Math.max(waitingSince, now - tickMs);
     writer?.sealIfOlderThan(ctx.options.checkpointMs);
   }, tickMs);
@@ -129,29 +132,31 @@ async function streamRange(
       const location = res.headers.location;
       if (![301, 302, 303, 307, 308].includes(res.statusCode) || !location) break;
       res.destroy();
-      if (hops >= 5) throw new RetriableError(`storage redirected more than 5 times`);
+      if (hops >= 5) throw new RetriableError(t("storage.too-many-redirects"));
       at = new URL(location, at).href;
     }
     const status = res.statusCode;
-    if (status === 403 || status === 410) throw new RetriableError(`the download address expired (HTTP ${status})`, true);
+    if (status === 403 || status === 410) throw new RetriableError(t("storage.address-expired", { status }), true);
     if (status === 404)
-      throw new PutioError(`download "${file.name}"`, { status_code: 404, error_type: "NotFound", error_message: "the file is not on put.io's storage" });
-    if (status === 416) throw new RemoteChangedError(`storage refused the range ${seg.pos}-${seg.end - 1}`);
-    if (status >= 500 || status === 429) throw new RetriableError(`storage answered HTTP ${status}`);
+      throw new PutioError(t("op.download", { name: file.name }), { status_code: 404, error_type: "NotFound", error_message: "" }, undefined, {
+        detail: t("api.not-on-storage"),
+      });
+    if (status === 416) throw new RemoteChangedError(t("storage.range-refused", { from: seg.pos, to: seg.end - 1 }));
+    if (status >= 500 || status === 429) throw new RetriableError(t("storage.status", { status }));
     if (status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers["content-range"] ?? "");
-      if (!m) throw new RetriableError("storage answered 206 without a usable Content-Range");
-      if (m[3] !== "*" && Number(m[3]) !== file.size) throw new RemoteChangedError(`storage says the file has ${m[3]} bytes, put.io said ${file.size}`);
-      if (Number(m[1]) !== seg.pos) throw new RetriableError(`storage sent bytes from ${m[1]} instead of ${seg.pos}`);
+      if (!m) throw new RetriableError(t("storage.no-content-range"));
+      if (m[3] !== "*" && Number(m[3]) !== file.size) throw new RemoteChangedError(t("storage.size-differs", { size: m[3]!, expected: file.size }));
+      if (Number(m[1]) !== seg.pos) throw new RetriableError(t("storage.wrong-start", { from: m[1]!, expected: seg.pos }));
     } else if (status === 200) {
       const length = Number(res.headers["content-length"] ?? NaN);
-      if (Number.isFinite(length) && length !== file.size) throw new RemoteChangedError(`storage says the file has ${length} bytes, put.io said ${file.size}`);
+      if (Number.isFinite(length) && length !== file.size) throw new RemoteChangedError(t("storage.size-differs", { size: length, expected: file.size }));
       // Storage ignored Range and sends the whole file: usable only by a range that starts at 0.
-      if (seg.start !== 0) throw new RangesRefusedError("storage ignored the Range header");
+      if (seg.start !== 0) throw new RangesRefusedError(t("storage.ranges-ignored"));
       seg.pos = 0;
       crcs[index] = 0;
     } else {
-      throw new RetriableError(`storage answered HTTP ${status}`);
+      throw new RetriableError(t("storage.status", { status }));
     }
 
     const plan = writePlan(crcs.length, ctx.options.writeBufferBytes); // crcs: one per range of the file
@@ -222,9 +227,9 @@ async function streamRange(
     if (bodyError && !reachedEnd) {
       if (stall.signal.aborted && !outer.aborted) throw stall.signal.reason;
       if (signal.aborted) throw signal.reason;
-      throw new RetriableError(`the connection broke (${(bodyError as { code?: string }).code ?? (bodyError as Error).message})`);
+      throw new RetriableError(t("storage.connection-broke", { detail: String((bodyError as { code?: string }).code ?? (bodyError as Error).message) }));
     }
-    if (seg.pos < seg.end) throw new RetriableError(`the connection ended early at byte ${seg.pos}`);
+    if (seg.pos < seg.end) throw new RetriableError(t("storage.ended-early", { pos: seg.pos }));
   } finally {
     clearInterval(watchdog);
     // Cut, stalled or aborted: the bytes already received are good (and hashed), so write them

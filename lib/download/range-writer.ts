@@ -5,6 +5,7 @@
  */
 import { crc32 } from "../core/crc";
 import { LocalWriteError } from "./engine-errors";
+import { t } from "../core/texts";
 import type { DownloadFileHandle } from "./fs";
 import type { Clock } from "./limiter";
 import type { Segment } from "./segments";
@@ -205,6 +206,6 @@ export async function writeAll(fh: DownloadFileHandle, buffers: Buffer[], bytes:
       }
     }
   } catch (err) {
-    throw new LocalWriteError(err as NodeJS.ErrnoException, "the .part file");
+    throw new LocalWriteError(err as NodeJS.ErrnoException, t("what.part-file"));
   }
 }

@@ -6,7 +6,8 @@
 import { setMaxListeners } from "node:events";
 import * as path from "node:path";
 import type { PutioClient } from "../client";
-import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError, redact } from "../core/errors";
+import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError, redactError } from "../core/errors";
+import { t } from "../core/texts";
 import { checkId } from "../core/wire";
 import type { PutioFile } from "../domains/files";
 import { splitPath } from "../domains/paths";
@@ -160,7 +161,7 @@ export class DownloadScheduler {
     if (signal !== this.closing.signal) setMaxListeners(0, signal);
     const started = this.ctx.clock.now();
     const fs = this.ctx.fs;
-    if (!path.isAbsolute(job.target)) throw new PutioInputError("download", `the target folder "${job.target}" is not an absolute path`);
+    if (!path.isAbsolute(job.target)) throw new PutioInputError(t("op.download-job"), t("input.not-absolute-target", { path: String(job.target) }));
     const root = path.resolve(job.target);
     const { source, planned } = await this.plan(job, signal);
     job.onPlan?.(planned.map(({ file, putioPath }) => ({ file, putioPath })));
@@ -197,7 +198,7 @@ export class DownloadScheduler {
         }
       }),
     );
-    if (signal.aborted) throw new PutioAbortError(`download "${source.name || "/"}"`, signal.reason);
+    if (signal.aborted) throw new PutioAbortError(t("op.download", { name: source.name || "/" }), signal.reason);
 
     const deletedFileIds: number[] = [];
     // Deleting is the "move" half of an offload: only after every file of the job is verified.
@@ -238,9 +239,8 @@ export class DownloadScheduler {
       });
       const real = await fs.realpath(dir);
       const rel = path.relative(realRoot, real);
-      if (rel.startsWith("..") || path.isAbsolute(rel))
-        throw new PutioInputError("download", `"${dir}" is a link that leads outside the target folder: nothing is written through it`);
-      if (!(await fs.stat(real)).isDirectory()) throw new PutioInputError("download", `"${dir}" is not a folder`);
+      if (rel.startsWith("..") || path.isAbsolute(rel)) throw new PutioInputError(t("op.download-job"), t("input.link-outside-target", { path: dir }));
+      if (!(await fs.stat(real)).isDirectory()) throw new PutioInputError(t("op.download-job"), t("input.not-a-folder", { path: dir }));
     }
     return dir;
   }
@@ -257,16 +257,13 @@ export class DownloadScheduler {
       const other = seen.get(key);
       if (other)
         throw new PutioTransferIntegrityError(
-          "delete after download",
-          `put.io files ${other.fileId} and ${f.fileId} were both reported at "${f.path}": nothing was deleted on put.io`,
+          t("op.delete-after-download"),
+          t("download.same-path-twice", { first: other.fileId, second: f.fileId, path: f.path }),
         );
       seen.set(key, f);
       const st = await lstatOrNull(this.ctx.fs, f.path);
       if (!st || !st.isFile() || st.size !== f.size) {
-        throw new PutioTransferIntegrityError(
-          "delete after download",
-          `"${f.path}" is not on disk as downloaded (put.io file ${f.fileId}): nothing was deleted on put.io`,
-        );
+        throw new PutioTransferIntegrityError(t("op.delete-after-download"), t("download.not-on-disk", { path: f.path, id: f.fileId }));
       }
     }
     return files.map((f) => f.fileId);
@@ -313,7 +310,7 @@ export class DownloadScheduler {
     } else if ("path" in src) {
       root = await this.byPath(src.path, signal);
     } else {
-      const id = checkId("fileId" in src ? src.fileId : src.folderId, "download", "file or folder id");
+      const id = checkId("fileId" in src ? src.fileId : src.folderId, t("op.download-job"), t("what.file-or-folder-id"));
       root = id === 0 ? { id: 0, name: "", size: 0, file_type: "FOLDER" } : await files.get(id, signal);
     }
     if (root.file_type !== "FOLDER") {
@@ -335,12 +332,12 @@ export class DownloadScheduler {
   }
 
   private async byPath(p: string, signal: AbortSignal): Promise<PutioFile | RemoteFile> {
-    const attempted = `find "${p}" on put.io`;
+    const attempted = t("op.find-path", { path: p });
     const parts = splitPath(p, attempted);
     if (!parts.length) return { id: 0, name: "", size: 0, file_type: "FOLDER" };
     const parentId = await this.client.paths.resolve("/" + parts.slice(0, -1).join("/"), { signal });
     const found = parentId === null ? null : await this.client.files.child(parentId, parts[parts.length - 1]!, signal);
-    if (!found) throw new PutioInputError(attempted, `"${p}" does not exist on put.io`);
+    if (!found) throw new PutioInputError(attempted, t("input.does-not-exist", { path: p }));
     return found;
   }
 }
@@ -352,8 +349,6 @@ function withLocalNames(planned: PlannedFile[]): PlannedFile[] {
 }
 
 function toError(err: unknown, client: PutioClient): Error {
-  const e = err instanceof Error ? err : new PutioBaseError("download", String(err));
-  const clean = redact(e.message, client.transport.accessToken);
-  if (clean !== e.message) e.message = clean;
-  return e;
+  const e = err instanceof Error ? err : new PutioBaseError(t("op.download-job"), String(err));
+  return redactError(e, client.transport.accessToken);
 }

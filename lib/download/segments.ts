@@ -5,6 +5,7 @@
  * touched. A state only counts for resuming when it names the same remote file (id, size, crc32).
  */
 import { PutioInputError } from "../core/errors";
+import { t, type Text, type TextOrString } from "../core/texts";
 import { lstatOrNull, removeIfPresent, writeFileAtomic, type DownloadFs } from "./fs";
 import { tempPaths } from "./names";
 
@@ -72,34 +73,37 @@ function isUsable(s: PartState, file: RemoteIdentity): boolean {
   return expect === s.size;
 }
 
-function refuse(attempted: string, p: string, why: string): PutioInputError {
-  return new PutioInputError(attempted, `"${p}" ${why}; node-red-putio did not create it and left it alone: move or remove it`);
+/** Something at a temp or state path that is not ours: `why` an input.foreign-temp-* text. */
+function refuse(attempted: TextOrString, why: Text): PutioInputError {
+  return new PutioInputError(attempted, why);
 }
 
 /**
  * The state to resume from, or null to start over (after clearing our own leftovers). Anything at
  * the temp or state path that is not ours (no matching state, a link, a folder) is refused.
  */
-export async function takePartState(fs: DownloadFs, dir: string, file: RemoteIdentity, attempted: string): Promise<PartState | null> {
-  const t = tempPaths(dir, file.id);
-  const [part, side] = await Promise.all([lstatOrNull(fs, t.part), lstatOrNull(fs, t.state)]);
-  if (part && !part.isFile()) throw refuse(attempted, t.part, part.isSymbolicLink() ? "is a symbolic link" : "is not a file");
-  if (side && !side.isFile()) throw refuse(attempted, t.state, side.isSymbolicLink() ? "is a symbolic link" : "is not a file");
+export async function takePartState(fs: DownloadFs, dir: string, file: RemoteIdentity, attempted: TextOrString): Promise<PartState | null> {
+  const tp = tempPaths(dir, file.id);
+  const [part, side] = await Promise.all([lstatOrNull(fs, tp.part), lstatOrNull(fs, tp.state)]);
+  if (part && !part.isFile())
+    throw refuse(attempted, t(part.isSymbolicLink() ? "input.foreign-temp-symlink" : "input.foreign-temp-not-file", { path: tp.part }));
+  if (side && !side.isFile())
+    throw refuse(attempted, t(side.isSymbolicLink() ? "input.foreign-temp-symlink" : "input.foreign-temp-not-file", { path: tp.state }));
   if (!side) {
-    if (part) throw refuse(attempted, t.part, "exists without a download state");
+    if (part) throw refuse(attempted, t("input.foreign-temp-no-state", { path: tp.part }));
     return null;
   }
   let state: unknown = null;
   try {
-    state = JSON.parse(await fs.readFile(t.state, "utf8"));
+    state = JSON.parse(await fs.readFile(tp.state, "utf8"));
   } catch {
     /* unreadable: not ours */
   }
-  if (!isOurs(state, file.id)) throw refuse(attempted, t.state, "is not a download state of this package");
+  if (!isOurs(state, file.id)) throw refuse(attempted, t("input.foreign-temp-state", { path: tp.state }));
   if (part && part.size === file.size && isUsable(state, file)) return state;
   // Ours, but for another version of the file (or the temp file is gone): start over.
-  await removeIfPresent(fs, t.part);
-  await removeIfPresent(fs, t.state);
+  await removeIfPresent(fs, tp.part);
+  await removeIfPresent(fs, tp.state);
   return null;
 }
 

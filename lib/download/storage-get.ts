@@ -14,6 +14,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { render, t, type Text } from "../core/texts";
 
 export interface StorageGetOptions {
   headers: Record<string, string>;
@@ -58,8 +59,13 @@ export interface StorageResponse {
 const MAX_HEAD_BYTES = 64 * 1024;
 const DEFAULT_READ_BUFFER = 256 * 1024;
 
-function connectionError(message: string, code: string): Error {
-  return Object.assign(new Error(message), { code });
+/** A system-like error (its `code` decides on a retry) with its message as a text by code. */
+function connectionError(text: Text, code: string): Error {
+  return Object.assign(new Error(render(text)), { code, text });
+}
+
+function usageError(text: Text): TypeError {
+  return Object.assign(new TypeError(render(text)), { text });
 }
 
 /** Frames a body: how many of the next bytes belong to it, and when it is complete. */
@@ -122,18 +128,18 @@ class ChunkedFraming implements BodyFraming {
       const nl = data.indexOf(10, i);
       const end = nl < 0 ? data.length : nl;
       this.line += data.toString("latin1", i, end);
-      if (this.line.length > 4096) throw connectionError("storage sent a malformed chunked body (line too long)", "EPROTO");
+      if (this.line.length > 4096) throw connectionError(t("storage.chunk-line-too-long"), "EPROTO");
       i = nl < 0 ? data.length : nl + 1;
       if (nl < 0) break;
       const line = this.line.replace(/\r$/, "");
       this.line = "";
       if (this.state === "size") {
         const m = /^([0-9a-fA-F]{1,12})(?:;.*)?$/.exec(line.trim());
-        if (!m?.[1]) throw connectionError("storage sent a malformed chunked body (bad chunk size)", "EPROTO");
+        if (!m?.[1]) throw connectionError(t("storage.bad-chunk-size"), "EPROTO");
         this.left = parseInt(m[1], 16);
         this.state = this.left === 0 ? "trailer" : "data";
       } else if (this.state === "data-crlf") {
-        if (line !== "") throw connectionError("storage sent a malformed chunked body (no CRLF after a chunk)", "EPROTO");
+        if (line !== "") throw connectionError(t("storage.no-crlf-after-chunk"), "EPROTO");
         this.state = "size";
       } else if (line === "") {
         this.state = "done"; // end of trailers
@@ -150,13 +156,13 @@ interface ParsedHead {
 function parseHead(text: string): ParsedHead {
   const lines = text.split("\r\n");
   const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
-  if (!m) throw connectionError(`storage sent a malformed status line`, "EPROTO");
+  if (!m) throw connectionError(t("storage.bad-status-line"), "EPROTO");
   const headers: Record<string, string> = {};
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     if (!line) continue;
     const colon = line.indexOf(":");
-    if (colon <= 0) throw connectionError("storage sent a malformed header line", "EPROTO");
+    if (colon <= 0) throw connectionError(t("storage.bad-header-line"), "EPROTO");
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
@@ -174,7 +180,7 @@ function framingFor(head: ParsedHead): BodyFraming {
   }
   const cl = headers["content-length"];
   if (cl !== undefined) {
-    if (!/^\d{1,16}$/.test(cl)) throw connectionError(`storage sent an invalid Content-Length "${cl.slice(0, 40)}"`, "EPROTO");
+    if (!/^\d{1,16}$/.test(cl)) throw connectionError(t("storage.bad-content-length", { value: cl.slice(0, 40) }), "EPROTO");
     return new LengthFraming(Number(cl));
   }
   return new UntilCloseFraming();
@@ -183,7 +189,7 @@ function framingFor(head: ParsedHead): BodyFraming {
 function requestText(url: URL, headers: Record<string, string>): string {
   const lines = [`GET ${url.pathname || "/"}${url.search} HTTP/1.1`, `Host: ${url.host}`];
   for (const [name, value] of Object.entries(headers)) {
-    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`invalid header ${JSON.stringify(name)}`);
+    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw usageError(t("storage.bad-header-name", { name: JSON.stringify(name) }));
     lines.push(`${name}: ${value}`);
   }
   lines.push("Connection: close", "", "");
@@ -196,9 +202,9 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
   try {
     url = new URL(href);
   } catch {
-    return Promise.reject(new TypeError(`not a valid storage URL`));
+    return Promise.reject(usageError(t("storage.bad-url")));
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return Promise.reject(new TypeError(`unsupported storage URL scheme ${url.protocol}`));
+  if (url.protocol !== "http:" && url.protocol !== "https:") return Promise.reject(usageError(t("storage.bad-url-scheme", { scheme: url.protocol })));
   if (opts.signal.aborted) return Promise.reject(opts.signal.reason);
   let request: string;
   try {
@@ -224,9 +230,9 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
     let paused = false;
     let timer: NodeJS.Timeout | null = null;
 
-    const setTimer = (ms: number, message: string, code: string) => {
+    const setTimer = (ms: number, text: Text, code: string) => {
       clearTimer();
-      timer = setTimeout(() => fail(connectionError(message, code)), ms);
+      timer = setTimeout(() => fail(connectionError(text, code)), ms);
       timer.unref?.();
     };
     const clearTimer = () => {
@@ -289,7 +295,7 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
             const end = all.indexOf("\r\n\r\n");
             if (end < 0) {
               headChunks = [all];
-              if (headBytes > MAX_HEAD_BYTES) fail(connectionError("storage sent a response head over 64 KiB", "EPROTO"));
+              if (headBytes > MAX_HEAD_BYTES) fail(connectionError(t("storage.head-too-large"), "EPROTO"));
               return true;
             }
             // An interim 1xx head (100 Continue): the real one follows.
@@ -369,9 +375,9 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
       sawEnd = true;
       if (phase === "body") {
         if (framing!.endsAtClose) completeBody();
-        else fail(connectionError("storage closed the connection before the body was complete", "ECONNRESET"));
+        else fail(connectionError(t("storage.closed-mid-body"), "ECONNRESET"));
       } else if (phase === "connecting" || phase === "head") {
-        fail(connectionError("storage closed the connection before answering", "ECONNRESET"));
+        fail(connectionError(t("storage.closed-before-answer"), "ECONNRESET"));
       }
       // "waiting": decided when readBody is called (the early bytes may complete the body).
     };
@@ -385,14 +391,14 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
     const connected = () => {
       if (phase !== "connecting") return;
       phase = "head";
-      setTimer(opts.headersTimeoutMs, `storage sent no response head within ${Math.round(opts.headersTimeoutMs / 1000)} s`, "UND_ERR_HEADERS_TIMEOUT");
+      setTimer(opts.headersTimeoutMs, t("storage.no-head-within", { seconds: Math.round(opts.headersTimeoutMs / 1000) }), "UND_ERR_HEADERS_TIMEOUT");
       socket.setNoDelay(true);
       socket.write(request);
     };
     const socket: net.Socket = secure
       ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ["http/1.1"], onread } as tls.ConnectionOptions, connected)
       : net.connect({ host, port, onread }, connected);
-    setTimer(opts.connectTimeoutMs, `could not connect to storage within ${Math.round(opts.connectTimeoutMs / 1000)} s`, "UND_ERR_CONNECT_TIMEOUT");
+    setTimer(opts.connectTimeoutMs, t("storage.no-connect-within", { seconds: Math.round(opts.connectTimeoutMs / 1000) }), "UND_ERR_CONNECT_TIMEOUT");
     socket.on("error", (err) => fail(err));
     socket.on("end", onEnd);
     socket.on("close", () => {

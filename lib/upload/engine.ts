@@ -15,6 +15,7 @@ import type { PutioClient } from "../client";
 import { crc32, crcHex } from "../core/crc";
 import { checkName } from "../core/wire";
 import { PutioAbortError, PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
+import { t, type Text } from "../core/texts";
 import { header, type RawResponse } from "../core/transport";
 import { backoffDelay, abortableSleep } from "../core/sleep";
 
@@ -68,8 +69,8 @@ async function crcUpTo(file: string, known: CrcAt, to: number, signal: AbortSign
     if (to > from)
       for await (const chunk of fs.createReadStream(file, { start: from, end: to - 1, highWaterMark: 1024 * 1024, signal })) crc = crc32(chunk as Buffer, crc);
   } catch (err) {
-    if (signal.aborted) throw new PutioAbortError(`read ${file}`, err);
-    throw new PutioInputError(`read ${file}`, `cannot read it: ${(err as Error).message}`);
+    if (signal.aborted) throw new PutioAbortError(t("op.read-file", { path: file }), err);
+    throw new PutioInputError(t("op.read-file", { path: file }), t("input.cannot-read-it", { detail: String((err as Error).message) }));
   }
   return { offset: to, crc };
 }
@@ -80,12 +81,12 @@ export class TusUploader {
   async upload(opts: TusUploadOptions): Promise<TusUploadResult> {
     const local = path.resolve(opts.path);
     const name = opts.name ?? path.basename(local);
-    const attempted = `upload "${name}"`;
+    const attempted = t("op.upload", { name: String(name) });
     checkName(name, attempted);
     const stat = await fs.promises.stat(local).catch((err: Error) => {
-      throw new PutioInputError(attempted, `cannot read ${local}: ${err.message}`);
+      throw new PutioInputError(attempted, t("input.cannot-read", { path: local, detail: String(err.message) }));
     });
-    if (!stat.isFile()) throw new PutioInputError(attempted, `${local} is not a file`);
+    if (!stat.isFile()) throw new PutioInputError(attempted, t("input.not-a-file", { path: local }));
     const size = stat.size;
     const chunkSize = Math.max(64 * 1024, opts.chunkSize ?? DEFAULT_CHUNK);
     const stateFile = this.stateFile(opts, local, name, size, stat.mtimeMs);
@@ -120,8 +121,9 @@ export class TusUploader {
       if (lastEnd === size || startedOver) {
         throw new PutioError(
           attempted,
-          { status_code: 404, error_type: "UPLOAD_NOT_FOUND", error_message: "put.io no longer knows this upload" },
-          lastEnd === size ? "It may have been stored as its last part was sent: check the folder on put.io before uploading again." : "Upload it again.",
+          { status_code: 404, error_type: "UPLOAD_NOT_FOUND", error_message: "" },
+          lastEnd === size ? t("hint.upload-maybe-stored") : t("hint.upload-again"),
+          { detail: t("api.upload-gone") },
         );
       }
       startedOver = true;
@@ -154,7 +156,9 @@ export class TusUploader {
       if (res.statusCode === 409) {
         // put.io has a different offset than we sent (another process, or a chunk that arrived after all).
         if (failures++ >= retries)
-          throw new PutioError(attempted, { status_code: 409, error_type: "Conflict", error_message: "the upload offset keeps conflicting" });
+          throw new PutioError(attempted, { status_code: 409, error_type: "Conflict", error_message: "" }, undefined, {
+            detail: t("api.upload-offset-conflicts"),
+          });
         const at = await this.offsetOf(location, attempted, signal);
         if (at === null) await gone(end);
         else offset = at;
@@ -164,7 +168,7 @@ export class TusUploader {
         throw new PutioError(attempted, {
           status_code: res.statusCode,
           error_type: `HTTP_${res.statusCode}`,
-          error_message: res.body.toString("utf8").slice(0, 200) || `HTTP ${res.statusCode}`,
+          error_message: res.body.toString("utf8").slice(0, 200), // put.io's own text; none: "HTTP <status>"
         });
       }
       failures = 0;
@@ -179,10 +183,7 @@ export class TusUploader {
       if (!Number.isSafeInteger(fileId) || !remoteCrc) return { kind: "transfer", size, resumed };
       const localCrc = crcHex((await crcUpTo(local, crcAt, size, signal)).crc);
       if (localCrc !== remoteCrc.toLowerCase()) {
-        throw new PutioTransferIntegrityError(
-          attempted,
-          `${attempted}: put.io stored a file (id ${fileId}) whose CRC32 ${remoteCrc} differs from the local file's ${localCrc}. Delete it on put.io and upload again.`,
-        );
+        throw new PutioTransferIntegrityError(attempted, t("upload.crc-mismatch", { id: fileId, remote: remoteCrc, local: localCrc }));
       }
       return { kind: "file", fileId, crc32: localCrc, size, resumed };
     }
@@ -196,7 +197,7 @@ export class TusUploader {
     return path.join(dir, `${key}.json`);
   }
 
-  private async create(name: string, size: number, parentId: number | undefined, attempted: string, signal: AbortSignal): Promise<string> {
+  private async create(name: string, size: number, parentId: number | undefined, attempted: Text, signal: AbortSignal): Promise<string> {
     const meta = [`name ${b64(name)}`, ...(parentId !== undefined ? [`parent_id ${b64(String(parentId))}`] : [])].join(",");
     const res = await this.client.transport.requestRaw({
       method: "POST",
@@ -208,17 +209,16 @@ export class TusUploader {
     });
     const location = header(res.headers, "location");
     if (res.statusCode !== 201 || !location) {
-      throw new PutioError(attempted, {
-        status_code: res.statusCode,
-        error_type: `HTTP_${res.statusCode}`,
-        error_message: res.body.toString("utf8").slice(0, 200) || "the upload could not be created",
+      const body = res.body.toString("utf8").slice(0, 200);
+      throw new PutioError(attempted, { status_code: res.statusCode, error_type: `HTTP_${res.statusCode}`, error_message: body }, undefined, {
+        detail: body ? undefined : t("api.upload-not-created"),
       });
     }
     return new URL(location, this.client.transport.uploadUrl).toString();
   }
 
   /** The offset put.io has for an upload, or null when it no longer knows it. */
-  private async offsetOf(location: string, attempted: string, signal: AbortSignal): Promise<number | null> {
+  private async offsetOf(location: string, attempted: Text, signal: AbortSignal): Promise<number | null> {
     const res = await this.client.transport.requestRaw({
       method: "HEAD",
       path: location,
@@ -237,7 +237,7 @@ export class TusUploader {
     start: number,
     end: number,
     seen: (bytes: Buffer) => void,
-    attempted: string,
+    attempted: Text,
     signal: AbortSignal,
   ): Promise<RawResponse> {
     const body = end > start ? Readable.from(fileRange(local, start, end, seen, signal), { objectMode: false }) : "";
@@ -258,7 +258,7 @@ export class TusUploader {
     });
   }
 
-  private async pause(attempt: number, signal: AbortSignal, attempted: string): Promise<void> {
+  private async pause(attempt: number, signal: AbortSignal, attempted: Text): Promise<void> {
     try {
       await abortableSleep(backoffDelay(attempt, 200, 10_000), signal);
     } catch (err) {

@@ -1,15 +1,16 @@
 /** Error texts as nodes show them: in the runtime's language, never the token, short for the status. */
-import { redact } from "../../lib/core/errors";
+import { PutioBaseError, redact, redactError } from "../../lib/core/errors";
 import { INVALID_SCOPE } from "../../lib/core/quirks";
 import { isText, render, type Text } from "../../lib/core/texts";
 import { lookupText, textOf } from "./i18n";
 import type { NodeAPI } from "./node-api";
 
-/** An Error whose text is safe to show: never the token. */
+/** An Error whose text is safe to show: never the token, in its message nor in its text's parameters. */
 export function toError(err: unknown, token?: string): Error {
-  const e = err instanceof Error ? err : new Error(String(err));
-  const clean = redact(e.message, token);
-  if (clean !== e.message) e.message = clean;
+  const e = redactError(err instanceof Error ? err : new Error(String(err)), token);
+  // The engines' internal errors carry a text without being a PutioBaseError.
+  const text = (e as { text?: unknown }).text;
+  if (!(e instanceof PutioBaseError) && isText(text)) (e as { text?: Text }).text = redact(text, token);
   return e;
 }
 
