@@ -47,6 +47,8 @@ interface DownloadDef extends NodeDef, FilterFields {
   segmentMb?: string | number;
   bandwidthMBs?: string | number;
   unlimitedWindow?: string;
+  /** Minutes a download waits for put.io to come back during an outage before it fails (default 60). */
+  outageMinutes?: string | number;
   /** Run jobs left unfinished by a restart or redeploy again at start (default on). */
   resume?: boolean;
   /** Plan only: list what would be downloaded and deleted; write and delete nothing (also msg.dryRun). */
@@ -54,6 +56,8 @@ interface DownloadDef extends NodeDef, FilterFields {
 }
 
 const MB = 1024 * 1024;
+/** A home line or put.io down for a while is normal: wait generously before failing a job. */
+const DEFAULT_OUTAGE_MINUTES = 60;
 const POLICIES: CollisionPolicy[] = ["skip-identical", "overwrite", "keep-both"];
 
 function limitsOf(def: DownloadDef): DownloadLimits {
@@ -63,6 +67,7 @@ function limitsOf(def: DownloadDef): DownloadLimits {
     segmentThreshold: (num(def.segmentMb) ?? DEFAULT_LIMITS.segmentThreshold / MB) * MB,
     bandwidth: num(def.bandwidthMBs) ? num(def.bandwidthMBs)! * MB : null,
     unlimitedWindow: def.unlimitedWindow?.trim() || null,
+    outageWaitMs: Math.max(0, num(def.outageMinutes) ?? DEFAULT_OUTAGE_MINUTES) * 60_000,
   };
 }
 
@@ -271,6 +276,22 @@ export = function (RED: NodeAPI): void {
             speed += p.bytesPerSecond;
           }
           const params = { percent: size ? Math.floor((bytes / size) * 100) : 0, speed: humanSpeed(speed), files: inFlight.size };
+          const retry = [...inFlight.values()].map((p) => p.retrying).find((r) => r !== undefined);
+          if (retry) {
+            // An outage: say so, instead of a percentage that does not move.
+            const waited = Math.max(0, Math.round((Date.now() - retry.failingSinceMs) / 60_000));
+            status(
+              STATUS.warn(
+                shortText(
+                  retry.attempt < retry.of
+                    ? text("putio-download.status.retrying", { attempt: retry.attempt, of: retry.of })
+                    : text("putio-download.status.waiting", { minutes: waited, max: Math.round(retry.outageWaitMs / 60_000) }),
+                  60,
+                ),
+              ),
+            );
+            return;
+          }
           status(STATUS.busy(shortText(text(inFlight.size > 1 ? "putio-download.status.progress-files" : "putio-download.status.progress", params))));
         };
         status(STATUS.busy(text("putio-download.status.starting")));
@@ -282,9 +303,11 @@ export = function (RED: NodeAPI): void {
           deleteAfter: config.deleteAfter,
           signal,
           onProgress: (p) => {
+            const wasRetrying = inFlight.get(p.fileId)?.retrying !== undefined;
             inFlight.set(p.fileId, p);
             if (config.progressOutput) send([null, { _msgid: RED.util.generateId(), topic: "putio/download/progress", payload: p } as never]);
-            if (statusThrottle.ready()) showStatus();
+            // A retry (or its end) is shown at once; plain progress at most once a second.
+            if (statusThrottle.ready() || p.retrying !== undefined || wasRetrying) showStatus();
           },
           onFile: (r) => {
             inFlight.delete(r.fileId);

@@ -163,6 +163,39 @@ describe("download engine", function () {
     assertSameAsRemote(r.files[0].path, f.id);
   });
 
+  it("an outage longer than the retries: failed at once without an outage wait, waited out with one, and said while it lasts", async () => {
+    const f = emu.state.addFile(0, "outage.bin", Buffer.from("o".repeat(50_000)));
+    // Storage answers and cuts every response at byte 0: no progress at all, 8 times in a row.
+    const down = (n: number) => cutAtOffsets(emu, new Array(n).fill(0));
+    down(8);
+    const failed = await scheduler({}, { retries: 3 }).run({ source: { fileId: f.id }, target });
+    assert.equal(failed.failed, 1, "3 retries, no outage wait: the file fails");
+    assert.match(failed.errors[0]!.error.message, /4 attempts/);
+
+    down(8);
+    const seen: Array<{ attempt: number; of: number }> = [];
+    const waited = await scheduler({}, { retries: 3, outageWaitMs: 60_000 }).run({
+      source: { fileId: f.id },
+      target,
+      onProgress: (p) => p.retrying && seen.push({ attempt: p.retrying.attempt, of: p.retrying.of }),
+    });
+    assert.equal(waited.downloaded, 1, JSON.stringify(waited.errors.map((e) => e.error.message)));
+    assertSameAsRemote(waited.files[0]!.path, f.id);
+    assert.deepEqual(
+      seen.map((r) => r.attempt),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+      "every failed attempt is reported at once, also past the retries",
+    );
+    assert.ok(seen.every((r) => r.of === 4));
+
+    // Limits of a redeployed node apply: the outage wait back to 0 fails again.
+    const g = emu.state.addFile(0, "outage-2.bin", Buffer.from("p".repeat(50_000)));
+    down(8);
+    const s = scheduler({ outageWaitMs: 60_000 }, { retries: 3 });
+    s.configure({ outageWaitMs: 0 });
+    assert.equal((await s.run({ source: { fileId: g.id }, target })).failed, 1);
+  });
+
   /** Start a download, wait (by state, not time) until `bytes` are saved in the sidecar, then abort like a Node-RED stop. */
   async function interrupted(fileId: number, bytes: number, limits: Partial<DownloadLimits> = {}): Promise<void> {
     const ac = new AbortController();

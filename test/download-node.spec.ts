@@ -235,6 +235,21 @@ describe("putio-download node", function () {
     assert.equal(emu.requests.filter((r) => r.path.startsWith("/download/") || r.path.includes("delete")).length, 0);
   });
 
+  it("an outage is said in the status ('put.io unreachable, retrying n/11'), not as a frozen percentage, and the job goes on after it", async () => {
+    const f = emu.state.addFile(0, "outage.mkv", Buffer.from("x".repeat(100_000)));
+    // Storage cuts its first 3 answers at byte 0 (retries 1, 2, 3 within a few seconds of backoff).
+    emu.knobs.cutDownloadAfterBytes = 0;
+    emu.knobs.cutsRemaining = 3;
+    await load({});
+    const got = messages("out", 2);
+    nr.node("dl").receive({ payload: f.id });
+    await statusMatching("dl", (s) => s.fill === "yellow" && /^put\.io unreachable, retrying [123]\/11$/.test(s.text));
+    const [file, done] = await got;
+    assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+    assert.equal(done.payload.downloaded, 1);
+    await statusMatching("dl", (s) => s.fill === "green" && /1 downloaded/.test(s.text));
+  });
+
   it("close (redeploy) aborts the download and leaves a resumable part that a new deploy resumes", async () => {
     const f = emu.state.addFile(0, "long.mkv", { size: 4 * MiB, seed: 4 });
     emu.knobs.stallDownloadAfterBytes = 2 * MiB;

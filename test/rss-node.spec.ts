@@ -1,7 +1,7 @@
 /** putio-rss: every feed operation against the emulator, including its errors. */
 import assert from "node:assert/strict";
 import { startEmulator, type Emulator } from "./emulator";
-import { catchAll, nextMessage, nr, withTab } from "./nr";
+import { catchAll, nextMessage, nr, statusMatching, withTab } from "./nr";
 import { startFeedServer, type FeedServer } from "./support/feed-server";
 
 const accountNode = require("../nodes/putio-account");
@@ -125,5 +125,7 @@ describe("putio-rss node", function () {
       assert.ok(m.caught, `${JSON.stringify(msg)} should fail`);
       assert.match(m.caught.error.message, re);
     }
+    // The status said it in words, not as put.io's error type ("feed cannot parsed").
+    await statusMatching("rss", (s) => s.fill === "red" && s.text === "the feed could not be read");
   });
 });

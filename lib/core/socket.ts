@@ -10,6 +10,8 @@
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
 import { backoffDelay } from "./sleep";
+import { PutioBaseError } from "./errors";
+import { t } from "./texts";
 
 export type SocketState = "idle" | "connecting" | "connected" | "reconnecting" | "unauthorized" | "stopped";
 
@@ -152,7 +154,7 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
     if (this._state !== "connecting" && this._state !== "reconnecting") return;
     const waited = Date.now() - this.lastProgress;
     if (waited <= this.opts.watchdogMs) return;
-    const err = new Error(`put.io socket stalled: not connected and no reconnect under way for ${Math.round(waited / 1000)} s; reconnecting now`);
+    const err = new PutioBaseError(t("op.socket-connect"), t("socket.stalled", { seconds: Math.round(waited / 1000) }));
     err.name = "PutioSocketStalled";
     this.clearTimers();
     this.drop();

@@ -333,4 +333,8 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   // The upload engine.
   "upload.crc-mismatch":
     "__attempted__: put.io stored a file (id __id__) whose CRC32 __remote__ differs from the local file's __local__. Delete it on put.io and upload again.",
+
+  // The realtime socket.
+  "op.socket-connect": "connect to put.io's realtime socket",
+  "socket.stalled": "put.io socket stalled: not connected and no reconnect under way for __seconds__ s; reconnecting now",
 });

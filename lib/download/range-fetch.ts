@@ -53,6 +53,7 @@ export async function runSegment(
   onRetry: () => void,
 ): Promise<void> {
   let failures = 0;
+  let failingSince = 0;
   while (seg.pos < seg.end) {
     if (signal.aborted) throw signal.reason;
     const before = seg.pos;
@@ -64,7 +65,9 @@ export async function runSegment(
       if (signal.aborted) throw signal.reason;
       if (!(err instanceof RetriableError) && !isTransient(err)) throw err;
       if (seg.pos > before) failures = 0; // progress was made: this is a new run of bad luck
-      if (++failures > ctx.options.retries) {
+      if (failures++ === 0) failingSince = ctx.clock.now();
+      // Past the retries, an outage is waited out (up to outageWaitMs since the first failure).
+      if (failures > ctx.options.retries && ctx.clock.now() - failingSince >= ctx.options.outageWaitMs) {
         throw new PutioBaseError(
           t("op.download", { name: file.name }),
           t("download.failed-part-kept", { name: file.name, count: failures, reason: reasonOf(err) }),
@@ -72,6 +75,7 @@ export async function runSegment(
         );
       }
       onRetry();
+      progress.retrying({ attempt: failures, of: ctx.options.retries + 1, failingSinceMs: failingSince, outageWaitMs: ctx.options.outageWaitMs });
       if (err instanceof RetriableError && err.expiredUrl && href) await url.expire(href);
       await ctx.clock.sleep(backoffDelay(failures - 1, ctx.options.backoffBaseMs, ctx.options.backoffMaxMs), signal);
     }

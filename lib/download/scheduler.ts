@@ -36,6 +36,8 @@ export interface DownloadLimits {
   bandwidth: number | null;
   /** Local time window without the cap ("01:00-07:00"). */
   unlimitedWindow: string | null;
+  /** How long a download waits for put.io to come back before it fails (EngineOptions.outageWaitMs). */
+  outageWaitMs?: number;
 }
 
 export const DEFAULT_LIMITS: DownloadLimits = {
@@ -127,7 +129,13 @@ export class DownloadScheduler {
       fs: opts.fs ?? nodeFs,
       clock,
       limiter: new BandwidthLimiter({ bytesPerSecond: l.bandwidth, unlimitedWindow: l.unlimitedWindow }, clock),
-      options: { ...DEFAULT_ENGINE_OPTIONS, ...opts.engine, connectionsPerFile: l.connectionsPerFile, segmentThreshold: l.segmentThreshold },
+      options: {
+        ...DEFAULT_ENGINE_OPTIONS,
+        ...opts.engine,
+        connectionsPerFile: l.connectionsPerFile,
+        segmentThreshold: l.segmentThreshold,
+        ...(l.outageWaitMs !== undefined ? { outageWaitMs: l.outageWaitMs } : {}),
+      },
       localCrcCache: new Map(),
     };
   }
@@ -139,6 +147,7 @@ export class DownloadScheduler {
     this.ctx.limiter.configure({ bytesPerSecond: l.bandwidth, unlimitedWindow: l.unlimitedWindow });
     this.ctx.options.connectionsPerFile = Math.max(1, Math.floor(l.connectionsPerFile));
     this.ctx.options.segmentThreshold = Math.max(0, l.segmentThreshold);
+    if (l.outageWaitMs !== undefined) this.ctx.options.outageWaitMs = Math.max(0, l.outageWaitMs);
   }
 
   /** Abort every job (account closing); resumable parts stay on disk. */

@@ -27,6 +27,11 @@ export interface EngineOptions {
   stallMs: number;
   /** Consecutive failed attempts (without progress) per range before the file fails. */
   retries: number;
+  /**
+   * After the retries, keep trying (every backoffMaxMs) while the failures last less than this:
+   * an outage of put.io's storage or of the home line waits instead of failing the job. 0 = off.
+   */
+  outageWaitMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   /** Full re-downloads after a checksum mismatch before failing. */
@@ -48,6 +53,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   segmentThreshold: 64 * 1024 * 1024,
   stallMs: 30_000,
   retries: 10,
+  outageWaitMs: 0,
   backoffBaseMs: 500,
   backoffMaxMs: 30_000,
   integrityRetries: 1,
@@ -65,6 +71,20 @@ export interface DownloadProgress {
   size: number;
   percent: number;
   bytesPerSecond: number;
+  /** Set while the file's last attempt failed and the next one is being waited for. */
+  retrying?: RetryInfo;
+}
+
+/** A failed attempt of a file, as the engine waits for the next one. */
+export interface RetryInfo {
+  /** Consecutive failed attempts (without progress) of the worst range. */
+  attempt: number;
+  /** Attempts before the file fails, unless the outage wait keeps it going. */
+  of: number;
+  /** Since when the attempts fail (ms since the epoch of the engine's clock). */
+  failingSinceMs: number;
+  /** How long failures are waited out at most (0 = not at all). */
+  outageWaitMs: number;
 }
 
 export interface FileResult {

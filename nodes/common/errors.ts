@@ -35,11 +35,19 @@ export function localizeError(RED: NodeAPI, err: Error): Error {
   return err;
 }
 
+/** put.io error types whose name does not read as a status ("feed cannot fetched"): said in words. */
+const TYPE_STATUS: Record<string, string> = {
+  FEED_CANNOT_FETCHED: "common.status.feed-unreachable",
+  FEED_CANNOT_PARSED: "common.status.feed-unreadable",
+};
+
 /** Short status text for an error: "unauthorized: reconnect the account" for 401s, put.io's error type where it has one. */
 export function statusTextOf(RED: NodeAPI, err: Error): string {
   const status = (err as { statusCode?: number }).statusCode;
   const type = (err as { errorType?: string }).errorType;
   if (status === 401 && type !== INVALID_SCOPE) return textOf(RED, "common.status.unauthorized");
+  const known = type ? TYPE_STATUS[type] : undefined;
+  if (known) return textOf(RED, known);
   if (type) return type.toLowerCase().replace(/_/g, " ");
   return err.message.replace(/^put\.io: /, "");
 }
