@@ -46,6 +46,8 @@ interface PaletteEntry {
   drawn: string;
   label: string;
   html: string;
+  /** The label as drawn (Node-RED shows "a-b" as "a - b"). */
+  text: string;
   height: number;
   labelOverflows: boolean;
 }
@@ -100,6 +102,7 @@ describe("e2e palette look: icons, workflow order, one-line labels, help example
               drawn: $(el).find(".red-ui-palette-icon").css("background-image") ?? "",
               label: $(el).attr("data-palette-label") ?? "",
               html: label.html(),
+              text: label.text(),
               height: el.getBoundingClientRect().height,
               labelOverflows: label[0].scrollWidth > label[0].clientWidth + 1,
             };
@@ -160,6 +163,10 @@ describe("e2e palette look: icons, workflow order, one-line labels, help example
         // Node-RED breaks a label that does not fit into lines joined by <br> and makes the node taller.
         const wrapped = shown.filter((s) => /<br/i.test(s.html) || s.labelOverflows || s.height > 30).map((s) => `${s.type} "${s.label}" (${s.height}px)`);
         assert.deepEqual(wrapped, [], `palette labels on more than one line in ${lang}`);
+        const altered = shown
+          .filter((s) => s.text.replace(/\s+/g, " ").trim() !== s.label)
+          .map((s) => `${s.type}: "${s.label}" is shown as "${s.text.replace(/\s+/g, " ").trim()}"`);
+        assert.deepEqual(altered, [], `palette labels not shown as written in ${lang}`);
         const missing: string[] = [];
         for (const t of flowTypes) {
           await page.evaluate((type) => RED.sidebar.help.show(type), t);
