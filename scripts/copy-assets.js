@@ -15,4 +15,6 @@ for (const f of fs.readdirSync(src)) {
 fs.rmSync(path.join(dst, "locales"), { recursive: true, force: true });
 fs.cpSync(path.join(src, "locales"), path.join(dst, "locales"), { recursive: true });
 const icons = path.join(root, "icons");
+// Fresh as well: a renamed icon must not be packed under its old name too.
+fs.rmSync(path.join(dst, "icons"), { recursive: true, force: true });
 if (fs.existsSync(icons)) fs.cpSync(icons, path.join(dst, "icons"), { recursive: true });
