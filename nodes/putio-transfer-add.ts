@@ -107,7 +107,11 @@ export = function (RED: NodeAPI): void {
         status(
           STATUS.ok(
             shortText(
-              dupes ? text("putio-transfer-add.status.added-dupes", { added: fresh, dupes }) : text("putio-transfer-add.status.added", { added: fresh }),
+              !dupes
+                ? text("putio-transfer-add.status.added", { added: fresh })
+                : fresh
+                  ? text("putio-transfer-add.status.added-dupes", { added: fresh, dupes })
+                  : text("putio-transfer-add.status.dupes", { dupes }),
             ),
           ),
         );

@@ -152,6 +152,21 @@ describe("transfer nodes", function () {
       assert.equal(second.payload.id, first.payload.id);
       assert.equal(second.payload.duplicate, true);
       assert.deepEqual(second.failed, []);
+      await statusMatching("add", (s) => s.fill === "green" && s.text === "1 already there");
+    });
+
+    it("two equal magnets in one msg: one transfer, counted once as added and once as already there", async () => {
+      await load();
+      const out = nextMessage("out");
+      nr.node("add").receive({ payload: [magnet(5), magnet(5)] });
+      const msg = await out;
+      assert.equal(msg.payload.length, 2);
+      assert.equal(msg.payload[0].id, msg.payload[1].id);
+      assert.deepEqual(
+        msg.payload.map((a: { duplicate: boolean }) => a.duplicate),
+        [false, true],
+      );
+      await statusMatching("add", (s) => s.fill === "green" && s.text === "1 added, 1 already there");
     });
 
     it("every input form in one list, into a folder given by id, with the callback URL passed on", async () => {
