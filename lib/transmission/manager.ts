@@ -104,6 +104,8 @@ export class TorrentManager implements RpcBackend {
   private folders: Record<string, number> = {};
   private nextId = 1;
   private closed = false;
+  /** Until the stored state is read, torrent calls are refused (an empty list would look like every torrent vanished). */
+  private opened = false;
   private saving: Promise<void> | null = null;
   private dirty = false;
   private unsubscribe: (() => void) | null = null;
@@ -155,6 +157,7 @@ export class TorrentManager implements RpcBackend {
       this.applyTransfer(change.transfer);
     });
     this.o.socket?.on("event", this.onSocket);
+    this.opened = true;
     for (const r of this.records.values()) if (r.phase === "local" && r.fileId !== null) this.startLocal(r);
     await this.o.watcher.reconcile();
     // A transfer that vanished from put.io's list while Node-RED was down (cleared by hand): ask once.
@@ -507,6 +510,10 @@ export class TorrentManager implements RpcBackend {
 
   // ---------- RPC backend ----------
 
+  private assertOpen(): void {
+    if (!this.opened) throw new RpcError("starting: the torrents' state is still being read from put.io, try again in a moment");
+  }
+
   touched(method: string): void {
     this.lastCall = { method, at: this.now() };
   }
@@ -638,6 +645,7 @@ export class TorrentManager implements RpcBackend {
   }
 
   async add(a: AddArgs): Promise<{ duplicate: boolean; torrent: { id: number; name: string; hashString: string } }> {
+    this.assertOpen();
     const place = this.placeOf(a.downloadDir);
     let src: TorrentSource;
     try {
@@ -710,6 +718,7 @@ export class TorrentManager implements RpcBackend {
   }
 
   select(sel: IdSelector): Array<Record<string, () => unknown>> {
+    this.assertOpen();
     const now = Math.floor(this.now() / 1000);
     return this.selectRecords(sel).map((r) => fieldGetters(r, this.liveOf(r.id), now));
   }
@@ -721,6 +730,7 @@ export class TorrentManager implements RpcBackend {
   }
 
   async remove(sel: IdSelector, deleteLocalData: boolean): Promise<void> {
+    this.assertOpen();
     for (const r of this.selectRecords(sel)) {
       // Gone for the apps at once; the clean-up follows.
       this.records.delete(r.id);
@@ -772,6 +782,7 @@ export class TorrentManager implements RpcBackend {
 
   /** Failed ones are tried again: the local copy (its parts resume), or the put.io transfer. */
   async start(sel: IdSelector): Promise<void> {
+    this.assertOpen();
     for (const r of this.selectRecords(sel)) {
       if (r.phase !== "failed") continue;
       if (r.fileId !== null) this.startLocal(r);
@@ -790,6 +801,7 @@ export class TorrentManager implements RpcBackend {
 
   /** Done ones: the files are checked on disk again; anything missing is copied again. */
   async verify(sel: IdSelector): Promise<void> {
+    this.assertOpen();
     for (const r of this.selectRecords(sel)) {
       if (r.phase !== "done") continue;
       const missing = await Promise.all(
@@ -803,6 +815,7 @@ export class TorrentManager implements RpcBackend {
   }
 
   async set(sel: IdSelector, args: Record<string, unknown>): Promise<void> {
+    this.assertOpen();
     const records = this.selectRecords(sel);
     const labels = args.labels;
     if (labels !== undefined && (!Array.isArray(labels) || labels.length > 100 || !labels.every((l) => typeof l === "string" && l.length <= 256))) {
