@@ -5,51 +5,17 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab, type FlowNode } from "./nr";
-import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus } from "./support/transmission-rpc";
+import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, httpNodeServer, until, withHttpNode } from "./support/transmission-rpc";
 
 const accountNode = require("../nodes/putio-account");
-const transmissionModule = require("../nodes/putio-transmission");
-/** The RED the node got: its httpNode is what an HTTP client reaches (the test helper serves no httpNode itself). */
-let currentRED: any = null;
-const transmissionNode = (RED: any) => {
-  currentRED = RED;
-  return transmissionModule(RED);
-};
-
-/** An HTTP server in front of whichever httpNode the current flow registered its routes on. */
-export async function httpNodeServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => (currentRED ? currentRED.httpNode(req, res) : res.end()));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-const downloadNode = require("../nodes/putio-download");
+const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
 const USER = "sonarr";
 const PASS = "s3cret-pass";
-
-/** Poll until `pred` holds (the node works on its own clock: no fixed sleeps). */
-export async function until<T>(what: string, fn: () => Promise<T> | T, pred: (v: T) => boolean, tries = 400): Promise<T> {
-  let last: T | undefined;
-  for (let i = 0; i < tries; i++) {
-    last = await fn();
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
-}
 
 describe("putio-transmission node", function () {
   this.timeout(60_000);
@@ -81,7 +47,7 @@ describe("putio-transmission node", function () {
       { id: "out", type: "helper" },
       ...more,
     ]);
-    await nr.load([accountNode, transmissionNode, downloadNode], flow, { acc: { accessToken: emu.token }, trn: creds });
+    await nr.load([accountNode, transmissionNode], flow, { acc: { accessToken: emu.token }, trn: creds });
     nr.node("out").on("input", (m: any) => events.push(m));
   }
 

@@ -3,6 +3,45 @@
  * same order: a bare GET to learn the session id (409), then POSTs with Basic auth on every request
  * (even with an empty user), the session id header, and one retry after a 409 with a fresh id.
  */
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** The RED the node got last: its httpNode is what an HTTP client reaches (the test helper serves no httpNode itself). */
+let currentRED: { httpNode: http.RequestListener } | null = null;
+
+/** The node module, wrapped so the spec learns its RED. */
+export function withHttpNode(mod: (RED: any) => void): (RED: any) => void {
+  return (RED: any) => {
+    currentRED = RED;
+    return mod(RED);
+  };
+}
+
+/** An HTTP server in front of whichever httpNode the current flow registered its routes on. */
+export async function httpNodeServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => (currentRED ? currentRED.httpNode(req, res) : res.end()));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Poll until `pred` holds (the node works on its own clock: no fixed sleeps, no timing assertion). */
+export async function until<T>(what: string, fn: () => Promise<T> | T, pred: (v: T) => boolean, tries = 400): Promise<T> {
+  let last: T | undefined;
+  for (let i = 0; i < tries; i++) {
+    last = await fn();
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
+}
+
 export interface RpcCall {
   method: string;
   arguments?: Record<string, unknown>;
