@@ -64,7 +64,7 @@ export function parseIds(raw: unknown): IdSelector {
   for (const v of list) {
     if (typeof v === "number" && Number.isSafeInteger(v) && v > 0) ids.add(v);
     else if (typeof v === "string" && normalHash(v)) hashes.add(normalHash(v)!);
-    else if (typeof v === "string" && /^\d{1,15}$/.test(v)) ids.add(Number(v));
+    else if (typeof v === "string" && /^[1-9]\d{0,14}$/.test(v)) ids.add(Number(v));
     // Anything else names no torrent (as Transmission ignores what it cannot read).
   }
   return { ids, hashes };
