@@ -332,6 +332,61 @@ describe("putio-transmission node", function () {
       assert.equal(t.id, during.id, "the same torrent id across the restart");
     });
 
+    it("a multi-file torrent whose put.io folder is named differently: name is the folder on disk, nested files land under it", async () => {
+      await load();
+      const c = client();
+      await ready(c);
+      await c.call("torrent-add", { filename: magnet(HASH_A, "Show.S01.1080p"), "download-dir": `${work}/tv` });
+      const rec = (emu.state as any).transferMap.get(emu.state.transfers()[0]!.id);
+      // An indexer prefix in put.io's folder name, and a nested sample folder.
+      rec.name = "www.Site.org - Show.S01.1080p";
+      rec.files = [
+        { name: "Show.S01E01.mkv", size: 3000 },
+        { name: "Show.S01E01.srt", size: 100 },
+      ];
+      await emu.advance(8000);
+      const t = await until(
+        "on disk",
+        () => torrent(c, HASH_A),
+        (x) => x.isFinished,
+      );
+      assert.equal(t.name, "www.Site.org - Show.S01.1080p");
+      assert.equal(t["file-count"], 2);
+      const folder = path.join(t.downloadDir, t.name);
+      assert.deepEqual(fs.readdirSync(folder).sort(), ["Show.S01E01.mkv", "Show.S01E01.srt"]);
+      const files = (await c.call("torrent-get", { fields: ["files"], ids: [t.id] })).torrents[0].files;
+      assert.deepEqual(files.map((f: any) => f.name).sort(), [
+        "www.Site.org - Show.S01.1080p/Show.S01E01.mkv",
+        "www.Site.org - Show.S01.1080p/Show.S01E01.srt",
+      ]);
+      assert.equal(t.totalSize, 3100);
+    });
+
+    it("'offer transfers added elsewhere': a transfer put into a category folder on put.io is offered in that category and copied", async () => {
+      const root = emu.state.addFolder(0, "Transmission");
+      const tv = emu.state.addFolder(root.id, "tv");
+      await load({ adopt: true });
+      const c = client();
+      await ready(c);
+      emu.state.addTransfer({ url: magnet(HASH_A, "Added.On.Putio"), saveParentId: tv.id });
+      const t = await until(
+        "offered",
+        () => torrent(c, HASH_A),
+        (x) => !!x,
+      );
+      assert.equal(t.downloadDir, `${work}/tv`);
+      await emu.advance(8000);
+      const done = await until(
+        "on disk",
+        () => torrent(c, HASH_A),
+        (x) => x.isFinished,
+      );
+      assert.ok(fs.existsSync(path.join(work, "tv", done.name)));
+      emu.state.addTransfer({ url: magnet("f".repeat(40), "Elsewhere") });
+      await emu.advance(1000);
+      assert.equal((await c.call("torrent-get", { fields: ["id"] })).torrents.length, 1, "a transfer outside the category folders is not offered");
+    });
+
     it("a cleared put.io transfer list does not lose a finished torrent: it is still answered and removable", async () => {
       await load();
       let c = client();

@@ -159,6 +159,7 @@ export class TorrentManager implements RpcBackend {
     this.o.socket?.on("event", this.onSocket);
     this.opened = true;
     for (const r of this.records.values()) if (r.phase === "local" && r.fileId !== null) this.startLocal(r);
+    if (this.o.adopt) await this.learnCategoryFolders().catch((err: unknown) => this.report(err));
     await this.o.watcher.reconcile();
     // A transfer that vanished from put.io's list while Node-RED was down (cleared by hand): ask once.
     for (const r of [...this.records.values()]) {
@@ -313,9 +314,21 @@ export class TorrentManager implements RpcBackend {
     this.o.onChange?.();
   }
 
+  /** The put.io folder and its sub-folders are the categories transfers can be offered from (two requests, at start). */
+  private async learnCategoryFolders(): Promise<void> {
+    const rootId = await this.o.client.folderId(posixDir(this.o.putioRoot || "/"), { create: false });
+    if (rootId === null) return;
+    this.folders[""] = rootId;
+    for await (const f of this.o.client.files.list(rootId)) {
+      if (f.file_type === "FOLDER" && this.folders[f.name] === undefined && sanitizeName(f.name) === f.name) this.folders[f.name] = f.id;
+    }
+  }
+
   /** A transfer added on put.io by other means into a known category folder: offered when `adopt` is on. */
   private maybeAdopt(t: Transfer): TorrentRecord | undefined {
     if (!this.o.adopt || t.save_parent_id === null || t.save_parent_id === undefined) return undefined;
+    // While an add of ours waits for put.io's answer, its transfer may be pushed first: not a foreign one.
+    if (this.adding.size > 0) return undefined;
     const category = Object.keys(this.folders).find((c) => this.folders[c] === t.save_parent_id);
     if (category === undefined || t.status === "ERROR") return undefined;
     const place = this.placeOf(category ? `${this.sessionDir}/${category}` : null);
