@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { startEmulator } from "../test/emulator";
 import { nr, withTab } from "../test/nr";
-import { ArrRpcClient, SONARR_FIELDS, httpNodeServer, until, withHttpNode } from "../test/support/transmission-rpc";
+import { ArrRpcClient, SONARR_FIELDS, httpNodeServer, until, untilReady, withHttpNode } from "../test/support/transmission-rpc";
 import { percentile, summarize } from "./stats";
 
 const accountNode = require("../nodes/putio-account");
@@ -37,15 +37,7 @@ async function main(): Promise<void> {
     { acc: { accessToken: emu.token }, trn: { username: "bench", password: "bench" } },
   );
   const c = new ArrRpcClient(`${server.url}/transmission/rpc`, "bench", "bench");
-  await until(
-    "the node",
-    () =>
-      c.call("torrent-get", { fields: ["id"] }).then(
-        () => true,
-        () => false,
-      ),
-    (ok) => ok,
-  );
+  await untilReady(c);
 
   // T1
   for (let i = 1; i <= TORRENTS; i++) await c.call("torrent-add", { filename: magnet(i), "download-dir": `${work}/tv`, labels: ["tv"] });

@@ -14,7 +14,17 @@ import { promisify } from "node:util";
 import { encodeBencode } from "../lib/transmission/sources";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
-import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, arrVersion, httpNodeServer, until, withHttpNode } from "./support/transmission-rpc";
+import {
+  ArrRpcClient,
+  SONARR_FIELDS,
+  arrCanBeRemoved,
+  arrItemStatus,
+  arrVersion,
+  httpNodeServer,
+  until,
+  untilReady,
+  withHttpNode,
+} from "./support/transmission-rpc";
 
 const run = promisify(execFile);
 const accountNode = require("../nodes/putio-account");
@@ -59,17 +69,7 @@ describe("putio-transmission with real clients", function () {
 
   const rpcUrl = () => `${server.url}/transmission/rpc`;
 
-  async function ready(c: ArrRpcClient): Promise<void> {
-    await until(
-      "the state to be read",
-      () =>
-        c.call("torrent-get", { fields: ["id"] }).then(
-          () => true,
-          (e: Error) => (/starting/.test(e.message) ? false : Promise.reject(e)),
-        ),
-      (ok) => ok,
-    );
-  }
+  const ready = untilReady;
 
   (hasTransmissionRemote() ? it : it.skip)("Debian's transmission-remote adds, lists and removes (with its local data)", async () => {
     await ready(new ArrRpcClient(rpcUrl(), USER, PASS));

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab, type FlowNode } from "./nr";
-import { ArrRpcClient, httpNodeServer, until, withHttpNode } from "./support/transmission-rpc";
+import { ArrRpcClient, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
 const accountNode = require("../nodes/putio-account");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
@@ -70,15 +70,7 @@ describe("example sonarr-radarr-via-putio", function () {
     const notes: any[] = [];
     nr.node(only(flow, "helper").id).on("input", (m: any) => notes.push(m));
     const sonarr = new ArrRpcClient(`${server.url}${rpc.path}`, "sonarr", "pw");
-    await until(
-      "the node",
-      () =>
-        sonarr.call("torrent-get", { fields: ["id"] }).then(
-          () => true,
-          () => false,
-        ),
-      (ok) => ok,
-    );
+    await untilReady(sonarr);
     const dir = `${(await sonarr.call("session-get"))["download-dir"]}/tv`;
     await sonarr.call("torrent-add", {
       filename: "magnet:?xt=urn:btih:1111111111111111111111111111111111111111&dn=Ex.Show.S01E01",

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab, type FlowNode } from "./nr";
-import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, httpNodeServer, until, withHttpNode } from "./support/transmission-rpc";
+import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
 const accountNode = require("../nodes/putio-account");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
@@ -55,18 +55,7 @@ describe("putio-transmission node", function () {
   const magnet = (hex: string, name: string, extra = "") => `magnet:?xt=urn:btih:${hex}&dn=${encodeURIComponent(name)}${extra}`;
   const HASH_A = "0123456789abcdef0123456789abcdef01234567";
 
-  /** The node answers torrent calls once its state is read from put.io. */
-  async function ready(c: ArrRpcClient): Promise<void> {
-    await until(
-      "the state to be read",
-      () =>
-        c.call("torrent-get", { fields: ["id"] }).then(
-          () => true,
-          (e: Error) => (/starting/.test(e.message) ? false : Promise.reject(e)),
-        ),
-      (ok) => ok,
-    );
-  }
+  const ready = untilReady;
 
   async function torrent(c: ArrRpcClient, hash: string): Promise<any> {
     const args = await c.call("torrent-get", { fields: SONARR_FIELDS, ids: [hash.toUpperCase()] });

@@ -42,6 +42,19 @@ export async function until<T>(what: string, fn: () => Promise<T> | T, pred: (v:
   throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
 }
 
+/** The node answers torrent calls once its state is read from put.io ("starting: …" until then). */
+export async function untilReady(c: ArrRpcClient): Promise<void> {
+  await until(
+    "the state to be read",
+    () =>
+      c.call("torrent-get", { fields: ["id"] }).then(
+        () => true,
+        (e: Error) => (/starting/.test(e.message) ? false : Promise.reject(e)),
+      ),
+    (ok) => ok,
+  );
+}
+
 export interface RpcCall {
   method: string;
   arguments?: Record<string, unknown>;
