@@ -150,6 +150,43 @@ describe("putio-transmission node", function () {
       );
       assert.equal(emu.state.transfers().length, 0, "nothing reached put.io");
     });
+    it("a category folder that is a link leading outside: nothing is copied through it, and a removal deletes nothing through it", async () => {
+      const outside = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trn-outside-"));
+      try {
+        fs.symlinkSync(outside, path.join(work, "tv"));
+        await load();
+        const c = client();
+        await ready(c);
+        await c.call("torrent-add", { filename: magnet(HASH_A, "Linked"), "download-dir": `${work}/tv` });
+        await emu.advance(8000);
+        const t = await until(
+          "failed",
+          () => torrent(c, HASH_A),
+          (x) => !!x.errorString,
+        );
+        assert.match(t.errorString, /leads outside the download folder/);
+        assert.deepEqual(fs.readdirSync(outside), []);
+
+        // A finished torrent whose category folder is swapped for a link afterwards.
+        fs.unlinkSync(path.join(work, "tv"));
+        const other = "fedcba9876543210fedcba9876543210fedcba98";
+        await c.call("torrent-add", { filename: magnet(other, "Swapped"), "download-dir": `${work}/movies` });
+        await emu.advance(8000);
+        const done = await until(
+          "on disk",
+          () => torrent(c, other),
+          (x) => x.isFinished,
+        );
+        fs.writeFileSync(path.join(outside, done.name), "precious");
+        fs.renameSync(path.join(work, "movies"), path.join(work, "movies-moved"));
+        fs.symlinkSync(outside, path.join(work, "movies"));
+        await c.call("torrent-remove", { ids: [other], "delete-local-data": true });
+        assert.equal(fs.readFileSync(path.join(outside, done.name), "utf8"), "precious", "nothing deleted through the link");
+        assert.match(String(events.at(-1).payload.error), /leads outside/);
+      } finally {
+        fs.rmSync(outside, { recursive: true, force: true });
+      }
+    });
   });
 
   describe("lifecycle", () => {

@@ -276,12 +276,26 @@ export class TorrentManager implements RpcBackend {
     };
   }
 
-  /** The local folder exists and, links resolved, is still inside the local root. */
+  /**
+   * The local folder exists and, links resolved, is still inside the local root: created one level
+   * at a time, each level checked before the next is made (a link never leads a mkdir outside).
+   */
   private async checkLocalDir(dir: string): Promise<void> {
-    await fsp.mkdir(dir, { recursive: true });
-    const [realRoot, real] = await Promise.all([fsp.realpath(this.localRoot), fsp.realpath(dir)]);
-    const rel = path.relative(realRoot, real);
-    if (rel.startsWith("..") || path.isAbsolute(rel)) throw new Error(`"${dir}" leads outside the download folder (a link): nothing is written there`);
+    await fsp.mkdir(this.localRoot, { recursive: true });
+    const realRoot = await fsp.realpath(this.localRoot);
+    let cur = this.localRoot;
+    for (const part of path.relative(this.localRoot, dir).split(path.sep).filter(Boolean)) {
+      cur = path.join(cur, part);
+      await fsp.mkdir(cur).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "EEXIST") throw err;
+      });
+      await this.assertInsideRoot(realRoot, cur);
+    }
+  }
+
+  private async assertInsideRoot(realRoot: string, p: string): Promise<void> {
+    const rel = path.relative(realRoot, await fsp.realpath(p));
+    if (rel.startsWith("..") || path.isAbsolute(rel)) throw new Error(`"${p}" leads outside the download folder (a link): nothing is written or deleted there`);
   }
 
   // ---------- put.io → state ----------
@@ -783,6 +797,8 @@ export class TorrentManager implements RpcBackend {
       }
       if (deleteLocalData && r.topPath) {
         assertInside(r.localDir, r.topPath);
+        // The folder holding it, links resolved, must still be inside the local root.
+        await this.assertInsideRoot(await fsp.realpath(this.localRoot), r.localDir);
         await fsp.rm(r.topPath, { recursive: true, force: true });
         detail.localDeleted = true;
       }
