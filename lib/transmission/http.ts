@@ -1,0 +1,160 @@
+/**
+ * The HTTP side of Transmission's RPC, as the daemon does it: Basic auth first (401), then the
+ * X-Transmission-Session-Id check (409 with the current id, on GET too: Sonarr's and Radarr's first
+ * request is a bare GET to learn it), then one JSON request per POST. Plain node:http types, so it
+ * runs under Node-RED's httpNode or a bare server alike.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { handleRpc, type RpcBackend } from "./rpc";
+
+export const SESSION_HEADER = "X-Transmission-Session-Id";
+/** A base64 .torrent over 1 MB is normal for big packs; 32 MiB leaves room and still bounds memory. */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+export interface RpcHttpOptions {
+  backend: RpcBackend;
+  /** null = no authentication (the node's option); else both must match. */
+  credentials: { username: string; password: string } | null;
+  maxBodyBytes?: number;
+}
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s, "utf8").digest();
+}
+
+/** Equal-length digests compared in constant time: neither timing nor an early return leaks a prefix. */
+function same(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** user and password of a Basic Authorization header, or null. */
+export function basicCredentials(header: string | undefined): { username: string; password: string } | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]*)\s*$/i.exec(header ?? "");
+  if (!m) return null;
+  const decoded = Buffer.from(m[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    text: string,
+  ) {
+    super(text);
+  }
+}
+
+function readBody(req: IncomingMessage & { body?: unknown; _body?: boolean }, max: number): Promise<string | unknown> {
+  // A body some middleware already parsed is taken as it is.
+  if (req._body) return Promise.resolve(req.body);
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > max) return Promise.reject(new BodyError(413, "request too large"));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        cleanup();
+        req.pause();
+        reject(new BodyError(413, "request too large"));
+      } else chunks.push(c);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
+}
+
+export class RpcHttp {
+  /** Changes with every start, as the daemon's does; a client with an old one gets 409 and the new one. */
+  readonly sessionId = randomBytes(24).toString("base64url");
+  private readonly max: number;
+
+  constructor(private readonly opts: RpcHttpOptions) {
+    this.max = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  }
+
+  /** Answer one request; never throws. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    let answered = false;
+    const send = (status: number, body: string, headers: Record<string, string> = {}, close = false) => {
+      if (answered) return;
+      answered = true;
+      try {
+        if (res.headersSent || res.writableEnded) return;
+        res.statusCode = status;
+        for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+        if (close) res.setHeader("Connection", "close");
+        res.end(body);
+      } catch {
+        res.destroy();
+      }
+    };
+    const unread = () => !req.readableEnded;
+    try {
+      const creds = this.opts.credentials;
+      if (creds) {
+        const given = basicCredentials(req.headers.authorization);
+        // Both compared, always: the time does not tell which one was wrong.
+        const userOk = same(given?.username ?? "", creds.username);
+        const passOk = same(given?.password ?? "", creds.password);
+        if (!given || !userOk || !passOk) {
+          return send(
+            401,
+            "<h1>401: Unauthorized</h1>Unauthorized User",
+            { "WWW-Authenticate": 'Basic realm="Transmission"', "Content-Type": "text/html; charset=UTF-8" },
+            unread(),
+          );
+        }
+      }
+      const given = req.headers[SESSION_HEADER.toLowerCase()];
+      if (typeof given !== "string" || !same(given, this.sessionId)) {
+        return send(
+          409,
+          `<h1>409: Conflict</h1><p>Your request had an invalid session-id header.</p><p><code>${SESSION_HEADER}: ${this.sessionId}</code></p>`,
+          { [SESSION_HEADER]: this.sessionId, "Access-Control-Expose-Headers": SESSION_HEADER, "Content-Type": "text/html; charset=UTF-8" },
+          unread(),
+        );
+      }
+      const json = (status: number, value: unknown) =>
+        send(status, JSON.stringify(value), { "Content-Type": "application/json; charset=UTF-8", [SESSION_HEADER]: this.sessionId });
+      if (req.method !== "POST") return json(200, { result: "no method name", arguments: {} });
+      readBody(req, this.max)
+        .then(async (raw) => {
+          let body: unknown = raw;
+          if (typeof raw === "string") {
+            try {
+              body = JSON.parse(raw) as unknown;
+            } catch {
+              return json(200, { result: "invalid JSON in the request body", arguments: {} });
+            }
+          }
+          json(200, await handleRpc(body, this.opts.backend));
+        })
+        .catch((err: unknown) => {
+          if (err instanceof BodyError)
+            send(err.status, JSON.stringify({ result: err.message, arguments: {} }), { "Content-Type": "application/json" }, unread());
+          else send(500, JSON.stringify({ result: "internal error", arguments: {} }), { "Content-Type": "application/json" }, unread());
+        });
+    } catch {
+      send(500, JSON.stringify({ result: "internal error", arguments: {} }), { "Content-Type": "application/json" }, unread());
+    }
+  }
+}

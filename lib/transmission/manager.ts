@@ -1,0 +1,868 @@
+/**
+ * TorrentManager: the torrents a Transmission client added, from put.io to verified files on disk
+ * and back out on removal. It is the RPC backend (rpc.ts) and sits on top of two engines:
+ * - the account's TransferWatcher (socket pushes + list reconciles) tells it when put.io finished
+ *   or failed a transfer: torrent-get is answered from memory, so an app polling every few seconds
+ *   costs put.io no request at all (progress between status changes comes from the socket's own
+ *   pushes, which cost none either);
+ * - the account's DownloadScheduler copies the result to `<download dir>/<category>/<name>`
+ *   (verified, resumable, under the account's limits shared with the download nodes).
+ * A torrent is finished only when every file of the job was verified and is on disk. Nothing on
+ * put.io is deleted before that; clean-up happens when the app removes the torrent.
+ *
+ * No Node-RED here: the node gives it the client, the watcher, the scheduler and a state store.
+ */
+import { createHash } from "node:crypto";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import type { PutioClient } from "../client";
+import { PutioError } from "../core/errors";
+import type { SocketEvent } from "../core/socket";
+import { statusClass, type Transfer } from "../domains/transfers";
+import type { DownloadJob, JobResult } from "../download/scheduler";
+import { assertInside, sanitizeName } from "../download/names";
+import type { ChangeListener } from "../watch/watcher";
+import { emptyLive, fieldGetters, percentDone, type LiveProgress, type Phase, type TorrentRecord } from "./model";
+import { RpcError, type AddArgs, type IdSelector, type RpcBackend } from "./rpc";
+import { SourceError, normalHash, parseMagnet, parseMetainfo, type TorrentSource } from "./sources";
+
+export type CleanupPolicy = "trash" | "delete" | "keep";
+
+/** The version the apps read: Sonarr and Radarr want ≥ 2.40 and use labels from 4.0 on. */
+export const SERVER_VERSION = "4.0.6 (put.io)";
+export const RPC_VERSION = 17;
+
+export interface PersistedState {
+  version: 1;
+  nextId: number;
+  torrents: TorrentRecord[];
+  /** session-set values kept (they change nothing on put.io). */
+  session: Record<string, unknown>;
+  /** put.io folder id per category ("" = the root folder), for offering transfers added elsewhere. */
+  folders: Record<string, number>;
+}
+
+export interface StateStore {
+  load(): Promise<PersistedState | null>;
+  save(state: PersistedState): Promise<void>;
+}
+
+export type LifecycleType = "added" | "putio-done" | "on-disk" | "failed" | "removed";
+
+export interface LifecycleEvent {
+  type: LifecycleType;
+  torrent: TorrentRecord;
+  /** removed: what happened on put.io and locally. */
+  detail?: Record<string, unknown>;
+}
+
+export interface ManagerOptions {
+  client: PutioClient;
+  scheduler: { run(job: DownloadJob): Promise<JobResult> };
+  watcher: { subscribe(l: ChangeListener, wants?: ((s: string) => boolean) | null): () => void; reconcile(): Promise<void> };
+  /** The account socket's pushes, for progress between status changes (optional). */
+  socket?: { on(e: "event", l: (ev: SocketEvent) => void): unknown; off(e: "event", l: (ev: SocketEvent) => void): unknown } | null;
+  store: StateStore;
+  /** Absolute local folder every torrent lands under. */
+  localRoot: string;
+  /** The download dir the apps are told (default: localRoot); a different one when they see the folder under another path. */
+  sessionDir?: string;
+  /** put.io folder path the transfers are saved under ("/" = the root). */
+  putioRoot: string;
+  cleanup: CleanupPolicy;
+  /** Also offer transfers added on put.io by other means into a category folder. */
+  adopt?: boolean;
+  /** Refuse a transfer whose only files are archives (the apps would import nothing). Default true. */
+  failArchiveOnly?: boolean;
+  /** The current HTTP session id, shown in session-get. */
+  sessionId?: () => string;
+  onEvent?: (e: LifecycleEvent) => void;
+  onError?: (err: Error) => void;
+  /** Something changed (for a status line). */
+  onChange?: () => void;
+  now?: () => number;
+}
+
+/** Removed ids stay in "recently-active" answers this long (as Transmission keeps them). */
+const RECENT_MS = 60_000;
+const ARCHIVE = /\.(rar|r\d{2}|zip|7z|tar|gz|tgz|bz2|xz|zst|iso)$/i;
+
+export function posixDir(dir: string): string {
+  const n = path.posix.normalize(dir.replace(/\\/g, "/"));
+  return n.length > 1 ? n.replace(/\/+$/, "") : n;
+}
+
+export class TorrentManager implements RpcBackend {
+  private readonly o: ManagerOptions;
+  private readonly records = new Map<number, TorrentRecord>();
+  private readonly live = new Map<number, LiveProgress>();
+  private readonly byTransfer = new Map<number, number>();
+  private readonly jobs = new Map<number, { ac: AbortController; done: Promise<void> }>();
+  private readonly adding = new Map<string, Promise<unknown>>();
+  private readonly removed: Array<{ id: number; at: number }> = [];
+  private sessionValues: Record<string, unknown> = {};
+  private folders: Record<string, number> = {};
+  private nextId = 1;
+  private closed = false;
+  /** Until the stored state is read, torrent calls are refused (an empty list would look like every torrent vanished). */
+  private opened = false;
+  private saving: Promise<void> | null = null;
+  private dirty = false;
+  private unsubscribe: (() => void) | null = null;
+  private readonly sessionDir: string;
+  private readonly localRoot: string;
+  private readonly now: () => number;
+  lastCall: { method: string; at: number } | null = null;
+
+  private readonly onSocket = (e: SocketEvent) => this.socketProgress(e);
+
+  constructor(opts: ManagerOptions) {
+    this.o = opts;
+    if (!path.isAbsolute(opts.localRoot)) throw new RpcError(`the local download folder "${opts.localRoot}" is not an absolute path`);
+    this.localRoot = path.resolve(opts.localRoot);
+    this.sessionDir = posixDir(opts.sessionDir?.trim() || this.localRoot);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Load the state, follow the watcher, resume local copies a restart interrupted. */
+  async open(): Promise<void> {
+    const state = await this.o.store.load();
+    if (state) {
+      this.nextId = Math.max(1, state.nextId);
+      this.sessionValues = state.session ?? {};
+      this.folders = state.folders ?? {};
+      for (const r of state.torrents) {
+        // Local paths are derived again from this node's settings, never taken from the store.
+        try {
+          const place = this.placeOf(r.category ? `${this.sessionDir === "/" ? "" : this.sessionDir}/${r.category}` : null);
+          r.localDir = place.localDir;
+          r.downloadDir = place.downloadDir;
+        } catch {
+          continue;
+        }
+        if (r.topPath !== null) {
+          const rel = path.relative(r.localDir, r.topPath);
+          if (!rel || rel.startsWith("..") || path.isAbsolute(rel) || rel.includes(path.sep)) r.topPath = null;
+        }
+        this.records.set(r.id, r);
+        this.live.set(r.id, emptyLive());
+        if (r.transferId !== null) this.byTransfer.set(r.transferId, r.id);
+        this.nextId = Math.max(this.nextId, r.id + 1);
+      }
+    }
+    if (this.closed) return;
+    const seen = new Set<number>();
+    this.unsubscribe = this.o.watcher.subscribe((change) => {
+      seen.add(change.transfer.id);
+      this.applyTransfer(change.transfer);
+    });
+    this.o.socket?.on("event", this.onSocket);
+    this.opened = true;
+    for (const r of this.records.values()) if (r.phase === "local" && r.fileId !== null) this.startLocal(r);
+    if (this.o.adopt) await this.learnCategoryFolders().catch((err: unknown) => this.report(err));
+    await this.o.watcher.reconcile();
+    // A transfer that vanished from put.io's list while Node-RED was down (cleared by hand): ask once.
+    for (const r of [...this.records.values()]) {
+      if (this.closed || r.phase !== "putio" || r.transferId === null || seen.has(r.transferId)) continue;
+      try {
+        this.applyTransfer(await this.o.client.transfers.get(r.transferId));
+      } catch (err) {
+        if (err instanceof PutioError && err.statusCode === 404) this.fail(r, "the put.io transfer is gone (removed on put.io before it finished)");
+        else this.report(err);
+      }
+    }
+  }
+
+  /** Stop following put.io and abort local copies (their parts stay for the next start). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.o.socket?.off("event", this.onSocket);
+    const running = [...this.jobs.values()];
+    for (const j of running) j.ac.abort(new Error("closing"));
+    await Promise.allSettled(running.map((j) => j.done));
+    await this.saving?.catch(() => {});
+  }
+
+  // ---------- state ----------
+
+  snapshot(): PersistedState {
+    return { version: 1, nextId: this.nextId, torrents: [...this.records.values()], session: this.sessionValues, folders: this.folders };
+  }
+
+  /** Write the state; writes asked for while one runs are folded into one more. */
+  private persist(): Promise<void> {
+    this.dirty = true;
+    this.o.onChange?.();
+    if (!this.saving) {
+      this.saving = (async () => {
+        try {
+          while (this.dirty) {
+            this.dirty = false;
+            await this.o.store.save(this.snapshot());
+          }
+        } catch (err) {
+          this.dirty = true;
+          throw err;
+        } finally {
+          this.saving = null;
+        }
+      })();
+    }
+    return this.saving;
+  }
+
+  private persistSoon(): void {
+    this.persist().catch((err: unknown) => this.report(err));
+  }
+
+  private report(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    try {
+      this.o.onError?.(e);
+    } catch {
+      /* reporting never throws back */
+    }
+  }
+
+  private emit(type: LifecycleType, r: TorrentRecord, detail?: Record<string, unknown>): void {
+    this.o.onChange?.();
+    try {
+      this.o.onEvent?.({ type, torrent: { ...r, labels: [...r.labels], files: [...r.files] }, detail });
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  /** Torrents per phase (the node's status). */
+  counts(): Record<Phase, number> {
+    const c: Record<Phase, number> = { putio: 0, local: 0, done: 0, failed: 0 };
+    for (const r of this.records.values()) c[r.phase]++;
+    return c;
+  }
+
+  get(id: number): TorrentRecord | undefined {
+    return this.records.get(id);
+  }
+
+  all(): TorrentRecord[] {
+    return [...this.records.values()];
+  }
+
+  // ---------- placement ----------
+
+  /** Category, downloadDir and local folder of a download-dir; anything outside the session dir is refused. */
+  placeOf(downloadDir: string | null): { category: string; downloadDir: string; localDir: string; putioPath: string } {
+    const rootPath = posixDir(this.o.putioRoot || "/");
+    if (!downloadDir) return { category: "", downloadDir: this.sessionDir, localDir: this.localRoot, putioPath: rootPath };
+    if (downloadDir.length > 1024 || /[\u0000-\u001f]/.test(downloadDir)) throw new RpcError("download-dir is not a usable path");
+    const dir = posixDir(downloadDir);
+    const rel = path.posix.relative(this.sessionDir, dir);
+    if (rel === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) {
+      throw new RpcError(`download-dir "${downloadDir}" is outside the download folder "${this.sessionDir}": use a category below it`);
+    }
+    const segments = rel ? rel.split("/") : [];
+    if (segments.length > 4) throw new RpcError(`download-dir "${downloadDir}" is nested too deeply (at most 4 folders below the download folder)`);
+    for (const s of segments) {
+      if (sanitizeName(s) !== s) throw new RpcError(`the category folder "${s}" has characters a folder name cannot have`);
+    }
+    const localDir = path.join(this.localRoot, ...segments);
+    assertInside(this.localRoot, localDir + path.sep + "x");
+    return {
+      category: segments.join("/"),
+      downloadDir: segments.length ? `${this.sessionDir === "/" ? "" : this.sessionDir}/${segments.join("/")}` : this.sessionDir,
+      localDir,
+      putioPath: segments.length ? `${rootPath === "/" ? "" : rootPath}/${segments.join("/")}` : rootPath,
+    };
+  }
+
+  /**
+   * The local folder exists and, links resolved, is still inside the local root: created one level
+   * at a time, each level checked before the next is made (a link never leads a mkdir outside).
+   */
+  private async checkLocalDir(dir: string): Promise<void> {
+    await fsp.mkdir(this.localRoot, { recursive: true });
+    const realRoot = await fsp.realpath(this.localRoot);
+    let cur = this.localRoot;
+    for (const part of path.relative(this.localRoot, dir).split(path.sep).filter(Boolean)) {
+      cur = path.join(cur, part);
+      await fsp.mkdir(cur).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "EEXIST") throw err;
+      });
+      await this.assertInsideRoot(realRoot, cur);
+    }
+  }
+
+  private async assertInsideRoot(realRoot: string, p: string): Promise<void> {
+    const rel = path.relative(realRoot, await fsp.realpath(p));
+    if (rel.startsWith("..") || path.isAbsolute(rel)) throw new Error(`"${p}" leads outside the download folder (a link): nothing is written or deleted there`);
+  }
+
+  // ---------- put.io → state ----------
+
+  private brief(r: TorrentRecord) {
+    return { id: r.id, name: r.name, hashString: r.hash };
+  }
+
+  private applyTransfer(t: Transfer): void {
+    if (this.closed) return;
+    const id = this.byTransfer.get(t.id);
+    const r = id === undefined ? this.maybeAdopt(t) : this.records.get(id);
+    if (!r) return;
+    const live = this.liveOf(r.id);
+    live.putioStatus = t.status;
+    if (typeof t.percent_done === "number") live.putioPercent = t.percent_done;
+    live.activityAt = Math.floor(this.now() / 1000);
+    if (r.phase !== "putio") return;
+    if (typeof t.size === "number" && t.size > 0) r.size = t.size;
+    if (t.name && r.name === r.hash) r.name = t.name;
+    if (statusClass(t.status) === "COMPLETED" && typeof t.file_id === "number" && t.file_id > 0) {
+      r.fileId = t.file_id;
+      r.putioDoneAt = Math.floor(this.now() / 1000);
+      live.putioPercent = 100;
+      this.emit("putio-done", r);
+      this.startLocal(r);
+    } else if (t.status === "ERROR") {
+      this.fail(r, t.error_message?.trim() || "put.io could not download it");
+    }
+    this.o.onChange?.();
+  }
+
+  /** The put.io folder and its sub-folders are the categories transfers can be offered from (two requests, at start). */
+  private async learnCategoryFolders(): Promise<void> {
+    const rootId = await this.o.client.folderId(posixDir(this.o.putioRoot || "/"), { create: false });
+    if (rootId === null) return;
+    this.folders[""] = rootId;
+    for await (const f of this.o.client.files.list(rootId)) {
+      if (f.file_type === "FOLDER" && this.folders[f.name] === undefined && sanitizeName(f.name) === f.name) this.folders[f.name] = f.id;
+    }
+  }
+
+  /** A transfer added on put.io by other means into a known category folder: offered when `adopt` is on. */
+  private maybeAdopt(t: Transfer): TorrentRecord | undefined {
+    if (!this.o.adopt || t.save_parent_id === null || t.save_parent_id === undefined) return undefined;
+    // While an add of ours waits for put.io's answer, its transfer may be pushed first: not a foreign one.
+    if (this.adding.size > 0) return undefined;
+    const category = Object.keys(this.folders).find((c) => this.folders[c] === t.save_parent_id);
+    if (category === undefined || t.status === "ERROR") return undefined;
+    const place = this.placeOf(category ? `${this.sessionDir}/${category}` : null);
+    const hash = normalHash(t.hash ?? "") ?? createHash("sha1").update(`putio-transfer:${t.id}`).digest("hex");
+    if (this.byHash(hash)) return undefined;
+    const r = this.newRecord(hash, t.name || hash, place, t.id, [], "adopted");
+    this.persistSoon();
+    this.emit("added", r);
+    return r;
+  }
+
+  private socketProgress(e: SocketEvent): void {
+    if (e.type !== "transfer_update") return;
+    const v = e.value as Record<string, unknown> | null;
+    const id = typeof v?.id === "number" ? this.byTransfer.get(v.id) : undefined;
+    const r = id === undefined ? undefined : this.records.get(id);
+    // A push is trusted for progress only; phases change on the watcher's re-read transfer.
+    if (!r || r.phase !== "putio" || !v) return;
+    const live = this.liveOf(r.id);
+    if (typeof v.percent_done === "number" && v.percent_done >= 0 && v.percent_done <= 100) live.putioPercent = v.percent_done;
+    if (typeof v.down_speed === "number" && v.down_speed >= 0) live.putioSpeed = v.down_speed;
+    live.putioEta = typeof v.estimated_time === "number" && v.estimated_time >= 0 ? v.estimated_time : null;
+    if (typeof v.size === "number" && v.size > 0) r.size = v.size;
+    live.activityAt = Math.floor(this.now() / 1000);
+  }
+
+  private liveOf(id: number): LiveProgress {
+    let l = this.live.get(id);
+    if (!l) this.live.set(id, (l = emptyLive()));
+    return l;
+  }
+
+  private byHash(hash: string): TorrentRecord | undefined {
+    for (const r of this.records.values()) if (r.hash === hash) return r;
+    return undefined;
+  }
+
+  private newRecord(
+    hash: string,
+    name: string,
+    place: ReturnType<TorrentManager["placeOf"]>,
+    transferId: number,
+    labels: string[],
+    origin: TorrentRecord["origin"],
+    size = 0,
+    fileCount = 1,
+  ): TorrentRecord {
+    const r: TorrentRecord = {
+      id: this.nextId++,
+      hash,
+      name,
+      category: place.category,
+      downloadDir: place.downloadDir,
+      localDir: place.localDir,
+      transferId,
+      fileId: null,
+      phase: "putio",
+      error: null,
+      labels,
+      addedAt: Math.floor(this.now() / 1000),
+      putioDoneAt: null,
+      doneAt: null,
+      size,
+      fileCount,
+      topPath: null,
+      files: [],
+      seed: {},
+      origin,
+    };
+    this.records.set(r.id, r);
+    this.live.set(r.id, emptyLive());
+    this.byTransfer.set(transferId, r.id);
+    return r;
+  }
+
+  // ---------- the local copy ----------
+
+  private fail(r: TorrentRecord, text: string): void {
+    r.phase = "failed";
+    r.error = text;
+    this.persistSoon();
+    this.emit("failed", r);
+  }
+
+  /** Why the planned files must not count as a download (nothing, or only archives), or null. */
+  private planProblem(files: Array<{ file: { name: string } }>): string | null {
+    if (!files.length) return "put.io produced no files for this torrent";
+    if (this.o.failArchiveOnly !== false && files.every((f) => ARCHIVE.test(f.file.name))) {
+      const names = files
+        .slice(0, 3)
+        .map((f) => f.file.name)
+        .join(", ");
+      return `put.io produced only archives (${names}${files.length > 3 ? ", …" : ""}): there is nothing the app could import`;
+    }
+    return null;
+  }
+
+  private startLocal(r: TorrentRecord): void {
+    if (this.closed || this.jobs.has(r.id) || r.fileId === null) return;
+    const fileId = r.fileId;
+    r.phase = "local";
+    r.error = null;
+    this.persistSoon();
+    const live = this.liveOf(r.id);
+    live.localBytes = 0;
+    const ac = new AbortController();
+    let refused: string | null = null;
+    const done = (async () => {
+      const inFlight = new Map<number, number>();
+      let verified = 0;
+      const sum = () => {
+        let n = verified;
+        for (const b of inFlight.values()) n += b;
+        return n;
+      };
+      try {
+        await this.checkLocalDir(r.localDir);
+        const result = await this.o.scheduler.run({
+          source: { fileId },
+          target: r.localDir,
+          ifExists: "skip-identical",
+          signal: ac.signal,
+          onPlan: (files) => {
+            refused = this.planProblem(files);
+            if (refused) return ac.abort(new Error(refused));
+            r.fileCount = files.length;
+            const size = files.reduce((n, f) => n + f.file.size, 0);
+            if (size > 0) r.size = size;
+          },
+          onProgress: (p) => {
+            inFlight.set(p.fileId, p.bytes);
+            live.localBytes = sum();
+            live.localSpeed = p.bytesPerSecond;
+            live.activityAt = Math.floor(this.now() / 1000);
+          },
+          onFile: (f) => {
+            inFlight.delete(f.fileId);
+            verified += f.size;
+            live.localBytes = sum();
+          },
+        });
+        if (!this.records.has(r.id)) return;
+        if (result.failed > 0) {
+          const first = result.errors[0]!;
+          return this.fail(r, `${result.failed} file(s) could not be copied from put.io; first: ${first.name}: ${first.error.message}`);
+        }
+        const problem = this.planProblem(result.files.map((f) => ({ file: { name: f.name } })));
+        if (problem) return this.fail(r, problem);
+        await this.finish(r, result);
+      } catch (err) {
+        if (refused) return this.fail(r, refused);
+        // Stopped, removed or closing: the state stays as it is (a restart resumes the copy).
+        if (ac.signal.aborted || this.closed || !this.records.has(r.id)) return;
+        this.fail(r, `copying from put.io failed: ${(err as Error)?.message ?? String(err)}`);
+      } finally {
+        live.localSpeed = 0;
+        this.jobs.delete(r.id);
+      }
+    })();
+    this.jobs.set(r.id, { ac, done });
+  }
+
+  /** Every file of the job on disk at its size (the engine verified the content): then, and only then, done. */
+  private async finish(r: TorrentRecord, result: JobResult): Promise<void> {
+    const tops = new Set<string>();
+    const files: TorrentRecord["files"] = [];
+    for (const f of result.files) {
+      const st = await fsp.lstat(f.path).catch(() => null);
+      if (!st || !st.isFile() || st.size !== f.size) return this.fail(r, `"${f.path}" is not on disk as it was verified`);
+      const rel = path.relative(r.localDir, f.path);
+      if (rel.startsWith("..") || path.isAbsolute(rel)) return this.fail(r, `"${f.path}" is outside the download folder`);
+      const parts = rel.split(path.sep);
+      tops.add(parts[0]!);
+      files.push({ name: parts.join("/"), length: f.size });
+    }
+    // One top entry (the file, or the transfer's folder): that is the name the app joins to downloadDir.
+    if (tops.size === 1) {
+      const top = [...tops][0]!;
+      r.name = top;
+      r.topPath = path.join(r.localDir, top);
+    }
+    r.files = files;
+    r.fileCount = files.length;
+    r.size = files.reduce((n, f) => n + f.length, 0);
+    r.phase = "done";
+    r.error = null;
+    r.doneAt = Math.floor(this.now() / 1000);
+    this.liveOf(r.id).localBytes = r.size;
+    await this.persist().catch((err: unknown) => this.report(err));
+    this.emit("on-disk", r);
+  }
+
+  // ---------- RPC backend ----------
+
+  private assertOpen(): void {
+    if (!this.opened) throw new RpcError("starting: the torrents' state is still being read from put.io, try again in a moment");
+  }
+
+  touched(method: string): void {
+    this.lastCall = { method, at: this.now() };
+  }
+
+  session(): Record<string, unknown> {
+    const free = -1;
+    return {
+      "alt-speed-down": 50,
+      "alt-speed-enabled": false,
+      "alt-speed-time-begin": 540,
+      "alt-speed-time-day": 127,
+      "alt-speed-time-enabled": false,
+      "alt-speed-time-end": 1020,
+      "alt-speed-up": 50,
+      "blocklist-enabled": false,
+      "blocklist-size": 0,
+      "blocklist-url": "",
+      "cache-size-mb": 4,
+      "dht-enabled": false,
+      encryption: "preferred",
+      "idle-seeding-limit": 0,
+      "idle-seeding-limit-enabled": false,
+      "incomplete-dir": this.sessionDir,
+      "incomplete-dir-enabled": false,
+      "lpd-enabled": false,
+      "peer-limit-global": 200,
+      "peer-limit-per-torrent": 50,
+      "peer-port": 51413,
+      "peer-port-random-on-start": false,
+      "pex-enabled": false,
+      "port-forwarding-enabled": false,
+      "queue-stalled-enabled": false,
+      "queue-stalled-minutes": 30,
+      "rename-partial-files": true,
+      "script-torrent-added-enabled": false,
+      "script-torrent-added-filename": "",
+      "script-torrent-done-enabled": false,
+      "script-torrent-done-filename": "",
+      "script-torrent-done-seeding-enabled": false,
+      "script-torrent-done-seeding-filename": "",
+      "seed-queue-enabled": false,
+      "seed-queue-size": 10,
+      "speed-limit-down": 100,
+      "speed-limit-down-enabled": false,
+      "speed-limit-up": 100,
+      "speed-limit-up-enabled": false,
+      "start-added-torrents": true,
+      "trash-original-torrent-files": false,
+      "utp-enabled": false,
+      "download-queue-enabled": false,
+      "download-queue-size": 5,
+      "default-trackers": "",
+      units: {
+        "memory-bytes": 1024,
+        "memory-units": ["KiB", "MiB", "GiB", "TiB"],
+        "size-bytes": 1000,
+        "size-units": ["kB", "MB", "GB", "TB"],
+        "speed-bytes": 1000,
+        "speed-units": ["kB/s", "MB/s", "GB/s", "TB/s"],
+      },
+      ...this.sessionValues,
+      // Seeding is put.io's: a finished torrent has reached every limit (the apps may remove it).
+      seedRatioLimit: 0,
+      seedRatioLimited: true,
+      "download-dir": this.sessionDir,
+      "download-dir-free-space": free,
+      "config-dir": this.localRoot,
+      "rpc-version": RPC_VERSION,
+      "rpc-version-minimum": 14,
+      "rpc-version-semver": "5.3.0",
+      version: SERVER_VERSION,
+      "session-id": this.o.sessionId?.() ?? "",
+    };
+  }
+
+  async setSession(args: Record<string, unknown>): Promise<void> {
+    const dir = args["download-dir"];
+    if (dir !== undefined && (typeof dir !== "string" || posixDir(dir) !== this.sessionDir)) {
+      throw new RpcError(`download-dir is set in the Node-RED node ("${this.sessionDir}"); use a category below it`);
+    }
+    const fixed = new Set(["download-dir", "rpc-version", "rpc-version-minimum", "rpc-version-semver", "version", "session-id", "config-dir", "units"]);
+    let changed = false;
+    for (const [k, v] of Object.entries(args)) {
+      if (fixed.has(k) || k === "__proto__" || k.length > 64) continue;
+      if (v === null || ["string", "number", "boolean"].includes(typeof v)) {
+        this.sessionValues[k] = v;
+        changed = true;
+      }
+    }
+    if (changed) await this.persist();
+  }
+
+  stats(): Record<string, unknown> {
+    const c = this.counts();
+    const total = this.records.size;
+    const active = c.putio + c.local;
+    let down = 0;
+    for (const r of this.records.values()) {
+      const l = this.liveOf(r.id);
+      down += r.phase === "putio" ? l.putioSpeed : r.phase === "local" ? l.localSpeed : 0;
+    }
+    const zero = { uploadedBytes: 0, downloadedBytes: 0, filesAdded: 0, sessionCount: 1, secondsActive: 0 };
+    return {
+      activeTorrentCount: active,
+      pausedTorrentCount: total - active,
+      torrentCount: total,
+      downloadSpeed: down,
+      uploadSpeed: 0,
+      "cumulative-stats": zero,
+      "current-stats": zero,
+    };
+  }
+
+  async freeSpace(p: string): Promise<{ path: string; "size-bytes": number; total_size: number }> {
+    const rel = path.posix.relative(this.sessionDir, posixDir(p));
+    if (rel === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) throw new RpcError(`"${p}" is outside the download folder "${this.sessionDir}"`);
+    // The nearest existing folder of the local equivalent.
+    let local = path.join(this.localRoot, ...(rel ? rel.split("/") : []));
+    for (;;) {
+      try {
+        const s = await fsp.statfs(local);
+        return { path: p, "size-bytes": s.bavail * s.bsize, total_size: s.blocks * s.bsize };
+      } catch (err) {
+        const parent = path.dirname(local);
+        if (parent === local || (err as NodeJS.ErrnoException).code !== "ENOENT") throw new RpcError(`free-space: ${(err as Error).message}`);
+        local = parent;
+      }
+    }
+  }
+
+  async add(a: AddArgs): Promise<{ duplicate: boolean; torrent: { id: number; name: string; hashString: string } }> {
+    this.assertOpen();
+    const place = this.placeOf(a.downloadDir);
+    let src: TorrentSource;
+    try {
+      if (a.metainfo) src = parseMetainfo(a.metainfo);
+      else if (/^magnet:/i.test(a.filename ?? "")) src = parseMagnet(a.filename!);
+      else if (/^https?:\/\//i.test(a.filename ?? "")) src = { kind: "url", hash: null, name: null, size: null, fileCount: null };
+      else throw new RpcError("filename must be a magnet link or an http(s) URL of a .torrent (a local file goes as metainfo)");
+    } catch (err) {
+      if (err instanceof SourceError) throw new RpcError(`invalid or corrupt torrent file: ${err.message}`);
+      throw err;
+    }
+    const key = src.hash ?? a.filename!;
+    // Two adds of one torrent at once: the second waits and is a duplicate.
+    while (this.adding.has(key)) await this.adding.get(key)!.catch(() => {});
+    if (src.hash) {
+      const dup = this.byHash(src.hash);
+      if (dup) return { duplicate: true, torrent: this.brief(dup) };
+    }
+    const p = this.addNew(a, src, place);
+    this.adding.set(key, p);
+    try {
+      return await p;
+    } finally {
+      this.adding.delete(key);
+    }
+  }
+
+  private async addNew(a: AddArgs, src: TorrentSource, place: ReturnType<TorrentManager["placeOf"]>) {
+    const client = this.o.client;
+    const folderId = await client.folderId(place.putioPath, { create: true });
+    if (folderId === null) throw new RpcError(`the put.io folder "${place.putioPath}" could not be created`);
+    if (this.folders[place.category] !== folderId) {
+      this.folders[place.category] = folderId;
+    }
+    let transfer: Transfer;
+    if (a.metainfo) {
+      const name = `${sanitizeName(src.name ?? src.hash ?? "torrent")}.torrent`;
+      const up = await client.upload.upload(a.metainfo, name, { parentId: folderId });
+      if (up.kind !== "transfer") throw new RpcError("put.io stored the .torrent as a file instead of starting a transfer");
+      transfer = up.transfer;
+    } else {
+      transfer = await client.transfers.add(a.filename!, { saveParentId: folderId });
+    }
+    // put.io answers an active transfer of the same source with that same transfer.
+    const known = this.byTransfer.get(transfer.id);
+    if (known !== undefined && this.records.has(known)) return { duplicate: true, torrent: this.brief(this.records.get(known)!) };
+    const hash =
+      src.hash ??
+      normalHash(transfer.hash ?? "") ??
+      createHash("sha1")
+        .update(a.filename ?? "")
+        .digest("hex");
+    const dup = this.byHash(hash);
+    if (dup) return { duplicate: true, torrent: this.brief(dup) };
+    const r = this.newRecord(hash, src.name ?? transfer.name ?? hash, place, transfer.id, a.labels, "rpc", src.size ?? transfer.size ?? 0, src.fileCount ?? 1);
+    await this.persist();
+    this.emit("added", r);
+    this.applyTransfer(transfer);
+    return { duplicate: false, torrent: this.brief(r) };
+  }
+
+  private selectRecords(sel: IdSelector): TorrentRecord[] {
+    const all = [...this.records.values()];
+    if (sel === null) return all;
+    if (sel === "recent") {
+      const since = Math.floor((this.now() - RECENT_MS) / 1000);
+      return all.filter((r) => r.phase === "putio" || r.phase === "local" || Math.max(this.liveOf(r.id).activityAt, r.doneAt ?? 0, r.addedAt) >= since);
+    }
+    return all.filter((r) => sel.ids.has(r.id) || sel.hashes.has(r.hash));
+  }
+
+  select(sel: IdSelector): Array<Record<string, () => unknown>> {
+    this.assertOpen();
+    const now = Math.floor(this.now() / 1000);
+    return this.selectRecords(sel).map((r) => fieldGetters(r, this.liveOf(r.id), now));
+  }
+
+  recentlyRemoved(): number[] {
+    const since = this.now() - RECENT_MS;
+    while (this.removed.length && this.removed[0]!.at < since) this.removed.shift();
+    return this.removed.map((x) => x.id);
+  }
+
+  async remove(sel: IdSelector, deleteLocalData: boolean): Promise<void> {
+    this.assertOpen();
+    for (const r of this.selectRecords(sel)) {
+      // Gone for the apps at once; the clean-up follows.
+      this.records.delete(r.id);
+      if (r.transferId !== null) this.byTransfer.delete(r.transferId);
+      this.live.delete(r.id);
+      this.removed.push({ id: r.id, at: this.now() });
+      const job = this.jobs.get(r.id);
+      if (job) {
+        job.ac.abort(new Error("removed"));
+        await job.done;
+      }
+      const detail: Record<string, unknown> = { putio: "kept", localDeleted: false, deleteLocalData };
+      try {
+        await this.cleanUp(r, deleteLocalData, detail);
+      } catch (err) {
+        detail.error = (err as Error)?.message ?? String(err);
+        this.report(err);
+      }
+      await this.persist().catch((err: unknown) => this.report(err));
+      this.emit("removed", r, detail);
+    }
+  }
+
+  private async cleanUp(r: TorrentRecord, deleteLocalData: boolean, detail: Record<string, unknown>): Promise<void> {
+    const client = this.o.client;
+    const policy = this.o.cleanup;
+    const gone = (err: unknown) => {
+      if (err instanceof PutioError && err.statusCode === 404) return;
+      throw err;
+    };
+    if (r.phase === "done") {
+      // The local copy is verified: put.io's copy may go.
+      if (policy !== "keep") {
+        if (r.fileId !== null && r.fileId > 0) await client.files.delete([r.fileId], { skipTrash: policy === "delete" }).catch(gone);
+        if (r.transferId !== null) await client.transfers.remove([r.transferId]).catch(gone);
+        detail.putio = policy === "delete" ? "deleted" : "trashed";
+      }
+      if (deleteLocalData && r.topPath) {
+        assertInside(r.localDir, r.topPath);
+        // The folder holding it, links resolved, must still be inside the local root.
+        await this.assertInsideRoot(await fsp.realpath(this.localRoot), r.localDir);
+        await fsp.rm(r.topPath, { recursive: true, force: true });
+        detail.localDeleted = true;
+      }
+    } else if (r.phase === "putio" && r.transferId !== null && policy !== "keep") {
+      // Not finished on put.io: the transfer is stopped; no file of it is deleted.
+      await client.transfers.cancel([r.transferId]).catch(gone);
+      detail.putio = "cancelled";
+    }
+  }
+
+  /** Failed ones are tried again: the local copy (its parts resume), or the put.io transfer. */
+  async start(sel: IdSelector): Promise<void> {
+    this.assertOpen();
+    for (const r of this.selectRecords(sel)) {
+      if (r.phase !== "failed") continue;
+      if (r.fileId !== null) this.startLocal(r);
+      else if (r.transferId !== null) {
+        await this.o.client.transfers.retry(r.transferId);
+        r.phase = "putio";
+        r.error = null;
+        this.liveOf(r.id).putioPercent = 0;
+        this.persistSoon();
+      }
+    }
+  }
+
+  /** put.io cannot pause a transfer; a local copy keeps going (its share of the account's limits is set there). */
+  async stop(): Promise<void> {}
+
+  /** Done ones: the files are checked on disk again; anything missing is copied again. */
+  async verify(sel: IdSelector): Promise<void> {
+    this.assertOpen();
+    for (const r of this.selectRecords(sel)) {
+      if (r.phase !== "done") continue;
+      const missing = await Promise.all(
+        r.files.map(async (f) => {
+          const st = await fsp.lstat(path.join(r.localDir, ...f.name.split("/"))).catch(() => null);
+          return !st || !st.isFile() || st.size !== f.length;
+        }),
+      );
+      if (missing.some(Boolean) && r.fileId !== null) this.startLocal(r);
+    }
+  }
+
+  async set(sel: IdSelector, args: Record<string, unknown>): Promise<void> {
+    this.assertOpen();
+    const records = this.selectRecords(sel);
+    const labels = args.labels;
+    if (labels !== undefined && (!Array.isArray(labels) || labels.length > 100 || !labels.every((l) => typeof l === "string" && l.length <= 256))) {
+      throw new RpcError("labels must be a list of short strings");
+    }
+    for (const r of records) {
+      if (labels) r.labels = [...(labels as string[])];
+      for (const k of ["seedRatioLimit", "seedRatioMode", "seedIdleLimit", "seedIdleMode"] as const) {
+        const v = args[k];
+        if (typeof v === "number" && Number.isFinite(v)) r.seed[k] = v;
+      }
+    }
+    if (records.length) await this.persist();
+  }
+
+  /** 0..1 for a torrent (the node's output msgs). */
+  progressOf(id: number): number {
+    const r = this.records.get(id);
+    return r ? percentDone(r, this.liveOf(id)) : 0;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * One torrent as this package keeps it (what survives a restart) and as a Transmission client sees
+ * it (every torrent-get field the *arr apps, transmission-remote and the common clients read).
+ *
+ * Progress: 0–50 % while put.io downloads, 50–100 % while the download engine copies it to disk;
+ * finished (isFinished, leftUntilDone 0, status stopped) only once every file was verified on disk.
+ * Stopped, not seeding: seeding happens on put.io, and the *arr apps only treat a torrent as
+ * removable (their "remove completed downloads") when it is stopped.
+ */
+
+export type Phase = "putio" | "local" | "done" | "failed";
+
+export interface SeedSettings {
+  seedRatioLimit?: number;
+  seedRatioMode?: number;
+  seedIdleLimit?: number;
+  seedIdleMode?: number;
+}
+
+/** What is kept across restarts, per torrent. */
+export interface TorrentRecord {
+  /** Transmission's numeric id (never reused within one state). */
+  id: number;
+  /** Info hash, 40 hex, lower case. */
+  hash: string;
+  /** The name the app sees: the transfer's name until the files are on disk, then the name on disk. */
+  name: string;
+  /** "" or the category (relative folder under the session download dir, "/"-separated). */
+  category: string;
+  /** downloadDir as the app sees it (session download dir + category). */
+  downloadDir: string;
+  /** The absolute local folder the files land in. */
+  localDir: string;
+  transferId: number | null;
+  /** The put.io file or folder the transfer produced. */
+  fileId: number | null;
+  phase: Phase;
+  error: string | null;
+  labels: string[];
+  /** Epoch seconds. */
+  addedAt: number;
+  putioDoneAt: number | null;
+  doneAt: number | null;
+  size: number;
+  fileCount: number;
+  /** Absolute path of the top entry on disk (file or folder), once verified. */
+  topPath: string | null;
+  /** Verified files: path relative to downloadDir and size. */
+  files: Array<{ name: string; length: number }>;
+  seed: SeedSettings;
+  /** Added through RPC, or a put.io transfer offered from a category folder. */
+  origin: "rpc" | "adopted";
+}
+
+/** What changes too often to be stored: put.io's and the engine's live progress. */
+export interface LiveProgress {
+  /** put.io status as last seen (IN_QUEUE, DOWNLOADING, …). */
+  putioStatus: string | null;
+  /** 0–100 on put.io. */
+  putioPercent: number;
+  putioSpeed: number;
+  putioEta: number | null;
+  /** Bytes on disk of the local copy (verified or in progress). */
+  localBytes: number;
+  localSpeed: number;
+  /** Epoch seconds of the last change. */
+  activityAt: number;
+}
+
+export const emptyLive = (): LiveProgress => ({
+  putioStatus: null,
+  putioPercent: 0,
+  putioSpeed: 0,
+  putioEta: null,
+  localBytes: 0,
+  localSpeed: 0,
+  activityAt: 0,
+});
+
+/** Transmission's status codes (rpc-spec). */
+export const STATUS = { stopped: 0, checkWait: 1, check: 2, downloadWait: 3, download: 4, seedWait: 5, seed: 6 } as const;
+/** Transmission's error codes: 3 = local error (the apps show errorString either way). */
+export const ERROR_LOCAL = 3;
+
+/** put.io statuses that mean "not started yet": shown as queued. */
+const QUEUED = new Set(["IN_QUEUE", "WAITING", "PREPARING_DOWNLOAD"]);
+
+/** 0..1 */
+export function percentDone(r: TorrentRecord, live: LiveProgress): number {
+  if (r.phase === "done") return 1;
+  if (r.phase === "putio") return Math.min(0.5, Math.max(0, live.putioPercent) / 200);
+  const local = r.size > 0 ? Math.min(1, live.localBytes / r.size) : 0;
+  // Never 1 before the files are verified.
+  return Math.min(0.999, 0.5 + local / 2);
+}
+
+export function statusOf(r: TorrentRecord, live: LiveProgress): number {
+  if (r.phase === "done" || r.phase === "failed") return STATUS.stopped;
+  if (r.phase === "putio" && (live.putioStatus === null || QUEUED.has(live.putioStatus))) return STATUS.downloadWait;
+  return STATUS.download;
+}
+
+export function leftUntilDone(r: TorrentRecord, live: LiveProgress): number {
+  if (r.phase === "done") return 0;
+  // At least one byte left until verified: a client must never see "0 left" early.
+  return Math.max(1, Math.round(r.size * (1 - percentDone(r, live))));
+}
+
+/** Every field this server knows, computed lazily: only what was asked for is built. */
+export function fieldGetters(r: TorrentRecord, live: LiveProgress, now: number): Record<string, () => unknown> {
+  const pct = () => percentDone(r, live);
+  const left = () => leftUntilDone(r, live);
+  const done = r.phase === "done";
+  const eta = (): number => {
+    if (done || r.phase === "failed") return -1;
+    if (r.phase === "putio") return live.putioEta ?? -1;
+    const rest = r.size - live.localBytes;
+    return live.localSpeed > 0 && rest > 0 ? Math.ceil(rest / live.localSpeed) : -1;
+  };
+  const have = () => r.size - left();
+  const files = () => (done && r.files.length ? r.files : [{ name: r.name, length: r.size }]);
+  const rate = () => (r.phase === "putio" ? live.putioSpeed : r.phase === "local" ? live.localSpeed : 0);
+  // Seeding happens on put.io: the torrent reports the session's limits (reached once stopped).
+  const seed = (k: keyof SeedSettings, dflt: number) => () => (done ? dflt : (r.seed[k] ?? dflt));
+  return {
+    id: () => r.id,
+    hashString: () => r.hash,
+    name: () => r.name,
+    downloadDir: () => r.downloadDir,
+    labels: () => r.labels,
+    status: () => statusOf(r, live),
+    error: () => (r.phase === "failed" ? ERROR_LOCAL : 0),
+    errorString: () => (r.phase === "failed" ? (r.error ?? "failed") : ""),
+    isFinished: () => done,
+    isStalled: () => false,
+    isPrivate: () => false,
+    totalSize: () => r.size,
+    sizeWhenDone: () => r.size,
+    leftUntilDone: left,
+    desiredAvailable: () => (done ? 0 : left()),
+    haveValid: have,
+    haveUnchecked: () => 0,
+    percentDone: pct,
+    percentComplete: pct,
+    metadataPercentComplete: () => (r.size > 0 ? 1 : 0),
+    recheckProgress: () => 0,
+    eta,
+    etaIdle: () => -1,
+    rateDownload: rate,
+    rateUpload: () => 0,
+    downloadedEver: () => (done ? r.size : have()),
+    uploadedEver: () => 0,
+    corruptEver: () => 0,
+    uploadRatio: () => 0,
+    seedRatioLimit: seed("seedRatioLimit", 0),
+    seedRatioMode: seed("seedRatioMode", 0),
+    seedIdleLimit: seed("seedIdleLimit", 0),
+    seedIdleMode: seed("seedIdleMode", 0),
+    addedDate: () => r.addedAt,
+    startDate: () => r.addedAt,
+    doneDate: () => r.doneAt ?? 0,
+    activityDate: () => Math.max(live.activityAt, r.doneAt ?? 0, r.addedAt),
+    editDate: () => r.addedAt,
+    dateCreated: () => r.addedAt,
+    secondsDownloading: () => Math.max(0, (r.doneAt ?? now) - r.addedAt),
+    secondsSeeding: () => 0,
+    fileCount: () => files().length,
+    "file-count": () => files().length,
+    files: () => files().map((f) => ({ name: f.name, length: f.length, bytesCompleted: done ? f.length : 0 })),
+    fileStats: () => files().map((f) => ({ bytesCompleted: done ? f.length : 0, wanted: true, priority: 0 })),
+    priorities: () => files().map(() => 0),
+    wanted: () => files().map(() => 1),
+    peers: () => [],
+    peersFrom: () => ({ fromCache: 0, fromDht: 0, fromIncoming: 0, fromLpd: 0, fromLtep: 0, fromPex: 0, fromTracker: 0 }),
+    peersConnected: () => 0,
+    peersGettingFromUs: () => 0,
+    peersSendingToUs: () => 0,
+    "peer-limit": () => 50,
+    maxConnectedPeers: () => 50,
+    webseeds: () => [],
+    webseedsSendingToUs: () => 0,
+    trackers: () => [],
+    trackerStats: () => [],
+    trackerList: () => "",
+    queuePosition: () => r.id,
+    bandwidthPriority: () => 0,
+    honorsSessionLimits: () => true,
+    downloadLimit: () => 0,
+    downloadLimited: () => false,
+    uploadLimit: () => 0,
+    uploadLimited: () => false,
+    manualAnnounceTime: () => -1,
+    magnetLink: () => `magnet:?xt=urn:btih:${r.hash}&dn=${encodeURIComponent(r.name)}`,
+    comment: () => "",
+    creator: () => "",
+    source: () => "",
+    group: () => "",
+    pieceCount: () => 0,
+    pieceSize: () => 0,
+    pieces: () => "",
+    sequentialDownload: () => false,
+    torrentFile: () => "",
+    "primary-mime-type": () => "application/octet-stream",
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Where the torrents' state lives: put.io's per-app config store (`/v2/config/<key>`), not Node-RED
+ * context. Why: Node-RED's default context store is memory (gone on a restart), while this state
+ * must outlive restarts, a re-install of Node-RED and a cleared put.io transfer list; on put.io it
+ * stays with the account it describes. It costs one request per change of phase (never per poll),
+ * and what is read back is checked, record by record, before use (the manager also re-derives every
+ * local path from the node's own settings, so a stored path can never point outside the local root).
+ */
+import type { PutioClient } from "../client";
+import type { TorrentRecord } from "./model";
+import type { PersistedState, StateStore } from "./manager";
+
+/** One key per RPC path, so several nodes (several paths) keep separate states. */
+export function stateKey(rpcPath: string): string {
+  return `node-red-transmission_${rpcPath.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 100)}`;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const int = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+const intOrNull = (v: unknown) => v === null || int(v);
+const str = (v: unknown): v is string => typeof v === "string";
+const PHASES = new Set(["putio", "local", "done", "failed"]);
+
+/** A stored record as far as it can be trusted; null when it is not one. */
+export function readRecord(v: unknown): TorrentRecord | null {
+  if (!isObj(v)) return null;
+  if (!int(v.id) || v.id <= 0 || !str(v.hash) || !/^[0-9a-f]{40}$/.test(v.hash) || !str(v.name) || !str(v.category)) return null;
+  if (!str(v.phase) || !PHASES.has(v.phase) || !intOrNull(v.transferId) || !intOrNull(v.fileId)) return null;
+  const files = Array.isArray(v.files) ? v.files.filter((f): f is { name: string; length: number } => isObj(f) && str(f.name) && int(f.length)) : [];
+  const seed = isObj(v.seed) ? v.seed : {};
+  return {
+    id: v.id,
+    hash: v.hash,
+    name: v.name,
+    category: v.category,
+    downloadDir: str(v.downloadDir) ? v.downloadDir : "",
+    localDir: str(v.localDir) ? v.localDir : "",
+    transferId: v.transferId as number | null,
+    fileId: v.fileId as number | null,
+    phase: v.phase as TorrentRecord["phase"],
+    error: str(v.error) ? v.error : null,
+    labels: Array.isArray(v.labels) ? v.labels.filter(str).slice(0, 100) : [],
+    addedAt: int(v.addedAt) ? v.addedAt : 0,
+    putioDoneAt: int(v.putioDoneAt) ? v.putioDoneAt : null,
+    doneAt: int(v.doneAt) ? v.doneAt : null,
+    size: int(v.size) && v.size >= 0 ? v.size : 0,
+    fileCount: int(v.fileCount) && v.fileCount >= 0 ? v.fileCount : 1,
+    topPath: str(v.topPath) ? v.topPath : null,
+    files,
+    seed: Object.fromEntries(
+      ["seedRatioLimit", "seedRatioMode", "seedIdleLimit", "seedIdleMode"].filter((k) => typeof seed[k] === "number").map((k) => [k, seed[k] as number]),
+    ),
+    origin: v.origin === "adopted" ? "adopted" : "rpc",
+  };
+}
+
+export function readState(v: unknown): PersistedState | null {
+  if (!isObj(v) || v.version !== 1 || !Array.isArray(v.torrents)) return null;
+  const torrents = v.torrents.map(readRecord).filter((r): r is TorrentRecord => r !== null);
+  const folders: Record<string, number> = {};
+  if (isObj(v.folders)) for (const [k, id] of Object.entries(v.folders)) if (int(id) && id > 0 && k.length <= 1024) folders[k] = id;
+  const session: Record<string, unknown> = {};
+  if (isObj(v.session)) for (const [k, x] of Object.entries(v.session)) if (x === null || ["string", "number", "boolean"].includes(typeof x)) session[k] = x;
+  return { version: 1, nextId: int(v.nextId) && v.nextId > 0 ? v.nextId : 1, torrents, session, folders };
+}
+
+export class PutioConfigStore implements StateStore {
+  constructor(
+    private readonly client: PutioClient,
+    readonly key: string,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  async load(): Promise<PersistedState | null> {
+    return readState(await this.client.config.get(this.key, this.signal));
+  }
+
+  async save(state: PersistedState): Promise<void> {
+    await this.client.config.set(this.key, state);
+  }
+}
+
+/** A store in memory (tests, benchmarks). */
+export class MemoryStore implements StateStore {
+  value: unknown = null;
+  writes = 0;
+  async load(): Promise<PersistedState | null> {
+    return readState(this.value);
+  }
+  async save(state: PersistedState): Promise<void> {
+    this.writes++;
+    this.value = JSON.parse(JSON.stringify(state));
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * putio-transmission: a Transmission RPC endpoint on Node-RED's own HTTP server, so Sonarr, Radarr,
+ * Lidarr, Readarr, Whisparr and Prowlarr use put.io as their download client. The protocol, the
+ * torrents and their lifecycle live in lib/transmission; this node wires them to the account (its
+ * shared transfer watcher and download scheduler), the HTTP route, the status and the output (one
+ * msg per lifecycle event).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import * as path from "node:path";
+import { DEFAULT_LIMITS, DownloadScheduler } from "../lib/download";
+import { PutioBaseError } from "../lib/core/errors";
+import { abortableSleep, backoffDelay } from "../lib/core/sleep";
+import { RpcHttp } from "../lib/transmission/http";
+import { TorrentManager, type CleanupPolicy, type LifecycleEvent } from "../lib/transmission/manager";
+import { PutioConfigStore, stateKey } from "../lib/transmission/store";
+import { TransferWatcher } from "../lib/watch/watcher";
+import { expandEnv } from "./common/account";
+import { toError } from "./common/errors";
+import { definePutioNode } from "./common/kernel";
+import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
+
+interface TransmissionDef extends NodeDef {
+  account: string;
+  path?: string;
+  downloadDir?: string;
+  appDir?: string;
+  putioFolder?: string;
+  cleanup?: CleanupPolicy;
+  requireAuth?: boolean;
+  adopt?: boolean;
+  failArchiveOnly?: boolean;
+}
+
+interface TransmissionCredentials {
+  username?: string;
+  password?: string;
+}
+
+interface TransmissionConfig {
+  route: string;
+  localRoot: string;
+  appDir: string;
+  putioFolder: string;
+  cleanup: CleanupPolicy;
+  credentials: { username: string; password: string } | null;
+  adopt: boolean;
+  failArchiveOnly: boolean;
+}
+
+const T = "putio-transmission";
+/** The account's one watcher, the same one putio-transfer-watch nodes use in their default mode. */
+const WATCHER_KEY = "transfer-watch:socket:300000";
+const WATCHER_INTERVAL_MS = 300_000;
+/** The account's one download scheduler, shared with putio-download (same limits). */
+const SCHEDULER_KEY = "downloads";
+const CLEANUPS: CleanupPolicy[] = ["trash", "delete", "keep"];
+
+/** Paths served by a node right now: two nodes on one path would answer for each other. */
+const served = new Map<string, string>();
+
+type Layer = { route?: { path: string } };
+
+export = function (RED: NodeAPI): void {
+  definePutioNode<TransmissionDef, TransmissionConfig>(RED, {
+    type: T,
+    registerOptions: { credentials: { username: { type: "text" }, password: { type: "password" } } },
+    config(def, _RED, node) {
+      const raw = String(def.path ?? "").trim() || "/transmission/rpc";
+      const route = "/" + raw.replace(/^\/+|\/+$/g, "");
+      if (!/^\/[A-Za-z0-9._~/-]*$/.test(route) || route.split("/").includes(".."))
+        throw new PutioBaseError(T, RED._("putio-transmission.errors.badPath", { path: raw }));
+      const dir = expandEnv(def.downloadDir);
+      if (!dir) throw new PutioBaseError(T, RED._("putio-transmission.errors.noDownloadDir"));
+      const settings = RED.settings as unknown as { fileWorkingDirectory?: string };
+      const localRoot = path.resolve(settings.fileWorkingDirectory || process.cwd(), dir);
+      const creds = (node as Node & { credentials?: TransmissionCredentials }).credentials ?? {};
+      const requireAuth = def.requireAuth !== false;
+      if (requireAuth && (!creds.username || !creds.password)) throw new PutioBaseError(T, RED._("putio-transmission.errors.noCredentials"));
+      return {
+        route,
+        localRoot,
+        appDir: expandEnv(def.appDir) ?? "",
+        putioFolder: String(def.putioFolder ?? "").trim() || "/Transmission",
+        cleanup: CLEANUPS.includes(def.cleanup as CleanupPolicy) ? (def.cleanup as CleanupPolicy) : "trash",
+        credentials: requireAuth ? { username: creds.username!, password: creds.password! } : null,
+        adopt: def.adopt === true,
+        failArchiveOnly: def.failArchiveOnly !== false,
+      };
+    },
+
+    start({ node, config, account, closing, ready }) {
+      if (!account) return;
+      const owner = served.get(config.route);
+      if (owner && owner !== node.id) {
+        node.status(STATUS.error(shortText(RED._("putio-transmission.status.pathInUse"))));
+        node.error(RED._("putio-transmission.errors.pathInUse", { path: config.route }));
+        return;
+      }
+      served.set(config.route, node.id);
+      const closed = () => closing.aborted;
+      const redact = (err: unknown) => toError(err, account.tokenForRedaction()).message;
+
+      const watcher = account.shared(WATCHER_KEY, () => {
+        const w = new TransferWatcher({ client: account.client, socket: account.socket(), intervalMs: WATCHER_INTERVAL_MS });
+        w.start();
+        return w;
+      });
+      const scheduler = account.shared(SCHEDULER_KEY, () => new DownloadScheduler(account.client, DEFAULT_LIMITS));
+      let http: RpcHttp | null = null;
+
+      let statusTimer: NodeJS.Timeout | null = null;
+      const showStatus = () => {
+        if (closed() || statusTimer) return;
+        // At most one status update per second, however busy the app is.
+        statusTimer = setTimeout(() => {
+          statusTimer = null;
+          if (closed()) return;
+          const c = manager.counts();
+          const last = manager.lastCall ? new Date(manager.lastCall.at).toTimeString().slice(0, 8) : "-";
+          const text = RED._("putio-transmission.status.counts", { putio: c.putio, local: c.local, done: c.done, failed: c.failed, last });
+          node.status(c.failed ? STATUS.warn(text) : c.putio + c.local ? STATUS.busy(text) : STATUS.ok(text));
+        }, 1000);
+        statusTimer.unref?.();
+      };
+
+      const send = (e: LifecycleEvent) => {
+        if (closed()) return;
+        const t = e.torrent;
+        node.send({
+          _msgid: RED.util.generateId(),
+          topic: `transmission/${e.type}`,
+          category: t.category,
+          payload: {
+            event: e.type,
+            id: t.id,
+            hash: t.hash,
+            name: t.name,
+            category: t.category,
+            labels: t.labels,
+            downloadDir: t.downloadDir,
+            localDir: t.localDir,
+            path: t.topPath,
+            files: t.files,
+            size: t.size,
+            transferId: t.transferId,
+            fileId: t.fileId,
+            error: t.error,
+            ...(e.detail ?? {}),
+          },
+        } as never);
+      };
+
+      const manager = new TorrentManager({
+        client: account.client,
+        scheduler,
+        watcher,
+        socket: account.socket(),
+        store: new PutioConfigStore(account.client, stateKey(config.route), closing),
+        localRoot: config.localRoot,
+        sessionDir: config.appDir || undefined,
+        putioRoot: config.putioFolder,
+        cleanup: config.cleanup,
+        adopt: config.adopt,
+        failArchiveOnly: config.failArchiveOnly,
+        sessionId: () => http?.sessionId ?? "",
+        onEvent: send,
+        onError: (err) => !closed() && node.warn(RED._("putio-transmission.errors.background", { message: redact(err) })),
+        onChange: showStatus,
+      });
+      http = new RpcHttp({ backend: manager, credentials: config.credentials });
+      const rpc = http;
+
+      const handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+        // A closed node's route may linger in a router that cannot drop it: the next one answers.
+        if (closed()) return next();
+        rpc.handle(req, res);
+        showStatus();
+      };
+      RED.httpNode.get(config.route, handler);
+      RED.httpNode.post(config.route, handler);
+
+      node.status(STATUS.idle(RED._("putio-transmission.status.starting")));
+      // put.io unreachable at start must not leave the node dead until the next deploy.
+      (async () => {
+        for (let attempt = 0; !closed(); attempt++) {
+          try {
+            await ready();
+            await manager.open();
+            showStatus();
+            return;
+          } catch (err) {
+            if (closed()) return;
+            node.status(STATUS.error(shortText(RED._("putio-transmission.status.startFailed"))));
+            node.error(RED._("putio-transmission.errors.startFailed", { message: redact(err) }));
+            await abortableSleep(backoffDelay(attempt, 5_000, 5 * 60_000), closing).catch(() => {});
+          }
+        }
+      })();
+
+      return {
+        async close() {
+          if (statusTimer) clearTimeout(statusTimer);
+          const app = RED.httpNode as unknown as { _router?: { stack: Layer[] }; router?: { stack: Layer[] } };
+          const router = app._router ?? app.router;
+          if (router?.stack) router.stack = router.stack.filter((l) => !(l.route && l.route.path === config.route));
+          if (served.get(config.route) === node.id) served.delete(config.route);
+          await manager.close();
+          if ((watcher as TransferWatcher).subscribers === 0) account.dropShared(WATCHER_KEY);
+          node.status({});
+        },
+      };
+    },
+  });
+};

@@ -1,0 +1,106 @@
+/**
+ * The example "Sonarr/Radarr via put.io" as shipped, in a real Node-RED (core switch, change and
+ * http request nodes) against the emulator: a Sonarr-style add ends with the files on disk and a
+ * Jellyfin refresh carrying its token; a failed torrent reaches the notifier with its reason.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startEmulator, type Emulator } from "./emulator";
+import { nr, withTab, type FlowNode } from "./nr";
+import { ArrRpcClient, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+
+const accountNode = require("../nodes/putio-account");
+const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
+const switchNode = require("@node-red/nodes/core/function/10-switch.js");
+const changeNode = require("@node-red/nodes/core/function/15-change.js");
+const httpRequestNode = require("@node-red/nodes/core/network/21-httprequest.js");
+const commentNode = require("@node-red/nodes/core/common/90-comment.js");
+
+describe("example sonarr-radarr-via-putio", function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let work: string;
+  let server: Awaited<ReturnType<typeof httpNodeServer>>;
+  let jellyfin: http.Server;
+  const refreshes: Array<{ url: string; token: string | undefined }> = [];
+
+  before(async () => {
+    emu = await startEmulator();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trex-"));
+    jellyfin = http.createServer((req, res) => {
+      refreshes.push({ url: req.url ?? "", token: req.headers["x-emby-token"] as string | undefined });
+      res.statusCode = 204;
+      res.end();
+    });
+    await new Promise<void>((r) => jellyfin.listen(0, "127.0.0.1", r));
+    process.env.DOWNLOADS_DIR = work;
+    process.env.JELLYFIN_TOKEN = "jf-token";
+    await nr.start();
+    server = await httpNodeServer();
+  });
+  after(async () => {
+    await nr.stop();
+    await server.close();
+    await emu.close();
+    jellyfin.closeAllConnections();
+    await new Promise((r) => jellyfin.close(r));
+    fs.rmSync(work, { recursive: true, force: true });
+    delete process.env.DOWNLOADS_DIR;
+    delete process.env.JELLYFIN_TOKEN;
+  });
+
+  it("a Sonarr add ends on disk and refreshes Jellyfin with its token; a failure reaches the notifier with its reason", async () => {
+    const file = path.join(__dirname, "..", "..", "examples", "sonarr-radarr-via-putio.json");
+    const port = (jellyfin.address() as AddressInfo).port;
+    const flow = (JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[]).map((n) => {
+      if (n.type === "putio-account") return { ...n, apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl };
+      if (n.type === "http request") return { ...n, url: String(n.url).replace(/^http:\/\/jellyfin:8096/, `http://127.0.0.1:${port}`) };
+      if (n.type === "debug") return { id: n.id, type: "helper" };
+      return n;
+    });
+    const rpc = only(flow, "putio-transmission");
+    await nr.load([accountNode, transmissionNode, switchNode, changeNode, httpRequestNode, commentNode], withTab(flow), {
+      "example-account": { accessToken: emu.token },
+      [rpc.id]: { username: "sonarr", password: "pw" },
+    });
+    const notes: any[] = [];
+    nr.node(only(flow, "helper").id).on("input", (m: any) => notes.push(m));
+    const sonarr = new ArrRpcClient(`${server.url}${rpc.path}`, "sonarr", "pw");
+    await untilReady(sonarr);
+    const dir = `${(await sonarr.call("session-get"))["download-dir"]}/tv`;
+    await sonarr.call("torrent-add", {
+      filename: "magnet:?xt=urn:btih:1111111111111111111111111111111111111111&dn=Ex.Show.S01E01",
+      "download-dir": dir,
+      labels: ["tv"],
+    });
+    await sonarr.call("torrent-add", {
+      filename: "magnet:?xt=urn:btih:2222222222222222222222222222222222222222&dn=Ex.fail",
+      "download-dir": dir,
+      labels: ["tv"],
+    });
+    await emu.advance(8000);
+    await until(
+      "the Jellyfin refresh",
+      () => refreshes.length,
+      (n) => n === 1,
+    );
+    assert.deepEqual(refreshes[0], { url: "/Library/Refresh", token: "jf-token" });
+    assert.ok(fs.existsSync(path.join(work, "tv", "Ex.Show.S01E01")));
+    await until(
+      "the failure note",
+      () => notes.length,
+      (n) => n === 1,
+    );
+    assert.match(notes[0].payload, /^put\.io torrent failed \(tv\): Ex\.fail: /);
+  });
+});
+
+function only(flow: FlowNode[], type: string): FlowNode {
+  const found = flow.filter((n) => n.type === type);
+  assert.equal(found.length, 1, `one ${type}`);
+  return found[0]!;
+}
