@@ -11,6 +11,10 @@
  * put.io is deleted before that; clean-up happens when the app removes the torrent.
  *
  * No Node-RED here: the node gives it the client, the watcher, the scheduler and a state store.
+ *
+ * Over 400 lines because it is one state machine (phases added → on put.io → copying → on disk →
+ * removed, each reachable from a restart): its transitions read best side by side; the pure parts
+ * (fields, protocol, sources, store) are already in their own files.
  */
 import { createHash } from "node:crypto";
 import * as fsp from "node:fs/promises";
