@@ -6,22 +6,9 @@ import { PutioClient } from "../lib/client";
 import { PutioAbortError, PutioInputError } from "../lib/core/errors";
 import { extractAndWait, PutioExtractionError, type ExtractOptions, type ExtractStatus } from "../lib/media";
 import { Emulator, startEmulator } from "./emulator";
+import { whileClockRuns } from "./support/emulator-clock";
 import { buildRarSet, buildZip } from "./emulator/archives";
 import { extractionsOf } from "./emulator/routes-extract";
-
-/** Runs `p` while moving the emulator clock, until it settles. */
-async function drive<T>(emu: Emulator, p: Promise<T>): Promise<T> {
-  let settled = false;
-  const watched = p.finally(() => {
-    settled = true;
-  });
-  watched.catch(() => {});
-  for (let i = 0; i < 400 && !settled; i++) {
-    await emu.advance(1000);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return watched;
-}
 
 describe("media: extractAndWait", () => {
   let emu: Emulator;
@@ -46,7 +33,7 @@ describe("media: extractAndWait", () => {
     const zipId = emu.state.addFile(show.id, "extras.zip", buildZip([{ name: "Extras/making-of.txt", data: Buffer.from("making of") }], { deflate: true })).id;
     emu.state.addFile(show.id, "readme.nfo", Buffer.from("info"));
     const statuses: ExtractStatus[] = [];
-    const res = await drive(emu, extractAndWait(c, show.id, { ...fast, onStatus: (s) => statuses.push(s) }));
+    const res = await whileClockRuns(emu, extractAndWait(c, show.id, { ...fast, onStatus: (s) => statuses.push(s) }));
     assert.equal(extractRequests(), 2, "one extraction per set");
     assert.deepEqual(res.sets.map((s) => s.name).sort(), ["Show.S01E01.part01.rar", "extras.zip"]);
     assert.deepEqual(res.extracted.map((e) => e.path).sort(), ["Extras/making-of.txt", "Season 1/Show.S01E01.mkv"]);
@@ -63,7 +50,7 @@ describe("media: extractAndWait", () => {
     const f = emu.state.addFolder(0, "Movie");
     const vols = buildRarSet("movie", [{ name: "movie.mkv", text: "the film" }], { volumes: 3, style: "old" });
     const ids = vols.map((v) => emu.state.addFile(f.id, v.name, v.data).id);
-    const res = await drive(emu, extractAndWait(c, ids[2], fast));
+    const res = await whileClockRuns(emu, extractAndWait(c, ids[2], fast));
     assert.deepEqual(
       res.sets.map((s) => s.name),
       ["movie.rar"],
@@ -94,19 +81,19 @@ describe("media: extractAndWait", () => {
   it("password: none → kind password-required; wrong → wrong-password (the password is in no message); right → extracted", async () => {
     const secret = "correct horse battery";
     const locked = emu.state.addFile(0, "locked.zip", buildZip([{ name: "in.txt", data: Buffer.from("inside") }], { password: secret }));
-    await assert.rejects(drive(emu, extractAndWait(c, locked.id, fast)), (e: unknown) => {
+    await assert.rejects(whileClockRuns(emu, extractAndWait(c, locked.id, fast)), (e: unknown) => {
       assert.ok(e instanceof PutioExtractionError);
       assert.deepEqual([e.kind, e.archive, e.status], ["password-required", "locked.zip", "PASSWORD"]);
       assert.match(e.message, /password/);
       return true;
     });
-    await assert.rejects(drive(emu, extractAndWait(c, locked.id, { ...fast, password: "wrong guess" })), (e: unknown) => {
+    await assert.rejects(whileClockRuns(emu, extractAndWait(c, locked.id, { ...fast, password: "wrong guess" })), (e: unknown) => {
       assert.ok(e instanceof PutioExtractionError);
       assert.equal(e.kind, "wrong-password");
       assert.ok(!e.message.includes("wrong guess") && !JSON.stringify(e).includes("wrong guess"));
       return true;
     });
-    const ok = await drive(emu, extractAndWait(c, locked.id, { ...fast, password: secret }));
+    const ok = await whileClockRuns(emu, extractAndWait(c, locked.id, { ...fast, password: secret }));
     assert.deepEqual(
       ok.extracted.map((e) => e.path),
       ["in.txt"],
@@ -121,7 +108,7 @@ describe("media: extractAndWait", () => {
       { corruptEntry: 2, deflate: true },
     );
     const z = emu.state.addFile(f.id, "broken.zip", zip);
-    await assert.rejects(drive(emu, extractAndWait(c, f.id, fast)), (e: unknown) => {
+    await assert.rejects(whileClockRuns(emu, extractAndWait(c, f.id, fast)), (e: unknown) => {
       assert.ok(e instanceof PutioExtractionError);
       assert.deepEqual([e.kind, e.archive, e.status, e.putioMessage], ["failed", "broken.zip", "ERROR", "Archive is corrupt"]);
       assert.match(e.message, /stay on put\.io/);
@@ -136,7 +123,7 @@ describe("media: extractAndWait", () => {
       ["1.txt", "2.txt", "broken.zip"],
     );
     emu.knobs.extractFailNext = 1;
-    await assert.rejects(drive(emu, extractAndWait(c, z.id, fast)), (e: unknown) => e instanceof PutioExtractionError && e.kind === "failed");
+    await assert.rejects(whileClockRuns(emu, extractAndWait(c, z.id, fast)), (e: unknown) => e instanceof PutioExtractionError && e.kind === "failed");
   });
 
   it("an incomplete set is refused before any call (naming the missing part); a garbage .zip fails as put.io says", async () => {
@@ -151,7 +138,7 @@ describe("media: extractAndWait", () => {
     });
     assert.equal(extractRequests(), 0);
     const junk = emu.state.addFile(0, "junk.zip", Buffer.from("not a zip at all"));
-    await assert.rejects(drive(emu, extractAndWait(c, junk.id, fast)), (e: unknown) => e instanceof PutioExtractionError && e.kind === "failed");
+    await assert.rejects(whileClockRuns(emu, extractAndWait(c, junk.id, fast)), (e: unknown) => e instanceof PutioExtractionError && e.kind === "failed");
   });
 
   it("an extraction removed while waited for is kind vanished; a timeout is kind timeout; an abort is a PutioAbortError", async () => {
@@ -177,7 +164,7 @@ describe("media: extractAndWait", () => {
     const f = emu.state.addFolder(0, "Wéird ‮ folder");
     const names = ['..hidden "quoted".txt', "ünïcødé 🎬.mkv", " leading space.srt", "back\\slash.txt"];
     emu.state.addFile(f.id, "we'ird (1) ‮.zip", buildZip(names.map((n) => ({ name: n, data: Buffer.from(n) }))));
-    const res = await drive(emu, extractAndWait(c, f.id, fast));
+    const res = await whileClockRuns(emu, extractAndWait(c, f.id, fast));
     assert.deepEqual(res.extracted.map((e) => e.path).sort(), [...names].sort());
     for (const e of res.extracted) assert.equal(String(emu.state.fileBytes(e.file.id)), e.path);
   });
@@ -185,7 +172,7 @@ describe("media: extractAndWait", () => {
   it("an archive entry that climbs out ('../x') fails the extraction on put.io's side, nothing is written outside", async () => {
     const f = emu.state.addFolder(0, "Inner");
     emu.state.addFile(f.id, "slip.zip", buildZip([{ name: "../escape.txt", data: Buffer.from("x") }]));
-    await assert.rejects(drive(emu, extractAndWait(c, f.id, fast)), (e: unknown) => e instanceof PutioExtractionError && e.kind === "failed");
+    await assert.rejects(whileClockRuns(emu, extractAndWait(c, f.id, fast)), (e: unknown) => e instanceof PutioExtractionError && e.kind === "failed");
     assert.ok(!emu.state.listChildren(0).some((x) => x.name === "escape.txt"));
   });
 });

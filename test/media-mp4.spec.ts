@@ -7,20 +7,8 @@ import { PutioError, PutioInputError } from "../lib/core/errors";
 import { PutioSocket } from "../lib/core/socket";
 import { convertToMp4AndWait, PutioMp4Error } from "../lib/media";
 import { Emulator, startEmulator } from "./emulator";
+import { whileClockRuns } from "./support/emulator-clock";
 import { MP4_CONVERT_MS, MP4_QUEUE_MS } from "./emulator/routes-media";
-
-async function drive<T>(emu: Emulator, p: Promise<T>): Promise<T> {
-  let settled = false;
-  const watched = p.finally(() => {
-    settled = true;
-  });
-  watched.catch(() => {});
-  for (let i = 0; i < 100 && !settled; i++) {
-    await emu.advance(1000);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return watched;
-}
 
 describe("media: MP4 conversion", () => {
   let emu: Emulator;
@@ -37,7 +25,7 @@ describe("media: MP4 conversion", () => {
   it("starts, reports progress, resolves COMPLETED with the size; a second call finds it done without starting again", async () => {
     const v = emu.state.addFile(0, "film.mkv", { size: 200_000, seed: 8 });
     const seen: string[] = [];
-    const res = await drive(emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10, onStatus: (s) => seen.push(s.status) }));
+    const res = await whileClockRuns(emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10, onStatus: (s) => seen.push(s.status) }));
     assert.deepEqual(res, { fileId: v.id, status: "COMPLETED", size: 180_000, started: true });
     assert.equal(seen[0], "IN_QUEUE");
     assert.equal(seen.at(-1), "COMPLETED");
@@ -72,12 +60,12 @@ describe("media: MP4 conversion", () => {
   it("a conversion that errors is a PutioMp4Error of kind failed; calling again restarts it", async () => {
     const v = emu.state.addFile(0, "broken.avi", { size: 1000, seed: 3 });
     emu.knobs.mp4FailNext = 1;
-    await assert.rejects(drive(emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10 })), (e: unknown) => {
+    await assert.rejects(whileClockRuns(emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10 })), (e: unknown) => {
       assert.ok(e instanceof PutioMp4Error);
       assert.deepEqual([e.kind, e.fileId, e.status], ["failed", v.id, "ERROR"]);
       return true;
     });
-    const res = await drive(emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10 }));
+    const res = await whileClockRuns(emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10 }));
     assert.deepEqual([res.status, res.started], ["COMPLETED", true]);
   });
 
