@@ -3,11 +3,13 @@
 // 404s or comes empty, the account's languages, hostile language codes and file names.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { PutioClient } from "../lib/client";
-import { PutioInputError } from "../lib/core/errors";
+import { PutioError, PutioInputError } from "../lib/core/errors";
 import { nodeFs, type DownloadFs } from "../lib/download/fs";
 import { writeSubtitles } from "../lib/media";
 import { Emulator, startEmulator } from "./emulator";
@@ -81,7 +83,7 @@ describe("media: writeSubtitles", () => {
       ["ger:identical", "eng:written"],
     );
     assert.equal(fs.readFileSync(path.join(dir, "clip.eng.srt"), "utf8"), srt("Hi"));
-    assert.ok(!listing().some((n) => n.includes("putio-tmp")), "no temp file left");
+    assert.ok(!listing().some((n) => n.includes("putio-subtitle")), "no temp file left");
   });
 
   it("a video without subtitles writes nothing and reports every language missing", async () => {
@@ -156,6 +158,41 @@ describe("media: writeSubtitles", () => {
     await assert.rejects(writeSubtitles(c, v, local, { languages: "eng", fs: fullDisk }), /no space/);
     assert.deepEqual(listing(), ["Movie (2020).eng.srt", "Movie (2020).mkv"]);
     assert.equal(fs.readFileSync(path.join(dir, "Movie (2020).eng.srt"), "utf8"), "old");
+  });
+
+  it("a subtitle download that put.io redirects is followed without the token; a redirect loop or an odd scheme is an error", async () => {
+    const seen: Array<{ url: string; auth: string | undefined }> = [];
+    const server = http.createServer((req, res) => {
+      seen.push({ url: req.url!, auth: req.headers.authorization });
+      if (req.url!.startsWith("/v2/files/7/subtitles/k1")) return void res.writeHead(302, { Location: "/store/k1.srt" }).end();
+      if (req.url === "/store/k1.srt") return void res.writeHead(200, { "Content-Type": "application/x-subrip" }).end(srt("via redirect"));
+      if (req.url!.startsWith("/v2/files/7/subtitles/loop")) return void res.writeHead(302, { Location: "/v2/files/7/subtitles/loop" }).end();
+      if (req.url!.startsWith("/v2/files/7/subtitles/ftp")) return void res.writeHead(302, { Location: "ftp://example.invalid/x" }).end();
+      res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ error_type: "NotFound", error_message: "no", status_code: 404 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const fake = new PutioClient({
+      apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: "SECRETTOKEN1234567890",
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    try {
+      assert.equal(String(await fake.media.subtitle(7, "k1")), srt("via redirect"));
+      assert.deepEqual(
+        seen.map((s) => [s.url.split("?")[0], s.auth === undefined ? "no token" : "token"]),
+        [
+          ["/v2/files/7/subtitles/k1", "token"],
+          ["/store/k1.srt", "no token"],
+        ],
+      );
+      await assert.rejects(fake.media.subtitle(7, "loop"), (e: unknown) => e instanceof PutioError && e.statusCode === 302);
+      await assert.rejects(fake.media.subtitle(7, "ftp"), PutioError);
+      await assert.rejects(fake.media.subtitle(7, "missing"), (e: unknown) => e instanceof PutioError && e.statusCode === 404 && e.errorType === "NotFound");
+      for (const key of ["..", ".", "", "a/b", "k?x=1", "%2e%2e"]) await assert.rejects(fake.media.subtitle(7, key), PutioInputError, key);
+    } finally {
+      await fake.close();
+      server.close();
+    }
   });
 
   it("hostile language codes and paths are refused before any call", async () => {

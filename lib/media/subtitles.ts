@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
 import { checkLanguageCode, checkLanguages, type PutioSubtitle } from "../domains/media";
 import { lstatOrNull, nodeFs, OPEN, removeIfPresent, type DownloadFs } from "../download/fs";
+import { checkId } from "../core/wire";
 import type { PutioClient } from "../client";
 
 export interface SubtitleOptions {
@@ -104,7 +105,8 @@ async function sameBytes(fs: DownloadFs, file: string, body: Buffer): Promise<bo
 
 /** Writes `body` to `target` through a fresh temp file in the same folder; checks the size written. */
 async function writeAtomically(fs: DownloadFs, dir: string, target: string, body: Buffer, attempted: string): Promise<void> {
-  const tmp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString("hex")}.putio-tmp`);
+  // Short and fixed in form, whatever the target's length (a long name plus a suffix could pass 255 bytes).
+  const tmp = path.join(dir, `.putio-subtitle-${randomBytes(8).toString("hex")}.tmp`);
   try {
     const fh = await fs.open(tmp, OPEN.createNew, 0o644);
     try {
@@ -133,8 +135,9 @@ export async function writeSubtitles(
   localVideoPath: string,
   opts: SubtitleOptions = {},
 ): Promise<SubtitleResult> {
-  const attempted = `write the subtitles of "${video?.name}"`;
+  const attempted = `write the subtitles of "${typeof video?.name === "string" ? video.name : "?"}"`;
   const fs = opts.fs ?? nodeFs;
+  checkId(video?.id, attempted);
   if (video?.file_type !== undefined && video.file_type !== "VIDEO") throw new PutioInputError(attempted, `"${video.name}" is not a video`);
   if (typeof localVideoPath !== "string" || !path.isAbsolute(localVideoPath) || localVideoPath.includes("\0"))
     throw new PutioInputError(attempted, "the video's local path must be an absolute path");

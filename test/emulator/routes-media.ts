@@ -181,7 +181,12 @@ function toWebVtt(srt: Buffer): Buffer {
 
 function downloadSubtitle(ctx: Ctx): typeof HANDLED {
   const video = requireVideo(ctx);
-  const key = decodeURIComponent(ctx.match[2]);
+  let key: string;
+  try {
+    key = decodeURIComponent(ctx.match[2]);
+  } catch {
+    throw notFound("Subtitle not found");
+  }
   const format = ctx.params.str("format") ?? "srt";
   if (format !== "srt" && format !== "webvtt") throw badRequest("Invalid format");
   // Every subtitle of the video can be fetched by key, whatever languages the list was asked for.
