@@ -160,6 +160,26 @@ describe("media: extractAndWait", () => {
     await assert.rejects(aborted, PutioAbortError);
   });
 
+  it("the extract domain checks its input before any call (ids, password); a password is sent, an empty one is not", async () => {
+    const before = emu.requests.length;
+    for (const ids of [[], [-1], [1.5], ["1; DROP"], "12" as unknown as number[], [Number.NaN]]) {
+      await assert.rejects(c.extract.start(ids as number[]), PutioInputError, JSON.stringify(ids));
+    }
+    for (const password of [42, "a\0b", "x".repeat(1025)]) await assert.rejects(c.extract.start([1], { password: password as string }), PutioInputError);
+    await assert.rejects(c.extract.remove(-3), PutioInputError);
+    assert.equal(emu.requests.length, before);
+    const z = emu.state.addFile(0, "p.zip", buildZip([{ name: "p.txt", data: Buffer.from("p") }]));
+    const [e] = await c.extract.start([z.id], { password: "" });
+    assert.equal(extractionsOf(emu.state).find((r) => r.id === e.id)!.password, undefined);
+    const z2 = emu.state.addFile(0, "q.zip", buildZip([{ name: "q.txt", data: Buffer.from("q") }]));
+    const [e2] = await c.extract.start([z2.id], { password: "pä ss" });
+    assert.equal(extractionsOf(emu.state).find((r) => r.id === e2.id)!.password, "pä ss");
+    assert.deepEqual(
+      (await c.extract.list()).map((x) => x.id),
+      [e.id, e2.id],
+    );
+  });
+
   it("hostile but legal names: archives and entries with spaces, unicode, quotes and leading dots come back unchanged", async () => {
     const f = emu.state.addFolder(0, "Wéird ‮ folder");
     const names = ['..hidden "quoted".txt', "ünïcødé 🎬.mkv", " leading space.srt", "back\\slash.txt"];
