@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { PutioClient } from "../lib/client";
 import { PutioError, PutioInputError } from "../lib/core/errors";
 import { PutioSocket } from "../lib/core/socket";
-import { convertToMp4AndWait, PutioMp4Error } from "../lib/media";
+import { convertToMp4AndWait, mp4VersionOf, PutioMp4Error } from "../lib/media";
 import { Emulator, startEmulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
 import { MP4_CONVERT_MS, MP4_QUEUE_MS } from "./emulator/routes-media";
@@ -55,6 +55,19 @@ describe("media: MP4 conversion", () => {
     } finally {
       socket.stop();
     }
+  });
+
+  it("mp4VersionOf: null until the MP4 is ready (and for non-videos), then its name, size and a working storage address", async () => {
+    const v = emu.state.addFile(0, "Show S01E01.mkv", { size: 50_000, seed: 6 });
+    assert.equal(await mp4VersionOf(c, v), null);
+    assert.equal(await mp4VersionOf(c, { ...v, file_type: "TEXT" }), null);
+    await c.media.convertMp4(v.id);
+    assert.equal(await mp4VersionOf(c, v), null, "converting is not ready");
+    await emu.advance(MP4_QUEUE_MS + MP4_CONVERT_MS);
+    const mp4 = (await mp4VersionOf(c, v))!;
+    assert.deepEqual([mp4.fileId, mp4.name, mp4.size], [v.id, "Show S01E01.mp4", 45_000]);
+    const res = await fetch(await mp4.url());
+    assert.equal((await res.arrayBuffer()).byteLength, 45_000);
   });
 
   it("a conversion that errors is a PutioMp4Error of kind failed; calling again restarts it", async () => {

@@ -83,3 +83,27 @@ export async function convertToMp4AndWait(client: PutioClient, fileId: number, o
     },
   );
 }
+
+/** The MP4 version of a video, when put.io has one ready: for "prefer the MP4 version" downloads. */
+export interface Mp4Version {
+  fileId: number;
+  /** The video's name with ".mp4" for its extension. */
+  name: string;
+  size: number;
+  /** A fresh storage address each call (they expire); put.io gives no CRC32 for it: verify by size. */
+  url: (signal?: AbortSignal) => Promise<string>;
+}
+
+/** The ready MP4 version of `video`, or null (not converted, converting, failed, or not a video). */
+export async function mp4VersionOf(
+  client: PutioClient,
+  video: { id: number; name: string; file_type?: string },
+  signal?: AbortSignal,
+): Promise<Mp4Version | null> {
+  const id = checkId(video?.id, "find the MP4 version");
+  if (video.file_type !== undefined && video.file_type !== "VIDEO") return null;
+  const status = await client.media.mp4Status(id, signal);
+  if (status.status !== MP4_STATUS.done) return null;
+  const stem = typeof video.name === "string" ? video.name.replace(/\.[^.]*$/, "") : String(id);
+  return { fileId: id, name: `${stem}.mp4`, size: status.size ?? 0, url: (s) => client.media.mp4Url(id, s ?? signal) };
+}
