@@ -16,7 +16,7 @@ import { walk } from "../domains/walk";
 import type { PutioClient } from "../client";
 import { missingVolumeNames, recognizeArchiveSets, type ArchiveSet } from "./archive-sets";
 import { PutioExtractionError } from "./errors";
-import { pollUntil } from "./poll";
+import { duration, pollUntil } from "./poll";
 
 export interface ExtractStatus {
   /** The archive's name (for a set: its first volume). */
@@ -155,7 +155,7 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
     checkAll,
     () => {
       const name = [...pending][0]?.set.first.name ?? String(id);
-      return new PutioExtractionError("timeout", name, `put.io did not finish extracting "${name}" within ${Math.round(timeoutMs / 60_000)} minute(s)`);
+      return new PutioExtractionError("timeout", name, `put.io did not finish extracting "${name}" within ${duration(timeoutMs)}`);
     },
     { signal, pollMs: opts.pollMs, maxPollMs: opts.maxPollMs, timeoutMs },
   );

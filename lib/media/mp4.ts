@@ -8,7 +8,7 @@ import type { PutioSocket, SocketEvent } from "../core/socket";
 import type { PutioMp4Status } from "../domains/media";
 import type { PutioClient } from "../client";
 import { PutioMp4Error } from "./errors";
-import { pollUntil } from "./poll";
+import { duration, pollUntil } from "./poll";
 
 export interface Mp4Options {
   signal?: AbortSignal;
@@ -71,8 +71,7 @@ export async function convertToMp4AndWait(client: PutioClient, fileId: number, o
   return pollUntil(
     attempted,
     check,
-    () =>
-      new PutioMp4Error("timeout", id, `put.io did not finish converting file ${id} to MP4 within ${Math.round(timeoutMs / 60_000)} minute(s)`, status.status),
+    () => new PutioMp4Error("timeout", id, `put.io did not finish converting file ${id} to MP4 within ${duration(timeoutMs)}`, status.status),
     {
       signal,
       socket: opts.socket,

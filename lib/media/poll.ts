@@ -61,3 +61,10 @@ export async function pollUntil<T>(attempted: string, check: () => Promise<T | u
     opts.socket?.off("open", nudge);
   }
 }
+
+/** A wait's length for a message: "45 s", "12 min", "6 h". */
+export function duration(ms: number): string {
+  if (ms < 120_000) return `${Math.max(0, Math.round(ms / 1000))} s`;
+  if (ms < 2 * 3600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 3600_000)} h`;
+}
