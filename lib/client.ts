@@ -10,6 +10,8 @@ import { OAuthApi } from "./domains/oauth";
 import { TransfersApi } from "./domains/transfers";
 import { UploadApi } from "./domains/upload";
 import { ZipsApi } from "./domains/zips";
+import { ExtractApi } from "./domains/extract";
+import { MediaApi } from "./domains/media";
 import { RssApi } from "./domains/rss";
 import { EventsApi } from "./domains/events";
 import { GenericApi } from "./domains/api";
@@ -30,6 +32,10 @@ export class PutioClient {
   readonly transfers: TransfersApi;
   readonly config: ConfigApi;
   readonly zips: ZipsApi;
+  /** Archive extraction on put.io. */
+  readonly extract: ExtractApi;
+  /** Subtitles and MP4 versions of videos. */
+  readonly media: MediaApi;
   readonly rss: RssApi;
   readonly events: EventsApi;
   /** Any put.io route, for what the typed domains do not cover. */
@@ -47,6 +53,8 @@ export class PutioClient {
     this.transfers = new TransfersApi(this.transport);
     this.config = new ConfigApi(this.transport);
     this.zips = new ZipsApi(this.transport);
+    this.extract = new ExtractApi(this.transport);
+    this.media = new MediaApi(this.transport);
     this.rss = new RssApi(this.transport);
     this.events = new EventsApi(this.transport);
     this.api = new GenericApi(this.transport);

@@ -38,6 +38,14 @@ export interface Knobs {
   rssMaxFeeds: number | null;
   /** Each feed is fetched this often (emulator clock; put.io's period is unpublished). */
   rssFetchIntervalMs: number;
+  /** The next N extractions fail midway: half their files are written, then ERROR. */
+  extractFailNext: number;
+  /** The next N subtitle downloads answer 404 (the subtitle vanished between list and fetch). */
+  subtitle404Next: number;
+  /** The next N subtitle downloads answer 200 with an empty body. */
+  subtitleEmptyNext: number;
+  /** The next N MP4 conversions end in ERROR half-way. */
+  mp4FailNext: number;
 }
 
 export function defaultKnobs(): Knobs {
@@ -61,5 +69,9 @@ export function defaultKnobs(): Knobs {
     zipMaxTotalSize: null,
     rssMaxFeeds: null,
     rssFetchIntervalMs: 15 * 60_000,
+    extractFailNext: 0,
+    subtitle404Next: 0,
+    subtitleEmptyNext: 0,
+    mp4FailNext: 0,
   };
 }

@@ -1,4 +1,4 @@
-// /v2/files/*: listing, search, lookup, folders, rename, move, delete, storage links, extraction.
+// /v2/files/*: listing, search, lookup, folders, rename, move, delete, storage links (extraction: routes-extract.ts).
 import { ApiError, badRequest, notFound } from "./http-util";
 import { Ctx, HANDLED, Route, route } from "./router";
 import { storageUrl } from "./storage";
@@ -270,24 +270,6 @@ function redirectToStorage(ctx: Ctx): typeof HANDLED {
   return HANDLED;
 }
 
-const extractions = new WeakMap<User, Record<string, unknown>[]>();
-let nextExtractionId = 9_000_001;
-
-function startExtraction(ctx: Ctx) {
-  const user = ctx.user;
-  const ids = selectedIds(ctx, "user_file_ids", "files");
-  if (!ids || !ids.length) throw badRequest("Missing required parameter: user_file_ids");
-  const list = extractions.get(user) ?? [];
-  extractions.set(user, list);
-  const created = ids.map((id) => {
-    const node = ctx.state.requireLive(user, id);
-    const extraction = { id: nextExtractionId++, name: node.name, status: "NEW", message: null, num_parts: 1, files: [id] };
-    list.push(extraction);
-    return extraction;
-  });
-  return { extractions: created };
-}
-
 export const fileRoutes: Route[] = [
   route("GET", "/v2/files/list", listFiles),
   route("POST", "/v2/files/list/continue", (ctx) => ({ ...pageFromCursor(ctx, "files", ctx.params.str("cursor")) })),
@@ -300,8 +282,6 @@ export const fileRoutes: Route[] = [
   route("POST", "/v2/files/rename", rename),
   route("POST", "/v2/files/move", move),
   route("POST", "/v2/files/delete", deleteFiles),
-  route("POST", "/v2/files/extract", startExtraction),
-  route("GET", "/v2/files/extract", (ctx) => ({ extractions: extractions.get(ctx.user) ?? [] })),
   route("GET", "/v2/files/{id}", (ctx) => ({ file: ctx.state.fileJson(ctx.user, ctx.state.requireLive(ctx.user, ctx.pathInt(1))) })),
   route("GET", "/v2/files/{id}/child", (ctx) => {
     const user = ctx.user;

@@ -13,6 +13,8 @@ import { serveDownload } from "./storage";
 import { eventRoutes } from "./routes-events";
 import { rssRoutes } from "./routes-rss";
 import { serveZip, zipRoutes } from "./routes-zips";
+import { extractRoutes } from "./routes-extract";
+import { mediaRoutes } from "./routes-media";
 import type { TokenRecord } from "./state";
 
 export interface RequestLogEntry {
@@ -37,6 +39,8 @@ const ROUTES: Route[] = [
   ...zipRoutes,
   ...rssRoutes,
   ...eventRoutes,
+  ...extractRoutes,
+  ...mediaRoutes,
 ];
 
 /** Accepts "token", "Token" and "Bearer" schemes, or ?oauth_token=. */

@@ -193,6 +193,10 @@ export class EmulatorState extends EventEmitter {
   /** Callback POSTs in flight; advance() awaits them. */
   readonly pending = new Set<Promise<unknown>>();
   readonly signingKey = crypto.randomBytes(32);
+  /** Files put.io derives from another one (a converted MP4): served by storage, never listed. */
+  readonly derived = new Map<number, { node: FileNode; sourceId: number }>();
+  /** Route modules add the fields they own to every file object (is_mp4_available). */
+  readonly fileDecorators: Array<(user: User, node: FileNode, json: FileJson) => void> = [];
   defaultUserId = 0;
   private nextUserId = 1_000_001;
   private nextFileId = 1_400_000_001;
@@ -358,6 +362,34 @@ export class EmulatorState extends EventEmitter {
     return node;
   }
 
+  /** A derived file of `source` (not in any folder); storage serves it while the source is live. */
+  addDerivedNode(user: User, source: FileNode, name: string, content: Content): FileNode {
+    const info = typeInfoFor(name);
+    const now = this.now();
+    const node: FileNode = {
+      id: this.nextFileId++,
+      ownerId: user.id,
+      parentId: source.parentId,
+      name,
+      isFolder: false,
+      children: [],
+      content,
+      createdAt: now,
+      updatedAt: now,
+      contentType: info.contentType,
+      fileType: info.fileType,
+      extension: extensionOf(name),
+      trashedAt: null,
+    };
+    this.derived.set(node.id, { node, sourceId: source.id });
+    return node;
+  }
+
+  derivedNode(user: User, id: number): FileNode | undefined {
+    const d = this.derived.get(id);
+    return d && d.node.ownerId === user.id && this.liveNode(user, d.sourceId) ? d.node : undefined;
+  }
+
   detach(user: User, node: FileNode): void {
     const parent = node.parentId === ROOT_ID ? user.root : node.parentId === null ? undefined : this.files.get(node.parentId);
     if (parent) parent.children = parent.children.filter((id) => id !== node.id);
@@ -410,6 +442,7 @@ export class EmulatorState extends EventEmitter {
       updated_at: putioDate(node.updatedAt),
     };
     if (node.isFolder) json.sort_by = user.settings.sort_by;
+    for (const decorate of this.fileDecorators) decorate(user, node, json);
     return json;
   }
 

@@ -33,7 +33,7 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
   if (!signature || signature !== storageMac(server, payload) || sigFile !== fileId) return plain(res, 403, "Forbidden");
   if (sigExpires !== 0 && state.now() > sigExpires) return plain(res, 410, "Link expired");
   const user = state.users.get(sigUser);
-  const node = user && state.liveNode(user, fileId);
+  const node = user && (state.liveNode(user, fileId) ?? state.derivedNode(user, fileId));
   if (!node || !node.content) return plain(res, 404, "Not Found");
   const content = node.content;
   const size = content.size;

@@ -1,0 +1,58 @@
+/**
+ * Errors of the media jobs, each a kind a flow can branch on (`err.kind`), with put.io's own status
+ * and message when there is one. The archive password never appears in any of them.
+ */
+import { PutioBaseError } from "../core/errors";
+
+export type ExtractionFailure =
+  /** The archive is encrypted and no password was given. */
+  | "password-required"
+  /** put.io could not open the archive with the password given. */
+  | "wrong-password"
+  /** put.io reported ERROR (corrupt archive, not an archive, failure midway). */
+  | "failed"
+  /** Volumes of a multi-part set are missing: put.io cannot extract it. */
+  | "incomplete"
+  /** The extraction left put.io's list before it finished (removed meanwhile). */
+  | "vanished"
+  /** It did not finish in the time allowed. */
+  | "timeout";
+
+/** An archive put.io did not extract. Files it wrote before a failure midway stay on put.io. */
+export class PutioExtractionError extends PutioBaseError {
+  readonly kind: ExtractionFailure;
+  /** The archive's name (for a set: its first volume). */
+  readonly archive: string;
+  readonly extractionId: number | null;
+  /** put.io's status and message when it gave them (ERROR, "Archive is corrupt"). */
+  readonly status: string | null;
+  readonly putioMessage: string | null;
+  constructor(
+    kind: ExtractionFailure,
+    archive: string,
+    message: string,
+    details: { extractionId?: number | null; status?: string | null; putioMessage?: string | null } = {},
+  ) {
+    super(`extract "${archive}"`, message);
+    this.kind = kind;
+    this.archive = archive;
+    this.extractionId = details.extractionId ?? null;
+    this.status = details.status ?? null;
+    this.putioMessage = details.putioMessage ?? null;
+  }
+}
+
+export type Mp4Failure = "failed" | "vanished" | "timeout";
+
+/** A conversion to MP4 that did not finish. */
+export class PutioMp4Error extends PutioBaseError {
+  readonly kind: Mp4Failure;
+  readonly fileId: number;
+  readonly status: string | null;
+  constructor(kind: Mp4Failure, fileId: number, message: string, status: string | null = null) {
+    super(`convert file ${fileId} to MP4`, message);
+    this.kind = kind;
+    this.fileId = fileId;
+    this.status = status;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Waiting on put.io: check, then sleep with jittered exponential backoff (core/sleep.ts) until the
+ * check gives an answer; a socket push the caller recognises cuts the sleep short, and a reconnect
+ * does too (pushes may have been missed while it was down).
+ */
+import { PutioAbortError } from "../core/errors";
+import { abortableSleep, backoffDelay } from "../core/sleep";
+import type { PutioSocket, SocketEvent } from "../core/socket";
+
+export interface PollOptions {
+  signal?: AbortSignal;
+  /** First delay; grows up to maxPollMs. */
+  pollMs?: number;
+  maxPollMs?: number;
+  /** Give up after this long (wall time); `onTimeout` makes the error. */
+  timeoutMs?: number;
+  socket?: PutioSocket;
+  /** Which pushes mean "check now". */
+  wakeOn?: (e: SocketEvent) => boolean;
+  random?: () => number;
+}
+
+export async function pollUntil<T>(attempted: string, check: () => Promise<T | undefined>, onTimeout: () => Error, opts: PollOptions = {}): Promise<T> {
+  const pollMs = Math.max(1, opts.pollMs ?? 2000);
+  const maxPollMs = Math.max(pollMs, opts.maxPollMs ?? 30_000);
+  const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+  let nudged = false;
+  let wake: (() => void) | null = null;
+  const nudge = () => {
+    nudged = true;
+    wake?.();
+  };
+  const onEvent = (e: SocketEvent) => {
+    if (opts.wakeOn?.(e)) nudge();
+  };
+  // Listen before the first check, so a push that lands in between is not lost.
+  opts.socket?.on("event", onEvent);
+  opts.socket?.on("open", nudge);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (opts.signal?.aborted) throw new PutioAbortError(attempted, opts.signal.reason);
+      nudged = false;
+      const answer = await check();
+      if (answer !== undefined) return answer;
+      if (Date.now() >= deadline) throw onTimeout();
+      if (nudged) continue;
+      const delay = Math.min(backoffDelay(attempt, pollMs, maxPollMs, opts.random), Math.max(1, deadline - Date.now()));
+      const woken = new AbortController();
+      wake = () => woken.abort();
+      try {
+        await abortableSleep(delay, opts.signal ? AbortSignal.any([opts.signal, woken.signal]) : woken.signal);
+      } catch (err) {
+        if (opts.signal?.aborted) throw new PutioAbortError(attempted, opts.signal.reason);
+        if (!woken.signal.aborted) throw err;
+      } finally {
+        wake = null;
+      }
+    }
+  } finally {
+    opts.socket?.off("event", onEvent);
+    opts.socket?.off("open", nudge);
+  }
+}
+
+/** A wait's length for a message: "45 s", "12 min", "6 h". */
+export function duration(ms: number): string {
+  if (ms < 120_000) return `${Math.max(0, Math.round(ms / 1000))} s`;
+  if (ms < 2 * 3600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 3600_000)} h`;
+}

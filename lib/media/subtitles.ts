@@ -1,0 +1,219 @@
+/**
+ * Subtitles beside a downloaded video, named as Jellyfin and Plex pick them up:
+ * `<video name without extension>.<language>.srt` in the video's folder. One file per language, in
+ * the order asked, each written through a temp file and a rename (never through a link), checked
+ * non-empty, and left alone when the same bytes are already there.
+ */
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import { PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
+import { checkLanguageCode, checkLanguages, type PutioSubtitle } from "../domains/media";
+import { lstatOrNull, nodeFs, OPEN, removeIfPresent, type DownloadFs } from "../download/fs";
+import { checkId } from "../core/wire";
+import type { PutioClient } from "../client";
+
+export interface SubtitleOptions {
+  /** Languages in order ("eng,tur" or a list); none: the account's subtitle languages. */
+  languages?: string[] | string;
+  signal?: AbortSignal;
+  /** The file system (tests inject failures); node:fs by default. */
+  fs?: DownloadFs;
+}
+
+export type SubtitleOutcomeStatus = "written" | "identical" | "missing" | "failed";
+
+export interface SubtitleOutcome {
+  language: string;
+  status: SubtitleOutcomeStatus;
+  /** The local file (written or identical). */
+  path?: string;
+  /** Where put.io found it (folder, mkv, opensubtitles). */
+  source?: string | null;
+  /** Why it failed (a 404, an empty subtitle, a link in the way). */
+  error?: Error;
+}
+
+export interface SubtitleResult {
+  written: number;
+  identical: number;
+  /** Languages put.io has no subtitle for. */
+  missing: string[];
+  failed: Array<{ language: string; error: Error }>;
+  outcomes: SubtitleOutcome[];
+}
+
+/** Two- and three-letter codes of the same language, so "en" finds put.io's "eng". */
+const ALIASES: string[][] = [
+  ["en", "eng"],
+  ["de", "ger", "deu"],
+  ["fr", "fre", "fra"],
+  ["tr", "tur"],
+  ["es", "spa"],
+  ["it", "ita"],
+  ["nl", "dut", "nld"],
+  ["pt", "por"],
+  ["sv", "swe"],
+  ["da", "dan"],
+  ["no", "nor"],
+  ["fi", "fin"],
+  ["pl", "pol"],
+  ["ru", "rus"],
+  ["ja", "jpn"],
+  ["ko", "kor"],
+  ["zh", "chi", "zho"],
+  ["ar", "ara"],
+  ["el", "gre", "ell"],
+  ["he", "heb"],
+];
+
+/** The codes put.io may list a language under (the code itself and its other forms). */
+function aliasesOf(code: string): string[] {
+  return ALIASES.find((group) => group.includes(code)) ?? [code];
+}
+
+function sameLanguage(a: string, b: string): boolean {
+  if (a === b) return true;
+  return ALIASES.some((group) => group.includes(a) && group.includes(b));
+}
+
+/** A subtitle body that holds nothing but a byte-order mark and white space is empty. */
+function isBlank(body: Buffer): boolean {
+  return (
+    body
+      .toString("utf8")
+      .replace(/^\ufeff/, "")
+      .trim() === ""
+  );
+}
+
+async function sameBytes(fs: DownloadFs, file: string, body: Buffer): Promise<boolean> {
+  const fh = await fs.open(file, OPEN.readOnly);
+  try {
+    const { size } = await fh.stat();
+    if (size !== body.length) return false;
+    const buf = Buffer.alloc(size);
+    for (let off = 0; off < size;) {
+      const { bytesRead } = await fh.read(buf, off, size - off, off);
+      if (!bytesRead) return false;
+      off += bytesRead;
+    }
+    return buf.equals(body);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `body` to `target` through a fresh temp file in the same folder; checks the size written. */
+async function writeAtomically(fs: DownloadFs, dir: string, target: string, body: Buffer, attempted: string): Promise<void> {
+  // Short and fixed in form, whatever the target's length (a long name plus a suffix could pass 255 bytes).
+  const tmp = path.join(dir, `.putio-subtitle-${randomBytes(8).toString("hex")}.tmp`);
+  try {
+    const fh = await fs.open(tmp, OPEN.createNew, 0o644);
+    try {
+      for (let off = 0; off < body.length;) off += (await fh.write(body, off, body.length - off, off)).bytesWritten;
+      await fh.sync();
+      const { size } = await fh.stat();
+      if (size !== body.length) throw new PutioTransferIntegrityError(attempted, `wrote ${size} of ${body.length} bytes`);
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await removeIfPresent(fs, tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * put.io's subtitles of `video` written beside `localVideoPath`. A language put.io has nothing for
+ * is `missing`; a subtitle that vanished (404) or came empty is `failed` and the others go on.
+ * Anything else (no token, put.io down, the folder not writable, abort) is thrown.
+ */
+export async function writeSubtitles(
+  client: PutioClient,
+  video: { id: number; name: string; file_type?: string },
+  localVideoPath: string,
+  opts: SubtitleOptions = {},
+): Promise<SubtitleResult> {
+  const attempted = `write the subtitles of "${typeof video?.name === "string" ? video.name : "?"}"`;
+  const fs = opts.fs ?? nodeFs;
+  checkId(video?.id, attempted);
+  if (video?.file_type !== undefined && video.file_type !== "VIDEO") throw new PutioInputError(attempted, `"${video.name}" is not a video`);
+  if (typeof localVideoPath !== "string" || !path.isAbsolute(localVideoPath) || localVideoPath.includes("\0"))
+    throw new PutioInputError(attempted, "the video's local path must be an absolute path");
+  const full = path.resolve(localVideoPath);
+  const dir = path.dirname(full);
+  const stem = path.parse(full).name;
+
+  let languages: string[];
+  if (opts.languages !== undefined) languages = checkLanguages(opts.languages, attempted);
+  else {
+    const settings = await client.account.settings(opts.signal);
+    const codes = Array.isArray(settings.subtitle_languages) ? settings.subtitle_languages : [];
+    // The account's own list: a code we cannot use as a file name is skipped, not an error.
+    languages = [
+      ...new Set(
+        codes.flatMap((c: unknown) => {
+          try {
+            return [checkLanguageCode(c, attempted)];
+          } catch {
+            return [];
+          }
+        }),
+      ),
+    ];
+  }
+  const result: SubtitleResult = { written: 0, identical: 0, missing: [], failed: [], outcomes: [] };
+  if (!languages.length) return result;
+
+  const listed = await client.media.subtitles(video.id, { languages: [...new Set(languages.flatMap(aliasesOf))], signal: opts.signal });
+  for (const language of languages) {
+    // put.io lists its best first (the folder's own file, then the MKV's, then OpenSubtitles).
+    const sub: PutioSubtitle | undefined = listed.subtitles.find(
+      (s) => typeof s.language_code === "string" && sameLanguage(s.language_code.toLowerCase(), language),
+    );
+    if (!sub) {
+      result.missing.push(language);
+      result.outcomes.push({ language, status: "missing" });
+      continue;
+    }
+    const target = path.join(dir, `${stem}.${language}.srt`);
+    const fail = (error: Error) => {
+      result.failed.push({ language, error });
+      result.outcomes.push({ language, status: "failed", source: sub.source ?? null, error });
+    };
+    // The name is built from a checked code and the video's own base name: it cannot leave the folder.
+    if (path.dirname(target) !== dir || Buffer.byteLength(path.basename(target)) > 255) {
+      fail(new PutioInputError(attempted, `"${path.basename(target)}" is not a usable file name`));
+      continue;
+    }
+    let body: Buffer;
+    try {
+      body = await client.media.subtitle(video.id, sub.key, { format: "srt", signal: opts.signal });
+    } catch (err) {
+      if (err instanceof PutioError && (err.statusCode === 404 || err.statusCode === 410)) {
+        fail(err);
+        continue;
+      }
+      throw err;
+    }
+    if (isBlank(body)) {
+      fail(new PutioTransferIntegrityError(attempted, `put.io sent an empty ${language} subtitle`));
+      continue;
+    }
+    const existing = await lstatOrNull(fs, target);
+    if (existing && (existing.isSymbolicLink() || !existing.isFile())) {
+      fail(new PutioInputError(attempted, `"${target}" is ${existing.isSymbolicLink() ? "a symbolic link" : "not a file"}: it is left alone`));
+      continue;
+    }
+    if (existing && (await sameBytes(fs, target, body))) {
+      result.identical++;
+      result.outcomes.push({ language, status: "identical", path: target, source: sub.source ?? null });
+      continue;
+    }
+    await writeAtomically(fs, dir, target, body, attempted);
+    result.written++;
+    result.outcomes.push({ language, status: "written", path: target, source: sub.source ?? null });
+  }
+  return result;
+}
