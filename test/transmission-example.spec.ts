@@ -56,15 +56,26 @@ describe("example sonarr-radarr-via-putio", function () {
   it("a Sonarr add ends on disk and refreshes Jellyfin with its token; a failure reaches the notifier with its reason", async () => {
     const file = path.join(__dirname, "..", "..", "examples", "sonarr-radarr-via-putio.json");
     const port = (jellyfin.address() as AddressInfo).port;
-    const flow = (JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[]).map((n) => {
-      if (n.type === "putio-account") return { ...n, apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl };
+    // As imported next to the user's one account (the editor fills the empty account in).
+    const account: FlowNode = {
+      id: "user-account",
+      type: "putio-account",
+      name: "put.io",
+      apiUrl: emu.apiUrl,
+      uploadUrl: emu.uploadUrl,
+      socketUrl: emu.socketUrl,
+    };
+    const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
+    assert.ok(!shipped.some((n) => n.type === "putio-account"), "the example ships no account of its own");
+    const flow = [account, ...shipped].map((n) => {
+      if (n.type.startsWith("putio-") && n.account === "") return { ...n, account: account.id };
       if (n.type === "http request") return { ...n, url: String(n.url).replace(/^http:\/\/jellyfin:8096/, `http://127.0.0.1:${port}`) };
       if (n.type === "debug") return { id: n.id, type: "helper" };
       return n;
     });
     const rpc = only(flow, "putio-transmission");
     await nr.load([accountNode, transmissionNode, switchNode, changeNode, httpRequestNode, commentNode], withTab(flow), {
-      "example-account": { accessToken: emu.token },
+      "user-account": { accessToken: emu.token },
       [rpc.id]: { username: "sonarr", password: "pw" },
     });
     const notes: any[] = [];
