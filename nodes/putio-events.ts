@@ -8,7 +8,7 @@ import { t } from "../lib/core/texts";
 import { withTimeLimit } from "../lib/core/sleep";
 import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
-import type { PutioEvent } from "../lib/domains/events";
+import { TROUBLE_EVENT_TYPES, type PutioEvent } from "../lib/domains/events";
 import { checkId, parsePutioDate } from "../lib/core/wire";
 import { isTransferFinished } from "../lib/core/quirks";
 import type { SocketEvent } from "../lib/core/socket";
@@ -32,6 +32,8 @@ interface EventsDef extends NodeDef {
   useSocket?: boolean;
   /** watch: on the very first start, send the events already in the history too. */
   emitExisting?: boolean;
+  /** Trouble events (failed transfers and callbacks, paused RSS filters, RSS files deleted for space) to output 2. */
+  troubleOutput?: boolean;
   /** watch: context store for the last event id (empty: the default store). */
   store?: string;
 }
@@ -64,6 +66,8 @@ function sinceOf(msg: Msg, sinceHours: number | undefined, now: number): number 
 
 interface EventsConfig {
   action: "list" | "clear" | "watch";
+  /** Trouble events (TROUBLE_EVENT_TYPES) go to output 2 instead of output 1. */
+  troubleOutput: boolean;
   wanted: (type: string) => boolean;
   sinceHours: number | undefined;
   max: number;
@@ -81,6 +85,7 @@ export = function (RED: NodeAPI): void {
     type: "putio-events",
     config: (def) => ({
       action: def.action ?? "list",
+      troubleOutput: def.troubleOutput === true && def.action !== "clear",
       wanted: typeFilter(def.types),
       sinceHours: num(def.sinceHours),
       max: Math.max(1, Math.floor(num(def.max) || 1000)),
@@ -151,7 +156,8 @@ export = function (RED: NodeAPI): void {
         await writeLastId(newest.id);
         for (const e of fresh.reverse()) {
           if (!wanted(e.type)) continue;
-          node.send({ _msgid: RED.util.generateId(), topic: `putio/event/${e.type}`, payload: e } as never);
+          const out = { _msgid: RED.util.generateId(), topic: `putio/event/${e.type}`, payload: e };
+          node.send((config.troubleOutput ? (TROUBLE_EVENT_TYPES.has(e.type) ? [null, out] : [out, null]) : out) as never);
         }
         node.status(STATUS.ok(shortText(text("putio-events.status.new", { count: fresh.length, type: fresh[fresh.length - 1]?.type ?? "" }))));
       }
@@ -243,10 +249,19 @@ export = function (RED: NodeAPI): void {
         if (wanted(e.type)) out.push(e);
         if (out.length >= max) break;
       }
-      msg.payload = out;
       msg.topic = msg.topic ?? "putio/events";
       status(STATUS.ok(text("putio-events.status.events", { count: out.length })));
-      send(msg);
+      if (!config.troubleOutput) {
+        msg.payload = out;
+        send(msg);
+        return;
+      }
+      // The trouble events in a msg of their own on output 2 (only when there are some); the rest on output 1.
+      const trouble = out.filter((e) => TROUBLE_EVENT_TYPES.has(e.type));
+      msg.payload = out.filter((e) => !TROUBLE_EVENT_TYPES.has(e.type));
+      const troubleMsg = trouble.length ? { ...RED.util.cloneMessage(msg), payload: trouble } : null;
+      if (troubleMsg) delete (troubleMsg as { _msgid?: string })._msgid;
+      send([msg, troubleMsg]);
     },
   });
 };

@@ -43,6 +43,46 @@ describe("putio-account config node", function () {
     assert.equal((nr.node("acc") as any).state, "ready");
   });
 
+  it("account info: put.io's warnings go to output 3 once per change (a failing callback URL, then fixed); the history has the event", async () => {
+    const user = emu.state.users.get(emu.state.defaultUserId)!;
+    user.settings.callback_url = "http://127.0.0.1:1/unreachable";
+    emu.state.addTransfer({ url: "https://example.com/files/a.mkv" });
+    await emu.advance(10_000);
+    assert.equal(user.warnings.callback_url_has_failed, true);
+    const flow = withTab([
+      accountFlow(emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], [], ["warn"]] },
+      { id: "out", type: "helper" },
+      { id: "warn", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    const warnings: any[] = [];
+    nr.node("warn").on("input", (m: any) => warnings.push(m));
+    const read = async () => {
+      const got = nextMessage("out");
+      nr.node("info").receive({ payload: "go" });
+      return got;
+    };
+    await read();
+    await read();
+    assert.equal(warnings.length, 1, "sent once, not on every read");
+    assert.deepEqual(warnings[0].payload, { warnings: ["callback_url_has_failed"], added: ["callback_url_has_failed"], cleared: [] });
+    // Fixed (a new callback URL clears it on put.io): said once more.
+    const r = await fetch(`${emu.apiUrl}/v2/account/settings`, {
+      method: "POST",
+      headers: { Authorization: `token ${emu.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ callback_url: "https://example.com/hook" }),
+    });
+    assert.equal(r.status, 200);
+    await read();
+    await read();
+    assert.equal(warnings.length, 2);
+    assert.deepEqual(warnings[1].payload, { warnings: [], added: [], cleared: ["callback_url_has_failed"] });
+    // put.io records the failed callback in the history, as the events node can route it.
+    const events = await fetch(`${emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${emu.token}` } }).then((x) => x.json());
+    assert.ok(events.events.some((e: any) => e.type === "transfer_callback_error" && /unreachable|ECONNREFUSED|fetch failed/i.test(e.message ?? "")));
+  });
+
   describe("the state of the account on every node that uses it", () => {
     /** A TCP relay to the emulator that can drop every connection: put.io "going away" and coming back. */
     async function relay(port: number): Promise<{ url: string; down: boolean; close(): Promise<void> }> {

@@ -1,6 +1,7 @@
 /** putio-events: read, filter, clear, and watch the history (each event once, across restarts). */
 import assert from "node:assert/strict";
 import { startEmulator, type Emulator } from "./emulator";
+import { recordEvent } from "./emulator/routes-events";
 import { catchAll, nextMessage, nr, withTab } from "./nr";
 import { diskStore } from "./support/disk-store";
 
@@ -40,11 +41,12 @@ describe("putio-events node", function () {
         emitExisting: false,
         store: "",
         ...cfg,
-        wires: [["out"]],
+        wires: [["out"], ["trouble"]],
       },
       catchAll("c", "caught"),
       { id: "done", type: "complete", scope: ["ev"], uncaught: false, wires: [["completed"]] },
       { id: "out", type: "helper" },
+      { id: "trouble", type: "helper" },
       { id: "caught", type: "helper" },
       { id: "completed", type: "helper" },
     ]);
@@ -171,6 +173,40 @@ describe("putio-events node", function () {
       got.map((m) => m.payload.transfer_name),
       ["old1.bin", "old2.bin"],
     );
+  });
+
+  it("trouble to output 2: failed transfers and callbacks, paused RSS filters, RSS files deleted for space; the rest on output 1", async () => {
+    const user = emu.state.defaultUserId;
+    completed("fine");
+    recordEvent(emu.state, user, "transfer_error", { source: "magnet:?x", transfer_name: "broken" });
+    recordEvent(emu.state, user, "transfer_callback_error", { transfer_id: 1, transfer_name: "fine", message: "HTTP 500" });
+    recordEvent(emu.state, user, "rss_filter_paused", { rss_filter_id: 3, rss_filter_title: "Shows" });
+    recordEvent(emu.state, user, "zip_created", { zip_id: 4, zip_size: 10 });
+    recordEvent(emu.state, user, "file_from_rss_deleted_for_space", { file_id: 5, file_name: "old.mkv", file_size: 1, file_source: "rss" });
+    // Reading: one msg each way.
+    await load({ troubleOutput: true });
+    const troubleMsg = nextMessage("trouble");
+    const read = await send({});
+    assert.deepEqual(
+      read.payload.map((e: any) => e.type),
+      ["zip_created", "transfer_completed"],
+    );
+    assert.deepEqual(
+      (await troubleMsg).payload.map((e: any) => e.type),
+      ["file_from_rss_deleted_for_space", "rss_filter_paused", "transfer_callback_error", "transfer_error"],
+    );
+    // Watching: each event to its output, oldest first.
+    await nr.helper.unload();
+    await load({ action: "watch", emitExisting: true, troubleOutput: true });
+    const ok: string[] = [];
+    const bad: string[] = [];
+    nr.node("out").on("input", (m: any) => ok.push(m.payload.type));
+    nr.node("trouble").on("input", (m: any) => bad.push(m.payload.type));
+    const finished = nextMessage("completed");
+    nr.node("ev").receive({});
+    await finished;
+    assert.deepEqual(ok, ["transfer_completed", "zip_created"]);
+    assert.deepEqual(bad, ["transfer_error", "transfer_callback_error", "rss_filter_paused", "file_from_rss_deleted_for_space"]);
   });
 
   it("watch through the socket: a finished transfer's push triggers the check", async () => {

@@ -18,6 +18,8 @@ const accountInfoSchema = {
     },
     plan_expiration_date: { type: "string", nullable: true },
     trash_size: { type: "number", nullable: true },
+    /** put.io's own warnings about the account (a failing callback URL, a failing Pushover token); more may come. */
+    warnings: { type: "object", nullable: true, additionalProperties: { type: "boolean" } },
   },
   required: ["user_id", "username", "disk"],
 } as const;

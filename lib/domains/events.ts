@@ -28,6 +28,19 @@ const checkPage = validator({
   required: ["events"],
 });
 
+/**
+ * History events that mean something went wrong and someone should look: a failed transfer (also
+ * one from RSS), a callback put.io could not deliver, an RSS filter put.io paused, a file put.io
+ * deleted from an RSS folder for lack of space.
+ */
+export const TROUBLE_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "transfer_error",
+  "transfer_from_rss_error",
+  "transfer_callback_error",
+  "rss_filter_paused",
+  "file_from_rss_deleted_for_space",
+]);
+
 export interface EventPage {
   events: PutioEvent[];
   hasMore: boolean;

@@ -46,9 +46,10 @@ export function historyEvents(state: EmulatorState, userId: number): HistoryEven
     .reverse();
 }
 
-/** Records transfer_completed / transfer_error when a transfer reaches that outcome. */
+/** Records transfer_completed / transfer_error when a transfer reaches that outcome, and failed callbacks. */
 export function attachHistory(state: EmulatorState): void {
   const h = historyOf(state);
+  state.on("callback-failed", (userId: number, fields: Record<string, unknown>) => recordEvent(state, userId, "transfer_callback_error", fields));
   state.on("push", (userId: number, type: string, value: unknown) => {
     if (type !== "transfer_update" && type !== "transfer_create") return;
     const t = value as TransferJson;

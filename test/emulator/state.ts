@@ -744,6 +744,12 @@ export class EmulatorState extends EventEmitter {
     this.postCallback(user, t);
   }
 
+  /** A failed callback: put.io sets the account warning and records a transfer_callback_error event. */
+  private callbackFailed(user: User, t: TransferRecord, message: string): void {
+    user.warnings.callback_url_has_failed = true;
+    this.emit("callback-failed", user.id, { transfer_id: t.id, transfer_name: t.name, message });
+  }
+
   /** put.io POSTs the form-encoded transfer to callback_url when files are ready. */
   private postCallback(user: User, t: TransferRecord): void {
     const url = t.callbackUrl ?? (user.settings.callback_url as string | null);
@@ -756,11 +762,9 @@ export class EmulatorState extends EventEmitter {
     const p = fetch(url, { method: "POST", body: form, signal: AbortSignal.timeout(10_000) })
       .then(async (res) => {
         await res.arrayBuffer();
-        if (!res.ok) user.warnings.callback_url_has_failed = true;
+        if (!res.ok) this.callbackFailed(user, t, `HTTP ${res.status}`);
       })
-      .catch(() => {
-        user.warnings.callback_url_has_failed = true;
-      });
+      .catch((err: Error) => this.callbackFailed(user, t, err.message));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }
