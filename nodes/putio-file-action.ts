@@ -5,14 +5,15 @@ import { PutioBaseError, PutioError, PutioInputError } from "../lib/core/errors"
 import type { PutioClient } from "../lib/client";
 import { checkNotRoot } from "../lib/core/wire";
 import { collect } from "../lib/core/paginate";
+import { convertToMp4AndWait, type Mp4Result } from "../lib/media/mp4";
 import { idsOf } from "../lib/core/ids";
 import { isBlank } from "./common/config";
 import { definePutioNode } from "./common/kernel";
 import { textOf } from "./common/i18n";
 import { STATUS, evalProp, type NodeAPI, type NodeDef } from "./common/node-api";
 
-type Action = "move" | "rename" | "delete" | "mkdir" | "trash-list" | "restore" | "trash-delete" | "empty";
-const ACTIONS: Action[] = ["move", "rename", "delete", "mkdir", "trash-list", "restore", "trash-delete", "empty"];
+type Action = "move" | "rename" | "delete" | "mkdir" | "trash-list" | "restore" | "trash-delete" | "empty" | "mp4";
+const ACTIONS: Action[] = ["move", "rename", "delete", "mkdir", "trash-list", "restore", "trash-delete", "empty", "mp4"];
 /** What each action attempts, as its errors name it. */
 const OPS: Record<Action, string> = {
   move: "putio-file-action.op.move",
@@ -23,8 +24,9 @@ const OPS: Record<Action, string> = {
   restore: "putio-file-action.op.restore",
   "trash-delete": "putio-file-action.op.trash-delete",
   empty: "putio-file-action.op.empty",
+  mp4: "putio-file-action.op.mp4",
 };
-const NEEDS_IDS = new Set<Action>(["move", "rename", "delete", "restore", "trash-delete"]);
+const NEEDS_IDS = new Set<Action>(["move", "rename", "delete", "restore", "trash-delete", "mp4"]);
 
 interface FileActionDef extends NodeDef {
   account: string;
@@ -160,6 +162,12 @@ async function dryRunOf(
     }
     case "empty":
       return { ...base, wouldDeleteForGood: await collect(client.trash.list({ signal })) };
+    case "mp4": {
+      const { found, missing } = await describeFiles(client, ids, signal);
+      const states = [];
+      for (const f of found) states.push({ ...f, mp4: (await client.media.mp4Status(f.id, signal)).status });
+      return { ...base, wouldConvert: states.filter((s) => s.mp4 !== "COMPLETED"), alreadyConverted: states.filter((s) => s.mp4 === "COMPLETED"), missing };
+    }
     default:
       return base;
   }
@@ -172,7 +180,7 @@ export = function (RED: NodeAPI): void {
     // The action, the ids and the fields are checked before the account is.
     lazyAccount: true,
     doneStatus: (m) => textOf(RED, m.dryRun === true ? "common.status.dry-run-done" : "common.status.done"),
-    async input({ node, config: def, msg, send, status, ready, signal, text }) {
+    async input({ node, account, config: def, msg, send, status, ready, signal, text }) {
       const action = (def.action && def.action !== "msg" ? def.action : msg.action) as Action;
       if (!ACTIONS.includes(action))
         throw new PutioInputError(
@@ -275,6 +283,32 @@ export = function (RED: NodeAPI): void {
           await client.trash.empty(signal);
           msg.payload = { emptied: true };
           break;
+        case "mp4": {
+          // One after the other: put.io converts on its side; waiting for each keeps the status readable.
+          const done: Mp4Result[] = [];
+          for (const id of ids) {
+            const result = await about(ids.length === 1 ? single : label(id), () =>
+              convertToMp4AndWait(client, id, {
+                signal,
+                socket: account.socket(),
+                onStatus: (s) =>
+                  status(
+                    STATUS.busy(
+                      text("putio-file-action.status.mp4", {
+                        status: s.status.toLowerCase(),
+                        percent: s.percentDone ?? 0,
+                        done: done.length,
+                        total: ids.length,
+                      }),
+                    ),
+                  ),
+              }),
+            );
+            done.push(result);
+          }
+          msg.payload = ids.length === 1 ? done[0] : done;
+          break;
+        }
       }
       send(msg);
     },

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { crc32 } from "node:zlib";
+import { whileClockRuns } from "./support/emulator-clock";
 import { startEmulator, type Emulator } from "./emulator";
 import { Readable } from "node:stream";
 import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
@@ -301,6 +302,31 @@ describe("file nodes", function () {
       nr.node("fa").receive(msg);
       return got;
     };
+
+    it("mp4: converts a video on put.io and waits until it is ready (the socket's mp4_update wakes it); a failed conversion is catchable; dry run starts nothing", async () => {
+      await load({});
+      const video = emu.state.addFile(0, "Show.S01E01.mkv", { size: 5 * 1024 * 1024, seed: 9 });
+      const dry = await act({ action: "mp4", payload: video.id, dryRun: true });
+      assert.deepEqual(
+        dry.payload.wouldConvert.map((f: any) => f.id),
+        [video.id],
+      );
+      assert.ok(!emu.requests.some((r) => r.method === "POST" && r.path.endsWith("/mp4")), "a dry run starts no conversion");
+      const done = await whileClockRuns(emu, act({ action: "mp4", payload: video.id }), 60);
+      assert.equal(done.payload.status, "COMPLETED", JSON.stringify(done));
+      assert.ok(done.payload.size > 0);
+      assert.equal(done.payload.started, true);
+      await statusMatching("fa", (st) => /^MP4 (in_queue|converting) \d+% \(0\/1 done\)$/.test(st.text));
+      // Asked again: already there, nothing started.
+      const again = await act({ action: "mp4", payload: video.id });
+      assert.equal(again.payload.started, false);
+      // put.io fails the conversion: a catchable error that names the file.
+      const other = emu.state.addFile(0, "Broken.avi", { size: 1024 * 1024, seed: 10 });
+      emu.knobs.mp4FailNext = 1;
+      const failed = await whileClockRuns(emu, act({ action: "mp4", payload: [{ id: other.id, name: "Broken.avi" }] }), 60);
+      assert.ok(failed.caught, JSON.stringify(failed));
+      assert.match(failed.caught.error.message, /^"Broken\.avi" \(\d+\): .*could not convert/);
+    });
 
     it("mkdir -p, move with a new name, move file objects, rename, delete to trash, list, restore, empty", async () => {
       await load({ target: "target", targetType: "msg", newName: "name", newNameType: "msg" });
