@@ -22,10 +22,13 @@ import {
   type DownloadLimits,
   type DownloadProgress,
   type DownloadSource,
+  type FileResult,
   type JobResult,
   type JournalEntry,
 } from "../lib/download";
 import type { FileFilter } from "../lib/domains/filters";
+import { writeSubtitles } from "../lib/media/subtitles";
+import { localizeError } from "./common/errors";
 import { expandEnv, type AccountNode } from "./common/account";
 import { filterFromFields, filterWithMsg, num, type FilterFields } from "./common/config";
 import { definePutioNode } from "./common/kernel";
@@ -47,6 +50,10 @@ interface DownloadDef extends NodeDef, FilterFields {
   segmentMb?: string | number;
   bandwidthMBs?: string | number;
   unlimitedWindow?: string;
+  /** Write put.io's subtitles of each video beside it as `<video name>.<lang>.srt`. */
+  subtitles?: boolean;
+  /** Languages in order ("eng,tur"); empty: the account's subtitle languages. */
+  subtitleLanguages?: string;
   /** Minutes a download waits for put.io to come back during an outage before it fails (default 60). */
   outageMinutes?: string | number;
   /** Run jobs left unfinished by a restart or redeploy again at start (default on). */
@@ -56,6 +63,8 @@ interface DownloadDef extends NodeDef, FilterFields {
 }
 
 const MB = 1024 * 1024;
+/** The videos that get subtitles (by name: put.io's file type is not in a job's results). */
+const VIDEO_EXTENSIONS = /\.(mkv|mp4|m4v|avi|mov|wmv|mpg|mpeg|ts|m2ts|webm|flv)$/i;
 /** A home line or put.io down for a while is normal: wait generously before failing a job. */
 const DEFAULT_OUTAGE_MINUTES = 60;
 const POLICIES: CollisionPolicy[] = ["skip-identical", "overwrite", "keep-both"];
@@ -128,6 +137,8 @@ interface DownloadConfig {
   progressOutput: boolean;
   dryRun: boolean;
   resume: boolean;
+  /** null: no subtitles; else the languages (undefined: the account's). */
+  subtitles: { languages: string | undefined } | null;
 }
 
 export = function (RED: NodeAPI): void {
@@ -158,6 +169,7 @@ export = function (RED: NodeAPI): void {
         progressOutput: !!def.progressOutput,
         dryRun: def.dryRun === true,
         resume: def.resume !== false,
+        subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
       };
     },
 
@@ -261,6 +273,22 @@ export = function (RED: NodeAPI): void {
         await journal.remove(key).catch(() => {});
         if (error) throw error;
       };
+      /** Subtitles beside the videos, before put.io's copies may be deleted; counted in the job summary. */
+      let subtitleSummary: { written: number; identical: number; missing: number; failed: Array<{ name: string; language: string; message: string }> } | null =
+        null;
+      const subtitlesOf = async (done: FileResult[], jobSignal: AbortSignal): Promise<void> => {
+        const sum = { written: 0, identical: 0, missing: 0, failed: [] as Array<{ name: string; language: string; message: string }> };
+        const client = await ready();
+        for (const f of done) {
+          if (!VIDEO_EXTENSIONS.test(f.name)) continue;
+          const r = await writeSubtitles(client, { id: f.fileId, name: f.name }, f.path, { languages: config.subtitles?.languages, signal: jobSignal });
+          sum.written += r.written;
+          sum.identical += r.identical;
+          sum.missing += r.missing.length;
+          for (const x of r.failed) sum.failed.push({ name: f.name, language: x.language, message: localizeError(RED, x.error).message });
+        }
+        subtitleSummary = sum;
+      };
       let result: JobResult;
       try {
         await ready();
@@ -309,6 +337,7 @@ export = function (RED: NodeAPI): void {
             // A retry (or its end) is shown at once; plain progress at most once a second.
             if (statusThrottle.ready() || p.retrying !== undefined || wasRetrying) showStatus();
           },
+          afterFiles: config.subtitles ? (done, jobSignal) => subtitlesOf(done, jobSignal) : undefined,
           onFile: (r) => {
             inFlight.delete(r.fileId);
             if (r.status !== "downloaded") return;
@@ -340,6 +369,7 @@ export = function (RED: NodeAPI): void {
         files: result.files,
         errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
         deletedFileIds: result.deletedFileIds,
+        ...(subtitleSummary ? { subtitles: subtitleSummary } : {}),
         transferId,
         transferRemoved,
         source: result.source,

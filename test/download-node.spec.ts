@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { crcHex } from "./support/files";
+import { addSubtitle } from "./emulator/routes-media";
 import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
 
@@ -233,6 +234,38 @@ describe("putio-download node", function () {
     assert.deepEqual(fs.readdirSync(work), []);
     assert.ok(emu.state.getFile(a.id) && emu.state.getFile(b.id));
     assert.equal(emu.requests.filter((r) => r.path.startsWith("/download/") || r.path.includes("delete")).length, 0);
+  });
+
+  it("subtitles beside videos: written as <video>.<lang>.srt before put.io's copy is deleted, counted in the summary; a missing or failing one does not fail the job", async () => {
+    const folder = emu.state.addFolder(0, "Show");
+    const a = emu.state.addFile(folder.id, "Show.S01E01.mkv", Buffer.from("video one"));
+    const b = emu.state.addFile(folder.id, "Show.S01E02.mkv", Buffer.from("video two"));
+    const notes = emu.state.addFile(folder.id, "notes.txt", Buffer.from("not a video"));
+    const srt = (text: string) => `1\n00:00:01,000 --> 00:00:02,000\n${text}\n`;
+    addSubtitle(emu.state, a.id, { language_code: "eng", text: srt("Hello") });
+    addSubtitle(emu.state, a.id, { language_code: "tur", text: srt("Merhaba") });
+    addSubtitle(emu.state, b.id, { language_code: "eng", text: srt("Bye") });
+    emu.knobs.subtitle404Next = 1; // one subtitle vanishes on put.io between listing and fetching
+    await load({ subtitles: true, subtitleLanguages: "eng, tur", deleteAfter: true, source: "payload", sourceType: "msg" });
+    const got = messages("out", 4);
+    nr.node("dl").receive({ payload: folder.id });
+    const job = (await got)[3];
+    assert.equal(job.topic, "putio/download/done", JSON.stringify(job));
+    const s = job.payload.subtitles;
+    assert.equal(s.written + s.failed.length, 3, JSON.stringify(s));
+    assert.equal(s.failed.length, 1);
+    assert.equal(s.missing, 1, "episode 2 has no Turkish subtitle");
+    const dir = path.dirname(job.payload.files[0].path);
+    const local = fs.readdirSync(dir).sort();
+    assert.ok(local.includes("Show.S01E01.mkv") && local.includes("Show.S01E02.mkv") && local.includes("notes.txt"));
+    assert.equal(local.filter((n) => n.endsWith(".srt")).length, 2);
+    for (const n of local.filter((x) => x.endsWith(".srt"))) assert.match(n, /^Show\.S01E0[12]\.(eng|tur)\.srt$/);
+    // The subtitles were read before the delete, and the delete happened.
+    const subtitleReads = emu.requests.flatMap((r, i) => (/\/subtitles/.test(r.path) ? [i] : []));
+    assert.ok(subtitleReads.length >= 3);
+    const deleteAt = emu.requests.findIndex((r) => r.path === "/v2/files/delete");
+    assert.ok(deleteAt > 0 && subtitleReads.every((i) => i < deleteAt), "every subtitle read comes before the delete");
+    assert.ok(!emu.state.getFile(a.id) && !emu.state.getFile(b.id) && !emu.state.getFile(notes.id));
   });
 
   it("an outage is said in the status ('put.io unreachable, retrying n/11'), not as a frozen percentage, and the job goes on after it", async () => {

@@ -62,6 +62,11 @@ export interface DownloadJob {
   dryRun?: boolean;
   signal?: AbortSignal;
   onFile?: (result: FileResult) => void;
+  /**
+   * Work that needs the job's files still on put.io (their subtitles): runs once every file is
+   * verified on disk, before any delete. A throw fails the job, and nothing is deleted.
+   */
+  afterFiles?: (files: FileResult[], signal: AbortSignal) => Promise<void>;
   onProgress?: (progress: DownloadProgress) => void;
   /** Called once the files to download are known. */
   onPlan?: (files: Array<{ file: RemoteFile; putioPath: string }>) => void;
@@ -209,6 +214,7 @@ export class DownloadScheduler {
     );
     if (signal.aborted) throw new PutioAbortError(t("op.download", { name: source.name || "/" }), signal.reason);
 
+    if (job.afterFiles && errors.length === 0 && files.length) await job.afterFiles(files, signal);
     const deletedFileIds: number[] = [];
     // Deleting is the "move" half of an offload: only after every file of the job is verified.
     if (job.deleteAfter && errors.length === 0 && files.length) {
