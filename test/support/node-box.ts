@@ -103,7 +103,10 @@ function hasInput(n: FlowNode): boolean {
 
 function outputCount(n: FlowNode): number {
   if (typeof n.outputs === "number") return n.outputs;
-  return Array.isArray(n.wires) ? n.wires.length : 0;
+  // Our nodes: the editor draws the definition's outputs, however many are wired.
+  const ours = ourDefinition(n.type);
+  const wired = Array.isArray(n.wires) ? n.wires.length : 0;
+  return ours ? Math.max(ours.outputs, wired) : wired;
 }
 
 export function nodeBox(n: FlowNode): Box {
