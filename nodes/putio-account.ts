@@ -12,6 +12,7 @@ import { expandEnv, type AccountDef, type AccountNode, type AccountState, type S
 import { textOf } from "./common/i18n";
 import { type Node, type NodeAPI } from "./common/node-api";
 import { registerLoginRoutes } from "./common/login-routes";
+import { registerFolderRoutes } from "./common/folder-routes";
 
 /** While put.io cannot be reached, the account asks again after these waits (the last repeats). */
 const RECHECK_MS = [15_000, 30_000, 60_000, 120_000, 300_000];
@@ -192,4 +193,5 @@ export = function (RED: NodeAPI): void {
   });
 
   registerLoginRoutes(RED);
+  registerFolderRoutes(RED);
 };
