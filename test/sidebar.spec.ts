@@ -149,6 +149,34 @@ describe("put.io sidebar: what an account publishes for the editor", function ()
     );
   });
 
+  it("a job's files end done, already there, or failed (its reason shown); the job's failure is among the errors", async () => {
+    const folder = emu.state.addFolder(0, "Batch");
+    const a = emu.state.addFile(folder.id, "a.mkv", { size: MiB, seed: 1 });
+    emu.state.addFile(folder.id, "b.mkv", { size: MiB, seed: 2 });
+    const c = emu.state.addFile(folder.id, "c.mkv", { size: MiB, seed: 3 });
+    fs.mkdirSync(path.join(work, "Batch"));
+    fs.writeFileSync(path.join(work, "Batch", "a.mkv"), emu.state.fileBytes(a.id));
+    emu.state.corruptCrc(c.id);
+    await load();
+    const caught = new Promise((resolve) => nr.node("caught").on("input", resolve));
+    nr.node("dl").receive({ payload: folder.id });
+    await caught;
+    await until(() => last()!.downloads.length === 3 && last()!.errors.length === 1);
+    const byName = Object.fromEntries(last()!.downloads.map((d) => [d.name, d]));
+    assert.deepEqual(Object.keys(byName).sort(), ["Batch/a.mkv", "Batch/b.mkv", "Batch/c.mkv"], "put.io paths, not local ones");
+    assert.equal(byName["Batch/a.mkv"]!.status, "skipped");
+    assert.equal(byName["Batch/b.mkv"]!.status, "done");
+    assert.equal(byName["Batch/c.mkv"]!.status, "failed");
+    assert.match(byName["Batch/c.mkv"]!.error!, /CRC32/);
+    assert.match(last()!.errors[0]!.text, /1 of 3 file\(s\) failed/);
+    // An error may name where it did not write: inside the target the user configured, nowhere else.
+    assert.ok(!published.some((p) => p.json.split(work).join("").includes(os.tmpdir())), "no local path outside the configured target");
+    assert.ok(
+      last()!.downloads.every((d) => !JSON.stringify({ ...d, error: "" }).includes(work)),
+      "the downloads name no local path",
+    );
+  });
+
   it("publishes at most once a second per account, retained; a removed account is withdrawn", async () => {
     await load();
     await scenario(false);

@@ -102,7 +102,7 @@ export interface JobResult {
 export type DownloadSighting =
   | { kind: "progress"; progress: DownloadProgress }
   | { kind: "file"; result: FileResult }
-  | { kind: "failed"; fileId: number; name: string; error: Error }
+  | { kind: "failed"; fileId: number; name: string; putioPath: string; error: Error }
   | { kind: "stopped"; fileId: number };
 
 export interface SchedulerOptions {
@@ -236,7 +236,7 @@ export class DownloadScheduler {
           if (signal.aborted) return this.tell({ kind: "stopped", fileId: p.file.id });
           const error = toError(err, this.client);
           errors.push({ fileId: p.file.id, name: p.file.name, putioPath: p.putioPath, error });
-          this.tell({ kind: "failed", fileId: p.file.id, name: p.file.name, error });
+          this.tell({ kind: "failed", fileId: p.file.id, name: p.file.name, putioPath: p.putioPath, error });
         } finally {
           release?.();
         }

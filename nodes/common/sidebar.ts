@@ -204,7 +204,7 @@ export class SidebarPublisher {
       const was = this.downloads.get(s.fileId);
       this.end({
         fileId: s.fileId,
-        name: was?.name ?? cut(this.clean(s.name)),
+        name: was?.name ?? cut(this.clean(s.putioPath || s.name)),
         status: "failed",
         percent: was?.percent ?? 0,
         bytes: was?.bytes ?? 0,
