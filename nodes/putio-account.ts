@@ -13,6 +13,7 @@ import { textOf } from "./common/i18n";
 import { type Node, type NodeAPI } from "./common/node-api";
 import { registerLoginRoutes } from "./common/login-routes";
 import { registerFolderRoutes } from "./common/folder-routes";
+import { startSidebar } from "./common/sidebar";
 
 /** While put.io cannot be reached, the account asks again after these waits (the last repeats). */
 const RECHECK_MS = [15_000, 30_000, 60_000, 120_000, 300_000];
@@ -142,6 +143,7 @@ export = function (RED: NodeAPI): void {
       if (!s) {
         s = create();
         services.set(key, s);
+        sidebar.attach(s);
       }
       return s;
     };
@@ -149,6 +151,7 @@ export = function (RED: NodeAPI): void {
     node.dropShared = (key: string) => {
       const s = services.get(key);
       services.delete(key);
+      if (s) sidebar.detach(s);
       if (s)
         void Promise.resolve()
           .then(() => s.close())
@@ -167,8 +170,11 @@ export = function (RED: NodeAPI): void {
       stateListeners.add(listener);
       return () => stateListeners.delete(listener);
     };
+    // The editor's put.io tab: what this account's services already know, at no request of its own.
+    const sidebar = startSidebar(RED, node);
 
     (node as unknown as Node).on("close", (_removed: boolean, done: () => void) => {
+      sidebar.close();
       const closing = [...services.values()].map((s) =>
         Promise.resolve()
           .then(() => s.close())

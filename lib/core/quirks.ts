@@ -22,7 +22,8 @@
  * - The callback_url POST's fields are not documented (a known consumer reads file_id and name):
  *   its id is a hint, and an unknown one costs a reconcile (watch/watcher.ts).
  * - Socket pushes `transfer_update` on every progress tick: only a new status is worth a request
- *   (watch/watcher.ts).
+ *   (watch/watcher.ts); the ticks themselves go to the watcher's observers as pushed (the editor's
+ *   sidebar shows the percent from them, unchecked, at no request).
  *
  * Errors and limits
  * - TRASH_LOCK_TIMEOUT: put.io serialises trash operations per account; a concurrent delete answers

@@ -98,6 +98,13 @@ export interface JobResult {
   };
 }
 
+/** What an observer of the scheduler sees, per file of every job (progress, done, failed, stopped by an abort). */
+export type DownloadSighting =
+  | { kind: "progress"; progress: DownloadProgress }
+  | { kind: "file"; result: FileResult }
+  | { kind: "failed"; fileId: number; name: string; putioPath: string; error: Error }
+  | { kind: "stopped"; fileId: number };
+
 export interface SchedulerOptions {
   fs?: DownloadFs;
   clock?: Clock;
@@ -119,6 +126,7 @@ export class DownloadScheduler {
   private readonly slots: Semaphore;
   private readonly closing = new AbortController();
   private readonly running = new Set<Promise<unknown>>();
+  private readonly observers = new Set<(s: DownloadSighting) => void>();
 
   constructor(
     private readonly client: PutioClient,
@@ -153,6 +161,22 @@ export class DownloadScheduler {
     this.ctx.options.connectionsPerFile = Math.max(1, Math.floor(l.connectionsPerFile));
     this.ctx.options.segmentThreshold = Math.max(0, l.segmentThreshold);
     if (l.outageWaitMs !== undefined) this.ctx.options.outageWaitMs = Math.max(0, l.outageWaitMs);
+  }
+
+  /** Follow every file of every job (an account's overview); returns the unsubscribe function. */
+  observe(observer: (s: DownloadSighting) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private tell(s: DownloadSighting): void {
+    for (const o of this.observers) {
+      try {
+        o(s);
+      } catch {
+        /* an observer's failure must not fail a download */
+      }
+    }
   }
 
   /** Abort every job (account closing); resumable parts stay on disk. */
@@ -200,13 +224,19 @@ export class DownloadScheduler {
             localName: p.localName,
             reserved: (candidate) => jobPaths.has(PathClaims.key(candidate)),
             signal,
-            onProgress: job.onProgress,
+            onProgress: (progress) => {
+              job.onProgress?.(progress);
+              this.tell({ kind: "progress", progress });
+            },
           });
           files.push(result);
+          this.tell({ kind: "file", result });
           job.onFile?.(result);
         } catch (err) {
-          if (signal.aborted) return;
-          errors.push({ fileId: p.file.id, name: p.file.name, putioPath: p.putioPath, error: toError(err, this.client) });
+          if (signal.aborted) return this.tell({ kind: "stopped", fileId: p.file.id });
+          const error = toError(err, this.client);
+          errors.push({ fileId: p.file.id, name: p.file.name, putioPath: p.putioPath, error });
+          this.tell({ kind: "failed", fileId: p.file.id, name: p.file.name, putioPath: p.putioPath, error });
         } finally {
           release?.();
         }

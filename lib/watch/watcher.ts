@@ -38,6 +38,12 @@ export interface TransferChange {
 
 export type ChangeListener = (change: TransferChange) => void | Promise<void>;
 
+/**
+ * What an observer sees: every transfer the watcher read, every transfer put.io pushed (as pushed:
+ * unchecked, for display only), and transfers gone from the list.
+ */
+export type TransferSighting = { kind: "transfer"; transfer: Transfer | Record<string, unknown> } | { kind: "gone"; id: number };
+
 export const MIN_INTERVAL_MS = 10_000;
 
 export class TransferWatcher {
@@ -51,6 +57,7 @@ export class TransferWatcher {
   private readonly hinting = new Map<number, { again: boolean; done: Promise<void> }>();
   private readonly stateListeners = new Set<(s: WatchState) => void>();
   private readonly errorListeners = new Set<(err: Error) => void>();
+  private readonly observers = new Set<(s: TransferSighting) => void>();
   /** Last status seen per transfer id: socket updates with the same status cost no request. */
   private readonly lastStatus = new Map<number, string>();
   /** Folder names by id, for paths (folders rarely change; a miss costs one request). */
@@ -143,6 +150,25 @@ export class TransferWatcher {
     return this.listeners.size;
   }
 
+  /**
+   * Look on without subscribing: an observer costs no request (it never makes a pushed status worth
+   * a read) and does not count as a user, so the watcher's users still stop it when they leave.
+   */
+  observe(observer: (s: TransferSighting) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  private tell(s: TransferSighting): void {
+    for (const o of this.observers) {
+      try {
+        o(s);
+      } catch {
+        /* an observer's failure must not stop the watcher */
+      }
+    }
+  }
+
   /** Background failures, for every user of a shared watcher (not only the one that created it). */
   onError(listener: (err: Error) => void): () => void {
     this.errorListeners.add(listener);
@@ -201,7 +227,11 @@ export class TransferWatcher {
             seen.add(t.id);
             await this.dispatch(t, "reconcile");
           }
-          for (const id of [...this.lastStatus.keys()]) if (!seen.has(id)) this.lastStatus.delete(id);
+          for (const id of [...this.lastStatus.keys()])
+            if (!seen.has(id)) {
+              this.lastStatus.delete(id);
+              this.tell({ kind: "gone", id });
+            }
         } while (this.reconcileAgain && !this.stopped);
       } catch (err) {
         if (!this.stopped) this.report(err);
@@ -259,7 +289,11 @@ export class TransferWatcher {
   }
 
   private handleSocketEvent(e: SocketEvent): void {
+    const pushed = e.value !== null && typeof e.value === "object" && typeof (e.value as { id?: unknown }).id === "number" ? (e.value as { id: number }) : null;
+    if (e.type === "transfer_delete" && pushed) this.tell({ kind: "gone", id: pushed.id });
     if (e.type !== "transfer_update" && e.type !== "transfer_create") return;
+    // Progress ticks are shown as pushed, at no request.
+    if (pushed) this.tell({ kind: "transfer", transfer: pushed as Record<string, unknown> });
     const value = e.value as { id?: unknown; status?: unknown } | null;
     const id = typeof value?.id === "number" ? value.id : null;
     if (id === null) return void this.reconcile();
@@ -279,6 +313,7 @@ export class TransferWatcher {
 
   private async dispatch(t: Transfer, source: TransferChange["source"]): Promise<void> {
     this.lastStatus.set(t.id, t.status);
+    this.tell({ kind: "transfer", transfer: t });
     // Every transfer is passed on (subscribers dedupe by id and status, and a new subscriber needs
     // the whole list); the path is computed at most once, and only if someone asks for it.
     let path: Promise<string | null> | null = null;

@@ -16,6 +16,7 @@ import { PutioAbortError, PutioBaseError } from "../../lib/core/errors";
 import { t, type TextOrString } from "../../lib/core/texts";
 import { useAccount, type AccountNode, type AccountState } from "./account";
 import { localizeError, statusTextOf, toError } from "./errors";
+import { sidebarError } from "./sidebar";
 import { textOf, type TextParams } from "./i18n";
 import { STATUS, shortText, type Done, type Msg, type Node, type NodeAPI, type NodeDef, type Send } from "./node-api";
 
@@ -128,7 +129,10 @@ export function definePutioNode<D extends NodeDef & { account?: string }, C>(RED
     let working = 0;
     let config: C | null = null;
     let configError: Error | null = null;
-    const showError = (e: Error) => node.status(STATUS.error(shortText(statusTextOf(RED, e))));
+    const showError = (e: Error) => {
+      node.status(STATUS.error(shortText(statusTextOf(RED, e))));
+      sidebarError(account, node, e);
+    };
     const showAccount = () => {
       if (showsAccount && working === 0 && !configError) node.status(accountStatusOf(RED, account ? account.state : null));
     };
