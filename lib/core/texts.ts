@@ -81,7 +81,8 @@ export function mapStrings(text: Text, f: (s: string) => string): Text {
  * was attempted; `api.*`, `network.*`, `timeout.*`, `abort.*`, `schema.*` what went wrong on the
  * wire; `hint.*` what to do about an API error; `input.*` bad input caught before any call (each
  * starts with `__attempted__`); `what.*` the kind of value an input error names; `download.*`,
- * `upload.*` the engines' own problems; `storage.*` why a storage read of a download failed;
+ * `upload.*` the engines' own problems; `extract.*`, `convert.*` (to MP4), `subtitle.*` the media jobs' own
+ * problems; `duration.*` a wait's length; `storage.*` why a storage read of a download failed;
  * `plain` a text from outside (put.io, the system, nodes) shown as it is. The node catalogs hold
  * each under `common.errors.<code>` (test/error-texts.spec.ts keeps them equal).
  */
@@ -109,6 +110,17 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "op.get-download-url": "get the download address of file __id__",
   "op.extract": "extract __count__ archive(s)",
   "op.list-extractions": "list extractions",
+  "op.remove-extraction": "remove extraction __id__",
+  "op.extract-archives-of": "extract the archives of __id__",
+  "op.extract-archive": 'extract "__name__"',
+  "op.list-subtitles": "list the subtitles of file __id__",
+  "op.download-subtitle": "download subtitle __key__ of file __id__",
+  "op.write-subtitles": 'write the subtitles of "__name__"',
+  "op.get-mp4-status": "get the MP4 status of file __id__",
+  "op.convert-mp4": "convert file __id__ to MP4",
+  "op.delete-mp4": "delete the MP4 version of file __id__",
+  "op.get-mp4-url": "get the MP4 address of file __id__",
+  "op.find-mp4-version": "find the MP4 version",
   "op.upload": 'upload "__name__"',
   "op.upload-unnamed": 'upload "(unnamed)"',
   "op.read-file": "read __path__",
@@ -203,6 +215,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "schema.missing": "is missing",
   "schema.invalid": "is invalid",
   "schema.not-json": "is not JSON (__bytes__ bytes)",
+  "schema.no-mp4-address": "put.io answered without the address of the MP4",
 
   // Bad input, caught before any call.
   "input.other": "__attempted__: __problem__",
@@ -269,6 +282,17 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
     '__attempted__: "__path__" exists without a download state; node-red-putio did not create it and left it alone: move or remove it',
   "input.foreign-temp-state":
     '__attempted__: "__path__" is not a download state of this package; node-red-putio did not create it and left it alone: move or remove it',
+  "input.password-not-text": "__attempted__: the archive password must be text",
+  "input.password-has-nul": "__attempted__: the archive password contains a NUL character",
+  "input.password-too-long": "__attempted__: the archive password is longer than __max__ characters",
+  "input.no-folder": "__attempted__: the file has no folder",
+  "input.not-an-archive": '__attempted__: "__name__" is not an archive put.io extracts (zip, rar, or a part of a multi-part set)',
+  "input.not-a-video": '__attempted__: "__name__" is not a video',
+  "input.video-path-not-absolute": "__attempted__: the video's local path must be an absolute path",
+  "input.not-a-language": "__attempted__: __value__ is not a subtitle language code (like eng or tur)",
+  "input.not-a-language-list": "__attempted__: __value__ is not a list of subtitle languages",
+  "input.not-a-subtitle-key": "__attempted__: __value__ is not a subtitle key",
+  "input.not-a-subtitle-format": "__attempted__: __value__ is not a subtitle format (srt or webvtt)",
 
   // The kind of value an input error names.
   "what.id": "id",
@@ -281,6 +305,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "what.feed-id": "feed id",
   "what.item-id": "item id",
   "what.zip-id": "zip id",
+  "what.extraction-id": "extraction id",
   "what.created-before": "created before",
   "what.created-after": "created after",
   "what.part-file": "the .part file",
@@ -333,6 +358,33 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   // The upload engine.
   "upload.crc-mismatch":
     "__attempted__: put.io stored a file (id __id__) whose CRC32 __remote__ differs from the local file's __local__. Delete it on put.io and upload again.",
+
+  // Extractions on put.io (lib/media/extract.ts): the message of a PutioExtractionError.
+  "extract.incomplete": '"__name__" is a multi-part archive with parts missing (__missing__): put.io cannot extract it until every part is there',
+  "extract.not-started": 'put.io did not start extracting "__name__"',
+  "extract.vanished": 'the extraction of "__name__" left put.io\'s list before it finished (removed meanwhile?)',
+  "extract.timeout": 'put.io did not finish extracting "__name__" within __duration__',
+  "extract.wrong-password": 'put.io could not open "__name__" with the password given: check the password',
+  "extract.password-required": '"__name__" is protected by a password: give it in the node or as msg.password',
+  "extract.failed": 'put.io could not extract "__name__": __reason__. Files it wrote before the failure stay on put.io',
+  "extract.no-reason": "no reason given",
+
+  // Conversions to MP4 on put.io (lib/media/mp4.ts): the message of a PutioMp4Error.
+  "convert.failed": "put.io could not convert file __id__ to MP4: try again later, or download the original",
+  "convert.vanished": "the MP4 conversion of file __id__ is gone (removed meanwhile?)",
+  "convert.timeout": "put.io did not finish converting file __id__ to MP4 within __duration__",
+
+  // Subtitles written beside a video (lib/media/subtitles.ts): one language's failure.
+  "subtitle.unusable-name": '__attempted__: "__name__" is not a usable file name',
+  "subtitle.empty": "__attempted__: put.io sent an empty __language__ subtitle",
+  "subtitle.short-write": "__attempted__: wrote __size__ of __expected__ bytes",
+  "subtitle.target-is-link": '__attempted__: "__path__" is a symbolic link: it is left alone',
+  "subtitle.target-not-file": '__attempted__: "__path__" is not a file: it is left alone',
+
+  // A wait's length in a message.
+  "duration.seconds": "__n__ s",
+  "duration.minutes": "__n__ min",
+  "duration.hours": "__n__ h",
 
   // The realtime socket.
   "op.socket-connect": "connect to put.io's realtime socket",

@@ -5,6 +5,7 @@
  */
 import { PutioInputError } from "../core/errors";
 import { validator, type FromSchema } from "../core/schema";
+import { t } from "../core/texts";
 import type { Transport } from "../core/transport";
 import { checkId, checkOk } from "../core/wire";
 
@@ -51,15 +52,15 @@ export class ExtractApi {
    * for a password, with a password, makes put.io try again under the same extraction id.
    */
   async start(fileIds: number[], opts: { password?: string; signal?: AbortSignal } = {}): Promise<PutioExtraction[]> {
-    const attempted = `extract ${Array.isArray(fileIds) ? fileIds.length : 0} archive(s)`;
-    if (!Array.isArray(fileIds) || !fileIds.length) throw new PutioInputError(attempted, "no file ids given");
+    const attempted = t("op.extract", { count: Array.isArray(fileIds) ? fileIds.length : 0 });
+    if (!Array.isArray(fileIds) || !fileIds.length) throw new PutioInputError(attempted, t("input.no-file-ids"));
     const ids = fileIds.map((id) => checkId(id, attempted));
     const password = opts.password;
     if (password !== undefined) {
       // Never echoed: the messages below do not quote it.
-      if (typeof password !== "string") throw new PutioInputError(attempted, "the archive password must be text");
-      if (password.includes("\0")) throw new PutioInputError(attempted, "the archive password contains a NUL character");
-      if (password.length > MAX_PASSWORD_LENGTH) throw new PutioInputError(attempted, `the archive password is longer than ${MAX_PASSWORD_LENGTH} characters`);
+      if (typeof password !== "string") throw new PutioInputError(attempted, t("input.password-not-text"));
+      if (password.includes("\0")) throw new PutioInputError(attempted, t("input.password-has-nul"));
+      if (password.length > MAX_PASSWORD_LENGTH) throw new PutioInputError(attempted, t("input.password-too-long", { max: MAX_PASSWORD_LENGTH }));
     }
     const res = await this.t.request({
       method: "POST",
@@ -74,13 +75,14 @@ export class ExtractApi {
 
   /** Every extraction put.io holds for the account (running and finished). */
   async list(signal?: AbortSignal): Promise<PutioExtraction[]> {
-    return (await this.t.request({ method: "GET", path: "/v2/files/extract", schema: checkExtractions, attempted: "list extractions", signal })).extractions;
+    return (await this.t.request({ method: "GET", path: "/v2/files/extract", schema: checkExtractions, attempted: t("op.list-extractions"), signal }))
+      .extractions;
   }
 
   /** Forgets an extraction (files already written stay). */
   async remove(extractionId: number, signal?: AbortSignal): Promise<void> {
-    const attempted = `remove extraction ${extractionId}`;
-    checkId(extractionId, attempted, "extraction id");
+    const attempted = t("op.remove-extraction", { id: extractionId });
+    checkId(extractionId, attempted, t("what.extraction-id"));
     await this.t.request({ method: "DELETE", path: `/v2/files/extract/${extractionId}`, schema: checkOk, attempted, signal });
   }
 }

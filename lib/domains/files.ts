@@ -1,6 +1,6 @@
 /**
  * Files domain: list/search with cursor pagination, get, child lookup, create-folder, rename,
- * move (incl. move-with-rename), delete, download URL, extract. Schemas sit beside their calls.
+ * move (incl. move-with-rename), delete, download URL (extraction: domains/extract.ts). Schemas sit beside their calls.
  */
 import { PutioInputError } from "../core/errors";
 import { t } from "../core/texts";
@@ -69,23 +69,6 @@ export interface DeleteResult {
 const checkDeleteResult = validator({ type: "object", properties: { skipped: { type: "integer" } }, required: [] });
 
 const checkUrl = validator({ type: "object", properties: { url: { type: "string" } }, required: ["url"] });
-
-const extractionSchema = {
-  type: "object",
-  properties: {
-    id: { type: "integer" },
-    name: { type: "string", nullable: true },
-    status: { type: "string" },
-    message: { type: "string", nullable: true },
-  },
-  required: ["id", "status"],
-} as const;
-export type Extraction = FromSchema<typeof extractionSchema>;
-const checkExtractions = validator({
-  type: "object",
-  properties: { extractions: { type: "array", items: extractionSchema } },
-  required: ["extractions"],
-});
 
 export interface ListOptions {
   perPage?: number;
@@ -265,24 +248,5 @@ export class FilesApi {
     checkId(fileId, attempted);
     const res = await this.t.request({ method: "GET", path: `/v2/files/${fileId}/url`, schema: checkUrl, attempted, signal });
     return res.url;
-  }
-
-  async extract(fileIds: number[], opts: { password?: string; signal?: AbortSignal } = {}): Promise<Extraction[]> {
-    const attempted = t("op.extract", { count: fileIds.length });
-    fileIds.forEach((id) => checkId(id, attempted));
-    const res = await this.t.request({
-      method: "POST",
-      path: "/v2/files/extract",
-      form: { user_file_ids: fileIds, password: opts.password },
-      schema: checkExtractions,
-      attempted,
-      signal: opts.signal,
-    });
-    return res.extractions;
-  }
-
-  async extractions(signal?: AbortSignal): Promise<Extraction[]> {
-    const res = await this.t.request({ method: "GET", path: "/v2/files/extract", schema: checkExtractions, attempted: t("op.list-extractions"), signal });
-    return res.extractions;
   }
 }

@@ -5,6 +5,7 @@
 import { PutioError, PutioInputError, PutioSchemaError } from "../core/errors";
 import { describeValue } from "../core/describe";
 import { validator, type FromSchema } from "../core/schema";
+import { t, type TextOrString } from "../core/texts";
 import { header, type RawResponse, type Transport } from "../core/transport";
 import { checkId } from "../core/wire";
 
@@ -56,33 +57,33 @@ export type SubtitleFormat = "srt" | "webvtt";
  * accepted too): lower-cased, or a PutioInputError. The code becomes part of a local file name
  * (`Movie.eng.srt`), so nothing but letters and one hyphen gets through.
  */
-export function checkLanguageCode(code: unknown, attempted: string): string {
+export function checkLanguageCode(code: unknown, attempted: TextOrString): string {
   const s = typeof code === "string" ? code.trim().toLowerCase() : "";
-  if (!/^[a-z]{2,3}(-[a-z0-9]{2,4})?$/.test(s))
-    throw new PutioInputError(attempted, `${describeValue(code)} is not a subtitle language code (like eng or tur)`);
+  if (!/^[a-z]{2,3}(-[a-z0-9]{2,4})?$/.test(s)) throw new PutioInputError(attempted, t("input.not-a-language", { value: describeValue(code) }));
   return s;
 }
 
 /** Languages as a list or comma-separated text, checked, in order, without repeats. */
-export function checkLanguages(languages: unknown, attempted: string): string[] {
+export function checkLanguages(languages: unknown, attempted: TextOrString): string[] {
   const items = typeof languages === "string" ? languages.split(",").filter((s) => s.trim() !== "") : languages;
-  if (!Array.isArray(items)) throw new PutioInputError(attempted, `${describeValue(languages)} is not a list of subtitle languages`);
+  if (!Array.isArray(items)) throw new PutioInputError(attempted, t("input.not-a-language-list", { value: describeValue(languages) }));
   return [...new Set(items.map((c) => checkLanguageCode(c, attempted)))];
 }
 
 /** Subtitle keys go into the URL path: only what put.io's keys are made of, never "." or "..". */
-function checkSubtitleKey(key: unknown, attempted: string): string {
+function checkSubtitleKey(key: unknown, attempted: TextOrString): string {
   if (typeof key !== "string" || !/^[A-Za-z0-9._~-]{1,256}$/.test(key) || key === "." || key === "..")
-    throw new PutioInputError(attempted, `${describeValue(key)} is not a subtitle key`);
+    throw new PutioInputError(attempted, t("input.not-a-subtitle-key", { value: describeValue(key) }));
   return key;
 }
 
 const MAX_REDIRECTS = 3;
 
 /** The error envelope of a raw answer, as the transport would have built it. */
-function errorOf(attempted: string, res: RawResponse): PutioError {
+function errorOf(attempted: TextOrString, res: RawResponse): PutioError {
   let type = `HTTP_${res.statusCode}`;
-  let message = `HTTP ${res.statusCode}`;
+  // None from put.io: PutioError says "HTTP <status>" (api.http-status) itself.
+  let message = "";
   try {
     const body = JSON.parse(res.body.toString("utf8")) as { error_type?: unknown; error_message?: unknown };
     if (typeof body.error_type === "string") type = body.error_type;
@@ -98,7 +99,7 @@ export class MediaApi {
 
   /** The subtitles put.io has for a video, for these languages (none given: the account's). */
   async subtitles(fileId: number, opts: { languages?: string[] | string; signal?: AbortSignal } = {}): Promise<PutioSubtitleList> {
-    const attempted = `list the subtitles of file ${fileId}`;
+    const attempted = t("op.list-subtitles", { id: fileId });
     checkId(fileId, attempted);
     const languages = opts.languages === undefined ? undefined : checkLanguages(opts.languages, attempted);
     return this.t.request({
@@ -113,11 +114,11 @@ export class MediaApi {
 
   /** One subtitle's bytes, as put.io serves them (`key` from subtitles(), or "default"). */
   async subtitle(fileId: number, key: string, opts: { format?: SubtitleFormat; signal?: AbortSignal } = {}): Promise<Buffer> {
-    const attempted = `download subtitle ${describeValue(key)} of file ${fileId}`;
+    const attempted = t("op.download-subtitle", { key: describeValue(key), id: fileId });
     checkId(fileId, attempted);
     checkSubtitleKey(key, attempted);
     const format = opts.format ?? "srt";
-    if (format !== "srt" && format !== "webvtt") throw new PutioInputError(attempted, `${describeValue(format)} is not a subtitle format (srt or webvtt)`);
+    if (format !== "srt" && format !== "webvtt") throw new PutioInputError(attempted, t("input.not-a-subtitle-format", { value: describeValue(format) }));
     let res = await this.t.requestRaw({ method: "GET", path: `/v2/files/${fileId}/subtitles/${key}`, query: { format }, attempted, signal: opts.signal });
     // put.io may redirect to where the subtitle is stored; that host gets no token.
     for (let hop = 0; res.statusCode >= 300 && res.statusCode < 400; hop++) {
@@ -133,21 +134,21 @@ export class MediaApi {
 
   /** The MP4 version's state: NOT_AVAILABLE, IN_QUEUE, CONVERTING, COMPLETED (with size) or ERROR. */
   async mp4Status(fileId: number, signal?: AbortSignal): Promise<PutioMp4Status> {
-    const attempted = `get the MP4 status of file ${fileId}`;
+    const attempted = t("op.get-mp4-status", { id: fileId });
     checkId(fileId, attempted);
     return (await this.t.request({ method: "GET", path: `/v2/files/${fileId}/mp4`, schema: checkMp4, attempted, signal })).mp4;
   }
 
   /** Starts the conversion; a running or finished one is answered as it is, so a repeat is harmless. */
   async convertMp4(fileId: number, signal?: AbortSignal): Promise<PutioMp4Status> {
-    const attempted = `convert file ${fileId} to MP4`;
+    const attempted = t("op.convert-mp4", { id: fileId });
     checkId(fileId, attempted);
     return (await this.t.request({ method: "POST", path: `/v2/files/${fileId}/mp4`, schema: checkMp4, attempted, idempotent: true, signal })).mp4;
   }
 
   /** Removes the MP4 version (the original stays). */
   async deleteMp4(fileId: number, signal?: AbortSignal): Promise<void> {
-    const attempted = `delete the MP4 version of file ${fileId}`;
+    const attempted = t("op.delete-mp4", { id: fileId });
     checkId(fileId, attempted);
     // An empty 200 has been seen as well as {status: "OK"}: the status decides.
     const res = await this.t.requestRaw({ method: "DELETE", path: `/v2/files/${fileId}/mp4`, attempted, signal });
@@ -156,12 +157,12 @@ export class MediaApi {
 
   /** A storage address of the converted MP4 (supports Range; it expires like every storage URL). */
   async mp4Url(fileId: number, signal?: AbortSignal): Promise<string> {
-    const attempted = `get the MP4 address of file ${fileId}`;
+    const attempted = t("op.get-mp4-url", { id: fileId });
     checkId(fileId, attempted);
     const res = await this.t.requestRaw({ method: "GET", path: `/v2/files/${fileId}/mp4/download`, attempted, signal });
     const location = header(res.headers, "location");
     if (res.statusCode >= 300 && res.statusCode < 400 && location) return new URL(location, this.t.apiUrl).href;
     if (res.statusCode >= 400) throw errorOf(attempted, res);
-    throw new PutioSchemaError(attempted, "location", "put.io answered without the address of the MP4");
+    throw new PutioSchemaError(attempted, "location", t("schema.no-mp4-address"));
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Errors of the media jobs, each a kind a flow can branch on (`err.kind`), with put.io's own status
- * and message when there is one. The archive password never appears in any of them.
+ * and message when there is one. The message is a text by code (`extract.*`, `convert.*`); the
+ * archive password never appears in any of them.
  */
 import { PutioBaseError } from "../core/errors";
+import { t, type Text } from "../core/texts";
 
 export type ExtractionFailure =
   /** The archive is encrypted and no password was given. */
@@ -28,14 +30,12 @@ export class PutioExtractionError extends PutioBaseError {
   readonly status: string | null;
   readonly putioMessage: string | null;
   constructor(
-    kind: ExtractionFailure,
-    archive: string,
-    message: string,
-    details: { extractionId?: number | null; status?: string | null; putioMessage?: string | null } = {},
+    message: Text,
+    details: { kind: ExtractionFailure; archive: string; extractionId?: number | null; status?: string | null; putioMessage?: string | null },
   ) {
-    super(`extract "${archive}"`, message);
-    this.kind = kind;
-    this.archive = archive;
+    super(t("op.extract-archive", { name: details.archive }), message);
+    this.kind = details.kind;
+    this.archive = details.archive;
     this.extractionId = details.extractionId ?? null;
     this.status = details.status ?? null;
     this.putioMessage = details.putioMessage ?? null;
@@ -49,10 +49,10 @@ export class PutioMp4Error extends PutioBaseError {
   readonly kind: Mp4Failure;
   readonly fileId: number;
   readonly status: string | null;
-  constructor(kind: Mp4Failure, fileId: number, message: string, status: string | null = null) {
-    super(`convert file ${fileId} to MP4`, message);
-    this.kind = kind;
-    this.fileId = fileId;
-    this.status = status;
+  constructor(message: Text, details: { kind: Mp4Failure; fileId: number; status?: string | null }) {
+    super(t("op.convert-mp4", { id: details.fileId }), message);
+    this.kind = details.kind;
+    this.fileId = details.fileId;
+    this.status = details.status ?? null;
   }
 }

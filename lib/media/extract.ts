@@ -8,6 +8,7 @@
 import { collect } from "../core/paginate";
 import { PutioInputError } from "../core/errors";
 import { EXTRACTION_STATUS } from "../core/quirks";
+import { t } from "../core/texts";
 import { checkId, checkName } from "../core/wire";
 import type { PutioExtraction } from "../domains/extract";
 import { extractionFileIds } from "../domains/extract";
@@ -70,7 +71,7 @@ const DEFAULT_TIMEOUT_MS = 6 * 3600_000;
  * missing passwords, failures, missing volumes and timeouts are PutioExtractionErrors (`kind`).
  */
 export async function extractAndWait(client: PutioClient, fileOrFolderId: number, opts: ExtractOptions = {}): Promise<ExtractResult> {
-  const attempted = `extract the archives of ${fileOrFolderId}`;
+  const attempted = t("op.extract-archives-of", { id: fileOrFolderId });
   const id = checkId(fileOrFolderId, attempted);
   const signal = opts.signal;
   const root = await client.files.get(id, signal);
@@ -87,7 +88,7 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
     }
   } else {
     // A volume of a set needs its siblings: the set is read from the file's folder.
-    if (root.parent_id === null) throw new PutioInputError(attempted, "the file has no folder");
+    if (root.parent_id === null) throw new PutioInputError(attempted, t("input.no-folder"));
     folderPath.set(root.parent_id, "");
     for (const f of await collect(client.files.list(root.parent_id, { signal }))) {
       if (f.file_type !== "FOLDER") candidates.push({ file: f, path: checkName(f.name, attempted) });
@@ -98,16 +99,15 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
   let sets = recognizeArchiveSets(candidates.map((c) => c.file));
   if (only !== null) {
     sets = sets.filter((s) => s.parts.some((p) => p.id === only));
-    if (!sets.length) throw new PutioInputError(attempted, `"${root.name}" is not an archive put.io extracts (zip, rar, or a part of a multi-part set)`);
+    if (!sets.length) throw new PutioInputError(attempted, t("input.not-an-archive", { name: root.name }));
   }
   if (!sets.length) return { sets: [], extracted: [], parts: [] };
   for (const set of sets) {
     if (set.missing.length) {
-      throw new PutioExtractionError(
-        "incomplete",
-        set.first.name,
-        `"${set.first.name}" is a multi-part archive with parts missing (${missingVolumeNames(set).join(", ")}): put.io cannot extract it until every part is there`,
-      );
+      throw new PutioExtractionError(t("extract.incomplete", { name: set.first.name, missing: missingVolumeNames(set).join(", ") }), {
+        kind: "incomplete",
+        archive: set.first.name,
+      });
     }
   }
 
@@ -120,7 +120,7 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
   for (const set of sets) {
     const answer = await client.extract.start([set.first.id], { password: opts.password, signal });
     const extraction = answer.find((e) => extractionFileIds(e).includes(set.first.id)) ?? answer[0];
-    if (!extraction) throw new PutioExtractionError("vanished", set.first.name, `put.io did not start extracting "${set.first.name}"`);
+    if (!extraction) throw new PutioExtractionError(t("extract.not-started", { name: set.first.name }), { kind: "vanished", archive: set.first.name });
     started.push({ set, extraction });
   }
 
@@ -138,10 +138,7 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
     for (const s of [...pending]) {
       const now = list.find((e) => e.id === s.extraction.id);
       const name = s.set.first.name;
-      if (!now)
-        throw new PutioExtractionError("vanished", name, `the extraction of "${name}" left put.io's list before it finished (removed meanwhile?)`, {
-          extractionId: s.extraction.id,
-        });
+      if (!now) throw new PutioExtractionError(t("extract.vanished", { name }), { kind: "vanished", archive: name, extractionId: s.extraction.id });
       s.extraction = now;
       report(name, now);
       failIfBad(name, now, opts.password);
@@ -155,7 +152,7 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
     checkAll,
     () => {
       const name = [...pending][0]?.set.first.name ?? String(id);
-      return new PutioExtractionError("timeout", name, `put.io did not finish extracting "${name}" within ${duration(timeoutMs)}`);
+      return new PutioExtractionError(t("extract.timeout", { name, duration: duration(timeoutMs) }), { kind: "timeout", archive: name });
     },
     { signal, pollMs: opts.pollMs, maxPollMs: opts.maxPollMs, timeoutMs },
   );
@@ -181,18 +178,13 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
 }
 
 function failIfBad(name: string, e: PutioExtraction, password: string | undefined): void {
-  const details = { extractionId: e.id, status: e.status, putioMessage: e.message ?? null };
+  const details = { archive: name, extractionId: e.id, status: e.status, putioMessage: e.message ?? null };
   if (e.status === EXTRACTION_STATUS.needsPassword) {
-    if (password)
-      throw new PutioExtractionError("wrong-password", name, `put.io could not open "${name}" with the password given: check the password`, details);
-    throw new PutioExtractionError("password-required", name, `"${name}" is protected by a password: give it in the node or as msg.password`, details);
+    if (password) throw new PutioExtractionError(t("extract.wrong-password", { name }), { ...details, kind: "wrong-password" });
+    throw new PutioExtractionError(t("extract.password-required", { name }), { ...details, kind: "password-required" });
   }
   if (e.status === EXTRACTION_STATUS.failed) {
-    throw new PutioExtractionError(
-      "failed",
-      name,
-      `put.io could not extract "${name}": ${e.message || "no reason given"}. Files it wrote before the failure stay on put.io`,
-      details,
-    );
+    // put.io's own message is a value, shown as it is in every language.
+    throw new PutioExtractionError(t("extract.failed", { name, reason: e.message || t("extract.no-reason") }), { ...details, kind: "failed" });
   }
 }

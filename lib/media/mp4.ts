@@ -3,6 +3,7 @@
  * already, followed by polling with backoff, cut short by the `mp4_update` push when a socket is given.
  */
 import { MP4_STATUS } from "../core/quirks";
+import { t } from "../core/texts";
 import { checkId } from "../core/wire";
 import type { PutioSocket, SocketEvent } from "../core/socket";
 import type { PutioMp4Status } from "../domains/media";
@@ -35,7 +36,7 @@ const DEFAULT_TIMEOUT_MS = 6 * 3600_000;
 
 /** Converts (or finds converted) and resolves when the MP4 is COMPLETED; ERROR is a PutioMp4Error. */
 export async function convertToMp4AndWait(client: PutioClient, fileId: number, opts: Mp4Options = {}): Promise<Mp4Result> {
-  const attempted = `convert file ${fileId} to MP4`;
+  const attempted = t("op.convert-mp4", { id: fileId });
   const id = checkId(fileId, attempted);
   const { signal } = opts;
   let last = "";
@@ -61,17 +62,15 @@ export async function convertToMp4AndWait(client: PutioClient, fileId: number, o
     }
     first = false;
     if (status.status === MP4_STATUS.done) return { fileId: id, status: "COMPLETED", size: status.size ?? 0, started };
-    if (status.status === MP4_STATUS.failed)
-      throw new PutioMp4Error("failed", id, `put.io could not convert file ${id} to MP4: try again later, or download the original`, "ERROR");
-    if (status.status === MP4_STATUS.none)
-      throw new PutioMp4Error("vanished", id, `the MP4 conversion of file ${id} is gone (removed meanwhile?)`, "NOT_AVAILABLE");
+    if (status.status === MP4_STATUS.failed) throw new PutioMp4Error(t("convert.failed", { id }), { kind: "failed", fileId: id, status: "ERROR" });
+    if (status.status === MP4_STATUS.none) throw new PutioMp4Error(t("convert.vanished", { id }), { kind: "vanished", fileId: id, status: "NOT_AVAILABLE" });
     return undefined;
   };
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return pollUntil(
     attempted,
     check,
-    () => new PutioMp4Error("timeout", id, `put.io did not finish converting file ${id} to MP4 within ${duration(timeoutMs)}`, status.status),
+    () => new PutioMp4Error(t("convert.timeout", { id, duration: duration(timeoutMs) }), { kind: "timeout", fileId: id, status: status.status }),
     {
       signal,
       socket: opts.socket,
@@ -99,7 +98,7 @@ export async function mp4VersionOf(
   video: { id: number; name: string; file_type?: string },
   signal?: AbortSignal,
 ): Promise<Mp4Version | null> {
-  const id = checkId(video?.id, "find the MP4 version");
+  const id = checkId(video?.id, t("op.find-mp4-version"));
   if (video.file_type !== undefined && video.file_type !== "VIDEO") return null;
   const status = await client.media.mp4Status(id, signal);
   if (status.status !== MP4_STATUS.done) return null;

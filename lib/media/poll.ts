@@ -6,6 +6,7 @@
 import { PutioAbortError } from "../core/errors";
 import { abortableSleep, backoffDelay } from "../core/sleep";
 import type { PutioSocket, SocketEvent } from "../core/socket";
+import { t, type Text, type TextOrString } from "../core/texts";
 
 export interface PollOptions {
   signal?: AbortSignal;
@@ -20,7 +21,7 @@ export interface PollOptions {
   random?: () => number;
 }
 
-export async function pollUntil<T>(attempted: string, check: () => Promise<T | undefined>, onTimeout: () => Error, opts: PollOptions = {}): Promise<T> {
+export async function pollUntil<T>(attempted: TextOrString, check: () => Promise<T | undefined>, onTimeout: () => Error, opts: PollOptions = {}): Promise<T> {
   const pollMs = Math.max(1, opts.pollMs ?? 2000);
   const maxPollMs = Math.max(pollMs, opts.maxPollMs ?? 30_000);
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
@@ -62,9 +63,9 @@ export async function pollUntil<T>(attempted: string, check: () => Promise<T | u
   }
 }
 
-/** A wait's length for a message: "45 s", "12 min", "6 h". */
-export function duration(ms: number): string {
-  if (ms < 120_000) return `${Math.max(0, Math.round(ms / 1000))} s`;
-  if (ms < 2 * 3600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${Math.round(ms / 3600_000)} h`;
+/** A wait's length for a message: "45 s", "12 min", "6 h" (in English). */
+export function duration(ms: number): Text {
+  if (ms < 120_000) return t("duration.seconds", { n: Math.max(0, Math.round(ms / 1000)) });
+  if (ms < 2 * 3600_000) return t("duration.minutes", { n: Math.round(ms / 60_000) });
+  return t("duration.hours", { n: Math.round(ms / 3600_000) });
 }

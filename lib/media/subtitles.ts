@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
+import { t, type TextOrString } from "../core/texts";
 import { checkLanguageCode, checkLanguages, type PutioSubtitle } from "../domains/media";
 import { lstatOrNull, nodeFs, OPEN, removeIfPresent, type DownloadFs } from "../download/fs";
 import { checkId } from "../core/wire";
@@ -104,7 +105,7 @@ async function sameBytes(fs: DownloadFs, file: string, body: Buffer): Promise<bo
 }
 
 /** Writes `body` to `target` through a fresh temp file in the same folder; checks the size written. */
-async function writeAtomically(fs: DownloadFs, dir: string, target: string, body: Buffer, attempted: string): Promise<void> {
+async function writeAtomically(fs: DownloadFs, dir: string, target: string, body: Buffer, attempted: TextOrString): Promise<void> {
   // Short and fixed in form, whatever the target's length (a long name plus a suffix could pass 255 bytes).
   const tmp = path.join(dir, `.putio-subtitle-${randomBytes(8).toString("hex")}.tmp`);
   try {
@@ -113,7 +114,7 @@ async function writeAtomically(fs: DownloadFs, dir: string, target: string, body
       for (let off = 0; off < body.length;) off += (await fh.write(body, off, body.length - off, off)).bytesWritten;
       await fh.sync();
       const { size } = await fh.stat();
-      if (size !== body.length) throw new PutioTransferIntegrityError(attempted, `wrote ${size} of ${body.length} bytes`);
+      if (size !== body.length) throw new PutioTransferIntegrityError(attempted, t("subtitle.short-write", { size, expected: body.length }));
     } finally {
       await fh.close();
     }
@@ -135,12 +136,12 @@ export async function writeSubtitles(
   localVideoPath: string,
   opts: SubtitleOptions = {},
 ): Promise<SubtitleResult> {
-  const attempted = `write the subtitles of "${typeof video?.name === "string" ? video.name : "?"}"`;
+  const attempted = t("op.write-subtitles", { name: typeof video?.name === "string" ? video.name : "?" });
   const fs = opts.fs ?? nodeFs;
   checkId(video?.id, attempted);
-  if (video?.file_type !== undefined && video.file_type !== "VIDEO") throw new PutioInputError(attempted, `"${video.name}" is not a video`);
+  if (video?.file_type !== undefined && video.file_type !== "VIDEO") throw new PutioInputError(attempted, t("input.not-a-video", { name: String(video.name) }));
   if (typeof localVideoPath !== "string" || !path.isAbsolute(localVideoPath) || localVideoPath.includes("\0"))
-    throw new PutioInputError(attempted, "the video's local path must be an absolute path");
+    throw new PutioInputError(attempted, t("input.video-path-not-absolute"));
   const full = path.resolve(localVideoPath);
   const dir = path.dirname(full);
   const stem = path.parse(full).name;
@@ -184,7 +185,7 @@ export async function writeSubtitles(
     };
     // The name is built from a checked code and the video's own base name: it cannot leave the folder.
     if (path.dirname(target) !== dir || Buffer.byteLength(path.basename(target)) > 255) {
-      fail(new PutioInputError(attempted, `"${path.basename(target)}" is not a usable file name`));
+      fail(new PutioInputError(attempted, t("subtitle.unusable-name", { name: path.basename(target) })));
       continue;
     }
     let body: Buffer;
@@ -198,12 +199,12 @@ export async function writeSubtitles(
       throw err;
     }
     if (isBlank(body)) {
-      fail(new PutioTransferIntegrityError(attempted, `put.io sent an empty ${language} subtitle`));
+      fail(new PutioTransferIntegrityError(attempted, t("subtitle.empty", { language })));
       continue;
     }
     const existing = await lstatOrNull(fs, target);
     if (existing && (existing.isSymbolicLink() || !existing.isFile())) {
-      fail(new PutioInputError(attempted, `"${target}" is ${existing.isSymbolicLink() ? "a symbolic link" : "not a file"}: it is left alone`));
+      fail(new PutioInputError(attempted, t(existing.isSymbolicLink() ? "subtitle.target-is-link" : "subtitle.target-not-file", { path: target })));
       continue;
     }
     if (existing && (await sameBytes(fs, target, body))) {

@@ -10,6 +10,8 @@ export interface ArchiveEntry {
   name: string;
   /** Real bytes, or a virtual body (size + seed) as the emulator's other files have. */
   data: Buffer | { size: number; seed: number };
+  /** The CRC32 written for it (default: of its data); the zips route writes put.io's advertised one. */
+  crc?: number;
 }
 
 /** A zip's file entries (by name, in order) and how to check a password, or why it cannot be read. */
@@ -84,7 +86,7 @@ export function buildZip(entries: ArchiveEntry[], opts: ZipOptions = {}): Buffer
   entries.forEach((e, index) => {
     const name = Buffer.from(e.name, "utf8");
     const plain = bytesOf(e.data);
-    const crc = zlib.crc32(plain) >>> 0;
+    const crc = (e.crc ?? zlib.crc32(plain)) >>> 0;
     let body: Buffer = opts.deflate ? zlib.deflateRawSync(plain) : Buffer.from(plain);
     let flags = 0x0800; // UTF-8 names
     if (opts.password !== undefined) {

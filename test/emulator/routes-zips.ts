@@ -1,6 +1,7 @@
 // /v2/zips/*: zips built on the emulator clock, NEW → PROCESSING → DONE,
 // served at /zipstream/<id>.zip with a signed URL, like put.io's storage hosts.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { buildZip } from "./archives";
 import { Content } from "./content";
 import { ApiError, badRequest, putioDate } from "./http-util";
 import { Ctx, Route, route, type ServerInfo } from "./router";
@@ -75,45 +76,9 @@ function entriesOf(state: EmulatorState, user: User, nodes: FileNode[]): { name:
   return out;
 }
 
-/** A stored (uncompressed) zip of the entries. */
-function buildZip(entries: { name: string; content: Content }[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, "utf8");
-    const data = e.content.read(0, e.content.size);
-    const crc = parseInt(e.content.crc32(), 16) >>> 0;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6); // names are UTF-8
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, data);
-    centrals.push(central, name);
-    offset += 30 + name.length + data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
+/** A stored (uncompressed) zip of the entries, with the CRCs put.io advertises for them. */
+function zipOf(entries: { name: string; content: Content }[]): Buffer {
+  return buildZip(entries.map((e) => ({ name: e.name, data: e.content.read(0, e.content.size), crc: parseInt(e.content.crc32(), 16) })));
 }
 
 function finish(state: EmulatorState, zip: ZipRecord): void {
@@ -129,7 +94,7 @@ function finish(state: EmulatorState, zip: ZipRecord): void {
   }
   const entries = entriesOf(state, user, present);
   const total = entries.reduce((s, e) => s + e.content.size, 0);
-  zip.content = total <= REAL_ZIP_LIMIT ? Content.from(buildZip(entries), 0) : Content.from({ size: total, seed: zip.id }, 0);
+  zip.content = total <= REAL_ZIP_LIMIT ? Content.from(zipOf(entries), 0) : Content.from({ size: total, seed: zip.id }, 0);
   zip.status = "DONE";
   state.push(user.id, "zip_created", { id: zip.id });
   recordEvent(state, user.id, "zip_created", { zip_id: zip.id, zip_size: zip.content.size });
