@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
 import { PutioBaseError, PutioInputError } from "../lib/core/errors";
+import { BodyTooLarge, readLimitedBody } from "../lib/core/http-body";
 import { t } from "../lib/core/texts";
 import { backoffDelay, abortableSleep, withTimeLimit } from "../lib/core/sleep";
 import { csv, num } from "./common/config";
@@ -61,40 +62,12 @@ class CallbackRefusal extends Error {
  */
 function readCallbackBody(req: IncomingMessage & { body?: unknown; _body?: boolean }): Promise<unknown> {
   if (req._body || req.readableEnded) return Promise.resolve(req.body);
-  const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > MAX_CALLBACK_BODY) return Promise.reject(new CallbackRefusal(413, "payload too large"));
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_CALLBACK_BODY) {
-        cleanup();
-        req.pause();
-        reject(new CallbackRefusal(413, "payload too large"));
-      } else chunks.push(c);
-    };
-    const onEnd = () => {
-      cleanup();
-      try {
-        resolve(parseCallbackBody(Buffer.concat(chunks).toString("utf8"), String(req.headers["content-type"] ?? "")));
-      } catch (err) {
-        reject(err);
-      }
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-  });
+  return readLimitedBody(req, MAX_CALLBACK_BODY).then(
+    (text) => parseCallbackBody(text, String(req.headers["content-type"] ?? "")),
+    (err: unknown) => {
+      throw err instanceof BodyTooLarge ? new CallbackRefusal(413, "payload too large") : err;
+    },
+  );
 }
 
 /** JSON when it says so (or looks like it), else form fields. Form fields stay flat strings: no nesting. */

@@ -4,6 +4,7 @@
  * request is a bare GET to learn it), then one JSON request per POST. Plain node:http types, so it
  * runs under Node-RED's httpNode or a bare server alike.
  */
+import { BodyTooLarge, readLimitedBody } from "../core/http-body";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { handleRpc, type RpcBackend } from "./rpc";
@@ -50,35 +51,8 @@ class BodyError extends Error {
 function readBody(req: IncomingMessage & { body?: unknown; _body?: boolean }, max: number): Promise<string | unknown> {
   // A body some middleware already parsed is taken as it is.
   if (req._body) return Promise.resolve(req.body);
-  const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > max) return Promise.reject(new BodyError(413, "request too large"));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        cleanup();
-        req.pause();
-        reject(new BodyError(413, "request too large"));
-      } else chunks.push(c);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks).toString("utf8"));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
+  return readLimitedBody(req, max).catch((err: unknown) => {
+    throw err instanceof BodyTooLarge ? new BodyError(413, "request too large") : err;
   });
 }
 
