@@ -22,6 +22,7 @@ import {
   type DownloadLimits,
   type DownloadProgress,
   type DownloadSource,
+  type ExtractionDone,
   type FileResult,
   type JobResult,
   type JournalEntry,
@@ -60,6 +61,12 @@ interface DownloadDef extends NodeDef, FilterFields {
   resume?: boolean;
   /** Plan only: list what would be downloaded and deleted; write and delete nothing (also msg.dryRun). */
   dryRun?: boolean;
+  /** Extract archives on put.io first and download what came out (password: credentials or msg.password). */
+  extract?: boolean;
+  /** With extract: also download the archive volumes. */
+  keepArchives?: boolean;
+  /** Take a video's MP4 version when put.io has one ready. */
+  preferMp4?: boolean;
 }
 
 const MB = 1024 * 1024;
@@ -120,6 +127,12 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
   throw new PutioInputError(attempted, t("putio-download.errors.bad-source", { value: describeValue(value) }));
 }
 
+/** The node's archive password (credentials), if any. */
+function archivePasswordOf(node: Node): string | undefined {
+  const creds = (node as Node & { credentials?: { archivePassword?: string } }).credentials;
+  return creds?.archivePassword || undefined;
+}
+
 function humanSpeed(bytesPerSecond: number): string {
   return bytesPerSecond >= MB ? `${(bytesPerSecond / MB).toFixed(1)} MB/s` : `${Math.round(bytesPerSecond / 1024)} kB/s`;
 }
@@ -139,6 +152,9 @@ interface DownloadConfig {
   resume: boolean;
   /** null: no subtitles; else the languages (undefined: the account's). */
   subtitles: { languages: string | undefined } | null;
+  /** null: archives are downloaded as they are. */
+  extract: { keepArchives: boolean; password: string | undefined } | null;
+  preferMp4: boolean;
 }
 
 export = function (RED: NodeAPI): void {
@@ -153,7 +169,8 @@ export = function (RED: NodeAPI): void {
     type: "putio-download",
     lazyAccount: true,
     doneStatus: null,
-    config(def) {
+    registerOptions: { credentials: { archivePassword: { type: "password" } } },
+    config(def, _RED, node) {
       const limits = limitsOf(def);
       parseWindow(limits.unlimitedWindow);
       return {
@@ -170,6 +187,8 @@ export = function (RED: NodeAPI): void {
         dryRun: def.dryRun === true,
         resume: def.resume !== false,
         subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
+        extract: def.extract === true ? { keepArchives: def.keepArchives === true, password: archivePasswordOf(node) } : null,
+        preferMp4: def.preferMp4 === true,
       };
     },
 
@@ -192,7 +211,8 @@ export = function (RED: NodeAPI): void {
           node.log(text("putio-download.log.resuming", { count: left.length }));
           for (const [key, entry] of left) {
             if (!entry.outcome) {
-              node.receive({ ...entry.msg, _putioResumed: true });
+              // An extraction the job already ran is not asked of put.io again (it would extract a second copy).
+              node.receive({ ...entry.msg, _putioResumed: true, ...(entry.extracted ? { _putioExtracted: entry.extracted } : {}) });
               continue;
             }
             pendingReplays.set(key, entry.outcome);
@@ -217,6 +237,11 @@ export = function (RED: NodeAPI): void {
         return;
       }
       delete msg._putioResumed;
+      const extractedBefore = (msg._putioExtracted as ExtractionDone | undefined) ?? null;
+      delete msg._putioExtracted;
+      // The archive password is used, never kept: not in the journal, not in the msgs sent on.
+      const password = typeof msg.password === "string" && msg.password ? msg.password : config.extract?.password;
+      if (config.extract) delete msg.password;
       if (signal.aborted) {
         // A msg that arrives while the node closes is kept for the next start, not run on a closed node.
         await journal.put(String(msg._msgid), { msg: jsonSafeMsg(msg), since: Date.now() }).catch(() => {});
@@ -229,7 +254,16 @@ export = function (RED: NodeAPI): void {
       const scheduler = schedulerOf(account, config.limits);
       if (config.dryRun || msg.dryRun === true) {
         await ready();
-        const plan = await scheduler.run({ source, target, filter, ifExists: config.policy, deleteAfter: config.deleteAfter, dryRun: true, signal });
+        const plan = await scheduler.run({
+          source,
+          target,
+          filter,
+          ifExists: config.policy,
+          deleteAfter: config.deleteAfter,
+          dryRun: true,
+          preferMp4: config.preferMp4,
+          signal,
+        });
         const files = plan.dryRun!.files;
         const deletes = plan.dryRun!.wouldDeleteFileIds;
         msg.topic = "putio/download/dry-run";
@@ -329,6 +363,18 @@ export = function (RED: NodeAPI): void {
           filter,
           ifExists: config.policy,
           deleteAfter: config.deleteAfter,
+          preferMp4: config.preferMp4,
+          extract: config.extract
+            ? {
+                password,
+                keepArchives: config.extract.keepArchives,
+                done: extractedBefore,
+                onStatus: (s) => status(STATUS.busy(shortText(text("putio-download.status.extracting", { archive: s.archive, status: s.status }), 60))),
+                onExtracted: (done) => {
+                  journal.put(key, { ...entry, extracted: done }).catch(() => {});
+                },
+              }
+            : null,
           signal,
           onProgress: (p) => {
             const wasRetrying = inFlight.get(p.fileId)?.retrying !== undefined;
@@ -370,6 +416,7 @@ export = function (RED: NodeAPI): void {
         errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
         deletedFileIds: result.deletedFileIds,
         ...(subtitleSummary ? { subtitles: subtitleSummary } : {}),
+        ...(result.extraction ? { extraction: result.extraction } : {}),
         transferId,
         transferRemoved,
         source: result.source,

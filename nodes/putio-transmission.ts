@@ -29,11 +29,16 @@ interface TransmissionDef extends NodeDef {
   requireAuth?: boolean;
   adopt?: boolean;
   failArchiveOnly?: boolean;
+  /** Extract archives on put.io before the local copy (password in the credentials). */
+  extract?: boolean;
+  /** Copy a video's MP4 version when put.io has one ready. */
+  preferMp4?: boolean;
 }
 
 interface TransmissionCredentials {
   username?: string;
   password?: string;
+  archivePassword?: string;
 }
 
 interface TransmissionConfig {
@@ -45,6 +50,8 @@ interface TransmissionConfig {
   credentials: { username: string; password: string } | null;
   adopt: boolean;
   failArchiveOnly: boolean;
+  extract: { password?: string } | null;
+  preferMp4: boolean;
 }
 
 const T = "putio-transmission";
@@ -63,7 +70,7 @@ type Layer = { route?: { path: string } };
 export = function (RED: NodeAPI): void {
   definePutioNode<TransmissionDef, TransmissionConfig>(RED, {
     type: T,
-    registerOptions: { credentials: { username: { type: "text" }, password: { type: "password" } } },
+    registerOptions: { credentials: { username: { type: "text" }, password: { type: "password" }, archivePassword: { type: "password" } } },
     config(def, _RED, node) {
       const raw = String(def.path ?? "").trim() || "/transmission/rpc";
       const route = "/" + raw.replace(/^\/+|\/+$/g, "");
@@ -85,6 +92,8 @@ export = function (RED: NodeAPI): void {
         credentials: requireAuth ? { username: creds.username!, password: creds.password! } : null,
         adopt: def.adopt === true,
         failArchiveOnly: def.failArchiveOnly !== false,
+        extract: def.extract === true ? { password: creds.archivePassword || undefined } : null,
+        preferMp4: def.preferMp4 === true,
       };
     },
 
@@ -162,6 +171,8 @@ export = function (RED: NodeAPI): void {
         cleanup: config.cleanup,
         adopt: config.adopt,
         failArchiveOnly: config.failArchiveOnly,
+        extract: config.extract,
+        preferMp4: config.preferMp4,
         sessionId: () => http?.sessionId ?? "",
         onEvent: send,
         onError: (err) => !closed() && node.warn(RED._("putio-transmission.errors.background", { message: redact(err) })),

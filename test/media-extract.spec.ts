@@ -72,7 +72,7 @@ describe("media: extractAndWait", () => {
   it("a folder without archives gives an empty result without starting anything; a plain file is a PutioInputError", async () => {
     const f = emu.state.addFolder(0, "Plain");
     const txt = emu.state.addFile(f.id, "a.txt", Buffer.from("x"));
-    assert.deepEqual(await extractAndWait(c, f.id, fast), { sets: [], extracted: [], parts: [] });
+    assert.deepEqual(await extractAndWait(c, f.id, fast), { sets: [], extracted: [], parts: [], top: [] });
     await assert.rejects(extractAndWait(c, txt.id, fast), (e: unknown) => e instanceof PutioInputError && /not an archive/.test((e as Error).message));
     await assert.rejects(extractAndWait(c, -1 as number, fast), PutioInputError);
     assert.equal(extractRequests(), 0);

@@ -368,6 +368,8 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "extract.password-required": '"__name__" is protected by a password: give it in the node or as msg.password',
   "extract.failed": 'put.io could not extract "__name__": __reason__. Files it wrote before the failure stay on put.io',
   "extract.no-reason": "no reason given",
+  "extract.nothing-out": 'put.io extracted "__name__" but nothing came out to download: the job is not done, and nothing was deleted',
+  "download.mp4-gone": 'the MP4 version of "__name__" is no longer ready on put.io (status __status__)',
 
   // Conversions to MP4 on put.io (lib/media/mp4.ts): the message of a PutioMp4Error.
   "convert.failed": "put.io could not convert file __id__ to MP4: try again later, or download the original",

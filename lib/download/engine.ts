@@ -14,6 +14,7 @@ import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
 import { crc32, crc32Combine, crcHex, parseCrc } from "../core/crc";
 import { t, type Text } from "../core/texts";
+import { MP4_STATUS } from "../core/quirks";
 import { localPathClaims } from "./claims";
 import { LocalWriteError, RangesRefusedError, RemoteChangedError } from "./engine-errors";
 import { OPEN, lstatOrNull, removeIfPresent, type DownloadFileHandle, type DownloadFs } from "./fs";
@@ -146,6 +147,7 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
         resumed: false,
         resumedBytes: 0,
         retries: 0,
+        ...(file.variant ? { variant: file.variant } : {}),
       };
     }
     const temp = tempPaths(dir, file.id);
@@ -169,7 +171,7 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
             throw new PutioTransferIntegrityError(attempted, t(mismatch.code, { ...mismatch.params, count: integrityFailures }));
           }
           retries++;
-          remote = await ctx.client.files.get(remote.id, opts.signal); // same-size changes show up only as a new crc32
+          remote = await currentIdentity(ctx, remote, opts.signal); // same-size changes show up only as a new crc32
           continue;
         }
         await out.commit(finalPath, opts.ifExists === "overwrite");
@@ -187,6 +189,7 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
           resumed,
           resumedBytes: Math.max(0, resumedBytes),
           retries,
+          ...(remote.variant ? { variant: remote.variant } : {}),
         };
       } catch (err) {
         if (err instanceof RangesRefusedError && !singleStream) {
@@ -197,7 +200,7 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
         }
         if (err instanceof RemoteChangedError && changes++ < 2) {
           // The file on put.io changed under us: take its current identity and start over.
-          remote = await ctx.client.files.get(remote.id, opts.signal);
+          remote = await currentIdentity(ctx, remote, opts.signal);
           await removeIfPresent(ctx.fs, temp.part);
           await removeIfPresent(ctx.fs, temp.state);
           retries++;
@@ -218,6 +221,20 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
   } finally {
     choice.release();
   }
+}
+
+/**
+ * The file as put.io has it now (after a mismatch or a change under us). An MP4 version has no
+ * file object of its own: its size comes from the conversion's status, and one that is no longer
+ * ready fails the file.
+ */
+async function currentIdentity(ctx: EngineContext, remote: RemoteFile, signal: AbortSignal): Promise<RemoteFile> {
+  if (remote.variant !== "mp4") return ctx.client.files.get(remote.id, signal);
+  const status = await ctx.client.media.mp4Status(remote.id, signal);
+  if (status.status !== MP4_STATUS.done || !status.size) {
+    throw new PutioTransferIntegrityError(t("op.download", { name: remote.name }), t("download.mp4-gone", { name: remote.name, status: status.status }));
+  }
+  return { ...remote, size: status.size, crc32: null };
 }
 
 /** What a finished part got wrong (a download.*-mismatch text without its count), or null. */
@@ -322,7 +339,7 @@ async function fetchOpenPart(
 
   const fileAbort = new AbortController();
   const signal = AbortSignal.any([opts.signal, fileAbort.signal]);
-  const url = new UrlSource(ctx.client, file.id);
+  const url = new UrlSource(ctx.client, file);
   const progress = new ProgressMeter(ctx, file, partPath, opts, st);
   let saving: Promise<void> = Promise.resolve();
   // Flushing data before each state save means the sidecar never claims bytes that a power cut

@@ -19,6 +19,8 @@ export interface JournalEntry {
    * so the outcome waits here and the next start delivers it instead of running the job again.
    */
   outcome?: { msg: Record<string, unknown> | null; error: string | null };
+  /** What put.io extracted for the job (extract first): a resumed job does not extract again. */
+  extracted?: { archives: string[]; partIds: number[]; topIds: number[] };
 }
 
 /** Largest msg kept; a bigger one is reduced to its id, topic and payload. */

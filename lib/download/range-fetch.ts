@@ -15,16 +15,17 @@ import type { Segment } from "./segments";
 import { storageGet, type StorageResponse } from "./storage-get";
 import type { EngineContext, RemoteFile } from "./types";
 
-/** The storage URL of a file, fetched once and again when storage says it expired. */
+/** The storage URL of a file (or of its MP4 version), fetched once and again when storage says it expired. */
 export class UrlSource {
   private current: Promise<string> | null = null;
   constructor(
     private readonly client: PutioClient,
-    private readonly fileId: number,
+    private readonly file: Pick<RemoteFile, "id" | "variant">,
   ) {}
   get(signal: AbortSignal): Promise<string> {
     if (!this.current) {
-      const p = this.client.files.downloadUrl(this.fileId, signal);
+      const id = this.file.id;
+      const p = this.file.variant === "mp4" ? this.client.media.mp4Url(id, signal) : this.client.files.downloadUrl(id, signal);
       this.current = p;
       p.catch(() => {
         if (this.current === p) this.current = null;

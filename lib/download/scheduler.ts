@@ -26,6 +26,10 @@ import { PathClaims } from "./claims";
 import { ensureTargetFolder, lstatOrNull, nodeFs, type DownloadFs } from "./fs";
 import { BandwidthLimiter, Semaphore, wallClock, type Clock } from "./limiter";
 import { assertInside, planLocalNames, type RemoteEntry } from "./names";
+import { archiveVolumeOf } from "../media/archive-sets";
+import { PutioExtractionError } from "../media/errors";
+import { extractAndWait, type ExtractStatus } from "../media/extract";
+import { mp4VersionOf } from "../media/mp4";
 
 export interface DownloadLimits {
   /** Files downloading at once for the whole account. */
@@ -50,6 +54,31 @@ export const DEFAULT_LIMITS: DownloadLimits = {
 
 export type DownloadSource = { fileId: number | string } | { folderId: number | string } | { file: RemoteFile } | { path: string };
 
+/** "Extract the archives on put.io first": what a job asks for. */
+export interface ExtractFirst {
+  /** The archives' password; never logged, kept or put in an error. */
+  password?: string;
+  /** Also download the archive volumes (default: skip them; skipped volumes stay on put.io, never deleted). */
+  keepArchives?: boolean;
+  /** The extraction this job already ran (a resumed job): put.io is not asked to extract again. */
+  done?: ExtractionDone | null;
+  /** Called once put.io finished extracting, before any download (keep it to resume without extracting twice). */
+  onExtracted?: (done: ExtractionDone) => void;
+  onStatus?: (s: ExtractStatus) => void;
+  /** First delay between checks of put.io's extraction list (tests shorten it). */
+  pollMs?: number;
+}
+
+/** What an extraction produced, as plain JSON (journals keep it). */
+export interface ExtractionDone {
+  /** The archives extracted (first volumes' names). */
+  archives: string[];
+  /** Every volume of those archives. */
+  partIds: number[];
+  /** What appeared directly beside the archives (files and folders). */
+  topIds: number[];
+}
+
 export interface DownloadJob {
   source: DownloadSource;
   /** Absolute local folder; created when missing. */
@@ -60,6 +89,10 @@ export interface DownloadJob {
   deleteAfter?: { skipTrash?: boolean } | null;
   /** Plan only: nothing is written locally and nothing deleted; the result lists what would be. */
   dryRun?: boolean;
+  /** Extract archives on put.io first and download what came out (not with dryRun: extracting changes put.io). */
+  extract?: ExtractFirst | null;
+  /** Take a video's MP4 version when put.io has one ready (size-verified: put.io gives no CRC32 for it). */
+  preferMp4?: boolean;
   signal?: AbortSignal;
   onFile?: (result: FileResult) => void;
   /**
@@ -91,6 +124,8 @@ export interface JobResult {
   seconds: number;
   /** What the job was: the folder or file on put.io. */
   source: { id: number; name: string; isFolder: boolean };
+  /** With extract: the archives put.io extracted and how many of their volumes were not downloaded. */
+  extraction?: { archives: string[]; partsSkipped: number };
   /** Dry runs only: every file the job would download, where it would land, and the deletes. */
   dryRun?: {
     files: Array<{ fileId: number; name: string; putioPath: string; path: string; size: number; localExists: boolean }>;
@@ -201,7 +236,7 @@ export class DownloadScheduler {
     const fs = this.ctx.fs;
     if (!path.isAbsolute(job.target)) throw new PutioInputError(t("op.download-job"), t("input.not-absolute-target", { path: String(job.target) }));
     const root = path.resolve(job.target);
-    const { source, planned } = await this.plan(job, signal);
+    const { source, planned, extraction } = await this.plan(job, signal);
     job.onPlan?.(planned.map(({ file, putioPath }) => ({ file, putioPath })));
     const localPathOf = (p: PlannedFile) => path.join(root, ...p.dirs, p.localName);
     if (job.dryRun) return this.dryRunResult(job, root, planned, localPathOf, source, started);
@@ -266,6 +301,7 @@ export class DownloadScheduler {
       bytes: downloaded.reduce((n, f) => n + f.size - f.resumedBytes, 0),
       seconds: (this.ctx.clock.now() - started) / 1000,
       source,
+      ...(extraction ? { extraction } : {}),
     };
   }
 
@@ -345,7 +381,10 @@ export class DownloadScheduler {
   }
 
   /** Resolve the source and list the files to fetch, with their local folders. */
-  private async plan(job: DownloadJob, signal: AbortSignal): Promise<{ source: JobResult["source"]; planned: PlannedFile[] }> {
+  private async plan(
+    job: DownloadJob,
+    signal: AbortSignal,
+  ): Promise<{ source: JobResult["source"]; planned: PlannedFile[]; extraction?: JobResult["extraction"] }> {
     const files = this.client.files;
     const keep = compileFilter(job.filter, this.ctx.clock.now());
     const src = job.source;
@@ -358,22 +397,76 @@ export class DownloadScheduler {
       const id = checkId("fileId" in src ? src.fileId : src.folderId, t("op.download-job"), t("what.file-or-folder-id"));
       root = id === 0 ? { id: 0, name: "", size: 0, file_type: "FOLDER" } : await files.get(id, signal);
     }
-    if (root.file_type !== "FOLDER") {
-      // A file object from a message may be stale: take put.io's current size and crc32.
-      const fresh = "file" in src ? await files.get(root.id, signal) : root;
-      const one = keep(fresh) ? [{ file: fresh, putioPath: fresh.name, folders: [], dirs: [], localName: "" }] : [];
-      return { source: { id: fresh.id, name: fresh.name, isFolder: false }, planned: withLocalNames(one) };
-    }
+    const extracted = job.extract && !job.dryRun ? await this.extractFirst(job.extract, root, signal) : null;
+    const skip = new Set(extracted && !job.extract?.keepArchives ? extracted.partIds : []);
     const planned: PlannedFile[] = [];
     const walk = async (folderId: number, folders: RemoteEntry[]) => {
       for await (const f of files.list(folderId, { signal })) {
+        if (skip.has(f.id)) continue;
         if (f.file_type === "FOLDER") await walk(f.id, [...folders, { id: f.id, name: f.name }]);
         else if (keep(f)) planned.push({ file: f, putioPath: [...folders.map((d) => d.name), f.name].join("/"), folders, dirs: [], localName: "" });
       }
     };
-    // The folder itself becomes a folder under the target (root = the target itself).
-    await walk(root.id, root.id === 0 ? [] : [{ id: root.id, name: root.name }]);
-    return { source: { id: root.id, name: root.name, isFolder: true }, planned: withLocalNames(planned) };
+    let source: JobResult["source"];
+    if (root.file_type !== "FOLDER" && extracted) {
+      // An archive given as a file: what came out of it (and its volumes, when kept) beside it.
+      const wanted = new Set([...extracted.topIds, ...(job.extract?.keepArchives ? extracted.partIds : [])]);
+      const parentId = root.parent_id === undefined ? (await files.get(root.id, signal)).parent_id : root.parent_id;
+      if (parentId === null) throw new PutioInputError(t("op.download-job"), t("input.no-folder"));
+      for await (const f of files.list(parentId, { signal })) {
+        if (!wanted.has(f.id)) continue;
+        if (f.file_type === "FOLDER") await walk(f.id, [{ id: f.id, name: f.name }]);
+        else if (keep(f)) planned.push({ file: f, putioPath: f.name, folders: [], dirs: [], localName: "" });
+      }
+      source = { id: root.id, name: root.name, isFolder: false };
+    } else if (root.file_type !== "FOLDER") {
+      // A file object from a message may be stale: take put.io's current size and crc32.
+      const fresh = "file" in src ? await files.get(root.id, signal) : root;
+      if (keep(fresh)) planned.push({ file: fresh, putioPath: fresh.name, folders: [], dirs: [], localName: "" });
+      source = { id: fresh.id, name: fresh.name, isFolder: false };
+    } else {
+      // The folder itself becomes a folder under the target (root = the target itself).
+      await walk(root.id, root.id === 0 ? [] : [{ id: root.id, name: root.name }]);
+      source = { id: root.id, name: root.name, isFolder: true };
+    }
+    if (extracted && !planned.some((p) => !skip.has(p.file.id) && !extracted.partIds.includes(p.file.id))) {
+      // Only archive volumes (or nothing) left: a job that wrote nothing new must not look done.
+      const name = extracted.archives.join(", ");
+      throw new PutioExtractionError(t("extract.nothing-out", { name }), { kind: "empty", archive: name });
+    }
+    if (job.preferMp4) await this.takeMp4Versions(planned, signal);
+    return {
+      source,
+      planned: withLocalNames(planned),
+      ...(extracted ? { extraction: { archives: extracted.archives, partsSkipped: skip.size } } : {}),
+    };
+  }
+
+  /**
+   * put.io's extraction of the archives in the job's folder, or of the archive given as a file;
+   * null when there is nothing to extract (no archive, or a file that is none).
+   */
+  private async extractFirst(opts: ExtractFirst, root: PutioFile | RemoteFile, signal: AbortSignal): Promise<ExtractionDone | null> {
+    if (opts.done) return opts.done;
+    const isFolder = root.file_type === "FOLDER";
+    if (!isFolder && !archiveVolumeOf(root.name)) return null;
+    const r = await extractAndWait(this.client, root.id, { password: opts.password, signal, onStatus: opts.onStatus, pollMs: opts.pollMs });
+    if (!r.sets.length) return null;
+    const done: ExtractionDone = { archives: r.sets.map((s) => s.name), partIds: r.parts.map((p) => p.file.id), topIds: r.top.map((f) => f.id) };
+    opts.onExtracted?.(done);
+    return done;
+  }
+
+  /** Videos with a ready MP4 version on put.io are fetched as that version (name `<video>.mp4`). */
+  private async takeMp4Versions(planned: PlannedFile[], signal: AbortSignal): Promise<void> {
+    for (const p of planned) {
+      const f = p.file as RemoteFile & { is_mp4_available?: unknown };
+      // put.io's listing says when there is none: no request for those.
+      if (f.file_type !== "VIDEO" || f.is_mp4_available === false || /\.mp4$/i.test(f.name)) continue;
+      const version = await mp4VersionOf(this.client, f, signal);
+      if (!version || !(version.size > 0)) continue;
+      p.file = { id: f.id, name: version.name, size: version.size, crc32: null, file_type: "VIDEO", parent_id: f.parent_id, variant: "mp4" };
+    }
   }
 
   private async byPath(p: string, signal: AbortSignal): Promise<PutioFile | RemoteFile> {

@@ -13,6 +13,11 @@ export interface RemoteFile {
   extension?: string | null;
   created_at?: string | null;
   parent_id?: number | null;
+  /**
+   * "mp4": the file's MP4 version (put.io's conversion), fetched from its own address; its size is
+   * the MP4's and it has no CRC32 (put.io gives none), so it is verified by size.
+   */
+  variant?: "mp4";
 }
 
 /** What to do when the final name already exists locally. */
@@ -105,6 +110,8 @@ export interface FileResult {
   resumedBytes: number;
   /** Reconnects and integrity retries it took. */
   retries: number;
+  /** "mp4" when the file is put.io's MP4 version of the video (verified by size only). */
+  variant?: "mp4";
 }
 
 export interface EngineContext {

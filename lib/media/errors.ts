@@ -17,6 +17,8 @@ export type ExtractionFailure =
   | "incomplete"
   /** The extraction left put.io's list before it finished (removed meanwhile). */
   | "vanished"
+  /** put.io finished but nothing came out that the download could take. */
+  | "empty"
   /** It did not finish in the time allowed. */
   | "timeout";
 

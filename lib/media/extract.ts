@@ -61,6 +61,8 @@ export interface ExtractResult {
   extracted: ExtractedFile[];
   /** Every volume of every archive extracted: what a download skips unless it keeps archives. */
   parts: ExtractedFile[];
+  /** What appeared directly in the archives' folders (files and new folders): a download's sources. */
+  top: PutioFile[];
 }
 
 const DEFAULT_TIMEOUT_MS = 6 * 3600_000;
@@ -101,7 +103,7 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
     sets = sets.filter((s) => s.parts.some((p) => p.id === only));
     if (!sets.length) throw new PutioInputError(attempted, t("input.not-an-archive", { name: root.name }));
   }
-  if (!sets.length) return { sets: [], extracted: [], parts: [] };
+  if (!sets.length) return { sets: [], extracted: [], parts: [], top: [] };
   for (const set of sets) {
     if (set.missing.length) {
       throw new PutioExtractionError(t("extract.incomplete", { name: set.first.name, missing: missingVolumeNames(set).join(", ") }), {
@@ -159,11 +161,13 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
 
   // What appeared meanwhile, with paths relative to the base folder (new subfolders walked).
   const extracted: ExtractedFile[] = [];
+  const top: PutioFile[] = [];
   for (const folder of folders) {
     const prefix = folderPath.get(folder) ?? "";
     const had = before.get(folder)!;
     for (const f of await collect(client.files.list(folder, { signal }))) {
       if (had.has(f.id)) continue;
+      top.push(f);
       const path = prefix + checkName(f.name, attempted);
       if (f.file_type !== "FOLDER") extracted.push({ file: f, path });
       else for await (const w of walk(client.files, f.id, { signal })) extracted.push({ file: w.file, path: `${path}/${w.path}` });
@@ -174,6 +178,7 @@ export async function extractAndWait(client: PutioClient, fileOrFolderId: number
     sets: started.map(({ set, extraction }) => ({ name: set.first.name, extractionId: extraction.id, parts: set.parts.map(partOf) })),
     extracted,
     parts: started.flatMap(({ set }) => set.parts.map(partOf)),
+    top,
   };
 }
 

@@ -78,6 +78,10 @@ export interface ManagerOptions {
   adopt?: boolean;
   /** Refuse a transfer whose only files are archives (the apps would import nothing). Default true. */
   failArchiveOnly?: boolean;
+  /** Extract archives on put.io before the local copy, which then takes what came out (parts kept only if asked). */
+  extract?: { password?: string; keepArchives?: boolean } | null;
+  /** Copy a video's MP4 version when put.io has one ready. */
+  preferMp4?: boolean;
   /** The current HTTP session id, shown in session-get. */
   sessionId?: () => string;
   onEvent?: (e: LifecycleEvent) => void;
@@ -468,6 +472,17 @@ export class TorrentManager implements RpcBackend {
           source: { fileId },
           target: r.localDir,
           ifExists: "skip-identical",
+          preferMp4: this.o.preferMp4 === true,
+          extract: this.o.extract
+            ? {
+                ...this.o.extract,
+                done: r.extracted ?? null,
+                onExtracted: (done) => {
+                  r.extracted = done;
+                  this.persistSoon();
+                },
+              }
+            : null,
           signal: ac.signal,
           onPlan: (files) => {
             refused = this.planProblem(files);
@@ -796,6 +811,9 @@ export class TorrentManager implements RpcBackend {
       // The local copy is verified: put.io's copy may go.
       if (policy !== "keep") {
         if (r.fileId !== null && r.fileId > 0) await client.files.delete([r.fileId], { skipTrash: policy === "delete" }).catch(gone);
+        // A lone archive was extracted beside itself: what came out (copied and verified) goes with it.
+        if (r.fileId !== null && r.extracted?.partIds.includes(r.fileId) && r.extracted.topIds.length)
+          await client.files.delete(r.extracted.topIds, { skipTrash: policy === "delete" }).catch(gone);
         if (r.transferId !== null) await client.transfers.remove([r.transferId]).catch(gone);
         detail.putio = policy === "delete" ? "deleted" : "trashed";
       }

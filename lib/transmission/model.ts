@@ -50,6 +50,8 @@ export interface TorrentRecord {
   seed: SeedSettings;
   /** Added through RPC, or a put.io transfer offered from a category folder. */
   origin: "rpc" | "adopted";
+  /** What put.io extracted for it (extract first), so a restarted copy does not extract twice. */
+  extracted?: { archives: string[]; partIds: number[]; topIds: number[] };
 }
 
 /** What changes too often to be stored: put.io's and the engine's live progress. */

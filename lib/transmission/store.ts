@@ -51,7 +51,15 @@ export function readRecord(v: unknown): TorrentRecord | null {
       ["seedRatioLimit", "seedRatioMode", "seedIdleLimit", "seedIdleMode"].filter((k) => typeof seed[k] === "number").map((k) => [k, seed[k] as number]),
     ),
     origin: v.origin === "adopted" ? "adopted" : "rpc",
+    ...(readExtracted(v.extracted) ?? {}),
   };
+}
+
+/** A stored extraction, when every field is what it must be (ids are only used to pick files on put.io). */
+function readExtracted(v: unknown): { extracted: NonNullable<TorrentRecord["extracted"]> } | null {
+  if (!isObj(v) || !Array.isArray(v.archives) || !Array.isArray(v.partIds) || !Array.isArray(v.topIds)) return null;
+  if (!v.archives.every(str) || !v.partIds.every(int) || !v.topIds.every(int)) return null;
+  return { extracted: { archives: v.archives.slice(0, 1000), partIds: v.partIds.slice(0, 100_000), topIds: v.topIds.slice(0, 100_000) } };
 }
 
 export function readState(v: unknown): PersistedState | null {

@@ -46,6 +46,8 @@ export interface Knobs {
   subtitleEmptyNext: number;
   /** The next N MP4 conversions end in ERROR half-way. */
   mp4FailNext: number;
+  /** What a finished transfer of this name holds (a folder of these files) instead of made-up bytes. */
+  transferContents: Record<string, Array<{ name: string; data: Buffer }>>;
 }
 
 export function defaultKnobs(): Knobs {
@@ -73,5 +75,6 @@ export function defaultKnobs(): Knobs {
     subtitle404Next: 0,
     subtitleEmptyNext: 0,
     mp4FailNext: 0,
+    transferContents: {},
   };
 }

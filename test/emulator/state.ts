@@ -731,7 +731,11 @@ export class EmulatorState extends EventEmitter {
     const parent = this.liveNode(user, t.saveParentId);
     const target = parent && parent.isFolder ? parent : user.root;
     let node: FileNode;
-    if (t.files) {
+    const given = Object.prototype.hasOwnProperty.call(this.knobs.transferContents, t.name) ? this.knobs.transferContents[t.name] : undefined;
+    if (given) {
+      node = this.createNode(user, target, t.name, null);
+      for (const f of given) this.createNode(user, node, f.name, Content.from(f.data, 0));
+    } else if (t.files) {
       node = this.createNode(user, target, t.name, null);
       t.files.forEach((f, i) => this.createNode(user, node, f.name, Content.from({ size: f.size, seed: t.id * 100 + i }, 0)));
     } else {
