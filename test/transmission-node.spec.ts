@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
+import { buildRarSet } from "./emulator/archives";
 import { nr, withTab, type FlowNode } from "./nr";
 import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
@@ -324,6 +325,36 @@ describe("putio-transmission node", function () {
       assert.match(t.errorString, /only archives/);
       assert.equal(t.isFinished, false);
       assert.deepEqual(fs.readdirSync(work), [], "nothing copied");
+    });
+
+    it("with extract on, a RAR-only release is extracted on put.io and only the video is copied and reported", async () => {
+      const vols = buildRarSet("Packed.S01E01", [{ name: "Packed.S01E01.mkv", text: "the episode" }], { volumes: 2, digits: 2 });
+      emu.knobs.transferContents["Packed.S01E01"] = vols;
+      await load({ extract: true });
+      const c = client();
+      await ready(c);
+      await c.call("torrent-add", { filename: magnet(HASH_A, "Packed.S01E01"), "download-dir": path.join(work, "tv") });
+      // put.io's clock moves on while the node waits for the transfer and then for the extraction.
+      const t = await until(
+        "finished",
+        async () => {
+          await emu.advance(1000);
+          return torrent(c, HASH_A);
+        },
+        (x) => x.isFinished === true || !!x.errorString,
+        800,
+      );
+      assert.equal(t.errorString, "", "no failure");
+      assert.equal(t.name, "Packed.S01E01");
+      const local = fs.readdirSync(path.join(work, "tv", "Packed.S01E01"));
+      assert.deepEqual(local, ["Packed.S01E01.mkv"], "the video only, no .rar parts");
+      assert.equal(fs.readFileSync(path.join(work, "tv", "Packed.S01E01", "Packed.S01E01.mkv"), "utf8"), "the episode");
+      const files = await c.call("torrent-get", { fields: ["files"], ids: [HASH_A] });
+      assert.deepEqual(
+        files.torrents[0].files.map((f: any) => f.name),
+        ["Packed.S01E01/Packed.S01E01.mkv"],
+      );
+      assert.equal(emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/files/extract").length, 1);
     });
 
     it("a restart of Node-RED mid-copy: the state comes back from put.io and the copy resumes to a verified file", async () => {

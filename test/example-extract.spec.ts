@@ -1,0 +1,122 @@
+/**
+ * The example "extract → NAS with subtitles → Jellyfin" as shipped, in a real Node-RED (core
+ * function, change and http request nodes) against the emulator: a finished RAR release is
+ * extracted on put.io, the video lands on disk with its subtitle beside it, Jellyfin is asked to
+ * rescan, and a release with a wrong password reaches the failure notification.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startEmulator, type Emulator } from "./emulator";
+import { buildRarSet, buildZip } from "./emulator/archives";
+import { nr, withTab, type FlowNode } from "./nr";
+
+const accountNode = require("../nodes/putio-account");
+const watchNode = require("../nodes/putio-transfer-watch");
+const downloadNode = require("../nodes/putio-download");
+const functionNode = require("@node-red/nodes/core/function/10-function.js");
+const changeNode = require("@node-red/nodes/core/function/15-change.js");
+const httpRequestNode = require("@node-red/nodes/core/network/21-httprequest.js");
+const commentNode = require("@node-red/nodes/core/common/90-comment.js");
+
+describe("example extract-subtitles-to-nas", function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let work: string;
+  let jellyfin: http.Server;
+  const refreshes: string[] = [];
+
+  before(async () => {
+    emu = await startEmulator();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-exx-"));
+    jellyfin = http.createServer((req, res) => {
+      refreshes.push(`${req.method} ${req.url} ${req.headers["x-emby-token"]}`);
+      res.statusCode = 204;
+      res.end();
+    });
+    await new Promise<void>((r) => jellyfin.listen(0, "127.0.0.1", r));
+    process.env.NAS_DIR = work;
+    process.env.JELLYFIN_TOKEN = "jf-token";
+    await nr.start();
+  });
+  after(async () => {
+    await nr.stop();
+    await emu.close();
+    jellyfin.closeAllConnections();
+    await new Promise((r) => jellyfin.close(r));
+    fs.rmSync(work, { recursive: true, force: true });
+    delete process.env.NAS_DIR;
+    delete process.env.JELLYFIN_TOKEN;
+  });
+
+  /** Moves put.io's clock until `done` says so (transfers and extractions run on it). */
+  async function clockUntil(what: string, done: () => boolean): Promise<void> {
+    for (let i = 0; i < 600 && !done(); i++) {
+      await emu.advance(1000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(done(), `timed out waiting for ${what}`);
+  }
+
+  it("a finished RAR release: the video and its subtitle on the NAS, the archive parts left on put.io, Jellyfin rescans; a wrong password is notified", async () => {
+    const file = path.join(__dirname, "..", "..", "examples", "extract-subtitles-to-nas.json");
+    const port = (jellyfin.address() as AddressInfo).port;
+    const account: FlowNode = {
+      id: "user-account",
+      type: "putio-account",
+      name: "put.io",
+      apiUrl: emu.apiUrl,
+      uploadUrl: emu.uploadUrl,
+      socketUrl: emu.socketUrl,
+    };
+    const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
+    assert.ok(!shipped.some((n) => n.type === "putio-account"), "the example ships no account of its own");
+    const download = shipped.find((n) => n.type === "putio-download")!;
+    assert.equal(download.extract, true);
+    assert.equal(download.subtitles, true);
+    const flow = [account, ...shipped].map((n) => {
+      if (n.type.startsWith("putio-") && n.account === "") return { ...n, account: account.id };
+      if (n.type === "http request") return { ...n, url: String(n.url).replace(/^http:\/\/jellyfin:8096/, `http://127.0.0.1:${port}`) };
+      if (n.type === "debug") return { id: n.id, type: "helper" };
+      return n;
+    });
+    const notices: any[] = [];
+    await nr.load([accountNode, watchNode, downloadNode, functionNode, changeNode, httpRequestNode, commentNode], withTab(flow), {
+      "user-account": { accessToken: emu.token },
+      [download.id]: { archivePassword: "rel-pass" },
+    });
+    const debug = flow.find((n) => n.type === "helper")!;
+    nr.node(debug.id).on("input", (m: any) => notices.push(m));
+
+    const vols = buildRarSet("Show.S01E01", [{ name: "Show.S01E01.mkv", text: "episode one" }], { volumes: 3, digits: 2 });
+    const srt = { name: "Show.S01E01.eng.srt", data: Buffer.from("1\n00:00:01,000 --> 00:00:02,000\nHello\n") };
+    emu.knobs.transferContents["Show.S01E01"] = [...vols, srt];
+    const t = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "ab".repeat(20) + "&dn=Show.S01E01", name: "Show.S01E01" });
+    await clockUntil("the notification", () => notices.length > 0);
+    const note = notices[0];
+    assert.match(note.payload, /1 video\(s\) extracted on put\.io and copied to the NAS with 1 subtitle\(s\), Jellyfin is rescanning/, note.payload);
+    const dir = path.join(work, "Show.S01E01");
+    assert.deepEqual(fs.readdirSync(dir).sort(), ["Show.S01E01.eng.srt", "Show.S01E01.mkv"]);
+    assert.equal(fs.readFileSync(path.join(dir, "Show.S01E01.mkv"), "utf8"), "episode one");
+    assert.deepEqual(refreshes, ["POST /Library/Refresh jf-token"]);
+    // The video was verified and deleted; the archive parts (never on the NAS) stay; the transfer is gone.
+    const user = emu.state.userFor(emu.token);
+    const release = emu.state.childrenOf(user, user.root).find((n) => n.name === "Show.S01E01")!;
+    const left = emu.state
+      .childrenOf(user, release)
+      .map((n) => n.name)
+      .sort();
+    assert.deepEqual(left, [...vols.map((v) => v.name), srt.name].sort());
+    assert.equal(emu.state.getTransfer(t.id), undefined, "the transfer is removed");
+
+    // A release whose password is not the node's: the notifier says so, nothing lands on the NAS.
+    emu.knobs.transferContents["Locked.Release"] = [{ name: "locked.zip", data: buildZip([{ name: "x.mkv", data: Buffer.from("x") }], { password: "other" }) }];
+    emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "cd".repeat(20) + "&dn=Locked.Release", name: "Locked.Release" });
+    await clockUntil("the failure notification", () => notices.length > 1);
+    assert.match(notices[1].payload, /^put\.io → NAS: .*locked\.zip.*password/);
+    assert.ok(!fs.existsSync(path.join(work, "Locked.Release")));
+  });
+});
