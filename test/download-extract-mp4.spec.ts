@@ -2,6 +2,7 @@
 // the emulator: what is downloaded, what is skipped, what is deleted, and the failures that must
 // leave the job not done (nothing written, nothing deleted).
 import * as assert from "node:assert/strict";
+import fc from "fast-check";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -220,3 +221,89 @@ describe("download: extract first, prefer MP4", function () {
     assert.equal(fs.statSync(path.join(work, "Again/Clip.mp4")).size, m2.size);
   });
 });
+
+describe("download: extract first, property", function () {
+  this.timeout(600_000);
+  it("for any folder of plain files, ZIPs and RAR sets: the disk gets exactly the plain files and what came out (plus the archives when kept); no archive part that is not on disk is deleted", async () => {
+    const name = fc.stringMatching(/^[A-Za-z0-9 _\-()ü🎬]{1,12}$/u).filter((b) => b.trim() === b && b !== "");
+    const content = fc.uint8Array({ minLength: 0, maxLength: 40 }).map((a) => Buffer.from(a));
+    const spec = fc.record({
+      plain: fc.array(fc.record({ name, data: content }), { maxLength: 3 }),
+      zips: fc.array(fc.record({ name, entries: fc.array(fc.record({ name, data: content, sub: fc.boolean() }), { minLength: 1, maxLength: 3 }) }), {
+        maxLength: 2,
+      }),
+      rars: fc.array(fc.record({ name, volumes: fc.integer({ min: 1, max: 3 }), text: fc.string({ maxLength: 20 }) }), { maxLength: 2 }),
+      keep: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(spec, async (s) => {
+        const emu = await startEmulator();
+        const c = new PutioClient({ apiUrl: emu.apiUrl, token: emu.token, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+        const scheduler = new DownloadScheduler(c, {}, { engine: { stallMs: 2000, backoffBaseMs: 5, backoffMaxMs: 20 } });
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-xmp-"));
+        try {
+          const folder = emu.state.addFolder(0, "Job");
+          const expected: Buffer[] = [];
+          const partIds: number[] = [];
+          const used = new Set<string>();
+          const unique = (n: string) => {
+            let x = n;
+            for (let i = 2; used.has(x.toLowerCase()); i++) x = `${n} ${i}`;
+            used.add(x.toLowerCase());
+            return x;
+          };
+          for (const p of s.plain) {
+            emu.state.addFile(folder.id, unique(p.name) + ".txt", p.data);
+            expected.push(p.data);
+          }
+          for (const z of s.zips) {
+            const entryNames = new Set<string>();
+            const entries = z.entries
+              .map((e, i) => ({ name: `${e.sub ? "in/" : ""}${e.name} ${i}.bin`, data: e.data }))
+              .filter((e) => !entryNames.has(e.name) && entryNames.add(e.name));
+            const zip = buildZip(entries);
+            partIds.push(emu.state.addFile(folder.id, unique(z.name) + ".zip", zip).id);
+            expected.push(...entries.map((e) => e.data));
+            if (s.keep) expected.push(zip);
+          }
+          for (const r of s.rars) {
+            const base = unique(r.name);
+            const vols = buildRarSet(base, [{ name: `${base}.mkv`, text: r.text }], { volumes: r.volumes, digits: 2 });
+            for (const v of vols) {
+              partIds.push(emu.state.addFile(folder.id, v.name, v.data).id);
+              if (s.keep) expected.push(v.data);
+            }
+            expected.push(Buffer.from(r.text));
+          }
+          // Every archive holds at least one file: the job must succeed.
+          const res = await whileClockRuns(
+            emu,
+            scheduler.run({ source: { folderId: folder.id }, target: work, deleteAfter: {}, extract: { keepArchives: s.keep, pollMs: 2 } }),
+          );
+          const local = allFiles(work).map((f) => fs.readFileSync(path.join(work, f)));
+          const key = (b: Buffer) => b.toString("hex");
+          assert.deepEqual(local.map(key).sort(), expected.map(key).sort(), "exactly the plain files and what came out (plus archives when kept)");
+          assert.ok(!allFiles(work).some((f) => /\.putio-/.test(f)), "no temp file left");
+          for (const id of partIds) {
+            if (s.keep) continue;
+            assert.ok(!res.deletedFileIds.includes(id), "a skipped part is never deleted");
+            assert.ok(emu.state.getFile(id), "a skipped part stays on put.io");
+          }
+          assert.equal(res.deletedFileIds.length, res.files.length, "every verified file, and only those, deleted");
+        } finally {
+          await scheduler.close();
+          await c.close();
+          await emu.close();
+          fs.rmSync(work, { recursive: true, force: true });
+        }
+      }),
+      { numRuns: Number(process.env.PROPERTY_RUNS_EXTRACT ?? 12) },
+    );
+  });
+});
+
+function allFiles(dir: string, prefix = ""): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+}
