@@ -28,7 +28,7 @@ import {
   type JournalEntry,
 } from "../lib/download";
 import type { FileFilter } from "../lib/domains/filters";
-import { writeSubtitles } from "../lib/media/subtitles";
+import { writeJobSubtitles } from "../lib/media/subtitles";
 import { localizeError } from "./common/errors";
 import { expandEnv, type AccountNode } from "./common/account";
 import { filterFromFields, filterWithMsg, num, type FilterFields } from "./common/config";
@@ -70,8 +70,6 @@ interface DownloadDef extends NodeDef, FilterFields {
 }
 
 const MB = 1024 * 1024;
-/** The videos that get subtitles (by name: put.io's file type is not in a job's results). */
-const VIDEO_EXTENSIONS = /\.(mkv|mp4|m4v|avi|mov|wmv|mpg|mpeg|ts|m2ts|webm|flv)$/i;
 /** A home line or put.io down for a while is normal: wait generously before failing a job. */
 const DEFAULT_OUTAGE_MINUTES = 60;
 const POLICIES: CollisionPolicy[] = ["skip-identical", "overwrite", "keep-both"];
@@ -311,17 +309,8 @@ export = function (RED: NodeAPI): void {
       let subtitleSummary: { written: number; identical: number; missing: number; failed: Array<{ name: string; language: string; message: string }> } | null =
         null;
       const subtitlesOf = async (done: FileResult[], jobSignal: AbortSignal): Promise<void> => {
-        const sum = { written: 0, identical: 0, missing: 0, failed: [] as Array<{ name: string; language: string; message: string }> };
-        const client = await ready();
-        for (const f of done) {
-          if (!VIDEO_EXTENSIONS.test(f.name)) continue;
-          const r = await writeSubtitles(client, { id: f.fileId, name: f.name }, f.path, { languages: config.subtitles?.languages, signal: jobSignal });
-          sum.written += r.written;
-          sum.identical += r.identical;
-          sum.missing += r.missing.length;
-          for (const x of r.failed) sum.failed.push({ name: f.name, language: x.language, message: localizeError(RED, x.error).message });
-        }
-        subtitleSummary = sum;
+        const sum = await writeJobSubtitles(await ready(), done, { languages: config.subtitles?.languages, signal: jobSignal });
+        subtitleSummary = { ...sum, failed: sum.failed.map((x) => ({ name: x.name, language: x.language, message: localizeError(RED, x.error).message })) };
       };
       let result: JobResult;
       try {

@@ -33,6 +33,10 @@ interface TransmissionDef extends NodeDef {
   extract?: boolean;
   /** Copy a video's MP4 version when put.io has one ready. */
   preferMp4?: boolean;
+  /** Write put.io's subtitles beside each copied video. */
+  subtitles?: boolean;
+  /** Their languages ("eng,tur"); empty: the account's. */
+  subtitleLanguages?: string;
 }
 
 interface TransmissionCredentials {
@@ -52,6 +56,7 @@ interface TransmissionConfig {
   failArchiveOnly: boolean;
   extract: { password?: string } | null;
   preferMp4: boolean;
+  subtitles: { languages?: string } | null;
 }
 
 const T = "putio-transmission";
@@ -94,6 +99,7 @@ export = function (RED: NodeAPI): void {
         failArchiveOnly: def.failArchiveOnly !== false,
         extract: def.extract === true ? { password: creds.archivePassword || undefined } : null,
         preferMp4: def.preferMp4 === true,
+        subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
       };
     },
 
@@ -173,6 +179,7 @@ export = function (RED: NodeAPI): void {
         failArchiveOnly: config.failArchiveOnly,
         extract: config.extract,
         preferMp4: config.preferMp4,
+        subtitles: config.subtitles,
         sessionId: () => http?.sessionId ?? "",
         onEvent: send,
         onError: (err) => !closed() && node.warn(RED._("putio-transmission.errors.background", { message: redact(err) })),

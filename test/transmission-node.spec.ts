@@ -327,10 +327,11 @@ describe("putio-transmission node", function () {
       assert.deepEqual(fs.readdirSync(work), [], "nothing copied");
     });
 
-    it("with extract on, a RAR-only release is extracted on put.io and only the video is copied and reported", async () => {
+    it("with extract and subtitles on, a RAR release is extracted on put.io, only what came out is copied and reported, subtitles checked", async () => {
       const vols = buildRarSet("Packed.S01E01", [{ name: "Packed.S01E01.mkv", text: "the episode" }], { volumes: 2, digits: 2 });
-      emu.knobs.transferContents["Packed.S01E01"] = vols;
-      await load({ extract: true });
+      const srt = { name: "Packed.S01E01.eng.srt", data: Buffer.from("1\n00:00:01,000 --> 00:00:02,000\nHi\n") };
+      emu.knobs.transferContents["Packed.S01E01"] = [...vols, srt];
+      await load({ extract: true, subtitles: true, subtitleLanguages: "eng" });
       const c = client();
       await ready(c);
       await c.call("torrent-add", { filename: magnet(HASH_A, "Packed.S01E01"), "download-dir": path.join(work, "tv") });
@@ -347,13 +348,13 @@ describe("putio-transmission node", function () {
       assert.equal(t.errorString, "", "no failure");
       assert.equal(t.name, "Packed.S01E01");
       const local = fs.readdirSync(path.join(work, "tv", "Packed.S01E01"));
-      assert.deepEqual(local, ["Packed.S01E01.mkv"], "the video only, no .rar parts");
+      assert.deepEqual(local.sort(), ["Packed.S01E01.eng.srt", "Packed.S01E01.mkv"], "the video and its subtitle, no .rar parts");
       assert.equal(fs.readFileSync(path.join(work, "tv", "Packed.S01E01", "Packed.S01E01.mkv"), "utf8"), "the episode");
       const files = await c.call("torrent-get", { fields: ["files"], ids: [HASH_A] });
-      assert.deepEqual(
-        files.torrents[0].files.map((f: any) => f.name),
-        ["Packed.S01E01/Packed.S01E01.mkv"],
-      );
+      assert.deepEqual(files.torrents[0].files.map((f: any) => f.name).sort(), ["Packed.S01E01/Packed.S01E01.eng.srt", "Packed.S01E01/Packed.S01E01.mkv"]);
+      // The subtitle step ran before the torrent was reported on disk: put.io's subtitle is the file copied.
+      const onDisk = events.find((e) => e.topic === "transmission/on-disk");
+      assert.deepEqual(onDisk.payload.subtitles, { written: 0, identical: 1, missing: 0, failed: [] });
       assert.equal(emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/files/extract").length, 1);
     });
 

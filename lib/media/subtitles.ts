@@ -218,3 +218,34 @@ export async function writeSubtitles(
   }
   return result;
 }
+
+/** The videos among a job's files get subtitles (by name: a job's results carry no put.io file type). */
+export const VIDEO_NAME = /\.(mkv|mp4|m4v|avi|mov|wmv|mpg|mpeg|ts|m2ts|webm|flv)$/i;
+
+export interface JobSubtitles {
+  written: number;
+  identical: number;
+  missing: number;
+  failed: Array<{ name: string; language: string; error: Error }>;
+}
+
+/**
+ * Subtitles for every video of a download job (its verified files, still on put.io): the sum of
+ * writeSubtitles over them. A missing or failing subtitle is counted, never thrown.
+ */
+export async function writeJobSubtitles(
+  client: PutioClient,
+  files: Array<{ fileId: number; name: string; path: string }>,
+  opts: SubtitleOptions = {},
+): Promise<JobSubtitles> {
+  const sum: JobSubtitles = { written: 0, identical: 0, missing: 0, failed: [] };
+  for (const f of files) {
+    if (!VIDEO_NAME.test(f.name)) continue;
+    const r = await writeSubtitles(client, { id: f.fileId, name: f.name }, f.path, opts);
+    sum.written += r.written;
+    sum.identical += r.identical;
+    sum.missing += r.missing.length;
+    for (const x of r.failed) sum.failed.push({ name: f.name, language: x.language, error: x.error });
+  }
+  return sum;
+}

@@ -24,6 +24,7 @@ import { PutioError } from "../core/errors";
 import type { SocketEvent } from "../core/socket";
 import { statusClass, type Transfer } from "../domains/transfers";
 import type { DownloadJob, JobResult } from "../download/scheduler";
+import { writeJobSubtitles, type JobSubtitles } from "../media/subtitles";
 import { assertInside, sanitizeName } from "../download/names";
 import type { ChangeListener } from "../watch/watcher";
 import { emptyLive, fieldGetters, percentDone, type LiveProgress, type Phase, type TorrentRecord } from "./model";
@@ -82,6 +83,8 @@ export interface ManagerOptions {
   extract?: { password?: string; keepArchives?: boolean } | null;
   /** Copy a video's MP4 version when put.io has one ready. */
   preferMp4?: boolean;
+  /** Write put.io's subtitles beside each copied video (`<video>.<lang>.srt`); languages "" = the account's. */
+  subtitles?: { languages?: string } | null;
   /** The current HTTP session id, shown in session-get. */
   sessionId?: () => string;
   onEvent?: (e: LifecycleEvent) => void;
@@ -458,6 +461,7 @@ export class TorrentManager implements RpcBackend {
     live.localBytes = 0;
     const ac = new AbortController();
     let refused: string | null = null;
+    let subtitles: JobSubtitles | null = null;
     const done = (async () => {
       const inFlight = new Map<number, number>();
       let verified = 0;
@@ -473,6 +477,11 @@ export class TorrentManager implements RpcBackend {
           target: r.localDir,
           ifExists: "skip-identical",
           preferMp4: this.o.preferMp4 === true,
+          afterFiles: this.o.subtitles
+            ? async (files, signal) => {
+                subtitles = await writeJobSubtitles(this.o.client, files, { languages: this.o.subtitles?.languages || undefined, signal });
+              }
+            : undefined,
           extract: this.o.extract
             ? {
                 ...this.o.extract,
@@ -510,7 +519,21 @@ export class TorrentManager implements RpcBackend {
         }
         const problem = this.planProblem(result.files.map((f) => ({ file: { name: f.name } })));
         if (problem) return this.fail(r, problem);
-        await this.finish(r, result);
+        const summary = subtitles as JobSubtitles | null;
+        await this.finish(
+          r,
+          result,
+          summary
+            ? {
+                subtitles: {
+                  written: summary.written,
+                  identical: summary.identical,
+                  missing: summary.missing,
+                  failed: summary.failed.map((f) => ({ name: f.name, language: f.language, message: f.error.message })),
+                },
+              }
+            : undefined,
+        );
       } catch (err) {
         if (refused) return this.fail(r, refused);
         // Stopped, removed or closing: the state stays as it is (a restart resumes the copy).
@@ -525,7 +548,7 @@ export class TorrentManager implements RpcBackend {
   }
 
   /** Every file of the job on disk at its size (the engine verified the content): then, and only then, done. */
-  private async finish(r: TorrentRecord, result: JobResult): Promise<void> {
+  private async finish(r: TorrentRecord, result: JobResult, detail?: Record<string, unknown>): Promise<void> {
     const tops = new Set<string>();
     const files: TorrentRecord["files"] = [];
     for (const f of result.files) {
@@ -551,7 +574,7 @@ export class TorrentManager implements RpcBackend {
     r.doneAt = Math.floor(this.now() / 1000);
     this.liveOf(r.id).localBytes = r.size;
     await this.persist().catch((err: unknown) => this.report(err));
-    this.emit("on-disk", r);
+    this.emit("on-disk", r, detail);
   }
 
   // ---------- RPC backend ----------
