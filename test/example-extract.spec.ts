@@ -12,7 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { buildRarSet, buildZip } from "./emulator/archives";
-import { nr, withTab, type FlowNode } from "./nr";
+import { nr, withTab } from "./nr";
+import { shippedExample } from "./support/examples";
 
 const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
@@ -62,27 +63,11 @@ describe("example extract-subtitles-to-nas", function () {
   }
 
   it("a finished RAR release: the video and its subtitle on the NAS, the archive parts left on put.io, Jellyfin rescans; a wrong password is notified", async () => {
-    const file = path.join(__dirname, "..", "..", "examples", "extract-subtitles-to-nas.json");
     const port = (jellyfin.address() as AddressInfo).port;
-    const account: FlowNode = {
-      id: "user-account",
-      type: "putio-account",
-      name: "put.io",
-      apiUrl: emu.apiUrl,
-      uploadUrl: emu.uploadUrl,
-      socketUrl: emu.socketUrl,
-    };
-    const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
-    assert.ok(!shipped.some((n) => n.type === "putio-account"), "the example ships no account of its own");
-    const download = shipped.find((n) => n.type === "putio-download")!;
+    const { flow } = shippedExample("extract-subtitles-to-nas", emu, { jellyfinPort: port });
+    const download = flow.find((n) => n.type === "putio-download")!;
     assert.equal(download.extract, true);
     assert.equal(download.subtitles, true);
-    const flow = [account, ...shipped].map((n) => {
-      if (n.type.startsWith("putio-") && n.account === "") return { ...n, account: account.id };
-      if (n.type === "http request") return { ...n, url: String(n.url).replace(/^http:\/\/jellyfin:8096/, `http://127.0.0.1:${port}`) };
-      if (n.type === "debug") return { id: n.id, type: "helper" };
-      return n;
-    });
     const notices: any[] = [];
     await nr.load([accountNode, watchNode, downloadNode, functionNode, changeNode, httpRequestNode, commentNode], withTab(flow), {
       "user-account": { accessToken: emu.token },

@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab, type FlowNode } from "./nr";
+import { shippedExample } from "./support/examples";
 import { ArrRpcClient, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
 const accountNode = require("../nodes/putio-account");
@@ -54,25 +55,8 @@ describe("example sonarr-radarr-via-putio", function () {
   });
 
   it("a Sonarr add ends on disk and refreshes Jellyfin with its token; a failure reaches the notifier with its reason", async () => {
-    const file = path.join(__dirname, "..", "..", "examples", "sonarr-radarr-via-putio.json");
     const port = (jellyfin.address() as AddressInfo).port;
-    // As imported next to the user's one account (the editor fills the empty account in).
-    const account: FlowNode = {
-      id: "user-account",
-      type: "putio-account",
-      name: "put.io",
-      apiUrl: emu.apiUrl,
-      uploadUrl: emu.uploadUrl,
-      socketUrl: emu.socketUrl,
-    };
-    const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as FlowNode[];
-    assert.ok(!shipped.some((n) => n.type === "putio-account"), "the example ships no account of its own");
-    const flow = [account, ...shipped].map((n) => {
-      if (n.type.startsWith("putio-") && n.account === "") return { ...n, account: account.id };
-      if (n.type === "http request") return { ...n, url: String(n.url).replace(/^http:\/\/jellyfin:8096/, `http://127.0.0.1:${port}`) };
-      if (n.type === "debug") return { id: n.id, type: "helper" };
-      return n;
-    });
+    const { flow } = shippedExample("sonarr-radarr-via-putio", emu, { jellyfinPort: port });
     const rpc = only(flow, "putio-transmission");
     await nr.load([accountNode, transmissionNode, switchNode, changeNode, httpRequestNode, commentNode], withTab(flow), {
       "user-account": { accessToken: emu.token },
