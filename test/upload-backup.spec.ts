@@ -345,6 +345,26 @@ describe("backup: runs against the emulator", function () {
     assert.deepEqual([...tree().keys()], ["log.txt"]);
   });
 
+  it("a file cut shorter while it is sent is sent again at its new size", async () => {
+    const f = write("shrinks.bin", Buffer.alloc(64 * 1024 * 4, 1));
+    let cut = false;
+    const res = await run({
+      onFileProgress: (_p, sent) => {
+        if (!cut && sent === 64 * 1024) {
+          cut = true;
+          fs.truncateSync(f, 1000);
+        }
+      },
+    });
+    assert.deepEqual(res.failed, []);
+    assert.deepEqual(
+      res.uploaded.map((u) => [u.path, u.size]),
+      [["shrinks.bin", 1000]],
+    );
+    assert.equal(uploads(), 2);
+    assert.deepEqual([...tree().entries()], [["shrinks.bin", Buffer.alloc(1000, 1).toString("latin1")]]);
+  });
+
   it("hostile names: Unicode-form twins, case twins, names put.io refuses, our prefix, links and special files", async () => {
     write("caf\u00e9.txt", "nfc");
     write("cafe\u0301.txt", "nfd");

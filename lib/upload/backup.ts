@@ -120,7 +120,18 @@ export function planBackup(local: { files: LocalFile[]; dirs: string[] }, remote
   const visit = (localDir: string, remoteDir: string | null) => {
     const kids = [...(localKids.get(localDir) ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.file ? 1 : -1));
     const there = remoteDir === null ? [] : (remoteKids.get(remoteDir) ?? []);
-    const own = there.filter((r) => !baseOf(r.path).startsWith(BACKUP_TEMP_PREFIX));
+    // By exact name and by NFC form, so a folder of many files is planned in linear time.
+    const byName = new Map<string, RemoteItem[]>();
+    const byForm = new Map<string, RemoteItem[]>();
+    const push = (m: Map<string, RemoteItem[]>, k: string, r: RemoteItem) => {
+      const list = m.get(k);
+      if (list) list.push(r);
+      else m.set(k, [r]);
+    };
+    for (const r of there) {
+      push(byName, baseOf(r.path), r);
+      if (!baseOf(r.path).startsWith(BACKUP_TEMP_PREFIX)) push(byForm, nfc(baseOf(r.path)), r);
+    }
     const seenForms = new Map<string, string>();
     for (const kid of kids) {
       const p = join(localDir, kid.name);
@@ -136,12 +147,12 @@ export function planBackup(local: { files: LocalFile[]; dirs: string[] }, remote
         continue;
       }
       seenForms.set(form, kid.name);
-      let same = own.filter((r) => baseOf(r.path) === kid.name);
+      // nameProblem refused our prefix, so an exact match is never one of our temp copies.
+      let same = byName.get(kid.name) ?? [];
       if (!same.length) {
-        // Only when no local sibling has that exact name (the NFC check above leaves one at most).
-        const byForm = own.filter((r) => nfc(baseOf(r.path)) === form);
-        const names = new Set(byForm.map((r) => baseOf(r.path)));
-        if (names.size === 1) same = byForm;
+        // put.io may hold the name in another Unicode form: taken when that is one name only.
+        const variants = byForm.get(form) ?? [];
+        if (new Set(variants.map((r) => baseOf(r.path))).size === 1) same = variants;
       }
       if (!kid.file) {
         const folders = same.filter((r) => r.isFolder);
@@ -168,7 +179,7 @@ export function planBackup(local: { files: LocalFile[]; dirs: string[] }, remote
         continue;
       }
       const temp = backupTempName(kid.name);
-      const temps = there.filter((r) => !r.isFolder && baseOf(r.path) === temp);
+      const temps = (byName.get(temp) ?? []).filter((r) => !r.isFolder);
       const identical = same.find((r) => r.size === f.size && (r.crc32 === null || (f.crc32 !== undefined && r.crc32.toLowerCase() === f.crc32)));
       if (identical) steps.push({ op: "skip", path: p, size: f.size, fileId: identical.id });
       else if (same.length > 1) steps.push({ op: "fail", path: p, reason: t("backup.ambiguous", { count: same.length }) });
@@ -390,7 +401,8 @@ export async function backupFolder(client: PutioClient, opts: BackupOptions): Pr
   };
   const saveCache = async () => {
     if (!opts.cacheFile || result.dryRun) return;
-    for (const [p, v] of Object.entries(cache.files)) if (!(p in freshCache.files) && scan.files.some((f) => f.path === p)) freshCache.files[p] = v;
+    const present = new Set(scan.files.map((f) => f.path));
+    for (const [p, v] of Object.entries(cache.files)) if (!(p in freshCache.files) && present.has(p)) freshCache.files[p] = v;
     try {
       await fs.promises.mkdir(path.dirname(opts.cacheFile), { recursive: true });
       await writeFileAtomic(nodeFs, opts.cacheFile, `${opts.cacheFile}.tmp`, JSON.stringify(freshCache));

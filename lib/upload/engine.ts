@@ -143,6 +143,9 @@ export class TusUploader {
       } catch (err) {
         if (signal.aborted || err instanceof PutioAbortError) throw new PutioAbortError(attempted, err);
         if (err instanceof PutioError && err.statusCode < 500) throw err;
+        // A file cut shorter (or rewritten) under the read fails every resend the same way: say so at once.
+        const now = await fs.promises.stat(local).catch(() => null);
+        if (!now || now.size !== size || now.mtimeMs !== stat.mtimeMs) throw new PutioInputError(attempted, t("upload.file-changed"));
         if (failures++ >= retries) throw err;
         await this.pause(failures, signal, attempted);
         // A cut connection may have delivered part of the chunk: put.io's offset says how much.
