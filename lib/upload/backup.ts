@@ -312,6 +312,8 @@ export interface BackupOptions extends LocalFilter {
   /** The tus resume state folder (see TusUploader). */
   stateDir?: string;
   chunkSize?: number;
+  /** Files uploaded at the same time (default 3; the account's request queue caps requests in flight). */
+  filesAtOnce?: number;
   /** Tries per file when it changes while it is uploaded (default 3). */
   attempts?: number;
   signal?: AbortSignal;
@@ -424,10 +426,10 @@ export async function backupFolder(client: PutioClient, opts: BackupOptions): Pr
 
   const folderIds = new Map<string, number>([["", opts.remoteFolderId!]]);
   const brokenDirs = new Set<string>();
-  const work = steps.filter((s) => s.op === "upload" || s.op === "replace").length;
-  let done = 0;
   const uploader = new TusUploader(client);
+  const queue: Array<{ s: StoreStep; parentId: number }> = [];
   try {
+    // Folders first, in plan order (parents before children); the files then go a few at a time.
     for (const s of steps) {
       if (aborted()) throw new PutioAbortError(attempted, signal!.reason);
       if (s.op === "dir") folderIds.set(s.path, s.id);
@@ -449,26 +451,44 @@ export async function backupFolder(client: PutioClient, opts: BackupOptions): Pr
         }
       } else {
         const parentId = folderIds.get(s.parent);
+        // Under a folder that could not be created: that folder is reported, once.
         if (parentId === undefined) {
-          // Its folder failed (reported once, for the folder).
           if (!brokenDirs.has(s.parent)) result.failed.push({ path: s.path, error: t("backup.no-folder") });
-          continue;
-        }
+        } else queue.push({ s, parentId });
+      }
+    }
+    let next = 0;
+    let done = 0;
+    let stop: unknown = null;
+    const worker = async () => {
+      while (stop === null && next < queue.length) {
+        const { s, parentId } = queue[next++]!;
         try {
-          const stored = await storeOne(client, uploader, root, s, parentId, opts, async (f) => crcOf(f));
+          const stored = await storeOne(client, uploader, root, s, parentId, opts, crcOf);
           if (s.op === "replace") result.replaced.push({ path: s.path, size: stored.size, fileId: stored.fileId, oldFileId: s.oldId });
           else result.uploaded.push({ path: s.path, size: stored.size, fileId: stored.fileId });
           freshCache.files[s.path] = [stored.size, stored.mtimeMs, stored.crc];
         } catch (err) {
-          if (aborted() || err instanceof PutioAbortError) throw err;
+          if (aborted() || err instanceof PutioAbortError) {
+            stop ??= err;
+            return;
+          }
           result.failed.push({ path: s.path, error: err as Error });
         }
-        opts.onProgress?.(++done, work, s.path);
+        opts.onProgress?.(++done, queue.length, s.path);
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.filesAtOnce ?? 3), queue.length) }, worker));
+    if (stop !== null) throw stop;
   } finally {
     await saveCache();
   }
+  // Lists in plan order, whatever order the files finished in (failures of the local walk first).
+  const order = new Map(steps.map((s, i) => [s.path, i]));
+  const byPlan = (a: { path: string }, b: { path: string }) => (order.get(a.path) ?? -1) - (order.get(b.path) ?? -1);
+  result.uploaded.sort(byPlan);
+  result.replaced.sort(byPlan);
+  result.failed.sort(byPlan);
   return result;
 }
 
