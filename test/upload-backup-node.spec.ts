@@ -124,6 +124,15 @@ describe("putio-upload: folder mode (backup)", function () {
     assert.equal(JSON.stringify(tree()), before, "the dry run changed nothing on put.io");
     assert.ok(emu.requests.slice(requests).every((r) => r.method === "GET"));
     await statusMatching("up", (s) => s.text === "dry run: 1 new, 1 replaced, 2 same, 0 failed");
+
+    // A put.io folder that does not exist yet: the dry run plans everything and creates nothing, not even the folder.
+    await nr.helper.unload();
+    await load({ exclude: "*.tmp", folder: "/Elsewhere/New" });
+    const none = await send({ payload: src, dryRun: true });
+    assert.equal(none.folderId, null);
+    assert.equal(none.uploaded.length, 4);
+    assert.deepEqual(none.createdFolders, ["Docs", "Docs/Deep", "New"]);
+    assert.equal(JSON.stringify(tree()), before, "nothing was created on put.io");
   });
 
   it("one run at a time: a second msg waits for the first, then finds nothing to do", async () => {

@@ -459,6 +459,7 @@ export async function backupFolder(client: PutioClient, opts: BackupOptions): Pr
     }
     let next = 0;
     let done = 0;
+    if (queue.length) opts.onProgress?.(0, queue.length, "");
     let stop: unknown = null;
     const worker = async () => {
       while (stop === null && next < queue.length) {
