@@ -441,6 +441,10 @@ describe("backup: runs against the emulator", function () {
     fs.symlinkSync("/etc/hostname", path.join(src, "link-outside"));
     fs.symlinkSync("/etc", path.join(src, "dir-link"));
     execFileSync("mkfifo", [path.join(src, "pipe")]);
+    // The download node's unfinished files, as in a folder that is also a download target.
+    write(".putio-77.part", "half");
+    write(".putio-77.part.json", "{}");
+    write(".putio-notes.txt", "a user's file that merely starts the same way");
     // A name that is not UTF-8 (Linux allows any bytes).
     const bad = Buffer.concat([Buffer.from(src + "/bad-"), Buffer.from([0xff, 0xfe]), Buffer.from(".txt")]);
     fs.writeFileSync(bad, "latin");
@@ -449,7 +453,7 @@ describe("backup: runs against the emulator", function () {
     const t = tree();
     assert.deepEqual(
       res.uploaded.map((u) => u.path).sort(),
-      ["Notes.TXT", "cafe\u0301.txt", "emoji \u{1f600} \u202e.txt", "inside/target.txt", "notes.txt"].sort(),
+      [".putio-notes.txt", "Notes.TXT", "cafe\u0301.txt", "emoji \u{1f600} \u202e.txt", "inside/target.txt", "notes.txt"].sort(),
     );
     assert.equal(t.get("Notes.TXT"), "upper");
     assert.equal(t.get("notes.txt"), "lower");
@@ -461,6 +465,8 @@ describe("backup: runs against the emulator", function () {
     assert.match(failed.get("caf\u00e9.txt")!, /backup.name-clash/);
     assert.match(failed.get("bad-\ufffd\ufffd.txt")!, /backup.name-not-utf8/);
     assert.deepEqual(res.ignored.map((i) => [i.path, i.reason.code]).sort(), [
+      [".putio-77.part", "backup.download-part"],
+      [".putio-77.part.json", "backup.download-part"],
       ["dir-link", "backup.symlink"],
       ["link-inside.txt", "backup.symlink"],
       ["link-outside", "backup.symlink"],

@@ -372,6 +372,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "backup.name-not-utf8": "its name is not valid UTF-8, which put.io cannot store",
   "backup.symlink": "a symbolic link: links are not followed",
   "backup.special-file": "not a regular file (a socket, FIFO or device)",
+  "backup.download-part": "an unfinished download of the download node (its temporary file)",
   "backup.too-deep": "more than 64 folders deep",
   "backup.no-folder": "its put.io folder could not be created",
   "backup.not-a-file-now": "it is no longer a regular file",

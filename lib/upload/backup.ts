@@ -33,10 +33,23 @@ import { collect } from "../core/paginate";
 import { compileFilter, folderSkipper, globToRegExp, type FileFilter } from "../domains/filters";
 import { walk } from "../domains/walk";
 import { OPEN, writeFileAtomic, nodeFs } from "../download/fs";
+import { tempPaths } from "../download/names";
 import { TusUploader } from "./engine";
 
 /** Names of the backup's own temporary copies on put.io (a local name here is refused). */
 export const BACKUP_TEMP_PREFIX = ".putio-backup-";
+
+/** The download engine's own files (a partial download and its state, `.putio-<id>.part…`): never worth a backup. */
+const DOWNLOAD_OWN = (() => {
+  const own = tempPaths("", 0);
+  const names = [own.part, own.state, own.stateTmp].map((n) =>
+    path
+      .basename(n)
+      .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+      .replace("0", "\\d+"),
+  );
+  return new RegExp(`^(${names.join("|")})$`);
+})();
 
 /** The temporary name a file is uploaded under before it is renamed: fixed per name, so a re-run resumes it. */
 export function backupTempName(name: string): string {
@@ -249,6 +262,10 @@ export async function scanLocal(root: string, opts: LocalFilter & { now?: number
         await visit(p, depth + 1);
       } else if (e.isFile()) {
         if (isExcluded(name)) continue;
+        if (DOWNLOAD_OWN.test(name)) {
+          out.ignored.push({ path: p, reason: t("backup.download-part") });
+          continue;
+        }
         let st: fs.Stats;
         try {
           st = await fs.promises.lstat(path.join(root, p));
