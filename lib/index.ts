@@ -26,5 +26,6 @@ export * from "./domains/trash";
 export * from "./domains/walk";
 export * from "./domains/filters";
 export * from "./upload/engine";
+export * from "./upload/backup";
 export * from "./core/ids";
 export * from "./core/describe";

@@ -1,19 +1,30 @@
 /**
  * putio-upload: sends a local file (resumable, streamed from disk, CRC32 checked) or a Buffer to a
- * put.io folder. A .torrent becomes a transfer, and the output says so.
+ * put.io folder. A .torrent becomes a transfer, and the output says so. In folder mode it backs up
+ * a local folder tree to a put.io folder incrementally (lib/upload/backup.ts), one run at a time.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { PutioInputError } from "../lib/core/errors";
 import { TusUploader } from "../lib/upload/engine";
-import { isBlank, num } from "./common/config";
-import { definePutioNode } from "./common/kernel";
+import { backupFolder, type BackupResult } from "../lib/upload/backup";
+import { isText } from "../lib/core/texts";
+import { filterFromFields, filterWithMsg, isBlank, num, type FilterFields } from "./common/config";
+import { localizeError, renderText, toError } from "./common/errors";
+import { definePutioNode, type InputContext } from "./common/kernel";
 import { STATUS, evalProp, shortText, type NodeAPI, type NodeDef } from "./common/node-api";
 import { describeValue } from "../lib/core/describe";
 import { t } from "../lib/core/texts";
 
-interface UploadDef extends NodeDef {
+interface UploadDef extends NodeDef, FilterFields {
   account: string;
+  /** "file" (a file or Buffer, the default) or "folder" (back up a local folder). */
+  mode?: string;
+  /** Folder mode: comma-separated globs of file and folder names left out. */
+  exclude?: string;
+  /** Folder mode: plan only, change nothing on put.io (also msg.dryRun). */
+  dryRun?: boolean;
   source?: string;
   sourceType?: string;
   folder?: string;
@@ -32,7 +43,7 @@ const codeOf = (err: unknown) => (err as { code?: string })?.code ?? (err as Err
  * ".." nor a symlink (in the file's path or as the file) can reach outside; the caller then uploads
  * the real path, so swapping a link after this check does not redirect the upload.
  */
-async function insideRoot(local: string, root: string, given: string): Promise<string> {
+async function insideRoot(local: string, root: string, given: string, rootItself = false): Promise<string> {
   const attempted = t("putio-upload.op.upload-file", { file: describeValue(given, 100) });
   let realRoot: string;
   try {
@@ -47,7 +58,7 @@ async function insideRoot(local: string, root: string, given: string): Promise<s
     throw new PutioInputError(attempted, t("putio-upload.errors.unreadable", { reason: codeOf(err) }));
   }
   const rel = path.relative(realRoot, real);
-  if (!rel || rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) {
+  if ((!rel && !rootItself) || rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) {
     throw new PutioInputError(attempted, t("putio-upload.errors.outside-root", { root }));
   }
   return real;
@@ -58,13 +69,90 @@ export = function (RED: NodeAPI): void {
   // Resume state survives a restart: keep it in Node-RED's user folder.
   const stateDir = settings.userDir ? path.join(settings.userDir, ".putio-uploads") : undefined;
 
-  definePutioNode<UploadDef, UploadDef & { chunkSize: number }>(RED, {
+  type Config = UploadDef & { chunkSize: number };
+  const runs = new WeakMap<object, Promise<void>>();
+
+  /** Folder mode: back up the local folder (msg.payload by default) to the put.io folder. */
+  async function backup({ node, config: def, msg, send, status, ready, signal, text }: InputContext<Config>): Promise<void> {
+    const source = await evalProp(RED, node, def.source || "payload", def.sourceType || "msg", msg);
+    const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
+    const given = typeof source === "string" ? source.trim() : "";
+    const attempted = t("putio-upload.op.backup", { folder: describeValue(source, 100) });
+    if (!given) throw new PutioInputError(attempted, t("putio-upload.errors.no-local-folder"));
+    if ((typeof folder !== "string" && typeof folder !== "number") || isBlank(folder))
+      throw new PutioInputError(attempted, t("putio-upload.errors.no-remote-folder", { value: describeValue(folder, 60) }));
+    const base = settings.fileWorkingDirectory ?? process.cwd();
+    let local = path.resolve(base, given);
+    if (def.root?.trim()) {
+      const rootValue = await evalProp(RED, node, def.root, def.rootType || "str", msg);
+      const root = typeof rootValue === "string" ? rootValue.trim() : "";
+      if (!root)
+        throw new PutioInputError(
+          attempted,
+          t(def.rootType === "env" ? "putio-upload.errors.root-env-empty" : "putio-upload.errors.root-empty", { root: String(def.root ?? "") }),
+        );
+      local = await insideRoot(local, path.resolve(base, root), given, true);
+    }
+    const dryRun = def.dryRun === true || msg.dryRun === true;
+    const client = await ready();
+    status(STATUS.busy(text("putio-upload.status.scanning")));
+    const folderId = await client.folderId(folder, { create: !dryRun, signal });
+    const key = createHash("sha1").update(`${client.transport.uploadUrl}|${local}|${folderId}`).digest("hex");
+    const res = await backupFolder(client, {
+      localFolder: local,
+      remoteFolderId: folderId,
+      dryRun,
+      filter: filterWithMsg(filterFromFields(def), msg.filter),
+      exclude: def.exclude,
+      cacheFile: stateDir ? path.join(stateDir, "backup", `${key}.json`) : undefined,
+      stateDir,
+      chunkSize: def.chunkSize,
+      signal,
+      onProgress: (done, total) => status(STATUS.busy(text("putio-upload.status.backing-up", { done, total }))),
+    });
+    msg.payload = backupPayload(res, local, folderId);
+    const counts = { uploaded: res.uploaded.length, replaced: res.replaced.length, skipped: res.skipped.length, failed: res.failed.length };
+    const summary = text(dryRun ? "putio-upload.status.dry-run" : "putio-upload.status.backed-up", counts);
+    status(res.failed.length ? STATUS.warn(summary) : STATUS.ok(summary));
+    send(msg);
+  }
+
+  /** The output: texts in the runtime's language, the token never in them. */
+  function backupPayload(res: BackupResult, localFolder: string, folderId: number | null) {
+    const say = (e: unknown) => (isText(e) ? renderText(RED, e) : localizeError(RED, toError(e)).message);
+    return {
+      uploaded: res.uploaded,
+      replaced: res.replaced,
+      skipped: res.skipped,
+      createdFolders: res.createdFolders,
+      failed: res.failed.map((f) => ({ path: f.path, error: say(f.error) })),
+      ignored: res.ignored.map((f) => ({ path: f.path, reason: say(f.reason) })),
+      dryRun: res.dryRun,
+      localFolder,
+      folderId,
+    };
+  }
+
+  definePutioNode<UploadDef, Config>(RED, {
     type: "putio-upload",
     config: (def) => ({ ...def, chunkSize: (num(def.chunkMb) || 8) * 1024 * 1024 }),
     // The local file is checked (and its folder limit applied) before the account is.
     lazyAccount: true,
     doneStatus: null,
-    async input({ node, config: def, msg, send, status, ready, signal, text }) {
+    async input(ctx) {
+      if (ctx.config.mode === "folder") {
+        // One backup at a time per node: a msg that arrives meanwhile waits for the run before it.
+        const before = runs.get(ctx.node) ?? Promise.resolve();
+        const mine = before.then(() => backup(ctx));
+        const tail = mine.catch(() => {});
+        runs.set(ctx.node, tail);
+        try {
+          return await mine;
+        } finally {
+          if (runs.get(ctx.node) === tail) runs.delete(ctx.node);
+        }
+      }
+      const { node, config: def, msg, send, status, ready, signal, text } = ctx;
       const source = await evalProp(RED, node, def.source || "payload", def.sourceType || "msg", msg);
       const folder = await evalProp(RED, node, def.folder, def.folderType || "str", msg);
       if (folder !== undefined && folder !== null && typeof folder !== "string" && typeof folder !== "number") {

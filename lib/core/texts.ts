@@ -123,6 +123,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "op.find-mp4-version": "find the MP4 version",
   "op.upload": 'upload "__name__"',
   "op.upload-unnamed": 'upload "(unnamed)"',
+  "op.backup": 'back up "__path__"',
   "op.read-file": "read __path__",
   "op.read-config": "read the app config",
   "op.write-config": "write the app config",
@@ -358,6 +359,24 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   // The upload engine.
   "upload.crc-mismatch":
     "__attempted__: put.io stored a file (id __id__) whose CRC32 __remote__ differs from the local file's __local__. Delete it on put.io and upload again.",
+  "upload.file-changed": "__attempted__: the local file changed while it was uploaded; upload it again when it is not being written",
+
+  // The backup of a local folder (lib/upload/backup.ts): why one path was not backed up.
+  "backup.reserved-name": 'names starting with "__prefix__" are reserved for the backup\'s temporary copies',
+  "backup.name-clash": 'its name differs from "__other__" only in Unicode form, which put.io may take for one name: "__other__" is backed up',
+  "backup.file-in-the-way": "a file of this name is in the put.io folder, so the folder cannot be backed up there",
+  "backup.folder-in-the-way": "a folder of this name is in the put.io folder",
+  "backup.ambiguous": "__count__ items of this name are in the put.io folder and none matches: rename or remove the extra ones",
+  "backup.cannot-read": "cannot read it (__detail__)",
+  "backup.cannot-read-folder": '__attempted__: cannot read the local folder "__path__" (__detail__)',
+  "backup.name-not-utf8": "its name is not valid UTF-8, which put.io cannot store",
+  "backup.symlink": "a symbolic link: links are not followed",
+  "backup.special-file": "not a regular file (a socket, FIFO or device)",
+  "backup.download-part": "an unfinished download of the download node (its temporary file)",
+  "backup.too-deep": "more than 64 folders deep",
+  "backup.no-folder": "its put.io folder could not be created",
+  "backup.not-a-file-now": "it is no longer a regular file",
+  "backup.kept-changing": "it changed while it was uploaded, __attempts__ times (each copy was removed): back it up again when it is not being written",
 
   // Extractions on put.io (lib/media/extract.ts): the message of a PutioExtractionError.
   "extract.incomplete": '"__name__" is a multi-part archive with parts missing (__missing__): put.io cannot extract it until every part is there',

@@ -26,6 +26,8 @@ export interface TusUploadOptions {
   name?: string;
   /** Folder id; omitted → the account's default folder. */
   parentId?: number;
+  /** Store a .torrent as a file instead of starting a transfer (put.io's `no-torrent` metadata). */
+  noTorrent?: boolean;
   /** Bytes per PATCH (default 8 MiB); rclone uses 48 MiB. */
   chunkSize?: number;
   /** Where resume state is kept (default: the OS temp folder). */
@@ -105,7 +107,7 @@ export class TusUploader {
       }
     }
     const begin = async (): Promise<string> => {
-      const created = await this.create(name, size, opts.parentId, attempted, signal);
+      const created = await this.create(name, size, opts.parentId, opts.noTorrent === true, attempted, signal);
       await writeState(stateFile, { location: created, size, mtimeMs: stat.mtimeMs });
       return created;
     };
@@ -141,6 +143,9 @@ export class TusUploader {
       } catch (err) {
         if (signal.aborted || err instanceof PutioAbortError) throw new PutioAbortError(attempted, err);
         if (err instanceof PutioError && err.statusCode < 500) throw err;
+        // A file cut shorter (or rewritten) under the read fails every resend the same way: say so at once.
+        const now = await fs.promises.stat(local).catch(() => null);
+        if (!now || now.size !== size || now.mtimeMs !== stat.mtimeMs) throw new PutioInputError(attempted, t("upload.file-changed"));
         if (failures++ >= retries) throw err;
         await this.pause(failures, signal, attempted);
         // A cut connection may have delivered part of the chunk: put.io's offset says how much.
@@ -197,8 +202,12 @@ export class TusUploader {
     return path.join(dir, `${key}.json`);
   }
 
-  private async create(name: string, size: number, parentId: number | undefined, attempted: Text, signal: AbortSignal): Promise<string> {
-    const meta = [`name ${b64(name)}`, ...(parentId !== undefined ? [`parent_id ${b64(String(parentId))}`] : [])].join(",");
+  private async create(name: string, size: number, parentId: number | undefined, noTorrent: boolean, attempted: Text, signal: AbortSignal): Promise<string> {
+    const meta = [
+      `name ${b64(name)}`,
+      ...(parentId !== undefined ? [`parent_id ${b64(String(parentId))}`] : []),
+      ...(noTorrent ? [`no-torrent ${b64("true")}`] : []),
+    ].join(",");
     const res = await this.client.transport.requestRaw({
       method: "POST",
       path: "/files/",
