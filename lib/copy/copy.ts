@@ -8,7 +8,7 @@
 import type { PutioClient } from "../client";
 import { PutioAbortError, PutioBaseError, PutioError, PutioInputError } from "../core/errors";
 import { collect } from "../core/paginate";
-import { isTransferDone } from "../core/quirks";
+import { isTransferDone, isTransferFinished } from "../core/quirks";
 import { abortableSleep, backoffDelay } from "../core/sleep";
 import { t, type Text } from "../core/texts";
 import { checkName } from "../core/wire";
@@ -140,7 +140,8 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
   const fail = (path: string, err: unknown) => {
     if (signal.aborted) throw signal.reason instanceof PutioAbortError ? signal.reason : new PutioAbortError(jobAttempt, signal.reason);
     if (isFatal(err)) throw err;
-    const e = err instanceof PutioBaseError ? err : new PutioBaseError(t("op.copy-file", { path }), t("plain", { text: String((err as Error)?.message ?? err) }));
+    const e =
+      err instanceof PutioBaseError ? err : new PutioBaseError(t("op.copy-file", { path }), t("plain", { text: String((err as Error)?.message ?? err) }));
     summary.failed.push({ path, error: e.message, code: e.code, text: e.text });
   };
 
@@ -252,6 +253,7 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
 
   // The copies, a few at a time. On abort, what this job started on the target is cancelled.
   const active = new Set<number>();
+  const handedOver = new Set<string>();
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
@@ -274,6 +276,8 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
       // A fresh address each attempt: a signed one expires while we wait.
       const url = checkStorageUrl(await from.files.downloadUrl(f.file.id, signal), attempted);
       try {
+        // Known before the answer: an add cut short by an abort may still have reached put.io.
+        handedOver.add(url);
         transfer = await to.transfers.add(url, { saveParentId: f.parentId, signal });
       } catch (err) {
         if (!mayBeQueueFull(err) || attempt + 1 >= addAttempts) {
@@ -291,12 +295,15 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
     try {
       finished = await waitFor(id, signal);
     } catch (err) {
-      if (err instanceof PutioError && err.statusCode === 404) throw new PutioBaseError(attempted, t("copy.transfer-gone", { attempted }));
+      if (err instanceof PutioError && err.statusCode === 404) {
+        activeIds.delete(id);
+        throw new PutioBaseError(attempted, t("copy.transfer-gone", { attempted }));
+      }
+      // Still active on the target: an abort cancels it.
       throw err;
-    } finally {
-      activeIds.delete(id);
-      progress.active = activeIds.size;
     }
+    activeIds.delete(id);
+    progress.active = activeIds.size;
     // Finished either way: its entry leaves the target's list (best effort; the copy is what counts).
     const clean = () => to.transfers.clean([id], signal).catch((e: unknown) => (isFatal(e) ? Promise.reject(e) : undefined));
     if (!isTransferDone(finished.status) || typeof finished.file_id !== "number") {
@@ -337,9 +344,17 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
     await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, () => worker()));
   } catch (err) {
     stop.abort(err);
-    if (active.size) {
-      // Stop what this job started; the signal has fired, so these calls get a time limit of their own.
-      await to.transfers.cancel([...active], AbortSignal.timeout(10_000)).catch(() => undefined);
+    // Stop what this job started (also an add whose answer the abort cut off); the signal has
+    // fired, so these calls get a time limit of their own. Best effort: the job failed anyway.
+    if (handedOver.size) {
+      const ids = new Set(active);
+      try {
+        for await (const tr of to.transfers.list({ signal: AbortSignal.timeout(10_000) }))
+          if (tr.source && handedOver.has(tr.source) && !isTransferFinished(tr.status)) ids.add(tr.id);
+      } catch {
+        /* the ids we know are cancelled below all the same */
+      }
+      if (ids.size) await to.transfers.cancel([...ids], AbortSignal.timeout(10_000)).catch(() => undefined);
     }
     throw err;
   }
