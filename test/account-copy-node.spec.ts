@@ -1,6 +1,8 @@
 /** putio-account-copy in a real Node-RED runtime with two account nodes, against the emulator. */
 import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
 
@@ -158,5 +160,34 @@ describe("putio-account-copy node", function () {
     // Only this node closes (a modified-nodes deploy): the accounts stay up for the cancel.
     await (nr.node("copy") as unknown as { close(removed: boolean): Promise<void> }).close(true);
     assert.deepEqual(emu.state.transfers(tokenB), []);
+  });
+
+  it("the example (copy-between-accounts.json) as shipped, with the two accounts filled in: /Movies lands in /Shared with me", async () => {
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "examples", "copy-between-accounts.json"), "utf8")) as FlowNode[];
+    const flow = example
+      // The runtime here has no inject node: its msg is sent to the copy node as it would send it.
+      .filter((n) => n.type !== "comment" && n.type !== "inject")
+      .map((n) => (n.type === "putio-account-copy" ? { ...n, account: "accA", targetAccount: "accB" } : n.type === "debug" ? { id: n.id, type: "helper" } : n));
+    const movies = emu.state.addFolder(0, "Movies");
+    emu.state.addFile(movies.id, "Film.mkv", crypto.randomBytes(4000));
+    await nr.load([accountNode, copyNode], withTab([account("accA", "mine"), account("accB", "friend"), ...flow]), {
+      accA: { accessToken: emu.token },
+      accB: { accessToken: tokenB },
+    });
+    const out = nextMessage("ex-acopy-d");
+    const inject = example.find((n) => n.type === "inject")!;
+    assert.deepEqual(inject.wires, [["ex-acopy"]]);
+    nr.node("ex-acopy").receive({ payload: inject.payload });
+    const msg = await drive(emu, out);
+    assert.deepEqual(
+      msg.payload.copied.map((c: { path: string }) => c.path),
+      ["Movies/Film.mkv"],
+    );
+    const shared = emu.state.listChildren(0, tokenB).find((f) => f.name === "Shared with me")!;
+    const copied = emu.state.listChildren(shared.id, tokenB).find((f) => f.name === "Movies")!;
+    assert.deepEqual(
+      emu.state.listChildren(copied.id, tokenB).map((f) => [f.name, f.size, f.crc32]),
+      emu.state.listChildren(movies.id).map((f) => [f.name, f.size, f.crc32]),
+    );
   });
 });
