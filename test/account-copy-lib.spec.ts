@@ -7,6 +7,7 @@ import { PutioAbortError } from "../lib/core/errors";
 import { t } from "../lib/core/texts";
 import { checkStorageUrl, copyBetweenAccounts, pollingWaiter, type CopyOptions, type CopySummary } from "../lib/copy";
 import { Emulator, startEmulator } from "./emulator";
+import { whileClockRuns } from "./support/emulator-clock";
 
 type Tree = Map<string, string>;
 
@@ -22,19 +23,7 @@ function treeOf(emu: Emulator, folderId: number, token: string, prefix = "", out
   return out;
 }
 
-/** Runs a copy on the manual clock: emulator time moves while the copy waits (no fixed sleeps). */
-async function drive<T>(emu: Emulator, p: Promise<T>): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) {
-    await emu.advance(1000);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return p;
-}
+const drive = <T>(emu: Emulator, p: Promise<T>) => whileClockRuns(emu, p, 3000);
 
 describe("lib/copy: copy between two put.io accounts", function () {
   this.timeout(60_000);

@@ -4,24 +4,13 @@ import * as crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
+import { whileClockRuns } from "./support/emulator-clock";
 import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
 
 const accountNode = require("../nodes/putio-account");
 const copyNode = require("../nodes/putio-account-copy");
 
-/** Emulator time moves until `p` settles (transfers progress on the manual clock only when advanced). */
-async function drive<T>(emu: Emulator, p: Promise<T>): Promise<T> {
-  let settled = false;
-  p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) {
-    await emu.advance(1000);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return p;
-}
+const drive = <T>(emu: Emulator, p: Promise<T>) => whileClockRuns(emu, p, 3000);
 
 describe("putio-account-copy node", function () {
   this.timeout(60_000);
