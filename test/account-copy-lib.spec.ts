@@ -5,7 +5,8 @@ import fc from "fast-check";
 import { PutioClient } from "../lib/client";
 import { PutioAbortError } from "../lib/core/errors";
 import { t } from "../lib/core/texts";
-import { checkStorageUrl, copyBetweenAccounts, pollingWaiter, type CopyOptions, type CopySummary } from "../lib/copy";
+import { checkStorageUrl, copyBetweenAccounts, pollingWaiter, watcherWaiter, type CopyOptions, type CopySummary, type WatcherLike } from "../lib/copy";
+import type { ChangeListener } from "../lib/watch/watcher";
 import { Emulator, startEmulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
 
@@ -257,5 +258,54 @@ describe("lib/copy: copy between two put.io accounts", function () {
       }),
       { numRuns: 12, seed: 18 },
     );
+  });
+
+  describe("watcherWaiter", () => {
+    /** A watcher that only records: the test decides what it reports. */
+    function fakeWatcher() {
+      const listeners = new Set<ChangeListener>();
+      const hints: number[] = [];
+      const w: WatcherLike = {
+        subscribe: (l) => {
+          listeners.add(l);
+          return () => listeners.delete(l);
+        },
+        hint: async (id) => void hints.push(id),
+      };
+      return { w, listeners, hints };
+    }
+
+    it("resolves on the watcher's report of the finished transfer, asks it to read the transfer once, and unsubscribes", async () => {
+      const { w, listeners, hints } = fakeWatcher();
+      const added = emu.state.addTransfer({ url: "https://example.com/a.bin", userToken: tokenB });
+      const p = watcherWaiter(w, b, { safetyMs: 3_600_000 })(added.id, new AbortController().signal);
+      assert.deepEqual(hints, [added.id]);
+      const report = (status: string, id = added.id) =>
+        [...listeners].forEach((l) => void l({ transfer: { id, status }, source: "socket", path: async () => null }));
+      report("COMPLETED", added.id + 1); // another transfer: not ours
+      report("DOWNLOADING");
+      report("COMPLETED");
+      assert.equal((await p).status, "COMPLETED");
+      assert.equal(listeners.size, 0);
+    });
+
+    it("without a report, its own slow read finds the finished transfer (a missed push)", async () => {
+      const { w, listeners } = fakeWatcher();
+      const added = emu.state.addTransfer({ url: "https://example.com/b.bin", userToken: tokenB });
+      const p = watcherWaiter(w, b, { safetyMs: 20 })(added.id, new AbortController().signal);
+      const done = await drive(emu, p);
+      assert.equal(done.status, "COMPLETED");
+      assert.equal(listeners.size, 0);
+    });
+
+    it("rejects with PutioAbortError when the signal fires, and unsubscribes", async () => {
+      const { w, listeners } = fakeWatcher();
+      const added = emu.state.addTransfer({ url: "https://example.com/c.bin", userToken: tokenB });
+      const ac = new AbortController();
+      const p = watcherWaiter(w, b, { safetyMs: 20 })(added.id, ac.signal);
+      ac.abort();
+      await assert.rejects(p, (err: unknown) => err instanceof PutioAbortError);
+      assert.equal(listeners.size, 0);
+    });
   });
 });
