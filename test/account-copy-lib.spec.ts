@@ -208,6 +208,36 @@ describe("lib/copy: copy between two put.io accounts", function () {
     assert.deepEqual(emu.state.trashed(tokenB), []);
   });
 
+  it("two files of one name in a source folder (put.io allows it): the first is copied, the second fails", async () => {
+    const folder = emu.state.addFolder(0, "Dupes");
+    const first = emu.state.addFile(folder.id, "same.bin", bytes(10));
+    emu.state.addFile(folder.id, "same.bin", bytes(20));
+    const summary = await copy({ sourceId: folder.id, targetFolderId: 0 });
+    assert.deepEqual(
+      summary.copied.map((c) => [c.path, c.size]),
+      [["Dupes/same.bin", 10]],
+    );
+    assert.deepEqual(
+      summary.failed.map((f) => [f.path, f.code]),
+      [["Dupes/same.bin", "copy.same-name-twice"]],
+    );
+    const dest = emu.state.listChildren(0, tokenB)[0]!;
+    assert.deepEqual(
+      emu.state.listChildren(dest.id, tokenB).map((f) => [f.name, f.crc32]),
+      [["same.bin", first.crc32]],
+    );
+    assert.deepEqual(emu.state.trashed(tokenB), []);
+  });
+
+  it("copies the whole account (source 0) into a folder, without a folder for the root itself", async () => {
+    emu.state.addFile(0, "top.bin", bytes(10));
+    emu.state.addFile(emu.state.addFolder(0, "Sub").id, "in.bin", bytes(11));
+    const dest = emu.state.addFolder(0, "Everything", tokenB);
+    const summary = await copy({ sourceId: 0, targetFolderId: dest.id });
+    assert.deepEqual(summary.copied.map((c) => c.path).sort(), ["Sub/in.bin", "top.bin"]);
+    assert.deepEqual(treeOf(emu, dest.id, tokenB), treeOf(emu, 0, emu.token));
+  });
+
   it("never hands B a URL with a token: refused per file, the token in no text", async () => {
     const f = emu.state.addFile(0, "x.bin", bytes(10));
     const real = a.files.downloadUrl.bind(a.files);

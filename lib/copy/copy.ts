@@ -229,6 +229,8 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
 
   // Files: skip what is already there, refuse what would overwrite, queue the rest.
   const todo: Array<SourceFile & { parentId: number }> = [];
+  // put.io can hold two files of one name in a folder: only the first one gets that name on the target.
+  const planned = new Set<string>();
   for (const f of sourceFiles) {
     aborted();
     const attempted = t("op.copy-file", { path: f.path });
@@ -240,6 +242,8 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
       const refused = nameProblem(f.file.name, attempted);
       if (refused) throw refused;
       const parentId = targetIds.get(f.dir)!;
+      if (planned.has(`${parentId}/${f.file.name}`)) throw new PutioInputError(attempted, t("copy.same-name-twice", { name: f.file.name }));
+      planned.add(`${parentId}/${f.file.name}`);
       const existing = (await childrenOnTarget(parentId)).find((c) => c.name === f.file.name);
       if (existing) {
         if (!isFolder(existing) && sameContent(existing, f.file)) summary.skipped.push({ path: f.path, size: existing.size, fileId: existing.id });

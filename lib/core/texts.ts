@@ -402,6 +402,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "copy.file-in-the-way": '__attempted__: a file "__name__" is where the folder goes on the other account',
   "copy.folder-failed": '__attempted__: skipped, its folder "__folder__" could not be made on the other account',
   "copy.name-taken": '__attempted__: "__name__" is already in the folder on the other account with other content: it was left as it is',
+  "copy.same-name-twice": '__attempted__: another file of its folder is also named "__name__": only the first one is copied',
   "copy.queue-full": "__attempted__: the other account took no more transfers after __count__ tries (__detail__)",
   "copy.transfer-gone": "__attempted__: its transfer left the other account's list before it finished",
   "copy.transfer-failed": "__attempted__: put.io on the other account could not fetch it (__detail__)",
