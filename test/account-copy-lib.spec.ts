@@ -208,6 +208,23 @@ describe("lib/copy: copy between two put.io accounts", function () {
     assert.deepEqual(emu.state.trashed(tokenB), []);
   });
 
+  it("a name taken on B while the copy ran: the rename is refused, the copy goes to the trash, B's file stays", async () => {
+    const f = emu.state.addFile(0, "race.bin", bytes(30));
+    const p = copyBetweenAccounts({ from: a, to: b, sourceId: f.id, targetFolderId: 0, waitFor: pollingWaiter(b, { baseMs: 2, maxMs: 10 }) });
+    p.catch(() => {});
+    while (emu.state.transfers(tokenB).length < 1) await new Promise((r) => setTimeout(r, 5));
+    const theirs = emu.state.addFile(0, "race.bin", bytes(5), {}, tokenB);
+    const summary = await drive(emu, p);
+    assert.equal(summary.failed[0]?.code, "api.failed");
+    assert.match(summary.failed[0]!.error, /NAME_ALREADY_EXIST/);
+    assert.deepEqual(
+      emu.state.listChildren(0, tokenB).map((x) => x.id),
+      [theirs.id],
+    );
+    assert.equal(emu.state.trashed(tokenB).length, 1);
+    assert.deepEqual(emu.state.transfers(tokenB), []);
+  });
+
   it("two files of one name in a source folder (put.io allows it): the first is copied, the second fails", async () => {
     const folder = emu.state.addFolder(0, "Dupes");
     const first = emu.state.addFile(folder.id, "same.bin", bytes(10));
