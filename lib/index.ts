@@ -29,3 +29,4 @@ export * from "./upload/engine";
 export * from "./upload/backup";
 export * from "./core/ids";
 export * from "./core/describe";
+export * from "./copy";

@@ -30,6 +30,7 @@ const WORKFLOW = [
   "putio-rss",
   "putio-events",
   "putio-api",
+  "putio-account-copy",
   "putio-account-info",
 ];
 

@@ -21,6 +21,14 @@
  *   repeat; the transfer action checks ids first so a typo is an error: nodes/putio-transfer-action.ts).
  * - The callback_url POST's fields are not documented (a known consumer reads file_id and name):
  *   its id is a hint, and an unknown one costs a reconcile (watch/watcher.ts).
+ * - How put.io names the file of a URL transfer (the URL's last path segment, the storage's
+ *   Content-Disposition name?) is unpublished: the copy between accounts renames each copy to the
+ *   source's name once verified (lib/copy/copy.ts); the emulator takes the last path segment (the id).
+ * - put.io limits active transfers per account; the number and the error it answers are
+ *   unpublished: the copier treats a 403/429 or a TOO_MANY/LIMIT type on add as "wait and retry"
+ *   with backoff (lib/copy/copy.ts); the emulator answers 403 TOO_MANY_ACTIVE_TRANSFERS (knob).
+ * - Storage URLs from files/{id}/url may be valid only from the IP that asked (unconfirmed): a
+ *   URL transfer of one on another account would then end in ERROR, reported per file (lib/copy/).
  * - Socket pushes `transfer_update` on every progress tick: only a new status is worth a request
  *   (watch/watcher.ts); the ticks themselves go to the watcher's observers as pushed (the editor's
  *   sidebar shows the percent from them, unchecked, at no request).

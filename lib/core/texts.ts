@@ -410,4 +410,21 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   // The realtime socket.
   "op.socket-connect": "connect to put.io's realtime socket",
   "socket.stalled": "put.io socket stalled: not connected and no reconnect under way for __seconds__ s; reconnecting now",
+
+  // Copies between two accounts (lib/copy/).
+  "op.copy-between-accounts": "copy __id__ into folder __folder__ of the other account",
+  "op.copy-file": 'copy "__path__" to the other account',
+  "op.copy-folder": 'create folder "__path__" on the other account',
+  "copy.bad-url": "__attempted__: put.io gave a download address that is not a URL",
+  "copy.url-has-token": "__attempted__: put.io gave a download address with an access token in it: it is not handed to the other account",
+  "copy.target-not-folder": '__attempted__: "__name__" on the other account is a file, not a folder',
+  "copy.file-in-the-way": '__attempted__: a file "__name__" is where the folder goes on the other account',
+  "copy.folder-failed": '__attempted__: skipped, its folder "__folder__" could not be made on the other account',
+  "copy.name-taken": '__attempted__: "__name__" is already in the folder on the other account with other content: it was left as it is',
+  "copy.same-name-twice": '__attempted__: another file of its folder is also named "__name__": only the first one is copied',
+  "copy.queue-full": "__attempted__: the other account took no more transfers after __count__ tries (__detail__)",
+  "copy.transfer-gone": "__attempted__: its transfer left the other account's list before it finished",
+  "copy.transfer-failed": "__attempted__: put.io on the other account could not fetch it (__detail__)",
+  "copy.size-mismatch": "__attempted__: the copy has __size__ bytes, the source __expected__; the copy was moved to the trash",
+  "copy.crc-mismatch": "__attempted__: the copy's CRC32 is __crc__, the source's __expected__; the copy was moved to the trash",
 });

@@ -45,6 +45,12 @@ export class Content {
     return new Content(spec.size, null, spec.seed ?? defaultSeed);
   }
 
+  /** A file of its own holding the bytes as served (a flipped byte included): what a URL transfer of it stores. */
+  servedCopy(): Content {
+    if (this.corruptAt === null) return new Content(this.size, this.buffer, this.seed);
+    return Content.from(this.read(0, this.size), 0);
+  }
+
   private pristine(start: number, end: number): Buffer {
     if (this.buffer) return this.buffer.subarray(start, end);
     return this.fill(Buffer.allocUnsafe(end - start), start, end);

@@ -48,6 +48,8 @@ export interface Knobs {
   mp4FailNext: number;
   /** What a finished transfer of this name holds (a folder of these files) instead of made-up bytes. */
   transferContents: Record<string, Array<{ name: string; data: Buffer }>>;
+  /** transfers/add beyond this many active (not finished) transfers answers 403 TOO_MANY_ACTIVE_TRANSFERS (real limit and error unpublished). */
+  maxActiveTransfers: number | null;
 }
 
 export function defaultKnobs(): Knobs {
@@ -76,5 +78,6 @@ export function defaultKnobs(): Knobs {
     subtitleEmptyNext: 0,
     mp4FailNext: 0,
     transferContents: {},
+    maxActiveTransfers: null,
   };
 }

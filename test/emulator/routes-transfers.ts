@@ -2,6 +2,8 @@
 import { ApiError, badRequest } from "./http-util";
 import { Ctx, Route, route } from "./router";
 import { TERMINAL_STATUSES, TransferRecord, User } from "./state";
+import type { Content } from "./content";
+import { storageMac } from "./storage";
 
 /** Newest first. */
 function orderedTransfers(ctx: Ctx, user: User): TransferRecord[] {
@@ -51,11 +53,48 @@ function addOne(ctx: Ctx, user: User, input: AddInput): Record<string, unknown> 
   // (ptheofan/putiorr README, wouterdebie/putioarr#20).
   const duplicate = state.userTransfers(user).find((t) => t.source === url && !TERMINAL_STATUSES.has(t.status));
   if (duplicate) return state.transferJson(duplicate);
+  const limit = ctx.server.knobs.maxActiveTransfers;
+  if (limit !== null && state.userTransfers(user).filter((x) => !TERMINAL_STATUSES.has(x.status)).length >= limit) {
+    // put.io limits active transfers; its error for this is unpublished (lib/core/quirks.ts).
+    throw new ApiError(403, "TOO_MANY_ACTIVE_TRANSFERS", "Too many active transfers");
+  }
   const t = state.newTransfer(user, { url, saveParentId, callbackUrl: input.callbackUrl || undefined });
+  t.fetchSource = ownStorageFetch(ctx, url);
+  // Its outcome is what the read finds, not the made-up "fail" rule of other URLs.
+  if (t.fetchSource) t.willFail = false;
   const json = state.transferJson(t);
   state.push(user.id, "transfer_create", json);
   state.push(user.id, "transfers_count", state.userTransfers(user).length);
   return json;
+}
+
+/**
+ * A URL transfer of one of our own storage URLs (any account's, as /v2/files/{id}/url gives it) gets
+ * that file's served bytes, read when the download starts; the signature is checked as storage checks
+ * it (storage.ts). Other URLs keep the made-up content.
+ */
+function ownStorageFetch(ctx: Ctx, url: string): (() => Content | string) | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const m = /^\/download\/(\d+)$/.exec(u.pathname);
+  if (u.origin !== ctx.server.origin || !m) return undefined;
+  const server = ctx.server;
+  return () => {
+    const fileId = Number(m[1]);
+    const [encoded, signature] = (u.searchParams.get("u") ?? "").split(".");
+    const payload = Buffer.from(encoded ?? "", "base64url").toString();
+    const [sigFile, sigUser, sigExpires] = payload.split(".").map(Number);
+    if (!signature || signature !== storageMac(server, payload) || sigFile !== fileId) return "HTTP 403 Forbidden";
+    if (sigExpires !== 0 && server.state.now() > sigExpires) return "HTTP 410 Link expired";
+    const owner = server.state.users.get(sigUser!);
+    const node = owner && server.state.liveNode(owner, fileId);
+    if (!node || !node.content) return "HTTP 404 Not Found";
+    return node.content.servedCopy();
+  };
 }
 
 function add(ctx: Ctx) {

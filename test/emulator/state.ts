@@ -77,6 +77,10 @@ export interface TransferRecord {
   /** When the current lifecycle phase began (emulator clock). */
   phaseStartedAt: number;
   extra: Record<string, unknown>;
+  /** A URL transfer of one of the emulator's own storage URLs: read when the download starts. */
+  fetchSource?: () => Content | string;
+  /** What that read got (the served bytes), stored as the new file when the transfer completes. */
+  fetched?: Content;
 }
 
 export interface CursorRecord {
@@ -714,11 +718,27 @@ export class EmulatorState extends EventEmitter {
           // IN_QUEUE and the other waiting statuses.
           if (elapsed < QUEUE_MS) break;
           t.phaseStartedAt += QUEUE_MS;
+          if (t.fetchSource && !this.startFetch(t)) break;
           this.changeStatus(t, "DOWNLOADING");
         }
       }
     }
     this.emit("tick"); // zips and RSS feeds move on the same clock
+  }
+
+  /** A storage URL is read when the download starts: expired, forged or of a deleted file → ERROR. */
+  private startFetch(t: TransferRecord): boolean {
+    const got = t.fetchSource!();
+    t.fetchSource = undefined;
+    if (typeof got === "string") {
+      t.errorMessage = got;
+      t.finishedAt = this.now();
+      this.changeStatus(t, "ERROR");
+      return false;
+    }
+    t.fetched = got;
+    t.size = got.size;
+    return true;
   }
 
   private setProgress(t: TransferRecord, pct: number): void {
@@ -732,7 +752,9 @@ export class EmulatorState extends EventEmitter {
     const target = parent && parent.isFolder ? parent : user.root;
     let node: FileNode;
     const given = Object.prototype.hasOwnProperty.call(this.knobs.transferContents, t.name) ? this.knobs.transferContents[t.name] : undefined;
-    if (given) {
+    if (t.fetched) {
+      node = this.createNode(user, target, t.name, t.fetched);
+    } else if (given) {
       node = this.createNode(user, target, t.name, null);
       for (const f of given) this.createNode(user, node, f.name, Content.from(f.data, 0));
     } else if (t.files) {

@@ -1,0 +1,374 @@
+/**
+ * Copy a file or folder of one put.io account into a folder of another, server-side: each file's
+ * storage URL from the source is added as a URL transfer on the target, so no byte passes through
+ * this machine. The folder tree is rebuilt on the target; each copy is checked by size and CRC32
+ * against the source before it counts, renamed to the source's name (core/quirks.ts: how put.io
+ * names a URL transfer is unpublished) and its transfer entry removed from the target's list.
+ */
+import type { PutioClient } from "../client";
+import { PutioAbortError, PutioBaseError, PutioError, PutioInputError } from "../core/errors";
+import { collect } from "../core/paginate";
+import { isTransferDone, isTransferFinished } from "../core/quirks";
+import { abortableSleep, backoffDelay } from "../core/sleep";
+import { t, type Text } from "../core/texts";
+import { checkName } from "../core/wire";
+import type { PutioFile } from "../domains/files";
+import type { Transfer } from "../domains/transfers";
+import { pollingWaiter, type TransferWaiter } from "./wait";
+
+export interface CopyOptions {
+  from: PutioClient;
+  to: PutioClient;
+  /** A file or folder of the source account (0: everything in its root). */
+  sourceId: number;
+  /** The folder of the target account the copy goes into. */
+  targetFolderId: number;
+  /** Files copied at once (transfers of this job active on the target); default 4. */
+  concurrency?: number;
+  /** How a transfer on the target is waited for (default: polling it with backoff). */
+  waitFor?: TransferWaiter;
+  /** Attempts to add a transfer while the target refuses more (default 8), with backoff between. */
+  addAttempts?: number;
+  /** Backoff bounds between those attempts, ms (default 2 s .. 60 s). */
+  addBackoffMs?: { base: number; max: number };
+  onProgress?: (p: CopyProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface CopyProgress {
+  /** Files of the job. */
+  total: number;
+  /** Files finished (copied, skipped or failed). */
+  done: number;
+  /** Transfers of this job active on the target now. */
+  active: number;
+  copied: number;
+  skipped: number;
+  failed: number;
+}
+
+export interface CopiedEntry {
+  /** Relative to the copied item's parent, "/"-separated: "Show/Season 1/E01.mkv". */
+  path: string;
+  size: number;
+  /** The file's id on the target account. */
+  fileId: number;
+}
+
+export interface FailedEntry {
+  path: string;
+  /** English; `text` carries it by code for another language. */
+  error: string;
+  code: string;
+  text: Text;
+}
+
+export interface CopySummary {
+  copied: CopiedEntry[];
+  /** Already on the target with the same size and CRC32. */
+  skipped: CopiedEntry[];
+  failed: FailedEntry[];
+  /** Folders created on the target (existing ones are reused, not counted). */
+  folders: number;
+}
+
+interface SourceFile {
+  file: PutioFile;
+  path: string;
+  /** Path of its folder ("" = the target folder itself). */
+  dir: string;
+}
+
+/** put.io lists a folder 1,000 children per page; one listing per folder (each page followed). */
+function listAll(client: PutioClient, id: number, signal?: AbortSignal): Promise<PutioFile[]> {
+  return collect(client.files.list(id, { signal }));
+}
+
+const isFolder = (f: PutioFile) => f.file_type === "FOLDER";
+
+/** A name's problem as put.io's rules (and ours) see it, or null: checkName's verdict without the throw. */
+function nameProblem(name: string, attempted: Text): PutioBaseError | null {
+  try {
+    checkName(name, attempted);
+    return null;
+  } catch (err) {
+    return err as PutioBaseError;
+  }
+}
+
+/** Errors that end the job, not an entry: the job was aborted, or a token was refused. */
+function isFatal(err: unknown): boolean {
+  return err instanceof PutioAbortError || (err instanceof PutioError && err.statusCode === 401);
+}
+
+/**
+ * The source's storage URL, refused if it carries an access token: the target account's transfer
+ * list (and anyone it is shared with) would see it. The URL itself is never put in a text.
+ */
+export function checkStorageUrl(url: string, attempted: Text): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new PutioInputError(attempted, t("copy.bad-url"));
+  }
+  const names = [...u.searchParams.keys()].map((k) => k.toLowerCase());
+  if (names.some((k) => k === "oauth_token" || k === "token" || k === "access_token") || u.username || u.password)
+    throw new PutioInputError(attempted, t("copy.url-has-token"));
+  return url;
+}
+
+/** A refusal to add another transfer that waiting may cure (put.io's limit of active transfers; core/quirks.ts). */
+function mayBeQueueFull(err: unknown): boolean {
+  return err instanceof PutioError && (err.statusCode === 403 || err.statusCode === 429 || /TOO_MANY|LIMIT|QUEUE/i.test(err.errorType));
+}
+
+export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummary> {
+  const { from, to } = opts;
+  // One signal for the job: the caller's, or a failure that ends the job (the other workers stop too).
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const concurrency = Math.max(1, Math.min(50, opts.concurrency ?? 4));
+  const waitFor = opts.waitFor ?? pollingWaiter(to);
+  const addAttempts = Math.max(1, opts.addAttempts ?? 8);
+  const backoff = opts.addBackoffMs ?? { base: 2000, max: 60_000 };
+  const summary: CopySummary = { copied: [], skipped: [], failed: [], folders: 0 };
+  const jobAttempt = t("op.copy-between-accounts", { id: opts.sourceId, folder: opts.targetFolderId });
+  const aborted = () => {
+    if (signal.aborted) throw signal.reason instanceof PutioAbortError ? signal.reason : new PutioAbortError(jobAttempt, signal.reason);
+  };
+  const fail = (path: string, err: unknown) => {
+    if (signal.aborted) throw signal.reason instanceof PutioAbortError ? signal.reason : new PutioAbortError(jobAttempt, signal.reason);
+    if (isFatal(err)) throw err;
+    const e =
+      err instanceof PutioBaseError ? err : new PutioBaseError(t("op.copy-file", { path }), t("plain", { text: String((err as Error)?.message ?? err) }));
+    summary.failed.push({ path, error: e.message, code: e.code, text: e.text });
+  };
+
+  // What to copy: the item itself (a file, or a folder with its tree), or the root's content.
+  const source = await from.files.get(opts.sourceId, signal);
+  const target = await to.files.get(opts.targetFolderId, signal);
+  if (!isFolder(target)) throw new PutioInputError(jobAttempt, t("copy.target-not-folder", { name: target.name }));
+  const folders: string[] = [];
+  const sourceFiles: SourceFile[] = [];
+  const failedDirs = new Set<string>();
+  if (!isFolder(source)) sourceFiles.push({ file: source, path: source.name, dir: "" });
+  else {
+    // Breadth-first, one listing per folder. Not domains/walk.ts: it refuses names unsafe as local
+    // path segments, and here a name B refuses must fail its own entry, not the whole job.
+    const queue: Array<{ id: number; path: string }> = [{ id: source.id, path: source.id === 0 ? "" : source.name }];
+    if (source.id !== 0) folders.push(source.name);
+    while (queue.length) {
+      aborted();
+      const { id, path } = queue.shift()!;
+      for (const child of await listAll(from, id, signal)) {
+        const childPath = path ? `${path}/${child.name}` : child.name;
+        if (isFolder(child)) {
+          folders.push(childPath);
+          queue.push({ id: child.id, path: childPath });
+        } else sourceFiles.push({ file: child, path: childPath, dir: path });
+      }
+    }
+  }
+
+  const progress: CopyProgress = { total: sourceFiles.length, done: 0, active: 0, copied: 0, skipped: 0, failed: 0 };
+  const report = () => {
+    progress.copied = summary.copied.length;
+    progress.skipped = summary.skipped.length;
+    progress.failed = summary.failed.length;
+    progress.done = progress.copied + progress.skipped + progress.failed;
+    opts.onProgress?.({ ...progress });
+  };
+  report();
+
+  // The tree on the target: each folder path → its id there, and its children as listed once.
+  const targetIds = new Map<string, number>([["", target.id]]);
+  const listings = new Map<number, Promise<PutioFile[]>>();
+  const childrenOnTarget = (id: number): Promise<PutioFile[]> => {
+    let p = listings.get(id);
+    if (!p) {
+      p = listAll(to, id, signal);
+      listings.set(id, p);
+      p.catch(() => listings.delete(id));
+    }
+    return p;
+  };
+  const parentOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "");
+  const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
+  // Folders in breadth-first order: a parent is always ensured before its children.
+  for (const path of folders) {
+    aborted();
+    const parent = parentOf(path);
+    if (failedDirs.has(parent)) {
+      failedDirs.add(path);
+      continue;
+    }
+    const name = nameOf(path);
+    const attempted = t("op.copy-folder", { path });
+    try {
+      const refused = nameProblem(name, attempted);
+      if (refused) throw refused;
+      const parentId = targetIds.get(parent)!;
+      const existing = (await childrenOnTarget(parentId)).find((c) => c.name === name);
+      if (existing && !isFolder(existing)) throw new PutioInputError(attempted, t("copy.file-in-the-way", { name }));
+      if (existing) targetIds.set(path, existing.id);
+      else {
+        const created = await to.files.createFolder(parentId, name, signal);
+        (await childrenOnTarget(parentId)).push(created);
+        // A new folder is empty: no listing needed.
+        listings.set(created.id, Promise.resolve([]));
+        targetIds.set(path, created.id);
+        summary.folders++;
+      }
+    } catch (err) {
+      failedDirs.add(path);
+      fail(path, err);
+    }
+  }
+
+  // Files: skip what is already there, refuse what would overwrite, queue the rest.
+  const todo: Array<SourceFile & { parentId: number }> = [];
+  // put.io can hold two files of one name in a folder: only the first one gets that name on the target.
+  const planned = new Set<string>();
+  for (const f of sourceFiles) {
+    aborted();
+    const attempted = t("op.copy-file", { path: f.path });
+    if (failedDirs.has(f.dir)) {
+      fail(f.path, new PutioBaseError(attempted, t("copy.folder-failed", { attempted, folder: f.dir })));
+      continue;
+    }
+    try {
+      const refused = nameProblem(f.file.name, attempted);
+      if (refused) throw refused;
+      const parentId = targetIds.get(f.dir)!;
+      if (planned.has(`${parentId}/${f.file.name}`)) throw new PutioInputError(attempted, t("copy.same-name-twice", { name: f.file.name }));
+      planned.add(`${parentId}/${f.file.name}`);
+      const existing = (await childrenOnTarget(parentId)).find((c) => c.name === f.file.name);
+      if (existing) {
+        if (!isFolder(existing) && sameContent(existing, f.file)) summary.skipped.push({ path: f.path, size: existing.size, fileId: existing.id });
+        else throw new PutioInputError(attempted, t("copy.name-taken", { name: f.file.name }));
+      } else todo.push({ ...f, parentId });
+    } catch (err) {
+      fail(f.path, err);
+    }
+  }
+  report();
+
+  // The copies, a few at a time. On abort, what this job started on the target is cancelled.
+  const active = new Set<number>();
+  const handedOver = new Set<string>();
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      aborted();
+      const f = todo[next++]!;
+      try {
+        const copied = await copyOne(f, active);
+        summary.copied.push(copied);
+      } catch (err) {
+        fail(f.path, err);
+      }
+      report();
+    }
+  };
+
+  async function copyOne(f: SourceFile & { parentId: number }, activeIds: Set<number>): Promise<CopiedEntry> {
+    const attempted = t("op.copy-file", { path: f.path });
+    let transfer: Transfer | null = null;
+    for (let attempt = 0; !transfer; attempt++) {
+      // A fresh address each attempt: a signed one expires while we wait.
+      const url = checkStorageUrl(await from.files.downloadUrl(f.file.id, signal), attempted);
+      try {
+        // Known before the answer: an add cut short by an abort may still have reached put.io.
+        handedOver.add(url);
+        transfer = await to.transfers.add(url, { saveParentId: f.parentId, signal });
+      } catch (err) {
+        if (!mayBeQueueFull(err) || attempt + 1 >= addAttempts) {
+          if (mayBeQueueFull(err)) throw new PutioBaseError(attempted, t("copy.queue-full", { attempted, count: attempt + 1, detail: (err as Error).message }));
+          throw err;
+        }
+        await abortableSleep(backoffDelay(attempt, backoff.base, backoff.max), signal).catch(() => aborted());
+      }
+    }
+    const id = transfer.id;
+    activeIds.add(id);
+    progress.active = activeIds.size;
+    report();
+    let finished: Transfer;
+    try {
+      finished = await waitFor(id, signal);
+    } catch (err) {
+      if (err instanceof PutioError && err.statusCode === 404) {
+        activeIds.delete(id);
+        throw new PutioBaseError(attempted, t("copy.transfer-gone", { attempted }));
+      }
+      // Still active on the target: an abort cancels it.
+      throw err;
+    }
+    activeIds.delete(id);
+    progress.active = activeIds.size;
+    // Finished either way: its entry leaves the target's list (best effort; the copy is what counts).
+    const clean = () => to.transfers.clean([id], signal).catch((e: unknown) => (isFatal(e) ? Promise.reject(e) : undefined));
+    if (!isTransferDone(finished.status) || typeof finished.file_id !== "number") {
+      await clean();
+      throw new PutioBaseError(attempted, t("copy.transfer-failed", { attempted, detail: finished.error_message || finished.status }));
+    }
+    const fileId = finished.file_id as number;
+    const copy = await to.files.get(fileId, signal);
+    const problem =
+      isFolder(copy) || copy.size !== f.file.size
+        ? t("copy.size-mismatch", { attempted, size: copy.size, expected: f.file.size })
+        : f.file.crc32 && copy.crc32?.toLowerCase() !== f.file.crc32.toLowerCase()
+          ? t("copy.crc-mismatch", { attempted, crc: copy.crc32 ?? "-", expected: f.file.crc32 })
+          : null;
+    if (problem) {
+      // Not what the source holds: it must not stay looking like a copy.
+      await to.files.delete([fileId], { signal });
+      await clean();
+      throw new PutioBaseError(attempted, problem);
+    }
+    if (copy.name !== f.file.name || copy.parent_id !== f.parentId) {
+      try {
+        if (copy.parent_id !== f.parentId) await to.files.moveAndRename(fileId, f.parentId, f.file.name, signal);
+        else await to.files.rename(fileId, f.file.name, signal);
+      } catch (err) {
+        if (isFatal(err)) throw err;
+        // Under put.io's name for it, the copy would be a stray: it goes to the trash.
+        await to.files.delete([fileId], { signal });
+        await clean();
+        throw err;
+      }
+    }
+    await clean();
+    return { path: f.path, size: copy.size, fileId };
+  }
+
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, () => worker()));
+  } catch (err) {
+    stop.abort(err);
+    // Stop what this job started (also an add whose answer the abort cut off); the signal has
+    // fired, so these calls get a time limit of their own. Best effort: the job failed anyway.
+    if (handedOver.size) {
+      const ids = new Set(active);
+      try {
+        for await (const tr of to.transfers.list({ signal: AbortSignal.timeout(10_000) }))
+          if (tr.source && handedOver.has(tr.source) && !isTransferFinished(tr.status)) ids.add(tr.id);
+      } catch {
+        /* the ids we know are cancelled below all the same */
+      }
+      if (ids.size) await to.transfers.cancel([...ids], AbortSignal.timeout(10_000)).catch(() => undefined);
+    }
+    throw err;
+  }
+  report();
+  return summary;
+}
+
+/** Same bytes as far as put.io can tell: the size, and the CRC32 when both have one. */
+function sameContent(a: PutioFile, b: PutioFile): boolean {
+  if (a.size !== b.size) return false;
+  if (!a.crc32 || !b.crc32) return false;
+  return a.crc32.toLowerCase() === b.crc32.toLowerCase();
+}

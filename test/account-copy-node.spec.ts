@@ -1,0 +1,182 @@
+/** putio-account-copy in a real Node-RED runtime with two account nodes, against the emulator. */
+import assert from "node:assert/strict";
+import * as crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { startEmulator, type Emulator } from "./emulator";
+import { whileClockRuns } from "./support/emulator-clock";
+import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+
+const accountNode = require("../nodes/putio-account");
+const copyNode = require("../nodes/putio-account-copy");
+
+const drive = <T>(emu: Emulator, p: Promise<T>) => whileClockRuns(emu, p, 3000);
+
+describe("putio-account-copy node", function () {
+  this.timeout(60_000);
+  let emu: Emulator;
+  let tokenB: string;
+  beforeEach(async () => {
+    emu = await startEmulator();
+    tokenB = emu.addUser({ username: "friend" }).token;
+    await nr.start();
+  });
+  afterEach(async () => {
+    await nr.stop();
+    await emu.close();
+  });
+
+  const account = (id: string, name: string): FlowNode => ({
+    id,
+    type: "putio-account",
+    name,
+    apiUrl: emu.apiUrl,
+    uploadUrl: emu.uploadUrl,
+    socketUrl: emu.socketUrl,
+  });
+
+  async function load(cfg: object = {}) {
+    await nr.load(
+      [accountNode, copyNode],
+      withTab([
+        account("accA", "mine"),
+        account("accB", "friend"),
+        {
+          id: "copy",
+          type: "putio-account-copy",
+          account: "accA",
+          targetAccount: "accB",
+          source: "payload",
+          sourceType: "msg",
+          target: "/From friend",
+          targetType: "str",
+          ...cfg,
+          wires: [["out"]],
+        },
+        catchAll("c", "caught"),
+        { id: "out", type: "helper" },
+        { id: "caught", type: "helper" },
+      ]),
+      { accA: { accessToken: emu.token }, accB: { accessToken: tokenB } },
+    );
+  }
+
+  function seed() {
+    const movies = emu.state.addFolder(0, "Movies");
+    const film = emu.state.addFolder(movies.id, "Film (2024)");
+    emu.state.addFile(film.id, "Film.mkv", crypto.randomBytes(5000));
+    emu.state.addFile(film.id, "Film.srt", crypto.randomBytes(300));
+    emu.state.addFolder(film.id, "Extras");
+    return film;
+  }
+
+  it("copies a folder given as a path into a folder it creates on the other account; one summary msg; a re-run skips", async () => {
+    const film = seed();
+    await load();
+    const copying = statusMatching("copy", (s) => /^copying \d+\/2 \(B: \d+ downloading\)$/.test(s.text ?? ""));
+    const out = nextMessage("out");
+    nr.node("copy").receive({ payload: "/Movies/Film (2024)" });
+    const msg = await drive(emu, out);
+    await copying;
+    assert.equal(msg.sourceId, film.id);
+    assert.deepEqual(msg.payload.failed, []);
+    assert.equal(msg.payload.folders, 2);
+    assert.deepEqual(msg.payload.copied.map((c: { path: string }) => c.path).sort(), ["Film (2024)/Film.mkv", "Film (2024)/Film.srt"]);
+    const dest = emu.state.listChildren(0, tokenB).find((f) => f.name === "From friend")!;
+    assert.equal(msg.targetFolderId, dest.id);
+    const copyFolder = emu.state.listChildren(dest.id, tokenB).find((f) => f.name === "Film (2024)")!;
+    const onB = emu.state
+      .listChildren(copyFolder.id, tokenB)
+      .map((f) => `${f.name}:${f.size}:${f.crc32}`)
+      .sort();
+    const onA = emu.state
+      .listChildren(film.id)
+      .map((f) => `${f.name}:${f.size}:${f.crc32}`)
+      .sort();
+    assert.deepEqual(onB, onA);
+    assert.deepEqual(emu.state.transfers(tokenB), []);
+    await statusMatching("copy", (s) => s.text === "2 copied, 0 skipped" && s.fill === "green");
+
+    const again = nextMessage("out");
+    nr.node("copy").receive({ payload: film.id });
+    const second = await drive(emu, again);
+    assert.equal(second.payload.copied.length, 0);
+    assert.equal(second.payload.skipped.length, 2);
+    // Neither token anywhere in the msgs or the log.
+    for (const token of [emu.token, tokenB]) {
+      assert.ok(!JSON.stringify([msg, second]).includes(token));
+      assert.ok(!nr.logText().includes(token));
+    }
+  });
+
+  it("reports a failed copy in the summary, in the runtime's language, with a yellow status", async () => {
+    const f = emu.state.addFile(0, "bad.bin", crypto.randomBytes(2000));
+    emu.state.corruptCrc(f.id);
+    await load({ target: "" });
+    const out = nextMessage("out");
+    nr.node("copy").receive({ payload: "/bad.bin" });
+    const msg = await drive(emu, out);
+    assert.equal(msg.payload.failed.length, 1);
+    assert.equal(msg.payload.failed[0].code, "copy.crc-mismatch");
+    assert.match(msg.payload.failed[0].error, /CRC32.*moved to the trash/);
+    assert.equal(emu.state.trashed(tokenB).length, 1);
+    await statusMatching("copy", (s) => s.fill === "yellow" && s.text === "0 copied, 0 skipped, 1 failed");
+  });
+
+  it("fails a msg to a Catch node without a target account, and for a source path that is not there", async () => {
+    await load({ targetAccount: "" });
+    const caught = nextMessage("caught");
+    nr.node("copy").receive({ payload: "/x" });
+    const err = await caught;
+    assert.match(err.error.message, /no target account/);
+
+    await nr.helper.unload();
+    await load();
+    const caught2 = nextMessage("caught");
+    nr.node("copy").receive({ payload: "/Nope/nothing.mkv" });
+    const err2 = await caught2;
+    assert.match(err2.error.message, /"\/Nope\/nothing.mkv" is not on the source account/);
+    assert.ok(!JSON.stringify(err2).includes(emu.token) && !JSON.stringify(err2).includes(tokenB));
+  });
+
+  it("closing the node mid-copy stops the job and cancels its transfers on the other account", async () => {
+    const folder = emu.state.addFolder(0, "Many");
+    for (let i = 0; i < 5; i++) emu.state.addFile(folder.id, `f${i}.bin`, crypto.randomBytes(100));
+    await load({ concurrency: "2", target: "" });
+    nr.node("copy").receive({ payload: folder.id });
+    // The manual clock stands still: the two transfers wait in B's queue.
+    while (emu.state.transfers(tokenB).length < 2) await new Promise((r) => setTimeout(r, 10));
+    // Only this node closes (a modified-nodes deploy): the accounts stay up for the cancel.
+    await (nr.node("copy") as unknown as { close(removed: boolean): Promise<void> }).close(true);
+    assert.deepEqual(emu.state.transfers(tokenB), []);
+  });
+
+  it("the example (copy-between-accounts.json) as shipped, with the two accounts filled in: /Movies lands in /Shared with me", async () => {
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "examples", "copy-between-accounts.json"), "utf8")) as FlowNode[];
+    const flow = example
+      // The runtime here has no inject node: its msg is sent to the copy node as it would send it.
+      .filter((n) => n.type !== "comment" && n.type !== "inject")
+      .map((n) => (n.type === "putio-account-copy" ? { ...n, account: "accA", targetAccount: "accB" } : n.type === "debug" ? { id: n.id, type: "helper" } : n));
+    const movies = emu.state.addFolder(0, "Movies");
+    emu.state.addFile(movies.id, "Film.mkv", crypto.randomBytes(4000));
+    await nr.load([accountNode, copyNode], withTab([account("accA", "mine"), account("accB", "friend"), ...flow]), {
+      accA: { accessToken: emu.token },
+      accB: { accessToken: tokenB },
+    });
+    const out = nextMessage("ex-acopy-d");
+    const inject = example.find((n) => n.type === "inject")!;
+    assert.deepEqual(inject.wires, [["ex-acopy"]]);
+    nr.node("ex-acopy").receive({ payload: inject.payload });
+    const msg = await drive(emu, out);
+    assert.deepEqual(
+      msg.payload.copied.map((c: { path: string }) => c.path),
+      ["Movies/Film.mkv"],
+    );
+    const shared = emu.state.listChildren(0, tokenB).find((f) => f.name === "Shared with me")!;
+    const copied = emu.state.listChildren(shared.id, tokenB).find((f) => f.name === "Movies")!;
+    assert.deepEqual(
+      emu.state.listChildren(copied.id, tokenB).map((f) => [f.name, f.size, f.crc32]),
+      emu.state.listChildren(movies.id).map((f) => [f.name, f.size, f.crc32]),
+    );
+  });
+});
