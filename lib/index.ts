@@ -28,3 +28,4 @@ export * from "./domains/filters";
 export * from "./upload/engine";
 export * from "./core/ids";
 export * from "./core/describe";
+export * from "./sync";

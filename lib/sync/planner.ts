@@ -1,0 +1,170 @@
+/**
+ * The sync planner: compares the put.io tree, what the last runs wrote (the state) and what is on
+ * disk now, and says what to do. Pure data in, data out: a dry run is just the plan, and the
+ * invariants (nothing outside the target, nothing deleted unless asked, no user file overwritten)
+ * can be checked on it without touching a disk.
+ *
+ * Local paths are relative to the target, "/"-joined, made of names cleaned by the download rules
+ * (planLocalNames), compared folded (foldName) because the target may ignore case and Unicode form.
+ */
+import { foldName, planLocalNames, sanitizeName, type RemoteEntry } from "../download/names";
+import { parseCrc } from "../core/crc";
+
+/** A file of the put.io folder: the folders from the synced folder down to it, and the file. */
+export interface RemoteItem {
+  folders: RemoteEntry[];
+  id: number;
+  name: string;
+  size: number;
+  crc32: string | null;
+}
+
+/** What a run wrote for one put.io file, as it left it on disk. */
+export interface StateEntry {
+  path: string;
+  size: number;
+  crc32: string | null;
+  mtimeMs: number;
+}
+
+/** What is on disk at a relative path (links are never followed). */
+export interface LocalEntry {
+  path: string;
+  kind: "file" | "dir" | "link" | "other";
+  size: number;
+  mtimeMs: number;
+}
+
+export interface PlanOptions {
+  /** Files deleted on put.io go to the local trash (else they stay and are forgotten). */
+  propagateDeletes: boolean;
+  /** Local files the sync did not write and put.io does not have go to the local trash. */
+  removeExtras: boolean;
+}
+
+export type PlanAction =
+  | { kind: "skip"; id: number; path: string }
+  /** `replace`: the local file at `path` is ours (in the state) and gets the new content. */
+  | { kind: "download"; id: number; path: string; name: string; size: number; crc32: string | null; replace: boolean }
+  /** A file at `path` the sync did not write, of the remote size: kept if its CRC32 matches, else a conflict. */
+  | { kind: "adopt"; id: number; path: string; size: number; crc32: string | null }
+  | { kind: "rename"; id: number; from: string; to: string }
+  /** `id`: a synced file deleted on put.io; null: a local extra. */
+  | { kind: "trash"; id: number | null; path: string }
+  /** Deleted on put.io, deletions not propagated: the file stays and is no longer the sync's. */
+  | { kind: "forget"; id: number; path: string }
+  | { kind: "conflict"; id: number; path: string; reason: "user-file" | "not-a-file" | "taken" };
+
+export interface Plan {
+  actions: PlanAction[];
+  /** Where each put.io file belongs locally (id → relative path). */
+  wanted: Map<number, string>;
+}
+
+/** A relative path a state file may name: clean components only (a tampered state is ignored). */
+export function isSafeRelPath(p: unknown): p is string {
+  if (typeof p !== "string" || p === "") return false;
+  return p.split("/").every((c) => c !== "" && c !== "." && c !== ".." && sanitizeName(c) === c);
+}
+
+export function sameCrc(a: string | null | undefined, b: string | null | undefined): boolean {
+  const x = parseCrc(a);
+  const y = parseCrc(b);
+  return x === null || y === null ? x === y : x === y;
+}
+
+/** The local relative path of every remote file (one-to-one under foldName, see planLocalNames). */
+export function localPaths(remote: RemoteItem[]): Map<number, string> {
+  const names = planLocalNames(remote.map((r) => ({ folders: r.folders, file: { id: r.id, name: r.name } })));
+  return new Map(remote.map((r, i) => [r.id, [...names[i]!.dirs, names[i]!.name].join("/")]));
+}
+
+export function planSync(remote: RemoteItem[], state: Map<number, StateEntry>, local: LocalEntry[], opts: PlanOptions): Plan {
+  const wanted = localPaths(remote);
+  const byId = new Map(remote.map((r) => [r.id, r]));
+  const onDisk = new Map(local.map((l) => [foldName(l.path), l]));
+  const tracked = new Map<string, number>();
+  for (const [id, s] of state) if (isSafeRelPath(s.path)) tracked.set(foldName(s.path), id);
+  const actions: PlanAction[] = [];
+  const at = (p: string) => onDisk.get(foldName(p));
+  /** The state's file is still what the sync left there. */
+  const untouched = (s: StateEntry) => {
+    const l = at(s.path);
+    return !!l && l.kind === "file" && l.size === s.size && l.mtimeMs === s.mtimeMs;
+  };
+
+  // Synced files gone from put.io.
+  const vacated = new Set<string>();
+  for (const [id, s] of state) {
+    if (byId.has(id) || !isSafeRelPath(s.path)) continue;
+    const l = at(s.path);
+    if (!l) continue; // already gone locally: the state simply forgets it
+    // With "remove local extras" a file put.io no longer has is an extra too (else the next run would trash it).
+    if ((opts.propagateDeletes || opts.removeExtras) && (l.kind === "file" || l.kind === "link")) {
+      actions.push({ kind: "trash", id, path: l.path });
+      vacated.add(foldName(s.path));
+    } else actions.push({ kind: "forget", id, path: l.path });
+  }
+
+  // Moves: a synced file whose put.io path changed moves locally when its new place is free,
+  // or is freed by another move of this plan (swaps included: the executor moves in two steps).
+  const moving = new Map<number, { from: string; to: string }>();
+  for (const r of remote) {
+    const s = state.get(r.id);
+    const to = wanted.get(r.id)!;
+    if (s && isSafeRelPath(s.path) && s.path !== to && at(s.path)?.kind === "file") moving.set(r.id, { from: s.path, to });
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    const freed = new Set([...vacated, ...[...moving.values()].map((m) => foldName(m.from))]);
+    for (const [id, m] of moving) {
+      const key = foldName(m.to);
+      if (at(m.to) && !freed.has(key)) {
+        moving.delete(id);
+        changed = true;
+      }
+    }
+  }
+  for (const m of moving.values()) vacated.add(foldName(m.from));
+  // Two moves onto one place cannot happen (wanted is one-to-one), so every free place has one taker.
+
+  for (const r of remote) {
+    const to = wanted.get(r.id)!;
+    const s = state.get(r.id);
+    const sameContent = !!s && s.size === r.size && sameCrc(s.crc32, r.crc32);
+    const download = (replace: boolean): PlanAction => ({ kind: "download", id: r.id, path: to, name: r.name, size: r.size, crc32: r.crc32, replace });
+    const m = moving.get(r.id);
+    if (m) {
+      actions.push({ kind: "rename", id: r.id, from: m.from, to });
+      const wasUntouched = untouched(s!);
+      if (!(sameContent && wasUntouched)) actions.push(download(true));
+      continue;
+    }
+    const here = at(to);
+    const ours = s && isSafeRelPath(s.path) && foldName(s.path) === foldName(to);
+    if (ours && here) {
+      if (here.kind !== "file") actions.push({ kind: "conflict", id: r.id, path: to, reason: "not-a-file" });
+      else if (sameContent && untouched(s)) actions.push({ kind: "skip", id: r.id, path: to });
+      else actions.push(download(true));
+      continue;
+    }
+    if (!here || vacated.has(foldName(to))) {
+      actions.push(download(false));
+      continue;
+    }
+    const owner = tracked.get(foldName(to));
+    if (owner !== undefined && owner !== r.id) actions.push({ kind: "conflict", id: r.id, path: to, reason: "taken" });
+    else if (here.kind !== "file") actions.push({ kind: "conflict", id: r.id, path: to, reason: "not-a-file" });
+    else if (here.size === r.size) actions.push({ kind: "adopt", id: r.id, path: to, size: r.size, crc32: r.crc32 });
+    else actions.push({ kind: "conflict", id: r.id, path: to, reason: "user-file" });
+  }
+
+  if (opts.removeExtras) {
+    const wantedKeys = new Set([...wanted.values()].map(foldName));
+    for (const l of local) {
+      const key = foldName(l.path);
+      if ((l.kind === "file" || l.kind === "link") && !tracked.has(key) && !wantedKeys.has(key)) actions.push({ kind: "trash", id: null, path: l.path });
+    }
+  }
+  return { actions, wanted };
+}
