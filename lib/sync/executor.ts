@@ -11,10 +11,10 @@ import { PutioAbortError, PutioInputError } from "../core/errors";
 import { crc32, crcHex, parseCrc } from "../core/crc";
 import { t } from "../core/texts";
 import { localPathClaims } from "../download/claims";
-import { assertInside } from "../download/names";
+import { assertInside, foldName } from "../download/names";
 import type { DownloadScheduler } from "../download/scheduler";
 import { STAGING_DIR, TRASH_DIR, writeState, type SyncState } from "./local";
-import type { PlanAction } from "./planner";
+import type { ConflictReason, PlanAction } from "./planner";
 
 export interface SyncReport {
   copied: Array<{ path: string; size: number }>;
@@ -60,8 +60,8 @@ export function reportOfPlan(actions: PlanAction[], trashStamp: string): SyncRep
   return r;
 }
 
-function conflictError(rel: string, reason: "user-file" | "not-a-file" | "taken"): Error {
-  const code = { "user-file": "sync.user-file", "not-a-file": "sync.not-a-file", taken: "sync.taken" }[reason];
+function conflictError(rel: string, reason: ConflictReason): Error {
+  const code = { "user-file": "sync.user-file", "not-a-file": "sync.not-a-file", taken: "sync.taken", "parent-not-folder": "sync.parent-not-folder" }[reason];
   return new PutioInputError(t("op.sync-file", { path: rel }), t(code, { path: rel }));
 }
 
@@ -88,8 +88,15 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
     if (signal.aborted) throw new PutioAbortError(t("op.sync-file", { path: rel }), signal.reason);
     report.failed.push({ path: rel, error: err instanceof Error ? err : new Error(String(err)) });
   };
+  // One id per local path: an id recorded at a path takes it from any other (stale) entry.
+  const holder = new Map<string, number>();
+  for (const [id, s] of state.files) holder.set(foldName(s.path), id);
   const record = async (id: number, rel: string, size: number, crc: string | null) => {
     const st = await fsp.lstat(abs(rel));
+    const key = foldName(rel);
+    const other = holder.get(key);
+    if (other !== undefined && other !== id && state.files.get(other) && foldName(state.files.get(other)!.path) === key) state.files.delete(other);
+    holder.set(key, id);
     state.files.set(id, { path: rel, size, crc32: crc, mtimeMs: st.mtimeMs });
   };
   const vacatedDirs = new Set<string>();
@@ -100,8 +107,11 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
   try {
     for (const a of actions) {
       if (a.kind === "skip") report.skipped++;
-      else if (a.kind === "forget") report.kept.push({ path: a.path });
-      else if (a.kind === "conflict") report.failed.push({ path: a.path, error: conflictError(a.path, a.reason) });
+      else if (a.kind === "forget") {
+        report.kept.push({ path: a.path });
+        const s = state.files.get(a.id);
+        if (s && foldName(s.path) === foldName(a.path)) state.files.delete(a.id);
+      } else if (a.kind === "conflict") report.failed.push({ path: a.path, error: conflictError(a.path, a.reason) });
     }
 
     // 1. Trash: synced files put.io deleted (when asked) and local extras (when asked).
@@ -123,6 +133,8 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
 
     // 2. Moves, in two steps (to a staging name, then to the new place) so swaps and case-only renames work.
     const renames = actions.filter((a): a is Extract<PlanAction, { kind: "rename" }> => a.kind === "rename");
+    // Their entries as they were: recording one move may take a path another move is leaving.
+    const entryOf = new Map(renames.map((a) => [a.id, state.files.get(a.id)!]));
     const parked: Array<{ a: (typeof renames)[number]; tmp: string }> = [];
     const failedMoves = new Set<number>();
     for (const a of renames) {
@@ -131,19 +143,22 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
         await checkFolders(realRoot, root, path.dirname(abs(a.from)), false);
         await moveInside(realRoot, root, abs(a.from), tmp, false);
         parked.push({ a, tmp });
+        vacatedDirs.add(path.dirname(abs(a.from)));
       } catch (err) {
         failedMoves.add(a.id);
         fail(a.from, err);
         tick();
       }
     }
+    // Folders emptied by trash moves and moves go before anything arrives (the plan counts on it;
+    // rmdir refuses a folder that is not empty).
+    for (const dir of vacatedDirs) await removeEmptyUp(root, dir);
     for (const { a, tmp } of parked) {
       try {
         await moveInside(realRoot, root, tmp, abs(a.to), false);
-        const s = state.files.get(a.id)!;
+        const s = entryOf.get(a.id)!;
         await record(a.id, a.to, s.size, s.crc32);
         report.renamed.push({ from: a.from, to: a.to });
-        vacatedDirs.add(path.dirname(abs(a.from)));
       } catch (err) {
         failedMoves.add(a.id);
         // Put it back where it was; if even that fails it waits in the staging folder (the next run downloads it again).
@@ -207,8 +222,6 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
     await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 4) }, worker));
     if (signal.aborted) throw new PutioAbortError(t("op.sync-file", { path: "" }), signal.reason);
 
-    // Folders emptied by moves and trash moves go too (only empty ones: rmdir refuses the rest).
-    for (const dir of vacatedDirs) await removeEmptyUp(root, dir);
     await fsp.rmdir(path.join(root, STAGING_DIR)).catch(() => {});
     for (const id of [...state.files.keys()]) if (!opts.remoteIds.has(id) && !keepIds.has(id)) state.files.delete(id);
     state.running = false;
