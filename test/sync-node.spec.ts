@@ -276,6 +276,58 @@ describe("putio-sync node", function () {
     assert.equal(outs[1].payload.skipped, 6);
   });
 
+  it("two names swapped on put.io: two local moves through the staging folder, nothing downloaded", async () => {
+    const m = emu.state.addFolder(0, "Media");
+    const x = emu.state.addFile(m.id, "x.txt", Buffer.from("xxx"));
+    const y = emu.state.addFile(m.id, "y.txt", Buffer.from("yyyy"));
+    await load({});
+    await run();
+    await client.files.rename(x.id, "tmp.txt");
+    await client.files.rename(y.id, "x.txt");
+    await client.files.rename(x.id, "y.txt");
+    const gets = storageGets();
+    const r = await run();
+    assert.deepEqual(r.renamed.map((e: any) => `${e.from}>${e.to}`).sort(), ["x.txt>y.txt", "y.txt>x.txt"]);
+    assert.equal(storageGets(), gets);
+    assert.equal(fs.readFileSync(path.join(target, "x.txt"), "utf8"), "yyyy");
+    assert.equal(fs.readFileSync(path.join(target, "y.txt"), "utf8"), "xxx");
+  });
+
+  it("two sync nodes on one local folder take turns: every file is copied once, nothing fails", async () => {
+    const m = emu.state.addFolder(0, "Media");
+    for (let i = 0; i < 5; i++) emu.state.addFile(m.id, `f${i}.bin`, { size: MiB / 2, seed: i + 1 });
+    emu.knobs.latencyMs = 10;
+    await load({});
+    const flow = withTab([
+      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      ...["s1", "s2"].map((id) => ({
+        id,
+        type: "putio-sync",
+        account: "acc",
+        folder: "/Media",
+        folderType: "str",
+        target,
+        targetType: "str",
+        wires: [["out"]],
+      })),
+      { id: "out", type: "helper" },
+    ]);
+    await nr.helper.unload();
+    await nr.load([accountNode, syncNode], flow, { acc: { accessToken: emu.token } });
+    const outs: any[] = [];
+    nr.node("out").on("input", (msg: any) => outs.push(msg.payload));
+    nr.node("s1").receive({});
+    nr.node("s2").receive({});
+    await until(() => outs.length === 2, "both reports");
+    assert.deepEqual(
+      outs.map((o) => o.failed),
+      [[], []],
+    );
+    assert.equal(outs[0].copied.length + outs[1].copied.length, 5);
+    assert.equal(outs[0].skipped + outs[1].skipped, 5, "the second run found everything done");
+    assert.equal(storageGets(), 5);
+  });
+
   it("a restart mid-run: the next start finishes the run, resuming the half-downloaded file", async () => {
     const m = emu.state.addFolder(0, "Media");
     const big = emu.state.addFile(m.id, "big.mkv", { size: 4 * MiB, seed: 9 });

@@ -222,7 +222,13 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
     await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 4) }, worker));
     if (signal.aborted) throw new PutioAbortError(t("op.sync-file", { path: "" }), signal.reason);
 
-    await fsp.rmdir(path.join(root, STAGING_DIR)).catch(() => {});
+    // Half-downloaded files of put.io files that are gone (or moved out of the folder): our own temp files.
+    const staging = path.join(root, STAGING_DIR);
+    for (const name of await fsp.readdir(staging).catch(() => [] as string[])) {
+      const m = /^dl-(\d+)$/.exec(name);
+      if (m && !opts.remoteIds.has(Number(m[1]))) await fsp.rm(path.join(staging, name), { recursive: true, force: true });
+    }
+    await fsp.rmdir(staging).catch(() => {});
     for (const id of [...state.files.keys()]) if (!opts.remoteIds.has(id) && !keepIds.has(id)) state.files.delete(id);
     state.running = false;
   } finally {
