@@ -192,6 +192,8 @@ export = function (RED: NodeAPI): void {
           if (debounce) clearTimeout(debounce);
           if (reconcile) clearTimeout(reconcile);
           runners.delete(node);
+          // A run started by the socket or the timer was aborted with the node: wait until it has saved its state.
+          return runner.idle();
         },
       };
     },

@@ -117,6 +117,11 @@ export class SyncRunner<R> {
     return this.running !== null;
   }
 
+  /** Resolves once no run works or waits (a closing node waits for its last write). */
+  async idle(): Promise<void> {
+    while (this.running || this.queued) await Promise.allSettled([this.running, this.queued]);
+  }
+
   /** `first`: this trigger started its run (the others joined one already waiting). */
   trigger(dryRun = false): { result: Promise<R>; first: boolean } {
     if (dryRun) return { result: this.work(true), first: true };
