@@ -9,7 +9,7 @@ import { PutioInputError } from "../lib/core/errors";
 import type { SocketEvent } from "../lib/core/socket";
 import { t } from "../lib/core/texts";
 import { DownloadScheduler } from "../lib/download";
-import { SyncRunner, interrupted, runSync, type SyncResult } from "../lib/sync";
+import { SyncRunner, interrupted, runSync, type RemoteCache, type SyncResult } from "../lib/sync";
 import { localizeError, statusTextOf, toError } from "./common/errors";
 import { num } from "./common/config";
 import { definePutioNode } from "./common/kernel";
@@ -54,7 +54,7 @@ function eventIds(value: unknown): { id: number | null; parent: number | null } 
 }
 
 export = function (RED: NodeAPI): void {
-  const runners = new WeakMap<object, SyncRunner<SyncResult>>();
+  const runners = new WeakMap<object, { runner: SyncRunner<SyncResult>; markAll: () => void }>();
   const payloadOf = (r: SyncResult) => ({
     copied: r.copied,
     renamed: r.renamed,
@@ -98,8 +98,20 @@ export = function (RED: NodeAPI): void {
       const { node, config, account, closing, ready, text } = ctx;
       if (!account) return;
       let seen: SyncResult["seen"] | null = null;
+      // The last run's listings, and the folders socket events touched since: an event-driven run
+      // lists only those again; a msg, the timer, a reconnect or a failed run mean all of them.
+      let cache: RemoteCache | null = null;
+      let dirty: Set<number> | "all" = "all";
+      const markAll = () => {
+        dirty = "all";
+      };
       const work = async (dryRun: boolean): Promise<SyncResult> => {
-        const client = await ready();
+        const taken = dryRun ? "all" : dirty;
+        if (!dryRun) dirty = new Set();
+        const client = await ready().catch((err: unknown) => {
+          if (!dryRun) markAll();
+          throw err;
+        });
         const scheduler = account.shared("downloads", () => new DownloadScheduler(account.client));
         if (!dryRun) node.status(STATUS.busy(text("putio-sync.status.checking")));
         try {
@@ -109,10 +121,15 @@ export = function (RED: NodeAPI): void {
             propagateDeletes: config.propagateDeletes,
             removeExtras: config.removeExtras,
             dryRun,
+            cache: dryRun ? null : cache,
+            dirty: taken,
             signal: closing,
             onProgress: (done, total) => node.status(STATUS.busy(text("putio-sync.status.syncing", { done, total }))),
           });
-          if (!dryRun) seen = result.seen;
+          if (!dryRun) {
+            seen = result.seen;
+            cache = result.cache;
+          }
           node.status(
             dryRun
               ? STATUS.idle(text("putio-sync.status.planned", { count: result.copied.length + result.renamed.length + result.deleted.length }))
@@ -122,17 +139,19 @@ export = function (RED: NodeAPI): void {
           );
           return result;
         } catch (err) {
+          if (!dryRun) markAll();
           const e = localizeError(RED, toError(err, account.tokenForRedaction()));
           if (!closing.aborted) node.status(STATUS.error(shortText(statusTextOf(RED, e))));
           throw e;
         }
       };
       const runner = new SyncRunner(work);
-      runners.set(node, runner);
+      runners.set(node, { runner, markAll });
 
       /** A run nobody sent a msg for (socket, timer, start): its result goes out as a new msg. */
-      const background = () => {
+      const background = (full: boolean) => {
         if (closing.aborted) return;
+        if (full) markAll();
         const { result, first } = runner.trigger(config.dryRun);
         result.then(
           (r) => {
@@ -154,17 +173,25 @@ export = function (RED: NodeAPI): void {
         return (id !== null && (seen.files.has(id) || seen.folders.has(id))) || (parent !== null && seen.folders.has(parent)) || id === null;
       };
       const onEvent = (e: SocketEvent) => {
-        if (!concerns(e) || debounce) return;
+        if (!concerns(e)) return;
+        // The folders to list again: the item's folder now (parent_id) and before (the last listing).
+        const { id, parent } = eventIds(e.value);
+        const before = id !== null ? cache?.parentOf.get(id) : undefined;
+        if (dirty !== "all") {
+          if (parent === null && before === undefined) markAll();
+          for (const f of [parent, before, id]) if (f !== null && f !== undefined) dirty.add(f);
+        }
+        if (debounce) return;
         debounce = setTimeout(() => {
           debounce = null;
-          background();
+          background(false);
         }, config.debounceMs);
       };
-      const onOpen = ({ reconnect }: { reconnect: boolean }) => reconnect && background();
+      const onOpen = ({ reconnect }: { reconnect: boolean }) => reconnect && background(true);
       const schedule = () => {
         const ms = socket && socket.state === "connected" ? config.reconcileMs : Math.min(config.reconcileMs, SOCKET_DOWN_RECONCILE_MS);
         reconcile = setTimeout(() => {
-          background();
+          background(true);
           schedule();
         }, ms);
       };
@@ -172,14 +199,14 @@ export = function (RED: NodeAPI): void {
         socket.on("event", onEvent);
         socket.on("open", onOpen);
         schedule();
-        background(); // the first reconcile: what changed while Node-RED was not running
+        background(true); // the first reconcile: what changed while Node-RED was not running
       } else {
         // A run a restart cut off is finished at start.
         void (async () => {
           try {
             const client = await ready();
             const folderId = await client.folderId(config.folder, { signal: closing });
-            if (folderId !== null && (await interrupted(config.target, folderId))) background();
+            if (folderId !== null && (await interrupted(config.target, folderId))) background(true);
           } catch {
             /* not ready or gone: the next trigger reports it */
           }
@@ -199,10 +226,11 @@ export = function (RED: NodeAPI): void {
     },
 
     async input({ node, config, msg, send }) {
-      const runner = runners.get(node);
-      if (!runner) throw new PutioInputError(t("putio-sync.op.run"), t("putio-sync.errors.not-started"));
+      const started = runners.get(node);
+      if (!started) throw new PutioInputError(t("putio-sync.op.run"), t("putio-sync.errors.not-started"));
       const dryRun = typeof msg.dryRun === "boolean" ? msg.dryRun : config.dryRun;
-      const { result, first } = runner.trigger(dryRun);
+      if (!dryRun) started.markAll(); // a msg asks for a full reconcile
+      const { result, first } = started.runner.trigger(dryRun);
       const r = await result;
       if (!first) return; // a run another trigger started reports once
       (msg as Msg).payload = payloadOf(r);

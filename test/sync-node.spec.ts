@@ -150,6 +150,44 @@ describe("putio-sync node", function () {
     assert.ok(fs.readFileSync(path.join(target, "TV", "c.mkv")).equals(emu.state.fileBytes(c.id)));
   });
 
+  it("a run started by socket events lists only the folders they touched; a msg lists them all", async () => {
+    const m = emu.state.addFolder(0, "Media");
+    const folders = [0, 1, 2, 3, 4].map((i) => emu.state.addFolder(m.id, `d${i}`));
+    const f = emu.state.addFile(folders[1]!.id, "one.txt", Buffer.from("one"));
+    await load({ live: true });
+    await nextMessage("out");
+    const lists = (from: number) => emu.requests.slice(from).filter((q) => q.path.startsWith("/v2/files/list"));
+
+    let mark = emu.requests.length;
+    let next = nextMessage("out");
+    emu.state.addFile(folders[3]!.id, "new.txt", Buffer.from("new"));
+    let r = (await next).payload;
+    assert.deepEqual(r.copied, [{ path: "d3/new.txt", size: 3 }]);
+    assert.deepEqual(
+      lists(mark).map((q) => Number(q.query.parent_id)),
+      [folders[3]!.id],
+      "only the folder of the new file",
+    );
+
+    mark = emu.requests.length;
+    next = nextMessage("out");
+    await client.files.move([f.id], folders[4]!.id);
+    r = (await next).payload;
+    assert.deepEqual(r.renamed, [{ from: "d1/one.txt", to: "d4/one.txt" }]);
+    assert.deepEqual(
+      lists(mark)
+        .map((q) => Number(q.query.parent_id))
+        .sort((a, b) => a - b),
+      [folders[1]!.id, folders[4]!.id],
+      "the folders it left and entered",
+    );
+
+    mark = emu.requests.length;
+    r = await run();
+    assert.equal(lists(mark).length, 6, "a msg: every folder (Media and its 5 folders)");
+    assert.equal(r.skipped, 2);
+  });
+
   it("a put.io delete: kept locally by default; with 'propagate deletions' moved to the local trash, never deleted", async () => {
     const { a, b } = media();
     await load({});

@@ -6,9 +6,11 @@
 import * as path from "node:path";
 import type { PutioClient } from "../client";
 import { PutioInputError } from "../core/errors";
+import { collect } from "../core/paginate";
 import { t } from "../core/texts";
 import { PathClaims } from "../download/claims";
 import { ensureTargetFolder, nodeFs } from "../download/fs";
+import type { PutioFile } from "../domains/files";
 import type { DownloadScheduler } from "../download/scheduler";
 import { emptyReport, executePlan, reportOfPlan, trashStamp, type SyncReport } from "./executor";
 import { readState, scanLocal, type SyncState } from "./local";
@@ -24,6 +26,20 @@ export interface SyncOptions {
   dryRun?: boolean;
   signal: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * The listings of the last run, and which folders changed since (from socket events): only those
+   * (and folders not in the cache) are listed again. Without it, or with "all", every folder is listed.
+   */
+  cache?: RemoteCache | null;
+  dirty?: Set<number> | "all";
+}
+
+/** put.io's listings as a run saw them: folder id → children. */
+export interface RemoteCache {
+  folderId: number;
+  children: Map<number, PutioFile[]>;
+  /** Every listed item's folder. */
+  parentOf: Map<number, number>;
 }
 
 export interface SyncResult extends SyncReport {
@@ -32,6 +48,10 @@ export interface SyncResult extends SyncReport {
   seconds: number;
   /** What the run saw on put.io: which socket events concern this sync. */
   seen: { folders: Set<number>; files: Set<number> };
+  /** The listings, for the next run (see SyncOptions.cache). */
+  cache: RemoteCache;
+  /** Folders listed from put.io by this run (the others came from the cache). */
+  listed: number;
 }
 
 /** The depth put.io trees are walked to (a guard, not a limit anyone meets). */
@@ -45,14 +65,27 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
   const { signal } = opts;
   const folderId = await client.folderId(opts.folder, { signal });
   if (folderId === null) throw new PutioInputError(attempted, t("sync.no-folder", { folder: String(opts.folder) }));
-  if (folderId !== 0) {
+  const dirty = opts.dirty ?? "all";
+  const old = opts.cache && opts.cache.folderId === folderId && dirty !== "all" ? opts.cache : null;
+  if (folderId !== 0 && !old) {
     const f = await client.files.get(folderId, signal);
     if (f.file_type !== "FOLDER") throw new PutioInputError(attempted, t("sync.not-a-folder", { folder: String(opts.folder) }));
   }
   const seen = { folders: new Set<number>([folderId]), files: new Set<number>() };
+  const cache: RemoteCache = { folderId, children: new Map(), parentOf: new Map() };
+  let listed = 0;
   const remote: RemoteItem[] = [];
+  const childrenOf = async (id: number): Promise<PutioFile[]> => {
+    const kept = old && !(dirty as Set<number>).has(id) ? old.children.get(id) : undefined;
+    if (kept) return kept;
+    listed++;
+    return collect(client.files.list(id, { signal }));
+  };
   const visit = async (id: number, folders: RemoteItem["folders"]) => {
-    for await (const f of client.files.list(id, { signal })) {
+    const kids = await childrenOf(id);
+    cache.children.set(id, kids);
+    for (const f of kids) {
+      cache.parentOf.set(f.id, id);
       if (f.file_type === "FOLDER") {
         seen.folders.add(f.id);
         if (folders.length < MAX_DEPTH) await visit(f.id, [...folders, { id: f.id, name: f.name }]);
@@ -68,7 +101,7 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
     const state: SyncState = await readState(root, folderId);
     const local = await scanLocal(root, signal);
     const plan = planSync(remote, state.files, local, { propagateDeletes: !!opts.propagateDeletes, removeExtras: !!opts.removeExtras });
-    const done = (r: SyncReport): SyncResult => ({ ...r, folderId, target: root, seconds: (Date.now() - started) / 1000, seen });
+    const done = (r: SyncReport): SyncResult => ({ ...r, folderId, target: root, seconds: (Date.now() - started) / 1000, seen, cache, listed });
     if (opts.dryRun) return done(reportOfPlan(plan.actions, trashStamp()));
     await ensureTargetFolder(nodeFs, root, attempted);
     if (!plan.actions.length) return done(emptyReport(false));
