@@ -43,6 +43,8 @@ interface SyncConfig {
 
 /** After a file event: put.io sends bursts (a folder of 40 files), one run takes them all. */
 const DEBOUNCE_MS = 5000;
+/** A burst of events delays its run by at most this many quiet times. */
+const BURST_LIMIT = 6;
 /** Without the socket, events are missed: reconcile at least this often. */
 const SOCKET_DOWN_RECONCILE_MS = 15 * 60_000;
 const DEFAULT_RECONCILE_MINUTES = 120;
@@ -164,6 +166,7 @@ export = function (RED: NodeAPI): void {
       };
 
       let debounce: NodeJS.Timeout | null = null;
+      let burstStart = 0;
       let reconcile: NodeJS.Timeout | null = null;
       const socket = config.live ? account.socket() : null;
       const concerns = (e: SocketEvent) => {
@@ -181,7 +184,10 @@ export = function (RED: NodeAPI): void {
           if (parent === null && before === undefined) markAll();
           for (const f of [parent, before, id]) if (f !== null && f !== undefined) dirty.add(f);
         }
-        if (debounce) return;
+        // Quiet time after the last event, but a steady stream still gets a run every few quiet times.
+        if (debounce && Date.now() - burstStart >= BURST_LIMIT * config.debounceMs) return;
+        if (debounce) clearTimeout(debounce);
+        else burstStart = Date.now();
         debounce = setTimeout(() => {
           debounce = null;
           background(false);
