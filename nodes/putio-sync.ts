@@ -173,7 +173,8 @@ export = function (RED: NodeAPI): void {
         if (!e.type.startsWith("file_")) return false;
         if (!seen) return true;
         const { id, parent } = eventIds(e.value);
-        return (id !== null && (seen.files.has(id) || seen.folders.has(id))) || (parent !== null && seen.folders.has(parent)) || id === null;
+        // Without parent_id the item could be anywhere, also in the synced folder.
+        return parent === null || (id !== null && (seen.files.has(id) || seen.folders.has(id))) || seen.folders.has(parent);
       };
       const onEvent = (e: SocketEvent) => {
         if (!concerns(e)) return;
@@ -181,8 +182,9 @@ export = function (RED: NodeAPI): void {
         const { id, parent } = eventIds(e.value);
         const before = id !== null ? cache?.parentOf.get(id) : undefined;
         if (dirty !== "all") {
-          if (parent === null && before === undefined) markAll();
-          for (const f of [parent, before, id]) if (f !== null && f !== undefined) dirty.add(f);
+          // Without the folder it is in now, a move or a new item could be anywhere: list everything.
+          if (parent === null && (before === undefined || e.type === "file_move")) markAll();
+          else for (const f of [parent, before, id]) if (f !== null && f !== undefined) dirty.add(f);
         }
         // Quiet time after the last event, but a steady stream still gets a run every few quiet times.
         if (debounce && Date.now() - burstStart >= BURST_LIMIT * config.debounceMs) return;

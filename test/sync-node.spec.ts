@@ -186,6 +186,20 @@ describe("putio-sync node", function () {
     r = await run();
     assert.equal(lists(mark).length, 6, "a msg: every folder (Media and its 5 folders)");
     assert.equal(r.skipped, 2);
+
+    // An event without parent_id (put.io's payloads are not documented): the item could be anywhere.
+    mark = emu.requests.length;
+    next = nextMessage("out");
+    emu.state.push(emu.state.defaultUserId, "file_move", { id: f.id });
+    await next;
+    assert.equal(lists(mark).length, 6, "every folder listed again");
+
+    // An event for a file outside the synced folder starts no run.
+    const other = emu.state.addFolder(0, "Elsewhere");
+    emu.state.addFile(other.id, "x.txt", Buffer.from("x"));
+    mark = emu.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(lists(mark).length, 0, "no run for a change elsewhere");
   });
 
   it("a put.io delete: kept locally by default; with 'propagate deletions' moved to the local trash, never deleted", async () => {
