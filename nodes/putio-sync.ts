@@ -5,6 +5,7 @@
  * run make one more run after it. One msg per run, with what was copied, renamed, skipped,
  * trashed and what failed.
  */
+import * as path from "node:path";
 import { PutioInputError } from "../lib/core/errors";
 import type { SocketEvent } from "../lib/core/socket";
 import { t } from "../lib/core/texts";
@@ -79,6 +80,7 @@ export = function (RED: NodeAPI): void {
         type === "env" ? String(RED.util.evaluateNodeProperty(String(value ?? ""), "env", node, {} as never) ?? "") : String(value ?? "");
       const target = envOf(def.target, def.targetType).trim();
       if (!target) throw new PutioInputError(t("putio-sync.op.configure"), t("putio-sync.errors.no-target"));
+      if (!path.isAbsolute(target)) throw new PutioInputError(t("putio-sync.op.configure"), t("putio-sync.errors.relative-target", { path: target }));
       const folderText = envOf(def.folder, def.folderType).trim();
       const folder: string | number = folderText === "" ? 0 : /^\d+$/.test(folderText) ? Number(folderText) : folderText;
       if (typeof folder === "string" && !folder.startsWith("/"))
@@ -196,16 +198,23 @@ export = function (RED: NodeAPI): void {
         }, config.debounceMs);
       };
       const onOpen = ({ reconnect }: { reconnect: boolean }) => reconnect && background(true);
-      const schedule = () => {
-        const ms = socket && socket.state === "connected" ? config.reconcileMs : Math.min(config.reconcileMs, SOCKET_DOWN_RECONCILE_MS);
+      let reconcileAt = 0;
+      const schedule = (ms = socket && socket.state === "connected" ? config.reconcileMs : Math.min(config.reconcileMs, SOCKET_DOWN_RECONCILE_MS)) => {
+        if (reconcile) clearTimeout(reconcile);
+        reconcileAt = Date.now() + ms;
         reconcile = setTimeout(() => {
           background(true);
           schedule();
         }, ms);
       };
+      // The socket went down: events are missed from now on, so the next reconcile comes sooner.
+      const onState = (state: string) => {
+        if (state !== "connected" && reconcileAt - Date.now() > SOCKET_DOWN_RECONCILE_MS) schedule(SOCKET_DOWN_RECONCILE_MS);
+      };
       if (socket) {
         socket.on("event", onEvent);
         socket.on("open", onOpen);
+        socket.on("state", onState);
         schedule();
         background(true); // the first reconcile: what changed while Node-RED was not running
       } else {
@@ -224,6 +233,7 @@ export = function (RED: NodeAPI): void {
         close() {
           socket?.off("event", onEvent);
           socket?.off("open", onOpen);
+          socket?.off("state", onState);
           if (debounce) clearTimeout(debounce);
           if (reconcile) clearTimeout(reconcile);
           runners.delete(node);

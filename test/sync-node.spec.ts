@@ -202,6 +202,25 @@ describe("putio-sync node", function () {
     assert.equal(lists(mark).length, 0, "no run for a change elsewhere");
   });
 
+  it("a relative local folder or a put.io folder that is not a path is a catchable error; nothing is written", async () => {
+    media();
+    await load({ target: "relative/nas" });
+    let caught = nextMessage("caught");
+    nr.node("sync").receive({ payload: 1 });
+    assert.match((await caught).error.message, /absolute path/);
+    await nr.helper.unload();
+    await load({ folder: "Media" });
+    caught = nextMessage("caught");
+    nr.node("sync").receive({ payload: 1 });
+    assert.match((await caught).error.message, /id or a path like \/Media/);
+    await nr.helper.unload();
+    await load({ folder: "/Nope" });
+    caught = nextMessage("caught");
+    nr.node("sync").receive({ payload: 1 });
+    assert.match((await caught).error.message, /does not exist/);
+    assert.ok(!fs.existsSync(target));
+  });
+
   it("a put.io delete: kept locally by default; with 'propagate deletions' moved to the local trash, never deleted", async () => {
     const { a, b } = media();
     await load({});
