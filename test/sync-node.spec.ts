@@ -118,6 +118,7 @@ describe("putio-sync node", function () {
     const { tv, a, b } = media();
     await load({ live: true });
     const initial = await nextMessage("out"); // the reconcile at start, nobody sent a msg
+    await until(() => emu.socketCount() > 0, "the socket connected"); // pushes before it would be lost
     assert.equal(initial.payload.copied.length, 2);
 
     let next = nextMessage("out");
@@ -156,6 +157,7 @@ describe("putio-sync node", function () {
     const f = emu.state.addFile(folders[1]!.id, "one.txt", Buffer.from("one"));
     await load({ live: true });
     await nextMessage("out");
+    await until(() => emu.socketCount() > 0, "the socket connected"); // pushes before it would be lost
     const lists = (from: number) => emu.requests.slice(from).filter((q) => q.path.startsWith("/v2/files/list"));
 
     let mark = emu.requests.length;
