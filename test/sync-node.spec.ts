@@ -149,6 +149,12 @@ describe("putio-sync node", function () {
     r = (await next).payload;
     assert.deepEqual(r.copied, [{ path: "TV/c.mkv", size: 16 }]);
     assert.ok(fs.readFileSync(path.join(target, "TV", "c.mkv")).equals(emu.state.fileBytes(c.id)));
+
+    next = nextMessage("out");
+    await client.files.delete([c.id]); // pushes file_delete; deletions are not propagated by default
+    r = (await next).payload;
+    assert.deepEqual([r.kept, r.deleted], [[{ path: "TV/c.mkv" }], []]);
+    assert.ok(fs.existsSync(path.join(target, "TV", "c.mkv")));
   });
 
   it("a run started by socket events lists only the folders they touched; a msg lists them all", async () => {
