@@ -229,6 +229,26 @@ describe("putio-sync node", function () {
     assert.ok(!fs.existsSync(target));
   });
 
+  it("a synced file the user replaced by a file of their own (same name) is theirs: never overwritten or trashed", async () => {
+    const { b } = media();
+    await load({ propagateDeletes: true });
+    await run();
+    // Written beside it and renamed over it: another inode for sure (a deleted inode may be reused).
+    fs.writeFileSync(path.join(target, "b.new"), "mine now");
+    fs.renameSync(path.join(target, "b.new"), path.join(target, "b.txt"));
+    emu.state.replaceFileContent(b.id, Buffer.from("bee, second cut"));
+    let r = await run();
+    assert.deepEqual(
+      r.failed.map((f: any) => f.path),
+      ["b.txt"],
+    );
+    assert.equal(fs.readFileSync(path.join(target, "b.txt"), "utf8"), "mine now");
+    await client.files.delete([b.id]);
+    r = await run();
+    assert.deepEqual([r.deleted, r.kept], [[], [{ path: "b.txt" }]]);
+    assert.equal(fs.readFileSync(path.join(target, "b.txt"), "utf8"), "mine now");
+  });
+
   it("a put.io delete: kept locally by default; with 'propagate deletions' moved to the local trash, never deleted", async () => {
     const { a, b } = media();
     await load({});

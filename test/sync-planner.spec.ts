@@ -89,12 +89,14 @@ describe("sync planner", () => {
         ),
         /** Local copies of state entries as the sync left them. */
         intact: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+        /** The copy at a state's path is another file (the user replaced it): another inode. */
+        replaced: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
         opts: fc.record({ propagateDeletes: fc.boolean(), removeExtras: fc.boolean() }),
       }),
     );
 
     interface Disk {
-      files: Map<string, { path: string; size: number; crc: string; mtimeMs: number }>;
+      files: Map<string, { path: string; size: number; crc: string; mtimeMs: number; ino: number }>;
     }
     function build(w: any) {
       const state = new Map<number, StateEntry>();
@@ -104,12 +106,13 @@ describe("sync planner", () => {
       w.state.forEach((s: any, i: number) => {
         if (state.has(s.id)) return;
         const crc = String(s.crc).padStart(8, "0");
-        state.set(s.id, { path: s.path, size: s.size, crc32: crc, mtimeMs: 1 });
-        if (w.intact[i] && isSafeRelPath(s.path) && fits(s.path)) disk.files.set(foldName(s.path), { path: s.path, size: s.size, crc, mtimeMs: 1 });
+        state.set(s.id, { path: s.path, size: s.size, crc32: crc, mtimeMs: 1, ino: s.id });
+        const ino = w.replaced[i] ? 5000 + s.id : s.id;
+        if (w.intact[i] && isSafeRelPath(s.path) && fits(s.path)) disk.files.set(foldName(s.path), { path: s.path, size: s.size, crc, mtimeMs: 1, ino });
       });
       for (const l of w.local) {
         if (!isSafeRelPath(l.path) || !fits(l.path)) continue;
-        disk.files.set(foldName(l.path), { path: l.path, size: l.size, crc: String(l.crc).padStart(8, "0"), mtimeMs: l.mtime });
+        disk.files.set(foldName(l.path), { path: l.path, size: l.size, crc: String(l.crc).padStart(8, "0"), mtimeMs: l.mtime, ino: 9000 + disk.files.size });
       }
       return { state, disk };
     }
@@ -122,7 +125,7 @@ describe("sync planner", () => {
       }
       return [
         ...[...dirs.values()].map((p): LocalEntry => ({ path: p, kind: "dir", size: 0, mtimeMs: 0 })),
-        ...[...disk.files.values()].map((f) => file(f.path, f.size, f.mtimeMs)),
+        ...[...disk.files.values()].map((f): LocalEntry => ({ ...file(f.path, f.size, f.mtimeMs), ino: f.ino })),
       ];
     };
 
@@ -133,7 +136,7 @@ describe("sync planner", () => {
         for (const [other, s] of state) if (other !== id && foldName(s.path) === foldName(e.path)) state.delete(other);
         state.set(id, e);
       };
-      const put = (p: string, size: number, crc: string) => disk.files.set(foldName(p), { path: p, size, crc, mtimeMs: 100 + tick.n++ });
+      const put = (p: string, size: number, crc: string) => disk.files.set(foldName(p), { path: p, size, crc, mtimeMs: 100 + tick.n, ino: 100 + tick.n++ });
       for (const a of actions) {
         if (a.kind !== "trash") continue;
         disk.files.delete(foldName(a.path));
@@ -151,14 +154,14 @@ describe("sync planner", () => {
         const r = a.kind === "download" || a.kind === "adopt" ? byId.get(a.id)! : null;
         if (a.kind === "adopt") {
           const f = disk.files.get(foldName(a.path))!;
-          if (f.crc === r!.crc32) setState(a.id, { path: a.path, size: f.size, crc32: r!.crc32, mtimeMs: f.mtimeMs });
+          if (f.crc === r!.crc32) setState(a.id, { path: a.path, size: f.size, crc32: r!.crc32, mtimeMs: f.mtimeMs, ino: f.ino });
         } else if (a.kind === "download") {
           const f = disk.files.get(foldName(a.path));
           if (!a.replace) assert.equal(f, undefined, `a new download lands on a free place: ${a.path}`);
           else assert.ok(f, "a replace replaces a file of ours");
           if (!(a.replace && f && f.size === r!.size && f.crc === r!.crc32)) put(a.path, r!.size, r!.crc32!);
           const g = disk.files.get(foldName(a.path))!;
-          setState(a.id, { path: a.path, size: g.size, crc32: r!.crc32, mtimeMs: g.mtimeMs });
+          setState(a.id, { path: a.path, size: g.size, crc32: r!.crc32, mtimeMs: g.mtimeMs, ino: g.ino });
         } else if (a.kind === "forget" && foldName(state.get(a.id)?.path ?? "") === foldName(a.path)) state.delete(a.id);
       }
       for (const id of [...state.keys()]) if (!byId.has(id)) state.delete(id);
@@ -168,7 +171,10 @@ describe("sync planner", () => {
       fc.assert(
         fc.property(world, (w) => {
           const { state, disk } = build(w);
-          const ours = new Set([...state.values()].filter((s) => isSafeRelPath(s.path)).map((s) => foldName(s.path)));
+          // The sync's files: at a state's path, with the inode it recorded (a replaced copy is the user's).
+          const ours = new Set(
+            [...state.values()].filter((s) => isSafeRelPath(s.path) && disk.files.get(foldName(s.path))?.ino === s.ino).map((s) => foldName(s.path)),
+          );
           const plan = planSync(w.remote, state, localOf(disk), w.opts);
           const vacated = new Set<string>();
           for (const a of plan.actions) {

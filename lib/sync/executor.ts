@@ -97,7 +97,7 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
     const other = holder.get(key);
     if (other !== undefined && other !== id && state.files.get(other) && foldName(state.files.get(other)!.path) === key) state.files.delete(other);
     holder.set(key, id);
-    state.files.set(id, { path: rel, size, crc32: crc, mtimeMs: st.mtimeMs });
+    state.files.set(id, { path: rel, size, crc32: crc, mtimeMs: st.mtimeMs, ino: st.ino });
   };
   const vacatedDirs = new Set<string>();
   const keepIds = new Set<number>();

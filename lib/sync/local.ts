@@ -40,7 +40,7 @@ export async function scanLocal(root: string, signal?: AbortSignal): Promise<Loc
       const st = await fsp.lstat(full).catch(() => null);
       if (!st) continue;
       const kind = st.isSymbolicLink() ? "link" : st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
-      out.push({ path: r, kind, size: st.size, mtimeMs: st.mtimeMs });
+      out.push({ path: r, kind, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
       if (kind === "dir") await visit(full, r);
     }
   };
@@ -60,7 +60,8 @@ export async function readState(root: string, folderId: number): Promise<SyncSta
   for (const [k, e] of Object.entries(data.files)) {
     const id = Number(k);
     if (!Number.isSafeInteger(id) || !e || !isSafeRelPath(e.path) || typeof e.size !== "number" || typeof e.mtimeMs !== "number") continue;
-    empty.files.set(id, { path: e.path, size: e.size, crc32: typeof e.crc32 === "string" ? e.crc32 : null, mtimeMs: e.mtimeMs });
+    const ino = typeof e.ino === "number" ? { ino: e.ino } : {};
+    empty.files.set(id, { path: e.path, size: e.size, crc32: typeof e.crc32 === "string" ? e.crc32 : null, mtimeMs: e.mtimeMs, ...ino });
   }
   return { ...empty, running: data.running === true };
 }

@@ -25,6 +25,8 @@ export interface StateEntry {
   size: number;
   crc32: string | null;
   mtimeMs: number;
+  /** The file's inode when it was written: another file at the path (the user's) is not ours. */
+  ino?: number;
 }
 
 /** What is on disk at a relative path (links are never followed). */
@@ -33,6 +35,7 @@ export interface LocalEntry {
   kind: "file" | "dir" | "link" | "other";
   size: number;
   mtimeMs: number;
+  ino?: number;
 }
 
 export interface PlanOptions {
@@ -99,15 +102,21 @@ export function planSync(remote: RemoteItem[], stateIn: Map<number, StateEntry>,
     state.set(id, s);
   }
   const onDisk = new Map(local.map((l) => [foldName(l.path), l]));
-  // Files of the sync that put.io still has (the others are trashed or forgotten below).
-  const tracked = new Map<string, number>();
-  for (const [id, s] of state) if (byId.has(id) && isSafeRelPath(s.path)) tracked.set(foldName(s.path), id);
   const actions: PlanAction[] = [];
   const at = (p: string) => onDisk.get(foldName(p));
+  /** The file at the state's path is the one the sync wrote (same inode, where both are known). */
+  const oursOnDisk = (s: StateEntry) => {
+    const l = at(s.path);
+    return !!l && l.kind === "file" && (s.ino === undefined || l.ino === undefined || s.ino === l.ino);
+  };
+  // Files of the sync that put.io still has, where the file at their path is the one the sync wrote
+  // (or nothing): a file the user put there instead is the user's (the others are trashed or forgotten below).
+  const tracked = new Map<string, number>();
+  for (const [id, s] of state) if (byId.has(id) && (!at(s.path) || oursOnDisk(s))) tracked.set(foldName(s.path), id);
   /** The state's file is still what the sync left there. */
   const untouched = (s: StateEntry) => {
     const l = at(s.path);
-    return !!l && l.kind === "file" && l.size === s.size && l.mtimeMs === s.mtimeMs;
+    return !!l && oursOnDisk(s) && l.size === s.size && l.mtimeMs === s.mtimeMs;
   };
 
   // Synced files gone from put.io.
@@ -118,7 +127,7 @@ export function planSync(remote: RemoteItem[], stateIn: Map<number, StateEntry>,
     const l = at(s.path);
     if (!l) continue; // already gone locally: the state simply forgets it
     // With "remove local extras" a file put.io no longer has is an extra too (else the next run would trash it).
-    if ((opts.propagateDeletes || opts.removeExtras) && (l.kind === "file" || l.kind === "link")) {
+    if ((opts.propagateDeletes || opts.removeExtras) && oursOnDisk(s)) {
       actions.push({ kind: "trash", id, path: l.path });
       vacated.add(foldName(s.path));
       trashed.add(foldName(s.path));
@@ -174,7 +183,7 @@ export function planSync(remote: RemoteItem[], stateIn: Map<number, StateEntry>,
   for (const r of remote) {
     const s = state.get(r.id);
     const to = wanted.get(r.id)!;
-    if (s && s.path !== to && at(s.path)?.kind === "file") moving.set(r.id, { from: s.path, to });
+    if (s && s.path !== to && oursOnDisk(s)) moving.set(r.id, { from: s.path, to });
   }
   for (let changed = true; changed;) {
     changed = false;
@@ -200,7 +209,7 @@ export function planSync(remote: RemoteItem[], stateIn: Map<number, StateEntry>,
       const to = wanted.get(r.id)!;
       if (!s || moving.has(r.id) || leaving.has(r.id) || foldName(s.path) === foldName(to)) continue;
       const old = at(s.path);
-      if (!old || old.kind === "dir" || old.kind === "other" || vacated.has(foldName(old.path)) || !parentsOk(to, vacated)) continue;
+      if (!old || !oursOnDisk(s) || vacated.has(foldName(old.path)) || !parentsOk(to, vacated)) continue;
       const here = at(to);
       const adoptable = !!here && here.kind === "file" && here.size === r.size && !tracked.has(foldName(to));
       if (isFree(to, vacated) || adoptable) {
@@ -229,7 +238,8 @@ export function planSync(remote: RemoteItem[], stateIn: Map<number, StateEntry>,
       continue;
     }
     const here = at(to);
-    const ours = s && isSafeRelPath(s.path) && foldName(s.path) === foldName(to);
+    // The sync's own file at its own place (a file the user put there instead is not ours).
+    const ours = s && foldName(s.path) === foldName(to) && (!here || here.kind !== "file" || oursOnDisk(s));
     if (ours && here && !(here.kind === "dir" && isFree(to, vacated))) {
       if (here.kind !== "file") actions.push({ kind: "conflict", id: r.id, path: to, reason: "not-a-file" });
       else if (sameContent && untouched(s)) actions.push({ kind: "skip", id: r.id, path: to });
