@@ -87,11 +87,24 @@ export function localPaths(remote: RemoteItem[]): Map<number, string> {
 export function planSync(remote: RemoteItem[], stateIn: Map<number, StateEntry>, local: LocalEntry[], opts: PlanOptions): Plan {
   const wanted = localPaths(remote);
   const byId = new Map(remote.map((r) => [r.id, r]));
+  const onDisk = new Map(local.map((l) => [foldName(l.path), l]));
+  const actions: PlanAction[] = [];
+  const at = (p: string) => onDisk.get(foldName(p));
+  /** The file at the state's path is the one the sync wrote (same inode, where both are known). */
+  const oursOnDisk = (s: StateEntry) => {
+    const l = at(s.path);
+    return !!l && l.kind === "file" && (s.ino === undefined || l.ino === undefined || s.ino === l.ino);
+  };
   // One local file belongs to one put.io file: a state that says otherwise (damaged, edited) keeps
-  // one claimant per path (one put.io still has, then the lowest id), so one file is never both moved and trashed.
+  // one claimant per path (the one whose file is on disk, then one put.io still has, then the lowest
+  // id), so one file is never both moved and trashed.
   const state = new Map<number, StateEntry>();
   const claimant = new Map<string, number>();
-  const better = (a: number, b: number) => (byId.has(a) !== byId.has(b) ? byId.has(a) : a < b);
+  const better = (a: number, b: number) => {
+    const [sa, sb] = [oursOnDisk(stateIn.get(a)!), oursOnDisk(stateIn.get(b)!)];
+    if (sa !== sb) return sa;
+    return byId.has(a) !== byId.has(b) ? byId.has(a) : a < b;
+  };
   for (const [id, s] of stateIn) {
     if (!isSafeRelPath(s.path)) continue;
     const key = foldName(s.path);
@@ -101,14 +114,6 @@ export function planSync(remote: RemoteItem[], stateIn: Map<number, StateEntry>,
     claimant.set(key, id);
     state.set(id, s);
   }
-  const onDisk = new Map(local.map((l) => [foldName(l.path), l]));
-  const actions: PlanAction[] = [];
-  const at = (p: string) => onDisk.get(foldName(p));
-  /** The file at the state's path is the one the sync wrote (same inode, where both are known). */
-  const oursOnDisk = (s: StateEntry) => {
-    const l = at(s.path);
-    return !!l && l.kind === "file" && (s.ino === undefined || l.ino === undefined || s.ino === l.ino);
-  };
   // Files of the sync that put.io still has, where the file at their path is the one the sync wrote
   // (or nothing): a file the user put there instead is the user's (the others are trashed or forgotten below).
   const tracked = new Map<string, number>();
