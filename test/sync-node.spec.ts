@@ -427,6 +427,26 @@ describe("putio-sync node", function () {
     assert.equal(storageGets(), 5);
   });
 
+  it("a half-downloaded file whose put.io file is deleted meanwhile leaves nothing behind in the staging folder", async () => {
+    const m = emu.state.addFolder(0, "Media");
+    const big = emu.state.addFile(m.id, "big.mkv", { size: 4 * MiB, seed: 9 });
+    emu.state.addFile(m.id, "small.txt", Buffer.from("small"));
+    emu.knobs.stallDownloadAfterBytes = 2 * MiB;
+    emu.knobs.stallsRemaining = 1;
+    await load({});
+    nr.node("sync").receive({ payload: "go" });
+    const part = path.join(target, ".putio-sync-tmp", `dl-${big.id}`, `.putio-${big.id}.part`);
+    await until(() => fs.existsSync(part), "the part file");
+    await nr.stop();
+    await client.files.delete([big.id]);
+    await nr.start();
+    await load({});
+    const r = (await nextMessage("out")).payload; // the interrupted run is finished at start
+    assert.deepEqual(r.failed, []);
+    assert.ok(!fs.existsSync(path.join(target, ".putio-sync-tmp")), "staging folder removed");
+    assert.deepEqual(fs.readdirSync(target).sort(), [".putio-sync.json", "small.txt"]);
+  });
+
   it("a restart mid-run: the next start finishes the run, resuming the half-downloaded file", async () => {
     const m = emu.state.addFolder(0, "Media");
     const big = emu.state.addFile(m.id, "big.mkv", { size: 4 * MiB, seed: 9 });
