@@ -30,3 +30,4 @@ export * from "./upload/backup";
 export * from "./core/ids";
 export * from "./core/describe";
 export * from "./copy";
+export * from "./sync";

@@ -22,6 +22,7 @@ const WORKFLOW = [
   "putio-transfer-watch",
   "putio-download",
   "putio-transmission",
+  "putio-sync",
   "putio-files",
   "putio-file-action",
   "putio-upload",

@@ -427,4 +427,16 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "copy.transfer-failed": "__attempted__: put.io on the other account could not fetch it (__detail__)",
   "copy.size-mismatch": "__attempted__: the copy has __size__ bytes, the source __expected__; the copy was moved to the trash",
   "copy.crc-mismatch": "__attempted__: the copy's CRC32 is __crc__, the source's __expected__; the copy was moved to the trash",
+  // The folder sync (lib/sync).
+  "op.sync": "sync the put.io folder __folder__ to __target__",
+  "op.sync-file": 'sync "__path__"',
+  "sync.no-folder": "__attempted__: the put.io folder __folder__ does not exist",
+  "sync.not-a-folder": "__attempted__: __folder__ on put.io is not a folder",
+  "sync.user-file": '__attempted__: "__path__" exists locally, was not written by the sync and differs from put.io\'s file: it is left alone',
+  "sync.not-a-file": '__attempted__: "__path__" is a folder or a link locally: it is left alone',
+  "sync.taken": '__attempted__: "__path__" still holds another synced file: this one follows once that file has moved',
+  "sync.unsafe-folder": '__attempted__: "__path__" is a link or not a folder: nothing is written through it',
+  "sync.changed-meanwhile": '__attempted__: "__path__" appeared or changed locally during the run: it is left alone',
+  "sync.parent-not-folder": '__attempted__: a folder of "__path__" is a file or a link locally: it is left alone',
+  "sync.not-downloaded": '__attempted__: the download of "__path__" ended without a file',
 });

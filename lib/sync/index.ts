@@ -1,0 +1,4 @@
+export * from "./planner";
+export * from "./local";
+export * from "./executor";
+export * from "./run";

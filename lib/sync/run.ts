@@ -1,0 +1,183 @@
+/**
+ * One sync run, start to end (remote walk, local scan, plan, execute or report the plan), and the
+ * rules around runs: never two at once on one target (any node, any account of this process), and
+ * triggers that arrive while a run works make one more run after it, not one each.
+ */
+import * as path from "node:path";
+import type { PutioClient } from "../client";
+import { PutioInputError } from "../core/errors";
+import { collect } from "../core/paginate";
+import { t } from "../core/texts";
+import { PathClaims } from "../download/claims";
+import { ensureTargetFolder, nodeFs } from "../download/fs";
+import type { PutioFile } from "../domains/files";
+import type { DownloadScheduler } from "../download/scheduler";
+import { emptyReport, executePlan, reportOfPlan, trashStamp, type SyncReport } from "./executor";
+import { readState, scanLocal, type SyncState } from "./local";
+import { planSync, type RemoteItem } from "./planner";
+
+export interface SyncOptions {
+  /** The put.io folder: an id or a path ("/Media/TV"). */
+  folder: number | string;
+  /** Absolute local folder; created when missing (never by a dry run). */
+  target: string;
+  propagateDeletes?: boolean;
+  removeExtras?: boolean;
+  dryRun?: boolean;
+  signal: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  /**
+   * The listings of the last run, and which folders changed since (from socket events): only those
+   * (and folders not in the cache) are listed again. Without it, or with "all", every folder is listed.
+   */
+  cache?: RemoteCache | null;
+  dirty?: Set<number> | "all";
+}
+
+/** put.io's listings as a run saw them: folder id → children. */
+export interface RemoteCache {
+  folderId: number;
+  children: Map<number, PutioFile[]>;
+  /** Every listed item's folder. */
+  parentOf: Map<number, number>;
+}
+
+export interface SyncResult extends SyncReport {
+  folderId: number;
+  target: string;
+  seconds: number;
+  /** What the run saw on put.io: which socket events concern this sync. */
+  seen: { folders: Set<number>; files: Set<number> };
+  /** The listings, for the next run (see SyncOptions.cache). */
+  cache: RemoteCache;
+  /** Folders listed from put.io by this run (the others came from the cache). */
+  listed: number;
+}
+
+/** The depth put.io trees are walked to (a guard, not a limit anyone meets). */
+const MAX_DEPTH = 64;
+
+export async function runSync(client: PutioClient, scheduler: DownloadScheduler, opts: SyncOptions): Promise<SyncResult> {
+  const started = Date.now();
+  const attempted = t("op.sync", { folder: String(opts.folder), target: String(opts.target) });
+  if (!path.isAbsolute(String(opts.target ?? ""))) throw new PutioInputError(attempted, t("input.not-absolute-target", { path: String(opts.target) }));
+  const root = path.resolve(opts.target);
+  const { signal } = opts;
+  const folderId = await client.folderId(opts.folder, { signal });
+  if (folderId === null) throw new PutioInputError(attempted, t("sync.no-folder", { folder: String(opts.folder) }));
+  const dirty = opts.dirty ?? "all";
+  const old = opts.cache && opts.cache.folderId === folderId && dirty !== "all" ? opts.cache : null;
+  if (folderId !== 0 && !old) {
+    const f = await client.files.get(folderId, signal);
+    if (f.file_type !== "FOLDER") throw new PutioInputError(attempted, t("sync.not-a-folder", { folder: String(opts.folder) }));
+  }
+  const seen = { folders: new Set<number>([folderId]), files: new Set<number>() };
+  const cache: RemoteCache = { folderId, children: new Map(), parentOf: new Map() };
+  let listed = 0;
+  const remote: RemoteItem[] = [];
+  const childrenOf = async (id: number): Promise<PutioFile[]> => {
+    const kept = old && !(dirty as Set<number>).has(id) ? old.children.get(id) : undefined;
+    if (kept) return kept;
+    listed++;
+    return collect(client.files.list(id, { signal }));
+  };
+  const visit = async (id: number, folders: RemoteItem["folders"]) => {
+    const kids = await childrenOf(id);
+    cache.children.set(id, kids);
+    for (const f of kids) {
+      cache.parentOf.set(f.id, id);
+      if (f.file_type === "FOLDER") {
+        seen.folders.add(f.id);
+        if (folders.length < MAX_DEPTH) await visit(f.id, [...folders, { id: f.id, name: f.name }]);
+      } else {
+        seen.files.add(f.id);
+        remote.push({ folders, id: f.id, name: f.name, size: f.size, crc32: f.crc32 ?? null });
+      }
+    }
+  };
+  await visit(folderId, []);
+
+  return withTargetLock(root, async () => {
+    const state: SyncState = await readState(root, folderId);
+    const local = await scanLocal(root, signal);
+    const plan = planSync(remote, state.files, local, { propagateDeletes: !!opts.propagateDeletes, removeExtras: !!opts.removeExtras });
+    const done = (r: SyncReport): SyncResult => ({ ...r, folderId, target: root, seconds: (Date.now() - started) / 1000, seen, cache, listed });
+    if (opts.dryRun) return done(reportOfPlan(plan.actions, trashStamp()));
+    await ensureTargetFolder(nodeFs, root, attempted);
+    if (!plan.actions.length) return done(emptyReport(false));
+    const report = await executePlan(plan.actions, { root, scheduler, state, remoteIds: new Set(plan.wanted.keys()), signal, onProgress: opts.onProgress });
+    return done(report);
+  });
+}
+
+/** Whether the last run on `target` for this folder ended before it finished (a restart mid-run). */
+export async function interrupted(target: string, folderId: number): Promise<boolean> {
+  return (await readState(path.resolve(target), folderId)).running;
+}
+
+const LOCKS_KEY = Symbol.for("node-red-putio.sync-target-locks");
+/** Per target folder (folded like paths: the disk may ignore case), process-wide. */
+const targetLocks: Map<string, Promise<void>> = ((globalThis as Record<symbol, unknown>)[LOCKS_KEY] as Map<string, Promise<void>> | undefined) ??
+(((globalThis as Record<symbol, unknown>)[LOCKS_KEY] = new Map<string, Promise<void>>()) as Map<string, Promise<void>>);
+
+export async function withTargetLock<T>(target: string, fn: () => Promise<T>): Promise<T> {
+  const key = PathClaims.key(target);
+  const before = targetLocks.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((r) => (release = r));
+  const chained = before.then(() => mine);
+  targetLocks.set(key, chained);
+  await before;
+  try {
+    return await fn();
+  } finally {
+    release();
+    if (targetLocks.get(key) === chained) targetLocks.delete(key);
+  }
+}
+
+/**
+ * Runs of one node: one at a time; triggers during a run are coalesced into one next run. A dry
+ * run is never coalesced with a real one (it only reads, under the same target lock).
+ */
+export class SyncRunner<R> {
+  private running: Promise<R> | null = null;
+  private queued: Promise<R> | null = null;
+
+  constructor(private readonly work: (dryRun: boolean) => Promise<R>) {}
+
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  /** Resolves once no run works or waits (a closing node waits for its last write). */
+  async idle(): Promise<void> {
+    while (this.running || this.queued) await Promise.allSettled([this.running, this.queued]);
+  }
+
+  /** `first`: this trigger started its run (the others joined one already waiting). */
+  trigger(dryRun = false): { result: Promise<R>; first: boolean } {
+    if (dryRun) return { result: this.work(true), first: true };
+    if (this.queued) return { result: this.queued, first: false };
+    if (!this.running) return { result: this.start(), first: true };
+    const after = this.running.then(
+      () => {},
+      () => {},
+    );
+    this.queued = after.then(() => {
+      this.queued = null;
+      return this.start();
+    });
+    return { result: this.queued, first: true };
+  }
+
+  private start(): Promise<R> {
+    const p = this.work(false);
+    this.running = p;
+    const clear = () => {
+      if (this.running === p) this.running = null;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The sync planner (lib/sync/planner.ts): examples, and fast-check properties over random put.io
+ * trees with hostile names, random states and random local folders: nothing outside the target,
+ * nothing trashed unless asked, no file the sync did not write is moved over or replaced, and a
+ * plan applied (in memory) then planned again is all skips. Also the executor on a real disk
+ * with a link inside the target.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import fc from "fast-check";
+import { PutioClient } from "../lib/client";
+import { DownloadScheduler } from "../lib/download";
+import { foldName } from "../lib/download/names";
+import { isSafeRelPath, planSync, runSync, type LocalEntry, type PlanAction, type PlanOptions, type RemoteItem, type StateEntry } from "../lib/sync";
+import { startEmulator } from "./emulator";
+
+const both: PlanOptions = { propagateDeletes: true, removeExtras: true };
+const none: PlanOptions = { propagateDeletes: false, removeExtras: false };
+const file = (p: string, size: number, mtimeMs = 1): LocalEntry => ({ path: p, kind: "file", size, mtimeMs });
+const kinds = (a: PlanAction[]) => a.map((x) => x.kind).sort();
+
+describe("sync planner", () => {
+  it("a swap of two synced files is two moves, no download; a case-only rename is a move", () => {
+    const remote: RemoteItem[] = [
+      { folders: [], id: 1, name: "b.txt", size: 1, crc32: "00000001" },
+      { folders: [], id: 2, name: "a.txt", size: 2, crc32: "00000002" },
+      { folders: [], id: 3, name: "C.txt", size: 3, crc32: "00000003" },
+    ];
+    const state = new Map<number, StateEntry>([
+      [1, { path: "a.txt", size: 1, crc32: "00000001", mtimeMs: 1 }],
+      [2, { path: "b.txt", size: 2, crc32: "00000002", mtimeMs: 1 }],
+      [3, { path: "c.txt", size: 3, crc32: "00000003", mtimeMs: 1 }],
+    ]);
+    const plan = planSync(remote, state, [file("a.txt", 1), file("b.txt", 2), file("c.txt", 3)], none);
+    assert.deepEqual(kinds(plan.actions), ["rename", "rename", "rename"]);
+  });
+
+  it("a state file that names paths outside the target is ignored; a user file in a move's way stops the move", () => {
+    const remote: RemoteItem[] = [{ folders: [], id: 1, name: "x.txt", size: 1, crc32: null }];
+    const bad = new Map<number, StateEntry>([[1, { path: "../../etc/passwd", size: 1, crc32: null, mtimeMs: 1 }]]);
+    assert.deepEqual(
+      planSync(remote, bad, [], both).actions.map((a) => a.kind),
+      ["download"],
+    );
+    const state = new Map<number, StateEntry>([[1, { path: "old.txt", size: 1, crc32: null, mtimeMs: 1 }]]);
+    const plan = planSync(remote, state, [file("old.txt", 1), file("x.txt", 5)], none);
+    assert.deepEqual(plan.actions, [{ kind: "conflict", id: 1, path: "x.txt", reason: "user-file" }]);
+  });
+
+  describe("properties", () => {
+    const NAMES = ["a", "A", "..", ".", "caf\u00e9", "cafe\u0301", "x:y", "con", ".putio-sync.json", " ", "b.txt", "B.TXT", "a/b", "\u0000"];
+    const name = fc.constantFrom(...NAMES);
+    /** A put.io tree: folders (ids 1000+) under earlier folders or the root, files (ids 1+) in them. */
+    const tree = fc
+      .record({
+        folders: fc.array(fc.record({ name, parent: fc.nat() }), { maxLength: 5 }),
+        files: fc.array(fc.record({ name, parent: fc.nat(), size: fc.integer({ min: 0, max: 3 }), crc: fc.integer({ min: 0, max: 2 }) }), { maxLength: 10 }),
+      })
+      .map(({ folders, files }) => {
+        const chains: Array<Array<{ id: number; name: string }>> = [[]];
+        folders.forEach((f, i) => chains.push([...chains[f.parent % chains.length]!, { id: 1000 + i, name: f.name }]));
+        return files.map((f, i): RemoteItem => ({
+          folders: chains[f.parent % chains.length]!,
+          id: i + 1,
+          name: f.name,
+          size: f.size,
+          crc32: String(f.crc).padStart(8, "0"),
+        }));
+      });
+    const relPath = fc
+      .array(fc.constantFrom("a", "A", "b.txt", "B.TXT", "caf\u00e9", "cafe\u0301", "_", "..", "TV"), { minLength: 1, maxLength: 3 })
+      .map((p) => p.join("/"));
+    const world = tree.chain((remote) =>
+      fc.record({
+        remote: fc.constant(remote),
+        state: fc.array(
+          fc.record({ id: fc.integer({ min: 1, max: 14 }), path: relPath, size: fc.integer({ min: 0, max: 3 }), crc: fc.integer({ min: 0, max: 2 }) }),
+          {
+            maxLength: 8,
+          },
+        ),
+        local: fc.array(
+          fc.record({ path: relPath, size: fc.integer({ min: 0, max: 3 }), crc: fc.integer({ min: 0, max: 2 }), mtime: fc.integer({ min: 1, max: 2 }) }),
+          {
+            maxLength: 8,
+          },
+        ),
+        /** Local copies of state entries as the sync left them. */
+        intact: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+        /** The copy at a state's path is another file (the user replaced it): another inode. */
+        replaced: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+        opts: fc.record({ propagateDeletes: fc.boolean(), removeExtras: fc.boolean() }),
+      }),
+    );
+
+    interface Disk {
+      files: Map<string, { path: string; size: number; crc: string; mtimeMs: number; ino: number }>;
+    }
+    function build(w: any) {
+      const state = new Map<number, StateEntry>();
+      const disk: Disk = { files: new Map() };
+      // A disk holds no file below another file ("a" and "a/b"): such worlds cannot exist.
+      const fits = (p: string) => ![...disk.files.keys()].some((k) => (k + "/").startsWith(foldName(p) + "/") || (foldName(p) + "/").startsWith(k + "/"));
+      w.state.forEach((s: any, i: number) => {
+        if (state.has(s.id)) return;
+        const crc = String(s.crc).padStart(8, "0");
+        state.set(s.id, { path: s.path, size: s.size, crc32: crc, mtimeMs: 1, ino: s.id });
+        const ino = w.replaced[i] ? 5000 + s.id : s.id;
+        if (w.intact[i] && isSafeRelPath(s.path) && fits(s.path)) disk.files.set(foldName(s.path), { path: s.path, size: s.size, crc, mtimeMs: 1, ino });
+      });
+      for (const l of w.local) {
+        if (!isSafeRelPath(l.path) || !fits(l.path)) continue;
+        disk.files.set(foldName(l.path), { path: l.path, size: l.size, crc: String(l.crc).padStart(8, "0"), mtimeMs: l.mtime, ino: 9000 + disk.files.size });
+      }
+      return { state, disk };
+    }
+    /** The files and, as a scan lists them, the folders they are in. */
+    const localOf = (disk: Disk): LocalEntry[] => {
+      const dirs = new Map<string, string>();
+      for (const f of disk.files.values()) {
+        const parts = f.path.split("/");
+        for (let i = 1; i < parts.length; i++) dirs.set(foldName(parts.slice(0, i).join("/")), parts.slice(0, i).join("/"));
+      }
+      return [
+        ...[...dirs.values()].map((p): LocalEntry => ({ path: p, kind: "dir", size: 0, mtimeMs: 0 })),
+        ...[...disk.files.values()].map((f): LocalEntry => ({ ...file(f.path, f.size, f.mtimeMs), ino: f.ino })),
+      ];
+    };
+
+    /** The executor's effect, in memory (adoptions and "replace" keep a file whose CRC already matches). */
+    function apply(actions: PlanAction[], remote: RemoteItem[], state: Map<number, StateEntry>, disk: Disk, tick: { n: number }): void {
+      const byId = new Map(remote.map((r) => [r.id, r]));
+      const setState = (id: number, e: StateEntry) => {
+        for (const [other, s] of state) if (other !== id && foldName(s.path) === foldName(e.path)) state.delete(other);
+        state.set(id, e);
+      };
+      const put = (p: string, size: number, crc: string) => disk.files.set(foldName(p), { path: p, size, crc, mtimeMs: 100 + tick.n, ino: 100 + tick.n++ });
+      for (const a of actions) {
+        if (a.kind !== "trash") continue;
+        disk.files.delete(foldName(a.path));
+        if (a.id !== null) state.delete(a.id);
+      }
+      const parked = actions.filter((a) => a.kind === "rename").map((a) => ({ a, f: disk.files.get(foldName((a as any).from))!, e: state.get(a.id)! }));
+      for (const { a } of parked) disk.files.delete(foldName((a as any).from));
+      for (const { a, f, e } of parked) {
+        const r = a as Extract<PlanAction, { kind: "rename" }>;
+        assert.ok(!disk.files.has(foldName(r.to)), "a move lands on a free place");
+        disk.files.set(foldName(r.to), { ...f, path: r.to });
+        setState(r.id, { ...e, path: r.to });
+      }
+      for (const a of actions) {
+        const r = a.kind === "download" || a.kind === "adopt" ? byId.get(a.id)! : null;
+        if (a.kind === "adopt") {
+          const f = disk.files.get(foldName(a.path))!;
+          if (f.crc === r!.crc32) setState(a.id, { path: a.path, size: f.size, crc32: r!.crc32, mtimeMs: f.mtimeMs, ino: f.ino });
+        } else if (a.kind === "download") {
+          const f = disk.files.get(foldName(a.path));
+          if (!a.replace) assert.equal(f, undefined, `a new download lands on a free place: ${a.path}`);
+          else assert.ok(f, "a replace replaces a file of ours");
+          if (!(a.replace && f && f.size === r!.size && f.crc === r!.crc32)) put(a.path, r!.size, r!.crc32!);
+          const g = disk.files.get(foldName(a.path))!;
+          setState(a.id, { path: a.path, size: g.size, crc32: r!.crc32, mtimeMs: g.mtimeMs, ino: g.ino });
+        } else if (a.kind === "forget" && foldName(state.get(a.id)?.path ?? "") === foldName(a.path)) state.delete(a.id);
+      }
+      for (const id of [...state.keys()]) if (!byId.has(id)) state.delete(id);
+    }
+
+    it("never leaves the target, never trashes unless asked, never moves onto or replaces a file the sync did not write", () => {
+      fc.assert(
+        fc.property(world, (w) => {
+          const { state, disk } = build(w);
+          // The sync's files: at a state's path, with the inode it recorded (a replaced copy is the user's).
+          const ours = new Set(
+            [...state.values()].filter((s) => isSafeRelPath(s.path) && disk.files.get(foldName(s.path))?.ino === s.ino).map((s) => foldName(s.path)),
+          );
+          const plan = planSync(w.remote, state, localOf(disk), w.opts);
+          const vacated = new Set<string>();
+          for (const a of plan.actions) {
+            for (const p of [(a as any).path, (a as any).from, (a as any).to].filter((x) => x !== undefined)) {
+              assert.ok(isSafeRelPath(p) || disk.files.has(foldName(p)), `unsafe path ${JSON.stringify(p)}`);
+              const full = path.resolve("/target", ...p.split("/"));
+              assert.ok(full.startsWith("/target/"), full);
+            }
+            if (a.kind === "trash") {
+              assert.ok(ours.has(foldName(a.path)) ? w.opts.propagateDeletes || w.opts.removeExtras : w.opts.removeExtras, "trash only when asked");
+              vacated.add(foldName(a.path));
+            }
+            if (a.kind === "rename") {
+              assert.ok(ours.has(foldName(a.from)), "only files of the sync move");
+              vacated.add(foldName(a.from));
+            }
+          }
+          for (const a of plan.actions) {
+            if (a.kind === "rename" || (a.kind === "download" && !a.replace)) {
+              const to = a.kind === "rename" ? a.to : a.path;
+              const there = disk.files.get(foldName(to));
+              assert.ok(!there || vacated.has(foldName(to)), `${a.kind} onto an occupied place ${to}`);
+            }
+            if (a.kind === "download" && a.replace) {
+              const renamedHere = plan.actions.some((b) => b.kind === "rename" && b.id === a.id);
+              assert.ok(renamedHere || ours.has(foldName(a.path)), "replace only a file of the sync");
+            }
+          }
+        }),
+        { numRuns: 400 },
+      );
+    });
+
+    it("a plan applied, then planned again, is only skips (and the conflicts and failed adoptions that were there)", () => {
+      fc.assert(
+        fc.property(world, (w) => {
+          const { state, disk } = build(w);
+          const plan = planSync(w.remote, state, localOf(disk), w.opts);
+          apply(plan.actions, w.remote, state, disk, { n: 0 });
+          const again = planSync(w.remote, state, localOf(disk), w.opts);
+          const byId = new Map(w.remote.map((r) => [r.id, r]));
+          for (const a of again.actions) {
+            if (a.kind === "skip" || a.kind === "conflict") continue;
+            if (a.kind === "adopt" && disk.files.get(foldName(a.path))!.crc !== byId.get(a.id)!.crc32) continue;
+            assert.fail(`second plan still does ${JSON.stringify(a)} (first: ${JSON.stringify(plan.actions)})`);
+          }
+          assert.deepEqual(
+            again.actions.filter((a) => a.kind === "conflict").map((a) => a.path),
+            plan.actions.filter((a) => a.kind === "conflict").map((a) => a.path),
+          );
+        }),
+        { numRuns: 400 },
+      );
+    });
+  });
+
+  describe("executor on a real disk", function () {
+    this.timeout(30_000);
+    it("a link inside the target that leads outside is never written through", async () => {
+      const emu = await startEmulator();
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-sync-link-"));
+      const client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl });
+      const scheduler = new DownloadScheduler(client);
+      try {
+        const m = emu.state.addFolder(0, "Media");
+        const tv = emu.state.addFolder(m.id, "TV");
+        emu.state.addFile(tv.id, "a.mkv", Buffer.from("a"));
+        emu.state.addFile(m.id, "ok.txt", Buffer.from("ok"));
+        const target = path.join(work, "target");
+        const outside = path.join(work, "outside");
+        fs.mkdirSync(target);
+        fs.mkdirSync(outside);
+        fs.symlinkSync(outside, path.join(target, "TV"));
+        const r = await runSync(client, scheduler, { folder: "/Media", target, signal: new AbortController().signal });
+        assert.deepEqual(
+          r.failed.map((f) => f.path),
+          ["TV/a.mkv"],
+        );
+        assert.deepEqual(r.copied, [{ path: "ok.txt", size: 2 }]);
+        assert.deepEqual(fs.readdirSync(outside), [], "nothing written outside the target");
+      } finally {
+        await scheduler.close();
+        await client.close();
+        await emu.close();
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    });
+  });
+});
