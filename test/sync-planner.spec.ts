@@ -13,7 +13,7 @@ import fc from "fast-check";
 import { PutioClient } from "../lib/client";
 import { DownloadScheduler } from "../lib/download";
 import { foldName } from "../lib/download/names";
-import { isSafeRelPath, planSync, runSync, type LocalEntry, type PlanAction, type PlanOptions, type RemoteItem, type StateEntry } from "../lib/sync";
+import { isSafeRelPath, planSync, runSync, type LocalEntry, type PlanAction, type PlanOptions, type SyncRemoteItem, type StateEntry } from "../lib/sync";
 import { startEmulator } from "./emulator";
 
 const both: PlanOptions = { propagateDeletes: true, removeExtras: true };
@@ -23,7 +23,7 @@ const kinds = (a: PlanAction[]) => a.map((x) => x.kind).sort();
 
 describe("sync planner", () => {
   it("a swap of two synced files is two moves, no download; a case-only rename is a move", () => {
-    const remote: RemoteItem[] = [
+    const remote: SyncRemoteItem[] = [
       { folders: [], id: 1, name: "b.txt", size: 1, crc32: "00000001" },
       { folders: [], id: 2, name: "a.txt", size: 2, crc32: "00000002" },
       { folders: [], id: 3, name: "C.txt", size: 3, crc32: "00000003" },
@@ -38,7 +38,7 @@ describe("sync planner", () => {
   });
 
   it("a state file that names paths outside the target is ignored; a user file in a move's way stops the move", () => {
-    const remote: RemoteItem[] = [{ folders: [], id: 1, name: "x.txt", size: 1, crc32: null }];
+    const remote: SyncRemoteItem[] = [{ folders: [], id: 1, name: "x.txt", size: 1, crc32: null }];
     const bad = new Map<number, StateEntry>([[1, { path: "../../etc/passwd", size: 1, crc32: null, mtimeMs: 1 }]]);
     assert.deepEqual(
       planSync(remote, bad, [], both).actions.map((a) => a.kind),
@@ -61,7 +61,7 @@ describe("sync planner", () => {
       .map(({ folders, files }) => {
         const chains: Array<Array<{ id: number; name: string }>> = [[]];
         folders.forEach((f, i) => chains.push([...chains[f.parent % chains.length]!, { id: 1000 + i, name: f.name }]));
-        return files.map((f, i): RemoteItem => ({
+        return files.map((f, i): SyncRemoteItem => ({
           folders: chains[f.parent % chains.length]!,
           id: i + 1,
           name: f.name,
@@ -130,7 +130,7 @@ describe("sync planner", () => {
     };
 
     /** The executor's effect, in memory (adoptions and "replace" keep a file whose CRC already matches). */
-    function apply(actions: PlanAction[], remote: RemoteItem[], state: Map<number, StateEntry>, disk: Disk, tick: { n: number }): void {
+    function apply(actions: PlanAction[], remote: SyncRemoteItem[], state: Map<number, StateEntry>, disk: Disk, tick: { n: number }): void {
       const byId = new Map(remote.map((r) => [r.id, r]));
       const setState = (id: number, e: StateEntry) => {
         for (const [other, s] of state) if (other !== id && foldName(s.path) === foldName(e.path)) state.delete(other);

@@ -22,7 +22,7 @@ export interface SyncState {
 }
 
 /** Every file, link and folder under `root` (relative, "/"-joined); a missing root is empty. */
-export async function scanLocal(root: string, signal?: AbortSignal): Promise<LocalEntry[]> {
+export async function scanSyncTarget(root: string, signal?: AbortSignal): Promise<LocalEntry[]> {
   const out: LocalEntry[] = [];
   const visit = async (dir: string, rel: string) => {
     if (signal?.aborted) throw signal.reason;

@@ -11,7 +11,7 @@ import { foldName, planLocalNames, sanitizeName, type RemoteEntry } from "../dow
 import { parseCrc } from "../core/crc";
 
 /** A file of the put.io folder: the folders from the synced folder down to it, and the file. */
-export interface RemoteItem {
+export interface SyncRemoteItem {
   folders: RemoteEntry[];
   id: number;
   name: string;
@@ -79,12 +79,12 @@ export function sameCrc(a: string | null | undefined, b: string | null | undefin
 }
 
 /** The local relative path of every remote file (one-to-one under foldName, see planLocalNames). */
-export function localPaths(remote: RemoteItem[]): Map<number, string> {
+export function localPaths(remote: SyncRemoteItem[]): Map<number, string> {
   const names = planLocalNames(remote.map((r) => ({ folders: r.folders, file: { id: r.id, name: r.name } })));
   return new Map(remote.map((r, i) => [r.id, [...names[i]!.dirs, names[i]!.name].join("/")]));
 }
 
-export function planSync(remote: RemoteItem[], stateIn: Map<number, StateEntry>, local: LocalEntry[], opts: PlanOptions): Plan {
+export function planSync(remote: SyncRemoteItem[], stateIn: Map<number, StateEntry>, local: LocalEntry[], opts: PlanOptions): Plan {
   const wanted = localPaths(remote);
   const byId = new Map(remote.map((r) => [r.id, r]));
   const onDisk = new Map(local.map((l) => [foldName(l.path), l]));

@@ -13,8 +13,8 @@ import { ensureTargetFolder, nodeFs } from "../download/fs";
 import type { PutioFile } from "../domains/files";
 import type { DownloadScheduler } from "../download/scheduler";
 import { emptyReport, executePlan, reportOfPlan, trashStamp, type SyncReport } from "./executor";
-import { readState, scanLocal, type SyncState } from "./local";
-import { planSync, type RemoteItem } from "./planner";
+import { readState, scanSyncTarget, type SyncState } from "./local";
+import { planSync, type SyncRemoteItem } from "./planner";
 
 export interface SyncOptions {
   /** The put.io folder: an id or a path ("/Media/TV"). */
@@ -74,14 +74,14 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
   const seen = { folders: new Set<number>([folderId]), files: new Set<number>() };
   const cache: RemoteCache = { folderId, children: new Map(), parentOf: new Map() };
   let listed = 0;
-  const remote: RemoteItem[] = [];
+  const remote: SyncRemoteItem[] = [];
   const childrenOf = async (id: number): Promise<PutioFile[]> => {
     const kept = old && !(dirty as Set<number>).has(id) ? old.children.get(id) : undefined;
     if (kept) return kept;
     listed++;
     return collect(client.files.list(id, { signal }));
   };
-  const visit = async (id: number, folders: RemoteItem["folders"]) => {
+  const visit = async (id: number, folders: SyncRemoteItem["folders"]) => {
     const kids = await childrenOf(id);
     cache.children.set(id, kids);
     for (const f of kids) {
@@ -99,7 +99,7 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
 
   return withTargetLock(root, async () => {
     const state: SyncState = await readState(root, folderId);
-    const local = await scanLocal(root, signal);
+    const local = await scanSyncTarget(root, signal);
     const plan = planSync(remote, state.files, local, { propagateDeletes: !!opts.propagateDeletes, removeExtras: !!opts.removeExtras });
     const done = (r: SyncReport): SyncResult => ({ ...r, folderId, target: root, seconds: (Date.now() - started) / 1000, seen, cache, listed });
     if (opts.dryRun) return done(reportOfPlan(plan.actions, trashStamp()));
