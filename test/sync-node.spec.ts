@@ -104,6 +104,8 @@ describe("putio-sync node", function () {
     await load({});
     const first = await run();
     assert.deepEqual(first.copied.map((c: any) => c.path).sort(), ["TV/a.mkv", "b.txt"]);
+    // The run's listing is current: no file is read from put.io again before its download.
+    assert.ok(!emu.requests.some((r) => r.method === "GET" && (r.path === `/v2/files/${a.id}` || r.path === `/v2/files/${b.id}`)), "no second read per file");
     assert.deepEqual([first.failed, first.skipped, first.dryRun], [[], 0, false]);
     assert.ok(fs.readFileSync(path.join(target, "TV", "a.mkv")).equals(emu.state.fileBytes(a.id)));
     assert.ok(fs.readFileSync(path.join(target, "b.txt")).equals(emu.state.fileBytes(b.id)));

@@ -52,7 +52,11 @@ export const DEFAULT_LIMITS: DownloadLimits = {
   unlimitedWindow: null,
 };
 
-export type DownloadSource = { fileId: number | string } | { folderId: number | string } | { file: RemoteFile } | { path: string };
+/**
+ * What a job downloads. A `file` object is read from put.io again first (one from a msg may be
+ * stale), unless `current`: the caller listed it from put.io a moment ago (a sync run).
+ */
+export type DownloadSource = { fileId: number | string } | { folderId: number | string } | { file: RemoteFile; current?: boolean } | { path: string };
 
 /** "Extract the archives on put.io first": what a job asks for. */
 export interface ExtractFirst {
@@ -421,7 +425,7 @@ export class DownloadScheduler {
       source = { id: root.id, name: root.name, isFolder: false };
     } else if (root.file_type !== "FOLDER") {
       // A file object from a message may be stale: take put.io's current size and crc32.
-      const fresh = "file" in src ? await files.get(root.id, signal) : root;
+      const fresh = "file" in src && !src.current ? await files.get(root.id, signal) : root;
       if (keep(fresh)) planned.push({ file: fresh, putioPath: fresh.name, folders: [], dirs: [], localName: "" });
       source = { id: fresh.id, name: fresh.name, isFolder: false };
     } else {

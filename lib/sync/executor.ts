@@ -198,7 +198,8 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
           } else {
             const stage = abs(`${STAGING_DIR}/dl-${a.id}`);
             const res = await opts.scheduler.run({
-              source: { file: { id: a.id, name: a.name, size: a.size, crc32: a.crc32 } },
+              // Listed from put.io by this run: not read again (one request per file saved).
+              source: { file: { id: a.id, name: a.name, size: a.size, crc32: a.crc32 }, current: true },
               target: stage,
               ifExists: "overwrite",
               signal,
