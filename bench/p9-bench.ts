@@ -5,7 +5,9 @@
  * heartbeat does) in another. After the flow has settled (SETTLE_S), the Node-RED process's CPU
  * (process.cpuUsage, user + sys) and the emulator's request log are read at the start and end of a
  * window of IDLE_S seconds of real time, and both are scaled to one hour. The default window, 300 s,
- * holds one of the watch's 5-minute reconciles. Writes bench/results/p9-<tag>.json.
+ * holds one of the watch's 5-minute reconciles. Beside it, over the same window, a second Node-RED
+ * process with an empty flow: what Node-RED itself spends idle, for reference (the goal is on the
+ * flow's process as a whole). Writes bench/results/p9-<tag>.json.
  */
 import fs from "node:fs";
 import { fmt } from "./harness";
@@ -19,7 +21,9 @@ async function main(): Promise<void> {
   const info = await emu.call<{ apiUrl: string; uploadUrl: string; socketUrl: string; token: string }>("start", { realtimeClock: true });
   const dir = scratchDir("putio-p9-");
   const host = await startChild("nr-host.js");
+  const empty = await startChild("nr-host.js");
   try {
+    await empty.call("load", { nodes: [], flow: [], credentials: {}, helpers: [] });
     await host.call("load", {
       nodes: ["account", "transfer-watch", "events", "account-info", "transmission"],
       flow: [
@@ -66,9 +70,11 @@ async function main(): Promise<void> {
     await sleep(SETTLE_S * 1000);
     const r0 = await emu.call<number>("requestCount");
     const c0 = await host.call<number>("cpu");
+    const e0 = await empty.call<number>("cpu");
     const t0 = process.hrtime.bigint();
     await sleep(IDLE_S * 1000);
     const c1 = await host.call<number>("cpu");
+    const e1 = await empty.call<number>("cpu");
     const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
     const log = await emu.call<Array<{ method: string; path: string }>>("requests", r0);
     if (r0 === 0) throw new Error("the flow made no put.io request at start-up: not deployed?");
@@ -76,9 +82,11 @@ async function main(): Promise<void> {
     for (const r of log) routes[`${r.method} ${r.path}`] = (routes[`${r.method} ${r.path}`] ?? 0) + 1;
     const cpuPerHourS = ((c1 - c0) / wallS) * 3600;
     const requestsPerHour = (log.length / wallS) * 3600;
+    const emptyPerHourS = ((e1 - e0) / wallS) * 3600;
     console.log(
       `P9 idle flow (watch, events, account info, Transmission; ${RUNTIME}): ${fmt(cpuPerHourS)} CPU s per hour ` +
-        `(${fmt(c1 - c0, 3)} s over ${fmt(wallS, 0)} s), ${fmt(requestsPerHour, 0)} put.io requests per hour (${log.length} in the window; ${r0} at start-up), goal < 2 s`,
+        `(${fmt(c1 - c0, 3)} s over ${fmt(wallS, 0)} s), ${fmt(requestsPerHour, 0)} put.io requests per hour (${log.length} in the window; ${r0} at start-up), goal < 2 s; ` +
+        `Node-RED with an empty flow: ${fmt(emptyPerHourS)} CPU s per hour`,
     );
     for (const [k, v] of Object.entries(routes)) console.log(`    ${String(v).padStart(4)}  ${k}`);
     writeResult("p9", {
@@ -94,6 +102,7 @@ async function main(): Promise<void> {
     });
     await host.call("stop");
   } finally {
+    await empty.close();
     await host.close();
     await emu.close();
     fs.rmSync(dir, { recursive: true, force: true });
