@@ -46,7 +46,7 @@ async function main(): Promise<void> {
           account: "acc",
           action: "watch",
           types: "",
-          pollSeconds: "60",
+          pollSeconds: EVENTS_POLL_S,
           useSocket: true,
           emitExisting: false,
           max: "100",
