@@ -82,7 +82,13 @@ export interface Rpc {
  * talks to it: call(op, arg) resolves with what the child's handler returned.
  */
 export async function startChild(script: string, env: Record<string, string> = {}, execPath = process.execPath, execArgv: string[] = []): Promise<Rpc> {
-  const proc = fork(path.join(__dirname, script), [], { cwd: path.join(__dirname, "..", ".."), env: { ...process.env, ...env }, execPath, execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const proc = fork(path.join(__dirname, script), [], {
+    cwd: path.join(__dirname, "..", ".."),
+    env: { ...process.env, ...env },
+    execPath,
+    execArgv,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 0;
   let exited = false;
