@@ -55,6 +55,8 @@ const exited = (p: ChildProcess) => new Promise<number>((resolve) => p.on("exit"
 
 async function main(): Promise<void> {
   fs.mkdirSync(RESULTS, { recursive: true });
+  // --summary: only the table, from the results already there.
+  if (args.includes("--summary")) return summary(wanted);
   const tags = wanted.filter((tag) => {
     if (tag === "nr5" && !nr5Ok) {
       notRun.nr5["*"] = "missing node 22 + Node-RED 5";
@@ -99,8 +101,11 @@ async function main(): Promise<void> {
     process.stdout.write(`\n[${i.tag}] ${out}`);
     if (code !== 0) notRun[i.tag]["p9-bench.js"] = `failed (exit ${code})`;
   }
+  summary(wanted);
+}
+
+function summary(tags: string[]): void {
   const rows = tags.flatMap((tag) => rowsFor(tag));
-  for (const tag of wanted.filter((t) => !tags.includes(t))) rows.push(...rowsFor(tag));
   const machine = `${os.availableParallelism?.() ?? os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load ${os
     .loadavg()
     .map((l) => l.toFixed(1))
