@@ -23,6 +23,7 @@ import {
   type DownloadProgress,
   type DownloadSource,
   type ExtractionDone,
+  type RemoteFile,
   type FileResult,
   type JobResult,
   type JournalEntry,
@@ -85,8 +86,11 @@ function limitsOf(def: DownloadDef): DownloadLimits {
   };
 }
 
-/** What a message asks to download: a file/folder id, a path, a file object, or a finished transfer. */
-function sourceOf(value: unknown): { source: DownloadSource; transferId: number | null } {
+/**
+ * What a message asks to download: a file/folder id, a path, a file object, or a finished transfer
+ * (with `made`, the file object putio-transfer-watch read for it as msg.file: not read again).
+ */
+function sourceOf(value: unknown, made?: unknown): { source: DownloadSource; transferId: number | null } {
   const attempted = t("putio-download.op.download");
   if (typeof value === "number" || (typeof value === "string" && /^\s*\d+\s*$/.test(value))) return { source: { fileId: Number(value) }, transferId: null };
   if (typeof value === "string" && value.trim().startsWith("/")) return { source: { path: value.trim() }, transferId: null };
@@ -107,7 +111,9 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
           }),
         );
       }
-      return { source: { fileId }, transferId: typeof id === "number" ? id : null };
+      const transferId = typeof id === "number" ? id : null;
+      const file = madeFile(made, fileId);
+      return { source: file ? { file, current: true } : { fileId }, transferId };
     }
     const name = field("name");
     if (typeof id === "number" && typeof name === "string") {
@@ -129,6 +135,23 @@ function sourceOf(value: unknown): { source: DownloadSource; transferId: number 
 function archivePasswordOf(node: Node): string | undefined {
   const creds = (node as Node & { credentials?: { archivePassword?: string } }).credentials;
   return creds?.archivePassword || undefined;
+}
+
+/** msg.file from putio-transfer-watch when it is put.io's object for this transfer's file (else null). */
+function madeFile(made: unknown, fileId: number): RemoteFile | null {
+  if (!made || typeof made !== "object" || Array.isArray(made)) return null;
+  const attempted = t("putio-download.op.download");
+  const field = (key: string) => readField(made, key, attempted);
+  const [id, name, size, fileType, crc32, parentId] = ["id", "name", "size", "file_type", "crc32", "parent_id"].map(field);
+  if (id !== fileId || typeof name !== "string" || typeof size !== "number" || typeof fileType !== "string") return null;
+  return {
+    id,
+    name,
+    size,
+    file_type: fileType,
+    crc32: typeof crc32 === "string" ? crc32 : null,
+    parent_id: typeof parentId === "number" || parentId === null ? parentId : undefined,
+  };
 }
 
 function humanSpeed(bytesPerSecond: number): string {
@@ -246,7 +269,7 @@ export = function (RED: NodeAPI): void {
         throw new PutioAbortError(t("putio-download.op.download"), signal.reason);
       }
       const value = await evalProp(RED, node, config.source, config.sourceType, msg);
-      const { source, transferId } = sourceOf(value);
+      const { source, transferId } = sourceOf(value, config.sourceType === "msg" && config.source === "payload" ? msg.file : undefined);
       const target = await targetOf(msg, config, node);
       const filter = filterWithMsg(config.filter, msg.filter);
       const scheduler = schedulerOf(account, config.limits);

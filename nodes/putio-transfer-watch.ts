@@ -222,7 +222,7 @@ export = function (RED: NodeAPI): void {
         return queue;
       };
 
-      async function handle({ transfer: t, path }: TransferChange): Promise<void> {
+      async function handle({ transfer: t, path, file }: TransferChange): Promise<void> {
         if (closed() || !matches(t)) return;
         const key = `${t.id}:${statusClass(t.status)}`;
         if (seenSet.has(key)) return;
@@ -237,9 +237,11 @@ export = function (RED: NodeAPI): void {
           throw err;
         }
         const putioPath = await path();
+        // The file object read for the path goes along: a download node takes it instead of reading it again.
+        const made = await file();
         if (closed()) return;
         sent++;
-        node.send({ topic: `transfer/${t.status}`, payload: t, fileId: t.file_id ?? null, putioPath });
+        node.send({ topic: `transfer/${t.status}`, payload: t, fileId: t.file_id ?? null, putioPath, file: made });
         node.status(STATUS.ok(shortText(text("putio-transfer-watch.status.sent", { status: t.status.toLowerCase(), name: String(t.name ?? t.id) }))));
         setTimeout(() => !closed() && showState(watcher.state), 3000).unref?.();
       }

@@ -328,7 +328,7 @@ describe("lib/copy: copy between two put.io accounts", function () {
       const p = watcherWaiter(w, b, { safetyMs: 3_600_000 })(added.id, new AbortController().signal);
       assert.deepEqual(hints, [added.id]);
       const report = (status: string, id = added.id) =>
-        [...listeners].forEach((l) => void l({ transfer: { id, status }, source: "socket", path: async () => null }));
+        [...listeners].forEach((l) => void l({ transfer: { id, status }, source: "socket", path: async () => null, file: async () => null }));
       report("COMPLETED", added.id + 1); // another transfer: not ours
       report("DOWNLOADING");
       report("COMPLETED");

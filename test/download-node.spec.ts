@@ -112,6 +112,30 @@ describe("putio-download node", function () {
     assert.ok(emu.requests.some((r) => r.path === "/v2/transfers/remove" && r.status === 200));
   });
 
+  it("a transfer msg with the watch's msg.file: that object is used, not read again; a msg.file for another id is ignored", async () => {
+    const client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl });
+    const added = await client.transfers.add("magnet:?xt=urn:btih:1123456789abcdef0123456789abcdef01234567&dn=Other.Movie.2026");
+    await emu.advance(8000);
+    const transfer = await client.transfers.get(added.id);
+    const made = await client.files.get(transfer.file_id!);
+    await client.close();
+    await load({});
+    const reads = () => emu.requests.filter((r) => r.method === "GET" && r.path === `/v2/files/${made.id}`).length;
+    const before = reads();
+    let job = new Promise<any>((resolve) => nr.node("out").on("input", (m: any) => m.topic === "putio/download/done" && resolve(m)));
+    nr.node("dl").receive({ payload: transfer, file: made });
+    let done = await job;
+    assert.equal(done.payload.failed, 0);
+    assert.ok(done.payload.downloaded >= 1);
+    assert.equal(reads(), before, "put.io's file object came with the msg");
+    // An object that is not this transfer's file is not trusted: the file is read from put.io.
+    job = new Promise<any>((resolve) => nr.node("out").on("input", (m: any) => m.topic === "putio/download/done" && resolve(m)));
+    nr.node("dl").receive({ payload: transfer, file: { ...made, id: made.id + 1000 } });
+    done = await job;
+    assert.equal(done.payload.failed, 0);
+    assert.equal(reads(), before + 1);
+  });
+
   it("progress output: at most one msg per second per file (counted), and the status is throttled too", async () => {
     const f = emu.state.addFile(0, "slow.bin", { size: 6 * MiB, seed: 7 });
     // A bandwidth cap so the download takes a few seconds and the engine writes ~6 batches.

@@ -333,6 +333,8 @@ describe("transfer nodes", function () {
       assert.equal(msg.payload.id, t.id);
       assert.equal(typeof msg.fileId, "number");
       assert.match(msg.putioPath, /^\/Downloads\//);
+      assert.equal(msg.file.id, msg.fileId, "put.io's object of the result goes along");
+      assert.equal(typeof msg.file.name, "string");
       // It came from a socket hint (the transfer was re-read), not from a periodic reconcile.
       assert.ok(emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`));
       // A later reconcile (after a reconnect) does not send it again.

@@ -7,6 +7,7 @@
  */
 import type { PutioClient } from "../client";
 import type { Transfer } from "../domains/transfers";
+import type { PutioFile } from "../domains/files";
 import { PutioError } from "../core/errors";
 import type { PutioSocket, SocketEvent, SocketState } from "../core/socket";
 
@@ -32,6 +33,8 @@ export interface TransferChange {
    * Lazy: only a subscriber that emits pays the requests.
    */
   path(): Promise<string | null>;
+  /** put.io's file or folder the transfer made (read once, shared with path()), or null without one. */
+  file(): Promise<PutioFile | null>;
   /** What revealed it: the initial/periodic reconcile, a socket event, or a callback. */
   source: "reconcile" | "socket" | "callback";
 }
@@ -317,10 +320,14 @@ export class TransferWatcher {
     // Every transfer is passed on (subscribers dedupe by id and status, and a new subscriber needs
     // the whole list); the path is computed at most once, and only if someone asks for it.
     let path: Promise<string | null> | null = null;
+    let file: Promise<PutioFile | null> | null = null;
+    const fileOf = () =>
+      (file ??= typeof t.file_id === "number" ? this.client.files.get(t.file_id, this.client.transport.closeSignal).catch(() => null) : Promise.resolve(null));
     const change: TransferChange = {
       transfer: t,
       source,
-      path: () => (path ??= typeof t.file_id === "number" ? this.pathOf(t.file_id).catch(() => null) : Promise.resolve(null)),
+      file: fileOf,
+      path: () => (path ??= fileOf().then((f) => (f ? this.pathOf(f).catch(() => null) : null))),
     };
     for (const l of [...this.listeners.keys()]) {
       try {
@@ -332,8 +339,7 @@ export class TransferWatcher {
   }
 
   /** The put.io path of a file: its name under its folders' names, up to "Your Files". */
-  private async pathOf(fileId: number): Promise<string> {
-    const file = await this.client.files.get(fileId, this.client.transport.closeSignal);
+  private async pathOf(file: PutioFile): Promise<string> {
     const parts = [file.name];
     let parent = file.parent_id;
     for (let depth = 0; parent !== null && parent !== 0 && depth < 64; depth++) {
