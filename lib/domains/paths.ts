@@ -32,6 +32,12 @@ export class PathResolver {
     this.cache.clear();
   }
 
+  /** The path of a folder this resolver has found (or made) by path, or null: saves a lookup of its names. */
+  knownPath(id: number): string | null {
+    for (const [key, known] of this.cache) if (known === id) return key;
+    return null;
+  }
+
   /** The id of the folder at `path`; null when missing and `create` is false. */
   async resolve(path: string, opts: { create?: boolean; signal?: AbortSignal } = {}): Promise<number | null> {
     const attempted = t("op.find-folder", { path: String(path) });
