@@ -57,6 +57,39 @@ describe("TransferWatcher", function () {
     assert.equal(gets(t.id), 2);
   });
 
+  it("file and path of a change: one read of the file, shared; a folder resolved by path costs no lookup, also after the client forgot its paths", async () => {
+    const incoming = emu.state.addFolder(0, "Incoming");
+    const inner = emu.state.addFolder(incoming.id, "Inner");
+    assert.equal(await client.paths.resolve("/Incoming"), incoming.id);
+    const pathOf = async (parentId: number, name: string) => {
+      const done = emu.state.addTransfer({ url: `http://example.com/${name}`, status: "COMPLETED", saveParentId: parentId });
+      await watcher.reconcile();
+      const change = changes.find((c) => c.transfer.id === done.id)!;
+      const fileId = change.transfer.file_id!;
+      const before = emu.requests.length;
+      const [file, p] = await Promise.all([change.file(), change.path()]);
+      assert.equal(file!.id, fileId);
+      // The socket's pushes about the new transfer may re-read it meanwhile: only file reads count here.
+      return {
+        p,
+        requests: emu.requests
+          .slice(before)
+          .filter((r) => r.path.startsWith("/v2/files"))
+          .map((r) => `${r.method} ${r.path}`),
+      };
+    };
+    const first = await pathOf(incoming.id, "one.iso");
+    assert.match(first.p!, /^\/Incoming\//);
+    assert.equal(first.requests.length, 1, `only the file itself: ${first.requests}`);
+    client.paths.invalidate(); // as any delete through the client does
+    const second = await pathOf(incoming.id, "two.iso");
+    assert.equal(second.requests.length, 1, `still only the file: ${second.requests}`);
+    // A folder nobody resolved by path is looked up (once).
+    const third = await pathOf(inner.id, "three.iso");
+    assert.match(third.p!, /^\/Incoming\/Inner\//);
+    assert.deepEqual(third.requests.slice(1), [`GET /v2/files/${inner.id}`]);
+  });
+
   it("a reconcile passes on every listed transfer, and a callback for an unknown id reconciles", async () => {
     const a = emu.state.addTransfer({ url: "http://example.com/c.iso", status: "COMPLETED" });
     const lists = emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
