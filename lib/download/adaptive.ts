@@ -1,0 +1,160 @@
+/**
+ * How many connections one file uses when the user left the setting on "auto": a pure controller
+ * fed (time, bytes so far, connections) samples that answers open / hold / close. It measures the
+ * throughput over a short window once the count has been stable for a moment, doubles the
+ * connections while each doubling pays almost fully, then adds one at a time while an addition
+ * still pays, and stops for good when one does not (going back to the count that paid). A refusal
+ * by the server, or no connection left in the account's budget, caps it where it is.
+ */
+
+export interface AdaptiveSettings {
+  /** Connections a file starts with. */
+  initial: number;
+  /** Never more than this (the per-file hard maximum). */
+  max: number;
+  /** After the count changed, this long passes before measuring (new connections start up). */
+  settleMs: number;
+  /** Throughput is measured over this long. */
+  windowMs: number;
+  /**
+   * An addition pays when throughput rose by at least this share of what the added connections
+   * would add if the link were not the limit (n0 → n1 connections: (n1 / n0 − 1) × minShare) ...
+   */
+  minShare: number;
+  /** ... and by at least this fraction in any case (measurement noise is not a gain). */
+  minGain: number;
+  /** A doubling that paid at least this share of the linear gain is followed by another doubling. */
+  doubleShare: number;
+}
+
+export const DEFAULT_ADAPTIVE: AdaptiveSettings = {
+  initial: 2,
+  max: 16,
+  settleMs: 100,
+  windowMs: 250,
+  minShare: 0.5,
+  minGain: 0.05,
+  doubleShare: 0.75,
+};
+
+export interface Decision {
+  action: "open" | "hold" | "close";
+  /** Connections wanted from now on. */
+  target: number;
+  /** Bytes per second measured at `connections`, when this decision followed a measurement. */
+  rate?: number;
+  /** The connection count the measurement was made at. */
+  connections?: number;
+}
+
+type Phase = "double" | "step" | "done";
+
+export class ConnectionController {
+  private readonly s: AdaptiveSettings;
+  private target: number;
+  private ceiling: number;
+  private phase: Phase = "double";
+  /** The last measurement that paid (or the first one): what the next one is compared with. */
+  private base: { n: number; rate: number } | null = null;
+  private window: { n: number; since: number; from: { t: number; bytes: number } | null } | null = null;
+
+  constructor(settings: Partial<AdaptiveSettings> = {}) {
+    this.s = { ...DEFAULT_ADAPTIVE, ...settings };
+    this.ceiling = Math.max(1, Math.floor(this.s.max));
+    this.target = Math.max(1, Math.min(this.ceiling, Math.floor(this.s.initial)));
+  }
+
+  get wanted(): number {
+    return this.target;
+  }
+
+  /** True once the controller will not open again (it may still close after a refusal). */
+  get settled(): boolean {
+    return this.phase === "done";
+  }
+
+  /** `bytes`: received so far (monotonic); `connections`: open now. */
+  sample(nowMs: number, bytes: number, connections: number): Decision {
+    const w = this.window;
+    // Decisions are made only at the count asked for: anything else is a transition.
+    if (connections !== this.target || !w || w.n !== connections) {
+      this.window = connections === this.target ? { n: connections, since: nowMs, from: null } : null;
+      return this.answer(connections);
+    }
+    if (nowMs - w.since < this.s.settleMs) return this.answer(connections);
+    if (!w.from) {
+      w.from = { t: nowMs, bytes };
+      return this.answer(connections);
+    }
+    if (nowMs - w.from.t < this.s.windowMs) return this.answer(connections);
+    const rate = ((bytes - w.from.bytes) * 1000) / (nowMs - w.from.t);
+    this.window = null;
+    if (this.phase !== "done") this.decide(connections, rate);
+    return { ...this.answer(connections), rate, connections };
+  }
+
+  /** The server refused a connection while `connections` were open: stay below that for good. */
+  refused(connections: number): Decision {
+    this.ceiling = Math.max(1, Math.min(this.ceiling, connections - 1));
+    this.target = Math.min(this.target, this.ceiling);
+    this.phase = "done";
+    this.window = null;
+    return this.answer(connections);
+  }
+
+  /** No more connections could be had (the account's budget): stay at `connections`. */
+  capped(connections: number): Decision {
+    this.target = Math.max(1, Math.min(this.target, connections));
+    this.phase = "done";
+    this.window = null;
+    return this.answer(connections);
+  }
+
+  private decide(n: number, rate: number): void {
+    const base = this.base;
+    if (!base || n < base.n) {
+      this.base = { n, rate };
+      return this.open(n);
+    }
+    if (n === base.n) {
+      // Asked for more and did not get them: this is where it stays.
+      this.phase = "done";
+      return;
+    }
+    const gain = base.rate > 0 ? rate / base.rate - 1 : rate > 0 ? Infinity : 0;
+    const linear = n / base.n - 1;
+    if (gain >= this.s.minGain && gain >= this.s.minShare * linear) {
+      if (this.phase === "double" && gain < this.s.doubleShare * linear) this.phase = "step";
+      this.base = { n, rate };
+      return this.open(n);
+    }
+    // It did not pay. After a doubling, estimate from the rate per connection that paid how many
+    // the measured rate needs, and verify that count one step at a time; after a single step,
+    // go back to the count that paid.
+    const perConnection = base.rate / base.n;
+    const need = perConnection > 0 ? Math.ceil(rate / perConnection - 0.2) : base.n;
+    const back = Math.max(base.n, Math.min(n - 1, need));
+    this.target = back;
+    if (back === base.n) {
+      this.phase = "done";
+    } else {
+      this.phase = "step";
+      this.base = null; // measured anew at `back`, then one more is tried
+    }
+  }
+
+  private open(n: number): void {
+    const next = this.phase === "double" ? n * 2 : n + 1;
+    const capped = Math.min(this.ceiling, next);
+    if (capped <= n) {
+      this.target = n;
+      this.phase = "done";
+      return;
+    }
+    this.target = capped;
+  }
+
+  private answer(connections: number): Decision {
+    return { action: this.target > connections ? "open" : this.target < connections ? "close" : "hold", target: this.target };
+  }
+}
