@@ -4,7 +4,8 @@
  * throughput over a short window once the count has been stable for a moment, doubles the
  * connections while each doubling pays almost fully, then adds one at a time while an addition
  * still pays, and stops for good when one does not (going back to the count that paid). A refusal
- * by the server, or no connection left in the account's budget, caps it where it is.
+ * by the server caps it below the count refused; no connection left in the account's budget caps
+ * it where it is.
  */
 
 export interface AdaptiveSettings {
@@ -93,11 +94,14 @@ export class ConnectionController {
     return { ...this.answer(connections), rate, connections };
   }
 
-  /** The server refused a connection while `connections` were open: stay below that for good. */
+  /**
+   * The server refused a connection while `connections` were open: stay below that for good. The
+   * count left is still measured against the last one that paid, so connections that do not pay
+   * are not kept just because the server took them.
+   */
   refused(connections: number): Decision {
     this.ceiling = Math.max(1, Math.min(this.ceiling, connections - 1));
     this.target = Math.min(this.target, this.ceiling);
-    this.phase = "done";
     this.window = null;
     return this.answer(connections);
   }
@@ -123,24 +127,31 @@ export class ConnectionController {
     }
     const gain = base.rate > 0 ? rate / base.rate - 1 : rate > 0 ? Infinity : 0;
     const linear = n / base.n - 1;
-    if (gain >= this.s.minGain && gain >= this.s.minShare * linear) {
-      if (this.phase === "double" && gain < this.s.doubleShare * linear) this.phase = "step";
+    const paid = gain >= this.s.minGain && gain >= this.s.minShare * linear;
+    if (paid && (this.phase === "step" || gain >= this.s.doubleShare * linear)) {
       this.base = { n, rate };
       return this.open(n);
     }
-    // It did not pay. After a doubling, estimate from the rate per connection that paid how many
-    // the measured rate needs, and verify that count one step at a time; after a single step,
-    // go back to the count that paid.
+    if (this.phase === "step") {
+      // One more did not pay: back to the count that did, for good.
+      this.target = base.n;
+      this.phase = "done";
+      return;
+    }
+    // A doubling that paid in part or not at all: the link filled up in between. The rate per
+    // connection that paid says how many the measured rate needs; that count is verified by
+    // measuring it and then trying one more.
     const perConnection = base.rate / base.n;
     const need = perConnection > 0 ? Math.ceil(rate / perConnection - 0.2) : base.n;
-    const back = Math.max(base.n, Math.min(n - 1, need));
-    this.target = back;
-    if (back === base.n) {
-      this.phase = "done";
-    } else {
-      this.phase = "step";
-      this.base = null; // measured anew at `back`, then one more is tried
+    const back = Math.max(base.n, Math.min(n, need));
+    this.phase = "step";
+    if (back === n && paid) {
+      this.base = { n, rate };
+      return this.open(n);
     }
+    this.target = back;
+    if (back === base.n) this.phase = "done";
+    else this.base = null; // measured anew at `back`, then one more is tried
   }
 
   private open(n: number): void {
