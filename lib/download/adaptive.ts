@@ -1,9 +1,9 @@
 /**
  * How many connections one file uses when the user left the setting on "auto": a pure controller
  * fed (time, bytes so far, connections) samples that answers open / hold / close. It measures the
- * throughput over a short window once the count has been stable for a moment, doubles the
- * connections while each doubling pays almost fully, then adds one at a time while an addition
- * still pays, and stops for good when one does not (going back to the count that paid). A refusal
+ * throughput over a short window once the count has been stable for a moment, multiplies the
+ * connections (×growth) while each such step pays almost fully, then adds one at a time while an
+ * addition still pays, and stops for good when one does not (going back to the count that paid). A refusal
  * by the server caps it below the count refused; no connection left in the account's budget caps
  * it where it is.
  */
@@ -24,17 +24,20 @@ export interface AdaptiveSettings {
   minShare: number;
   /** ... and by at least this fraction in any case (measurement noise is not a gain). */
   minGain: number;
-  /** A doubling that paid at least this share of the linear gain is followed by another doubling. */
+  /** While not limited, the count is multiplied by this each step (the time spent below the link is the cost of the search). */
+  growth: number;
+  /** A multiplying step that paid at least this share of the linear gain is followed by another. */
   doubleShare: number;
 }
 
 export const DEFAULT_ADAPTIVE: AdaptiveSettings = {
   initial: 2,
   max: 16,
-  settleMs: 100,
-  windowMs: 250,
+  settleMs: 50,
+  windowMs: 150,
   minShare: 0.5,
   minGain: 0.05,
+  growth: 4,
   doubleShare: 0.75,
 };
 
@@ -138,7 +141,7 @@ export class ConnectionController {
       this.phase = "done";
       return;
     }
-    // A doubling that paid in part or not at all: the link filled up in between. The rate per
+    // A multiplying step that paid in part or not at all: the link filled up in between. The rate per
     // connection that paid says how many the measured rate needs; that count is verified by
     // measuring it and then trying one more.
     const perConnection = base.rate / base.n;
@@ -155,7 +158,7 @@ export class ConnectionController {
   }
 
   private open(n: number): void {
-    const next = this.phase === "double" ? n * 2 : n + 1;
+    const next = this.phase === "double" ? n * Math.max(2, Math.floor(this.s.growth)) : n + 1;
     const capped = Math.min(this.ceiling, next);
     if (capped <= n) {
       this.target = n;

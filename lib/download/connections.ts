@@ -9,14 +9,15 @@ import { ConnectionController, type AdaptiveSettings, type Decision } from "./ad
 import type { DownloadFileHandle } from "./fs";
 import type { ProgressMeter } from "./progress";
 import { runSegment, type UrlSource } from "./range-fetch";
+import { writePlan } from "./range-writer";
 import type { PartState, Segment } from "./segments";
 import type { EngineContext, RemoteFile } from "./types";
 
 const MiB = 1024 * 1024;
 /** A split leaves each side at least this much to fetch. */
-const MIN_SPLIT_PIECE = 4 * MiB;
+const MIN_SPLIT_PIECE = 2 * MiB;
 /** How often the controller is fed a sample. */
-const SAMPLE_MS = 50;
+const SAMPLE_MS = 25;
 
 /** Why a connection was stopped by us (not a failure): its range goes back to the queue. */
 class GivenBack extends Error {}
@@ -26,6 +27,12 @@ interface Runner {
   abort: AbortController;
   /** The range's done position at the last attempt: no progress since then = refused. */
   posAtTry: number;
+  /**
+   * The most this runner's reader can have received beyond the range's done position: its write
+   * batches in flight plus the one filling plus one socket read. Batches only get smaller as ranges
+   * are added (writePlan), so the plan at the runner's start bounds every request it makes.
+   */
+  reach: number;
   release: () => void;
 }
 
@@ -57,8 +64,6 @@ export async function runAdaptive(
   let received = 0;
   // Bytes are counted as they arrive (not as they reach the disk, which comes in batches).
   const fileCtx: EngineContext = { ...ctx, limiter: ctx.limiter.metered((n) => (received += n)) };
-  // A running range's reader may hold this much received but unwritten: a split never cuts below it.
-  const margin = ctx.options.writeBufferBytes + 5 * MiB;
   const pending: number[] = runs.flatMap((s, i) => (s.pos < s.end ? [i] : []));
   const active = new Map<number, Runner>();
   let error: unknown = null;
@@ -74,16 +79,15 @@ export async function runAdaptive(
 
   /** Split the running range with the most left; the new range's index, or null. */
   const split = (): number | null => {
-    let best: Segment | null = null;
-    for (const r of live()) {
-      const s = runs[r.index]!;
-      if (!best || s.end - s.pos > best.end - best.pos) best = s;
-    }
-    if (!best) return null;
-    const mid = best.pos + Math.max(margin, Math.ceil((best.end - best.pos) / 2));
+    let runner: Runner | null = null;
+    for (const r of live()) if (!runner || left(r) > left(runner)) runner = r;
+    if (!runner) return null;
+    const best = runs[runner.index]!;
+    // Never below what the reader may already have received: it stops at the new end.
+    const mid = best.pos + Math.max(runner.reach, Math.ceil((best.end - best.pos) / 2));
     if (best.end - mid < MIN_SPLIT_PIECE) return null;
     const piece: Segment = { start: mid, end: best.end, pos: mid };
-    best.end = mid; // the running reader stops here (it has received less than `margin` past pos)
+    best.end = mid;
     runs.push(piece);
     crcs.push(0);
     st.segments = [...runs].sort((a, b) => a.start - b.start);
@@ -91,7 +95,9 @@ export async function runAdaptive(
   };
 
   const start = (index: number, release: () => void) => {
-    const r: Runner = { index, abort: new AbortController(), posAtTry: runs[index]!.pos, release };
+    const plan = writePlan(crcs.length, ctx.options.writeBufferBytes);
+    const reach = (plan.writes + 1) * plan.batchBytes + MiB;
+    const r: Runner = { index, abort: new AbortController(), posAtTry: runs[index]!.pos, reach, release };
     active.set(index, r);
     peak = Math.max(peak, active.size);
     const seg = runs[index]!;
