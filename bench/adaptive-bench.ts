@@ -5,7 +5,7 @@
  * BENCH_RUNS rounds (default 7). Then the same storage taking only 4 connections at once: how many
  * ours held and how many the storage had to refuse. The emulator runs in its own process, so its
  * CPU is not counted in ours. Results: a table on stdout and bench/results/adaptive.json.
- * BENCH_LINK_MIBS sets L (default 32), BENCH_SECONDS the time one run takes at L (default 6),
+ * BENCH_LINK_MIBS sets L (default 32), BENCH_SECONDS the time one run takes at L (default 10),
  * BENCH_FIXED=n a fixed count for ours instead of auto.
  */
 import { execFile, fork, type ChildProcess } from "node:child_process";
@@ -19,7 +19,7 @@ import { summarize } from "./stats";
 const MiB = 1024 * 1024;
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const LINK_MIBS = Number(process.env.BENCH_LINK_MIBS ?? 32);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LINK = LINK_MIBS * MiB;
 const SIZE = Math.round(LINK * SECONDS);
 /** BENCH_FIXED=n runs ours with n connections instead of auto (to see what the search costs). */

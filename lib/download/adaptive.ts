@@ -3,8 +3,9 @@
  * fed (time, bytes so far, connections) samples that answers open / hold / close. It measures the
  * throughput over a short window once the count has been stable for a moment, multiplies the
  * connections (×growth) while each such step pays almost fully, then adds one at a time while an
- * addition still pays, and stops for good when one does not (going back to the count that paid). A refusal
- * by the server caps it below the count refused; no connection left in the account's budget caps
+ * addition still pays, and stops for good when one does not (going back to the count that paid).
+ * Where the link filled up, it keeps one spare beyond the estimated need. A refusal by the server
+ * caps it below the count refused; no connection left in the account's budget caps
  * it where it is.
  */
 
@@ -61,6 +62,8 @@ export class ConnectionController {
   /** The last measurement that paid (or the first one): what the next one is compared with. */
   private base: { n: number; rate: number } | null = null;
   private window: { n: number; since: number; from: { t: number; bytes: number } | null } | null = null;
+  /** The highest rate per connection measured: what one connection carries when the link has room. */
+  private bestPerConnection = 0;
 
   constructor(settings: Partial<AdaptiveSettings> = {}) {
     this.s = { ...DEFAULT_ADAPTIVE, ...settings };
@@ -118,6 +121,7 @@ export class ConnectionController {
   }
 
   private decide(n: number, rate: number): void {
+    this.bestPerConnection = Math.max(this.bestPerConnection, rate / n);
     const base = this.base;
     if (!base || n < base.n) {
       this.base = { n, rate };
@@ -141,12 +145,15 @@ export class ConnectionController {
       this.phase = "done";
       return;
     }
-    // A multiplying step that paid in part or not at all: the link filled up in between. The rate per
-    // connection that paid says how many the measured rate needs; that count is verified by
-    // measuring it and then trying one more.
-    const perConnection = base.rate / base.n;
+    // A multiplying step that paid in part or not at all: the link filled up in between. The best
+    // rate per connection seen says how many the measured rate needs; that count is verified by
+    // measuring it and then trying one more. One more than that is kept: with exactly as many as
+    // fill the link, a connection that falls behind for a moment (a pause for the disk, a busy
+    // event loop) leaves the link idle, and it cannot catch up above its own cap; a spare takes
+    // the share it leaves.
+    const perConnection = this.bestPerConnection;
     const need = perConnection > 0 ? Math.ceil(rate / perConnection - 0.2) : base.n;
-    const back = Math.max(base.n, Math.min(n, need));
+    const back = Math.max(base.n, Math.min(n, need + 1));
     this.phase = "step";
     if (back === n && paid) {
       this.base = { n, rate };

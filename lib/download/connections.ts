@@ -138,8 +138,9 @@ export async function runAdaptive(
 
   const fill = () => {
     while (live().length < controller.wanted) {
-      // A file's first connection is always had; more come from the account's budget.
-      const release = live().length === 0 ? (ctx.connectionBudget?.tryAcquire() ?? (() => {})) : (ctx.connectionBudget?.tryAcquire() ?? null);
+      // A file's first connection is always had; more come from the account's budget (if any).
+      const budget = ctx.connectionBudget;
+      const release = (budget ? budget.tryAcquire() : () => {}) ?? (live().length === 0 ? () => {} : null);
       if (!release) {
         controller.capped(live().length);
         return;
