@@ -222,6 +222,8 @@ describe("adaptive connections: the engine against the emulator", function () {
     assert.equal(r.downloaded, 1);
     assertSameAsRemote(r.files[0].path, f.id);
     assert.deepEqual(tree(work), ["target/big.mkv"]);
+    // Verified on the first pass: no split ever let two readers write the same bytes.
+    assert.equal(r.files[0].retries, 0);
     assert.ok(stats.peak > DEFAULT_ADAPTIVE.initial, `peak ${stats.peak} connections`);
     assert.ok(stats.peak <= 16);
     assert.equal(stats.refused, 0);

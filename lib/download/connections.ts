@@ -13,9 +13,10 @@ import { writePlan } from "./range-writer";
 import type { PartState, Segment } from "./segments";
 import type { EngineContext, RemoteFile } from "./types";
 
-const MiB = 1024 * 1024;
 /** A split leaves each side at least this much to fetch. */
-const MIN_SPLIT_PIECE = 2 * MiB;
+const MIN_SPLIT_PIECE = 512 * 1024;
+/** Bytes one socket read may add outside the write batches (storage-get reads 256 KiB at most). */
+const READ_SLACK = 512 * 1024;
 /** How often the controller is fed a sample. */
 const SAMPLE_MS = 25;
 
@@ -96,7 +97,7 @@ export async function runAdaptive(
 
   const start = (index: number, release: () => void) => {
     const plan = writePlan(crcs.length, ctx.options.writeBufferBytes);
-    const reach = (plan.writes + 1) * plan.batchBytes + MiB;
+    const reach = (plan.writes + 1) * plan.batchBytes + READ_SLACK;
     const r: Runner = { index, abort: new AbortController(), posAtTry: runs[index]!.pos, reach, release };
     active.set(index, r);
     peak = Math.max(peak, active.size);
