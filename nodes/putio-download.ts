@@ -78,7 +78,7 @@ const POLICIES: CollisionPolicy[] = ["skip-identical", "overwrite", "keep-both"]
 function limitsOf(def: DownloadDef): DownloadLimits {
   return {
     filesAtOnce: Math.max(1, Math.floor(num(def.filesAtOnce) ?? DEFAULT_LIMITS.filesAtOnce)),
-    connectionsPerFile: Math.max(1, Math.floor(num(def.connections) ?? DEFAULT_LIMITS.connectionsPerFile)),
+    connectionsPerFile: num(def.connections) === undefined ? "auto" : Math.max(1, Math.floor(num(def.connections)!)),
     segmentThreshold: (num(def.segmentMb) ?? DEFAULT_LIMITS.segmentThreshold / MB) * MB,
     bandwidth: num(def.bandwidthMBs) ? num(def.bandwidthMBs)! * MB : null,
     unlimitedWindow: def.unlimitedWindow?.trim() || null,

@@ -21,6 +21,8 @@ import { OPEN, lstatOrNull, removeIfPresent, type DownloadFileHandle, type Downl
 import { numberedName, sanitizeName, tempPaths } from "./names";
 import { ProgressMeter } from "./progress";
 import { UrlSource, runSegment } from "./range-fetch";
+import { DEFAULT_ADAPTIVE } from "./adaptive";
+import { runAdaptive } from "./connections";
 import { doneBytes, planSegments, savePartState, takePartState, type PartState } from "./segments";
 import type { EngineContext, FileJobOptions, FileResult, RemoteFile } from "./types";
 
@@ -282,7 +284,9 @@ async function fetchIntoPart(
       fh = await io(fs.open(partPath, OPEN.readWrite), partPath);
     } else {
       await checkFreeSpace(ctx, dir, file.size, attempted);
-      const connections = singleStream ? 1 : ctx.options.connectionsPerFile;
+      const chosen = ctx.options.connectionsPerFile;
+      // "auto" starts with the controller's first count; the rest come from splits as they pay.
+      const connections = singleStream ? 1 : chosen === "auto" ? DEFAULT_ADAPTIVE.initial : chosen;
       state = {
         v: 2,
         fileId: file.id,
@@ -349,14 +353,20 @@ async function fetchOpenPart(
   timer.unref?.();
   let retries = 0;
   let firstError: unknown = null;
-  await Promise.all(
-    st.segments.map((seg, i) =>
-      runSegment(ctx, fh, seg, i, crcs, url, file, signal, progress, () => retries++).catch((err) => {
-        firstError ??= err;
-        fileAbort.abort(err); // one range failed for good: stop the others, keep their bytes
-      }),
-    ),
-  );
+  // The ranges by index into crcs (auto connections append the ranges they split off).
+  const runs = [...st.segments];
+  if (ctx.options.connectionsPerFile === "auto" && !st.rangesRefused && file.size >= ctx.options.segmentThreshold) {
+    firstError = (await runAdaptive(ctx, fh, st, runs, crcs, url, file, signal, progress, () => retries++)).error;
+  } else {
+    await Promise.all(
+      runs.map((seg, i) =>
+        runSegment(ctx, fh, seg, i, crcs, url, file, signal, progress, () => retries++).catch((err) => {
+          firstError ??= err;
+          fileAbort.abort(err); // one range failed for good: stop the others, keep their bytes
+        }),
+      ),
+    );
+  }
   clearInterval(timer);
   checkpoint();
   await saving;
@@ -375,8 +385,9 @@ async function fetchOpenPart(
 
   // Whole-file CRC from the per-range CRCs (crc32_combine): no second pass over a file that may be
   // many GiB on a slow NAS disk, and every range's CRC was computed from the bytes that were written.
-  let crc = crcs[0] ?? 0;
-  for (const [i, seg] of st.segments.entries()) if (i > 0) crc = crc32Combine(crc, crcs[i] ?? 0, seg.end - seg.start);
+  const ordered = runs.map((seg, i) => ({ seg, crc: crcs[i] ?? 0 })).sort((a, b) => a.seg.start - b.seg.start);
+  let crc = ordered[0]?.crc ?? 0;
+  for (const [i, r] of ordered.entries()) if (i > 0) crc = crc32Combine(crc, r.crc, r.seg.end - r.seg.start);
   let size: number;
   try {
     size = (await io(fh.stat(), partPath)).size;

@@ -27,6 +27,19 @@ export class Semaphore {
     return this.running;
   }
 
+  /** A place now or null (never waits): for what can do without one. */
+  tryAcquire(): (() => void) | null {
+    if (this.running >= this.limit) return null;
+    this.running++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.running--;
+      this.pump();
+    };
+  }
+
   async acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) throw signal.reason;
     if (this.running >= this.limit) {
@@ -128,6 +141,19 @@ export class BandwidthLimiter {
     this.last = now;
     this.tokens -= bytes;
     return this.tokens < 0 ? (-this.tokens / rate) * 1000 : 0;
+  }
+
+  /**
+   * The same limiter, also telling `count` every byte charged (a file's own meter). The view only
+   * charges: configure the limiter itself.
+   */
+  metered(count: (bytes: number) => void): BandwidthLimiter {
+    const view = Object.create(this) as BandwidthLimiter;
+    view.charge = (bytes: number) => {
+      count(bytes);
+      return this.charge(bytes);
+    };
+    return view;
   }
 
   async take(bytes: number, signal?: AbortSignal): Promise<void> {

@@ -34,7 +34,8 @@ import { mp4VersionOf } from "../media/mp4";
 export interface DownloadLimits {
   /** Files downloading at once for the whole account. */
   filesAtOnce: number;
-  connectionsPerFile: number;
+  /** A number, or "auto": as many as raise the throughput (EngineOptions.connectionsPerFile). */
+  connectionsPerFile: number | "auto";
   segmentThreshold: number;
   /** Bytes per second for the whole account; null/0 = unlimited. */
   bandwidth: number | null;
@@ -51,6 +52,11 @@ export const DEFAULT_LIMITS: DownloadLimits = {
   bandwidth: null,
   unlimitedWindow: null,
 };
+
+/** "auto" stays; a number is at least 1 (anything else is "auto"). */
+function connectionsOf(v: number | "auto"): number | "auto" {
+  return typeof v === "number" && Number.isFinite(v) ? Math.max(1, Math.floor(v)) : "auto";
+}
 
 /**
  * What a job downloads. A `file` object is read from put.io again first (one from a msg may be
@@ -181,10 +187,11 @@ export class DownloadScheduler {
       fs: opts.fs ?? nodeFs,
       clock,
       limiter: new BandwidthLimiter({ bytesPerSecond: l.bandwidth, unlimitedWindow: l.unlimitedWindow }, clock),
+      connectionBudget: new Semaphore(opts.engine?.maxConnectionsPerAccount ?? DEFAULT_ENGINE_OPTIONS.maxConnectionsPerAccount),
       options: {
         ...DEFAULT_ENGINE_OPTIONS,
         ...opts.engine,
-        connectionsPerFile: l.connectionsPerFile,
+        connectionsPerFile: connectionsOf(l.connectionsPerFile),
         segmentThreshold: l.segmentThreshold,
         ...(l.outageWaitMs !== undefined ? { outageWaitMs: l.outageWaitMs } : {}),
       },
@@ -197,7 +204,7 @@ export class DownloadScheduler {
     const l = { ...DEFAULT_LIMITS, ...limits };
     this.slots.setLimit(l.filesAtOnce);
     this.ctx.limiter.configure({ bytesPerSecond: l.bandwidth, unlimitedWindow: l.unlimitedWindow });
-    this.ctx.options.connectionsPerFile = Math.max(1, Math.floor(l.connectionsPerFile));
+    this.ctx.options.connectionsPerFile = connectionsOf(l.connectionsPerFile);
     this.ctx.options.segmentThreshold = Math.max(0, l.segmentThreshold);
     if (l.outageWaitMs !== undefined) this.ctx.options.outageWaitMs = Math.max(0, l.outageWaitMs);
   }

@@ -1,7 +1,7 @@
 /** The download engine's shapes: what it downloads, its options, what it reports and what it needs. */
 import type { PutioClient } from "../client";
 import type { DownloadFs } from "./fs";
-import type { BandwidthLimiter, Clock } from "./limiter";
+import type { BandwidthLimiter, Clock, Semaphore } from "./limiter";
 
 /** The fields of a put.io file the engine needs (a putio-files output object has them all). */
 export interface RemoteFile {
@@ -24,8 +24,15 @@ export interface RemoteFile {
 export type CollisionPolicy = "skip-identical" | "overwrite" | "keep-both";
 
 export interface EngineOptions {
-  /** Parallel ranges per file above the segment threshold. */
-  connectionsPerFile: number;
+  /**
+   * Parallel ranges per file above the segment threshold; "auto": as many as raise the throughput
+   * (connections.ts), at most maxConnectionsPerFile, and within the account's connection budget.
+   */
+  connectionsPerFile: number | "auto";
+  /** The most connections "auto" opens for one file. */
+  maxConnectionsPerFile: number;
+  /** The most connections "auto" opens for all files of an account together (each file gets one anyway). */
+  maxConnectionsPerAccount: number;
   /** Files at least this big are fetched in several ranges. */
   segmentThreshold: number;
   /** No byte for this long = a stalled connection: reconnect and resume. */
@@ -54,7 +61,9 @@ export interface EngineOptions {
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
-  connectionsPerFile: 4,
+  connectionsPerFile: "auto",
+  maxConnectionsPerFile: 16,
+  maxConnectionsPerAccount: 16,
   segmentThreshold: 64 * 1024 * 1024,
   stallMs: 30_000,
   retries: 10,
@@ -119,6 +128,8 @@ export interface EngineContext {
   fs: DownloadFs;
   clock: Clock;
   limiter: BandwidthLimiter;
+  /** Connections of "auto" files of the account (maxConnectionsPerAccount). */
+  connectionBudget?: Semaphore;
   options: EngineOptions;
   /** CRCs of local files already hashed: `${path}|${size}|${mtimeMs}` → hex. */
   localCrcCache: Map<string, string>;

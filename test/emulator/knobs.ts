@@ -24,6 +24,10 @@ export interface Knobs {
   ignoreRange: boolean;
   /** Bytes per second per storage connection (wall time; for benchmarks). */
   bandwidthPerConnection: number | null;
+  /** Bytes per second of the storage's whole link, shared fairly by all its open connections (wall time). */
+  storageLinkBytesPerSec: number | null;
+  /** Storage bodies streaming at once per user: one more is answered 503 (put.io's limit is unpublished). */
+  storageMaxConnections: number | null;
   /** The next N deletes (files/delete, trash/delete, trash/empty) answer 400 TRASH_LOCK_TIMEOUT. */
   trashLockNext: number;
   /** Storage URLs expire this long (emulator clock) after they were issued: then 410. */
@@ -66,6 +70,8 @@ export function defaultKnobs(): Knobs {
     stallsRemaining: null,
     ignoreRange: false,
     bandwidthPerConnection: null,
+    storageLinkBytesPerSec: null,
+    storageMaxConnections: null,
     trashLockNext: 0,
     downloadUrlTtlMs: null,
     cutTusPatchNext: 0,

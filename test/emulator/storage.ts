@@ -2,6 +2,7 @@
 import * as crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ServerInfo } from "./router";
+import type { Knobs } from "./knobs";
 import type { FileNode, User } from "./state";
 
 export function storageMac(server: ServerInfo, payload: string): string {
@@ -23,6 +24,27 @@ function plain(res: ServerResponse, status: number, text: string): void {
 
 /** Responses stalled by the stall knob, ended on close(). */
 export const stalledResponses = new Set<ServerResponse>();
+
+/** What one storage (one emulator, keyed by its knobs) has open: bodies per user, and the link's timeline. */
+export interface StorageStats {
+  /** Bodies streaming now, per user id. */
+  open: Map<number, number>;
+  /** Most bodies streaming at once for one user since the last reset. */
+  peak: number;
+  /** Requests answered 503 by storageMaxConnections. */
+  refused: number;
+  /** When (performance.now()) the link is free again: the end of the last chunk it carries. */
+  linkFreeAt: number;
+}
+
+const stats = new WeakMap<Knobs, StorageStats>();
+
+/** The storage's connection counts (tests read and reset `peak` and `refused`). */
+export function storageStats(knobs: Knobs): StorageStats {
+  let s = stats.get(knobs);
+  if (!s) stats.set(knobs, (s = { open: new Map(), peak: 0, refused: 0, linkFreeAt: 0 }));
+  return s;
+}
 
 export async function serveDownload(req: IncomingMessage, res: ServerResponse, server: ServerInfo, url: URL): Promise<void> {
   const { state, knobs } = server;
@@ -71,8 +93,17 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
     "Content-Disposition": `attachment; filename*=UTF-8''${encodeURIComponent(node.name.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd"))}`,
   };
   if (status === 206) headers["Content-Range"] = `bytes ${start}-${end - 1}/${size}`;
+  const conns = storageStats(knobs);
+  const openNow = conns.open.get(sigUser) ?? 0;
+  if (req.method !== "HEAD" && knobs.storageMaxConnections !== null && openNow >= knobs.storageMaxConnections) {
+    conns.refused++;
+    return plain(res, 503, "Too many connections");
+  }
   res.writeHead(status, headers);
   if (req.method === "HEAD") return void res.end();
+  conns.open.set(sigUser, openNow + 1);
+  conns.peak = Math.max(conns.peak, openNow + 1);
+  res.once("close", () => conns.open.set(sigUser, (conns.open.get(sigUser) ?? 1) - 1));
 
   const bodyLength = end - start;
   let cutAt: number | null = null;
@@ -89,7 +120,12 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
 
   // Big writes when unthrottled (fewer allocations, callbacks and syscalls: the emulator must not be
   // what a benchmark measures); small ones under the bandwidth knob so its pacing stays smooth.
-  const CHUNK = knobs.bandwidthPerConnection ? 64 * 1024 : 1024 * 1024;
+  const paced = !!(knobs.bandwidthPerConnection || knobs.storageLinkBytesPerSec);
+  const CHUNK = paced ? 64 * 1024 : 1024 * 1024;
+  // Pacing on timelines (when this connection and the link may carry their next byte), not by
+  // sleeping after each chunk: late timers then never add up to a rate below the caps, and an
+  // idle moment earns no burst above them.
+  let connFreeAt = performance.now();
   let sent = 0;
   let aborted = false;
   const closed = new Promise<void>((resolve) =>
@@ -113,8 +149,16 @@ export async function serveDownload(req: IncomingMessage, res: ServerResponse, s
     // Before a cut, wait until the bytes reached the socket so exactly cutAt bytes arrive.
     if (sent === cutAt) await Promise.race([flushed, closed]);
     else if (res.writableNeedDrain) await Promise.race([new Promise((resolve) => res.once("drain", resolve)), closed]);
-    const bw = knobs.bandwidthPerConnection;
-    if (bw) await new Promise((resolve) => setTimeout(resolve, (n / bw) * 1000));
+    if (paced) {
+      const now = performance.now();
+      let due = now;
+      const bw = knobs.bandwidthPerConnection;
+      if (bw) due = connFreeAt = Math.max(now, connFreeAt) + (n / bw) * 1000;
+      const link = knobs.storageLinkBytesPerSec;
+      // Each chunk books its time on the shared link in turn: connections share it fairly.
+      if (link) due = Math.max(due, (conns.linkFreeAt = Math.max(now, conns.linkFreeAt) + (n / link) * 1000));
+      if (due > now) await Promise.race([new Promise((resolve) => setTimeout(resolve, due - now)), closed]);
+    }
   }
   if (aborted) return;
   if (sent === bodyLength) return void res.end();

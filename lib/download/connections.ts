@@ -1,0 +1,182 @@
+/**
+ * A file's ranges over as many connections as pay ("auto"): the ConnectionController (adaptive.ts)
+ * says how many; ranges not yet started are taken in order, and when none is left the largest
+ * running range is split (its far half becomes a new range), so every connection has work until
+ * the end. A connection the controller closes, or one the server refused while others ran, gives
+ * its range back (the bytes on disk stay): another connection continues it where it stopped.
+ */
+import { ConnectionController, type AdaptiveSettings, type Decision } from "./adaptive";
+import type { DownloadFileHandle } from "./fs";
+import type { ProgressMeter } from "./progress";
+import { runSegment, type UrlSource } from "./range-fetch";
+import { writePlan } from "./range-writer";
+import type { PartState, Segment } from "./segments";
+import type { EngineContext, RemoteFile } from "./types";
+
+/** A split leaves each side at least this much to fetch. */
+const MIN_SPLIT_PIECE = 512 * 1024;
+/** Bytes one socket read may add outside the write batches (storage-get reads 256 KiB at most). */
+const READ_SLACK = 512 * 1024;
+/** How often the controller is fed a sample. */
+const SAMPLE_MS = 25;
+
+/** Why a connection was stopped by us (not a failure): its range goes back to the queue. */
+class GivenBack extends Error {}
+
+interface Runner {
+  index: number;
+  abort: AbortController;
+  /** The range's done position at the last attempt: no progress since then = refused. */
+  posAtTry: number;
+  /**
+   * The most this runner's reader can have received beyond the range's done position: its write
+   * batches in flight plus the one filling plus one socket read. Batches only get smaller as ranges
+   * are added (writePlan), so the plan at the runner's start bounds every request it makes.
+   */
+  reach: number;
+  release: () => void;
+}
+
+export interface AdaptiveRun {
+  /** The first error that failed the file (null: every range is done, or the signal fired). */
+  error: unknown;
+  /** Most connections open at once. */
+  peak: number;
+}
+
+/**
+ * Fetch every range of `runs` (index = index into `crcs`; splits append to both, and the state's
+ * segments are kept in file order for the resume state and the progress).
+ */
+export async function runAdaptive(
+  ctx: EngineContext,
+  fh: DownloadFileHandle,
+  st: PartState,
+  runs: Segment[],
+  crcs: number[],
+  url: UrlSource,
+  file: RemoteFile,
+  signal: AbortSignal,
+  progress: ProgressMeter,
+  onRetry: () => void,
+  settings: Partial<AdaptiveSettings> = {},
+): Promise<AdaptiveRun> {
+  const controller = new ConnectionController({ max: ctx.options.maxConnectionsPerFile, ...settings });
+  let received = 0;
+  // Bytes are counted as they arrive (not as they reach the disk, which comes in batches).
+  const fileCtx: EngineContext = { ...ctx, limiter: ctx.limiter.metered((n) => (received += n)) };
+  const pending: number[] = runs.flatMap((s, i) => (s.pos < s.end ? [i] : []));
+  const active = new Map<number, Runner>();
+  let error: unknown = null;
+  let peak = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+
+  const giveBack = (r: Runner) => {
+    if (!r.abort.signal.aborted) r.abort.abort(new GivenBack());
+  };
+  /** Connections not being given back. */
+  const live = () => [...active.values()].filter((r) => !r.abort.signal.aborted);
+
+  /** Split the running range with the most left; the new range's index, or null. */
+  const split = (): number | null => {
+    let runner: Runner | null = null;
+    for (const r of live()) if (!runner || left(r) > left(runner)) runner = r;
+    if (!runner) return null;
+    const best = runs[runner.index]!;
+    // Never below what the reader may already have received: it stops at the new end.
+    const mid = best.pos + Math.max(runner.reach, Math.ceil((best.end - best.pos) / 2));
+    if (best.end - mid < MIN_SPLIT_PIECE) return null;
+    const piece: Segment = { start: mid, end: best.end, pos: mid };
+    best.end = mid;
+    runs.push(piece);
+    crcs.push(0);
+    st.segments = [...runs].sort((a, b) => a.start - b.start);
+    return runs.length - 1;
+  };
+
+  const start = (index: number, release: () => void) => {
+    const plan = writePlan(crcs.length, ctx.options.writeBufferBytes);
+    const reach = (plan.writes + 1) * plan.batchBytes + READ_SLACK;
+    const r: Runner = { index, abort: new AbortController(), posAtTry: runs[index]!.pos, reach, release };
+    active.set(index, r);
+    peak = Math.max(peak, active.size);
+    const seg = runs[index]!;
+    const onTry = () => {
+      onRetry();
+      // Nothing came since the last attempt while other connections run: the server does not
+      // want this one (503/429, refused, silent). Keep what works and give the range back.
+      const open = live().length;
+      if (open > 1 && seg.pos === r.posAtTry && !r.abort.signal.aborted) {
+        const d = controller.refused(open);
+        giveBack(r);
+        apply(d);
+      }
+      r.posAtTry = seg.pos;
+    };
+    runSegment(fileCtx, fh, seg, index, crcs, url, file, AbortSignal.any([signal, r.abort.signal]), progress, onTry).then(
+      () => ended(r, null),
+      (err) => ended(r, r.abort.signal.reason instanceof GivenBack && !signal.aborted ? null : err),
+    );
+  };
+
+  const ended = (r: Runner, err: unknown) => {
+    active.delete(r.index);
+    r.release();
+    const seg = runs[r.index]!;
+    if (err) {
+      error ??= err;
+      for (const other of active.values()) giveBack(other); // stop the others, keep their bytes
+    } else if (seg.pos < seg.end) insertPending(r.index);
+    if (!error && !signal.aborted) fill();
+    if (active.size === 0) finish();
+  };
+
+  const insertPending = (index: number) => {
+    const at = pending.findIndex((i) => runs[i]!.start > runs[index]!.start);
+    pending.splice(at < 0 ? pending.length : at, 0, index);
+  };
+
+  const fill = () => {
+    while (live().length < controller.wanted) {
+      // A file's first connection is always had; more come from the account's budget (if any).
+      const budget = ctx.connectionBudget;
+      const release = (budget ? budget.tryAcquire() : () => {}) ?? (live().length === 0 ? () => {} : null);
+      if (!release) {
+        controller.capped(live().length);
+        return;
+      }
+      const index = pending.shift() ?? split();
+      if (index === null) {
+        release();
+        return;
+      }
+      start(index, release);
+    }
+  };
+
+  const apply = (d: Decision) => {
+    if (d.action === "open") fill();
+    else if (d.action === "close") {
+      // Give back the ranges with the least left: the least work waits for a free connection.
+      const open = live();
+      const extra = open.sort((a, b) => left(a) - left(b)).slice(0, Math.max(0, open.length - d.target));
+      for (const r of extra) giveBack(r);
+    }
+  };
+  const left = (r: Runner) => runs[r.index]!.end - runs[r.index]!.pos;
+
+  const timer = setInterval(() => {
+    if (error || signal.aborted) return;
+    apply(controller.sample(ctx.clock.now(), received, live().length));
+  }, SAMPLE_MS);
+  timer.unref?.();
+  try {
+    fill();
+    if (active.size === 0) finish();
+    await finished;
+  } finally {
+    clearInterval(timer);
+  }
+  return { error, peak };
+}
