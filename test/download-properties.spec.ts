@@ -96,6 +96,8 @@ const caseArb = fc.record({
   policy: fc.constantFrom<CollisionPolicy>("skip-identical", "overwrite", "keep-both"),
   deleteAfter: fc.boolean(),
   ignoreRange: fc.boolean(),
+  /** Connections per file: adaptive (the default) or a fixed 3. */
+  auto: fc.boolean(),
   cuts: fc.option(fc.record({ after: fc.integer({ min: 1, max: 2000 }), count: fc.integer({ min: 1, max: 3 }) }), { nil: null }),
   /** Abort the first run after this many files ended (a Node-RED restart), then run again. */
   restartAfter: fc.option(fc.nat(6), { nil: null }),
@@ -202,7 +204,7 @@ describe("download properties (fast-check)", function () {
           };
           const s = new DownloadScheduler(
             client,
-            { filesAtOnce: 3, segmentThreshold: MiB, connectionsPerFile: 3 },
+            { filesAtOnce: 3, segmentThreshold: MiB, connectionsPerFile: c.auto ? "auto" : 3 },
             { engine: { stallMs: 5_000, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20, retries: 4 } },
           );
           try {
