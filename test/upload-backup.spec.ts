@@ -494,6 +494,18 @@ describe("backup: runs against the emulator", function () {
     ]);
   });
 
+  it("a put.io file-type filter is refused (local files have none), before anything is read or sent", async () => {
+    write("film.mkv", "film");
+    const before = emu.requests.length;
+    await assert.rejects(run({ filter: { fileTypes: ["VIDEO"] } }), (e: unknown) => (e as { code?: string }).code === "backup.no-file-types");
+    assert.equal(emu.requests.length, before);
+    const ok = await run({ filter: { extensions: ["mkv"] } });
+    assert.deepEqual(
+      ok.uploaded.map((u) => u.path),
+      ["film.mkv"],
+    );
+  });
+
   it("dry run: the plan, and nothing changes on put.io; a file or folder in the way fails its path only", async () => {
     write("a.txt", "alpha");
     write("same.txt", "same");

@@ -227,6 +227,11 @@ export interface LocalFilter {
 /** Walk a local folder without following links. */
 export async function scanLocal(root: string, opts: LocalFilter & { now?: number; signal?: AbortSignal } = {}): Promise<LocalScan> {
   const out: LocalScan = { files: [], dirs: [], ignored: [], failed: [] };
+  // put.io's file types are put.io's verdict on its own files: a local file has none, and a type
+  // filter would quietly leave every file out.
+  const types = opts.filter?.fileTypes;
+  if (types && (Array.isArray(types) ? types.length : String(types).trim()))
+    throw new PutioInputError(t("op.backup", { path: root }), t("backup.no-file-types"));
   const keep = compileFilter(opts.filter, opts.now);
   const skipDir = folderSkipper(opts.skipFolders);
   const excluded = (Array.isArray(opts.exclude) ? opts.exclude : String(opts.exclude ?? "").split(","))
