@@ -25,11 +25,19 @@ const WRITES_PER_FILE = 4;
  */
 const RANGE_BATCH_MAX = 512 * 1024;
 
+/**
+ * What all ranges of one file hold at most. Adaptive connections split a file into up to 16
+ * ranges: sharing the whole write buffer among them kept 10 MiB per file (4 files: ~50 MiB above
+ * idle, bench P3); 4 MiB keeps 4 ranges at 512 KiB batches and gives more ranges smaller ones.
+ */
+const RANGED_BUFFER_MAX = 4 * 1024 * 1024;
+
 /** Writes in flight and batch size of each of a file's `ranges`, within the file's write buffer. */
 export function writePlan(ranges: number, writeBufferBytes: number): { writes: number; batchBytes: number } {
   const writes = Math.max(1, Math.ceil(WRITES_PER_FILE / ranges));
   // Each range holds at most `writes` batches being written plus the one filling.
-  const raw = Math.floor(writeBufferBytes / (ranges * (writes + 1)));
+  const budget = ranges > 1 ? Math.min(writeBufferBytes, RANGED_BUFFER_MAX) : writeBufferBytes;
+  const raw = Math.floor(budget / (ranges * (writes + 1)));
   const cap = ranges > 1 ? RANGE_BATCH_MAX : 4 * 1024 * 1024;
   const batchBytes = Math.min(cap, Math.max(64 * 1024, raw - (raw % (64 * 1024))));
   return { writes, batchBytes };
