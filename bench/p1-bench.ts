@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { PutioClient } from "../lib/client";
 import { compare, fmt, interleave, MiB, runsFrom, sideFigures, type RunSample } from "./harness";
-import { emptyDir, RUNTIME, scratchDir, startChild, timeChild, writeResult } from "./proc";
+import { deployDownloadNode, emptyDir, RUNTIME, type EmuInfo, scratchDir, startChild, timeChild, writeResult } from "./proc";
 
 const RUNS = runsFrom(process.env);
 const SIZE = Number(process.env.BENCH_P1_MIB ?? 1024) * MiB;
@@ -45,7 +45,7 @@ async function duel(label: string, ours: Sampler, curl: Sampler, dir: string) {
 
 async function main(): Promise<void> {
   const emu = await startChild("emu-host.js");
-  const info = await emu.call<{ apiUrl: string; uploadUrl: string; socketUrl: string; token: string }>("start", {});
+  const info = await emu.call<EmuInfo>("start", {});
   const fileId = await emu.call<number>("addFile", { parent: 0, name: "p1.bin", size: SIZE, seed: 101 });
   const client = new PutioClient({ token: info.token, apiUrl: info.apiUrl });
   const dir = scratchDir("putio-p1-");
@@ -68,26 +68,7 @@ async function main(): Promise<void> {
     if (ONLY.includes("node")) {
       const host = await startChild("nr-host.js");
       try {
-        await host.call("load", {
-          nodes: ["account", "download"],
-          flow: [
-            { id: "acc", type: "putio-account", name: "bench", apiUrl: info.apiUrl, uploadUrl: info.uploadUrl, socketUrl: info.socketUrl },
-            {
-              id: "dl",
-              type: "putio-download",
-              account: "acc",
-              source: "payload",
-              sourceType: "msg",
-              target: dir,
-              targetType: "str",
-              connections: "1",
-              wires: [["out"]],
-            },
-            { id: "out", type: "helper" },
-          ],
-          credentials: { acc: { accessToken: info.token } },
-          helpers: ["out"],
-        });
+        await deployDownloadNode(host, info, dir, { connections: "1" });
         const ours: Sampler = async () => {
           const r = await host.call("measure", { nodeId: "dl", msg: { payload: fileId }, outId: "out", topic: "putio/download/done" });
           if (r.last?.downloaded !== 1) throw new Error(`download node: ${JSON.stringify(r.last)}`);

@@ -9,7 +9,7 @@
  */
 import fs from "node:fs";
 import { fmt, MiB } from "./harness";
-import { procPeakRss, procRss, resetPeakRss, RUNTIME, scratchDir, sleep, startChild, writeResult } from "./proc";
+import { deployDownloadNode, procPeakRss, procRss, resetPeakRss, RUNTIME, scratchDir, sleep, startChild, writeResult, type EmuInfo } from "./proc";
 import { summarize } from "./stats";
 
 const RUNS = Number(process.env.BENCH_P3_RUNS ?? 3);
@@ -17,7 +17,7 @@ const SIZE = Number(process.env.BENCH_P3_MIB ?? 1024) * MiB;
 
 async function main(): Promise<void> {
   const emu = await startChild("emu-host.js");
-  const info = await emu.call<{ apiUrl: string; uploadUrl: string; socketUrl: string; token: string }>("start", {});
+  const info = await emu.call<EmuInfo>("start", {});
   const folder = await emu.call<number>("addFolder", { parent: 0, name: "p3" });
   for (let i = 0; i < 4; i++) await emu.call("addFile", { parent: folder, name: `gib${i}.bin`, size: SIZE, seed: 300 + i });
   const dir = scratchDir("putio-p3-");
@@ -28,26 +28,7 @@ async function main(): Promise<void> {
       const host = await startChild("nr-host.js", {}, process.execPath, ["--expose-gc"]);
       const pid = host.proc.pid!;
       try {
-        await host.call("load", {
-          nodes: ["account", "download"],
-          flow: [
-            { id: "acc", type: "putio-account", name: "bench", apiUrl: info.apiUrl, uploadUrl: info.uploadUrl, socketUrl: info.socketUrl },
-            {
-              id: "dl",
-              type: "putio-download",
-              account: "acc",
-              source: "payload",
-              sourceType: "msg",
-              target: dir,
-              targetType: "str",
-              filesAtOnce: "4",
-              wires: [["out"]],
-            },
-            { id: "out", type: "helper" },
-          ],
-          credentials: { acc: { accessToken: info.token } },
-          helpers: ["out"],
-        });
+        await deployDownloadNode(host, info, dir, { filesAtOnce: "4" });
         await sleep(2000);
         await host.call("gc");
         await sleep(500);

@@ -139,6 +139,31 @@ export function serve(handlers: Record<string, (arg: any) => unknown>): void {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** What the emulator host answers to "start". */
+export interface EmuInfo {
+  apiUrl: string;
+  uploadUrl: string;
+  socketUrl: string;
+  token: string;
+}
+
+/**
+ * An account and one download node (msgs in by the host, results to the helper "out") deployed in
+ * a Node-RED host (nr-host.js), as a user's flow would be.
+ */
+export async function deployDownloadNode(host: Rpc, info: EmuInfo, target: string, settings: Record<string, string>): Promise<void> {
+  await host.call("load", {
+    nodes: ["account", "download"],
+    flow: [
+      { id: "acc", type: "putio-account", name: "bench", apiUrl: info.apiUrl, uploadUrl: info.uploadUrl, socketUrl: info.socketUrl },
+      { id: "dl", type: "putio-download", account: "acc", source: "payload", sourceType: "msg", target, targetType: "str", ...settings, wires: [["out"]] },
+      { id: "out", type: "helper" },
+    ],
+    credentials: { acc: { accessToken: info.token } },
+    helpers: ["out"],
+  });
+}
+
 /** CPU this process spends idle, per wall second (measured over `ms`), for subtracting a baseline. */
 export async function idleCpuRate(ms = 1000): Promise<number> {
   const c0 = process.cpuUsage();
