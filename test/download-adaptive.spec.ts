@@ -214,7 +214,6 @@ describe("adaptive connections: the engine against the emulator", function () {
 
   it("auto under a link cap with a per-connection cap of 1/8: opens more than it started with, finishes verified with no temp files left", async () => {
     const f = emu.state.addFile(0, "big.mkv", { size: 48 * MiB + 12_345, seed: 3 });
-    emu.state.getFile(f.id);
     emu.knobs.storageLinkBytesPerSec = 16 * MiB;
     emu.knobs.bandwidthPerConnection = 2 * MiB;
     const stats = storageStats(emu.knobs);

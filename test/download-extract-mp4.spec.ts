@@ -12,6 +12,7 @@ import { convertToMp4AndWait, PutioExtractionError } from "../lib/media";
 import { Emulator, startEmulator } from "./emulator";
 import { buildRarSet, buildZip } from "./emulator/archives";
 import { whileClockRuns } from "./support/emulator-clock";
+import { tree } from "./support/files";
 
 describe("download: extract first, prefer MP4", function () {
   this.timeout(60_000);
@@ -36,11 +37,8 @@ describe("download: extract first, prefer MP4", function () {
   const run = (job: Omit<DownloadJob, "target"> & { target?: string }): Promise<JobResult> =>
     whileClockRuns(emu, scheduler.run({ target: work, ...job } as DownloadJob));
   const extractStarts = () => emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/files/extract").length;
-  /** Every regular file under the work folder, relative, our hidden temp files included. */
-  const localFiles = (dir = work, prefix = ""): string[] =>
-    fs
-      .readdirSync(dir, { withFileTypes: true })
-      .flatMap((e) => (e.isDirectory() ? localFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+  /** Every file under the work folder, relative, sorted, our hidden temp files included. */
+  const localFiles = () => tree(work);
   const video = (n: number) => Buffer.alloc(200_000 + n, n);
 
   it("a folder with a RAR set, a ZIP and an .nfo: what came out and the .nfo are downloaded, the parts skipped and left on put.io", async () => {
@@ -280,10 +278,10 @@ describe("download: extract first, property", function () {
             emu,
             scheduler.run({ source: { folderId: folder.id }, target: work, deleteAfter: {}, extract: { keepArchives: s.keep, pollMs: 2 } }),
           );
-          const local = allFiles(work).map((f) => fs.readFileSync(path.join(work, f)));
+          const local = tree(work).map((f) => fs.readFileSync(path.join(work, f)));
           const key = (b: Buffer) => b.toString("hex");
           assert.deepEqual(local.map(key).sort(), expected.map(key).sort(), "exactly the plain files and what came out (plus archives when kept)");
-          assert.ok(!allFiles(work).some((f) => /\.putio-/.test(f)), "no temp file left");
+          assert.ok(!tree(work).some((f) => /\.putio-/.test(f)), "no temp file left");
           for (const id of partIds) {
             if (s.keep) continue;
             assert.ok(!res.deletedFileIds.includes(id), "a skipped part is never deleted");
@@ -301,9 +299,3 @@ describe("download: extract first, property", function () {
     );
   });
 });
-
-function allFiles(dir: string, prefix = ""): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? allFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
-}

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { writeUnder } from "./support/files";
 import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
 import { BACKUP_TEMP_PREFIX, PutioAbortError, type RawRequestSpec } from "../lib";
@@ -32,12 +33,7 @@ describe("putio-upload: folder mode (backup)", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const write = (rel: string, data: Buffer | string) => {
-    const f = path.join(src, rel);
-    fs.mkdirSync(path.dirname(f), { recursive: true });
-    fs.writeFileSync(f, data);
-    return f;
-  };
+  const write = (rel: string, data: Buffer | string) => writeUnder(src, rel, data);
   const flow = (extra: Record<string, unknown> = {}): FlowNode[] =>
     withTab([
       { id: "acc", type: "putio-account", name: "a", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },

@@ -9,6 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import fc from "fast-check";
+import { writeUnder } from "./support/files";
 import { startEmulator, type Emulator } from "./emulator";
 import {
   BACKUP_TEMP_PREFIX,
@@ -205,12 +206,7 @@ describe("backup: runs against the emulator", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  const write = (rel: string, data: Buffer | string) => {
-    const f = path.join(src, rel);
-    fs.mkdirSync(path.dirname(f), { recursive: true });
-    fs.writeFileSync(f, data);
-    return f;
-  };
+  const write = (rel: string, data: Buffer | string) => writeUnder(src, rel, data);
   const run = (extra: Partial<BackupOptions> = {}) =>
     backupFolder(client, {
       localFolder: src,

@@ -21,3 +21,11 @@ export function tree(dir: string): string[] {
   if (fs.existsSync(dir)) walk(dir, "");
   return out.sort();
 }
+
+/** Writes `data` at `rel` under `root`, making its folders; the full path. */
+export function writeUnder(root: string, rel: string, data: Buffer | string): string {
+  const f = path.join(root, rel);
+  fs.mkdirSync(path.dirname(f), { recursive: true });
+  fs.writeFileSync(f, data);
+  return f;
+}
