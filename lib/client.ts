@@ -48,7 +48,7 @@ export class PutioClient {
     this.socketUrl = opts.socketUrl || DEFAULT_SOCKET_URL;
     this.account = new AccountApi(this.transport);
     this.oauth = new OAuthApi(this.transport);
-    this.files = new FilesApi(this.transport, () => this.paths.invalidate());
+    this.files = new FilesApi(this.transport, (ids) => this.paths.invalidate(ids));
     this.upload = new UploadApi(this.transport);
     this.transfers = new TransfersApi(this.transport);
     this.config = new ConfigApi(this.transport);

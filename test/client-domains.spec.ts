@@ -120,6 +120,20 @@ describe("client domains", function () {
       assert.equal(await c.paths.resolve("/New"), id);
     });
 
+    it("keeps cached paths when a change touches none of their folders; forgets them when it does (a parent deleted)", async () => {
+      const inner = (await c.folderId("/Keep/Inner", { create: true })) as number;
+      const file = emu.state.addFile(inner, "done.mkv", Buffer.from("d"));
+      await c.files.delete([file.id]);
+      const before = emu.requests.length;
+      assert.equal(await c.folderId("/Keep/Inner"), inner);
+      assert.equal(emu.requests.length, before, "a file deleted leaves the cached path");
+      assert.equal(c.paths.knownPath(inner), "/Keep/Inner");
+      const keep = (await c.folderId("/Keep")) as number;
+      await c.files.delete([keep]);
+      assert.equal(c.paths.knownPath(inner), null, "its parent went: the path is forgotten");
+      assert.equal(await c.paths.resolve("/Keep/Inner"), null);
+    });
+
     it("refuses .. and a file in the middle of a path", async () => {
       await assert.rejects(c.paths.resolve("/a/../b"), PutioInputError);
       emu.state.addFile(0, "plain.txt", Buffer.from("p"));

@@ -78,10 +78,10 @@ export interface ListOptions {
 }
 
 export class FilesApi {
-  /** `onTreeChange` runs after a move, rename or delete (the path cache listens to it). */
+  /** `onTreeChange` runs after a move, rename or delete, with the ids it changed (the path cache listens to it). */
   constructor(
     private readonly t: Transport,
-    private readonly onTreeChange: () => void = () => {},
+    private readonly onTreeChange: (ids: number[]) => void = () => {},
   ) {}
 
   /** Every child of a folder, following the cursor to the end. */
@@ -171,7 +171,7 @@ export class FilesApi {
     checkName(name, attempted);
     // Renaming to the same name twice has the same result: safe to repeat.
     await this.t.request({ method: "POST", path: "/v2/files/rename", form: { file_id: fileId, name }, idempotent: true, schema: checkOk, attempted, signal });
-    this.onTreeChange();
+    this.onTreeChange([fileId]);
   }
 
   /**
@@ -193,7 +193,7 @@ export class FilesApi {
       attempted,
       signal,
     });
-    this.onTreeChange();
+    this.onTreeChange(fileIds);
     return res.errors ?? [];
   }
 
@@ -214,7 +214,7 @@ export class FilesApi {
         signal,
       })
       .then((r) => {
-        this.onTreeChange();
+        this.onTreeChange([fileId]);
         const e = r.errors?.[0];
         if (e) throw new PutioInputError(attempted, t("input.move-refused", { type: e.error_type }));
       });
@@ -238,7 +238,7 @@ export class FilesApi {
       attempted,
       signal: opts.signal,
     });
-    this.onTreeChange();
+    this.onTreeChange(fileIds);
     return { skipped: res.skipped ?? 0 };
   }
 

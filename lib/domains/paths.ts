@@ -28,7 +28,16 @@ export class PathResolver {
 
   constructor(private readonly files: FilesApi) {}
 
-  invalidate(): void {
+  /**
+   * Forget what a change may have made wrong: everything, or only if one of `ids` is a folder the
+   * cache holds. Every prefix of a cached path is cached too, so a change to ids none of which is
+   * cached (a file deleted, a folder that was never looked up by path) leaves every cached path true.
+   */
+  invalidate(ids?: number[]): void {
+    if (ids && this.cache.size) {
+      const cached = new Set(this.cache.values());
+      if (!ids.some((id) => cached.has(id))) return;
+    }
     this.cache.clear();
   }
 

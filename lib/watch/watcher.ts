@@ -65,8 +65,6 @@ export class TransferWatcher {
   private readonly lastStatus = new Map<number, string>();
   /** Folder names by id, for paths (folders rarely change; a miss costs one request). */
   private readonly names = new Map<number, { name: string; parent: number | null }>();
-  /** Paths of folders nodes resolved by path (as names, they rarely change). */
-  private readonly paths = new Map<number, string>();
   private timer: NodeJS.Timeout | null = null;
   /** Runs only while the socket is down. */
   private downTimer: NodeJS.Timeout | null = null;
@@ -345,13 +343,9 @@ export class TransferWatcher {
     const parts = [file.name];
     let parent = file.parent_id;
     for (let depth = 0; parent !== null && parent !== 0 && depth < 64; depth++) {
-      // A folder a node resolved by its path (the watched folder) needs no request; kept here too,
-      // since the client forgets its paths after each delete.
-      const known = this.paths.get(parent) ?? this.client.paths.knownPath(parent);
-      if (known) {
-        this.paths.set(parent, known);
-        return known + "/" + parts.join("/");
-      }
+      // A folder a node resolved by its path (the watched folder) needs no request.
+      const known = this.client.paths.knownPath(parent);
+      if (known) return known + "/" + parts.join("/");
       let entry = this.names.get(parent);
       if (!entry) {
         const folder = await this.client.files.get(parent, this.client.transport.closeSignal);
