@@ -6,7 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { compileFilter } from "../lib/domains/filters";
-import { crc32Combine } from "../lib/core/crc";
+import fc from "fast-check";
+import { crc32, crc32Combine, crc32Implementation, nativeCrc32, zlibCrc32 } from "../lib/core/crc";
 import {
   BandwidthLimiter,
   JobJournal,
@@ -52,6 +53,32 @@ describe("download units", () => {
     const x = zlib.crc32(Buffer.from("abc"));
     const big = 5 * 1024 ** 3;
     assert.equal(crc32Combine(crc32Combine(x, 0, big), 0, big), crc32Combine(x, 0, 2 * big));
+  });
+
+  it("crc32 uses the optional native CRC whenever it is installed, and it equals zlib's for any bytes, split anywhere, from any seed", () => {
+    let installed = true;
+    try {
+      require.resolve("@node-rs/crc32");
+    } catch {
+      installed = false;
+    }
+    if (installed) assert.equal(crc32Implementation, "native");
+    const impls = [crc32, ...(nativeCrc32 ? [nativeCrc32] : [])];
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(), fc.integer({ min: 0, max: 0xffffffff }), (bytes, cutAt, seed) => {
+        const data = Buffer.from(bytes);
+        const cut = data.length === 0 ? 0 : cutAt % (data.length + 1);
+        const expected = zlibCrc32(data, seed);
+        for (const f of impls) {
+          assert.equal(f(data, seed), expected);
+          assert.equal(f(data.subarray(cut), f(data.subarray(0, cut), seed)), expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Large, unaligned views (the engine hashes socket reads that land anywhere in a buffer).
+    const big = crypto.randomBytes(4 * 1024 * 1024 + 13);
+    for (const f of impls) assert.equal(f(big.subarray(7), 0), zlibCrc32(big.subarray(7), 0));
   });
 
   it("sanitizeName neutralises separators, dot names, NUL, reserved device names, trailing dots/spaces", () => {
