@@ -1,7 +1,8 @@
 /**
  * Adaptive connections (node dist/bench/adaptive-bench.js): storage with a link cap L shared by all
  * connections and a per-connection cap of L/8. Our engine with the connection setting untouched
- * ("auto") against `aria2c -x4 -s4` and `aria2c -x16 -s16`, interleaved (ours, x4, x16, ours, …),
+ * ("auto") against `aria2c -x4 -s4` and `aria2c -x16 -s16`, interleaved (ours, x4, x16, ours, …);
+ * "ours" is an account's first file and then its next one (which starts at the count that settled),
  * BENCH_RUNS rounds (default 7). Then the same storage taking only 4 connections at once: how many
  * ours held and how many the storage had to refuse. The emulator runs in its own process, so its
  * CPU is not counted in ours. Results: a table on stdout and bench/results/adaptive.json.
@@ -89,10 +90,13 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(process.env.BENCH_TMP ?? (fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir()), "putio-adaptive-"));
   const client = new PutioClient({ token: info.token, apiUrl: info.apiUrl });
   const mibs = (t: number) => SIZE / MiB / t;
-  /** Our engine with every limit on its default: connections "auto". */
-  const ours = async (): Promise<{ rate: number; counts: StorageCounts }> => {
+  /**
+   * Our engine with every limit on its default: connections "auto". A scheduler is what an account
+   * node holds: its first file searches for the count, a later file starts at the count that settled.
+   */
+  const newScheduler = () => new DownloadScheduler(client, FIXED ? { connectionsPerFile: FIXED } : {});
+  const ours = async (s: DownloadScheduler): Promise<{ rate: number; counts: StorageCounts }> => {
     await tell({ stats: "reset" });
-    const s = new DownloadScheduler(client, FIXED ? { connectionsPerFile: FIXED } : {});
     try {
       const t = await timed(async () => {
         const r = await s.run({ source: { fileId: info.fileId }, target: dir });
@@ -100,8 +104,16 @@ async function main(): Promise<void> {
       });
       return { rate: mibs(t), counts: await tell({ stats: "get" }) };
     } finally {
-      await s.close();
       clean(dir);
+    }
+  };
+  /** The account's first file (a new scheduler), then its next one. */
+  const oursTwice = async () => {
+    const s = newScheduler();
+    try {
+      return { first: await ours(s), next: await ours(s) };
+    } finally {
+      await s.close();
     }
   };
   const aria = async (n: number): Promise<number> => {
@@ -113,6 +125,10 @@ async function main(): Promise<void> {
 
   const oursR: number[] = [];
   const oursConns: number[] = [];
+  const nextR: number[] = [];
+  const nextConns: number[] = [];
+  const limitedNextR: number[] = [];
+  const limitedNextRefused: number[] = [];
   const x4: number[] = [];
   const x16: number[] = [];
   const limitedR: number[] = [];
@@ -122,20 +138,30 @@ async function main(): Promise<void> {
     await tell({ knob: "storageLinkBytesPerSec", value: LINK });
     await tell({ knob: "bandwidthPerConnection", value: LINK / 8 });
     for (let i = 0; i < RUNS; i++) {
-      const o = await ours();
+      const { first: o, next } = await oursTwice();
       oursR.push(o.rate);
       oursConns.push(o.counts.peak);
+      nextR.push(next.rate);
+      nextConns.push(next.counts.peak);
       x4.push(await aria(4));
       x16.push(await aria(16));
-      console.log(`round ${i + 1}: ours ${o.rate.toFixed(1)} (${o.counts.peak} conns), x4 ${x4[i]!.toFixed(1)}, x16 ${x16[i]!.toFixed(1)} MiB/s`);
+      console.log(
+        `round ${i + 1}: ours ${o.rate.toFixed(1)} (${o.counts.peak} conns), next file ${next.rate.toFixed(1)} (${next.counts.peak}), ` +
+          `x4 ${x4[i]!.toFixed(1)}, x16 ${x16[i]!.toFixed(1)} MiB/s`,
+      );
     }
     await tell({ knob: "storageMaxConnections", value: SERVER_MAX });
     for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 2)); i++) {
-      const o = await ours();
+      const { first: o, next } = await oursTwice();
       limitedR.push(o.rate);
       limitedPeak.push(o.counts.peak);
       limitedRefused.push(o.counts.refused);
-      console.log(`max ${SERVER_MAX} round ${i + 1}: ours ${o.rate.toFixed(1)} MiB/s, ${o.counts.peak} conns, ${o.counts.refused} refused`);
+      limitedNextR.push(next.rate);
+      limitedNextRefused.push(next.counts.refused);
+      console.log(
+        `max ${SERVER_MAX} round ${i + 1}: ours ${o.rate.toFixed(1)} MiB/s, ${o.counts.peak} conns, ${o.counts.refused} refused; ` +
+          `next file ${next.rate.toFixed(1)} MiB/s, ${next.counts.refused} refused`,
+      );
     }
   } finally {
     await client.close();
@@ -149,6 +175,9 @@ async function main(): Promise<void> {
   const vsLinkCap = o.median / LINK_MIBS;
   const vsBestAria2 = o.median / Math.max(a4.median, a16.median);
   const connectionsOpened = summarize(oursConns).median;
+  const n = summarize(nextR);
+  const nextVsLink = n.median / LINK_MIBS;
+  const nextVsBestAria2 = n.median / Math.max(a4.median, a16.median);
   const P2 = {
     linkCapMiBs: LINK_MIBS,
     ours: brief(o),
@@ -158,6 +187,13 @@ async function main(): Promise<void> {
     vsBestAria2: round(vsBestAria2, 3),
     connectionsOpened,
     met: vsLinkCap >= 0.9 && vsBestAria2 >= 1.0,
+    nextFile: {
+      ours: brief(n),
+      vsLinkCap: round(nextVsLink, 3),
+      vsBestAria2: round(nextVsBestAria2, 3),
+      connectionsOpened: summarize(nextConns).median,
+      met: nextVsLink >= 0.9 && nextVsBestAria2 >= 1.0,
+    },
   };
   const limited = {
     serverMaxConnections: SERVER_MAX,
@@ -165,6 +201,7 @@ async function main(): Promise<void> {
     vsServerCap: round(summarize(limitedR).median / ((SERVER_MAX * LINK_MIBS) / 8), 3),
     peakConnections: Math.max(...limitedPeak),
     refused: { median: summarize(limitedRefused).median, max: Math.max(...limitedRefused) },
+    nextFile: { ours: brief(summarize(limitedNextR)), refusedMax: Math.max(...limitedNextRefused) },
   };
   const machine = {
     nproc: os.availableParallelism?.() ?? os.cpus().length,
@@ -182,11 +219,19 @@ async function main(): Promise<void> {
       value: f(o),
       note: `${vsLinkCap.toFixed(2)}× link (≥ 0.9), ${vsBestAria2.toFixed(2)}× best aria2c (≥ 1.0), ${connectionsOpened} connections`,
     },
+    "ours auto, the account's next file (MiB/s)": {
+      value: f(n),
+      note: `${nextVsLink.toFixed(2)}× link, ${nextVsBestAria2.toFixed(2)}× best aria2c, ${P2.nextFile.connectionsOpened} connections`,
+    },
     "aria2c -x4 -s4 (MiB/s)": { value: f(a4) },
     "aria2c -x16 -s16 (MiB/s)": { value: f(a16) },
     [`ours, storage takes ${SERVER_MAX} (MiB/s)`]: {
       value: f(limited.ours),
       note: `${limited.vsServerCap.toFixed(2)}× what ${SERVER_MAX} carry, ≤ ${limited.peakConnections} held, ${limited.refused.max} refused at most`,
+    },
+    [`ours, storage takes ${SERVER_MAX}, next file (MiB/s)`]: {
+      value: f(limited.nextFile.ours),
+      note: `${limited.nextFile.refusedMax} refused at most`,
     },
   });
   const resultsDir = path.join(__dirname, "..", "..", "bench", "results");

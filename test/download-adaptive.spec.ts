@@ -28,10 +28,10 @@ interface Measured {
  * A storage model: each connection gets at most `per` bytes/s, all together at most `link`, and
  * more than `serverMax` at once are refused. Fed to the controller every 50 ms of model time.
  */
-function simulate(m: { per: number; link: number; serverMax: number; max: number; noise: number; seed: number; seconds: number }) {
+function simulate(m: { per: number; link: number; serverMax: number; max: number; noise: number; seed: number; seconds: number; learned?: number }) {
   let s = m.seed >>> 0 || 1;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-  const ctl = new ConnectionController({ max: m.max });
+  const ctl = new ConnectionController({ max: m.max, learned: m.learned ?? 0 });
   const rate = (n: number) => Math.min(n * m.per, m.link);
   let n = 0;
   const connect = (want: number) => {
@@ -138,6 +138,45 @@ describe("adaptive connections: the controller (fast-check)", () => {
     assert.ok(counts.slice(5).every((n) => n === 9));
     assert.equal(r.n, 9);
     assert.ok(r.ctl.settled);
+  });
+
+  it("starts where an earlier file settled: measures there, tries one more, keeps the count that paid", () => {
+    const r = simulate({ per: 8 * MiB, link: 64 * MiB, serverMax: 100, max: 16, noise: 0, seed: 1, seconds: 10, learned: 9 });
+    assert.deepEqual(
+      r.measured.slice(0, 3).map((x) => x.n),
+      [9, 10, 9],
+    );
+    assert.equal(r.n, 9);
+    assert.equal(r.ctl.learned, 9);
+    // Where the link has grown since, the search goes on one at a time.
+    const wider = simulate({ per: 8 * MiB, link: 96 * MiB, serverMax: 100, max: 16, noise: 0, seed: 1, seconds: 10, learned: 9 });
+    assert.ok(wider.n >= 12 && wider.n <= 13, `${wider.n} connections for 12 per link`);
+    // A budget that stopped the search teaches nothing; a refusal's cap does.
+    const budget = new ConnectionController({ learned: 9 });
+    budget.capped(3);
+    assert.equal(budget.learned, null);
+    const refused = simulate({ per: 8 * MiB, link: 64 * MiB, serverMax: 3, max: 16, noise: 0, seed: 1, seconds: 10 });
+    assert.equal(refused.n, 3);
+    assert.equal(refused.ctl.learned, 3);
+  });
+
+  it("from any learned start: settles within 0.1 of what is possible or half a connection's share, above the start only with connections that paid", () => {
+    fc.assert(
+      fc.property(model, fc.integer({ min: 1, max: 16 }), (p, learned) => {
+        const link = p.per * p.linkPer;
+        const r = simulate({ ...p, link, seconds: 30, learned });
+        assert.ok(r.settledAt !== null && r.settledAt <= 20_000, `settled at ${r.settledAt}`);
+        const best = Math.min(link, p.per * Math.min(p.serverMax, p.max));
+        // One connection more is kept when it adds half its share: from a start of 1 or 2, what is
+        // left may be up to that half share (on the first search, the ×4 steps get past it).
+        const missing = best - r.rate;
+        assert.ok(missing <= Math.max(0.1 * best, 0.5 * p.per * (1 + 2 * p.noise)), `rate ${r.rate / MiB} of ${best / MiB} MiB/s at ${r.n}`);
+        const usable = Math.ceil((link / p.per) * (1 + 2 * p.noise)) + 1;
+        assert.ok(r.n <= Math.max(learned, usable), `${r.n} connections from ${learned} for ${p.linkPer} per link`);
+        assert.equal(r.ctl.learned, r.n);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("a connection refused, or none left in the budget, caps the count for good", () => {
@@ -251,6 +290,26 @@ describe("adaptive connections: the engine against the emulator", function () {
     // Only the first step up is refused (each connection it added beyond 2); then the engine stays at what works.
     const probe = DEFAULT_ADAPTIVE.initial * DEFAULT_ADAPTIVE.growth - 2;
     assert.ok(stats.refused >= 1 && stats.refused <= probe, `refused ${stats.refused}`);
+  });
+
+  it("an account's next file starts at the count the first settled: storage that takes 2 refuses it at most once", async () => {
+    emu.knobs.storageLinkBytesPerSec = 16 * MiB;
+    emu.knobs.bandwidthPerConnection = 2 * MiB;
+    emu.knobs.storageMaxConnections = 2;
+    const stats = storageStats(emu.knobs);
+    const s = scheduler();
+    const first = emu.state.addFile(0, "first.mkv", { size: 24 * MiB + 7, seed: 7 });
+    const r1 = await s.run({ source: { fileId: first.id }, target });
+    assertSameAsRemote(r1.files[0].path, first.id);
+    const refusedFirst = stats.refused;
+    assert.ok(refusedFirst >= 2, `the first file's probe was refused ${refusedFirst} times`);
+    stats.refused = 0;
+    stats.peak = 0;
+    const next = emu.state.addFile(0, "next.mkv", { size: 24 * MiB + 11, seed: 8 });
+    const r2 = await s.run({ source: { fileId: next.id }, target });
+    assertSameAsRemote(r2.files[0].path, next.id);
+    assert.equal(stats.peak, 2, "started with the 2 the first file settled at");
+    assert.ok(stats.refused <= 1, `refused ${stats.refused}`);
   });
 
   it("cut connections and an abort mid-way: the resume state stays whole and the second run ends byte-identical", async () => {

@@ -6,7 +6,8 @@
  * addition still pays, and stops for good when one does not (going back to the count that paid).
  * Where the link filled up, it keeps one spare beyond the estimated need. A refusal by the server
  * caps it below the count refused; no connection left in the account's budget caps
- * it where it is.
+ * it where it is. A count an earlier file of the account settled at (`learned`) is where the next
+ * file starts: measured there, one more is tried, and the search goes on from there as usual.
  */
 
 export interface AdaptiveSettings {
@@ -29,6 +30,8 @@ export interface AdaptiveSettings {
   growth: number;
   /** A multiplying step that paid at least this share of the linear gain is followed by another. */
   doubleShare: number;
+  /** The count an earlier file settled at: start there, adding one at a time (0: none, start at `initial`). */
+  learned: number;
 }
 
 export const DEFAULT_ADAPTIVE: AdaptiveSettings = {
@@ -40,6 +43,7 @@ export const DEFAULT_ADAPTIVE: AdaptiveSettings = {
   minGain: 0.05,
   growth: 4,
   doubleShare: 0.75,
+  learned: 0,
 };
 
 export interface Decision {
@@ -64,11 +68,15 @@ export class ConnectionController {
   private window: { n: number; since: number; from: { t: number; bytes: number } | null } | null = null;
   /** The highest rate per connection measured: what one connection carries when the link has room. */
   private bestPerConnection = 0;
+  /** The account's budget, not a measurement, ended the search. */
+  private budgetCapped = false;
 
   constructor(settings: Partial<AdaptiveSettings> = {}) {
     this.s = { ...DEFAULT_ADAPTIVE, ...settings };
     this.ceiling = Math.max(1, Math.floor(this.s.max));
-    this.target = Math.max(1, Math.min(this.ceiling, Math.floor(this.s.initial)));
+    const learned = Math.floor(this.s.learned);
+    if (learned >= 1) this.phase = "step";
+    this.target = Math.max(1, Math.min(this.ceiling, learned >= 1 ? learned : Math.floor(this.s.initial)));
   }
 
   get wanted(): number {
@@ -78,6 +86,14 @@ export class ConnectionController {
   /** True once the controller will not open again (it may still close after a refusal). */
   get settled(): boolean {
     return this.phase === "done";
+  }
+
+  /**
+   * The count measurements settled at (a refusal's cap included), for the account's next file; null
+   * while searching, or when the account's budget stopped the search (that says nothing of the link).
+   */
+  get learned(): number | null {
+    return this.phase === "done" && !this.budgetCapped ? this.target : null;
   }
 
   /** `bytes`: received so far (monotonic); `connections`: open now. */
@@ -114,6 +130,7 @@ export class ConnectionController {
 
   /** No more connections could be had (the account's budget): stay at `connections`. */
   capped(connections: number): Decision {
+    this.budgetCapped = true;
     this.target = Math.max(1, Math.min(this.target, connections));
     this.phase = "done";
     this.window = null;

@@ -8,15 +8,20 @@
 import { ConnectionController, type AdaptiveSettings, type Decision } from "./adaptive";
 import type { DownloadFileHandle } from "./fs";
 import type { ProgressMeter } from "./progress";
-import { runSegment, type UrlSource } from "./range-fetch";
-import { writePlan } from "./range-writer";
+import { runSegment, type ReadPosition, type UrlSource } from "./range-fetch";
 import type { PartState, Segment } from "./segments";
 import type { EngineContext, RemoteFile } from "./types";
 
-/** A split leaves each side at least this much to fetch. */
-const MIN_SPLIT_PIECE = 512 * 1024;
-/** Bytes one socket read may add outside the write batches (storage-get reads 256 KiB at most). */
-const READ_SLACK = 512 * 1024;
+/**
+ * A split leaves each side at least this much to fetch. More when a new connection is slow to start:
+ * a piece is worth a new request only when the connection holding it would take longer for it than
+ * a new one takes to start (see minPiece); on a LAN that is little, through TLS far away it is MiBs.
+ */
+const MIN_SPLIT_PIECE = 128 * 1024;
+/** The smallest piece while no connection has shown its set-up time yet. */
+const UNMEASURED_SPLIT_PIECE = 512 * 1024;
+/** The file's throughput is taken over about this long (for the rate one connection carries). */
+const RATE_WINDOW_MS = 250;
 /** How often the controller is fed a sample. */
 const SAMPLE_MS = 25;
 
@@ -28,12 +33,8 @@ interface Runner {
   abort: AbortController;
   /** The range's done position at the last attempt: no progress since then = refused. */
   posAtTry: number;
-  /**
-   * The most this runner's reader can have received beyond the range's done position: its write
-   * batches in flight plus the one filling plus one socket read. Batches only get smaller as ranges
-   * are added (writePlan), so the plan at the runner's start bounds every request it makes.
-   */
-  reach: number;
+  /** What its reader has received: a split leaves it all of that. */
+  reading: ReadPosition;
   release: () => void;
 }
 
@@ -61,7 +62,8 @@ export async function runAdaptive(
   onRetry: () => void,
   settings: Partial<AdaptiveSettings> = {},
 ): Promise<AdaptiveRun> {
-  const controller = new ConnectionController({ max: ctx.options.maxConnectionsPerFile, ...settings });
+  const learned = ctx.learnedConnections;
+  const controller = new ConnectionController({ max: ctx.options.maxConnectionsPerFile, learned: learned?.count ?? 0, ...settings });
   let received = 0;
   // Bytes are counted as they arrive (not as they reach the disk, which comes in batches).
   const fileCtx: EngineContext = { ...ctx, limiter: ctx.limiter.metered((n) => (received += n)) };
@@ -84,9 +86,11 @@ export async function runAdaptive(
     for (const r of live()) if (!runner || left(r) > left(runner)) runner = r;
     if (!runner) return null;
     const best = runs[runner.index]!;
-    // Never below what the reader may already have received: it stops at the new end.
-    const mid = best.pos + Math.max(runner.reach, Math.ceil((best.end - best.pos) / 2));
-    if (best.end - mid < MIN_SPLIT_PIECE) return null;
+    // Never below what the reader has received (it stops at the new end), so the tail of a range
+    // is split down to MIN_SPLIT_PIECE and every connection has work until the last bytes.
+    const from = Math.max(best.pos, runner.reading.received);
+    const mid = from + Math.ceil((best.end - from) / 2);
+    if (best.end - mid < minPiece()) return null;
     const piece: Segment = { start: mid, end: best.end, pos: mid };
     best.end = mid;
     runs.push(piece);
@@ -96,9 +100,7 @@ export async function runAdaptive(
   };
 
   const start = (index: number, release: () => void) => {
-    const plan = writePlan(crcs.length, ctx.options.writeBufferBytes);
-    const reach = (plan.writes + 1) * plan.batchBytes + READ_SLACK;
-    const r: Runner = { index, abort: new AbortController(), posAtTry: runs[index]!.pos, reach, release };
+    const r: Runner = { index, abort: new AbortController(), posAtTry: runs[index]!.pos, reading: { received: runs[index]!.pos }, release };
     active.set(index, r);
     peak = Math.max(peak, active.size);
     const seg = runs[index]!;
@@ -114,7 +116,7 @@ export async function runAdaptive(
       }
       r.posAtTry = seg.pos;
     };
-    runSegment(fileCtx, fh, seg, index, crcs, url, file, AbortSignal.any([signal, r.abort.signal]), progress, onTry).then(
+    runSegment(fileCtx, fh, seg, index, crcs, url, file, AbortSignal.any([signal, r.abort.signal]), progress, onTry, r.reading).then(
       () => ended(r, null),
       (err) => ended(r, r.abort.signal.reason instanceof GivenBack && !signal.aborted ? null : err),
     );
@@ -164,11 +166,28 @@ export async function runAdaptive(
       for (const r of extra) giveBack(r);
     }
   };
-  const left = (r: Runner) => runs[r.index]!.end - runs[r.index]!.pos;
+  /** Recent (time, bytes received) samples of the file, oldest first. */
+  const recent: Array<{ t: number; bytes: number }> = [];
+  const minPiece = (): number => {
+    const open = live();
+    const setups = open.flatMap((r) => (r.reading.setupMs === undefined ? [] : [r.reading.setupMs]));
+    const first = recent[0];
+    const last = recent[recent.length - 1];
+    if (setups.length === 0 || !first || !last || last.t <= first.t) return UNMEASURED_SPLIT_PIECE;
+    const perConnection = ((last.bytes - first.bytes) * 1000) / (last.t - first.t) / Math.max(1, open.length);
+    // Worth it when the new request's set-up costs less than half the piece's time on the old one.
+    return Math.max(MIN_SPLIT_PIECE, Math.ceil((2 * perConnection * Math.max(...setups)) / 1000));
+  };
+  /** Bytes of a runner's range not received yet. */
+  const left = (r: Runner) => runs[r.index]!.end - Math.max(runs[r.index]!.pos, r.reading.received);
 
   const timer = setInterval(() => {
     if (error || signal.aborted) return;
-    apply(controller.sample(ctx.clock.now(), received, live().length));
+    const now = ctx.clock.now();
+    recent.push({ t: now, bytes: received });
+    while (recent.length > 2 && now - recent[0]!.t > RATE_WINDOW_MS) recent.shift();
+    apply(controller.sample(now, received, live().length));
+    if (learned && controller.learned !== null) learned.count = controller.learned;
   }, SAMPLE_MS);
   timer.unref?.();
   try {

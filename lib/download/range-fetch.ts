@@ -40,6 +40,17 @@ export class UrlSource {
   }
 }
 
+/**
+ * How far a range's reader has received (bytes in memory on their way to disk included): a split
+ * of the range must leave the reader everything it already holds. Past `received` nothing of the
+ * range is held: a socket read landing later is cut at the range's end as it is then.
+ */
+export interface ReadPosition {
+  received: number;
+  /** From the latest request sent to its first body byte (what a new connection costs before it carries anything). */
+  setupMs?: number;
+}
+
 /** Fetch one range to its end, reconnecting after cuts, stalls and expired URLs. */
 export async function runSegment(
   ctx: EngineContext,
@@ -52,6 +63,7 @@ export async function runSegment(
   signal: AbortSignal,
   progress: ProgressMeter,
   onRetry: () => void,
+  reading: ReadPosition = { received: seg.pos },
 ): Promise<void> {
   let failures = 0;
   let failingSince = 0;
@@ -61,7 +73,7 @@ export async function runSegment(
     let href: string | null = null;
     try {
       href = await url.get(signal);
-      await streamRange(ctx, fh, seg, index, crcs, href, file, signal, progress);
+      await streamRange(ctx, fh, seg, index, crcs, href, file, signal, progress, reading);
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if (!(err instanceof RetriableError) && !isTransient(err)) throw err;
@@ -94,7 +106,11 @@ async function streamRange(
   file: RemoteFile,
   outer: AbortSignal,
   progress: ProgressMeter,
+  reading: ReadPosition,
 ): Promise<void> {
+  reading.received = seg.pos;
+  const requestedAt = ctx.clock.now();
+  let firstByte = true;
   const stall = new AbortController();
   const signal = AbortSignal.any([outer, stall.signal, ctx.client.transport.closeSignal]);
   const stallMs = ctx.options.stallMs;
@@ -188,7 +204,12 @@ async function streamRange(
     };
     let reachedEnd = false;
     const afterBytes = (n: number) => {
+      reading.received = w.received;
       waitingSince = ctx.clock.now();
+      if (firstByte && n > 0) {
+        firstByte = false;
+        reading.setupMs = waitingSince - requestedAt;
+      }
       if (w.received >= seg.end) {
         reachedEnd = true;
         body.destroy();

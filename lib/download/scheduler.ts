@@ -188,6 +188,7 @@ export class DownloadScheduler {
       clock,
       limiter: new BandwidthLimiter({ bytesPerSecond: l.bandwidth, unlimitedWindow: l.unlimitedWindow }, clock),
       connectionBudget: new Semaphore(opts.engine?.maxConnectionsPerAccount ?? DEFAULT_ENGINE_OPTIONS.maxConnectionsPerAccount),
+      learnedConnections: { count: 0 },
       options: {
         ...DEFAULT_ENGINE_OPTIONS,
         ...opts.engine,

@@ -130,6 +130,8 @@ export interface EngineContext {
   limiter: BandwidthLimiter;
   /** Connections of "auto" files of the account (maxConnectionsPerAccount). */
   connectionBudget?: Semaphore;
+  /** The count the account's last "auto" file settled at: where the next one starts (0: none yet). */
+  learnedConnections?: { count: number };
   options: EngineOptions;
   /** CRCs of local files already hashed: `${path}|${size}|${mtimeMs}` → hex. */
   localCrcCache: Map<string, string>;
