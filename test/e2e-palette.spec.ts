@@ -6,6 +6,7 @@
  * and Ctrl-C stops it cleanly. Needs `npm run setup` (Node 22 + Node-RED 5); fails without it.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
@@ -86,6 +87,13 @@ for (const key of ["nr4", "nr5"] as const) {
       const mod = await nr.api<{ name: string; version: string; nodes: NodeSet[] }>("GET", `/nodes/${MODULE}`);
       assert.equal(mod.status, 200);
       assert.equal(mod.body.version, JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
+    });
+
+    it("installs the optional native CRC-32 with the package, and the installed package uses it", () => {
+      const installed = path.join(nr.userDir, "node_modules", MODULE);
+      const probe = `console.log(require(${JSON.stringify(path.join(installed, "dist", "lib", "core", "crc.js"))}).crc32Implementation)`;
+      const out = execFileSync(flavor.node, ["-e", probe], { cwd: nr.userDir, encoding: "utf8" }).trim();
+      assert.equal(out, "native", "the palette install fell back to zlib's CRC-32");
     });
 
     it("lists the package's examples (at least one), each loads and uses only installed node types", async () => {
