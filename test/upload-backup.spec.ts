@@ -39,20 +39,22 @@ interface LocalSpec {
   size: number;
   crc: string;
 }
+/** Files whose path is not also a folder of another file's path. */
+function withoutFolderClashes<T extends { path: string }>(files: T[]): T[] {
+  const dirs = new Set(
+    files.flatMap((f) =>
+      f.path
+        .split("/")
+        .slice(0, -1)
+        .map((_, i, a) => a.slice(0, i + 1).join("/")),
+    ),
+  );
+  return files.filter((f) => !dirs.has(f.path));
+}
 /** A local tree: unique paths, and no path is both a file and a folder. */
 const localArb = fc
   .uniqueArray(fc.record({ path: relPathArb, size: fc.integer({ min: 0, max: 3 }), crc: crcArb }), { maxLength: 12, selector: (f) => f.path })
-  .map((files) => {
-    const dirs = new Set(
-      files.flatMap((f) =>
-        f.path
-          .split("/")
-          .slice(0, -1)
-          .map((_, i, a) => a.slice(0, i + 1).join("/")),
-      ),
-    );
-    return files.filter((f) => !dirs.has(f.path));
-  });
+  .map(withoutFolderClashes);
 /** A put.io tree: duplicate names allowed (uploads may duplicate), a folder and a file may share a name. */
 const remoteArb = fc
   .array(fc.record({ path: relPathArb, size: fc.integer({ min: 0, max: 3 }), crc: fc.option(crcArb, { nil: null }), folder: fc.boolean() }), { maxLength: 12 })
@@ -362,17 +364,7 @@ describe("backup: runs against the emulator", function () {
         maxLength: 8,
         selector: (f) => f.path,
       })
-      .map((files) => {
-        const dirs = new Set(
-          files.flatMap((f) =>
-            f.path
-              .split("/")
-              .slice(0, -1)
-              .map((_, i, a) => a.slice(0, i + 1).join("/")),
-          ),
-        );
-        return files.filter((f) => !dirs.has(f.path));
-      });
+      .map(withoutFolderClashes);
     let round = 0;
     await fc.assert(
       fc.asyncProperty(treeArb, async (files) => {

@@ -31,13 +31,7 @@ export class Semaphore {
   tryAcquire(): (() => void) | null {
     if (this.running >= this.limit) return null;
     this.running++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.running--;
-      this.pump();
-    };
+    return this.releaser();
   }
 
   async acquire(signal?: AbortSignal): Promise<() => void> {
@@ -59,6 +53,11 @@ export class Semaphore {
     } else {
       this.running++;
     }
+    return this.releaser();
+  }
+
+  /** Gives a held place back, once however often it is called. */
+  private releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;
