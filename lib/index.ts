@@ -31,3 +31,4 @@ export * from "./core/ids";
 export * from "./core/describe";
 export * from "./copy";
 export * from "./sync";
+export * from "./local";

@@ -14,9 +14,7 @@ import {
   DownloadScheduler,
   JobJournal,
   Throttle,
-  ensureTargetFolder,
   jsonSafeMsg,
-  nodeFs,
   parseWindow,
   type CollisionPolicy,
   type DownloadLimits,
@@ -28,6 +26,7 @@ import {
   type JobResult,
   type JournalEntry,
 } from "../lib/download";
+import { ensureTargetFolder, nodeFs } from "../lib/local";
 import type { FileFilter } from "../lib/domains/filters";
 import { writeJobSubtitles } from "../lib/media/subtitles";
 import { localizeError } from "./common/errors";

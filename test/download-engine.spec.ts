@@ -6,7 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { PutioAbortError, PutioTransferIntegrityError } from "../lib/core/errors";
-import { DownloadScheduler, nodeFs, type DownloadFs, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
+import { DownloadScheduler, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
+import { nodeFs, type LocalFs } from "../lib/local";
 import { crcHex, tree } from "./support/files";
 import { startEmulator, type Emulator } from "./emulator";
 
@@ -50,7 +51,7 @@ describe("download engine", function () {
   let target: string;
   const schedulers: DownloadScheduler[] = [];
 
-  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}, fsLayer?: DownloadFs): DownloadScheduler {
+  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}, fsLayer?: LocalFs): DownloadScheduler {
     const s = new DownloadScheduler(client, limits, { engine: { ...FAST, ...engine }, fs: fsLayer });
     schedulers.push(s);
     return s;
@@ -273,7 +274,7 @@ describe("download engine", function () {
     const f = emu.state.addFile(0, "full.mkv", { size: 6 * MiB, seed: 6 });
     let written = 0;
     const fullAfter = 3 * MiB;
-    const failing: DownloadFs = {
+    const failing: LocalFs = {
       ...nodeFs,
       statfs: undefined,
       open: async (p, flags) => {

@@ -14,7 +14,8 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { PutioClient } from "../lib/client";
-import { DownloadScheduler, foldName, type CollisionPolicy, type FileResult, type JobResult } from "../lib/download";
+import { DownloadScheduler, type CollisionPolicy, type FileResult, type JobResult } from "../lib/download";
+import { foldName } from "../lib/local";
 import { startEmulator, type Emulator } from "./emulator";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);

@@ -10,7 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { PutioInputError } from "../lib/core/errors";
-import { DownloadScheduler, foldName, nodeFs, planLocalNames, type DownloadFs, type DownloadLimits, type EngineOptions } from "../lib/download";
+import { DownloadScheduler, type DownloadLimits, type EngineOptions } from "../lib/download";
+import { foldName, nodeFs, planLocalNames, type LocalFs } from "../lib/local";
 import { crcHex, tree } from "./support/files";
 import { startEmulator, type Emulator } from "./emulator";
 
@@ -25,7 +26,7 @@ describe("download safety", function () {
   let target: string;
   const schedulers: DownloadScheduler[] = [];
 
-  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}, fsLayer?: DownloadFs): DownloadScheduler {
+  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}, fsLayer?: LocalFs): DownloadScheduler {
     const s = new DownloadScheduler(client, limits, { engine: { ...FAST, ...engine }, fs: fsLayer });
     schedulers.push(s);
     return s;
@@ -270,7 +271,7 @@ describe("download safety", function () {
       const folder = emu.state.addFolder(0, "Many");
       for (let i = 0; i < 14; i++) emu.state.addFile(folder.id, `f${i}.bin`, Buffer.from(`file ${i}`));
       let open = 0;
-      const failing: DownloadFs = {
+      const failing: LocalFs = {
         ...nodeFs,
         async open(p, flags, mode) {
           const fh = await nodeFs.open(p, flags, mode);

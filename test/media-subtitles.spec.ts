@@ -10,7 +10,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { PutioClient } from "../lib/client";
 import { PutioError, PutioInputError } from "../lib/core/errors";
-import { nodeFs, type DownloadFs } from "../lib/download/fs";
+import { nodeFs, type LocalFs } from "../lib/local/fs";
 import { writeSubtitles } from "../lib/media";
 import { Emulator, startEmulator } from "./emulator";
 import { addSubtitle } from "./emulator/routes-media";
@@ -137,7 +137,7 @@ describe("media: writeSubtitles", () => {
     const { v, local } = video();
     addSubtitle(emu.state, v.id, { language_code: "eng", text: srt("new") });
     fs.writeFileSync(path.join(dir, "Movie (2020).eng.srt"), "old");
-    const fullDisk: DownloadFs = {
+    const fullDisk: LocalFs = {
       ...nodeFs,
       open: async (p, flags, mode) => {
         const fh = await nodeFs.open(p, flags, mode);

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { PutioClient } from "../lib/client";
 import { DownloadScheduler } from "../lib/download";
-import { foldName } from "../lib/download/names";
+import { foldName } from "../lib/local/names";
 import { isSafeRelPath, planSync, runSync, type LocalEntry, type PlanAction, type PlanOptions, type SyncRemoteItem, type StateEntry } from "../lib/sync";
 import { startEmulator } from "./emulator";
 

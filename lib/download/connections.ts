@@ -6,7 +6,7 @@
  * its range back (the bytes on disk stay): another connection continues it where it stopped.
  */
 import { ConnectionController, type AdaptiveSettings, type Decision } from "./adaptive";
-import type { DownloadFileHandle } from "./fs";
+import type { LocalFileHandle } from "../local/fs";
 import type { ProgressMeter } from "./progress";
 import { runSegment, type ReadPosition, type UrlSource } from "./range-fetch";
 import type { PartState, Segment } from "./segments";
@@ -51,7 +51,7 @@ export interface AdaptiveRun {
  */
 export async function runAdaptive(
   ctx: EngineContext,
-  fh: DownloadFileHandle,
+  fh: LocalFileHandle,
   st: PartState,
   runs: Segment[],
   crcs: number[],

@@ -15,10 +15,10 @@ import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrit
 import { crc32, crc32Combine, crcHex, parseCrc } from "../core/crc";
 import { t, type Text } from "../core/texts";
 import { MP4_STATUS } from "../core/quirks";
-import { localPathClaims } from "./claims";
+import { localPathClaims } from "../local/claims";
 import { LocalWriteError, RangesRefusedError, RemoteChangedError } from "./engine-errors";
-import { OPEN, lstatOrNull, removeIfPresent, type DownloadFileHandle, type DownloadFs } from "./fs";
-import { numberedName, sanitizeName, tempPaths } from "./names";
+import { OPEN, lstatOrNull, removeIfPresent, type LocalFileHandle, type LocalFs } from "../local/fs";
+import { numberedName, sanitizeName, tempPaths } from "../local/names";
 import { ProgressMeter } from "./progress";
 import { UrlSource, runSegment } from "./range-fetch";
 import { DEFAULT_ADAPTIVE } from "./adaptive";
@@ -32,7 +32,7 @@ export { writePlan } from "./range-writer";
 const READ_CHUNK = 4 * 1024 * 1024;
 
 /** CRC32 of [start, end) of an open file (seeds a resumed range, checks an existing local file). */
-async function crcOfRange(fh: DownloadFileHandle, start: number, end: number, signal?: AbortSignal): Promise<number> {
+async function crcOfRange(fh: LocalFileHandle, start: number, end: number, signal?: AbortSignal): Promise<number> {
   let crc = 0;
   const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(1, end - start)));
   for (let pos = start; pos < end;) {
@@ -278,7 +278,7 @@ async function fetchIntoPart(
     // Ranges were refused: only the first range's bytes are a usable prefix.
     state = { ...state, rangesRefused: true, segments: [{ start: 0, end: file.size, pos: state.segments[0]?.pos ?? 0 }] };
   }
-  let fh: DownloadFileHandle | null = null;
+  let fh: LocalFileHandle | null = null;
   try {
     if (state) {
       fh = await io(fs.open(partPath, OPEN.readWrite), partPath);
@@ -311,7 +311,7 @@ async function fetchOpenPart(
   ctx: EngineContext,
   file: RemoteFile,
   dir: string,
-  fh: DownloadFileHandle,
+  fh: LocalFileHandle,
   st: PartState,
   opts: FileJobOptions,
   attempted: Text,
@@ -432,7 +432,7 @@ function io<T>(p: Promise<T>, at: string): Promise<T> {
 }
 
 /** Make the rename durable (best effort: not every file system lets a folder be fsynced). */
-async function syncDir(fs: DownloadFs, dir: string): Promise<void> {
+async function syncDir(fs: LocalFs, dir: string): Promise<void> {
   try {
     const dh = await fs.open(dir, "r");
     await dh.sync().catch(() => {});

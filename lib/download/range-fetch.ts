@@ -8,7 +8,7 @@ import { PutioBaseError, PutioError } from "../core/errors";
 import { backoffDelay } from "../core/sleep";
 import { t } from "../core/texts";
 import { LocalWriteErrorSignal, RangesRefusedError, RemoteChangedError, RetriableError, isTransient, reasonOf } from "./engine-errors";
-import type { DownloadFileHandle } from "./fs";
+import type { LocalFileHandle } from "../local/fs";
 import type { ProgressMeter } from "./progress";
 import { RangeWriter, writePlan } from "./range-writer";
 import type { Segment } from "./segments";
@@ -54,7 +54,7 @@ export interface ReadPosition {
 /** Fetch one range to its end, reconnecting after cuts, stalls and expired URLs. */
 export async function runSegment(
   ctx: EngineContext,
-  fh: DownloadFileHandle,
+  fh: LocalFileHandle,
   seg: Segment,
   index: number,
   crcs: number[],
@@ -98,7 +98,7 @@ export async function runSegment(
 /** One HTTP request for [seg.pos, seg.end), written batch by batch at its offset. */
 async function streamRange(
   ctx: EngineContext,
-  fh: DownloadFileHandle,
+  fh: LocalFileHandle,
   seg: Segment,
   index: number,
   crcs: number[],

@@ -6,7 +6,7 @@
 import { crc32 } from "../core/crc";
 import { LocalWriteError } from "./engine-errors";
 import { t } from "../core/texts";
-import type { DownloadFileHandle } from "./fs";
+import type { LocalFileHandle } from "../local/fs";
 import type { Clock } from "./limiter";
 import type { Segment } from "./segments";
 
@@ -83,7 +83,7 @@ export class RangeWriter {
   onDrained: (() => void) | null = null;
 
   constructor(
-    private readonly fh: DownloadFileHandle,
+    private readonly fh: LocalFileHandle,
     private readonly seg: Segment,
     private readonly index: number,
     private readonly crcs: number[],
@@ -209,7 +209,7 @@ export class RangeWriter {
   }
 }
 
-export async function writeAll(fh: DownloadFileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
+export async function writeAll(fh: LocalFileHandle, buffers: Buffer[], bytes: number, position: number): Promise<void> {
   try {
     const { bytesWritten } = await fh.writev(buffers, position);
     if (bytesWritten < bytes) {

@@ -22,10 +22,10 @@ import {
   type RemoteFile,
 } from "./engine";
 import { compileFilter, type FileFilter } from "../domains/filters";
-import { PathClaims } from "./claims";
-import { ensureTargetFolder, lstatOrNull, nodeFs, type DownloadFs } from "./fs";
+import { PathClaims } from "../local/claims";
+import { ensureTargetFolder, lstatOrNull, nodeFs, type LocalFs } from "../local/fs";
 import { BandwidthLimiter, Semaphore, wallClock, type Clock } from "./limiter";
-import { assertInside, planLocalNames, type RemoteEntry } from "./names";
+import { assertInside, planLocalNames, type RemoteEntry } from "../local/names";
 import { archiveVolumeOf } from "../media/archive-sets";
 import { PutioExtractionError } from "../media/errors";
 import { extractAndWait, type ExtractStatus } from "../media/extract";
@@ -151,7 +151,7 @@ export type DownloadSighting =
   | { kind: "stopped"; fileId: number };
 
 export interface SchedulerOptions {
-  fs?: DownloadFs;
+  fs?: LocalFs;
   clock?: Clock;
   engine?: Partial<EngineOptions>;
 }

@@ -6,8 +6,8 @@
  */
 import { PutioInputError } from "../core/errors";
 import { t, type Text, type TextOrString } from "../core/texts";
-import { lstatOrNull, removeIfPresent, writeFileAtomic, type DownloadFs } from "./fs";
-import { tempPaths } from "./names";
+import { lstatOrNull, removeIfPresent, writeFileAtomic, type LocalFs } from "../local/fs";
+import { tempPaths } from "../local/names";
 
 export interface Segment {
   start: number;
@@ -82,7 +82,7 @@ function refuse(attempted: TextOrString, why: Text): PutioInputError {
  * The state to resume from, or null to start over (after clearing our own leftovers). Anything at
  * the temp or state path that is not ours (no matching state, a link, a folder) is refused.
  */
-export async function takePartState(fs: DownloadFs, dir: string, file: RemoteIdentity, attempted: TextOrString): Promise<PartState | null> {
+export async function takePartState(fs: LocalFs, dir: string, file: RemoteIdentity, attempted: TextOrString): Promise<PartState | null> {
   const tp = tempPaths(dir, file.id);
   const [part, side] = await Promise.all([lstatOrNull(fs, tp.part), lstatOrNull(fs, tp.state)]);
   if (part && !part.isFile())
@@ -108,7 +108,7 @@ export async function takePartState(fs: DownloadFs, dir: string, file: RemoteIde
 }
 
 /** Written to a temp name and renamed, so a crash never leaves a half-written state. */
-export async function savePartState(fs: DownloadFs, dir: string, state: PartState): Promise<void> {
+export async function savePartState(fs: LocalFs, dir: string, state: PartState): Promise<void> {
   const t = tempPaths(dir, state.fileId);
   await writeFileAtomic(fs, t.state, t.stateTmp, JSON.stringify(state));
 }

@@ -1,6 +1,6 @@
 /** The download engine's shapes: what it downloads, its options, what it reports and what it needs. */
 import type { PutioClient } from "../client";
-import type { DownloadFs } from "./fs";
+import type { LocalFs } from "../local/fs";
 import type { BandwidthLimiter, Clock, Semaphore } from "./limiter";
 
 /** The fields of a put.io file the engine needs (a putio-files output object has them all). */
@@ -125,7 +125,7 @@ export interface FileResult {
 
 export interface EngineContext {
   client: PutioClient;
-  fs: DownloadFs;
+  fs: LocalFs;
   clock: Clock;
   limiter: BandwidthLimiter;
   /** Connections of "auto" files of the account (maxConnectionsPerAccount). */

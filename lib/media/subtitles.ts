@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
 import { t, type TextOrString } from "../core/texts";
 import { checkLanguageCode, checkLanguages, type PutioSubtitle } from "../domains/media";
-import { lstatOrNull, nodeFs, OPEN, removeIfPresent, type DownloadFs } from "../download/fs";
+import { lstatOrNull, nodeFs, OPEN, removeIfPresent, type LocalFs } from "../local/fs";
 import { checkId } from "../core/wire";
 import type { PutioClient } from "../client";
 
@@ -18,7 +18,7 @@ export interface SubtitleOptions {
   languages?: string[] | string;
   signal?: AbortSignal;
   /** The file system (tests inject failures); node:fs by default. */
-  fs?: DownloadFs;
+  fs?: LocalFs;
 }
 
 export type SubtitleOutcomeStatus = "written" | "identical" | "missing" | "failed";
@@ -87,7 +87,7 @@ function isBlank(body: Buffer): boolean {
   );
 }
 
-async function sameBytes(fs: DownloadFs, file: string, body: Buffer): Promise<boolean> {
+async function sameBytes(fs: LocalFs, file: string, body: Buffer): Promise<boolean> {
   const fh = await fs.open(file, OPEN.readOnly);
   try {
     const { size } = await fh.stat();
@@ -105,7 +105,7 @@ async function sameBytes(fs: DownloadFs, file: string, body: Buffer): Promise<bo
 }
 
 /** Writes `body` to `target` through a fresh temp file in the same folder; checks the size written. */
-async function writeAtomically(fs: DownloadFs, dir: string, target: string, body: Buffer, attempted: TextOrString): Promise<void> {
+async function writeAtomically(fs: LocalFs, dir: string, target: string, body: Buffer, attempted: TextOrString): Promise<void> {
   // Short and fixed in form, whatever the target's length (a long name plus a suffix could pass 255 bytes).
   const tmp = path.join(dir, `.putio-subtitle-${randomBytes(8).toString("hex")}.tmp`);
   try {

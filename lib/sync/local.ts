@@ -4,7 +4,7 @@
  */
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { nodeFs, writeFileAtomic } from "../download/fs";
+import { nodeFs, writeFileAtomic } from "../local/fs";
 import { isSafeRelPath, type LocalEntry, type StateEntry } from "./planner";
 
 /** The sync's own names under the target; remote names never start with ".putio-" (sanitizeName). */

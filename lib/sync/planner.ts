@@ -7,7 +7,7 @@
  * Local paths are relative to the target, "/"-joined, made of names cleaned by the download rules
  * (planLocalNames), compared folded (foldName) because the target may ignore case and Unicode form.
  */
-import { foldName, planLocalNames, sanitizeName, type RemoteEntry } from "../download/names";
+import { foldName, planLocalNames, sanitizeName, type RemoteEntry } from "../local/names";
 import { parseCrc } from "../core/crc";
 
 /** A file of the put.io folder: the folders from the synced folder down to it, and the file. */

@@ -25,7 +25,7 @@ import type { SocketEvent } from "../core/socket";
 import { statusClass, type Transfer } from "../domains/transfers";
 import type { DownloadJob, JobResult } from "../download/scheduler";
 import { writeJobSubtitles, type JobSubtitles } from "../media/subtitles";
-import { assertInside, sanitizeName } from "../download/names";
+import { assertInside, sanitizeName } from "../local/names";
 import type { ChangeListener } from "../watch/watcher";
 import { emptyLive, fieldGetters, percentDone, type LiveProgress, type Phase, type TorrentRecord } from "./model";
 import { RpcError, type AddArgs, type IdSelector, type RpcBackend } from "./rpc";

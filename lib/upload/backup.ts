@@ -32,8 +32,8 @@ import { checkName } from "../core/wire";
 import { collect } from "../core/paginate";
 import { compileFilter, folderSkipper, globToRegExp, type FileFilter } from "../domains/filters";
 import { walk } from "../domains/walk";
-import { OPEN, writeFileAtomic, nodeFs } from "../download/fs";
-import { tempPaths } from "../download/names";
+import { OPEN, writeFileAtomic, nodeFs } from "../local/fs";
+import { tempPaths } from "../local/names";
 import { TusUploader } from "./engine";
 
 /** Names of the backup's own temporary copies on put.io (a local name here is refused). */

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { PutioInputError } from "../core/errors";
 import { t, type TextOrString } from "../core/texts";
 
-export interface DownloadFileHandle {
+export interface LocalFileHandle {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   writev(buffers: Buffer[], position: number): Promise<{ bytesWritten: number }>;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
@@ -18,7 +18,7 @@ export interface DownloadFileHandle {
   close(): Promise<void>;
 }
 
-export interface DownloadStats {
+export interface LocalStats {
   size: number;
   mtimeMs: number;
   isFile(): boolean;
@@ -26,22 +26,22 @@ export interface DownloadStats {
   isSymbolicLink(): boolean;
 }
 
-export interface DownloadFs {
+export interface LocalFs {
   /** `flags` as a string ("r") or O_* numbers (O_NOFOLLOW needs the numeric form). */
-  open(path: string, flags: string | number, mode?: number): Promise<DownloadFileHandle>;
+  open(path: string, flags: string | number, mode?: number): Promise<LocalFileHandle>;
   readFile(path: string, encoding: "utf8"): Promise<string>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string, opts?: { recursive?: boolean }): Promise<unknown>;
-  stat(path: string): Promise<DownloadStats>;
-  lstat(path: string): Promise<DownloadStats>;
+  stat(path: string): Promise<LocalStats>;
+  lstat(path: string): Promise<LocalStats>;
   realpath(path: string): Promise<string>;
   access(path: string, mode: number): Promise<void>;
   /** Free bytes for the target folder's file system (optional: skipped when missing). */
   statfs?(path: string): Promise<{ bavail: number; bsize: number }>;
 }
 
-export const nodeFs: DownloadFs = {
+export const nodeFs: LocalFs = {
   open: (p, flags, mode) => fsp.open(p, flags, mode),
   readFile: (p, enc) => fsp.readFile(p, enc),
   rename: fsp.rename,
@@ -66,14 +66,14 @@ export const OPEN = {
 };
 
 /** unlink that ignores a missing file. */
-export async function removeIfPresent(fs: DownloadFs, path: string): Promise<void> {
+export async function removeIfPresent(fs: LocalFs, path: string): Promise<void> {
   await fs.unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err?.code !== "ENOENT") throw err;
   });
 }
 
 /** lstat, or null when nothing is there. */
-export async function lstatOrNull(fs: DownloadFs, p: string): Promise<DownloadStats | null> {
+export async function lstatOrNull(fs: LocalFs, p: string): Promise<LocalStats | null> {
   try {
     return await fs.lstat(p);
   } catch (err) {
@@ -83,7 +83,7 @@ export async function lstatOrNull(fs: DownloadFs, p: string): Promise<DownloadSt
 }
 
 /** Write a small text file through a temp name and a rename, never following a link. */
-export async function writeFileAtomic(fs: DownloadFs, file: string, tmp: string, text: string): Promise<void> {
+export async function writeFileAtomic(fs: LocalFs, file: string, tmp: string, text: string): Promise<void> {
   const fh = await fs.open(tmp, OPEN.replace, 0o644);
   try {
     const buf = Buffer.from(text);
@@ -99,13 +99,13 @@ export async function writeFileAtomic(fs: DownloadFs, file: string, tmp: string,
  * answer is a clear error: a missing parent, a file in the way, no permission, or a pseudo file
  * system that refuses (a recursive mkdir under /proc never returned; one level at a time fails).
  */
-export async function ensureTargetFolder(fs: DownloadFs, target: string, attempted: TextOrString = t("op.download-job")): Promise<string> {
+export async function ensureTargetFolder(fs: LocalFs, target: string, attempted: TextOrString = t("op.download-job")): Promise<string> {
   if (!path.isAbsolute(target)) throw new PutioInputError(attempted, t("input.not-absolute-target", { path: String(target) }));
   const full = path.resolve(target);
   const missing: string[] = [];
   let at = full;
   for (;;) {
-    let st: DownloadStats | null;
+    let st: LocalStats | null;
     try {
       st = await fs.stat(at);
     } catch (err) {
