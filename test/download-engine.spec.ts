@@ -375,7 +375,7 @@ describe("download engine", function () {
     for (const f of r.files) assert.ok(f.path.startsWith(target + path.sep));
   });
 
-  it("collisions: identical is skipped without a download; different is kept beside (skip-identical) or replaced (overwrite)", async () => {
+  it("collisions: identical is skipped without a download; different is kept beside; overwrite replaces only the package's own earlier copy of the same put.io file", async () => {
     const f = emu.state.addFile(0, "x.mkv", { size: MiB, seed: 1 });
     fs.mkdirSync(target, { recursive: true });
     fs.writeFileSync(path.join(target, "x.mkv"), emu.state.fileBytes(f.id));
@@ -392,9 +392,20 @@ describe("download engine", function () {
     r = await scheduler().run({ source: { fileId: f.id }, target });
     assert.equal(r.skipped, 1);
 
+    // "x.mkv" is the user's (the package never wrote it): overwrite keeps it and says so.
+    r = await scheduler().run({ source: { fileId: f.id }, target, ifExists: "overwrite" });
+    assert.equal(r.downloaded, 0);
+    assert.equal(r.files[0].path, path.join(target, "x (1).mkv"));
+    assert.equal(r.files[0].kept, path.join(target, "x.mkv"));
+    assert.equal(fs.readFileSync(path.join(target, "x.mkv"), "utf8"), "local edit");
+
+    // The package's own copy of this file, put.io's bytes changed since: overwrite replaces it.
+    emu.state.replaceFileContent(f.id, { size: MiB, seed: 2 });
     r = await scheduler().run({ source: { fileId: f.id }, target, ifExists: "overwrite" });
     assert.equal(r.downloaded, 1);
-    assertSameAsRemote(path.join(target, "x.mkv"), f.id);
+    assert.equal(r.files[0].path, path.join(target, "x (1).mkv"));
+    assertSameAsRemote(path.join(target, "x (1).mkv"), f.id);
+    assert.equal(fs.readFileSync(path.join(target, "x.mkv"), "utf8"), "local edit");
 
     r = await scheduler().run({ source: { fileId: f.id }, target, ifExists: "keep-both" });
     assert.equal(r.files[0].path, path.join(target, "x (2).mkv"));

@@ -390,6 +390,10 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "extract.no-reason": "no reason given",
   "extract.nothing-out": 'put.io extracted "__name__" but nothing came out to download: the job is not done, and nothing was deleted',
   "download.mp4-gone": 'the MP4 version of "__name__" is no longer ready on put.io (status __status__)',
+  "download.not-proven":
+    '__attempted__: nothing proves that "__path__" holds the bytes of put.io file __id__ (put.io gives no CRC32 for it and this job did not fetch them): nothing was deleted on put.io',
+  "local.path-too-long":
+    '__attempted__: the local path is too long for the file system (__length__ bytes): "__path__"; choose a shorter target folder or shorter names. Nothing was written or deleted.',
 
   // Conversions to MP4 on put.io (lib/media/mp4.ts): the message of a PutioMp4Error.
   "convert.failed": "put.io could not convert file __id__ to MP4: try again later, or download the original",

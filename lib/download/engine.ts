@@ -15,16 +15,19 @@ import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrit
 import { crc32, crc32Combine, crcHex, parseCrc } from "../core/crc";
 import { t, type Text } from "../core/texts";
 import { MP4_STATUS } from "../core/quirks";
-import { localPathClaims } from "../local/claims";
+import { localClaims, type Release } from "../local/claims";
+import { NameTakenError, commitNoClobber, commitReplacing } from "../local/commit";
+import { markOf, sameMark, type FileMark } from "../local/place";
+import type { OwnedFile } from "../local/ownership";
 import { LocalWriteError, RangesRefusedError, RemoteChangedError } from "./engine-errors";
-import { OPEN, lstatOrNull, removeIfPresent, type LocalFileHandle, type LocalFs } from "../local/fs";
+import { OPEN, lstatOrNull, removeIfPresent, type LocalFileHandle, type LocalFs, type LocalStats } from "../local/fs";
 import { numberedName, sanitizeName, tempPaths } from "../local/names";
 import { ProgressMeter } from "./progress";
 import { UrlSource, runSegment } from "./range-fetch";
 import { DEFAULT_ADAPTIVE } from "./adaptive";
 import { runAdaptive } from "./connections";
-import { doneBytes, planSegments, savePartState, takePartState, type PartState } from "./segments";
-import type { EngineContext, FileJobOptions, FileResult, RemoteFile } from "./types";
+import { doneBytes, planSegments, removeOwnLeftovers, savePartState, takePartState, type PartState } from "./segments";
+import type { EngineContext, FileJobOptions, FileResult, LocalProof, RemoteFile } from "./types";
 
 export * from "./types";
 export { writePlan } from "./range-writer";
@@ -45,22 +48,48 @@ async function crcOfRange(fh: LocalFileHandle, start: number, end: number, signa
   return crc;
 }
 
-/** "identical" when size and CRC32 match the remote file; "not-a-file" for a folder (or a device). */
-export async function compareLocal(
-  ctx: EngineContext,
-  localPath: string,
-  file: RemoteFile,
-  signal?: AbortSignal,
-): Promise<"missing" | "identical" | "different" | "not-a-file"> {
+/** What is at a local path, compared with a remote file. */
+interface LocalLook {
+  kind: "missing" | "identical" | "different" | "not-a-file";
+  /** The file as it was looked at, and the CRC32 of its bytes when they were read. */
+  mark?: FileMark;
+  crc32?: string;
+  /** This package's earlier copy of this very put.io file, unchanged since (ownership ledger). */
+  owned?: OwnedFile | null;
+  /** Why an "identical" file is the remote file's bytes (see LocalProof). */
+  basis?: LocalProof["basis"];
+}
+
+/**
+ * "identical" only with proof by bytes: the local bytes' CRC32 equals put.io's, or (put.io gave
+ * none) the file is this package's unchanged copy of this very put.io file and its bytes still
+ * have the CRC32 they were written with. A size match alone is never "identical".
+ */
+export async function compareLocal(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<LocalLook> {
   const st = await lstatOrNull(ctx.fs, localPath);
-  if (!st) return "missing";
+  if (!st) return { kind: "missing" };
   // A link is never followed, compared or replaced: it could lead outside the target.
   if (st.isSymbolicLink()) throw new PutioInputError(t("op.download", { name: file.name }), t("input.local-symlink", { path: localPath }));
-  if (!st.isFile()) return "not-a-file";
-  if (st.size !== file.size) return "different";
+  if (!st.isFile()) return { kind: "not-a-file" };
+  const mark = markOf(st);
+  const owned = await ownedCopyOf(ctx, st, file);
+  if (st.size !== file.size) return { kind: "different", mark, owned };
   const want = parseCrc(file.crc32);
-  if (want === null) return "identical"; // put.io gave no checksum: the size is all we can compare
-  const key = `${localPath}|${st.size}|${st.mtimeMs}`;
+  if (want === null && !owned) return { kind: "different", mark, owned };
+  const hex = await localCrc(ctx, localPath, st, signal);
+  if (want !== null) return { kind: hex === crcHex(want) ? "identical" : "different", mark, crc32: hex, owned, basis: "crc" };
+  return { kind: hex === owned!.crc32 ? "identical" : "different", mark, crc32: hex, owned, basis: "owned" };
+}
+
+/** The ledger's record when the file is this package's copy of this very put.io file (and variant). */
+async function ownedCopyOf(ctx: EngineContext, st: LocalStats, file: RemoteFile): Promise<OwnedFile | null> {
+  const rec = await ctx.ledger.lookupStat(st);
+  return rec && rec.fileId === file.id && (rec.variant ?? null) === (file.variant ?? null) ? rec : null;
+}
+
+/** CRC32 of a local file's bytes, cached by the file's identity and its marks. */
+async function localCrc(ctx: EngineContext, localPath: string, st: LocalStats, signal?: AbortSignal): Promise<string> {
+  const key = `${st.dev}:${st.ino}|${st.size}|${st.mtimeMs}|${st.ctimeMs}`;
   let hex = ctx.localCrcCache.get(key);
   if (hex === undefined) {
     const fh = await ctx.fs.open(localPath, OPEN.readOnly);
@@ -71,86 +100,116 @@ export async function compareLocal(
     }
     ctx.localCrcCache.set(key, hex);
   }
-  return hex === crcHex(want) ? "identical" : "different";
+  return hex;
+}
+
+/** Where a file goes and what is there now. */
+interface FinalChoice {
+  path: string;
+  look: LocalLook;
+  /** Replace the file there (overwrite of this package's earlier copy of the same put.io file). */
+  replace: boolean;
+  /** A file that is not ours was at the planned name and is kept: its path. */
+  kept?: string;
+  release: Release;
 }
 
 /**
- * The final local path under the collision policy; `identical` when that path already holds this
- * very file. skip-identical: identical → skip, different → keep both ("name (1).ext"), so a local
- * file is never lost. overwrite: identical → skip, different → replaced after verification.
- * keep-both: always a new copy under a free name. A numbered name is taken only when no other
- * download holds it and no other file of the job planned it; the returned `release` frees it.
+ * The final local path under the collision policy. skip-identical: identical → skip, different →
+ * keep both ("name (1).ext"). overwrite: identical → skip; different → replaced only when it is
+ * this package's unchanged earlier copy of the same put.io file, else both are kept (a user's
+ * file, or one a case-folding share maps onto the name, is never replaced). keep-both: always a
+ * new copy under a free name. A numbered name is taken only when no other download holds it and
+ * no other file of the job planned it; the returned `release` frees it.
  */
-async function chooseFinalPath(
+async function chooseFinalPath(ctx: EngineContext, dir: string, file: RemoteFile, name: string, opts: FileJobOptions): Promise<FinalChoice> {
+  const { ifExists: policy, signal } = opts;
+  const none: Release = async () => {};
+  const first = path.join(dir, name);
+  const look = await compareLocal(ctx, first, file, signal);
+  if (look.kind === "missing") return { path: first, look, replace: false, release: none };
+  if (policy !== "keep-both" && look.kind === "identical") return { path: first, look, replace: false, release: none };
+  if (policy === "overwrite" && look.kind === "different" && look.owned) return { path: first, look, replace: true, release: none };
+  // Overwrite replaces only our own copy, never a folder or a user's file: those get a numbered name.
+  const kept = look.kind === "different" && policy === "overwrite" ? first : undefined;
+  return freeNumbered(ctx, dir, file, name, opts, kept);
+}
+
+/** The first numbered name ("name (n).ext") that is free or holds this very file, claimed. */
+async function freeNumbered(
   ctx: EngineContext,
   dir: string,
   file: RemoteFile,
   name: string,
   opts: FileJobOptions,
-): Promise<{ path: string; identical: boolean; release: () => void }> {
+  kept: string | undefined,
+): Promise<FinalChoice> {
   const { ifExists: policy, signal } = opts;
-  const none = () => {};
-  const first = path.join(dir, name);
-  const cmp = await compareLocal(ctx, first, file, signal);
-  if (cmp === "missing") return { path: first, identical: false, release: none };
-  if (policy !== "keep-both" && cmp === "identical") return { path: first, identical: true, release: none };
-  // Overwrite replaces a file, never a folder: a folder in the way gets a numbered name.
-  if (policy === "overwrite" && cmp === "different") return { path: first, identical: false, release: none };
   for (let n = 1; n < 10_000; n++) {
     const candidate = path.join(dir, numberedName(name, n));
     if (opts.reserved?.(candidate)) continue;
-    const release = localPathClaims.tryClaim(candidate);
+    const release = await localClaims.tryClaim(candidate, { fs: ctx.fs, signal });
     if (!release) continue;
     try {
       const c = await compareLocal(ctx, candidate, file, signal);
-      if (c === "missing") return { path: candidate, identical: false, release };
-      if (c === "identical" && policy !== "keep-both") return { path: candidate, identical: true, release };
+      if (c.kind === "missing") return { path: candidate, look: c, replace: false, kept, release };
+      // Overwrite updates the package's own copy of this file wherever an earlier run put it.
+      if (c.kind === "different" && c.owned && policy === "overwrite") return { path: candidate, look: c, replace: true, kept, release };
+      if (c.kind === "identical" && policy !== "keep-both" && !(c.basis === "owned" && opts.needProof))
+        return { path: candidate, look: c, replace: false, kept, release };
     } catch (err) {
-      release();
+      await release();
       throw err;
     }
-    release();
+    await release();
   }
   throw new PutioTransferIntegrityError(t("op.download", { name: file.name }), t("download.no-free-name", { name, dir }));
 }
 
 /**
- * Download one file into `dir` (which exists and is inside the target). Its final and temp paths
- * are claimed for the process first: another download of the same path waits for this one.
+ * Download one file into `dir` (which exists and is inside the target). Its final and temp places
+ * are claimed first (in this process and, by lock files, in others): another download of the same
+ * place waits for this one.
  */
 export async function downloadFile(ctx: EngineContext, file: RemoteFile, dir: string, opts: FileJobOptions): Promise<FileResult> {
   const name = opts.localName ?? sanitizeName(file.name);
   const temp = tempPaths(dir, file.id);
-  const release = await localPathClaims.claim([path.join(dir, name), temp.part], opts.signal);
+  const release = await localClaims.claim([path.join(dir, name), temp.part], { fs: ctx.fs, signal: opts.signal });
   try {
     return await downloadClaimed(ctx, file, dir, name, opts);
   } finally {
-    release();
+    await release();
   }
 }
 
 async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string, name: string, opts: FileJobOptions): Promise<FileResult> {
   const attempted = t("op.download", { name: opts.putioPath });
   const started = ctx.clock.now();
-  const choice = await chooseFinalPath(ctx, dir, file, name, opts);
-  const finalPath = choice.path;
+  let choice = await chooseFinalPath(ctx, dir, file, name, opts);
+  const skipped = (look: LocalLook, basis: LocalProof["basis"], at: string): FileResult => ({
+    status: "skipped-identical",
+    fileId: file.id,
+    name: file.name,
+    putioPath: opts.putioPath,
+    path: at,
+    size: file.size,
+    crc32: look.crc32 ?? file.crc32 ?? null,
+    seconds: 0,
+    bytesPerSecond: 0,
+    resumed: false,
+    resumedBytes: 0,
+    retries: 0,
+    ...(file.variant ? { variant: file.variant } : {}),
+    ...(look.mark && look.crc32 ? { local: { ...look.mark, crc32: look.crc32, basis } } : {}),
+    ...(choice.kept ? { kept: choice.kept } : {}),
+  });
   try {
-    if (choice.identical) {
-      return {
-        status: "skipped-identical",
-        fileId: file.id,
-        name: file.name,
-        putioPath: opts.putioPath,
-        path: finalPath,
-        size: file.size,
-        crc32: file.crc32 ?? null,
-        seconds: 0,
-        bytesPerSecond: 0,
-        resumed: false,
-        resumedBytes: 0,
-        retries: 0,
-        ...(file.variant ? { variant: file.variant } : {}),
-      };
+    // put.io gave no CRC32 and the job deletes after: our own earlier copy is proof only once the
+    // bytes fetched from put.io now are the bytes on disk.
+    const confirm = choice.look.kind === "identical" && choice.look.basis === "owned" && !!opts.needProof;
+    if (choice.look.kind === "identical" && !confirm) {
+      await removeOwnLeftovers(ctx.fs, dir, file.id).catch(() => {});
+      return skipped(choice.look, choice.look.basis ?? "crc", choice.path);
     }
     const temp = tempPaths(dir, file.id);
     let remote = file;
@@ -166,7 +225,7 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
         retries += out.retries;
         if (resumedBytes < 0) resumedBytes = out.resumedBytes;
         resumed = resumed || out.resumedBytes > 0 || out.retries > 0;
-        const mismatch = verifyProblem(remote, out.size, out.crc, finalPath);
+        const mismatch = verifyProblem(remote, out.size, out.crc, choice.path);
         if (mismatch) {
           await out.discard();
           if (integrityFailures++ >= ctx.options.integrityRetries) {
@@ -176,22 +235,45 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
           remote = await currentIdentity(ctx, remote, opts.signal); // same-size changes show up only as a new crc32
           continue;
         }
-        await out.commit(finalPath, opts.ifExists === "overwrite");
+        const hex = crcHex(out.crc);
+        if (confirm) {
+          const now = await lstatOrNull(ctx.fs, choice.path);
+          if (hex === choice.look.crc32 && now && choice.look.mark && sameMark(markOf(now), choice.look.mark)) {
+            await out.discard();
+            return skipped(choice.look, "fetched", choice.path);
+          }
+          // put.io's bytes are not the ones we wrote earlier: this is a new version of the file.
+          if (opts.ifExists !== "overwrite") {
+            const other = await freeNumbered(ctx, dir, file, name, opts, undefined);
+            await choice.release();
+            choice = other;
+          } else choice = { ...choice, replace: true };
+        }
+        try {
+          await out.commit(choice.path, choice.replace ? (choice.look.mark ?? null) : null);
+        } catch (err) {
+          if (err instanceof NameTakenError) throw new PutioInputError(attempted, t("input.appeared-meanwhile", { path: choice.path, part: temp.part }));
+          throw err;
+        }
+        const st = await io(ctx.fs.lstat(choice.path), choice.path);
+        await ctx.ledger.record(choice.path, st, { crc32: hex, fileId: remote.id, ...(remote.variant ? { variant: remote.variant } : {}) });
         const seconds = Math.max(0.001, (ctx.clock.now() - started) / 1000);
         return {
           status: "downloaded",
           fileId: remote.id,
           name: remote.name,
           putioPath: opts.putioPath,
-          path: finalPath,
+          path: choice.path,
           size: remote.size,
-          crc32: crcHex(out.crc),
+          crc32: hex,
           seconds,
           bytesPerSecond: Math.round((remote.size - Math.max(0, resumedBytes)) / seconds),
           resumed,
           resumedBytes: Math.max(0, resumedBytes),
           retries,
           ...(remote.variant ? { variant: remote.variant } : {}),
+          local: { ...markOf(st), crc32: hex, basis: parseCrc(remote.crc32) !== null ? "crc" : "written" },
+          ...(choice.kept ? { kept: choice.kept } : {}),
         };
       } catch (err) {
         if (err instanceof RangesRefusedError && !singleStream) {
@@ -211,18 +293,27 @@ async function downloadClaimed(ctx: EngineContext, file: RemoteFile, dir: string
         if (err instanceof LocalWriteError) {
           await removeIfPresent(ctx.fs, temp.part).catch(() => {});
           await removeIfPresent(ctx.fs, temp.state).catch(() => {});
-          throw new PutioTransferIntegrityError(
-            attempted,
-            t(err.errno.code === "ENOSPC" ? "download.disk-full" : "download.write-failed", { path: err.at, detail: String(err.errno.code ?? err.message) }),
-            { cause: err.errno },
-          );
+          throw new PutioTransferIntegrityError(attempted, localWriteText(err), { cause: err.errno });
         }
         throw err;
       }
     }
   } finally {
-    choice.release();
+    await choice.release();
   }
+}
+
+/** The text of a local write failure: a full disk and a path the OS finds too long are said plainly. */
+function localWriteText(err: LocalWriteError): Text {
+  const code = err.errno.code;
+  if (code === "ENOSPC") return t("download.disk-full", { path: err.at, detail: code });
+  if (code === "ENAMETOOLONG" && typeof err.at === "string") return t("local.path-too-long", { path: shortPath(err.at), length: Buffer.byteLength(err.at) });
+  return t("download.write-failed", { path: err.at, detail: String(code ?? err.message) });
+}
+
+/** A path cut in the middle for a message (a 4 KB path is unreadable in a status or a log). */
+export function shortPath(p: string, max = 160): string {
+  return p.length <= max ? p : `${p.slice(0, max / 2 - 1)}…${p.slice(p.length - max / 2)}`;
 }
 
 /**
@@ -253,8 +344,11 @@ interface FetchedPart {
   retries: number;
   resumedBytes: number;
   discard(): Promise<void>;
-  /** Move the verified temp file to its final name (`replace`: an existing file may be replaced). */
-  commit(finalPath: string, replace: boolean): Promise<void>;
+  /**
+   * Move the verified temp file to its final name. `replace`: the file there now, which may be
+   * replaced (this package's earlier copy); null: nothing may be there.
+   */
+  commit(finalPath: string, replace: Omit<FileMark, "ctimeMs"> | null): Promise<void>;
 }
 
 /**
@@ -412,12 +506,10 @@ async function fetchOpenPart(
         await close();
       }
       // Something may have appeared at the final name while the bytes came (a user, another
-      // program): only the overwrite policy replaces a file, and nothing replaces a link or folder.
-      const there = await lstatOrNull(fs, finalPath);
-      if (there && (!replace || !there.isFile())) {
-        throw new PutioInputError(attempted, t("input.appeared-meanwhile", { path: finalPath, part: partPath }));
-      }
-      await io(fs.rename(partPath, finalPath), finalPath);
+      // program, another process): the commit never replaces it (commit.ts).
+      await (replace ? commitReplacing(fs, partPath, finalPath, replace) : commitNoClobber(fs, partPath, finalPath)).catch((e: NodeJS.ErrnoException) => {
+        throw e instanceof NameTakenError ? e : new LocalWriteError(e, finalPath);
+      });
       await removeIfPresent(fs, temp.state).catch(() => {});
       await syncDir(fs, path.dirname(finalPath));
     },

@@ -22,10 +22,12 @@ import {
   type RemoteFile,
 } from "./engine";
 import { compileFilter, type FileFilter } from "../domains/filters";
-import { PathClaims } from "../local/claims";
 import { ensureTargetFolder, lstatOrNull, nodeFs, type LocalFs } from "../local/fs";
+import { ownershipLedger, type OwnershipLedger } from "../local/ownership";
+import { markOf, sameMark } from "../local/place";
+import { shortPath } from "./engine";
 import { BandwidthLimiter, Semaphore, wallClock, type Clock } from "./limiter";
-import { assertInside, planLocalNames, type RemoteEntry } from "../local/names";
+import { assertInside, foldName, planLocalNames, type RemoteEntry } from "../local/names";
 import { archiveVolumeOf } from "../media/archive-sets";
 import { PutioExtractionError } from "../media/errors";
 import { extractAndWait, type ExtractStatus } from "../media/extract";
@@ -152,6 +154,8 @@ export type DownloadSighting =
 
 export interface SchedulerOptions {
   fs?: LocalFs;
+  /** What this package wrote (default: the process's in-memory ledger; nodes pass the one in the user directory). */
+  ledger?: OwnershipLedger;
   clock?: Clock;
   engine?: Partial<EngineOptions>;
 }
@@ -197,6 +201,7 @@ export class DownloadScheduler {
         ...(l.outageWaitMs !== undefined ? { outageWaitMs: l.outageWaitMs } : {}),
       },
       localCrcCache: new Map(),
+      ledger: opts.ledger ?? ownershipLedger(null),
     };
   }
 
@@ -256,7 +261,7 @@ export class DownloadScheduler {
     await ensureTargetFolder(fs, root);
     const realRoot = await fs.realpath(root);
     // Every local path of the job, so a keep-both name never takes one another file will use.
-    const jobPaths = new Set(planned.map((p) => PathClaims.key(localPathOf(p))));
+    const jobPaths = new Set(planned.map((p) => foldName(localPathOf(p))));
     const files: FileResult[] = [];
     const errors: FileFailure[] = [];
     await Promise.all(
@@ -269,7 +274,8 @@ export class DownloadScheduler {
             ifExists: job.ifExists ?? "skip-identical",
             putioPath: p.putioPath,
             localName: p.localName,
-            reserved: (candidate) => jobPaths.has(PathClaims.key(candidate)),
+            needProof: !!job.deleteAfter,
+            reserved: (candidate) => jobPaths.has(foldName(candidate)),
             signal,
             onProgress: (progress) => {
               job.onProgress?.(progress);
@@ -328,36 +334,39 @@ export class DownloadScheduler {
       dir = path.join(dir, d);
       assertInside(root, dir);
       await fs.mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === "ENAMETOOLONG")
+          throw new PutioInputError(t("op.download-job"), t("local.path-too-long", { path: shortPath(dir), length: Buffer.byteLength(dir) }));
         if (err.code !== "EEXIST") throw err;
       });
       const real = await fs.realpath(dir);
       const rel = path.relative(realRoot, real);
-      if (rel.startsWith("..") || path.isAbsolute(rel)) throw new PutioInputError(t("op.download-job"), t("input.link-outside-target", { path: dir }));
+      if (!isInside(rel)) throw new PutioInputError(t("op.download-job"), t("input.link-outside-target", { path: dir }));
       if (!(await fs.stat(real)).isDirectory()) throw new PutioInputError(t("op.download-job"), t("input.not-a-folder", { path: dir }));
     }
     return dir;
   }
 
   /**
-   * The put.io ids that may be deleted: each file's own local path holds a regular file of its
-   * size, and no two files claim one path. Anything else is an internal fault: nothing is deleted.
+   * The put.io ids that may be deleted: each file has proof that its bytes are on disk now, at its
+   * own path (FileResult.local: the CRC32 of the local bytes equals put.io's, or put.io gives none
+   * and this job wrote or fetched them), the file there is still the one the proof describes (same
+   * device, inode, size, mtime and ctime: nothing touched it since), and no two files are one local
+   * file (a folder link inside the target). Anything else: nothing is deleted.
    */
   private async verifiedForDelete(files: FileResult[], signal: AbortSignal): Promise<number[]> {
     const seen = new Map<string, FileResult>();
+    const op = t("op.delete-after-download");
     for (const f of files) {
       if (signal.aborted) throw signal.reason;
-      const key = PathClaims.key(f.path);
-      const other = seen.get(key);
-      if (other)
-        throw new PutioTransferIntegrityError(
-          t("op.delete-after-download"),
-          t("download.same-path-twice", { first: other.fileId, second: f.fileId, path: f.path }),
-        );
-      seen.set(key, f);
+      const proof = f.local;
+      if (!proof || proof.basis === "owned") throw new PutioTransferIntegrityError(op, t("download.not-proven", { path: f.path, id: f.fileId }));
       const st = await lstatOrNull(this.ctx.fs, f.path);
-      if (!st || !st.isFile() || st.size !== f.size) {
-        throw new PutioTransferIntegrityError(t("op.delete-after-download"), t("download.not-on-disk", { path: f.path, id: f.fileId }));
-      }
+      if (!st || !st.isFile() || st.size !== f.size || !sameMark(markOf(st), proof))
+        throw new PutioTransferIntegrityError(op, t("download.not-on-disk", { path: f.path, id: f.fileId }));
+      const key = `${st.dev}:${st.ino}`;
+      const other = seen.get(key);
+      if (other) throw new PutioTransferIntegrityError(op, t("download.same-path-twice", { first: other.fileId, second: f.fileId, path: f.path }));
+      seen.set(key, f);
     }
     return files.map((f) => f.fileId);
   }
@@ -490,6 +499,11 @@ export class DownloadScheduler {
     if (!found) throw new PutioInputError(attempted, t("input.does-not-exist", { path: p }));
     return found;
   }
+}
+
+/** A path relative to the real target that stays inside it (segments, not a string prefix: "..name" is inside). */
+function isInside(rel: string): boolean {
+  return rel === "" || (!path.isAbsolute(rel) && rel !== ".." && !rel.startsWith(".." + path.sep));
 }
 
 /** Every local path of the job decided before any write, one-to-one (see planLocalNames). */

@@ -107,6 +107,25 @@ export async function takePartState(fs: LocalFs, dir: string, file: RemoteIdenti
   return null;
 }
 
+/**
+ * Remove this file's temp and state files in `dir` when the state is ours (a run that was cut, here
+ * or in another process that is gone): called with the file's claim held, once the file is done.
+ * Anything that is not ours stays.
+ */
+export async function removeOwnLeftovers(fs: LocalFs, dir: string, fileId: number): Promise<void> {
+  const tp = tempPaths(dir, fileId);
+  let state: unknown = null;
+  try {
+    state = JSON.parse(await fs.readFile(tp.state, "utf8"));
+  } catch {
+    return;
+  }
+  if (!isOurs(state, fileId)) return;
+  const part = await lstatOrNull(fs, tp.part);
+  if (part && part.isFile()) await removeIfPresent(fs, tp.part);
+  await removeIfPresent(fs, tp.state);
+}
+
 /** Written to a temp name and renamed, so a crash never leaves a half-written state. */
 export async function savePartState(fs: LocalFs, dir: string, state: PartState): Promise<void> {
   const t = tempPaths(dir, state.fileId);

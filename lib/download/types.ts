@@ -1,6 +1,8 @@
 /** The download engine's shapes: what it downloads, its options, what it reports and what it needs. */
 import type { PutioClient } from "../client";
 import type { LocalFs } from "../local/fs";
+import type { FileMark } from "../local/place";
+import type { OwnershipLedger } from "../local/ownership";
 import type { BandwidthLimiter, Clock, Semaphore } from "./limiter";
 
 /** The fields of a put.io file the engine needs (a putio-files output object has them all). */
@@ -121,6 +123,23 @@ export interface FileResult {
   retries: number;
   /** "mp4" when the file is put.io's MP4 version of the video (verified by size only). */
   variant?: "mp4";
+  /** The local file as the job left it, and why its bytes are put.io's (the proof a delete needs). */
+  local?: LocalProof;
+  /** A file that is not this package's was at the planned name and was kept; this file went beside it. */
+  kept?: string;
+}
+
+/**
+ * Proof that a local file holds a put.io file's bytes: the file (device, inode, size, mtime, ctime)
+ * as the job left it, the CRC32 of its bytes, and why they are put.io's: "crc" the CRC32 equals
+ * put.io's; "written" put.io gives none and this job wrote these bytes from put.io; "fetched" put.io
+ * gives none and the bytes fetched from put.io in this job equal these; "owned" put.io gives none
+ * and this package wrote them in an earlier job (not enough for a delete: the file on put.io may
+ * have changed since).
+ */
+export interface LocalProof extends FileMark {
+  crc32: string;
+  basis: "crc" | "written" | "fetched" | "owned";
 }
 
 export interface EngineContext {
@@ -133,8 +152,10 @@ export interface EngineContext {
   /** The count the account's last "auto" file settled at: where the next one starts (0: none yet). */
   learnedConnections?: { count: number };
   options: EngineOptions;
-  /** CRCs of local files already hashed: `${path}|${size}|${mtimeMs}` → hex. */
+  /** CRCs of local files already hashed, by identity and marks (`dev:ino|size|mtimeMs|ctimeMs`) → hex. */
   localCrcCache: Map<string, string>;
+  /** What this package wrote (lib/local/ownership.ts): the only files it may replace. */
+  ledger: OwnershipLedger;
 }
 
 export interface FileJobOptions {
@@ -143,6 +164,8 @@ export interface FileJobOptions {
   signal: AbortSignal;
   /** The local name the job planned (planLocalNames); default: the sanitised remote name. */
   localName?: string;
+  /** The job deletes on put.io after: "identical" needs proof by bytes fetched now where put.io gives no CRC32. */
+  needProof?: boolean;
   /** Local paths other files of the same job will use: never taken as a keep-both name. */
   reserved?: (localPath: string) => boolean;
   onProgress?: (p: DownloadProgress) => void;

@@ -1,6 +1,7 @@
 /**
- * The file-system calls the download engine makes, as an interface so tests can inject failures
- * (a disk that fills up) without a real tmpfs. node:fs/promises satisfies it.
+ * The file-system calls the engines make on the local disk, as an interface so tests can inject
+ * failures (a disk that fills up, a file system without hard links) without a real tmpfs.
+ * node:fs/promises satisfies it.
  */
 import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
@@ -21,6 +22,11 @@ export interface LocalFileHandle {
 export interface LocalStats {
   size: number;
   mtimeMs: number;
+  /** Device and inode: which real file this is, whatever path reached it. */
+  dev: number;
+  ino: number;
+  /** Changes with every write, rename, link or chmod of the inode; a user cannot set it. */
+  ctimeMs: number;
   isFile(): boolean;
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
@@ -31,6 +37,12 @@ export interface LocalFs {
   open(path: string, flags: string | number, mode?: number): Promise<LocalFileHandle>;
   readFile(path: string, encoding: "utf8"): Promise<string>;
   rename(from: string, to: string): Promise<void>;
+  /** A second name for a file; fails with EEXIST when anything is at `to` (the no-clobber commit). */
+  link(existing: string, to: string): Promise<void>;
+  /** Set access and modification times (a lock file's heartbeat). */
+  utimes(path: string, atime: Date, mtime: Date): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  rmdir(path: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string, opts?: { recursive?: boolean }): Promise<unknown>;
   stat(path: string): Promise<LocalStats>;
@@ -45,6 +57,10 @@ export const nodeFs: LocalFs = {
   open: (p, flags, mode) => fsp.open(p, flags, mode),
   readFile: (p, enc) => fsp.readFile(p, enc),
   rename: fsp.rename,
+  link: fsp.link,
+  utimes: (p, a, m) => fsp.utimes(p, a, m),
+  readdir: (p) => fsp.readdir(p),
+  rmdir: (p) => fsp.rmdir(p),
   unlink: fsp.unlink,
   mkdir: fsp.mkdir,
   stat: fsp.stat,

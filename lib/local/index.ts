@@ -1,3 +1,7 @@
 export * from "./fs";
 export * from "./names";
+export * from "./place";
 export * from "./claims";
+export * from "./locks";
+export * from "./commit";
+export * from "./ownership";

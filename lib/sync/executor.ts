@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { PutioAbortError, PutioInputError } from "../core/errors";
 import { crc32, crcHex, parseCrc } from "../core/crc";
 import { t } from "../core/texts";
-import { localPathClaims } from "../local/claims";
+import { localClaims } from "../local/claims";
 import { assertInside, foldName } from "../local/names";
 import type { DownloadScheduler } from "../download/scheduler";
 import { STAGING_DIR, TRASH_DIR, writeState, type SyncState } from "./local";
@@ -273,14 +273,14 @@ async function moveInside(realRoot: string, root: string, from: string, to: stri
   assertInside(root, from);
   assertInside(root, to);
   await checkFolders(realRoot, root, path.dirname(to), true);
-  const release = await localPathClaims.claim([to]);
+  const release = await localClaims.claim([to]);
   try {
     const there = await fsp.lstat(to).catch(() => null);
     const rel = path.relative(root, to).split(path.sep).join("/");
     if (there && !(replace && there.isFile())) throw new PutioInputError(t("op.sync-file", { path: rel }), t("sync.changed-meanwhile", { path: rel }));
     await fsp.rename(from, to);
   } finally {
-    release();
+    await release();
   }
 }
 

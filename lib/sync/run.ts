@@ -8,7 +8,7 @@ import type { PutioClient } from "../client";
 import { PutioInputError } from "../core/errors";
 import { collect } from "../core/paginate";
 import { t } from "../core/texts";
-import { PathClaims } from "../local/claims";
+import { foldName } from "../local/names";
 import { ensureTargetFolder, nodeFs } from "../local/fs";
 import type { PutioFile } from "../domains/files";
 import type { DownloadScheduler } from "../download/scheduler";
@@ -121,7 +121,7 @@ const targetLocks: Map<string, Promise<void>> = ((globalThis as Record<symbol, u
 (((globalThis as Record<symbol, unknown>)[LOCKS_KEY] = new Map<string, Promise<void>>()) as Map<string, Promise<void>>);
 
 export async function withTargetLock<T>(target: string, fn: () => Promise<T>): Promise<T> {
-  const key = PathClaims.key(target);
+  const key = foldName(path.resolve(target));
   const before = targetLocks.get(key) ?? Promise.resolve();
   let release!: () => void;
   const mine = new Promise<void>((r) => (release = r));
