@@ -28,6 +28,7 @@ import {
 } from "../lib/download";
 import { ensureTargetFolder, nodeFs } from "../lib/local";
 import type { FileFilter } from "../lib/domains/filters";
+import { downloadsOf, localLedger } from "./common/services";
 import { writeJobSubtitles } from "../lib/media/subtitles";
 import { localizeError } from "./common/errors";
 import { expandEnv, type AccountNode } from "./common/account";
@@ -182,8 +183,7 @@ export = function (RED: NodeAPI): void {
   const journals = new WeakMap<object, JobJournal>();
   /** Per node: outcomes of jobs that ended while the previous instance closed, by msg id, sent at start. */
   const replays = new WeakMap<object, Map<string, NonNullable<JournalEntry["outcome"]>>>();
-  const schedulerOf = (account: AccountNode, limits: DownloadLimits): DownloadScheduler =>
-    account.shared("downloads", () => new DownloadScheduler(account.client, limits));
+  const schedulerOf = (account: AccountNode, limits: DownloadLimits): DownloadScheduler => downloadsOf(RED, account, limits);
 
   definePutioNode<DownloadDef, DownloadConfig>(RED, {
     type: "putio-download",
@@ -331,7 +331,7 @@ export = function (RED: NodeAPI): void {
       let subtitleSummary: { written: number; identical: number; missing: number; failed: Array<{ name: string; language: string; message: string }> } | null =
         null;
       const subtitlesOf = async (done: FileResult[], jobSignal: AbortSignal): Promise<void> => {
-        const sum = await writeJobSubtitles(await ready(), done, { languages: config.subtitles?.languages, signal: jobSignal });
+        const sum = await writeJobSubtitles(await ready(), done, { languages: config.subtitles?.languages, signal: jobSignal, ledger: localLedger(RED) });
         subtitleSummary = { ...sum, failed: sum.failed.map((x) => ({ name: x.name, language: x.language, message: localizeError(RED, x.error).message })) };
       };
       let result: JobResult;

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { PutioInputError } from "../lib/core/errors";
 import type { SocketEvent } from "../lib/core/socket";
 import { t } from "../lib/core/texts";
-import { DownloadScheduler } from "../lib/download";
+import { downloadsOf } from "./common/services";
 import { SyncRunner, interrupted, runSync, type RemoteCache, type SyncResult } from "../lib/sync";
 import { localizeError, statusTextOf, toError } from "./common/errors";
 import { num } from "./common/config";
@@ -116,7 +116,7 @@ export = function (RED: NodeAPI): void {
           if (!dryRun) markAll();
           throw err;
         });
-        const scheduler = account.shared("downloads", () => new DownloadScheduler(account.client));
+        const scheduler = downloadsOf(RED, account);
         if (!dryRun) node.status(STATUS.busy(text("putio-sync.status.checking")));
         try {
           const result = await runSync(client, scheduler, {

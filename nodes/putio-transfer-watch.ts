@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
-import { TransferWatcher, MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
+import { MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
 import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import { BodyTooLarge, readLimitedBody } from "../lib/core/http-body";
 import { t } from "../lib/core/texts";
@@ -16,6 +16,7 @@ import { csv, num } from "./common/config";
 import { localizeError, statusTextOf, toError } from "./common/errors";
 import { textOf } from "./common/i18n";
 import { definePutioNode } from "./common/kernel";
+import { releaseTransferWatcher, transferWatcherOf } from "./common/services";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
 interface WatchDef extends NodeDef {
@@ -246,16 +247,7 @@ export = function (RED: NodeAPI): void {
         setTimeout(() => !closed() && showState(watcher.state), 3000).unref?.();
       }
 
-      const watcherKey = `transfer-watch:${mode}:${intervalMs}`;
-      const watcher = account.shared(watcherKey, () => {
-        const w = new TransferWatcher({
-          client: account.client,
-          socket: mode === "socket" ? account.socket() : null,
-          intervalMs,
-        });
-        w.start();
-        return w;
-      });
+      const watcher = transferWatcherOf(account, mode, intervalMs);
 
       function showState(s: WatchState): void {
         if (closed()) return;
@@ -370,7 +362,7 @@ export = function (RED: NodeAPI): void {
           unsubscribe();
           offState();
           offError();
-          if (watcher.subscribers === 0) account.dropShared(watcherKey);
+          releaseTransferWatcher(account, watcher, mode, intervalMs);
           if (route) {
             // Express has no route removal; drop our layer from the router stack (as core http in does).
             const router = (RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } })._router;

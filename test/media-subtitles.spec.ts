@@ -13,7 +13,7 @@ import { PutioError, PutioInputError } from "../lib/core/errors";
 import { nodeFs, type LocalFs } from "../lib/local/fs";
 import { writeSubtitles } from "../lib/media";
 import { Emulator, startEmulator } from "./emulator";
-import { addSubtitle } from "./emulator/routes-media";
+import { addSubtitle, setSubtitleText } from "./emulator/routes-media";
 
 const srt = (text: string) => `1\n00:00:01,000 --> 00:00:02,000\n${text}\n`;
 
@@ -75,14 +75,24 @@ describe("media: writeSubtitles", () => {
     const second = await writeSubtitles(c, v, local);
     assert.deepEqual([second.written, second.identical], [0, 2]);
     assert.equal(fs.statSync(path.join(dir, "clip.ger.srt")).mtimeMs, mtime);
-    // A changed subtitle replaces the old file.
-    fs.writeFileSync(path.join(dir, "clip.eng.srt"), "stale");
+    // A subtitle changed on put.io replaces the package's own earlier file.
+    setSubtitleText(emu.state, v.id, "eng", srt("Hi again"));
     const third = await writeSubtitles(c, v, local);
     assert.deepEqual(
       third.outcomes.map((o) => `${o.language}:${o.status}`),
       ["ger:identical", "eng:written"],
     );
-    assert.equal(fs.readFileSync(path.join(dir, "clip.eng.srt"), "utf8"), srt("Hi"));
+    assert.equal(fs.readFileSync(path.join(dir, "clip.eng.srt"), "utf8"), srt("Hi again"));
+    // The user's edit of it is theirs: kept, and that language fails saying so.
+    fs.writeFileSync(path.join(dir, "clip.eng.srt"), "my own timing fixes");
+    setSubtitleText(emu.state, v.id, "eng", srt("Hi"));
+    const fourth = await writeSubtitles(c, v, local);
+    assert.deepEqual(
+      fourth.outcomes.map((o) => `${o.language}:${o.status}`),
+      ["ger:identical", "eng:failed"],
+    );
+    assert.match(String(fourth.failed[0]?.error.message), /did not write; it was kept/);
+    assert.equal(fs.readFileSync(path.join(dir, "clip.eng.srt"), "utf8"), "my own timing fixes");
     assert.ok(!listing().some((n) => n.includes("putio-subtitle")), "no temp file left");
   });
 
@@ -135,8 +145,9 @@ describe("media: writeSubtitles", () => {
 
   it("a failed write leaves no temp file and throws; the old subtitle stays", async () => {
     const { v, local } = video();
-    addSubtitle(emu.state, v.id, { language_code: "eng", text: srt("new") });
-    fs.writeFileSync(path.join(dir, "Movie (2020).eng.srt"), "old");
+    addSubtitle(emu.state, v.id, { language_code: "eng", text: "old" });
+    await writeSubtitles(c, v, local, { languages: "eng" });
+    setSubtitleText(emu.state, v.id, "eng", srt("new"));
     const fullDisk: LocalFs = {
       ...nodeFs,
       open: async (p, flags, mode) => {

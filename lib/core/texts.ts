@@ -406,6 +406,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "subtitle.short-write": "__attempted__: wrote __size__ of __expected__ bytes",
   "subtitle.target-is-link": '__attempted__: "__path__" is a symbolic link: it is left alone',
   "subtitle.target-not-file": '__attempted__: "__path__" is not a file: it is left alone',
+  "subtitle.user-file-kept": '__attempted__: "__path__" is a subtitle file node-red-putio did not write; it was kept and put.io\'s subtitle was not written',
 
   // A wait's length in a message.
   "duration.seconds": "__n__ s",

@@ -52,9 +52,13 @@ export async function tryLock(fs: LocalFs, file: string, timing: LockTiming = DE
       try {
         const buf = Buffer.from(JSON.stringify(content));
         await fh.write(buf, 0, buf.length, 0);
-      } finally {
-        await fh.close();
+      } catch (err) {
+        // A lock we could not finish (a full disk) is removed, not left for others to wait on.
+        await fh.close().catch(() => {});
+        await removeIfPresent(fs, file).catch(() => {});
+        throw err;
       }
+      await fh.close();
       return heldLock(fs, file, content.token, timing);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;

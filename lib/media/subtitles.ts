@@ -1,8 +1,9 @@
 /**
  * Subtitles beside a downloaded video, named as Jellyfin and Plex pick them up:
  * `<video name without extension>.<language>.srt` in the video's folder. One file per language, in
- * the order asked, each written through a temp file and a rename (never through a link), checked
- * non-empty, and left alone when the same bytes are already there.
+ * the order asked, each written through a temp file and a no-clobber commit (never through a link),
+ * checked non-empty, and left alone when the same bytes are already there. A subtitle file the
+ * package did not write (the user's own) is never replaced: that language fails and says so.
  */
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
@@ -10,6 +11,10 @@ import { PutioError, PutioInputError, PutioTransferIntegrityError } from "../cor
 import { t, type TextOrString } from "../core/texts";
 import { checkLanguageCode, checkLanguages, type PutioSubtitle } from "../domains/media";
 import { lstatOrNull, nodeFs, OPEN, removeIfPresent, type LocalFs } from "../local/fs";
+import { localClaims } from "../local/claims";
+import { NameTakenError, commitNoClobber, commitReplacing } from "../local/commit";
+import { ownershipLedger, type OwnershipLedger } from "../local/ownership";
+import { crc32, crcHex } from "../core/crc";
 import { checkId } from "../core/wire";
 import type { PutioClient } from "../client";
 
@@ -19,6 +24,8 @@ export interface SubtitleOptions {
   signal?: AbortSignal;
   /** The file system (tests inject failures); node:fs by default. */
   fs?: LocalFs;
+  /** What this package wrote: only those subtitle files are replaced (default: the process's in-memory ledger). */
+  ledger?: OwnershipLedger;
 }
 
 export type SubtitleOutcomeStatus = "written" | "identical" | "missing" | "failed";
@@ -104,8 +111,18 @@ async function sameBytes(fs: LocalFs, file: string, body: Buffer): Promise<boole
   }
 }
 
-/** Writes `body` to `target` through a fresh temp file in the same folder; checks the size written. */
-async function writeAtomically(fs: LocalFs, dir: string, target: string, body: Buffer, attempted: TextOrString): Promise<void> {
+/**
+ * Writes `body` to `target` through a fresh temp file in the same folder; checks the size written.
+ * `replace`: the file there now, this package's own earlier subtitle (only that is replaced).
+ */
+async function writeAtomically(
+  fs: LocalFs,
+  dir: string,
+  target: string,
+  body: Buffer,
+  attempted: TextOrString,
+  replace: { dev: number; ino: number; size: number; mtimeMs: number } | null,
+): Promise<void> {
   // Short and fixed in form, whatever the target's length (a long name plus a suffix could pass 255 bytes).
   const tmp = path.join(dir, `.putio-subtitle-${randomBytes(8).toString("hex")}.tmp`);
   try {
@@ -118,7 +135,8 @@ async function writeAtomically(fs: LocalFs, dir: string, target: string, body: B
     } finally {
       await fh.close();
     }
-    await fs.rename(tmp, target);
+    if (replace) await commitReplacing(fs, tmp, target, replace);
+    else await commitNoClobber(fs, tmp, target);
   } catch (err) {
     await removeIfPresent(fs, tmp).catch(() => {});
     throw err;
@@ -138,6 +156,7 @@ export async function writeSubtitles(
 ): Promise<SubtitleResult> {
   const attempted = t("op.write-subtitles", { name: typeof video?.name === "string" ? video.name : "?" });
   const fs = opts.fs ?? nodeFs;
+  const ledger = opts.ledger ?? ownershipLedger(null);
   checkId(video?.id, attempted);
   if (video?.file_type !== undefined && video.file_type !== "VIDEO") throw new PutioInputError(attempted, t("input.not-a-video", { name: String(video.name) }));
   if (typeof localVideoPath !== "string" || !path.isAbsolute(localVideoPath) || localVideoPath.includes("\0"))
@@ -202,17 +221,35 @@ export async function writeSubtitles(
       fail(new PutioTransferIntegrityError(attempted, t("subtitle.empty", { language })));
       continue;
     }
-    const existing = await lstatOrNull(fs, target);
-    if (existing && (existing.isSymbolicLink() || !existing.isFile())) {
-      fail(new PutioInputError(attempted, t(existing.isSymbolicLink() ? "subtitle.target-is-link" : "subtitle.target-not-file", { path: target })));
-      continue;
+    const release = await localClaims.claim([target], { fs, signal: opts.signal });
+    try {
+      const existing = await lstatOrNull(fs, target);
+      if (existing && (existing.isSymbolicLink() || !existing.isFile())) {
+        fail(new PutioInputError(attempted, t(existing.isSymbolicLink() ? "subtitle.target-is-link" : "subtitle.target-not-file", { path: target })));
+        continue;
+      }
+      if (existing && (await sameBytes(fs, target, body))) {
+        result.identical++;
+        result.outcomes.push({ language, status: "identical", path: target, source: sub.source ?? null });
+        continue;
+      }
+      const ours = existing ? await ledger.lookupStat(existing) : null;
+      if (existing && !ours) {
+        fail(new PutioInputError(attempted, t("subtitle.user-file-kept", { path: target })));
+        continue;
+      }
+      try {
+        await writeAtomically(fs, dir, target, body, attempted, existing);
+      } catch (err) {
+        if (!(err instanceof NameTakenError)) throw err;
+        fail(new PutioInputError(attempted, t("subtitle.user-file-kept", { path: target })));
+        continue;
+      }
+      const st = await fs.lstat(target);
+      await ledger.record(target, st, { crc32: crcHex(crc32(body)), fileId: video.id });
+    } finally {
+      await release();
     }
-    if (existing && (await sameBytes(fs, target, body))) {
-      result.identical++;
-      result.outcomes.push({ language, status: "identical", path: target, source: sub.source ?? null });
-      continue;
-    }
-    await writeAtomically(fs, dir, target, body, attempted);
     result.written++;
     result.outcomes.push({ language, status: "written", path: target, source: sub.source ?? null });
   }

@@ -73,6 +73,11 @@ const LANGUAGES: Record<string, string> = {
 };
 
 /** Seeds a subtitle put.io found for a video (embedded in an MKV, or from OpenSubtitles). */
+/** Replace the text of a video's subtitles in one language (put.io found a better one). */
+export function setSubtitleText(state: EmulatorState, videoId: number, languageCode: string, text: string): void {
+  for (const sub of storeOf(state).subtitles.get(videoId) ?? []) if (sub.language_code === languageCode) sub.text = Buffer.from(text, "utf8");
+}
+
 export function addSubtitle(
   state: EmulatorState,
   videoId: number,
