@@ -8,7 +8,9 @@ import * as zlib from "node:zlib";
 import { compileFilter } from "../lib/domains/filters";
 import fc from "fast-check";
 import { crc32, crc32Combine, crc32Implementation, nativeCrc32, zlibCrc32 } from "../lib/core/crc";
-import { BandwidthLimiter, JobJournal, jsonSafeMsg, writePlan, inWindow, parseWindow, planSegments, Semaphore, Throttle, type Clock } from "../lib/download";
+import { BandwidthLimiter, JobJournal, jsonSafeMsg, writePlan, inWindow, parseWindow, planSegments, Throttle } from "../lib/download";
+import { Semaphore } from "../lib/core/semaphore";
+import type { Clock } from "../lib/core/clock";
 import { numberedName, safeJoin, sanitizeName } from "../lib/local";
 
 function fakeClock(start = 0): Clock & { slept: number[]; t: number } {

@@ -2,26 +2,29 @@
  * One queue per put.io token: every node of an account shares it, so together they never exceed
  * the configured concurrency and all of them pause when put.io's rate-limit window is used up.
  */
-import { abortableSleep } from "./sleep";
-
-export interface QueueClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const realClock: QueueClock = { now: () => Date.now(), sleep: abortableSleep };
+import { wallClock, type Clock } from "./clock";
+import { Semaphore } from "./semaphore";
 
 export class RequestQueue {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly slots: Semaphore;
   /** Epoch ms before which nothing is sent (a 429 or `x-ratelimit-remaining: 0` was seen). */
   private holdUntil = 0;
   private users = 0;
 
   constructor(
-    public concurrency: number,
-    private readonly clock: QueueClock = realClock,
-  ) {}
+    concurrency: number,
+    private readonly clock: Clock = wallClock,
+  ) {
+    this.slots = new Semaphore(concurrency);
+  }
+
+  get concurrency(): number {
+    return this.slots.limit;
+  }
+
+  set concurrency(n: number) {
+    this.slots.setLimit(n);
+  }
 
   /** Hold every request of this token until `epochMs` (only ever extends the hold). */
   holdUntilTime(epochMs: number): void {
@@ -34,12 +37,12 @@ export class RequestQueue {
 
   /** Run `task` when a slot is free and no rate-limit hold is in force. */
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.acquire(signal);
+    const release = await this.slots.acquire(signal);
     try {
       await this.waitForHold(signal);
       return await task();
     } finally {
-      this.release();
+      release();
     }
   }
 
@@ -50,34 +53,6 @@ export class RequestQueue {
       if (wait <= 0) return;
       await this.clock.sleep(wait, signal);
     }
-  }
-
-  private acquire(signal?: AbortSignal): Promise<void> {
-    if (this.active < this.concurrency) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const grant = () => {
-        signal?.removeEventListener("abort", onAbort);
-        this.active++;
-        resolve();
-      };
-      const onAbort = () => {
-        const i = this.waiting.indexOf(grant);
-        if (i >= 0) this.waiting.splice(i, 1);
-        reject(signal?.reason ?? new Error("aborted"));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.waiting.push(grant);
-    });
-  }
-
-  private release(): void {
-    this.active--;
-    const next = this.waiting.shift();
-    if (next) next();
   }
 
   /** Reference counting for the shared registry below. */
@@ -93,7 +68,7 @@ export class RequestQueue {
 const queues = new Map<string, RequestQueue>();
 
 /** The shared queue of a token at an API address (two account nodes with one token share it). */
-export function queueFor(key: string, concurrency: number, clock?: QueueClock): RequestQueue {
+export function queueFor(key: string, concurrency: number, clock?: Clock): RequestQueue {
   let q = queues.get(key);
   if (!q) {
     q = new RequestQueue(concurrency, clock);

@@ -17,7 +17,8 @@ import {
   type PutioErrorEnvelope,
   redact,
 } from "./errors";
-import { queueFor, releaseQueue, realClock, type QueueClock, type RequestQueue } from "./request-queue";
+import { queueFor, releaseQueue, type RequestQueue } from "./request-queue";
+import { wallClock, type Clock } from "./clock";
 import { INVALID_SCOPE, TRASH_LOCK_TIMEOUT } from "./quirks";
 import { backoffDelay } from "./sleep";
 import { t, type TextOrString } from "./texts";
@@ -56,7 +57,7 @@ export interface TransportOptions {
   retry?: Partial<RetryOptions>;
   userAgent?: string;
   /** Injectable clock (tests); defaults to wall time. */
-  clock?: QueueClock;
+  clock?: Clock;
   random?: () => number;
   /** Called whenever put.io answers 401 (a revoked token): the account node turns its users red. */
   onUnauthorized?: (err: PutioError) => void;
@@ -118,7 +119,7 @@ export class Transport {
   private readonly timeouts: TimeoutOptions;
   private readonly retry: RetryOptions;
   private readonly agent: Agent;
-  private readonly clock: QueueClock;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly userAgent: string;
   private readonly onUnauthorized?: (err: PutioError) => void;
@@ -135,7 +136,7 @@ export class Transport {
     this.token = opts.token || undefined;
     this.timeouts = { connectMs: 10_000, headersMs: 30_000, bodyIdleMs: 30_000, ...opts.timeouts };
     this.retry = { retries: 4, rateLimitRetries: 8, baseDelayMs: 500, maxDelayMs: 30_000, defaultRateLimitWaitMs: 60_000, ...opts.retry };
-    this.clock = opts.clock ?? realClock;
+    this.clock = opts.clock ?? wallClock;
     this.random = opts.random ?? Math.random;
     this.userAgent = opts.userAgent ?? "node-red-putio";
     this.onUnauthorized = opts.onUnauthorized;

@@ -1,79 +1,9 @@
 /**
- * Per-account limits shared by every download: files at once (a semaphore whose size can change
- * on redeploy), a bandwidth cap (token bucket) with an optional unlimited time window, and a
+ * Per-account limits shared by every download (files at once is a core/semaphore.ts Semaphore
+ * whose size can change on redeploy): a bandwidth cap (token bucket) with an optional unlimited time window, and a
  * throttle for progress reports. All take an injectable clock so tests never depend on time.
  */
-import { abortableSleep } from "../core/sleep";
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const wallClock: Clock = { now: () => Date.now(), sleep: abortableSleep };
-
-/** A counting semaphore; lowering the limit takes effect as running holders release. */
-export class Semaphore {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private limit: number) {}
-
-  setLimit(limit: number): void {
-    this.limit = Math.max(1, Math.floor(limit));
-    this.pump();
-  }
-
-  get active(): number {
-    return this.running;
-  }
-
-  /** A place now or null (never waits): for what can do without one. */
-  tryAcquire(): (() => void) | null {
-    if (this.running >= this.limit) return null;
-    this.running++;
-    return this.releaser();
-  }
-
-  async acquire(signal?: AbortSignal): Promise<() => void> {
-    if (signal?.aborted) throw signal.reason;
-    if (this.running >= this.limit) {
-      await new Promise<void>((resolve, reject) => {
-        const entry = () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        };
-        const onAbort = () => {
-          const i = this.waiting.indexOf(entry);
-          if (i >= 0) this.waiting.splice(i, 1);
-          reject(signal!.reason);
-        };
-        signal?.addEventListener("abort", onAbort, { once: true });
-        this.waiting.push(entry);
-      });
-    } else {
-      this.running++;
-    }
-    return this.releaser();
-  }
-
-  /** Gives a held place back, once however often it is called. */
-  private releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.running--;
-      this.pump();
-    };
-  }
-
-  private pump(): void {
-    while (this.running < this.limit && this.waiting.length) {
-      this.running++;
-      this.waiting.shift()!();
-    }
-  }
-}
+import { wallClock, type Clock } from "../core/clock";
 
 /** "01:00-07:00" (local time; may cross midnight) → minutes [from, to); null when empty. */
 export function parseWindow(text: string | null | undefined): { from: number; to: number } | null {

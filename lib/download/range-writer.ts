@@ -7,7 +7,7 @@ import { crc32 } from "../core/crc";
 import { LocalWriteError } from "./engine-errors";
 import { t } from "../core/texts";
 import type { LocalFileHandle } from "../local/fs";
-import type { Clock } from "./limiter";
+import type { Clock } from "../core/clock";
 import type { Segment } from "./segments";
 
 /** What the writer tells when written bytes advanced (the progress meter). */

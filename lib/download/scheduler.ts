@@ -26,7 +26,9 @@ import { ensureTargetFolder, lstatOrNull, nodeFs, type LocalFs } from "../local/
 import { ownershipLedger, type OwnershipLedger } from "../local/ownership";
 import { markOf, sameMark } from "../local/place";
 import { shortPath } from "./engine";
-import { BandwidthLimiter, Semaphore, wallClock, type Clock } from "./limiter";
+import { BandwidthLimiter } from "./limiter";
+import { Semaphore } from "../core/semaphore";
+import { wallClock, type Clock } from "../core/clock";
 import { assertInside, foldName, planLocalNames, type RemoteEntry } from "../local/names";
 import { archiveVolumeOf } from "../media/archive-sets";
 import { PutioExtractionError } from "../media/errors";

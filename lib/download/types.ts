@@ -3,7 +3,9 @@ import type { PutioClient } from "../client";
 import type { LocalFs } from "../local/fs";
 import type { FileMark } from "../local/place";
 import type { OwnershipLedger } from "../local/ownership";
-import type { BandwidthLimiter, Clock, Semaphore } from "./limiter";
+import type { BandwidthLimiter } from "./limiter";
+import type { Clock } from "../core/clock";
+import type { Semaphore } from "../core/semaphore";
 
 /** The fields of a put.io file the engine needs (a putio-files output object has them all). */
 export interface RemoteFile {
