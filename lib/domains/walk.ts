@@ -13,6 +13,8 @@ export interface WalkedFile {
   /** Relative to the walked folder, "/"-separated: "Season 1/E01.mkv". */
   path: string;
   depth: number;
+  /** The folders from the walked folder (excluded) down to the file's parent. */
+  folders: Array<{ id: number; name: string }>;
 }
 
 export interface WalkOptions {
@@ -23,6 +25,13 @@ export interface WalkOptions {
   maxDepth?: number;
   /** Sibling folders listed ahead of the walk (default 4). */
   lookahead?: number;
+  /**
+   * Refuse names that cannot be a path segment as they are ("..", "a/b"; default true). A caller
+   * that cleans every name for the local disk itself (the download planner) passes false.
+   */
+  checkNames?: boolean;
+  /** Skip these files and folders (by id). */
+  skipIds?: ReadonlySet<number>;
   signal?: AbortSignal;
 }
 
@@ -36,12 +45,14 @@ export async function* walk(files: FilesApi, folderId: number, opts: WalkOptions
     pending.catch(() => {});
     return pending;
   };
-  async function* visit(children: Promise<PutioFile[]>, prefix: string, depth: number): AsyncGenerator<WalkedFile> {
+  const checkNames = opts.checkNames ?? true;
+  async function* visit(children: Promise<PutioFile[]>, prefix: string, depth: number, chain: WalkedFile["folders"]): AsyncGenerator<WalkedFile> {
     const folders: PutioFile[] = [];
     for (const f of await children) {
+      if (opts.skipIds?.has(f.id)) continue;
       // The path feeds local mirrors: a name like ".." or "a/b" must never become a path segment.
-      checkName(f.name, `walk into "${prefix}${f.name}"`);
-      if (f.file_type !== "FOLDER") yield { file: f, path: prefix + f.name, depth };
+      if (checkNames) checkName(f.name, `walk into "${prefix}${f.name}"`);
+      if (f.file_type !== "FOLDER") yield { file: f, path: prefix + f.name, depth, folders: chain };
       else if (!skipped(f.name)) folders.push(f);
     }
     // Sibling folders are listed a few ahead of the one being walked: the order stays depth-first and
@@ -53,9 +64,9 @@ export async function* walk(files: FilesApi, folderId: number, opts: WalkOptions
     };
     for (const [i, folder] of folders.entries()) {
       for (let j = i; j < i + ahead; j++) start(j);
-      if (opts.includeFolders) yield { file: folder, path: prefix + folder.name, depth };
-      if (depth < maxDepth) yield* visit(started[i]!, `${prefix}${folder.name}/`, depth + 1);
+      if (opts.includeFolders) yield { file: folder, path: prefix + folder.name, depth, folders: chain };
+      if (depth < maxDepth) yield* visit(started[i]!, `${prefix}${folder.name}/`, depth + 1, [...chain, { id: folder.id, name: folder.name }]);
     }
   }
-  yield* visit(listing(folderId), "", 0);
+  yield* visit(listing(folderId), "", 0, []);
 }

@@ -12,159 +12,26 @@
  */
 import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
-import { crc32, crc32Combine, crcHex, parseCrc } from "../core/crc";
+import { crc32Combine, crcHex, parseCrc } from "../core/crc";
 import { t, type Text } from "../core/texts";
 import { MP4_STATUS } from "../core/quirks";
-import { localClaims, type Release } from "../local/claims";
+import { localClaims } from "../local/claims";
 import { NameTakenError, commitNoClobber, commitReplacing } from "../local/commit";
 import { markOf, sameMark, type FileMark } from "../local/place";
-import type { OwnedFile } from "../local/ownership";
+import { shortPath } from "../local/folders";
 import { LocalWriteError, RangesRefusedError, RemoteChangedError } from "./engine-errors";
-import { OPEN, lstatOrNull, removeIfPresent, type LocalFileHandle, type LocalFs, type LocalStats } from "../local/fs";
-import { numberedName, sanitizeName, tempPaths } from "../local/names";
+import { OPEN, lstatOrNull, removeIfPresent, type LocalFileHandle, type LocalFs } from "../local/fs";
+import { sanitizeName, tempPaths } from "../local/names";
 import { ProgressMeter } from "./progress";
 import { UrlSource, runSegment } from "./range-fetch";
 import { DEFAULT_ADAPTIVE } from "./adaptive";
 import { runAdaptive } from "./connections";
+import { chooseFinalPath, crcOfRange, freeNumbered, type LocalLook } from "./collisions";
 import { doneBytes, planSegments, removeOwnLeftovers, savePartState, takePartState, type PartState } from "./segments";
 import type { EngineContext, FileJobOptions, FileResult, LocalProof, RemoteFile } from "./types";
 
 export * from "./types";
 export { writePlan } from "./range-writer";
-
-const READ_CHUNK = 4 * 1024 * 1024;
-
-/** CRC32 of [start, end) of an open file (seeds a resumed range, checks an existing local file). */
-async function crcOfRange(fh: LocalFileHandle, start: number, end: number, signal?: AbortSignal): Promise<number> {
-  let crc = 0;
-  const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(1, end - start)));
-  for (let pos = start; pos < end;) {
-    if (signal?.aborted) throw signal.reason;
-    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
-    if (bytesRead === 0) throw new RemoteChangedError(t("storage.local-ended", { pos }));
-    crc = crc32(buf.subarray(0, bytesRead), crc);
-    pos += bytesRead;
-  }
-  return crc;
-}
-
-/** What is at a local path, compared with a remote file. */
-interface LocalLook {
-  kind: "missing" | "identical" | "different" | "not-a-file";
-  /** The file as it was looked at, and the CRC32 of its bytes when they were read. */
-  mark?: FileMark;
-  crc32?: string;
-  /** This package's earlier copy of this very put.io file, unchanged since (ownership ledger). */
-  owned?: OwnedFile | null;
-  /** Why an "identical" file is the remote file's bytes (see LocalProof). */
-  basis?: LocalProof["basis"];
-}
-
-/**
- * "identical" only with proof by bytes: the local bytes' CRC32 equals put.io's, or (put.io gave
- * none) the file is this package's unchanged copy of this very put.io file and its bytes still
- * have the CRC32 they were written with. A size match alone is never "identical".
- */
-export async function compareLocal(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<LocalLook> {
-  const st = await lstatOrNull(ctx.fs, localPath);
-  if (!st) return { kind: "missing" };
-  // A link is never followed, compared or replaced: it could lead outside the target.
-  if (st.isSymbolicLink()) throw new PutioInputError(t("op.download", { name: file.name }), t("input.local-symlink", { path: localPath }));
-  if (!st.isFile()) return { kind: "not-a-file" };
-  const mark = markOf(st);
-  const owned = await ownedCopyOf(ctx, st, file);
-  if (st.size !== file.size) return { kind: "different", mark, owned };
-  const want = parseCrc(file.crc32);
-  if (want === null && !owned) return { kind: "different", mark, owned };
-  const hex = await localCrc(ctx, localPath, st, signal);
-  if (want !== null) return { kind: hex === crcHex(want) ? "identical" : "different", mark, crc32: hex, owned, basis: "crc" };
-  return { kind: hex === owned!.crc32 ? "identical" : "different", mark, crc32: hex, owned, basis: "owned" };
-}
-
-/** The ledger's record when the file is this package's copy of this very put.io file (and variant). */
-async function ownedCopyOf(ctx: EngineContext, st: LocalStats, file: RemoteFile): Promise<OwnedFile | null> {
-  const rec = await ctx.ledger.lookupStat(st);
-  return rec && rec.fileId === file.id && (rec.variant ?? null) === (file.variant ?? null) ? rec : null;
-}
-
-/** CRC32 of a local file's bytes, cached by the file's identity and its marks. */
-async function localCrc(ctx: EngineContext, localPath: string, st: LocalStats, signal?: AbortSignal): Promise<string> {
-  const key = `${st.dev}:${st.ino}|${st.size}|${st.mtimeMs}|${st.ctimeMs}`;
-  let hex = ctx.localCrcCache.get(key);
-  if (hex === undefined) {
-    const fh = await ctx.fs.open(localPath, OPEN.readOnly);
-    try {
-      hex = crcHex(await crcOfRange(fh, 0, st.size, signal));
-    } finally {
-      await fh.close();
-    }
-    ctx.localCrcCache.set(key, hex);
-  }
-  return hex;
-}
-
-/** Where a file goes and what is there now. */
-interface FinalChoice {
-  path: string;
-  look: LocalLook;
-  /** Replace the file there (overwrite of this package's earlier copy of the same put.io file). */
-  replace: boolean;
-  /** A file that is not ours was at the planned name and is kept: its path. */
-  kept?: string;
-  release: Release;
-}
-
-/**
- * The final local path under the collision policy. skip-identical: identical → skip, different →
- * keep both ("name (1).ext"). overwrite: identical → skip; different → replaced only when it is
- * this package's unchanged earlier copy of the same put.io file, else both are kept (a user's
- * file, or one a case-folding share maps onto the name, is never replaced). keep-both: always a
- * new copy under a free name. A numbered name is taken only when no other download holds it and
- * no other file of the job planned it; the returned `release` frees it.
- */
-async function chooseFinalPath(ctx: EngineContext, dir: string, file: RemoteFile, name: string, opts: FileJobOptions): Promise<FinalChoice> {
-  const { ifExists: policy, signal } = opts;
-  const none: Release = async () => {};
-  const first = path.join(dir, name);
-  const look = await compareLocal(ctx, first, file, signal);
-  if (look.kind === "missing") return { path: first, look, replace: false, release: none };
-  if (policy !== "keep-both" && look.kind === "identical") return { path: first, look, replace: false, release: none };
-  if (policy === "overwrite" && look.kind === "different" && look.owned) return { path: first, look, replace: true, release: none };
-  // Overwrite replaces only our own copy, never a folder or a user's file: those get a numbered name.
-  const kept = look.kind === "different" && policy === "overwrite" ? first : undefined;
-  return freeNumbered(ctx, dir, file, name, opts, kept);
-}
-
-/** The first numbered name ("name (n).ext") that is free or holds this very file, claimed. */
-async function freeNumbered(
-  ctx: EngineContext,
-  dir: string,
-  file: RemoteFile,
-  name: string,
-  opts: FileJobOptions,
-  kept: string | undefined,
-): Promise<FinalChoice> {
-  const { ifExists: policy, signal } = opts;
-  for (let n = 1; n < 10_000; n++) {
-    const candidate = path.join(dir, numberedName(name, n));
-    if (opts.reserved?.(candidate)) continue;
-    const release = await localClaims.tryClaim(candidate, { fs: ctx.fs, signal });
-    if (!release) continue;
-    try {
-      const c = await compareLocal(ctx, candidate, file, signal);
-      if (c.kind === "missing") return { path: candidate, look: c, replace: false, kept, release };
-      // Overwrite updates the package's own copy of this file wherever an earlier run put it.
-      if (c.kind === "different" && c.owned && policy === "overwrite") return { path: candidate, look: c, replace: true, kept, release };
-      if (c.kind === "identical" && policy !== "keep-both" && !(c.basis === "owned" && opts.needProof))
-        return { path: candidate, look: c, replace: false, kept, release };
-    } catch (err) {
-      await release();
-      throw err;
-    }
-    await release();
-  }
-  throw new PutioTransferIntegrityError(t("op.download", { name: file.name }), t("download.no-free-name", { name, dir }));
-}
 
 /**
  * Download one file into `dir` (which exists and is inside the target). Its final and temp places
@@ -309,11 +176,6 @@ function localWriteText(err: LocalWriteError): Text {
   if (code === "ENOSPC") return t("download.disk-full", { path: err.at, detail: code });
   if (code === "ENAMETOOLONG" && typeof err.at === "string") return t("local.path-too-long", { path: shortPath(err.at), length: Buffer.byteLength(err.at) });
   return t("download.write-failed", { path: err.at, detail: String(code ?? err.message) });
-}
-
-/** A path cut in the middle for a message (a 4 KB path is unreadable in a status or a log). */
-export function shortPath(p: string, max = 160): string {
-  return p.length <= max ? p : `${p.slice(0, max / 2 - 1)}…${p.slice(p.length - max / 2)}`;
 }
 
 /**

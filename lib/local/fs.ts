@@ -5,9 +5,6 @@
  */
 import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
-import * as path from "node:path";
-import { PutioInputError } from "../core/errors";
-import { t, type TextOrString } from "../core/texts";
 
 export interface LocalFileHandle {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
@@ -108,60 +105,4 @@ export async function writeFileAtomic(fs: LocalFs, file: string, tmp: string, te
     await fh.close();
   }
   await fs.rename(tmp, file);
-}
-
-/**
- * Make sure `target` is a writable folder, creating missing folders one level at a time. Every
- * answer is a clear error: a missing parent, a file in the way, no permission, or a pseudo file
- * system that refuses (a recursive mkdir under /proc never returned; one level at a time fails).
- */
-export async function ensureTargetFolder(fs: LocalFs, target: string, attempted: TextOrString = t("op.download-job")): Promise<string> {
-  if (!path.isAbsolute(target)) throw new PutioInputError(attempted, t("input.not-absolute-target", { path: String(target) }));
-  const full = path.resolve(target);
-  const missing: string[] = [];
-  let at = full;
-  for (;;) {
-    let st: LocalStats | null;
-    try {
-      st = await fs.stat(at);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR")
-        throw new PutioInputError(attempted, t("input.target-unreachable", { path: full, at, detail: String(code ?? (err as Error).message) }));
-      st = null;
-    }
-    if (st) {
-      if (!st.isDirectory()) throw new PutioInputError(attempted, t("input.target-part-not-folder", { path: full, at }));
-      break;
-    }
-    const parent = path.dirname(at);
-    if (parent === at) throw new PutioInputError(attempted, t("input.target-nothing-exists", { path: full }));
-    missing.unshift(at);
-    at = parent;
-  }
-  for (const dir of missing) {
-    try {
-      await fs.mkdir(dir);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (
-        code === "EEXIST" &&
-        (await fs.stat(dir).then(
-          (s) => s.isDirectory(),
-          () => false,
-        ))
-      )
-        continue;
-      throw new PutioInputError(attempted, t("input.target-not-created", { path: full, at: dir, detail: String(code ?? (err as Error).message) }));
-    }
-  }
-  try {
-    await fs.access(full, constants.W_OK | constants.X_OK);
-  } catch (err) {
-    throw new PutioInputError(
-      attempted,
-      t("input.target-not-writable", { path: full, detail: String((err as NodeJS.ErrnoException).code ?? (err as Error).message) }),
-    );
-  }
-  return full;
 }

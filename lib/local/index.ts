@@ -1,4 +1,5 @@
 export * from "./fs";
+export * from "./folders";
 export * from "./names";
 export * from "./place";
 export * from "./claims";
