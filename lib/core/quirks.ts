@@ -38,7 +38,7 @@
  *   this error without deleting anything, so it is retried whatever the method (core/transport.ts).
  * - invalid_scope: a 401 that refuses one route to this kind of token (tokens of third-party OAuth
  *   apps may not delete history), not a bad token: it must not mark the account unauthorized
- *   (core/transport.ts, nodes/common/input.ts) and gets its own message (domains/events.ts).
+ *   (core/transport.ts, nodes/common/errors.ts) and gets its own message (domains/events.ts).
  * - 429: x-ratelimit-reset is epoch seconds (whole seconds, so +1 s), else retry-after; with
  *   `x-ratelimit-action: captcha-needed` only a human can continue (core/transport.ts).
  * - Largest page: per_page=1000 (1001 answers 400): clampPerPage (core/wire.ts). Lists go on with
