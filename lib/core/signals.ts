@@ -1,4 +1,4 @@
-import { getMaxListeners, setMaxListeners } from "node:events";
+import { setMaxListeners } from "node:events";
 
 /** A signal that follows its parents until `dispose()`, which takes its listeners off them. */
 export interface SignalLink {
@@ -25,17 +25,18 @@ export function linkSignals(...parents: (AbortSignal | null | undefined)[]): Sig
   if (live.length === 0) return { signal: new AbortController().signal, dispose: NOTHING_TO_DISPOSE };
   if (live.length === 1) return { signal: live[0]!, dispose: NOTHING_TO_DISPOSE };
   const ac = new AbortController();
+  let disposed = false;
   const listeners = live.map((parent) => {
     const onAbort = () => {
       dispose();
       ac.abort(parent.reason);
     };
     // Links come and go with the work they serve: many at once on one parent is normal, not a leak.
-    if (getMaxListeners(parent) !== 0) setMaxListeners(0, parent);
+    // (Unconditionally: Node 20's getMaxListeners throws on a signal whose limit is 0.)
+    setMaxListeners(0, parent);
     parent.addEventListener("abort", onAbort, { once: true });
     return { parent, onAbort };
   });
-  let disposed = false;
   function dispose(): void {
     if (disposed) return;
     disposed = true;
