@@ -3,6 +3,7 @@
  * Node 22 (`--nr4` or `--nr5` for one of them), then one table of the goals from their JSON results
  * (bench/results/*-<nr4|nr5>.json, git-ignored), also written as bench/results/summary.json. What a
  * benchmark needs and this machine lacks is said first; that benchmark is then "not run (missing X)".
+ * The soak (BENCH_SOAK_JOBS jobs, 200 by default: a few minutes) runs after the others.
  * P9 (idle, 5 minutes of real time by default) runs beside the others: an idle process neither
  * disturbs them nor is disturbed in a way its CPU seconds would show beyond noise.
  */
@@ -38,6 +39,7 @@ const BENCHES: Bench[] = [
   { script: "p7-bench.js", needs: [] },
   { script: "walk.js", needs: [], untagged: ["walk"] },
   { script: "watch-bench.js", needs: [], untagged: ["watch"] },
+  { script: "soak-bench.js", needs: [] },
 ];
 
 const notRun: Record<string, Record<string, string>> = { nr4: {}, nr5: {} };
@@ -191,6 +193,22 @@ function rowsFor(tag: string): GoalRow[] {
     measured: `${d.requestsPerIdleHour} (+${d.startupRequests} at start)`,
     spread: "(a count)",
     verdict: verdict(d.met),
+  }));
+  const soak = read("soak", tag);
+  row("Soak heap after GC per job", "≤ 0.1 KiB/job", "soak-bench.js", soak, (d) => ({
+    measured: `${fmt(d.figures.heap.slopeKiBPerJob, 2)} ± ${fmt(d.figures.heap.seKiBPerJob, 2)} KiB/job over ${d.figures.jobs} jobs (RSS ${fmt(d.figures.rss.slopeKiBPerJob, 1)} KiB/job)`,
+    spread: "± 1 standard error",
+    verdict: verdict(d.goals.heapSlope.met),
+  }));
+  row("Soak CPU per job, last third vs first", "flat (≤ 1.1×)", "soak-bench.js", soak, (d) => ({
+    measured: `${fmt(d.figures.cpu.firstThirdMsPerJob, 0)} → ${fmt(d.figures.cpu.lastThirdMsPerJob, 0)} ms/job (×${fmt(d.figures.cpu.ratio)})`,
+    spread: `${d.failures} failed jobs`,
+    verdict: verdict(d.goals.cpuFlat.met),
+  }));
+  row("Soak open fds, first vs last", "flat", "soak-bench.js", soak, (d) => ({
+    measured: `${d.figures.fds.first} → ${d.figures.fds.last}`,
+    spread: `${d.figures.fds.min}–${d.figures.fds.max}`,
+    verdict: verdict(d.goals.fdsFlat.met),
   }));
   row("P6 walk 20,000 files / 200 folders", "≤ bound requests", "walk.js", read("walk", tag), (d) => ({
     measured: `${d.requests} requests (bound ${d.bound}), ${fmt(d.ms.median, 0)} ms`,

@@ -41,10 +41,39 @@ interface EventsDef extends NodeDef {
 /** A context store that does not answer within this long is reported as an error. */
 const CONTEXT_TIMEOUT_MS = 30_000;
 const CONTEXT_KEY = "putio-events-last-id";
-/** Pushes after which the history likely has something new (a finished transfer: core/quirks.ts). */
-function mayHaveNewEvent(e: SocketEvent): boolean {
-  if (e.type === "zip_created" || e.type === "file_create") return true;
-  return e.type === "transfer_update" && isTransferFinished(String((e.value as { status?: unknown } | null)?.status));
+/**
+ * With the socket connected, put.io pushes the changes behind most history events (a transfer
+ * finished or failed, a file added or removed, a zip made) and each is followed by a check; this
+ * slow poll finds the events it pushes nothing for (RSS, callbacks). Without the socket: the node's
+ * own interval.
+ */
+const SOCKET_POLL_MS = 30 * 60_000;
+/** A push's check waits this long for more pushes (a burst of them: one check)… */
+const PUSH_DEBOUNCE_MS = 2_000;
+/** …but no longer than this after the first push of the burst. */
+const PUSH_MAX_WAIT_MS = 10_000;
+/** Transfers whose finish was already announced (a seeding transfer is pushed again and again). */
+const ANNOUNCED_MAX = 1000;
+
+/**
+ * Pushes after which the history likely has something new: a transfer's first push as finished
+ * (core/quirks.ts), a file added or removed, a zip made. `announced` remembers the transfers already
+ * taken as finished (bounded).
+ */
+function mayHaveNewEvent(e: SocketEvent, announced: Set<number>): boolean {
+  if (e.type === "zip_created" || e.type === "file_create" || e.type === "file_delete") return true;
+  if (e.type !== "transfer_update" && e.type !== "transfer_create") return false;
+  const t = e.value as { id?: unknown; status?: unknown } | null;
+  const id = typeof t?.id === "number" ? t.id : null;
+  if (!isTransferFinished(String(t?.status))) {
+    if (id !== null) announced.delete(id); // retried: its next finish is news again
+    return false;
+  }
+  if (id === null) return true;
+  if (announced.has(id)) return false;
+  announced.add(id);
+  if (announced.size > ANNOUNCED_MAX) announced.delete(announced.values().next().value as number);
+  return true;
 }
 
 function typeFilter(spec: string | undefined): (type: string) => boolean {
@@ -138,6 +167,13 @@ export = function (RED: NodeAPI): void {
       let running: Promise<void> | null = null;
       let again = false;
       let timer: NodeJS.Timeout | null = null;
+      let pushTimer: NodeJS.Timeout | null = null;
+      /** When the first push of the burst waiting for its check came (0: none waits). */
+      let burstSince = 0;
+      /** When the last check started, and until when the node's own interval applies after a push. */
+      let lastCheckAt = 0;
+      let followUpUntil = 0;
+      const announced = new Set<number>();
 
       async function checkOnce(client: PutioClient): Promise<void> {
         let lastId = await readLastId();
@@ -163,6 +199,7 @@ export = function (RED: NodeAPI): void {
       }
 
       function check(): Promise<void> {
+        lastCheckAt = Date.now();
         if (running) {
           again = true;
           return running;
@@ -193,25 +230,59 @@ export = function (RED: NodeAPI): void {
         });
       }
 
-      const socketListener = (e: SocketEvent) => mayHaveNewEvent(e) && backgroundCheck();
-      const openListener = ({ reconnect }: { reconnect: boolean }) => reconnect && backgroundCheck();
       const socket = config.useSocket ? account.socket() : null;
+      const ownMs = Math.max(5000, config.pollMs);
+      /** The poll's next time: the node's interval without the socket (and for a while after a push), else slowly. */
+      function schedulePoll(): void {
+        if (config.pollMs <= 0 || closing.aborted) return;
+        if (timer) clearTimeout(timer);
+        const now = Date.now();
+        const interval = socket?.state === "connected" && now >= followUpUntil ? Math.max(ownMs, SOCKET_POLL_MS) : ownMs;
+        const at = Math.min(lastCheckAt + interval, followUpUntil > now ? followUpUntil : Infinity);
+        timer = setTimeout(
+          () => {
+            timer = null;
+            if (Date.now() >= followUpUntil) followUpUntil = 0;
+            backgroundCheck();
+            schedulePoll();
+          },
+          Math.max(0, at - now),
+        );
+      }
+      const socketListener = (e: SocketEvent) => {
+        if (!mayHaveNewEvent(e, announced) || closing.aborted) return;
+        // One check after the burst, and a poll at the node's interval after it: put.io may
+        // write an event a little after the push it goes with (a callback's failure).
+        const now = Date.now();
+        burstSince ||= now;
+        if (pushTimer) clearTimeout(pushTimer);
+        pushTimer = setTimeout(
+          () => {
+            pushTimer = null;
+            burstSince = 0;
+            followUpUntil = Date.now() + ownMs;
+            backgroundCheck();
+            schedulePoll();
+          },
+          Math.max(0, Math.min(PUSH_DEBOUNCE_MS, burstSince + PUSH_MAX_WAIT_MS - now)),
+        );
+      };
+      const openListener = ({ reconnect }: { reconnect: boolean }) => reconnect && backgroundCheck();
+      // Connected or not decides the poll's pace.
+      const stateListener = () => schedulePoll();
       socket?.on("event", socketListener);
       socket?.on("open", openListener);
-      if (config.pollMs > 0) {
-        const tick = () => {
-          if (closing.aborted) return;
-          backgroundCheck();
-          timer = setTimeout(tick, Math.max(5000, config.pollMs));
-        };
-        timer = setTimeout(tick, 0);
-      } else backgroundCheck();
+      socket?.on("state", stateListener);
+      backgroundCheck();
+      schedulePoll();
 
       return {
         close() {
           socket?.off("event", socketListener);
           socket?.off("open", openListener);
+          socket?.off("state", stateListener);
           if (timer) clearTimeout(timer);
+          if (pushTimer) clearTimeout(pushTimer);
           checks.delete(node);
           // The check in progress ends (its calls were aborted) before the node counts as closed.
           return running?.catch(() => {});

@@ -3,6 +3,7 @@
  * `zip_created`, or polling with backoff) and sends its download URL, size and any missing files.
  */
 import { describeValue } from "../lib/core/describe";
+import { linkSignals } from "../lib/core/signals";
 import { t, type TextOrString } from "../lib/core/texts";
 import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import type { PutioClient } from "../lib/client";
@@ -105,45 +106,50 @@ export = function (RED: NodeAPI): void {
       const { pollMs, maxWaitMs, warnAbove } = config;
       const value = await evalProp(RED, node, config.source, config.sourceType, msg);
       const client = await ready();
-      const signal = AbortSignal.any([closing, AbortSignal.timeout(maxWaitMs)]);
-      status(STATUS.busy(text("putio-zip.status.zipping")));
-      const selected = await selection(client, value, warnAbove, signal);
-      const warnings: string[] = [];
-      for (const s of selected) {
-        if (warnAbove !== null && s.isFolder && (s.size ?? 0) > warnAbove) {
-          warnings.push(text("putio-zip.warn.big-folder", { folder: String(s.name ?? s.id), gb: ((s.size ?? 0) / GB).toFixed(1) }));
-        }
-      }
-      for (const w of warnings) node.warn(w);
-      const fileIds = [...new Set(selected.map((s) => s.id))];
-      const zipId = await client.zips.create(fileIds, signal);
-      let result;
+      const link = linkSignals(closing, AbortSignal.timeout(maxWaitMs));
+      const signal = link.signal;
       try {
-        result = await client.zips.waitUntilDone(zipId, {
-          signal,
-          socket: config.usePoll ? undefined : account.socket(),
-          pollMs,
-          maxPollMs: Math.max(pollMs, 60_000),
-          onStatus: (s) => status(STATUS.busy(shortText(text("putio-zip.status.state", { state: s.toLowerCase() })))),
-        });
-      } catch (err) {
-        if (signal.aborted && !closing.aborted) {
-          throw new PutioBaseError(t("putio-zip.op.wait", { id: zipId }), t("putio-zip.errors.not-ready", { id: zipId, minutes: maxWaitMs / 60_000 }), {
-            cause: err,
-          });
+        status(STATUS.busy(text("putio-zip.status.zipping")));
+        const selected = await selection(client, value, warnAbove, signal);
+        const warnings: string[] = [];
+        for (const s of selected) {
+          if (warnAbove !== null && s.isFolder && (s.size ?? 0) > warnAbove) {
+            warnings.push(text("putio-zip.warn.big-folder", { folder: String(s.name ?? s.id), gb: ((s.size ?? 0) / GB).toFixed(1) }));
+          }
         }
-        throw err;
+        for (const w of warnings) node.warn(w);
+        const fileIds = [...new Set(selected.map((s) => s.id))];
+        const zipId = await client.zips.create(fileIds, signal);
+        let result;
+        try {
+          result = await client.zips.waitUntilDone(zipId, {
+            signal,
+            socket: config.usePoll ? undefined : account.socket(),
+            pollMs,
+            maxPollMs: Math.max(pollMs, 60_000),
+            onStatus: (s) => status(STATUS.busy(shortText(text("putio-zip.status.state", { state: s.toLowerCase() })))),
+          });
+        } catch (err) {
+          if (signal.aborted && !closing.aborted) {
+            throw new PutioBaseError(t("putio-zip.op.wait", { id: zipId }), t("putio-zip.errors.not-ready", { id: zipId, minutes: maxWaitMs / 60_000 }), {
+              cause: err,
+            });
+          }
+          throw err;
+        }
+        msg.payload = { ...result, fileIds };
+        msg.topic = msg.topic ?? "putio/zip";
+        if (warnings.length) msg.warnings = warnings;
+        const mb = (result.size / 1024 ** 2).toFixed(1);
+        status(
+          result.missingFiles.length
+            ? STATUS.warn(text("putio-zip.status.missing", { mb, missing: result.missingFiles.length }))
+            : STATUS.ok(text("putio-zip.status.ready", { mb })),
+        );
+        send(msg as Msg);
+      } finally {
+        link.dispose();
       }
-      msg.payload = { ...result, fileIds };
-      msg.topic = msg.topic ?? "putio/zip";
-      if (warnings.length) msg.warnings = warnings;
-      const mb = (result.size / 1024 ** 2).toFixed(1);
-      status(
-        result.missingFiles.length
-          ? STATUS.warn(text("putio-zip.status.missing", { mb, missing: result.missingFiles.length }))
-          : STATUS.ok(text("putio-zip.status.ready", { mb })),
-      );
-      send(msg as Msg);
     },
   });
 };

@@ -1,11 +1,15 @@
 /** putio-events: read, filter, clear, and watch the history (each event once, across restarts). */
 import assert from "node:assert/strict";
+import FakeTimers from "@sinonjs/fake-timers";
 import { startEmulator, type Emulator } from "./emulator";
 import { recordEvent } from "./emulator/routes-events";
 import { catchAll, nextMessage, nr, withTab } from "./nr";
 import { diskStore } from "./support/disk-store";
 
 const accountNode = require("../nodes/putio-account");
+/** Real time, for waiting on real I/O while the node's timers run on a fake clock. */
+const realSetTimeout = setTimeout;
+const realSleep = (ms: number) => new Promise((r) => realSetTimeout(r, ms));
 const eventsNode = require("../nodes/putio-events");
 
 describe("putio-events node", function () {
@@ -220,6 +224,67 @@ describe("putio-events node", function () {
     const msg = await got;
     assert.equal(msg.payload.type, "transfer_completed");
     assert.equal(msg.payload.transfer_name, "pushed.bin");
+  });
+
+  it("watch with the socket up: a check a moment after a push (one per burst) and one more later, else every 30 min; events put.io pushes nothing for still arrive", async function () {
+    this.timeout(120_000);
+    // The node's timers on a clock that runs with real time until the test moves it on.
+    const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"], shouldAdvanceTime: true });
+    try {
+      await load({ action: "watch", useSocket: true, pollSeconds: "60" });
+      const ctx = (nr.node("ev") as any).context();
+      const socket = (nr.node("acc") as any).socket();
+      while (socket.state !== "connected" || ctx.get("putio-events-last-id") === undefined) await realSleep(5);
+      const lists = () => emu.requests.filter((r) => r.path === "/v2/events/list").length;
+      const sent: string[] = [];
+      nr.node("out").on("input", (m: any) => sent.push(m.payload.transfer_name ?? m.payload.type));
+      /** Fake time forward; the socket hears a frame first, so its silence timer (fake too) never fires. */
+      const idle = async (ms: number) => {
+        for (let left = ms; left > 0; left -= 20_000) {
+          const heard = new Promise((r) => socket.once("event", r));
+          emu.pushSocketEvent(emu.token, "transfers_count", 0);
+          await heard;
+          await clock.tickAsync(Math.min(20_000, left));
+          // Let a check the tick started finish on real I/O before time moves on.
+          for (let before = -1; before !== lists();) {
+            before = lists();
+            await realSleep(20);
+          }
+        }
+      };
+      const settle = async (want: number) => {
+        for (let i = 0; i < 500 && sent.length < want; i++) await realSleep(10);
+      };
+
+      // A burst of pushes: one check after it.
+      const atPush = lists();
+      const heard = new Promise((r) => socket.on("event", (e: any) => e.type === "transfer_create" && sent.length === 0 && r(e)));
+      completed("one");
+      completed("two");
+      completed("three");
+      await heard;
+      await idle(2_000);
+      await settle(3);
+      assert.deepEqual(sent, ["one.bin", "two.bin", "three.bin"]);
+      assert.equal(lists() - atPush, 1, "one check for the burst");
+
+      // An event put.io pushes nothing for (an RSS item that failed), written a moment after the push.
+      recordEvent(emu.state, emu.state.defaultUserId, "transfer_from_rss_error", { rss_id: 1, transfer_name: "late" });
+      // The check one interval after the push finds it.
+      await idle(60_000);
+      await settle(4);
+      assert.deepEqual(sent, ["one.bin", "two.bin", "three.bin", "late"]);
+      assert.equal(lists() - atPush, 2, "one more check, the node's interval after the push");
+
+      // An idle hour with the socket up: every 30 min (the 60 s poll made 60 checks).
+      const atIdle = lists();
+      recordEvent(emu.state, emu.state.defaultUserId, "rss_filter_paused", { rss_filter_id: 3, rss_filter_title: "Shows" });
+      await idle(3_600_000);
+      assert.equal(lists() - atIdle, 2, "two checks in an idle hour");
+      assert.deepEqual(sent.slice(4), ["rss_filter_paused"], "the event without a push arrives with the slow poll");
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it("a failing background check (here a socket-triggered one) reaches a Catch node", async () => {

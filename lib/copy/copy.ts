@@ -9,6 +9,7 @@ import type { PutioClient } from "../client";
 import { PutioAbortError, PutioBaseError, PutioError, PutioInputError } from "../core/errors";
 import { collect } from "../core/paginate";
 import { isTransferDone, isTransferFinished } from "../core/quirks";
+import { linkSignals } from "../core/signals";
 import { abortableSleep, backoffDelay } from "../core/sleep";
 import { t, type Text } from "../core/texts";
 import { checkName } from "../core/wire";
@@ -124,10 +125,18 @@ function mayBeQueueFull(err: unknown): boolean {
 }
 
 export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummary> {
-  const { from, to } = opts;
   // One signal for the job: the caller's, or a failure that ends the job (the other workers stop too).
   const stop = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  const link = linkSignals(opts.signal, stop.signal);
+  try {
+    return await copyLinked(opts, stop, link.signal);
+  } finally {
+    link.dispose();
+  }
+}
+
+async function copyLinked(opts: CopyOptions, stop: AbortController, signal: AbortSignal): Promise<CopySummary> {
+  const { from, to } = opts;
   const concurrency = Math.max(1, Math.min(50, opts.concurrency ?? 4));
   const waitFor = opts.waitFor ?? pollingWaiter(to);
   const addAttempts = Math.max(1, opts.addAttempts ?? 8);

@@ -6,6 +6,7 @@
 import type { PutioClient } from "../client";
 import { PutioAbortError } from "../core/errors";
 import { isTransferFinished } from "../core/quirks";
+import { linkSignals } from "../core/signals";
 import { abortableSleep, backoffDelay } from "../core/sleep";
 import { t } from "../core/texts";
 import type { Transfer } from "../domains/transfers";
@@ -47,11 +48,13 @@ export function watcherWaiter(watcher: WatcherLike, client: PutioClient, opts: {
   return (id, signal) =>
     new Promise<Transfer>((resolve, reject) => {
       const local = new AbortController();
-      const both = AbortSignal.any([signal, local.signal]);
+      const link = linkSignals(signal, local.signal);
+      const both = link.signal;
       let unsubscribe = () => {};
       const end = (err: unknown, tr?: Transfer) => {
         unsubscribe();
         local.abort();
+        link.dispose();
         if (tr) resolve(tr);
         else reject(err);
       };

@@ -20,6 +20,7 @@ import {
 import { queueFor, releaseQueue, type RequestQueue } from "./request-queue";
 import { wallClock, type Clock } from "./clock";
 import { INVALID_SCOPE, TRASH_LOCK_TIMEOUT } from "./quirks";
+import { linkSignals, type SignalLink } from "./signals";
 import { backoffDelay } from "./sleep";
 import { t, type TextOrString } from "./texts";
 import type { Validator } from "./schema";
@@ -181,9 +182,9 @@ export class Transport {
     await this.agent.close().catch(() => this.agent.destroy());
   }
 
-  /** A signal that fires when the caller's signal fires or the client closes. */
-  linkSignal(signal?: AbortSignal): AbortSignal {
-    return signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+  /** A signal that fires when the caller's signal fires or the client closes: dispose it when done. */
+  linkSignal(signal?: AbortSignal): SignalLink {
+    return linkSignals(signal, this.closing.signal);
   }
 
   /** A JSON call: the answer is parsed and checked by the schema. */
@@ -203,7 +204,15 @@ export class Transport {
 
   /** Run the request with queueing, rate-limit holds and the retry policy. */
   async send(spec: RequestSpec<unknown>): Promise<RawResponse> {
-    const signal = this.linkSignal(spec.signal);
+    const link = this.linkSignal(spec.signal);
+    try {
+      return await this.sendLinked(spec, link.signal);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  private async sendLinked(spec: RequestSpec<unknown>, signal: AbortSignal): Promise<RawResponse> {
     const idempotent = spec.idempotent ?? IDEMPOTENT_METHODS.has(spec.method);
     let failures = 0;
     let rateLimited = 0;

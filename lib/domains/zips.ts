@@ -5,6 +5,7 @@
 import { PutioAbortError, PutioError, PutioInputError } from "../core/errors";
 import { t } from "../core/texts";
 import { validator, type FromSchema } from "../core/schema";
+import { linkSignals } from "../core/signals";
 import { abortableSleep } from "../core/sleep";
 import type { PutioSocket, SocketEvent } from "../core/socket";
 import type { Transport } from "../core/transport";
@@ -110,8 +111,16 @@ export class ZipsApi {
 
   /** Check until the zip is DONE (→ its url) or ERROR (→ PutioError ERROR_IN_ZIP). */
   async waitUntilDone(id: number, opts: WaitZipOptions = {}): Promise<ZipResult> {
+    const link = this.t.linkSignal(opts.signal);
+    try {
+      return await this.waitLinked(id, opts, link.signal);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  private async waitLinked(id: number, opts: WaitZipOptions, signal: AbortSignal): Promise<ZipResult> {
     const attempted = t("op.wait-zip", { id });
-    const signal = this.t.linkSignal(opts.signal);
     let delay = Math.max(1, opts.pollMs ?? 2000);
     const maxDelay = Math.max(delay, opts.maxPollMs ?? 30_000);
     // Listen before the first check, so a push that lands in between is not lost.
@@ -146,12 +155,14 @@ export class ZipsApi {
         if (nudged) continue;
         const ac = new AbortController();
         wake = () => ac.abort();
+        const nap = linkSignals(signal, ac.signal);
         try {
-          await abortableSleep(delay, AbortSignal.any([signal, ac.signal]));
+          await abortableSleep(delay, nap.signal);
         } catch (err) {
           if (signal.aborted) throw new PutioAbortError(attempted, signal.reason);
           if (!ac.signal.aborted) throw err;
         } finally {
+          nap.dispose();
           wake = null;
         }
         delay = Math.min(maxDelay, delay * 2);

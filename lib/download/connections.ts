@@ -5,6 +5,7 @@
  * the end. A connection the controller closes, or one the server refused while others ran, gives
  * its range back (the bytes on disk stay): another connection continues it where it stopped.
  */
+import { linkSignals } from "../core/signals";
 import { ConnectionController, type AdaptiveSettings, type Decision } from "./adaptive";
 import type { LocalFileHandle } from "../local/fs";
 import type { ProgressMeter } from "./progress";
@@ -116,10 +117,13 @@ export async function runAdaptive(
       }
       r.posAtTry = seg.pos;
     };
-    runSegment(fileCtx, fh, seg, index, crcs, url, file, AbortSignal.any([signal, r.abort.signal]), progress, onTry, r.reading).then(
-      () => ended(r, null),
-      (err) => ended(r, r.abort.signal.reason instanceof GivenBack && !signal.aborted ? null : err),
-    );
+    const link = linkSignals(signal, r.abort.signal);
+    runSegment(fileCtx, fh, seg, index, crcs, url, file, link.signal, progress, onTry, r.reading)
+      .finally(link.dispose)
+      .then(
+        () => ended(r, null),
+        (err) => ended(r, r.abort.signal.reason instanceof GivenBack && !signal.aborted ? null : err),
+      );
   };
 
   const ended = (r: Runner, err: unknown) => {

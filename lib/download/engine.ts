@@ -13,6 +13,7 @@
 import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
 import { crc32Combine, crcHex, parseCrc } from "../core/crc";
+import { linkSignals } from "../core/signals";
 import { t, type Text } from "../core/texts";
 import { MP4_STATUS } from "../core/quirks";
 import { localClaims } from "../local/claims";
@@ -298,7 +299,8 @@ async function fetchOpenPart(
   }
 
   const fileAbort = new AbortController();
-  const signal = AbortSignal.any([opts.signal, fileAbort.signal]);
+  const link = linkSignals(opts.signal, fileAbort.signal);
+  const signal = link.signal;
   const url = new UrlSource(ctx.client, file);
   const progress = new ProgressMeter(ctx, file, partPath, opts, st);
   let saving: Promise<void> = Promise.resolve();
@@ -324,6 +326,7 @@ async function fetchOpenPart(
     );
   }
   clearInterval(timer);
+  link.dispose();
   checkpoint();
   await saving;
   if (firstError || opts.signal.aborted) {

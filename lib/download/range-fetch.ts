@@ -5,6 +5,7 @@
  */
 import type { PutioClient } from "../client";
 import { PutioBaseError, PutioError } from "../core/errors";
+import { linkSignals } from "../core/signals";
 import { backoffDelay } from "../core/sleep";
 import { t } from "../core/texts";
 import { LocalWriteErrorSignal, RangesRefusedError, RemoteChangedError, RetriableError, isTransient, reasonOf } from "./engine-errors";
@@ -112,7 +113,8 @@ async function streamRange(
   const requestedAt = ctx.clock.now();
   let firstByte = true;
   const stall = new AbortController();
-  const signal = AbortSignal.any([outer, stall.signal, ctx.client.transport.closeSignal]);
+  const link = linkSignals(outer, stall.signal, ctx.client.transport.closeSignal);
+  const signal = link.signal;
   const stallMs = ctx.options.stallMs;
   // Only time spent waiting for the network counts as a stall (not a pause for the disk or the cap).
   let waitingSince = ctx.clock.now();
@@ -258,6 +260,7 @@ async function streamRange(
     if (seg.pos < seg.end) throw new RetriableError(t("storage.ended-early", { pos: seg.pos }));
   } finally {
     clearInterval(watchdog);
+    link.dispose();
     // Cut, stalled or aborted: the bytes already received are good (and hashed), so write them
     // too; a resume then starts exactly where the bytes stopped.
     if (writer) await writer.finish().catch(() => {});

@@ -9,6 +9,7 @@ import type { PutioClient } from "../client";
 import { wallClock, type Clock } from "../core/clock";
 import { PutioAbortError, PutioBaseError, PutioInputError, PutioTransferIntegrityError, redactError } from "../core/errors";
 import { Semaphore } from "../core/semaphore";
+import { linkSignals } from "../core/signals";
 import { t } from "../core/texts";
 import { ensureTargetFolder, makeFoldersInside } from "../local/folders";
 import { lstatOrNull, nodeFs, type LocalFs } from "../local/fs";
@@ -103,15 +104,18 @@ export class DownloadScheduler {
   }
 
   run(job: DownloadJob): Promise<JobResult> {
-    const p = this.runJob(job);
+    const link = linkSignals(job.signal, this.closing.signal);
+    const p = this.runJob(job, link.signal);
     this.running.add(p);
-    const forget = () => this.running.delete(p);
+    const forget = () => {
+      this.running.delete(p);
+      link.dispose();
+    };
     p.then(forget, forget);
     return p;
   }
 
-  private async runJob(job: DownloadJob): Promise<JobResult> {
-    const signal = job.signal ? AbortSignal.any([job.signal, this.closing.signal]) : this.closing.signal;
+  private async runJob(job: DownloadJob, signal: AbortSignal): Promise<JobResult> {
     // Every file of a job waits on this one signal (for a slot, a claim, a sleep): many are normal.
     if (signal !== this.closing.signal) setMaxListeners(0, signal);
     const started = this.ctx.clock.now();

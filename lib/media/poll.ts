@@ -4,6 +4,7 @@
  * does too (pushes may have been missed while it was down).
  */
 import { PutioAbortError } from "../core/errors";
+import { linkSignals } from "../core/signals";
 import { abortableSleep, backoffDelay } from "../core/sleep";
 import type { PutioSocket, SocketEvent } from "../core/socket";
 import { t, type Text, type TextOrString } from "../core/texts";
@@ -48,12 +49,14 @@ export async function pollUntil<T>(attempted: TextOrString, check: () => Promise
       const delay = Math.min(backoffDelay(attempt, pollMs, maxPollMs, opts.random), Math.max(1, deadline - Date.now()));
       const woken = new AbortController();
       wake = () => woken.abort();
+      const nap = linkSignals(opts.signal, woken.signal);
       try {
-        await abortableSleep(delay, opts.signal ? AbortSignal.any([opts.signal, woken.signal]) : woken.signal);
+        await abortableSleep(delay, nap.signal);
       } catch (err) {
         if (opts.signal?.aborted) throw new PutioAbortError(attempted, opts.signal.reason);
         if (!woken.signal.aborted) throw err;
       } finally {
+        nap.dispose();
         wake = null;
       }
     }

@@ -81,6 +81,15 @@ export class TusUploader {
   constructor(private readonly client: PutioClient) {}
 
   async upload(opts: TusUploadOptions): Promise<TusUploadResult> {
+    const link = this.client.transport.linkSignal(opts.signal);
+    try {
+      return await this.uploadLinked(opts, link.signal);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  private async uploadLinked(opts: TusUploadOptions, signal: AbortSignal): Promise<TusUploadResult> {
     const local = path.resolve(opts.path);
     const name = opts.name ?? path.basename(local);
     const attempted = t("op.upload", { name: String(name) });
@@ -92,7 +101,6 @@ export class TusUploader {
     const size = stat.size;
     const chunkSize = Math.max(64 * 1024, opts.chunkSize ?? DEFAULT_CHUNK);
     const stateFile = this.stateFile(opts, local, name, size, stat.mtimeMs);
-    const signal = this.client.transport.linkSignal(opts.signal);
 
     let location: string | null = null;
     let offset = 0;
