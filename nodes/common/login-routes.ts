@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { PutioClient } from "../../lib/client";
 import { PutioError, redact } from "../../lib/core/errors";
-import { expandEnv } from "./account";
+import { expandEnv, getAccount, type AccountNode } from "./account";
 import { textOf } from "./i18n";
 import type { NodeAPI } from "./node-api";
 
@@ -88,15 +88,32 @@ export function registerLoginRoutes(RED: NodeAPI): void {
   });
 
   // Who a token belongs to: a token pasted in the dialog, or (none given) the one stored for the
-  // node. The answer names the account and its disk, never the token.
+  // node. The answer names the account and its disk, never the token. The stored token goes only to
+  // the API URL the account was deployed with; a URL from the request is used only with a token
+  // from the same request, taken as written (expanding `${VAR}` there would let a request read the
+  // runtime's environment).
   RED.httpAdmin.post("/putio-account/check", write, async (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    const body = (req.body ?? {}) as Record<string, unknown>;
     const nodeId = String(body.nodeId ?? "");
     if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, textOf(RED, "putio-account.errors.no-node-id"));
     const pasted = typeof body.token === "string" && body.token.trim() && body.token !== "__PWRD__" ? body.token.trim() : undefined;
-    const token = pasted ?? (RED.nodes.getCredentials(nodeId) as { accessToken?: string } | undefined)?.accessToken;
-    if (!token) return res.json({ state: "no-token" });
-    const client = new PutioClient({ token, apiUrl: expandEnv(body.apiUrl) });
+    const found = getAccount(RED, nodeId) as (AccountNode & { type?: string }) | null;
+    const deployed = found?.type === "putio-account" ? found : null;
+    let token: string | undefined;
+    let apiUrl: string | undefined;
+    if (pasted) {
+      token = pasted;
+      const asked = typeof body.apiUrl === "string" ? body.apiUrl.trim() : "";
+      // A URL naming environment variables is resolved only by a deploy: check at the deployed one.
+      apiUrl = asked && !asked.includes("${") ? asked : deployed?.client.transport.apiUrl;
+    } else {
+      token = (RED.nodes.getCredentials(nodeId) as { accessToken?: string } | undefined)?.accessToken;
+      if (!token) return res.json({ state: "no-token" });
+      // Stored by a login but never deployed: there is no deployed URL to send it to yet.
+      if (!deployed) return res.json({ state: "not-deployed" });
+      apiUrl = deployed.client.transport.apiUrl;
+    }
+    const client = new PutioClient({ token, apiUrl });
     try {
       const info = await client.account.info();
       res.json({ state: "ok", username: info.username, disk: info.disk });
