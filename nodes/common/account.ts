@@ -14,6 +14,8 @@ export interface AccountDef extends NodeDef {
   /** Where the user enters the login code (put.io's web app; the emulator in the sandbox). */
   webUrl?: string;
   maxConcurrent?: string | number;
+  /** Id of a core `http proxy` config node; none: the http_proxy/https_proxy/no_proxy environment. */
+  proxy?: string;
 }
 
 export interface Credentials {
