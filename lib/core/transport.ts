@@ -249,7 +249,9 @@ export class Transport {
         const e = this.classify(err, spec, signal);
         // A proxy's own failure happened before anything reached put.io.
         const sent =
-          !(e instanceof PutioTimeoutError && e.phase === "connect") && !(e instanceof PutioNetworkError && !e.mayHaveTakenEffect) && !(e instanceof PutioProxyError);
+          !(e instanceof PutioTimeoutError && e.phase === "connect") &&
+          !(e instanceof PutioNetworkError && !e.mayHaveTakenEffect) &&
+          !(e instanceof PutioProxyError);
         if (e instanceof PutioAbortError || (e instanceof PutioProxyError && !e.retriable) || (sent && !idempotent) || failures >= this.retry.retries) throw e;
         await this.backoff(failures++, signal, spec.attempted);
         continue;
