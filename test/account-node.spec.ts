@@ -369,7 +369,9 @@ describe("putio-account config node", function () {
       const other = `http://127.0.0.1:${(elsewhere.address() as net.AddressInfo).port}`;
       process.env.PUTIO_TEST_SECRET = "s3cr3t-from-env";
       try {
-        await nr.load([accountNode], withTab([accountFlow(emu, "acc"), { ...accountFlow(emu, "fresh"), apiUrl: emu.apiUrl }]), {
+        let RED: any;
+        const captureRed = (red: unknown) => void (RED = red);
+        await nr.load([captureRed, accountNode], withTab([accountFlow(emu, "acc"), { ...accountFlow(emu, "fresh"), apiUrl: emu.apiUrl }]), {
           acc: { accessToken: emu.token },
         });
         // Stored token, a request naming another host (and an env var): put.io at the deployed URL answers.
@@ -381,7 +383,7 @@ describe("putio-account config node", function () {
         assert.equal(stored.body.state, "ok");
         assert.equal(seen.length, 0, "the stored token went to the host the request named");
         // Stored by a login, never deployed: nowhere to send it.
-        (require("@node-red/runtime/lib/nodes/credentials") as any).add("undeployed", { accessToken: emu.token });
+        RED.nodes.addCredentials("undeployed", { accessToken: emu.token });
         const undeployed = await nr.request().post("/putio-account/check").send({ nodeId: "undeployed", apiUrl: other }).expect(200);
         assert.equal(undeployed.body.state, "not-deployed");
         assert.equal(seen.length, 0);
