@@ -7,7 +7,7 @@ import { PutioClient } from "../lib/client";
 import { PutioError, PutioNetworkError, PutioTimeoutError } from "../lib/core/errors";
 import { t } from "../lib/core/texts";
 import { PutioSocket, type SocketState } from "../lib/core/socket";
-import { proxySettingsFromEnv, type ProxySettings } from "../lib/core/proxy";
+import { proxySettingsFromEnv, PutioProxyError, type ProxySettings } from "../lib/core/proxy";
 import type { AccountInfo } from "../lib/domains/account";
 import { expandEnv, type AccountDef, type AccountNode, type AccountState, type SharedService } from "./common/account";
 import { textOf } from "./common/i18n";
@@ -128,6 +128,7 @@ export = function (RED: NodeAPI): void {
       client: { get: () => client },
       state: { get: () => state },
       info: { get: () => info },
+      clientId: { value: expandEnv(def.clientId) },
     });
 
     node.ready = async () => {
@@ -193,7 +194,11 @@ export = function (RED: NodeAPI): void {
     node.reportOutcome = (err?: unknown) => {
       if (err === undefined) {
         if (state === "unreachable") setState("ready");
-      } else if (err instanceof PutioNetworkError || (err instanceof PutioTimeoutError && err.phase === "connect")) {
+      } else if (
+        err instanceof PutioNetworkError ||
+        (err instanceof PutioTimeoutError && err.phase === "connect") ||
+        (err instanceof PutioProxyError && err.retriable)
+      ) {
         if (state === "ready") setState("unreachable");
       }
     };

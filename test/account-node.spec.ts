@@ -414,6 +414,42 @@ describe("putio-account config node", function () {
       }
     });
 
+    it("login: a field naming environment variables stands for the deployed account's value, never read from the runtime's environment for the request", async () => {
+      const seen: string[] = [];
+      const elsewhere = http.createServer((req, res) => {
+        seen.push(String(req.url));
+        res.writeHead(500).end();
+      });
+      await new Promise<void>((r) => elsewhere.listen(0, "127.0.0.1", r));
+      const other = `http://127.0.0.1:${(elsewhere.address() as net.AddressInfo).port}`;
+      process.env.PUTIO_TEST_SECRET = "s3cr3t-from-env";
+      process.env.PUTIO_TEST_CLIENT = "4321";
+      try {
+        await nr.load([accountNode], withTab([accountFlow(emu, "acc", { clientId: "${PUTIO_TEST_CLIENT}" })]), {});
+        // Not deployed: nothing to stand for; nothing is sent anywhere.
+        const undeployed = await nr
+          .request()
+          .post("/putio-account/login")
+          .send({ nodeId: "new-node", clientId: "${PUTIO_TEST_SECRET}", apiUrl: other })
+          .expect(400);
+        assert.match(undeployed.body.error, /Deploy it first/);
+        // Deployed: the request's ${…} means the deployed value (4321 at the emulator), whatever it names.
+        const start = await nr
+          .request()
+          .post("/putio-account/login")
+          .send({ nodeId: "acc", clientId: "${PUTIO_TEST_SECRET}", apiUrl: `${other}/\${PUTIO_TEST_SECRET}`, webUrl: emu.apiUrl })
+          .expect(200);
+        assert.match(start.body.code, /\S+/);
+        assert.equal(seen.length, 0, "the request's host got nothing");
+        assert.ok(!JSON.stringify(emu.requests).includes("s3cr3t-from-env"), "the environment's value went nowhere");
+        assert.ok(emu.requests.some((r) => r.path.startsWith("/v2/oauth2/oob/code") && JSON.stringify(r.query).includes("4321")));
+      } finally {
+        delete process.env.PUTIO_TEST_SECRET;
+        delete process.env.PUTIO_TEST_CLIENT;
+        await new Promise((r) => elsewhere.close(r));
+      }
+    });
+
     it("every login route is guarded by needsPermission('putio-account.write')", async () => {
       const RED: any = {};
       const routes: Array<{ method: string; path: string; guard: unknown }> = [];

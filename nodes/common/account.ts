@@ -31,6 +31,8 @@ export interface AccountNode extends Omit<Node<Credentials>, "on"> {
   readonly client: PutioClient;
   readonly state: AccountState;
   readonly info: AccountInfo | null;
+  /** The OAuth app id as deployed (environment variables read). */
+  readonly clientId: string | undefined;
   /** Resolves with the client once the token is known good; rejects (catchable) when it is not. */
   ready(): Promise<PutioClient>;
   register(user: Node): void;
