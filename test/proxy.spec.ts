@@ -385,7 +385,7 @@ describe("behind an HTTP proxy (tinyproxy)", function () {
       assert.ok(emu.peers.requests.length > 0 && emu.peers.requests.every((r) => r.from === "127.0.0.1"));
     });
 
-    it("https targets: API calls and storage reads go through a CONNECT tunnel with TLS to the target", async () => {
+    it("https targets: API calls, storage reads and the wss socket go through a CONNECT tunnel with TLS to the target", async () => {
       proxy = await startTinyproxy();
       // A TLS front of the emulator (self-signed): put.io's hosts are https.
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-proxy-tls-"));
@@ -405,6 +405,20 @@ describe("behind an HTTP proxy (tinyproxy)", function () {
           r.pipe(res);
         });
         req.pipe(up);
+      });
+      // The socket's upgrade, passed on to the emulator as it came.
+      front.on("upgrade", (req: http.IncomingMessage, sock: net.Socket, head: Buffer) => {
+        peers.push(String(req.socket.remoteAddress));
+        const { port } = new URL(emu.apiUrl);
+        const up = net.connect(Number(port), "127.0.0.1", () => {
+          const lines = [`${req.method} ${req.url} HTTP/1.1`];
+          for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+          up.write(lines.join("\r\n") + "\r\n\r\n");
+          up.write(head);
+          sock.pipe(up).pipe(sock);
+        });
+        up.on("error", () => sock.destroy());
+        sock.on("error", () => up.destroy());
       });
       await new Promise<void>((r) => front.listen(0, "127.0.0.1", r));
       const frontUrl = `https://127.0.0.1:${(front.address() as net.AddressInfo).port}`;
@@ -427,9 +441,17 @@ describe("behind an HTTP proxy (tinyproxy)", function () {
         const chunks: Buffer[] = [];
         await res.readBody({ write: (c) => chunks.push(Buffer.from(c)) });
         assert.equal(crcHex(Buffer.concat(chunks)), f.crc32);
+        const socket = new PutioSocket({
+          url: `wss://127.0.0.1:${new URL(frontUrl).port}${new URL(emu.socketUrl).pathname}`,
+          token: () => emu.token,
+          proxy: settings,
+        });
+        socket.start();
+        await until(() => emu.socketCount() > 0);
+        socket.stop();
         const port = new URL(frontUrl).port;
-        assert.ok(proxy.requests().filter((r) => r === `CONNECT 127.0.0.1:${port}`).length >= 2, `${proxy.requests()}`);
-        assert.ok(peers.length >= 3 && peers.every((p) => p === PROXY_PEER), `${peers}`);
+        assert.ok(proxy.requests().filter((r) => r === `CONNECT 127.0.0.1:${port}`).length >= 3, `${proxy.requests()}`);
+        assert.ok(peers.length >= 4 && peers.every((p) => p === PROXY_PEER), `${peers}`);
       } finally {
         if (reject === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
         else process.env.NODE_TLS_REJECT_UNAUTHORIZED = reject;
