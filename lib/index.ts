@@ -20,6 +20,7 @@ export * from "./domains/rss";
 export * from "./domains/events";
 export * from "./domains/api";
 export * from "./core/socket";
+export { PutioProxyError, ProxyFailure, proxySettingsFromEnv, type ProxySettings } from "./core/proxy";
 export * from "./domains/transfer-input";
 export * from "./watch/watcher";
 export * from "./domains/trash";

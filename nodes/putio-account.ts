@@ -7,6 +7,7 @@ import { PutioClient } from "../lib/client";
 import { PutioError, PutioNetworkError, PutioTimeoutError } from "../lib/core/errors";
 import { t } from "../lib/core/texts";
 import { PutioSocket, type SocketState } from "../lib/core/socket";
+import { proxySettingsFromEnv, PutioProxyError, type ProxySettings } from "../lib/core/proxy";
 import type { AccountInfo } from "../lib/domains/account";
 import { expandEnv, type AccountDef, type AccountNode, type AccountState, type SharedService } from "./common/account";
 import { textOf } from "./common/i18n";
@@ -17,6 +18,35 @@ import { startSidebar } from "./common/sidebar";
 
 /** While put.io cannot be reached, the account asks again after these waits (the last repeats). */
 const RECHECK_MS = [15_000, 30_000, 60_000, 120_000, 300_000];
+
+/** Core's `http proxy` config node, as the runtime holds it. */
+interface HttpProxyNode {
+  type?: string;
+  url?: string;
+  noproxy?: string[];
+  credentials?: { username?: string; password?: string };
+}
+
+/**
+ * The account's proxy: core's `http proxy` node when one is chosen (its URL for every scheme, its
+ * no-proxy list, its credentials, as core's http request uses it), else the environment's.
+ */
+function proxySettings(RED: NodeAPI, id: string | undefined, node: AccountNode): ProxySettings {
+  if (!id) return proxySettingsFromEnv();
+  const p = RED.nodes.getNode(id) as unknown as HttpProxyNode | null;
+  if (!p || p.type !== "http proxy" || !p.url) {
+    // A proxy the user chose but the runtime does not have: say so, and keep to the environment's.
+    node.warn(textOf(RED, "putio-account.warn.no-proxy-node"));
+    return proxySettingsFromEnv();
+  }
+  return {
+    httpProxy: p.url,
+    httpsProxy: p.url,
+    noProxy: p.noproxy ?? [],
+    username: p.credentials?.username || undefined,
+    password: p.credentials?.password || undefined,
+  };
+}
 
 export = function (RED: NodeAPI): void {
   function PutioAccountNode(this: AccountNode, def: AccountDef): void {
@@ -35,6 +65,7 @@ export = function (RED: NodeAPI): void {
 
     const client = new PutioClient({
       token,
+      proxy: proxySettings(RED, def.proxy, node),
       apiUrl: expandEnv(def.apiUrl),
       uploadUrl: expandEnv(def.uploadUrl),
       socketUrl: expandEnv(def.socketUrl),
@@ -97,6 +128,7 @@ export = function (RED: NodeAPI): void {
       client: { get: () => client },
       state: { get: () => state },
       info: { get: () => info },
+      clientId: { value: expandEnv(def.clientId) },
     });
 
     node.ready = async () => {
@@ -129,7 +161,7 @@ export = function (RED: NodeAPI): void {
 
     node.socket = () => {
       if (!socket) {
-        socket = new PutioSocket({ url: client.socketUrl, token: () => client.transport.accessToken });
+        socket = new PutioSocket({ url: client.socketUrl, token: () => client.transport.accessToken, proxy: client.transport.proxy });
         socket.on("state", (s: SocketState) => {
           if (s === "unauthorized" && client.transport.hasToken) setState("unauthorized");
         });
@@ -162,7 +194,11 @@ export = function (RED: NodeAPI): void {
     node.reportOutcome = (err?: unknown) => {
       if (err === undefined) {
         if (state === "unreachable") setState("ready");
-      } else if (err instanceof PutioNetworkError || (err instanceof PutioTimeoutError && err.phase === "connect")) {
+      } else if (
+        err instanceof PutioNetworkError ||
+        (err instanceof PutioTimeoutError && err.phase === "connect") ||
+        (err instanceof PutioProxyError && err.retriable)
+      ) {
         if (state === "ready") setState("unreachable");
       }
     };

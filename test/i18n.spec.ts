@@ -272,6 +272,8 @@ function definitionLiterals(script: string, template: string): string[] {
   }
   for (const s of jsStrings(script)) {
     if (/\b_\(\s*$/.test(s.before)) continue;
+    // A config node type a property points at (core's "http proxy") is a name, not a text.
+    if (/\btype:\s*$/.test(s.before)) continue;
     if (/\p{L}{2,}\s+\p{L}/u.test(s.value) || /^\p{Lu}\p{Ll}/u.test(s.value)) found.push(`string literal "${s.value}"`);
   }
   return found;

@@ -12,6 +12,7 @@ import WebSocket from "ws";
 import { backoffDelay } from "./sleep";
 import { PutioBaseError } from "./errors";
 import { t } from "./texts";
+import { connectVia, proxyFor, proxySettingsFromEnv, ProxyFailure, type ProxySettings } from "./proxy";
 
 export type SocketState = "idle" | "connecting" | "connected" | "reconnecting" | "unauthorized" | "stopped";
 
@@ -35,6 +36,8 @@ export interface SocketOptions {
   /** Wanting a connection this long with no dial started or ended = stalled (default 2 × maxDelayMs + handshakeTimeoutMs). */
   watchdogMs?: number;
   random?: () => number;
+  /** The HTTP proxy (core/proxy.ts; the client's `transport.proxy`); when not given, the environment's. */
+  proxy?: ProxySettings;
   /** For tests: how a dial is made. */
   createWebSocket?: (url: string, handshakeTimeoutMs: number) => WebSocket;
 }
@@ -64,11 +67,21 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
   private attempts = 0;
   private opened = 0;
   private _state: SocketState = "idle";
+  /** The code of the last proxy failure told (a proxy refusing each dial is said once, not per dial). */
+  private proxyFailureTold = "";
   private readonly opts: Required<Omit<SocketOptions, "token" | "url" | "createWebSocket">> & Pick<SocketOptions, "token" | "url" | "createWebSocket">;
 
   constructor(opts: SocketOptions) {
     super();
-    const o = { baseDelayMs: 1000, maxDelayMs: 60_000, idleTimeoutMs: 45_000, handshakeTimeoutMs: 10_000, random: Math.random, ...opts };
+    const o = {
+      baseDelayMs: 1000,
+      maxDelayMs: 60_000,
+      idleTimeoutMs: 45_000,
+      handshakeTimeoutMs: 10_000,
+      random: Math.random,
+      ...opts,
+      proxy: opts.proxy ?? proxySettingsFromEnv(),
+    };
     this.opts = { watchdogMs: 2 * o.maxDelayMs + o.handshakeTimeoutMs, ...o };
   }
 
@@ -174,7 +187,7 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
       }
       this.setState(this.opened > 0 ? "reconnecting" : "connecting");
       const timeout = this.opts.handshakeTimeoutMs;
-      ws = this.opts.createWebSocket ? this.opts.createWebSocket(this.opts.url, timeout) : new WebSocket(this.opts.url, { handshakeTimeout: timeout });
+      ws = this.opts.createWebSocket ? this.opts.createWebSocket(this.opts.url, timeout) : this.dial(timeout);
     } catch (err) {
       // A bad URL throws from the constructor: said once per try, and tried again like any failure.
       this.safeEmit("warning", err instanceof Error ? err : new Error(String(err)));
@@ -198,6 +211,7 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
         /* a failed send closes the connection: handled there */
       }
       const reconnect = this.opened > 0;
+      this.proxyFailureTold = "";
       this.opened++;
       this.setState("connected");
       this.touch();
@@ -216,8 +230,12 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
       }
     });
     ws.on("ping", () => this.heard());
-    ws.on("error", () => {
-      /* followed by close */
+    ws.on("error", (err) => {
+      // Followed by close. The proxy's own refusal is worth telling (once per kind), the rest is not.
+      if (err instanceof ProxyFailure && err.code !== this.proxyFailureTold) {
+        this.proxyFailureTold = err.code;
+        this.safeEmit("warning", err);
+      }
     });
     ws.on("close", (code) => {
       if (this.ws !== ws) return;
@@ -229,6 +247,19 @@ export class PutioSocket extends EventEmitter<PutioSocketEvents> {
       }
       this.scheduleReconnect();
     });
+  }
+
+  /** A websocket to the configured URL, through the proxy core/proxy.ts names for it (CONNECT). */
+  private dial(handshakeTimeoutMs: number): WebSocket {
+    const url = this.opts.url;
+    const route = proxyFor(url, this.opts.proxy);
+    if (!route) return new WebSocket(url, { handshakeTimeout: handshakeTimeoutMs });
+    const secure = url.startsWith("wss:");
+    const createConnection = ((o: { host: string; port: number | string; servername?: string }, cb: (err: Error | null, socket?: unknown) => void) => {
+      connectVia(route, { host: o.host, port: Number(o.port), secure, servername: o.servername }, { timeoutMs: handshakeTimeoutMs }, cb);
+      return undefined;
+    }) as unknown as typeof import("node:net").createConnection;
+    return new WebSocket(url, { handshakeTimeout: handshakeTimeoutMs, createConnection });
   }
 
   /**

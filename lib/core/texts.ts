@@ -417,6 +417,18 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "op.socket-connect": "connect to put.io's realtime socket",
   "socket.stalled": "put.io socket stalled: not connected and no reconnect under way for __seconds__ s; reconnecting now",
 
+  // An HTTP proxy's own failures (lib/core/proxy.ts).
+  "proxy.failed": "put.io: __attempted__ failed: __reason__",
+  "proxy.bad-url": "the proxy setting is not a valid URL",
+  "proxy.bad-scheme": "the proxy URL scheme __scheme__ is not supported: use http:// or https://",
+  "proxy.auth": "the proxy __proxy__ asks for credentials (HTTP 407): set the user and password in the account's http proxy node, or in the proxy URL",
+  "proxy.auth-refused": "the proxy __proxy__ refused the credentials (HTTP 407): check the user and password of the account's proxy",
+  "proxy.status": "the proxy __proxy__ answered HTTP __status__ instead of connecting to __target__",
+  "proxy.unreachable": "could not connect to the proxy __proxy__ (__detail__)",
+  "proxy.timeout": "no connection through the proxy __proxy__ within __seconds__ s",
+  "proxy.bad-answer": "the proxy __proxy__ sent a malformed answer",
+  "proxy.closed": "the proxy __proxy__ closed the connection before answering",
+
   // Copies between two accounts (lib/copy/).
   "op.copy-between-accounts": "copy __id__ into folder __folder__ of the other account",
   "op.copy-file": 'copy "__path__" to the other account',

@@ -4,7 +4,8 @@
  * typed errors. Domain modules (lib/domains/*) only describe requests and their answer schemas.
  */
 import { setMaxListeners } from "node:events";
-import { Agent, FormData, request as undiciRequest, errors as undiciErrors } from "undici";
+import { isIPv6 } from "node:net";
+import { Agent, FormData, buildConnector, request as undiciRequest, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 import {
   PutioAbortError,
@@ -17,6 +18,7 @@ import {
   type PutioErrorEnvelope,
   redact,
 } from "./errors";
+import { connectVia, proxyFor, proxySettingsFromEnv, ProxyFailure, PutioProxyError, type ProxySettings } from "./proxy";
 import { queueFor, releaseQueue, type RequestQueue } from "./request-queue";
 import { wallClock, type Clock } from "./clock";
 import { INVALID_SCOPE, TRASH_LOCK_TIMEOUT } from "./quirks";
@@ -62,6 +64,8 @@ export interface TransportOptions {
   random?: () => number;
   /** Called whenever put.io answers 401 (a revoked token): the account node turns its users red. */
   onUnauthorized?: (err: PutioError) => void;
+  /** The HTTP proxy (core/proxy.ts); when not given, the http_proxy/https_proxy/no_proxy environment. */
+  proxy?: ProxySettings;
 }
 
 export type Primitive = string | number | boolean | null | undefined;
@@ -116,6 +120,8 @@ export class Transport {
   readonly uploadUrl: string;
   readonly webUrl: string;
   readonly stats: TransportStats = { requests: 0, retries: 0, rateLimitWaits: 0 };
+  /** The proxy settings every connection of this client follows (the socket and storage reads too). */
+  readonly proxy: ProxySettings;
   private token: string | undefined;
   private readonly timeouts: TimeoutOptions;
   private readonly retry: RetryOptions;
@@ -142,11 +148,32 @@ export class Transport {
     this.userAgent = opts.userAgent ?? "node-red-putio";
     this.onUnauthorized = opts.onUnauthorized;
     this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? 4);
-    this.agent = new Agent({ connect: { timeout: this.timeouts.connectMs }, keepAliveTimeout: 30_000, connections: 16 });
+    this.proxy = opts.proxy ?? proxySettingsFromEnv();
+    this.agent = new Agent({ connect: this.connector(), keepAliveTimeout: 30_000, connections: 16 });
     this.queueKey = `${this.apiUrl}|${this.token ?? ""}`;
     this.queue = queueFor(this.queueKey, this.maxConcurrent, this.clock);
     // Every in-flight call links its signal to this one: many at once is normal, not a leak.
     setMaxListeners(0, this.closing.signal);
+  }
+
+  /** Each new connection: direct, or through the proxy core/proxy.ts names for its origin (CONNECT). */
+  private connector(): buildConnector.connector {
+    const direct = buildConnector({ timeout: this.timeouts.connectMs });
+    return (opts, callback) => {
+      const secure = opts.protocol === "https:";
+      const port = Number(opts.port) || (secure ? 443 : 80);
+      const host = opts.hostname.replace(/^\[|\]$/g, "");
+      let route;
+      try {
+        route = proxyFor(`${opts.protocol}//${isIPv6(host) ? `[${host}]` : host}:${port}`, this.proxy);
+      } catch (err) {
+        return callback(err as Error, null);
+      }
+      if (!route) return direct(opts, callback);
+      connectVia(route, { host, port, secure, servername: opts.servername, alpn: ["http/1.1"] }, { timeoutMs: this.timeouts.connectMs }, (err, socket) =>
+        err ? callback(err, null) : callback(null, socket!),
+      );
+    };
   }
 
   get hasToken(): boolean {
@@ -230,8 +257,12 @@ export class Transport {
         }, signal);
       } catch (err) {
         const e = this.classify(err, spec, signal);
-        const sent = !(e instanceof PutioTimeoutError && e.phase === "connect") && !(e instanceof PutioNetworkError && !e.mayHaveTakenEffect);
-        if (e instanceof PutioAbortError || (sent && !idempotent) || failures >= this.retry.retries) throw e;
+        // A proxy's own failure happened before anything reached put.io.
+        const sent =
+          !(e instanceof PutioTimeoutError && e.phase === "connect") &&
+          !(e instanceof PutioNetworkError && !e.mayHaveTakenEffect) &&
+          !(e instanceof PutioProxyError);
+        if (e instanceof PutioAbortError || (e instanceof PutioProxyError && !e.retriable) || (sent && !idempotent) || failures >= this.retry.retries) throw e;
         await this.backoff(failures++, signal, spec.attempted);
         continue;
       }
@@ -328,6 +359,7 @@ export class Transport {
   private classify(err: unknown, spec: RequestSpec<unknown>, signal: AbortSignal): PutioBaseError {
     if (err instanceof PutioBaseError) return err;
     if (signal.aborted) return new PutioAbortError(spec.attempted, signal.reason);
+    if (err instanceof ProxyFailure) return new PutioProxyError(spec.attempted, err);
     if (err instanceof undiciErrors.ConnectTimeoutError) return new PutioTimeoutError(spec.attempted, "connect", err);
     if (err instanceof undiciErrors.HeadersTimeoutError) return new PutioTimeoutError(spec.attempted, "headers", err);
     if (err instanceof undiciErrors.BodyTimeoutError) return new PutioTimeoutError(spec.attempted, "body", err);

@@ -3,6 +3,7 @@
  * stopped, starting over, one stream instead of ranges, and failing the file.
  */
 import { PutioBaseError, PutioError } from "../core/errors";
+import { ProxyFailure, PutioProxyError } from "../core/proxy";
 import { isText, render, t, type Text } from "../core/texts";
 
 /** An engine error whose message is a text by code (a `storage.*` reason), like the package's errors. */
@@ -47,6 +48,8 @@ export class LocalWriteErrorSignal extends Error {}
 
 /** Network trouble (not an HTTP answer): worth another attempt. */
 export function isTransient(err: unknown): boolean {
+  // The proxy's own failures say themselves whether another try may help (core/proxy.ts).
+  if (err instanceof ProxyFailure || err instanceof PutioProxyError) return err.retriable;
   if (err instanceof PutioError) return err.statusCode >= 500 || err.statusCode === 429;
   if (err instanceof PutioBaseError) return (err as { name: string }).name === "PutioNetworkError" || (err as { name: string }).name === "PutioTimeoutError";
   if (err instanceof RemoteChangedError || err instanceof LocalWriteError || err instanceof RangesRefusedError) return false;

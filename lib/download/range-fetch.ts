@@ -146,6 +146,7 @@ async function streamRange(
           headers: { range: `bytes=${seg.pos}-${seg.end - 1}`, "user-agent": "node-red-putio" },
           signal,
           connectTimeoutMs: ctx.client.transport.connectTimeoutMs,
+          proxy: ctx.client.transport.proxy,
           headersTimeoutMs: stallMs,
         });
       } catch (err) {

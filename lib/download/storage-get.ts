@@ -11,9 +11,13 @@
  * Scope: GET only, one request per connection (`Connection: close`), http and https, bodies framed
  * by Content-Length, chunked encoding or the end of the connection. Redirects are not followed: the
  * caller sees the status (storage URLs are final).
+ *
+ * Through an HTTP proxy (core/proxy.ts decides which): an http URL is asked of the proxy in
+ * absolute form, an https URL goes through a CONNECT tunnel.
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { connectToProxy, openTunnel, proxyFor, proxySettingsFromEnv, proxyStatusFailure, type ProxyRoute, type ProxySettings } from "../core/proxy";
 import { render, t, type Text } from "../core/texts";
 
 export interface StorageGetOptions {
@@ -24,6 +28,8 @@ export interface StorageGetOptions {
   headersTimeoutMs: number;
   /** Size of the buffer each socket read lands in. */
   readBufferBytes?: number;
+  /** The HTTP proxy (the client's `transport.proxy`); when not given, the environment's. */
+  proxy?: ProxySettings;
 }
 
 /** Where body bytes go. */
@@ -188,8 +194,11 @@ function framingFor(head: ParsedHead): BodyFraming {
   return new UntilCloseFraming();
 }
 
-function requestText(url: URL, headers: Record<string, string>): string {
-  const lines = [`GET ${url.pathname || "/"}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+/** The request; `proxy` set: in absolute form, with the proxy's credentials. */
+function requestText(url: URL, headers: Record<string, string>, proxy?: ProxyRoute): string {
+  const target = `${proxy ? `${url.protocol}//${url.host}` : ""}${url.pathname || "/"}${url.search}`;
+  const lines = [`GET ${target} HTTP/1.1`, `Host: ${url.host}`];
+  if (proxy?.authorization) lines.push(`Proxy-Authorization: ${proxy.authorization}`);
   for (const [name, value] of Object.entries(headers)) {
     if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw usageError(t("storage.bad-header-name", { name: JSON.stringify(name) }));
     lines.push(`${name}: ${value}`);
@@ -208,13 +217,15 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return Promise.reject(usageError(t("storage.bad-url-scheme", { scheme: url.protocol })));
   if (opts.signal.aborted) return Promise.reject(opts.signal.reason);
+  const secure = url.protocol === "https:";
   let request: string;
+  let proxy: ProxyRoute | null;
   try {
-    request = requestText(url, opts.headers);
+    proxy = proxyFor(url, opts.proxy ?? proxySettingsFromEnv());
+    request = requestText(url, opts.headers, proxy && !secure ? proxy : undefined);
   } catch (err) {
     return Promise.reject(err); // a rejection like every other failure, never a synchronous throw
   }
-  const secure = url.protocol === "https:";
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = Number(url.port) || (secure ? 443 : 80);
 
@@ -242,6 +253,8 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
       timer = null;
     };
 
+    /** Ends a CONNECT still under way (https through a proxy). */
+    const tunnelling = new AbortController();
     const onAbort = () => fail(opts.signal.reason);
     opts.signal.addEventListener("abort", onAbort, { once: true });
 
@@ -257,7 +270,8 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
       const wasHead = phase === "connecting" || phase === "head";
       phase = "done";
       finish();
-      socket.destroy();
+      tunnelling.abort();
+      socket?.destroy();
       if (wasHead) rejectHead(err);
       else if (settleBody) settleBody.reject(err);
       // phase "waiting" without readBody yet: readBody rejects with `failure` when called.
@@ -267,7 +281,7 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
       if (phase === "done") return;
       phase = "done";
       finish();
-      socket.destroy();
+      socket?.destroy();
       settleBody?.resolve();
     };
 
@@ -322,6 +336,11 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
 
     const onReadHead = (all: Buffer, end: number): boolean => {
       const head = parseHead(all.toString("latin1", 0, end));
+      // Asked in absolute form, a 407 is the proxy's, never storage's.
+      if (proxy && !secure && head.statusCode === 407) {
+        fail(proxyStatusFailure(proxy, 407, url.host));
+        return false;
+      }
       framing = framingFor(head);
       const rest = all.subarray(end + 4);
       early = rest.length ? rest : null;
@@ -356,16 +375,16 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
           if (phase !== "body") return;
           if (framing!.complete) return completeBody();
           if (sawEnd) return void onEnd();
-          if (!paused) socket.resume();
+          if (!paused) socket?.resume();
         });
       },
       pause() {
         paused = true;
-        if (phase === "body") socket.pause();
+        if (phase === "body") socket?.pause();
       },
       resume() {
         paused = false;
-        if (phase === "body") socket.resume();
+        if (phase === "body") socket?.resume();
       },
       destroy(err) {
         if (err) fail(err);
@@ -401,17 +420,79 @@ export function storageGet(href: string, opts: StorageGetOptions): Promise<Stora
       if (phase !== "connecting") return;
       phase = "head";
       setTimer(opts.headersTimeoutMs, t("storage.no-head-within", { seconds: Math.round(opts.headersTimeoutMs / 1000) }), "UND_ERR_HEADERS_TIMEOUT");
-      socket.setNoDelay(true);
-      socket.write(request);
+      socket!.setNoDelay(true);
+      socket!.write(request);
     };
-    const socket: net.Socket = secure
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ["http/1.1"], onread } as tls.ConnectionOptions, connected)
-      : net.connect({ host, port, onread }, connected);
+    const servername = net.isIP(host) ? undefined : host;
+    let socket: net.Socket | null = null;
+    const attach = (s: net.Socket) => {
+      socket = s;
+      s.on("error", (err) => fail(err));
+      s.on("end", onEnd);
+      s.on("close", () => {
+        if (!sawEnd) onEnd();
+      });
+    };
     setTimer(opts.connectTimeoutMs, t("storage.no-connect-within", { seconds: Math.round(opts.connectTimeoutMs / 1000) }), "UND_ERR_CONNECT_TIMEOUT");
-    socket.on("error", (err) => fail(err));
-    socket.on("end", onEnd);
-    socket.on("close", () => {
-      if (!sawEnd) onEnd();
-    });
+    if (!proxy) {
+      attach(
+        secure
+          ? tls.connect({ host, port, servername, ALPNProtocols: ["http/1.1"], onread } as tls.ConnectionOptions, connected)
+          : net.connect({ host, port, onread }, connected),
+      );
+    } else if (!secure) {
+      attach(connectToProxy(proxy, connected, { onread }));
+    } else {
+      openTunnel(proxy, host, port, { timeoutMs: opts.connectTimeoutMs, signal: tunnelling.signal }).then(
+        (raw) => {
+          if (phase === "done") return void raw.destroy();
+          const s = tls.connect({ socket: raw, servername, ALPNProtocols: ["http/1.1"] }, connected);
+          readThroughEvents(s, onread);
+          attach(s);
+        },
+        (err: unknown) => fail(err),
+      );
+    }
   });
+}
+
+/**
+ * `onread` for a socket that ignores it (TLS over a tunnel socket): each received chunk is copied
+ * into the buffers `onread.buffer` gives, and a `false` from the callback pauses the socket, its
+ * unread rest kept until the next `resume()`.
+ */
+function readThroughEvents(s: net.Socket, onread: { buffer: () => Buffer; callback: (n: number, b: Buffer) => boolean }): void {
+  let rest: Buffer | null = null;
+  let feeding = false;
+  const feed = (chunk: Buffer) => {
+    feeding = true;
+    try {
+      let off = 0;
+      while (off < chunk.length) {
+        const buf = onread.buffer();
+        const n = Math.min(buf.length, chunk.length - off);
+        chunk.copy(buf, 0, off, off + n);
+        off += n;
+        if (!onread.callback(n, buf)) {
+          if (off < chunk.length) rest = chunk.subarray(off);
+          pauseStream();
+          return;
+        }
+      }
+    } finally {
+      feeding = false;
+    }
+  };
+  const pauseStream = net.Socket.prototype.pause.bind(s);
+  const resumeStream = net.Socket.prototype.resume.bind(s);
+  s.resume = () => {
+    if (rest && !feeding) {
+      const r = rest;
+      rest = null;
+      feed(r);
+      if (rest) return s; // paused again before the rest was read
+    }
+    return resumeStream();
+  };
+  s.on("data", (chunk: Buffer) => feed(chunk));
 }

@@ -14,6 +14,8 @@ export interface AccountDef extends NodeDef {
   /** Where the user enters the login code (put.io's web app; the emulator in the sandbox). */
   webUrl?: string;
   maxConcurrent?: string | number;
+  /** Id of a core `http proxy` config node; none: the http_proxy/https_proxy/no_proxy environment. */
+  proxy?: string;
 }
 
 export interface Credentials {
@@ -29,6 +31,8 @@ export interface AccountNode extends Omit<Node<Credentials>, "on"> {
   readonly client: PutioClient;
   readonly state: AccountState;
   readonly info: AccountInfo | null;
+  /** The OAuth app id as deployed (environment variables read). */
+  readonly clientId: string | undefined;
   /** Resolves with the client once the token is known good; rejects (catchable) when it is not. */
   ready(): Promise<PutioClient>;
   register(user: Node): void;

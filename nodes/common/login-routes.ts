@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
 import { PutioClient } from "../../lib/client";
 import { PutioError, redact } from "../../lib/core/errors";
-import { expandEnv } from "./account";
+import { getAccount, type AccountNode } from "./account";
 import { textOf } from "./i18n";
 import type { NodeAPI } from "./node-api";
 
@@ -35,6 +35,12 @@ function sweep(now = Date.now()): void {
   for (const [id, s] of sessions) if (s.expiresAt < now) endSession(id);
 }
 
+/** The running account node of this id (none when not deployed, or another node's id). */
+function deployedAccount(RED: NodeAPI, id: string): AccountNode | null {
+  const found = getAccount(RED, id) as (AccountNode & { type?: string }) | null;
+  return found?.type === "putio-account" ? found : null;
+}
+
 function fail(res: Response, status: number, message: string): void {
   res.status(status).json({ error: message });
 }
@@ -46,12 +52,22 @@ export function registerLoginRoutes(RED: NodeAPI): void {
 
   RED.httpAdmin.post("/putio-account/login", write, async (req: Request, res: Response) => {
     sweep();
-    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    const body = (req.body ?? {}) as Record<string, unknown>;
     const nodeId = String(body.nodeId ?? "");
-    const clientId = expandEnv(body.clientId);
     if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, textOf(RED, "putio-account.errors.no-node-id"));
+    const deployed = deployedAccount(RED, nodeId);
+    // The dialog's fields as written; one naming environment variables stands for the deployed value.
+    const field = (name: string, deployedValue: string | undefined): string | undefined | null => {
+      const v = typeof body[name] === "string" ? (body[name] as string).trim() : "";
+      if (!v.includes("${")) return v || undefined;
+      return deployed ? deployedValue : null;
+    };
+    const clientId = field("clientId", deployed?.clientId);
+    const apiUrl = field("apiUrl", deployed?.client.transport.apiUrl);
+    const webUrl = field("webUrl", deployed?.client.transport.webUrl);
+    if (clientId === null || apiUrl === null || webUrl === null) return fail(res, 400, textOf(RED, "putio-account.errors.env-not-deployed"));
     if (!clientId) return fail(res, 400, textOf(RED, "putio-account.errors.no-client-id"));
-    const client = new PutioClient({ apiUrl: expandEnv(body.apiUrl), webUrl: expandEnv(body.webUrl) });
+    const client = new PutioClient({ apiUrl, webUrl, proxy: deployed?.client.transport.proxy });
     try {
       const code = await client.oauth.getDeviceCode(clientId, "Node-RED");
       const id = randomBytes(16).toString("hex");
@@ -88,15 +104,31 @@ export function registerLoginRoutes(RED: NodeAPI): void {
   });
 
   // Who a token belongs to: a token pasted in the dialog, or (none given) the one stored for the
-  // node. The answer names the account and its disk, never the token.
+  // node. The answer names the account and its disk, never the token. The stored token goes only to
+  // the API URL the account was deployed with; a URL from the request is used only with a token
+  // from the same request, taken as written (expanding `${VAR}` there would let a request read the
+  // runtime's environment).
   RED.httpAdmin.post("/putio-account/check", write, async (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    const body = (req.body ?? {}) as Record<string, unknown>;
     const nodeId = String(body.nodeId ?? "");
     if (!/^[\w.-]+$/.test(nodeId)) return fail(res, 400, textOf(RED, "putio-account.errors.no-node-id"));
     const pasted = typeof body.token === "string" && body.token.trim() && body.token !== "__PWRD__" ? body.token.trim() : undefined;
-    const token = pasted ?? (RED.nodes.getCredentials(nodeId) as { accessToken?: string } | undefined)?.accessToken;
-    if (!token) return res.json({ state: "no-token" });
-    const client = new PutioClient({ token, apiUrl: expandEnv(body.apiUrl) });
+    const deployed = deployedAccount(RED, nodeId);
+    let token: string | undefined;
+    let apiUrl: string | undefined;
+    if (pasted) {
+      token = pasted;
+      const asked = typeof body.apiUrl === "string" ? body.apiUrl.trim() : "";
+      // A URL naming environment variables is resolved only by a deploy: check at the deployed one.
+      apiUrl = asked && !asked.includes("${") ? asked : deployed?.client.transport.apiUrl;
+    } else {
+      token = (RED.nodes.getCredentials(nodeId) as { accessToken?: string } | undefined)?.accessToken;
+      if (!token) return res.json({ state: "no-token" });
+      // Stored by a login but never deployed: there is no deployed URL to send it to yet.
+      if (!deployed) return res.json({ state: "not-deployed" });
+      apiUrl = deployed.client.transport.apiUrl;
+    }
+    const client = new PutioClient({ token, apiUrl, proxy: deployed?.client.transport.proxy });
     try {
       const info = await client.account.info();
       res.json({ state: "ok", username: info.username, disk: info.disk });

@@ -34,6 +34,12 @@ export class Emulator {
   readonly state: EmulatorState;
   readonly knobs: Knobs;
   readonly requests: RequestLogEntry[] = [];
+  /**
+   * Every TCP connection accepted and every request or upgrade, with the address it came from: the
+   * proxy spec tells a connection through its proxy (which connects from another loopback address)
+   * from one that went around it.
+   */
+  readonly peers: { connections: string[]; requests: Array<{ method: string; url: string; from: string }> } = { connections: [], requests: [] };
   private readonly sockets: SocketHub;
   private readonly ticker: NodeJS.Timeout | null = null;
   private ticking = false;
@@ -56,7 +62,14 @@ export class Emulator {
     this.token = state.addUser({ username: "emulator" }).token;
     const info: ServerInfo = { origin, state, knobs };
     const handler = new RequestHandler(info, this.requests);
-    server.on("request", (req, res) => void handler.handle(req, res));
+    server.on("connection", (s) => this.peers.connections.push(String(s.remoteAddress)));
+    const seen = (req: http.IncomingMessage) =>
+      this.peers.requests.push({ method: String(req.method), url: String(req.url), from: String(req.socket.remoteAddress) });
+    server.on("upgrade", seen);
+    server.on("request", (req, res) => {
+      seen(req);
+      void handler.handle(req, res);
+    });
     this.sockets = new SocketHub(state, server, realtime);
     attachHistory(state);
     if (realtime) {
