@@ -107,15 +107,35 @@ function processGone(pid: number): boolean {
   }
 }
 
+/**
+ * How long this process has seen the lock's mtime unchanged. A lock's age by its mtime alone would
+ * trust two clocks (a NAS sets the mtime of a new file by its own clock): a heartbeat we watched
+ * not happen is what shows that its holder is gone.
+ */
+const watched = new Map<string, { mtimeMs: number; since: number }>();
+function unchangedFor(file: string, mtimeMs: number): number {
+  const w = watched.get(file);
+  if (!w || w.mtimeMs !== mtimeMs) {
+    watched.set(file, { mtimeMs, since: Date.now() });
+    return 0;
+  }
+  return Date.now() - w.since;
+}
+
 async function isStale(fs: LocalFs, file: string, timing: LockTiming): Promise<boolean> {
   const st = await fs.lstat(file).catch(() => null);
-  if (!st) return true;
-  const age = Date.now() - st.mtimeMs;
-  if (age > timing.staleMs) return true;
+  if (!st) {
+    watched.delete(file);
+    return true;
+  }
+  const quiet = unchangedFor(file, st.mtimeMs);
+  if (quiet > timing.staleMs) return true;
+  // An old lock (by its mtime) is taken over once we saw two heartbeats not come.
+  if (quiet > 2 * timing.heartbeatMs && Date.now() - st.mtimeMs > timing.staleMs) return true;
   const c = await readLock(fs, file);
   // A lock being written has no content yet: young and unreadable means alive.
   if (!c) return false;
-  if (c.host === os.hostname() && c.pid !== process.pid && age > 2 * timing.heartbeatMs && processGone(c.pid)) return true;
+  if (c.host === os.hostname() && c.pid !== process.pid && quiet > 2 * timing.heartbeatMs && processGone(c.pid)) return true;
   return false;
 }
 
@@ -129,7 +149,11 @@ async function takeOverIfStale(fs: LocalFs, file: string, timing: LockTiming): P
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
     throw err;
   }
-  if (await isStale(fs, aside, timing)) {
+  // Moved aside, it is ours to judge once more: its mtime must still be the one we watched.
+  const moved = await fs.lstat(aside).catch(() => null);
+  const w = watched.get(file);
+  watched.delete(file);
+  if (!moved || (w && moved.mtimeMs === w.mtimeMs)) {
     await removeIfPresent(fs, aside).catch(() => {});
     return true;
   }
