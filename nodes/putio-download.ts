@@ -6,9 +6,7 @@
  */
 import * as path from "node:path";
 import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/core/errors";
-import { describeValue } from "../lib/core/describe";
 import { isText, t, type Text } from "../lib/core/texts";
-import { readField } from "../lib/core/ids";
 import {
   DEFAULT_LIMITS,
   DownloadScheduler,
@@ -19,17 +17,15 @@ import {
   type CollisionPolicy,
   type DownloadLimits,
   type DownloadProgress,
-  type DownloadSource,
   type ExtractionDone,
-  type RemoteFile,
-  type FileResult,
-  type JobResult,
+  type JobOutcome,
   type JournalEntry,
+  downloadSourceOf,
+  runDownloadJob,
 } from "../lib/download";
 import { ensureTargetFolder, nodeFs } from "../lib/local";
 import type { FileFilter } from "../lib/domains/filters";
 import { downloadsOf, localLedger } from "./common/services";
-import { writeJobSubtitles } from "../lib/media/subtitles";
 import { localizeError } from "./common/errors";
 import { expandEnv, type AccountNode } from "./common/account";
 import { filterFromFields, filterWithMsg, num, type FilterFields } from "./common/config";
@@ -86,72 +82,10 @@ function limitsOf(def: DownloadDef): DownloadLimits {
   };
 }
 
-/**
- * What a message asks to download: a file/folder id, a path, a file object, or a finished transfer
- * (with `made`, the file object putio-transfer-watch read for it as msg.file: not read again).
- */
-function sourceOf(value: unknown, made?: unknown): { source: DownloadSource; transferId: number | null } {
-  const attempted = t("putio-download.op.download");
-  if (typeof value === "number" || (typeof value === "string" && /^\s*\d+\s*$/.test(value))) return { source: { fileId: Number(value) }, transferId: null };
-  if (typeof value === "string" && value.trim().startsWith("/")) return { source: { path: value.trim() }, transferId: null };
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    // Fields read once each, through readField: a msg may carry a proxy or a throwing getter.
-    const field = (key: string) => readField(value, key, attempted);
-    const fileId = field("file_id");
-    const fileType = field("file_type");
-    const id = field("id");
-    if (fileId !== undefined && fileType === undefined) {
-      // A transfer (putio-transfer-watch): download what it produced.
-      if (typeof fileId !== "number") {
-        throw new PutioInputError(
-          attempted,
-          t("putio-download.errors.no-file-yet", {
-            id: describeValue(id ?? "", 20),
-            status: describeValue(field("status") ?? "unknown", 30).replace(/^"|"$/g, ""),
-          }),
-        );
-      }
-      const transferId = typeof id === "number" ? id : null;
-      const file = madeFile(made, fileId);
-      return { source: file ? { file, current: true } : { fileId }, transferId };
-    }
-    const name = field("name");
-    if (typeof id === "number" && typeof name === "string") {
-      if (fileType === "FOLDER") return { source: { folderId: id }, transferId: null };
-      const size = field("size");
-      const crc32 = field("crc32");
-      if (typeof size === "number")
-        return {
-          source: { file: { id, name, size, file_type: typeof fileType === "string" ? fileType : undefined, crc32: typeof crc32 === "string" ? crc32 : null } },
-          transferId: null,
-        };
-      return { source: { fileId: id }, transferId: null };
-    }
-  }
-  throw new PutioInputError(attempted, t("putio-download.errors.bad-source", { value: describeValue(value) }));
-}
-
 /** The node's archive password (credentials), if any. */
 function archivePasswordOf(node: Node): string | undefined {
   const creds = (node as Node & { credentials?: { archivePassword?: string } }).credentials;
   return creds?.archivePassword || undefined;
-}
-
-/** msg.file from putio-transfer-watch when it is put.io's object for this transfer's file (else null). */
-function madeFile(made: unknown, fileId: number): RemoteFile | null {
-  if (!made || typeof made !== "object" || Array.isArray(made)) return null;
-  const attempted = t("putio-download.op.download");
-  const field = (key: string) => readField(made, key, attempted);
-  const [id, name, size, fileType, crc32, parentId] = ["id", "name", "size", "file_type", "crc32", "parent_id"].map(field);
-  if (id !== fileId || typeof name !== "string" || typeof size !== "number" || typeof fileType !== "string") return null;
-  return {
-    id,
-    name,
-    size,
-    file_type: fileType,
-    crc32: typeof crc32 === "string" ? crc32 : null,
-    parent_id: typeof parentId === "number" || parentId === null ? parentId : undefined,
-  };
 }
 
 function humanSpeed(bytesPerSecond: number): string {
@@ -268,7 +202,7 @@ export = function (RED: NodeAPI): void {
         throw new PutioAbortError(t("putio-download.op.download"), signal.reason);
       }
       const value = await evalProp(RED, node, config.source, config.sourceType, msg);
-      const { source, transferId } = sourceOf(value, config.sourceType === "msg" && config.source === "payload" ? msg.file : undefined);
+      const { source, transferId } = downloadSourceOf(value, config.sourceType === "msg" && config.source === "payload" ? msg.file : undefined);
       const target = await targetOf(msg, config, node);
       const filter = filterWithMsg(config.filter, msg.filter);
       const scheduler = schedulerOf(account, config.limits);
@@ -327,14 +261,7 @@ export = function (RED: NodeAPI): void {
         await journal.remove(key).catch(() => {});
         if (error) throw error;
       };
-      /** Subtitles beside the videos, before put.io's copies may be deleted; counted in the job summary. */
-      let subtitleSummary: { written: number; identical: number; missing: number; failed: Array<{ name: string; language: string; message: string }> } | null =
-        null;
-      const subtitlesOf = async (done: FileResult[], jobSignal: AbortSignal): Promise<void> => {
-        const sum = await writeJobSubtitles(await ready(), done, { languages: config.subtitles?.languages, signal: jobSignal, ledger: localLedger(RED) });
-        subtitleSummary = { ...sum, failed: sum.failed.map((x) => ({ name: x.name, language: x.language, message: localizeError(RED, x.error).message })) };
-      };
-      let result: JobResult;
+      let outcome: JobOutcome;
       try {
         await ready();
         const inFlight = new Map<number, DownloadProgress>();
@@ -368,56 +295,59 @@ export = function (RED: NodeAPI): void {
           status(STATUS.busy(shortText(text(inFlight.size > 1 ? "putio-download.status.progress-files" : "putio-download.status.progress", params))));
         };
         status(STATUS.busy(text("putio-download.status.starting")));
-        result = await scheduler.run({
-          source,
-          target,
-          filter,
-          ifExists: config.policy,
-          deleteAfter: config.deleteAfter,
-          preferMp4: config.preferMp4,
-          extract: config.extract
-            ? {
-                password,
-                keepArchives: config.extract.keepArchives,
-                done: extractedBefore,
-                onStatus: (s) => status(STATUS.busy(shortText(text("putio-download.status.extracting", { archive: s.archive, status: s.status }), 60))),
-                onExtracted: (done) => {
-                  journal.put(key, { ...entry, extracted: done }).catch(() => {});
-                },
-              }
-            : null,
-          signal,
-          onProgress: (p) => {
-            const wasRetrying = inFlight.get(p.fileId)?.retrying !== undefined;
-            inFlight.set(p.fileId, p);
-            if (config.progressOutput) send([null, { _msgid: RED.util.generateId(), topic: "putio/download/progress", payload: p } as never]);
-            // A retry (or its end) is shown at once; plain progress at most once a second.
-            if (statusThrottle.ready() || p.retrying !== undefined || wasRetrying) showStatus();
+        outcome = await runDownloadJob(
+          scheduler,
+          await ready(),
+          {
+            source,
+            target,
+            filter,
+            ifExists: config.policy,
+            deleteAfter: config.deleteAfter,
+            preferMp4: config.preferMp4,
+            extract: config.extract
+              ? {
+                  password,
+                  keepArchives: config.extract.keepArchives,
+                  done: extractedBefore,
+                  onStatus: (s) => status(STATUS.busy(shortText(text("putio-download.status.extracting", { archive: s.archive, status: s.status }), 60))),
+                  onExtracted: (done) => {
+                    journal.put(key, { ...entry, extracted: done }).catch(() => {});
+                  },
+                }
+              : null,
+            signal,
+            onProgress: (p) => {
+              const wasRetrying = inFlight.get(p.fileId)?.retrying !== undefined;
+              inFlight.set(p.fileId, p);
+              if (config.progressOutput) send([null, { _msgid: RED.util.generateId(), topic: "putio/download/progress", payload: p } as never]);
+              // A retry (or its end) is shown at once; plain progress at most once a second.
+              if (statusThrottle.ready() || p.retrying !== undefined || wasRetrying) showStatus();
+            },
+            onFile: (r) => {
+              inFlight.delete(r.fileId);
+              if (r.status !== "downloaded") return;
+              const out = RED.util.cloneMessage(msg) as Msg;
+              out.topic = "putio/downloaded";
+              out.payload = { ...r, transferId };
+              send(config.progressOutput ? [out, null] : out);
+            },
           },
-          afterFiles: config.subtitles ? (done, jobSignal) => subtitlesOf(done, jobSignal) : undefined,
-          onFile: (r) => {
-            inFlight.delete(r.fileId);
-            if (r.status !== "downloaded") return;
-            const out = RED.util.cloneMessage(msg) as Msg;
-            out.topic = "putio/downloaded";
-            out.payload = { ...r, transferId };
-            send(config.progressOutput ? [out, null] : out);
+          {
+            subtitles: config.subtitles ? { languages: config.subtitles.languages, ledger: localLedger(RED) } : null,
+            removeTransferId: config.removeTransfer ? transferId : null,
           },
-        });
+        );
       } catch (err) {
         // Aborted by a close: the entry stays, and the next start runs the job again (its parts resume).
         if (signal.aborted && err instanceof PutioAbortError) throw err;
         return conclude(null, err as Error);
       }
-      let transferRemoved = false;
-      if (config.removeTransfer && transferId !== null && result.failed === 0) {
-        try {
-          await (await ready()).transfers.remove([transferId]);
-        } catch (err) {
-          return conclude(null, err as Error);
-        }
-        transferRemoved = true;
-      }
+      const { result, transferRemoved } = outcome;
+      const subtitleSummary = outcome.subtitles && {
+        ...outcome.subtitles,
+        failed: outcome.subtitles.failed.map((x) => ({ name: x.name, language: x.language, message: localizeError(RED, x.error).message })),
+      };
       msg.topic = "putio/download/done";
       msg.payload = {
         downloaded: result.downloaded,

@@ -392,6 +392,8 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "download.mp4-gone": 'the MP4 version of "__name__" is no longer ready on put.io (status __status__)',
   "download.not-proven":
     '__attempted__: nothing proves that "__path__" holds the bytes of put.io file __id__ (put.io gives no CRC32 for it and this job did not fetch them): nothing was deleted on put.io',
+  "download.source-no-file-yet": "__attempted__: transfer __id__ has no file yet (status __status__): download it once it is completed",
+  "download.bad-source": '__attempted__: expected a put.io file or folder id, a path like "/Movies", a file object or a transfer, got __value__',
   "local.path-too-long":
     '__attempted__: the local path is too long for the file system (__length__ bytes): "__path__"; choose a shorter target folder or shorter names. Nothing was written or deleted.',
 
