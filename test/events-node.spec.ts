@@ -8,7 +8,7 @@ import { diskStore } from "./support/disk-store";
 const accountNode = require("../nodes/putio-account");
 const eventsNode = require("../nodes/putio-events");
 
-describe("putio-events node", function () {
+describe("putio-events node @nr", function () {
   let emu: Emulator;
   let saved: any;
   beforeEach(async () => {
