@@ -11,11 +11,36 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { detectTools, fmt, spread, table, type GoalRow, type Verdict } from "./harness";
 import { NODE22, NODE_RED5, RESULTS } from "./proc";
 
-const args = process.argv.slice(2);
-const wanted = args.includes("--nr4") ? ["nr4"] : args.includes("--nr5") ? ["nr5"] : ["nr4", "nr5"];
+const HELP = `The benchmarks, each in its own process, then one table of the goals (npm run bench -- [options]).
+
+  --nr4        only on Node-RED 4.1 / this Node
+  --nr5        only on Node-RED 5 / Node 22
+  --summary    no run: the table from the results already in bench/results/
+  -h, --help   this help`;
+let args: { nr4: boolean; nr5: boolean; summary: boolean; help: boolean };
+try {
+  args = parseArgs({
+    options: {
+      nr4: { type: "boolean", default: false },
+      nr5: { type: "boolean", default: false },
+      summary: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  }).values;
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${HELP}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const wanted = args.nr4 && !args.nr5 ? ["nr4"] : args.nr5 && !args.nr4 ? ["nr5"] : ["nr4", "nr5"];
 const tools = detectTools(fs.existsSync, NODE22);
 const nr5Ok = fs.existsSync(NODE22) && fs.existsSync(path.join(NODE_RED5, "package.json"));
 const has = (name: string) => tools.find((t) => t.name === name)?.found ?? false;
@@ -58,7 +83,7 @@ const exited = (p: ChildProcess) => new Promise<number>((resolve) => p.on("exit"
 async function main(): Promise<void> {
   fs.mkdirSync(RESULTS, { recursive: true });
   // --summary: only the table, from the results already there.
-  if (args.includes("--summary")) return summary(wanted);
+  if (args.summary) return summary(wanted);
   const tags = wanted.filter((tag) => {
     if (tag === "nr5" && !nr5Ok) {
       notRun.nr5["*"] = "missing node 22 + Node-RED 5";

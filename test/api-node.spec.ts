@@ -6,7 +6,7 @@ import { catchAll, nextMessage, nr, withTab } from "./nr";
 const accountNode = require("../nodes/putio-account");
 const apiNode = require("../nodes/putio-api");
 
-describe("putio-api node", function () {
+describe("putio-api node @nr", function () {
   let emu: Emulator;
   beforeEach(async () => {
     emu = await startEmulator();

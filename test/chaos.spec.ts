@@ -49,7 +49,7 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   }
 }
 
-describe(`chaos: watch → download → delete → Jellyfin under faults (seed ${SEED}, ${WAVES} waves)`, function () {
+describe(`chaos: watch → download → delete → Jellyfin under faults (seed ${SEED}, ${WAVES} waves) @nr`, function () {
   this.timeout(300_000);
   let emu: Emulator;
   let nas: string;

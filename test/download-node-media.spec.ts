@@ -17,7 +17,7 @@ import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type Flow
 const accountNode = require("../nodes/putio-account");
 const downloadNode = require("../nodes/putio-download");
 
-describe("putio-download node: extract first, prefer MP4", function () {
+describe("putio-download node: extract first, prefer MP4 @nr", function () {
   this.timeout(30_000);
   let emu: Emulator;
   let work: string;

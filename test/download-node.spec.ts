@@ -13,7 +13,7 @@ const accountNode = require("../nodes/putio-account");
 const downloadNode = require("../nodes/putio-download");
 const MiB = 1024 * 1024;
 
-describe("putio-download node", function () {
+describe("putio-download node @nr", function () {
   this.timeout(30_000);
   let emu: Emulator;
   let work: string;

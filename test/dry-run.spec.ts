@@ -13,7 +13,7 @@ const transferActionNode = require("../nodes/putio-transfer-action");
 /** Requests that change something on put.io. */
 const changing = (emu: Emulator) => emu.requests.filter((r) => r.method !== "GET" && r.method !== "HEAD");
 
-describe("dry runs", function () {
+describe("dry runs @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   beforeEach(async () => {

@@ -30,7 +30,7 @@ declare const $: any;
 
 const ACCOUNT_TYPE = "putio-account";
 
-describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package", function () {
+describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package @e2e", function () {
   this.timeout(120_000);
   const defs = packageNodes();
   const flowDefs = defs.filter((d) => d.category !== "config");

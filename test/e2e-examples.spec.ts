@@ -115,7 +115,7 @@ async function putio<T>(emu: Emulator, method: string, route: string, form?: Rec
   return (await res.json()) as T;
 }
 
-describe("examples as shipped", () => {
+describe("examples as shipped @e2e", () => {
   const files = fs.readdirSync(path.join(ROOT, "examples")).filter((f) => f.endsWith(".json"));
   for (const file of files) {
     it(`${file}: no tab, a comment, no account node of its own: its put.io nodes use the user's account`, () => {
@@ -143,7 +143,7 @@ describe("examples as shipped", () => {
   }
 });
 
-describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
+describe("e2e examples in real Node-RED 4.1 (packed package) @e2e", function () {
   this.timeout(120_000);
   let emu: Emulator;
   let nr: NodeRed;
@@ -466,7 +466,7 @@ describe("e2e examples in real Node-RED 4.1 (packed package)", function () {
   });
 });
 
-describe("importing examples in the editor (headless Chromium, Node-RED 4.1)", function () {
+describe("importing examples in the editor (headless Chromium, Node-RED 4.1) @e2e", function () {
   this.timeout(180_000);
   let emu: Emulator;
   let nr: NodeRed;

@@ -15,7 +15,7 @@ import { accountNode, FLAVORS, requireSetup, startNodeRed, TAB, waitFor, type No
 
 declare const $: any;
 
-describe("e2e folder picker: put.io folders suggested in the editor (Node-RED 4.1, headless Chromium)", function () {
+describe("e2e folder picker: put.io folders suggested in the editor (Node-RED 4.1, headless Chromium) @e2e", function () {
   this.timeout(180_000);
   let emu: Emulator;
   let nr: NodeRed;

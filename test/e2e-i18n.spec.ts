@@ -19,7 +19,7 @@ declare const $: any;
 const SCREENS = path.join(ROOT, ".sandbox", "screens");
 const catalog = (lang: string, set: string) => JSON.parse(fs.readFileSync(path.join(ROOT, "nodes", "locales", lang, `${set}.json`), "utf8"))[set];
 
-describe("e2e i18n: the editor in German and Turkish", function () {
+describe("e2e i18n: the editor in German and Turkish @e2e", function () {
   this.timeout(120_000);
   let nr: NodeRed;
   before(async () => {

@@ -55,7 +55,7 @@ interface PaletteEntry {
   labelOverflows: boolean;
 }
 
-describe("e2e palette look: icons, workflow order, one-line labels, help examples (en-US, de, tr)", function () {
+describe("e2e palette look: icons, workflow order, one-line labels, help examples (en-US, de, tr) @e2e", function () {
   this.timeout(180_000);
   const flowTypes = packageNodes()
     .filter((d) => d.category !== "config")

@@ -52,7 +52,7 @@ function mqttMagnetExample(): string | undefined {
 for (const key of ["nr4", "nr5"] as const) {
   const flavor = FLAVORS[key];
 
-  describe(`e2e palette install: ${flavor.label}`, function () {
+  describe(`e2e palette install: ${flavor.label} @e2e`, function () {
     this.timeout(120_000);
     let emu: Emulator;
     let broker: Broker;

@@ -37,7 +37,7 @@ function writeExamples(dir: string, flows: Record<string, object[]>): void {
   for (const [name, flow] of Object.entries(flows)) fs.writeFileSync(path.join(ex, `${name}.json`), JSON.stringify(flow));
 }
 
-describe("e2e scorecard (node-red-dev validate, offline)", function () {
+describe("e2e scorecard (node-red-dev validate, offline) @e2e", function () {
   this.timeout(120_000);
   const nodes = packageNodes().filter((d) => d.category !== "config");
 

@@ -16,7 +16,7 @@ declare const RED: any;
 
 const MiB = 1024 * 1024;
 
-describe("e2e sidebar: the put.io tab shows an account's disk and a running download, live", function () {
+describe("e2e sidebar: the put.io tab shows an account's disk and a running download, live @e2e", function () {
   this.timeout(180_000);
   let emu: Emulator;
   let nr: NodeRed;

@@ -12,7 +12,7 @@ const realSetTimeout = setTimeout;
 const realSleep = (ms: number) => new Promise((r) => realSetTimeout(r, ms));
 const eventsNode = require("../nodes/putio-events");
 
-describe("putio-events node", function () {
+describe("putio-events node @nr", function () {
   let emu: Emulator;
   let saved: any;
   beforeEach(async () => {

@@ -16,7 +16,7 @@ const syncNode = require("../nodes/putio-sync");
 const injectNode = require("@node-red/nodes/core/common/20-inject.js");
 const commentNode = require("@node-red/nodes/core/common/90-comment.js");
 
-describe("example sync-folder-to-nas", function () {
+describe("example sync-folder-to-nas @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let nas: string;

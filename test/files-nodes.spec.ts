@@ -31,7 +31,7 @@ const splitJoin = require("@node-red/nodes/core/sequence/17-split.js");
 const DAY = 86_400_000;
 const hex = (b: Buffer) => (crc32(b) >>> 0).toString(16).padStart(8, "0");
 
-describe("file nodes", function () {
+describe("file nodes @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let client: PutioClient;

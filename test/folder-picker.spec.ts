@@ -32,7 +32,7 @@ function seed(emu: Emulator): number {
   return movies.id;
 }
 
-describe("folder picker route", function () {
+describe("folder picker route @nr", function () {
   let emu: Emulator;
   beforeEach(async () => {
     emu = await startEmulator();
@@ -249,7 +249,7 @@ describe("folder picker route", function () {
   });
 });
 
-describe("FolderSuggester (against the emulator)", () => {
+describe("FolderSuggester (against the emulator) @nr", () => {
   let emu: Emulator;
   let client: PutioClient;
   beforeEach(async () => {

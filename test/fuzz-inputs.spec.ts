@@ -114,7 +114,7 @@ function randomMsg(rand: () => number, odd: boolean): Record<string, unknown> {
 
 const MESSAGES_PER_NODE = 25;
 
-describe("fuzzed input: every node survives hostile messages", function () {
+describe("fuzzed input: every node survives hostile messages @nr", function () {
   this.timeout(120_000);
   const defs = nodeDefinitions().filter((d) => d.category !== "config" && d.inputs > 0);
   const modules = Object.values(registeredNodes()).map((f) => require(path.join(ROOT, f)));

@@ -26,7 +26,7 @@ function circular(): Record<string, unknown> {
   return o;
 }
 
-describe("guards at the edges", function () {
+describe("guards at the edges @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let tmp: string;

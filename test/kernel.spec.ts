@@ -67,7 +67,7 @@ function probeNode(RED: NodeAPI): void {
   });
 }
 
-describe("node kernel", function () {
+describe("node kernel @nr", function () {
   this.timeout(30_000);
   let emu: Emulator;
 

@@ -7,7 +7,7 @@ import { startFeedServer, type FeedServer } from "./support/feed-server";
 const accountNode = require("../nodes/putio-account");
 const rssNode = require("../nodes/putio-rss");
 
-describe("putio-rss node", function () {
+describe("putio-rss node @nr", function () {
   let emu: Emulator;
   let feed: FeedServer;
   beforeEach(async () => {

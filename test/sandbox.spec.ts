@@ -52,7 +52,7 @@ function watchDebugSidebar(port: number): { messages: DebugMsg[]; close(): void 
   return { messages, close: () => ws.close() };
 }
 
-describe("sandbox (npm start)", function () {
+describe("sandbox (npm start) @e2e", function () {
   this.timeout(180_000);
 
   it("runs the flagship flow live: magnet → put.io → NAS → Jellyfin refresh → summary; the magnet button does it again; SIGINT stops all", async () => {

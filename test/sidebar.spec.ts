@@ -26,7 +26,7 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));
 }
 
-describe("put.io sidebar: what an account publishes for the editor", function () {
+describe("put.io sidebar: what an account publishes for the editor @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let work: string;

@@ -39,7 +39,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   assert.fail(`timed out waiting for ${what}`);
 }
 
-describe("putio-sync node", function () {
+describe("putio-sync node @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let work: string;

@@ -30,7 +30,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));
 }
 
-describe("transfer nodes", function () {
+describe("transfer nodes @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let saved: any;

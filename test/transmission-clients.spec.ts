@@ -43,7 +43,7 @@ function hasTransmissionRemote(): boolean {
   }
 }
 
-describe("putio-transmission with real clients", function () {
+describe("putio-transmission with real clients @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let work: string;

@@ -21,7 +21,7 @@ const changeNode = require("@node-red/nodes/core/function/15-change.js");
 const httpRequestNode = require("@node-red/nodes/core/network/21-httprequest.js");
 const commentNode = require("@node-red/nodes/core/common/90-comment.js");
 
-describe("example sonarr-radarr-via-putio", function () {
+describe("example sonarr-radarr-via-putio @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let work: string;

@@ -18,7 +18,7 @@ const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 const USER = "sonarr";
 const PASS = "s3cret-pass";
 
-describe("putio-transmission node", function () {
+describe("putio-transmission node @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let work: string;

@@ -15,7 +15,7 @@ import { BACKUP_TEMP_PREFIX, PutioAbortError, type RawRequestSpec } from "../lib
 const accountNode = require("../nodes/putio-account");
 const uploadNode = require("../nodes/putio-upload");
 
-describe("putio-upload: folder mode (backup)", function () {
+describe("putio-upload: folder mode (backup) @nr", function () {
   this.timeout(60_000);
   let emu: Emulator;
   let tmp: string;

@@ -90,7 +90,7 @@ const HOSTILE: Array<{ name: string; type: string; body: string }> = [
   { name: "broken JSON", type: "application/json", body: '{"id":' },
 ];
 
-describe("putio-transfer-watch callback endpoint", function () {
+describe("putio-transfer-watch callback endpoint @nr", function () {
   this.timeout(30_000);
   let emu: Emulator;
   let saved: any;

@@ -12,7 +12,7 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 5));
 }
 
-describe("putio-zip node", function () {
+describe("putio-zip node @nr", function () {
   let emu: Emulator;
   beforeEach(async () => {
     emu = await startEmulator();
