@@ -120,7 +120,7 @@ function setEnv(vars: Record<string, string>): () => void {
   };
 }
 
-describe("behind an HTTP proxy (tinyproxy)", function () {
+describe("behind an HTTP proxy (tinyproxy) @nr", function () {
   this.timeout(90_000);
 
   describe("the decision (lib/core/proxy.ts)", () => {
