@@ -15,7 +15,7 @@ export * from "./domains/upload";
 export * from "./domains/zips";
 export * from "./domains/extract";
 export * from "./domains/media";
-export * from "./media";
+export * from "./media-jobs";
 export * from "./domains/rss";
 export * from "./domains/events";
 export * from "./domains/api";

@@ -5,7 +5,7 @@ import { PutioBaseError, PutioError, PutioInputError } from "../lib/core/errors"
 import type { PutioClient } from "../lib/client";
 import { checkNotRoot } from "../lib/core/wire";
 import { collect } from "../lib/core/paginate";
-import { convertToMp4AndWait, type Mp4Result } from "../lib/media/mp4";
+import { convertToMp4AndWait, type Mp4Result } from "../lib/media-jobs/mp4";
 import { idsOf } from "../lib/core/ids";
 import { isBlank } from "./common/config";
 import { definePutioNode } from "./common/kernel";

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { DownloadScheduler, type DownloadJob, type ExtractionDone, type JobResult } from "../lib/download";
-import { convertToMp4AndWait, PutioExtractionError } from "../lib/media";
+import { convertToMp4AndWait, PutioExtractionError } from "../lib/media-jobs";
 import { Emulator, startEmulator } from "./emulator";
 import { buildRarSet, buildZip } from "./emulator/archives";
 import { whileClockRuns } from "./support/emulator-clock";

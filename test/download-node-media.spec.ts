@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
-import { convertToMp4AndWait } from "../lib/media";
+import { convertToMp4AndWait } from "../lib/media-jobs";
 import { startEmulator, type Emulator } from "./emulator";
 import { buildZip } from "./emulator/archives";
 import { whileClockRuns } from "./support/emulator-clock";

@@ -8,7 +8,7 @@ import path from "node:path";
 import fc from "fast-check";
 import { PutioClient } from "../lib/client";
 import { PutioInputError } from "../lib/core/errors";
-import { FolderSuggester } from "../lib/domains/folder-suggest";
+import { FolderSuggester } from "../nodes/common/folder-suggest";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
 

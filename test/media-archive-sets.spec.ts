@@ -3,7 +3,7 @@
 // parts in order; folders never mix; any name is safe to look at.
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
-import { archiveVolumeOf, missingVolumeNames, recognizeArchiveSets, type ArchiveFileLike } from "../lib/media";
+import { archiveVolumeOf, missingVolumeNames, recognizeArchiveSets, type ArchiveFileLike } from "../lib/media-jobs";
 
 type Style = "part" | "classic" | "zip";
 

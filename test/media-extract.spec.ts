@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import { PutioClient } from "../lib/client";
 import { PutioAbortError, PutioInputError } from "../lib/core/errors";
-import { extractAndWait, PutioExtractionError, type ExtractOptions, type ExtractStatus } from "../lib/media";
+import { extractAndWait, PutioExtractionError, type ExtractOptions, type ExtractStatus } from "../lib/media-jobs";
 import { Emulator, startEmulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
 import { buildRarSet, buildZip } from "./emulator/archives";

@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { PutioClient } from "../lib/client";
 import { PutioError, PutioInputError } from "../lib/core/errors";
 import { PutioSocket } from "../lib/core/socket";
-import { convertToMp4AndWait, mp4VersionOf, PutioMp4Error } from "../lib/media";
+import { convertToMp4AndWait, mp4VersionOf, PutioMp4Error } from "../lib/media-jobs";
 import { Emulator, startEmulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
 import { MP4_CONVERT_MS, MP4_QUEUE_MS } from "./emulator/routes-media";

@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { PutioClient } from "../lib/client";
 import { PutioError, PutioInputError } from "../lib/core/errors";
 import { nodeFs, type LocalFs } from "../lib/local/fs";
-import { writeSubtitles } from "../lib/media";
+import { writeSubtitles } from "../lib/media-jobs";
 import { Emulator, startEmulator } from "./emulator";
 import { addSubtitle, setSubtitleText } from "./emulator/routes-media";
 

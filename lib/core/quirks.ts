@@ -78,22 +78,22 @@
  * - Extraction statuses: NEW, SENT_TO_QUEUE, EXTRACTING, EXTRACTED, ERROR, PASSWORD,
  *   PASSWORD_OBTAINED (one older answer also shows IN_QUEUE, "Added to queue"). PASSWORD means the
  *   archive needs a (different) password; asking again with one gives PASSWORD_OBTAINED under the
- *   same extraction id. EXTRACTION_STATUS below; read in lib/media/extract.ts (failIfBad).
+ *   same extraction id. EXTRACTION_STATUS below; read in lib/media-jobs/extraction.ts (failIfBad).
  * - A multi-part set is one extraction of its first volume (num_parts counts the volumes); which
- *   volume is first is read from the names (lib/media/archive-sets.ts).
+ *   volume is first is read from the names (lib/media-jobs/archive-sets.ts).
  * - An extraction's `files` holds integer ids in the official SDK and file objects in an older
  *   answer; what they name is not documented. lib/domains/extract.ts reads both, and
- *   lib/media/extract.ts finds the extracted files as what appeared in the archive's folder.
+ *   lib/media-jobs/extraction.ts finds the extracted files as what appeared in the archive's folder.
  * - No socket push reports extractions (the push types are transfer, file, zip, mp4 and account
- *   ones): extraction is followed by polling its list (lib/media/extract.ts). put.io's messages
+ *   ones): extraction is followed by polling its list (lib/media-jobs/extraction.ts). put.io's messages
  *   for PASSWORD and ERROR are not published; they are shown as they come.
  * - MP4: statuses NOT_AVAILABLE, IN_QUEUE, CONVERTING (percent_done), COMPLETED (size), ERROR;
  *   starting one that runs or is done answers its state; a folder answers 400 NotFile; the
  *   `mp4_update` push carries {id, status, percent_done}; delete has answered an empty 200
- *   (lib/domains/media.ts, lib/media/mp4.ts).
+ *   (lib/domains/media.ts, lib/media-jobs/mp4.ts).
  * - Subtitles: language codes are three letters ("eng"); language_code is missing from some older
  *   answers; the key "default" picks put.io's choice; the subtitle download may redirect
- *   (lib/domains/media.ts, lib/media/subtitles.ts).
+ *   (lib/domains/media.ts, lib/media-jobs/subtitles.ts).
  */
 
 /** Transfer statuses in which the download is done and the files are usable. */

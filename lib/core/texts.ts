@@ -379,7 +379,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "backup.not-a-file-now": "it is no longer a regular file",
   "backup.kept-changing": "it changed while it was uploaded, __attempts__ times (each copy was removed): back it up again when it is not being written",
 
-  // Extractions on put.io (lib/media/extract.ts): the message of a PutioExtractionError.
+  // Extractions on put.io (lib/media-jobs/extract.ts): the message of a PutioExtractionError.
   "extract.incomplete": '"__name__" is a multi-part archive with parts missing (__missing__): put.io cannot extract it until every part is there',
   "extract.not-started": 'put.io did not start extracting "__name__"',
   "extract.vanished": 'the extraction of "__name__" left put.io\'s list before it finished (removed meanwhile?)',
@@ -397,12 +397,12 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "local.path-too-long":
     '__attempted__: the local path is too long for the file system (__length__ bytes): "__path__"; choose a shorter target folder or shorter names. Nothing was written or deleted.',
 
-  // Conversions to MP4 on put.io (lib/media/mp4.ts): the message of a PutioMp4Error.
+  // Conversions to MP4 on put.io (lib/media-jobs/mp4.ts): the message of a PutioMp4Error.
   "convert.failed": "put.io could not convert file __id__ to MP4: try again later, or download the original",
   "convert.vanished": "the MP4 conversion of file __id__ is gone (removed meanwhile?)",
   "convert.timeout": "put.io did not finish converting file __id__ to MP4 within __duration__",
 
-  // Subtitles written beside a video (lib/media/subtitles.ts): one language's failure.
+  // Subtitles written beside a video (lib/media-jobs/subtitles.ts): one language's failure.
   "subtitle.unusable-name": '__attempted__: "__name__" is not a usable file name',
   "subtitle.empty": "__attempted__: put.io sent an empty __language__ subtitle",
   "subtitle.short-write": "__attempted__: wrote __size__ of __expected__ bytes",

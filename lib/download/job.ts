@@ -3,7 +3,7 @@
  * scheduler, the planner and the nodes.
  */
 import type { FileFilter } from "../domains/filters";
-import type { ExtractStatus } from "../media/extract";
+import type { ExtractStatus } from "../media-jobs/extraction";
 import type { CollisionPolicy, DownloadProgress, FileResult, RemoteFile } from "./types";
 import { DEFAULT_ENGINE_OPTIONS } from "./types";
 

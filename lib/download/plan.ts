@@ -13,10 +13,10 @@ import { compileFilter } from "../domains/filters";
 import { splitPath } from "../domains/paths";
 import { walk } from "../domains/walk";
 import { planLocalNames, type RemoteEntry } from "../local/names";
-import { archiveVolumeOf } from "../media/archive-sets";
-import { PutioExtractionError } from "../media/errors";
-import { extractAndWait } from "../media/extract";
-import { mp4VersionOf } from "../media/mp4";
+import { archiveVolumeOf } from "../media-jobs/archive-sets";
+import { PutioExtractionError } from "../media-jobs/errors";
+import { extractAndWait } from "../media-jobs/extraction";
+import { mp4VersionOf } from "../media-jobs/mp4";
 import type { DownloadJob, ExtractFirst, ExtractionDone, JobResult } from "./job";
 import type { RemoteFile } from "./types";
 

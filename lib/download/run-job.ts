@@ -7,7 +7,7 @@
  */
 import type { PutioClient } from "../client";
 import type { OwnershipLedger } from "../local/ownership";
-import { writeJobSubtitles, type JobSubtitles } from "../media/subtitles";
+import { writeJobSubtitles, type JobSubtitles } from "../media-jobs/subtitles";
 import type { DownloadJob, JobResult } from "./job";
 import type { DownloadScheduler } from "./scheduler";
 

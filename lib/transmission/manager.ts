@@ -24,7 +24,7 @@ import { PutioError } from "../core/errors";
 import type { SocketEvent } from "../core/socket";
 import { statusClass, type Transfer } from "../domains/transfers";
 import type { DownloadJob, JobResult } from "../download/scheduler";
-import { writeJobSubtitles, type JobSubtitles } from "../media/subtitles";
+import { writeJobSubtitles, type JobSubtitles } from "../media-jobs/subtitles";
 import { assertInside, sanitizeName } from "../local/names";
 import type { ChangeListener } from "../watch/watcher";
 import { emptyLive, fieldGetters, percentDone, type LiveProgress, type Phase, type TorrentRecord } from "./model";

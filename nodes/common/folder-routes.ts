@@ -6,7 +6,7 @@
  */
 import type { Request, Response } from "express";
 import { PutioError, PutioInputError, PutioNetworkError, PutioTimeoutError, redact } from "../../lib/core/errors";
-import { FolderSuggester } from "../../lib/domains/folder-suggest";
+import { FolderSuggester } from "./folder-suggest";
 import type { AccountNode } from "./account";
 import { localizeError } from "./errors";
 import { textOf } from "./i18n";

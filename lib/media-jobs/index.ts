@@ -1,6 +1,6 @@
 /** The media jobs: extract archives on put.io, subtitles beside videos, MP4 versions. */
 export * from "./archive-sets";
 export * from "./errors";
-export * from "./extract";
+export * from "./extraction";
 export * from "./mp4";
 export * from "./subtitles";

@@ -3,11 +3,11 @@
  * starts with "sh", any case). Built on the files domain only; listings are cached for a few
  * seconds so that typing a path costs one listing per folder entered, not one per keystroke.
  */
-import { PutioInputError } from "../core/errors";
-import { t } from "../core/texts";
-import { checkName } from "../core/wire";
-import type { FilesApi } from "./files";
-import { ROOT_ID, splitPath } from "./paths";
+import { PutioInputError } from "../../lib/core/errors";
+import { t } from "../../lib/core/texts";
+import { checkName } from "../../lib/core/wire";
+import type { FilesApi } from "../../lib/domains/files";
+import { ROOT_ID, splitPath } from "../../lib/domains/paths";
 
 export interface FolderSuggestion {
   id: number;
