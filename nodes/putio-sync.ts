@@ -65,6 +65,8 @@ export = function (RED: NodeAPI): void {
     deleted: r.deleted,
     kept: r.kept,
     failed: r.failed.map((f) => ({ path: f.path, error: localizeError(RED, f.error).message })),
+    keptCopies: r.keptCopies,
+    removalsHeld: r.removalsHeld ? localizeError(RED, r.removalsHeld).message : null,
     dryRun: r.dryRun,
     folderId: r.folderId,
     target: r.target,
