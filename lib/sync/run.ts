@@ -97,8 +97,10 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
     else verified = false;
     return { kids: listing.files, fresh: true };
   };
+  /** How the report names a listed folder: the synced folder as given, then the names below it. */
+  const base = folderId === 0 ? "" : String(opts.folder).replace(/\/+$/, "");
   const visit = async (id: number, folders: SyncRemoteItem["folders"], size: number | null) => {
-    const { kids, fresh } = await childrenOf(id, "/" + folders.map((f) => f.name).join("/"), size);
+    const { kids, fresh } = await childrenOf(id, [base, ...folders.map((f) => f.name)].join("/") || "/", size);
     cache.children.set(id, kids);
     for (const f of kids) {
       cache.parentOf.set(f.id, id);
