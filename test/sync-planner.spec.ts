@@ -167,7 +167,7 @@ describe("sync planner", () => {
           const g = disk.files.get(foldName(a.path))!;
           setState(a.id, { path: a.path, size: g.size, crc32: r!.crc32, mtimeMs: g.mtimeMs, ino: g.ino });
         } else if (a.kind === "forget" && foldName(state.get(a.id)?.path ?? "") === foldName(a.path)) state.delete(a.id);
-        else if (a.kind === "wait" && a.mark) state.get(a.id)!.goneSince = 1;
+        else if (a.kind === "wait" && a.mark && state.has(a.id)) state.get(a.id)!.goneSince = 1;
       }
       const waiting = new Set(actions.filter((a) => a.kind === "wait").map((a) => a.id));
       for (const id of [...state.keys()]) if (!byId.has(id) && !waiting.has(id)) state.delete(id);
@@ -207,6 +207,37 @@ describe("sync planner", () => {
             if (a.kind === "download" && a.replace) {
               const renamedHere = plan.actions.some((b) => b.kind === "rename" && b.id === a.id);
               assert.ok(renamedHere || ours.has(foldName(a.path)), "replace only a file of the sync");
+            }
+          }
+        }),
+        { numRuns: 400 },
+      );
+    });
+
+    it("trashes or forgets a file put.io's listing lacks only with proof, never on a listing that contradicted itself, never one changed since the sync wrote it", () => {
+      fc.assert(
+        fc.property(world, fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }), (w, gone) => {
+          const { state, disk } = build(w);
+          // Some entries were already missing from an earlier run's listing.
+          [...state.values()].forEach((s, i) => gone[i] && (s.goneSince = 1));
+          const plan = planSync(w.remote, state, localOf(disk), w.opts);
+          const onPutio = new Set(w.remote.map((r) => r.id));
+          const statePaths = new Map([...state].map(([id, s]) => [foldName(s.path), id]));
+          for (const a of plan.actions) {
+            if ((a.kind === "trash" || a.kind === "forget") && a.id !== null && !onPutio.has(a.id)) {
+              assert.notEqual(w.opts.listing, "held", `removed on a held listing: ${JSON.stringify(a)}`);
+              const s = state.get(a.id)!;
+              assert.ok((w.opts.listing === "verified" && s.size > 0) || s.goneSince !== undefined, `removed without proof: ${JSON.stringify(a)}`);
+            }
+            if (a.kind === "trash" && a.id !== null) {
+              const s = state.get(a.id)!;
+              const f = disk.files.get(foldName(a.path))!;
+              assert.ok(f.ino === s.ino && f.size === s.size && f.mtimeMs === s.mtimeMs, "only an unchanged file of the sync is trashed");
+            }
+            if (a.kind === "trash" && w.opts.listing === "held") {
+              // Only an old copy of a file put.io still has (it got a new place) may go.
+              const id = statePaths.get(foldName(a.path));
+              assert.ok(id !== undefined && onPutio.has(id), `trashed on a held listing: ${JSON.stringify(a)}`);
             }
           }
         }),

@@ -217,7 +217,9 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
         if (parseCrc(a.crc32) !== null && (await sameFile(abs(a.path), a.size, a.crc32, signal))) {
           await record(a.id, a.path, a.size, a.crc32);
           report.skipped++;
-        } else fail(a.path, conflictError(a.path, "user-file"));
+        } else if (parseCrc(a.crc32) === null)
+          fail(a.path, new PutioInputError(t("op.sync-file", { path: a.path }), t("sync.user-file-no-crc", { path: a.path })));
+        else fail(a.path, conflictError(a.path, "user-file"));
       } catch (err) {
         fail(a.path, err);
       }
