@@ -300,8 +300,8 @@ export function planSync(remote: SyncRemoteItem[], stateIn: Map<number, StateEnt
       const adoptable = !!here && here.kind === "file" && here.size === r.size && !tracked.has(foldName(to)) && !keptBeside(s, to, r.id);
       if (isFree(to, vacated) || adoptable) {
         leaving.set(r.id, old.path);
-        // Only a trashed copy frees its place; a forgotten one stays there (the user's now).
-        if (opts.propagateDeletes || opts.removeExtras) vacated.add(foldName(old.path));
+        // Only a trashed copy frees its place; a forgotten one stays there (the user's now), as does one the user changed.
+        if ((opts.propagateDeletes || opts.removeExtras) && untouched(s)) vacated.add(foldName(old.path));
         changed = true;
       }
     }
@@ -344,7 +344,7 @@ export function planSync(remote: SyncRemoteItem[], stateIn: Map<number, StateEnt
     const leaveOld = () => {
       const old = leaving.get(r.id);
       if (!old) return;
-      if (opts.propagateDeletes || opts.removeExtras) actions.push({ kind: "trash", id: null, path: old });
+      if ((opts.propagateDeletes || opts.removeExtras) && untouched(s!)) actions.push({ kind: "trash", id: null, path: old });
       else actions.push({ kind: "forget", id: r.id, path: old });
     };
     if (isFree(to, vacated)) {
