@@ -7,19 +7,17 @@
  * before; a version the user made (edited in place, also during the run) is kept beside it as a
  * copy (lib/local/conflict.ts) and the report says where.
  */
-import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { PutioAbortError, PutioInputError } from "../core/errors";
-import { crc32, crcHex, parseCrc } from "../core/crc";
+import { crcHex, parseCrc } from "../core/crc";
 import { t } from "../core/texts";
 import { localClaims } from "../local/claims";
-import { commitNoClobber, commitReplacing, NameTakenError } from "../local/commit";
-import { keepAsCopy } from "../local/conflict";
+import { commitNoClobber, NameTakenError } from "../local/commit";
+import { fileCrc, replaceOwnCopy } from "../local/conflict";
 import { lstatOrNull, nodeFs } from "../local/fs";
 import { assertInside, foldName } from "../local/names";
-import { markOf, sameContent } from "../local/place";
 import type { DownloadScheduler } from "../download/scheduler";
 import { STAGING_DIR, TRASH_DIR, writeState, type SyncState } from "./local";
 import type { ConflictReason, ExpectedFile, PlanAction } from "./planner";
@@ -372,28 +370,12 @@ async function placeDownload(
       return null;
     }
     const cur = await lstatOrNull(nodeFs, dest);
-    if (!cur) {
-      await commit();
-      return null;
+    if (cur && !cur.isFile()) throw changedMeanwhile(root, dest);
+    try {
+      return await replaceOwnCopy(nodeFs, from, dest, expect, signal);
+    } catch (err) {
+      throw err instanceof NameTakenError ? changedMeanwhile(root, dest) : err;
     }
-    if (!cur.isFile()) throw changedMeanwhile(root, dest);
-    const mark = markOf(cur);
-    const asLeft =
-      expect !== null &&
-      sameContent(mark, { dev: expect.dev ?? mark.dev, ino: expect.ino ?? mark.ino, size: expect.size, mtimeMs: expect.mtimeMs }) &&
-      (expect.ctimeMs === undefined || expect.ctimeMs === mark.ctimeMs);
-    if (asLeft) {
-      try {
-        await commitReplacing(nodeFs, from, dest, { dev: mark.dev, ino: mark.ino, size: mark.size, mtimeMs: mark.mtimeMs });
-        return null;
-      } catch (err) {
-        if (!(err instanceof NameTakenError)) throw err;
-        // Written by the user right now: theirs, kept below like any other version of theirs.
-      }
-    }
-    const keptAs = await keepAsCopy(nodeFs, dest);
-    await commit();
-    return keptAs;
   } finally {
     await release();
   }
@@ -424,21 +406,7 @@ async function sameFile(file: string, size: number, crc: string | null, signal: 
   if (want === null) return false;
   const st = await fsp.lstat(file);
   if (!st.isFile() || st.size !== size) return false;
-  const fh = await fsp.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    let c = 0;
-    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-    for (let pos = 0; pos < size;) {
-      if (signal.aborted) throw signal.reason;
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) return false;
-      c = crc32(buf.subarray(0, bytesRead), c);
-      pos += bytesRead;
-    }
-    return crcHex(c) === crcHex(want);
-  } finally {
-    await fh.close();
-  }
+  return (await fileCrc(nodeFs, file, signal)) === crcHex(want);
 }
 
 async function removeEmptyUp(root: string, dir: string): Promise<void> {
