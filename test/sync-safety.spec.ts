@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import fc from "fast-check";
 import { PutioClient } from "../lib/client";
+import { crc32, crcHex } from "../lib/core/crc";
+import { isKeptCopyName, keptCopyName, replaceOwnCopy } from "../lib/local/conflict";
+import { nodeFs } from "../lib/local/fs";
+import { sanitizeName } from "../lib/local/names";
 import { startEmulator, type Emulator } from "./emulator";
 import { exfatUnavailable, mountExfat, type ExfatMount } from "./support/exfat";
 import { catchAll, nextMessage, nr, withTab, type FlowNode } from "./nr";
@@ -147,8 +152,8 @@ for (const disk of ["tmp", "exfat"] as const)
         const f0 = emu.state.addFile(m.id, "f0.mkv", { size: MiB, seed: 1 });
         await load({});
         await run();
-        emu.state.replaceFileContent(f0.id, { size: 3 * MiB, seed: 2 });
-        emu.knobs.bandwidthPerConnection = MiB; // about 3 s: the user edits meanwhile
+        emu.state.replaceFileContent(f0.id, { size: 4 * MiB, seed: 2 });
+        emu.knobs.storageLinkBytesPerSec = MiB; // about 4 s, however many connections: the user edits meanwhile
         const file = path.join(target, "f0.mkv");
         const got = nextMessage("out");
         nr.node("sync").receive({ payload: "go" });
@@ -293,3 +298,47 @@ for (const disk of ["tmp", "exfat"] as const)
       assert.equal(fs.readFileSync(path.join(target, `X [putio-${X.id}].mkv`), "utf8"), "UPPER");
     });
   });
+
+describe("kept copies of the user's versions (lib/local/conflict.ts)", () => {
+  it("a kept copy's name fits the name limit, keeps the extension, and is recognised as one (fast-check)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 2000 }), (raw, n) => {
+        const name = sanitizeName(raw);
+        const kept = keptCopyName(name, "2026-12-06 07-12-30", n);
+        assert.ok(Buffer.byteLength(kept) <= 240, kept);
+        assert.ok(isKeptCopyName(`a/b/${kept}`), kept);
+        assert.equal(sanitizeName(kept), kept, "a clean name stays clean");
+      }),
+      { numRuns: 300 },
+    );
+    assert.equal(keptCopyName("f0.mkv", "2026-12-06 07-12-30"), "f0 (local copy 2026-12-06 07-12-30).mkv");
+    assert.equal(isKeptCopyName("f0 (local copy).mkv"), false);
+  });
+
+  it("replaceOwnCopy: the package's unchanged copy is replaced; one edited without a change of size or mtime is kept (CRC32)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-kept-"));
+    try {
+      const to = path.join(dir, "f.bin");
+      fs.writeFileSync(to, "ours-1");
+      const st = fs.statSync(to);
+      const own = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, crc: crcHex(crc32(Buffer.from("ours-1"))) };
+      fs.writeFileSync(path.join(dir, "new1"), "new-1");
+      assert.equal(await replaceOwnCopy(nodeFs, path.join(dir, "new1"), to, own), null);
+      assert.equal(fs.readFileSync(to, "utf8"), "new-1");
+      assert.deepEqual(fs.readdirSync(dir), ["f.bin"], "the old copy is gone, nothing left aside");
+
+      // The user overwrites the bytes in place and puts the mtime back (or the file system keeps whole seconds).
+      const st2 = fs.statSync(to);
+      const own2 = { dev: st2.dev, ino: st2.ino, size: st2.size, mtimeMs: st2.mtimeMs, crc: crcHex(crc32(Buffer.from("new-1"))) };
+      fs.writeFileSync(to, "mine!");
+      fs.utimesSync(to, st2.atime, st2.mtime);
+      fs.writeFileSync(path.join(dir, "new2"), "new-2");
+      const keptAs = await replaceOwnCopy(nodeFs, path.join(dir, "new2"), to, own2);
+      assert.ok(keptAs && isKeptCopyName(keptAs), String(keptAs));
+      assert.equal(fs.readFileSync(keptAs!, "utf8"), "mine!");
+      assert.equal(fs.readFileSync(to, "utf8"), "new-2");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
