@@ -17,7 +17,7 @@ import { nodeFs } from "../lib/local/fs";
 import { sanitizeName } from "../lib/local/names";
 import { startEmulator, type Emulator } from "./emulator";
 import { exfatUnavailable, mountExfat, type ExfatMount } from "./support/exfat";
-import { catchAll, nextMessage, nr, withTab, type FlowNode } from "./nr";
+import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
 
 const accountNode = require("../nodes/putio-account");
 const syncNode = require("../nodes/putio-sync");
@@ -212,6 +212,8 @@ for (const disk of ["tmp", "exfat"] as const)
           assert.deepEqual([r.deleted, r.kept, r.failed], [[], [], []]);
           assert.match(String(r.removalsHeld), /listing of \/Media(\/TV)? holds \d of \d items and \d+ of \d+ bytes: nothing is trashed or forgotten/);
           assert.deepEqual(synced(), before, "every synced file in place");
+          const status = await statusMatching("sync", (st) => st?.text === "in sync, removals held");
+          assert.equal(status.fill, "yellow");
           const gets = storageGets();
           const again = await run();
           assert.deepEqual([again.copied, again.deleted, again.skipped, again.removalsHeld], [[], [], 8, null]);
