@@ -282,6 +282,35 @@ for (const disk of ["tmp", "exfat"] as const)
       assert.ok(fs.readFileSync(path.join(target, "video.mkv")).equals(mine), "the user's file is untouched");
     });
 
+    it("a synced file without put.io's CRC32 that got another inode (an exFAT remount, a restore keeping its mtime): its own bytes are still the sync's; another's are not", async () => {
+      const m = emu.state.addFolder(0, "Media");
+      const v = emu.state.addFile(m.id, "video.mkv", Buffer.from("put.io's video bytes!"));
+      const w = emu.state.addFile(m.id, "other.mkv", Buffer.from("put.io's other bytes!"));
+      emu.knobs.noCrc32 = [v.id, w.id];
+      await load({});
+      await run();
+      /** The file at `name` becomes a new inode with `bytes`, keeping size and mtime. */
+      const renumber = (name: string, bytes: Buffer) => {
+        const file = path.join(target, name);
+        const st = fs.statSync(file);
+        fs.writeFileSync(file + ".new", bytes);
+        fs.utimesSync(file + ".new", st.atime, st.mtime);
+        fs.renameSync(file + ".new", file);
+      };
+      renumber("video.mkv", emu.state.fileBytes(v.id));
+      const mine = Buffer.from("the user's own bytes!");
+      renumber("other.mkv", mine);
+      const r = await run();
+      assert.deepEqual(
+        r.failed.map((f: any) => f.path),
+        ["other.mkv"],
+      );
+      assert.equal(r.skipped, 1, "video.mkv: the sync's own bytes, adopted by the CRC32 it recorded");
+      assert.ok(fs.readFileSync(path.join(target, "other.mkv")).equals(mine), "the user's bytes stay");
+      const again = await run();
+      assert.deepEqual([again.copied, again.failed.length, again.skipped], [[], 1, 1]);
+    });
+
     it("case twins x.mkv / X.mkv, then x.mkv deleted on put.io (deletions not propagated): the runs settle", async () => {
       const m = emu.state.addFolder(0, "Media");
       const x = emu.state.addFile(m.id, "x.mkv", Buffer.from("lower"));

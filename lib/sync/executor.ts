@@ -210,13 +210,13 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
     for (const a of actions) {
       if (a.kind !== "adopt") continue;
       try {
-        // Only put.io's CRC32 equal to the bytes on disk makes the file put.io's: a size match is
-        // never proof, and without put.io's CRC32 the file stays the user's.
-        if (parseCrc(a.crc32) !== null && (await sameFile(abs(a.path), a.size, a.crc32, signal))) {
-          await record(a.id, a.path, a.size, a.crc32);
+        // Only a CRC32 equal to the bytes on disk makes the file put.io's: put.io's, or without it the
+        // one of the bytes the sync wrote there itself. A size match is never proof: else the file stays the user's.
+        const proof = parseCrc(a.crc32) !== null ? a.crc32 : (a.written ?? null);
+        if (proof !== null && (await sameFile(abs(a.path), a.size, proof, signal))) {
+          await record(a.id, a.path, a.size, a.crc32, proof);
           report.skipped++;
-        } else if (parseCrc(a.crc32) === null)
-          fail(a.path, new PutioInputError(t("op.sync-file", { path: a.path }), t("sync.user-file-no-crc", { path: a.path })));
+        } else if (proof === null) fail(a.path, new PutioInputError(t("op.sync-file", { path: a.path }), t("sync.user-file-no-crc", { path: a.path })));
         else fail(a.path, conflictError(a.path, "user-file"));
       } catch (err) {
         fail(a.path, err);
@@ -255,7 +255,7 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
             const keptAs = await placeDownload(realRoot, root, got.path, dest, a.replace ? (expect ?? null) : undefined, signal);
             if (keptAs) report.keptCopies.push({ path: a.path, keptAs: path.relative(root, keptAs).split(path.sep).join("/") });
             await fsp.rmdir(stage).catch(() => {});
-            await record(a.id, a.path, got.size, got.crc32, got.local?.crc32 ?? got.crc32);
+            await record(a.id, a.path, got.size, a.crc32, got.local?.crc32 ?? got.crc32);
             report.copied.push({ path: a.path, size: got.size });
           }
           await save();

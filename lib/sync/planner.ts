@@ -76,7 +76,12 @@ export type PlanAction =
    */
   | { kind: "download"; id: number; path: string; name: string; size: number; crc32: string | null; replace: boolean; expect?: ExpectedFile }
   /** A file at `path` the sync did not write, of the remote size: kept if its CRC32 matches, else a conflict. */
-  | { kind: "adopt"; id: number; path: string; size: number; crc32: string | null }
+  /**
+   * `written`: where put.io gives no CRC32, the CRC32 of the bytes the sync itself wrote at this
+   * path for this unchanged put.io file (the file got another inode: a FUSE mount such as exFAT
+   * numbers inodes anew at every mount, a restore from a backup); equal bytes are still the sync's.
+   */
+  | { kind: "adopt"; id: number; path: string; size: number; crc32: string | null; written?: string }
   | { kind: "rename"; id: number; from: string; to: string }
   /** `id`: a synced file deleted on put.io; null: a local extra. */
   | { kind: "trash"; id: number | null; path: string }
@@ -363,7 +368,8 @@ export function planSync(remote: SyncRemoteItem[], stateIn: Map<number, StateEnt
     else if (here!.size === r.size) {
       leaveOld();
       // The file on disk, under its own spelling (the wanted one may differ in case only).
-      actions.push({ kind: "adopt", id: r.id, path: here!.path, size: r.size, crc32: r.crc32 });
+      const written = s && foldName(s.path) === foldName(to) && sameContent && s.bytesCrc ? { written: s.bytesCrc } : {};
+      actions.push({ kind: "adopt", id: r.id, path: here!.path, size: r.size, crc32: r.crc32, ...written });
     } else actions.push({ kind: "conflict", id: r.id, path: to, reason: "user-file" });
   }
 
