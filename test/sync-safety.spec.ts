@@ -80,7 +80,8 @@ for (const disk of ["tmp", "exfat"] as const)
       await nr.stop();
       await client.close();
       await emu.close();
-      fs.rmSync(work, { recursive: true, force: true });
+      // A FUSE mount may still be settling a last write: retried, never left to fail the next test.
+      fs.rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     });
 
     const storageGets = () => emu.requests.filter((r) => r.path.startsWith("/download/")).length;
