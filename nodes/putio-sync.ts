@@ -65,6 +65,8 @@ export = function (RED: NodeAPI): void {
     deleted: r.deleted,
     kept: r.kept,
     failed: r.failed.map((f) => ({ path: f.path, error: localizeError(RED, f.error).message })),
+    keptCopies: r.keptCopies,
+    removalsHeld: r.removalsHeld ? localizeError(RED, r.removalsHeld).message : null,
     dryRun: r.dryRun,
     folderId: r.folderId,
     target: r.target,
@@ -139,7 +141,9 @@ export = function (RED: NodeAPI): void {
               ? STATUS.idle(text("putio-sync.status.planned", { count: result.copied.length + result.renamed.length + result.deleted.length }))
               : result.failed.length
                 ? STATUS.warn(text("putio-sync.status.failed", { count: result.failed.length }))
-                : STATUS.ok(text("putio-sync.status.in-sync")),
+                : result.removalsHeld
+                  ? STATUS.warn(text("putio-sync.status.held"))
+                  : STATUS.ok(text("putio-sync.status.in-sync")),
           );
           return result;
         } catch (err) {

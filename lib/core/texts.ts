@@ -459,4 +459,10 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "sync.changed-meanwhile": '__attempted__: "__path__" appeared or changed locally during the run: it is left alone',
   "sync.parent-not-folder": '__attempted__: a folder of "__path__" is a file or a link locally: it is left alone',
   "sync.not-downloaded": '__attempted__: the download of "__path__" ended without a file',
+  "sync.listing-short":
+    "__attempted__: put.io's listing of __folder__ holds __count__ of __total__ items and __listed__ of __size__ bytes: nothing is trashed or forgotten in this run",
+  "sync.removal-waits":
+    "__attempted__: __count__ local files that put.io's listing lacks stay until the next run finds them missing too (the listing could not be checked against the folder's size)",
+  "sync.user-file-no-crc":
+    '__attempted__: "__path__" exists locally and was not written by the sync; put.io gives no CRC32 to prove it is put.io\'s file (a size match is no proof): it is left alone',
 });

@@ -1,20 +1,26 @@
 /**
  * Runs a sync plan. Downloads go through the account's DownloadScheduler into a staging folder
  * under the target (verified, atomic, resumable: an interrupted run resumes the `.part` there),
- * then are moved to their place; moves and trash moves stay inside the target, and nothing the
- * sync did not write is ever replaced: a path that is taken when the move comes is a failure.
+ * then are moved to their place; moves and trash moves stay inside the target. Every move into
+ * place is a no-clobber commit (lib/local/commit.ts): nothing that appeared meanwhile is replaced.
+ * A file of the sync is replaced only while it is still what the sync left there, checked right
+ * before; a version the user made (edited in place, also during the run) is kept beside it as a
+ * copy (lib/local/conflict.ts) and the report says where.
  */
-import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { randomBytes } from "node:crypto";
 import { PutioAbortError, PutioInputError } from "../core/errors";
-import { crc32, crcHex, parseCrc } from "../core/crc";
+import { crcHex, parseCrc } from "../core/crc";
 import { t } from "../core/texts";
 import { localClaims } from "../local/claims";
+import { commitNoClobber, NameTakenError } from "../local/commit";
+import { fileCrc, replaceOwnCopy } from "../local/conflict";
+import { lstatOrNull, nodeFs } from "../local/fs";
 import { assertInside, foldName } from "../local/names";
 import type { DownloadScheduler } from "../download/scheduler";
 import { STAGING_DIR, TRASH_DIR, writeState, type SyncState } from "./local";
-import type { ConflictReason, PlanAction } from "./planner";
+import type { ConflictReason, ExpectedFile, PlanAction } from "./planner";
 
 export interface SyncReport {
   copied: Array<{ path: string; size: number }>;
@@ -25,6 +31,10 @@ export interface SyncReport {
   /** Deleted on put.io, kept locally (deletions not propagated). */
   kept: Array<{ path: string }>;
   failed: Array<{ path: string; error: Error }>;
+  /** The user's versions of synced files, kept beside them (relative paths) before put.io's version took the name. */
+  keptCopies: Array<{ path: string; keptAs: string }>;
+  /** Why files missing from put.io were neither trashed nor forgotten in this run (null: nothing held back). */
+  removalsHeld: Error | null;
   dryRun: boolean;
 }
 
@@ -43,7 +53,7 @@ export interface ExecuteOptions {
 const SAVE_EVERY_MS = 2000;
 
 export function emptyReport(dryRun: boolean): SyncReport {
-  return { copied: [], renamed: [], skipped: 0, deleted: [], kept: [], failed: [], dryRun };
+  return { copied: [], renamed: [], skipped: 0, deleted: [], kept: [], failed: [], keptCopies: [], removalsHeld: null, dryRun };
 }
 
 /** What the plan would do, as a report (a dry run). */
@@ -55,7 +65,7 @@ export function reportOfPlan(actions: PlanAction[], trashStamp: string): SyncRep
     else if (a.kind === "rename") r.renamed.push({ from: a.from, to: a.to });
     else if (a.kind === "trash") r.deleted.push({ path: a.path, trashedTo: `${TRASH_DIR}/${trashStamp}/${a.path}` });
     else if (a.kind === "forget") r.kept.push({ path: a.path });
-    else r.failed.push({ path: a.path, error: conflictError(a.path, a.reason) });
+    else if (a.kind === "conflict") r.failed.push({ path: a.path, error: conflictError(a.path, a.reason) });
   }
   return r;
 }
@@ -91,23 +101,43 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
   // One id per local path: an id recorded at a path takes it from any other (stale) entry.
   const holder = new Map<string, number>();
   for (const [id, s] of state.files) holder.set(foldName(s.path), id);
-  const record = async (id: number, rel: string, size: number, crc: string | null) => {
+  /** `bytesCrc`: the CRC32 of the bytes now at `rel`, when known (put.io's, or computed while they were written). */
+  const record = async (id: number, rel: string, size: number, crc: string | null, bytesCrc?: string | null) => {
     const st = await fsp.lstat(abs(rel));
     const key = foldName(rel);
     const other = holder.get(key);
     if (other !== undefined && other !== id && state.files.get(other) && foldName(state.files.get(other)!.path) === key) state.files.delete(other);
     holder.set(key, id);
-    state.files.set(id, { path: rel, size, crc32: crc, mtimeMs: st.mtimeMs, ino: st.ino });
+    const known = bytesCrc ?? crc;
+    state.files.set(id, {
+      path: rel,
+      size,
+      crc32: crc,
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
+      dev: st.dev,
+      ctimeMs: st.ctimeMs,
+      ...(known && parseCrc(known) !== null ? { bytesCrc: crcHex(parseCrc(known)!) } : {}),
+    });
   };
   const vacatedDirs = new Set<string>();
   const keepIds = new Set<number>();
 
   state.running = true;
+  // A file put.io lists again is no longer on its way out.
+  for (const id of opts.remoteIds) {
+    const s = state.files.get(id);
+    if (s?.goneSince !== undefined) delete s.goneSince;
+  }
   await save(true);
   try {
     for (const a of actions) {
       if (a.kind === "skip") report.skipped++;
-      else if (a.kind === "forget") {
+      else if (a.kind === "wait") {
+        keepIds.add(a.id);
+        const s = state.files.get(a.id);
+        if (a.mark && s && s.goneSince === undefined) s.goneSince = Date.now();
+      } else if (a.kind === "forget") {
         report.kept.push({ path: a.path });
         const s = state.files.get(a.id);
         if (s && foldName(s.path) === foldName(a.path)) state.files.delete(a.id);
@@ -119,8 +149,16 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
       if (a.kind !== "trash") continue;
       const to = `${TRASH_DIR}/${stamp}/${a.path}`;
       try {
+        const s = a.id !== null ? state.files.get(a.id) : undefined;
+        if (s && !(await stillAsLeft(abs(a.path), s))) {
+          // Changed by the user since the plan: theirs now, kept where it is.
+          report.kept.push({ path: a.path });
+          state.files.delete(a.id!);
+          tick();
+          continue;
+        }
         await checkFolders(realRoot, root, path.dirname(abs(a.path)), false);
-        await moveInside(realRoot, root, abs(a.path), abs(to), false);
+        await moveInside(realRoot, root, abs(a.path), abs(to), signal);
         report.deleted.push({ path: a.path, trashedTo: to });
         if (a.id !== null) state.files.delete(a.id);
         vacatedDirs.add(path.dirname(abs(a.path)));
@@ -141,7 +179,7 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
       const tmp = abs(`${STAGING_DIR}/mv-${a.id}`);
       try {
         await checkFolders(realRoot, root, path.dirname(abs(a.from)), false);
-        await moveInside(realRoot, root, abs(a.from), tmp, false);
+        await moveInside(realRoot, root, abs(a.from), tmp, signal);
         parked.push({ a, tmp });
         vacatedDirs.add(path.dirname(abs(a.from)));
       } catch (err) {
@@ -155,14 +193,14 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
     for (const dir of vacatedDirs) await removeEmptyUp(root, dir);
     for (const { a, tmp } of parked) {
       try {
-        await moveInside(realRoot, root, tmp, abs(a.to), false);
+        await moveInside(realRoot, root, tmp, abs(a.to), signal);
         const s = entryOf.get(a.id)!;
-        await record(a.id, a.to, s.size, s.crc32);
+        await record(a.id, a.to, s.size, s.crc32, s.bytesCrc);
         report.renamed.push({ from: a.from, to: a.to });
       } catch (err) {
         failedMoves.add(a.id);
         // Put it back where it was; if even that fails it waits in the staging folder (the next run downloads it again).
-        await moveInside(realRoot, root, tmp, abs(a.from), false).catch(() => state.files.delete(a.id));
+        await moveInside(realRoot, root, tmp, abs(a.from), signal).catch(() => state.files.delete(a.id));
         fail(a.to, err);
       }
       tick();
@@ -172,10 +210,14 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
     for (const a of actions) {
       if (a.kind !== "adopt") continue;
       try {
-        if (await sameFile(abs(a.path), a.size, a.crc32, signal)) {
-          await record(a.id, a.path, a.size, a.crc32);
+        // Only a CRC32 equal to the bytes on disk makes the file put.io's: put.io's, or without it the
+        // one of the bytes the sync wrote there itself. A size match is never proof: else the file stays the user's.
+        const proof = parseCrc(a.crc32) !== null ? a.crc32 : (a.written ?? null);
+        if (proof !== null && (await sameFile(abs(a.path), a.size, proof, signal))) {
+          await record(a.id, a.path, a.size, a.crc32, proof);
           report.skipped++;
-        } else fail(a.path, conflictError(a.path, "user-file"));
+        } else if (proof === null) fail(a.path, new PutioInputError(t("op.sync-file", { path: a.path }), t("sync.user-file-no-crc", { path: a.path })));
+        else fail(a.path, conflictError(a.path, "user-file"));
       } catch (err) {
         fail(a.path, err);
       }
@@ -191,9 +233,11 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
         const a = downloads[next++]!;
         try {
           const dest = abs(a.path);
-          // A replaced file of ours that already has put.io's content (a changed mtime only) is kept.
-          if (a.replace && (await sameFile(dest, a.size, a.crc32, signal).catch(() => false))) {
-            await record(a.id, a.path, a.size, a.crc32);
+          const expect = a.replace ? a.expect : undefined;
+          // A replaced file of ours that already has put.io's content (a changed mtime or ctime only) is kept.
+          const same = a.replace && (await sameFile(dest, a.size, knownCrc(a.crc32, expect, a.size), signal).catch(() => false));
+          if (same) {
+            await record(a.id, a.path, a.size, a.crc32, knownCrc(a.crc32, expect, a.size));
             report.skipped++;
           } else {
             const stage = abs(`${STAGING_DIR}/dl-${a.id}`);
@@ -208,9 +252,10 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
             const got = res.files[0];
             if (!got) throw new PutioInputError(t("op.sync-file", { path: a.path }), t("sync.not-downloaded", { path: a.path }));
             await checkFolders(realRoot, root, path.dirname(dest), true);
-            await moveInside(realRoot, root, got.path, dest, a.replace);
+            const keptAs = await placeDownload(realRoot, root, got.path, dest, a.replace ? (expect ?? null) : undefined, signal);
+            if (keptAs) report.keptCopies.push({ path: a.path, keptAs: path.relative(root, keptAs).split(path.sep).join("/") });
             await fsp.rmdir(stage).catch(() => {});
-            await record(a.id, a.path, got.size, got.crc32);
+            await record(a.id, a.path, got.size, a.crc32, got.local?.crc32 ?? got.crc32);
             report.copied.push({ path: a.path, size: got.size });
           }
           await save();
@@ -266,45 +311,102 @@ async function checkFolders(realRoot: string, root: string, dir: string, create:
 }
 
 /**
- * Rename inside the target, holding the destination's claim (no download of any node writes it
- * meanwhile). `replace` false: the destination must be free; true: it must be a regular file.
+ * Move inside the target, holding the destination's claim (no download of any node writes it
+ * meanwhile), never over anything: what is at `from` is first renamed to a hidden name of ours
+ * (a rename moves whatever is there, so a file the user saves meanwhile is never unlinked), then
+ * committed no-clobber; when the destination is taken it goes back.
  */
-async function moveInside(realRoot: string, root: string, from: string, to: string, replace: boolean): Promise<void> {
+async function moveInside(realRoot: string, root: string, from: string, to: string, signal: AbortSignal): Promise<void> {
   assertInside(root, from);
   assertInside(root, to);
   await checkFolders(realRoot, root, path.dirname(to), true);
-  const release = await localClaims.claim([to]);
+  const release = await localClaims.claim([to], { signal });
   try {
-    const there = await fsp.lstat(to).catch(() => null);
-    const rel = path.relative(root, to).split(path.sep).join("/");
-    if (there && !(replace && there.isFile())) throw new PutioInputError(t("op.sync-file", { path: rel }), t("sync.changed-meanwhile", { path: rel }));
-    await fsp.rename(from, to);
+    const aside = path.join(path.dirname(from), `.putio-move-${process.pid}-${randomBytes(4).toString("hex")}`);
+    await fsp.rename(from, aside);
+    try {
+      await commitNoClobber(nodeFs, aside, to);
+    } catch (err) {
+      await commitNoClobber(nodeFs, aside, from).catch(() => {});
+      throw err instanceof NameTakenError ? changedMeanwhile(root, to) : err;
+    }
   } finally {
     await release();
   }
 }
 
-/** The local file has this size and (when put.io gave one) this CRC32; a link never counts. */
+function changedMeanwhile(root: string, to: string): Error {
+  const rel = path.relative(root, to).split(path.sep).join("/");
+  return new PutioInputError(t("op.sync-file", { path: rel }), t("sync.changed-meanwhile", { path: rel }));
+}
+
+/**
+ * Put a finished download at `dest`. `expect` undefined: `dest` must be free. Otherwise `dest`
+ * holds the sync's earlier copy (as `expect` describes it; null: nothing known): replaced only
+ * while it is still that file, checked right before (and again by the replace itself); any other
+ * version there is the user's and is kept beside it as a copy, whose path is returned.
+ */
+async function placeDownload(
+  realRoot: string,
+  root: string,
+  from: string,
+  dest: string,
+  expect: ExpectedFile | null | undefined,
+  signal: AbortSignal,
+): Promise<string | null> {
+  assertInside(root, dest);
+  await checkFolders(realRoot, root, path.dirname(dest), true);
+  const release = await localClaims.claim([dest], { signal });
+  try {
+    const commit = async () => {
+      try {
+        await commitNoClobber(nodeFs, from, dest);
+      } catch (err) {
+        throw err instanceof NameTakenError ? changedMeanwhile(root, dest) : err;
+      }
+    };
+    if (expect === undefined) {
+      await commit();
+      return null;
+    }
+    const cur = await lstatOrNull(nodeFs, dest);
+    if (cur && !cur.isFile()) throw changedMeanwhile(root, dest);
+    try {
+      return await replaceOwnCopy(nodeFs, from, dest, expect, signal);
+    } catch (err) {
+      throw err instanceof NameTakenError ? changedMeanwhile(root, dest) : err;
+    }
+  } finally {
+    await release();
+  }
+}
+
+/** The file at `file` is still the one the state describes (same inode, size, mtime, and ctime when recorded). */
+async function stillAsLeft(file: string, s: { ino?: number; size: number; mtimeMs: number; ctimeMs?: number }): Promise<boolean> {
+  const st = await lstatOrNull(nodeFs, file);
+  return (
+    !!st &&
+    st.isFile() &&
+    (s.ino === undefined || st.ino === s.ino) &&
+    st.size === s.size &&
+    st.mtimeMs === s.mtimeMs &&
+    (s.ctimeMs === undefined || st.ctimeMs === s.ctimeMs)
+  );
+}
+
+/** The CRC32 the local bytes must have to be put.io's: put.io's own, else what the sync wrote when put.io's file kept its size. */
+function knownCrc(remote: string | null, expect: ExpectedFile | undefined, size: number): string | null {
+  if (parseCrc(remote) !== null) return remote;
+  return expect?.crc && expect.size === size ? expect.crc : null;
+}
+
+/** The local file has this size and this CRC32 (none known: never the same); a link never counts. */
 async function sameFile(file: string, size: number, crc: string | null, signal: AbortSignal): Promise<boolean> {
+  const want = parseCrc(crc);
+  if (want === null) return false;
   const st = await fsp.lstat(file);
   if (!st.isFile() || st.size !== size) return false;
-  const want = parseCrc(crc);
-  if (want === null) return true;
-  const fh = await fsp.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    let c = 0;
-    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-    for (let pos = 0; pos < size;) {
-      if (signal.aborted) throw signal.reason;
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) return false;
-      c = crc32(buf.subarray(0, bytesRead), c);
-      pos += bytesRead;
-    }
-    return crcHex(c) === crcHex(want);
-  } finally {
-    await fh.close();
-  }
+  return (await fileCrc(nodeFs, file, signal)) === crcHex(want);
 }
 
 async function removeEmptyUp(root: string, dir: string): Promise<void> {

@@ -19,6 +19,8 @@ export interface SyncState {
   files: Map<number, StateEntry>;
   /** Set while a run works: still set at start = the last run was interrupted. */
   running: boolean;
+  /** Local extras (folded paths) a run found and left for a second look (see PlanOptions.extrasBefore). */
+  extras?: string[];
 }
 
 /** Every file, link and folder under `root` (relative, "/"-joined); a missing root is empty. */
@@ -40,7 +42,7 @@ export async function scanSyncTarget(root: string, signal?: AbortSignal): Promis
       const st = await fsp.lstat(full).catch(() => null);
       if (!st) continue;
       const kind = st.isSymbolicLink() ? "link" : st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
-      out.push({ path: r, kind, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      out.push({ path: r, kind, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, ctimeMs: st.ctimeMs });
       if (kind === "dir") await visit(full, r);
     }
   };
@@ -50,7 +52,7 @@ export async function scanSyncTarget(root: string, signal?: AbortSignal): Promis
 
 export async function readState(root: string, folderId: number): Promise<SyncState> {
   const empty: SyncState = { folderId, files: new Map(), running: false };
-  let data: { folderId?: unknown; files?: Record<string, Partial<StateEntry>>; running?: unknown };
+  let data: { folderId?: unknown; files?: Record<string, Partial<StateEntry>>; running?: unknown; extras?: unknown };
   try {
     data = JSON.parse(await fsp.readFile(path.join(root, STATE_FILE), "utf8"));
   } catch {
@@ -60,14 +62,32 @@ export async function readState(root: string, folderId: number): Promise<SyncSta
   for (const [k, e] of Object.entries(data.files)) {
     const id = Number(k);
     if (!Number.isSafeInteger(id) || !e || !isSafeRelPath(e.path) || typeof e.size !== "number" || typeof e.mtimeMs !== "number") continue;
-    const ino = typeof e.ino === "number" ? { ino: e.ino } : {};
-    empty.files.set(id, { path: e.path, size: e.size, crc32: typeof e.crc32 === "string" ? e.crc32 : null, mtimeMs: e.mtimeMs, ...ino });
+    const num = (k: "ino" | "dev" | "ctimeMs" | "goneSince") => (typeof e[k] === "number" ? { [k]: e[k] } : {});
+    const bytesCrc = typeof e.bytesCrc === "string" && /^[0-9a-f]{8}$/i.test(e.bytesCrc) ? { bytesCrc: e.bytesCrc } : {};
+    empty.files.set(id, {
+      path: e.path,
+      size: e.size,
+      crc32: typeof e.crc32 === "string" ? e.crc32 : null,
+      mtimeMs: e.mtimeMs,
+      ...num("ino"),
+      ...num("dev"),
+      ...num("ctimeMs"),
+      ...num("goneSince"),
+      ...bytesCrc,
+    });
   }
-  return { ...empty, running: data.running === true };
+  const extras = Array.isArray(data.extras) ? data.extras.filter((x): x is string => typeof x === "string") : [];
+  return { ...empty, running: data.running === true, extras };
 }
 
 /** Written through a temp name and a rename: a crash leaves the old or the new state. */
 export async function writeState(root: string, state: SyncState): Promise<void> {
-  const text = JSON.stringify({ v: 1, folderId: state.folderId, running: state.running, files: Object.fromEntries(state.files) });
+  const text = JSON.stringify({
+    v: 1,
+    folderId: state.folderId,
+    running: state.running,
+    files: Object.fromEntries(state.files),
+    ...(state.extras?.length ? { extras: state.extras } : {}),
+  });
   await writeFileAtomic(nodeFs, path.join(root, STATE_FILE), path.join(root, STATE_FILE + ".tmp"), text);
 }

@@ -6,7 +6,6 @@
 import * as path from "node:path";
 import type { PutioClient } from "../client";
 import { PutioInputError } from "../core/errors";
-import { collect } from "../core/paginate";
 import { t } from "../core/texts";
 import { foldName } from "../local/names";
 import { nodeFs } from "../local/fs";
@@ -15,7 +14,8 @@ import type { PutioFile } from "../domains/files";
 import type { DownloadScheduler } from "../download/scheduler";
 import { emptyReport, executePlan, reportOfPlan, trashStamp, type SyncReport } from "./executor";
 import { readState, scanSyncTarget, type SyncState } from "./local";
-import { planSync, type SyncRemoteItem } from "./planner";
+import { planSync, type ListingTrust, type SyncRemoteItem } from "./planner";
+import { checkListing, listFolder } from "./remote";
 
 export interface SyncOptions {
   /** The put.io folder: an id or a path ("/Media/TV"). */
@@ -41,6 +41,8 @@ export interface RemoteCache {
   children: Map<number, PutioFile[]>;
   /** Every listed item's folder. */
   parentOf: Map<number, number>;
+  /** Folders whose listing added up to the folder's size when it was listed. */
+  verified: Set<number>;
 }
 
 export interface SyncResult extends SyncReport {
@@ -73,39 +75,82 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
     if (f.file_type !== "FOLDER") throw new PutioInputError(attempted, t("sync.not-a-folder", { folder: String(opts.folder) }));
   }
   const seen = { folders: new Set<number>([folderId]), files: new Set<number>() };
-  const cache: RemoteCache = { folderId, children: new Map(), parentOf: new Map() };
+  const cache: RemoteCache = { folderId, children: new Map(), parentOf: new Map(), verified: new Set() };
   let listed = 0;
   const remote: SyncRemoteItem[] = [];
-  const childrenOf = async (id: number): Promise<PutioFile[]> => {
+  // Whether put.io's listings of this run can be trusted to say what is gone (see remote.ts).
+  let short: { folder: string; listed: number; size: number; count: number; total: number } | null = null;
+  let verified = true;
+  /** A folder's children: from the cache when nothing touched it, else listed and checked. `size`: its entry in a parent listed in this run. */
+  const childrenOf = async (id: number, where: string, size: number | null): Promise<{ kids: PutioFile[]; fresh: boolean }> => {
     const kept = old && !(dirty as Set<number>).has(id) ? old.children.get(id) : undefined;
-    if (kept) return kept;
+    if (kept) {
+      if (!old!.verified.has(id)) verified = false;
+      else cache.verified.add(id);
+      return { kids: kept, fresh: false };
+    }
     listed++;
-    return collect(client.files.list(id, { signal }));
+    const listing = await listFolder(client, id, signal);
+    // The account root's size is the account's usage: it says nothing about the listing.
+    const check = checkListing(listing, id === 0 ? [size] : [listing.size, size]);
+    if (check.short) short ??= { folder: where, ...check.short };
+    if (check.verified) cache.verified.add(id);
+    else verified = false;
+    return { kids: listing.files, fresh: true };
   };
-  const visit = async (id: number, folders: SyncRemoteItem["folders"]) => {
-    const kids = await childrenOf(id);
+  /** How the report names a listed folder: the synced folder as given, then the names below it. */
+  const base = folderId === 0 ? "" : String(opts.folder).replace(/\/+$/, "");
+  const visit = async (id: number, folders: SyncRemoteItem["folders"], size: number | null) => {
+    const { kids, fresh } = await childrenOf(id, [base, ...folders.map((f) => f.name)].join("/") || "/", size);
     cache.children.set(id, kids);
     for (const f of kids) {
       cache.parentOf.set(f.id, id);
       if (f.file_type === "FOLDER") {
         seen.folders.add(f.id);
-        if (folders.length < MAX_DEPTH) await visit(f.id, [...folders, { id: f.id, name: f.name }]);
+        if (folders.length < MAX_DEPTH) await visit(f.id, [...folders, { id: f.id, name: f.name }], fresh ? f.size : null);
+        else verified = false;
       } else {
         seen.files.add(f.id);
         remote.push({ folders, id: f.id, name: f.name, size: f.size, crc32: f.crc32 ?? null });
       }
     }
   };
-  await visit(folderId, []);
+  await visit(folderId, [], null);
+  // A listing that holds less than put.io's own numbers is not cached: the next run lists it again.
+  if (short) for (const id of [...cache.children.keys()]) if (!cache.verified.has(id)) cache.children.delete(id);
 
   return withTargetLock(root, async () => {
     const state: SyncState = await readState(root, folderId);
     const local = await scanSyncTarget(root, signal);
-    const plan = planSync(remote, state.files, local, { propagateDeletes: !!opts.propagateDeletes, removeExtras: !!opts.removeExtras });
-    const done = (r: SyncReport): SyncResult => ({ ...r, folderId, target: root, seconds: (Date.now() - started) / 1000, seen, cache, listed });
+    const listing: ListingTrust = short ? "held" : verified ? "verified" : "unverified";
+    const plan = planSync(remote, state.files, local, {
+      propagateDeletes: !!opts.propagateDeletes,
+      removeExtras: !!opts.removeExtras,
+      listing,
+      extrasBefore: new Set(state.extras ?? []),
+    });
+    // Why files missing from put.io stay this run: the report says so.
+    const waiting = plan.actions.filter((a) => a.kind === "wait").length + plan.extras.length;
+    const held = short
+      ? new PutioInputError(attempted, t("sync.listing-short", { ...short }))
+      : waiting
+        ? new PutioInputError(attempted, t("sync.removal-waits", { count: waiting }))
+        : null;
+    const done = (r: SyncReport): SyncResult => ({
+      ...r,
+      removalsHeld: held,
+      folderId,
+      target: root,
+      seconds: (Date.now() - started) / 1000,
+      seen,
+      cache,
+      listed,
+    });
     if (opts.dryRun) return done(reportOfPlan(plan.actions, trashStamp()));
     await ensureTargetFolder(nodeFs, root, attempted);
-    if (!plan.actions.length) return done(emptyReport(false));
+    const extrasChanged = (state.extras ?? []).join("\n") !== plan.extras.join("\n");
+    state.extras = plan.extras;
+    if (!plan.actions.length && !extrasChanged) return done(emptyReport(false));
     const report = await executePlan(plan.actions, { root, scheduler, state, remoteIds: new Set(plan.wanted.keys()), signal, onProgress: opts.onProgress });
     return done(report);
   });

@@ -54,6 +54,14 @@ export interface Knobs {
   transferContents: Record<string, Array<{ name: string; data: Buffer }>>;
   /** transfers/add beyond this many active (not finished) transfers answers 403 TOO_MANY_ACTIVE_TRANSFERS (real limit and error unpublished). */
   maxActiveTransfers: number | null;
+  /** File ids whose file objects carry `crc32: null` (put.io gives none for some files, and never for an MP4 version). */
+  noCrc32: number[];
+  /**
+   * Folder id → how many children the next listing of that folder (files/list) answers, with a null
+   * cursor: 0 an empty answer, N a first page that ends early. Once per folder; `parent` (its size)
+   * and `total` stay right, as in the bad answers seen from put.io.
+   */
+  listTruncateNext: Record<number, number>;
 }
 
 export function defaultKnobs(): Knobs {
@@ -85,5 +93,7 @@ export function defaultKnobs(): Knobs {
     mp4FailNext: 0,
     transferContents: {},
     maxActiveTransfers: null,
+    noCrc32: [],
+    listTruncateNext: {},
   };
 }

@@ -83,10 +83,15 @@ function listFiles(ctx: Ctx) {
   const contentType = params.str("content_type");
   if (contentType) children = children.filter((c) => c.contentType === contentType);
   const ids = sortNodes(ctx, children, sortBy).map((c) => c.id);
+  const glitch = ctx.server.knobs.listTruncateNext[parentId];
+  if (glitch !== undefined) delete ctx.server.knobs.listTruncateNext[parentId];
   const body: Record<string, unknown> = {
-    files: ids.slice(0, perPage).map((id) => state.fileJson(user, state.files.get(id)!)),
+    files: ids
+      .slice(0, glitch ?? perPage)
+      .slice(0, perPage)
+      .map((id) => state.fileJson(user, state.files.get(id)!)),
     parent: state.fileJson(user, parent),
-    cursor: state.newCursor({ kind: "files", userId: user.id, ids, offset: perPage, extra: {} }),
+    cursor: glitch !== undefined ? null : state.newCursor({ kind: "files", userId: user.id, ids, offset: perPage, extra: {} }),
   };
   if (params.bool("total")) body.total = ids.length;
   if (params.bool("breadcrumbs")) body.breadcrumbs = breadcrumbs(ctx, user, parent);

@@ -427,7 +427,7 @@ export class EmulatorState extends EventEmitter {
     const isVideo = node.fileType === "VIDEO";
     const json: FileJson = {
       content_type: node.contentType,
-      crc32: node.content ? node.content.crc32() : null,
+      crc32: node.content && !this.knobs.noCrc32.includes(node.id) ? node.content.crc32() : null,
       created_at: putioDate(node.createdAt),
       extension: node.extension,
       file_type: node.fileType,
