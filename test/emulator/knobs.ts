@@ -54,6 +54,8 @@ export interface Knobs {
   transferContents: Record<string, Array<{ name: string; data: Buffer }>>;
   /** transfers/add beyond this many active (not finished) transfers answers 403 TOO_MANY_ACTIVE_TRANSFERS (real limit and error unpublished). */
   maxActiveTransfers: number | null;
+  /** File ids whose file objects carry `crc32: null` (put.io gives none for some files, and never for an MP4 version). */
+  noCrc32: number[];
 }
 
 export function defaultKnobs(): Knobs {
@@ -85,5 +87,6 @@ export function defaultKnobs(): Knobs {
     mp4FailNext: 0,
     transferContents: {},
     maxActiveTransfers: null,
+    noCrc32: [],
   };
 }

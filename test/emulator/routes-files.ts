@@ -241,6 +241,9 @@ function deleteFiles(ctx: Ctx) {
     // A node may have left the live tree with an ancestor deleted earlier in this same request.
     if (!node || !state.liveNode(user, node.id)) continue;
     const json = state.fileJson(user, node);
+    // Listeners see the file still in place (its bytes readable), at the very moment of deletion.
+    state.emit("file-deleting", node.id, json);
+    state.deletionLog.push({ id: node.id, name: node.name, at: state.now() });
     if (toTrash) state.moveToTrash(user, node);
     else state.destroy(user, node);
     state.push(user.id, "file_delete", json);

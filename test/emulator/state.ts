@@ -199,6 +199,8 @@ export class EmulatorState extends EventEmitter {
   readonly signingKey = crypto.randomBytes(32);
   /** Files put.io derives from another one (a converted MP4): served by storage, never listed. */
   readonly derived = new Map<number, { node: FileNode; sourceId: number }>();
+  /** Every file or folder files/delete removed (to the trash or for good), in order, with the emulator time. */
+  readonly deletionLog: Array<{ id: number; name: string; at: number }> = [];
   /** Route modules add the fields they own to every file object (is_mp4_available). */
   readonly fileDecorators: Array<(user: User, node: FileNode, json: FileJson) => void> = [];
   defaultUserId = 0;
@@ -427,7 +429,7 @@ export class EmulatorState extends EventEmitter {
     const isVideo = node.fileType === "VIDEO";
     const json: FileJson = {
       content_type: node.contentType,
-      crc32: node.content ? node.content.crc32() : null,
+      crc32: node.content && !this.knobs.noCrc32.includes(node.id) ? node.content.crc32() : null,
       created_at: putioDate(node.createdAt),
       extension: node.extension,
       file_type: node.fileType,

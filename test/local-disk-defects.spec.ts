@@ -1,0 +1,268 @@
+/**
+ * Issue 25's defects of the download engine, each as it was reproduced: through the real scheduler
+ * (and the download node in a real Node-RED where the reproduction used it), against the emulator.
+ * The disk is looked at the very moment put.io is asked to delete a file (DeletionWitness): its
+ * exact bytes must be there. Defect 7 (two Node-RED processes) is in local-two-processes.spec.ts;
+ * defect 8 and the checks on a case-insensitive file system in local-disk-exfat.spec.ts.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PutioClient } from "../lib/client";
+import { DownloadScheduler, type DownloadJob, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
+import { convertToMp4AndWait } from "../lib/media";
+import { startEmulator, type Emulator } from "./emulator";
+import { whileClockRuns } from "./support/emulator-clock";
+import { DeletionWitness, ownLeftovers, regularFiles, remoteBytes } from "./support/local-disk";
+import { catchAll, nr, withTab, type FlowNode } from "./nr";
+
+const accountNode = require("../nodes/putio-account");
+const downloadNode = require("../nodes/putio-download");
+
+const FAST: Partial<EngineOptions> = { stallMs: 2_000, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20 };
+const KiB = 1024;
+
+/** Same size, different bytes. */
+function bytes(seed: number, size = 64 * KiB): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed * 2654435761;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+describe("local disk: issue 25's defects of the download engine", function () {
+  this.timeout(120_000);
+  let emu: Emulator;
+  let client: PutioClient;
+  let work: string;
+  let witness: DeletionWitness;
+  const schedulers: DownloadScheduler[] = [];
+
+  function scheduler(limits: Partial<DownloadLimits> = {}): DownloadScheduler {
+    const s = new DownloadScheduler(client, { filesAtOnce: 2, ...limits }, { engine: FAST });
+    schedulers.push(s);
+    return s;
+  }
+
+  /** A job whose every finished file is told to the witness before any delete. */
+  function run(s: DownloadScheduler, job: DownloadJob): Promise<JobResult> {
+    return s.run({ ...job, onFile: (r) => witness.note(r) });
+  }
+
+  beforeEach(async () => {
+    emu = await startEmulator();
+    client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-ld-"));
+    witness = new DeletionWitness(emu, () => [work]);
+  });
+  afterEach(async () => {
+    witness.stop();
+    await Promise.all(schedulers.splice(0).map((s) => s.close()));
+    await client.close();
+    await emu.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Nothing deleted without its bytes; both remote files' bytes survive when both were deleted. */
+  function assertNothingLost(ids: number[]): void {
+    assert.deepEqual(witness.violations, [], "every put.io deletion had its exact bytes on disk");
+    const local = regularFiles(work).map((f) => fs.readFileSync(f.path));
+    for (const id of ids.filter((i) => witness.deleted.includes(i))) {
+      const want = emu.state.fileBytes(id);
+      assert.ok(
+        local.some((b) => b.equals(want)),
+        `put.io file ${id} was deleted and its bytes are nowhere on disk`,
+      );
+    }
+  }
+
+  describe("defect 1: two put.io files land on one real file through a folder link inside the target", () => {
+    /** Target holds Lib/Films/ and Lib/Movies -> Films; put.io has Lib/Movies/a.mkv and Lib/Films/a.mkv (same size, different bytes). */
+    function seedFilmsAndMovies(round: number): { lib: number; ids: number[]; target: string; films: string } {
+      const target = path.join(work, `t${round}`);
+      fs.mkdirSync(path.join(target, `Lib${round}`, "Films"), { recursive: true });
+      fs.symlinkSync("Films", path.join(target, `Lib${round}`, "Movies"));
+      const lib = emu.state.addFolder(0, `Lib${round}`);
+      const movies = emu.state.addFolder(lib.id, "Movies");
+      const films = emu.state.addFolder(lib.id, "Films");
+      const a = emu.state.addFile(movies.id, "a.mkv", bytes(round * 2 + 1));
+      const b = emu.state.addFile(films.id, "a.mkv", bytes(round * 2 + 2));
+      return { lib: lib.id, ids: [a.id, b.id], target, films: path.join(target, `Lib${round}`, "Films") };
+    }
+
+    for (const ifExists of ["skip-identical", "overwrite"] as const) {
+      it(`${ifExists}, 2 files at once, delete after: never both deleted while one local file remains (6 rounds)`, async () => {
+        for (let round = 0; round < 6; round++) {
+          const { lib, ids, target, films } = seedFilmsAndMovies(round);
+          const r = await run(scheduler(), { source: { folderId: lib }, target, ifExists, deleteAfter: {} }).catch((e: Error) => e);
+          assertNothingLost(ids);
+          const local = regularFiles(films);
+          if (!(r instanceof Error) && r.deletedFileIds.length === 2) assert.equal(local.length, 2, "both deleted: two local files");
+          emu.state.deletionLog.length = 0;
+        }
+      });
+    }
+
+    it("overwrite, with a link back to the target itself (loop -> .): each deletion has its own bytes on disk", async () => {
+      const target = path.join(work, "t");
+      fs.mkdirSync(path.join(target, "Lib"), { recursive: true });
+      fs.symlinkSync(".", path.join(target, "Lib", "loop"));
+      const lib = emu.state.addFolder(0, "Lib");
+      const loop = emu.state.addFolder(lib.id, "loop");
+      const a = emu.state.addFile(lib.id, "a.mkv", bytes(1));
+      const b = emu.state.addFile(loop.id, "a.mkv", bytes(2));
+      await run(scheduler(), { source: { folderId: lib.id }, target, ifExists: "overwrite", deleteAfter: {} }).catch((e: Error) => e);
+      assertNothingLost([a.id, b.id]);
+    });
+
+    it("overwrite, two schedulers whose targets are one folder reached by two paths: each deletion has its own bytes on disk", async () => {
+      const real = path.join(work, "real");
+      const alias = path.join(work, "alias");
+      fs.mkdirSync(real);
+      fs.symlinkSync(real, alias);
+      const x = emu.state.addFolder(0, "X");
+      const y = emu.state.addFolder(0, "Y");
+      for (let round = 0; round < 4; round++) {
+        const a = emu.state.addFile(x.id, `a${round}.mkv`, bytes(round * 2 + 1));
+        const b = emu.state.addFile(y.id, `a${round}.mkv`, bytes(round * 2 + 2));
+        await Promise.allSettled([
+          run(scheduler(), { source: { fileId: a.id }, target: real, ifExists: "overwrite", deleteAfter: {} }),
+          run(scheduler(), { source: { fileId: b.id }, target: alias, ifExists: "overwrite", deleteAfter: {} }),
+        ]);
+        assertNothingLost([a.id, b.id]);
+      }
+      assert.deepEqual(ownLeftovers(real), [], "no temp, state or lock file left");
+    });
+
+    it("the default download node in a real Node-RED (2 files at once, delete after) on the parent folder: nothing deleted without its bytes", async () => {
+      await nr.start();
+      try {
+        for (let round = 0; round < 3; round++) {
+          const { ids, target, films } = seedFilmsAndMovies(round);
+          await runNode({ target, deleteAfter: true }, `/Lib${round}`);
+          assertNothingLost(ids);
+          if (ids.every((id) => witness.deleted.includes(id))) assert.equal(regularFiles(films).length, 2, "both deleted: two local files");
+          await nr.helper.unload();
+        }
+      } finally {
+        await nr.stop();
+      }
+    });
+  });
+
+  /** The download node with its defaults (plus `dl`) in real Node-RED: the job msg, or the error a Catch node got. */
+  async function runNode(dl: Partial<FlowNode>, source: unknown): Promise<any> {
+    const flow = withTab([
+      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      { id: "dl", type: "putio-download", account: "acc", targetType: "str", wires: [["out"]], ...dl },
+      { id: "out", type: "helper" },
+      catchAll("c", "caught"),
+      { id: "caught", type: "helper" },
+    ]);
+    await nr.load([accountNode, downloadNode], flow, { acc: { accessToken: emu.token } });
+    const done = new Promise<any>((resolve) => {
+      nr.node("out").on("input", (msg: any) => {
+        if (msg.topic === "putio/downloaded" && msg.payload?.fileId) witness.note(msg.payload);
+        else resolve(msg);
+      });
+      nr.node("caught").on("input", (msg: any) => resolve(msg));
+    });
+    nr.node("dl").receive({ payload: source });
+    return done;
+  }
+
+  describe("defect 2: put.io gives no CRC32 and a local file has the same size", () => {
+    it("the user's own different same-size video.mkv: put.io's file is not deleted unless its bytes are on disk; the user's file is kept", async () => {
+      const mine = bytes(99, 50_000);
+      const target = path.join(work, "t");
+      fs.mkdirSync(target);
+      fs.writeFileSync(path.join(target, "video.mkv"), mine);
+      const v = emu.state.addFile(0, "video.mkv", bytes(7, 50_000));
+      emu.knobs.noCrc32.push(v.id);
+      assert.equal(emu.state.getFile(v.id)!.crc32, null);
+      const r = await run(scheduler(), { source: { fileId: v.id }, target, deleteAfter: {} }).catch((e: Error) => e);
+      assertNothingLost([v.id]);
+      assert.ok(fs.readFileSync(path.join(target, "video.mkv")).equals(mine), "the user's file is untouched");
+      if (!(r instanceof Error)) assert.notEqual(r.files[0]?.status, "skipped-identical", "a size match is no proof");
+    });
+
+    it("the same through the download node in a real Node-RED", async () => {
+      const mine = bytes(98, 50_000);
+      const target = path.join(work, "t");
+      fs.mkdirSync(target);
+      fs.writeFileSync(path.join(target, "video.mkv"), mine);
+      const v = emu.state.addFile(0, "video.mkv", bytes(8, 50_000));
+      emu.knobs.noCrc32.push(v.id);
+      await nr.start();
+      try {
+        await runNode({ target, deleteAfter: true }, v.id);
+      } finally {
+        await nr.stop();
+      }
+      assertNothingLost([v.id]);
+      assert.ok(fs.readFileSync(path.join(target, "video.mkv")).equals(mine), "the user's file is untouched");
+    });
+
+    it("the package's own earlier copy, then put.io's bytes change (same size, no CRC32): not deleted unless the new bytes are on disk", async () => {
+      const target = path.join(work, "t");
+      const v = emu.state.addFile(0, "video.mkv", bytes(5, 50_000));
+      emu.knobs.noCrc32.push(v.id);
+      await run(scheduler(), { source: { fileId: v.id }, target });
+      emu.state.replaceFileContent(v.id, bytes(6, 50_000));
+      await run(scheduler(), { source: { fileId: v.id }, target, deleteAfter: {} }).catch((e: Error) => e);
+      assertNothingLost([v.id]);
+    });
+
+    it("\"prefer MP4\" (an MP4 version has no CRC32) with the user's own same-size Film.mp4: not deleted unless the MP4's bytes are on disk", async () => {
+      const target = path.join(work, "t");
+      fs.mkdirSync(target);
+      const v = emu.state.addFile(0, "Film.mkv", { size: 50_000, seed: 3 });
+      const c = new PutioClient({ apiUrl: emu.apiUrl, token: emu.token });
+      const mp4 = await whileClockRuns(emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10 }));
+      await c.close();
+      const mine = bytes(97, mp4.size!);
+      fs.writeFileSync(path.join(target, "Film.mp4"), mine);
+      witness.expectVariant(v.id, "mp4");
+      assert.ok(remoteBytes(emu, v.id, "mp4")?.length === mine.length);
+      await run(scheduler(), { source: { fileId: v.id }, target, preferMp4: true, deleteAfter: {} }).catch((e: Error) => e);
+      assert.deepEqual(witness.violations, []);
+      assert.ok(fs.readFileSync(path.join(target, "Film.mp4")).equals(mine), "the user's file is untouched");
+    });
+  });
+
+  describe("defect 10: paths near the OS limit", () => {
+    /** A put.io folder chain whose local path passes 4096 bytes, beside a short file of the same job. */
+    function deepTree(depth: number, fileName: string): { top: number; deep: number; short: number } {
+      const top = emu.state.addFolder(0, "Deep");
+      let parent = top.id;
+      for (let i = 0; i < depth; i++) parent = emu.state.addFolder(parent, `${String(i).padStart(3, "0")}-${"d".repeat(200)}`).id;
+      const deep = emu.state.addFile(parent, fileName, bytes(1, 1000)).id;
+      const short = emu.state.addFile(top.id, "short.mkv", bytes(2, 1000)).id;
+      return { top: top.id, deep, short };
+    }
+
+    for (const [what, depth, name] of [
+      ["folders too deep", 22, "x.mkv"],
+      ["a file name that passes the limit", 19, `${"f".repeat(230)}.mkv`],
+    ] as const) {
+      it(`${what}: the package's clear error (local.path-too-long), not a raw ENAMETOOLONG, and nothing is deleted`, async () => {
+        const target = path.join(work, "t");
+        const { top, deep } = deepTree(depth, name);
+        const r = await run(scheduler(), { source: { folderId: top }, target, deleteAfter: {} });
+        assert.equal(r.failed, 1, JSON.stringify(r.errors.map((e) => e.error.message)));
+        const err = r.errors[0]!;
+        assert.equal(err.fileId, deep);
+        assert.equal((err.error as Error & { code?: string }).code, "local.path-too-long", err.error.message);
+        assert.doesNotMatch(err.error.message, /ENAMETOOLONG/);
+        assert.ok(err.error.message.length < 600, "the path is shortened in the message");
+        assert.deepEqual(r.deletedFileIds, []);
+        assert.deepEqual(emu.state.deletionLog, [], "nothing deleted on put.io");
+        assert.deepEqual(ownLeftovers(target), [], "no temp file left");
+      });
+    }
+  });
+});
