@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
-import { DownloadScheduler, type DownloadJob, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
+import { DownloadScheduler, type DownloadJob, type DownloadLimits, type EngineOptions, type JobResult, type SchedulerOptions } from "../lib/download";
+import { nodeFs } from "../lib/local";
 import { convertToMp4AndWait } from "../lib/media";
 import { startEmulator, type Emulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
@@ -22,6 +23,22 @@ const downloadNode = require("../nodes/putio-download");
 
 const FAST: Partial<EngineOptions> = { stallMs: 2_000, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20 };
 const KiB = 1024;
+
+/** A NAS share over the network: every file-system call takes a few milliseconds (data writes excepted). */
+function slowFs(ms: number): NonNullable<SchedulerOptions["fs"]> {
+  const base = nodeFs as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(base)) {
+    out[k] =
+      typeof v === "function"
+        ? async (...args: unknown[]) => {
+            await new Promise((r) => setTimeout(r, ms));
+            return (v as (...a: unknown[]) => unknown).apply(base, args);
+          }
+        : v;
+  }
+  return out as unknown as NonNullable<SchedulerOptions["fs"]>;
+}
 
 /** Same size, different bytes. */
 function bytes(seed: number, size = 64 * KiB): Buffer {
@@ -42,8 +59,8 @@ describe("local disk: issue 25's defects of the download engine", function () {
   let witness: DeletionWitness;
   const schedulers: DownloadScheduler[] = [];
 
-  function scheduler(limits: Partial<DownloadLimits> = {}): DownloadScheduler {
-    const s = new DownloadScheduler(client, { filesAtOnce: 2, ...limits }, { engine: FAST });
+  function scheduler(limits: Partial<DownloadLimits> = {}, fsLayer?: SchedulerOptions["fs"]): DownloadScheduler {
+    const s = new DownloadScheduler(client, { filesAtOnce: 2, ...limits }, { engine: FAST, fs: fsLayer });
     schedulers.push(s);
     return s;
   }
@@ -95,10 +112,11 @@ describe("local disk: issue 25's defects of the download engine", function () {
     }
 
     for (const ifExists of ["skip-identical", "overwrite"] as const) {
-      it(`${ifExists}, 2 files at once, delete after: never both deleted while one local file remains (6 rounds)`, async () => {
-        for (let round = 0; round < 6; round++) {
+      it(`${ifExists}, 2 files at once, delete after, on a local disk and on a slow NAS: never both deleted while one local file remains (8 rounds)`, async () => {
+        for (let round = 0; round < 8; round++) {
           const { lib, ids, target, films } = seedFilmsAndMovies(round);
-          const r = await run(scheduler(), { source: { folderId: lib }, target, ifExists, deleteAfter: {} }).catch((e: Error) => e);
+          const fsLayer = round % 2 ? slowFs(3) : undefined;
+          const r = await run(scheduler({}, fsLayer), { source: { folderId: lib }, target, ifExists, deleteAfter: {} }).catch((e: Error) => e);
           assertNothingLost(ids);
           const local = regularFiles(films);
           if (!(r instanceof Error) && r.deletedFileIds.length === 2) assert.equal(local.length, 2, "both deleted: two local files");
@@ -141,7 +159,7 @@ describe("local disk: issue 25's defects of the download engine", function () {
     it("the default download node in a real Node-RED (2 files at once, delete after) on the parent folder: nothing deleted without its bytes", async () => {
       await nr.start();
       try {
-        for (let round = 0; round < 3; round++) {
+        for (let round = 0; round < 5; round++) {
           const { ids, target, films } = seedFilmsAndMovies(round);
           await runNode({ target, deleteAfter: true }, `/Lib${round}`);
           assertNothingLost(ids);
