@@ -15,6 +15,7 @@ import { nodeFs } from "../lib/local";
 import { convertToMp4AndWait } from "../lib/media";
 import { startEmulator, type Emulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
+import { exfatUnavailable, mountExfat, type ExfatMount } from "./support/exfat";
 import { DeletionWitness, ownLeftovers, regularFiles, remoteBytes } from "./support/local-disk";
 import { catchAll, nr, withTab, type FlowNode } from "./nr";
 
@@ -57,6 +58,8 @@ describe("local disk: issue 25's defects of the download engine", function () {
   let client: PutioClient;
   let work: string;
   let witness: DeletionWitness;
+  /** Where the witness looks for a deleted file's bytes. */
+  const roots: string[] = [];
   const schedulers: DownloadScheduler[] = [];
 
   function scheduler(limits: Partial<DownloadLimits> = {}, fsLayer?: SchedulerOptions["fs"]): DownloadScheduler {
@@ -74,7 +77,8 @@ describe("local disk: issue 25's defects of the download engine", function () {
     emu = await startEmulator();
     client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
     work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-ld-"));
-    witness = new DeletionWitness(emu, () => [work]);
+    roots.splice(0, roots.length, work);
+    witness = new DeletionWitness(emu, () => roots);
   });
   afterEach(async () => {
     witness.stop();
@@ -87,7 +91,7 @@ describe("local disk: issue 25's defects of the download engine", function () {
   /** Nothing deleted without its bytes; both remote files' bytes survive when both were deleted. */
   function assertNothingLost(ids: number[]): void {
     assert.deepEqual(witness.violations, [], "every put.io deletion had its exact bytes on disk");
-    const local = regularFiles(work).map((f) => fs.readFileSync(f.path));
+    const local = roots.flatMap((r) => regularFiles(r)).map((f) => fs.readFileSync(f.path));
     for (const id of ids.filter((i) => witness.deleted.includes(i))) {
       const want = emu.state.fileBytes(id);
       assert.ok(
@@ -282,5 +286,116 @@ describe("local disk: issue 25's defects of the download engine", function () {
         assert.deepEqual(ownLeftovers(target), [], "no temp file left");
       });
     }
+  });
+  describe("defect 8: on a case-insensitive file system (exFAT on a loop image)", function () {
+    let mount: ExfatMount | null = null;
+    let ex: string;
+
+    before(async function () {
+      const reason = exfatUnavailable();
+      if (reason) {
+        console.log(`      exFAT tests SKIPPED: ${reason}`);
+        this.skip();
+      }
+      mount = await mountExfat();
+    });
+    after(async () => {
+      await mount?.unmount();
+    });
+    beforeEach(() => {
+      ex = fs.mkdtempSync(path.join(mount!.dir, "w-"));
+      roots.push(ex);
+    });
+    afterEach(() => {
+      fs.rmSync(ex, { recursive: true, force: true });
+    });
+
+    /** The user's file (never on put.io) that exFAT folds onto put.io's name. */
+    function userFile(dir: string, name: string, data: Buffer): void {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, name), data);
+      assert.ok(fs.existsSync(path.join(dir, name.toLowerCase())), "exFAT folds case");
+    }
+
+    it("\"overwrite\" never replaces the user's USER.MKV with put.io's user.mkv (also same size, also with delete after)", async () => {
+      for (const [i, size] of [50_000, 64 * KiB].entries()) {
+        const target = path.join(ex, `t${i}`);
+        const mine = bytes(40 + i, 64 * KiB);
+        userFile(target, "USER.MKV", mine);
+        const f = emu.state.addFile(0, "user.mkv", bytes(50 + i, size));
+        const r = await run(scheduler(), { source: { fileId: f.id }, target, ifExists: "overwrite", deleteAfter: {} }).catch((e: Error) => e);
+        assert.ok(fs.readFileSync(path.join(target, "USER.MKV")).equals(mine), "the user's file is untouched");
+        assertNothingLost([f.id]);
+        if (!(r instanceof Error)) assert.equal(r.downloaded, 1);
+        assert.deepEqual(ownLeftovers(target), [], "no temp, state or lock file left");
+      }
+    });
+
+    it("the no-clobber commit without hard links (a placeholder): a user's file that appears at the folded name before or inside the placeholder is never replaced", async () => {
+      for (const when of ["before the placeholder", "inside the placeholder"] as const) {
+        const target = path.join(ex, when.replace(/ /g, "-"));
+        fs.mkdirSync(target);
+        const f = emu.state.addFile(0, "user.mkv", bytes(61, 64 * KiB));
+        const mine = bytes(62, 64 * KiB);
+        let hooked = false;
+        const base = nodeFs as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+        const hookFs = {
+          ...nodeFs,
+          open: async (p: string, flags: string | number, mode?: number) => {
+            const final = path.basename(p) === "user.mkv" && typeof flags === "number" && (flags & fs.constants.O_EXCL) !== 0;
+            if (final && !hooked && when === "before the placeholder") {
+              hooked = true;
+              fs.writeFileSync(path.join(target, "USER.MKV"), mine);
+            }
+            const fh = await base.open!.call(nodeFs, p, flags, mode);
+            if (final && !hooked && when === "inside the placeholder") {
+              hooked = true;
+              fs.writeFileSync(path.join(target, "USER.MKV"), mine);
+            }
+            return fh;
+          },
+        } as NonNullable<SchedulerOptions["fs"]>;
+        const r = await run(scheduler({}, hookFs), { source: { fileId: f.id }, target, ifExists: "overwrite", deleteAfter: {} }).catch((e: Error) => e);
+        assert.ok(hooked, "the commit went through the placeholder (no hard links on exFAT)");
+        const local = regularFiles(target).map((x) => ({ ...x, data: fs.readFileSync(x.path) }));
+        const seen = local.map((x) => `${path.basename(x.path)}: ${x.size} B${x.data.equals(mine) ? " (the user's)" : ""}`).join(", ");
+        assert.ok(
+          local.some((x) => x.data.equals(mine)),
+          `${when}: the user's bytes are kept (${seen})`,
+        );
+        for (const d of r instanceof Error ? [] : r.files)
+          assert.ok(fs.readFileSync(d.path).equals(emu.state.fileBytes(f.id)), `${when}: ${d.path} reported ${d.status} holds put.io's bytes (${seen})`);
+        assertNothingLost([f.id]);
+      }
+    });
+
+    it("collisions and case twins: put.io's Film.mkv, film.MKV and FILM.mkv beside the user's fILM.mkv are four local files; a second run skips; delete after deletes each only with its bytes", async () => {
+      const target = path.join(ex, "t");
+      const mine = bytes(70, 64 * KiB);
+      userFile(path.join(target, "Twins"), "fILM.mkv", mine);
+      const folder = emu.state.addFolder(0, "Twins");
+      const ids = ["Film.mkv", "film.MKV", "FILM.mkv"].map((n, i) => emu.state.addFile(folder.id, n, bytes(71 + i, 64 * KiB)).id);
+      const first = await run(scheduler(), { source: { folderId: folder.id }, target });
+      assert.equal(first.downloaded, 3, JSON.stringify(first.errors.map((e) => e.error.message)));
+      const again = await run(scheduler(), { source: { folderId: folder.id }, target, deleteAfter: {} });
+      assert.equal(again.skipped, 3);
+      assertNothingLost(ids);
+      assert.deepEqual([...again.deletedFileIds].sort(), [...ids].sort());
+      const local = regularFiles(target);
+      assert.equal(local.length, 4, local.map((f) => f.path).join(", "));
+      assert.ok(fs.readFileSync(path.join(target, "Twins", "fILM.mkv")).equals(mine));
+      assert.deepEqual(ownLeftovers(target), []);
+    });
+
+    it("overwrite replaces the package's own earlier copy on exFAT (its identity holds across runs), and still never the user's", async () => {
+      const target = path.join(ex, "t");
+      const f = emu.state.addFile(0, "own.mkv", bytes(80, 64 * KiB));
+      await run(scheduler(), { source: { fileId: f.id }, target });
+      emu.state.replaceFileContent(f.id, bytes(81, 64 * KiB));
+      const r = await run(scheduler(), { source: { fileId: f.id }, target, ifExists: "overwrite", deleteAfter: {} });
+      assertNothingLost([f.id]);
+      assert.equal(r.files[0]!.path, path.join(target, "own.mkv"), "the earlier copy was replaced, not kept beside");
+      assert.equal(regularFiles(target).length, 1);
+    });
   });
 });
