@@ -50,7 +50,8 @@ export function regularFiles(root: string): Array<{ path: string; key: string; s
 export class DeletionWitness {
   readonly violations: string[] = [];
   readonly deleted: number[] = [];
-  private readonly reported = new Map<number, { path: string; variant?: string }>();
+  private readonly reported = new Map<number, Array<{ path: string; variant?: string }>>();
+  private ignored = 0;
   private readonly variants = new Map<number, string>();
   private batch = new Map<string, number>();
   private batchTimer: NodeJS.Immediate | null = null;
@@ -65,7 +66,19 @@ export class DeletionWitness {
 
   /** Where a job says a file's bytes are (a FileResult, or a node's file msg payload). */
   note(r: { fileId: number; path: string; variant?: string }): void {
-    this.reported.set(r.fileId, { path: r.path, variant: r.variant });
+    const list = this.reported.get(r.fileId) ?? [];
+    list.push({ path: r.path, variant: r.variant });
+    this.reported.set(r.fileId, list);
+  }
+
+  /** Deletions made by `fn` are the test's own (put.io's user removing a file), not the package's. */
+  async ignoring<T>(fn: () => Promise<T>): Promise<T> {
+    this.ignored++;
+    try {
+      return await fn();
+    } finally {
+      this.ignored--;
+    }
   }
 
   /** The file's download is its MP4 version (preferMp4), also when the job reported nothing. */
@@ -78,17 +91,19 @@ export class DeletionWitness {
   }
 
   private onDelete(id: number, json: { name?: string; file_type?: string }): void {
+    if (this.ignored) return;
     this.deleted.push(id);
     if (json.file_type === "FOLDER") return;
-    const rep = this.reported.get(id);
-    const want = remoteBytes(this.emu, id, rep?.variant ?? this.variants.get(id));
+    const reps = this.reported.get(id);
+    const variant = reps?.[reps.length - 1]?.variant ?? this.variants.get(id);
+    const want = remoteBytes(this.emu, id, variant);
     if (!want) return void this.violations.push(`deleted ${id} (${json.name}): its bytes are unknown to the emulator`);
     this.batchTimer ??= setImmediate(() => {
       this.batch = new Map();
       this.batchTimer = null;
     });
-    const candidates = rep
-      ? [rep.path]
+    const candidates = reps?.length
+      ? reps.map((r) => r.path).reverse()
       : this.roots().flatMap((r) =>
           regularFiles(r)
             .filter((f) => f.size === want.length)
@@ -103,7 +118,7 @@ export class DeletionWitness {
       this.batch.set(key, id);
       return;
     }
-    const seen = rep ? describeAt(rep.path, want) : `no free local file under ${this.roots().join(", ")} holds them`;
+    const seen = reps?.length ? reps.map((r) => describeAt(r.path, want)).join("; ") : `no free local file under ${this.roots().join(", ")} holds them`;
     this.violations.push(`deleted ${id} (${json.name}) on put.io without its ${want.length} bytes on disk: ${seen}`);
   }
 }
