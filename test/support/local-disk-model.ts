@@ -93,7 +93,10 @@ class World {
   readonly violations: string[] = [];
   /** What the user wrote and did not delete since: content hash → where it was written. */
   readonly userBytes = new Map<string, string>();
-  /** Files whose temp/state files may stay (a job interrupted or failed on them). */
+  /**
+   * Files whose temp/state files may stay: a job interrupted or failed on them. For good: another
+   * job that verified and deleted the file first leaves a later interrupted job's part an orphan.
+   */
   readonly unfinished = new Set<number>();
   private seq = 1;
   d1!: DownloadScheduler;
@@ -329,7 +332,6 @@ class World {
             this.unfinished.add(e.fileId);
             failures.push(e.error);
           }
-          for (const f of r.files) if (!r.errors.length) this.unfinished.delete(f.fileId);
         },
         (err: Error) => {
           results.push(`${name}: failed (${err.message.slice(0, 200)})`);
