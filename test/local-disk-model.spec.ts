@@ -2,7 +2,8 @@
  * Issue 25's model-based test of the local disk (test/support/local-disk-model.ts): user actions
  * on a NAS folder, put.io changes and glitches, and several engines' jobs at once on aliased
  * targets, with the invariants checked after every step. A modest number of runs here; many more
- * with MODEL_RUNS (npm run chaos). MODEL_SEED replays one run. On exFAT (a case-insensitive file
+ * with MODEL_RUNS (npm run chaos). MODEL_SEED with the same MODEL_RUNS replays a failure's
+ * generation (then shrunk again); MODEL_SYNC=0 leaves the sync out. On exFAT (a case-insensitive file
  * system without links) too, with fewer runs, when this machine can mount it (root and FUSE).
  */
 import * as fs from "node:fs";
