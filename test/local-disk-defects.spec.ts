@@ -331,9 +331,9 @@ describe("local disk: issue 25's defects of the download engine", function () {
       }
     });
 
-    it("the no-clobber commit without hard links (a placeholder): a user's file that appears at the folded name before or inside the placeholder is never replaced", async () => {
-      for (const when of ["before the placeholder", "inside the placeholder"] as const) {
-        const target = path.join(ex, when.replace(/ /g, "-"));
+    async function placeholderRace(when: "before the placeholder" | "inside the placeholder", spelling: string): Promise<void> {
+      {
+        const target = path.join(ex, `${when.replace(/ /g, "-")}-${spelling === "user.mkv" ? "same" : "other"}-spelling`);
         fs.mkdirSync(target);
         const f = emu.state.addFile(0, "user.mkv", bytes(61, 64 * KiB));
         const mine = bytes(62, 64 * KiB);
@@ -345,12 +345,12 @@ describe("local disk: issue 25's defects of the download engine", function () {
             const final = path.basename(p) === "user.mkv" && typeof flags === "number" && (flags & fs.constants.O_EXCL) !== 0;
             if (final && !hooked && when === "before the placeholder") {
               hooked = true;
-              fs.writeFileSync(path.join(target, "USER.MKV"), mine);
+              fs.writeFileSync(path.join(target, spelling), mine);
             }
             const fh = await base.open!.call(nodeFs, p, flags, mode);
             if (final && !hooked && when === "inside the placeholder") {
               hooked = true;
-              fs.writeFileSync(path.join(target, "USER.MKV"), mine);
+              fs.writeFileSync(path.join(target, spelling), mine);
             }
             return fh;
           },
@@ -367,6 +367,22 @@ describe("local disk: issue 25's defects of the download engine", function () {
           assert.ok(fs.readFileSync(d.path).equals(emu.state.fileBytes(f.id)), `${when}: ${d.path} reported ${d.status} holds put.io's bytes (${seen})`);
         assertNothingLost([f.id]);
       }
+    }
+
+    it("the no-clobber commit without hard links (a placeholder): a user's file that appears at the name (USER.MKV, or user.mkv) just before the placeholder is never replaced", async () => {
+      await placeholderRace("before the placeholder", "USER.MKV");
+      await placeholderRace("before the placeholder", "user.mkv");
+    });
+
+    it("the placeholder commit: a user's bytes written into the placeholder under the same spelling (user.mkv) are never replaced", async () => {
+      await placeholderRace("inside the placeholder", "user.mkv");
+    });
+
+    // KNOWN FAILURE (reported to the lead): exfat-fuse keeps each spelling of a name as its own node
+    // until the next mount, so the commit's last look at "user.mkv" still sees the empty placeholder
+    // after a write through "USER.MKV", and the rename replaces the user's bytes.
+    it("the placeholder commit: a user's bytes written into the placeholder under another spelling (USER.MKV) are never replaced", async () => {
+      await placeholderRace("inside the placeholder", "USER.MKV");
     });
 
     it("collisions and case twins: put.io's Film.mkv, film.MKV and FILM.mkv beside the user's fILM.mkv are four local files; a second run skips; delete after deletes each only with its bytes", async () => {
