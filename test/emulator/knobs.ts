@@ -56,6 +56,10 @@ export interface Knobs {
   maxActiveTransfers: number | null;
   /** File ids whose file objects carry `crc32: null` (put.io gives none for some files, and never for an MP4 version). */
   noCrc32: number[];
+  /** The next N listings (files/list) of a non-empty folder list no files (the folder's size unchanged). */
+  emptyListingNext: number;
+  /** The next N listings of a folder with 2+ items list only the first half, and end there. */
+  truncatedListingNext: number;
 }
 
 export function defaultKnobs(): Knobs {
@@ -88,5 +92,7 @@ export function defaultKnobs(): Knobs {
     transferContents: {},
     maxActiveTransfers: null,
     noCrc32: [],
+    emptyListingNext: 0,
+    truncatedListingNext: 0,
   };
 }

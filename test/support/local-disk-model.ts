@@ -2,7 +2,8 @@
  * The model-based test of the local disk (issue 25): a NAS folder and put.io, with commands that
  * interleave what a user does on the NAS (create, edit in place, replace, rename, delete a file;
  * a folder link inside the target, one back to the target itself, one leading outside), what put.io
- * does (a file added, changed, removed, given no CRC32, a connection cut) and jobs of several
+ * does (a file added, changed, removed, given no CRC32, a connection cut, one empty or truncated
+ * listing) and jobs of several
  * engines at once on aliased targets: two download schedulers (delete after; skip-identical and
  * overwrite; one target reached through a link), the folder sync through its public run function,
  * and a restart (a scheduler closed mid-job, a new one). After every step:
@@ -310,6 +311,12 @@ class World {
     return `no crc32 for ${f.id}`;
   }
 
+  listingGlitch(kind: "empty" | "truncated"): string {
+    if (kind === "empty") this.emu.knobs.emptyListingNext = 1;
+    else this.emu.knobs.truncatedListingNext = 1;
+    return `the next listing of a folder is ${kind === "empty" ? "empty" : "cut in half"}`;
+  }
+
   cut(): string {
     this.emu.knobs.cutDownloadAfterBytes = 1000;
     this.emu.knobs.cutsRemaining = 1;
@@ -318,7 +325,7 @@ class World {
 
   // ---- the engines ----
 
-  async jobs(which: { d1: boolean; d2: boolean; sync: boolean; restart: boolean }): Promise<string> {
+  async jobs(which: { d1: boolean; d2: boolean; sync: boolean; syncDeletes: boolean; restart: boolean }): Promise<string> {
     const planned = new Set(this.liveFiles().map((f) => f.id));
     const results: string[] = [];
     const failures: Error[] = [];
@@ -344,7 +351,7 @@ class World {
     if (which.d2) running.push(settle("download 2 (overwrite, aliased target)", job(this.d2, this.alias, "overwrite")));
     if (which.sync && this.opts.sync) {
       running.push(
-        runSync(this.client, this.ds, { folder: 0, target: this.lib, signal: new AbortController().signal }).then(
+        runSync(this.client, this.ds, { folder: 0, target: this.lib, propagateDeletes: which.syncDeletes, signal: new AbortController().signal }).then(
           (r) => {
             results.push(`sync: ${r.copied.length} copied, ${r.kept.length} kept, ${r.deleted.length} deleted, ${r.failed.length} failed`);
             for (const f of r.failed) failures.push(f.error as Error);
@@ -437,10 +444,10 @@ function commands(opts: ModelOptions): Array<fc.Arbitrary<Cmd>> {
     .tuple(fc.constantFrom(...PUTIO_PATHS), fc.constantFrom(...SIZES), fc.boolean())
     .map(([p, s, n]) => cmd(`put.io gets ${p} (${s} B${n ? ", no CRC32" : ""})`, (w) => w.putioAdd(p, s, n)));
   const jobs = fc
-    .record({ d1: fc.boolean(), d2: fc.boolean(), sync: fc.boolean(), restart: fc.nat({ max: 3 }).map((n) => n === 0) })
+    .record({ d1: fc.boolean(), d2: fc.boolean(), sync: fc.boolean(), syncDeletes: fc.boolean(), restart: fc.nat({ max: 3 }).map((n) => n === 0) })
     .map((which) =>
       cmd(
-        `jobs at once: ${[which.d1 && "download 1", which.d2 && "download 2", which.sync && opts.sync && "sync", which.restart && "a restart of download 1"].filter(Boolean).join(" + ") || "none"}`,
+        `jobs at once: ${[which.d1 && "download 1", which.d2 && "download 2", which.sync && opts.sync && (which.syncDeletes ? "sync (deletions propagated)" : "sync"), which.restart && "a restart of download 1"].filter(Boolean).join(" + ") || "none"}`,
         (w) => w.jobs(which),
       ),
     );
@@ -462,6 +469,7 @@ function commands(opts: ModelOptions): Array<fc.Arbitrary<Cmd>> {
     pick.map((i) => cmd(`put.io's user removes file #${i}`, (w) => w.putioRemove(i))),
     pick.map((i) => cmd(`put.io gives no CRC32 for file #${i}`, (w) => w.putioNoCrc(i))),
     fc.constant(cmd("put.io cuts the next storage response", (w) => w.cut())),
+    fc.constantFrom("empty" as const, "truncated" as const).map((k) => cmd(`put.io glitches: the next folder listing is ${k}`, (w) => w.listingGlitch(k))),
   ];
   if (opts.links) list.push(fc.nat({ max: LINKS.length - 1 }).map((i) => cmd(`user makes ${LINKS[i]!.what}`, (w) => w.userLink(i))));
   return list;
