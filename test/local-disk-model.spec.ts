@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { exfatUnavailable, mountExfat, type ExfatMount } from "./support/exfat";
 import { runLocalDiskModel } from "./support/local-disk-model";
 
-const RUNS = Number(process.env.MODEL_RUNS) || 12;
+const RUNS = Number(process.env.MODEL_RUNS) || 25;
 const SEED = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined;
 /** MODEL_SYNC=0 leaves the folder sync out (to hunt in the download engine alone). */
 const SYNC = process.env.MODEL_SYNC !== "0";

@@ -355,6 +355,8 @@ class World {
           (r) => {
             results.push(`sync: ${r.copied.length} copied, ${r.kept.length} kept, ${r.deleted.length} deleted, ${r.failed.length} failed`);
             for (const f of r.failed) failures.push(f.error as Error);
+            // A file the sync failed on (another engine deleted it on put.io meanwhile…) may keep its staged part.
+            if (r.failed.length) for (const id of planned) this.unfinished.add(id);
           },
           (err: Error) => {
             results.push(`sync: failed (${err.message.slice(0, 200)})`);
