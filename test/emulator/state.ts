@@ -199,6 +199,8 @@ export class EmulatorState extends EventEmitter {
   readonly signingKey = crypto.randomBytes(32);
   /** Files put.io derives from another one (a converted MP4): served by storage, never listed. */
   readonly derived = new Map<number, { node: FileNode; sourceId: number }>();
+  /** Every file or folder files/delete removed (to the trash or for good), in order, with the emulator time. */
+  readonly deletionLog: Array<{ id: number; name: string; at: number }> = [];
   /** Route modules add the fields they own to every file object (is_mp4_available). */
   readonly fileDecorators: Array<(user: User, node: FileNode, json: FileJson) => void> = [];
   defaultUserId = 0;

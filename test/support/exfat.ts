@@ -3,6 +3,9 @@
  * installed by scripts/setup.sh) on a loop image, mounted by the test. It needs root (losetup,
  * mount) and /dev/fuse; CI runs as root. exFAT folds case, keeps no hard links and no symbolic
  * links, and stores times in 10 ms steps: what a NAS's exFAT share does to the package.
+ * exfat-fuse also keeps two spellings of one name apart in memory until the next mount: after
+ * `a.mkv` is replaced by a rename, a read through `a.mkv` can return the old bytes while one through
+ * `A.MKV` returns the new ones (no mount option changes it). Tests read a file by one spelling.
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
