@@ -55,13 +55,17 @@ export async function compareLocal(ctx: EngineContext, localPath: string, file: 
   if (st.isSymbolicLink()) throw new PutioInputError(t("op.download", { name: file.name }), t("input.local-symlink", { path: localPath }));
   if (!st.isFile()) return { kind: "not-a-file" };
   const mark = markOf(st);
-  const owned = await ownedCopyOf(ctx, st, file);
-  if (st.size !== file.size) return { kind: "different", mark, owned };
+  // A record is a claim, the bytes are the proof: inodes are reused (exFAT renumbers them at every
+  // mount), so a file is ours only while its bytes still have the CRC32 they were written with.
+  const rec = await ownedCopyOf(ctx, st, file);
+  let hex = rec ? await localCrc(ctx, localPath, st, signal) : undefined;
+  const owned = rec && hex === rec.crc32 ? rec : null;
+  if (st.size !== file.size) return { kind: "different", mark, owned, ...(hex ? { crc32: hex } : {}) };
   const want = parseCrc(file.crc32);
-  if (want === null && !owned) return { kind: "different", mark, owned };
-  const hex = await localCrc(ctx, localPath, st, signal);
+  if (want === null && !owned) return { kind: "different", mark, owned, ...(hex ? { crc32: hex } : {}) };
+  hex ??= await localCrc(ctx, localPath, st, signal);
   if (want !== null) return { kind: hex === crcHex(want) ? "identical" : "different", mark, crc32: hex, owned, basis: "crc" };
-  return { kind: hex === owned!.crc32 ? "identical" : "different", mark, crc32: hex, owned, basis: "owned" };
+  return { kind: "identical", mark, crc32: hex, owned, basis: "owned" };
 }
 
 /** The ledger's record when the file is this package's copy of this very put.io file (and variant). */

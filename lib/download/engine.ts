@@ -42,11 +42,22 @@ export { writePlan } from "./range-writer";
 export async function downloadFile(ctx: EngineContext, file: RemoteFile, dir: string, opts: FileJobOptions): Promise<FileResult> {
   const name = opts.localName ?? sanitizeName(file.name);
   const temp = tempPaths(dir, file.id);
-  const release = await localClaims.claim([path.join(dir, name), temp.part], { fs: ctx.fs, signal: opts.signal });
+  const final = path.join(dir, name);
   try {
-    return await downloadClaimed(ctx, file, dir, name, opts);
-  } finally {
-    await release();
+    const release = await localClaims.claim([final, temp.part], { fs: ctx.fs, signal: opts.signal });
+    try {
+      return await downloadClaimed(ctx, file, dir, name, opts);
+    } finally {
+      await release();
+    }
+  } catch (err) {
+    // A name the file system finds too long, wherever it shows (a look, a claim, a write): said in words.
+    if ((err as NodeJS.ErrnoException)?.code === "ENAMETOOLONG")
+      throw new PutioInputError(
+        t("op.download", { name: shortPath(opts.putioPath, 80) }),
+        t("local.path-too-long", { path: shortPath(final), length: Buffer.byteLength(final) }),
+      );
+    throw err;
   }
 }
 
@@ -211,7 +222,7 @@ interface FetchedPart {
    * Move the verified temp file to its final name. `replace`: the file there now, which may be
    * replaced (this package's earlier copy); null: nothing may be there.
    */
-  commit(finalPath: string, replace: Omit<FileMark, "ctimeMs"> | null): Promise<void>;
+  commit(finalPath: string, replace: (Omit<FileMark, "ctimeMs"> & { crc32?: string }) | null): Promise<void>;
 }
 
 /**

@@ -9,6 +9,7 @@
  * the empty file we created.
  */
 import * as path from "node:path";
+import { crc32, crcHex } from "../core/crc";
 import { OPEN, lstatOrNull, removeIfPresent, type LocalFs } from "./fs";
 import { sameContent, markOf, type FileMark } from "./place";
 
@@ -57,10 +58,11 @@ async function commitByPlaceholder(fs: LocalFs, from: string, to: string): Promi
 
 /**
  * Replace the file at `to` with `from`, only while `to` is still the file `expect` describes
- * (same device, inode, size and mtime): the earlier copy this package wrote. Whatever is at `to`
- * is first moved aside, checked, and put back untouched if it is not that file.
+ * (same device, inode, size and mtime, and, when given, the CRC32 of its bytes: an edit within the
+ * same second keeps a whole-second mtime, as on exFAT): the earlier copy this package wrote.
+ * Whatever is at `to` is first moved aside, checked, and put back untouched if it is not that file.
  */
-export async function commitReplacing(fs: LocalFs, from: string, to: string, expect: Omit<FileMark, "ctimeMs">): Promise<void> {
+export async function commitReplacing(fs: LocalFs, from: string, to: string, expect: Omit<FileMark, "ctimeMs"> & { crc32?: string }): Promise<void> {
   const aside = path.join(path.dirname(to), `.putio-replaced-${process.pid}-${Date.now().toString(36)}`);
   try {
     await fs.rename(to, aside);
@@ -69,7 +71,11 @@ export async function commitReplacing(fs: LocalFs, from: string, to: string, exp
     throw err;
   }
   const moved = await fs.lstat(aside);
-  if (!moved.isFile() || !sameContent(markOf(moved), expect)) {
+  if (
+    !moved.isFile() ||
+    !sameContent(markOf(moved), expect) ||
+    (expect.crc32 !== undefined && (await fileCrc(fs, aside, moved.size)) !== expect.crc32.toLowerCase())
+  ) {
     await putBack(fs, aside, to);
     throw new NameTakenError(to);
   }
@@ -81,6 +87,24 @@ export async function commitReplacing(fs: LocalFs, from: string, to: string, exp
     throw err;
   }
   await removeIfPresent(fs, aside);
+}
+
+/** CRC32 (8 hex digits) of a file's first `size` bytes, never through a link. */
+async function fileCrc(fs: LocalFs, file: string, size: number): Promise<string> {
+  const fh = await fs.open(file, OPEN.readOnly);
+  try {
+    let c = 0;
+    const buf = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(1, size)));
+    for (let pos = 0; pos < size;) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+      if (bytesRead === 0) break;
+      c = crc32(buf.subarray(0, bytesRead), c);
+      pos += bytesRead;
+    }
+    return crcHex(c);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Put a file moved aside back at its name without replacing anything; if the name was taken, it stays aside. */
