@@ -2,29 +2,18 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { PutioAbortError, PutioTransferIntegrityError } from "../lib/core/errors";
-import { DownloadScheduler, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
+import type { DownloadLimits, EngineOptions, JobResult } from "../lib/download";
 import { nodeFs, type LocalFs } from "../lib/local";
-import { crcHex, tree } from "./support/files";
-import { startEmulator, type Emulator } from "./emulator";
+import { tree } from "./support/files";
+import { useDownloadFixture } from "./support/download";
+import { seeded } from "./support/random";
+import type { Emulator } from "./emulator";
 
 const MiB = 1024 * 1024;
 const FAST: Partial<EngineOptions> = { stallMs: 300, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20 };
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** After each cut the emulator takes the next offset (knobs.cutsRemaining is decremented per cut). */
 function cutAtOffsets(emu: Emulator, offsets: number[], onCut?: () => void): void {
@@ -45,41 +34,15 @@ function cutAtOffsets(emu: Emulator, offsets: number[], onCut?: () => void): voi
 
 describe("download engine", function () {
   this.timeout(60_000);
+  const fx = useDownloadFixture({ engine: FAST, tmpPrefix: "putio-dl-" });
+  const { scheduler, assertSameAsRemote, downloadRequests } = fx;
   let emu: Emulator;
   let client: PutioClient;
   let work: string;
   let target: string;
-  const schedulers: DownloadScheduler[] = [];
+  beforeEach(() => ({ emu, client, work, target } = fx));
 
-  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}, fsLayer?: LocalFs): DownloadScheduler {
-    const s = new DownloadScheduler(client, limits, { engine: { ...FAST, ...engine }, fs: fsLayer });
-    schedulers.push(s);
-    return s;
-  }
-
-  function assertSameAsRemote(local: string, fileId: number): void {
-    const want = emu.state.fileBytes(fileId);
-    const got = fs.readFileSync(local);
-    assert.equal(got.length, want.length, "size");
-    assert.equal(crcHex(got), emu.state.getFile(fileId)!.crc32, "crc32 against put.io's");
-    assert.ok(got.equals(want), "bytes equal to what storage serves");
-  }
-
-  const downloadRequests = () => emu.requests.filter((r) => r.path.startsWith("/download/"));
   const urlRequests = (id: number) => emu.requests.filter((r) => r.path === `/v2/files/${id}/url`);
-
-  beforeEach(async () => {
-    emu = await startEmulator();
-    client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-dl-"));
-    target = path.join(work, "target");
-  });
-  afterEach(async () => {
-    await Promise.all(schedulers.splice(0).map((s) => s.close()));
-    await client.close();
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
 
   it("single stream: a small file arrives byte-identical, verified, with no temp files left", async () => {
     const f = emu.state.addFile(0, "movie.mkv", { size: 3 * MiB + 17, seed: 5 });
