@@ -293,7 +293,10 @@ describe("download engine", function () {
     const base = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
     client.files.downloadUrl = async () => `${base}/go/2`;
     try {
-      const r = await scheduler({ segmentThreshold: MiB, connectionsPerFile: 3 }).run({ source: { fileId: f.id }, target });
+      // Only the redirects are under test here: a stall timeout no busy machine reaches. Under the 300 ms
+      // of FAST, a machine that does not run this process for that long before a range's first byte
+      // makes the engine ask for that range again (the next test), and the route is walked twice.
+      const r = await scheduler({ segmentThreshold: MiB, connectionsPerFile: 3 }, { stallMs: 60_000 }).run({ source: { fileId: f.id }, target });
       assert.equal(r.downloaded, 1, JSON.stringify(r.errors.map((e) => e.error.message)));
       assertSameAsRemote(r.files[0].path, f.id);
       assert.equal(hops.length, 9, hops.join("\n")); // 3 ranges × 3 hops
@@ -310,6 +313,59 @@ describe("download engine", function () {
       assert.match(r2.errors[0].error.message, /redirected more than 5 times/);
     } finally {
       client.files.downloadUrl = real;
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("a range that stalls before its first byte (here in the redirect route) is asked for again from its first byte, and the retry is counted", async () => {
+    const f = emu.state.addFile(0, "slow-route.bin", { size: 3 * MiB + 7, seed: 32 });
+    const hops: Array<{ hop: number; range: string }> = [];
+    const held = new Set<string>();
+    const real = client.files.downloadUrl.bind(client.files);
+    const server = http.createServer(async (req, res) => {
+      const n = Number(req.url!.split("/")[2]);
+      const range = String(req.headers.range);
+      hops.push({ hop: n, range });
+      // The route's last hop leaves each range's first request unanswered: a stall before any byte.
+      if (n === 0 && !held.has(range)) return void held.add(range);
+      res.writeHead(302, { location: n > 0 ? `/go/${n - 1}` : await real(f.id) });
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
+    client.files.downloadUrl = async () => `${base}/go/2`;
+    try {
+      const r = await scheduler({ segmentThreshold: MiB, connectionsPerFile: 3 }).run({ source: { fileId: f.id }, target });
+      assert.equal(r.downloaded, 1, JSON.stringify(r.errors.map((e) => e.error.message)));
+      assertSameAsRemote(r.files[0].path, f.id);
+      assert.equal(held.size, 3, "each range's first request stalled");
+      // Each walk of the route after a range's first is a reconnect the engine counted: these three
+      // stalls, and any more a busy machine adds under the 300 ms stall timeout.
+      const walks = hops.filter((h) => h.hop === 2);
+      assert.ok(r.files[0].retries >= 3, `retries ${r.files[0].retries}`);
+      assert.equal(walks.length, 3 + r.files[0].retries, hops.map((h) => `${h.hop} ${h.range}`).join("\n"));
+      // Per range: nothing had arrived, so the request after the stall asks for the same bytes from the
+      // range's first byte; later ones (a busy machine) only move forward.
+      const startsByEnd = new Map<number, number[]>();
+      for (const w of walks) {
+        const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(w.range)!.map(Number);
+        startsByEnd.set(to!, [...(startsByEnd.get(to!) ?? []), from!]);
+      }
+      assert.equal(startsByEnd.size, 3);
+      const ends = [...startsByEnd.keys()].sort((a, b) => a - b);
+      ends.forEach((end, i) => {
+        const starts = startsByEnd.get(end)!;
+        const first = i === 0 ? 0 : ends[i - 1]! + 1;
+        assert.deepEqual(starts.slice(0, 2), [first, first], `the range ending at ${end}: ${starts}`);
+        assert.deepEqual(
+          starts,
+          [...starts].sort((a, b) => a - b),
+          `the range ending at ${end} never goes back: ${starts}`,
+        );
+      });
+    } finally {
+      client.files.downloadUrl = real;
+      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
   });
