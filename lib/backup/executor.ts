@@ -61,17 +61,26 @@ export function reportOfPlan(steps: PlanStep[], result: BackupResult): BackupRes
   return result;
 }
 
-/** Folders first, in plan order (parents before children); the files then go a few at a time. `onStored`: each file stored, for the CRC cache. */
+/** What the run hands the executor besides the plan. */
+export interface PlanContext {
+  /** The local folder's real path. */
+  root: string;
+  remoteFolderId: number;
+  /** What the errors say was attempted (the backup of the local folder). */
+  attempted: Text;
+  /** A local file's CRC32 (from the run's cache when it is still good). */
+  crcOf: (f: LocalFile) => Promise<string>;
+  /** Each file stored, for the CRC cache. */
+  onStored: (path: string, entry: [size: number, mtimeMs: number, crc32: string]) => void;
+}
+
+/** Folders first, in plan order (parents before children); the files then go a few at a time. */
 export async function executeBackupPlan(
   client: PutioClient,
-  root: string,
-  remoteFolderId: number,
   steps: PlanStep[],
   result: BackupResult,
   opts: ExecuteOptions,
-  attempted: Text,
-  crcOf: (f: LocalFile) => Promise<string>,
-  onStored: (path: string, entry: [size: number, mtimeMs: number, crc32: string]) => void,
+  { root, remoteFolderId, attempted, crcOf, onStored }: PlanContext,
 ): Promise<void> {
   const signal = opts.signal;
   const aborted = () => signal?.aborted === true;

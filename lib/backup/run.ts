@@ -91,7 +91,13 @@ export async function backupFolder(client: PutioClient, opts: BackupOptions): Pr
 
   if (result.dryRun) return reportOfPlan(steps, result);
   try {
-    await executeBackupPlan(client, root, opts.remoteFolderId!, steps, result, opts, attempted, crcOf, (p, entry) => (freshCache.files[p] = entry));
+    await executeBackupPlan(client, steps, result, opts, {
+      root,
+      remoteFolderId: opts.remoteFolderId!,
+      attempted,
+      crcOf,
+      onStored: (p, entry) => (freshCache.files[p] = entry),
+    });
   } finally {
     await saveCache();
   }
