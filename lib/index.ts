@@ -27,7 +27,7 @@ export * from "./domains/trash";
 export * from "./domains/walk";
 export * from "./domains/filters";
 export * from "./upload/engine";
-export * from "./upload/backup";
+export * from "./backup";
 export * from "./core/ids";
 export * from "./core/describe";
 export * from "./copy";

@@ -1,14 +1,14 @@
 /**
  * putio-upload: sends a local file (resumable, streamed from disk, CRC32 checked) or a Buffer to a
  * put.io folder. A .torrent becomes a transfer, and the output says so. In folder mode it backs up
- * a local folder tree to a put.io folder incrementally (lib/upload/backup.ts), one run at a time.
+ * a local folder tree to a put.io folder incrementally (lib/backup/), one run at a time.
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { PutioInputError } from "../lib/core/errors";
 import { TusUploader } from "../lib/upload/engine";
-import { backupFolder, type BackupResult } from "../lib/upload/backup";
+import { backupFolder, type BackupResult } from "../lib/backup";
 import { isText } from "../lib/core/texts";
 import { filterFromFields, filterWithMsg, isBlank, num, type FilterFields } from "./common/config";
 import { localizeError, renderText, toError } from "./common/errors";

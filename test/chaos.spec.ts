@@ -16,6 +16,7 @@ import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
 import { diskStore } from "./support/disk-store";
+import { seeded } from "./support/random";
 
 const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
@@ -25,15 +26,6 @@ const httpRequestNode = require("@node-red/nodes/core/network/21-httprequest.js"
 
 const WAVES = Number(process.env.CHAOS_WAVES ?? 4);
 const SEED = Number(process.env.CHAOS_SEED ?? 20261123);
-
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let debugProbe: (() => string) | null = null;
 /** How long one wait may take before the test fails saying what it waited for (CHAOS_WAIT_MS). */
@@ -79,7 +71,7 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
   });
 
   it("keeps every invariant", async () => {
-    const rand = prng(SEED);
+    const rand = seeded(SEED);
     const disk = new Map<string, unknown>();
     const watchMsgs: any[] = [];
     const fileMsgs: any[] = [];

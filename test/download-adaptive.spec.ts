@@ -4,17 +4,16 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
-import { PutioClient } from "../lib/client";
 import { PutioAbortError } from "../lib/core/errors";
 import { ConnectionController, DEFAULT_ADAPTIVE, type Decision } from "../lib/download/adaptive";
 import { BandwidthLimiter } from "../lib/download/limiter";
 import { Semaphore } from "../lib/core/semaphore";
-import { DownloadScheduler, type DownloadLimits, type EngineOptions } from "../lib/download";
-import { crcHex, tree } from "./support/files";
-import { startEmulator, type Emulator } from "./emulator";
+import type { EngineOptions } from "../lib/download";
+import { tree } from "./support/files";
+import { useDownloadFixture } from "./support/download";
+import type { Emulator } from "./emulator";
 import { storageStats } from "./emulator/storage";
 
 const MiB = 1024 * 1024;
@@ -220,37 +219,13 @@ describe("adaptive connections: limiter pieces", () => {
 
 describe("adaptive connections: the engine against the emulator", function () {
   this.timeout(120_000);
+  const ENGINE: Partial<EngineOptions> = { stallMs: 5_000, backoffBaseMs: 5, backoffMaxMs: 50, checkpointMs: 50, writeBufferBytes: 2 * MiB };
+  const fx = useDownloadFixture({ engine: ENGINE, limits: { segmentThreshold: 16 * MiB }, tmpPrefix: "putio-adaptive-" });
+  const { scheduler, assertSameAsRemote } = fx;
   let emu: Emulator;
-  let client: PutioClient;
   let work: string;
   let target: string;
-  const schedulers: DownloadScheduler[] = [];
-  const ENGINE: Partial<EngineOptions> = { stallMs: 5_000, backoffBaseMs: 5, backoffMaxMs: 50, checkpointMs: 50, writeBufferBytes: 2 * MiB };
-
-  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}): DownloadScheduler {
-    const s = new DownloadScheduler(client, { segmentThreshold: 16 * MiB, ...limits }, { engine: { ...ENGINE, ...engine } });
-    schedulers.push(s);
-    return s;
-  }
-
-  function assertSameAsRemote(local: string, fileId: number): void {
-    const got = fs.readFileSync(local);
-    assert.equal(crcHex(got), emu.state.getFile(fileId)!.crc32, "crc32 against put.io's");
-    assert.ok(got.equals(emu.state.fileBytes(fileId)), "bytes equal to what storage serves");
-  }
-
-  beforeEach(async () => {
-    emu = await startEmulator();
-    client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-adaptive-"));
-    target = path.join(work, "target");
-  });
-  afterEach(async () => {
-    await Promise.all(schedulers.splice(0).map((s) => s.close()));
-    await client.close();
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ emu, work, target } = fx));
 
   it("auto under a link cap with a per-connection cap of 1/8: opens more than it started with, finishes verified with no temp files left", async () => {
     const f = emu.state.addFile(0, "big.mkv", { size: 48 * MiB + 12_345, seed: 3 });

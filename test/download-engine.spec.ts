@@ -2,29 +2,24 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { PutioAbortError, PutioTransferIntegrityError } from "../lib/core/errors";
-import { DownloadScheduler, type DownloadLimits, type EngineOptions, type JobResult } from "../lib/download";
+import type { DownloadLimits, EngineOptions, JobResult } from "../lib/download";
 import { nodeFs, type LocalFs } from "../lib/local";
-import { crcHex, tree } from "./support/files";
-import { startEmulator, type Emulator } from "./emulator";
+import { tree } from "./support/files";
+import { useDownloadFixture } from "./support/download";
+import { seeded } from "./support/random";
+import type { Emulator } from "./emulator";
 
 const MiB = 1024 * 1024;
 const FAST: Partial<EngineOptions> = { stallMs: 300, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20 };
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * For a test that counts requests exactly and is not about stalls: under FAST's 300 ms, a busy
+ * machine that does not run this process that long before a range's first byte makes the engine
+ * ask for that range again (a counted retry: see the stall tests), one request more than counted.
+ */
+const NO_STALL: Partial<EngineOptions> = { stallMs: 60_000 };
 
 /** After each cut the emulator takes the next offset (knobs.cutsRemaining is decremented per cut). */
 function cutAtOffsets(emu: Emulator, offsets: number[], onCut?: () => void): void {
@@ -45,45 +40,19 @@ function cutAtOffsets(emu: Emulator, offsets: number[], onCut?: () => void): voi
 
 describe("download engine", function () {
   this.timeout(60_000);
+  const fx = useDownloadFixture({ engine: FAST, tmpPrefix: "putio-dl-" });
+  const { scheduler, assertSameAsRemote, downloadRequests } = fx;
   let emu: Emulator;
   let client: PutioClient;
   let work: string;
   let target: string;
-  const schedulers: DownloadScheduler[] = [];
+  beforeEach(() => ({ emu, client, work, target } = fx));
 
-  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}, fsLayer?: LocalFs): DownloadScheduler {
-    const s = new DownloadScheduler(client, limits, { engine: { ...FAST, ...engine }, fs: fsLayer });
-    schedulers.push(s);
-    return s;
-  }
-
-  function assertSameAsRemote(local: string, fileId: number): void {
-    const want = emu.state.fileBytes(fileId);
-    const got = fs.readFileSync(local);
-    assert.equal(got.length, want.length, "size");
-    assert.equal(crcHex(got), emu.state.getFile(fileId)!.crc32, "crc32 against put.io's");
-    assert.ok(got.equals(want), "bytes equal to what storage serves");
-  }
-
-  const downloadRequests = () => emu.requests.filter((r) => r.path.startsWith("/download/"));
   const urlRequests = (id: number) => emu.requests.filter((r) => r.path === `/v2/files/${id}/url`);
-
-  beforeEach(async () => {
-    emu = await startEmulator();
-    client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-dl-"));
-    target = path.join(work, "target");
-  });
-  afterEach(async () => {
-    await Promise.all(schedulers.splice(0).map((s) => s.close()));
-    await client.close();
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
 
   it("single stream: a small file arrives byte-identical, verified, with no temp files left", async () => {
     const f = emu.state.addFile(0, "movie.mkv", { size: 3 * MiB + 17, seed: 5 });
-    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    const r = await scheduler({}, NO_STALL).run({ source: { fileId: f.id }, target });
     assert.equal(r.downloaded, 1);
     assert.equal(r.files[0].crc32, f.crc32);
     assert.equal(r.files[0].path, path.join(target, "movie.mkv"));
@@ -95,7 +64,7 @@ describe("download engine", function () {
 
   it("segmented: N ranges into one preallocated file, byte-identical", async () => {
     const f = emu.state.addFile(0, "big.mkv", { size: 9 * MiB + 3, seed: 9 });
-    const r = await scheduler({ segmentThreshold: 4 * MiB, connectionsPerFile: 4 }).run({ source: { fileId: f.id }, target });
+    const r = await scheduler({ segmentThreshold: 4 * MiB, connectionsPerFile: 4 }, NO_STALL).run({ source: { fileId: f.id }, target });
     assert.equal(r.downloaded, 1);
     assertSameAsRemote(r.files[0].path, f.id);
     assert.equal(downloadRequests().length, 4, "one request per range");
@@ -223,7 +192,7 @@ describe("download engine", function () {
     await interrupted(f.id, 2 * MiB);
     assert.deepEqual(tree(target), [`.putio-${f.id}.part`, `.putio-${f.id}.part.json`]);
     const before = downloadRequests().length;
-    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    const r = await scheduler({}, NO_STALL).run({ source: { fileId: f.id }, target });
     // Everything received before the stop was saved (at most the 3 MiB the stalled server sent).
     assert.ok(r.files[0].resumedBytes >= 2 * MiB && r.files[0].resumedBytes <= 3 * MiB, String(r.files[0].resumedBytes));
     assert.equal(r.files[0].resumed, true);
@@ -260,7 +229,7 @@ describe("download engine", function () {
   it("a corrupted body (CRC mismatch) is retried once from scratch, then fails clearly with nothing at the final path", async () => {
     const f = emu.state.addFile(0, "bad.mkv", { size: 2 * MiB, seed: 4 });
     emu.state.corruptCrc(f.id);
-    const r = await scheduler().run({ source: { fileId: f.id }, target });
+    const r = await scheduler({}, NO_STALL).run({ source: { fileId: f.id }, target });
     assert.equal(r.failed, 1);
     assert.equal(r.downloaded, 0);
     const err = r.errors[0].error;
@@ -330,7 +299,10 @@ describe("download engine", function () {
     const base = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
     client.files.downloadUrl = async () => `${base}/go/2`;
     try {
-      const r = await scheduler({ segmentThreshold: MiB, connectionsPerFile: 3 }).run({ source: { fileId: f.id }, target });
+      // Only the redirects are under test here (NO_STALL): under FAST a busy machine's pause before a
+      // range's first byte makes the engine ask for that range again (the next test), and the route
+      // is walked twice (18 hops).
+      const r = await scheduler({ segmentThreshold: MiB, connectionsPerFile: 3 }, NO_STALL).run({ source: { fileId: f.id }, target });
       assert.equal(r.downloaded, 1, JSON.stringify(r.errors.map((e) => e.error.message)));
       assertSameAsRemote(r.files[0].path, f.id);
       assert.equal(hops.length, 9, hops.join("\n")); // 3 ranges × 3 hops
@@ -347,6 +319,59 @@ describe("download engine", function () {
       assert.match(r2.errors[0].error.message, /redirected more than 5 times/);
     } finally {
       client.files.downloadUrl = real;
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("a range that stalls before its first byte (here in the redirect route) is asked for again from its first byte, and the retry is counted", async () => {
+    const f = emu.state.addFile(0, "slow-route.bin", { size: 3 * MiB + 7, seed: 32 });
+    const hops: Array<{ hop: number; range: string }> = [];
+    const held = new Set<string>();
+    const real = client.files.downloadUrl.bind(client.files);
+    const server = http.createServer(async (req, res) => {
+      const n = Number(req.url!.split("/")[2]);
+      const range = String(req.headers.range);
+      hops.push({ hop: n, range });
+      // The route's last hop leaves each range's first request unanswered: a stall before any byte.
+      if (n === 0 && !held.has(range)) return void held.add(range);
+      res.writeHead(302, { location: n > 0 ? `/go/${n - 1}` : await real(f.id) });
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as import("node:net").AddressInfo).port}`;
+    client.files.downloadUrl = async () => `${base}/go/2`;
+    try {
+      const r = await scheduler({ segmentThreshold: MiB, connectionsPerFile: 3 }).run({ source: { fileId: f.id }, target });
+      assert.equal(r.downloaded, 1, JSON.stringify(r.errors.map((e) => e.error.message)));
+      assertSameAsRemote(r.files[0].path, f.id);
+      assert.equal(held.size, 3, "each range's first request stalled");
+      // Each walk of the route after a range's first is a reconnect the engine counted: these three
+      // stalls, and any more a busy machine adds under the 300 ms stall timeout.
+      const walks = hops.filter((h) => h.hop === 2);
+      assert.ok(r.files[0].retries >= 3, `retries ${r.files[0].retries}`);
+      assert.equal(walks.length, 3 + r.files[0].retries, hops.map((h) => `${h.hop} ${h.range}`).join("\n"));
+      // Per range: nothing had arrived, so the request after the stall asks for the same bytes from the
+      // range's first byte; later ones (a busy machine) only move forward.
+      const startsByEnd = new Map<number, number[]>();
+      for (const w of walks) {
+        const [, from, to] = /^bytes=(\d+)-(\d+)$/.exec(w.range)!.map(Number);
+        startsByEnd.set(to!, [...(startsByEnd.get(to!) ?? []), from!]);
+      }
+      assert.equal(startsByEnd.size, 3);
+      const ends = [...startsByEnd.keys()].sort((a, b) => a - b);
+      ends.forEach((end, i) => {
+        const starts = startsByEnd.get(end)!;
+        const first = i === 0 ? 0 : ends[i - 1]! + 1;
+        assert.deepEqual(starts.slice(0, 2), [first, first], `the range ending at ${end}: ${starts}`);
+        assert.deepEqual(
+          starts,
+          [...starts].sort((a, b) => a - b),
+          `the range ending at ${end} never goes back: ${starts}`,
+        );
+      });
+    } finally {
+      client.files.downloadUrl = real;
+      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
   });

@@ -6,52 +6,25 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { PutioClient } from "../lib/client";
 import { PutioInputError } from "../lib/core/errors";
-import { DownloadScheduler, type DownloadLimits, type EngineOptions } from "../lib/download";
+import type { EngineOptions } from "../lib/download";
 import { foldName, nodeFs, planLocalNames, type LocalFs } from "../lib/local";
-import { crcHex, tree } from "./support/files";
-import { startEmulator, type Emulator } from "./emulator";
+import { tree } from "./support/files";
+import { useDownloadFixture } from "./support/download";
+import type { Emulator } from "./emulator";
 
 const MiB = 1024 * 1024;
 const FAST: Partial<EngineOptions> = { stallMs: 2_000, backoffBaseMs: 1, backoffMaxMs: 5, checkpointMs: 20 };
 
 describe("download safety", function () {
   this.timeout(60_000);
+  const fx = useDownloadFixture({ engine: FAST, tmpPrefix: "putio-safe-" });
+  const { scheduler, assertSameAsRemote, downloadRequests } = fx;
   let emu: Emulator;
-  let client: PutioClient;
   let work: string;
   let target: string;
-  const schedulers: DownloadScheduler[] = [];
-
-  function scheduler(limits: Partial<DownloadLimits> = {}, engine: Partial<EngineOptions> = {}, fsLayer?: LocalFs): DownloadScheduler {
-    const s = new DownloadScheduler(client, limits, { engine: { ...FAST, ...engine }, fs: fsLayer });
-    schedulers.push(s);
-    return s;
-  }
-  const downloadRequests = () => emu.requests.filter((r) => r.path.startsWith("/download/"));
-
-  function assertSameAsRemote(local: string, fileId: number): void {
-    const want = emu.state.fileBytes(fileId);
-    const got = fs.readFileSync(local);
-    assert.equal(crcHex(got), emu.state.getFile(fileId)!.crc32, `crc32 of ${local}`);
-    assert.ok(got.equals(want), `bytes of ${local}`);
-  }
-
-  beforeEach(async () => {
-    emu = await startEmulator();
-    client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-safe-"));
-    target = path.join(work, "target");
-  });
-  afterEach(async () => {
-    await Promise.all(schedulers.splice(0).map((s) => s.close()));
-    await client.close();
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ emu, work, target } = fx));
 
   describe("names that collide", () => {
     const COLLIDING = [

@@ -9,19 +9,9 @@ import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab, type FlowNode } from "./nr";
 import { defaultNode, nodeDefinitions, registeredNodes } from "./support/node-defs";
+import { seeded } from "./support/random";
 
 const ROOT = path.join(__dirname, "..", "..");
-
-/** A small seeded PRNG (mulberry32) so a failure can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE_STRINGS = [
   "",
@@ -143,7 +133,7 @@ describe("fuzzed input: every node survives hostile messages @nr", function () {
 
   for (const def of defs) {
     it(`${def.type}: each of ${MESSAGES_PER_NODE} random messages ends exactly once, errors are clear`, async () => {
-      const rand = prng(0x5eed + def.type.length);
+      const rand = seeded(0x5eed + def.type.length);
       const flow = withTab([
         { id: "acc", type: "putio-account", name: "fuzz account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, webUrl: emu.apiUrl },
         defaultNode(

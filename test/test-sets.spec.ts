@@ -78,7 +78,16 @@ describe("test sets: every spec that starts Node-RED runs on both runtimes, and 
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "putio-sets-")), "tests.json");
     const r = spawnSync(
       process.execPath,
-      [require.resolve("mocha/bin/mocha.js"), "--dry-run", "--reporter", "json", "--reporter-option", `output=${out}`, "dist/test/**/*.spec.js"],
+      [
+        ...process.execArgv,
+        require.resolve("mocha/bin/mocha.js"),
+        "--dry-run",
+        "--reporter",
+        "json",
+        "--reporter-option",
+        `output=${out}`,
+        "dist/test/**/*.spec.js",
+      ],
       { cwd: ROOT, encoding: "utf8" },
     );
     assert.equal(r.status, 0, r.stderr);

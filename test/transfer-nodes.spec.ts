@@ -4,6 +4,7 @@ import request from "supertest";
 import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
 import { diskStore } from "./support/disk-store";
+import { seeded } from "./support/random";
 
 const accountNode = require("../nodes/putio-account");
 const addNode = require("../nodes/putio-transfer-add");
@@ -13,16 +14,6 @@ const watchNode = require("../nodes/putio-transfer-watch");
 const hash = (n: number) => n.toString(16).padStart(40, "0");
 const magnet = (n: number, name = `Show.S01E${String(n).padStart(2, "0")}`) => `magnet:?xt=urn:btih:${hash(n)}&dn=${name}`;
 const TORRENT = Buffer.from("d8:announce13:http://t/ann4:infod4:name5:a.iso12:piece lengthi16384e6:pieces0:6:lengthi5eee");
-
-/** A seeded PRNG (mulberry32) so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Wait for a condition; mocha's timeout bounds it (`what` names it when reading a failure). */
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -347,7 +338,7 @@ describe("transfer nodes @nr", function () {
 
     it("200 transfers, socket dropped at random moments: every completion sent exactly once", async function () {
       this.timeout(120_000);
-      const rand = prng(42);
+      const rand = seeded(42);
       await load();
       await ready();
       const ids: number[] = [];

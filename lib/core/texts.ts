@@ -361,7 +361,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
     "__attempted__: put.io stored a file (id __id__) whose CRC32 __remote__ differs from the local file's __local__. Delete it on put.io and upload again.",
   "upload.file-changed": "__attempted__: the local file changed while it was uploaded; upload it again when it is not being written",
 
-  // The backup of a local folder (lib/upload/backup.ts): why one path was not backed up.
+  // The backup of a local folder (lib/backup/): why one path was not backed up.
   "backup.no-file-types": "a backup cannot filter by put.io file type (local files have none): filter by extensions instead",
   "backup.reserved-name": 'names starting with "__prefix__" are reserved for the backup\'s temporary copies',
   "backup.name-clash": 'its name differs from "__other__" only in Unicode form, which put.io may take for one name: "__other__" is backed up',
