@@ -14,6 +14,7 @@ import { t, type Text } from "../core/texts";
 import { checkName } from "../core/wire";
 import type { PutioFile } from "../domains/files";
 import type { Transfer } from "../domains/transfers";
+import { hideInError } from "./redact";
 import { pollingWaiter, type TransferWaiter } from "./wait";
 
 export interface CopyOptions {
@@ -124,6 +125,16 @@ function mayBeQueueFull(err: unknown): boolean {
 }
 
 export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummary> {
+  // Every storage URL handed to the target, so that no text of the job can show one (redact.ts).
+  const handedOver = new Set<string>();
+  try {
+    return await runCopy(opts, handedOver);
+  } catch (err) {
+    throw hideInError(err, handedOver);
+  }
+}
+
+async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<CopySummary> {
   const { from, to } = opts;
   // One signal for the job: the caller's, or a failure that ends the job (the other workers stop too).
   const stop = new AbortController();
@@ -140,8 +151,10 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
   const fail = (path: string, err: unknown) => {
     if (signal.aborted) throw signal.reason instanceof PutioAbortError ? signal.reason : new PutioAbortError(jobAttempt, signal.reason);
     if (isFatal(err)) throw err;
-    const e =
-      err instanceof PutioBaseError ? err : new PutioBaseError(t("op.copy-file", { path }), t("plain", { text: String((err as Error)?.message ?? err) }));
+    const e = hideInError(
+      err instanceof PutioBaseError ? err : new PutioBaseError(t("op.copy-file", { path }), t("plain", { text: String((err as Error)?.message ?? err) })),
+      handedOver,
+    );
     summary.failed.push({ path, error: e.message, code: e.code, text: e.text });
   };
 
@@ -257,7 +270,6 @@ export async function copyBetweenAccounts(opts: CopyOptions): Promise<CopySummar
 
   // The copies, a few at a time. On abort, what this job started on the target is cancelled.
   const active = new Set<number>();
-  const handedOver = new Set<string>();
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {

@@ -54,6 +54,29 @@ export interface Knobs {
   transferContents: Record<string, Array<{ name: string; data: Buffer }>>;
   /** transfers/add beyond this many active (not finished) transfers answers 403 TOO_MANY_ACTIVE_TRANSFERS (real limit and error unpublished). */
   maxActiveTransfers: number | null;
+  /**
+   * Scripted API errors, each for the next `times` requests it matches (method, path, the token).
+   * `after: true` runs the route first and then answers the error: a lost answer (the change took
+   * effect, the client saw a 502). `{url}` in `message` is the request's `url` field, as put.io's
+   * texts may quote what they were about.
+   */
+  apiFaults: ApiFault[];
+  /** Disk size per token (bytes) instead of the 1 TiB plan: a transfer that does not fit is refused on add (see routes-transfers.ts). */
+  diskSize: Record<string, number>;
+}
+
+export interface ApiFault {
+  method?: string;
+  /** The path, exactly ("/v2/transfers/add") or as a pattern. */
+  path: string | RegExp;
+  token?: string;
+  status: number;
+  errorType?: string;
+  message?: string;
+  after?: boolean;
+  /** Matching requests let through before this fault applies. */
+  skip?: number;
+  times: number;
 }
 
 export function defaultKnobs(): Knobs {
@@ -85,5 +108,7 @@ export function defaultKnobs(): Knobs {
     mp4FailNext: 0,
     transferContents: {},
     maxActiveTransfers: null,
+    apiFaults: [],
+    diskSize: {},
   };
 }
