@@ -6,9 +6,9 @@
  * names a URL transfer is unpublished) and its transfer entry removed from the target's list.
  */
 import type { PutioClient } from "../client";
-import { PutioAbortError, PutioBaseError, PutioError, PutioInputError } from "../core/errors";
+import { PutioAbortError, PutioBaseError, PutioError, PutioInputError, PutioNetworkError, PutioTimeoutError } from "../core/errors";
 import { collect } from "../core/paginate";
-import { isTransferDone, isTransferFinished } from "../core/quirks";
+import { DISK_FULL_STATUSES, DISK_FULL_TYPE, NAME_TAKEN, isTransferDone, isTransferFinished } from "../core/quirks";
 import { abortableSleep, backoffDelay } from "../core/sleep";
 import { t, type Text } from "../core/texts";
 import { checkName } from "../core/wire";
@@ -209,6 +209,19 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
   const parentOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "");
   const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
+  /** mkdir: a folder of that name made meanwhile (another copy into the same target) is the one to use. */
+  async function makeFolder(parentId: number, name: string, attempted: Text): Promise<{ folder: PutioFile; created: boolean }> {
+    try {
+      return { folder: await to.files.createFolder(parentId, name, signal), created: true };
+    } catch (err) {
+      if (!(err instanceof PutioError) || err.errorType !== NAME_TAKEN) throw err;
+      const there = await to.files.child(parentId, name, signal);
+      if (!there) throw err;
+      if (!isFolder(there)) throw new PutioInputError(attempted, t("copy.file-in-the-way", { name }));
+      return { folder: there, created: false };
+    }
+  }
+
   // Folders in breadth-first order: a parent is always ensured before its children.
   for (const path of folders) {
     aborted();
@@ -227,12 +240,14 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
       if (existing && !isFolder(existing)) throw new PutioInputError(attempted, t("copy.file-in-the-way", { name }));
       if (existing) targetIds.set(path, existing.id);
       else {
-        const created = await to.files.createFolder(parentId, name, signal);
-        (await childrenOnTarget(parentId)).push(created);
-        // A new folder is empty: no listing needed.
-        listings.set(created.id, Promise.resolve([]));
-        targetIds.set(path, created.id);
-        summary.folders++;
+        const made = await makeFolder(parentId, name, attempted);
+        targetIds.set(path, made.folder.id);
+        if (made.created) {
+          (await childrenOnTarget(parentId)).push(made.folder);
+          // A new folder is empty: no listing needed.
+          listings.set(made.folder.id, Promise.resolve([]));
+          summary.folders++;
+        }
       }
     } catch (err) {
       failedDirs.add(path);
@@ -241,7 +256,7 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
   }
 
   // Files: skip what is already there, refuse what would overwrite, queue the rest.
-  const todo: Array<SourceFile & { parentId: number }> = [];
+  const todo: Todo[] = [];
   // put.io can hold two files of one name in a folder: only the first one gets that name on the target.
   const planned = new Set<string>();
   for (const f of sourceFiles) {
@@ -258,17 +273,18 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
       if (planned.has(`${parentId}/${f.file.name}`)) throw new PutioInputError(attempted, t("copy.same-name-twice", { name: f.file.name }));
       planned.add(`${parentId}/${f.file.name}`);
       const existing = (await childrenOnTarget(parentId)).find((c) => c.name === f.file.name);
-      if (existing) {
-        if (!isFolder(existing) && sameContent(existing, f.file)) summary.skipped.push({ path: f.path, size: existing.size, fileId: existing.id });
-        else throw new PutioInputError(attempted, t("copy.name-taken", { name: f.file.name }));
-      } else todo.push({ ...f, parentId });
+      if (existing) summary.skipped.push(alreadyThere(f, existing, attempted));
+      else todo.push({ ...f, parentId });
     } catch (err) {
       fail(f.path, err);
     }
   }
   report();
 
-  // The copies, a few at a time. On abort, what this job started on the target is cancelled.
+  // The copies, a few at a time.
+  const claims = claimsOn(to);
+  const job = Symbol("copy job");
+  /** Transfers this job added and is working on (cancelled if the job fails). */
   const active = new Set<number>();
   let next = 0;
   const worker = async () => {
@@ -276,8 +292,8 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
       aborted();
       const f = todo[next++]!;
       try {
-        const copied = await copyOne(f, active);
-        summary.copied.push(copied);
+        const done = await copyOne(f);
+        (done.skipped ? summary.skipped : summary.copied).push(done.entry);
       } catch (err) {
         fail(f.path, err);
       }
@@ -285,41 +301,111 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
     }
   };
 
-  async function copyOne(f: SourceFile & { parentId: number }, activeIds: Set<number>): Promise<CopiedEntry> {
-    const attempted = t("op.copy-file", { path: f.path });
-    let transfer: Transfer | null = null;
-    for (let attempt = 0; !transfer; attempt++) {
+  /**
+   * Add the file's transfer on the target. An add whose answer was lost (a 5xx or a cut
+   * connection after put.io took it) is found in the target's list by its URL, not added twice.
+   */
+  async function addTransfer(f: Todo, attempted: Text): Promise<Transfer> {
+    for (let attempt = 0; ; attempt++) {
       // A fresh address each attempt: a signed one expires while we wait.
       const url = checkStorageUrl(await from.files.downloadUrl(f.file.id, signal), attempted);
+      // Known before the answer: an add cut short may still have reached put.io.
+      handedOver.add(url);
       try {
-        // Known before the answer: an add cut short by an abort may still have reached put.io.
-        handedOver.add(url);
-        transfer = await to.transfers.add(url, { saveParentId: f.parentId, signal });
+        return await to.transfers.add(url, { saveParentId: f.parentId, signal });
       } catch (err) {
-        if (!mayBeQueueFull(err) || attempt + 1 >= addAttempts) {
-          if (mayBeQueueFull(err)) throw new PutioBaseError(attempted, t("copy.queue-full", { attempted, count: attempt + 1, detail: (err as Error).message }));
+        if (isFatal(err) || signal.aborted) throw err;
+        const unsure = mayHaveTakenEffect(err);
+        if (unsure) {
+          const found = await transferOf(url, f.parentId);
+          if (found) return found;
+        }
+        const avail = await diskFull(err, f.file.size);
+        if (avail !== null) throw new PutioBaseError(attempted, t("copy.disk-full", { attempted, avail, size: f.file.size }));
+        const queueFull = mayBeQueueFull(err);
+        if ((!queueFull && !unsure) || attempt + 1 >= addAttempts) {
+          if (queueFull) throw new PutioBaseError(attempted, t("copy.queue-full", { attempted, count: attempt + 1, detail: (err as Error).message }));
           throw err;
         }
         await abortableSleep(backoffDelay(attempt, backoff.base, backoff.max), signal).catch(() => aborted());
       }
     }
-    const id = transfer.id;
-    activeIds.add(id);
-    progress.active = activeIds.size;
-    report();
+  }
+
+  /** The target's transfer of this URL into this folder, if there is one (read from its list). */
+  async function transferOf(url: string, parentId: number): Promise<Transfer | null> {
+    for await (const tr of to.transfers.list({ signal })) if (tr.source === url && (tr.save_parent_id ?? parentId) === parentId) return tr;
+    return null;
+  }
+
+  /**
+   * The free space when a refusal of an add means the target's disk is full, else null. put.io's
+   * answer for a full disk is unpublished (core/quirks.ts): a refusal of that kind is checked
+   * against the account's free space, so a full disk is said at once and not waited out.
+   */
+  async function diskFull(err: unknown, size: number): Promise<number | null> {
+    if (!(err instanceof PutioError)) return null;
+    const named = DISK_FULL_TYPE.test(err.errorType);
+    if (!named && !DISK_FULL_STATUSES.includes(err.statusCode)) return null;
+    try {
+      const { disk } = await to.account.info(signal);
+      return named || disk.avail < size ? disk.avail : null;
+    } catch (e) {
+      if (isFatal(e)) throw e;
+      return named ? 0 : null;
+    }
+  }
+
+  async function copyOne(f: Todo): Promise<{ skipped: boolean; entry: CopiedEntry }> {
+    const attempted = t("op.copy-file", { path: f.path });
+    for (let round = 0; ; round++) {
+      const transfer = await addTransfer(f, attempted);
+      const owner = claims.get(transfer.id);
+      const elsewhere = typeof transfer.save_parent_id === "number" && transfer.save_parent_id !== f.parentId;
+      if ((owner && owner.job !== job) || elsewhere) {
+        // put.io answered an active transfer of the same URL (core/quirks.ts) that another copy
+        // added: it is theirs. Once they are done with it, look again, and add ours if still needed.
+        if (round >= 3) throw new PutioBaseError(attempted, t("copy.duplicate-transfer", { attempted }));
+        if (owner) await untilSettled(owner.done, signal);
+        else await waitFor(transfer.id, signal).catch((err: unknown) => (isFatal(err) || signal.aborted ? Promise.reject(err) : undefined));
+        aborted();
+        const there = await to.files.child(f.parentId, f.file.name, signal);
+        if (there) return { skipped: true, entry: alreadyThere(f, there, attempted) };
+        continue;
+      }
+      let release = () => {};
+      const done = new Promise<void>((r) => (release = r));
+      claims.set(transfer.id, { job, done, release });
+      active.add(transfer.id);
+      progress.active = active.size;
+      report();
+      const settle = () => {
+        claims.delete(transfer.id);
+        active.delete(transfer.id);
+        progress.active = active.size;
+        release();
+      };
+      try {
+        const result = await finish(f, transfer.id, attempted);
+        settle();
+        return result;
+      } catch (err) {
+        // Aborted: the transfer stays active (the abort below cancels it) until the job is over.
+        if (!signal.aborted) settle();
+        throw err;
+      }
+    }
+  }
+
+  /** Wait for the job's transfer, verify the copy, give it the source's name and clean its entry. */
+  async function finish(f: Todo, id: number, attempted: Text): Promise<{ skipped: boolean; entry: CopiedEntry }> {
     let finished: Transfer;
     try {
       finished = await waitFor(id, signal);
     } catch (err) {
-      if (err instanceof PutioError && err.statusCode === 404) {
-        activeIds.delete(id);
-        throw new PutioBaseError(attempted, t("copy.transfer-gone", { attempted }));
-      }
-      // Still active on the target: an abort cancels it.
+      if (err instanceof PutioError && err.statusCode === 404) throw new PutioBaseError(attempted, t("copy.transfer-gone", { attempted }));
       throw err;
     }
-    activeIds.delete(id);
-    progress.active = activeIds.size;
     // Finished either way: its entry leaves the target's list (best effort; the copy is what counts).
     const clean = () => to.transfers.clean([id], signal).catch((e: unknown) => (isFatal(e) ? Promise.reject(e) : undefined));
     if (!isTransferDone(finished.status) || typeof finished.file_id !== "number") {
@@ -346,36 +432,93 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
         else await to.files.rename(fileId, f.file.name, signal);
       } catch (err) {
         if (isFatal(err)) throw err;
+        // The name was taken meanwhile: by the same bytes (another copy won), ours is one too many.
+        const there =
+          err instanceof PutioError && err.errorType === NAME_TAKEN ? await to.files.child(f.parentId, f.file.name, signal).catch(() => null) : null;
         // Under put.io's name for it, the copy would be a stray: it goes to the trash.
         await to.files.delete([fileId], { signal });
         await clean();
+        if (there && there.id !== fileId && !isFolder(there) && sameContent(there, f.file))
+          return { skipped: true, entry: { path: f.path, size: there.size, fileId: there.id } };
         throw err;
       }
     }
     await clean();
-    return { path: f.path, size: copy.size, fileId };
+    return { skipped: false, entry: { path: f.path, size: copy.size, fileId } };
   }
 
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, () => worker()));
   } catch (err) {
     stop.abort(err);
-    // Stop what this job started (also an add whose answer the abort cut off); the signal has
-    // fired, so these calls get a time limit of their own. Best effort: the job failed anyway.
+    // Stop what this job started (also an add whose answer the abort cut off, never another
+    // copy's transfer); the signal has fired, so these calls get a time limit of their own. Best
+    // effort: the job failed anyway.
+    const ids = new Set(active);
     if (handedOver.size) {
-      const ids = new Set(active);
       try {
-        for await (const tr of to.transfers.list({ signal: AbortSignal.timeout(10_000) }))
-          if (tr.source && handedOver.has(tr.source) && !isTransferFinished(tr.status)) ids.add(tr.id);
+        for await (const tr of to.transfers.list({ signal: AbortSignal.timeout(10_000) })) {
+          const owner = claims.get(tr.id);
+          if (tr.source && handedOver.has(tr.source) && !isTransferFinished(tr.status) && (!owner || owner.job === job)) ids.add(tr.id);
+        }
       } catch {
         /* the ids we know are cancelled below all the same */
       }
-      if (ids.size) await to.transfers.cancel([...ids], AbortSignal.timeout(10_000)).catch(() => undefined);
     }
+    if (ids.size) await to.transfers.cancel([...ids], AbortSignal.timeout(10_000)).catch(() => undefined);
     throw err;
+  } finally {
+    // Whoever waits on one of this job's transfers goes on.
+    for (const [id, c] of claims) {
+      if (c.job !== job) continue;
+      claims.delete(id);
+      c.release();
+    }
   }
   report();
   return summary;
+}
+
+type Todo = SourceFile & { parentId: number };
+
+/** A transfer a live copy job works on, per target account: put.io answers the same transfer to an add of the same URL. */
+interface Claim {
+  job: symbol;
+  /** Settles when that job is done with the transfer. */
+  done: Promise<void>;
+  release: () => void;
+}
+const claimsByTarget = new WeakMap<PutioClient, Map<number, Claim>>();
+function claimsOn(to: PutioClient): Map<number, Claim> {
+  let m = claimsByTarget.get(to);
+  if (!m) claimsByTarget.set(to, (m = new Map()));
+  return m;
+}
+
+/** Resolves when `p` settles; rejects with the abort when the signal fires first. */
+function untilSettled(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    void p.then(
+      () => (signal.removeEventListener("abort", onAbort), resolve()),
+      () => (signal.removeEventListener("abort", onAbort), resolve()),
+    );
+  });
+}
+
+/** An error after which the request may have taken effect on put.io (its answer was lost). */
+function mayHaveTakenEffect(err: unknown): boolean {
+  if (err instanceof PutioNetworkError) return err.mayHaveTakenEffect;
+  return err instanceof PutioTimeoutError || (err instanceof PutioError && err.statusCode >= 500);
+}
+
+/** The source's copy when `there` (same name on the target) holds its bytes; else why it cannot be copied there. */
+function alreadyThere(f: SourceFile, there: PutioFile, attempted: Text): CopiedEntry {
+  if (isFolder(there)) throw new PutioInputError(attempted, t("copy.folder-in-the-way", { name: f.file.name }));
+  if (!sameContent(there, f.file)) throw new PutioInputError(attempted, t("copy.name-taken", { name: f.file.name }));
+  return { path: f.path, size: there.size, fileId: there.id };
 }
 
 /** Same bytes as far as put.io can tell: the size, and the CRC32 when both have one. */
