@@ -1,11 +1,17 @@
 /**
  * lib/copy as jobs on a shared target: two copies of one source at once (same or different
- * targets), a full disk on the target, a folder where a file goes.
+ * targets), a full disk on the target, a folder where a file goes; and as jobs that outlive an
+ * interruption: a crash (nothing runs after it), a lost answer, a failed read after completion,
+ * a removed node, each followed by a re-run that must copy nothing twice and leave nothing behind.
  */
 import * as assert from "node:assert/strict";
 import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { PutioClient } from "../lib/client";
-import { copyBetweenAccounts, pollingWaiter, type CopyOptions, type CopySummary } from "../lib/copy";
+import { PutioAbortError } from "../lib/core/errors";
+import { CopyJournal, copyBetweenAccounts, pollingWaiter, undoCopies, type CopyLedger, type CopyOptions, type CopyRecord, type CopySummary } from "../lib/copy";
 import { Emulator, startEmulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
 
@@ -123,5 +129,152 @@ describe("lib/copy: jobs sharing a target account", function () {
       emu.state.listChildren(destS.id, tokenB).map((x) => x.id),
       [theirs.id],
     );
+  });
+
+  describe("interrupted jobs and their journal", () => {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-copy-journal-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const journalFile = () => path.join(dir, "copy.json");
+
+    /**
+     * A crash: from now on nothing of the job reaches B or the journal (SIGKILL runs no code), then
+     * the process is gone. The journal as it was on disk is what the next process reads.
+     */
+    function crashable(ledger: CopyLedger): { ledger: CopyLedger; crash(): void } {
+      let dead = false;
+      return {
+        ledger: {
+          records: () => ledger.records(),
+          put: (r: CopyRecord) => (dead ? new Promise<void>(() => {}) : ledger.put(r)),
+          remove: (s: number, p: number) => (dead ? new Promise<void>(() => {}) : ledger.remove(s, p)),
+        },
+        crash: () => void (dead = true),
+      };
+    }
+
+    /** Crash the job once `until()` holds; B hears nothing of it afterwards (all its calls fail for a while). */
+    async function crashWhen(opts: Partial<CopyOptions> & { sourceId: number; targetFolderId: number }, until: () => boolean): Promise<void> {
+      const journal = new CopyJournal(journalFile());
+      const c = crashable(journal);
+      const ac = new AbortController();
+      const p = job({ ...opts, journal: c.ledger, signal: ac.signal });
+      p.catch(() => {});
+      while (!until()) await new Promise((r) => setTimeout(r, 5));
+      c.crash();
+      emu.knobs.apiFaults.push({ path: /./, token: tokenB, status: 502, times: 1_000_000 });
+      ac.abort();
+      await assert.rejects(p, (err: unknown) => err instanceof PutioAbortError);
+      await journal.close();
+      emu.knobs.apiFaults = [];
+    }
+
+    /** B's view of the copy: each source file once, verified, no transfer, nothing in the trash, no stray. */
+    function assertOneCopyEach(folderId: number, expected: Map<string, string>) {
+      assert.deepEqual(new Map(emu.state.listChildren(folderId, tokenB).map((f) => [f.name, `${f.size}:${f.crc32}`])), expected);
+      assert.deepEqual(emu.state.transfers(tokenB), []);
+    }
+
+    it("a crash while B holds queued transfers: the re-run adopts them, copies nothing twice, leaves no stray or transfer", async () => {
+      const show = seedShow();
+      await crashWhen({ sourceId: show.id, targetFolderId: 0, concurrency: 4 }, () => emu.state.transfers(tokenB).length >= 4);
+      // Meanwhile B finishes the queued transfers (under put.io's names for them).
+      await emu.advance(10_000);
+      if (process.env.COPY_DEBUG)
+        console.log(
+          JSON.stringify(await new CopyJournal(journalFile()).records()),
+          emu.state.transfers(tokenB).map((x) => [x.id, x.status, x.file_id]),
+        );
+      const summary = await whileClockRuns(emu, job({ sourceId: show.id, targetFolderId: 0, journal: new CopyJournal(journalFile()) }));
+      if (process.env.COPY_DEBUG)
+        console.log(
+          JSON.stringify(summary),
+          emu.requests
+            .filter((r) => r.token === tokenB)
+            .slice(-30)
+            .map((r) => `${r.method} ${r.path} ${r.status}`),
+        );
+      assert.deepEqual(summary.failed, []);
+      assert.equal(summary.copied.length + summary.skipped.length, 5);
+      assertOneCopyEach(emu.state.listChildren(0, tokenB).find((f) => f.name === "Show")!.id, show.files);
+      assert.deepEqual(emu.state.trashed(tokenB), []);
+      assert.ok(!fs.existsSync(journalFile()), "nothing left under way");
+      // And once more: all there, nothing to do.
+      const again = await whileClockRuns(emu, job({ sourceId: show.id, targetFolderId: 0, journal: new CopyJournal(journalFile()) }));
+      assert.deepEqual([again.copied.length, again.skipped.length, again.failed.length], [0, 5, 0]);
+    });
+
+    it("an add whose answer was lost (502 after put.io took it) is found, not added twice", async () => {
+      const f = emu.state.addFile(0, "lost.bin", crypto.randomBytes(3000));
+      emu.knobs.apiFaults = [{ method: "POST", path: "/v2/transfers/add", token: tokenB, status: 502, after: true, times: 1 }];
+      const summary = await whileClockRuns(emu, job({ sourceId: f.id, targetFolderId: 0, journal: new CopyJournal(journalFile()) }));
+      assert.deepEqual(summary.failed, []);
+      assert.equal(summary.copied.length, 1);
+      assertOneCopyEach(0, new Map([["lost.bin", `${f.size}:${f.crc32}`]]));
+      assert.deepEqual(emu.state.trashed(tokenB), []);
+    });
+
+    it("a read of the copy that fails after its transfer completed: the file fails, and the re-run adopts that copy", async () => {
+      const f = emu.state.addFile(0, "late.bin", crypto.randomBytes(3000));
+      // Every read of a file by id on B fails for this run (the first is the target folder: let it through).
+      emu.knobs.apiFaults = [{ method: "GET", path: /^\/v2\/files\/\d+$/, token: tokenB, status: 404, skip: 1, times: 50 }];
+      const first = await whileClockRuns(emu, job({ sourceId: f.id, targetFolderId: 0, journal: new CopyJournal(journalFile()) }));
+      assert.equal(first.failed.length, 1);
+      emu.knobs.apiFaults = [];
+      const summary = await whileClockRuns(emu, job({ sourceId: f.id, targetFolderId: 0, journal: new CopyJournal(journalFile()) }));
+      assert.deepEqual(summary.failed, []);
+      assertOneCopyEach(0, new Map([["late.bin", `${f.size}:${f.crc32}`]]));
+      assert.deepEqual(emu.state.trashed(tokenB), []);
+    });
+
+    it("a crash after the add went out and before its answer, with the transfer entry cleaned by the user: the re-run knows its copy by size and CRC32", async () => {
+      const f = emu.state.addFile(0, "blind.bin", crypto.randomBytes(3000));
+      await crashWhen({ sourceId: f.id, targetFolderId: 0 }, () => emu.state.transfers(tokenB).length >= 1);
+      const records = await new CopyJournal(journalFile()).records();
+      assert.equal(records.length, 1);
+      // As if the answer never came: the journal knows only that an add went out.
+      const j = new CopyJournal(journalFile());
+      await j.put({ ...records[0]!, transfer: undefined });
+      await j.close();
+      await emu.advance(10_000);
+      const [stray] = emu.state.listChildren(0, tokenB);
+      assert.notEqual(stray!.name, "blind.bin");
+      emu.state.removeTransfer(emu.state.transferMap.get(emu.state.transfers(tokenB)[0]!.id as number)!);
+      const summary = await whileClockRuns(emu, job({ sourceId: f.id, targetFolderId: 0, journal: new CopyJournal(journalFile()) }));
+      assert.deepEqual(summary.failed, []);
+      assert.deepEqual(
+        summary.copied.map((c) => c.fileId),
+        [stray!.id],
+      );
+      assertOneCopyEach(0, new Map([["blind.bin", `${f.size}:${f.crc32}`]]));
+    });
+
+    it("a removed node undoes what its interrupted copies left: transfers cancelled, unnamed copies trashed, finished copies kept", async () => {
+      const show = seedShow();
+      const journal = new CopyJournal(journalFile());
+      const ac = new AbortController();
+      const p = job({ sourceId: show.id, targetFolderId: 0, concurrency: 2, journal, signal: ac.signal });
+      p.catch(() => {});
+      // Two finish, two more are queued.
+      while (emu.state.transfers(tokenB).length < 2) await new Promise((r) => setTimeout(r, 5));
+      await whileClockRuns(
+        emu,
+        (async () => {
+          while (emu.state.listChildren(emu.state.listChildren(0, tokenB)[0]!.id, tokenB).filter((x) => x.name.startsWith("E")).length < 2)
+            await new Promise((r) => setTimeout(r, 5));
+        })(),
+      );
+      while (emu.state.transfers(tokenB).filter((x) => x.status === "IN_QUEUE").length < 2) await new Promise((r) => setTimeout(r, 5));
+      ac.abort();
+      await assert.rejects(p);
+      assert.ok(emu.state.transfers(tokenB).length > 0, "an abort with a journal leaves them for a resume");
+      await undoCopies(b, journal);
+      assert.deepEqual(emu.state.transfers(tokenB), []);
+      await emu.advance(10_000);
+      const folder = emu.state.listChildren(0, tokenB)[0]!;
+      const names = emu.state.listChildren(folder.id, tokenB).map((x) => x.name);
+      assert.ok(names.length >= 2 && names.every((n) => show.files.has(n)), names.join());
+      assert.deepEqual(await journal.records(), []);
+    });
   });
 });

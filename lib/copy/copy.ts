@@ -11,9 +11,11 @@ import { collect } from "../core/paginate";
 import { DISK_FULL_STATUSES, DISK_FULL_TYPE, NAME_TAKEN, isTransferDone, isTransferFinished } from "../core/quirks";
 import { abortableSleep, backoffDelay } from "../core/sleep";
 import { t, type Text } from "../core/texts";
-import { checkName } from "../core/wire";
+import { checkName, parsePutioDate } from "../core/wire";
 import type { PutioFile } from "../domains/files";
 import type { Transfer } from "../domains/transfers";
+import { undoRecord, transferIsOf } from "./undo";
+import type { CopyLedger, CopyRecord } from "./journal";
 import { hideInError } from "./redact";
 import { pollingWaiter, type TransferWaiter } from "./wait";
 
@@ -34,6 +36,12 @@ export interface CopyOptions {
   addBackoffMs?: { base: number; max: number };
   onProgress?: (p: CopyProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Where the job keeps which target transfer and file carry which source file (journal.ts). With
+   * it, an abort leaves the job's transfers to a resumed job or a re-run, which adopts them; without
+   * it, an abort cancels them.
+   */
+  journal?: CopyLedger;
 }
 
 export interface CopyProgress {
@@ -184,6 +192,20 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
     }
   }
 
+  // What an earlier run of this node left under way on the target, by source file and folder.
+  const ledger = opts.journal ?? null;
+  const records = new Map<string, CopyRecord>();
+  for (const r of ledger ? await ledger.records() : []) records.set(`${r.source}>${r.parent}`, r);
+  const recordOf = (source: number, parent: number) => records.get(`${source}>${parent}`);
+  const remember = async (r: CopyRecord) => {
+    records.set(`${r.source}>${r.parent}`, r);
+    await ledger?.put(r);
+  };
+  const forget = async (source: number, parent: number) => {
+    if (!records.delete(`${source}>${parent}`)) return;
+    await ledger?.remove(source, parent);
+  };
+
   const progress: CopyProgress = { total: sourceFiles.length, done: 0, active: 0, copied: 0, skipped: 0, failed: 0 };
   const report = () => {
     progress.copied = summary.copied.length;
@@ -257,6 +279,7 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
 
   // Files: skip what is already there, refuse what would overwrite, queue the rest.
   const todo: Todo[] = [];
+  const leftovers: Array<{ record: CopyRecord; keep: number }> = [];
   // put.io can hold two files of one name in a folder: only the first one gets that name on the target.
   const planned = new Set<string>();
   for (const f of sourceFiles) {
@@ -273,13 +296,27 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
       if (planned.has(`${parentId}/${f.file.name}`)) throw new PutioInputError(attempted, t("copy.same-name-twice", { name: f.file.name }));
       planned.add(`${parentId}/${f.file.name}`);
       const existing = (await childrenOnTarget(parentId)).find((c) => c.name === f.file.name);
-      if (existing) summary.skipped.push(alreadyThere(f, existing, attempted));
-      else todo.push({ ...f, parentId });
+      const record = recordOf(f.file.id, parentId);
+      if (existing) {
+        summary.skipped.push(alreadyThere(f, existing, attempted));
+        // There already: what an earlier run left of this copy (a transfer, a second copy) goes.
+        if (record) leftovers.push({ record, keep: existing.id });
+      } else todo.push({ ...f, parentId, record });
     } catch (err) {
       fail(f.path, err);
     }
   }
   report();
+  for (const { record, keep } of leftovers) {
+    aborted();
+    try {
+      await undoRecord(to, record, { keep, signal });
+      await forget(record.source, record.parent);
+    } catch (err) {
+      if (isFatal(err) || signal.aborted) throw err;
+      /* left in the journal: the next run tries again */
+    }
+  }
 
   // The copies, a few at a time.
   const claims = claimsOn(to);
@@ -311,6 +348,7 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
       const url = checkStorageUrl(await from.files.downloadUrl(f.file.id, signal), attempted);
       // Known before the answer: an add cut short may still have reached put.io.
       handedOver.add(url);
+      await remember({ source: f.file.id, parent: f.parentId, name: f.file.name, size: f.file.size, crc32: f.file.crc32 ?? null, since: Date.now() });
       try {
         return await to.transfers.add(url, { saveParentId: f.parentId, signal });
       } catch (err) {
@@ -356,13 +394,19 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
     }
   }
 
-  async function copyOne(f: Todo): Promise<{ skipped: boolean; entry: CopiedEntry }> {
+  async function copyOne(f: Todo): Promise<Outcome> {
     const attempted = t("op.copy-file", { path: f.path });
+    if (f.record) {
+      const adopted = await adopt(f, f.record, attempted);
+      if (adopted) return adopted;
+    }
     for (let round = 0; ; round++) {
       const transfer = await addTransfer(f, attempted);
       const owner = claims.get(transfer.id);
       const elsewhere = typeof transfer.save_parent_id === "number" && transfer.save_parent_id !== f.parentId;
       if ((owner && owner.job !== job) || elsewhere) {
+        // Not ours: nothing of this job to keep track of.
+        await forget(f.file.id, f.parentId);
         // put.io answered an active transfer of the same URL (core/quirks.ts) that another copy
         // added: it is theirs. Once they are done with it, look again, and add ours if still needed.
         if (round >= 3) throw new PutioBaseError(attempted, t("copy.duplicate-transfer", { attempted }));
@@ -373,32 +417,73 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
         if (there) return { skipped: true, entry: alreadyThere(f, there, attempted) };
         continue;
       }
-      let release = () => {};
-      const done = new Promise<void>((r) => (release = r));
-      claims.set(transfer.id, { job, done, release });
-      active.add(transfer.id);
+      await remember({ ...recordOf(f.file.id, f.parentId)!, transfer: transfer.id });
+      return await run(f, transfer.id, attempted, null);
+    }
+  }
+
+  /**
+   * A copy an earlier run of this node left under way (its record): the file its transfer made,
+   * the transfer itself, a transfer whose add answer was lost (by its source, in the target's
+   * list), or a copy whose transfer entry is gone (by size and CRC32, made since the add). Null
+   * when none is left: the file is added again.
+   */
+  async function adopt(f: Todo, record: CopyRecord, attempted: Text): Promise<Outcome | null> {
+    const gone = (err: unknown) => (err instanceof PutioError && err.statusCode === 404 ? null : Promise.reject(err));
+    if (record.file !== undefined) {
+      const file = await to.files.get(record.file, signal).catch(gone);
+      if (file && !isFolder(file) && sameContent(file, f.file)) return run(f, record.transfer ?? null, attempted, file);
+    }
+    let tr = record.transfer !== undefined ? await to.transfers.get(record.transfer, signal).catch(gone) : null;
+    if (!tr) for await (const x of to.transfers.list({ signal })) if (transferIsOf(x, record)) tr = x;
+    if (tr && isTransferFinished(tr.status) && !isTransferDone(tr.status)) {
+      // It failed back then: its entry goes, and the file is added again.
+      await to.transfers.clean([tr.id], signal).catch((e: unknown) => (isFatal(e) ? Promise.reject(e) : undefined));
+      tr = null;
+    }
+    const owner = tr && claims.get(tr.id);
+    if (tr && (!owner || owner.job === job)) {
+      await remember({ ...record, transfer: tr.id });
+      return run(f, tr.id, attempted, null);
+    }
+    const since = record.since - STRAY_CLOCK_SLACK_MS;
+    const taken = new Set([...records.values()].map((r) => r.file));
+    const stray = (await listAll(to, f.parentId, signal)).find(
+      (c) => !isFolder(c) && c.name !== f.file.name && sameContent(c, f.file) && !taken.has(c.id) && (parsePutioDate(c.created_at)?.getTime() ?? 0) >= since,
+    );
+    if (stray) return run(f, null, attempted, stray);
+    await forget(f.file.id, f.parentId);
+    return null;
+  }
+
+  /** The job's own transfer (or a copy of it already made) to the end, claimed while it runs. */
+  async function run(f: Todo, transferId: number | null, attempted: Text, made: PutioFile | null): Promise<Outcome> {
+    // A copy adopted without its transfer is held under its source's id, negated (no transfer id is negative).
+    const key = transferId ?? -f.file.id;
+    aborted();
+    let release = () => {};
+    const done = new Promise<void>((r) => (release = r));
+    claims.set(key, { job, done, release });
+    active.add(key);
+    progress.active = active.size;
+    report();
+    try {
+      const result = made ? await place(f, made, transferId, attempted) : await finish(f, key, attempted);
+      active.delete(key);
+      return result;
+    } catch (err) {
+      // Aborted: the transfer stays in `active` for the cancel below (without a journal).
+      if (!signal.aborted) active.delete(key);
+      throw err;
+    } finally {
       progress.active = active.size;
-      report();
-      const settle = () => {
-        claims.delete(transfer.id);
-        active.delete(transfer.id);
-        progress.active = active.size;
-        release();
-      };
-      try {
-        const result = await finish(f, transfer.id, attempted);
-        settle();
-        return result;
-      } catch (err) {
-        // Aborted: the transfer stays active (the abort below cancels it) until the job is over.
-        if (!signal.aborted) settle();
-        throw err;
-      }
+      claims.delete(key);
+      release();
     }
   }
 
   /** Wait for the job's transfer, verify the copy, give it the source's name and clean its entry. */
-  async function finish(f: Todo, id: number, attempted: Text): Promise<{ skipped: boolean; entry: CopiedEntry }> {
+  async function finish(f: Todo, id: number, attempted: Text): Promise<Outcome> {
     let finished: Transfer;
     try {
       finished = await waitFor(id, signal);
@@ -410,10 +495,20 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
     const clean = () => to.transfers.clean([id], signal).catch((e: unknown) => (isFatal(e) ? Promise.reject(e) : undefined));
     if (!isTransferDone(finished.status) || typeof finished.file_id !== "number") {
       await clean();
+      await forget(f.file.id, f.parentId);
       throw new PutioBaseError(attempted, t("copy.transfer-failed", { attempted, detail: finished.error_message || finished.status }));
     }
     const fileId = finished.file_id as number;
-    const copy = await to.files.get(fileId, signal);
+    await remember({ ...recordOf(f.file.id, f.parentId)!, transfer: id, file: fileId });
+    return place(f, await to.files.get(fileId, signal), id, attempted);
+  }
+
+  /** The copy checked against the source, given the source's name, and its transfer entry cleaned. */
+  async function place(f: Todo, copy: PutioFile, id: number | null, attempted: Text): Promise<Outcome> {
+    const fileId = copy.id;
+    // Finished either way: its entry leaves the target's list (best effort; the copy is what counts).
+    const clean = () =>
+      id === null ? Promise.resolve() : to.transfers.clean([id], signal).catch((e: unknown) => (isFatal(e) ? Promise.reject(e) : undefined));
     const problem =
       isFolder(copy) || copy.size !== f.file.size
         ? t("copy.size-mismatch", { attempted, size: copy.size, expected: f.file.size })
@@ -424,6 +519,7 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
       // Not what the source holds: it must not stay looking like a copy.
       await to.files.delete([fileId], { signal });
       await clean();
+      await forget(f.file.id, f.parentId);
       throw new PutioBaseError(attempted, problem);
     }
     if (copy.name !== f.file.name || copy.parent_id !== f.parentId) {
@@ -438,12 +534,14 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
         // Under put.io's name for it, the copy would be a stray: it goes to the trash.
         await to.files.delete([fileId], { signal });
         await clean();
+        await forget(f.file.id, f.parentId);
         if (there && there.id !== fileId && !isFolder(there) && sameContent(there, f.file))
           return { skipped: true, entry: { path: f.path, size: there.size, fileId: there.id } };
         throw err;
       }
     }
     await clean();
+    await forget(f.file.id, f.parentId);
     return { skipped: false, entry: { path: f.path, size: copy.size, fileId } };
   }
 
@@ -454,8 +552,9 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
     // Stop what this job started (also an add whose answer the abort cut off, never another
     // copy's transfer); the signal has fired, so these calls get a time limit of their own. Best
     // effort: the job failed anyway.
-    const ids = new Set(active);
-    if (handedOver.size) {
+    // With a journal, they stay: its records let a resumed job or a re-run adopt them.
+    const ids = new Set(ledger ? [] : [...active].filter((id) => id > 0));
+    if (handedOver.size && !ledger) {
       try {
         for await (const tr of to.transfers.list({ signal: AbortSignal.timeout(10_000) })) {
           const owner = claims.get(tr.id);
@@ -479,7 +578,11 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
   return summary;
 }
 
-type Todo = SourceFile & { parentId: number };
+type Todo = SourceFile & { parentId: number; record?: CopyRecord };
+type Outcome = { skipped: boolean; entry: CopiedEntry };
+
+/** A copy made since its add, less this (the two machines' clocks differ), counts as the job's stray. */
+const STRAY_CLOCK_SLACK_MS = 10 * 60_000;
 
 /** A transfer a live copy job works on, per target account: put.io answers the same transfer to an add of the same URL. */
 interface Claim {
