@@ -40,7 +40,7 @@ describe("lib/copy: no storage URL or token in any text, whatever B answers", fu
   beforeEach(async () => {
     emu = await startEmulator();
     tokenB = emu.addUser({ username: "b" }).token;
-    const retry = { baseDelayMs: 1, maxDelayMs: 5, attempts: 2 };
+    const retry = { baseDelayMs: 1, maxDelayMs: 5, retries: 2 };
     a = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry });
     b = new PutioClient({ token: tokenB, apiUrl: emu.apiUrl, retry });
   });

@@ -192,6 +192,7 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
     }
   }
 
+  const copying = copiesOn(to);
   // What an earlier run of this node left under way on the target, by source file and folder.
   const ledger = opts.journal ?? null;
   const records = new Map<string, CopyRecord>();
@@ -301,7 +302,7 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
         summary.skipped.push(alreadyThere(f, existing, attempted));
         // There already: what an earlier run left of this copy (a transfer, a second copy) goes.
         if (record) leftovers.push({ record, keep: existing.id });
-      } else todo.push({ ...f, parentId, record });
+      } else todo.push({ ...f, parentId });
     } catch (err) {
       fail(f.path, err);
     }
@@ -309,6 +310,8 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
   report();
   for (const { record, keep } of leftovers) {
     aborted();
+    // Another live job works on that copy: its leftovers are its own.
+    if (copying.has(`${record.source}>${record.parent}`)) continue;
     try {
       await undoRecord(to, record, { keep, signal });
       await forget(record.source, record.parent);
@@ -394,10 +397,36 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
     }
   }
 
+  /**
+   * One source file into one target folder is copied by one job at a time (two jobs of one source
+   * and target, or a resumed job beside a re-run): the other waits, then finds the copy there.
+   */
   async function copyOne(f: Todo): Promise<Outcome> {
     const attempted = t("op.copy-file", { path: f.path });
-    if (f.record) {
-      const adopted = await adopt(f, f.record, attempted);
+    const key = `${f.file.id}>${f.parentId}`;
+    for (let other = copying.get(key); other; other = copying.get(key)) {
+      await untilSettled(other.done, signal);
+      aborted();
+      const there = await to.files.child(f.parentId, f.file.name, signal);
+      if (there) return { skipped: true, entry: alreadyThere(f, there, attempted) };
+    }
+    let release = () => {};
+    copying.set(key, { job, done: new Promise<void>((r) => (release = r)), release });
+    try {
+      // What the journal says now (another job of this node may have changed it meanwhile).
+      const record = ledger ? (await ledger.records()).find((r) => r.source === f.file.id && r.parent === f.parentId) : undefined;
+      if (record) records.set(key, record);
+      else records.delete(key);
+      return await copyAlone(f, record, attempted);
+    } finally {
+      copying.delete(key);
+      release();
+    }
+  }
+
+  async function copyAlone(f: Todo, record: CopyRecord | undefined, attempted: Text): Promise<Outcome> {
+    if (record) {
+      const adopted = await adopt(f, record, attempted);
       if (adopted) return adopted;
     }
     for (let round = 0; ; round++) {
@@ -491,11 +520,8 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
       if (err instanceof PutioError && err.statusCode === 404) throw new PutioBaseError(attempted, t("copy.transfer-gone", { attempted }));
       throw err;
     }
-    // Finished either way: its entry leaves the target's list (best effort; the copy is what counts).
-    const clean = () => to.transfers.clean([id], signal).catch((e: unknown) => (isFatal(e) ? Promise.reject(e) : undefined));
     if (!isTransferDone(finished.status) || typeof finished.file_id !== "number") {
-      await clean();
-      await forget(f.file.id, f.parentId);
+      await cleanAndForget(f, id);
       throw new PutioBaseError(attempted, t("copy.transfer-failed", { attempted, detail: finished.error_message || finished.status }));
     }
     const fileId = finished.file_id as number;
@@ -506,9 +532,6 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
   /** The copy checked against the source, given the source's name, and its transfer entry cleaned. */
   async function place(f: Todo, copy: PutioFile, id: number | null, attempted: Text): Promise<Outcome> {
     const fileId = copy.id;
-    // Finished either way: its entry leaves the target's list (best effort; the copy is what counts).
-    const clean = () =>
-      id === null ? Promise.resolve() : to.transfers.clean([id], signal).catch((e: unknown) => (isFatal(e) ? Promise.reject(e) : undefined));
     const problem =
       isFolder(copy) || copy.size !== f.file.size
         ? t("copy.size-mismatch", { attempted, size: copy.size, expected: f.file.size })
@@ -518,8 +541,7 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
     if (problem) {
       // Not what the source holds: it must not stay looking like a copy.
       await to.files.delete([fileId], { signal });
-      await clean();
-      await forget(f.file.id, f.parentId);
+      await cleanAndForget(f, id);
       throw new PutioBaseError(attempted, problem);
     }
     if (copy.name !== f.file.name || copy.parent_id !== f.parentId) {
@@ -528,21 +550,39 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
         else await to.files.rename(fileId, f.file.name, signal);
       } catch (err) {
         if (isFatal(err)) throw err;
-        // The name was taken meanwhile: by the same bytes (another copy won), ours is one too many.
-        const there =
-          err instanceof PutioError && err.errorType === NAME_TAKEN ? await to.files.child(f.parentId, f.file.name, signal).catch(() => null) : null;
-        // Under put.io's name for it, the copy would be a stray: it goes to the trash.
-        await to.files.delete([fileId], { signal });
-        await clean();
-        await forget(f.file.id, f.parentId);
-        if (there && there.id !== fileId && !isFolder(there) && sameContent(there, f.file))
-          return { skipped: true, entry: { path: f.path, size: there.size, fileId: there.id } };
-        throw err;
+        // A rename whose answer was lost may have taken effect.
+        const now = mayHaveTakenEffect(err) ? await to.files.get(fileId, signal).catch(() => null) : null;
+        if (!now || now.name !== f.file.name || now.parent_id !== f.parentId) {
+          // The name was taken meanwhile: by the same bytes (another copy won), ours is one too many.
+          const there =
+            err instanceof PutioError && err.errorType === NAME_TAKEN ? await to.files.child(f.parentId, f.file.name, signal).catch(() => null) : null;
+          // Under put.io's name for it, the copy would be a stray: it goes to the trash.
+          await to.files.delete([fileId], { signal });
+          await cleanAndForget(f, id);
+          if (there && there.id !== fileId && !isFolder(there) && sameContent(there, f.file))
+            return { skipped: true, entry: { path: f.path, size: there.size, fileId: there.id } };
+          throw err;
+        }
       }
     }
-    await clean();
-    await forget(f.file.id, f.parentId);
+    await cleanAndForget(f, id);
     return { skipped: false, entry: { path: f.path, size: copy.size, fileId } };
+  }
+
+  /**
+   * The transfer's entry leaves the target's list, then the record goes. A clean that failed keeps
+   * the record: the next run removes the entry (the copy itself is what counts now).
+   */
+  async function cleanAndForget(f: Todo, id: number | null): Promise<void> {
+    if (id !== null) {
+      try {
+        await to.transfers.clean([id], signal);
+      } catch (e) {
+        if (isFatal(e)) throw e;
+        return;
+      }
+    }
+    await forget(f.file.id, f.parentId);
   }
 
   try {
@@ -578,7 +618,7 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
   return summary;
 }
 
-type Todo = SourceFile & { parentId: number; record?: CopyRecord };
+type Todo = SourceFile & { parentId: number };
 type Outcome = { skipped: boolean; entry: CopiedEntry };
 
 /** A copy made since its add, less this (the two machines' clocks differ), counts as the job's stray. */
@@ -595,6 +635,13 @@ const claimsByTarget = new WeakMap<PutioClient, Map<number, Claim>>();
 function claimsOn(to: PutioClient): Map<number, Claim> {
   let m = claimsByTarget.get(to);
   if (!m) claimsByTarget.set(to, (m = new Map()));
+  return m;
+}
+/** The copies live jobs work on, per target account, by "source file id>target folder id". */
+const copiesByTarget = new WeakMap<PutioClient, Map<string, Claim>>();
+function copiesOn(to: PutioClient): Map<string, Claim> {
+  let m = copiesByTarget.get(to);
+  if (!m) copiesByTarget.set(to, (m = new Map()));
   return m;
 }
 
