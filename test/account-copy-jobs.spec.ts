@@ -249,6 +249,23 @@ describe("lib/copy: jobs sharing a target account", function () {
       assertOneCopyEach(0, new Map([["blind.bin", `${f.size}:${f.crc32}`]]));
     });
 
+    it("two nodes (two journals) copy one source into one folder, one of them crashed before: one copy each at the end, its strays gone", async () => {
+      const show = seedShow(4);
+      const dest = emu.state.addFolder(0, "Backup", tokenB);
+      await crashWhen({ sourceId: show.id, targetFolderId: dest.id, concurrency: 4 }, () => emu.state.transfers(tokenB).length >= 4);
+      await emu.advance(10_000);
+      const other = new CopyJournal(path.join(dir, "other.json"));
+      const mine = new CopyJournal(journalFile());
+      const [s2, s1] = await whileClockRuns(
+        emu,
+        Promise.all([job({ sourceId: show.id, targetFolderId: dest.id, journal: other }), job({ sourceId: show.id, targetFolderId: dest.id, journal: mine })]),
+      );
+      for (const s of [s1, s2]) assert.deepEqual(s.failed, []);
+      assertOneCopyEach(emu.state.listChildren(dest.id, tokenB).find((f) => f.name === "Show")!.id, show.files);
+      assert.deepEqual(await mine.records(), []);
+      assert.deepEqual(await other.records(), []);
+    });
+
     it("a removed node undoes what its interrupted copies left: transfers cancelled, unnamed copies trashed, finished copies kept", async () => {
       const show = seedShow();
       const journal = new CopyJournal(journalFile());

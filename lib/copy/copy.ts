@@ -408,7 +408,16 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
       await untilSettled(other.done, signal);
       aborted();
       const there = await to.files.child(f.parentId, f.file.name, signal);
-      if (there) return { skipped: true, entry: alreadyThere(f, there, attempted) };
+      if (there) {
+        const entry = alreadyThere(f, there, attempted);
+        // What an earlier run of ours left of this copy (its transfer, its unnamed copy) goes now.
+        const record = ledger && !copying.has(key) ? (await ledger.records()).find((r) => r.source === f.file.id && r.parent === f.parentId) : undefined;
+        if (record) {
+          await undoRecord(to, record, { keep: there.id, signal });
+          await ledger!.remove(record.source, record.parent);
+        }
+        return { skipped: true, entry };
+      }
     }
     let release = () => {};
     copying.set(key, { job, done: new Promise<void>((r) => (release = r)), release });
