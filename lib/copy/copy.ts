@@ -413,8 +413,13 @@ async function runCopy(opts: CopyOptions, handedOver: Set<string>): Promise<Copy
         // What an earlier run of ours left of this copy (its transfer, its unnamed copy) goes now.
         const record = ledger && !copying.has(key) ? (await ledger.records()).find((r) => r.source === f.file.id && r.parent === f.parentId) : undefined;
         if (record) {
-          await undoRecord(to, record, { keep: there.id, signal });
-          await ledger!.remove(record.source, record.parent);
+          try {
+            await undoRecord(to, record, { keep: there.id, signal });
+            await ledger!.remove(record.source, record.parent);
+          } catch (err) {
+            if (isFatal(err) || signal.aborted) throw err;
+            /* kept: the next run tidies it */
+          }
         }
         return { skipped: true, entry };
       }
