@@ -124,6 +124,23 @@ describe("putio-account-copy node", function () {
     await statusMatching("copy", (s) => s.fill === "yellow" && s.text === "0 copied, 0 skipped, 1 failed");
   });
 
+  it("B's refusals quoting the storage URL: no URL, signature or token in the msg, the status or the log", async () => {
+    const folder = seedMany(3);
+    emu.knobs.apiFaults = [
+      { method: "POST", path: "/v2/transfers/add", token: tokenB, status: 400, times: 1, message: 'Bad URL "{url}"' },
+      { method: "POST", path: "/v2/transfers/add", token: tokenB, status: 404, times: 1 },
+    ];
+    await load({ concurrency: "1", target: "" });
+    const out = nextMessage("out");
+    nr.node("copy").receive({ payload: folder.id });
+    const msg = await drive(emu, out);
+    assert.ok(msg.payload.failed.length >= 1);
+    const statuses = (nr.node("copy") as unknown as { status: { args: unknown[][] } }).status.args.map((a) => JSON.stringify(a[0]));
+    const text = JSON.stringify(msg) + statuses.join("\n") + nr.logText();
+    for (const needle of ["/download/", "?u=", emu.token, tokenB]) assert.ok(!text.includes(needle), `"${needle}" in ${text.slice(0, 400)}`);
+    assert.match(JSON.stringify(msg.payload.failed), /<storage URL>/);
+  });
+
   it("fails a msg to a Catch node without a target account, and for a source path that is not there", async () => {
     await load({ targetAccount: "" });
     const caught = nextMessage("caught");
