@@ -9,27 +9,11 @@ import { PutioClient } from "../lib/client";
 import { copyBetweenAccounts, pollingWaiter, type CopySummary } from "../lib/copy";
 import { hideStorageUrls, HIDDEN_URL } from "../lib/copy/redact";
 import type { ApiFault } from "./emulator/knobs";
-import { Emulator, startEmulator } from "./emulator";
+import type { Emulator } from "./emulator";
+import { allText, closeTwoAccounts, startTwoAccounts } from "./support/copy-accounts";
 import { whileClockRuns } from "./support/emulator-clock";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
-
-/** Every string inside a value (own enumerable fields, message, text params), for "is X anywhere in it". */
-function allText(value: unknown): string {
-  const out: string[] = [];
-  const seen = new Set<unknown>();
-  const walk = (v: unknown) => {
-    if (typeof v === "string") return void out.push(v);
-    if (!v || typeof v !== "object" || seen.has(v)) return;
-    seen.add(v);
-    if (v instanceof Error) out.push(v.message, String(v.stack ?? ""));
-    for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k]);
-    if (v instanceof Error)
-      for (const k of ["attempted", "text", "params", "attemptedText", "errorMessage"]) walk((v as unknown as Record<string, unknown>)[k]);
-  };
-  walk(value);
-  return out.join("\n");
-}
 
 describe("lib/copy: no storage URL or token in any text, whatever B answers", function () {
   this.timeout(120_000);
@@ -37,18 +21,8 @@ describe("lib/copy: no storage URL or token in any text, whatever B answers", fu
   let tokenB: string;
   let a: PutioClient;
   let b: PutioClient;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    tokenB = emu.addUser({ username: "b" }).token;
-    const retry = { baseDelayMs: 1, maxDelayMs: 5, retries: 2 };
-    a = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry });
-    b = new PutioClient({ token: tokenB, apiUrl: emu.apiUrl, retry });
-  });
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await emu.close();
-  });
+  beforeEach(async () => ({ emu, tokenB, a, b } = await startTwoAccounts({ baseDelayMs: 1, maxDelayMs: 5, retries: 2 })));
+  afterEach(() => closeTwoAccounts({ emu, a, b }));
 
   it("hideStorageUrls: whole, cut short and known URLs go; other URLs stay", () => {
     const url = "https://s12.put.io/download/4711?u=c2lnbmVk.abcdef";

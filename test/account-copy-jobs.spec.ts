@@ -12,7 +12,8 @@ import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { PutioAbortError } from "../lib/core/errors";
 import { CopyJournal, copyBetweenAccounts, pollingWaiter, undoCopies, type CopyLedger, type CopyOptions, type CopyRecord, type CopySummary } from "../lib/copy";
-import { Emulator, startEmulator } from "./emulator";
+import type { Emulator } from "./emulator";
+import { closeTwoAccounts, startTwoAccounts } from "./support/copy-accounts";
 import { whileClockRuns } from "./support/emulator-clock";
 
 describe("lib/copy: jobs sharing a target account", function () {
@@ -21,18 +22,8 @@ describe("lib/copy: jobs sharing a target account", function () {
   let tokenB: string;
   let a: PutioClient;
   let b: PutioClient;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    tokenB = emu.addUser({ username: "b" }).token;
-    const retry = { baseDelayMs: 1, maxDelayMs: 5 };
-    a = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry });
-    b = new PutioClient({ token: tokenB, apiUrl: emu.apiUrl, retry });
-  });
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await emu.close();
-  });
+  beforeEach(async () => ({ emu, tokenB, a, b } = await startTwoAccounts()));
+  afterEach(() => closeTwoAccounts({ emu, a, b }));
 
   const job = (opts: Partial<CopyOptions> & { sourceId: number; targetFolderId: number }) =>
     copyBetweenAccounts({ from: a, to: b, waitFor: pollingWaiter(b, { baseMs: 2, maxMs: 10 }), addBackoffMs: { base: 2, max: 10 }, ...opts });

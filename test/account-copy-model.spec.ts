@@ -19,6 +19,7 @@ import { PutioClient } from "../lib/client";
 import { CopyJournal, copyBetweenAccounts, pollingWaiter, undoCopies, type CopyLedger, type CopyRecord, type CopySummary } from "../lib/copy";
 import type { ApiFault } from "./emulator/knobs";
 import { Emulator, startEmulator } from "./emulator";
+import { allText } from "./support/copy-accounts";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 12);
 const SEED = Number(process.env.PROPERTY_SEED ?? 2929);
@@ -26,23 +27,6 @@ const TARGETS = ["T1", "T2"] as const;
 type Target = (typeof TARGETS)[number];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Every string inside a value (fields, error messages and texts). */
-function allText(value: unknown): string {
-  const out: string[] = [];
-  const seen = new Set<unknown>();
-  const walk = (v: unknown) => {
-    if (typeof v === "string") return void out.push(v);
-    if (!v || typeof v !== "object" || seen.has(v)) return;
-    seen.add(v);
-    if (v instanceof Error) out.push(v.message);
-    for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k]);
-    if (v instanceof Error)
-      for (const k of ["attempted", "text", "params", "attemptedText", "errorMessage"]) walk((v as unknown as Record<string, unknown>)[k]);
-  };
-  walk(value);
-  return out.join("\n");
-}
 
 interface Job {
   target: Target;
