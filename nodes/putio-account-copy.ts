@@ -4,10 +4,12 @@
  * the target account is a second config node attached here the same way (useAccount), and its
  * shared transfer watcher tells when each copy finished.
  */
-import { PutioInputError } from "../lib/core/errors";
+import { PutioAbortError, PutioInputError } from "../lib/core/errors";
 import { t } from "../lib/core/texts";
 import type { PutioClient } from "../lib/client";
-import { copyBetweenAccounts, watcherWaiter, type CopySummary } from "../lib/copy";
+import * as path from "node:path";
+import { CopyJournal, copyBetweenAccounts, undoCopies, watcherWaiter, type CopySummary } from "../lib/copy";
+import { jsonSafeMsg } from "../lib/download/journal";
 import { TransferWatcher } from "../lib/watch/watcher";
 import { useAccount, type AccountNode } from "./common/account";
 import { isBlank, num } from "./common/config";
@@ -33,8 +35,10 @@ interface CopyConfig {
 /** The account's one watcher (socket + slow reconcile), the same key the Transmission node uses. */
 const WATCHER_KEY = "transfer-watch:socket:300000";
 const WATCHER_INTERVAL_MS = 300_000;
-/** Per node: its target account, and the target's watcher once a job used it. */
-const targets = new WeakMap<Node, { account: AccountNode; watcher: TransferWatcher | null }>();
+/** Per node: its target account, the target's watcher once a job used it, and its journal. */
+const targets = new WeakMap<Node, { account: AccountNode; watcher: TransferWatcher | null; journal: CopyJournal | null }>();
+/** How long a removed node may take to undo what its copies left under way on the target. */
+const UNDO_MS = 5000;
 
 /** The source as an id: a number, digits, a put.io file object, or a path ("/Movies/Film.mkv"). */
 async function sourceId(client: PutioClient, value: unknown, signal: AbortSignal): Promise<number> {
@@ -63,14 +67,36 @@ export = function (RED: NodeAPI): void {
       return { def, concurrency };
     },
     doneStatus: null,
-    start({ node, config }) {
+    start({ node, config, closing, ready, text }) {
       const account = useAccount(RED, node, config.def.targetAccount);
-      const entry: { account: AccountNode; watcher: TransferWatcher | null } | null = account ? { account, watcher: null } : null;
+      // Kept in the user directory (as the download node's journal): what a restart, a redeploy or a
+      // crash interrupted is adopted by the job run again at start, never copied twice.
+      const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+      const journal =
+        account && userDir ? new CopyJournal(path.join(userDir, "node-red-putio", `account-copy-${node.id.replace(/[^\w.-]/g, "_")}.json`)) : null;
+      const entry = account ? { account, watcher: null as TransferWatcher | null, journal } : null;
       if (entry) targets.set(node, entry);
+      if (account && journal) {
+        (async () => {
+          const left = await journal.pendingJobs();
+          if (!left.length) return;
+          await ready();
+          await untilAborted(account.ready(), closing, t("putio-account-copy.op.copy"));
+          node.log(text("putio-account-copy.log.resuming", { count: left.length }));
+          for (const [, job] of left) node.receive(job.msg);
+        })().catch((err: Error) => {
+          if (!closing.aborted) node.warn(text("putio-account-copy.warn.not-resumed", { message: err.message }));
+        });
+      }
       return {
-        close() {
+        async close(removed) {
           // The last user of the shared watcher stops it (as the watch and Transmission nodes do).
           if (entry?.watcher && entry.watcher.subscribers === 0) entry.account.dropShared(WATCHER_KEY);
+          if (!journal) return;
+          if (!removed) return journal.close();
+          // The node is gone: what its copies left under way on the target is undone, not left for ever.
+          await undoCopies(account!.client, journal, AbortSignal.timeout(UNDO_MS)).catch(() => undefined);
+          await journal.discard();
         },
       };
     },
@@ -93,6 +119,12 @@ export = function (RED: NodeAPI): void {
         });
         entry.watcher = watcher;
         status(STATUS.busy(text("putio-account-copy.status.listing")));
+        const journal = entry.journal;
+        const key = String(msg._msgid);
+        if (journal)
+          await journal
+            .putJob(key, { msg: jsonSafeMsg(msg), since: Date.now() })
+            .catch((err: Error) => node.warn(text("putio-account-copy.warn.journal", { message: err.message })));
         const summary: CopySummary = await copyBetweenAccounts({
           from: client,
           to,
@@ -101,6 +133,7 @@ export = function (RED: NodeAPI): void {
           concurrency: config.concurrency,
           waitFor: watcherWaiter(watcher, to),
           signal,
+          journal: journal ?? undefined,
           onProgress: (p) => status(STATUS.busy(shortText(text("putio-account-copy.status.copying", { done: p.done, total: p.total, active: p.active })))),
         });
         msg.payload = {
@@ -116,7 +149,10 @@ export = function (RED: NodeAPI): void {
         };
         msg.sourceId = id;
         msg.targetFolderId = targetFolderId;
+        // Ended while the node closes: Node-RED drops what a closing node sends, so the job stays for the next start.
+        if (signal.aborted) throw new PutioAbortError(t("putio-account-copy.op.copy"), signal.reason);
         send(msg);
+        await journal?.removeJob(key).catch(() => {});
         const counts = { copied: summary.copied.length, skipped: summary.skipped.length, failed: summary.failed.length };
         status(
           summary.failed.length
@@ -124,6 +160,8 @@ export = function (RED: NodeAPI): void {
             : STATUS.ok(shortText(text("putio-account-copy.status.done", counts))),
         );
       } catch (err) {
+        // A job that failed (not one a close interrupted) is not run again at the next start.
+        if (!signal.aborted) await entry.journal?.removeJob(String(msg._msgid)).catch(() => {});
         throw redactTarget(err);
       }
     },

@@ -7,7 +7,8 @@ import { PutioAbortError } from "../lib/core/errors";
 import { t } from "../lib/core/texts";
 import { checkStorageUrl, copyBetweenAccounts, pollingWaiter, watcherWaiter, type CopyOptions, type CopySummary, type WatcherLike } from "../lib/copy";
 import type { ChangeListener } from "../lib/watch/watcher";
-import { Emulator, startEmulator } from "./emulator";
+import type { Emulator } from "./emulator";
+import { closeTwoAccounts, startTwoAccounts } from "./support/copy-accounts";
 import { whileClockRuns } from "./support/emulator-clock";
 
 type Tree = Map<string, string>;
@@ -32,18 +33,8 @@ describe("lib/copy: copy between two put.io accounts", function () {
   let tokenB: string;
   let a: PutioClient;
   let b: PutioClient;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    tokenB = emu.addUser({ username: "b" }).token;
-    const retry = { baseDelayMs: 1, maxDelayMs: 5 };
-    a = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, retry });
-    b = new PutioClient({ token: tokenB, apiUrl: emu.apiUrl, retry });
-  });
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await emu.close();
-  });
+  beforeEach(async () => ({ emu, tokenB, a, b } = await startTwoAccounts()));
+  afterEach(() => closeTwoAccounts({ emu, a, b }));
 
   const copy = (opts: Partial<CopyOptions> & { sourceId: number; targetFolderId: number }) =>
     drive(emu, copyBetweenAccounts({ from: a, to: b, waitFor: pollingWaiter(b, { baseMs: 2, maxMs: 10 }), addBackoffMs: { base: 2, max: 10 }, ...opts }));

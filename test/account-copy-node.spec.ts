@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
@@ -123,6 +124,23 @@ describe("putio-account-copy node @nr", function () {
     await statusMatching("copy", (s) => s.fill === "yellow" && s.text === "0 copied, 0 skipped, 1 failed");
   });
 
+  it("B's refusals quoting the storage URL: no URL, signature or token in the msg, the status or the log", async () => {
+    const folder = seedMany(3);
+    emu.knobs.apiFaults = [
+      { method: "POST", path: "/v2/transfers/add", token: tokenB, status: 400, times: 1, message: 'Bad URL "{url}"' },
+      { method: "POST", path: "/v2/transfers/add", token: tokenB, status: 404, times: 1 },
+    ];
+    await load({ concurrency: "1", target: "" });
+    const out = nextMessage("out");
+    nr.node("copy").receive({ payload: folder.id });
+    const msg = await drive(emu, out);
+    assert.ok(msg.payload.failed.length >= 1);
+    const statuses = (nr.node("copy") as unknown as { status: { args: unknown[][] } }).status.args.map((a) => JSON.stringify(a[0]));
+    const text = JSON.stringify(msg) + statuses.join("\n") + nr.logText();
+    for (const needle of ["/download/", "?u=", emu.token, tokenB]) assert.ok(!text.includes(needle), `"${needle}" in ${text.slice(0, 400)}`);
+    assert.match(JSON.stringify(msg.payload.failed), /<storage URL>/);
+  });
+
   it("fails a msg to a Catch node without a target account, and for a source path that is not there", async () => {
     await load({ targetAccount: "" });
     const caught = nextMessage("caught");
@@ -149,6 +167,85 @@ describe("putio-account-copy node @nr", function () {
     // Only this node closes (a modified-nodes deploy): the accounts stay up for the cancel.
     await (nr.node("copy") as unknown as { close(removed: boolean): Promise<void> }).close(true);
     assert.deepEqual(emu.state.transfers(tokenB), []);
+  });
+
+  /** Run `fn` with a user directory (the journal's home) set in Node-RED's settings. */
+  async function withUserDir(fn: (userDir: string, settings: () => void) => Promise<void>): Promise<void> {
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
+    const saved = { ...nr.helper._settings };
+    const settings = () => nr.helper.settings({ ...saved, userDir });
+    try {
+      settings();
+      await fn(userDir, settings);
+    } finally {
+      nr.helper.settings(saved);
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  }
+
+  const seedMany = (n: number) => {
+    const folder = emu.state.addFolder(0, "Many");
+    for (let i = 0; i < n; i++) emu.state.addFile(folder.id, `f${i}.bin`, crypto.randomBytes(100 + i));
+    return folder;
+  };
+
+  it("Node-RED stopped mid-copy: at the next start the job runs again by itself and adopts B's transfers; each file once, nothing left", async () => {
+    await withUserDir(async (userDir, settings) => {
+      const folder = seedMany(5);
+      await load({ concurrency: "4", target: "" });
+      nr.node("copy").receive({ payload: folder.id, keep: "me" });
+      // The manual clock stands still: four transfers wait in B's queue.
+      while (emu.state.transfers(tokenB).length < 4) await new Promise((r) => setTimeout(r, 10));
+      const journal = path.join(userDir, "node-red-putio", "account-copy-copy.json");
+      assert.ok(fs.existsSync(journal));
+      const kept = fs.readFileSync(journal, "utf8");
+      assert.ok(!kept.includes(emu.token) && !kept.includes(tokenB) && !kept.includes("/download/"), "no token or storage URL in the journal");
+      await nr.stop();
+      // B finishes them while Node-RED is down: copies under put.io's names, COMPLETED entries.
+      await emu.advance(10_000);
+      await nr.start();
+      settings();
+      // Slow answers while the flow loads, so the resumed job cannot end before the helper listens.
+      emu.knobs.latencyMs = 200;
+      await load({ concurrency: "4", target: "" });
+      const out = nextMessage("out");
+      emu.knobs.latencyMs = 0;
+      const msg = await drive(emu, out);
+      assert.equal(msg.keep, "me");
+      assert.deepEqual(msg.payload.failed, []);
+      assert.equal(msg.payload.copied.length + msg.payload.skipped.length, 5);
+      const dest = emu.state.listChildren(0, tokenB).find((f) => f.name === "Many")!;
+      assert.deepEqual(
+        emu.state
+          .listChildren(dest.id, tokenB)
+          .map((f) => `${f.name}:${f.size}:${f.crc32}`)
+          .sort(),
+        emu.state
+          .listChildren(folder.id)
+          .map((f) => `${f.name}:${f.size}:${f.crc32}`)
+          .sort(),
+      );
+      assert.deepEqual(emu.state.transfers(tokenB), []);
+      for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(!fs.existsSync(journal), "a finished job is forgotten");
+    });
+  });
+
+  it("a removed node (with a journal) undoes what its copy left on B: transfers cancelled, no stray arrives later", async () => {
+    await withUserDir(async (userDir) => {
+      const folder = seedMany(5);
+      await load({ concurrency: "2", target: "" });
+      nr.node("copy").receive({ payload: folder.id });
+      while (emu.state.transfers(tokenB).length < 2) await new Promise((r) => setTimeout(r, 10));
+      await (nr.node("copy") as unknown as { close(removed: boolean): Promise<void> }).close(true);
+      assert.deepEqual(emu.state.transfers(tokenB), []);
+      await emu.advance(10_000);
+      assert.deepEqual(
+        emu.state.listChildren(0, tokenB).map((f) => [f.name, emu.state.listChildren(f.id, tokenB).length]),
+        [["Many", 0]],
+      );
+      assert.ok(!fs.existsSync(path.join(userDir, "node-red-putio", "account-copy-copy.json")));
+    });
   });
 
   it("the example (copy-between-accounts.json) as shipped, with the two accounts filled in: /Movies lands in /Shared with me", async () => {

@@ -52,7 +52,7 @@ function bytes(seed: number, size = 64 * KiB): Buffer {
   return b;
 }
 
-describe("local disk: issue 25's defects of the download engine", function () {
+describe("local disk: issue 25's defects of the download engine @nr", function () {
   this.timeout(120_000);
   let emu: Emulator;
   let client: PutioClient;

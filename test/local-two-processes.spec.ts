@@ -71,7 +71,7 @@ async function go(p: LinkedNodeRed, source: string): Promise<JobPayload> {
   }
 }
 
-describe("local disk: two real Node-RED processes on one target folder (issue 25, defect 7)", function () {
+describe("local disk: two real Node-RED processes on one target folder (issue 25, defect 7) @e2e", function () {
   this.timeout(300_000);
   let emu: Emulator;
   let work: string;

@@ -48,7 +48,7 @@ function filesUnder(dir: string): Map<string, Buffer> {
 
 // On the machine's temp folder, and on exFAT (case-insensitive, no hard links: the commits' other path).
 for (const disk of ["tmp", "exfat"] as const)
-  describe(`putio-sync keeps what the user owns (${disk})`, function () {
+  describe(`putio-sync keeps what the user owns (${disk}) @nr`, function () {
     this.timeout(90_000);
     let emu: Emulator;
     let work: string;
@@ -331,7 +331,7 @@ for (const disk of ["tmp", "exfat"] as const)
     });
   });
 
-describe("kept copies of the user's versions (lib/local/conflict.ts)", () => {
+describe("kept copies of the user's versions (lib/local/conflict.ts) @nr", () => {
   it("a kept copy's name fits the name limit, keeps the extension, and is recognised as one (fast-check)", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 2000 }), (raw, n) => {

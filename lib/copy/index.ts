@@ -1,2 +1,4 @@
 export * from "./copy";
+export * from "./journal";
+export * from "./undo";
 export * from "./wait";

@@ -16,17 +16,28 @@
  *   (TRANSFER_CLEANED_STATUSES; the dry run of the transfer action lists exactly these).
  * - Adding a magnet or URL that is still an active transfer answers the existing transfer (same
  *   id), not an error (nodes/putio-transfer-add.ts). transfers/add is not idempotent: never retried
- *   after a network error (domains/transfers.ts).
+ *   after a network error (domains/transfers.ts). So two copies between accounts of one file (the
+ *   same storage URL) get one transfer: it belongs to the job that added it; the other waits until
+ *   that job is done with it, then looks again (lib/copy/copy.ts). An add whose answer was lost
+ *   (5xx, cut connection) may have taken effect: the copier looks for its URL in the target's
+ *   transfer list before adding again (lib/copy/copy.ts).
  * - Cancel and remove ignore unknown ids; retry of a healthy transfer is a no-op (both safe to
  *   repeat; the transfer action checks ids first so a typo is an error: nodes/putio-transfer-action.ts).
  * - The callback_url POST's fields are not documented (a known consumer reads file_id and name):
  *   its id is a hint, and an unknown one costs a reconcile (watch/watcher.ts).
  * - How put.io names the file of a URL transfer (the URL's last path segment, the storage's
- *   Content-Disposition name?) is unpublished: the copy between accounts renames each copy to the
- *   source's name once verified (lib/copy/copy.ts); the emulator takes the last path segment (the id).
+ *   Content-Disposition name?) is unpublished (neither putio-api.md nor the recorded answers show a
+ *   finished URL transfer of a storage URL): the copy between accounts renames each copy to the
+ *   source's name once verified, and a re-run knows its strays by its journal, size and CRC32, not
+ *   by a name (lib/copy/copy.ts); the emulator takes the last path segment (the file id).
  * - put.io limits active transfers per account; the number and the error it answers are
  *   unpublished: the copier treats a 403/429 or a TOO_MANY/LIMIT type on add as "wait and retry"
  *   with backoff (lib/copy/copy.ts); the emulator answers 403 TOO_MANY_ACTIVE_TRANSFERS (knob).
+ * - What transfers/add answers when the account's disk is full is unpublished too (an old client's
+ *   issue only says the web site shows an error). A 403 is also "too many active transfers", so
+ *   a refusal with a status of DISK_FULL_STATUSES, or a type matching DISK_FULL_TYPE, is checked
+ *   against account/info's disk.avail and said at once, not waited out (lib/copy/copy.ts). The
+ *   emulator (knobs.diskSize) answers 403 NOT_ENOUGH_DISK_SPACE, a type of its own.
  * - Storage URLs from files/{id}/url may be valid only from the IP that asked (unconfirmed): a
  *   URL transfer of one on another account would then end in ERROR, reported per file (lib/copy/).
  * - Socket pushes `transfer_update` on every progress tick: only a new status is worth a request
@@ -114,6 +125,13 @@ export const TRANSFER_CLEANED_STATUSES: ReadonlySet<string> = new Set(["COMPLETE
 
 /** error_type of a trash operation refused because another one runs: retried (core/transport.ts). */
 export const TRASH_LOCK_TIMEOUT = "TRASH_LOCK_TIMEOUT";
+
+/** create-folder, rename and move's answer for a name taken in the folder (see Files). */
+export const NAME_TAKEN = "NAME_ALREADY_EXIST";
+
+/** Refusals of transfers/add that may mean a full disk (see Transfers; put.io's answer is unpublished). */
+export const DISK_FULL_STATUSES: readonly number[] = [403, 413, 507];
+export const DISK_FULL_TYPE = /DISK|SPACE|STORAGE|QUOTA/i;
 
 /** error_type of a 401 that refuses one route to this kind of token; the token itself is fine. */
 export const INVALID_SCOPE = "invalid_scope";

@@ -447,6 +447,9 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "copy.transfer-failed": "__attempted__: put.io on the other account could not fetch it (__detail__)",
   "copy.size-mismatch": "__attempted__: the copy has __size__ bytes, the source __expected__; the copy was moved to the trash",
   "copy.crc-mismatch": "__attempted__: the copy's CRC32 is __crc__, the source's __expected__; the copy was moved to the trash",
+  "copy.folder-in-the-way": '__attempted__: a folder "__name__" is where the file goes on the other account: it was left as it is',
+  "copy.disk-full": "__attempted__: the other account's disk is full (__avail__ bytes free, the file has __size__)",
+  "copy.duplicate-transfer": "__attempted__: put.io kept answering another copy's transfer of this file; try again when that copy is done",
   // The folder sync (lib/sync).
   "op.sync": "sync the put.io folder __folder__ to __target__",
   "op.sync-file": 'sync "__path__"',

@@ -84,6 +84,8 @@ export class PathResolver {
           if ((err as { errorType?: string }).errorType !== "NAME_ALREADY_EXIST") throw err;
           found = await this.files.child(parentId, name, signal);
           if (!found) throw err;
+          // What was made meanwhile may be a file: not a folder to go into.
+          if (found.file_type !== "FOLDER") throw new PutioInputError(t("op.find-folder", { path: key }), t("input.is-a-file", { path: key }));
         }
       }
       this.cache.set(key, found.id);

@@ -66,6 +66,29 @@ export interface Knobs {
   emptyListingNext: number;
   /** The next N listings of a folder with 2+ items list only the first half, and end there. */
   truncatedListingNext: number;
+  /**
+   * Scripted API errors, each for the next `times` requests it matches (method, path, the token).
+   * `after: true` runs the route first and then answers the error: a lost answer (the change took
+   * effect, the client saw a 502). `{url}` in `message` is the request's `url` field, as put.io's
+   * texts may quote what they were about.
+   */
+  apiFaults: ApiFault[];
+  /** Disk size per token (bytes) instead of the 1 TiB plan: a transfer that does not fit is refused on add (see routes-transfers.ts). */
+  diskSize: Record<string, number>;
+}
+
+export interface ApiFault {
+  method?: string;
+  /** The path, exactly ("/v2/transfers/add") or as a pattern. */
+  path: string | RegExp;
+  token?: string;
+  status: number;
+  errorType?: string;
+  message?: string;
+  after?: boolean;
+  /** Matching requests let through before this fault applies. */
+  skip?: number;
+  times: number;
 }
 
 export function defaultKnobs(): Knobs {
@@ -101,5 +124,7 @@ export function defaultKnobs(): Knobs {
     listTruncateNext: {},
     emptyListingNext: 0,
     truncatedListingNext: 0,
+    apiFaults: [],
+    diskSize: {},
   };
 }

@@ -9,6 +9,7 @@ function info(ctx: Ctx) {
   const { state } = ctx;
   const user = ctx.user;
   const used = state.sizeOf(user.root) + trashSize(ctx, user);
+  const size = (ctx.tokenRecord && ctx.server.knobs.diskSize[ctx.tokenRecord.token]) ?? DISK_SIZE;
   // Field set of TS AccountInfoBaseSchema; types follow the newest real recording (putiosharp2020).
   return {
     info: {
@@ -16,7 +17,7 @@ function info(ctx: Ctx) {
       account_status: "active",
       avatar_url: "https://www.gravatar.com/avatar/00000000000000000000000000000000.jpg?s=50",
       can_create_sub_account: false,
-      disk: { avail: DISK_SIZE - used, size: DISK_SIZE, used },
+      disk: { avail: Math.max(0, size - used), size, used },
       family_owner: null,
       files_will_be_deleted_at: null,
       is_eligible_for_friend_invitation: false,

@@ -4,6 +4,7 @@ import { Ctx, Route, route } from "./router";
 import { TERMINAL_STATUSES, TransferRecord, User } from "./state";
 import type { Content } from "./content";
 import { storageMac } from "./storage";
+import { trashSize } from "./routes-trash";
 
 /** Newest first. */
 function orderedTransfers(ctx: Ctx, user: User): TransferRecord[] {
@@ -58,6 +59,12 @@ function addOne(ctx: Ctx, user: User, input: AddInput): Record<string, unknown> 
     // put.io limits active transfers; its error for this is unpublished (lib/core/quirks.ts).
     throw new ApiError(403, "TOO_MANY_ACTIVE_TRANSFERS", "Too many active transfers");
   }
+  const diskSize = ctx.tokenRecord ? ctx.server.knobs.diskSize[ctx.tokenRecord.token] : undefined;
+  if (diskSize !== undefined && state.sizeOf(user.root) + trashSize(ctx, user) + (ownStorageSize(ctx, url) ?? 1) > diskSize) {
+    // What put.io answers for a full disk on add is unpublished (lib/core/quirks.ts): a 403, as for
+    // its other quota refusals, under a type of our own.
+    throw new ApiError(403, "NOT_ENOUGH_DISK_SPACE", "Not enough disk space");
+  }
   const t = state.newTransfer(user, { url, saveParentId, callbackUrl: input.callbackUrl || undefined });
   t.fetchSource = ownStorageFetch(ctx, url);
   // Its outcome is what the read finds, not the made-up "fail" rule of other URLs.
@@ -66,6 +73,18 @@ function addOne(ctx: Ctx, user: User, input: AddInput): Record<string, unknown> 
   state.push(user.id, "transfer_create", json);
   state.push(user.id, "transfers_count", state.userTransfers(user).length);
   return json;
+}
+
+/** The size of the file one of our own storage URLs serves, or null (another URL, or gone). */
+function ownStorageSize(ctx: Ctx, url: string): number | null {
+  try {
+    const u = new URL(url);
+    const m = /^\/download\/(\d+)$/.exec(u.pathname);
+    if (u.origin !== ctx.server.origin || !m) return null;
+    return ctx.state.files.get(Number(m[1]))?.content?.size ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { serveZip, zipRoutes } from "./routes-zips";
 import { extractRoutes } from "./routes-extract";
 import { mediaRoutes } from "./routes-media";
 import type { TokenRecord } from "./state";
+import type { ApiFault } from "./knobs";
 
 export interface RequestLogEntry {
   method: string;
@@ -159,10 +160,39 @@ export class RequestHandler {
     const raw = await readRaw(req);
     if (found.auth !== false && !tokenRecord) throw unauthorized();
     const body = parseBody(raw, req.headers["content-type"]);
+    const fault = this.takeFault(method, url.pathname, token);
+    const faultError = () =>
+      new ApiError(
+        fault!.status,
+        fault!.errorType ?? (fault!.status >= 500 ? "InternalServerError" : "BadRequest"),
+        (fault!.message ?? "Scripted error").split("{url}").join(String(body.fields.url ?? url.searchParams.get("url") ?? "")),
+      );
+    if (fault && !fault.after) throw faultError();
     const ctx = new Ctx(req, res, url, new Params(url.searchParams, body.fields), body.files, [...match], tokenRecord, this.server);
     const result = await found.handler(ctx);
+    if (fault) throw faultError();
     if (result === HANDLED) return;
     sendJson(res, 200, { ...(result as Record<string, unknown>), status: "OK" });
+  }
+
+  /** The first scripted fault (knobs.apiFaults) this request matches, used up by one. */
+  private takeFault(method: string, pathname: string, token: string | undefined): ApiFault | undefined {
+    const faults = this.server.knobs.apiFaults;
+    const i = faults.findIndex(
+      (f) =>
+        f.times > 0 &&
+        (!f.method || f.method === method) &&
+        (typeof f.path === "string" ? f.path === pathname : f.path.test(pathname)) &&
+        (!f.token || f.token === token),
+    );
+    if (i < 0) return undefined;
+    const f = faults[i]!;
+    if (f.skip && f.skip > 0) {
+      f.skip--;
+      return undefined;
+    }
+    if (--f.times <= 0) faults.splice(i, 1);
+    return f;
   }
 
   /** Budget per token per window in real wall time; headers on every API response. */
