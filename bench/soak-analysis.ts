@@ -7,6 +7,11 @@ export interface SoakSample {
   atS: number;
   /** V8 heap in use after forced full GCs (KiB). */
   heapKiB: number;
+  /**
+   * Of it, compiled code (V8's code spaces): it grows while V8 compiles and optimizes more of the
+   * program as the jobs exercise it, up to a bound set by the program, not by the jobs done.
+   */
+  codeKiB: number;
   /** Off-heap memory V8 accounts for (Buffers…), after the same GCs (KiB). */
   externalKiB: number;
   rssKiB: number;
@@ -74,6 +79,9 @@ export interface SoakFigures {
   jobs: number;
   samples: number;
   heap: { slopeKiBPerJob: number; seKiBPerJob: number; firstKiB: number; lastKiB: number };
+  /** The heap without compiled code: what the jobs' data keeps. */
+  objects: { slopeKiBPerJob: number; seKiBPerJob: number; firstKiB: number; lastKiB: number };
+  code: { slopeKiBPerJob: number; seKiBPerJob: number };
   external: { slopeKiBPerJob: number; seKiBPerJob: number };
   rss: { slopeKiBPerJob: number; seKiBPerJob: number; firstKiB: number; lastKiB: number };
   fds: { min: number; max: number; first: number; last: number; slopePerJob: number };
@@ -87,6 +95,14 @@ export function soakFigures(all: SoakSample[], warmupJobs: number): SoakFigures 
   const heap = fitLine(
     jobs,
     s.map((x) => x.heapKiB),
+  );
+  const objects = fitLine(
+    jobs,
+    s.map((x) => x.heapKiB - x.codeKiB),
+  );
+  const code = fitLine(
+    jobs,
+    s.map((x) => x.codeKiB),
   );
   const ext = fitLine(
     jobs,
@@ -113,6 +129,13 @@ export function soakFigures(all: SoakSample[], warmupJobs: number): SoakFigures 
     jobs: (s[s.length - 1]?.jobs ?? 0) - (s[0]?.jobs ?? 0),
     samples: s.length,
     heap: { slopeKiBPerJob: heap.slope, seKiBPerJob: heap.se, firstKiB: s[0]?.heapKiB ?? 0, lastKiB: s[s.length - 1]?.heapKiB ?? 0 },
+    objects: {
+      slopeKiBPerJob: objects.slope,
+      seKiBPerJob: objects.se,
+      firstKiB: (s[0]?.heapKiB ?? 0) - (s[0]?.codeKiB ?? 0),
+      lastKiB: (s[s.length - 1]?.heapKiB ?? 0) - (s[s.length - 1]?.codeKiB ?? 0),
+    },
+    code: { slopeKiBPerJob: code.slope, seKiBPerJob: code.se },
     external: { slopeKiBPerJob: ext.slope, seKiBPerJob: ext.se },
     rss: { slopeKiBPerJob: rss.slope, seKiBPerJob: rss.se, firstKiB: s[0]?.rssKiB ?? 0, lastKiB: s[s.length - 1]?.rssKiB ?? 0 },
     fds: {
