@@ -89,7 +89,7 @@ export interface SoakFigures {
 }
 
 /** The figures after warm-up (samples with fewer jobs than `warmupJobs` are left out). */
-export function soakFigures(all: SoakSample[], warmupJobs: number): SoakFigures {
+export function soakFigures(all: SoakSample[], warmupJobs: number, rssFromJobs = warmupJobs): SoakFigures {
   const s = all.filter((x) => x.jobs >= warmupJobs);
   const jobs = s.map((x) => x.jobs);
   const heap = fitLine(
@@ -108,9 +108,10 @@ export function soakFigures(all: SoakSample[], warmupJobs: number): SoakFigures 
     jobs,
     s.map((x) => x.externalKiB),
   );
+  const r = s.filter((x) => x.jobs > rssFromJobs);
   const rss = fitLine(
-    jobs,
-    s.map((x) => x.rssKiB),
+    r.map((x) => x.jobs),
+    r.map((x) => x.rssKiB),
   );
   const fds = fitLine(
     jobs,
@@ -137,7 +138,7 @@ export function soakFigures(all: SoakSample[], warmupJobs: number): SoakFigures 
     },
     code: { slopeKiBPerJob: code.slope, seKiBPerJob: code.se },
     external: { slopeKiBPerJob: ext.slope, seKiBPerJob: ext.se },
-    rss: { slopeKiBPerJob: rss.slope, seKiBPerJob: rss.se, firstKiB: s[0]?.rssKiB ?? 0, lastKiB: s[s.length - 1]?.rssKiB ?? 0 },
+    rss: { slopeKiBPerJob: rss.slope, seKiBPerJob: rss.se, firstKiB: r[0]?.rssKiB ?? 0, lastKiB: r[r.length - 1]?.rssKiB ?? 0 },
     fds: {
       min: Math.min(...s.map((x) => x.fds)),
       max: Math.max(...s.map((x) => x.fds)),
