@@ -88,34 +88,37 @@ export interface SoakFigures {
   cpu: { firstThirdMsPerJob: number; lastThirdMsPerJob: number; ratio: number; slopeMsPerJobPer100Jobs: number; seMsPerJobPer100Jobs: number };
 }
 
-/** The figures after warm-up (samples with fewer jobs than `warmupJobs` are left out). */
-export function soakFigures(all: SoakSample[], warmupJobs: number, rssFromJobs = warmupJobs): SoakFigures {
+/**
+ * The figures after warm-up (samples with fewer jobs than `warmupJobs` are left out); memory only
+ * from samples after `memoryAfterJobs` (a heap snapshot taken there raises RSS and the heap once).
+ */
+export function soakFigures(all: SoakSample[], warmupJobs: number, memoryAfterJobs = warmupJobs - 1): SoakFigures {
   const s = all.filter((x) => x.jobs >= warmupJobs);
-  const jobs = s.map((x) => x.jobs);
+  const m = s.filter((x) => x.jobs > memoryAfterJobs);
+  const jobs = m.map((x) => x.jobs);
   const heap = fitLine(
     jobs,
-    s.map((x) => x.heapKiB),
+    m.map((x) => x.heapKiB),
   );
   const objects = fitLine(
     jobs,
-    s.map((x) => x.heapKiB - x.codeKiB),
+    m.map((x) => x.heapKiB - x.codeKiB),
   );
   const code = fitLine(
     jobs,
-    s.map((x) => x.codeKiB),
+    m.map((x) => x.codeKiB),
   );
   const ext = fitLine(
     jobs,
-    s.map((x) => x.externalKiB),
+    m.map((x) => x.externalKiB),
   );
-  const r = s.filter((x) => x.jobs > rssFromJobs);
   const rss = fitLine(
-    r.map((x) => x.jobs),
-    r.map((x) => x.rssKiB),
+    jobs,
+    m.map((x) => x.rssKiB),
   );
   const fds = fitLine(
     jobs,
-    s.map((x) => x.fds),
+    m.map((x) => x.fds),
   );
   const w = windows(s);
   const third = Math.max(1, Math.floor(w.length / 3));
@@ -129,16 +132,16 @@ export function soakFigures(all: SoakSample[], warmupJobs: number, rssFromJobs =
     warmupJobs,
     jobs: (s[s.length - 1]?.jobs ?? 0) - (s[0]?.jobs ?? 0),
     samples: s.length,
-    heap: { slopeKiBPerJob: heap.slope, seKiBPerJob: heap.se, firstKiB: s[0]?.heapKiB ?? 0, lastKiB: s[s.length - 1]?.heapKiB ?? 0 },
+    heap: { slopeKiBPerJob: heap.slope, seKiBPerJob: heap.se, firstKiB: m[0]?.heapKiB ?? 0, lastKiB: m[m.length - 1]?.heapKiB ?? 0 },
     objects: {
       slopeKiBPerJob: objects.slope,
       seKiBPerJob: objects.se,
-      firstKiB: (s[0]?.heapKiB ?? 0) - (s[0]?.codeKiB ?? 0),
-      lastKiB: (s[s.length - 1]?.heapKiB ?? 0) - (s[s.length - 1]?.codeKiB ?? 0),
+      firstKiB: (m[0]?.heapKiB ?? 0) - (m[0]?.codeKiB ?? 0),
+      lastKiB: (m[m.length - 1]?.heapKiB ?? 0) - (m[m.length - 1]?.codeKiB ?? 0),
     },
     code: { slopeKiBPerJob: code.slope, seKiBPerJob: code.se },
     external: { slopeKiBPerJob: ext.slope, seKiBPerJob: ext.se },
-    rss: { slopeKiBPerJob: rss.slope, seKiBPerJob: rss.se, firstKiB: r[0]?.rssKiB ?? 0, lastKiB: r[r.length - 1]?.rssKiB ?? 0 },
+    rss: { slopeKiBPerJob: rss.slope, seKiBPerJob: rss.se, firstKiB: m[0]?.rssKiB ?? 0, lastKiB: m[m.length - 1]?.rssKiB ?? 0 },
     fds: {
       min: Math.min(...s.map((x) => x.fds)),
       max: Math.max(...s.map((x) => x.fds)),

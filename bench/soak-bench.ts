@@ -353,6 +353,7 @@ async function main(): Promise<void> {
     if ((jobs >= WARMUP_JOBS && !firstCensus) || jobs >= JOBS || (CENSUS && jobs >= WARMUP_JOBS)) {
       // After this sample's figures: a snapshot costs the process CPU and RSS of its own.
       const c = await inspector.heapCensus();
+      s.cpuAfterGcS = procCpuS(pid); // the snapshot is not the flow's work either
       if (!firstCensus) firstCensus = { jobs, c };
       else {
         lastCensus = { jobs, c };
@@ -410,7 +411,7 @@ async function main(): Promise<void> {
       await drain();
       await sample(done);
     }
-    // RSS after the first snapshot only (taking one raises it once).
+    // Memory after the first snapshot only (taking one raises RSS and the heap once).
     const figures = soakFigures(samples, WARMUP_JOBS, firstCensus?.jobs);
     const census =
       firstCensus && lastCensus
