@@ -69,6 +69,24 @@ describe("putio-events node", function () {
     await nr.load(modules, flow, { acc: { accessToken: opts.token ?? emu.token } });
   }
 
+  /**
+   * Fake time forward in steps of 20 s. Before each step the socket hears a frame, so its silence
+   * timer (on the fake clock too) never fires; after it, a check the step started ends on real I/O
+   * (no new request for 20 ms of real time) before time moves on.
+   */
+  async function idleFor(clock: FakeTimers.InstalledClock, socket: any, ms: number): Promise<void> {
+    for (let left = ms; left > 0; left -= 20_000) {
+      const heard = new Promise((r) => socket.once("event", r));
+      emu.pushSocketEvent(emu.token, "test_keepalive", null);
+      await heard;
+      await clock.tickAsync(Math.min(20_000, left));
+      for (let before = -1; before !== emu.requests.length;) {
+        before = emu.requests.length;
+        await realSleep(20);
+      }
+    }
+  }
+
   async function send(msg: object): Promise<any> {
     const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
     nr.node("ev").receive(msg);
@@ -244,20 +262,7 @@ describe("putio-events node", function () {
       const lists = () => emu.requests.filter((r) => r.path === "/v2/events/list").length;
       const sent: string[] = [];
       nr.node("out").on("input", (m: any) => sent.push(m.payload.transfer_name ?? m.payload.type));
-      /** Fake time forward; the socket hears a frame first, so its silence timer (fake too) never fires. */
-      const idle = async (ms: number) => {
-        for (let left = ms; left > 0; left -= 20_000) {
-          const heard = new Promise((r) => socket.once("event", r));
-          emu.pushSocketEvent(emu.token, "test_keepalive", null);
-          await heard;
-          await clock.tickAsync(Math.min(20_000, left));
-          // Let a check the tick started finish on real I/O before time moves on.
-          for (let before = -1; before !== lists();) {
-            before = lists();
-            await realSleep(20);
-          }
-        }
-      };
+      const idle = (ms: number) => idleFor(clock, socket, ms);
       const settle = async (want: number) => {
         for (let i = 0; i < 500 && sent.length < want; i++) await realSleep(10);
       };
@@ -352,16 +357,7 @@ describe("putio-events node", function () {
       }
       assert.ok(fs.existsSync(path.join(target, "a.mkv")), "the sync ran");
       const settled = emu.requests.length;
-      for (let t = 0; t < 3_600_000; t += 20_000) {
-        const heard = new Promise((r) => socket.once("event", r));
-        emu.pushSocketEvent(emu.token, "test_keepalive", null);
-        await heard;
-        await clock.tickAsync(20_000);
-        for (let before = -1; before !== emu.requests.length;) {
-          before = emu.requests.length;
-          await realSleep(20);
-        }
-      }
+      await idleFor(clock, socket, 3_600_000);
       const hour = emu.requests.slice(settled).map((r) => r.path);
       assert.ok(hour.length <= 15, `${hour.length} requests in an idle hour: ${hour.join(", ")}`);
       assert.ok(hour.includes("/v2/events/list"), "the history is still read in an idle hour");
