@@ -7,6 +7,11 @@ export interface SoakSample {
   atS: number;
   /** V8 heap in use after forced full GCs (KiB). */
   heapKiB: number;
+  /**
+   * Of it, compiled code (V8's code spaces): it grows while V8 compiles and optimizes more of the
+   * program as the jobs exercise it, up to a bound set by the program, not by the jobs done.
+   */
+  codeKiB: number;
   /** Off-heap memory V8 accounts for (Buffers…), after the same GCs (KiB). */
   externalKiB: number;
   rssKiB: number;
@@ -74,31 +79,46 @@ export interface SoakFigures {
   jobs: number;
   samples: number;
   heap: { slopeKiBPerJob: number; seKiBPerJob: number; firstKiB: number; lastKiB: number };
+  /** The heap without compiled code: what the jobs' data keeps. */
+  objects: { slopeKiBPerJob: number; seKiBPerJob: number; firstKiB: number; lastKiB: number };
+  code: { slopeKiBPerJob: number; seKiBPerJob: number };
   external: { slopeKiBPerJob: number; seKiBPerJob: number };
   rss: { slopeKiBPerJob: number; seKiBPerJob: number; firstKiB: number; lastKiB: number };
   fds: { min: number; max: number; first: number; last: number; slopePerJob: number };
   cpu: { firstThirdMsPerJob: number; lastThirdMsPerJob: number; ratio: number; slopeMsPerJobPer100Jobs: number; seMsPerJobPer100Jobs: number };
 }
 
-/** The figures after warm-up (samples with fewer jobs than `warmupJobs` are left out). */
-export function soakFigures(all: SoakSample[], warmupJobs: number): SoakFigures {
+/**
+ * The figures after warm-up (samples with fewer jobs than `warmupJobs` are left out); memory only
+ * from samples after `memoryAfterJobs` (a heap snapshot taken there raises RSS and the heap once).
+ */
+export function soakFigures(all: SoakSample[], warmupJobs: number, memoryAfterJobs = warmupJobs - 1): SoakFigures {
   const s = all.filter((x) => x.jobs >= warmupJobs);
-  const jobs = s.map((x) => x.jobs);
+  const m = s.filter((x) => x.jobs > memoryAfterJobs);
+  const jobs = m.map((x) => x.jobs);
   const heap = fitLine(
     jobs,
-    s.map((x) => x.heapKiB),
+    m.map((x) => x.heapKiB),
+  );
+  const objects = fitLine(
+    jobs,
+    m.map((x) => x.heapKiB - x.codeKiB),
+  );
+  const code = fitLine(
+    jobs,
+    m.map((x) => x.codeKiB),
   );
   const ext = fitLine(
     jobs,
-    s.map((x) => x.externalKiB),
+    m.map((x) => x.externalKiB),
   );
   const rss = fitLine(
     jobs,
-    s.map((x) => x.rssKiB),
+    m.map((x) => x.rssKiB),
   );
   const fds = fitLine(
     jobs,
-    s.map((x) => x.fds),
+    m.map((x) => x.fds),
   );
   const w = windows(s);
   const third = Math.max(1, Math.floor(w.length / 3));
@@ -112,9 +132,16 @@ export function soakFigures(all: SoakSample[], warmupJobs: number): SoakFigures 
     warmupJobs,
     jobs: (s[s.length - 1]?.jobs ?? 0) - (s[0]?.jobs ?? 0),
     samples: s.length,
-    heap: { slopeKiBPerJob: heap.slope, seKiBPerJob: heap.se, firstKiB: s[0]?.heapKiB ?? 0, lastKiB: s[s.length - 1]?.heapKiB ?? 0 },
+    heap: { slopeKiBPerJob: heap.slope, seKiBPerJob: heap.se, firstKiB: m[0]?.heapKiB ?? 0, lastKiB: m[m.length - 1]?.heapKiB ?? 0 },
+    objects: {
+      slopeKiBPerJob: objects.slope,
+      seKiBPerJob: objects.se,
+      firstKiB: (m[0]?.heapKiB ?? 0) - (m[0]?.codeKiB ?? 0),
+      lastKiB: (m[m.length - 1]?.heapKiB ?? 0) - (m[m.length - 1]?.codeKiB ?? 0),
+    },
+    code: { slopeKiBPerJob: code.slope, seKiBPerJob: code.se },
     external: { slopeKiBPerJob: ext.slope, seKiBPerJob: ext.se },
-    rss: { slopeKiBPerJob: rss.slope, seKiBPerJob: rss.se, firstKiB: s[0]?.rssKiB ?? 0, lastKiB: s[s.length - 1]?.rssKiB ?? 0 },
+    rss: { slopeKiBPerJob: rss.slope, seKiBPerJob: rss.se, firstKiB: m[0]?.rssKiB ?? 0, lastKiB: m[m.length - 1]?.rssKiB ?? 0 },
     fds: {
       min: Math.min(...s.map((x) => x.fds)),
       max: Math.max(...s.map((x) => x.fds)),

@@ -43,11 +43,12 @@ const CONTEXT_TIMEOUT_MS = 30_000;
 const CONTEXT_KEY = "putio-events-last-id";
 /**
  * With the socket connected, put.io pushes the changes behind most history events (a transfer
- * finished or failed, a file added or removed, a zip made) and each is followed by a check; this
- * slow poll finds the events it pushes nothing for (RSS, callbacks). Without the socket: the node's
- * own interval.
+ * finished or failed, a file added or removed, a zip made) and each is followed by a check (and one
+ * more an interval later, for a callback's failure); this slow poll finds the events it pushes
+ * nothing for (RSS). Hourly: a full idle flow stays within 15 requests an hour (the watch's 12
+ * reconciles, this one, a live sync's). Without the socket: the node's own interval.
  */
-const SOCKET_POLL_MS = 30 * 60_000;
+const SOCKET_POLL_MS = 60 * 60_000;
 /** A push's check waits this long for more pushes (a burst of them: one check)… */
 const PUSH_DEBOUNCE_MS = 2_000;
 /** …but no longer than this after the first push of the burst. */

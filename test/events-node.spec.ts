@@ -1,5 +1,8 @@
 /** putio-events: read, filter, clear, and watch the history (each event once, across restarts). */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import FakeTimers from "@sinonjs/fake-timers";
 import { startEmulator, type Emulator } from "./emulator";
 import { recordEvent } from "./emulator/routes-events";
@@ -11,6 +14,9 @@ const accountNode = require("../nodes/putio-account");
 const realSetTimeout = setTimeout;
 const realSleep = (ms: number) => new Promise((r) => realSetTimeout(r, ms));
 const eventsNode = require("../nodes/putio-events");
+const watchNode = require("../nodes/putio-transfer-watch");
+const infoNode = require("../nodes/putio-account-info");
+const syncNode = require("../nodes/putio-sync");
 
 describe("putio-events node @nr", function () {
   let emu: Emulator;
@@ -61,6 +67,24 @@ describe("putio-events node @nr", function () {
       modules.unshift(() => nr.helper._context.load());
     }
     await nr.load(modules, flow, { acc: { accessToken: opts.token ?? emu.token } });
+  }
+
+  /**
+   * Fake time forward in steps of 20 s. Before each step the socket hears a frame, so its silence
+   * timer (on the fake clock too) never fires; after it, a check the step started ends on real I/O
+   * (no new request for 20 ms of real time) before time moves on.
+   */
+  async function idleFor(clock: FakeTimers.InstalledClock, socket: any, ms: number): Promise<void> {
+    for (let left = ms; left > 0; left -= 20_000) {
+      const heard = new Promise((r) => socket.once("event", r));
+      emu.pushSocketEvent(emu.token, "test_keepalive", null);
+      await heard;
+      await clock.tickAsync(Math.min(20_000, left));
+      for (let before = -1; before !== emu.requests.length;) {
+        before = emu.requests.length;
+        await realSleep(20);
+      }
+    }
   }
 
   async function send(msg: object): Promise<any> {
@@ -226,7 +250,7 @@ describe("putio-events node @nr", function () {
     assert.equal(msg.payload.transfer_name, "pushed.bin");
   });
 
-  it("watch with the socket up: a check a moment after a push (one per burst) and one more later, else every 30 min; events put.io pushes nothing for still arrive", async function () {
+  it("watch with the socket up: a check a moment after a push (one per burst) and one more later, else hourly; events put.io pushes nothing for still arrive", async function () {
     this.timeout(120_000);
     // The node's timers on a clock that runs with real time until the test moves it on.
     const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "Date"], shouldAdvanceTime: true });
@@ -238,20 +262,7 @@ describe("putio-events node @nr", function () {
       const lists = () => emu.requests.filter((r) => r.path === "/v2/events/list").length;
       const sent: string[] = [];
       nr.node("out").on("input", (m: any) => sent.push(m.payload.transfer_name ?? m.payload.type));
-      /** Fake time forward; the socket hears a frame first, so its silence timer (fake too) never fires. */
-      const idle = async (ms: number) => {
-        for (let left = ms; left > 0; left -= 20_000) {
-          const heard = new Promise((r) => socket.once("event", r));
-          emu.pushSocketEvent(emu.token, "transfers_count", 0);
-          await heard;
-          await clock.tickAsync(Math.min(20_000, left));
-          // Let a check the tick started finish on real I/O before time moves on.
-          for (let before = -1; before !== lists();) {
-            before = lists();
-            await realSleep(20);
-          }
-        }
-      };
+      const idle = (ms: number) => idleFor(clock, socket, ms);
       const settle = async (want: number) => {
         for (let i = 0; i < 500 && sent.length < want; i++) await realSleep(10);
       };
@@ -276,14 +287,83 @@ describe("putio-events node @nr", function () {
       assert.deepEqual(sent, ["one.bin", "two.bin", "three.bin", "late"]);
       assert.equal(lists() - atPush, 2, "one more check, the node's interval after the push");
 
-      // An idle hour with the socket up: every 30 min (the 60 s poll made 60 checks).
+      // An idle hour with the socket up: one check (the 60 s poll made 60).
       const atIdle = lists();
       recordEvent(emu.state, emu.state.defaultUserId, "rss_filter_paused", { rss_filter_id: 3, rss_filter_title: "Shows" });
       await idle(3_600_000);
-      assert.equal(lists() - atIdle, 2, "two checks in an idle hour");
+      assert.equal(lists() - atIdle, 1, "one check in an idle hour");
       assert.deepEqual(sent.slice(4), ["rss_filter_paused"], "the event without a push arrives with the slow poll");
     } finally {
       clock.uninstall();
+    }
+  });
+
+  it("a full flow idle for an hour with the socket up (watch, events, account info, live sync): at most 15 put.io requests", async function () {
+    this.timeout(120_000);
+    const media = emu.state.addFolder(0, "Media");
+    emu.state.addFile(media.id, "a.mkv", Buffer.from("a"));
+    completed("old");
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), "putio-idle-"));
+    const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"], shouldAdvanceTime: true });
+    try {
+      await nr.load(
+        [accountNode, watchNode, eventsNode, infoNode, syncNode],
+        withTab([
+          { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+          // Each with its editor defaults.
+          {
+            id: "watch",
+            type: "putio-transfer-watch",
+            account: "acc",
+            mode: "socket",
+            intervalSeconds: "",
+            statuses: "COMPLETED",
+            emitMissed: true,
+            wires: [[]],
+          },
+          {
+            id: "ev",
+            type: "putio-events",
+            account: "acc",
+            action: "watch",
+            types: "",
+            pollSeconds: "60",
+            useSocket: true,
+            emitExisting: false,
+            max: "1000",
+            wires: [[], []],
+          },
+          { id: "info", type: "putio-account-info", account: "acc", thresholdGb: "", includeSettings: false, wires: [[], [], []] },
+          {
+            id: "sync",
+            type: "putio-sync",
+            account: "acc",
+            folder: "/Media",
+            folderType: "str",
+            target,
+            targetType: "str",
+            live: true,
+            reconcileMinutes: "120",
+            wires: [[]],
+          },
+        ]),
+        { acc: { accessToken: emu.token } },
+      );
+      const socket = (nr.node("acc") as any).socket();
+      // Settled: the socket up, the start-up reads done and nothing asked for a while.
+      for (let last = -1; socket.state !== "connected" || emu.requests.length !== last;) {
+        last = emu.requests.length;
+        await realSleep(1000);
+      }
+      assert.ok(fs.existsSync(path.join(target, "a.mkv")), "the sync ran");
+      const settled = emu.requests.length;
+      await idleFor(clock, socket, 3_600_000);
+      const hour = emu.requests.slice(settled).map((r) => r.path);
+      assert.ok(hour.length <= 15, `${hour.length} requests in an idle hour: ${hour.join(", ")}`);
+      assert.ok(hour.includes("/v2/events/list"), "the history is still read in an idle hour");
+    } finally {
+      clock.uninstall();
+      fs.rmSync(target, { recursive: true, force: true });
     }
   });
 
