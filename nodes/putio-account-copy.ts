@@ -10,7 +10,8 @@ import type { PutioClient } from "../lib/client";
 import * as path from "node:path";
 import { CopyJournal, copyBetweenAccounts, undoCopies, watcherWaiter, type CopySummary } from "../lib/copy";
 import { jsonSafeMsg } from "../lib/download/journal";
-import { TransferWatcher } from "../lib/watch/watcher";
+import type { TransferWatcher } from "../lib/watch/watcher";
+import { releaseTransferWatcher, transferWatcherOf } from "./common/services";
 import { useAccount, type AccountNode } from "./common/account";
 import { isBlank, num } from "./common/config";
 import { renderText, toError } from "./common/errors";
@@ -33,8 +34,6 @@ interface CopyConfig {
 }
 
 /** The account's one watcher (socket + slow reconcile), the same key the Transmission node uses. */
-const WATCHER_KEY = "transfer-watch:socket:300000";
-const WATCHER_INTERVAL_MS = 300_000;
 /** Per node: its target account, the target's watcher once a job used it, and its journal. */
 const targets = new WeakMap<Node, { account: AccountNode; watcher: TransferWatcher | null; journal: CopyJournal | null }>();
 /** How long a removed node may take to undo what its copies left under way on the target. */
@@ -91,7 +90,7 @@ export = function (RED: NodeAPI): void {
       return {
         async close(removed) {
           // The last user of the shared watcher stops it (as the watch and Transmission nodes do).
-          if (entry?.watcher && entry.watcher.subscribers === 0) entry.account.dropShared(WATCHER_KEY);
+          if (entry?.watcher) releaseTransferWatcher(entry.account, entry.watcher);
           if (!journal) return;
           if (!removed) return journal.close();
           // The node is gone: what its copies left under way on the target is undone, not left for ever.
@@ -112,11 +111,7 @@ export = function (RED: NodeAPI): void {
         const id = await sourceId(client, rawSource, signal);
         const rawTarget = await evalProp(RED, node, def.target ?? "", def.targetType || "str", msg);
         const targetFolderId = isBlank(rawTarget) ? 0 : ((await to.folderId(rawTarget as string | number, { create: true, signal })) as number);
-        const watcher = target.shared(WATCHER_KEY, () => {
-          const w = new TransferWatcher({ client: target.client, socket: target.socket(), intervalMs: WATCHER_INTERVAL_MS });
-          w.start();
-          return w;
-        });
+        const watcher = transferWatcherOf(target);
         entry.watcher = watcher;
         status(STATUS.busy(text("putio-account-copy.status.listing")));
         const journal = entry.journal;
