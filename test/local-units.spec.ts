@@ -179,4 +179,20 @@ describe("local disk layer (lib/local)", () => {
     fs.symlinkSync("b.mkv", path.join(dir, "c.mkv"));
     assert.equal(await again.lookup(path.join(dir, "c.mkv")), null);
   });
+
+  it("ownership ledger: the records are let go from memory a while after the last look, and read again when needed", async () => {
+    const state = path.join(dir, "owned.jsonl");
+    const ledger = new OwnershipLedger(state, nodeFs, 50);
+    for (let i = 0; i < 20; i++) {
+      const f = path.join(dir, `f${i}`);
+      fs.writeFileSync(f, `bytes ${i}`);
+      await ledger.record(f, fs.lstatSync(f), { crc32: "00000000", fileId: i });
+    }
+    assert.ok(await ledger.lookup(path.join(dir, "f3")));
+    assert.ok(ledger.held);
+    await ledger.flush();
+    for (let i = 0; i < 40 && ledger.held; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(ledger.held, false, "nothing held while nobody looks");
+    assert.equal((await ledger.lookup(path.join(dir, "f17")))?.fileId, 17, "read again from the file");
+  });
 });

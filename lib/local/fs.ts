@@ -7,7 +7,7 @@ import { constants } from "node:fs";
 import * as fsp from "node:fs/promises";
 
 export interface LocalFileHandle {
-  write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<{ bytesWritten: number }>;
   writev(buffers: Buffer[], position: number): Promise<{ bytesWritten: number }>;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   truncate(len: number): Promise<void>;

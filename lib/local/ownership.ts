@@ -9,9 +9,13 @@
  * compares bytes, never sizes alone.
  *
  * One ledger per state file, shared by every engine of the process; `null` keeps it in memory
- * (tests, and engines given no state folder). Saving is debounced; a record lost to a crash only
- * makes the package more careful (the file then counts as the user's).
+ * (tests, and engines given no state folder). The file is append-only (one JSON line a record),
+ * and the records are held in memory only while engines look them up (a minute after the last
+ * look they are let go), so a process that runs for months does not grow with the files it wrote.
+ * Appends are debounced; a record lost to a crash only makes the package more careful (the file
+ * then counts as the user's).
  */
+import { constants } from "node:fs";
 import * as path from "node:path";
 import { lstatOrNull, nodeFs, writeFileAtomic, type LocalFs, type LocalStats } from "./fs";
 
@@ -31,47 +35,88 @@ export interface OwnedFile {
   at: number;
 }
 
-const MAX_RECORDS = 200_000;
+/** Records kept (the oldest go first); in the file, lines beyond twice this are compacted away. */
+const MAX_RECORDS = 50_000;
 const SAVE_DELAY_MS = 250;
+/** Records are let go this long after the last look (the file keeps them). */
+const HOLD_MS = 60_000;
+
+type Line = OwnedFile | { forget: string };
 
 export class OwnershipLedger {
   private records: Map<string, OwnedFile> | null = null;
   private loading: Promise<Map<string, OwnedFile>> | null = null;
+  /** Lines not yet appended to the file. */
+  private pending: Line[] = [];
   private saveTimer: NodeJS.Timeout | null = null;
+  private holdTimer: NodeJS.Timeout | null = null;
   private saving: Promise<void> = Promise.resolve();
+  private lines = 0;
 
   constructor(
     readonly file: string | null,
     private readonly fs: LocalFs = nodeFs,
+    private readonly holdMs = HOLD_MS,
   ) {}
+
+  /** Whether the records are in memory now (they are let go a while after the last look). */
+  get held(): boolean {
+    return this.records !== null;
+  }
 
   private static key(st: Pick<LocalStats, "dev" | "ino">): string {
     return `${st.dev}:${st.ino}`;
   }
 
+  /** The records, read from the file (and what is not appended yet), held for a while. */
   private async load(): Promise<Map<string, OwnedFile>> {
+    this.hold();
     if (this.records) return this.records;
     this.loading ??= (async () => {
       const map = new Map<string, OwnedFile>();
+      let lines = 0;
       if (this.file) {
+        await this.saving;
+        let text = "";
         try {
-          const data = JSON.parse(await this.fs.readFile(this.file, "utf8")) as { v?: number; files?: OwnedFile[] };
-          for (const r of Array.isArray(data.files) ? data.files : []) {
-            if (r && typeof r.dev === "number" && typeof r.ino === "number" && typeof r.crc32 === "string") map.set(OwnershipLedger.key(r), r);
-          }
+          text = await this.fs.readFile(this.file, "utf8");
         } catch {
           /* missing or unreadable: nothing is ours yet, which is the careful answer */
         }
+        for (const raw of text.split("\n")) {
+          if (!raw) continue;
+          lines++;
+          try {
+            apply(map, JSON.parse(raw) as Line);
+          } catch {
+            /* a torn last line after a crash: the careful answer again */
+          }
+        }
       }
+      for (const line of this.pending) apply(map, line);
+      while (map.size > MAX_RECORDS) map.delete(map.keys().next().value!);
+      this.lines = lines;
       this.records = map;
+      this.loading = null;
       return map;
     })();
     return this.loading;
   }
 
+  /** Keep the records a while after this look, then let them go (only when everything is appended). */
+  private hold(): void {
+    if (!this.file) return;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      if (!this.pending.length && !this.saveTimer) this.records = null;
+      else this.hold();
+    }, this.holdMs);
+    this.holdTimer.unref?.();
+  }
+
   /** Record a file this package just wrote (after its commit), with the CRC32 of its bytes. */
   async record(filePath: string, st: LocalStats, info: { crc32: string; fileId: number; variant?: "mp4" }): Promise<void> {
-    const map = await this.load();
     const rec: OwnedFile = {
       path: filePath,
       dev: st.dev,
@@ -83,9 +128,23 @@ export class OwnershipLedger {
       ...(info.variant ? { variant: info.variant } : {}),
       at: Date.now(),
     };
-    map.delete(OwnershipLedger.key(st));
-    map.set(OwnershipLedger.key(st), rec);
-    while (map.size > MAX_RECORDS) map.delete(map.keys().next().value!);
+    this.add(rec);
+  }
+
+  private add(line: Line): void {
+    if (this.records) {
+      apply(this.records, line);
+      while (this.records.size > MAX_RECORDS) this.records.delete(this.records.keys().next().value!);
+    }
+    if (!this.file) {
+      // In memory only: the map is the ledger.
+      if (!this.records) {
+        this.records = new Map();
+        apply(this.records, line);
+      }
+      return;
+    }
+    this.pending.push(line);
     this.scheduleSave();
   }
 
@@ -106,9 +165,9 @@ export class OwnershipLedger {
     return rec.size === st.size && rec.mtimeMs === st.mtimeMs ? rec : null;
   }
 
-  /** Forget the file at `p` (removed or handed over to the user). */
+  /** Forget a file (removed or handed over to the user). */
   async forget(st: Pick<LocalStats, "dev" | "ino">): Promise<void> {
-    if ((await this.load()).delete(OwnershipLedger.key(st))) this.scheduleSave();
+    this.add({ forget: OwnershipLedger.key(st) });
   }
 
   private scheduleSave(): void {
@@ -120,22 +179,47 @@ export class OwnershipLedger {
     this.saveTimer.unref?.();
   }
 
-  /** Write the state file now (also what a close does). */
+  /** Append what is pending now (also what a close does); compacts a file that grew too long. */
   async flush(): Promise<void> {
     if (this.saveTimer) {
       clearTimeout(this.saveTimer);
       this.saveTimer = null;
     }
     const file = this.file;
-    if (!file || !this.records) return this.saving;
-    const text = JSON.stringify({ v: 1, files: [...this.records.values()] });
+    if (!file) return;
+    const lines = this.pending;
+    this.pending = [];
     this.saving = this.saving
       .then(async () => {
         await this.fs.mkdir(path.dirname(file), { recursive: true });
-        await writeFileAtomic(this.fs, file, `${file}.tmp`, text);
+        if (this.records && this.lines + lines.length > 2 * MAX_RECORDS) {
+          // Compact: the records as they are now, in one atomic write.
+          const text = [...this.records.values()].map((r) => JSON.stringify(r) + "\n").join("");
+          await writeFileAtomic(this.fs, file, `${file}.tmp`, text);
+          this.lines = this.records.size;
+          return;
+        }
+        if (!lines.length) return;
+        const buf = Buffer.from(lines.map((l) => JSON.stringify(l) + "\n").join(""));
+        const fh = await this.fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o644);
+        try {
+          for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, buf.length - off, null)).bytesWritten;
+        } finally {
+          await fh.close();
+        }
+        this.lines += lines.length;
       })
       .catch(() => {});
     return this.saving;
+  }
+}
+
+function apply(map: Map<string, OwnedFile>, line: Line): void {
+  if ("forget" in line) map.delete(line.forget);
+  else if (line && typeof line.dev === "number" && typeof line.ino === "number" && typeof line.crc32 === "string") {
+    const key = `${line.dev}:${line.ino}`;
+    map.delete(key);
+    map.set(key, line);
   }
 }
 
