@@ -16,6 +16,7 @@ import { PutioConfigStore, stateKey } from "../lib/transmission/store";
 import { TransferWatcher } from "../lib/watch/watcher";
 import { expandEnv } from "./common/account";
 import { toError } from "./common/errors";
+import { serveRoute } from "./common/http-route";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
@@ -69,8 +70,6 @@ const CLEANUPS: CleanupPolicy[] = ["trash", "delete", "keep"];
 
 /** Paths served by a node right now: two nodes on one path would answer for each other. */
 const served = new Map<string, string>();
-
-type Layer = { route?: { path: string } };
 
 export = function (RED: NodeAPI): void {
   definePutioNode<TransmissionDef, TransmissionConfig>(RED, {
@@ -194,8 +193,7 @@ export = function (RED: NodeAPI): void {
         rpc.handle(req, res);
         showStatus();
       };
-      RED.httpNode.get(config.route, handler);
-      RED.httpNode.post(config.route, handler);
+      const route = serveRoute(RED, { path: config.route, methods: ["get", "post"], handler, ownBody: true });
 
       node.status(STATUS.idle(RED._("putio-transmission.status.starting")));
       // put.io unreachable at start must not leave the node dead until the next deploy.
@@ -218,9 +216,7 @@ export = function (RED: NodeAPI): void {
       return {
         async close() {
           if (statusTimer) clearTimeout(statusTimer);
-          const app = RED.httpNode as unknown as { _router?: { stack: Layer[] }; router?: { stack: Layer[] } };
-          const router = app._router ?? app.router;
-          if (router?.stack) router.stack = router.stack.filter((l) => !(l.route && l.route.path === config.route));
+          route.remove();
           if (served.get(config.route) === node.id) served.delete(config.route);
           await manager.close();
           if ((watcher as TransferWatcher).subscribers === 0) account.dropShared(WATCHER_KEY);
