@@ -98,6 +98,15 @@ export interface ManagerOptions {
 const RECENT_MS = 60_000;
 const ARCHIVE = /\.(rar|r\d{2}|zip|7z|tar|gz|tgz|bz2|xz|zst|iso)$/i;
 
+/**
+ * `p` is strictly below `dir`: a question of path segments (a name may start with dots:
+ * "...And Justice for All" is inside, "../x" is not).
+ */
+export function isWithin(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel !== "" && rel !== ".." && !rel.startsWith(".." + path.sep) && !path.isAbsolute(rel);
+}
+
 export function posixDir(dir: string): string {
   const n = path.posix.normalize(dir.replace(/\\/g, "/"));
   return n.length > 1 ? n.replace(/\/+$/, "") : n;
@@ -152,8 +161,7 @@ export class TorrentManager implements RpcBackend {
           continue;
         }
         if (r.topPath !== null) {
-          const rel = path.relative(r.localDir, r.topPath);
-          if (!rel || rel.startsWith("..") || path.isAbsolute(rel) || rel.includes(path.sep)) r.topPath = null;
+          if (!isWithin(r.localDir, r.topPath) || path.relative(r.localDir, r.topPath).includes(path.sep)) r.topPath = null;
         }
         this.records.set(r.id, r);
         this.live.set(r.id, emptyLive());
@@ -305,8 +313,9 @@ export class TorrentManager implements RpcBackend {
   }
 
   private async assertInsideRoot(realRoot: string, p: string): Promise<void> {
-    const rel = path.relative(realRoot, await fsp.realpath(p));
-    if (rel.startsWith("..") || path.isAbsolute(rel)) throw new Error(`"${p}" leads outside the download folder (a link): nothing is written or deleted there`);
+    const real = await fsp.realpath(p);
+    if (real !== realRoot && !isWithin(realRoot, real))
+      throw new Error(`"${p}" leads outside the download folder (a link): nothing is written or deleted there`);
   }
 
   // ---------- put.io → state ----------
@@ -555,7 +564,7 @@ export class TorrentManager implements RpcBackend {
       const st = await fsp.lstat(f.path).catch(() => null);
       if (!st || !st.isFile() || st.size !== f.size) return this.fail(r, `"${f.path}" is not on disk as it was verified`);
       const rel = path.relative(r.localDir, f.path);
-      if (rel.startsWith("..") || path.isAbsolute(rel)) return this.fail(r, `"${f.path}" is outside the download folder`);
+      if (!isWithin(r.localDir, f.path)) return this.fail(r, `"${f.path}" is outside the download folder`);
       const parts = rel.split(path.sep);
       tops.add(parts[0]!);
       files.push({ name: parts.join("/"), length: f.size });
