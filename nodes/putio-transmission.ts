@@ -12,7 +12,7 @@ import { PutioBaseError } from "../lib/core/errors";
 import { abortableSleep, backoffDelay } from "../lib/core/sleep";
 import { RpcHttp } from "../lib/transmission/http";
 import { TorrentManager, type CleanupPolicy, type LifecycleEvent } from "../lib/transmission/manager";
-import { PutioConfigStore, stateKey } from "../lib/transmission/store";
+import { FileStore, LayeredStore, PutioConfigStore, stateKey } from "../lib/transmission/store";
 import { TransferWatcher } from "../lib/watch/watcher";
 import { expandEnv } from "./common/account";
 import { toError } from "./common/errors";
@@ -67,6 +67,15 @@ const WATCHER_INTERVAL_MS = 300_000;
 /** The account's one download scheduler, shared with putio-download (same limits). */
 const SCHEDULER_KEY = "downloads";
 const CLEANUPS: CleanupPolicy[] = ["trash", "delete", "keep"];
+
+/**
+ * The local copy of the node's state: in Node-RED's user folder, else (no user folder: an embedded
+ * runtime) in a hidden folder of the download folder.
+ */
+function stateFile(config: TransmissionConfig, userDir?: string): string {
+  const dir = userDir ? path.join(userDir, "node-red-putio") : path.join(config.localRoot, ".putio-transmission");
+  return path.join(dir, `${stateKey(config.route)}.json`);
+}
 
 /** Paths served by a node right now: two nodes on one path would answer for each other. */
 const served = new Map<string, string>();
@@ -169,7 +178,13 @@ export = function (RED: NodeAPI): void {
         scheduler,
         watcher,
         socket: account.socket(),
-        store: new PutioConfigStore(account.client, stateKey(config.route), closing),
+        store: new LayeredStore(
+          new FileStore(stateFile(config, (RED.settings as unknown as { userDir?: string }).userDir)),
+          new PutioConfigStore(account.client, stateKey(config.route), closing),
+          {
+            onRemoteError: (err) => !closed() && node.debug(redact(err)),
+          },
+        ),
         localRoot: config.localRoot,
         sessionDir: config.appDir || undefined,
         putioRoot: config.putioFolder,
@@ -196,12 +211,15 @@ export = function (RED: NodeAPI): void {
       const route = serveRoute(RED, { path: config.route, methods: ["get", "post"], handler, ownBody: true });
 
       node.status(STATUS.idle(RED._("putio-transmission.status.starting")));
-      // put.io unreachable at start must not leave the node dead until the next deploy.
+      // put.io unreachable at start must not leave the node dead until the next deploy: the stored
+      // state is answered from at once (the local copy needs no put.io), put.io followed once it answers.
       (async () => {
         for (let attempt = 0; !closed(); attempt++) {
           try {
+            await manager.load();
+            showStatus();
             await ready();
-            await manager.open();
+            await manager.follow();
             showStatus();
             return;
           } catch (err) {

@@ -126,4 +126,126 @@ describe("putio-transmission removals", function () {
     assert.equal(removed.payload.localDeleted, false);
     assert.deepEqual(removed.payload.localKept, ["Pack/b.mkv"]);
   });
+
+  /** put.io down: every API request answers 503 (the transport's retries included). */
+  const putioDown = () => (emu.knobs.fail5xx = { probability: 1, status: 503 });
+  const putioBack = () => (emu.knobs.fail5xx = null);
+
+  it("a start while put.io is unreachable answers from the stored state at once (defect 5)", async () => {
+    await load();
+    let c = client();
+    await untilReady(c);
+    const t = await finished(c, HASH_A, "Film.2026", "movies");
+    assert.equal(t.isFinished, true);
+    await nr.stop();
+    putioDown();
+    await nr.start();
+    await load();
+    c = client();
+    const seen = await until(
+      "an answer from the stored state",
+      () => get(c, HASH_A).catch((e: Error) => (/starting/.test(e.message) ? null : Promise.reject(e))),
+      (x) => x !== null,
+    );
+    assert.equal(seen.isFinished, true);
+    assert.equal(seen.name, "Film.2026");
+    assert.equal(seen.errorString, "");
+  });
+
+  it("removal while put.io is down: local data at once, put.io's copy and transfer once put.io is back, reported (defect 4a)", async () => {
+    await load();
+    const c = client();
+    await untilReady(c);
+    await finished(c, HASH_A, "Film.2026", "movies");
+    const transfer = emu.state.transfers()[0]!;
+    const fileId = emu.state.getTransfer(transfer.id)!.file_id as number;
+    putioDown();
+    await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": true });
+    const removed = await event("transmission/removed");
+    assert.equal(removed.payload.putio, "pending");
+    assert.equal(fs.existsSync(path.join(work, "movies", "Film.2026")), false, "the local copy goes at once");
+    assert.ok(emu.state.getFile(fileId), "put.io still holds it while down");
+    putioBack();
+    const cleaned = await until(
+      "the clean-up once put.io is back",
+      () => events.find((e) => e.topic === "transmission/cleaned"),
+      (e) => !!e,
+      4000, // at most about a minute (25 ms × 4000 = 100 s of polling)
+    );
+    assert.equal(cleaned.payload.putio, "trashed");
+    assert.equal(emu.state.getFile(fileId), undefined, "put.io's file is in the trash");
+    assert.equal(emu.state.getTransfer(transfer.id), undefined, "the transfer is removed");
+  });
+
+  it("a pending clean-up survives a Node-RED restart while put.io is still down, and is done after it (defect 4a)", async () => {
+    await load();
+    let c = client();
+    await untilReady(c);
+    await finished(c, HASH_A, "Film.2026", "movies");
+    const transfer = emu.state.transfers()[0]!;
+    const fileId = emu.state.getTransfer(transfer.id)!.file_id as number;
+    putioDown();
+    await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": false });
+    assert.equal((await event("transmission/removed")).payload.putio, "pending");
+    await nr.stop();
+    await nr.start();
+    await load();
+    c = client();
+    const state = await until(
+      "the state",
+      () => c.call("torrent-get", { fields: ["id"] }).catch(() => null),
+      (x) => x !== null,
+    );
+    assert.deepEqual(state!.torrents, []);
+    putioBack();
+    await until(
+      "the clean-up after the restart",
+      () => events.find((e) => e.topic === "transmission/cleaned"),
+      (e) => !!e,
+      4000,
+    );
+    assert.equal(emu.state.getFile(fileId), undefined);
+    assert.equal(emu.state.getTransfer(transfer.id), undefined);
+    assert.ok(fs.existsSync(path.join(work, "movies", "Film.2026")), "local data kept as asked");
+  });
+
+  it("removing a failed torrent cleans put.io: its transfer goes (defect 4b)", async () => {
+    await load();
+    const c = client();
+    await untilReady(c);
+    await c.call("torrent-add", { filename: magnet(HASH_A, "will-fail") + "&tr=http://fail.invalid/", "download-dir": `${work}/tv` });
+    await emu.advance(8000);
+    await until(
+      "failed",
+      () => get(c, HASH_A),
+      (t) => !!t?.errorString,
+    );
+    assert.equal(emu.state.transfers().length, 1);
+    await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": true });
+    const removed = await event("transmission/removed");
+    assert.equal(removed.payload.putio, "cancelled");
+    assert.equal(emu.state.transfers().length, 0, "put.io's list holds nothing of it");
+  });
+
+  it("removing a torrent mid-copy removes its part and state files and put.io's copy (defect 4c)", async () => {
+    emu.knobs.bandwidthPerConnection = 32 * 1024;
+    await load();
+    const c = client();
+    await untilReady(c);
+    await c.call("torrent-add", { filename: magnet(HASH_A, "Slow.Movie.2026"), "download-dir": `${work}/movies` });
+    await emu.advance(8000);
+    await until(
+      "a part file on disk",
+      () => tree(path.join(work, "movies")),
+      (names) => names.some((n) => /\.putio-\d+\.part$/.test(n)),
+    );
+    const transfer = emu.state.transfers()[0]!;
+    const fileId = emu.state.getTransfer(transfer.id)!.file_id as number;
+    await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": true });
+    const removed = await event("transmission/removed");
+    assert.equal(removed.payload.putio, "trashed");
+    assert.deepEqual(tree(path.join(work, "movies")), [], "no part, state or copied file left");
+    assert.equal(emu.state.getFile(fileId), undefined, "put.io's copy is in the trash (never deleted for good without a verified copy)");
+    assert.equal(emu.state.getTransfer(transfer.id), undefined);
+  });
 });

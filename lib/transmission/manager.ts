@@ -67,6 +67,7 @@ export interface PendingCleanup {
 export interface StateStore {
   load(): Promise<PersistedState | null>;
   save(state: PersistedState): Promise<void>;
+  close?(): void;
 }
 
 export type LifecycleType = "added" | "putio-done" | "on-disk" | "failed" | "removed" | "cleaned";
@@ -111,6 +112,8 @@ export interface ManagerOptions {
   now?: () => number;
 }
 
+/** How long a removal waits for put.io's clean-up before answering (the rest goes on in the background). */
+const FIRST_CLEANUP_MS = 5_000;
 /** Removed ids stay in "recently-active" answers this long (as Transmission keeps them). */
 const RECENT_MS = 60_000;
 const ARCHIVE = /\.(rar|r\d{2}|zip|7z|tar|gz|tgz|bz2|xz|zst|iso)$/i;
@@ -143,6 +146,7 @@ export class TorrentManager implements RpcBackend {
   private cleanups: PendingCleanup[] = [];
   private cleanupTimer: NodeJS.Timeout | null = null;
   private cleanupRound = 0;
+  private readonly cleaning = new Map<PendingCleanup, Promise<void>>();
   private closed = false;
   /** Until the stored state is read, torrent calls are refused (an empty list would look like every torrent vanished). */
   private opened = false;
@@ -166,7 +170,18 @@ export class TorrentManager implements RpcBackend {
 
   /** Load the state, follow the watcher, resume local copies a restart interrupted. */
   async open(): Promise<void> {
+    await this.load();
+    await this.follow();
+  }
+
+  /**
+   * The stored state, answered from at once (torrent-get, removal): a start while put.io is
+   * unreachable still shows every torrent as it was, finished ones finished. Once only.
+   */
+  async load(): Promise<void> {
+    if (this.opened) return;
     const state = await this.o.store.load();
+    if (this.opened) return;
     if (state) {
       this.nextId = Math.max(1, state.nextId);
       this.sessionValues = state.session ?? {};
@@ -190,14 +205,21 @@ export class TorrentManager implements RpcBackend {
         this.nextId = Math.max(this.nextId, r.id + 1);
       }
     }
+    this.opened = true;
+  }
+
+  /** Follow put.io (the account's watcher): needs put.io; called again after a failure. */
+  async follow(): Promise<void> {
+    await this.load();
     if (this.closed) return;
     const seen = new Set<number>();
+    this.unsubscribe?.();
     this.unsubscribe = this.o.watcher.subscribe((change) => {
       seen.add(change.transfer.id);
       this.applyTransfer(change.transfer);
     });
+    this.o.socket?.off("event", this.onSocket);
     this.o.socket?.on("event", this.onSocket);
-    this.opened = true;
     if (this.cleanups.length) void this.retryCleanups();
     for (const r of this.records.values()) if (r.phase === "local" && r.fileId !== null) this.startLocal(r);
     if (this.o.adopt) await this.learnCategoryFolders().catch((err: unknown) => this.report(err));
@@ -224,6 +246,7 @@ export class TorrentManager implements RpcBackend {
     for (const j of running) j.ac.abort(new Error("closing"));
     await Promise.allSettled(running.map((j) => j.done));
     await this.saving?.catch(() => {});
+    this.o.store.close?.();
   }
 
   // ---------- state ----------
@@ -898,11 +921,17 @@ export class TorrentManager implements RpcBackend {
       const c = this.putioCleanup(r);
       if (c) {
         detail.putio = c.cancelTransferId !== null && !c.fileIds.length ? "cancelled" : c.skipTrash ? "deleted" : "trashed";
-        try {
-          await this.runCleanup(c);
-        } catch (err) {
+        // The app waits for this answer: put.io gets a few seconds, then the clean-up goes on in the background.
+        const outcome = await Promise.race([
+          this.runCleanup(c).then(
+            () => null,
+            (err: unknown) => (err as Error)?.message ?? String(err),
+          ),
+          new Promise<string>((resolve) => setTimeout(resolve, FIRST_CLEANUP_MS, "put.io did not answer in time").unref?.()),
+        ]);
+        if (outcome !== null) {
           // A removal is a promise: kept with the state, retried until put.io takes it.
-          c.error = (err as Error)?.message ?? String(err);
+          c.error = outcome;
           this.cleanups.push(c);
           detail.putio = "pending";
           detail.pendingError = c.error;
@@ -942,8 +971,17 @@ export class TorrentManager implements RpcBackend {
     return c;
   }
 
-  /** One pending clean-up, step by step; each step done is dropped from it (404: already gone). */
-  private async runCleanup(c: PendingCleanup): Promise<void> {
+  /** One pending clean-up, step by step; each step done is dropped from it (404: already gone). One run at a time per clean-up. */
+  private runCleanup(c: PendingCleanup): Promise<void> {
+    let run = this.cleaning.get(c);
+    if (!run) {
+      run = this.cleanupSteps(c).finally(() => this.cleaning.delete(c));
+      this.cleaning.set(c, run);
+    }
+    return run;
+  }
+
+  private async cleanupSteps(c: PendingCleanup): Promise<void> {
     const client = this.o.client;
     const gone = (err: unknown) => {
       if (err instanceof PutioError && err.statusCode === 404) return;

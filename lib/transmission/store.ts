@@ -6,6 +6,8 @@
  * and what is read back is checked, record by record, before use (the manager also re-derives every
  * local path from the node's own settings, so a stored path can never point outside the local root).
  */
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
 import type { PutioClient } from "../client";
 import type { TorrentRecord, WrittenFile } from "./model";
 import type { PendingCleanup, PersistedState, StateStore } from "./manager";
@@ -125,6 +127,106 @@ export class PutioConfigStore implements StateStore {
 
   async save(state: PersistedState): Promise<void> {
     await this.client.config.set(this.key, state);
+  }
+}
+
+/** The state in a local JSON file, replaced atomically (temp file + rename). */
+export class FileStore implements StateStore {
+  constructor(readonly file: string) {}
+
+  async load(): Promise<PersistedState | null> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+    try {
+      return readState(JSON.parse(text));
+    } catch {
+      return null; // a torn or foreign file: put.io's copy is read instead
+    }
+  }
+
+  async save(state: PersistedState): Promise<void> {
+    await fsp.mkdir(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await fsp.writeFile(tmp, JSON.stringify(state));
+    await fsp.rename(tmp, this.file);
+  }
+}
+
+/**
+ * The state kept twice: a local file, read at once at a start (put.io may be unreachable then)
+ * and written first on every change, and put.io's config store, which outlives the machine. A
+ * write put.io refuses or cannot take is sent again, the newest state only, until it is taken;
+ * only a failing local write fails a save.
+ */
+export class LayeredStore implements StateStore {
+  private behind: PersistedState | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private pushing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly local: StateStore,
+    private readonly remote: StateStore,
+    private readonly opts: { retryMs?: number; onRemoteError?: (err: unknown) => void } = {},
+  ) {}
+
+  async load(): Promise<PersistedState | null> {
+    const mine = await this.local.load().catch(() => null);
+    if (mine) return mine;
+    const theirs = await this.remote.load();
+    if (theirs) await this.local.save(theirs).catch(() => {});
+    return theirs;
+  }
+
+  async save(state: PersistedState): Promise<void> {
+    await this.local.save(state);
+    this.behind = state;
+    await this.push();
+  }
+
+  /** put.io has every change (nothing waits to be sent again). */
+  get inSync(): boolean {
+    return this.behind === null;
+  }
+
+  private push(): Promise<void> {
+    this.pushing ??= (async () => {
+      try {
+        while (this.behind && !this.closed) {
+          const state = this.behind;
+          try {
+            await this.remote.save(state);
+          } catch (err) {
+            this.opts.onRemoteError?.(err);
+            this.retryLater();
+            return;
+          }
+          if (this.behind === state) this.behind = null;
+        }
+      } finally {
+        this.pushing = null;
+      }
+    })();
+    return this.pushing;
+  }
+
+  private retryLater(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.push();
+    }, this.opts.retryMs ?? 30_000);
+    this.timer.unref?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
   }
 }
 
