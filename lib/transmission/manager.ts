@@ -28,7 +28,7 @@ import type { DownloadJob, JobResult } from "../download/scheduler";
 import { writeJobSubtitles, type JobSubtitles } from "../media/subtitles";
 import { assertInside, sanitizeName, tempPaths } from "../download/names";
 import type { ChangeListener } from "../watch/watcher";
-import { emptyLive, fieldGetters, percentDone, type LiveProgress, type Phase, type TorrentRecord } from "./model";
+import { emptyLive, fieldGetters, percentDone, secondsSeeding, seedGoalReached, type LiveProgress, type Phase, type TorrentRecord } from "./model";
 import { RpcError, type AddArgs, type IdSelector, type RpcBackend } from "./rpc";
 import { SourceError, normalHash, parseMagnet, parseMetainfo, type TorrentSource } from "./sources";
 
@@ -70,7 +70,7 @@ export interface StateStore {
   close?(): void;
 }
 
-export type LifecycleType = "added" | "putio-done" | "on-disk" | "failed" | "removed" | "cleaned";
+export type LifecycleType = "added" | "putio-done" | "on-disk" | "seeding-stopped" | "failed" | "removed" | "cleaned";
 
 export interface LifecycleEvent {
   type: LifecycleType;
@@ -112,6 +112,8 @@ export interface ManagerOptions {
   now?: () => number;
 }
 
+/** How often a seeding torrent's time goal is checked (locally: no request). */
+const SEED_CHECK_MS = 60_000;
 /** How long a removal waits for put.io's clean-up before answering (the rest goes on in the background). */
 const FIRST_CLEANUP_MS = 5_000;
 /** Removed ids stay in "recently-active" answers this long (as Transmission keeps them). */
@@ -147,6 +149,8 @@ export class TorrentManager implements RpcBackend {
   private cleanupTimer: NodeJS.Timeout | null = null;
   private cleanupRound = 0;
   private readonly cleaning = new Map<PendingCleanup, Promise<void>>();
+  private readonly stoppingSeed = new Set<number>();
+  private seedTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Until the stored state is read, torrent calls are refused (an empty list would look like every torrent vanished). */
   private opened = false;
@@ -221,6 +225,7 @@ export class TorrentManager implements RpcBackend {
     this.o.socket?.off("event", this.onSocket);
     this.o.socket?.on("event", this.onSocket);
     if (this.cleanups.length) void this.retryCleanups();
+    this.watchSeeding();
     for (const r of this.records.values()) if (r.phase === "local" && r.fileId !== null) this.startLocal(r);
     if (this.o.adopt) await this.learnCategoryFolders().catch((err: unknown) => this.report(err));
     await this.o.watcher.reconcile();
@@ -240,6 +245,7 @@ export class TorrentManager implements RpcBackend {
   async close(): Promise<void> {
     this.closed = true;
     if (this.cleanupTimer) clearTimeout(this.cleanupTimer);
+    if (this.seedTimer) clearInterval(this.seedTimer);
     this.unsubscribe?.();
     this.o.socket?.off("event", this.onSocket);
     const running = [...this.jobs.values()];
@@ -386,6 +392,7 @@ export class TorrentManager implements RpcBackend {
     live.putioStatus = t.status;
     if (typeof t.percent_done === "number") live.putioPercent = t.percent_done;
     live.activityAt = Math.floor(this.now() / 1000);
+    this.applySeeding(r, t);
     if (r.phase !== "putio") return;
     if (typeof t.size === "number" && t.size > 0) r.size = t.size;
     if (t.name && r.name === r.hash) r.name = t.name;
@@ -427,11 +434,71 @@ export class TorrentManager implements RpcBackend {
     return r;
   }
 
+  /**
+   * put.io's seeding of a transfer (core/quirks.ts "seeding"): SEEDING after the download, with
+   * its ratio, uploaded bytes and seconds seeding; COMPLETED once it stopped. Stored on a change
+   * of state only; the ratio moves with every answer and push at no request.
+   */
+  private applySeeding(r: TorrentRecord, t: Partial<Transfer> & Record<string, unknown>): void {
+    const seedingNow = t.status === "SEEDING" || t.status === "PREPARING_SEED";
+    if (!seedingNow && !(r.seeding && !r.seeding.stopped && t.status === "COMPLETED")) return;
+    const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" ? Number(v) : NaN);
+    const prev = r.seeding;
+    const ratio = num(t.current_ratio);
+    const uploaded = num(t.uploaded);
+    const seconds = num(t.seconds_seeding);
+    const now = Math.floor(this.now() / 1000);
+    r.seeding = {
+      stopped: !seedingNow,
+      ratio: Number.isFinite(ratio) && ratio >= 0 ? ratio : (prev?.ratio ?? 0),
+      uploaded: Number.isFinite(uploaded) && uploaded >= 0 ? uploaded : (prev?.uploaded ?? 0),
+      seconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : secondsSeeding(prev, now),
+      at: now,
+    };
+    if (!prev || prev.stopped !== r.seeding.stopped) this.persistSoon();
+    this.checkSeedGoal(r);
+    this.watchSeeding();
+  }
+
+  /** The app's goal reached while put.io still seeds: put.io is asked to stop (once; a failure is tried again later). */
+  private checkSeedGoal(r: TorrentRecord): void {
+    if (this.closed || r.phase !== "done" || r.transferId === null || this.stoppingSeed.has(r.id)) return;
+    if (!seedGoalReached(r, Math.floor(this.now() / 1000))) return;
+    this.stoppingSeed.add(r.id);
+    this.o.client.transfers
+      .cancel([r.transferId])
+      .then(() => {
+        if (r.seeding) r.seeding = { ...r.seeding, seconds: secondsSeeding(r.seeding, Math.floor(this.now() / 1000)), stopped: true };
+        this.persistSoon();
+        this.emit("seeding-stopped", r, { ratio: r.seeding?.ratio ?? 0, secondsSeeding: r.seeding?.seconds ?? 0 });
+      })
+      .catch((err: unknown) => this.report(err))
+      .finally(() => this.stoppingSeed.delete(r.id));
+  }
+
+  /** While put.io seeds a finished torrent, its seeding-time goal is checked once a minute (no request). */
+  private watchSeeding(): void {
+    if (this.seedTimer || this.closed) return;
+    const seeding = () => [...this.records.values()].filter((x) => x.phase === "done" && x.seeding && !x.seeding.stopped);
+    if (!seeding().length) return;
+    this.seedTimer = setInterval(() => {
+      const now = seeding();
+      if (!now.length || this.closed) {
+        clearInterval(this.seedTimer!);
+        this.seedTimer = null;
+        return;
+      }
+      for (const r of now) this.checkSeedGoal(r);
+    }, SEED_CHECK_MS);
+    this.seedTimer.unref?.();
+  }
+
   private socketProgress(e: SocketEvent): void {
     if (e.type !== "transfer_update") return;
     const v = e.value as Record<string, unknown> | null;
     const id = typeof v?.id === "number" ? this.byTransfer.get(v.id) : undefined;
     const r = id === undefined ? undefined : this.records.get(id);
+    if (r && v && r.seeding && !r.seeding.stopped && v.status === "SEEDING") this.applySeeding(r, v);
     // A push is trusted for progress only; phases change on the watcher's re-read transfer.
     if (!r || r.phase !== "putio" || !v) return;
     const live = this.liveOf(r.id);
@@ -674,6 +741,8 @@ export class TorrentManager implements RpcBackend {
     this.liveOf(r.id).localBytes = r.size;
     await this.persist().catch((err: unknown) => this.report(err));
     this.emit("on-disk", r, detail);
+    this.checkSeedGoal(r);
+    this.watchSeeding();
   }
 
   // ---------- RPC backend ----------
@@ -1140,6 +1209,7 @@ export class TorrentManager implements RpcBackend {
       }
     }
     if (records.length) await this.persist();
+    for (const r of records) this.checkSeedGoal(r);
   }
 
   /** 0..1 for a torrent (the node's output msgs). */

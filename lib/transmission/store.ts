@@ -55,12 +55,19 @@ export function readRecord(v: unknown): TorrentRecord | null {
     origin: v.origin === "adopted" ? "adopted" : "rpc",
     ...(readExtracted(v.extracted) ?? {}),
     ...readLocalCopy(v),
+    ...readSeeding(v.seeding),
   };
 }
 
 /** A relative path with no empty, "." or ".." segment: it can only name something below the torrent's folder. */
 export function isRelativeName(v: unknown): v is string {
   return typeof v === "string" && v.length > 0 && v.length <= 4096 && !v.includes("\0") && v.split("/").every((s) => s !== "" && s !== "." && s !== "..");
+}
+
+function readSeeding(v: unknown): Pick<TorrentRecord, "seeding"> {
+  const num = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x) && x >= 0;
+  if (!isObj(v) || typeof v.stopped !== "boolean" || !num(v.ratio) || !num(v.uploaded) || !num(v.seconds) || !num(v.at)) return {};
+  return { seeding: { stopped: v.stopped, ratio: v.ratio, uploaded: v.uploaded, seconds: v.seconds, at: v.at } };
 }
 
 /** What the node wrote and created locally, entry by entry as far as it can be trusted. */
