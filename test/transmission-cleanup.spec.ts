@@ -248,4 +248,20 @@ describe("putio-transmission removals", function () {
     assert.equal(emu.state.getFile(fileId), undefined, "put.io's copy is in the trash (never deleted for good without a verified copy)");
     assert.equal(emu.state.getTransfer(transfer.id), undefined);
   });
+
+  it("a failed torrent's msg says why in the runtime's language (a text by code), the app reads English", async () => {
+    await nr.language("de");
+    try {
+      await load();
+      const c = client();
+      await untilReady(c);
+      await c.call("torrent-add", { filename: magnet(HASH_A, "will-fail"), "download-dir": `${work}/tv` });
+      await emu.advance(8000);
+      const failed = await event("transmission/failed");
+      assert.match(failed.payload.error, /^put\.io konnte ihn nicht herunterladen/);
+      assert.match((await get(c, HASH_A)).errorString, /^put\.io could not download it/);
+    } finally {
+      await nr.language("en-US");
+    }
+  });
 });

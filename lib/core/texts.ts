@@ -440,4 +440,18 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "sync.changed-meanwhile": '__attempted__: "__path__" appeared or changed locally during the run: it is left alone',
   "sync.parent-not-folder": '__attempted__: a folder of "__path__" is a file or a link locally: it is left alone',
   "sync.not-downloaded": '__attempted__: the download of "__path__" ended without a file',
+
+  // The Transmission node's torrents.
+  "op.transmission-local": "clean up a removed torrent's local files",
+  "transmission.transfer-gone": "the put.io transfer is gone (removed on put.io before it finished)",
+  "transmission.putio-error": "put.io could not download it: __message__",
+  "transmission.putio-failed": "put.io could not download it",
+  "transmission.no-files": "put.io produced no files for this torrent",
+  "transmission.archives-only": "put.io produced only archives (__names__): there is nothing the app could import",
+  "transmission.copy-failed": "__count__ file(s) could not be copied from put.io; first: __name__: __error__",
+  "transmission.copy-error": "copying from put.io failed: __error__",
+  "transmission.not-on-disk": '"__path__" is not on disk as it was verified',
+  "transmission.outside-folder": '"__path__" is outside the download folder',
+  "transmission.link-outside": '__attempted__: "__path__" leads outside the download folder (a link): nothing is written or deleted there',
+  "transmission.cleanup-slow": "put.io did not answer in time: the clean-up goes on in the background",
 });

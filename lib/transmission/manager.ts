@@ -21,7 +21,8 @@ import { existsSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import type { PutioClient } from "../client";
-import { PutioError } from "../core/errors";
+import { PutioBaseError, PutioError, PutioInputError } from "../core/errors";
+import { render, t, type Text } from "../core/texts";
 import type { SocketEvent } from "../core/socket";
 import { statusClass, type Transfer } from "../domains/transfers";
 import type { DownloadJob, JobResult } from "../download/scheduler";
@@ -127,6 +128,12 @@ const ARCHIVE = /\.(rar|r\d{2}|zip|7z|tar|gz|tgz|bz2|xz|zst|iso)$/i;
 export function isWithin(dir: string, p: string): boolean {
   const rel = path.relative(dir, p);
   return rel !== "" && rel !== ".." && !rel.startsWith(".." + path.sep) && !path.isAbsolute(rel);
+}
+
+/** An error as a text: lib/'s errors carry theirs; anything else (a system error) is shown as it is. */
+export function errorText(err: unknown): Text {
+  if (err instanceof PutioBaseError) return err.text;
+  return t("plain", { text: err instanceof Error ? err.message : String(err) });
 }
 
 export function posixDir(dir: string): string {
@@ -235,7 +242,7 @@ export class TorrentManager implements RpcBackend {
       try {
         this.applyTransfer(await this.o.client.transfers.get(r.transferId));
       } catch (err) {
-        if (err instanceof PutioError && err.statusCode === 404) this.fail(r, "the put.io transfer is gone (removed on put.io before it finished)");
+        if (err instanceof PutioError && err.statusCode === 404) this.fail(r, t("transmission.transfer-gone"));
         else this.report(err);
       }
     }
@@ -373,8 +380,7 @@ export class TorrentManager implements RpcBackend {
 
   private async assertInsideRoot(realRoot: string, p: string): Promise<void> {
     const real = await fsp.realpath(p);
-    if (real !== realRoot && !isWithin(realRoot, real))
-      throw new Error(`"${p}" leads outside the download folder (a link): nothing is written or deleted there`);
+    if (real !== realRoot && !isWithin(realRoot, real)) throw new PutioInputError(t("op.transmission-local"), t("transmission.link-outside", { path: p }));
   }
 
   // ---------- put.io → state ----------
@@ -383,27 +389,28 @@ export class TorrentManager implements RpcBackend {
     return { id: r.id, name: r.name, hashString: r.hash };
   }
 
-  private applyTransfer(t: Transfer): void {
+  private applyTransfer(tr: Transfer): void {
     if (this.closed) return;
-    const id = this.byTransfer.get(t.id);
-    const r = id === undefined ? this.maybeAdopt(t) : this.records.get(id);
+    const id = this.byTransfer.get(tr.id);
+    const r = id === undefined ? this.maybeAdopt(tr) : this.records.get(id);
     if (!r) return;
     const live = this.liveOf(r.id);
-    live.putioStatus = t.status;
-    if (typeof t.percent_done === "number") live.putioPercent = t.percent_done;
+    live.putioStatus = tr.status;
+    if (typeof tr.percent_done === "number") live.putioPercent = tr.percent_done;
     live.activityAt = Math.floor(this.now() / 1000);
-    this.applySeeding(r, t);
+    this.applySeeding(r, tr);
     if (r.phase !== "putio") return;
-    if (typeof t.size === "number" && t.size > 0) r.size = t.size;
-    if (t.name && r.name === r.hash) r.name = t.name;
-    if (statusClass(t.status) === "COMPLETED" && typeof t.file_id === "number" && t.file_id > 0) {
-      r.fileId = t.file_id;
+    if (typeof tr.size === "number" && tr.size > 0) r.size = tr.size;
+    if (tr.name && r.name === r.hash) r.name = tr.name;
+    if (statusClass(tr.status) === "COMPLETED" && typeof tr.file_id === "number" && tr.file_id > 0) {
+      r.fileId = tr.file_id;
       r.putioDoneAt = Math.floor(this.now() / 1000);
       live.putioPercent = 100;
       this.emit("putio-done", r);
       this.startLocal(r);
-    } else if (t.status === "ERROR") {
-      this.fail(r, t.error_message?.trim() || "put.io could not download it");
+    } else if (tr.status === "ERROR") {
+      const message = tr.error_message?.trim();
+      this.fail(r, message ? t("transmission.putio-error", { message }) : t("transmission.putio-failed"));
     }
     this.o.onChange?.();
   }
@@ -592,22 +599,24 @@ export class TorrentManager implements RpcBackend {
     this.persistSoon();
   }
 
-  private fail(r: TorrentRecord, text: string): void {
+  private fail(r: TorrentRecord, text: Text): void {
     r.phase = "failed";
-    r.error = text;
+    // The app reads errorString in English (as from the daemon); the node's msgs render the text in the runtime's language.
+    r.error = render(text);
+    r.errorText = text;
     this.persistSoon();
     this.emit("failed", r);
   }
 
   /** Why the planned files must not count as a download (nothing, or only archives), or null. */
-  private planProblem(files: Array<{ file: { name: string } }>): string | null {
-    if (!files.length) return "put.io produced no files for this torrent";
+  private planProblem(files: Array<{ file: { name: string } }>): Text | null {
+    if (!files.length) return t("transmission.no-files");
     if (this.o.failArchiveOnly !== false && files.every((f) => ARCHIVE.test(f.file.name))) {
       const names = files
         .slice(0, 3)
         .map((f) => f.file.name)
         .join(", ");
-      return `put.io produced only archives (${names}${files.length > 3 ? ", …" : ""}): there is nothing the app could import`;
+      return t("transmission.archives-only", { names: files.length > 3 ? `${names}, …` : names });
     }
     return null;
   }
@@ -617,11 +626,12 @@ export class TorrentManager implements RpcBackend {
     const fileId = r.fileId;
     r.phase = "local";
     r.error = null;
+    delete r.errorText;
     this.persistSoon();
     const live = this.liveOf(r.id);
     live.localBytes = 0;
     const ac = new AbortController();
-    let refused: string | null = null;
+    let refused: Text | null = null;
     let subtitles: JobSubtitles | null = null;
     const notes: Array<Promise<void>> = [];
     const done = (async () => {
@@ -657,7 +667,7 @@ export class TorrentManager implements RpcBackend {
           signal: ac.signal,
           onPlan: (files) => {
             refused = this.planProblem(files);
-            if (refused) return ac.abort(new Error(refused));
+            if (refused) return ac.abort(new Error(render(refused)));
             r.fileCount = files.length;
             const size = files.reduce((n, f) => n + f.file.size, 0);
             if (size > 0) r.size = size;
@@ -680,7 +690,7 @@ export class TorrentManager implements RpcBackend {
         if (!this.records.has(r.id)) return;
         if (result.failed > 0) {
           const first = result.errors[0]!;
-          return this.fail(r, `${result.failed} file(s) could not be copied from put.io; first: ${first.name}: ${first.error.message}`);
+          return this.fail(r, t("transmission.copy-failed", { count: result.failed, name: first.name, error: errorText(first.error) }));
         }
         const problem = this.planProblem(result.files.map((f) => ({ file: { name: f.name } })));
         if (problem) return this.fail(r, problem);
@@ -703,7 +713,7 @@ export class TorrentManager implements RpcBackend {
         if (refused) return this.fail(r, refused);
         // Stopped, removed or closing: the state stays as it is (a restart resumes the copy).
         if (ac.signal.aborted || this.closed || !this.records.has(r.id)) return;
-        this.fail(r, `copying from put.io failed: ${(err as Error)?.message ?? String(err)}`);
+        this.fail(r, t("transmission.copy-error", { error: errorText(err) }));
       } finally {
         live.localSpeed = 0;
         this.jobs.delete(r.id);
@@ -718,9 +728,9 @@ export class TorrentManager implements RpcBackend {
     const files: TorrentRecord["files"] = [];
     for (const f of result.files) {
       const st = await fsp.lstat(f.path).catch(() => null);
-      if (!st || !st.isFile() || st.size !== f.size) return this.fail(r, `"${f.path}" is not on disk as it was verified`);
+      if (!st || !st.isFile() || st.size !== f.size) return this.fail(r, t("transmission.not-on-disk", { path: f.path }));
       const rel = path.relative(r.localDir, f.path);
-      if (!isWithin(r.localDir, f.path)) return this.fail(r, `"${f.path}" is outside the download folder`);
+      if (!isWithin(r.localDir, f.path)) return this.fail(r, t("transmission.outside-folder", { path: f.path }));
       const parts = rel.split(path.sep);
       tops.add(parts[0]!);
       files.push({ name: parts.join("/"), length: f.size });
@@ -736,6 +746,7 @@ export class TorrentManager implements RpcBackend {
     r.size = files.reduce((n, f) => n + f.length, 0);
     r.phase = "done";
     r.error = null;
+    delete r.errorText;
     delete r.copying;
     r.doneAt = Math.floor(this.now() / 1000);
     this.liveOf(r.id).localBytes = r.size;
@@ -984,7 +995,7 @@ export class TorrentManager implements RpcBackend {
       try {
         await this.cleanLocal(r, deleteLocalData, detail);
       } catch (err) {
-        detail.error = (err as Error)?.message ?? String(err);
+        detail.error = errorText(err);
         this.report(err);
       }
       const c = this.putioCleanup(r);
@@ -994,16 +1005,16 @@ export class TorrentManager implements RpcBackend {
         const outcome = await Promise.race([
           this.runCleanup(c).then(
             () => null,
-            (err: unknown) => (err as Error)?.message ?? String(err),
+            (err: unknown) => errorText(err),
           ),
-          new Promise<string>((resolve) => setTimeout(resolve, FIRST_CLEANUP_MS, "put.io did not answer in time").unref?.()),
+          new Promise<Text>((resolve) => setTimeout(resolve, FIRST_CLEANUP_MS, t("transmission.cleanup-slow")).unref?.()),
         ]);
         if (outcome !== null) {
           // A removal is a promise: kept with the state, retried until put.io takes it.
-          c.error = outcome;
+          c.error = render(outcome);
           this.cleanups.push(c);
           detail.putio = "pending";
-          detail.pendingError = c.error;
+          detail.pendingError = outcome;
           this.scheduleCleanups();
         }
       }
@@ -1170,6 +1181,7 @@ export class TorrentManager implements RpcBackend {
         await this.o.client.transfers.retry(r.transferId);
         r.phase = "putio";
         r.error = null;
+        delete r.errorText;
         this.liveOf(r.id).putioPercent = 0;
         this.persistSoon();
       }

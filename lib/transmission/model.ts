@@ -11,6 +11,8 @@
  * past its goal, so no seeding on put.io is ended early.
  */
 
+import type { Text } from "../core/texts";
+
 export type Phase = "putio" | "local" | "done" | "failed";
 
 export interface SeedSettings {
@@ -38,7 +40,10 @@ export interface TorrentRecord {
   /** The put.io file or folder the transfer produced. */
   fileId: number | null;
   phase: Phase;
+  /** Why it failed, in English (the app's errorString). */
   error: string | null;
+  /** The same as a text by code (the node's msgs show it in the runtime's language). */
+  errorText?: Text;
   labels: string[];
   /** Epoch seconds. */
   addedAt: number;

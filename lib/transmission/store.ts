@@ -7,6 +7,7 @@
  * local path from the node's own settings, so a stored path can never point outside the local root).
  */
 import * as fsp from "node:fs/promises";
+import { isText } from "../core/texts";
 import * as path from "node:path";
 import type { PutioClient } from "../client";
 import type { TorrentRecord, WrittenFile } from "./model";
@@ -41,6 +42,7 @@ export function readRecord(v: unknown): TorrentRecord | null {
     fileId: v.fileId as number | null,
     phase: v.phase as TorrentRecord["phase"],
     error: str(v.error) ? v.error : null,
+    ...(isText(v.errorText) ? { errorText: v.errorText } : {}),
     labels: Array.isArray(v.labels) ? v.labels.filter(str).slice(0, 100) : [],
     addedAt: int(v.addedAt) ? v.addedAt : 0,
     putioDoneAt: int(v.putioDoneAt) ? v.putioDoneAt : null,
@@ -118,6 +120,7 @@ function readCleanup(v: unknown): PendingCleanup | null {
     since: int(v.since) ? v.since : 0,
     attempts: int(v.attempts) ? v.attempts : 0,
     error: str(v.error) ? v.error : null,
+    ...(isText(v.errorText) ? { errorText: v.errorText } : {}),
   };
 }
 
