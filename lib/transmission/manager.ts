@@ -13,133 +13,38 @@
  * No Node-RED here: the node gives it the client, the watcher, the scheduler and a state store.
  *
  * Over 400 lines because it is one state machine (phases added → on put.io → copying → on disk →
- * removed, each reachable from a restart): its transitions read best side by side; the pure parts
- * (fields, protocol, sources, store) are already in their own files.
+ * removed, each reachable from a restart, plus put.io's seeding): its transitions read best side by
+ * side. What is not a transition has its own file: types.ts (state, events, options), placement.ts
+ * (where a torrent goes, containment), session.ts (session-get/set, free-space), local-copy.ts (what
+ * the copy wrote, the local clean-up), cleanup.ts (put.io's clean-ups kept until done), model.ts
+ * (a torrent's fields), store.ts (its state), rpc.ts and http.ts (the protocol).
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import type { PutioClient } from "../client";
-import { PutioBaseError, PutioError, PutioInputError } from "../core/errors";
+import { PutioError } from "../core/errors";
 import { render, t, type Text } from "../core/texts";
 import type { SocketEvent } from "../core/socket";
 import { statusClass, type Transfer } from "../domains/transfers";
-import type { DownloadJob, JobResult } from "../download/scheduler";
+import type { JobResult } from "../download/scheduler";
 import { writeJobSubtitles, type JobSubtitles } from "../media/subtitles";
-import { assertInside, sanitizeName, tempPaths } from "../download/names";
-import type { ChangeListener } from "../watch/watcher";
+import { sanitizeName } from "../download/names";
 import { emptyLive, fieldGetters, percentDone, secondsSeeding, seedGoalReached, type LiveProgress, type Phase, type TorrentRecord } from "./model";
 import { RpcError, type AddArgs, type IdSelector, type RpcBackend } from "./rpc";
 import { SourceError, normalHash, parseMagnet, parseMetainfo, type TorrentSource } from "./sources";
+import { isWithin, Placement, posixDir, type Place } from "./placement";
+import { freeSpace, keepSessionValues, sessionArguments } from "./session";
+import { cleanLocal, errorText, notePlan, noteWritten, planProblem } from "./local-copy";
+import { CleanupQueue, putioCleanup } from "./cleanup";
+import type { LifecycleType, ManagerOptions, PendingCleanup, PersistedState } from "./types";
 
-export type CleanupPolicy = "trash" | "delete" | "keep";
-
-/** The version the apps read: Sonarr and Radarr want ≥ 2.40 and use labels from 4.0 on. */
-export const SERVER_VERSION = "4.0.6 (put.io)";
-export const RPC_VERSION = 17;
-
-export interface PersistedState {
-  version: 1;
-  nextId: number;
-  torrents: TorrentRecord[];
-  /** session-set values kept (they change nothing on put.io). */
-  session: Record<string, unknown>;
-  /** put.io folder id per category ("" = the root folder), for offering transfers added elsewhere. */
-  folders: Record<string, number>;
-  /** Removals put.io has not taken yet: retried until done. */
-  cleanups?: PendingCleanup[];
-}
-
-/** What put.io must still do for a removed torrent. */
-export interface PendingCleanup {
-  /** The torrent as it was removed (for the report when done). */
-  record: TorrentRecord;
-  fileIds: number[];
-  skipTrash: boolean;
-  removeTransferId: number | null;
-  cancelTransferId: number | null;
-  /** Epoch ms of the removal. */
-  since: number;
-  attempts: number;
-  error: string | null;
-}
-
-export interface StateStore {
-  load(): Promise<PersistedState | null>;
-  save(state: PersistedState): Promise<void>;
-  close?(): void;
-}
-
-export type LifecycleType = "added" | "putio-done" | "on-disk" | "seeding-stopped" | "failed" | "removed" | "cleaned";
-
-export interface LifecycleEvent {
-  type: LifecycleType;
-  torrent: TorrentRecord;
-  /** removed: what happened on put.io and locally. */
-  detail?: Record<string, unknown>;
-}
-
-export interface ManagerOptions {
-  client: PutioClient;
-  scheduler: { run(job: DownloadJob): Promise<JobResult> };
-  watcher: { subscribe(l: ChangeListener, wants?: ((s: string) => boolean) | null): () => void; reconcile(): Promise<void> };
-  /** The account socket's pushes, for progress between status changes (optional). */
-  socket?: { on(e: "event", l: (ev: SocketEvent) => void): unknown; off(e: "event", l: (ev: SocketEvent) => void): unknown } | null;
-  store: StateStore;
-  /** Absolute local folder every torrent lands under. */
-  localRoot: string;
-  /** The download dir the apps are told (default: localRoot); a different one when they see the folder under another path. */
-  sessionDir?: string;
-  /** put.io folder path the transfers are saved under ("/" = the root). */
-  putioRoot: string;
-  cleanup: CleanupPolicy;
-  /** Also offer transfers added on put.io by other means into a category folder. */
-  adopt?: boolean;
-  /** Refuse a transfer whose only files are archives (the apps would import nothing). Default true. */
-  failArchiveOnly?: boolean;
-  /** Extract archives on put.io before the local copy, which then takes what came out (parts kept only if asked). */
-  extract?: { password?: string; keepArchives?: boolean } | null;
-  /** Copy a video's MP4 version when put.io has one ready. */
-  preferMp4?: boolean;
-  /** Write put.io's subtitles beside each copied video (`<video>.<lang>.srt`); languages "" = the account's. */
-  subtitles?: { languages?: string } | null;
-  /** The current HTTP session id, shown in session-get. */
-  sessionId?: () => string;
-  onEvent?: (e: LifecycleEvent) => void;
-  onError?: (err: Error) => void;
-  /** Something changed (for a status line). */
-  onChange?: () => void;
-  now?: () => number;
-}
+export * from "./types";
+export { isWithin, posixDir } from "./placement";
 
 /** How often a seeding torrent's time goal is checked (locally: no request). */
 const SEED_CHECK_MS = 60_000;
-/** How long a removal waits for put.io's clean-up before answering (the rest goes on in the background). */
-const FIRST_CLEANUP_MS = 5_000;
 /** Removed ids stay in "recently-active" answers this long (as Transmission keeps them). */
 const RECENT_MS = 60_000;
-const ARCHIVE = /\.(rar|r\d{2}|zip|7z|tar|gz|tgz|bz2|xz|zst|iso)$/i;
-
-/**
- * `p` is strictly below `dir`: a question of path segments (a name may start with dots:
- * "...And Justice for All" is inside, "../x" is not).
- */
-export function isWithin(dir: string, p: string): boolean {
-  const rel = path.relative(dir, p);
-  return rel !== "" && rel !== ".." && !rel.startsWith(".." + path.sep) && !path.isAbsolute(rel);
-}
-
-/** An error as a text: lib/'s errors carry theirs; anything else (a system error) is shown as it is. */
-export function errorText(err: unknown): Text {
-  if (err instanceof PutioBaseError) return err.text;
-  return t("plain", { text: err instanceof Error ? err.message : String(err) });
-}
-
-export function posixDir(dir: string): string {
-  const n = path.posix.normalize(dir.replace(/\\/g, "/"));
-  return n.length > 1 ? n.replace(/\/+$/, "") : n;
-}
 
 export class TorrentManager implements RpcBackend {
   private readonly o: ManagerOptions;
@@ -152,10 +57,7 @@ export class TorrentManager implements RpcBackend {
   private sessionValues: Record<string, unknown> = {};
   private folders: Record<string, number> = {};
   private nextId = 1;
-  private cleanups: PendingCleanup[] = [];
-  private cleanupTimer: NodeJS.Timeout | null = null;
-  private cleanupRound = 0;
-  private readonly cleaning = new Map<PendingCleanup, Promise<void>>();
+  private readonly cleanups: CleanupQueue;
   private readonly stoppingSeed = new Set<number>();
   private seedTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -165,6 +67,7 @@ export class TorrentManager implements RpcBackend {
   private dirty = false;
   private unsubscribe: (() => void) | null = null;
   private readonly sessionDir: string;
+  private readonly place: Placement;
   private readonly localRoot: string;
   private readonly now: () => number;
   lastCall: { method: string; at: number } | null = null;
@@ -176,6 +79,12 @@ export class TorrentManager implements RpcBackend {
     if (!path.isAbsolute(opts.localRoot)) throw new RpcError(`the local download folder "${opts.localRoot}" is not an absolute path`);
     this.localRoot = path.resolve(opts.localRoot);
     this.sessionDir = posixDir(opts.sessionDir?.trim() || this.localRoot);
+    this.place = new Placement(this.localRoot, this.sessionDir, opts.putioRoot);
+    this.cleanups = new CleanupQueue(opts.client, {
+      persist: () => this.persist().catch((err: unknown) => this.report(err)),
+      done: (c) => this.emit("cleaned", c.record, { attempts: c.attempts, putio: c.skipTrash ? "deleted" : "trashed" }),
+      failed: (err) => this.report(err),
+    });
     this.now = opts.now ?? Date.now;
   }
 
@@ -197,7 +106,7 @@ export class TorrentManager implements RpcBackend {
       this.nextId = Math.max(1, state.nextId);
       this.sessionValues = state.session ?? {};
       this.folders = state.folders ?? {};
-      this.cleanups = state.cleanups ?? [];
+      this.cleanups.items = state.cleanups ?? [];
       for (const r of state.torrents) {
         // Local paths are derived again from this node's settings, never taken from the store.
         try {
@@ -231,7 +140,7 @@ export class TorrentManager implements RpcBackend {
     });
     this.o.socket?.off("event", this.onSocket);
     this.o.socket?.on("event", this.onSocket);
-    if (this.cleanups.length) void this.retryCleanups();
+    if (this.cleanups.items.length) void this.cleanups.retry();
     this.watchSeeding();
     for (const r of this.records.values()) if (r.phase === "local" && r.fileId !== null) this.startLocal(r);
     if (this.o.adopt) await this.learnCategoryFolders().catch((err: unknown) => this.report(err));
@@ -251,7 +160,7 @@ export class TorrentManager implements RpcBackend {
   /** Stop following put.io and abort local copies (their parts stay for the next start). */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.cleanupTimer) clearTimeout(this.cleanupTimer);
+    this.cleanups.close();
     if (this.seedTimer) clearInterval(this.seedTimer);
     this.unsubscribe?.();
     this.o.socket?.off("event", this.onSocket);
@@ -271,7 +180,7 @@ export class TorrentManager implements RpcBackend {
       torrents: [...this.records.values()],
       session: this.sessionValues,
       folders: this.folders,
-      cleanups: this.cleanups,
+      cleanups: this.cleanups.items,
     };
   }
 
@@ -334,53 +243,9 @@ export class TorrentManager implements RpcBackend {
     return [...this.records.values()];
   }
 
-  // ---------- placement ----------
-
-  /** Category, downloadDir and local folder of a download-dir; anything outside the session dir is refused. */
-  placeOf(downloadDir: string | null): { category: string; downloadDir: string; localDir: string; putioPath: string } {
-    const rootPath = posixDir(this.o.putioRoot || "/");
-    if (!downloadDir) return { category: "", downloadDir: this.sessionDir, localDir: this.localRoot, putioPath: rootPath };
-    if (downloadDir.length > 1024 || /[\u0000-\u001f]/.test(downloadDir)) throw new RpcError("download-dir is not a usable path");
-    const dir = posixDir(downloadDir);
-    const rel = path.posix.relative(this.sessionDir, dir);
-    if (rel === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) {
-      throw new RpcError(`download-dir "${downloadDir}" is outside the download folder "${this.sessionDir}": use a category below it`);
-    }
-    const segments = rel ? rel.split("/") : [];
-    if (segments.length > 4) throw new RpcError(`download-dir "${downloadDir}" is nested too deeply (at most 4 folders below the download folder)`);
-    for (const s of segments) {
-      if (sanitizeName(s) !== s) throw new RpcError(`the category folder "${s}" has characters a folder name cannot have`);
-    }
-    const localDir = path.join(this.localRoot, ...segments);
-    assertInside(this.localRoot, localDir + path.sep + "x");
-    return {
-      category: segments.join("/"),
-      downloadDir: segments.length ? `${this.sessionDir === "/" ? "" : this.sessionDir}/${segments.join("/")}` : this.sessionDir,
-      localDir,
-      putioPath: segments.length ? `${rootPath === "/" ? "" : rootPath}/${segments.join("/")}` : rootPath,
-    };
-  }
-
-  /**
-   * The local folder exists and, links resolved, is still inside the local root: created one level
-   * at a time, each level checked before the next is made (a link never leads a mkdir outside).
-   */
-  private async checkLocalDir(dir: string): Promise<void> {
-    await fsp.mkdir(this.localRoot, { recursive: true });
-    const realRoot = await fsp.realpath(this.localRoot);
-    let cur = this.localRoot;
-    for (const part of path.relative(this.localRoot, dir).split(path.sep).filter(Boolean)) {
-      cur = path.join(cur, part);
-      await fsp.mkdir(cur).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "EEXIST") throw err;
-      });
-      await this.assertInsideRoot(realRoot, cur);
-    }
-  }
-
-  private async assertInsideRoot(realRoot: string, p: string): Promise<void> {
-    const real = await fsp.realpath(p);
-    if (real !== realRoot && !isWithin(realRoot, real)) throw new PutioInputError(t("op.transmission-local"), t("transmission.link-outside", { path: p }));
+  /** Category, downloadDir and local folder of a download-dir (placement.ts). */
+  placeOf(downloadDir: string | null): Place {
+    return this.place.placeOf(downloadDir);
   }
 
   // ---------- put.io → state ----------
@@ -530,7 +395,7 @@ export class TorrentManager implements RpcBackend {
   private newRecord(
     hash: string,
     name: string,
-    place: ReturnType<TorrentManager["placeOf"]>,
+    place: Place,
     transferId: number,
     labels: string[],
     origin: TorrentRecord["origin"],
@@ -567,38 +432,6 @@ export class TorrentManager implements RpcBackend {
 
   // ---------- the local copy ----------
 
-  /**
-   * Before the engine writes anything: where each file's temp files will be, and which of the
-   * folders the copy needs do not exist yet (those are ours to remove again once empty). Names are
-   * cleaned as the engine cleans them; a folder the engine names otherwise (a clash) is simply not
-   * recorded, so it is kept: never the other way round.
-   */
-  private notePlan(r: TorrentRecord, files: Array<{ file: { id: number }; putioPath: string }>): void {
-    const created = new Set(r.createdDirs ?? []);
-    const copying: NonNullable<TorrentRecord["copying"]> = [];
-    for (const f of files) {
-      const dirs = f.putioPath.split("/").slice(0, -1).map(sanitizeName);
-      copying.push({ fileId: f.file.id, dir: dirs.join("/") });
-      for (let i = 1; i <= dirs.length; i++) {
-        const rel = dirs.slice(0, i).join("/");
-        if (!created.has(rel) && !existsSync(path.join(r.localDir, ...dirs.slice(0, i)))) created.add(rel);
-      }
-    }
-    r.copying = copying;
-    r.createdDirs = [...created];
-    this.persistSoon();
-  }
-
-  /** A file the engine wrote for this torrent, as it is now on disk (what a removal may delete). */
-  private async noteWritten(r: TorrentRecord, file: string): Promise<void> {
-    const st = await fsp.lstat(file).catch(() => null);
-    if (!st?.isFile() || !isWithin(r.localDir, file)) return;
-    const name = path.relative(r.localDir, file).split(path.sep).join("/");
-    const entry = { name, length: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
-    r.written = [...(r.written ?? []).filter((w) => w.name !== name), entry];
-    this.persistSoon();
-  }
-
   private fail(r: TorrentRecord, text: Text): void {
     r.phase = "failed";
     // The app reads errorString in English (as from the daemon); the node's msgs render the text in the runtime's language.
@@ -606,19 +439,6 @@ export class TorrentManager implements RpcBackend {
     r.errorText = text;
     this.persistSoon();
     this.emit("failed", r);
-  }
-
-  /** Why the planned files must not count as a download (nothing, or only archives), or null. */
-  private planProblem(files: Array<{ file: { name: string } }>): Text | null {
-    if (!files.length) return t("transmission.no-files");
-    if (this.o.failArchiveOnly !== false && files.every((f) => ARCHIVE.test(f.file.name))) {
-      const names = files
-        .slice(0, 3)
-        .map((f) => f.file.name)
-        .join(", ");
-      return t("transmission.archives-only", { names: files.length > 3 ? `${names}, …` : names });
-    }
-    return null;
   }
 
   private startLocal(r: TorrentRecord): void {
@@ -643,7 +463,7 @@ export class TorrentManager implements RpcBackend {
         return n;
       };
       try {
-        await this.checkLocalDir(r.localDir);
+        await this.place.checkLocalDir(r.localDir);
         const result = await this.o.scheduler.run({
           source: { fileId },
           target: r.localDir,
@@ -666,12 +486,13 @@ export class TorrentManager implements RpcBackend {
             : null,
           signal: ac.signal,
           onPlan: (files) => {
-            refused = this.planProblem(files);
+            refused = planProblem(files, this.o.failArchiveOnly !== false);
             if (refused) return ac.abort(new Error(render(refused)));
             r.fileCount = files.length;
             const size = files.reduce((n, f) => n + f.file.size, 0);
             if (size > 0) r.size = size;
-            this.notePlan(r, files);
+            notePlan(r, files);
+            this.persistSoon();
           },
           onProgress: (p) => {
             inFlight.set(p.fileId, p.bytes);
@@ -680,7 +501,7 @@ export class TorrentManager implements RpcBackend {
             live.activityAt = Math.floor(this.now() / 1000);
           },
           onFile: (f) => {
-            if (f.status === "downloaded") notes.push(this.noteWritten(r, f.path));
+            if (f.status === "downloaded") notes.push(noteWritten(r, f.path).then(() => this.persistSoon()));
             inFlight.delete(f.fileId);
             verified += f.size;
             live.localBytes = sum();
@@ -692,7 +513,10 @@ export class TorrentManager implements RpcBackend {
           const first = result.errors[0]!;
           return this.fail(r, t("transmission.copy-failed", { count: result.failed, name: first.name, error: errorText(first.error) }));
         }
-        const problem = this.planProblem(result.files.map((f) => ({ file: { name: f.name } })));
+        const problem = planProblem(
+          result.files.map((f) => ({ file: { name: f.name } })),
+          this.o.failArchiveOnly !== false,
+        );
         if (problem) return this.fail(r, problem);
         const summary = subtitles as JobSubtitles | null;
         await this.finish(
@@ -750,8 +574,9 @@ export class TorrentManager implements RpcBackend {
     delete r.copying;
     r.doneAt = Math.floor(this.now() / 1000);
     this.liveOf(r.id).localBytes = r.size;
-    await this.persist().catch((err: unknown) => this.report(err));
+    // The flow hears of it when the app can see it; the state is stored right after.
     this.emit("on-disk", r, detail);
+    await this.persist().catch((err: unknown) => this.report(err));
     this.checkSeedGoal(r);
     this.watchSeeding();
   }
@@ -767,91 +592,11 @@ export class TorrentManager implements RpcBackend {
   }
 
   session(): Record<string, unknown> {
-    const free = -1;
-    return {
-      "alt-speed-down": 50,
-      "alt-speed-enabled": false,
-      "alt-speed-time-begin": 540,
-      "alt-speed-time-day": 127,
-      "alt-speed-time-enabled": false,
-      "alt-speed-time-end": 1020,
-      "alt-speed-up": 50,
-      "blocklist-enabled": false,
-      "blocklist-size": 0,
-      "blocklist-url": "",
-      "cache-size-mb": 4,
-      "dht-enabled": false,
-      encryption: "preferred",
-      "idle-seeding-limit": 0,
-      "idle-seeding-limit-enabled": false,
-      "incomplete-dir": this.sessionDir,
-      "incomplete-dir-enabled": false,
-      "lpd-enabled": false,
-      "peer-limit-global": 200,
-      "peer-limit-per-torrent": 50,
-      "peer-port": 51413,
-      "peer-port-random-on-start": false,
-      "pex-enabled": false,
-      "port-forwarding-enabled": false,
-      "queue-stalled-enabled": false,
-      "queue-stalled-minutes": 30,
-      "rename-partial-files": true,
-      "script-torrent-added-enabled": false,
-      "script-torrent-added-filename": "",
-      "script-torrent-done-enabled": false,
-      "script-torrent-done-filename": "",
-      "script-torrent-done-seeding-enabled": false,
-      "script-torrent-done-seeding-filename": "",
-      "seed-queue-enabled": false,
-      "seed-queue-size": 10,
-      "speed-limit-down": 100,
-      "speed-limit-down-enabled": false,
-      "speed-limit-up": 100,
-      "speed-limit-up-enabled": false,
-      "start-added-torrents": true,
-      "trash-original-torrent-files": false,
-      "utp-enabled": false,
-      "download-queue-enabled": false,
-      "download-queue-size": 5,
-      "default-trackers": "",
-      units: {
-        "memory-bytes": 1024,
-        "memory-units": ["KiB", "MiB", "GiB", "TiB"],
-        "size-bytes": 1000,
-        "size-units": ["kB", "MB", "GB", "TB"],
-        "speed-bytes": 1000,
-        "speed-units": ["kB/s", "MB/s", "GB/s", "TB/s"],
-      },
-      ...this.sessionValues,
-      // Seeding is put.io's: a finished torrent has reached every limit (the apps may remove it).
-      seedRatioLimit: 0,
-      seedRatioLimited: true,
-      "download-dir": this.sessionDir,
-      "download-dir-free-space": free,
-      "config-dir": this.localRoot,
-      "rpc-version": RPC_VERSION,
-      "rpc-version-minimum": 14,
-      "rpc-version-semver": "5.3.0",
-      version: SERVER_VERSION,
-      "session-id": this.o.sessionId?.() ?? "",
-    };
+    return sessionArguments(this.sessionValues, { sessionDir: this.sessionDir, localRoot: this.localRoot, sessionId: this.o.sessionId?.() ?? "" });
   }
 
   async setSession(args: Record<string, unknown>): Promise<void> {
-    const dir = args["download-dir"];
-    if (dir !== undefined && (typeof dir !== "string" || posixDir(dir) !== this.sessionDir)) {
-      throw new RpcError(`download-dir is set in the Node-RED node ("${this.sessionDir}"); use a category below it`);
-    }
-    const fixed = new Set(["download-dir", "rpc-version", "rpc-version-minimum", "rpc-version-semver", "version", "session-id", "config-dir", "units"]);
-    let changed = false;
-    for (const [k, v] of Object.entries(args)) {
-      if (fixed.has(k) || k === "__proto__" || k.length > 64) continue;
-      if (v === null || ["string", "number", "boolean"].includes(typeof v)) {
-        this.sessionValues[k] = v;
-        changed = true;
-      }
-    }
-    if (changed) await this.persist();
+    if (keepSessionValues(this.sessionValues, args, this.sessionDir)) await this.persist();
   }
 
   stats(): Record<string, unknown> {
@@ -875,21 +620,8 @@ export class TorrentManager implements RpcBackend {
     };
   }
 
-  async freeSpace(p: string): Promise<{ path: string; "size-bytes": number; total_size: number }> {
-    const rel = path.posix.relative(this.sessionDir, posixDir(p));
-    if (rel === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) throw new RpcError(`"${p}" is outside the download folder "${this.sessionDir}"`);
-    // The nearest existing folder of the local equivalent.
-    let local = path.join(this.localRoot, ...(rel ? rel.split("/") : []));
-    for (;;) {
-      try {
-        const s = await fsp.statfs(local);
-        return { path: p, "size-bytes": s.bavail * s.bsize, total_size: s.blocks * s.bsize };
-      } catch (err) {
-        const parent = path.dirname(local);
-        if (parent === local || (err as NodeJS.ErrnoException).code !== "ENOENT") throw new RpcError(`free-space: ${(err as Error).message}`);
-        local = parent;
-      }
-    }
+  freeSpace(p: string): Promise<{ path: string; "size-bytes": number; total_size: number }> {
+    return freeSpace(this.sessionDir, this.localRoot, p);
   }
 
   async add(a: AddArgs): Promise<{ duplicate: boolean; torrent: { id: number; name: string; hashString: string } }> {
@@ -921,7 +653,7 @@ export class TorrentManager implements RpcBackend {
     }
   }
 
-  private async addNew(a: AddArgs, src: TorrentSource, place: ReturnType<TorrentManager["placeOf"]>) {
+  private async addNew(a: AddArgs, src: TorrentSource, place: Place) {
     const client = this.o.client;
     const folderId = await client.folderId(place.putioPath, { create: true });
     if (folderId === null) throw new RpcError(`the put.io folder "${place.putioPath}" could not be created`);
@@ -993,29 +725,18 @@ export class TorrentManager implements RpcBackend {
       const detail: Record<string, unknown> = { putio: "kept", localDeleted: false, deleteLocalData };
       // Local first: it needs no put.io.
       try {
-        await this.cleanLocal(r, deleteLocalData, detail);
+        await cleanLocal(this.place, r, deleteLocalData, detail);
       } catch (err) {
         detail.error = errorText(err);
         this.report(err);
       }
-      const c = this.putioCleanup(r);
+      const c = putioCleanup(r, this.o.cleanup, this.now());
       if (c) {
         detail.putio = c.cancelTransferId !== null && !c.fileIds.length ? "cancelled" : c.skipTrash ? "deleted" : "trashed";
-        // The app waits for this answer: put.io gets a few seconds, then the clean-up goes on in the background.
-        const outcome = await Promise.race([
-          this.runCleanup(c).then(
-            () => null,
-            (err: unknown) => errorText(err),
-          ),
-          new Promise<Text>((resolve) => setTimeout(resolve, FIRST_CLEANUP_MS, t("transmission.cleanup-slow")).unref?.()),
-        ]);
-        if (outcome !== null) {
-          // A removal is a promise: kept with the state, retried until put.io takes it.
-          c.error = render(outcome);
-          this.cleanups.push(c);
+        const pending = await this.cleanups.start(c);
+        if (pending) {
           detail.putio = "pending";
-          detail.pendingError = outcome;
-          this.scheduleCleanups();
+          detail.pendingError = pending;
         }
       }
       await this.persist().catch((err: unknown) => this.report(err));
@@ -1023,152 +744,14 @@ export class TorrentManager implements RpcBackend {
     }
   }
 
-  /** What put.io must still do for a removed torrent, or null (policy "keep", or nothing there). */
-  private putioCleanup(r: TorrentRecord): PendingCleanup | null {
-    const policy = this.o.cleanup;
-    if (policy === "keep") return null;
-    const c: PendingCleanup = {
-      record: r,
-      fileIds: [],
-      skipTrash: false,
-      removeTransferId: null,
-      cancelTransferId: null,
-      since: this.now(),
-      attempts: 0,
-      error: null,
-    };
-    if (r.fileId !== null && r.fileId > 0) {
-      c.fileIds.push(r.fileId);
-      // A lone archive was extracted beside itself: what came out goes with it.
-      if (r.extracted?.partIds.includes(r.fileId) && r.extracted.topIds.length) c.fileIds.push(...r.extracted.topIds);
-      // For good only with a verified local copy; otherwise to put.io's trash, from where it can be restored.
-      c.skipTrash = policy === "delete" && r.phase === "done";
-      c.removeTransferId = r.transferId;
-    } else if (r.transferId !== null) {
-      // Not finished on put.io (or failed there): the transfer is stopped; no file of it is deleted.
-      c.cancelTransferId = r.transferId;
-    } else return null;
-    return c;
-  }
-
-  /** One pending clean-up, step by step; each step done is dropped from it (404: already gone). One run at a time per clean-up. */
-  private runCleanup(c: PendingCleanup): Promise<void> {
-    let run = this.cleaning.get(c);
-    if (!run) {
-      run = this.cleanupSteps(c).finally(() => this.cleaning.delete(c));
-      this.cleaning.set(c, run);
-    }
-    return run;
-  }
-
-  private async cleanupSteps(c: PendingCleanup): Promise<void> {
-    const client = this.o.client;
-    const gone = (err: unknown) => {
-      if (err instanceof PutioError && err.statusCode === 404) return;
-      throw err;
-    };
-    c.attempts++;
-    if (c.fileIds.length) {
-      await client.files.delete(c.fileIds, { skipTrash: c.skipTrash }).catch(gone);
-      c.fileIds = [];
-    }
-    if (c.removeTransferId !== null) {
-      await client.transfers.remove([c.removeTransferId]).catch(gone);
-      c.removeTransferId = null;
-    }
-    if (c.cancelTransferId !== null) {
-      await client.transfers.cancel([c.cancelTransferId]).catch(gone);
-      c.cancelTransferId = null;
-    }
-    c.error = null;
-  }
-
-  /** Clean-ups put.io has not taken yet (the node's status and sidebar). */
+  /** Clean-ups put.io has not taken yet (the node's status). */
   pendingCleanups(): ReadonlyArray<Readonly<PendingCleanup>> {
-    return this.cleanups;
+    return this.cleanups.items;
   }
 
-  private scheduleCleanups(): void {
-    if (this.closed || this.cleanupTimer || !this.cleanups.length) return;
-    // Soon after put.io answers again: every 5 s at first, then every 30 s at the most.
-    const delay = Math.min(30_000, 5_000 * 2 ** Math.min(3, this.cleanupRound++));
-    this.cleanupTimer = setTimeout(() => {
-      this.cleanupTimer = null;
-      void this.retryCleanups();
-    }, delay);
-    this.cleanupTimer.unref?.();
-  }
-
-  /** Tries every pending clean-up once; what is done is reported and dropped. */
-  async retryCleanups(): Promise<void> {
-    let changed = false;
-    for (const c of [...this.cleanups]) {
-      if (this.closed) return;
-      try {
-        await this.runCleanup(c);
-        this.cleanups.splice(this.cleanups.indexOf(c), 1);
-        changed = true;
-        this.emit("cleaned", c.record, { attempts: c.attempts, putio: c.skipTrash ? "deleted" : "trashed" });
-      } catch (err) {
-        const first = c.error === null;
-        c.error = (err as Error)?.message ?? String(err);
-        changed = true;
-        if (first) this.report(err);
-      }
-    }
-    if (changed) await this.persist().catch((err: unknown) => this.report(err));
-    if (this.cleanups.length) this.scheduleCleanups();
-    else this.cleanupRound = 0;
-  }
-
-  /**
-   * The local side of a removal: the copy's temp files always (they are ours and of no use any
-   * more); with delete-local-data, exactly the files this node wrote, each only while unchanged
-   * since, then the folders it created that are empty then. Never a folder with what is in it:
-   * a torrent's folder may have merged into a user's folder of the same name.
-   */
-  private async cleanLocal(r: TorrentRecord, deleteLocalData: boolean, detail: Record<string, unknown>): Promise<void> {
-    const realRoot = await fsp.realpath(this.localRoot).catch(() => null);
-    if (!realRoot || !(await fsp.lstat(r.localDir).catch(() => null))) return;
-    // The torrent's folder, links resolved, must still be inside the local root.
-    await this.assertInsideRoot(realRoot, r.localDir);
-    const within = async (p: string) => {
-      if (!isWithin(r.localDir, p)) return false;
-      const dir = await fsp.realpath(path.dirname(p)).catch(() => null);
-      return dir !== null && (dir === realRoot || isWithin(realRoot, dir));
-    };
-    const local = (name: string) => path.join(r.localDir, ...name.split("/"));
-    for (const c of r.copying ?? []) {
-      const t = tempPaths(local(c.dir || "."), c.fileId);
-      for (const f of [t.part, t.state, t.stateTmp]) {
-        const st = await fsp.lstat(f).catch(() => null);
-        if (st?.isFile() && (await within(f))) await fsp.unlink(f).catch(() => {});
-      }
-    }
-    if (!deleteLocalData) return;
-    // A state from before the node kept what it wrote: its verified files, by size.
-    const legacy = r.written === undefined;
-    const written = r.written ?? r.files.map((f) => ({ name: f.name, length: f.length, mtimeMs: 0, ino: 0 }));
-    const kept: string[] = [];
-    for (const w of written) {
-      const p = local(w.name);
-      const st = await fsp.lstat(p).catch(() => null);
-      if (!st) continue;
-      if (!st.isFile() || st.size !== w.length || (!legacy && (st.mtimeMs !== w.mtimeMs || st.ino !== w.ino)) || !(await within(p))) {
-        kept.push(w.name);
-        continue;
-      }
-      await fsp.unlink(p);
-    }
-    const dirs = new Set(r.createdDirs ?? []);
-    if (legacy) for (const w of written) for (let d = path.posix.dirname(w.name); d !== "."; d = path.posix.dirname(d)) dirs.add(d);
-    // Deepest first; rmdir removes a folder only when it is empty.
-    for (const d of [...dirs].sort((a, b) => b.split("/").length - a.split("/").length)) {
-      const p = local(d);
-      if (await within(p)) await fsp.rmdir(p).catch(() => {});
-    }
-    detail.localDeleted = kept.length === 0;
-    if (kept.length) detail.localKept = kept;
+  /** Tries every pending clean-up once now. */
+  retryCleanups(): Promise<void> {
+    return this.cleanups.retry();
   }
 
   /** Failed ones are tried again: the local copy (its parts resume), or the put.io transfer. */

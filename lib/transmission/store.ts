@@ -11,7 +11,7 @@ import { isText } from "../core/texts";
 import * as path from "node:path";
 import type { PutioClient } from "../client";
 import type { TorrentRecord, WrittenFile } from "./model";
-import type { PendingCleanup, PersistedState, StateStore } from "./manager";
+import type { PendingCleanup, PersistedState, StateStore } from "./types";
 
 /** One key per RPC path, so several nodes (several paths) keep separate states. */
 export function stateKey(rpcPath: string): string {
@@ -120,7 +120,6 @@ function readCleanup(v: unknown): PendingCleanup | null {
     since: int(v.since) ? v.since : 0,
     attempts: int(v.attempts) ? v.attempts : 0,
     error: str(v.error) ? v.error : null,
-    ...(isText(v.errorText) ? { errorText: v.errorText } : {}),
   };
 }
 
