@@ -7,14 +7,13 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import express from "express";
 import { encodeBencode } from "../lib/transmission/sources";
-import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
-import { ArrRpcClient, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { transmissionFixture } from "./support/transmission-fixture";
 
 const run = promisify(execFile);
 const accountNode = require("../nodes/putio-account");
@@ -32,9 +31,7 @@ function bigTorrent(name: string, mb: number): Buffer {
 
 describe("putio-transmission behind Node-RED's default body parsers", function () {
   this.timeout(90_000);
-  let emu: Emulator;
-  let work: string;
-  let server: Awaited<ReturnType<typeof httpNodeServer>>;
+  const f = transmissionFixture("putio-trh-");
   let RED: any;
 
   async function load(extra?: (red: any) => void) {
@@ -43,27 +40,14 @@ describe("putio-transmission behind Node-RED's default body parsers", function (
       extra?.(red);
     };
     const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: work, wires: [[]] },
+      { id: "acc", type: "putio-account", apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, socketUrl: f.emu.socketUrl },
+      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, wires: [[]] },
     ]);
-    await nr.load([capture, accountNode, transmissionNode], flow, { acc: { accessToken: emu.token }, trn: { username: USER, password: PASS } });
+    await nr.load([capture, accountNode, transmissionNode], flow, { acc: { accessToken: f.emu.token }, trn: { username: USER, password: PASS } });
     await untilReady(new ArrRpcClient(rpcUrl(), USER, PASS));
   }
 
-  beforeEach(async () => {
-    emu = await startEmulator();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trh-"));
-    await nr.start();
-    server = await httpNodeServer();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await server.close();
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
-
-  const rpcUrl = () => `${server.url}/transmission/rpc`;
+  const rpcUrl = () => `${f.server.url}/transmission/rpc`;
 
   async function post(body: string | Buffer, contentType: string, sessionId: string) {
     const res = await fetch(rpcUrl(), {
@@ -80,14 +64,14 @@ describe("putio-transmission behind Node-RED's default body parsers", function (
 
   it("Debian's transmission-remote: add a 6 MB .torrent, list, info, remove with its data", async () => {
     await load();
-    const file = path.join(work, "Season.Pack.S01.1080p.torrent");
+    const file = path.join(f.work, "Season.Pack.S01.1080p.torrent");
     fs.writeFileSync(file, bigTorrent("Season.Pack.S01.1080p", 6));
     assert.ok(fs.statSync(file).size > 6 * 1024 * 1024 - 1024);
-    const host = server.url.replace(/^http:\/\//, "") + "/transmission/rpc";
+    const host = f.server.url.replace(/^http:\/\//, "") + "/transmission/rpc";
     const tr = (...args: string[]) => run("transmission-remote", [host, "-n", `${USER}:${PASS}`, ...args], { timeout: 30_000, maxBuffer: 1 << 20 });
-    const added = await tr("-a", file, "-w", path.join(work, "tv"));
+    const added = await tr("-a", file, "-w", path.join(f.work, "tv"));
     assert.match(added.stdout + added.stderr, /success/);
-    await emu.advance(8000);
+    await f.emu.advance(8000);
     const c = new ArrRpcClient(rpcUrl(), USER, PASS);
     await until(
       "on disk",
@@ -100,7 +84,7 @@ describe("putio-transmission behind Node-RED's default body parsers", function (
     const info = await tr("-t", "1", "-i");
     assert.match(info.stdout, /Name: Season\.Pack\.S01\.1080p/);
     assert.match(info.stdout, /Location: .*\/tv/);
-    const onDisk = path.join(work, "tv", "Season.Pack.S01.1080p");
+    const onDisk = path.join(f.work, "tv", "Season.Pack.S01.1080p");
     assert.ok(fs.existsSync(onDisk));
     const removed = await tr("-t", "1", "--remove-and-delete");
     assert.match(removed.stdout + removed.stderr, /success/);
@@ -111,8 +95,8 @@ describe("putio-transmission behind Node-RED's default body parsers", function (
   it("@ctrl/transmission adds a 6 MB .torrent (a body over the parsers' 5 MB)", async () => {
     await load();
     const { Transmission } = require("@ctrl/transmission") as typeof import("@ctrl/transmission");
-    const client = new Transmission({ baseUrl: server.url, username: USER, password: PASS, timeout: 30_000 });
-    const added = await client.addTorrent(new Uint8Array(bigTorrent("Big.Pack.2026", 6)), { "download-dir": `${work}/movies` } as never);
+    const client = new Transmission({ baseUrl: f.server.url, username: USER, password: PASS, timeout: 30_000 });
+    const added = await client.addTorrent(new Uint8Array(bigTorrent("Big.Pack.2026", 6)), { "download-dir": `${f.work}/movies` } as never);
     assert.equal(added.result, "success");
     assert.equal(added.arguments["torrent-added"]?.name, "Big.Pack.2026");
   });
@@ -151,7 +135,7 @@ describe("putio-transmission behind Node-RED's default body parsers", function (
       seen = req.body;
       r.end("ok");
     });
-    await fetch(`${server.url}/elsewhere`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"a":1}' });
+    await fetch(`${f.server.url}/elsewhere`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"a":1}' });
     assert.deepEqual(seen, { a: 1 });
   });
 

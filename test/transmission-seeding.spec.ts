@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
-import { ArrRpcClient, SONARR_FIELDS, TS, arrCanBeRemoved, arrItemStatus, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { transmissionFixture } from "./support/transmission-fixture";
+import { ArrRpcClient, SONARR_FIELDS, TS, arrCanBeRemoved, arrItemStatus, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
 const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
@@ -24,57 +23,48 @@ const HOUR = 3_600_000;
 
 describe("putio-transmission and put.io's seeding", function () {
   this.timeout(90_000);
-  let emu: Emulator;
-  let work: string;
+  const f = transmissionFixture("putio-trs-");
   let events: any[];
-  let server: Awaited<ReturnType<typeof httpNodeServer>>;
 
   beforeEach(async () => {
-    emu = await startEmulator();
-    emu.knobs.seedTorrents = true;
-    emu.knobs.seedRatioPerHour = 1;
-    server = await httpNodeServer();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trs-"));
-    await nr.start();
+    f.emu.knobs.seedTorrents = true;
+    f.emu.knobs.seedRatioPerHour = 1;
     events = [];
     const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: work, wires: [["out"]] },
+      { id: "acc", type: "putio-account", apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, socketUrl: f.emu.socketUrl },
+      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, wires: [["out"]] },
       // The account's watcher, shared with the Transmission node; put.io's callback wakes it.
       { id: "watch", type: "putio-transfer-watch", account: "acc", callback: true, callbackPath: "putio-cb", wires: [[]] },
       { id: "out", type: "helper" },
     ]);
     await nr.load([accountNode, watchNode, transmissionNode], flow, {
-      acc: { accessToken: emu.token },
+      acc: { accessToken: f.emu.token },
       trn: { username: USER, password: PASS },
       watch: { callbackSecret: SECRET },
     });
     nr.node("out").on("input", (m: any) => events.push(m));
   });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-    await server.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
-
-  const client = () => new ArrRpcClient(`${server.url}/transmission/rpc`, USER, PASS);
+  const client = () => new ArrRpcClient(`${f.server.url}/transmission/rpc`, USER, PASS);
   const torrent = async (c: ArrRpcClient) =>
     (await c.call("torrent-get", { fields: [...SONARR_FIELDS, "uploadRatio", "percentDone"], ids: [HASH] })).torrents[0];
   /** put.io's clock moves on, then put.io's callback makes the account's watcher read the list again. */
   async function later(ms: number) {
-    await emu.advance(ms);
-    const res = await fetch(`${server.url}/putio-cb/${SECRET}`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "" });
+    await f.emu.advance(ms);
+    const res = await fetch(`${f.server.url}/putio-cb/${SECRET}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "",
+    });
     assert.equal(res.status, 200);
   }
 
   async function seedingTorrent(goals: Record<string, number>) {
     const c = client();
     await untilReady(c);
-    await c.call("torrent-add", { filename: `magnet:?xt=urn:btih:${HASH}&dn=Show.S01E01`, "download-dir": `${work}/tv` });
+    await c.call("torrent-add", { filename: `magnet:?xt=urn:btih:${HASH}&dn=Show.S01E01`, "download-dir": `${f.work}/tv` });
     // Sonarr's SetTorrentSeedingConfiguration, right after the add.
     await c.call("torrent-set", { ids: [HASH], ...goals });
-    await emu.advance(8000);
+    await f.emu.advance(8000);
     const t = await until(
       "copied and seeding",
       () => torrent(c),
@@ -90,7 +80,7 @@ describe("putio-transmission and put.io's seeding", function () {
     assert.equal(t.isFinished, false, "not finished while put.io seeds");
     assert.equal(t.percentDone, 1);
     assert.deepEqual({ seedRatioLimit: t.seedRatioLimit, seedRatioMode: t.seedRatioMode, seedIdleLimit: t.seedIdleLimit, seedIdleMode: t.seedIdleMode }, goals);
-    assert.ok(fs.existsSync(path.join(work, "tv", "Show.S01E01")), "on disk: the app imports it");
+    assert.ok(fs.existsSync(path.join(f.work, "tv", "Show.S01E01")), "on disk: the app imports it");
     assert.equal(arrItemStatus(t), "Completed");
     const session = await c.call("session-get");
     assert.equal(arrCanBeRemoved(t, session), false, "no hit-and-run: seeding goes on");
@@ -105,8 +95,8 @@ describe("putio-transmission and put.io's seeding", function () {
     assert.ok(x.secondsSeeding >= 3600, `seconds seeding from put.io: ${x.secondsSeeding}`);
     assert.ok(x.uploadedEver > 0);
     assert.equal(arrCanBeRemoved(x, session), false);
-    const transfer = emu.state.transfers()[0]!;
-    assert.equal(emu.state.getTransfer(transfer.id)!.status, "SEEDING");
+    const transfer = f.emu.state.transfers()[0]!;
+    assert.equal(f.emu.state.getTransfer(transfer.id)!.status, "SEEDING");
 
     await later(HOUR / 2);
     x = await until(
@@ -116,20 +106,20 @@ describe("putio-transmission and put.io's seeding", function () {
     );
     assert.equal(x.isFinished, true);
     assert.ok(x.uploadRatio >= 1.5);
-    assert.equal(emu.state.getTransfer(transfer.id)!.status, "COMPLETED", "put.io's seeding was stopped");
+    assert.equal(f.emu.state.getTransfer(transfer.id)!.status, "COMPLETED", "put.io's seeding was stopped");
     assert.ok(events.some((e) => e.topic === "transmission/seeding-stopped"));
     assert.equal(arrCanBeRemoved(x, session), true, "stopped and past its goal: Sonarr removes it");
 
-    const fileId = emu.state.getTransfer(transfer.id)!.file_id as number;
+    const fileId = f.emu.state.getTransfer(transfer.id)!.file_id as number;
     await c.call("torrent-remove", { ids: [HASH.toLowerCase()], "delete-local-data": true });
     await until(
       "removed",
       () => events.find((e) => e.topic === "transmission/removed"),
       (e) => !!e,
     );
-    assert.equal(emu.state.getFile(fileId), undefined);
-    assert.equal(emu.state.getTransfer(transfer.id), undefined);
-    assert.equal(fs.existsSync(path.join(work, "tv", "Show.S01E01")), false);
+    assert.equal(f.emu.state.getFile(fileId), undefined);
+    assert.equal(f.emu.state.getTransfer(transfer.id), undefined);
+    assert.equal(fs.existsSync(path.join(f.work, "tv", "Show.S01E01")), false);
   });
 
   it("the seeding-time goal (seedIdleLimit, minutes) stops put.io's seeding once passed", async () => {
@@ -147,7 +137,7 @@ describe("putio-transmission and put.io's seeding", function () {
   });
 
   it("put.io stopping its seeding by itself before the goal: stopped, finished and removable (nothing more can be uploaded)", async () => {
-    emu.knobs.seedStopAfterMs = HOUR;
+    f.emu.knobs.seedStopAfterMs = HOUR;
     const { c } = await seedingTorrent({ seedRatioLimit: 5, seedRatioMode: 1 });
     await later(HOUR + 1000);
     const x = await until(
