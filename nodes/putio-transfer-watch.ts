@@ -9,12 +9,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
 import { PutioBaseError, PutioInputError } from "../lib/core/errors";
-import { BodyTooLarge, readLimitedBody } from "../lib/core/http-body";
+import { BodyTooLarge, readRequestBody, type BodyRequest } from "../lib/server/body";
 import { t } from "../lib/core/texts";
 import { backoffDelay, abortableSleep, withTimeLimit } from "../lib/core/sleep";
 import { csv, num } from "./common/config";
 import { localizeError, statusTextOf, toError } from "./common/errors";
 import { textOf } from "./common/i18n";
+import { serveRoute, type ServedRoute } from "./common/http-route";
 import { definePutioNode } from "./common/kernel";
 import { releaseTransferWatcher, transferWatcherOf } from "./common/services";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
@@ -57,14 +58,14 @@ class CallbackRefusal extends Error {
 }
 
 /**
- * The callback body, read by us and not by a shared parser: the secret is checked before this
- * runs, and a body over 64 KiB is refused (413) as soon as it is known to be too big, without
- * reading the rest. A body some middleware already parsed is taken as it is (and checked as strictly).
+ * The callback body, read by us and not by a shared parser (the route's guard keeps Node-RED's
+ * parsers off it): the secret is checked before this runs, and a body over 64 KiB is refused (413)
+ * as soon as it is known to be too big, without reading the rest. A body some other parser read
+ * first is refused by its declared size too, else taken as it is (and checked as strictly).
  */
-function readCallbackBody(req: IncomingMessage & { body?: unknown; _body?: boolean }): Promise<unknown> {
-  if (req._body || req.readableEnded) return Promise.resolve(req.body);
-  return readLimitedBody(req, MAX_CALLBACK_BODY).then(
-    (text) => parseCallbackBody(text, String(req.headers["content-type"] ?? "")),
+function readCallbackBody(req: BodyRequest): Promise<unknown> {
+  return readRequestBody(req, MAX_CALLBACK_BODY).then(
+    (body) => (body.kind === "bytes" ? parseCallbackBody(body.bytes.toString("utf8"), String(req.headers["content-type"] ?? "")) : body.value),
     (err: unknown) => {
       throw err instanceof BodyTooLarge ? new CallbackRefusal(413, "payload too large") : err;
     },
@@ -318,9 +319,10 @@ export = function (RED: NodeAPI): void {
 
       // Optional callback endpoint: POST <httpNodeRoot>/<path>/<secret>. Only a hint, like a socket event.
       const secret = (node as Node & { credentials?: WatchCredentials }).credentials?.callbackSecret ?? "";
+      let served: ServedRoute | null = null;
       if (route) {
         if (secret.length < 16) node.warn(text("putio-transfer-watch.warn.short-secret"));
-        RED.httpNode.post(route, (req: IncomingMessage & { params?: Record<string, unknown> }, res: ServerResponse) => {
+        const callback = (req: IncomingMessage & { params?: Record<string, unknown> }, res: ServerResponse) => {
           // One answer per request, whatever happens; nothing a request carries may throw out of here.
           let answered = false;
           const answer = (status: number, text: string, close = false) => {
@@ -340,7 +342,7 @@ export = function (RED: NodeAPI): void {
           try {
             const given = req.params?.secret;
             if (!secret || typeof given !== "string" || !sameSecret(given, secret)) return answer(403, "forbidden", !req.readableEnded);
-            readCallbackBody(req)
+            readCallbackBody(req as BodyRequest)
               .then((body) => {
                 const id = callbackTransferId(body);
                 answer(200, "ok");
@@ -354,7 +356,8 @@ export = function (RED: NodeAPI): void {
           } catch {
             answer(500, "error", !req.readableEnded);
           }
-        });
+        };
+        served = serveRoute(RED, { path: route, methods: ["post"], handler: callback, ownBody: true });
       }
 
       return {
@@ -363,11 +366,7 @@ export = function (RED: NodeAPI): void {
           offState();
           offError();
           releaseTransferWatcher(account, watcher, mode, intervalMs);
-          if (route) {
-            // Express has no route removal; drop our layer from the router stack (as core http in does).
-            const router = (RED.httpNode as unknown as { _router?: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } })._router;
-            if (router) router.stack = router.stack.filter((l) => !(l.route && l.route.path === route && l.route.methods.post));
-          }
+          served?.remove();
           node.status({});
           // A change being sent finishes first (its send is skipped: the node is closed).
           return queue;

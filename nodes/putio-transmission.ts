@@ -9,13 +9,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as path from "node:path";
 import { DEFAULT_LIMITS, DownloadScheduler } from "../lib/download";
 import { PutioBaseError } from "../lib/core/errors";
+import { isText, t } from "../lib/core/texts";
 import { abortableSleep, backoffDelay } from "../lib/core/sleep";
 import { RpcHttp } from "../lib/transmission/http";
 import { TorrentManager, type CleanupPolicy, type LifecycleEvent } from "../lib/transmission/manager";
-import { PutioConfigStore, stateKey } from "../lib/transmission/store";
+import { FileStore, LayeredStore, PutioConfigStore, stateKey } from "../lib/transmission/store";
 import { TransferWatcher } from "../lib/watch/watcher";
 import { expandEnv } from "./common/account";
-import { toError } from "./common/errors";
+import { renderText, toError } from "./common/errors";
+import { serveRoute } from "./common/http-route";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
@@ -67,10 +69,17 @@ const WATCHER_INTERVAL_MS = 300_000;
 const SCHEDULER_KEY = "downloads";
 const CLEANUPS: CleanupPolicy[] = ["trash", "delete", "keep"];
 
+/**
+ * The local copy of the node's state: in Node-RED's user folder, else (no user folder: an embedded
+ * runtime) in a hidden folder of the download folder.
+ */
+function stateFile(config: TransmissionConfig, userDir?: string): string {
+  const dir = userDir ? path.join(userDir, "node-red-putio") : path.join(config.localRoot, ".putio-transmission");
+  return path.join(dir, `${stateKey(config.route)}.json`);
+}
+
 /** Paths served by a node right now: two nodes on one path would answer for each other. */
 const served = new Map<string, string>();
-
-type Layer = { route?: { path: string } };
 
 export = function (RED: NodeAPI): void {
   definePutioNode<TransmissionDef, TransmissionConfig>(RED, {
@@ -80,14 +89,14 @@ export = function (RED: NodeAPI): void {
       const raw = String(def.path ?? "").trim() || "/transmission/rpc";
       const route = "/" + raw.replace(/^\/+|\/+$/g, "");
       if (!/^\/[A-Za-z0-9._~/-]*$/.test(route) || route.split("/").includes(".."))
-        throw new PutioBaseError(T, RED._("putio-transmission.errors.badPath", { path: raw }));
+        throw new PutioBaseError(T, t("putio-transmission.errors.badPath", { path: raw }));
       const dir = expandEnv(def.downloadDir);
-      if (!dir) throw new PutioBaseError(T, RED._("putio-transmission.errors.noDownloadDir"));
+      if (!dir) throw new PutioBaseError(T, t("putio-transmission.errors.noDownloadDir"));
       const settings = RED.settings as unknown as { fileWorkingDirectory?: string };
       const localRoot = path.resolve(settings.fileWorkingDirectory || process.cwd(), dir);
       const creds = (node as Node & { credentials?: TransmissionCredentials }).credentials ?? {};
       const requireAuth = def.requireAuth !== false;
-      if (requireAuth && (!creds.username || !creds.password)) throw new PutioBaseError(T, RED._("putio-transmission.errors.noCredentials"));
+      if (requireAuth && (!creds.username || !creds.password)) throw new PutioBaseError(T, t("putio-transmission.errors.noCredentials"));
       return {
         route,
         localRoot,
@@ -103,12 +112,12 @@ export = function (RED: NodeAPI): void {
       };
     },
 
-    start({ node, config, account, closing, ready }) {
+    start({ node, config, account, closing, ready, text }) {
       if (!account) return;
       const owner = served.get(config.route);
       if (owner && owner !== node.id) {
-        node.status(STATUS.error(shortText(RED._("putio-transmission.status.pathInUse"))));
-        node.error(RED._("putio-transmission.errors.pathInUse", { path: config.route }));
+        node.status(STATUS.error(shortText(text("putio-transmission.status.pathInUse"))));
+        node.error(text("putio-transmission.errors.pathInUse", { path: config.route }));
         return;
       }
       served.set(config.route, node.id);
@@ -132,35 +141,39 @@ export = function (RED: NodeAPI): void {
           if (closed()) return;
           const c = manager.counts();
           const last = manager.lastCall ? new Date(manager.lastCall.at).toTimeString().slice(0, 8) : "-";
-          const text = RED._("putio-transmission.status.counts", { putio: c.putio, local: c.local, done: c.done, failed: c.failed, last });
-          node.status(c.failed ? STATUS.warn(text) : c.putio + c.local ? STATUS.busy(text) : STATUS.ok(text));
+          const pending = manager.pendingCleanups().length;
+          const counts = { putio: c.putio, local: c.local, done: c.done, failed: c.failed, last, pending };
+          // Clean-ups put.io has not taken yet are shown until they are done.
+          const line = text(pending ? "putio-transmission.status.countsPending" : "putio-transmission.status.counts", counts);
+          node.status(c.failed || pending ? STATUS.warn(line) : c.putio + c.local ? STATUS.busy(line) : STATUS.ok(line));
         }, 1000);
         statusTimer.unref?.();
       };
 
       const send = (e: LifecycleEvent) => {
         if (closed()) return;
-        const t = e.torrent;
+        const tor = e.torrent;
         node.send({
           _msgid: RED.util.generateId(),
           topic: `transmission/${e.type}`,
-          category: t.category,
+          category: tor.category,
           payload: {
             event: e.type,
-            id: t.id,
-            hash: t.hash,
-            name: t.name,
-            category: t.category,
-            labels: t.labels,
-            downloadDir: t.downloadDir,
-            localDir: t.localDir,
-            path: t.topPath,
-            files: t.files,
-            size: t.size,
-            transferId: t.transferId,
-            fileId: t.fileId,
-            error: t.error,
-            ...(e.detail ?? {}),
+            id: tor.id,
+            hash: tor.hash,
+            name: tor.name,
+            category: tor.category,
+            labels: tor.labels,
+            downloadDir: tor.downloadDir,
+            localDir: tor.localDir,
+            path: tor.topPath,
+            files: tor.files,
+            size: tor.size,
+            transferId: tor.transferId,
+            fileId: tor.fileId,
+            // Texts of lib/ in the runtime's language.
+            error: tor.errorText ? renderText(RED, tor.errorText) : tor.error,
+            ...Object.fromEntries(Object.entries(e.detail ?? {}).map(([k, v]) => [k, isText(v) ? renderText(RED, v) : v])),
           },
         } as never);
       };
@@ -170,7 +183,13 @@ export = function (RED: NodeAPI): void {
         scheduler,
         watcher,
         socket: account.socket(),
-        store: new PutioConfigStore(account.client, stateKey(config.route), closing),
+        store: new LayeredStore(
+          new FileStore(stateFile(config, (RED.settings as unknown as { userDir?: string }).userDir)),
+          new PutioConfigStore(account.client, stateKey(config.route), closing),
+          {
+            onRemoteError: (err) => !closed() && node.debug(redact(err)),
+          },
+        ),
         localRoot: config.localRoot,
         sessionDir: config.appDir || undefined,
         putioRoot: config.putioFolder,
@@ -182,7 +201,7 @@ export = function (RED: NodeAPI): void {
         subtitles: config.subtitles,
         sessionId: () => http?.sessionId ?? "",
         onEvent: send,
-        onError: (err) => !closed() && node.warn(RED._("putio-transmission.errors.background", { message: redact(err) })),
+        onError: (err) => !closed() && node.warn(text("putio-transmission.errors.background", { message: redact(err) })),
         onChange: showStatus,
       });
       http = new RpcHttp({ backend: manager, credentials: config.credentials });
@@ -194,22 +213,24 @@ export = function (RED: NodeAPI): void {
         rpc.handle(req, res);
         showStatus();
       };
-      RED.httpNode.get(config.route, handler);
-      RED.httpNode.post(config.route, handler);
+      const route = serveRoute(RED, { path: config.route, methods: ["get", "post"], handler, ownBody: true });
 
-      node.status(STATUS.idle(RED._("putio-transmission.status.starting")));
-      // put.io unreachable at start must not leave the node dead until the next deploy.
+      node.status(STATUS.idle(text("putio-transmission.status.starting")));
+      // put.io unreachable at start must not leave the node dead until the next deploy: the stored
+      // state is answered from at once (the local copy needs no put.io), put.io followed once it answers.
       (async () => {
         for (let attempt = 0; !closed(); attempt++) {
           try {
+            await manager.load();
+            showStatus();
             await ready();
-            await manager.open();
+            await manager.follow();
             showStatus();
             return;
           } catch (err) {
             if (closed()) return;
-            node.status(STATUS.error(shortText(RED._("putio-transmission.status.startFailed"))));
-            node.error(RED._("putio-transmission.errors.startFailed", { message: redact(err) }));
+            node.status(STATUS.error(shortText(text("putio-transmission.status.startFailed"))));
+            node.error(text("putio-transmission.errors.startFailed", { message: redact(err) }));
             await abortableSleep(backoffDelay(attempt, 5_000, 5 * 60_000), closing).catch(() => {});
           }
         }
@@ -218,9 +239,7 @@ export = function (RED: NodeAPI): void {
       return {
         async close() {
           if (statusTimer) clearTimeout(statusTimer);
-          const app = RED.httpNode as unknown as { _router?: { stack: Layer[] }; router?: { stack: Layer[] } };
-          const router = app._router ?? app.router;
-          if (router?.stack) router.stack = router.stack.filter((l) => !(l.route && l.route.path === config.route));
+          route.remove();
           if (served.get(config.route) === node.id) served.delete(config.route);
           await manager.close();
           if ((watcher as TransferWatcher).subscribers === 0) account.dropShared(WATCHER_KEY);

@@ -258,6 +258,32 @@ describe("putio-transmission node @nr", function () {
       assert.deepEqual(recent.removed, [added["torrent-added"].id]);
     });
 
+    it("a release whose name starts with dots finishes (containment is by path segments) and is removed with its data", async () => {
+      await load();
+      const c = client();
+      await ready(c);
+      const name = "...And Justice for All (1979) [1080p]";
+      await c.call("torrent-add", { filename: magnet(HASH_A, name), "download-dir": `${work}/movies` });
+      await emu.advance(8000);
+      const t = await until(
+        "on disk",
+        () => torrent(c, HASH_A),
+        (x) => x.isFinished || !!x.errorString,
+      );
+      assert.equal(t.errorString, "");
+      assert.equal(t.name, name);
+      const onDisk = path.join(work, "movies", name);
+      assert.ok(fs.existsSync(onDisk));
+      await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": true });
+      await until(
+        "removed",
+        () => events.at(-1)?.topic,
+        (topic) => topic === "transmission/removed",
+      );
+      assert.equal(fs.existsSync(onDisk), false);
+      assert.ok(fs.existsSync(path.join(work, "movies")), "the category folder stays");
+    });
+
     it("removal without delete-local-data keeps the files; cleanup 'keep' keeps put.io's copy and the transfer", async () => {
       await load({ cleanup: "keep" });
       const c = client();
@@ -324,7 +350,12 @@ describe("putio-transmission node @nr", function () {
       );
       assert.match(t.errorString, /only archives/);
       assert.equal(t.isFinished, false);
-      assert.deepEqual(fs.readdirSync(work), [], "nothing copied");
+      // (The node's own state folder is not a copy.)
+      assert.deepEqual(
+        fs.readdirSync(work).filter((n) => n !== ".putio-transmission"),
+        [],
+        "nothing copied",
+      );
     });
 
     it("with extract and subtitles on, a RAR release is extracted on put.io, only what came out is copied and reported, subtitles checked", async () => {

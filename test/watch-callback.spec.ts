@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import express from "express";
 import http from "node:http";
 import net from "node:net";
-import type { AddressInfo } from "node:net";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
+import { nodeRedServer } from "./support/node-red-http";
 
 const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
@@ -154,12 +154,13 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
       { acc: { accessToken: emu.token }, watch: { callbackSecret: SECRET } },
     );
     nr.node("out").on("input", (m: any) => received.push(m));
-    server = http.createServer(RED.httpNode);
+    // Node-RED's default stack: the editor API's body parsers see the request first.
+    const served = await nodeRedServer(() => RED);
+    server = served.server;
     // No idle timeout of our own: a connection that closes did so because the handler refused the body.
     server.keepAliveTimeout = 0;
     server.requestTimeout = 0;
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    port = (server.address() as AddressInfo).port;
+    port = served.port;
     await until(() => emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
     await new Promise((r) => setTimeout(r, 50)); // the node finishes priming after the list is answered
   }
@@ -175,7 +176,7 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
   }
 
   for (const parsersInFront of [false, true]) {
-    const label = parsersInFront ? " (body parsers in front of the route)" : "";
+    const label = parsersInFront ? " (a user's body parsers in httpNode too)" : "";
     it(`each hostile id gets exactly one 400 and costs no request${label}`, async () => {
       await load(parsersInFront);
       const before = emu.requests.length;
@@ -238,6 +239,13 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
     // Chunked, never finished: the answer comes once 64 KiB are passed.
     const chunked = await raw(port, `${PATH}/${SECRET}`, "application/json", big, { chunked: true, keepAlive: true });
     assert.deepEqual(chunked.statuses, [413]);
+    // 200 KB naming an id, as a form and as JSON (both types Node-RED's own parsers read up to 5 MB): refused, no request.
+    const before = emu.requests.length;
+    const pad = "a".repeat(200 * 1024);
+    assert.deepEqual((await raw(port, `${PATH}/${SECRET}`, "application/x-www-form-urlencoded", Buffer.from(`id=1&pad=${pad}`))).statuses, [413]);
+    assert.deepEqual((await raw(port, `${PATH}/${SECRET}`, "application/json", Buffer.from(JSON.stringify({ id: 1, pad })))).statuses, [413]);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(emu.requests.length, before, "a refused callback costs put.io nothing");
     await stillAlive();
   });
 });

@@ -12,6 +12,12 @@
  *   any of the three, and "finished" (put.io changes nothing more by itself) adds ERROR:
  *   TRANSFER_DONE_STATUSES below. Used by statusClass (domains/transfers.ts: the watch node's one
  *   "COMPLETED" class per transfer) and the events node (a finished transfer adds a history event).
+ * - Seeding: a SEEDING transfer carries current_ratio (a string "0.00" in old answers, a number
+ *   in newer ones), uploaded and seconds_seeding; transfers/cancel on a SEEDING transfer stops the
+ *   seeding (→ COMPLETED, files kept) instead of removing it. The Transmission node reports it as
+ *   Transmission's seeding and stops it at the app's goal (transmission/manager.ts applySeeding,
+ *   checkSeedGoal). Whether put.io pushes ratio changes on the socket is unknown: the account
+ *   watcher's list reads bring them (every transfer is passed on at each reconcile).
  * - transfers/clean removes COMPLETED and ERROR entries; seeding ones stay listed
  *   (TRANSFER_CLEANED_STATUSES; the dry run of the transfer action lists exactly these).
  * - Adding a magnet or URL that is still an active transfer answers the existing transfer (same

@@ -468,4 +468,18 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
     "__attempted__: __count__ local files that put.io's listing lacks stay until the next run finds them missing too (the listing could not be checked against the folder's size)",
   "sync.user-file-no-crc":
     '__attempted__: "__path__" exists locally and was not written by the sync; put.io gives no CRC32 to prove it is put.io\'s file (a size match is no proof): it is left alone',
+
+  // The Transmission node's torrents.
+  "op.transmission-local": "clean up a removed torrent's local files",
+  "transmission.transfer-gone": "the put.io transfer is gone (removed on put.io before it finished)",
+  "transmission.putio-error": "put.io could not download it: __message__",
+  "transmission.putio-failed": "put.io could not download it",
+  "transmission.no-files": "put.io produced no files for this torrent",
+  "transmission.archives-only": "put.io produced only archives (__names__): there is nothing the app could import",
+  "transmission.copy-failed": "__count__ file(s) could not be copied from put.io; first: __name__: __error__",
+  "transmission.copy-error": "copying from put.io failed: __error__",
+  "transmission.not-on-disk": '"__path__" is not on disk as it was verified',
+  "transmission.outside-folder": '"__path__" is outside the download folder',
+  "transmission.link-outside": '__attempted__: "__path__" leads outside the download folder (a link): nothing is written or deleted there',
+  "transmission.cleanup-slow": "put.io did not answer in time: the clean-up goes on in the background",
 });

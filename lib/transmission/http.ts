@@ -4,9 +4,9 @@
  * request is a bare GET to learn it), then one JSON request per POST. Plain node:http types, so it
  * runs under Node-RED's httpNode or a bare server alike.
  */
-import { BodyTooLarge, readLimitedBody } from "../core/http-body";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { BodyTooLarge, readRequestBody, type BodyRequest } from "../server/body";
 import { handleRpc, type RpcBackend } from "./rpc";
 
 export const SESSION_HEADER = "X-Transmission-Session-Id";
@@ -48,12 +48,35 @@ class BodyError extends Error {
   }
 }
 
-function readBody(req: IncomingMessage & { body?: unknown; _body?: boolean }, max: number): Promise<string | unknown> {
-  // A body some middleware already parsed is taken as it is.
-  if (req._body) return Promise.resolve(req.body);
-  return readLimitedBody(req, max).catch((err: unknown) => {
-    throw err instanceof BodyTooLarge ? new BodyError(413, "request too large") : err;
-  });
+/**
+ * The RPC request, parsed: the exact bytes as JSON (whatever the content type: transmission-remote
+ * says it sends a form), or what a parser in front of the route made of them when it was JSON or
+ * text. A body some parser read as form fields cannot be told back exactly: refused, saying why.
+ */
+async function readRequest(req: BodyRequest, max: number): Promise<unknown> {
+  let body;
+  try {
+    body = await readRequestBody(req, max);
+  } catch (err) {
+    throw err instanceof BodyTooLarge ? new BodyError(413, `request too large (over ${max} bytes)`) : err;
+  }
+  let text: string;
+  if (body.kind === "bytes") text = body.bytes.toString("utf8");
+  else if (typeof body.value === "string") text = body.value;
+  else if (Buffer.isBuffer(body.value)) text = body.value.toString("utf8");
+  else if (body.as === "json" && body.value !== null && typeof body.value === "object") return body.value;
+  else
+    throw new BodyError(
+      400,
+      "the request body was already read by a body parser in front of this route (as form fields), so its JSON cannot be read back: " +
+        "remove that parser for this path (httpNodeMiddleware) or send the request as application/json",
+    );
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // As the daemon: an RPC answer (HTTP 200) naming the problem.
+    throw new BodyError(200, "invalid JSON in the request body");
+  }
 }
 
 export class RpcHttp {
@@ -110,22 +133,16 @@ export class RpcHttp {
       const json = (status: number, value: unknown) =>
         send(status, JSON.stringify(value), { "Content-Type": "application/json; charset=UTF-8", [SESSION_HEADER]: this.sessionId });
       if (req.method !== "POST") return json(200, { result: "no method name", arguments: {} });
-      readBody(req, this.max)
-        .then(async (raw) => {
-          let body: unknown = raw;
-          if (typeof raw === "string") {
-            try {
-              body = JSON.parse(raw) as unknown;
-            } catch {
-              return json(200, { result: "invalid JSON in the request body", arguments: {} });
-            }
-          }
-          json(200, await handleRpc(body, this.opts.backend));
-        })
+      readRequest(req, this.max)
+        .then(async (body) => json(200, await handleRpc(body, this.opts.backend)))
         .catch((err: unknown) => {
-          if (err instanceof BodyError)
-            send(err.status, JSON.stringify({ result: err.message, arguments: {} }), { "Content-Type": "application/json" }, unread());
-          else send(500, JSON.stringify({ result: "internal error", arguments: {} }), { "Content-Type": "application/json" }, unread());
+          const [status, text] = err instanceof BodyError ? [err.status, err.message] : [500, "internal error"];
+          send(
+            status,
+            JSON.stringify({ result: text, arguments: {} }),
+            { "Content-Type": "application/json; charset=UTF-8", [SESSION_HEADER]: this.sessionId },
+            unread(),
+          );
         });
     } catch {
       send(500, JSON.stringify({ result: "internal error", arguments: {} }), { "Content-Type": "application/json" }, unread());

@@ -13,95 +13,38 @@
  * No Node-RED here: the node gives it the client, the watcher, the scheduler and a state store.
  *
  * Over 400 lines because it is one state machine (phases added → on put.io → copying → on disk →
- * removed, each reachable from a restart): its transitions read best side by side; the pure parts
- * (fields, protocol, sources, store) are already in their own files.
+ * removed, each reachable from a restart, plus put.io's seeding): its transitions read best side by
+ * side. What is not a transition has its own file: types.ts (state, events, options), placement.ts
+ * (where a torrent goes, containment), session.ts (session-get/set, free-space), local-copy.ts (what
+ * the copy wrote, the local clean-up), cleanup.ts (put.io's clean-ups kept until done), model.ts
+ * (a torrent's fields), store.ts (its state), rpc.ts and http.ts (the protocol).
  */
 import { createHash } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import type { PutioClient } from "../client";
 import { PutioError } from "../core/errors";
+import { render, t, type Text } from "../core/texts";
 import type { SocketEvent } from "../core/socket";
 import { statusClass, type Transfer } from "../domains/transfers";
-import type { DownloadJob, JobResult } from "../download/scheduler";
+import type { JobResult } from "../download/scheduler";
 import { writeJobSubtitles, type JobSubtitles } from "../media-jobs/subtitles";
-import { assertInside, sanitizeName } from "../local/names";
-import type { ChangeListener } from "../watch/watcher";
-import { emptyLive, fieldGetters, percentDone, type LiveProgress, type Phase, type TorrentRecord } from "./model";
+import { sanitizeName } from "../local/names";
+import { emptyLive, fieldGetters, percentDone, secondsSeeding, seedGoalReached, type LiveProgress, type Phase, type TorrentRecord } from "./model";
 import { RpcError, type AddArgs, type IdSelector, type RpcBackend } from "./rpc";
 import { SourceError, normalHash, parseMagnet, parseMetainfo, type TorrentSource } from "./sources";
+import { isWithin, Placement, posixDir, type Place } from "./placement";
+import { freeSpace, keepSessionValues, sessionArguments } from "./session";
+import { cleanLocal, errorText, notePlan, noteWritten, planProblem } from "./local-copy";
+import { CleanupQueue, putioCleanup } from "./cleanup";
+import type { LifecycleType, ManagerOptions, PendingCleanup, PersistedState } from "./types";
 
-export type CleanupPolicy = "trash" | "delete" | "keep";
+export * from "./types";
+export { isWithin, posixDir } from "./placement";
 
-/** The version the apps read: Sonarr and Radarr want ≥ 2.40 and use labels from 4.0 on. */
-export const SERVER_VERSION = "4.0.6 (put.io)";
-export const RPC_VERSION = 17;
-
-export interface PersistedState {
-  version: 1;
-  nextId: number;
-  torrents: TorrentRecord[];
-  /** session-set values kept (they change nothing on put.io). */
-  session: Record<string, unknown>;
-  /** put.io folder id per category ("" = the root folder), for offering transfers added elsewhere. */
-  folders: Record<string, number>;
-}
-
-export interface StateStore {
-  load(): Promise<PersistedState | null>;
-  save(state: PersistedState): Promise<void>;
-}
-
-export type LifecycleType = "added" | "putio-done" | "on-disk" | "failed" | "removed";
-
-export interface LifecycleEvent {
-  type: LifecycleType;
-  torrent: TorrentRecord;
-  /** removed: what happened on put.io and locally. */
-  detail?: Record<string, unknown>;
-}
-
-export interface ManagerOptions {
-  client: PutioClient;
-  scheduler: { run(job: DownloadJob): Promise<JobResult> };
-  watcher: { subscribe(l: ChangeListener, wants?: ((s: string) => boolean) | null): () => void; reconcile(): Promise<void> };
-  /** The account socket's pushes, for progress between status changes (optional). */
-  socket?: { on(e: "event", l: (ev: SocketEvent) => void): unknown; off(e: "event", l: (ev: SocketEvent) => void): unknown } | null;
-  store: StateStore;
-  /** Absolute local folder every torrent lands under. */
-  localRoot: string;
-  /** The download dir the apps are told (default: localRoot); a different one when they see the folder under another path. */
-  sessionDir?: string;
-  /** put.io folder path the transfers are saved under ("/" = the root). */
-  putioRoot: string;
-  cleanup: CleanupPolicy;
-  /** Also offer transfers added on put.io by other means into a category folder. */
-  adopt?: boolean;
-  /** Refuse a transfer whose only files are archives (the apps would import nothing). Default true. */
-  failArchiveOnly?: boolean;
-  /** Extract archives on put.io before the local copy, which then takes what came out (parts kept only if asked). */
-  extract?: { password?: string; keepArchives?: boolean } | null;
-  /** Copy a video's MP4 version when put.io has one ready. */
-  preferMp4?: boolean;
-  /** Write put.io's subtitles beside each copied video (`<video>.<lang>.srt`); languages "" = the account's. */
-  subtitles?: { languages?: string } | null;
-  /** The current HTTP session id, shown in session-get. */
-  sessionId?: () => string;
-  onEvent?: (e: LifecycleEvent) => void;
-  onError?: (err: Error) => void;
-  /** Something changed (for a status line). */
-  onChange?: () => void;
-  now?: () => number;
-}
-
+/** How often a seeding torrent's time goal is checked (locally: no request). */
+const SEED_CHECK_MS = 60_000;
 /** Removed ids stay in "recently-active" answers this long (as Transmission keeps them). */
 const RECENT_MS = 60_000;
-const ARCHIVE = /\.(rar|r\d{2}|zip|7z|tar|gz|tgz|bz2|xz|zst|iso)$/i;
-
-export function posixDir(dir: string): string {
-  const n = path.posix.normalize(dir.replace(/\\/g, "/"));
-  return n.length > 1 ? n.replace(/\/+$/, "") : n;
-}
 
 export class TorrentManager implements RpcBackend {
   private readonly o: ManagerOptions;
@@ -114,6 +57,9 @@ export class TorrentManager implements RpcBackend {
   private sessionValues: Record<string, unknown> = {};
   private folders: Record<string, number> = {};
   private nextId = 1;
+  private readonly cleanups: CleanupQueue;
+  private readonly stoppingSeed = new Set<number>();
+  private seedTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Until the stored state is read, torrent calls are refused (an empty list would look like every torrent vanished). */
   private opened = false;
@@ -121,6 +67,7 @@ export class TorrentManager implements RpcBackend {
   private dirty = false;
   private unsubscribe: (() => void) | null = null;
   private readonly sessionDir: string;
+  private readonly place: Placement;
   private readonly localRoot: string;
   private readonly now: () => number;
   lastCall: { method: string; at: number } | null = null;
@@ -132,16 +79,34 @@ export class TorrentManager implements RpcBackend {
     if (!path.isAbsolute(opts.localRoot)) throw new RpcError(`the local download folder "${opts.localRoot}" is not an absolute path`);
     this.localRoot = path.resolve(opts.localRoot);
     this.sessionDir = posixDir(opts.sessionDir?.trim() || this.localRoot);
+    this.place = new Placement(this.localRoot, this.sessionDir, opts.putioRoot);
+    this.cleanups = new CleanupQueue(opts.client, {
+      persist: () => this.persist().catch((err: unknown) => this.report(err)),
+      done: (c) => this.emit("cleaned", c.record, { attempts: c.attempts, putio: c.skipTrash ? "deleted" : "trashed" }),
+      failed: (err) => this.report(err),
+    });
     this.now = opts.now ?? Date.now;
   }
 
   /** Load the state, follow the watcher, resume local copies a restart interrupted. */
   async open(): Promise<void> {
+    await this.load();
+    await this.follow();
+  }
+
+  /**
+   * The stored state, answered from at once (torrent-get, removal): a start while put.io is
+   * unreachable still shows every torrent as it was, finished ones finished. Once only.
+   */
+  async load(): Promise<void> {
+    if (this.opened) return;
     const state = await this.o.store.load();
+    if (this.opened) return;
     if (state) {
       this.nextId = Math.max(1, state.nextId);
       this.sessionValues = state.session ?? {};
       this.folders = state.folders ?? {};
+      this.cleanups.items = state.cleanups ?? [];
       for (const r of state.torrents) {
         // Local paths are derived again from this node's settings, never taken from the store.
         try {
@@ -152,8 +117,7 @@ export class TorrentManager implements RpcBackend {
           continue;
         }
         if (r.topPath !== null) {
-          const rel = path.relative(r.localDir, r.topPath);
-          if (!rel || rel.startsWith("..") || path.isAbsolute(rel) || rel.includes(path.sep)) r.topPath = null;
+          if (!isWithin(r.localDir, r.topPath) || path.relative(r.localDir, r.topPath).includes(path.sep)) r.topPath = null;
         }
         this.records.set(r.id, r);
         this.live.set(r.id, emptyLive());
@@ -161,14 +125,23 @@ export class TorrentManager implements RpcBackend {
         this.nextId = Math.max(this.nextId, r.id + 1);
       }
     }
+    this.opened = true;
+  }
+
+  /** Follow put.io (the account's watcher): needs put.io; called again after a failure. */
+  async follow(): Promise<void> {
+    await this.load();
     if (this.closed) return;
     const seen = new Set<number>();
+    this.unsubscribe?.();
     this.unsubscribe = this.o.watcher.subscribe((change) => {
       seen.add(change.transfer.id);
       this.applyTransfer(change.transfer);
     });
+    this.o.socket?.off("event", this.onSocket);
     this.o.socket?.on("event", this.onSocket);
-    this.opened = true;
+    if (this.cleanups.items.length) void this.cleanups.retry();
+    this.watchSeeding();
     for (const r of this.records.values()) if (r.phase === "local" && r.fileId !== null) this.startLocal(r);
     if (this.o.adopt) await this.learnCategoryFolders().catch((err: unknown) => this.report(err));
     await this.o.watcher.reconcile();
@@ -178,7 +151,7 @@ export class TorrentManager implements RpcBackend {
       try {
         this.applyTransfer(await this.o.client.transfers.get(r.transferId));
       } catch (err) {
-        if (err instanceof PutioError && err.statusCode === 404) this.fail(r, "the put.io transfer is gone (removed on put.io before it finished)");
+        if (err instanceof PutioError && err.statusCode === 404) this.fail(r, t("transmission.transfer-gone"));
         else this.report(err);
       }
     }
@@ -187,18 +160,28 @@ export class TorrentManager implements RpcBackend {
   /** Stop following put.io and abort local copies (their parts stay for the next start). */
   async close(): Promise<void> {
     this.closed = true;
+    this.cleanups.close();
+    if (this.seedTimer) clearInterval(this.seedTimer);
     this.unsubscribe?.();
     this.o.socket?.off("event", this.onSocket);
     const running = [...this.jobs.values()];
     for (const j of running) j.ac.abort(new Error("closing"));
     await Promise.allSettled(running.map((j) => j.done));
     await this.saving?.catch(() => {});
+    this.o.store.close?.();
   }
 
   // ---------- state ----------
 
   snapshot(): PersistedState {
-    return { version: 1, nextId: this.nextId, torrents: [...this.records.values()], session: this.sessionValues, folders: this.folders };
+    return {
+      version: 1,
+      nextId: this.nextId,
+      torrents: [...this.records.values()],
+      session: this.sessionValues,
+      folders: this.folders,
+      cleanups: this.cleanups.items,
+    };
   }
 
   /** Write the state; writes asked for while one runs are folded into one more. */
@@ -260,53 +243,9 @@ export class TorrentManager implements RpcBackend {
     return [...this.records.values()];
   }
 
-  // ---------- placement ----------
-
-  /** Category, downloadDir and local folder of a download-dir; anything outside the session dir is refused. */
-  placeOf(downloadDir: string | null): { category: string; downloadDir: string; localDir: string; putioPath: string } {
-    const rootPath = posixDir(this.o.putioRoot || "/");
-    if (!downloadDir) return { category: "", downloadDir: this.sessionDir, localDir: this.localRoot, putioPath: rootPath };
-    if (downloadDir.length > 1024 || /[\u0000-\u001f]/.test(downloadDir)) throw new RpcError("download-dir is not a usable path");
-    const dir = posixDir(downloadDir);
-    const rel = path.posix.relative(this.sessionDir, dir);
-    if (rel === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) {
-      throw new RpcError(`download-dir "${downloadDir}" is outside the download folder "${this.sessionDir}": use a category below it`);
-    }
-    const segments = rel ? rel.split("/") : [];
-    if (segments.length > 4) throw new RpcError(`download-dir "${downloadDir}" is nested too deeply (at most 4 folders below the download folder)`);
-    for (const s of segments) {
-      if (sanitizeName(s) !== s) throw new RpcError(`the category folder "${s}" has characters a folder name cannot have`);
-    }
-    const localDir = path.join(this.localRoot, ...segments);
-    assertInside(this.localRoot, localDir + path.sep + "x");
-    return {
-      category: segments.join("/"),
-      downloadDir: segments.length ? `${this.sessionDir === "/" ? "" : this.sessionDir}/${segments.join("/")}` : this.sessionDir,
-      localDir,
-      putioPath: segments.length ? `${rootPath === "/" ? "" : rootPath}/${segments.join("/")}` : rootPath,
-    };
-  }
-
-  /**
-   * The local folder exists and, links resolved, is still inside the local root: created one level
-   * at a time, each level checked before the next is made (a link never leads a mkdir outside).
-   */
-  private async checkLocalDir(dir: string): Promise<void> {
-    await fsp.mkdir(this.localRoot, { recursive: true });
-    const realRoot = await fsp.realpath(this.localRoot);
-    let cur = this.localRoot;
-    for (const part of path.relative(this.localRoot, dir).split(path.sep).filter(Boolean)) {
-      cur = path.join(cur, part);
-      await fsp.mkdir(cur).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "EEXIST") throw err;
-      });
-      await this.assertInsideRoot(realRoot, cur);
-    }
-  }
-
-  private async assertInsideRoot(realRoot: string, p: string): Promise<void> {
-    const rel = path.relative(realRoot, await fsp.realpath(p));
-    if (rel.startsWith("..") || path.isAbsolute(rel)) throw new Error(`"${p}" leads outside the download folder (a link): nothing is written or deleted there`);
+  /** Category, downloadDir and local folder of a download-dir (placement.ts). */
+  placeOf(downloadDir: string | null): Place {
+    return this.place.placeOf(downloadDir);
   }
 
   // ---------- put.io → state ----------
@@ -315,26 +254,28 @@ export class TorrentManager implements RpcBackend {
     return { id: r.id, name: r.name, hashString: r.hash };
   }
 
-  private applyTransfer(t: Transfer): void {
+  private applyTransfer(tr: Transfer): void {
     if (this.closed) return;
-    const id = this.byTransfer.get(t.id);
-    const r = id === undefined ? this.maybeAdopt(t) : this.records.get(id);
+    const id = this.byTransfer.get(tr.id);
+    const r = id === undefined ? this.maybeAdopt(tr) : this.records.get(id);
     if (!r) return;
     const live = this.liveOf(r.id);
-    live.putioStatus = t.status;
-    if (typeof t.percent_done === "number") live.putioPercent = t.percent_done;
+    live.putioStatus = tr.status;
+    if (typeof tr.percent_done === "number") live.putioPercent = tr.percent_done;
     live.activityAt = Math.floor(this.now() / 1000);
+    this.applySeeding(r, tr);
     if (r.phase !== "putio") return;
-    if (typeof t.size === "number" && t.size > 0) r.size = t.size;
-    if (t.name && r.name === r.hash) r.name = t.name;
-    if (statusClass(t.status) === "COMPLETED" && typeof t.file_id === "number" && t.file_id > 0) {
-      r.fileId = t.file_id;
+    if (typeof tr.size === "number" && tr.size > 0) r.size = tr.size;
+    if (tr.name && r.name === r.hash) r.name = tr.name;
+    if (statusClass(tr.status) === "COMPLETED" && typeof tr.file_id === "number" && tr.file_id > 0) {
+      r.fileId = tr.file_id;
       r.putioDoneAt = Math.floor(this.now() / 1000);
       live.putioPercent = 100;
       this.emit("putio-done", r);
       this.startLocal(r);
-    } else if (t.status === "ERROR") {
-      this.fail(r, t.error_message?.trim() || "put.io could not download it");
+    } else if (tr.status === "ERROR") {
+      const message = tr.error_message?.trim();
+      this.fail(r, message ? t("transmission.putio-error", { message }) : t("transmission.putio-failed"));
     }
     this.o.onChange?.();
   }
@@ -365,11 +306,71 @@ export class TorrentManager implements RpcBackend {
     return r;
   }
 
+  /**
+   * put.io's seeding of a transfer (core/quirks.ts "seeding"): SEEDING after the download, with
+   * its ratio, uploaded bytes and seconds seeding; COMPLETED once it stopped. Stored on a change
+   * of state only; the ratio moves with every answer and push at no request.
+   */
+  private applySeeding(r: TorrentRecord, t: Partial<Transfer> & Record<string, unknown>): void {
+    const seedingNow = t.status === "SEEDING" || t.status === "PREPARING_SEED";
+    if (!seedingNow && !(r.seeding && !r.seeding.stopped && t.status === "COMPLETED")) return;
+    const num = (v: unknown) => (typeof v === "number" ? v : typeof v === "string" ? Number(v) : NaN);
+    const prev = r.seeding;
+    const ratio = num(t.current_ratio);
+    const uploaded = num(t.uploaded);
+    const seconds = num(t.seconds_seeding);
+    const now = Math.floor(this.now() / 1000);
+    r.seeding = {
+      stopped: !seedingNow,
+      ratio: Number.isFinite(ratio) && ratio >= 0 ? ratio : (prev?.ratio ?? 0),
+      uploaded: Number.isFinite(uploaded) && uploaded >= 0 ? uploaded : (prev?.uploaded ?? 0),
+      seconds: Number.isFinite(seconds) && seconds >= 0 ? seconds : secondsSeeding(prev, now),
+      at: now,
+    };
+    if (!prev || prev.stopped !== r.seeding.stopped) this.persistSoon();
+    this.checkSeedGoal(r);
+    this.watchSeeding();
+  }
+
+  /** The app's goal reached while put.io still seeds: put.io is asked to stop (once; a failure is tried again later). */
+  private checkSeedGoal(r: TorrentRecord): void {
+    if (this.closed || r.phase !== "done" || r.transferId === null || this.stoppingSeed.has(r.id)) return;
+    if (!seedGoalReached(r, Math.floor(this.now() / 1000))) return;
+    this.stoppingSeed.add(r.id);
+    this.o.client.transfers
+      .cancel([r.transferId])
+      .then(() => {
+        if (r.seeding) r.seeding = { ...r.seeding, seconds: secondsSeeding(r.seeding, Math.floor(this.now() / 1000)), stopped: true };
+        this.persistSoon();
+        this.emit("seeding-stopped", r, { ratio: r.seeding?.ratio ?? 0, secondsSeeding: r.seeding?.seconds ?? 0 });
+      })
+      .catch((err: unknown) => this.report(err))
+      .finally(() => this.stoppingSeed.delete(r.id));
+  }
+
+  /** While put.io seeds a finished torrent, its seeding-time goal is checked once a minute (no request). */
+  private watchSeeding(): void {
+    if (this.seedTimer || this.closed) return;
+    const seeding = () => [...this.records.values()].filter((x) => x.phase === "done" && x.seeding && !x.seeding.stopped);
+    if (!seeding().length) return;
+    this.seedTimer = setInterval(() => {
+      const now = seeding();
+      if (!now.length || this.closed) {
+        clearInterval(this.seedTimer!);
+        this.seedTimer = null;
+        return;
+      }
+      for (const r of now) this.checkSeedGoal(r);
+    }, SEED_CHECK_MS);
+    this.seedTimer.unref?.();
+  }
+
   private socketProgress(e: SocketEvent): void {
     if (e.type !== "transfer_update") return;
     const v = e.value as Record<string, unknown> | null;
     const id = typeof v?.id === "number" ? this.byTransfer.get(v.id) : undefined;
     const r = id === undefined ? undefined : this.records.get(id);
+    if (r && v && r.seeding && !r.seeding.stopped && v.status === "SEEDING") this.applySeeding(r, v);
     // A push is trusted for progress only; phases change on the watcher's re-read transfer.
     if (!r || r.phase !== "putio" || !v) return;
     const live = this.liveOf(r.id);
@@ -394,7 +395,7 @@ export class TorrentManager implements RpcBackend {
   private newRecord(
     hash: string,
     name: string,
-    place: ReturnType<TorrentManager["placeOf"]>,
+    place: Place,
     transferId: number,
     labels: string[],
     origin: TorrentRecord["origin"],
@@ -431,24 +432,13 @@ export class TorrentManager implements RpcBackend {
 
   // ---------- the local copy ----------
 
-  private fail(r: TorrentRecord, text: string): void {
+  private fail(r: TorrentRecord, text: Text): void {
     r.phase = "failed";
-    r.error = text;
+    // The app reads errorString in English (as from the daemon); the node's msgs render the text in the runtime's language.
+    r.error = render(text);
+    r.errorText = text;
     this.persistSoon();
     this.emit("failed", r);
-  }
-
-  /** Why the planned files must not count as a download (nothing, or only archives), or null. */
-  private planProblem(files: Array<{ file: { name: string } }>): string | null {
-    if (!files.length) return "put.io produced no files for this torrent";
-    if (this.o.failArchiveOnly !== false && files.every((f) => ARCHIVE.test(f.file.name))) {
-      const names = files
-        .slice(0, 3)
-        .map((f) => f.file.name)
-        .join(", ");
-      return `put.io produced only archives (${names}${files.length > 3 ? ", …" : ""}): there is nothing the app could import`;
-    }
-    return null;
   }
 
   private startLocal(r: TorrentRecord): void {
@@ -456,12 +446,14 @@ export class TorrentManager implements RpcBackend {
     const fileId = r.fileId;
     r.phase = "local";
     r.error = null;
+    delete r.errorText;
     this.persistSoon();
     const live = this.liveOf(r.id);
     live.localBytes = 0;
     const ac = new AbortController();
-    let refused: string | null = null;
+    let refused: Text | null = null;
     let subtitles: JobSubtitles | null = null;
+    const notes: Array<Promise<void>> = [];
     const done = (async () => {
       const inFlight = new Map<number, number>();
       let verified = 0;
@@ -471,7 +463,7 @@ export class TorrentManager implements RpcBackend {
         return n;
       };
       try {
-        await this.checkLocalDir(r.localDir);
+        await this.place.checkLocalDir(r.localDir);
         const result = await this.o.scheduler.run({
           source: { fileId },
           target: r.localDir,
@@ -494,11 +486,13 @@ export class TorrentManager implements RpcBackend {
             : null,
           signal: ac.signal,
           onPlan: (files) => {
-            refused = this.planProblem(files);
-            if (refused) return ac.abort(new Error(refused));
+            refused = planProblem(files, this.o.failArchiveOnly !== false);
+            if (refused) return ac.abort(new Error(render(refused)));
             r.fileCount = files.length;
             const size = files.reduce((n, f) => n + f.file.size, 0);
             if (size > 0) r.size = size;
+            notePlan(r, files);
+            this.persistSoon();
           },
           onProgress: (p) => {
             inFlight.set(p.fileId, p.bytes);
@@ -507,17 +501,22 @@ export class TorrentManager implements RpcBackend {
             live.activityAt = Math.floor(this.now() / 1000);
           },
           onFile: (f) => {
+            if (f.status === "downloaded") notes.push(noteWritten(r, f.path).then(() => this.persistSoon()));
             inFlight.delete(f.fileId);
             verified += f.size;
             live.localBytes = sum();
           },
         });
+        await Promise.all(notes);
         if (!this.records.has(r.id)) return;
         if (result.failed > 0) {
           const first = result.errors[0]!;
-          return this.fail(r, `${result.failed} file(s) could not be copied from put.io; first: ${first.name}: ${first.error.message}`);
+          return this.fail(r, t("transmission.copy-failed", { count: result.failed, name: first.name, error: errorText(first.error) }));
         }
-        const problem = this.planProblem(result.files.map((f) => ({ file: { name: f.name } })));
+        const problem = planProblem(
+          result.files.map((f) => ({ file: { name: f.name } })),
+          this.o.failArchiveOnly !== false,
+        );
         if (problem) return this.fail(r, problem);
         const summary = subtitles as JobSubtitles | null;
         await this.finish(
@@ -538,7 +537,7 @@ export class TorrentManager implements RpcBackend {
         if (refused) return this.fail(r, refused);
         // Stopped, removed or closing: the state stays as it is (a restart resumes the copy).
         if (ac.signal.aborted || this.closed || !this.records.has(r.id)) return;
-        this.fail(r, `copying from put.io failed: ${(err as Error)?.message ?? String(err)}`);
+        this.fail(r, t("transmission.copy-error", { error: errorText(err) }));
       } finally {
         live.localSpeed = 0;
         this.jobs.delete(r.id);
@@ -553,9 +552,9 @@ export class TorrentManager implements RpcBackend {
     const files: TorrentRecord["files"] = [];
     for (const f of result.files) {
       const st = await fsp.lstat(f.path).catch(() => null);
-      if (!st || !st.isFile() || st.size !== f.size) return this.fail(r, `"${f.path}" is not on disk as it was verified`);
+      if (!st || !st.isFile() || st.size !== f.size) return this.fail(r, t("transmission.not-on-disk", { path: f.path }));
       const rel = path.relative(r.localDir, f.path);
-      if (rel.startsWith("..") || path.isAbsolute(rel)) return this.fail(r, `"${f.path}" is outside the download folder`);
+      if (!isWithin(r.localDir, f.path)) return this.fail(r, t("transmission.outside-folder", { path: f.path }));
       const parts = rel.split(path.sep);
       tops.add(parts[0]!);
       files.push({ name: parts.join("/"), length: f.size });
@@ -571,10 +570,15 @@ export class TorrentManager implements RpcBackend {
     r.size = files.reduce((n, f) => n + f.length, 0);
     r.phase = "done";
     r.error = null;
+    delete r.errorText;
+    delete r.copying;
     r.doneAt = Math.floor(this.now() / 1000);
     this.liveOf(r.id).localBytes = r.size;
-    await this.persist().catch((err: unknown) => this.report(err));
+    // The flow hears of it when the app can see it; the state is stored right after.
     this.emit("on-disk", r, detail);
+    await this.persist().catch((err: unknown) => this.report(err));
+    this.checkSeedGoal(r);
+    this.watchSeeding();
   }
 
   // ---------- RPC backend ----------
@@ -588,91 +592,11 @@ export class TorrentManager implements RpcBackend {
   }
 
   session(): Record<string, unknown> {
-    const free = -1;
-    return {
-      "alt-speed-down": 50,
-      "alt-speed-enabled": false,
-      "alt-speed-time-begin": 540,
-      "alt-speed-time-day": 127,
-      "alt-speed-time-enabled": false,
-      "alt-speed-time-end": 1020,
-      "alt-speed-up": 50,
-      "blocklist-enabled": false,
-      "blocklist-size": 0,
-      "blocklist-url": "",
-      "cache-size-mb": 4,
-      "dht-enabled": false,
-      encryption: "preferred",
-      "idle-seeding-limit": 0,
-      "idle-seeding-limit-enabled": false,
-      "incomplete-dir": this.sessionDir,
-      "incomplete-dir-enabled": false,
-      "lpd-enabled": false,
-      "peer-limit-global": 200,
-      "peer-limit-per-torrent": 50,
-      "peer-port": 51413,
-      "peer-port-random-on-start": false,
-      "pex-enabled": false,
-      "port-forwarding-enabled": false,
-      "queue-stalled-enabled": false,
-      "queue-stalled-minutes": 30,
-      "rename-partial-files": true,
-      "script-torrent-added-enabled": false,
-      "script-torrent-added-filename": "",
-      "script-torrent-done-enabled": false,
-      "script-torrent-done-filename": "",
-      "script-torrent-done-seeding-enabled": false,
-      "script-torrent-done-seeding-filename": "",
-      "seed-queue-enabled": false,
-      "seed-queue-size": 10,
-      "speed-limit-down": 100,
-      "speed-limit-down-enabled": false,
-      "speed-limit-up": 100,
-      "speed-limit-up-enabled": false,
-      "start-added-torrents": true,
-      "trash-original-torrent-files": false,
-      "utp-enabled": false,
-      "download-queue-enabled": false,
-      "download-queue-size": 5,
-      "default-trackers": "",
-      units: {
-        "memory-bytes": 1024,
-        "memory-units": ["KiB", "MiB", "GiB", "TiB"],
-        "size-bytes": 1000,
-        "size-units": ["kB", "MB", "GB", "TB"],
-        "speed-bytes": 1000,
-        "speed-units": ["kB/s", "MB/s", "GB/s", "TB/s"],
-      },
-      ...this.sessionValues,
-      // Seeding is put.io's: a finished torrent has reached every limit (the apps may remove it).
-      seedRatioLimit: 0,
-      seedRatioLimited: true,
-      "download-dir": this.sessionDir,
-      "download-dir-free-space": free,
-      "config-dir": this.localRoot,
-      "rpc-version": RPC_VERSION,
-      "rpc-version-minimum": 14,
-      "rpc-version-semver": "5.3.0",
-      version: SERVER_VERSION,
-      "session-id": this.o.sessionId?.() ?? "",
-    };
+    return sessionArguments(this.sessionValues, { sessionDir: this.sessionDir, localRoot: this.localRoot, sessionId: this.o.sessionId?.() ?? "" });
   }
 
   async setSession(args: Record<string, unknown>): Promise<void> {
-    const dir = args["download-dir"];
-    if (dir !== undefined && (typeof dir !== "string" || posixDir(dir) !== this.sessionDir)) {
-      throw new RpcError(`download-dir is set in the Node-RED node ("${this.sessionDir}"); use a category below it`);
-    }
-    const fixed = new Set(["download-dir", "rpc-version", "rpc-version-minimum", "rpc-version-semver", "version", "session-id", "config-dir", "units"]);
-    let changed = false;
-    for (const [k, v] of Object.entries(args)) {
-      if (fixed.has(k) || k === "__proto__" || k.length > 64) continue;
-      if (v === null || ["string", "number", "boolean"].includes(typeof v)) {
-        this.sessionValues[k] = v;
-        changed = true;
-      }
-    }
-    if (changed) await this.persist();
+    if (keepSessionValues(this.sessionValues, args, this.sessionDir)) await this.persist();
   }
 
   stats(): Record<string, unknown> {
@@ -696,21 +620,8 @@ export class TorrentManager implements RpcBackend {
     };
   }
 
-  async freeSpace(p: string): Promise<{ path: string; "size-bytes": number; total_size: number }> {
-    const rel = path.posix.relative(this.sessionDir, posixDir(p));
-    if (rel === ".." || rel.startsWith("../") || path.posix.isAbsolute(rel)) throw new RpcError(`"${p}" is outside the download folder "${this.sessionDir}"`);
-    // The nearest existing folder of the local equivalent.
-    let local = path.join(this.localRoot, ...(rel ? rel.split("/") : []));
-    for (;;) {
-      try {
-        const s = await fsp.statfs(local);
-        return { path: p, "size-bytes": s.bavail * s.bsize, total_size: s.blocks * s.bsize };
-      } catch (err) {
-        const parent = path.dirname(local);
-        if (parent === local || (err as NodeJS.ErrnoException).code !== "ENOENT") throw new RpcError(`free-space: ${(err as Error).message}`);
-        local = parent;
-      }
-    }
+  freeSpace(p: string): Promise<{ path: string; "size-bytes": number; total_size: number }> {
+    return freeSpace(this.sessionDir, this.localRoot, p);
   }
 
   async add(a: AddArgs): Promise<{ duplicate: boolean; torrent: { id: number; name: string; hashString: string } }> {
@@ -742,7 +653,7 @@ export class TorrentManager implements RpcBackend {
     }
   }
 
-  private async addNew(a: AddArgs, src: TorrentSource, place: ReturnType<TorrentManager["placeOf"]>) {
+  private async addNew(a: AddArgs, src: TorrentSource, place: Place) {
     const client = this.o.client;
     const folderId = await client.folderId(place.putioPath, { create: true });
     if (folderId === null) throw new RpcError(`the put.io folder "${place.putioPath}" could not be created`);
@@ -812,46 +723,35 @@ export class TorrentManager implements RpcBackend {
         await job.done;
       }
       const detail: Record<string, unknown> = { putio: "kept", localDeleted: false, deleteLocalData };
+      // Local first: it needs no put.io.
       try {
-        await this.cleanUp(r, deleteLocalData, detail);
+        await cleanLocal(this.place, r, deleteLocalData, detail);
       } catch (err) {
-        detail.error = (err as Error)?.message ?? String(err);
+        detail.error = errorText(err);
         this.report(err);
+      }
+      const c = putioCleanup(r, this.o.cleanup, this.now());
+      if (c) {
+        detail.putio = c.cancelTransferId !== null && !c.fileIds.length ? "cancelled" : c.skipTrash ? "deleted" : "trashed";
+        const pending = await this.cleanups.start(c);
+        if (pending) {
+          detail.putio = "pending";
+          detail.pendingError = pending;
+        }
       }
       await this.persist().catch((err: unknown) => this.report(err));
       this.emit("removed", r, detail);
     }
   }
 
-  private async cleanUp(r: TorrentRecord, deleteLocalData: boolean, detail: Record<string, unknown>): Promise<void> {
-    const client = this.o.client;
-    const policy = this.o.cleanup;
-    const gone = (err: unknown) => {
-      if (err instanceof PutioError && err.statusCode === 404) return;
-      throw err;
-    };
-    if (r.phase === "done") {
-      // The local copy is verified: put.io's copy may go.
-      if (policy !== "keep") {
-        if (r.fileId !== null && r.fileId > 0) await client.files.delete([r.fileId], { skipTrash: policy === "delete" }).catch(gone);
-        // A lone archive was extracted beside itself: what came out (copied and verified) goes with it.
-        if (r.fileId !== null && r.extracted?.partIds.includes(r.fileId) && r.extracted.topIds.length)
-          await client.files.delete(r.extracted.topIds, { skipTrash: policy === "delete" }).catch(gone);
-        if (r.transferId !== null) await client.transfers.remove([r.transferId]).catch(gone);
-        detail.putio = policy === "delete" ? "deleted" : "trashed";
-      }
-      if (deleteLocalData && r.topPath) {
-        assertInside(r.localDir, r.topPath);
-        // The folder holding it, links resolved, must still be inside the local root.
-        await this.assertInsideRoot(await fsp.realpath(this.localRoot), r.localDir);
-        await fsp.rm(r.topPath, { recursive: true, force: true });
-        detail.localDeleted = true;
-      }
-    } else if (r.phase === "putio" && r.transferId !== null && policy !== "keep") {
-      // Not finished on put.io: the transfer is stopped; no file of it is deleted.
-      await client.transfers.cancel([r.transferId]).catch(gone);
-      detail.putio = "cancelled";
-    }
+  /** Clean-ups put.io has not taken yet (the node's status). */
+  pendingCleanups(): ReadonlyArray<Readonly<PendingCleanup>> {
+    return this.cleanups.items;
+  }
+
+  /** Tries every pending clean-up once now. */
+  retryCleanups(): Promise<void> {
+    return this.cleanups.retry();
   }
 
   /** Failed ones are tried again: the local copy (its parts resume), or the put.io transfer. */
@@ -864,6 +764,7 @@ export class TorrentManager implements RpcBackend {
         await this.o.client.transfers.retry(r.transferId);
         r.phase = "putio";
         r.error = null;
+        delete r.errorText;
         this.liveOf(r.id).putioPercent = 0;
         this.persistSoon();
       }
@@ -903,6 +804,7 @@ export class TorrentManager implements RpcBackend {
       }
     }
     if (records.length) await this.persist();
+    for (const r of records) this.checkSeedGoal(r);
   }
 
   /** 0..1 for a torrent (the node's output msgs). */

@@ -4,9 +4,14 @@
  *
  * Progress: 0–50 % while put.io downloads, 50–100 % while the download engine copies it to disk;
  * finished (isFinished, leftUntilDone 0, status stopped) only once every file was verified on disk.
- * Stopped, not seeding: seeding happens on put.io, and the *arr apps only treat a torrent as
- * removable (their "remove completed downloads") when it is stopped.
+ * Seeding is put.io's: once the files are verified on disk, a torrent put.io still seeds is
+ * "seeding" (status 6, leftUntilDone 0: the apps import it) with put.io's ratio and seeding time,
+ * and stopped (isFinished) only once put.io stopped seeding or the goal the app set was reached
+ * (the node then stops put.io's seeding). The apps remove a torrent only when it is stopped and
+ * past its goal, so no seeding on put.io is ended early.
  */
+
+import type { Text } from "../core/texts";
 
 export type Phase = "putio" | "local" | "done" | "failed";
 
@@ -35,7 +40,10 @@ export interface TorrentRecord {
   /** The put.io file or folder the transfer produced. */
   fileId: number | null;
   phase: Phase;
+  /** Why it failed, in English (the app's errorString). */
   error: string | null;
+  /** The same as a text by code (the node's msgs show it in the runtime's language). */
+  errorText?: Text;
   labels: string[];
   /** Epoch seconds. */
   addedAt: number;
@@ -50,8 +58,56 @@ export interface TorrentRecord {
   seed: SeedSettings;
   /** Added through RPC, or a put.io transfer offered from a category folder. */
   origin: "rpc" | "adopted";
+  /**
+   * Files this node wrote (relative to localDir, "/"-separated), as they were when written: the only
+   * files a removal with delete-local-data deletes, and only while unchanged (size, mtime, inode).
+   * A file that was already there (a user's identical copy) is never in it.
+   */
+  written?: WrittenFile[];
+  /** Folders (relative to localDir) this node created for the copy: removed on removal only if then empty. */
+  createdDirs?: string[];
+  /** The copy in progress: each put.io file and the folder (relative) its temp files are in. */
+  copying?: Array<{ fileId: number; dir: string }>;
+  /** put.io's seeding of it, as last seen (stored on each change of state, not of ratio). */
+  seeding?: SeedingState;
   /** What put.io extracted for it (extract first), so a restarted copy does not extract twice. */
   extracted?: { archives: string[]; partIds: number[]; topIds: number[] };
+}
+
+export interface SeedingState {
+  /** put.io stopped seeding it (by itself, or asked to at the goal). */
+  stopped: boolean;
+  /** put.io's upload ratio, uploaded bytes and seconds seeding, as seen at `at` (epoch seconds). */
+  ratio: number;
+  uploaded: number;
+  seconds: number;
+  at: number;
+}
+
+/** Seconds seeding now: put.io's figure, carried forward while it still seeds. */
+export function secondsSeeding(s: SeedingState | undefined, now: number): number {
+  if (!s) return 0;
+  return s.stopped ? s.seconds : s.seconds + Math.max(0, now - s.at);
+}
+
+/** The goal the app set (torrent-set, mode 1) is reached: put.io's seeding may stop. */
+export function seedGoalReached(r: TorrentRecord, now: number): boolean {
+  const s = r.seeding;
+  if (!s || s.stopped) return false;
+  const { seedRatioMode, seedRatioLimit, seedIdleMode, seedIdleLimit } = r.seed;
+  if (seedRatioMode === 1 && typeof seedRatioLimit === "number" && s.ratio >= seedRatioLimit) return true;
+  return seedIdleMode === 1 && typeof seedIdleLimit === "number" && secondsSeeding(s, now) > seedIdleLimit * 60;
+}
+
+export function isSeeding(r: TorrentRecord): boolean {
+  return r.phase === "done" && !!r.seeding && !r.seeding.stopped;
+}
+
+export interface WrittenFile {
+  name: string;
+  length: number;
+  mtimeMs: number;
+  ino: number;
 }
 
 /** What changes too often to be stored: put.io's and the engine's live progress. */
@@ -97,6 +153,7 @@ export function percentDone(r: TorrentRecord, live: LiveProgress): number {
 }
 
 export function statusOf(r: TorrentRecord, live: LiveProgress): number {
+  if (isSeeding(r)) return STATUS.seed;
   if (r.phase === "done" || r.phase === "failed") return STATUS.stopped;
   if (r.phase === "putio" && (live.putioStatus === null || QUEUED.has(live.putioStatus))) return STATUS.downloadWait;
   return STATUS.download;
@@ -122,8 +179,11 @@ export function fieldGetters(r: TorrentRecord, live: LiveProgress, now: number):
   const have = () => r.size - left();
   const files = () => (done && r.files.length ? r.files : [{ name: r.name, length: r.size }]);
   const rate = () => (r.phase === "putio" ? live.putioSpeed : r.phase === "local" ? live.localSpeed : 0);
-  // Seeding happens on put.io: the torrent reports the session's limits (reached once stopped).
-  const seed = (k: keyof SeedSettings, dflt: number) => () => (done ? dflt : (r.seed[k] ?? dflt));
+  const seeding = isSeeding(r);
+  // The goals the app set are read back as it set them while the torrent downloads or put.io
+  // seeds it. Once put.io stopped seeding nothing more can be uploaded: the torrent follows the
+  // session's limits (mode 0), which a stopped torrent has reached, so the app may remove it.
+  const seed = (k: keyof SeedSettings, dflt: number) => () => (done && !seeding && (k === "seedRatioMode" || k === "seedIdleMode") ? 0 : (r.seed[k] ?? dflt));
   return {
     id: () => r.id,
     hashString: () => r.hash,
@@ -133,7 +193,8 @@ export function fieldGetters(r: TorrentRecord, live: LiveProgress, now: number):
     status: () => statusOf(r, live),
     error: () => (r.phase === "failed" ? ERROR_LOCAL : 0),
     errorString: () => (r.phase === "failed" ? (r.error ?? "failed") : ""),
-    isFinished: () => done,
+    // Transmission's isFinished: the download is complete and seeding has stopped.
+    isFinished: () => done && !seeding,
     isStalled: () => false,
     isPrivate: () => false,
     totalSize: () => r.size,
@@ -151,9 +212,9 @@ export function fieldGetters(r: TorrentRecord, live: LiveProgress, now: number):
     rateDownload: rate,
     rateUpload: () => 0,
     downloadedEver: () => (done ? r.size : have()),
-    uploadedEver: () => 0,
+    uploadedEver: () => r.seeding?.uploaded ?? 0,
     corruptEver: () => 0,
-    uploadRatio: () => 0,
+    uploadRatio: () => r.seeding?.ratio ?? 0,
     seedRatioLimit: seed("seedRatioLimit", 0),
     seedRatioMode: seed("seedRatioMode", 0),
     seedIdleLimit: seed("seedIdleLimit", 0),
@@ -165,7 +226,7 @@ export function fieldGetters(r: TorrentRecord, live: LiveProgress, now: number):
     editDate: () => r.addedAt,
     dateCreated: () => r.addedAt,
     secondsDownloading: () => Math.max(0, (r.doneAt ?? now) - r.addedAt),
-    secondsSeeding: () => 0,
+    secondsSeeding: () => secondsSeeding(r.seeding, now),
     fileCount: () => files().length,
     "file-count": () => files().length,
     files: () => files().map((f) => ({ name: f.name, length: f.length, bytesCompleted: done ? f.length : 0 })),

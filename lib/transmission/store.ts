@@ -6,9 +6,12 @@
  * and what is read back is checked, record by record, before use (the manager also re-derives every
  * local path from the node's own settings, so a stored path can never point outside the local root).
  */
+import * as fsp from "node:fs/promises";
+import { isText } from "../core/texts";
+import * as path from "node:path";
 import type { PutioClient } from "../client";
-import type { TorrentRecord } from "./model";
-import type { PersistedState, StateStore } from "./manager";
+import type { TorrentRecord, WrittenFile } from "./model";
+import type { PendingCleanup, PersistedState, StateStore } from "./types";
 
 /** One key per RPC path, so several nodes (several paths) keep separate states. */
 export function stateKey(rpcPath: string): string {
@@ -39,6 +42,7 @@ export function readRecord(v: unknown): TorrentRecord | null {
     fileId: v.fileId as number | null,
     phase: v.phase as TorrentRecord["phase"],
     error: str(v.error) ? v.error : null,
+    ...(isText(v.errorText) ? { errorText: v.errorText } : {}),
     labels: Array.isArray(v.labels) ? v.labels.filter(str).slice(0, 100) : [],
     addedAt: int(v.addedAt) ? v.addedAt : 0,
     putioDoneAt: int(v.putioDoneAt) ? v.putioDoneAt : null,
@@ -52,7 +56,35 @@ export function readRecord(v: unknown): TorrentRecord | null {
     ),
     origin: v.origin === "adopted" ? "adopted" : "rpc",
     ...(readExtracted(v.extracted) ?? {}),
+    ...readLocalCopy(v),
+    ...readSeeding(v.seeding),
   };
+}
+
+/** A relative path with no empty, "." or ".." segment: it can only name something below the torrent's folder. */
+export function isRelativeName(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= 4096 && !v.includes("\0") && v.split("/").every((s) => s !== "" && s !== "." && s !== "..");
+}
+
+function readSeeding(v: unknown): Pick<TorrentRecord, "seeding"> {
+  const num = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x) && x >= 0;
+  if (!isObj(v) || typeof v.stopped !== "boolean" || !num(v.ratio) || !num(v.uploaded) || !num(v.seconds) || !num(v.at)) return {};
+  return { seeding: { stopped: v.stopped, ratio: v.ratio, uploaded: v.uploaded, seconds: v.seconds, at: v.at } };
+}
+
+/** What the node wrote and created locally, entry by entry as far as it can be trusted. */
+function readLocalCopy(v: Record<string, unknown>): Pick<TorrentRecord, "written" | "createdDirs" | "copying"> {
+  const out: Pick<TorrentRecord, "written" | "createdDirs" | "copying"> = {};
+  if (Array.isArray(v.written))
+    out.written = v.written.filter(
+      (w): w is WrittenFile => isObj(w) && isRelativeName(w.name) && int(w.length) && typeof w.mtimeMs === "number" && Number.isFinite(w.mtimeMs) && int(w.ino),
+    );
+  if (Array.isArray(v.createdDirs)) out.createdDirs = v.createdDirs.filter(isRelativeName);
+  if (Array.isArray(v.copying))
+    out.copying = v.copying.filter(
+      (c): c is { fileId: number; dir: string } => isObj(c) && int(c.fileId) && c.fileId > 0 && (c.dir === "" || isRelativeName(c.dir)),
+    );
+  return out;
 }
 
 /** A stored extraction, when every field is what it must be (ids are only used to pick files on put.io). */
@@ -69,7 +101,26 @@ export function readState(v: unknown): PersistedState | null {
   if (isObj(v.folders)) for (const [k, id] of Object.entries(v.folders)) if (int(id) && id > 0 && k.length <= 1024) folders[k] = id;
   const session: Record<string, unknown> = {};
   if (isObj(v.session)) for (const [k, x] of Object.entries(v.session)) if (x === null || ["string", "number", "boolean"].includes(typeof x)) session[k] = x;
-  return { version: 1, nextId: int(v.nextId) && v.nextId > 0 ? v.nextId : 1, torrents, session, folders };
+  const cleanups = Array.isArray(v.cleanups) ? v.cleanups.map(readCleanup).filter((c): c is PendingCleanup => c !== null) : [];
+  return { version: 1, nextId: int(v.nextId) && v.nextId > 0 ? v.nextId : 1, torrents, session, folders, cleanups };
+}
+
+/** A stored pending clean-up; its ids only ever name the removed torrent's own file and transfer. */
+function readCleanup(v: unknown): PendingCleanup | null {
+  if (!isObj(v)) return null;
+  const record = readRecord(v.record);
+  if (!record || !Array.isArray(v.fileIds) || !v.fileIds.every((id) => int(id) && id > 0)) return null;
+  if (!intOrNull(v.removeTransferId) || !intOrNull(v.cancelTransferId)) return null;
+  return {
+    record,
+    fileIds: v.fileIds as number[],
+    skipTrash: v.skipTrash === true,
+    removeTransferId: v.removeTransferId as number | null,
+    cancelTransferId: v.cancelTransferId as number | null,
+    since: int(v.since) ? v.since : 0,
+    attempts: int(v.attempts) ? v.attempts : 0,
+    error: str(v.error) ? v.error : null,
+  };
 }
 
 export class PutioConfigStore implements StateStore {
@@ -85,6 +136,106 @@ export class PutioConfigStore implements StateStore {
 
   async save(state: PersistedState): Promise<void> {
     await this.client.config.set(this.key, state);
+  }
+}
+
+/** The state in a local JSON file, replaced atomically (temp file + rename). */
+export class FileStore implements StateStore {
+  constructor(readonly file: string) {}
+
+  async load(): Promise<PersistedState | null> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.file, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+    try {
+      return readState(JSON.parse(text));
+    } catch {
+      return null; // a torn or foreign file: put.io's copy is read instead
+    }
+  }
+
+  async save(state: PersistedState): Promise<void> {
+    await fsp.mkdir(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await fsp.writeFile(tmp, JSON.stringify(state));
+    await fsp.rename(tmp, this.file);
+  }
+}
+
+/**
+ * The state kept twice: a local file, read at once at a start (put.io may be unreachable then)
+ * and written first on every change, and put.io's config store, which outlives the machine. A
+ * write put.io refuses or cannot take is sent again, the newest state only, until it is taken;
+ * only a failing local write fails a save.
+ */
+export class LayeredStore implements StateStore {
+  private behind: PersistedState | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private pushing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly local: StateStore,
+    private readonly remote: StateStore,
+    private readonly opts: { retryMs?: number; onRemoteError?: (err: unknown) => void } = {},
+  ) {}
+
+  async load(): Promise<PersistedState | null> {
+    const mine = await this.local.load().catch(() => null);
+    if (mine) return mine;
+    const theirs = await this.remote.load();
+    if (theirs) await this.local.save(theirs).catch(() => {});
+    return theirs;
+  }
+
+  async save(state: PersistedState): Promise<void> {
+    await this.local.save(state);
+    this.behind = state;
+    await this.push();
+  }
+
+  /** put.io has every change (nothing waits to be sent again). */
+  get inSync(): boolean {
+    return this.behind === null;
+  }
+
+  private push(): Promise<void> {
+    this.pushing ??= (async () => {
+      try {
+        while (this.behind && !this.closed) {
+          const state = this.behind;
+          try {
+            await this.remote.save(state);
+          } catch (err) {
+            this.opts.onRemoteError?.(err);
+            this.retryLater();
+            return;
+          }
+          if (this.behind === state) this.behind = null;
+        }
+      } finally {
+        this.pushing = null;
+      }
+    })();
+    return this.pushing;
+  }
+
+  private retryLater(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.push();
+    }, this.opts.retryMs ?? 30_000);
+    this.timer.unref?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
   }
 }
 

@@ -36,6 +36,10 @@ export interface Knobs {
   cutTusPatchNext: number;
   /** Finished torrents go to SEEDING instead of COMPLETED. */
   seedTorrents: boolean;
+  /** While SEEDING, the upload ratio grows by this much per hour of seeding (emulator clock; put.io's real rate depends on the swarm). */
+  seedRatioPerHour: number;
+  /** put.io stops seeding by itself (SEEDING → COMPLETED) after this long (emulator clock); null: seeds until stopped. */
+  seedStopAfterMs: number | null;
   /** zips/create above this total size (bytes) answers 403 ZIP_TOTAL_SIZE_EXCEEDED (real limit unpublished). */
   zipMaxTotalSize: number | null;
   /** rss/create beyond this many feeds answers 403 TOO_MANY_RSS_FEEDS (real limit unpublished). */
@@ -111,6 +115,8 @@ export function defaultKnobs(): Knobs {
     downloadUrlTtlMs: null,
     cutTusPatchNext: 0,
     seedTorrents: false,
+    seedRatioPerHour: 0,
+    seedStopAfterMs: null,
     zipMaxTotalSize: null,
     rssMaxFeeds: null,
     rssFetchIntervalMs: 15 * 60_000,

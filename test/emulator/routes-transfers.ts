@@ -178,7 +178,7 @@ function cancel(ctx: Ctx) {
     const t = state.transferMap.get(id);
     // Unknown ids are ignored: cancel is idempotent (live test).
     if (!t || t.ownerId !== user.id) continue;
-    if (t.status === "SEEDING") state.changeStatus(t, "COMPLETED");
+    if (t.status === "SEEDING") state.stopSeeding(t);
     else state.removeTransfer(t);
   }
   return {};

@@ -67,6 +67,8 @@ export interface TransferRecord {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** When seeding ended (put.io stopped it, or a cancel): the ratio stays where it was. */
+  seedStoppedAt?: number | null;
   updatedAt: number;
   fileId: number | null;
   errorMessage: string | null;
@@ -588,7 +590,7 @@ export class EmulatorState extends EventEmitter {
       completion_percent: t.percentDone,
       created_at: putioDate(t.createdAt),
       created_torrent: false,
-      current_ratio: 0,
+      current_ratio: this.seedRatio(t),
       down_speed: speed,
       download_id: t.id + 1000,
       downloaded: t.downloaded,
@@ -620,10 +622,23 @@ export class EmulatorState extends EventEmitter {
       type: t.type,
       up_speed: 0,
       updated_at: putioDate(t.updatedAt),
-      uploaded: 0,
+      uploaded: Math.round(this.seedRatio(t) * t.size),
       userfile_exists: t.fileId !== null && !!this.liveNode(user, t.fileId),
       ...t.extra,
     };
+  }
+
+  /** The upload ratio a torrent reached while seeding (knobs.seedRatioPerHour), two decimals as put.io shows it. */
+  private seedRatio(t: TransferRecord): number {
+    if (t.finishedAt === null || t.type !== "TORRENT") return 0;
+    const end = t.status === "SEEDING" ? this.now() : (t.seedStoppedAt ?? t.finishedAt);
+    return Math.floor(((this.knobs.seedRatioPerHour * Math.max(0, end - t.finishedAt)) / 3_600_000) * 100) / 100;
+  }
+
+  /** Stops a torrent's seeding (put.io's cancel of a SEEDING transfer, or its own seeding limit). */
+  stopSeeding(t: TransferRecord): void {
+    t.seedStoppedAt = this.now();
+    this.changeStatus(t, "COMPLETED");
   }
 
   userTransfers(user: User): TransferRecord[] {
@@ -690,6 +705,9 @@ export class EmulatorState extends EventEmitter {
   tickTransfers(): void {
     const now = this.now();
     for (const t of [...this.transferMap.values()]) {
+      if (t.status === "SEEDING" && this.knobs.seedStopAfterMs !== null && t.finishedAt !== null && now - t.finishedAt >= this.knobs.seedStopAfterMs) {
+        this.stopSeeding(t);
+      }
       for (let guard = 0; guard < 10 && !TERMINAL_STATUSES.has(t.status); guard++) {
         const elapsed = now - t.phaseStartedAt;
         if (t.status === "DOWNLOADING") {

@@ -4,7 +4,7 @@
  * (even with an empty user), the session id header, and one retry after a 409 with a fresh id.
  */
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import { nodeRedServer } from "./node-red-http";
 
 /** The RED the node got last: its httpNode is what an HTTP client reaches (the test helper serves no httpNode itself). */
 let currentRED: { httpNode: http.RequestListener } | null = null;
@@ -17,18 +17,9 @@ export function withHttpNode(mod: (RED: any) => void): (RED: any) => void {
   };
 }
 
-/** An HTTP server in front of whichever httpNode the current flow registered its routes on. */
+/** Node-RED's default HTTP stack (its body parsers first) in front of whichever httpNode the current flow registered its routes on. */
 export async function httpNodeServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => (currentRED ? currentRED.httpNode(req, res) : res.end()));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return nodeRedServer(() => currentRED);
 }
 
 /** Poll until `pred` holds (the node works on its own clock: no fixed sleeps, no timing assertion). */
