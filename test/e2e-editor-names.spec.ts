@@ -111,6 +111,72 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
     }, id);
   });
 
+  it("the download dialog: its settings in five tabs; put.io folders offered from msg.payload by one button; local folders completed", async () => {
+    const { page } = browser;
+    const id = await dropFromPalette(page, "putio-download", 300, 440);
+    await openNodeDialog(page, id);
+    const tabs: string[] = await page.evaluate(() =>
+      $("#putio-download-tabs li a")
+        .map((_: number, a: any) => $(a).text().trim())
+        .get(),
+    );
+    assert.deepEqual(tabs, ["What", "Where", "Safety", "Limits", "Media"]);
+    const showTab = async (t: string) => {
+      // Node-RED's tabs take two clicks within 400 ms (on any tab) as a double-click, which does not switch.
+      await page.waitForTimeout(450);
+      await page.click(`#putio-download-tabs a[href="#putio-download-tab-${t}"]`);
+      await page.locator(`#putio-download-tab-${t}`).waitFor({ state: "visible" });
+    };
+    const TAB_IDS = ["what", "where", "safety", "limits", "media"];
+    for (const [i] of tabs.entries()) {
+      await showTab(TAB_IDS[i]);
+      const rows: number = await page.evaluate(() => $("#putio-download-tabs-content .form-row:visible").length);
+      assert.ok(rows >= 2 && rows <= 8, `tab ${tabs[i]}: ${rows} rows`);
+    }
+    const labels: string[] = await page.evaluate(() =>
+      $(".red-ui-tray:last .form-row > label")
+        .map((_: number, l: any) => $(l).text().trim())
+        .get()
+        .filter((t: string) => t),
+    );
+    assert.deepEqual(
+      labels.filter((l, i) => labels.indexOf(l) !== i),
+      [],
+      "no two rows carry the same label",
+    );
+
+    // The source is msg.payload; the browse button makes it a path and opens the picker.
+    await showTab("what");
+    assert.equal(await page.evaluate(() => $("#node-input-source").typedInput("type")), "msg");
+    const diag = await page.evaluate(() => [
+      typeof RED.putio?.folderBrowse,
+      $(".putio-folder-browse").length,
+      $("#node-input-source").next(".red-ui-typedInput-container").length,
+    ]);
+    assert.deepEqual(diag, ["function", 1, 1], JSON.stringify(browser.problems));
+    await page.click(".putio-folder-browse");
+    assert.equal(await page.evaluate(() => $("#node-input-source").typedInput("type")), "str");
+    await page.locator(".red-ui-autoComplete-container").waitFor({ state: "visible" });
+    await page.keyboard.press("Escape");
+
+    // The local folder: typing a path offers the host's folders.
+    await showTab("where");
+    const target = page.locator("#putio-download-tab-where .red-ui-typedInput-container input.red-ui-typedInput-input").first();
+    await target.click();
+    await target.fill("/tm");
+    await target.press("p");
+    await page.locator(".red-ui-autoComplete-container").waitFor({ state: "visible" });
+    const offered: string = await page.evaluate(() => $(".red-ui-autoComplete-container").text());
+    assert.match(offered, /\/tmp/);
+    await page.keyboard.press("Escape");
+    await page.click("#node-dialog-cancel");
+    await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
+    await page.evaluate((i) => {
+      RED.nodes.remove(i);
+      RED.view.redraw(true);
+    }, id);
+  });
+
   it("nodes dropped before the first account existed get it when it is created; a second account changes nothing", async () => {
     const { page } = browser;
     const add = await dropFromPalette(page, "putio-transfer-add", 200, 320);
