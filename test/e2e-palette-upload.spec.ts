@@ -30,6 +30,8 @@ describe("e2e palette upload: a .tgz through Manage palette in Node-RED 5 (headl
     assert.equal(await page.evaluate(() => !!RED.nodes.getType("putio-account")), false, "not installed yet");
     await page.evaluate(() => RED.actions.invoke("core:manage-palette"));
     await page.locator(".red-ui-palette-editor-upload-button").first().waitFor({ state: "attached" });
+    // The Install tab, where the upload's confirmation shows.
+    await page.locator('a[href="#install"]').first().click();
     await page.setInputFiles("#red-ui-palette-editor-upload-form input[type=file]", tarball);
     const upload = page.locator(".red-ui-palette-editor-upload-buttons .primary");
     await upload.waitFor({ state: "visible" });
