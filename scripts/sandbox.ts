@@ -30,11 +30,23 @@ function writeJson(file: string, data: unknown): void {
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + "\n");
 }
 
+/** Keys the sandbox itself changed since earlier starters (the injects' once, the comments' text). */
+const SANDBOX_CHANGED_KEYS = new Set(["once", "info"]);
+
+/** A node without the keys the sandbox itself changed, as comparable text. */
+function comparable(n: Record<string, unknown>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(n).filter(([k]) => !SANDBOX_CHANGED_KEYS.has(k))));
+}
+
 /** The flow file as earlier sandboxes wrote it and nobody changed since: it may be replaced. */
 function isPreviousStarter(file: string): boolean {
   try {
-    const ids = (JSON.parse(fs.readFileSync(file, "utf8")) as Array<{ id?: string }>).map((n) => n.id).sort();
-    return JSON.stringify(ids) === JSON.stringify([...PREVIOUS_STARTER_IDS].sort());
+    const flow = JSON.parse(fs.readFileSync(file, "utf8")) as Array<Record<string, unknown>>;
+    const ids = flow.map((n) => n.id).sort();
+    if (JSON.stringify(ids) === JSON.stringify([...PREVIOUS_STARTER_IDS].sort())) return true;
+    // The starter before the first run waited for the editor (its injects fired once at start).
+    const current = starterFlow();
+    return flow.length === current.length && flow.every((n, i) => comparable(n) === comparable(current[i]));
   } catch {
     return false;
   }

@@ -246,6 +246,16 @@ describe("sandbox (npm start)", function () {
       fs.writeFileSync(flows, JSON.stringify(PREVIOUS_STARTER_IDS.map((id) => ({ id, type: "x" }))));
       prepareUserDir(dir, 1880, "tok");
       assert.deepEqual(JSON.parse(fs.readFileSync(flows, "utf8")), starterFlow());
+      // The starter whose injects fired once at start (before the first run waited for the editor) is replaced too.
+      const earlier = starterFlow().map((n) => (n.type === "inject" ? { ...n, once: true } : n));
+      fs.writeFileSync(flows, JSON.stringify(earlier));
+      prepareUserDir(dir, 1880, "tok");
+      assert.deepEqual(JSON.parse(fs.readFileSync(flows, "utf8")), starterFlow());
+      // …but not once the user changed it.
+      const edited = starterFlow().map((n) => (n.type === "inject" ? { ...n, once: true, name: "mine" } : n));
+      fs.writeFileSync(flows, JSON.stringify(edited));
+      prepareUserDir(dir, 1880, "tok");
+      assert.deepEqual(JSON.parse(fs.readFileSync(flows, "utf8")), edited);
       const mine = [...PREVIOUS_STARTER_IDS, "my-node"].map((id) => ({ id, type: "x" }));
       fs.writeFileSync(flows, JSON.stringify(mine));
       prepareUserDir(dir, 1880, "tok");
