@@ -14,6 +14,7 @@ import { textOf } from "./common/i18n";
 import { type Node, type NodeAPI } from "./common/node-api";
 import { registerLoginRoutes } from "./common/login-routes";
 import { registerFolderRoutes } from "./common/folder-routes";
+import { registerLocalFolderRoutes } from "./common/local-folder-routes";
 import { startSidebar } from "./common/sidebar";
 
 /** While put.io cannot be reached, the account asks again after these waits (the last repeats). */
@@ -236,4 +237,5 @@ export = function (RED: NodeAPI): void {
 
   registerLoginRoutes(RED);
   registerFolderRoutes(RED);
+  registerLocalFolderRoutes(RED);
 };

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { statusClass, type Transfer } from "../lib/domains/transfers";
 import { MIN_INTERVAL_MS, type TransferChange, type WatchState } from "../lib/watch/watcher";
-import { PutioBaseError, PutioInputError } from "../lib/core/errors";
+import { PutioBaseError } from "../lib/core/errors";
 import { BodyTooLarge, readRequestBody, type BodyRequest } from "../lib/server/body";
 import { t } from "../lib/core/texts";
 import { backoffDelay, abortableSleep, withTimeLimit } from "../lib/core/sleep";
@@ -174,6 +174,8 @@ export = function (RED: NodeAPI): void {
       if (!account) return;
       const { mode, intervalMs, statuses, namePattern, folderSetting, emitMissed, route } = config;
       let folderId: number | null = null;
+      /** The folder to watch does not exist yet (put.io makes it with the first transfer into it): nothing matches until it does. */
+      let folderPending = false;
 
       const seen: string[] = [];
       const seenSet = new Set<string>();
@@ -212,6 +214,7 @@ export = function (RED: NodeAPI): void {
 
       function matches(t: Transfer): boolean {
         if (!statuses.has(statusClass(t.status))) return false;
+        if (folderPending) return false;
         if (folderId !== null && t.save_parent_id !== folderId) return false;
         if (namePattern && !namePattern.test(t.name ?? "")) return false;
         return true;
@@ -225,6 +228,8 @@ export = function (RED: NodeAPI): void {
       };
 
       async function handle({ transfer: t, path, file }: TransferChange): Promise<void> {
+        if (closed()) return;
+        if (folderPending && statuses.has(statusClass(t.status))) await findFolder(await ready());
         if (closed() || !matches(t)) return;
         const key = `${t.id}:${statusClass(t.status)}`;
         if (seenSet.has(key)) return;
@@ -253,7 +258,9 @@ export = function (RED: NodeAPI): void {
       function showState(s: WatchState): void {
         if (closed()) return;
         const count = sent ? text("putio-transfer-watch.status.count", { count: sent }) : "";
-        if (s === "connected") node.status(STATUS.ok(text("common.status.connected") + count));
+        if (folderPending && (s === "connected" || s === "polling"))
+          node.status(STATUS.warn(shortText(text("putio-transfer-watch.status.waiting", { folder: folderSetting }))));
+        else if (s === "connected") node.status(STATUS.ok(text("common.status.connected") + count));
         else if (s === "polling")
           node.status({ fill: "green", shape: "ring", text: text("putio-transfer-watch.status.polling", { seconds: intervalMs / 1000 }) + count });
         else if (s === "reconnecting") node.status(STATUS.warn(text("putio-transfer-watch.status.reconnecting")));
@@ -276,16 +283,25 @@ export = function (RED: NodeAPI): void {
         (status) => statuses.has(statusClass(status)),
       );
 
+      /**
+       * Resolve the folder filter. A folder that does not exist yet is no error: put.io creates it
+       * with the first transfer saved into it, so the node waits (yellow) and looks again when a
+       * transfer of a watched status arrives.
+       */
+      async function findFolder(client: Awaited<ReturnType<typeof ready>>): Promise<void> {
+        const id = await client.folderId(folderSetting, { create: false, signal: closing });
+        const wasPending = folderPending;
+        folderId = id;
+        folderPending = id === null;
+        if (wasPending !== folderPending && !priming) showState(watcher.state);
+      }
+
       /** Load what was already sent, resolve the folder filter and, when due, read the baseline. */
       async function prime(): Promise<void> {
         const stored = await loadSeen();
         for (const key of stored?.keys ?? []) remember(key);
         const client = await ready();
-        if (folderSetting) {
-          folderId = await client.folderId(folderSetting, { create: false, signal: closing });
-          if (folderId === null)
-            throw new PutioInputError(t("putio-transfer-watch.op.watch"), t("putio-transfer-watch.errors.no-folder", { folder: folderSetting }));
-        }
+        if (folderSetting) await findFolder(client);
         // First start ever: what is already finished predates the node, it is not news. Later
         // starts: whatever finished while Node-RED was down is sent once (unless turned off).
         // The baseline is a list read of our own, so nothing that changes after it is swallowed.

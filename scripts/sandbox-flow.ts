@@ -12,6 +12,7 @@ export const SANDBOX_TAB = "sandbox-tab";
 /** The put.io folder the flow adds to and watches; the sandbox creates it in the emulator. */
 export const SANDBOX_PUTIO_FOLDER = "/Incoming";
 export const MAGNET_INJECT_ID = "sandbox-magnet";
+export const ACCOUNT_INJECT_ID = "sandbox-info-inject";
 
 /** The ids of the flow earlier sandboxes wrote: a userDir still holding exactly it gets the new one. */
 export const PREVIOUS_STARTER_IDS = ["sandbox-tab", "sandbox-account", "sandbox-inject", "sandbox-info", "sandbox-debug"];
@@ -55,7 +56,7 @@ export function starterFlow(): Array<Record<string, unknown>> {
       z,
       name: "Magnet → put.io → NAS → Jellyfin (press the magnet button to run it again)",
       info:
-        '1. The inject node sends a fresh magnet (once at start, then on every press); "add transfer" adds it to put.io\'s /Incoming folder.\n' +
+        '1. The inject node sends a fresh magnet (when the editor first loads, then on every press); "add transfer" adds it to put.io\'s /Incoming folder.\n' +
         '2. "watch transfers" sends the transfer the moment put.io reports it finished (the emulator takes about 6 s).\n' +
         '3. "download" copies its file to the NAS folder (NAS_DIR, here .sandbox/nas), verifies size and CRC32, then deletes it from put.io and removes the transfer.\n' +
         "4. Jellyfin is asked to rescan (POST /Library/Refresh with its API key, JELLYFIN_TOKEN); the summary is in the debug sidebar.",
@@ -71,7 +72,8 @@ export function starterFlow(): Array<Record<string, unknown>> {
       props: [{ p: "payload" }],
       repeat: "",
       crontab: "",
-      once: true,
+      // The sandbox presses it when the editor first loads (scripts/sandbox.ts), so the summary is seen.
+      once: false,
       onceDelay: "2",
       topic: "",
       payload: FRESH_MAGNET,
@@ -272,14 +274,14 @@ export function starterFlow(): Array<Record<string, unknown>> {
       wires: [["sandbox-debug"]],
     },
     {
-      id: "sandbox-info-inject",
+      id: ACCOUNT_INJECT_ID,
       type: "inject",
       z,
       name: "read account",
       props: [{ p: "payload" }],
       repeat: "",
       crontab: "",
-      once: true,
+      once: false,
       onceDelay: "1",
       topic: "",
       payload: "",

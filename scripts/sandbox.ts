@@ -9,11 +9,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startEmulator, type Emulator } from "../test/emulator";
 import { startJellyfinStandIn, type JellyfinStandIn } from "./sandbox-jellyfin";
-import { PREVIOUS_STARTER_IDS, SANDBOX_ACCOUNT_ID, SANDBOX_PUTIO_FOLDER, starterFlow } from "./sandbox-flow";
+import { ACCOUNT_INJECT_ID, MAGNET_INJECT_ID, PREVIOUS_STARTER_IDS, SANDBOX_ACCOUNT_ID, SANDBOX_PUTIO_FOLDER, starterFlow } from "./sandbox-flow";
 
 export { SANDBOX_ACCOUNT_ID };
 
@@ -84,11 +85,23 @@ function writeJson(file: string, data: unknown): void {
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + "\n");
 }
 
+/** Keys the sandbox itself changed since earlier starters (the injects' once, the comments' text). */
+const SANDBOX_CHANGED_KEYS = new Set(["once", "info"]);
+
+/** A node without the keys the sandbox itself changed, as comparable text. */
+function comparable(n: Record<string, unknown>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(n).filter(([k]) => !SANDBOX_CHANGED_KEYS.has(k))));
+}
+
 /** The flow file as earlier sandboxes wrote it and nobody changed since: it may be replaced. */
 function isPreviousStarter(file: string): boolean {
   try {
-    const ids = (JSON.parse(fs.readFileSync(file, "utf8")) as Array<{ id?: string }>).map((n) => n.id).sort();
-    return JSON.stringify(ids) === JSON.stringify([...PREVIOUS_STARTER_IDS].sort());
+    const flow = JSON.parse(fs.readFileSync(file, "utf8")) as Array<Record<string, unknown>>;
+    const ids = flow.map((n) => n.id).sort();
+    if (JSON.stringify(ids) === JSON.stringify([...PREVIOUS_STARTER_IDS].sort())) return true;
+    // The starter before the first run waited for the editor (its injects fired once at start).
+    const current = starterFlow();
+    return flow.length === current.length && flow.every((n, i) => comparable(n) === comparable(current[i]));
   } catch {
     return false;
   }
@@ -119,7 +132,25 @@ export function prepareUserDir(userDir: string, port: number, token: string): st
     editorTheme: { tours: false, palette: { catalogues: [] } },
     logging: { console: { level: "info", metrics: false, audit: false } },
   };
-  fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+  // The first run waits for an editor: a run before any browser is connected leaves the debug
+  // sidebar empty. The editor reads the flows (GET /flows) as it loads; the injects are pressed
+  // then, a moment later, once its comms socket is up.
+  const firstRun =
+    `let started = false;\n` +
+    `module.exports.httpAdminMiddleware = function (req, res, next) {\n` +
+    `  if (!started && req.method === "GET" && req.path === "/flows") {\n` +
+    `    started = true;\n` +
+    `    console.log("[sandbox] the editor connected: the first magnet is added now");\n` +
+    // The flows may still be starting (the editor answers first): a press is tried again until it lands.
+    `    const press = (id, attempt) =>\n` +
+    `      fetch("http://127.0.0.1:${port}/inject/" + id, { method: "POST" })\n` +
+    `        .then((r) => { if (!r.ok) throw new Error(String(r.status)); })\n` +
+    `        .catch(() => attempt < 30 && setTimeout(() => press(id, attempt + 1), 1000));\n` +
+    `    setTimeout(() => ${JSON.stringify([ACCOUNT_INJECT_ID, MAGNET_INJECT_ID])}.forEach((id) => press(id, 0)), ${EDITOR_SETTLE_MS});\n` +
+    `  }\n` +
+    `  next();\n` +
+    `};\n`;
+  fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n${firstRun}`);
   const flows = path.join(userDir, "flows.json");
   // A user's own changes are kept; only a missing flow file, or the old untouched starter, is (re)written.
   if (!fs.existsSync(flows) || isPreviousStarter(flows)) writeJson(flows, starterFlow());
@@ -133,6 +164,43 @@ export function prepareUserDir(userDir: string, port: number, token: string): st
   creds[SANDBOX_ACCOUNT_ID] = { accessToken: token };
   writeJson(credFile, creds);
   return settingsFile;
+}
+
+/** How long after the editor's first flow read the first run starts (its comms socket connects meanwhile). */
+const EDITOR_SETTLE_MS = 1500;
+
+/** The put.io folders the examples work on (folder settings of their put.io nodes), so each finds its own. */
+export function examplePutioFolders(): string[] {
+  const dir = path.join(ROOT, "examples");
+  const folders = new Set<string>();
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".json"))) {
+    for (const n of JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as Array<Record<string, unknown>>) {
+      if (!String(n.type).startsWith("putio-")) continue;
+      for (const key of ["folder", "putioFolder"]) {
+        const v = n[key];
+        if (typeof v === "string" && v.startsWith("/") && (n[`${key}Type`] ?? "str") === "str") folders.add(v);
+      }
+    }
+  }
+  return [...folders].sort();
+}
+
+/** `/a/b` made in the emulator (mkdir -p) for the emulator's user. */
+function makeFolder(emu: Emulator, folder: string): void {
+  let parent = 0;
+  for (const name of folder.split("/").filter(Boolean)) {
+    const found = emu.state.listChildren(parent, emu.token).find((f) => f.name === name && f.file_type === "FOLDER");
+    parent = (found ?? emu.state.addFolder(parent, name, emu.token)).id;
+  }
+}
+
+/** Whether 127.0.0.1:port is taken (another Node-RED, usually): said before anything starts. */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "EADDRINUSE"));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(false)));
+  });
 }
 
 /** Names of the files under `dir`, relative to it (hidden download temp files left out). */
@@ -153,10 +221,15 @@ async function main(): Promise<void> {
   if (!opts) return;
   const { port, userDir, nasDir } = opts;
   fs.mkdirSync(nasDir, { recursive: true });
+  if (await portInUse(port)) {
+    console.error(`[sandbox] port ${port} is in use (another Node-RED?). Pick another port: PORT=${port + 1} npm start (or npm start -- --port ${port + 1}).`);
+    process.exit(1);
+  }
 
   const emu: Emulator = await startEmulator({ seed: true, realtimeClock: true, port: opts.emulatorPort });
   // The folder the flagship flow adds to and watches (the watch needs it to exist when it starts).
-  emu.state.addFolder(0, SANDBOX_PUTIO_FOLDER.replace(/^\//, ""), emu.token);
+  // The examples' folders too, so each one imported here finds its own.
+  for (const folder of [SANDBOX_PUTIO_FOLDER, ...examplePutioFolders()]) makeFolder(emu, folder);
   const jellyfin: JellyfinStandIn = await startJellyfinStandIn({
     token: JELLYFIN_TOKEN,
     library: () => listFiles(nasDir),
@@ -195,7 +268,9 @@ async function main(): Promise<void> {
       console.log(`[sandbox] NAS folder:         ${nasDir}`);
       console.log(`[sandbox] Jellyfin stand-in:  ${jellyfin.url}  (records POST /Library/Refresh)`);
       console.log(`[sandbox] Node-RED editor:    http://127.0.0.1:${port}/`);
-      console.log("[sandbox] A magnet is added now and lands in the NAS folder a few seconds later; press the magnet's inject button for another.");
+      console.log(
+        "[sandbox] Open the editor: a magnet is added as it loads and lands in the NAS folder a few seconds later (the summary is in the debug sidebar); press the magnet's inject button for another.",
+      );
       console.log("[sandbox] Ctrl-C stops all.\n");
     }
   });

@@ -41,12 +41,22 @@ const USER_ACCOUNT = "user-account";
 function example(name: string, emu: Emulator): FlowNode[] {
   const flow = JSON.parse(fs.readFileSync(path.join(ROOT, "examples", `${name}.json`), "utf8")) as FlowNode[];
   assert.ok(!flow.some((n) => n.type === "tab"), `${name}: examples carry no tab (they are imported into the current one)`);
-  const imported = flow.map((n) => {
-    if (n.type.startsWith("putio-") && n.account === "") return { ...n, account: USER_ACCOUNT };
-    if (n.type === "debug") return { ...n, console: true };
-    return n;
-  });
+  // Nodes that arrive disabled (they need the user's settings) are enabled, as the user does after setting them.
+  const imported = flow
+    .map(({ d, ...n }) => (void d, n as FlowNode))
+    .map((n) => {
+      if (n.type.startsWith("putio-") && n.account === "") return { ...n, account: USER_ACCOUNT };
+      if (n.type === "debug") return { ...n, console: true };
+      return n;
+    });
   return [accountNode(USER_ACCOUNT, emu, emu.token), ...imported];
+}
+
+/** The put.io folder at /a/b/…, made when missing (the emulator lives through several tests). */
+function folderAt(emu: Emulator, ...names: string[]): { id: number } {
+  let id = ROOT_ID;
+  for (const name of names) id = (emu.state.listChildren(id).find((f) => f.name === name) ?? emu.state.addFolder(id, name)).id;
+  return { id };
 }
 
 function only(flow: FlowNode[], pred: (n: FlowNode) => boolean, what: string): FlowNode {
@@ -205,7 +215,13 @@ describe("e2e examples in real Node-RED 4.1 (packed package) @e2e", function () 
     const from = nr.log.length;
     await deployWatching(flow, "/v2/transfers/list");
 
-    const t = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:00000000000000000000000000000000000000aa&dn=Film.2026.mkv", name: "Film.2026.mkv" });
+    // The example watches its own put.io folder, /NAS/Movies, and copies into NAS_DIR/Movies.
+    const movies = folderAt(emu, "NAS", "Movies");
+    const t = emu.state.addTransfer({
+      url: "magnet:?xt=urn:btih:00000000000000000000000000000000000000aa&dn=Film.2026.mkv",
+      name: "Film.2026.mkv",
+      saveParentId: movies.id,
+    });
     const note = await waitFor(() => debugOutputs(nr, "notify", from)[0], "the notification");
     assert.equal(emu.state.getTransfer(t.id), undefined, "the finished transfer is removed from put.io's list");
 
@@ -214,8 +230,9 @@ describe("e2e examples in real Node-RED 4.1 (packed package) @e2e", function () 
     const [del] = deletions;
     assert.equal(del.name, "Film.2026.mkv");
     assert.ok(del.bytes && del.bytes.length > 0);
-    assert.deepEqual([...del.nas.keys()], ["Film.2026.mkv"], "at the delete the NAS held only the final file (no .part)");
-    assert.ok(del.nas.get("Film.2026.mkv")!.equals(del.bytes), "the NAS copy is byte-identical to put.io's");
+    const film = path.join("Movies", "Film.2026.mkv");
+    assert.deepEqual([...del.nas.keys()], [film], "at the delete the NAS held only the final file (no .part)");
+    assert.ok(del.nas.get(film)!.equals(del.bytes), "the NAS copy is byte-identical to put.io's");
     assert.equal(emu.state.getFile(del.id), undefined, "gone from put.io");
 
     // Jellyfin: one POST /Library/Refresh with the token from JELLYFIN_TOKEN, after the file was in place.
@@ -223,10 +240,10 @@ describe("e2e examples in real Node-RED 4.1 (packed package) @e2e", function () 
     assert.equal(refreshes[0].method, "POST");
     assert.equal(refreshes[0].url, "/Library/Refresh");
     assert.equal(refreshes[0].token, JELLYFIN_TOKEN);
-    assert.ok(refreshes[0].nas.get("Film.2026.mkv")?.equals(del.bytes), "Jellyfin was asked to rescan once the file was there");
-    assert.deepEqual([...filesUnder(nas).keys()], ["Film.2026.mkv"]);
+    assert.ok(refreshes[0].nas.get(film)?.equals(del.bytes), "Jellyfin was asked to rescan once the file was there");
+    assert.deepEqual([...filesUnder(nas).keys()], [film]);
 
-    assert.match(note, /^\/?Film\.2026\.mkv: 1 file\(s\) copied to the NAS, Jellyfin is rescanning$/);
+    assert.match(note, /^\/NAS\/Movies\/Film\.2026\.mkv: 1 file\(s\) copied to the NAS, Jellyfin is rescanning$/);
   });
 
   it("download-to-nas-jellyfin: with Jellyfin unreachable the file still lands and the notification says so (no JSONata type error)", async () => {
@@ -235,10 +252,15 @@ describe("e2e examples in real Node-RED 4.1 (packed package) @e2e", function () 
     refresh.url = `http://127.0.0.1:${await freePort()}/Library/Refresh`; // nothing listens there
     const from = nr.log.length;
     await deployWatching(flow, "/v2/transfers/list");
-    emu.state.addTransfer({ url: "magnet:?xt=urn:btih:00000000000000000000000000000000000000ab&dn=Offline.Jellyfin.mkv", name: "Offline.Jellyfin.mkv" });
+    const movies = folderAt(emu, "NAS", "Movies");
+    emu.state.addTransfer({
+      url: "magnet:?xt=urn:btih:00000000000000000000000000000000000000ab&dn=Offline.Jellyfin.mkv",
+      name: "Offline.Jellyfin.mkv",
+      saveParentId: movies.id,
+    });
     const note = await waitFor(() => debugOutputs(nr, "notify", from)[0], "the notification");
-    assert.match(note, /^\/?Offline\.Jellyfin\.mkv: 1 file\(s\) copied to the NAS, Jellyfin unreachable \(ECONNREFUSED\)$/);
-    assert.deepEqual([...filesUnder(nas).keys()], ["Offline.Jellyfin.mkv"]);
+    assert.match(note, /^\/NAS\/Movies\/Offline\.Jellyfin\.mkv: 1 file\(s\) copied to the NAS, Jellyfin unreachable \(ECONNREFUSED\)$/);
+    assert.deepEqual([...filesUnder(nas).keys()], [path.join("Movies", "Offline.Jellyfin.mkv")]);
     assert.doesNotMatch(nr.log.slice(from), /T20\d\d|must be of the same data type|Invalid JSONata/);
     assert.equal(debugOutputs(nr, "notify", from).length, 1, "one notification, not a second one from the catch path");
   });

@@ -153,6 +153,8 @@ for (const key of ["nr4", "nr5"] as const) {
         const flow = JSON.parse(fs.readFileSync(path.join(ROOT, "examples", example), "utf8")) as FlowNode[];
         const accounts = new Set<string>();
         for (const n of flow) {
+          // The example arrives with its MQTT nodes disabled (it needs the user's broker): enabled, as the user does after setting it.
+          delete n.d;
           if (n.type === "mqtt-broker") Object.assign(n, { broker: "127.0.0.1", port: String(broker.port), usetls: false, autoConnect: true });
           if (n.type === "putio-account") Object.assign(n, accountNode(n.id, emu, emu.token));
           // Examples leave the account empty; the editor's import gives them the user's one account.

@@ -79,17 +79,19 @@ describe("example extract-subtitles-to-nas @nr", function () {
     const vols = buildRarSet("Show.S01E01", [{ name: "Show.S01E01.mkv", text: "episode one" }], { volumes: 3, digits: 2 });
     const srt = { name: "Show.S01E01.eng.srt", data: Buffer.from("1\n00:00:01,000 --> 00:00:02,000\nHello\n") };
     emu.knobs.transferContents["Show.S01E01"] = [...vols, srt];
-    const t = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "ab".repeat(20) + "&dn=Show.S01E01", name: "Show.S01E01" });
+    // The example watches its own put.io folder, /NAS/Shows, and copies into NAS_DIR/Shows.
+    const shows = emu.state.addFolder(emu.state.addFolder(0, "NAS").id, "Shows");
+    const t = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "ab".repeat(20) + "&dn=Show.S01E01", name: "Show.S01E01", saveParentId: shows.id });
     await clockUntil("the notification", () => notices.length > 0);
     const note = notices[0];
     assert.match(note.payload, /1 video\(s\) extracted on put\.io and copied to the NAS with 1 subtitle\(s\), Jellyfin is rescanning/, note.payload);
-    const dir = path.join(work, "Show.S01E01");
+    const dir = path.join(work, "Shows", "Show.S01E01");
     assert.deepEqual(fs.readdirSync(dir).sort(), ["Show.S01E01.eng.srt", "Show.S01E01.mkv"]);
     assert.equal(fs.readFileSync(path.join(dir, "Show.S01E01.mkv"), "utf8"), "episode one");
     assert.deepEqual(refreshes, ["POST /Library/Refresh jf-token"]);
     // The video was verified and deleted; the archive parts (never on the NAS) stay; the transfer is gone.
     const user = emu.state.userFor(emu.token);
-    const release = emu.state.childrenOf(user, user.root).find((n) => n.name === "Show.S01E01")!;
+    const release = emu.state.childrenOf(user, emu.state.requireFolder(user, shows.id)).find((n) => n.name === "Show.S01E01")!;
     const left = emu.state
       .childrenOf(user, release)
       .map((n) => n.name)
@@ -99,9 +101,9 @@ describe("example extract-subtitles-to-nas @nr", function () {
 
     // A release whose password is not the node's: the notifier says so, nothing lands on the NAS.
     emu.knobs.transferContents["Locked.Release"] = [{ name: "locked.zip", data: buildZip([{ name: "x.mkv", data: Buffer.from("x") }], { password: "other" }) }];
-    emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "cd".repeat(20) + "&dn=Locked.Release", name: "Locked.Release" });
+    emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "cd".repeat(20) + "&dn=Locked.Release", name: "Locked.Release", saveParentId: shows.id });
     await clockUntil("the failure notification", () => notices.length > 1);
     assert.match(notices[1].payload, /^put\.io → NAS: .*locked\.zip.*password/);
-    assert.ok(!fs.existsSync(path.join(work, "Locked.Release")));
+    assert.ok(!fs.existsSync(path.join(work, "Shows", "Locked.Release")));
   });
 });

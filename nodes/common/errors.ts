@@ -39,6 +39,7 @@ export function localizeError(RED: NodeAPI, err: Error): Error {
 const TYPE_STATUS: Record<string, string> = {
   FEED_CANNOT_FETCHED: "common.status.feed-unreachable",
   FEED_CANNOT_PARSED: "common.status.feed-unreadable",
+  NotFound: "common.status.not-found",
 };
 
 /** Short status text for an error: "unauthorized: reconnect the account" for 401s, put.io's error type where it has one. */
@@ -48,6 +49,11 @@ export function statusTextOf(RED: NodeAPI, err: Error): string {
   if (status === 401 && type !== INVALID_SCOPE) return textOf(RED, "common.status.unauthorized");
   const known = type ? TYPE_STATUS[type] : undefined;
   if (known) return textOf(RED, known);
-  if (type) return type.toLowerCase().replace(/_/g, " ");
+  // put.io's types are CamelCase ("NotFile") or SNAKE_CASE: shown as words ("not file"), never run together.
+  if (type)
+    return type
+      .replace(/([a-z])([A-Z])/g, "$1 $2")
+      .replace(/_/g, " ")
+      .toLowerCase();
   return err.message.replace(/^put\.io: /, "");
 }

@@ -226,12 +226,20 @@ export function onTab(flows: FlowNode[]): FlowNode[] {
 export interface StartOptions {
   flavor: Flavor;
   env?: Record<string, string>;
+  /** false: a userDir without the package (a user about to install it from the editor). */
+  install?: boolean;
+}
+
+/** A fresh userDir holding nothing yet. */
+function emptyUserDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "node-red-project", version: "0.0.1", private: true }));
+  return dir;
 }
 
 /** Packs and installs the package into a fresh userDir, then starts real Node-RED on a free port. */
 export async function startNodeRed(opts: StartOptions): Promise<NodeRed> {
-  const tarball = await packPackage();
-  const userDir = await userDirWith(tarball);
+  const userDir = opts.install === false ? emptyUserDir() : await userDirWith(await packPackage());
   const port = await freePort();
   const settings = {
     uiHost: "127.0.0.1",

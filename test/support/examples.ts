@@ -14,12 +14,13 @@ export function userAccount(emu: Emulator, id = "user-account"): FlowNode {
   return { id, type: "putio-account", name: "put.io", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl };
 }
 
-/** examples/<name>.json with the account, Jellyfin's address and the debug nodes replaced. */
+/** examples/<name>.json, its disabled nodes enabled, with the account, Jellyfin's address and the debug nodes replaced. */
 export function shippedExample(name: string, emu: Emulator, opts: { jellyfinPort?: number } = {}): { flow: FlowNode[]; account: FlowNode } {
   const account = userAccount(emu);
   const shipped = JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, `${name}.json`), "utf8")) as FlowNode[];
   assert.ok(!shipped.some((n) => n.type === "putio-account"), "the example ships no account of its own");
-  const flow = [account, ...shipped].map((n) => {
+  // Nodes that arrive disabled (they need the user's settings) are enabled, as the user does after setting them.
+  const flow = [account, ...shipped.map(({ d, ...n }) => (void d, n as FlowNode))].map((n) => {
     if (n.type.startsWith("putio-") && n.account === "") return { ...n, account: account.id };
     if (n.type === "http request" && opts.jellyfinPort)
       return { ...n, url: String(n.url).replace(/^http:\/\/jellyfin:8096/, `http://127.0.0.1:${opts.jellyfinPort}`) };
