@@ -7,14 +7,14 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as path from "node:path";
-import { DEFAULT_LIMITS, DownloadScheduler } from "../lib/download";
+import { DEFAULT_LIMITS } from "../lib/download";
 import { PutioBaseError } from "../lib/core/errors";
 import { isText, t } from "../lib/core/texts";
 import { abortableSleep, backoffDelay } from "../lib/core/sleep";
 import { RpcHttp } from "../lib/transmission/http";
 import { TorrentManager, type CleanupPolicy, type LifecycleEvent } from "../lib/transmission/manager";
 import { FileStore, LayeredStore, PutioConfigStore, stateKey } from "../lib/transmission/store";
-import { TransferWatcher } from "../lib/watch/watcher";
+import { downloadsOf, localLedger, releaseTransferWatcher, transferWatcherOf } from "./common/services";
 import { expandEnv } from "./common/account";
 import { renderText, toError } from "./common/errors";
 import { serveRoute } from "./common/http-route";
@@ -62,11 +62,6 @@ interface TransmissionConfig {
 }
 
 const T = "putio-transmission";
-/** The account's one watcher, the same one putio-transfer-watch nodes use in their default mode. */
-const WATCHER_KEY = "transfer-watch:socket:300000";
-const WATCHER_INTERVAL_MS = 300_000;
-/** The account's one download scheduler, shared with putio-download (same limits). */
-const SCHEDULER_KEY = "downloads";
 const CLEANUPS: CleanupPolicy[] = ["trash", "delete", "keep"];
 
 /**
@@ -124,12 +119,9 @@ export = function (RED: NodeAPI): void {
       const closed = () => closing.aborted;
       const redact = (err: unknown) => toError(err, account.tokenForRedaction()).message;
 
-      const watcher = account.shared(WATCHER_KEY, () => {
-        const w = new TransferWatcher({ client: account.client, socket: account.socket(), intervalMs: WATCHER_INTERVAL_MS });
-        w.start();
-        return w;
-      });
-      const scheduler = account.shared(SCHEDULER_KEY, () => new DownloadScheduler(account.client, DEFAULT_LIMITS));
+      // The account's one watcher (as putio-transfer-watch's default mode) and download scheduler (putio-download's limits).
+      const watcher = transferWatcherOf(account);
+      const scheduler = downloadsOf(RED, account, DEFAULT_LIMITS);
       let http: RpcHttp | null = null;
 
       let statusTimer: NodeJS.Timeout | null = null;
@@ -198,7 +190,7 @@ export = function (RED: NodeAPI): void {
         failArchiveOnly: config.failArchiveOnly,
         extract: config.extract,
         preferMp4: config.preferMp4,
-        subtitles: config.subtitles,
+        subtitles: config.subtitles ? { ...config.subtitles, ledger: localLedger(RED) } : null,
         sessionId: () => http?.sessionId ?? "",
         onEvent: send,
         onError: (err) => !closed() && node.warn(text("putio-transmission.errors.background", { message: redact(err) })),
@@ -242,7 +234,7 @@ export = function (RED: NodeAPI): void {
           route.remove();
           if (served.get(config.route) === node.id) served.delete(config.route);
           await manager.close();
-          if ((watcher as TransferWatcher).subscribers === 0) account.dropShared(WATCHER_KEY);
+          releaseTransferWatcher(account, watcher);
           node.status({});
         },
       };

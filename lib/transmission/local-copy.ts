@@ -12,6 +12,7 @@ import { sanitizeName, tempPaths } from "../local/names";
 import type { TorrentRecord } from "./model";
 import { isWithin, type Placement } from "./placement";
 
+/** Files an *arr app cannot import (not only the volumes put.io extracts, media-jobs/archive-sets.ts). */
 const ARCHIVE = /\.(rar|r\d{2}|zip|7z|tar|gz|tgz|bz2|xz|zst|iso)$/i;
 
 /** An error as a text: lib/'s errors carry theirs; anything else (a system error) is shown as it is. */

@@ -471,7 +471,11 @@ export class TorrentManager implements RpcBackend {
           preferMp4: this.o.preferMp4 === true,
           afterFiles: this.o.subtitles
             ? async (files, signal) => {
-                subtitles = await writeJobSubtitles(this.o.client, files, { languages: this.o.subtitles?.languages || undefined, signal });
+                subtitles = await writeJobSubtitles(this.o.client, files, {
+                  languages: this.o.subtitles?.languages || undefined,
+                  ledger: this.o.subtitles?.ledger,
+                  signal,
+                });
               }
             : undefined,
           extract: this.o.extract

@@ -5,6 +5,8 @@
  */
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { ensureTargetFolder, makeFoldersInside } from "../local/folders";
+import { nodeFs } from "../local/fs";
 import { PutioInputError } from "../core/errors";
 import { t } from "../core/texts";
 import { assertInside, sanitizeName } from "../local/names";
@@ -70,17 +72,12 @@ export class Placement {
    * The local folder exists and, links resolved, is still inside the local root: created one level
    * at a time, each level checked before the next is made (a link never leads a mkdir outside).
    */
+  /** The torrent's local folder, made inside the download folder (lib/local: one level at a time, no link out). */
   async checkLocalDir(dir: string): Promise<void> {
-    await fsp.mkdir(this.localRoot, { recursive: true });
-    const realRoot = await fsp.realpath(this.localRoot);
-    let cur = this.localRoot;
-    for (const part of path.relative(this.localRoot, dir).split(path.sep).filter(Boolean)) {
-      cur = path.join(cur, part);
-      await fsp.mkdir(cur).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "EEXIST") throw err;
-      });
-      await this.assertInsideRoot(realRoot, cur);
-    }
+    const attempted = t("op.transmission-local");
+    const root = await ensureTargetFolder(nodeFs, this.localRoot, attempted);
+    const realRoot = await fsp.realpath(root);
+    await makeFoldersInside(nodeFs, realRoot, root, path.relative(root, dir).split(path.sep).filter(Boolean), attempted);
   }
 
   async assertInsideRoot(realRoot: string, p: string): Promise<void> {

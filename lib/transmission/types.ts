@@ -2,6 +2,7 @@
  * The Transmission engine's shapes shared by its files: the state it keeps (and the store that
  * keeps it), its lifecycle events and the options the node gives it.
  */
+import type { OwnershipLedger } from "../local/ownership";
 import type { PutioClient } from "../client";
 import type { SocketEvent } from "../core/socket";
 import type { DownloadJob, JobResult } from "../download/scheduler";
@@ -74,7 +75,7 @@ export interface ManagerOptions {
   /** Copy a video's MP4 version when put.io has one ready. */
   preferMp4?: boolean;
   /** Write put.io's subtitles beside each copied video (`<video>.<lang>.srt`); languages "" = the account's. */
-  subtitles?: { languages?: string } | null;
+  subtitles?: { languages?: string; ledger?: OwnershipLedger } | null;
   /** The current HTTP session id, shown in session-get. */
   sessionId?: () => string;
   onEvent?: (e: LifecycleEvent) => void;
