@@ -14,8 +14,6 @@ declare const $: any;
 
 /** Nodes whose canvas label names the operation chosen in the dialog ("move", "list files"), like core's change node. */
 const LABELLED_BY_OPERATION = new Set(["putio-file-action", "putio-transfer-action", "putio-files", "putio-rss"]);
-/** Their .html belongs to another piece of work right now: port labels are still to add there. */
-const PORT_LABELS_PENDING = new Set(["putio-account-copy", "putio-sync"]);
 
 describe("e2e editor: names, port labels, the first account (headless Chromium, Node-RED 4.1) @e2e", function () {
   this.timeout(180_000);
@@ -88,7 +86,7 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
         }
         return out;
       },
-      flowDefs.map((d) => d.type).filter((t) => !PORT_LABELS_PENDING.has(t)),
+      flowDefs.map((d) => d.type),
     );
     assert.deepEqual(missing, []);
   });
