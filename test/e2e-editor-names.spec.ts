@@ -1,21 +1,54 @@
 /**
  * The editor as a newcomer meets it (headless Chromium, Node-RED 4.1, the packed package): one name
  * per node (palette = canvas default = help title), port labels, the watch dialog's "Statuses" label
- * beside its first checkbox, and put.io nodes dropped before any account existed getting the first
- * account when it is created.
+ * beside its first checkbox, the download and Transmission dialogs in tabs with their placeholders
+ * read whole, and put.io nodes dropped before any account existed getting the first account when it
+ * is created.
  */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import type { Page } from "playwright-core";
 import { startEmulator, type Emulator } from "./emulator";
 import { dropFromPalette, openEditor, openNodeDialog, traySettled, type Browser } from "./e2e/editor";
-import { FLAVORS, packageNodes, requireSetup, startNodeRed, waitFor, type NodeRed } from "./e2e/harness";
+import { FLAVORS, packageNodes, requireSetup, ROOT, startNodeRed, waitFor, type NodeRed } from "./e2e/harness";
 
 declare const RED: any;
 declare const $: any;
 
+const LANGUAGES = ["en-US", "de", "tr"];
+
+/** A catalog text of a node in one language, read from the package's locales. */
+function catalogText(type: string, lang: string, key: string): string {
+  const catalog = JSON.parse(fs.readFileSync(path.join(ROOT, "nodes", "locales", lang, `${type}.json`), "utf8"));
+  return key.split(".").reduce((o, k) => o?.[k], catalog[type]);
+}
+
+/** Shows a tab of a dialog grouped by RED.tabs (tab ids `<prefix>-tab-<t>`). */
+async function showTabOf(page: Page, prefix: string, t: string): Promise<void> {
+  // Node-RED's tabs take two clicks within 400 ms (on any tab) as a double-click, which does not switch.
+  await page.waitForTimeout(450);
+  await page.click(`#${prefix}-tabs a[href="#${prefix}-tab-${t}"]`);
+  await page.locator(`#${prefix}-tab-${t}`).waitFor({ state: "visible" });
+}
+
+/** The texts (in every language) that do not fit, as placeholder, in the width of a visible input. */
+async function placeholdersCutOff(page: Page, input: string, texts: string[]): Promise<string[]> {
+  return page.evaluate(
+    ({ sel, all }) => {
+      const el = $(sel)[0];
+      const cs = getComputedStyle(el);
+      const ctx = document.createElement("canvas").getContext("2d")!;
+      ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      return all.filter((t: string) => ctx.measureText(t).width > room).map((t: string) => `"${t}" (${Math.ceil(ctx.measureText(t).width)} px in ${room} px)`);
+    },
+    { sel: input, all: texts },
+  );
+}
+
 /** Nodes whose canvas label names the operation chosen in the dialog ("move", "list files"), like core's change node. */
 const LABELLED_BY_OPERATION = new Set(["putio-file-action", "putio-transfer-action", "putio-files", "putio-rss"]);
-/** Their .html belongs to another piece of work right now: port labels are still to add there. */
-const PORT_LABELS_PENDING = new Set(["putio-account-copy", "putio-sync"]);
 
 describe("e2e editor: names, port labels, the first account (headless Chromium, Node-RED 4.1) @e2e", function () {
   this.timeout(180_000);
@@ -88,7 +121,7 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
         }
         return out;
       },
-      flowDefs.map((d) => d.type).filter((t) => !PORT_LABELS_PENDING.has(t)),
+      flowDefs.map((d) => d.type),
     );
     assert.deepEqual(missing, []);
   });
@@ -121,12 +154,7 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
         .get(),
     );
     assert.deepEqual(tabs, ["What", "Where", "Safety", "Limits", "Media"]);
-    const showTab = async (t: string) => {
-      // Node-RED's tabs take two clicks within 400 ms (on any tab) as a double-click, which does not switch.
-      await page.waitForTimeout(450);
-      await page.click(`#putio-download-tabs a[href="#putio-download-tab-${t}"]`);
-      await page.locator(`#putio-download-tab-${t}`).waitFor({ state: "visible" });
-    };
+    const showTab = (t: string) => showTabOf(page, "putio-download", t);
     const TAB_IDS = ["what", "where", "safety", "limits", "media"];
     for (const [i] of tabs.entries()) {
       await showTab(TAB_IDS[i]);
@@ -169,6 +197,111 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
     const offered: string = await page.evaluate(() => $(".red-ui-autoComplete-container").text());
     assert.match(offered, /\/tmp/);
     await page.keyboard.press("Escape");
+
+    // The subtitle languages' placeholder is read whole, in every language.
+    await showTab("media");
+    assert.equal(
+      await page.getAttribute("#node-input-subtitleLanguages", "placeholder"),
+      catalogText("putio-download", "en-US", "placeholder.subtitleLanguages"),
+    );
+    // The placeholder is one word; what an empty field means is said whole in the tooltip.
+    assert.equal(await page.getAttribute("#node-input-subtitleLanguages", "title"), catalogText("putio-download", "en-US", "tip.subtitleLanguages"));
+    for (const l of LANGUAGES)
+      assert.match(catalogText("putio-download", l, "tip.subtitleLanguages") ?? "", /\S+ \S+ \S+/, `${l}: the tooltip of the subtitle languages`);
+    assert.deepEqual(
+      await placeholdersCutOff(
+        page,
+        "#node-input-subtitleLanguages",
+        LANGUAGES.map((l) => catalogText("putio-download", l, "placeholder.subtitleLanguages")),
+      ),
+      [],
+    );
+    await page.click("#node-dialog-cancel");
+    await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
+    await page.evaluate((i) => {
+      RED.nodes.remove(i);
+      RED.view.redraw(true);
+    }, id);
+  });
+
+  it("the Transmission dialog: its settings in three tabs, every field but the name in one; the subtitle placeholder read whole", async () => {
+    const { page } = browser;
+    const id = await dropFromPalette(page, "putio-transmission", 300, 560);
+    await openNodeDialog(page, id);
+    const tabs: string[] = await page.evaluate(() =>
+      $("#putio-transmission-tabs li a")
+        .map((_: number, a: any) => $(a).text().trim())
+        .get(),
+    );
+    assert.deepEqual(tabs, ["Connection", "Folders", "Media"]);
+    const TAB_IDS = ["connection", "folders", "media"];
+    // Every setting of the definition (credentials too) sits in exactly one tab, the name below them all.
+    const placed: Record<string, string[]> = await page.evaluate(() => {
+      const def = RED.nodes.getType("putio-transmission");
+      const out: Record<string, string[]> = {};
+      for (const k of [...Object.keys(def.defaults), ...Object.keys(def.credentials ?? {})]) {
+        if (k.endsWith("Type")) continue;
+        out[k] = $(`#node-input-${k}`)
+          .parents("[id^=putio-transmission-tab-]")
+          .map((_: number, e: any) => e.id.replace("putio-transmission-tab-", ""))
+          .get();
+      }
+      return out;
+    });
+    for (const [k, where] of Object.entries(placed)) {
+      if (k === "name") assert.deepEqual(where, [], "the name is in no tab");
+      else assert.equal(where.length, 1, `${k} is in ${where.length} tabs`);
+    }
+    for (const t of TAB_IDS) {
+      await showTabOf(page, "putio-transmission", t);
+      const rows: number = await page.evaluate(() => $("#putio-transmission-tabs-content .form-row:visible").length);
+      assert.ok(rows >= 2 && rows <= 8, `tab ${t}: ${rows} rows`);
+      const hidden: string[] = await page.evaluate(
+        (tab) =>
+          $(`#putio-transmission-tab-${tab} [id^=node-input-]`)
+            .filter(
+              (_: number, e: any) =>
+                !$(e).is(":visible") && !$(e).closest(".red-ui-typedInput-container").length && !$(e).closest(".form-row").is(".putio-transmission-auth"),
+            )
+            .map((_: number, e: any) => e.id)
+            .get(),
+        t,
+      );
+      assert.deepEqual(hidden, [], `tab ${t}: fields not shown`);
+    }
+    const labels: string[] = await page.evaluate(() =>
+      $(".red-ui-tray:last .form-row > label")
+        .map((_: number, l: any) => $(l).text().trim())
+        .get()
+        .filter((t: string) => t),
+    );
+    assert.deepEqual(
+      labels.filter((l, i) => labels.indexOf(l) !== i),
+      [],
+      "no two rows carry the same label",
+    );
+    // The folder mapping still follows the folders typed in.
+    await showTabOf(page, "putio-transmission", "folders");
+    await page.fill("#node-input-downloadDir", "/srv/dl");
+    assert.match(await page.locator("#putio-transmission-mapping").innerText(), /\/srv\/dl\/tv/);
+
+    await showTabOf(page, "putio-transmission", "media");
+    assert.equal(
+      await page.getAttribute("#node-input-subtitleLanguages", "placeholder"),
+      catalogText("putio-transmission", "en-US", "placeholder.subtitleLanguages"),
+    );
+    // The placeholder is one word; what an empty field means is said whole in the tooltip.
+    assert.equal(await page.getAttribute("#node-input-subtitleLanguages", "title"), catalogText("putio-transmission", "en-US", "tip.subtitleLanguages"));
+    for (const l of LANGUAGES)
+      assert.match(catalogText("putio-transmission", l, "tip.subtitleLanguages") ?? "", /\S+ \S+ \S+/, `${l}: the tooltip of the subtitle languages`);
+    assert.deepEqual(
+      await placeholdersCutOff(
+        page,
+        "#node-input-subtitleLanguages",
+        LANGUAGES.map((l) => catalogText("putio-transmission", l, "placeholder.subtitleLanguages")),
+      ),
+      [],
+    );
     await page.click("#node-dialog-cancel");
     await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
     await page.evaluate((i) => {
