@@ -58,11 +58,21 @@ describe("e2e folder picker: put.io folders suggested in the editor (Node-RED 4.
     fs.rmSync(local, { recursive: true, force: true });
   });
 
-  /** The texts of the auto-complete menu once it shows `want`. */
-  async function menuShowing(page: Page, want: string): Promise<string[]> {
+  /**
+   * The texts of the auto-complete menu once it shows `want` (and, given `exactly`, once it offers
+   * just those: on a busy machine the menu of an earlier keystroke can still be up for a moment).
+   */
+  async function menuShowing(page: Page, want: string, exactly?: string[]): Promise<string[]> {
     const menu = page.locator(".red-ui-autoComplete-container:visible");
-    await waitFor(async () => (await menu.count()) === 1 && ((await menu.textContent()) ?? "").includes(want), `the folder menu to offer ${want}`);
-    return menu.locator(".putio-folder-suggestion").allTextContents();
+    const texts = () => menu.locator(".putio-folder-suggestion").allTextContents();
+    await waitFor(
+      async () =>
+        (await menu.count()) === 1 &&
+        ((await menu.textContent()) ?? "").includes(want) &&
+        (!exactly || JSON.stringify(await texts()) === JSON.stringify(exactly)),
+      `the folder menu to offer ${exactly ? exactly.join(", ") : want}`,
+    );
+    return texts();
   }
 
   it("download: typing /Mo then /Sh into the source (string) offers put.io folders; clicking one fills the field and Done saves it (screenshot)", async () => {
@@ -76,7 +86,7 @@ describe("e2e folder picker: put.io folders suggested in the editor (Node-RED 4.
     await input.click();
     const before = emu.requests.length;
     await page.keyboard.type("/Mo", { delay: 40 });
-    assert.deepEqual(await menuShowing(page, "/Movies"), ["/Movies"], "the root's folders starting with Mo (not /Music)");
+    assert.deepEqual(await menuShowing(page, "/Movies", ["/Movies"]), ["/Movies"], "the root's folders starting with Mo (not /Music)");
     await page.keyboard.type("vies/Sh", { delay: 40 });
     const offered = await menuShowing(page, "/Movies/Shows");
     assert.deepEqual(offered, ["/Movies/Sharp", "/Movies/Shows"], "the folders of /Movies starting with Sh, not the file Show.mkv");
@@ -98,7 +108,7 @@ describe("e2e folder picker: put.io folders suggested in the editor (Node-RED 4.
     const input = page.locator("#node-input-folder");
     await input.click();
     await page.keyboard.type("/m", { delay: 40 });
-    assert.deepEqual(await menuShowing(page, "/Music"), ["/Movies", "/Music"]);
+    assert.deepEqual(await menuShowing(page, "/Music", ["/Movies", "/Music"]), ["/Movies", "/Music"]);
     await page.evaluate(() => $("#node-dialog-cancel").trigger("click"));
     await page.locator("#node-dialog-ok").waitFor({ state: "detached" });
   });

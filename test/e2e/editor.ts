@@ -174,6 +174,8 @@ export async function exerciseDialog(page: Page, type: string, config: boolean):
       chosen = ["str", "msg", "env", "flow", "global"].find((t) => t !== current && offered.includes(t)) ?? offered.find((t) => t !== current);
       if (chosen) await menu.locator(`a[value="${chosen}"]`).click();
       else await page.keyboard.press("Escape");
+      // The menu fades out: on a busy machine it still covers the next field's button for a while.
+      await page.locator(".red-ui-typedInput-options:visible").waitFor({ state: "hidden" });
     }
     const input = container.locator("input.red-ui-typedInput-input");
     if (await input.isVisible()) {
