@@ -49,6 +49,17 @@ export interface LocalLook {
  * have the CRC32 they were written with. A size match alone is never "identical".
  */
 export async function compareLocal(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<LocalLook> {
+  try {
+    return await lookAt(ctx, localPath, file, signal);
+  } catch (err) {
+    // Gone between the look and the read (renamed or deleted by the user just then; a case-folding
+    // FUSE share can also show a stale spelling): nothing is there now, and the commit never replaces.
+    if ((err as NodeJS.ErrnoException)?.code === "ENOENT") return { kind: "missing" };
+    throw err;
+  }
+}
+
+async function lookAt(ctx: EngineContext, localPath: string, file: RemoteFile, signal?: AbortSignal): Promise<LocalLook> {
   const st = await lstatOrNull(ctx.fs, localPath);
   if (!st) return { kind: "missing" };
   // A link is never followed, compared or replaced: it could lead outside the target.
