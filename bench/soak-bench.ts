@@ -19,7 +19,9 @@
  *
  *   BENCH_SOAK_JOBS (200, a few minutes; a long run: 2000 or more), BENCH_SOAK_GAP_S (1),
  *   BENCH_SOAK_SAMPLE (20); BENCH_SOAK_CENSUS=1 also takes heap snapshots and prints what grew,
- *   by kind (it costs seconds and RSS per sample: its CPU and RSS figures are then not the flow's).
+ *   by kind (it costs seconds and RSS per sample: its CPU and RSS figures are then not the flow's);
+ *   BENCH_SOAK_CENSUS=strings does the same with strings told apart by what they say;
+ *   BENCH_SOAK_SNAPSHOTS=<folder> keeps each snapshot there.
  *   Writes bench/results/soak-<tag>.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -44,7 +46,10 @@ const WARMUP_JOBS = Number(process.env.BENCH_SOAK_WARMUP ?? Math.max(20, Math.ro
 /** A job that has not finished this long after the last one: the run is stuck. */
 const STUCK_S = 120;
 /** BENCH_SOAK_CENSUS=1: a heap snapshot at every sample after the warm-up (else: after the warm-up and at the end). */
-const CENSUS = process.env.BENCH_SOAK_CENSUS === "1";
+const CENSUS = process.env.BENCH_SOAK_CENSUS === "1" || process.env.BENCH_SOAK_CENSUS === "strings";
+const STRING_CENSUS = process.env.BENCH_SOAK_CENSUS === "strings";
+/** BENCH_SOAK_SNAPSHOTS=<folder>: every census's snapshot is also written there (for a retainer diff in DevTools). */
+const SNAPSHOT_DIR = process.env.BENCH_SOAK_SNAPSHOTS ?? "";
 /**
  * Heap snapshot kinds that are V8's compiled program, not data: bytecode and machine code, and the
  * feedback and object shapes the JIT keeps. They grow while the jobs exercise more of the program.
@@ -98,6 +103,7 @@ class Inspector {
       nodes: number[];
       strings: string[];
     };
+    if (SNAPSHOT_DIR) fs.writeFileSync(path.join(SNAPSHOT_DIR, `soak-${Date.now()}.heapsnapshot`), this.chunks.join(""));
     this.chunks = null;
     const f = snap.snapshot.meta.node_fields;
     const [iType, iName, iSize, width] = [f.indexOf("type"), f.indexOf("name"), f.indexOf("self_size"), f.length];
@@ -105,7 +111,10 @@ class Inspector {
     const out = new Map<string, { count: number; bytes: number }>();
     for (let i = 0; i < snap.nodes.length; i += width) {
       const type = types[snap.nodes[i + iType]!]!;
-      const key = type === "object" || type === "closure" ? `${type} ${snap.strings[snap.nodes[i + iName]!]}` : type;
+      let key = type === "object" || type === "closure" ? `${type} ${snap.strings[snap.nodes[i + iName]!]}` : type;
+      // BENCH_SOAK_CENSUS=strings: strings by what they say (digits folded, cut), to find which ones grow.
+      if (STRING_CENSUS && (type === "string" || type === "concatenated string"))
+        key = `${type} ${JSON.stringify(snap.strings[snap.nodes[i + iName]!]!.slice(0, 60).replace(/[0-9]+/g, "#"))}`;
       const e = out.get(key) ?? { count: 0, bytes: 0 };
       e.count++;
       e.bytes += snap.nodes[i + iSize]!;

@@ -63,6 +63,12 @@ const ANNOUNCED_MAX = 1000;
  */
 function mayHaveNewEvent(e: SocketEvent, announced: Set<number>): boolean {
   if (e.type === "zip_created" || e.type === "file_create" || e.type === "file_delete") return true;
+  if (e.type === "transfer_delete") {
+    // Removed from put.io (its id never comes back): nothing to remember of it any more.
+    const id = (e.value as { id?: unknown } | null)?.id;
+    if (typeof id === "number") announced.delete(id);
+    return false;
+  }
   if (e.type !== "transfer_update" && e.type !== "transfer_create") return false;
   const t = e.value as { id?: unknown; status?: unknown } | null;
   const id = typeof t?.id === "number" ? t.id : null;

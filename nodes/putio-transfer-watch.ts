@@ -45,6 +45,12 @@ const CONTEXT_KEY = "putioTransferWatchSeen";
 const CONTEXT_TIMEOUT_MS = 30_000;
 /** Enough to cover every transfer an account keeps listed; the oldest keys go first. */
 const MAX_SEEN = 20_000;
+/**
+ * A transfer's keys are forgotten once this many whole listings in a row did not hold it (removed
+ * from put.io, its ids are never reused): what the node remembers follows what put.io lists, not
+ * the jobs done. Two, so one short listing never makes a finished transfer news again.
+ */
+const GONE_LISTINGS = 2;
 const MAX_CALLBACK_BODY = 64 * 1024;
 
 /** A refusal of the callback request: its status and short text. */
@@ -211,6 +217,33 @@ export = function (RED: NodeAPI): void {
         seenSet.add(key);
         while (seen.length > MAX_SEEN) seenSet.delete(seen.shift() as string);
       };
+      /** Whole listings in a row that did not hold a transfer the node has keys of. */
+      const misses = new Map<number, number>();
+      const idOfKey = (key: string) => Number(key.slice(0, key.indexOf(":")));
+      async function forgetGone(listed: ReadonlySet<number>): Promise<void> {
+        if (closed()) return;
+        const gone = new Set<number>();
+        for (const key of seen) {
+          const id = idOfKey(key);
+          if (listed.has(id)) misses.delete(id);
+          else if (!gone.has(id)) gone.add(id);
+        }
+        const forget = new Set<number>();
+        for (const id of gone) {
+          const n = (misses.get(id) ?? 0) + 1;
+          if (n >= GONE_LISTINGS) forget.add(id);
+          misses.set(id, n);
+        }
+        for (const id of misses.keys()) if (!gone.has(id) || forget.has(id)) misses.delete(id);
+        if (!forget.size) return;
+        let kept = 0;
+        for (const key of seen) {
+          if (forget.has(idOfKey(key))) seenSet.delete(key);
+          else seen[kept++] = key;
+        }
+        seen.length = kept;
+        await saveSeen();
+      }
 
       function matches(t: Transfer): boolean {
         if (!statuses.has(statusClass(t.status))) return false;
@@ -282,6 +315,11 @@ export = function (RED: NodeAPI): void {
         (change) => (priming ? undefined : onChange(change)),
         (status) => statuses.has(statusClass(status)),
       );
+      // In the changes' queue: a key is never forgotten while a change of its transfer is handled.
+      const offListed = watcher.observe((s) => {
+        if (s.kind !== "listed" || priming) return;
+        queue = queue.then(() => forgetGone(s.ids)).catch((err: unknown) => node.error(localizeError(RED, toError(err, account.tokenForRedaction()))));
+      });
 
       /**
        * Resolve the folder filter. A folder that does not exist yet is no error: put.io creates it
@@ -379,6 +417,7 @@ export = function (RED: NodeAPI): void {
       return {
         close() {
           unsubscribe();
+          offListed();
           offState();
           offError();
           releaseTransferWatcher(account, watcher, mode, intervalMs);

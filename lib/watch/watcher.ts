@@ -45,7 +45,11 @@ export type ChangeListener = (change: TransferChange) => void | Promise<void>;
  * What an observer sees: every transfer the watcher read, every transfer put.io pushed (as pushed:
  * unchecked, for display only), and transfers gone from the list.
  */
-export type TransferSighting = { kind: "transfer"; transfer: Transfer | Record<string, unknown> } | { kind: "gone"; id: number };
+export type TransferSighting =
+  | { kind: "transfer"; transfer: Transfer | Record<string, unknown> }
+  | { kind: "gone"; id: number }
+  /** A whole listing was read: the ids it held (what a subscriber remembers of transfers not among them may go). */
+  | { kind: "listed"; ids: ReadonlySet<number> };
 
 export const MIN_INTERVAL_MS = 10_000;
 
@@ -235,6 +239,7 @@ export class TransferWatcher {
               this.lastStatus.delete(id);
               this.tell({ kind: "gone", id });
             }
+          this.tell({ kind: "listed", ids: seen });
         } while (this.reconcileAgain && !this.stopped);
       } catch (err) {
         if (!this.stopped) this.report(err);

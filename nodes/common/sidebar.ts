@@ -158,6 +158,7 @@ export class SidebarPublisher {
   }
 
   private onTransfer(s: TransferSighting): void {
+    if (s.kind === "listed") return;
     if (s.kind === "gone") {
       if (this.transfers.delete(s.id)) this.changed();
       return;
