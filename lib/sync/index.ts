@@ -1,5 +1,5 @@
 export * from "./planner";
 export * from "./local";
 export * from "./executor";
-export * from "./report";
+export { emptyReport, reportOfPlan, trashStamp, type SyncReport } from "./report";
 export * from "./run";
