@@ -2,6 +2,7 @@ export * from "./core/errors";
 export * from "./core/texts";
 export * from "./client";
 export * from "./core/transport";
+export { header, type Params, type Primitive, type RawRequestSpec, type RawResponse, type RequestSpec } from "./core/request";
 export * from "./core/paginate";
 export * from "./domains/paths";
 export * from "./core/wire";

@@ -1,4 +1,6 @@
 export * from "./copy";
+export * from "./types";
+export { checkStorageUrl } from "./checks";
 export * from "./journal";
 export * from "./undo";
 export * from "./wait";

@@ -1,4 +1,5 @@
-import type { Params, Transport } from "./transport";
+import type { Params } from "./request";
+import type { Transport } from "./transport";
 import type { Validator } from "./schema";
 import type { TextOrString } from "./texts";
 

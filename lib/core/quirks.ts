@@ -24,9 +24,9 @@
  *   id), not an error (nodes/putio-transfer-add.ts). transfers/add is not idempotent: never retried
  *   after a network error (domains/transfers.ts). So two copies between accounts of one file (the
  *   same storage URL) get one transfer: it belongs to the job that added it; the other waits until
- *   that job is done with it, then looks again (lib/copy/copy.ts). An add whose answer was lost
+ *   that job is done with it, then looks again (lib/copy/copy-file.ts). An add whose answer was lost
  *   (5xx, cut connection) may have taken effect: the copier looks for its URL in the target's
- *   transfer list before adding again (lib/copy/copy.ts).
+ *   transfer list before adding again (lib/copy/copy-file.ts).
  * - Cancel and remove ignore unknown ids; retry of a healthy transfer is a no-op (both safe to
  *   repeat; the transfer action checks ids first so a typo is an error: nodes/putio-transfer-action.ts).
  * - The callback_url POST's fields are not documented (a known consumer reads file_id and name):
@@ -35,14 +35,14 @@
  *   Content-Disposition name?) is unpublished (neither putio-api.md nor the recorded answers show a
  *   finished URL transfer of a storage URL): the copy between accounts renames each copy to the
  *   source's name once verified, and a re-run knows its strays by its journal, size and CRC32, not
- *   by a name (lib/copy/copy.ts); the emulator takes the last path segment (the file id).
+ *   by a name (lib/copy/finish.ts, adopt.ts); the emulator takes the last path segment (the file id).
  * - put.io limits active transfers per account; the number and the error it answers are
  *   unpublished: the copier treats a 403/429 or a TOO_MANY/LIMIT type on add as "wait and retry"
- *   with backoff (lib/copy/copy.ts); the emulator answers 403 TOO_MANY_ACTIVE_TRANSFERS (knob).
+ *   with backoff (lib/copy/copy-file.ts); the emulator answers 403 TOO_MANY_ACTIVE_TRANSFERS (knob).
  * - What transfers/add answers when the account's disk is full is unpublished too (an old client's
  *   issue only says the web site shows an error). A 403 is also "too many active transfers", so
  *   a refusal with a status of DISK_FULL_STATUSES, or a type matching DISK_FULL_TYPE, is checked
- *   against account/info's disk.avail and said at once, not waited out (lib/copy/copy.ts). The
+ *   against account/info's disk.avail and said at once, not waited out (lib/copy/copy-file.ts). The
  *   emulator (knobs.diskSize) answers 403 NOT_ENOUGH_DISK_SPACE, a type of its own.
  * - Storage URLs from files/{id}/url may be valid only from the IP that asked (unconfirmed): a
  *   URL transfer of one on another account would then end in ERROR, reported per file (lib/copy/).
@@ -60,7 +60,7 @@
  *   `x-ratelimit-action: captcha-needed` only a human can continue (core/transport.ts).
  * - Largest page: per_page=1000 (1001 answers 400): clampPerPage (core/wire.ts). Lists go on with
  *   POST <route>/continue and the cursor until it is null (core/paginate.ts).
- * - Id lists are sent comma-separated (file_ids=1,2,3) (core/transport.ts).
+ * - Id lists are sent comma-separated (file_ids=1,2,3) (core/request.ts).
  *
  * Files
  * - Dates are `YYYY-MM-DDTHH:MM:SS` in UTC without a zone; older events use a space, some objects

@@ -3,8 +3,8 @@
  * domains: auth, the shared per-token queue, rate-limit holds, retries and the error envelope.
  */
 import { PutioInputError, PutioSchemaError } from "../core/errors";
-import type { Params, Primitive, RawResponse, RequestSpec, Transport } from "../core/transport";
-import { header } from "../core/transport";
+import { header, type Params, type Primitive, type RawResponse, type RequestSpec } from "../core/request";
+import type { Transport } from "../core/transport";
 import { describeValue } from "../core/describe";
 import { t, type TextOrString } from "../core/texts";
 

@@ -6,7 +6,8 @@ import { PutioError, PutioInputError, PutioSchemaError } from "../core/errors";
 import { describeValue } from "../core/describe";
 import { validator, type FromSchema } from "../core/schema";
 import { t, type TextOrString } from "../core/texts";
-import { header, type RawResponse, type Transport } from "../core/transport";
+import { header, type RawResponse } from "../core/request";
+import type { Transport } from "../core/transport";
 import { checkId } from "../core/wire";
 
 const subtitleSchema = {

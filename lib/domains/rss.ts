@@ -6,7 +6,8 @@ import { describeValue } from "../core/describe";
 import { PutioInputError } from "../core/errors";
 import { t, type Text } from "../core/texts";
 import { validator, type FromSchema } from "../core/schema";
-import type { Params, Transport } from "../core/transport";
+import type { Params } from "../core/request";
+import type { Transport } from "../core/transport";
 import { checkId, checkOk } from "../core/wire";
 
 const feedSchema = {

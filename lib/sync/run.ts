@@ -12,10 +12,11 @@ import { nodeFs } from "../local/fs";
 import { ensureTargetFolder } from "../local/folders";
 import type { PutioFile } from "../domains/files";
 import type { DownloadScheduler } from "../download/scheduler";
-import { emptyReport, executePlan, reportOfPlan, trashStamp, type SyncReport } from "./executor";
+import { executePlan } from "./executor";
 import { readState, scanSyncTarget, type SyncState } from "./local";
 import { planSync, type ListingTrust, type SyncRemoteItem } from "./planner";
 import { checkListing, listFolder } from "./remote";
+import { emptyReport, reportOfPlan, trashStamp, type SyncReport } from "./report";
 
 export interface SyncOptions {
   /** The put.io folder: an id or a path ("/Media/TV"). */

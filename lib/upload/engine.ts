@@ -16,7 +16,7 @@ import { crc32, crcHex } from "../core/crc";
 import { checkName } from "../core/wire";
 import { PutioAbortError, PutioError, PutioInputError, PutioTransferIntegrityError } from "../core/errors";
 import { t, type Text } from "../core/texts";
-import { header, type RawResponse } from "../core/transport";
+import { header, type RawResponse } from "../core/request";
 import { backoffDelay, abortableSleep } from "../core/sleep";
 
 export interface TusUploadOptions {
