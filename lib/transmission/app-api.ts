@@ -91,7 +91,7 @@ const checkQueue = validator({
   },
 } as const);
 
-/** The app's address without its trailing slash, checked: http(s), no user, password, query or fragment. */
+/** The app's address, checked: http(s), no user, password, query or fragment. */
 export function appBaseUrl(raw: string): URL {
   let url: URL | null = null;
   try {
@@ -112,7 +112,6 @@ export function appBaseUrl(raw: string): URL {
       "answer",
     );
   }
-  url.pathname = url.pathname.replace(/\/+$/, "");
   return url;
 }
 
@@ -120,13 +119,16 @@ export class AppApi {
   /** The app's address as it may be shown. */
   readonly label: string;
   private readonly base: URL;
+  /** The app's URL base without a trailing slash ("" or "/sonarr"). */
+  private readonly basePath: string;
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly closing = new AbortController();
 
   constructor(private readonly opts: AppApiOptions) {
     this.base = appBaseUrl(opts.url);
-    this.label = `${this.base.origin}${this.base.pathname}`;
+    this.basePath = this.base.pathname.replace(/\/+$/, "");
+    this.label = `${this.base.origin}${this.basePath}`;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     if (!opts.apiKey) throw new AppApiError(t("app.use"), t("app.no-key", { app: this.label }), "refused");
     const proxy = opts.proxy ?? proxySettingsFromEnv();
@@ -200,7 +202,7 @@ export class AppApi {
 
   private async get(resource: string, query: Record<string, string | number | boolean>, attempted: Text, signal?: AbortSignal): Promise<unknown> {
     const url = new URL(this.base.href);
-    url.pathname = `${this.base.pathname}/api/v3/${resource}`;
+    url.pathname = `${this.basePath}/api/v3/${resource}`;
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
     const timer = new AbortController();
     const link = linkSignals(signal, this.closing.signal, timer.signal);
