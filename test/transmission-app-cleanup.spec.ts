@@ -9,6 +9,9 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { AppApi, AppApiError } from "../lib/transmission/app-api";
 import { APP_POLL } from "../lib/transmission/app-imports";
 import { nr, statusMatching, withTab, type FlowNode } from "./nr";
 import { startArrApp, type ArrAppStandIn } from "./support/arr-app";
@@ -130,7 +133,8 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
   });
 
   it("not imported: asked again and again, nothing is cleaned (an unfiltered history of other downloads proves nothing)", async () => {
-    app.noise(40);
+    app.noise(120);
+    app.ignoresFilters = true;
     await load();
     const c = client();
     await untilReady(c);
@@ -153,6 +157,8 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
     await untilReady(c);
     const { fileId } = await finished(c, HASH_A, "Show.S01.Pack");
     app.imported(HASH_A, "Show.S01E01");
+    // Behind a full first page of other downloads: the queue is read to its end.
+    for (let i = 0; i < 120; i++) app.inQueue(`${i.toString(16).padStart(4, "0")}${"e".repeat(36)}`, `Other.${i}`, "downloading");
     app.inQueue(HASH_A, "Show.S01.Pack", "importing", true);
     const queueReads = app.asked("queue").length;
     await until(
@@ -162,7 +168,7 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
     );
     assert.equal(removed(HASH_A), undefined, "not while the app imports the pack");
     assert.ok(f.emu.state.getFile(fileId));
-    app.queue[0]!.trackedDownloadState = "imported";
+    app.queue.at(-1)!.trackedDownloadState = "imported";
     await until(
       "the removal once the app is done",
       () => removed(HASH_A),
@@ -276,6 +282,96 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
       assert.equal(f.emu.state.getFile(a.fileId), undefined);
       assert.deepEqual(fs.readFileSync(a.local), a.data);
       assert.deepEqual(fs.readFileSync(b.local), b.data);
+    });
+  });
+  describe("the app's API client", () => {
+    /** A server that answers every request with `handler`. */
+    async function raw(handler: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+      const server = http.createServer(handler);
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        close: () => {
+          server.closeAllConnections();
+          return new Promise<void>((r) => server.close(() => r()));
+        },
+      };
+    }
+    const failure = async (p: Promise<unknown>) => {
+      const err = await p.then(
+        () => assert.fail("no error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof AppApiError, String(err));
+      assert.ok(!err.message.includes(KEY), "the key is in no error");
+      return err;
+    };
+
+    it("an app behind a URL base (Radarr at /radarr/, trailing slash typed): asked there, its answer read", async () => {
+      const radarr = await (await import("./support/arr-app")).startArrApp("radarr", KEY, "/radarr");
+      try {
+        radarr.imported(HASH_A, "Film.2026");
+        const api = new AppApi({ url: `${radarr.url}/`, apiKey: KEY });
+        assert.equal(await api.imported(HASH_A), true);
+        assert.equal(await api.imported(HASH_B), false);
+        radarr.inQueue(HASH_B, "Other.Film", "importPending", true);
+        assert.deepEqual([...(await api.busy())], [HASH_B.toUpperCase()], "an unknown movie's item counts too");
+        assert.deepEqual(
+          radarr.requests.map((r) => r.path),
+          ["/radarr/api/v3/history", "/radarr/api/v3/history", "/radarr/api/v3/queue"],
+        );
+        api.close();
+      } finally {
+        await radarr.stop();
+      }
+    });
+
+    it("an address that is not usable is refused at once, without repeating a key pasted into it", async () => {
+      for (const url of ["localhost:8989", "ftp://host/", `http://host:8989/?apikey=${KEY}`, `http://user:${KEY}@host:8989`, "not a url"]) {
+        const err = await failure(Promise.resolve().then(() => new AppApi({ url, apiKey: KEY })));
+        assert.equal(err.code, "app.bad-url", url);
+      }
+    });
+
+    it("refused key, a sick app, a wrong address, a page that is not JSON, no answer at all: each a clear error of its kind", async () => {
+      const api = new AppApi({ url: app.url, apiKey: "wrong" });
+      const refused = await failure(api.imported(HASH_A));
+      assert.equal(refused.failure, "refused");
+      assert.equal(refused.code, "app.key-refused");
+      api.close();
+
+      app.failStatus = 503;
+      const good = new AppApi({ url: app.url, apiKey: KEY });
+      assert.equal((await failure(good.imported(HASH_A))).failure, "down");
+      app.failStatus = null;
+      good.close();
+
+      const wrongBase = new AppApi({ url: `${app.url}/sonarr`, apiKey: KEY });
+      assert.equal((await failure(wrongBase.imported(HASH_A))).failure, "answer", "404: not the app's address");
+      wrongBase.close();
+
+      const html = await raw((_req, res) => res.writeHead(200, { "Content-Type": "text/html" }).end("<html>login</html>"));
+      const notApp = new AppApi({ url: html.url, apiKey: KEY });
+      const e = await failure(notApp.imported(HASH_A));
+      assert.equal(e.failure, "answer");
+      assert.equal(e.code, "app.bad-answer");
+      notApp.close();
+      await html.close();
+
+      const silent = await raw(() => {});
+      const slow = new AppApi({ url: silent.url, apiKey: KEY, timeoutMs: 300 });
+      const t = await failure(slow.imported(HASH_A));
+      assert.equal(t.failure, "down");
+      assert.equal(t.code, "app.timeout");
+      slow.close();
+      await silent.close();
+
+      await app.stop();
+      const down = new AppApi({ url: app.url, apiKey: KEY });
+      const d = await failure(down.imported(HASH_A));
+      assert.equal(d.failure, "down");
+      assert.equal(d.code, "app.unreachable");
+      down.close();
     });
   });
 });

@@ -52,6 +52,8 @@ export class ArrAppStandIn {
   readonly requests: ArrRequest[] = [];
   /** Each answer of the lists fails with this status while set (a proxy in front of a sick app). */
   failStatus: number | null = null;
+  /** History answers every record whatever the filters (an app that does not know them): a client must check each record. */
+  ignoresFilters = false;
   private server: http.Server | null = null;
   private port = 0;
   private nextId = 1;
@@ -185,9 +187,9 @@ export class ArrAppStandIn {
       const downloadId = q.get("downloadId");
       let list = [...this.history].sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : b.id - a.id));
       if (/^ascending$/i.test(sortDirection)) list.reverse();
-      if (types.length) list = list.filter((h) => types.map(Number).includes(EVENT[h.eventType]));
+      if (types.length && !this.ignoresFilters) list = list.filter((h) => types.map(Number).includes(EVENT[h.eventType]));
       // The apps compare the id exactly (a database equality): a lower-case hash finds nothing.
-      if (downloadId && downloadId.trim()) list = list.filter((h) => h.downloadId === downloadId);
+      if (downloadId && downloadId.trim() && !this.ignoresFilters) list = list.filter((h) => h.downloadId === downloadId);
       const records = list.map((h) => ({
         id: h.id,
         ...(this.kind === "sonarr" ? { episodeId: 100 + h.id, seriesId: 7 } : { movieId: 9 }),
