@@ -145,7 +145,11 @@ export = function (RED: NodeAPI): void {
 
       let statusTimer: NodeJS.Timeout | null = null;
       let imports: AppImports | null = null;
-      const APP_STATUS = { refused: "appRefused", down: "appDown", answer: "appAnswer" } as const;
+      const APP_STATUS = {
+        refused: "putio-transmission.status.appRefused",
+        down: "putio-transmission.status.appDown",
+        answer: "putio-transmission.status.appAnswer",
+      } as const;
       const showStatus = () => {
         if (closed() || statusTimer) return;
         // At most one status update per second, however busy the app is.
@@ -161,7 +165,7 @@ export = function (RED: NodeAPI): void {
           const app = imports?.state.kind;
           // The app refusing the key (or not answering) is said until it answers again: nothing is cleaned meanwhile.
           if (app === "refused" || app === "down" || app === "answer")
-            node.status((app === "down" ? STATUS.warn : STATUS.error)(shortText(text(`putio-transmission.status.${APP_STATUS[app]}`))));
+            node.status((app === "down" ? STATUS.warn : STATUS.error)(shortText(text(APP_STATUS[app]))));
           else node.status(c.failed || pending ? STATUS.warn(line) : c.putio + c.local ? STATUS.busy(line) : STATUS.ok(line));
         }, 1000);
         statusTimer.unref?.();
