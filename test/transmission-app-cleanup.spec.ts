@@ -229,6 +229,27 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
     assert.equal(removed(HASH_A), undefined);
   });
 
+  it("the option on without an address, without a key, or with an address that is not one: a red node that says what to set, and the app is never asked", async () => {
+    const cases: Array<[Record<string, unknown>, Record<string, string>, RegExp]> = [
+      [{ appUrl: "" }, { appApiKey: KEY }, /no app address is set/],
+      [{ appUrl: app.url }, {}, /no API key is set/],
+      [{ appUrl: `${app.url}/?apikey=${KEY}` }, { appApiKey: KEY }, /is not the address of an app/],
+    ];
+    for (const [def, creds, message] of cases) {
+      const flow = withTab([
+        { id: "acc", type: "putio-account", apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, socketUrl: f.emu.socketUrl },
+        { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, appCleanup: true, ...def, wires: [[]] },
+      ]);
+      await nr.load([accountNode, transmissionNode], flow, { acc: { accessToken: f.emu.token }, trn: { username: USER, password: PASS, ...creds } });
+      const s = await statusMatching("trn", (x) => x?.fill === "red");
+      assert.ok(!JSON.stringify(s).includes(KEY));
+      assert.match(nr.logText(), message);
+      await nr.helper.unload();
+    }
+    assert.ok(!nr.logText().includes(KEY), "a key pasted into the address is not repeated");
+    assert.equal(app.requests.length, 0);
+  });
+
   describe("put.io seeding toward the app's goal", () => {
     beforeEach(() => {
       f.emu.knobs.seedTorrents = true;
