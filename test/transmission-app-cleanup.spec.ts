@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as http from "node:http";
+import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { AppApi, AppApiError } from "../lib/transmission/app-api";
 import { APP_POLL } from "../lib/transmission/app-imports";
@@ -344,6 +345,38 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
         api.close();
       } finally {
         await radarr.stop();
+      }
+    });
+
+    it("through the package's proxy decision: a CONNECT tunnel when a proxy is set, directly when no_proxy names the app", async () => {
+      const tunnels: string[] = [];
+      const proxy = http.createServer((_req, res) => res.writeHead(405).end());
+      proxy.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+        tunnels.push(req.url ?? "");
+        const [host, port] = (req.url ?? "").split(":");
+        const upstream = net.connect(Number(port), host, () => {
+          socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+          upstream.write(head);
+          upstream.pipe(socket).pipe(upstream);
+        });
+        upstream.on("error", () => socket.destroy());
+        socket.on("error", () => upstream.destroy());
+      });
+      await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      try {
+        app.imported(HASH_A, "Film.2026");
+        const via = new AppApi({ url: app.url, apiKey: KEY, proxy: { httpProxy: proxyUrl } });
+        assert.equal(await via.imported(HASH_A), true);
+        via.close();
+        assert.deepEqual(tunnels, [new URL(app.url).host]);
+        const direct = new AppApi({ url: app.url, apiKey: KEY, proxy: { httpProxy: proxyUrl, noProxy: "127.0.0.1" } });
+        assert.equal(await direct.imported(HASH_A), true);
+        direct.close();
+        assert.equal(tunnels.length, 1, "no_proxy: the app is reached directly");
+      } finally {
+        proxy.closeAllConnections();
+        await new Promise<void>((r) => proxy.close(() => r()));
       }
     });
 
