@@ -197,6 +197,34 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
     assert.deepEqual(fs.readFileSync(local), data);
   });
 
+  it("imported while put.io is down: the clean-up is kept and retried like any removal, done once put.io is back", async () => {
+    await load();
+    const c = client();
+    await untilReady(c);
+    const { transfer, fileId, local, data } = await finished(c, HASH_A, "Show.S04E01");
+    f.emu.knobs.fail5xx = { probability: 1, status: 503 };
+    app.imported(HASH_A, "Show.S04E01");
+    // The removal's state is also pushed to put.io's config store, which waits out the transport's retries.
+    const e = await until(
+      "the removal",
+      () => removed(HASH_A),
+      (x) => !!x,
+      4000,
+    );
+    assert.equal(e.payload.putio, "pending");
+    assert.ok(f.emu.state.getFile(fileId), "put.io still holds it while down");
+    f.emu.knobs.fail5xx = null;
+    await until(
+      "the clean-up once put.io is back",
+      () => events.find((x) => x.topic === "transmission/cleaned" && x.payload.hash === HASH_A),
+      (x) => !!x,
+      4000,
+    );
+    assert.equal(f.emu.state.getFile(fileId), undefined);
+    assert.equal(f.emu.state.getTransfer(transfer.id), undefined);
+    assert.deepEqual(fs.readFileSync(local), data);
+  });
+
   it("a wrong API key: the status says the app refused it, nothing is cleaned, no storm of retries, the key in no text", async () => {
     const WRONG = "ffffffffffffffffffffffffffffffff";
     await load({ key: WRONG });
