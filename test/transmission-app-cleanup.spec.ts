@@ -246,6 +246,16 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
     assert.ok(!JSON.stringify((nr.node("trn") as any).status.args).includes(WRONG), "nor in a status");
   });
 
+  it("a wrong API key is said at deploy, before any torrent: one request", async () => {
+    await load({ key: "0000" });
+    const s = await statusMatching("trn", (x) => /refused the API key/.test(x?.text ?? ""));
+    assert.equal(s.fill, "red");
+    assert.deepEqual(
+      app.requests.map((r) => [r.path, r.status]),
+      [["/api/v3/queue", 401]],
+    );
+  });
+
   it("the clean-up policy 'keep': the app is never asked, nothing is removed", async () => {
     await load({ cleanup: "keep" });
     const c = client();

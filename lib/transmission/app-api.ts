@@ -171,6 +171,12 @@ export class AppApi {
     return false;
   }
 
+  /** One small read (the queue's first item): the address and the key work. */
+  async probe(signal?: AbortSignal): Promise<void> {
+    const attempted = t("app.ask-queue", { app: this.label });
+    this.check(checkQueue, await this.get("queue", { page: 1, pageSize: 1 }, attempted, signal), attempted);
+  }
+
   /** Downloads (upper-case ids) the app still works on: in its queue in a state other than imported or ignored. */
   async busy(signal?: AbortSignal): Promise<Set<string>> {
     const attempted = t("app.ask-queue", { app: this.label });

@@ -8,7 +8,7 @@
  *
  * Modest on the app: a round every few minutes, at most a few torrents per round (the least
  * recently asked first), one queue read only when one of them was imported; a round with nothing
- * to ask asks nothing. An app that does not answer is asked again later and later; a refused key
+ * to ask asks nothing (but the first, which checks the address and the key). An app that does not answer is asked again later and later; a refused key
  * is asked again only after an hour (the status says so meanwhile).
  */
 import { isSeeding, type TorrentRecord } from "./model";
@@ -43,7 +43,7 @@ export interface ImportsHost {
 }
 
 export interface AppImportsOptions {
-  api: Pick<AppApi, "imported" | "busy" | "close">;
+  api: Pick<AppApi, "imported" | "busy" | "probe" | "close">;
   host: ImportsHost;
   /** The app's state changed (the node's status). */
   onState?: (s: AppImportsState) => void;
@@ -116,6 +116,11 @@ export class AppImports {
     const batch = waiting.sort((a, b) => (this.asked.get(a.hash) ?? 0) - (this.asked.get(b.hash) ?? 0)).slice(0, Math.max(1, APP_POLL.perRound));
     let next = APP_POLL.intervalMs;
     try {
+      // The first round with nothing to ask still checks the address and the key: a wrong one shows at deploy.
+      if (!batch.length && this.state.kind === "idle") {
+        await this.o.api.probe(signal);
+        this.setState("ok", null);
+      }
       const imported: TorrentRecord[] = [];
       for (const r of batch) {
         if (signal.aborted) return;
