@@ -12,6 +12,8 @@ import { PutioBaseError } from "../lib/core/errors";
 import { isText, t } from "../lib/core/texts";
 import { abortableSleep, backoffDelay } from "../lib/core/sleep";
 import { RpcHttp } from "../lib/transmission/http";
+import { AppApi, appBaseUrl } from "../lib/transmission/app-api";
+import { AppImports, type AppImportsState } from "../lib/transmission/app-imports";
 import { TorrentManager, type CleanupPolicy, type LifecycleEvent } from "../lib/transmission/manager";
 import { FileStore, LayeredStore, PutioConfigStore, stateKey } from "../lib/transmission/store";
 import { downloadsOf, localLedger, releaseTransferWatcher, transferWatcherOf } from "./common/services";
@@ -39,12 +41,17 @@ interface TransmissionDef extends NodeDef {
   subtitles?: boolean;
   /** Their languages ("eng,tur"); empty: the account's. */
   subtitleLanguages?: string;
+  /** Ask the app's own API what it imported, and clean put.io up then (the API key in the credentials). */
+  appCleanup?: boolean;
+  /** The app's address (Sonarr, Radarr). */
+  appUrl?: string;
 }
 
 interface TransmissionCredentials {
   username?: string;
   password?: string;
   archivePassword?: string;
+  appApiKey?: string;
 }
 
 interface TransmissionConfig {
@@ -59,6 +66,7 @@ interface TransmissionConfig {
   extract: { password?: string } | null;
   preferMp4: boolean;
   subtitles: { languages?: string } | null;
+  app: { url: string; apiKey: string } | null;
 }
 
 const T = "putio-transmission";
@@ -79,7 +87,9 @@ const served = new Map<string, string>();
 export = function (RED: NodeAPI): void {
   definePutioNode<TransmissionDef, TransmissionConfig>(RED, {
     type: T,
-    registerOptions: { credentials: { username: { type: "text" }, password: { type: "password" }, archivePassword: { type: "password" } } },
+    registerOptions: {
+      credentials: { username: { type: "text" }, password: { type: "password" }, archivePassword: { type: "password" }, appApiKey: { type: "password" } },
+    },
     config(def, _RED, node) {
       const raw = String(def.path ?? "").trim() || "/transmission/rpc";
       const route = "/" + raw.replace(/^\/+|\/+$/g, "");
@@ -92,6 +102,14 @@ export = function (RED: NodeAPI): void {
       const creds = (node as Node & { credentials?: TransmissionCredentials }).credentials ?? {};
       const requireAuth = def.requireAuth !== false;
       if (requireAuth && (!creds.username || !creds.password)) throw new PutioBaseError(T, t("putio-transmission.errors.noCredentials"));
+      let app: TransmissionConfig["app"] = null;
+      if (def.appCleanup === true) {
+        const url = expandEnv(def.appUrl) ?? "";
+        if (!url) throw new PutioBaseError(T, t("putio-transmission.errors.noAppUrl"));
+        if (!creds.appApiKey) throw new PutioBaseError(T, t("putio-transmission.errors.noAppKey"));
+        appBaseUrl(url);
+        app = { url, apiKey: creds.appApiKey };
+      }
       return {
         route,
         localRoot,
@@ -104,6 +122,7 @@ export = function (RED: NodeAPI): void {
         extract: def.extract === true ? { password: creds.archivePassword || undefined } : null,
         preferMp4: def.preferMp4 === true,
         subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
+        app,
       };
     },
 
@@ -125,6 +144,12 @@ export = function (RED: NodeAPI): void {
       let http: RpcHttp | null = null;
 
       let statusTimer: NodeJS.Timeout | null = null;
+      let imports: AppImports | null = null;
+      const APP_STATUS = {
+        refused: "putio-transmission.status.appRefused",
+        down: "putio-transmission.status.appDown",
+        answer: "putio-transmission.status.appAnswer",
+      } as const;
       const showStatus = () => {
         if (closed() || statusTimer) return;
         // At most one status update per second, however busy the app is.
@@ -137,7 +162,11 @@ export = function (RED: NodeAPI): void {
           const counts = { putio: c.putio, local: c.local, done: c.done, failed: c.failed, last, pending };
           // Clean-ups put.io has not taken yet are shown until they are done.
           const line = text(pending ? "putio-transmission.status.countsPending" : "putio-transmission.status.counts", counts);
-          node.status(c.failed || pending ? STATUS.warn(line) : c.putio + c.local ? STATUS.busy(line) : STATUS.ok(line));
+          const app = imports?.state.kind;
+          // The app refusing the key (or not answering) is said until it answers again: nothing is cleaned meanwhile.
+          if (app === "refused" || app === "down" || app === "answer")
+            node.status((app === "down" ? STATUS.warn : STATUS.error)(shortText(text(APP_STATUS[app]))));
+          else node.status(c.failed || pending ? STATUS.warn(line) : c.putio + c.local ? STATUS.busy(line) : STATUS.ok(line));
         }, 1000);
         statusTimer.unref?.();
       };
@@ -197,6 +226,19 @@ export = function (RED: NodeAPI): void {
         onChange: showStatus,
       });
       http = new RpcHttp({ backend: manager, credentials: config.credentials });
+      // Without a clean-up policy there is nothing to do once the app imported: the app is not asked.
+      if (config.app && config.cleanup !== "keep") {
+        imports = new AppImports({
+          api: new AppApi({ url: config.app.url, apiKey: config.app.apiKey, proxy: account.client.transport.proxy }),
+          host: manager,
+          onState: (s: AppImportsState) => {
+            if (closed()) return;
+            if (s.error) node.warn(text("putio-transmission.errors.app", { message: renderText(RED, s.error.text) }));
+            showStatus();
+          },
+          onError: (err) => !closed() && node.warn(text("putio-transmission.errors.background", { message: redact(err) })),
+        });
+      }
       const rpc = http;
 
       const handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
@@ -215,6 +257,8 @@ export = function (RED: NodeAPI): void {
           try {
             await manager.load();
             showStatus();
+            // The app is asked from the stored state on: a clean-up put.io cannot take yet is kept and retried.
+            imports?.start();
             await ready();
             await manager.follow();
             showStatus();
@@ -233,6 +277,7 @@ export = function (RED: NodeAPI): void {
           if (statusTimer) clearTimeout(statusTimer);
           route.remove();
           if (served.get(config.route) === node.id) served.delete(config.route);
+          await imports?.close();
           await manager.close();
           releaseTransferWatcher(account, watcher);
           node.status({});

@@ -434,6 +434,17 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "proxy.timeout": "no connection through the proxy __proxy__ within __seconds__ s",
   "proxy.bad-answer": "the proxy __proxy__ sent a malformed answer",
   "proxy.closed": "the proxy __proxy__ closed the connection before answering",
+  // The Transmission node asking Sonarr's or Radarr's own API what it imported (lib/transmission/app-api.ts).
+  "app.use": "use the app's API",
+  "app.ask-history": "ask __app__ whether it imported the download",
+  "app.ask-queue": "read the queue of __app__",
+  "app.bad-url": '"__url__" is not the address of an app: give it as http://host:port (with the app\'s URL base, if it has one)',
+  "app.no-key": "no API key is set for __app__: copy it from the app's Settings → General → Security",
+  "app.key-refused": "__app__ refused the API key (HTTP __status__): copy it again from the app's Settings → General → Security",
+  "app.status": "__app__ answered HTTP __status__",
+  "app.timeout": "__app__ did not answer within __seconds__ s",
+  "app.unreachable": "could not reach __app__: __detail__",
+  "app.bad-answer": "__app__ did not answer as Sonarr's or Radarr's v3 API does (__detail__): is it the app's address?",
 
   // Copies between two accounts (lib/copy/).
   "op.copy-between-accounts": "copy __id__ into folder __folder__ of the other account",

@@ -713,7 +713,8 @@ export class TorrentManager implements RpcBackend {
     return this.removed.map((x) => x.id);
   }
 
-  async remove(sel: IdSelector, deleteLocalData: boolean): Promise<void> {
+  /** `reason`: said in the msg when not the app's own removal (app-imports.ts: imported by the app). */
+  async remove(sel: IdSelector, deleteLocalData: boolean, reason?: string): Promise<void> {
     this.assertOpen();
     for (const r of this.selectRecords(sel)) {
       // Gone for the apps at once; the clean-up follows.
@@ -727,6 +728,7 @@ export class TorrentManager implements RpcBackend {
         await job.done;
       }
       const detail: Record<string, unknown> = { putio: "kept", localDeleted: false, deleteLocalData };
+      if (reason) detail.reason = reason;
       // Local first: it needs no put.io.
       try {
         await cleanLocal(this.place, r, deleteLocalData, detail);
