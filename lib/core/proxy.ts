@@ -1,7 +1,8 @@
 /**
  * Which connections go through an HTTP proxy, and the tunnel through one. The one place that
  * decides: the API and upload calls (transport.ts), the realtime socket (socket.ts) and the storage
- * GETs of downloads (download/storage-get.ts) all ask `proxyFor` and open tunnels with `openTunnel`.
+ * GETs of downloads (download/storage-get.ts) and the *arr apps' API (transmission/app-api.ts) all ask `proxyFor`
+ * and open tunnels with `openTunnel` (`proxyConnector` for undici agents).
  *
  * Settings as Node-RED users know them: `http_proxy`, `https_proxy`, `no_proxy` (lower or upper
  * case) by default, or the URL, no-proxy list and credentials of core's `http proxy` config node
@@ -10,6 +11,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { buildConnector } from "undici";
 import { PutioBaseError } from "./errors";
 import { asText, render, t, type Text, type TextOrString } from "./texts";
 
@@ -249,4 +251,27 @@ export function connectVia(
     },
     (err: Error) => callback(err),
   );
+}
+
+/**
+ * An undici connector that follows `settings` for each new connection: direct, or through the proxy
+ * `proxyFor` names for its origin (CONNECT), with `timeoutMs` to connect either way.
+ */
+export function proxyConnector(settings: ProxySettings, timeoutMs: number): buildConnector.connector {
+  const direct = buildConnector({ timeout: timeoutMs });
+  return (opts, callback) => {
+    const secure = opts.protocol === "https:";
+    const port = Number(opts.port) || (secure ? 443 : 80);
+    const host = opts.hostname.replace(/^\[|\]$/g, "");
+    let route;
+    try {
+      route = proxyFor(`${opts.protocol}//${net.isIPv6(host) ? `[${host}]` : host}:${port}`, settings);
+    } catch (err) {
+      return callback(err as Error, null);
+    }
+    if (!route) return direct(opts, callback);
+    connectVia(route, { host, port, secure, servername: opts.servername, alpn: ["http/1.1"] }, { timeoutMs }, (err, socket) =>
+      err ? callback(err, null) : callback(null, socket!),
+    );
+  };
 }

@@ -5,11 +5,10 @@
  * its answer as data) and their answer schemas.
  */
 import { setMaxListeners } from "node:events";
-import { isIPv6 } from "node:net";
-import { Agent, buildConnector, request as undiciRequest, errors as undiciErrors } from "undici";
+import { Agent, request as undiciRequest, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 import { PutioAbortError, PutioBaseError, PutioError, PutioNetworkError, PutioRateLimitError, PutioTimeoutError, redact } from "./errors";
-import { connectVia, proxyFor, proxySettingsFromEnv, ProxyFailure, PutioProxyError, type ProxySettings } from "./proxy";
+import { proxyConnector, proxySettingsFromEnv, ProxyFailure, PutioProxyError, type ProxySettings } from "./proxy";
 import { queueFor, releaseQueue, type RequestQueue } from "./request-queue";
 import { wallClock, type Clock } from "./clock";
 import { INVALID_SCOPE, TRASH_LOCK_TIMEOUT } from "./quirks";
@@ -104,31 +103,11 @@ export class Transport {
     this.onUnauthorized = opts.onUnauthorized;
     this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? 4);
     this.proxy = opts.proxy ?? proxySettingsFromEnv();
-    this.agent = new Agent({ connect: this.connector(), keepAliveTimeout: 30_000, connections: 16 });
+    this.agent = new Agent({ connect: proxyConnector(this.proxy, this.timeouts.connectMs), keepAliveTimeout: 30_000, connections: 16 });
     this.queueKey = `${this.apiUrl}|${this.token ?? ""}`;
     this.queue = queueFor(this.queueKey, this.maxConcurrent, this.clock);
     // Every in-flight call links its signal to this one: many at once is normal, not a leak.
     setMaxListeners(0, this.closing.signal);
-  }
-
-  /** Each new connection: direct, or through the proxy core/proxy.ts names for its origin (CONNECT). */
-  private connector(): buildConnector.connector {
-    const direct = buildConnector({ timeout: this.timeouts.connectMs });
-    return (opts, callback) => {
-      const secure = opts.protocol === "https:";
-      const port = Number(opts.port) || (secure ? 443 : 80);
-      const host = opts.hostname.replace(/^\[|\]$/g, "");
-      let route;
-      try {
-        route = proxyFor(`${opts.protocol}//${isIPv6(host) ? `[${host}]` : host}:${port}`, this.proxy);
-      } catch (err) {
-        return callback(err as Error, null);
-      }
-      if (!route) return direct(opts, callback);
-      connectVia(route, { host, port, secure, servername: opts.servername, alpn: ["http/1.1"] }, { timeoutMs: this.timeouts.connectMs }, (err, socket) =>
-        err ? callback(err, null) : callback(null, socket!),
-      );
-    };
   }
 
   get hasToken(): boolean {

@@ -9,10 +9,9 @@
  * header and nowhere else: no text, error or label carries it (the label is the app's address
  * without user, password or query).
  */
-import { isIPv6 } from "node:net";
-import { Agent, buildConnector, request, type Dispatcher } from "undici";
+import { Agent, request, type Dispatcher } from "undici";
 import { PutioBaseError } from "../core/errors";
-import { connectVia, proxyFor, proxySettingsFromEnv, ProxyFailure, type ProxySettings } from "../core/proxy";
+import { proxyConnector, proxySettingsFromEnv, ProxyFailure, type ProxySettings } from "../core/proxy";
 import { validator } from "../core/schema";
 import { linkSignals } from "../core/signals";
 import { t, type Text } from "../core/texts";
@@ -132,23 +131,7 @@ export class AppApi {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     if (!opts.apiKey) throw new AppApiError(t("app.use"), t("app.no-key", { app: this.label }), "refused");
     const proxy = opts.proxy ?? proxySettingsFromEnv();
-    const direct = buildConnector({ timeout: this.timeoutMs });
-    const connect: buildConnector.connector = (o, callback) => {
-      const secure = o.protocol === "https:";
-      const port = Number(o.port) || (secure ? 443 : 80);
-      const host = o.hostname.replace(/^\[|\]$/g, "");
-      let route;
-      try {
-        route = proxyFor(`${o.protocol}//${isIPv6(host) ? `[${host}]` : host}:${port}`, proxy);
-      } catch (err) {
-        return callback(err as Error, null);
-      }
-      if (!route) return direct(o, callback);
-      connectVia(route, { host, port, secure, servername: o.servername, alpn: ["http/1.1"] }, { timeoutMs: this.timeoutMs }, (err, socket) =>
-        err ? callback(err, null) : callback(null, socket!),
-      );
-    };
-    this.agent = new Agent({ connect, keepAliveTimeout: 10_000, connections: 2 });
+    this.agent = new Agent({ connect: proxyConnector(proxy, this.timeoutMs), keepAliveTimeout: 10_000, connections: 2 });
   }
 
   /** Whether the app's history holds an import of this download (the torrent's hash). */
