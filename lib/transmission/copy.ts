@@ -14,7 +14,9 @@ import type { JobSubtitles } from "../media-jobs/subtitles";
 import type { OwnershipLedger } from "../local/ownership";
 import { errorText, notePlan, noteWritten, planProblem } from "./local-copy";
 import type { LiveProgress, TorrentRecord } from "./model";
+import { applyOwner, ownerWanted, type OwnerSettings } from "./owner";
 import { isWithin, type Placement } from "./placement";
+import { keepNotExtras, leftOut, skipsExtras, type SkipExtras } from "./skip";
 
 export interface CopySettings {
   client: PutioClient;
@@ -25,6 +27,10 @@ export interface CopySettings {
   extract?: { password?: string; keepArchives?: boolean } | null;
   preferMp4?: boolean;
   subtitles?: { languages?: string; ledger?: OwnershipLedger } | null;
+  /** Leave samples and extras on put.io (skip.ts); default: in the apps' category folders. */
+  skipExtras?: SkipExtras;
+  /** Owner and mode of what the copy writes (owner.ts); null: as the process makes them. */
+  owner?: OwnerSettings | null;
 }
 
 export interface CopyHooks {
@@ -56,12 +62,20 @@ export async function copyToDisk(o: CopySettings, r: TorrentRecord, ac: AbortCon
     return n;
   };
   try {
-    await o.place.checkLocalDir(r.localDir);
+    const madeFolders = await o.place.checkLocalDir(r.localDir);
+    let skipped: string[] = [];
     const job: DownloadJob & { signal: AbortSignal } = {
       source: { fileId },
       target: r.localDir,
       ifExists: "skip-identical",
       preferMp4: o.preferMp4 === true,
+      choose: skipsExtras(o.skipExtras, r.category)
+        ? (files) => {
+            const keep = keepNotExtras(files);
+            skipped = leftOut(files, keep);
+            return keep;
+          }
+        : undefined,
       extract: o.extract
         ? {
             ...o.extract,
@@ -77,6 +91,9 @@ export async function copyToDisk(o: CopySettings, r: TorrentRecord, ac: AbortCon
         refused = planProblem(files, o.failArchiveOnly);
         if (refused) return ac.abort(new Error(render(refused)));
         r.fileCount = files.length;
+        // Left on put.io on purpose: never copied, never counted, never in the way of finishing.
+        if (skipped.length) r.skipped = skipped;
+        else delete r.skipped;
         const size = files.reduce((n, f) => n + f.file.size, 0);
         if (size > 0) r.size = size;
         notePlan(r, files);
@@ -98,6 +115,8 @@ export async function copyToDisk(o: CopySettings, r: TorrentRecord, ac: AbortCon
     const { result, subtitles } = await runDownloadJob(o.scheduler, o.client, job, {
       subtitles: o.subtitles ? { languages: o.subtitles.languages || undefined, ledger: o.subtitles.ledger } : null,
     });
+    // The subtitles written are this node's files too (a removal with delete-local-data takes them).
+    for (const p of subtitles?.paths ?? []) notes.push(noteWritten(r, p));
     await Promise.all(notes);
     if (!h.wanted()) return { kind: "stopped" };
     if (result.failed > 0) {
@@ -111,7 +130,14 @@ export async function copyToDisk(o: CopySettings, r: TorrentRecord, ac: AbortCon
     if (problem) return { kind: "failed", text: problem };
     const onDisk = await checkOnDisk(r, result);
     if ("text" in onDisk) return { kind: "failed", text: onDisk.text };
-    return { kind: "done", ...onDisk, detail: subtitles ? { subtitles: subtitleSummary(subtitles) } : undefined };
+    if (ownerWanted(o.owner)) {
+      const refusedOwner = await ownWhatWasMade(r, o.owner, madeFolders);
+      if (refusedOwner) return { kind: "failed", text: refusedOwner };
+    }
+    const detail: Record<string, unknown> = {};
+    if (subtitles) detail.subtitles = subtitleSummary(subtitles);
+    if (r.skipped?.length) detail.skipped = r.skipped;
+    return { kind: "done", ...onDisk, detail: Object.keys(detail).length ? detail : undefined };
   } catch (err) {
     if (refused) return { kind: "failed", text: refused };
     if (ac.signal.aborted || !h.wanted()) return { kind: "stopped" };
@@ -138,6 +164,25 @@ async function checkOnDisk(r: TorrentRecord, result: JobResult): Promise<{ files
     files.push({ name: parts.join("/"), length: f.size });
   }
   return { files, top: tops.size === 1 ? [...tops][0]! : null };
+}
+
+/**
+ * The owner and mode set on what this node made for the torrent: the files it wrote (unchanged
+ * since: same inode), the folders it created for them, and the category folders it created.
+ * The first failure is the text of why (the torrent fails with it; a retry sets them again).
+ */
+async function ownWhatWasMade(r: TorrentRecord, owner: OwnerSettings, madeFolders: string[]): Promise<Text | null> {
+  const local = (name: string) => path.join(r.localDir, ...name.split("/"));
+  for (const w of r.written ?? []) {
+    const problem = await applyOwner(local(w.name), "file", owner, w.ino);
+    if (problem) return problem;
+  }
+  const inside = (r.createdDirs ?? []).map(local).filter((d) => isWithin(r.localDir, d));
+  for (const d of [...inside, ...madeFolders]) {
+    const problem = await applyOwner(d, "dir", owner);
+    if (problem) return problem;
+  }
+  return null;
 }
 
 function subtitleSummary(s: JobSubtitles): Record<string, unknown> {

@@ -70,6 +70,8 @@ export interface TorrentRecord {
   copying?: Array<{ fileId: number; dir: string }>;
   /** put.io's seeding of it, as last seen (stored on each change of state, not of ratio). */
   seeding?: SeedingState;
+  /** put.io paths of the samples and extras left on put.io on purpose (skip.ts): not copied, not counted. */
+  skipped?: string[];
   /** What put.io extracted for it (extract first), so a restarted copy does not extract twice. */
   extracted?: { archives: string[]; partIds: number[]; topIds: number[] };
 }
