@@ -10,17 +10,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { parseId, parseMode } from "../lib/transmission/owner";
-import { nr, withTab, type FlowNode } from "./nr";
-import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { applyOwner, parseId, parseMode } from "../lib/transmission/owner";
+import { nr } from "./nr";
+import { until } from "./support/transmission-rpc";
 import { transmissionFixture } from "./support/transmission-fixture";
-
-const accountNode = require("../nodes/putio-account");
-const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
-
-const USER = "sonarr";
-const PASS = "s3cret-pass";
+import { transmissionFlow } from "./support/transmission-flow";
 const HASH_A = "0123456789abcdef0123456789abcdef01234567";
 const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
 const IS_ROOT = process.getuid?.() === 0;
@@ -59,23 +55,43 @@ describe("putio-transmission owner and mode @nr", function () {
     for (const bad of ["8", "64", "999", "rwx", "17777", "0o644", "6 44"]) assert.equal(parseMode(bad), undefined, bad);
   });
 
+  it("never through a link, never on another file than the one written (its inode), and a file gone is nothing to do", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-own-"));
+    try {
+      const mode = (p: string) => fs.statSync(p).mode & 0o7777;
+      const o = { uid: null, gid: null, fileMode: 0o600, dirMode: 0o700 };
+      const target = path.join(dir, "target");
+      fs.writeFileSync(target, "t");
+      fs.chmodSync(target, 0o644);
+      fs.mkdirSync(path.join(dir, "d"));
+      fs.chmodSync(path.join(dir, "d"), 0o755);
+      fs.symlinkSync(target, path.join(dir, "link"));
+      fs.symlinkSync(path.join(dir, "d"), path.join(dir, "dlink"));
+      assert.equal(await applyOwner(path.join(dir, "link"), "file", o), null);
+      assert.equal(mode(target), 0o644, "not through a link to a file");
+      assert.equal(await applyOwner(path.join(dir, "dlink"), "dir", o), null);
+      assert.equal(mode(path.join(dir, "d")), 0o755, "not through a link to a folder");
+      const ino = fs.statSync(target).ino;
+      assert.equal(await applyOwner(target, "file", o, ino + 1), null);
+      assert.equal(mode(target), 0o644, "another inode: not the file written");
+      assert.equal(await applyOwner(path.join(dir, "gone"), "file", o), null);
+      assert.equal(await applyOwner(target, "file", o, ino), null);
+      assert.equal(mode(target), 0o600);
+      assert.equal(await applyOwner(path.join(dir, "d"), "dir", o), null);
+      assert.equal(mode(path.join(dir, "d")), 0o700);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe("in Node-RED", () => {
     const f = transmissionFixture("putio-tro-");
-    let events: any[];
+    const flow = transmissionFlow(f);
     /** Owner and mode of each torrent's files when the flow heard it was on disk. */
     let seenAtOnDisk: Array<Record<string, { uid: number; gid: number; mode: number }>>;
-
-    async function load(extra: Partial<FlowNode> = {}): Promise<void> {
-      events = [];
+    const load = (extra: Record<string, unknown>) => {
       seenAtOnDisk = [];
-      const flow = withTab([
-        { id: "acc", type: "putio-account", apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, socketUrl: f.emu.socketUrl },
-        { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, wires: [["out"]], ...extra },
-        { id: "out", type: "helper" },
-      ]);
-      await nr.load([accountNode, transmissionNode], flow, { acc: { accessToken: f.emu.token }, trn: { username: USER, password: PASS } });
-      nr.node("out").on("input", (m: any) => {
-        events.push(m);
+      return flow.load(extra, (m) => {
         if (m.topic !== "transmission/on-disk") return;
         const seen: Record<string, { uid: number; gid: number; mode: number }> = {};
         for (const x of m.payload.files) {
@@ -84,20 +100,8 @@ describe("putio-transmission owner and mode @nr", function () {
         }
         seenAtOnDisk.push(seen);
       });
-    }
-    const client = () => new ArrRpcClient(`${f.server.url}/transmission/rpc`, USER, PASS);
-    const magnet = (hex: string, name: string) => `magnet:?xt=urn:btih:${hex}&dn=${encodeURIComponent(name)}`;
-    const get = async (c: ArrRpcClient, hash: string) =>
-      (await c.call("torrent-get", { fields: ["id", "name", "isFinished", "errorString", "status", "error"], ids: [hash] })).torrents[0];
-    async function settled(c: ArrRpcClient, hash: string, name: string, dir: string) {
-      await c.call("torrent-add", { filename: magnet(hash, name), "download-dir": dir });
-      await f.emu.advance(8000);
-      return until(
-        `${name} settled`,
-        () => get(c, hash),
-        (t) => t?.isFinished === true || !!t?.errorString,
-      );
-    }
+    };
+    const settled = flow.settle;
     const stat = (...p: string[]) => {
       const st = fs.statSync(path.join(f.work, ...p));
       return { uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 };
@@ -118,8 +122,7 @@ describe("putio-transmission owner and mode @nr", function () {
       fs.chmodSync(path.join(f.work, "tv", "Show"), 0o755);
       fs.writeFileSync(path.join(f.work, "tv", "Show", "mine.txt"), "mine", { mode: 0o644 });
       await load({ uid: String(uid), gid: String(gid), fileMode: "640", dirMode: "0750" });
-      const c = client();
-      await untilReady(c);
+      const c = await flow.client();
       const a = await settled(c, HASH_A, "Show", `${f.work}/tv`);
       assert.equal(a.errorString, "");
       const b = await settled(c, HASH_B, "Film", `${f.work}/movies`);
@@ -158,15 +161,14 @@ describe("putio-transmission owner and mode @nr", function () {
       fs.chmodSync(path.join(f.work, "tv"), 0o755);
       // uid 0: only root may give a file to root.
       await load({ uid: "0", fileMode: "640" });
-      const c = client();
-      await untilReady(c);
+      const c = await flow.client();
       const a = await settled(c, HASH_A, "Show", `${f.work}/tv`);
       assert.equal(a.isFinished, false);
       assert.equal(a.error, 3);
       assert.match(a.errorString, /could not give ".*S01E02\.mkv" to uid 0, mode 640: not permitted \(Node-RED does not run as root/);
       const failed = await until(
         "failed msg",
-        () => events.find((e) => e.topic === "transmission/failed"),
+        () => flow.events.find((e) => e.topic === "transmission/failed"),
         (e) => !!e,
       );
       assert.match(failed.payload.error, /not permitted/);
@@ -176,8 +178,7 @@ describe("putio-transmission owner and mode @nr", function () {
       // Modes alone need no root.
       await nr.helper.unload();
       await load({ path: "/modes/rpc", fileMode: "600", dirMode: "700" });
-      const c2 = new ArrRpcClient(`${f.server.url}/modes/rpc`, USER, PASS);
-      await untilReady(c2);
+      const c2 = await flow.client("/modes/rpc");
       const b = await settled(c2, HASH_B, "Film", `${f.work}/movies`);
       assert.equal(b.errorString, "");
       const me = { uid: process.getuid!(), gid: process.getgid!() };

@@ -11,16 +11,12 @@ import * as path from "node:path";
 import fc from "fast-check";
 import type { PlanCandidate } from "../lib/download/job";
 import { EXTRAS_FOLDERS, keepNotExtras, skipsExtras } from "../lib/transmission/skip";
-import { nr, withTab, type FlowNode } from "./nr";
-import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { nr } from "./nr";
+import { until } from "./support/transmission-rpc";
 import { transmissionFixture } from "./support/transmission-fixture";
-
-const accountNode = require("../nodes/putio-account");
-const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
+import { transmissionFlow } from "./support/transmission-flow";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
-const USER = "sonarr";
-const PASS = "s3cret-pass";
 const HASH_A = "0123456789abcdef0123456789abcdef01234567";
 const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
 
@@ -146,32 +142,9 @@ describe("putio-transmission samples and extras @nr", function () {
 
   describe("in Node-RED", () => {
     const f = transmissionFixture("putio-trs-");
-    let events: any[];
-
-    async function load(extra: Partial<FlowNode> = {}): Promise<void> {
-      events = [];
-      const flow = withTab([
-        { id: "acc", type: "putio-account", apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, socketUrl: f.emu.socketUrl },
-        { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, wires: [["out"]], ...extra },
-        { id: "out", type: "helper" },
-      ]);
-      await nr.load([accountNode, transmissionNode], flow, { acc: { accessToken: f.emu.token }, trn: { username: USER, password: PASS } });
-      nr.node("out").on("input", (m: any) => events.push(m));
-    }
-    const client = () => new ArrRpcClient(`${f.server.url}/transmission/rpc`, USER, PASS);
-    const magnet = (hex: string, name: string) => `magnet:?xt=urn:btih:${hex}&dn=${encodeURIComponent(name)}`;
+    const flow = transmissionFlow(f);
     const FIELDS = ["id", "name", "isFinished", "errorString", "status", "totalSize", "leftUntilDone", "files", "fileCount"];
-    const get = async (c: ArrRpcClient, hash: string) => (await c.call("torrent-get", { fields: FIELDS, ids: [hash] })).torrents[0];
-
-    async function finished(c: ArrRpcClient, hash: string, name: string, dir: string) {
-      await c.call("torrent-add", { filename: magnet(hash, name), "download-dir": dir });
-      await f.emu.advance(8000);
-      return until(
-        `${name} on disk`,
-        () => get(c, hash),
-        (t) => t?.isFinished === true || !!t?.errorString,
-      );
-    }
+    const finished = (c: Parameters<typeof flow.settle>[0], hash: string, name: string, dir: string) => flow.settle(c, hash, name, dir, FIELDS);
 
     const MAIN = Buffer.alloc(64 * 1024, 7);
     const release = () => [
@@ -184,9 +157,8 @@ describe("putio-transmission samples and extras @nr", function () {
 
     it("a category torrent lands without its samples and extras, finishes with only what was copied, lists them, and its removal leaves nothing of it on put.io or on disk", async () => {
       f.emu.knobs.transferContents["Movie.2019.1080p"] = release();
-      await load();
-      const c = client();
-      await untilReady(c);
+      await flow.load();
+      const c = await flow.client();
       const t = await finished(c, HASH_A, "Movie.2019.1080p", `${f.work}/movies`);
       assert.equal(t.errorString, "");
       assert.equal(t.isFinished, true);
@@ -196,7 +168,7 @@ describe("putio-transmission samples and extras @nr", function () {
       assert.ok(fs.readFileSync(path.join(dir, "Movie.2019.1080p.mkv")).equals(MAIN));
       assert.deepEqual(t.files.map((x: any) => x.name).sort(), ["Movie.2019.1080p/Movie.2019.1080p.en.srt", "Movie.2019.1080p/Movie.2019.1080p.mkv"]);
       assert.equal(t.fileCount, 2, "skipped files do not count");
-      const onDisk = events.find((e) => e.topic === "transmission/on-disk");
+      const onDisk = flow.events.find((e) => e.topic === "transmission/on-disk");
       assert.deepEqual([...onDisk.payload.skipped].sort(), [
         "Movie.2019.1080p/Extras/Making.Of.mkv",
         "Movie.2019.1080p/Sample/movie.2019.1080p-sample.mkv",
@@ -215,7 +187,7 @@ describe("putio-transmission samples and extras @nr", function () {
       await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": true });
       const removed = await until(
         "removed",
-        () => events.find((e) => e.topic === "transmission/removed"),
+        () => flow.events.find((e) => e.topic === "transmission/removed"),
         (e) => !!e,
       );
       assert.equal(removed.payload.putio, "trashed");
@@ -230,27 +202,24 @@ describe("putio-transmission samples and extras @nr", function () {
         { name: "Other.2020.mkv", data: MAIN },
         { name: "other.nfo", data: Buffer.from("n") },
       ];
-      await load();
-      const c = client();
-      await untilReady(c);
+      await flow.load();
+      const c = await flow.client();
       const t = await finished(c, HASH_A, "Movie.2019.1080p", f.work);
       assert.equal(t.errorString, "");
       assert.equal(tree(path.join(f.work, "Movie.2019.1080p")).length, 5, "all five files");
-      assert.equal(events.find((e) => e.topic === "transmission/on-disk").payload.skipped, undefined);
+      assert.equal(flow.events.find((e) => e.topic === "transmission/on-disk").payload.skipped, undefined);
 
       await nr.helper.unload();
       fs.rmSync(path.join(f.work, "Movie.2019.1080p"), { recursive: true });
-      await load({ path: "/other/rpc", skipExtras: "none" });
-      const c2 = new ArrRpcClient(`${f.server.url}/other/rpc`, USER, PASS);
-      await untilReady(c2);
+      await flow.load({ path: "/other/rpc", skipExtras: "none" });
+      const c2 = await flow.client("/other/rpc");
       const t2 = await finished(c2, HASH_B, "Other.2020", `${f.work}/movies`);
       assert.equal(t2.errorString, "");
       assert.deepEqual(tree(path.join(f.work, "movies", "Other.2020")), ["Other.2020.mkv", "other.nfo"]);
 
       await nr.helper.unload();
-      await load({ path: "/third/rpc", skipExtras: "all" });
-      const c3 = new ArrRpcClient(`${f.server.url}/third/rpc`, USER, PASS);
-      await untilReady(c3);
+      await flow.load({ path: "/third/rpc", skipExtras: "all" });
+      const c3 = await flow.client("/third/rpc");
       const hashC = "fedcba9876543210fedcba9876543210fedcba98";
       f.emu.knobs.transferContents["Third.2021"] = [
         { name: "Third.2021.mkv", data: MAIN },
@@ -270,9 +239,8 @@ describe("putio-transmission samples and extras @nr", function () {
         { name: "Extras/readme.txt", data: Buffer.from("r") },
         { name: "notes.nfo", data: Buffer.from("n") },
       ];
-      await load();
-      const c = client();
-      await untilReady(c);
+      await flow.load();
+      const c = await flow.client();
       const t = await finished(c, HASH_A, "Sample.Movie.2019", `${f.work}/movies`);
       assert.equal(t.errorString, "");
       assert.equal(t.name, "Sample.Movie.2019");
