@@ -115,13 +115,16 @@ describe("putio-transmission owner and mode @nr", function () {
         { name: "S01E02.mkv", data: Buffer.from("episode two") },
         { name: "Subs/S01E02.en.srt", data: Buffer.from("1\n00:00:01,000 --> 00:00:02,000\nhi\n") },
       ];
-      f.emu.knobs.transferContents["Film"] = [{ name: "Film.mkv", data: Buffer.from("the film") }];
+      f.emu.knobs.transferContents["Film"] = [
+        { name: "Film.mkv", data: Buffer.from("the film") },
+        { name: "Film.en.srt", data: Buffer.from("1\n00:00:01,000 --> 00:00:02,000\nhello\n") },
+      ];
       // The user's category folder and a folder of the torrent's name in it, with a file of the user's.
       fs.mkdirSync(path.join(f.work, "tv", "Show"), { recursive: true, mode: 0o755 });
       fs.chmodSync(path.join(f.work, "tv"), 0o755);
       fs.chmodSync(path.join(f.work, "tv", "Show"), 0o755);
       fs.writeFileSync(path.join(f.work, "tv", "Show", "mine.txt"), "mine", { mode: 0o644 });
-      await load({ uid: String(uid), gid: String(gid), fileMode: "640", dirMode: "0750" });
+      await load({ uid: String(uid), gid: String(gid), fileMode: "640", dirMode: "0750", subtitles: true, subtitleLanguages: "eng" });
       const c = await flow.client();
       const a = await settled(c, HASH_A, "Show", `${f.work}/tv`);
       assert.equal(a.errorString, "");
@@ -136,6 +139,7 @@ describe("putio-transmission owner and mode @nr", function () {
       assert.deepEqual(stat("movies"), dir, "a category folder the node created");
       assert.deepEqual(stat("movies", "Film"), dir);
       assert.deepEqual(stat("movies", "Film", "Film.mkv"), file);
+      assert.deepEqual(stat("movies", "Film", "Film.eng.srt"), file, "a subtitle the node wrote beside the video");
       // The user's folders and file are as they were.
       assert.deepEqual(stat("tv"), { uid: 0, gid: 0, mode: 0o755 });
       assert.deepEqual(stat("tv", "Show"), { uid: 0, gid: 0, mode: 0o755 });
@@ -144,6 +148,14 @@ describe("putio-transmission owner and mode @nr", function () {
       // Set before the flow (and the app) heard of it.
       assert.equal(seenAtOnDisk.length, 2);
       for (const seen of seenAtOnDisk) for (const [name, s] of Object.entries(seen)) assert.deepEqual(s, file, name);
+      // The subtitle is the node's file too: a removal with the data takes it, and the folder with it.
+      await c.call("torrent-remove", { ids: [HASH_B], "delete-local-data": true });
+      await until(
+        "removed",
+        () => flow.events.find((e) => e.topic === "transmission/removed"),
+        (e) => !!e,
+      );
+      assert.equal(fs.existsSync(path.join(f.work, "movies", "Film")), false);
     });
 
     it("[non-root] a chown not permitted fails the torrent with a clear errorString and msg, Node-RED keeps serving; modes alone work", async function () {
