@@ -36,6 +36,7 @@ import { isWithin, Placement, posixDir, type Place } from "./placement";
 import { freeSpace, keepSessionValues, sessionArguments } from "./session";
 import { cleanLocal, errorText, notePlan, noteWritten, planProblem } from "./local-copy";
 import { CleanupQueue, putioCleanup } from "./cleanup";
+import { statusList } from "./status";
 import type { LifecycleType, ManagerOptions, PendingCleanup, PersistedState } from "./types";
 
 export * from "./types";
@@ -443,6 +444,8 @@ export class TorrentManager implements RpcBackend {
 
   private startLocal(r: TorrentRecord): void {
     if (this.closed || this.jobs.has(r.id) || r.fileId === null) return;
+    // The first copy follows putio-done; a copy started again (restart, torrent-start, torrent-verify) says so.
+    if (r.phase !== "putio") this.emit("copying", r);
     const fileId = r.fileId;
     r.phase = "local";
     r.error = null;
@@ -751,6 +754,11 @@ export class TorrentManager implements RpcBackend {
   /** Clean-ups put.io has not taken yet (the node's status). */
   pendingCleanups(): ReadonlyArray<Readonly<PendingCleanup>> {
     return this.cleanups.items;
+  }
+
+  /** The torrents and pending clean-ups as the editor's sidebar shows them (status.ts; read-only). */
+  statusList(max?: number): ReturnType<typeof statusList> {
+    return statusList(this.records.values(), this.live, this.cleanups.items, { localRoot: this.localRoot, max });
   }
 
   /** Tries every pending clean-up once now. */
