@@ -161,8 +161,11 @@ function hideIn(text: Text | string | null, hide: (s: string) => string): Text |
   return typeof text === "string" ? hide(text) : mapStrings(text, hide);
 }
 
-/** An absolute path in a text, POSIX or Windows, up to a quote, a space before a word, or the end. */
-const ABSOLUTE = /(^|[\s"'`(=:,])((?:[A-Za-z]:)?[\\/][^\s"'`()<>|]*[\\/][^\s"'`()<>|]*)/g;
+/**
+ * An absolute path in a text, POSIX or Windows (two segments at least), up to a space, a quote or
+ * the end: a separator that does not follow a name character (`tv/x.mkv` is relative, kept).
+ */
+const ABSOLUTE = /(?<![\w.~-])(?:[A-Za-z]:)?[\\/][^\s"'`()<>|]*[\\/][^\s"'`()<>|]*/g;
 
 /**
  * The text with the download folder cut out (`<root>/tv/x.mkv` → `tv/x.mkv`) and any other absolute
@@ -173,11 +176,11 @@ export function hideLocalPaths(text: string, localRoot: string): string {
   let out = text;
   const root = path.resolve(localRoot);
   if (root !== path.parse(root).root) {
-    for (const r of new Set([root + path.sep, root + "/"])) out = out.split(r).join("");
-    out = out.split(root).join(".");
+    // Until none is left: taking one out may join two halves of another.
+    while (out.includes(root)) {
+      for (const r of new Set([root + path.sep, root + "/"])) out = out.split(r).join("");
+      out = out.split(root).join(".");
+    }
   }
-  return out.replace(ABSOLUTE, (_m, before: string, p: string) => {
-    const last = p.split(/[\\/]/).filter(Boolean).pop() ?? "";
-    return `${before}…/${last}`;
-  });
+  return out.replace(ABSOLUTE, (p) => `…/${p.split(/[\\/]/).filter(Boolean).pop() ?? ""}`);
 }
