@@ -36,10 +36,10 @@ describe("putio-transmission in the editor's put.io tab @nr", function () {
   const f = transmissionFixture("putio-trsb-");
   let events: any[];
   /** Every publish on putio/sidebar/*, in order, as sent (JSON) and as read back. */
-  let published: Array<{ json: string; data: SidebarState }>;
+  let published: Array<{ json: string; data: SidebarState; at: number }>;
   let RED: any;
   const onComms = (e: { topic: string; data: unknown; retain: boolean }) => {
-    if (e.topic.startsWith("putio/sidebar/")) published.push({ json: JSON.stringify(e.data), data: JSON.parse(JSON.stringify(e.data)) });
+    if (e.topic.startsWith("putio/sidebar/")) published.push({ json: JSON.stringify(e.data), data: JSON.parse(JSON.stringify(e.data)), at: Date.now() });
   };
   const captureRed = (red: any) => {
     RED = red;
@@ -223,6 +223,13 @@ describe("putio-transmission in the editor's put.io tab @nr", function () {
     const onDisk = await showing("the hostile torrent done", evilId, (t) => t.phase === "finished" || t.phase === "failed");
     assert.ok(onDisk.name.length <= 300 && (onDisk.error?.length ?? 0) <= 300, JSON.stringify(onDisk).slice(0, 200));
     for (const p of published) assert.ok(p.json.length < 50_000, `a publish stays small: ${p.json.length}`);
+    // Nothing moves any more: the section is read every second, but nothing is published again.
+    const count = published.length;
+    await new Promise((r) => setTimeout(r, 3500));
+    assert.equal(published.length, count, "published only on a change");
+    // And never twice within a second (a busy machine only spaces them more).
+    for (let i = 1; i < published.length; i++)
+      assert.ok(published[i]!.at - published[i - 1]!.at >= 950, `publish ${i} came ${published[i]!.at - published[i - 1]!.at} ms after the one before`);
     assertNothingSecret();
   });
 });
