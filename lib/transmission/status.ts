@@ -52,7 +52,7 @@ export interface TorrentStatus {
   localBytes: number;
   size: number;
   /** Bytes per second of what runs now (put.io's download, or the local copy); 0 otherwise. */
-  speed: number;
+  bytesPerSecond: number;
   /** Seconds left of what runs now; null when unknown. */
   eta: number | null;
   seeding: TorrentSeedStatus | null;
@@ -112,7 +112,7 @@ function torrentStatus(r: TorrentRecord, live: LiveProgress | undefined, hide: (
     putioPercent: r.phase === "putio" ? num(live?.putioPercent, 0, 100) : r.fileId !== null ? 100 : num(live?.putioPercent, 0, 100),
     localBytes,
     size,
-    speed,
+    bytesPerSecond: speed,
     eta,
     seeding: s
       ? {
@@ -141,7 +141,7 @@ function cleanupStatus(c: Readonly<PendingCleanup>, hide: (s: string) => string)
     putioPercent: r.fileId !== null ? 100 : 0,
     localBytes: 0,
     size: num(r.size),
-    speed: 0,
+    bytesPerSecond: 0,
     eta: null,
     seeding: null,
     error: c.error === null ? null : hide(c.error),

@@ -12,7 +12,7 @@ import { redact } from "../../lib/core/errors";
 import { hideStorageUrls } from "../../lib/copy/redact";
 import type { Transfer } from "../../lib/domains/transfers";
 import { DownloadScheduler, type DownloadSighting } from "../../lib/download/scheduler";
-import type { TorrentCleanupStatus, TorrentPhase, TorrentSeedStatus, TorrentStatus } from "../../lib/transmission/status";
+import type { TorrentStatus } from "../../lib/transmission/status";
 import { TransferWatcher, type TransferSighting } from "../../lib/watch/watcher";
 import type { AccountNode, AccountState } from "./account";
 import { renderText } from "./errors";
@@ -56,24 +56,8 @@ export interface SidebarError {
   text: string;
 }
 
-export interface SidebarTorrent {
-  id: number;
-  name: string;
-  category: string;
-  phase: TorrentPhase;
-  /** 0–100 on put.io. */
-  putioPercent: number;
-  /** The local copy: bytes on disk of size. */
-  localBytes: number;
-  size: number;
-  bytesPerSecond: number;
-  eta: number | null;
-  seeding: TorrentSeedStatus | null;
-  /** Why it failed, or why put.io has not taken a removal's clean-up yet, in the runtime's language. */
-  error: string | null;
-  /** A removal's clean-up put.io has not done yet: what is left. */
-  cleanup: TorrentCleanupStatus | null;
-}
+/** A torrent as lib/transmission/status.ts sees it, its error text rendered in the runtime's language. */
+export type SidebarTorrent = Omit<TorrentStatus, "error" | "at"> & { error: string | null };
 
 /** One Transmission node's torrents. */
 export interface SidebarTransmission {
@@ -186,7 +170,7 @@ export class SidebarPublisher {
     this.torrentSources.set(node.id, entry);
     if (!this.torrentTick) {
       this.torrentTick = setInterval(() => {
-        if (JSON.stringify(this.torrentSections()) !== this.torrentsJson) this.changed();
+        if ((JSON.stringify(this.torrentSections()) ?? "") !== this.torrentsJson) this.changed();
       }, PUBLISH_MS);
       this.torrentTick.unref?.();
     }
@@ -213,7 +197,6 @@ export class SidebarPublisher {
       errors: [...this.errors],
     };
     const sections = this.torrentSections();
-    this.torrentsJson = JSON.stringify(sections);
     if (sections) state.transmission = sections;
     return state;
   }
@@ -250,7 +233,7 @@ export class SidebarPublisher {
       putioPercent: x.putioPercent,
       localBytes: x.localBytes,
       size: x.size,
-      bytesPerSecond: x.speed,
+      bytesPerSecond: x.bytesPerSecond,
       eta: x.eta,
       seeding: x.seeding ? { ...x.seeding } : null,
       error: error === null ? null : cut(this.clean(error)),
@@ -359,7 +342,9 @@ export class SidebarPublisher {
       this.timer = null;
       if (this.closed) return;
       this.lastAt = Date.now();
-      this.RED.comms.publish(this.topic, this.snapshot(), true);
+      const state = this.snapshot();
+      this.torrentsJson = JSON.stringify(state.transmission) ?? "";
+      this.RED.comms.publish(this.topic, state, true);
     }, wait);
     this.timer.unref?.();
   }
