@@ -51,7 +51,7 @@ describe("lib/transmission/status: the sidebar's view of a node's torrents", () 
       attempts: 3,
       error: "EACCES: permission denied, open '/var/lib/other/state.json'",
     };
-    const { total, torrents } = statusList([failed, done, copying], live, [cleanup], { localRoot: ROOT, max: 3 });
+    const { total, torrents } = statusList([failed, done, copying], (id) => live.get(id), [cleanup], { localRoot: ROOT, max: 3 });
     assert.equal(total, 4);
     assert.deepEqual(
       torrents.map((x) => [x.id, x.phase]),

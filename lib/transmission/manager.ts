@@ -758,7 +758,7 @@ export class TorrentManager implements RpcBackend {
 
   /** The torrents and pending clean-ups as the editor's sidebar shows them (status.ts; read-only). */
   statusList(max?: number): ReturnType<typeof statusList> {
-    return statusList(this.records.values(), this.live, this.cleanups.items, { localRoot: this.localRoot, max });
+    return statusList(this.records.values(), (id) => this.live.get(id), this.cleanups.items, { localRoot: this.localRoot, max });
   }
 
   /** Tries every pending clean-up once now. */

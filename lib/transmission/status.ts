@@ -73,13 +73,13 @@ export interface StatusListOptions {
 /** The torrents of one node, running first, then the most recent; `total` counts all of them. */
 export function statusList(
   records: Iterable<TorrentRecord>,
-  live: ReadonlyMap<number, LiveProgress>,
+  liveOf: (id: number) => LiveProgress | undefined,
   cleanups: ReadonlyArray<Readonly<PendingCleanup>>,
   opts: StatusListOptions,
 ): { total: number; torrents: TorrentStatus[] } {
   const hide = (s: string) => hideLocalPaths(s, opts.localRoot);
   const all: TorrentStatus[] = [];
-  for (const r of records) all.push(torrentStatus(r, live.get(r.id), hide));
+  for (const r of records) all.push(torrentStatus(r, liveOf(r.id), hide));
   for (const c of cleanups) all.push(cleanupStatus(c, hide));
   all.sort((a, b) => Number(running(b)) - Number(running(a)) || b.at - a.at || b.id - a.id);
   return { total: all.length, torrents: all.slice(0, Math.max(0, opts.max ?? 20)) };
