@@ -14,6 +14,8 @@ import { abortableSleep, backoffDelay } from "../lib/core/sleep";
 import { RpcHttp } from "../lib/transmission/http";
 import { TorrentManager, type CleanupPolicy, type LifecycleEvent } from "../lib/transmission/manager";
 import { FileStore, LayeredStore, PutioConfigStore, stateKey } from "../lib/transmission/store";
+import { ownerWanted, parseId, parseMode, type OwnerSettings } from "../lib/transmission/owner";
+import { SKIP_EXTRAS, type SkipExtras } from "../lib/transmission/skip";
 import { downloadsOf, localLedger, releaseTransferWatcher, transferWatcherOf } from "./common/services";
 import { expandEnv } from "./common/account";
 import { renderText, toError } from "./common/errors";
@@ -40,6 +42,13 @@ interface TransmissionDef extends NodeDef {
   subtitles?: boolean;
   /** Their languages ("eng,tur"); empty: the account's. */
   subtitleLanguages?: string;
+  /** Leave samples and extras on put.io: "categories" (default), "all", "none". */
+  skipExtras?: SkipExtras;
+  /** Owner and mode of what lands on disk; empty: as the process makes them. */
+  uid?: string;
+  gid?: string;
+  fileMode?: string;
+  dirMode?: string;
 }
 
 interface TransmissionCredentials {
@@ -60,6 +69,8 @@ interface TransmissionConfig {
   extract: { password?: string } | null;
   preferMp4: boolean;
   subtitles: { languages?: string } | null;
+  skipExtras: SkipExtras;
+  owner: OwnerSettings | null;
 }
 
 const T = "putio-transmission";
@@ -92,6 +103,15 @@ export = function (RED: NodeAPI): void {
       const localRoot = path.resolve(settings.fileWorkingDirectory || process.cwd(), dir);
       const creds = (node as Node & { credentials?: TransmissionCredentials }).credentials ?? {};
       const requireAuth = def.requireAuth !== false;
+      const uid = parseId(def.uid);
+      const gid = parseId(def.gid);
+      if (uid === undefined || gid === undefined)
+        throw new PutioBaseError(T, t("putio-transmission.errors.badOwner", { uid: String(def.uid ?? ""), gid: String(def.gid ?? "") }));
+      const fileMode = parseMode(def.fileMode);
+      const dirMode = parseMode(def.dirMode);
+      if (fileMode === undefined || dirMode === undefined)
+        throw new PutioBaseError(T, t("putio-transmission.errors.badMode", { mode: String(fileMode === undefined ? def.fileMode : def.dirMode) }));
+      const owner: OwnerSettings = { uid, gid, fileMode, dirMode };
       if (requireAuth && (!creds.username || !creds.password)) throw new PutioBaseError(T, t("putio-transmission.errors.noCredentials"));
       return {
         route,
@@ -105,6 +125,8 @@ export = function (RED: NodeAPI): void {
         extract: def.extract === true ? { password: creds.archivePassword || undefined } : null,
         preferMp4: def.preferMp4 === true,
         subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
+        skipExtras: SKIP_EXTRAS.includes(def.skipExtras as SkipExtras) ? (def.skipExtras as SkipExtras) : "categories",
+        owner: ownerWanted(owner) ? owner : null,
       };
     },
 
@@ -194,6 +216,8 @@ export = function (RED: NodeAPI): void {
         extract: config.extract,
         preferMp4: config.preferMp4,
         subtitles: config.subtitles ? { ...config.subtitles, ledger: localLedger(RED) } : null,
+        skipExtras: config.skipExtras,
+        owner: config.owner,
         sessionId: () => http?.sessionId ?? "",
         onEvent: send,
         onError: (err) => !closed() && node.warn(text("putio-transmission.errors.background", { message: redact(err) })),

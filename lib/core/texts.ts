@@ -482,4 +482,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "transmission.outside-folder": '"__path__" is outside the download folder',
   "transmission.link-outside": '__attempted__: "__path__" leads outside the download folder (a link): nothing is written or deleted there',
   "transmission.cleanup-slow": "put.io did not answer in time: the clean-up goes on in the background",
+  "transmission.owner-not-permitted":
+    'could not give "__path__" to __owner__: not permitted (Node-RED does not run as root: leave uid and gid empty, or run Node-RED as root or with CAP_CHOWN)',
+  "transmission.owner-failed": 'could not set the owner or mode of "__path__" (__owner__): __error__',
 });

@@ -60,11 +60,25 @@ export interface ExtractionDone {
   topIds: number[];
 }
 
+/** A listed file offered to DownloadJob.choose. */
+export interface PlanCandidate {
+  file: RemoteFile;
+  putioPath: string;
+  /** The folders between the job's source and the file (the source's own name not among them). */
+  within: string[];
+}
+
 export interface DownloadJob {
   source: DownloadSource;
   /** Absolute local folder; created when missing. */
   target: string;
   filter?: FileFilter | null;
+  /**
+   * Chooses among the listed files as a whole (after `filter`, before any write): `keep[i]` false
+   * leaves file i out of the job (not downloaded, not in the result, never deleted). For rules
+   * that compare files, as "skip the samples beside the main video".
+   */
+  choose?: (files: ReadonlyArray<PlanCandidate>) => ReadonlyArray<boolean>;
   ifExists?: CollisionPolicy;
   /** Delete the downloaded put.io files once every file of the job is verified. */
   deleteAfter?: { skipTrash?: boolean } | null;

@@ -52,7 +52,7 @@ export async function planJob(client: PutioClient, job: DownloadJob, now: number
   }
   const extracted = job.extract && !job.dryRun ? await extractFirst(client, job.extract, root, signal) : null;
   const skip = new Set(extracted && !job.extract?.keepArchives ? extracted.partIds : []);
-  const planned: PlannedFile[] = [];
+  let planned: PlannedFile[] = [];
   /** Every file under `folderId`; `above` are the folders from the job's source down to it. */
   const walkInto = async (folderId: number, above: RemoteEntry[]) => {
     // Names are cleaned for the local disk by planLocalNames, so put.io's names are taken as they are.
@@ -82,6 +82,12 @@ export async function planJob(client: PutioClient, job: DownloadJob, now: number
     // The folder itself becomes a folder under the target (root = the target itself).
     await walkInto(root.id, root.id === 0 ? [] : [{ id: root.id, name: root.name }]);
     source = { id: root.id, name: root.name, isFolder: true };
+  }
+  if (job.choose) {
+    // The source folder's own name is no folder "within" it (a release named "Sample.Movie" is no sample).
+    const depth = root.file_type === "FOLDER" && root.id !== 0 ? 1 : 0;
+    const keepIt = job.choose(planned.map((p) => ({ file: p.file, putioPath: p.putioPath, within: p.folders.slice(depth).map((d) => d.name) })));
+    planned = planned.filter((_, i) => keepIt[i] !== false);
   }
   if (extracted && !planned.some((p) => !skip.has(p.file.id) && !extracted.partIds.includes(p.file.id))) {
     // Only archive volumes (or nothing) left: a job that wrote nothing new must not look done.

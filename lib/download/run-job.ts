@@ -30,7 +30,7 @@ export interface JobOutcome {
  * (its files are still wanted); a failure of the extras fails the job with nothing deleted.
  */
 export async function runDownloadJob(
-  scheduler: DownloadScheduler,
+  scheduler: Pick<DownloadScheduler, "run">,
   client: PutioClient,
   job: DownloadJob & { signal: AbortSignal },
   extras: JobExtras = {},

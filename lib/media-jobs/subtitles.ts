@@ -261,6 +261,8 @@ export const VIDEO_NAME = /\.(mkv|mp4|m4v|avi|mov|wmv|mpg|mpeg|ts|m2ts|webm|flv)
 
 export interface JobSubtitles {
   written: number;
+  /** The files written (what the job's owner of the copy may need to know, e.g. to remove them again). */
+  paths: string[];
   identical: number;
   missing: number;
   failed: Array<{ name: string; language: string; error: Error }>;
@@ -275,11 +277,12 @@ export async function writeJobSubtitles(
   files: Array<{ fileId: number; name: string; path: string }>,
   opts: SubtitleOptions = {},
 ): Promise<JobSubtitles> {
-  const sum: JobSubtitles = { written: 0, identical: 0, missing: 0, failed: [] };
+  const sum: JobSubtitles = { written: 0, paths: [], identical: 0, missing: 0, failed: [] };
   for (const f of files) {
     if (!VIDEO_NAME.test(f.name)) continue;
     const r = await writeSubtitles(client, { id: f.fileId, name: f.name }, f.path, opts);
     sum.written += r.written;
+    for (const o of r.outcomes) if (o.status === "written" && o.path) sum.paths.push(o.path);
     sum.identical += r.identical;
     sum.missing += r.missing.length;
     for (const x of r.failed) sum.failed.push({ name: f.name, language: x.language, error: x.error });

@@ -7,7 +7,8 @@
 import type { PutioClient } from "../client";
 import { PutioError } from "../core/errors";
 import { render, t, type Text } from "../core/texts";
-import { errorText } from "./local-copy";
+import { cleanLocal, errorText } from "./local-copy";
+import type { Placement } from "./placement";
 import type { TorrentRecord } from "./model";
 import type { CleanupPolicy, PendingCleanup } from "./types";
 
@@ -30,6 +31,34 @@ export function putioCleanup(r: TorrentRecord, policy: CleanupPolicy, now: numbe
     c.cancelTransferId = r.transferId;
   } else return null;
   return c;
+}
+
+/**
+ * A removed torrent's clean-ups: the local one first (it needs no put.io), then put.io's, kept in
+ * `queue` and retried when put.io does not take it at once. What happened, for the removed msg.
+ */
+export async function cleanUpRemoved(
+  r: TorrentRecord,
+  deleteLocalData: boolean,
+  o: { place: Placement; policy: CleanupPolicy; queue: CleanupQueue; now: number; report: (err: unknown) => void },
+): Promise<Record<string, unknown>> {
+  const detail: Record<string, unknown> = { putio: "kept", localDeleted: false, deleteLocalData };
+  try {
+    await cleanLocal(o.place, r, deleteLocalData, detail);
+  } catch (err) {
+    detail.error = errorText(err);
+    o.report(err);
+  }
+  const c = putioCleanup(r, o.policy, o.now);
+  if (c) {
+    detail.putio = c.cancelTransferId !== null && !c.fileIds.length ? "cancelled" : c.skipTrash ? "deleted" : "trashed";
+    const pending = await o.queue.start(c);
+    if (pending) {
+      detail.putio = "pending";
+      detail.pendingError = pending;
+    }
+  }
+  return detail;
 }
 
 export interface CleanupHooks {

@@ -70,8 +70,78 @@ export interface TorrentRecord {
   copying?: Array<{ fileId: number; dir: string }>;
   /** put.io's seeding of it, as last seen (stored on each change of state, not of ratio). */
   seeding?: SeedingState;
+  /** put.io paths of the samples and extras left on put.io on purpose (skip.ts): not copied, not counted. */
+  skipped?: string[];
   /** What put.io extracted for it (extract first), so a restarted copy does not extract twice. */
   extracted?: { archives: string[]; partIds: number[]; topIds: number[] };
+}
+
+/** A torrent just added (through RPC, or offered from a category folder), on put.io. */
+export function newRecord(o: {
+  id: number;
+  hash: string;
+  name: string;
+  place: { category: string; downloadDir: string; localDir: string };
+  transferId: number;
+  labels: string[];
+  origin: TorrentRecord["origin"];
+  size?: number;
+  fileCount?: number;
+  nowSec: number;
+}): TorrentRecord {
+  return {
+    id: o.id,
+    hash: o.hash,
+    name: o.name,
+    category: o.place.category,
+    downloadDir: o.place.downloadDir,
+    localDir: o.place.localDir,
+    transferId: o.transferId,
+    fileId: null,
+    phase: "putio",
+    error: null,
+    labels: o.labels,
+    addedAt: o.nowSec,
+    putioDoneAt: null,
+    doneAt: null,
+    size: o.size ?? 0,
+    fileCount: o.fileCount ?? 1,
+    topPath: null,
+    files: [],
+    seed: {},
+    origin: o.origin,
+  };
+}
+
+/** torrent-set's arguments this server keeps (labels, the seeding goals) applied to a torrent; bad labels are refused first. */
+export function checkTorrentSet(args: Record<string, unknown>): (r: TorrentRecord) => void {
+  const labels = args.labels;
+  if (labels !== undefined && (!Array.isArray(labels) || labels.length > 100 || !labels.every((l) => typeof l === "string" && l.length <= 256))) {
+    throw new TypeError("labels must be a list of short strings");
+  }
+  return (r) => {
+    if (labels) r.labels = [...(labels as string[])];
+    for (const k of ["seedRatioLimit", "seedRatioMode", "seedIdleLimit", "seedIdleMode"] as const) {
+      const v = args[k];
+      if (typeof v === "number" && Number.isFinite(v)) r.seed[k] = v;
+    }
+  };
+}
+
+/** A verified copy's files made the torrent's: done, named by its one top entry on disk (the name the app joins to downloadDir). */
+export function markDone(r: TorrentRecord, files: TorrentRecord["files"], top: string | null, topPath: string | null, nowSec: number): void {
+  if (top !== null) {
+    r.name = top;
+    r.topPath = topPath;
+  }
+  r.files = files;
+  r.fileCount = files.length;
+  r.size = files.reduce((n, f) => n + f.length, 0);
+  r.phase = "done";
+  r.error = null;
+  delete r.errorText;
+  delete r.copying;
+  r.doneAt = nowSec;
 }
 
 export interface SeedingState {

@@ -69,15 +69,22 @@ export class Placement {
   }
 
   /**
-   * The local folder exists and, links resolved, is still inside the local root: created one level
-   * at a time, each level checked before the next is made (a link never leads a mkdir outside).
+   * The torrent's local folder, made inside the download folder (lib/local: one level at a time,
+   * each level checked before the next is made, so a link never leads a mkdir outside). Returns
+   * the category folders below the download folder that were not there before (made here).
    */
-  /** The torrent's local folder, made inside the download folder (lib/local: one level at a time, no link out). */
-  async checkLocalDir(dir: string): Promise<void> {
+  async checkLocalDir(dir: string): Promise<string[]> {
     const attempted = t("op.transmission-local");
     const root = await ensureTargetFolder(nodeFs, this.localRoot, attempted);
     const realRoot = await fsp.realpath(root);
-    await makeFoldersInside(nodeFs, realRoot, root, path.relative(root, dir).split(path.sep).filter(Boolean), attempted);
+    const levels = path.relative(root, dir).split(path.sep).filter(Boolean);
+    const missing: string[] = [];
+    for (let i = 1; i <= levels.length; i++) {
+      const p = path.join(root, ...levels.slice(0, i));
+      if (!(await fsp.lstat(p).catch(() => null))) missing.push(p);
+    }
+    await makeFoldersInside(nodeFs, realRoot, root, levels, attempted);
+    return missing;
   }
 
   async assertInsideRoot(realRoot: string, p: string): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import type { LiveProgress, TorrentRecord } from "./model";
 import { posixDir } from "./placement";
 import { RpcError } from "./rpc";
 
@@ -118,4 +119,27 @@ export async function freeSpace(sessionDir: string, localRoot: string, p: string
       local = parent;
     }
   }
+}
+
+/** session-stats: counts and the download speed (put.io's while on put.io, the copy's after); nothing is uploaded here. */
+export function sessionStats(records: Iterable<TorrentRecord>, liveOf: (id: number) => LiveProgress): Record<string, unknown> {
+  let total = 0;
+  let active = 0;
+  let down = 0;
+  for (const r of records) {
+    total++;
+    if (r.phase === "putio" || r.phase === "local") active++;
+    const l = liveOf(r.id);
+    down += r.phase === "putio" ? l.putioSpeed : r.phase === "local" ? l.localSpeed : 0;
+  }
+  const zero = { uploadedBytes: 0, downloadedBytes: 0, filesAdded: 0, sessionCount: 1, secondsActive: 0 };
+  return {
+    activeTorrentCount: active,
+    pausedTorrentCount: total - active,
+    torrentCount: total,
+    downloadSpeed: down,
+    uploadSpeed: 0,
+    "cumulative-stats": zero,
+    "current-stats": zero,
+  };
 }

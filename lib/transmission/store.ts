@@ -56,6 +56,7 @@ export function readRecord(v: unknown): TorrentRecord | null {
     ),
     origin: v.origin === "adopted" ? "adopted" : "rpc",
     ...(readExtracted(v.extracted) ?? {}),
+    ...(Array.isArray(v.skipped) && v.skipped.every(str) ? { skipped: v.skipped.slice(0, 10_000) } : {}),
     ...readLocalCopy(v),
     ...readSeeding(v.seeding),
   };

@@ -8,6 +8,8 @@ import type { SocketEvent } from "../core/socket";
 import type { DownloadJob, JobResult } from "../download/scheduler";
 import type { ChangeListener } from "../watch/watcher";
 import type { TorrentRecord } from "./model";
+import type { OwnerSettings } from "./owner";
+import type { SkipExtras } from "./skip";
 
 export type CleanupPolicy = "trash" | "delete" | "keep";
 
@@ -76,6 +78,10 @@ export interface ManagerOptions {
   preferMp4?: boolean;
   /** Write put.io's subtitles beside each copied video (`<video>.<lang>.srt`); languages "" = the account's. */
   subtitles?: { languages?: string; ledger?: OwnershipLedger } | null;
+  /** Leave samples and extras on put.io (skip.ts): "categories" (default: torrents in an app's category folder), "all", "none". */
+  skipExtras?: SkipExtras;
+  /** Owner and mode of the files the copy writes and the folders it creates (owner.ts); null: as the process makes them. */
+  owner?: OwnerSettings | null;
   /** The current HTTP session id, shown in session-get. */
   sessionId?: () => string;
   onEvent?: (e: LifecycleEvent) => void;

@@ -54,7 +54,7 @@ export interface Knobs {
   subtitleEmptyNext: number;
   /** The next N MP4 conversions end in ERROR half-way. */
   mp4FailNext: number;
-  /** What a finished transfer of this name holds (a folder of these files) instead of made-up bytes. */
+  /** What a finished transfer of this name holds (a folder of these files; "a/b.mkv" in sub-folder a) instead of made-up bytes. */
   transferContents: Record<string, Array<{ name: string; data: Buffer }>>;
   /** transfers/add beyond this many active (not finished) transfers answers 403 TOO_MANY_ACTIVE_TRANSFERS (real limit and error unpublished). */
   maxActiveTransfers: number | null;

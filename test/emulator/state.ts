@@ -776,7 +776,16 @@ export class EmulatorState extends EventEmitter {
       node = this.createNode(user, target, t.name, t.fetched);
     } else if (given) {
       node = this.createNode(user, target, t.name, null);
-      for (const f of given) this.createNode(user, node, f.name, Content.from(f.data, 0));
+      for (const f of given) {
+        // A torrent's files keep their sub-folders on put.io ("Sample/x.mkv").
+        const parts = f.name.split("/");
+        let dir = node;
+        for (const d of parts.slice(0, -1)) {
+          const known = dir.children.map((id) => this.files.get(id)!).find((c) => c.isFolder && c.name === d);
+          dir = known ?? this.createNode(user, dir, d, null);
+        }
+        this.createNode(user, dir, parts[parts.length - 1]!, Content.from(f.data, 0));
+      }
     } else if (t.files) {
       node = this.createNode(user, target, t.name, null);
       t.files.forEach((f, i) => this.createNode(user, node, f.name, Content.from({ size: f.size, seed: t.id * 100 + i }, 0)));
