@@ -69,6 +69,48 @@ describe("lib/transmission/status: the sidebar's view of a node's torrents", () 
     assert.deepEqual(failed.errorText, t("transmission.not-on-disk", { path: `${ROOT}/tv/Show/E01.mkv` }));
   });
 
+  it("each phase from the record and put.io's live figures: waiting, downloading, verifying, seeding against the goal, finished", () => {
+    const seeding = { stopped: false, ratio: 0.75, uploaded: 300, seconds: 600, at: 2000 };
+    const records = [
+      record(1),
+      record(2),
+      record(3, { phase: "local", fileId: 8, size: 100 }),
+      record(4, {
+        phase: "done",
+        fileId: 9,
+        size: 50,
+        doneAt: 3000,
+        seeding,
+        seed: { seedRatioLimit: 1.5, seedRatioMode: 1, seedIdleLimit: 90, seedIdleMode: 0 },
+      }),
+      record(5, { phase: "done", fileId: 10, size: 50, doneAt: 2500, seeding: { ...seeding, stopped: true } }),
+    ];
+    const live = new Map([
+      [1, { ...emptyLive(), putioStatus: "IN_QUEUE" }],
+      [2, { ...emptyLive(), putioStatus: "DOWNLOADING", putioPercent: 40, putioSpeed: 1000, putioEta: 12 }],
+      [3, { ...emptyLive(), localBytes: 100, localSpeed: 50 }],
+    ]);
+    const byId = new Map(statusList(records, (id) => live.get(id), [], { localRoot: ROOT }).torrents.map((x) => [x.id, x]));
+    const pick = (id: number, keys: string[]) => Object.fromEntries(keys.map((k) => [k, (byId.get(id) as unknown as Record<string, unknown>)[k]]));
+    assert.deepEqual(pick(1, ["phase", "putioPercent", "bytesPerSecond", "eta"]), { phase: "waiting", putioPercent: 0, bytesPerSecond: 0, eta: null });
+    assert.deepEqual(pick(2, ["phase", "putioPercent", "bytesPerSecond", "eta"]), { phase: "downloading", putioPercent: 40, bytesPerSecond: 1000, eta: 12 });
+    // Every byte written, not yet done: the last checks run.
+    assert.deepEqual(pick(3, ["phase", "putioPercent", "localBytes", "bytesPerSecond", "eta"]), {
+      phase: "verifying",
+      putioPercent: 100,
+      localBytes: 100,
+      bytesPerSecond: 0,
+      eta: null,
+    });
+    assert.deepEqual(pick(4, ["phase", "localBytes", "seeding"]), {
+      phase: "seeding",
+      localBytes: 50,
+      seeding: { stopped: false, ratio: 0.75, uploaded: 300, seconds: 600, goalRatio: 1.5, goalMinutes: null },
+    });
+    assert.equal(byId.get(5)!.phase, "finished");
+    assert.equal(byId.get(5)!.seeding!.stopped, true);
+  });
+
   it("hideLocalPaths: no text keeps the download folder or another absolute path (property)", () => {
     const piece = fc.oneof(
       fc.constantFrom(ROOT, `${ROOT}/`, `${ROOT}/tv/a b.mkv`, "/etc/ssl/private/key.pem", "C:\\Users\\me\\Downloads\\x.mkv", "'", '"', " ", "(", ":", "=", ","),
