@@ -22,6 +22,7 @@ import { downloadsOf, localLedger, releaseTransferWatcher, transferWatcherOf } f
 import { expandEnv } from "./common/account";
 import { renderText, toError } from "./common/errors";
 import { serveRoute } from "./common/http-route";
+import { sidebarTorrents } from "./common/sidebar";
 import { definePutioNode } from "./common/kernel";
 import { STATUS, shortText, type Node, type NodeAPI, type NodeDef } from "./common/node-api";
 
@@ -214,6 +215,8 @@ export = function (RED: NodeAPI): void {
             size: tor.size,
             transferId: tor.transferId,
             fileId: tor.fileId,
+            // put.io's seeding as last seen (ratio, uploaded, seconds, stopped), null before put.io seeds.
+            seeding: tor.seeding ?? null,
             // Texts of lib/ in the runtime's language.
             error: tor.errorText ? renderText(RED, tor.errorText) : tor.error,
             ...Object.fromEntries(Object.entries(e.detail ?? {}).map(([k, v]) => [k, isText(v) ? renderText(RED, v) : v])),
@@ -263,6 +266,8 @@ export = function (RED: NodeAPI): void {
           onError: (err) => !closed() && node.warn(text("putio-transmission.errors.background", { message: redact(err) })),
         });
       }
+      // The editor's put.io tab shows this node's torrents (from memory: no put.io request).
+      const offSidebar = sidebarTorrents(account, node, { list: (max) => manager.statusList(max) });
       const rpc = http;
 
       const handler = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
@@ -299,6 +304,7 @@ export = function (RED: NodeAPI): void {
       return {
         async close() {
           if (statusTimer) clearTimeout(statusTimer);
+          offSidebar();
           route.remove();
           if (served.get(config.route) === node.id) served.delete(config.route);
           await imports?.close();

@@ -34,6 +34,7 @@ import { freeSpace, keepSessionValues, sessionArguments, sessionStats } from "./
 import { CleanupQueue, cleanUpRemoved } from "./cleanup";
 import { copyToDisk, missingOnDisk, type CopyEnd, type CopySettings } from "./copy";
 import { TorrentTable } from "./table";
+import { statusList } from "./status";
 import { SeedKeeper } from "./seed-keeper";
 import {
   addedHash,
@@ -283,6 +284,8 @@ export class TorrentManager implements RpcBackend {
 
   private startLocal(r: TorrentRecord): void {
     if (this.closed || this.jobs.has(r.id) || r.fileId === null) return;
+    // The first copy follows putio-done; a copy started again (restart, torrent-start, torrent-verify) says so.
+    if (r.phase !== "putio") this.emit("copying", r);
     r.phase = "local";
     r.error = null;
     delete r.errorText;
@@ -411,6 +414,11 @@ export class TorrentManager implements RpcBackend {
   /** Clean-ups put.io has not taken yet (the node's status). */
   pendingCleanups(): ReadonlyArray<Readonly<PendingCleanup>> {
     return this.cleanups.items;
+  }
+
+  /** The torrents and pending clean-ups as the editor's sidebar shows them (status.ts; read-only). */
+  statusList(max?: number): ReturnType<typeof statusList> {
+    return statusList(this.table.records.values(), (id) => this.table.liveOf(id), this.cleanups.items, { localRoot: this.localRoot, max });
   }
 
   /** Tries every pending clean-up once now. */

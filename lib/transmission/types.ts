@@ -45,7 +45,7 @@ export interface StateStore {
   close?(): void;
 }
 
-export type LifecycleType = "added" | "putio-done" | "on-disk" | "seeding-stopped" | "failed" | "removed" | "cleaned";
+export type LifecycleType = "added" | "putio-done" | "copying" | "on-disk" | "seeding-stopped" | "failed" | "removed" | "cleaned";
 
 export interface LifecycleEvent {
   type: LifecycleType;

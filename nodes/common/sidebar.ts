@@ -4,13 +4,18 @@
  * sees, the downloads of its scheduler, the last errors of its nodes) and publishes it over Node-RED's
  * comms as `putio/sidebar/<account id>`, retained, at most once a second. It makes no put.io request
  * and starts nothing: transfers show only while a watcher of the account runs for its own users.
- * Never published: the token, local paths.
+ * Each Transmission node of the account adds a section of its torrents (lib/transmission/status.ts),
+ * read from memory once a second and published only when it changed.
+ * Never published: the token, signed storage URLs, local paths.
  */
 import { redact } from "../../lib/core/errors";
+import { hideStorageUrls } from "../../lib/copy/redact";
 import type { Transfer } from "../../lib/domains/transfers";
 import { DownloadScheduler, type DownloadSighting } from "../../lib/download/scheduler";
+import type { TorrentStatus } from "../../lib/transmission/status";
 import { TransferWatcher, type TransferSighting } from "../../lib/watch/watcher";
 import type { AccountNode, AccountState } from "./account";
+import { renderText } from "./errors";
 import type { Node, NodeAPI } from "./node-api";
 
 /** At most one publish per account per this many ms. */
@@ -19,6 +24,8 @@ const MAX_TRANSFERS = 20;
 /** Finished or failed downloads kept in view (running ones are all shown). */
 const MAX_ENDED = 10;
 const MAX_ERRORS = 10;
+/** Torrents per Transmission node (running ones first, then the most recent). */
+export const MAX_TORRENTS = 20;
 /** Names and texts are cut here: the sidebar is narrow and a hostile name must not bloat every publish. */
 const MAX_TEXT = 300;
 
@@ -49,6 +56,23 @@ export interface SidebarError {
   text: string;
 }
 
+/** A torrent as lib/transmission/status.ts sees it, its error text rendered in the runtime's language. */
+export type SidebarTorrent = Omit<TorrentStatus, "error" | "at"> & { error: string | null };
+
+/** One Transmission node's torrents. */
+export interface SidebarTransmission {
+  nodeId: string;
+  node: string;
+  /** Torrents the node has (the list holds at most MAX_TORRENTS of them). */
+  total: number;
+  torrents: SidebarTorrent[];
+}
+
+/** What a Transmission node lets the sidebar read (from memory, never from put.io). */
+export interface TorrentSource {
+  list(max: number): { total: number; torrents: TorrentStatus[] };
+}
+
 export interface SidebarState {
   id: string;
   name: string;
@@ -58,12 +82,19 @@ export interface SidebarState {
   transfers: SidebarTransfer[] | null;
   downloads: SidebarDownload[];
   errors: SidebarError[];
+  /** Present while a Transmission node of this account runs: one section per node. */
+  transmission?: SidebarTransmission[];
 }
 
 export const TOPIC_PREFIX = "putio/sidebar/";
 
-/** A text to show: only strings and numbers (a pushed value may be anything), bounded. */
-const cut = (s: unknown): string => (typeof s === "string" ? s : typeof s === "number" && Number.isFinite(s) ? String(s) : "").slice(0, MAX_TEXT);
+/** A text to show: only strings and numbers (a pushed value may be anything), bounded (never half a surrogate pair). */
+const cut = (s: unknown): string => {
+  const text = typeof s === "string" ? s : typeof s === "number" && Number.isFinite(s) ? String(s) : "";
+  if (text.length <= MAX_TEXT) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[MAX_TEXT - 1]!) ? MAX_TEXT - 1 : MAX_TEXT;
+  return text.slice(0, end);
+};
 const finite = (n: unknown): number | null => (typeof n === "number" && Number.isFinite(n) ? n : null);
 
 export class SidebarPublisher {
@@ -72,6 +103,10 @@ export class SidebarPublisher {
   private readonly errors: SidebarError[] = [];
   private readonly watchers = new Map<TransferWatcher, () => void>();
   private readonly schedulers = new Map<DownloadScheduler, () => void>();
+  private readonly torrentSources = new Map<string, { node: Node; source: TorrentSource }>();
+  /** The torrent sections as last published (JSON), and the tick that compares them with now. */
+  private torrentsJson = "";
+  private torrentTick: NodeJS.Timeout | null = null;
   private readonly offState: () => void;
   private timer: NodeJS.Timeout | null = null;
   private lastAt = 0;
@@ -125,11 +160,34 @@ export class SidebarPublisher {
     this.changed();
   }
 
+  /**
+   * A Transmission node's torrents, shown while it runs: read once a second (memory only) and
+   * published when they changed. Returns the function that removes the section.
+   */
+  torrents(node: Node, source: TorrentSource): () => void {
+    if (this.closed) return () => {};
+    const entry = { node, source };
+    this.torrentSources.set(node.id, entry);
+    if (!this.torrentTick) {
+      this.torrentTick = setInterval(() => {
+        if ((JSON.stringify(this.torrentSections()) ?? "") !== this.torrentsJson) this.changed();
+      }, PUBLISH_MS);
+      this.torrentTick.unref?.();
+    }
+    this.changed();
+    return () => {
+      if (this.torrentSources.get(node.id) !== entry) return;
+      this.torrentSources.delete(node.id);
+      if (!this.torrentSources.size) this.stopTick();
+      this.changed();
+    };
+  }
+
   /** What is published now. */
   snapshot(): SidebarState {
     const info = this.account.info;
     const transfers = [...this.transfers.values()].sort((a, b) => b.id - a.id).slice(0, MAX_TRANSFERS);
-    return {
+    const state: SidebarState = {
       id: this.account.id,
       name: cut((this.account as unknown as { name?: string }).name ?? ""),
       state: this.account.state,
@@ -138,6 +196,54 @@ export class SidebarPublisher {
       downloads: [...this.downloads.values()],
       errors: [...this.errors],
     };
+    const sections = this.torrentSections();
+    if (sections) state.transmission = sections;
+    return state;
+  }
+
+  /** The Transmission nodes' sections, by node name; undefined when none runs. */
+  private torrentSections(): SidebarTransmission[] | undefined {
+    if (!this.torrentSources.size) return undefined;
+    const sections: SidebarTransmission[] = [];
+    for (const { node, source } of this.torrentSources.values()) {
+      let list: { total: number; torrents: TorrentStatus[] };
+      try {
+        list = source.list(MAX_TORRENTS);
+      } catch {
+        continue; // a node closing meanwhile: its section goes
+      }
+      const name = (node as unknown as { name?: string }).name || node.type;
+      sections.push({
+        nodeId: node.id,
+        node: cut(this.clean(name)),
+        total: list.total,
+        torrents: list.torrents.slice(0, MAX_TORRENTS).map((x) => this.torrent(x)),
+      });
+    }
+    return sections.sort((a, b) => a.node.localeCompare(b.node) || a.nodeId.localeCompare(b.nodeId));
+  }
+
+  private torrent(x: TorrentStatus): SidebarTorrent {
+    const error = x.error === null ? null : typeof x.error === "string" ? x.error : renderText(this.RED, x.error);
+    return {
+      id: x.id,
+      name: cut(this.clean(x.name || String(x.id))),
+      category: cut(this.clean(x.category)),
+      phase: x.phase,
+      putioPercent: x.putioPercent,
+      localBytes: x.localBytes,
+      size: x.size,
+      bytesPerSecond: x.bytesPerSecond,
+      eta: x.eta,
+      seeding: x.seeding ? { ...x.seeding } : null,
+      error: error === null ? null : cut(this.clean(error)),
+      cleanup: x.cleanup ? { ...x.cleanup } : null,
+    };
+  }
+
+  private stopTick(): void {
+    if (this.torrentTick) clearInterval(this.torrentTick);
+    this.torrentTick = null;
   }
 
   close(): void {
@@ -147,14 +253,17 @@ export class SidebarPublisher {
     for (const off of [...this.watchers.values(), ...this.schedulers.values()]) off();
     this.watchers.clear();
     this.schedulers.clear();
+    this.torrentSources.clear();
+    this.stopTick();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     // Not retained: the editor drops the account, and a new editor does not see it at all.
     this.RED.comms.publish(this.topic, { id: this.account.id, removed: true }, false);
   }
 
+  /** No token, no signed storage URL (put.io's error texts may quote one). */
   private clean(text: string): string {
-    return redact(text, this.account.tokenForRedaction());
+    return hideStorageUrls(redact(text, this.account.tokenForRedaction()));
   }
 
   private onTransfer(s: TransferSighting): void {
@@ -234,7 +343,9 @@ export class SidebarPublisher {
       this.timer = null;
       if (this.closed) return;
       this.lastAt = Date.now();
-      this.RED.comms.publish(this.topic, this.snapshot(), true);
+      const state = this.snapshot();
+      this.torrentsJson = JSON.stringify(state.transmission) ?? "";
+      this.RED.comms.publish(this.topic, state, true);
     }, wait);
     this.timer.unref?.();
   }
@@ -247,6 +358,11 @@ export function startSidebar(RED: NodeAPI, account: AccountNode): SidebarPublish
   const p = new SidebarPublisher(RED, account);
   publishers.set(account, p);
   return p;
+}
+
+/** A Transmission node's torrents in its account's section of the tab, until the returned function is called. */
+export function sidebarTorrents(account: AccountNode, node: Node, source: TorrentSource): () => void {
+  return publishers.get(account)?.torrents(node, source) ?? (() => {});
 }
 
 /** A node shows an error: it goes to its account's sidebar too (a node without account has none). */
