@@ -5,21 +5,17 @@
  * file of the job is verified. Limits are per account, shared by every download node.
  */
 import * as path from "node:path";
-import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/core/errors";
+import { PutioBaseError, PutioInputError } from "../lib/core/errors";
 import { isText, t, type Text } from "../lib/core/texts";
 import {
   DEFAULT_LIMITS,
   DownloadScheduler,
-  JobJournal,
+  JournaledJobs,
   Throttle,
-  jsonSafeMsg,
   parseWindow,
   type CollisionPolicy,
   type DownloadLimits,
   type DownloadProgress,
-  type ExtractionDone,
-  type JobOutcome,
-  type JournalEntry,
   downloadSourceOf,
   runDownloadJob,
 } from "../lib/download";
@@ -113,10 +109,8 @@ interface DownloadConfig {
 }
 
 export = function (RED: NodeAPI): void {
-  /** Per node: its journal of unfinished jobs (kept in the user directory, not in context: the default store is memory). */
-  const journals = new WeakMap<object, JobJournal>();
-  /** Per node: outcomes of jobs that ended while the previous instance closed, by msg id, sent at start. */
-  const replays = new WeakMap<object, Map<string, NonNullable<JournalEntry["outcome"]>>>();
+  /** Per node: its jobs, journaled in the user directory (not in context: the default store is memory). */
+  const jobsOf = new WeakMap<object, JournaledJobs>();
   const schedulerOf = (account: AccountNode, limits: DownloadLimits): DownloadScheduler => downloadsOf(RED, account, limits);
 
   definePutioNode<DownloadDef, DownloadConfig>(RED, {
@@ -148,59 +142,36 @@ export = function (RED: NodeAPI): void {
 
     start({ node, config, account, closing, ready, text }) {
       const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
-      const journal = new JobJournal(
-        userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null,
-      );
-      journals.set(node, journal);
-      const pendingReplays = new Map<string, NonNullable<JournalEntry["outcome"]>>();
-      replays.set(node, pendingReplays);
+      const jobs = new JournaledJobs({
+        file: userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null,
+        attempted: t("putio-download.op.download"),
+        onJournalError: (err) => node.warn(text("putio-download.warn.journal", { message: err.message })),
+      });
+      jobsOf.set(node, jobs);
       // The account's limits follow the most recently deployed download node.
       if (account) schedulerOf(account, config.limits).configure(config.limits);
-      // Jobs a restart or redeploy interrupted: run again once the account is ready.
-      if (account && journal.file) {
+      // Jobs a restart or redeploy interrupted (or whose outcome it held back): received again once the account is ready.
+      if (account && jobs.kept) {
         (async () => {
-          const left = await journal.pending();
+          const left = await jobs.leftover();
           if (!left.length) return;
           await ready();
           node.log(text("putio-download.log.resuming", { count: left.length }));
-          for (const [key, entry] of left) {
-            if (!entry.outcome) {
-              // An extraction the job already ran is not asked of put.io again (it would extract a second copy).
-              node.receive({ ...entry.msg, _putioResumed: true, ...(entry.extracted ? { _putioExtracted: entry.extracted } : {}) });
-              continue;
-            }
-            pendingReplays.set(key, entry.outcome);
-            node.receive({ ...(entry.outcome.msg ?? entry.msg), _msgid: key });
-          }
+          for (const msg of left) node.receive(msg);
         })().catch((err: Error) => {
-          if (!closing.aborted) node.warn(text("putio-download.warn.not-resumed", { message: err.message }));
+          if (!closing.aborted) node.warn(text("putio-download.warn.not-resumed", { message: localizeError(RED, err).message }));
         });
       }
-      return { close: (removed) => (removed ? journal.discard() : journal.close()) };
+      return { close: (removed) => jobs.close(removed) };
     },
 
     async input({ node, config, account, msg, send, status, signal, ready, text }) {
-      const journal = journals.get(node)!;
-      const replay = replays.get(node)?.get(String(msg._msgid));
-      if (replay) {
-        // A job that ended while the node was closing: its outcome, kept in the journal, goes out now.
-        replays.get(node)!.delete(String(msg._msgid));
-        if (replay.msg) send(config.progressOutput ? [msg, null] : msg);
-        await journal.remove(String(msg._msgid)).catch(() => {});
-        if (replay.error) throw new PutioBaseError(t("putio-download.op.download"), replay.error);
-        return;
-      }
-      delete msg._putioResumed;
-      const extractedBefore = (msg._putioExtracted as ExtractionDone | undefined) ?? null;
-      delete msg._putioExtracted;
       // The archive password is used, never kept: not in the journal, not in the msgs sent on.
       const password = typeof msg.password === "string" && msg.password ? msg.password : config.extract?.password;
       if (config.extract) delete msg.password;
-      if (signal.aborted) {
-        // A msg that arrives while the node closes is kept for the next start, not run on a closed node.
-        await journal.put(String(msg._msgid), { msg: jsonSafeMsg(msg), since: Date.now() }).catch(() => {});
-        throw new PutioAbortError(t("putio-download.op.download"), signal.reason);
-      }
+      const sendOut = (out: Msg) => send(config.progressOutput ? [out, null] : out);
+      const job = await jobsOf.get(node)!.admit(msg, signal, sendOut);
+      if (!job) return;
       const value = await evalProp(RED, node, config.source, config.sourceType, msg);
       const { source, transferId } = downloadSourceOf(value, config.sourceType === "msg" && config.source === "payload" ? msg.file : undefined);
       const target = await targetOf(msg, config, node);
@@ -244,26 +215,9 @@ export = function (RED: NodeAPI): void {
       }
       // A target that cannot be used fails now, before the job is kept for a restart.
       await ensureTargetFolder(nodeFs, target);
-      const key = String(msg._msgid);
-      const entry: JournalEntry = { msg: jsonSafeMsg(msg), since: Date.now() };
-      await journal.put(key, entry).catch((err: Error) => node.warn(text("putio-download.warn.journal", { message: err.message })));
-      /**
-       * The job's outcome: a msg to send and/or an error for done(err). Node-RED drops whatever a
-       * closing node sends, so while the node closes the outcome is kept in the journal for the next
-       * start; otherwise the journal entry goes only once the outcome went out.
-       */
-      const conclude = async (out: Msg | null, error: Error | null): Promise<void> => {
-        if (signal.aborted) {
-          await journal.put(key, { ...entry, outcome: { msg: out ? jsonSafeMsg(out) : null, error: error ? error.message : null } }).catch(() => {});
-          return;
-        }
-        if (out) send(config.progressOutput ? [out, null] : out);
-        await journal.remove(key).catch(() => {});
-        if (error) throw error;
-      };
-      let outcome: JobOutcome;
-      try {
-        await ready();
+      let counts = { downloaded: 0, skipped: 0 };
+      const end = await job.run(async ({ extracted, onExtracted }) => {
+        const client = await ready();
         const inFlight = new Map<number, DownloadProgress>();
         const statusThrottle = new Throttle(1000);
         const showStatus = () => {
@@ -295,9 +249,9 @@ export = function (RED: NodeAPI): void {
           status(STATUS.busy(shortText(text(inFlight.size > 1 ? "putio-download.status.progress-files" : "putio-download.status.progress", params))));
         };
         status(STATUS.busy(text("putio-download.status.starting")));
-        outcome = await runDownloadJob(
+        const outcome = await runDownloadJob(
           scheduler,
-          await ready(),
+          client,
           {
             source,
             target,
@@ -309,11 +263,9 @@ export = function (RED: NodeAPI): void {
               ? {
                   password,
                   keepArchives: config.extract.keepArchives,
-                  done: extractedBefore,
+                  done: extracted,
                   onStatus: (s) => status(STATUS.busy(shortText(text("putio-download.status.extracting", { archive: s.archive, status: s.status }), 60))),
-                  onExtracted: (done) => {
-                    journal.put(key, { ...entry, extracted: done }).catch(() => {});
-                  },
+                  onExtracted,
                 }
               : null,
             signal,
@@ -330,7 +282,7 @@ export = function (RED: NodeAPI): void {
               const out = RED.util.cloneMessage(msg) as Msg;
               out.topic = "putio/downloaded";
               out.payload = { ...r, transferId };
-              send(config.progressOutput ? [out, null] : out);
+              sendOut(out);
             },
           },
           {
@@ -338,50 +290,46 @@ export = function (RED: NodeAPI): void {
             removeTransferId: config.removeTransfer ? transferId : null,
           },
         );
-      } catch (err) {
-        // Aborted by a close: the entry stays, and the next start runs the job again (its parts resume).
-        if (signal.aborted && err instanceof PutioAbortError) throw err;
-        return conclude(null, err as Error);
-      }
-      const { result, transferRemoved } = outcome;
-      const subtitleSummary = outcome.subtitles && {
-        ...outcome.subtitles,
-        failed: outcome.subtitles.failed.map((x) => ({ name: x.name, language: x.language, message: localizeError(RED, x.error).message })),
-      };
-      msg.topic = "putio/download/done";
-      msg.payload = {
-        downloaded: result.downloaded,
-        skipped: result.skipped,
-        failed: result.failed,
-        files: result.files,
-        errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
-        deletedFileIds: result.deletedFileIds,
-        ...(subtitleSummary ? { subtitles: subtitleSummary } : {}),
-        ...(result.extraction ? { extraction: result.extraction } : {}),
-        transferId,
-        transferRemoved,
-        source: result.source,
-        target,
-        bytes: result.bytes,
-        seconds: result.seconds,
-      };
-      const first = result.errors[0]?.error;
-      if (first) {
-        return conclude(
-          msg,
-          new PutioBaseError(
-            t("putio-download.op.download"),
-            t(config.deleteAfter ? "putio-download.errors.failed-kept" : "putio-download.errors.failed", {
-              failed: result.failed,
-              total: result.failed + result.downloaded + result.skipped,
-              first: isText((first as { text?: unknown }).text) ? (first as unknown as { text: Text }).text : first.message,
-            }),
-            { cause: first },
-          ),
-        );
-      }
-      await conclude(msg, null);
-      status(STATUS.ok(shortText(text("putio-download.status.done", { downloaded: result.downloaded, skipped: result.skipped }))));
+        const { result, transferRemoved } = outcome;
+        counts = { downloaded: result.downloaded, skipped: result.skipped };
+        const subtitleSummary = outcome.subtitles && {
+          ...outcome.subtitles,
+          failed: outcome.subtitles.failed.map((x) => ({ name: x.name, language: x.language, message: localizeError(RED, x.error).message })),
+        };
+        msg.topic = "putio/download/done";
+        msg.payload = {
+          downloaded: result.downloaded,
+          skipped: result.skipped,
+          failed: result.failed,
+          files: result.files,
+          errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
+          deletedFileIds: result.deletedFileIds,
+          ...(subtitleSummary ? { subtitles: subtitleSummary } : {}),
+          ...(result.extraction ? { extraction: result.extraction } : {}),
+          transferId,
+          transferRemoved,
+          source: result.source,
+          target,
+          bytes: result.bytes,
+          seconds: result.seconds,
+        };
+        const first = result.errors[0]?.error;
+        return {
+          out: msg,
+          error: first
+            ? new PutioBaseError(
+                t("putio-download.op.download"),
+                t(config.deleteAfter ? "putio-download.errors.failed-kept" : "putio-download.errors.failed", {
+                  failed: result.failed,
+                  total: result.failed + result.downloaded + result.skipped,
+                  first: isText((first as { text?: unknown }).text) ? (first as unknown as { text: Text }).text : first.message,
+                }),
+                { cause: first },
+              )
+            : null,
+        };
+      });
+      if (!end.error) status(STATUS.ok(shortText(text("putio-download.status.done", counts))));
     },
   });
 

@@ -5,3 +5,4 @@ export * from "./run-job";
 export * from "./limiter";
 export * from "./segments";
 export * from "./journal";
+export * from "./journaled-run";
