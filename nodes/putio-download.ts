@@ -6,21 +6,23 @@
  */
 import * as path from "node:path";
 import { PutioBaseError, PutioInputError } from "../lib/core/errors";
-import { isText, t, type Text } from "../lib/core/texts";
+import { isText, t } from "../lib/core/texts";
+import type { ExtractStatus } from "../lib/media-jobs/extraction";
 import {
   DEFAULT_LIMITS,
   DownloadScheduler,
+  JobProgress,
   JournaledJobs,
+  dryRunSummary,
+  jobSummary,
   Throttle,
   parseWindow,
   type CollisionPolicy,
   type DownloadLimits,
-  type DownloadProgress,
   downloadSourceOf,
   runDownloadJob,
 } from "../lib/download";
 import { ensureTargetFolder, nodeFs } from "../lib/local";
-import type { FileFilter } from "../lib/domains/filters";
 import { downloadsOf, localLedger } from "./common/services";
 import { localizeError } from "./common/errors";
 import { expandEnv, type AccountNode } from "./common/account";
@@ -88,25 +90,30 @@ function humanSpeed(bytesPerSecond: number): string {
   return bytesPerSecond >= MB ? `${(bytesPerSecond / MB).toFixed(1)} MB/s` : `${Math.round(bytesPerSecond / 1024)} kB/s`;
 }
 
-interface DownloadConfig {
-  limits: DownloadLimits;
-  policy: CollisionPolicy;
-  filter: FileFilter;
-  source: string;
-  sourceType: string;
-  target: string;
-  targetType: string;
-  deleteAfter: { skipTrash: boolean } | null;
-  removeTransfer: boolean;
-  progressOutput: boolean;
-  dryRun: boolean;
-  resume: boolean;
-  /** null: no subtitles; else the languages (undefined: the account's). */
-  subtitles: { languages: string | undefined } | null;
-  /** null: archives are downloaded as they are. */
-  extract: { keepArchives: boolean; password: string | undefined } | null;
-  preferMp4: boolean;
+function configOf(def: DownloadDef, node: Node) {
+  const limits = limitsOf(def);
+  parseWindow(limits.unlimitedWindow);
+  return {
+    limits,
+    policy: POLICIES.includes(def.ifExists as CollisionPolicy) ? (def.ifExists as CollisionPolicy) : "skip-identical",
+    filter: filterFromFields(def),
+    source: def.source ?? "payload",
+    sourceType: def.sourceType || "msg",
+    target: def.target ?? "",
+    targetType: def.targetType || "str",
+    deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null,
+    removeTransfer: !!def.removeTransfer,
+    progressOutput: !!def.progressOutput,
+    dryRun: def.dryRun === true,
+    resume: def.resume !== false,
+    /** null: no subtitles; else the languages (undefined: the account's). */
+    subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
+    /** null: archives are downloaded as they are. */
+    extract: def.extract === true ? { keepArchives: def.keepArchives === true, password: archivePasswordOf(node) } : null,
+    preferMp4: def.preferMp4 === true,
+  };
 }
+type DownloadConfig = ReturnType<typeof configOf>;
 
 export = function (RED: NodeAPI): void {
   /** Per node: its jobs, journaled in the user directory (not in context: the default store is memory). */
@@ -118,27 +125,7 @@ export = function (RED: NodeAPI): void {
     lazyAccount: true,
     doneStatus: null,
     registerOptions: { credentials: { archivePassword: { type: "password" } } },
-    config(def, _RED, node) {
-      const limits = limitsOf(def);
-      parseWindow(limits.unlimitedWindow);
-      return {
-        limits,
-        policy: POLICIES.includes(def.ifExists as CollisionPolicy) ? (def.ifExists as CollisionPolicy) : "skip-identical",
-        filter: filterFromFields(def),
-        source: def.source ?? "payload",
-        sourceType: def.sourceType || "msg",
-        target: def.target ?? "",
-        targetType: def.targetType || "str",
-        deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null,
-        removeTransfer: !!def.removeTransfer,
-        progressOutput: !!def.progressOutput,
-        dryRun: def.dryRun === true,
-        resume: def.resume !== false,
-        subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
-        extract: def.extract === true ? { keepArchives: def.keepArchives === true, password: archivePasswordOf(node) } : null,
-        preferMp4: def.preferMp4 === true,
-      };
-    },
+    config: (def, _RED, node) => configOf(def, node),
 
     start({ node, config, account, closing, ready, text }) {
       const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
@@ -175,109 +162,73 @@ export = function (RED: NodeAPI): void {
       const value = await evalProp(RED, node, config.source, config.sourceType, msg);
       const { source, transferId } = downloadSourceOf(value, config.sourceType === "msg" && config.source === "payload" ? msg.file : undefined);
       const target = await targetOf(msg, config, node);
-      const filter = filterWithMsg(config.filter, msg.filter);
       const scheduler = schedulerOf(account, config.limits);
+      const base = {
+        source,
+        target,
+        filter: filterWithMsg(config.filter, msg.filter),
+        ifExists: config.policy,
+        deleteAfter: config.deleteAfter,
+        preferMp4: config.preferMp4,
+        signal,
+      };
       if (config.dryRun || msg.dryRun === true) {
         await ready();
-        const plan = await scheduler.run({
-          source,
-          target,
-          filter,
-          ifExists: config.policy,
-          deleteAfter: config.deleteAfter,
-          dryRun: true,
-          preferMp4: config.preferMp4,
-          signal,
-        });
-        const files = plan.dryRun!.files;
-        const deletes = plan.dryRun!.wouldDeleteFileIds;
+        const plan = await scheduler.run({ ...base, dryRun: true });
+        const { files, wouldDeleteFileIds: deletes } = plan.dryRun!;
         msg.topic = "putio/download/dry-run";
         msg.dryRun = true;
-        msg.payload = {
-          dryRun: true,
-          files,
-          wouldDeleteFileIds: deletes,
-          wouldRemoveTransferId: config.removeTransfer && transferId !== null ? transferId : null,
-          source: plan.source,
-          target,
-        };
-        send(config.progressOutput ? [msg, null] : msg);
-        status(
-          STATUS.idle(
-            shortText(
-              deletes.length
-                ? text("putio-download.status.dry-run-deletes", { files: files.length, deletes: deletes.length })
-                : text("putio-download.status.dry-run", { files: files.length }),
-            ),
-          ),
-        );
-        return;
+        msg.payload = dryRunSummary(plan, { removeTransferId: config.removeTransfer ? transferId : null, target });
+        sendOut(msg);
+        const said = deletes.length
+          ? text("putio-download.status.dry-run-deletes", { files: files.length, deletes: deletes.length })
+          : text("putio-download.status.dry-run", { files: files.length });
+        return status(STATUS.idle(shortText(said)));
       }
       // A target that cannot be used fails now, before the job is kept for a restart.
       await ensureTargetFolder(nodeFs, target);
       let counts = { downloaded: 0, skipped: 0 };
       const end = await job.run(async ({ extracted, onExtracted }) => {
         const client = await ready();
-        const inFlight = new Map<number, DownloadProgress>();
+        const progress = new JobProgress();
         const statusThrottle = new Throttle(1000);
         const showStatus = () => {
-          let bytes = 0;
-          let size = 0;
-          let speed = 0;
-          for (const p of inFlight.values()) {
-            bytes += p.bytes;
-            size += p.size;
-            speed += p.bytesPerSecond;
-          }
-          const params = { percent: size ? Math.floor((bytes / size) * 100) : 0, speed: humanSpeed(speed), files: inFlight.size };
-          const retry = [...inFlight.values()].map((p) => p.retrying).find((r) => r !== undefined);
+          const { retrying: retry, ...p } = progress.summary();
           if (retry) {
             // An outage: say so, instead of a percentage that does not move.
             const waited = Math.max(0, Math.round((Date.now() - retry.failingSinceMs) / 60_000));
-            status(
-              STATUS.warn(
-                shortText(
-                  retry.attempt < retry.of
-                    ? text("putio-download.status.retrying", { attempt: retry.attempt, of: retry.of })
-                    : text("putio-download.status.waiting", { minutes: waited, max: Math.round(retry.outageWaitMs / 60_000) }),
-                  60,
-                ),
-              ),
-            );
-            return;
+            const said =
+              retry.attempt < retry.of
+                ? text("putio-download.status.retrying", { attempt: retry.attempt, of: retry.of })
+                : text("putio-download.status.waiting", { minutes: waited, max: Math.round(retry.outageWaitMs / 60_000) });
+            return status(STATUS.warn(shortText(said, 60)));
           }
-          status(STATUS.busy(shortText(text(inFlight.size > 1 ? "putio-download.status.progress-files" : "putio-download.status.progress", params))));
+          const params = { percent: p.percent, speed: humanSpeed(p.bytesPerSecond), files: p.files };
+          status(STATUS.busy(shortText(text(p.files > 1 ? "putio-download.status.progress-files" : "putio-download.status.progress", params))));
         };
         status(STATUS.busy(text("putio-download.status.starting")));
+        const extract = config.extract && {
+          password,
+          keepArchives: config.extract.keepArchives,
+          done: extracted,
+          onStatus: (s: ExtractStatus) =>
+            status(STATUS.busy(shortText(text("putio-download.status.extracting", { archive: s.archive, status: s.status }), 60))),
+          onExtracted,
+        };
         const outcome = await runDownloadJob(
           scheduler,
           client,
           {
-            source,
-            target,
-            filter,
-            ifExists: config.policy,
-            deleteAfter: config.deleteAfter,
-            preferMp4: config.preferMp4,
-            extract: config.extract
-              ? {
-                  password,
-                  keepArchives: config.extract.keepArchives,
-                  done: extracted,
-                  onStatus: (s) => status(STATUS.busy(shortText(text("putio-download.status.extracting", { archive: s.archive, status: s.status }), 60))),
-                  onExtracted,
-                }
-              : null,
-            signal,
+            ...base,
+            extract,
             onProgress: (p) => {
-              const wasRetrying = inFlight.get(p.fileId)?.retrying !== undefined;
-              inFlight.set(p.fileId, p);
+              const saidAtOnce = progress.update(p);
               if (config.progressOutput) send([null, { _msgid: RED.util.generateId(), topic: "putio/download/progress", payload: p } as never]);
               // A retry (or its end) is shown at once; plain progress at most once a second.
-              if (statusThrottle.ready() || p.retrying !== undefined || wasRetrying) showStatus();
+              if (statusThrottle.ready() || saidAtOnce) showStatus();
             },
             onFile: (r) => {
-              inFlight.delete(r.fileId);
+              progress.ended(r.fileId);
               if (r.status !== "downloaded") return;
               const out = RED.util.cloneMessage(msg) as Msg;
               out.topic = "putio/downloaded";
@@ -290,44 +241,19 @@ export = function (RED: NodeAPI): void {
             removeTransferId: config.removeTransfer ? transferId : null,
           },
         );
-        const { result, transferRemoved } = outcome;
+        const { result } = outcome;
         counts = { downloaded: result.downloaded, skipped: result.skipped };
-        const subtitleSummary = outcome.subtitles && {
-          ...outcome.subtitles,
-          failed: outcome.subtitles.failed.map((x) => ({ name: x.name, language: x.language, message: localizeError(RED, x.error).message })),
-        };
         msg.topic = "putio/download/done";
-        msg.payload = {
-          downloaded: result.downloaded,
-          skipped: result.skipped,
+        msg.payload = jobSummary(outcome, { transferId, target, message: (err) => localizeError(RED, err).message });
+        const first = result.errors[0]?.error as (Error & { text?: unknown }) | undefined;
+        if (!first) return { out: msg, error: null };
+        const params = {
           failed: result.failed,
-          files: result.files,
-          errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
-          deletedFileIds: result.deletedFileIds,
-          ...(subtitleSummary ? { subtitles: subtitleSummary } : {}),
-          ...(result.extraction ? { extraction: result.extraction } : {}),
-          transferId,
-          transferRemoved,
-          source: result.source,
-          target,
-          bytes: result.bytes,
-          seconds: result.seconds,
+          total: result.failed + result.downloaded + result.skipped,
+          first: isText(first.text) ? first.text : first.message,
         };
-        const first = result.errors[0]?.error;
-        return {
-          out: msg,
-          error: first
-            ? new PutioBaseError(
-                t("putio-download.op.download"),
-                t(config.deleteAfter ? "putio-download.errors.failed-kept" : "putio-download.errors.failed", {
-                  failed: result.failed,
-                  total: result.failed + result.downloaded + result.skipped,
-                  first: isText((first as { text?: unknown }).text) ? (first as unknown as { text: Text }).text : first.message,
-                }),
-                { cause: first },
-              )
-            : null,
-        };
+        const failed = t(config.deleteAfter ? "putio-download.errors.failed-kept" : "putio-download.errors.failed", params);
+        return { out: msg, error: new PutioBaseError(t("putio-download.op.download"), failed, { cause: first }) };
       });
       if (!end.error) status(STATUS.ok(shortText(text("putio-download.status.done", counts))));
     },

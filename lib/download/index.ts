@@ -6,3 +6,4 @@ export * from "./limiter";
 export * from "./segments";
 export * from "./journal";
 export * from "./journaled-run";
+export * from "./job-report";
