@@ -158,6 +158,23 @@ describe("download journal: jobs that outlive a restart", () => {
     );
   });
 
+  it("what a start feeds back while the node is already closing again stays as it was: an outcome not sent yet, a job with its extraction", async () => {
+    const extraction: ExtractionDone = { archives: ["x.rar"], partIds: [4], topIds: [5] };
+    const j = new JobJournal(file);
+    await j.put("job", { msg: { _msgid: "job", payload: 1 }, since: 1, extracted: extraction });
+    await j.put("out", { msg: { _msgid: "out", payload: 2 }, since: 2, outcome: { msg: { _msgid: "out", topic: "putio/download/done" }, error: null } });
+    await j.close();
+    const before = fs.readFileSync(file, "utf8");
+    const b = instance();
+    const closing = open();
+    closing.abort();
+    const { sent, deliver } = outbox();
+    for (const msg of await b.leftover()) await assert.rejects(b.admit(msg, closing.signal, deliver), PutioAbortError);
+    await b.close(false);
+    assert.deepEqual(sent, [], "a closing node sends nothing");
+    assert.equal(fs.readFileSync(file, "utf8"), before, "both kept as they were for the next start");
+  });
+
   it("a damaged journal is a clear error once, kept aside byte for byte, and the node starts afresh; nothing else in the folder is touched", async () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const garbage = '{"v":1,"jobs":{"m1":{"msg":{"payload":1}'; // torn
