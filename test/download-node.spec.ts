@@ -377,7 +377,12 @@ describe("putio-download node @nr", function () {
       assert.ok(file.payload.resumedBytes >= MiB, String(file.payload.resumedBytes));
       assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
       assert.equal(job.payload.downloaded, 1);
-      for (const m of [file, job]) assert.deepEqual(Object.keys(m).filter((k) => k.startsWith("_putio")), [], "no marker field on a msg sent on");
+      for (const m of [file, job])
+        assert.deepEqual(
+          Object.keys(m).filter((k) => k.startsWith("_putio")),
+          [],
+          "no marker field on a msg sent on",
+        );
       for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(!fs.existsSync(journal), "a finished job is forgotten");
       assert.deepEqual(fs.readdirSync(work), ["restart.mkv"]);
