@@ -8,11 +8,15 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import fc from "fast-check";
 import { PutioAbortError } from "../lib/core/errors";
 import { t } from "../lib/core/texts";
 import { JobJournal, JournaledJobs, type ExtractionDone, type JobEnd, type JobMsg } from "../lib/download";
 import { StateFile, nodeFs, type LocalFs } from "../lib/local";
 import { tree } from "./support/files";
+
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 30);
+const SEED = process.env.PROPERTY_SEED ? Number(process.env.PROPERTY_SEED) : undefined;
 
 describe("download journal: jobs that outlive a restart", () => {
   let dir: string;
@@ -236,6 +240,112 @@ describe("download journal: jobs that outlive a restart", () => {
       ["a", { msg: { payload: 1 }, since: 1, extracted: good }],
       ["d", { msg: { payload: 2 }, since: 2 }],
     ]);
+  });
+
+  /**
+   * A model of a node's life: msgs arrive, jobs end (well or with an error), the node closes while
+   * jobs run (each either stopped by the close or ending during it), a msg arrives during a close,
+   * Node-RED crashes (the instance is dropped as it is). Whatever the order, once every job may end,
+   * every msg accepted has exactly one outcome (its msg sent, or its error thrown), none is sent
+   * by a closing node, and the journal ends empty.
+   */
+  it("any schedule of msgs, job ends, closes and crashes: every msg's outcome exactly once, none sent while closing (fast-check)", async function () {
+    this.timeout(120_000);
+    type Action =
+      { kind: "send" } | { kind: "finish"; pick: number; fail: boolean } | { kind: "close"; stopped: boolean[]; lateSend: boolean } | { kind: "crash" };
+    const action: fc.Arbitrary<Action> = fc.oneof(
+      { arbitrary: fc.constant({ kind: "send" as const }), weight: 3 },
+      { arbitrary: fc.record({ kind: fc.constant("finish" as const), pick: fc.nat(), fail: fc.boolean() }), weight: 3 },
+      { arbitrary: fc.record({ kind: fc.constant("close" as const), stopped: fc.array(fc.boolean(), { maxLength: 6 }), lateSend: fc.boolean() }), weight: 1 },
+      { arbitrary: fc.constant({ kind: "crash" as const }), weight: 1 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { maxLength: 25 }), async (actions) => {
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+        const outcomes = new Map<string, string[]>();
+        const note = (id: string, what: string) => outcomes.set(id, [...(outcomes.get(id) ?? []), what]);
+        const accepted: string[] = [];
+        type Running = { id: string; end: (e: JobEnd | Error) => void; settled: Promise<void> };
+        let running: Running[] = [];
+        let jobs = instance();
+        let closing = open();
+        let next = 0;
+        /** What node.receive does with a msg: admit it, run its job until the work waits for its end. */
+        const receive = async (msg: JobMsg) => {
+          const id = String(msg._msgid);
+          const signal = closing.signal;
+          const deliver = (out: JobMsg) => {
+            assert.ok(!signal.aborted, `${id} sent by a closing node`);
+            note(id, `sent ${String(out.payload)}`);
+          };
+          let job;
+          try {
+            job = await jobs.admit(msg, signal, deliver);
+          } catch (err) {
+            if (!(err instanceof PutioAbortError)) note(id, `error ${(err as Error).message}`);
+            return;
+          }
+          if (!job) return;
+          let started!: () => void;
+          const working = new Promise<void>((r) => (started = r));
+          let end!: (e: JobEnd | Error) => void;
+          const settled = job
+            .run(async () => {
+              started();
+              const e = await new Promise<JobEnd | Error>((r) => (end = r));
+              if (e instanceof Error) throw e;
+              return e;
+            })
+            .then(
+              () => {},
+              (err: Error) => {
+                if (!(err instanceof PutioAbortError)) note(id, `error ${err.message}`);
+              },
+            );
+          await Promise.race([working, settled]);
+          running.push({ id, end: (e) => end(e), settled });
+        };
+        const restart = async () => {
+          jobs = instance();
+          closing = open();
+          running = [];
+          for (const msg of await jobs.leftover()) await receive(msg);
+        };
+        const fresh = async () => {
+          const id = `m${next++}`;
+          accepted.push(id);
+          await receive({ _msgid: id, payload: id });
+        };
+        for (const a of actions) {
+          if (a.kind === "send") await fresh();
+          else if (a.kind === "finish" && running.length) {
+            const [r] = running.splice(a.pick % running.length, 1);
+            r!.end(a.fail ? new Error(`failed ${r!.id}`) : { out: { _msgid: r!.id, payload: `done ${r!.id}` }, error: null });
+            await r!.settled;
+          } else if (a.kind === "close") {
+            closing.abort();
+            running.forEach((r, i) => r.end(a.stopped[i] ? new PutioAbortError("download") : { out: { _msgid: r.id, payload: `done ${r.id}` }, error: null }));
+            await Promise.all(running.map((r) => r.settled));
+            if (a.lateSend) await fresh();
+            await jobs.close(false);
+            await restart();
+          } else if (a.kind === "crash") await restart(); // the old instance's jobs never end
+        }
+        // Every job may end now, over as many starts as it takes.
+        for (let round = 0; round < 20 && (running.length || (await new JobJournal(file).pending()).length); round++) {
+          for (const r of running.splice(0)) {
+            r.end({ out: { _msgid: r.id, payload: `done ${r.id}` }, error: null });
+            await r.settled;
+          }
+          await jobs.close(false);
+          await restart();
+        }
+        await jobs.close(false);
+        for (const id of accepted) assert.equal(outcomes.get(id)?.length, 1, `${id}: ${JSON.stringify(outcomes.get(id))}`);
+        assert.ok(!fs.existsSync(file), "the journal ends empty");
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
   });
 
   describe("StateFile: the one atomic writer", () => {
