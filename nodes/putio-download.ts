@@ -5,26 +5,24 @@
  * file of the job is verified. Limits are per account, shared by every download node.
  */
 import * as path from "node:path";
-import { PutioAbortError, PutioBaseError, PutioInputError } from "../lib/core/errors";
-import { isText, t, type Text } from "../lib/core/texts";
+import { PutioBaseError, PutioInputError } from "../lib/core/errors";
+import { isText, t } from "../lib/core/texts";
+import type { ExtractStatus } from "../lib/media-jobs/extraction";
 import {
   DEFAULT_LIMITS,
   DownloadScheduler,
-  JobJournal,
+  JobProgress,
+  JournaledJobs,
+  dryRunSummary,
+  jobSummary,
   Throttle,
-  jsonSafeMsg,
   parseWindow,
   type CollisionPolicy,
   type DownloadLimits,
-  type DownloadProgress,
-  type ExtractionDone,
-  type JobOutcome,
-  type JournalEntry,
   downloadSourceOf,
   runDownloadJob,
 } from "../lib/download";
 import { ensureTargetFolder, nodeFs } from "../lib/local";
-import type { FileFilter } from "../lib/domains/filters";
 import { downloadsOf, localLedger } from "./common/services";
 import { localizeError } from "./common/errors";
 import { expandEnv, type AccountNode } from "./common/account";
@@ -92,31 +90,34 @@ function humanSpeed(bytesPerSecond: number): string {
   return bytesPerSecond >= MB ? `${(bytesPerSecond / MB).toFixed(1)} MB/s` : `${Math.round(bytesPerSecond / 1024)} kB/s`;
 }
 
-interface DownloadConfig {
-  limits: DownloadLimits;
-  policy: CollisionPolicy;
-  filter: FileFilter;
-  source: string;
-  sourceType: string;
-  target: string;
-  targetType: string;
-  deleteAfter: { skipTrash: boolean } | null;
-  removeTransfer: boolean;
-  progressOutput: boolean;
-  dryRun: boolean;
-  resume: boolean;
-  /** null: no subtitles; else the languages (undefined: the account's). */
-  subtitles: { languages: string | undefined } | null;
-  /** null: archives are downloaded as they are. */
-  extract: { keepArchives: boolean; password: string | undefined } | null;
-  preferMp4: boolean;
+function configOf(def: DownloadDef, node: Node) {
+  const limits = limitsOf(def);
+  parseWindow(limits.unlimitedWindow);
+  return {
+    limits,
+    policy: POLICIES.includes(def.ifExists as CollisionPolicy) ? (def.ifExists as CollisionPolicy) : "skip-identical",
+    filter: filterFromFields(def),
+    source: def.source ?? "payload",
+    sourceType: def.sourceType || "msg",
+    target: def.target ?? "",
+    targetType: def.targetType || "str",
+    deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null,
+    removeTransfer: !!def.removeTransfer,
+    progressOutput: !!def.progressOutput,
+    dryRun: def.dryRun === true,
+    resume: def.resume !== false,
+    /** null: no subtitles; else the languages (undefined: the account's). */
+    subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
+    /** null: archives are downloaded as they are. */
+    extract: def.extract === true ? { keepArchives: def.keepArchives === true, password: archivePasswordOf(node) } : null,
+    preferMp4: def.preferMp4 === true,
+  };
 }
+type DownloadConfig = ReturnType<typeof configOf>;
 
 export = function (RED: NodeAPI): void {
-  /** Per node: its journal of unfinished jobs (kept in the user directory, not in context: the default store is memory). */
-  const journals = new WeakMap<object, JobJournal>();
-  /** Per node: outcomes of jobs that ended while the previous instance closed, by msg id, sent at start. */
-  const replays = new WeakMap<object, Map<string, NonNullable<JournalEntry["outcome"]>>>();
+  /** Per node: its jobs, journaled in the user directory (not in context: the default store is memory). */
+  const jobsOf = new WeakMap<object, JournaledJobs>();
   const schedulerOf = (account: AccountNode, limits: DownloadLimits): DownloadScheduler => downloadsOf(RED, account, limits);
 
   definePutioNode<DownloadDef, DownloadConfig>(RED, {
@@ -124,213 +125,115 @@ export = function (RED: NodeAPI): void {
     lazyAccount: true,
     doneStatus: null,
     registerOptions: { credentials: { archivePassword: { type: "password" } } },
-    config(def, _RED, node) {
-      const limits = limitsOf(def);
-      parseWindow(limits.unlimitedWindow);
-      return {
-        limits,
-        policy: POLICIES.includes(def.ifExists as CollisionPolicy) ? (def.ifExists as CollisionPolicy) : "skip-identical",
-        filter: filterFromFields(def),
-        source: def.source ?? "payload",
-        sourceType: def.sourceType || "msg",
-        target: def.target ?? "",
-        targetType: def.targetType || "str",
-        deleteAfter: def.deleteAfter ? { skipTrash: !!def.skipTrash } : null,
-        removeTransfer: !!def.removeTransfer,
-        progressOutput: !!def.progressOutput,
-        dryRun: def.dryRun === true,
-        resume: def.resume !== false,
-        subtitles: def.subtitles === true ? { languages: def.subtitleLanguages?.trim() || undefined } : null,
-        extract: def.extract === true ? { keepArchives: def.keepArchives === true, password: archivePasswordOf(node) } : null,
-        preferMp4: def.preferMp4 === true,
-      };
-    },
+    config: (def, _RED, node) => configOf(def, node),
 
     start({ node, config, account, closing, ready, text }) {
       const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
-      const journal = new JobJournal(
-        userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null,
-      );
-      journals.set(node, journal);
-      const pendingReplays = new Map<string, NonNullable<JournalEntry["outcome"]>>();
-      replays.set(node, pendingReplays);
+      const jobs = new JournaledJobs({
+        file: userDir && config.resume ? path.join(userDir, "node-red-putio", `download-${node.id.replace(/[^\w.-]/g, "_")}.json`) : null,
+        attempted: t("putio-download.op.download"),
+        onJournalError: (err) => node.warn(text("putio-download.warn.journal", { message: err.message })),
+      });
+      jobsOf.set(node, jobs);
       // The account's limits follow the most recently deployed download node.
       if (account) schedulerOf(account, config.limits).configure(config.limits);
-      // Jobs a restart or redeploy interrupted: run again once the account is ready.
-      if (account && journal.file) {
+      // Jobs a restart or redeploy interrupted (or whose outcome it held back): received again once the account is ready.
+      if (account && jobs.kept) {
         (async () => {
-          const left = await journal.pending();
+          const left = await jobs.leftover();
           if (!left.length) return;
           await ready();
           node.log(text("putio-download.log.resuming", { count: left.length }));
-          for (const [key, entry] of left) {
-            if (!entry.outcome) {
-              // An extraction the job already ran is not asked of put.io again (it would extract a second copy).
-              node.receive({ ...entry.msg, _putioResumed: true, ...(entry.extracted ? { _putioExtracted: entry.extracted } : {}) });
-              continue;
-            }
-            pendingReplays.set(key, entry.outcome);
-            node.receive({ ...(entry.outcome.msg ?? entry.msg), _msgid: key });
-          }
+          for (const msg of left) node.receive(msg);
         })().catch((err: Error) => {
-          if (!closing.aborted) node.warn(text("putio-download.warn.not-resumed", { message: err.message }));
+          if (!closing.aborted) node.warn(text("putio-download.warn.not-resumed", { message: localizeError(RED, err).message }));
         });
       }
-      return { close: (removed) => (removed ? journal.discard() : journal.close()) };
+      return { close: (removed) => jobs.close(removed) };
     },
 
     async input({ node, config, account, msg, send, status, signal, ready, text }) {
-      const journal = journals.get(node)!;
-      const replay = replays.get(node)?.get(String(msg._msgid));
-      if (replay) {
-        // A job that ended while the node was closing: its outcome, kept in the journal, goes out now.
-        replays.get(node)!.delete(String(msg._msgid));
-        if (replay.msg) send(config.progressOutput ? [msg, null] : msg);
-        await journal.remove(String(msg._msgid)).catch(() => {});
-        if (replay.error) throw new PutioBaseError(t("putio-download.op.download"), replay.error);
-        return;
-      }
-      delete msg._putioResumed;
-      const extractedBefore = (msg._putioExtracted as ExtractionDone | undefined) ?? null;
-      delete msg._putioExtracted;
       // The archive password is used, never kept: not in the journal, not in the msgs sent on.
       const password = typeof msg.password === "string" && msg.password ? msg.password : config.extract?.password;
       if (config.extract) delete msg.password;
-      if (signal.aborted) {
-        // A msg that arrives while the node closes is kept for the next start, not run on a closed node.
-        await journal.put(String(msg._msgid), { msg: jsonSafeMsg(msg), since: Date.now() }).catch(() => {});
-        throw new PutioAbortError(t("putio-download.op.download"), signal.reason);
-      }
+      const sendOut = (out: Msg) => send(config.progressOutput ? [out, null] : out);
+      const job = await jobsOf.get(node)!.admit(msg, signal, sendOut);
+      if (!job) return;
       const value = await evalProp(RED, node, config.source, config.sourceType, msg);
       const { source, transferId } = downloadSourceOf(value, config.sourceType === "msg" && config.source === "payload" ? msg.file : undefined);
       const target = await targetOf(msg, config, node);
-      const filter = filterWithMsg(config.filter, msg.filter);
       const scheduler = schedulerOf(account, config.limits);
+      const base = {
+        source,
+        target,
+        filter: filterWithMsg(config.filter, msg.filter),
+        ifExists: config.policy,
+        deleteAfter: config.deleteAfter,
+        preferMp4: config.preferMp4,
+        signal,
+      };
       if (config.dryRun || msg.dryRun === true) {
         await ready();
-        const plan = await scheduler.run({
-          source,
-          target,
-          filter,
-          ifExists: config.policy,
-          deleteAfter: config.deleteAfter,
-          dryRun: true,
-          preferMp4: config.preferMp4,
-          signal,
-        });
-        const files = plan.dryRun!.files;
-        const deletes = plan.dryRun!.wouldDeleteFileIds;
+        const plan = await scheduler.run({ ...base, dryRun: true });
+        const { files, wouldDeleteFileIds: deletes } = plan.dryRun!;
         msg.topic = "putio/download/dry-run";
         msg.dryRun = true;
-        msg.payload = {
-          dryRun: true,
-          files,
-          wouldDeleteFileIds: deletes,
-          wouldRemoveTransferId: config.removeTransfer && transferId !== null ? transferId : null,
-          source: plan.source,
-          target,
-        };
-        send(config.progressOutput ? [msg, null] : msg);
-        status(
-          STATUS.idle(
-            shortText(
-              deletes.length
-                ? text("putio-download.status.dry-run-deletes", { files: files.length, deletes: deletes.length })
-                : text("putio-download.status.dry-run", { files: files.length }),
-            ),
-          ),
-        );
-        return;
+        msg.payload = dryRunSummary(plan, { removeTransferId: config.removeTransfer ? transferId : null, target });
+        sendOut(msg);
+        const said = deletes.length
+          ? text("putio-download.status.dry-run-deletes", { files: files.length, deletes: deletes.length })
+          : text("putio-download.status.dry-run", { files: files.length });
+        return status(STATUS.idle(shortText(said)));
       }
       // A target that cannot be used fails now, before the job is kept for a restart.
       await ensureTargetFolder(nodeFs, target);
-      const key = String(msg._msgid);
-      const entry: JournalEntry = { msg: jsonSafeMsg(msg), since: Date.now() };
-      await journal.put(key, entry).catch((err: Error) => node.warn(text("putio-download.warn.journal", { message: err.message })));
-      /**
-       * The job's outcome: a msg to send and/or an error for done(err). Node-RED drops whatever a
-       * closing node sends, so while the node closes the outcome is kept in the journal for the next
-       * start; otherwise the journal entry goes only once the outcome went out.
-       */
-      const conclude = async (out: Msg | null, error: Error | null): Promise<void> => {
-        if (signal.aborted) {
-          await journal.put(key, { ...entry, outcome: { msg: out ? jsonSafeMsg(out) : null, error: error ? error.message : null } }).catch(() => {});
-          return;
-        }
-        if (out) send(config.progressOutput ? [out, null] : out);
-        await journal.remove(key).catch(() => {});
-        if (error) throw error;
-      };
-      let outcome: JobOutcome;
-      try {
-        await ready();
-        const inFlight = new Map<number, DownloadProgress>();
+      let counts = { downloaded: 0, skipped: 0 };
+      const end = await job.run(async ({ extracted, onExtracted }) => {
+        const client = await ready();
+        const progress = new JobProgress();
         const statusThrottle = new Throttle(1000);
         const showStatus = () => {
-          let bytes = 0;
-          let size = 0;
-          let speed = 0;
-          for (const p of inFlight.values()) {
-            bytes += p.bytes;
-            size += p.size;
-            speed += p.bytesPerSecond;
-          }
-          const params = { percent: size ? Math.floor((bytes / size) * 100) : 0, speed: humanSpeed(speed), files: inFlight.size };
-          const retry = [...inFlight.values()].map((p) => p.retrying).find((r) => r !== undefined);
+          const { retrying: retry, ...p } = progress.summary();
           if (retry) {
             // An outage: say so, instead of a percentage that does not move.
             const waited = Math.max(0, Math.round((Date.now() - retry.failingSinceMs) / 60_000));
-            status(
-              STATUS.warn(
-                shortText(
-                  retry.attempt < retry.of
-                    ? text("putio-download.status.retrying", { attempt: retry.attempt, of: retry.of })
-                    : text("putio-download.status.waiting", { minutes: waited, max: Math.round(retry.outageWaitMs / 60_000) }),
-                  60,
-                ),
-              ),
-            );
-            return;
+            const said =
+              retry.attempt < retry.of
+                ? text("putio-download.status.retrying", { attempt: retry.attempt, of: retry.of })
+                : text("putio-download.status.waiting", { minutes: waited, max: Math.round(retry.outageWaitMs / 60_000) });
+            return status(STATUS.warn(shortText(said, 60)));
           }
-          status(STATUS.busy(shortText(text(inFlight.size > 1 ? "putio-download.status.progress-files" : "putio-download.status.progress", params))));
+          const params = { percent: p.percent, speed: humanSpeed(p.bytesPerSecond), files: p.files };
+          status(STATUS.busy(shortText(text(p.files > 1 ? "putio-download.status.progress-files" : "putio-download.status.progress", params))));
         };
         status(STATUS.busy(text("putio-download.status.starting")));
-        outcome = await runDownloadJob(
+        const extract = config.extract && {
+          password,
+          keepArchives: config.extract.keepArchives,
+          done: extracted,
+          onStatus: (s: ExtractStatus) =>
+            status(STATUS.busy(shortText(text("putio-download.status.extracting", { archive: s.archive, status: s.status }), 60))),
+          onExtracted,
+        };
+        const outcome = await runDownloadJob(
           scheduler,
-          await ready(),
+          client,
           {
-            source,
-            target,
-            filter,
-            ifExists: config.policy,
-            deleteAfter: config.deleteAfter,
-            preferMp4: config.preferMp4,
-            extract: config.extract
-              ? {
-                  password,
-                  keepArchives: config.extract.keepArchives,
-                  done: extractedBefore,
-                  onStatus: (s) => status(STATUS.busy(shortText(text("putio-download.status.extracting", { archive: s.archive, status: s.status }), 60))),
-                  onExtracted: (done) => {
-                    journal.put(key, { ...entry, extracted: done }).catch(() => {});
-                  },
-                }
-              : null,
-            signal,
+            ...base,
+            extract,
             onProgress: (p) => {
-              const wasRetrying = inFlight.get(p.fileId)?.retrying !== undefined;
-              inFlight.set(p.fileId, p);
+              const saidAtOnce = progress.update(p);
               if (config.progressOutput) send([null, { _msgid: RED.util.generateId(), topic: "putio/download/progress", payload: p } as never]);
               // A retry (or its end) is shown at once; plain progress at most once a second.
-              if (statusThrottle.ready() || p.retrying !== undefined || wasRetrying) showStatus();
+              if (statusThrottle.ready() || saidAtOnce) showStatus();
             },
             onFile: (r) => {
-              inFlight.delete(r.fileId);
+              progress.ended(r.fileId);
               if (r.status !== "downloaded") return;
               const out = RED.util.cloneMessage(msg) as Msg;
               out.topic = "putio/downloaded";
               out.payload = { ...r, transferId };
-              send(config.progressOutput ? [out, null] : out);
+              sendOut(out);
             },
           },
           {
@@ -338,50 +241,21 @@ export = function (RED: NodeAPI): void {
             removeTransferId: config.removeTransfer ? transferId : null,
           },
         );
-      } catch (err) {
-        // Aborted by a close: the entry stays, and the next start runs the job again (its parts resume).
-        if (signal.aborted && err instanceof PutioAbortError) throw err;
-        return conclude(null, err as Error);
-      }
-      const { result, transferRemoved } = outcome;
-      const subtitleSummary = outcome.subtitles && {
-        ...outcome.subtitles,
-        failed: outcome.subtitles.failed.map((x) => ({ name: x.name, language: x.language, message: localizeError(RED, x.error).message })),
-      };
-      msg.topic = "putio/download/done";
-      msg.payload = {
-        downloaded: result.downloaded,
-        skipped: result.skipped,
-        failed: result.failed,
-        files: result.files,
-        errors: result.errors.map((e) => ({ fileId: e.fileId, name: e.name, putioPath: e.putioPath, message: e.error.message })),
-        deletedFileIds: result.deletedFileIds,
-        ...(subtitleSummary ? { subtitles: subtitleSummary } : {}),
-        ...(result.extraction ? { extraction: result.extraction } : {}),
-        transferId,
-        transferRemoved,
-        source: result.source,
-        target,
-        bytes: result.bytes,
-        seconds: result.seconds,
-      };
-      const first = result.errors[0]?.error;
-      if (first) {
-        return conclude(
-          msg,
-          new PutioBaseError(
-            t("putio-download.op.download"),
-            t(config.deleteAfter ? "putio-download.errors.failed-kept" : "putio-download.errors.failed", {
-              failed: result.failed,
-              total: result.failed + result.downloaded + result.skipped,
-              first: isText((first as { text?: unknown }).text) ? (first as unknown as { text: Text }).text : first.message,
-            }),
-            { cause: first },
-          ),
-        );
-      }
-      await conclude(msg, null);
-      status(STATUS.ok(shortText(text("putio-download.status.done", { downloaded: result.downloaded, skipped: result.skipped }))));
+        const { result } = outcome;
+        counts = { downloaded: result.downloaded, skipped: result.skipped };
+        msg.topic = "putio/download/done";
+        msg.payload = jobSummary(outcome, { transferId, target, message: (err) => localizeError(RED, err).message });
+        const first = result.errors[0]?.error as (Error & { text?: unknown }) | undefined;
+        if (!first) return { out: msg, error: null };
+        const params = {
+          failed: result.failed,
+          total: result.failed + result.downloaded + result.skipped,
+          first: isText(first.text) ? first.text : first.message,
+        };
+        const failed = t(config.deleteAfter ? "putio-download.errors.failed-kept" : "putio-download.errors.failed", params);
+        return { out: msg, error: new PutioBaseError(t("putio-download.op.download"), failed, { cause: first }) };
+      });
+      if (!end.error) status(STATUS.ok(shortText(text("putio-download.status.done", counts))));
     },
   });
 

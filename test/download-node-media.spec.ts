@@ -105,6 +105,45 @@ describe("putio-download node: extract first, prefer MP4 @nr", function () {
     assert.equal(fs.readFileSync(file.payload.path, "utf8"), "film");
   });
 
+  it("a restart after put.io extracted and before the download ended: the job resumes without extracting a second copy", async () => {
+    const MiB = 1024 * 1024;
+    const folder = emu.state.addFolder(0, "Big");
+    emu.state.addFile(folder.id, "big.zip", buildZip([{ name: "Big.mkv", data: Buffer.alloc(4 * MiB, 9) }]));
+    emu.knobs.stallDownloadAfterBytes = MiB;
+    emu.knobs.stallsRemaining = 1;
+    await load({ extract: true, stallMs: 60_000 });
+    nr.node("dl").receive({ payload: folder.id, keep: "me" });
+    const extractedKept = () => fs.existsSync(journalFile()) && fs.readFileSync(journalFile(), "utf8").includes('"extracted"');
+    const progressed = () => {
+      try {
+        const dir = path.join(work, "Big");
+        const side = fs.readdirSync(dir).find((n) => n.endsWith(".part.json"));
+        return side !== undefined && JSON.parse(fs.readFileSync(path.join(dir, side), "utf8")).segments[0].pos >= MiB / 2;
+      } catch {
+        return false;
+      }
+    };
+    await clockWhile(
+      (async () => {
+        while (!extractedKept() || !progressed()) await new Promise((r) => setTimeout(r, 10));
+      })(),
+    );
+    const extracts = () => emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/files/extract").length;
+    assert.equal(extracts(), 1);
+    await nr.stop(); // Node-RED stops mid-file, after the extraction
+    await nr.start();
+    nr.helper.settings({ ...saved, userDir });
+    await load({ extract: true });
+    const [file, job] = await clockWhile(messages("out", 2)); // the node picks the job up itself
+    assert.equal(file.keep, "me");
+    assert.equal(file.payload.resumed, true);
+    assert.ok(fs.readFileSync(file.payload.path).equals(Buffer.alloc(4 * MiB, 9)));
+    assert.deepEqual(job.payload.extraction, { archives: ["big.zip"], partsSkipped: 1 });
+    assert.equal(extracts(), 1, "put.io is not asked to extract again");
+    const copies = [...emu.state.files.values()].filter((n) => n.name === "Big.mkv");
+    assert.equal(copies.length, 1, "one extracted copy on put.io");
+  });
+
   it("prefer MP4: the converted video arrives as <name>.mp4 with variant mp4", async () => {
     const folder = emu.state.addFolder(0, "Films");
     const v = emu.state.addFile(folder.id, "Film.mkv", Buffer.alloc(150_000, 7));

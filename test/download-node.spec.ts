@@ -377,10 +377,52 @@ describe("putio-download node @nr", function () {
       assert.ok(file.payload.resumedBytes >= MiB, String(file.payload.resumedBytes));
       assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
       assert.equal(job.payload.downloaded, 1);
-      assert.equal("_putioResumed" in file, false);
+      for (const m of [file, job])
+        assert.deepEqual(
+          Object.keys(m).filter((k) => k.startsWith("_putio")),
+          [],
+          "no marker field on a msg sent on",
+        );
       for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(!fs.existsSync(journal), "a finished job is forgotten");
       assert.deepEqual(fs.readdirSync(work), ["restart.mkv"]);
+    } finally {
+      nr.helper.settings(saved);
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+
+  it("a damaged journal at start: a warning says where it was kept (byte for byte), the node works on, nothing else in the folder is touched", async () => {
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
+    const saved = { ...nr.helper._settings };
+    try {
+      nr.helper.settings({ ...saved, userDir });
+      const journal = path.join(userDir, "node-red-putio", "download-dl.json");
+      const torn = '{"v":1,"jobs":{"m1":{"msg":{"payload":';
+      fs.mkdirSync(path.dirname(journal), { recursive: true });
+      fs.writeFileSync(journal, torn);
+      fs.writeFileSync(path.join(work, "mine.txt"), "the user's");
+      const f = emu.state.addFile(0, "after.mkv", Buffer.from("after"));
+      await load({});
+      const warnings = () =>
+        nr.helper
+          .log()
+          .args.map((a: any[]) => a[0])
+          .filter((e: any) => e?.level === 30 && e.id === "dl")
+          .map((e: any) => String(e.msg));
+      for (let i = 0; i < 500 && !warnings().length; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(warnings().length, 1, "one warning");
+      assert.match(
+        warnings()[0]!,
+        /^interrupted downloads were not resumed: read ".*download-dl\.json": the file is damaged \(.+\); it was kept as "download-dl\.json\.damaged"/,
+      );
+      assert.equal(fs.readFileSync(`${journal}.damaged`, "utf8"), torn);
+      const got = messages("out", 2);
+      nr.node("dl").receive({ payload: f.id });
+      const [file] = await got;
+      assert.equal(fs.readFileSync(file.payload.path, "utf8"), "after");
+      assert.deepEqual(fs.readdirSync(work).sort(), ["after.mkv", "mine.txt"]);
+      assert.equal(fs.readFileSync(path.join(work, "mine.txt"), "utf8"), "the user's");
     } finally {
       nr.helper.settings(saved);
       fs.rmSync(userDir, { recursive: true, force: true });

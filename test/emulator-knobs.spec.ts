@@ -147,4 +147,34 @@ describe("emulator: knobs", () => {
     emu.revokeToken(bob.token);
     assertError(await call(emu, "GET", "/v2/transfers/count", { token: bob.token }), 401);
   });
+
+  it("listingGlitches: one bad files/list answer each (first N, none, or half), cursor null, parent size and total right; a glitch without folder waits for a listing it cuts", async () => {
+    const a = emu.state.addFolder(0, "A");
+    const b = emu.state.addFolder(0, "B");
+    const one = emu.state.addFolder(0, "One");
+    for (let i = 0; i < 5; i++) emu.state.addFile(a.id, `a${i}.txt`, Buffer.from(`file ${i}`));
+    for (let i = 0; i < 4; i++) emu.state.addFile(b.id, `b${i}.txt`, Buffer.from(`file ${i}`));
+    emu.state.addFile(one.id, "only.txt", Buffer.from("x"));
+    const list = async (folder: number, perPage = 100) => {
+      const r = await call(emu, "GET", `/v2/files/list?parent_id=${folder}&per_page=${perPage}&total=true`);
+      assertOk(r);
+      return { names: (r.body.files as Array<{ name: string }>).map((f) => f.name), cursor: r.body.cursor, total: r.body.total, size: r.body.parent.size };
+    };
+    const right = { a: await list(a.id), b: await list(b.id) };
+    assert.equal(right.a.names.length, 5);
+    emu.knobs.listingGlitches = [{ folder: b.id, keep: 1 }, { keep: 0 }, { keep: "half" }];
+    // Folder A is listed first: the folder-less glitches are for it; B's waits for B.
+    let got = await list(a.id);
+    assert.deepEqual([got.names, got.cursor, got.total, got.size], [[], null, 5, right.a.size]);
+    got = await list(one.id);
+    assert.deepEqual([got.names, got.cursor], [["only.txt"], null], "half of one item cuts nothing: not used here");
+    got = await list(a.id);
+    assert.deepEqual([got.names, got.cursor, got.total], [right.a.names.slice(0, 3), null, 5]);
+    got = await list(b.id);
+    assert.deepEqual([got.names, got.cursor, got.total, got.size], [right.b.names.slice(0, 1), null, 4, right.b.size]);
+    assert.deepEqual(emu.knobs.listingGlitches, [], "each used once");
+    got = await list(a.id, 2);
+    assert.deepEqual(got.names, right.a.names.slice(0, 2));
+    assert.notEqual(got.cursor, null, "right again: the rest follows the cursor");
+  });
 });

@@ -15,7 +15,7 @@ import { crc32, crcHex } from "../lib/core/crc";
 import { isKeptCopyName, keptCopyName, replaceOwnCopy } from "../lib/local/conflict";
 import { nodeFs } from "../lib/local/fs";
 import { sanitizeName } from "../lib/local/names";
-import { startEmulator, type Emulator } from "./emulator";
+import { startEmulator, type Emulator, type ListingGlitch } from "./emulator";
 import { exfatUnavailable, mountExfat, type ExfatMount } from "./support/exfat";
 import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
 
@@ -200,15 +200,15 @@ for (const disk of ["tmp", "exfat"] as const)
       const synced = () => [...filesUnder(target).keys()].filter((k) => !k.startsWith(".putio-")).sort();
 
       for (const [what, glitch] of [
-        ["an empty answer for the synced folder", (ids: { m: { id: number } }) => ({ [ids.m.id]: 0 })],
-        ["an empty answer for a subfolder", (ids: { tv: { id: number } }) => ({ [ids.tv.id]: 0 })],
-        ["a first page whose cursor is null (the rest missing)", (ids: { m: { id: number } }) => ({ [ids.m.id]: 2 })],
+        ["an empty answer for the synced folder", (ids: { m: { id: number } }) => ({ folder: ids.m.id, keep: 0 })],
+        ["an empty answer for a subfolder", (ids: { tv: { id: number } }) => ({ folder: ids.tv.id, keep: 0 })],
+        ["a first page whose cursor is null (the rest missing)", (ids: { m: { id: number } }) => ({ folder: ids.m.id, keep: 2 })],
       ] as const) {
         it(`${what}: nothing trashed or forgotten, the report says why; the next run downloads nothing`, async () => {
           const ids = await library();
           const before = synced();
           assert.equal(before.length, 8);
-          emu.knobs.listTruncateNext = (glitch as (i: typeof ids) => Record<number, number>)(ids);
+          emu.knobs.listingGlitches = [(glitch as (i: typeof ids) => ListingGlitch)(ids)];
           const r = await run();
           assert.deepEqual([r.deleted, r.kept, r.failed], [[], [], []]);
           assert.match(String(r.removalsHeld), /listing of \/Media(\/TV)? holds \d of \d items and \d+ of \d+ bytes: nothing is trashed or forgotten/);
@@ -226,7 +226,7 @@ for (const disk of ["tmp", "exfat"] as const)
         const { tv } = await library();
         const e0 = emu.state.childrenOf(emu.state.users.get(emu.state.defaultUserId)!, emu.state.files.get(tv.id)!).find((c) => c.name === "e0.mkv")!;
         await client.files.delete([e0.id]);
-        emu.knobs.listTruncateNext = { [tv.id]: 1 };
+        emu.knobs.listingGlitches = [{ folder: tv.id, keep: 1 }];
         let r = await run();
         assert.deepEqual(r.deleted, []);
         r = await run();
@@ -241,7 +241,7 @@ for (const disk of ["tmp", "exfat"] as const)
         emu.state.addFile(0, "b.txt", Buffer.from("bbb"));
         await load({ folder: "", propagateDeletes: true });
         await run();
-        emu.knobs.listTruncateNext = { 0: 0 };
+        emu.knobs.listingGlitches = [{ folder: 0, keep: 0 }];
         let r = await run();
         assert.deepEqual([r.deleted, r.kept], [[], []]);
         assert.match(String(r.removalsHeld), /listing of \/ holds 0 of 2 items.*nothing is trashed/);

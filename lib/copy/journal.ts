@@ -7,11 +7,11 @@
  * source's name and its transfer entry is gone; a re-run or a resumed job adopts what a record
  * names instead of adding the file again, and a removed node undoes what its records name.
  *
- * Never a storage URL or a token in it. Writes are serialised and atomic (temp file + rename): a
- * crash leaves the old or the new state.
+ * Never a storage URL or a token in it. Writes are serialised and atomic (lib/local/state-file.ts):
+ * a crash leaves the old or the new state.
  */
 import * as fsp from "node:fs/promises";
-import * as path from "node:path";
+import { StateFile } from "../local/state-file";
 
 /** One source file's copy in progress on the target. */
 export interface CopyRecord {
@@ -62,18 +62,18 @@ function isRecord(r: unknown): r is CopyRecord {
   );
 }
 
-let tmpCounter = 0;
-
 export class CopyJournal implements CopyLedger {
   private jobs = new Map<string, CopyJobEntry>();
   private recs = new Map<string, CopyRecord>();
   private loaded: Promise<void> | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly state: StateFile | null;
   private readonly ops = new Set<Promise<unknown>>();
   private closed = false;
 
   /** `file` null: kept in memory only (no user directory). */
-  constructor(readonly file: string | null) {}
+  constructor(readonly file: string | null) {
+    this.state = file ? new StateFile(file) : null;
+  }
 
   async pendingJobs(): Promise<Array<[string, CopyJobEntry]>> {
     await this.load();
@@ -105,7 +105,7 @@ export class CopyJournal implements CopyLedger {
   async close(): Promise<void> {
     while (this.ops.size) await Promise.allSettled([...this.ops]);
     this.closed = true;
-    await this.writing;
+    await this.state?.settled();
   }
 
   /** Forget everything and delete the file (the node was removed). */
@@ -113,10 +113,7 @@ export class CopyJournal implements CopyLedger {
     await this.close();
     this.jobs.clear();
     this.recs.clear();
-    if (!this.file) return;
-    const file = this.file;
-    this.writing = this.writing.then(() => fsp.rm(file, { force: true })).catch(() => {});
-    await this.writing;
+    await this.state?.write(null).catch(() => {});
   }
 
   /** Apply a change and save; a change that changed nothing (false) writes nothing. */
@@ -149,20 +146,9 @@ export class CopyJournal implements CopyLedger {
   }
 
   private save(): Promise<void> {
-    if (!this.file) return Promise.resolve();
-    const file = this.file;
+    if (!this.state) return Promise.resolve();
     const empty = this.jobs.size === 0 && this.recs.size === 0;
-    const text = JSON.stringify({ v: 1, jobs: Object.fromEntries(this.jobs), records: [...this.recs.values()] });
-    const run = async () => {
-      if (empty) return void (await fsp.rm(file, { force: true }));
-      await fsp.mkdir(path.dirname(file), { recursive: true });
-      // Unique per write: the closing and the starting instance of a node may both be writing.
-      const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
-      await fsp.writeFile(tmp, text);
-      await fsp.rename(tmp, file);
-    };
-    const p = this.writing.then(run, run);
-    this.writing = p.catch(() => {});
-    return p;
+    // Each save writes the state as of its call, after the previous one landed.
+    return this.state.write(empty ? null : JSON.stringify({ v: 1, jobs: Object.fromEntries(this.jobs), records: [...this.recs.values()] }));
   }
 }

@@ -175,6 +175,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "op.download": 'download "__name__"',
   "op.download-job": "download",
   "op.choose-local-name": "choose a local name",
+  "op.read-state-file": 'read "__path__"',
   "op.delete-after-download": "delete after download",
   "op.find-path": 'find "__path__" on put.io',
 
@@ -398,6 +399,8 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
     '__attempted__: nothing proves that "__path__" holds the bytes of put.io file __id__ (put.io gives no CRC32 for it and this job did not fetch them): nothing was deleted on put.io',
   "download.source-no-file-yet": "__attempted__: transfer __id__ has no file yet (status __status__): download it once it is completed",
   "download.bad-source": '__attempted__: expected a put.io file or folder id, a path like "/Movies", a file object or a transfer, got __value__',
+  "local.state-file-damaged": '__attempted__: the file is damaged (__detail__); it was kept as "__aside__" and work goes on without it',
+  "local.state-file-unreadable": "__attempted__ failed (__detail__): the file is left as it is and not written to until the next start",
   "local.path-too-long":
     '__attempted__: the local path is too long for the file system (__length__ bytes): "__path__"; choose a shorter target folder or shorter names. Nothing was written or deleted.',
 

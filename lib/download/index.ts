@@ -5,3 +5,5 @@ export * from "./run-job";
 export * from "./limiter";
 export * from "./segments";
 export * from "./journal";
+export * from "./journaled-run";
+export * from "./job-report";

@@ -4,10 +4,12 @@
  * from its sidecar. Without it a download in flight at a restart was simply forgotten, since the
  * watch node had already reported the transfer.
  *
- * Writes are serialised and atomic (temp file + rename): a crash leaves the old or the new list.
+ * Writes are serialised and atomic (lib/local/state-file.ts): a crash leaves the old or the new
+ * list. A damaged file is set aside, never written over, and reported once.
  */
-import * as fsp from "node:fs/promises";
-import * as path from "node:path";
+import { StateFile } from "../local/state-file";
+import type { LocalFs } from "../local/fs";
+import type { ExtractionDone } from "./job";
 
 export interface JournalEntry {
   /** The msg that started the job, as JSON (see jsonSafeMsg). */
@@ -20,7 +22,7 @@ export interface JournalEntry {
    */
   outcome?: { msg: Record<string, unknown> | null; error: string | null };
   /** What put.io extracted for the job (extract first): a resumed job does not extract again. */
-  extracted?: { archives: string[]; partIds: number[]; topIds: number[] };
+  extracted?: ExtractionDone;
 }
 
 /** Largest msg kept; a bigger one is reduced to its id, topic and payload. */
@@ -31,7 +33,7 @@ const MAX_MSG_JSON = 256 * 1024;
  * request), functions or cycles; a msg too big or not serialisable keeps _msgid, topic and payload.
  */
 export function jsonSafeMsg(msg: Record<string, unknown>): Record<string, unknown> {
-  const drop = new Set(["req", "res", "_putioResumed"]);
+  const drop = new Set(["req", "res"]);
   const strip = (m: Record<string, unknown>) => Object.fromEntries(Object.entries(m).filter(([k, v]) => !drop.has(k) && typeof v !== "function"));
   try {
     const text = JSON.stringify(strip(msg));
@@ -47,22 +49,37 @@ export function jsonSafeMsg(msg: Record<string, unknown>): Record<string, unknow
   }
 }
 
-let tmpCounter = 0;
-
 export class JobJournal {
   private entries = new Map<string, JournalEntry>();
   private loaded: Promise<void> | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  /** Why the file could not be read (reported by the first pending()); null: read, or nothing there. */
+  private readError: Error | null = null;
+  /** The file could not be read and is still there: it is never written over (memory only). */
+  private handsOff = false;
+  private readonly state: StateFile | null;
   /** Calls not finished yet (close() waits for them). */
   private readonly ops = new Set<Promise<unknown>>();
   private closed = false;
 
   /** `file` null: a journal that remembers nothing (no user directory to keep it in). */
-  constructor(readonly file: string | null) {}
+  constructor(
+    readonly file: string | null,
+    fs?: LocalFs,
+  ) {
+    this.state = file ? new StateFile(file, fs) : null;
+  }
 
-  /** The jobs left from before (read once). A damaged file counts as empty. */
+  /**
+   * The jobs left from before (read once). A damaged file is set aside and the journal starts
+   * empty: the first call throws the error that says so, later calls answer what is kept since.
+   */
   async pending(): Promise<Array<[string, JournalEntry]>> {
     await this.load();
+    const err = this.readError;
+    if (err) {
+      this.readError = null;
+      throw err;
+    }
     return [...this.entries];
   }
 
@@ -89,7 +106,7 @@ export class JobJournal {
   async close(): Promise<void> {
     while (this.ops.size) await Promise.allSettled([...this.ops]);
     this.closed = true;
-    await this.writing;
+    await this.state?.settled();
   }
 
   private track(fn: () => Promise<void>): Promise<void> {
@@ -104,50 +121,52 @@ export class JobJournal {
   async discard(): Promise<void> {
     await this.close();
     this.entries.clear();
-    if (!this.file) return;
-    const file = this.file;
-    this.writing = this.writing.then(() => fsp.rm(file, { force: true })).catch(() => {});
-    await this.writing;
+    await this.state?.write(null).catch(() => {});
   }
 
   private load(): Promise<void> {
     this.loaded ??= (async () => {
-      if (!this.file) return;
+      if (!this.state) return;
+      let data: Record<string, unknown> | null;
       try {
-        const data = JSON.parse(await fsp.readFile(this.file, "utf8")) as { v?: number; jobs?: Record<string, JournalEntry> };
-        for (const [k, e] of Object.entries(data.jobs ?? {})) {
-          if (e && typeof e === "object" && e.msg && typeof e.msg === "object") {
-            const o = e.outcome;
-            const outcome =
-              o && typeof o === "object"
-                ? { msg: o.msg && typeof o.msg === "object" ? o.msg : null, error: typeof o.error === "string" ? o.error : null }
-                : undefined;
-            this.entries.set(k, { msg: e.msg, since: Number(e.since) || Date.now(), ...(outcome ? { outcome } : {}) });
-          }
-        }
-      } catch {
-        /* missing or damaged: nothing pending */
+        data = await this.state.read();
+      } catch (err) {
+        this.readError = err as Error;
+        this.handsOff = (err as { code?: unknown }).code !== "local.state-file-damaged";
+        return;
+      }
+      const jobs = data?.jobs;
+      for (const [k, e] of Object.entries(jobs && typeof jobs === "object" ? (jobs as Record<string, JournalEntry>) : {})) {
+        const entry = entryOf(e);
+        if (entry) this.entries.set(k, entry);
       }
     })();
     return this.loaded;
   }
 
   private save(): Promise<void> {
-    if (!this.file) return Promise.resolve();
-    const file = this.file;
-    const empty = this.entries.size === 0;
-    const text = JSON.stringify({ v: 1, jobs: Object.fromEntries(this.entries) });
-    const run = async () => {
-      if (empty) return void (await fsp.rm(file, { force: true }));
-      await fsp.mkdir(path.dirname(file), { recursive: true });
-      // Unique per write: the closing and the starting instance of a node may both be writing.
-      const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
-      await fsp.writeFile(tmp, text);
-      await fsp.rename(tmp, file);
-    };
+    // A file that could not be read and is still in place (not set aside) is never written over.
+    if (!this.state || this.handsOff) return Promise.resolve();
     // Each save writes the state as of its call, after the previous one landed.
-    const p = this.writing.then(run, run);
-    this.writing = p.catch(() => {});
-    return p;
+    return this.state.write(this.entries.size ? JSON.stringify({ v: 1, jobs: Object.fromEntries(this.entries) }) : null);
   }
+}
+
+/** An entry as read back from the file (null: not one); fields of a wrong type are left out. */
+function entryOf(e: unknown): JournalEntry | null {
+  if (!e || typeof e !== "object") return null;
+  const { msg, since, outcome: o, extracted: x } = e as Record<string, unknown>;
+  if (!msg || typeof msg !== "object" || Array.isArray(msg)) return null;
+  const entry: JournalEntry = { msg: msg as Record<string, unknown>, since: Number(since) || Date.now() };
+  if (o && typeof o === "object") {
+    const { msg: om, error } = o as Record<string, unknown>;
+    entry.outcome = { msg: om && typeof om === "object" ? (om as Record<string, unknown>) : null, error: typeof error === "string" ? error : null };
+  }
+  const ids = (v: unknown) => Array.isArray(v) && v.every((n) => Number.isSafeInteger(n));
+  if (x && typeof x === "object") {
+    const { archives, partIds, topIds } = x as Record<string, unknown>;
+    if (Array.isArray(archives) && archives.every((a) => typeof a === "string") && ids(partIds) && ids(topIds))
+      entry.extracted = { archives: archives as string[], partIds: partIds as number[], topIds: topIds as number[] };
+  }
+  return entry;
 }

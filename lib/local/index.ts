@@ -6,3 +6,4 @@ export * from "./claims";
 export * from "./locks";
 export * from "./commit";
 export * from "./ownership";
+export * from "./state-file";

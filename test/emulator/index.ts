@@ -11,7 +11,7 @@ import { EmulatorState } from "./state";
 import { stalledResponses } from "./storage";
 import { attachHistory } from "./routes-events";
 
-export type { Knobs } from "./knobs";
+export type { Knobs, ListingGlitch } from "./knobs";
 export type { RequestLogEntry } from "./server";
 export { EmulatorState, QUEUE_MS, DOWNLOAD_MS, COMPLETING_MS } from "./state";
 export type { FileJson, TransferJson } from "./state";

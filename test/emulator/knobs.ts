@@ -1,5 +1,13 @@
 // Fault injection and performance knobs. All default off; tests mutate emulator.knobs at any time.
 
+/** One bad answer of files/list (Knobs.listingGlitches). */
+export interface ListingGlitch {
+  /** The folder whose next listing is bad; none: the next listing this glitch cuts, of any folder. */
+  folder?: number;
+  /** Children the answer keeps: 0 none (an empty answer), N the first N, "half" the first half rounded up. */
+  keep: number | "half";
+}
+
 export interface Knobs {
   /** Request budget per token per window (real wall time, not the manual clock). */
   rateLimit: { limit: number; windowMs: number } | null;
@@ -61,15 +69,12 @@ export interface Knobs {
   /** File ids whose file objects carry `crc32: null` (put.io gives none for some files, and never for an MP4 version). */
   noCrc32: number[];
   /**
-   * Folder id → how many children the next listing of that folder (files/list) answers, with a null
-   * cursor: 0 an empty answer, N a first page that ends early. Once per folder; `parent` (its size)
-   * and `total` stay right, as in the bad answers seen from put.io.
+   * Bad listings (files/list) put.io has given, each used once, the first that fits first: the
+   * answer lists only the first `keep` children of the folder with a null cursor (the rest
+   * missing), while `parent` (with its size) and `total` stay right. A glitch without `folder`
+   * waits for the next listing of any folder it would cut (one with more than `keep` children).
    */
-  listTruncateNext: Record<number, number>;
-  /** The next N listings (files/list) of a non-empty folder list no files (the folder's size unchanged). */
-  emptyListingNext: number;
-  /** The next N listings of a folder with 2+ items list only the first half, and end there. */
-  truncatedListingNext: number;
+  listingGlitches: ListingGlitch[];
   /**
    * Scripted API errors, each for the next `times` requests it matches (method, path, the token).
    * `after: true` runs the route first and then answers the error: a lost answer (the change took
@@ -127,9 +132,7 @@ export function defaultKnobs(): Knobs {
     transferContents: {},
     maxActiveTransfers: null,
     noCrc32: [],
-    listTruncateNext: {},
-    emptyListingNext: 0,
-    truncatedListingNext: 0,
+    listingGlitches: [],
     apiFaults: [],
     diskSize: {},
   };

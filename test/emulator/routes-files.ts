@@ -1,5 +1,6 @@
 // /v2/files/*: listing, search, lookup, folders, rename, move, delete, storage links (extraction: routes-extract.ts).
 import { ApiError, badRequest, notFound } from "./http-util";
+import type { ListingGlitch } from "./knobs";
 import { Ctx, HANDLED, Route, route } from "./router";
 import { storageUrl } from "./storage";
 import { FileNode, ROOT_ID, User } from "./state";
@@ -64,6 +65,15 @@ function pageFromCursor(ctx: Ctx, kind: "files" | "search", cursor: string | und
   return { files, cursor: next };
 }
 
+/** The children a glitched listing of `folder` keeps (undefined: this listing is right); the glitch is used up. */
+function takeListingGlitch(glitches: ListingGlitch[], folder: number, children: number): number | undefined {
+  const keepOf = (g: ListingGlitch) => (g.keep === "half" ? Math.ceil(children / 2) : g.keep);
+  const i = glitches.findIndex((g) => (g.folder === undefined ? keepOf(g) < children : g.folder === folder));
+  if (i < 0) return undefined;
+  const [g] = glitches.splice(i, 1);
+  return keepOf(g!);
+}
+
 function listFiles(ctx: Ctx) {
   const { state, params } = ctx;
   const user = ctx.user;
@@ -82,18 +92,8 @@ function listFiles(ctx: Ctx) {
   if (fileTypes?.length) children = children.filter((c) => fileTypes.includes(c.fileType));
   const contentType = params.str("content_type");
   if (contentType) children = children.filter((c) => c.contentType === contentType);
-  let ids = sortNodes(ctx, children, sortBy).map((c) => c.id);
-  const glitch = ctx.server.knobs.listTruncateNext[parentId];
-  if (glitch !== undefined) delete ctx.server.knobs.listTruncateNext[parentId];
-  // A glitch put.io has shown: one listing of a non-empty folder that lists nothing, or only its first half (the folder's own size unchanged).
-  const knobs = ctx.server.knobs;
-  if (ids.length && knobs.emptyListingNext > 0) {
-    knobs.emptyListingNext--;
-    ids = [];
-  } else if (ids.length > 1 && knobs.truncatedListingNext > 0) {
-    knobs.truncatedListingNext--;
-    ids = ids.slice(0, Math.ceil(ids.length / 2));
-  }
+  const ids = sortNodes(ctx, children, sortBy).map((c) => c.id);
+  const glitch = takeListingGlitch(ctx.server.knobs.listingGlitches, parentId, ids.length);
   const body: Record<string, unknown> = {
     files: ids
       .slice(0, glitch ?? perPage)

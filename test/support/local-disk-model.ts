@@ -312,8 +312,9 @@ class World {
   }
 
   listingGlitch(kind: "empty" | "truncated"): string {
-    if (kind === "empty") this.emu.knobs.emptyListingNext = 1;
-    else this.emu.knobs.truncatedListingNext = 1;
+    const keep = kind === "empty" ? 0 : "half";
+    // One of each kind at a time, as "the next listing" says.
+    if (!this.emu.knobs.listingGlitches.some((g) => g.folder === undefined && g.keep === keep)) this.emu.knobs.listingGlitches.push({ keep });
     return `the next listing of a folder is ${kind === "empty" ? "empty" : "cut in half"}`;
   }
 
