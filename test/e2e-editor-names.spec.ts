@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { startEmulator, type Emulator } from "./emulator";
-import { dropFromPalette, openEditor, openNodeDialog, traySettled, type Browser } from "./e2e/editor";
+import { cancelOpenDialogs, dropFromPalette, openEditor, openNodeDialog, traySettled, type Browser } from "./e2e/editor";
 import { FLAVORS, packageNodes, requireSetup, ROOT, startNodeRed, waitFor, type NodeRed } from "./e2e/harness";
 
 declare const RED: any;
@@ -62,6 +62,10 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
     emu = await startEmulator();
     nr = await startNodeRed({ flavor: FLAVORS.nr4 });
     browser = await openEditor(nr.url);
+  });
+  // One failed test must not leave a dialog over the palette for the rest.
+  afterEach(async () => {
+    if (browser) await cancelOpenDialogs(browser.page);
   });
   after(async () => {
     await browser?.close();
@@ -147,7 +151,7 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
   it("the download dialog: its settings in five tabs; put.io folders offered from msg.payload by one button; local folders completed", async () => {
     const { page } = browser;
     const id = await dropFromPalette(page, "putio-download", 300, 440);
-    await openNodeDialog(page, id);
+    await openNodeDialog(page, id, "#putio-download-tabs li a");
     const tabs: string[] = await page.evaluate(() =>
       $("#putio-download-tabs li a")
         .map((_: number, a: any) => $(a).text().trim())
@@ -227,7 +231,7 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
   it("the Transmission dialog: its settings in three tabs, every field but the name in one; the subtitle placeholder read whole", async () => {
     const { page } = browser;
     const id = await dropFromPalette(page, "putio-transmission", 300, 560);
-    await openNodeDialog(page, id);
+    await openNodeDialog(page, id, "#putio-transmission-tabs li a");
     const tabs: string[] = await page.evaluate(() =>
       $("#putio-transmission-tabs li a")
         .map((_: number, a: any) => $(a).text().trim())

@@ -89,11 +89,23 @@ export async function dropFromPalette(page: Page, type: string, x: number, y: nu
   return added[0];
 }
 
-/** Opens a workspace node's edit dialog by double-clicking it, as a user does. */
-export async function openNodeDialog(page: Page, id: string): Promise<void> {
+/**
+ * Opens a workspace node's edit dialog by double-clicking it, as a user does. `ready`: a selector
+ * that exists once the dialog's oneditprepare has run (on a busy machine the tray shows before it).
+ */
+export async function openNodeDialog(page: Page, id: string, ready?: string): Promise<void> {
   await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick();
   await page.locator("#node-dialog-ok").waitFor({ state: "visible" });
+  if (ready) await page.locator(ready).first().waitFor({ state: "attached" });
   await traySettled(page);
+}
+
+/** Closes whatever edit dialogs a failed test left open, so the next test starts on a free canvas. */
+export async function cancelOpenDialogs(page: Page): Promise<void> {
+  for (let i = 0; i < 3 && (await page.locator("#node-dialog-cancel").count()) > 0; i++) {
+    await page.locator("#node-dialog-cancel").last().click();
+    await page.waitForTimeout(400);
+  }
 }
 
 /**
