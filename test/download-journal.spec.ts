@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { PutioAbortError } from "../lib/core/errors";
 import { t } from "../lib/core/texts";
 import { JobJournal, JournaledJobs, type ExtractionDone, type JobEnd, type JobMsg } from "../lib/download";
+import { CopyJournal } from "../lib/copy";
 import { StateFile, nodeFs, type LocalFs } from "../lib/local";
 import { tree } from "./support/files";
 
@@ -385,5 +386,36 @@ describe("download journal: jobs that outlive a restart", () => {
       assert.equal(fs.readFileSync(file, "utf8"), "ours");
       assert.ok(!fs.lstatSync(file).isSymbolicLink());
     });
+  });
+});
+
+describe("account copy journal: a damaged or unreadable file", () => {
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-copy-journal-"));
+    file = path.join(dir, "account-copy-n1.json");
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("a damaged journal is said once and kept aside byte for byte; the journal starts afresh and writes anew", async () => {
+    fs.writeFileSync(file, '{"jobs": {"a": ');
+    const journal = new CopyJournal(file);
+    await assert.rejects(journal.pendingJobs(), (err: Error & { code?: string }) => err.code === "local.state-file-damaged");
+    assert.deepEqual(await journal.pendingJobs(), [], "said once; nothing under way");
+    assert.equal(fs.readFileSync(`${file}.damaged`, "utf8"), '{"jobs": {"a": ', "kept aside as it was");
+    await journal.putJob("k", { msg: { payload: 1 }, since: 1 });
+    await journal.close();
+    assert.deepEqual(Object.keys(JSON.parse(fs.readFileSync(file, "utf8")).jobs), ["k"]);
+  });
+
+  it("a journal that cannot be read at all is never written over", async () => {
+    fs.mkdirSync(file); // a folder where the file should be
+    fs.writeFileSync(path.join(file, "keep.txt"), "the user's");
+    const journal = new CopyJournal(file);
+    await assert.rejects(journal.pendingJobs(), (err: Error & { code?: string }) => err.code === "local.state-file-unreadable");
+    await journal.putJob("k", { msg: { payload: 1 }, since: 1 });
+    await journal.close();
+    assert.equal(fs.readFileSync(path.join(file, "keep.txt"), "utf8"), "the user's");
   });
 });

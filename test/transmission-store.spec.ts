@@ -63,4 +63,15 @@ describe("transmission state store: local file and put.io", () => {
     fs.writeFileSync(file, "{ torn");
     await assert.rejects(new LayeredStore(new FileStore(file), remote).load(), /unreachable/, "a torn local file falls back to put.io");
   });
+
+  it("saves at once (a closing and a starting node on one file) never collide: each lands whole, the last one wins", async () => {
+    const file = path.join(dir, "s.json");
+    const a = new FileStore(file);
+    const b = new FileStore(file);
+    await Promise.all([a.save(state(1)), b.save(state(2)), a.save(state(3)), b.save(state(4))]);
+    assert.ok([2, 3, 4].includes((await new FileStore(file).load())!.nextId), "a whole state");
+    await a.save(state(5));
+    assert.equal((await new FileStore(file).load())?.nextId, 5);
+    assert.deepEqual(fs.readdirSync(dir), ["s.json"], "no temp file left");
+  });
 });

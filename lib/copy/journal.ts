@@ -10,7 +10,6 @@
  * Never a storage URL or a token in it. Writes are serialised and atomic (lib/local/state-file.ts):
  * a crash leaves the old or the new state.
  */
-import * as fsp from "node:fs/promises";
 import { StateFile } from "../local/state-file";
 
 /** One source file's copy in progress on the target. */
@@ -69,14 +68,24 @@ export class CopyJournal implements CopyLedger {
   private readonly state: StateFile | null;
   private readonly ops = new Set<Promise<unknown>>();
   private closed = false;
+  /** Why the file could not be read (said once, by `pendingJobs`). */
+  private readError: Error | null = null;
+  /** A file that could not be read at all (not merely damaged, which is set aside) is never written over. */
+  private handsOff = false;
 
   /** `file` null: kept in memory only (no user directory). */
   constructor(readonly file: string | null) {
     this.state = file ? new StateFile(file) : null;
   }
 
+  /** The jobs left under way; a file that could not be read is a clear error, once (a damaged one is set aside). */
   async pendingJobs(): Promise<Array<[string, CopyJobEntry]>> {
     await this.load();
+    const err = this.readError;
+    if (err) {
+      this.readError = null;
+      throw err;
+    }
     return [...this.jobs];
   }
 
@@ -132,21 +141,25 @@ export class CopyJournal implements CopyLedger {
 
   private load(): Promise<void> {
     this.loaded ??= (async () => {
-      if (!this.file) return;
+      if (!this.state) return;
+      let data: { jobs?: Record<string, CopyJobEntry>; records?: unknown[] } | null;
       try {
-        const data = JSON.parse(await fsp.readFile(this.file, "utf8")) as { jobs?: Record<string, CopyJobEntry>; records?: unknown[] };
-        for (const [k, e] of Object.entries(data.jobs ?? {}))
-          if (e && typeof e === "object" && e.msg && typeof e.msg === "object") this.jobs.set(k, { msg: e.msg, since: Number(e.since) || Date.now() });
-        for (const r of Array.isArray(data.records) ? data.records : []) if (isRecord(r)) this.recs.set(keyOf(r.source, r.parent), r);
-      } catch {
-        /* missing or damaged: nothing under way */
+        data = await this.state.read();
+      } catch (err) {
+        this.readError = err as Error;
+        this.handsOff = (err as { code?: unknown }).code !== "local.state-file-damaged";
+        return;
       }
+      const jobs = data?.jobs && typeof data.jobs === "object" ? data.jobs : {};
+      for (const [k, e] of Object.entries(jobs))
+        if (e && typeof e === "object" && e.msg && typeof e.msg === "object") this.jobs.set(k, { msg: e.msg, since: Number(e.since) || Date.now() });
+      for (const r of Array.isArray(data?.records) ? data.records : []) if (isRecord(r)) this.recs.set(keyOf(r.source, r.parent), r);
     })();
     return this.loaded;
   }
 
   private save(): Promise<void> {
-    if (!this.state) return Promise.resolve();
+    if (!this.state || this.handsOff) return Promise.resolve();
     const empty = this.jobs.size === 0 && this.recs.size === 0;
     // Each save writes the state as of its call, after the previous one landed.
     return this.state.write(empty ? null : JSON.stringify({ v: 1, jobs: Object.fromEntries(this.jobs), records: [...this.recs.values()] }));

@@ -8,10 +8,10 @@
  */
 import * as fsp from "node:fs/promises";
 import { isText } from "../core/texts";
-import * as path from "node:path";
 import type { PutioClient } from "../client";
 import type { TorrentRecord, WrittenFile } from "./model";
 import type { PendingCleanup, PersistedState, StateStore } from "./types";
+import { StateFile } from "../local/state-file";
 
 /** One key per RPC path, so several nodes (several paths) keep separate states. */
 export function stateKey(rpcPath: string): string {
@@ -142,7 +142,11 @@ export class PutioConfigStore implements StateStore {
 
 /** The state in a local JSON file, replaced atomically (temp file + rename). */
 export class FileStore implements StateStore {
-  constructor(readonly file: string) {}
+  /** Writes one after another, each atomic with a temp name of its own (two saves never collide). */
+  private readonly state: StateFile;
+  constructor(readonly file: string) {
+    this.state = new StateFile(file);
+  }
 
   async load(): Promise<PersistedState | null> {
     let text: string;
@@ -160,10 +164,7 @@ export class FileStore implements StateStore {
   }
 
   async save(state: PersistedState): Promise<void> {
-    await fsp.mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await fsp.writeFile(tmp, JSON.stringify(state));
-    await fsp.rename(tmp, this.file);
+    await this.state.write(JSON.stringify(state));
   }
 }
 
