@@ -24,7 +24,7 @@
  *   BENCH_SOAK_SNAPSHOTS=<folder> keeps each snapshot there.
  *   Writes bench/results/soak-<tag>.json.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -34,10 +34,15 @@ import { prepareUserDir } from "../scripts/sandbox";
 import { startJellyfinStandIn } from "../scripts/sandbox-jellyfin";
 import { ArrRpcClient, SONARR_FIELDS } from "../test/support/transmission-rpc";
 import { fmt } from "./harness";
-import { NODE22, NODE_RED5, RUNTIME, TAG, procCpuS, procRss, scratchDir, sleep, startChild, writeResult, type EmuInfo } from "./proc";
+import { NODE22, NODE_RED5, TAG, procCpuS, procRss, scratchDir, sleep, startChild, writeResult, type EmuInfo } from "./proc";
 import { soakFigures, windows, type SoakSample } from "./soak-analysis";
 
 const JOBS = Number(process.env.BENCH_SOAK_JOBS ?? 200);
+/** The runtime of the Node-RED measured (this process only drives it: Node-RED 5 runs on Node 22). */
+const RUNTIME =
+  TAG === "nr5"
+    ? `Node-RED 5 / Node ${execFileSync(NODE22, ["-p", "process.versions.node"]).toString().trim()}`
+    : `Node-RED 4.1 / Node ${process.versions.node}`;
 const GAP_S = Number(process.env.BENCH_SOAK_GAP_S ?? 1);
 const SAMPLE_EVERY = Math.max(1, Number(process.env.BENCH_SOAK_SAMPLE ?? 20));
 /** Quiet time before a sample (the last job's msgs and sockets settle). */
@@ -434,6 +439,7 @@ async function main(): Promise<void> {
         : null;
     const requests = await emu.call<number>("requestCount");
     result = {
+      runtime: RUNTIME,
       jobs: JOBS,
       gapS: GAP_S,
       sampleEvery: SAMPLE_EVERY,
