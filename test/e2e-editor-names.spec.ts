@@ -265,13 +265,33 @@ describe("e2e editor: names, port labels, the first account (headless Chromium, 
           $(`#putio-transmission-tab-${tab} [id^=node-input-]`)
             .filter(
               (_: number, e: any) =>
-                !$(e).is(":visible") && !$(e).closest(".red-ui-typedInput-container").length && !$(e).closest(".form-row").is(".putio-transmission-auth"),
+                !$(e).is(":visible") &&
+                !$(e).closest(".red-ui-typedInput-container").length &&
+                !$(e).closest(".form-row").is(".putio-transmission-auth, .putio-transmission-extract, .putio-transmission-app"),
             )
             .map((_: number, e: any) => e.id)
             .get(),
         t,
       );
       assert.deepEqual(hidden, [], `tab ${t}: fields not shown`);
+    }
+    // Rows of an option show with it: the archive password with extraction, the app's address and key with its clean-up.
+    for (const [option, tab, fields] of [
+      ["extract", "media", ["archivePassword"]],
+      ["appCleanup", "connection", ["appUrl", "appApiKey"]],
+    ] as const) {
+      await showTabOf(page, "putio-transmission", tab);
+      const shown = () => page.evaluate((f) => f.map((k: string) => $(`#node-input-${k}`).is(":visible")), [...fields]);
+      assert.ok(
+        (await shown()).every((v) => !v),
+        `${fields.join(", ")} hidden while ${option} is off`,
+      );
+      await page.click(`#node-input-${option}`);
+      assert.ok(
+        (await shown()).every((v) => v),
+        `${fields.join(", ")} shown once ${option} is on`,
+      );
+      await page.click(`#node-input-${option}`);
     }
     const labels: string[] = await page.evaluate(() =>
       $(".red-ui-tray:last .form-row > label")
