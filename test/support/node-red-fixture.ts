@@ -1,0 +1,106 @@
+/**
+ * What a node spec needs around each test: a fresh emulator, the real Node-RED of test/nr.ts
+ * started and stopped, the account node pointed at the emulator, and whatever else the spec asks
+ * for (a temp folder, a client, a userDir, Node-RED settings). `useNodeRed()` registers the mocha
+ * hooks in the calling `describe` and returns an object whose fields are set before each test:
+ *
+ *   const f = useNodeRed({ work: "putio-x-" });
+ *   it("…", async () => {
+ *     await f.load([xNode], [f.account(), { id: "x", type: "putio-x", account: "acc", wires: [["out"]] }, { id: "out", type: "helper" }]);
+ *   });
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PutioClient, type ClientOptions } from "../../lib";
+import { startEmulator, type Emulator, type EmulatorOptions } from "../emulator";
+import { nr, withTab, type FlowNode } from "../nr";
+
+/** The account node's module (putio-account), loaded with every flow `load()` deploys. */
+export const accountModule: unknown = require("../../nodes/putio-account");
+
+/** The account node of a flow, pointed at `emu` (id "acc" unless `extra` names another). */
+export function accountNode(emu: Emulator, extra: Partial<FlowNode> = {}): FlowNode {
+  return { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, ...extra };
+}
+
+export interface NodeRedOptions {
+  /** Passed to `startEmulator`. */
+  emulator?: EmulatorOptions;
+  /** "each" (the default): everything fresh for every test; "once": one set for the whole describe. */
+  per?: "each" | "once";
+  /** A fresh temp folder with this name prefix (`f.work`), removed after. */
+  work?: string;
+  /** Where that folder is made (default: the machine's temp folder), asked each time. */
+  workIn?: () => string;
+  /** A fresh Node-RED userDir (`f.userDir`), set in the runtime's settings, removed after. */
+  userDir?: boolean;
+  /** A `PutioClient` on the emulator with its token (`f.client`), closed after. */
+  client?: true | ClientOptions;
+  /** false: the test starts Node-RED itself (after setting up an environment); it is stopped after either way. */
+  start?: boolean;
+}
+
+export interface NodeRedFixture {
+  emu: Emulator;
+  /** With `work`: the temp folder. */
+  work: string;
+  /** With `userDir`: Node-RED's user directory. */
+  userDir: string;
+  /** With `client`: a client of the emulator's account. */
+  client: PutioClient;
+  /** The account node pointed at this test's emulator. */
+  account(extra?: Partial<FlowNode>): FlowNode;
+  /** Credentials giving account `id` the emulator's token (or `token`). */
+  creds(id?: string, token?: string): Record<string, { accessToken: string }>;
+  /** Deploys `nodes` on one tab with the account node's module beside `modules`; the emulator's token for "acc" unless `creds` says otherwise. */
+  load(modules: unknown[], nodes: FlowNode[], creds?: Record<string, object>): Promise<void>;
+  /** Node-RED settings for this test's next loads, over the helper's own; restored after the test. */
+  settings(extra: Record<string, unknown>): void;
+}
+
+/** Registers the hooks in the calling `describe`. */
+export function useNodeRed(opts: NodeRedOptions = {}): NodeRedFixture {
+  let saved: Record<string, unknown> = {};
+  const f: NodeRedFixture = {
+    emu: undefined as unknown as Emulator,
+    work: "",
+    userDir: "",
+    client: undefined as unknown as PutioClient,
+    account: (extra = {}) => accountNode(f.emu, extra),
+    creds: (id = "acc", token = f.emu.token) => ({ [id]: { accessToken: token } }),
+    load: (modules, nodes, creds = f.creds()) => nr.load([accountModule, ...modules], withTab(nodes), creds),
+    settings: (extra) => void nr.helper.settings({ ...nr.helper._settings, ...extra }),
+  };
+  const setUp = async () => {
+    f.emu = await startEmulator(opts.emulator);
+    if (opts.work) f.work = fs.mkdtempSync(path.join(opts.workIn?.() ?? os.tmpdir(), opts.work));
+    if (opts.client)
+      f.client = new PutioClient({ token: f.emu.token, apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, ...(opts.client === true ? {} : opts.client) });
+    saved = { ...nr.helper._settings };
+    if (opts.userDir) {
+      f.userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
+      f.settings({ userDir: f.userDir });
+    }
+    if (opts.start !== false) await nr.start();
+  };
+  const tearDown = async () => {
+    // A test that starts Node-RED itself may have failed before it did: nothing to stop then.
+    if (opts.start === false) await nr.stop().catch(() => {});
+    else await nr.stop();
+    nr.helper.settings(saved);
+    await f.client?.close();
+    await f.emu?.close();
+    // A FUSE mount may still be settling a last write: retried, never left to fail the next test.
+    if (f.work) fs.rmSync(f.work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    if (f.userDir) fs.rmSync(f.userDir, { recursive: true, force: true });
+  };
+  if (opts.per === "once") {
+    before(setUp);
+    after(tearDown);
+  } else {
+    beforeEach(setUp);
+    afterEach(tearDown);
+  }
+  return f;
+}
