@@ -104,3 +104,19 @@ export function useNodeRed(opts: NodeRedOptions = {}): NodeRedFixture {
   }
   return f;
 }
+
+/** A putio-upload node on account "acc" sending msg.payload (a path or a Buffer) in 1 MiB chunks to put.io's root, unless `extra` says otherwise. */
+export function uploadNodeConfig(id: string, extra: Partial<FlowNode> = {}): FlowNode {
+  return {
+    id,
+    type: "putio-upload",
+    account: "acc",
+    source: "payload",
+    sourceType: "msg",
+    folder: "",
+    folderType: "str",
+    fileName: "",
+    chunkMb: "1",
+    ...extra,
+  };
+}
