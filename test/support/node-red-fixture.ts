@@ -20,7 +20,7 @@ import { nr, withTab, type FlowNode } from "../nr";
 export const accountModule: unknown = require("../../nodes/putio-account");
 
 /** The account node of a flow, pointed at `emu` (id "acc" unless `extra` names another). */
-export function accountNode(emu: Emulator, extra: Partial<FlowNode> = {}): FlowNode {
+export function accountConfig(emu: Emulator, extra: Partial<FlowNode> = {}): FlowNode {
   return { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, ...extra };
 }
 
@@ -67,7 +67,7 @@ export function useNodeRed(opts: NodeRedOptions = {}): NodeRedFixture {
     work: "",
     userDir: "",
     client: undefined as unknown as PutioClient,
-    account: (extra = {}) => accountNode(f.emu, extra),
+    account: (extra = {}) => accountConfig(f.emu, extra),
     creds: (id = "acc", token = f.emu.token) => ({ [id]: { accessToken: token } }),
     load: (modules, nodes, creds = f.creds()) => nr.load([accountModule, ...modules], withTab(nodes), creds),
     settings: (extra) => void nr.helper.settings({ ...nr.helper._settings, ...extra }),
