@@ -247,13 +247,13 @@ describe("putio-sync node @nr", function () {
     assert.ok(fs.existsSync(path.join(rig.target, "TV", "a.mkv")));
   });
 
-  it("dry runs (node option or msg.dryRun) change nothing, on a fresh rig.target and after changes", async () => {
+  it("dry runs (node option or msg.dryRun) change nothing, on a fresh target and after changes", async () => {
     const { a, b } = media();
     await load({ dryRun: true, propagateDeletes: true, removeExtras: true });
     let r = await run();
     assert.equal(r.dryRun, true);
     assert.deepEqual(r.copied.map((c: any) => c.path).sort(), ["TV/a.mkv", "b.txt"]);
-    assert.ok(!fs.existsSync(rig.target), "a dry run does not even create the rig.target");
+    assert.ok(!fs.existsSync(rig.target), "a dry run does not even create the target");
     assert.equal(storageGets(), 0);
 
     await run({ dryRun: false });
@@ -294,7 +294,7 @@ describe("putio-sync node @nr", function () {
     assert.match(r.failed[0].error, /not written by the sync/);
     assert.equal(fs.readFileSync(path.join(rig.target, "theirs.txt"), "utf8"), "the user's own file!");
     assert.equal(r.skipped, 1, "the identical user file is adopted");
-    assert.deepEqual(fs.readdirSync(rig.work).sort(), outside, "nothing written beside the rig.target");
+    assert.deepEqual(fs.readdirSync(rig.work).sort(), outside, "nothing written beside the target");
     const contents = new Map<string, string>();
     const walk = (d: string, rel: string) => {
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
