@@ -3,7 +3,7 @@
  * download folder as `work`, Node-RED started and stopped) and Node-RED's default HTTP stack in
  * front of the node's routes (`server`).
  */
-import { useNodeRed, type NodeRedFixture } from "./node-red-fixture";
+import { useNodeRed, type NodeRedFixture, type NodeRedOptions } from "./node-red-fixture";
 import { httpNodeServer } from "./transmission-rpc";
 
 export interface TransmissionFixture extends NodeRedFixture {
@@ -11,12 +11,13 @@ export interface TransmissionFixture extends NodeRedFixture {
 }
 
 /** Registers the hooks in the calling `describe`; the fields are set before each test. */
-export function transmissionFixture(prefix: string): TransmissionFixture {
-  const f = useNodeRed({ work: prefix }) as TransmissionFixture;
-  beforeEach(async () => {
+export function transmissionFixture(prefix: string, opts: Pick<NodeRedOptions, "per"> = {}): TransmissionFixture {
+  const f = useNodeRed({ work: prefix, per: opts.per }) as TransmissionFixture;
+  const once = opts.per === "once";
+  (once ? before : beforeEach)(async () => {
     f.server = await httpNodeServer();
   });
-  afterEach(async () => {
+  (once ? after : afterEach)(async () => {
     await f.server.close();
   });
   return f;
