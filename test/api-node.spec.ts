@@ -1,7 +1,7 @@
 /** putio-api: any put.io route through the account's client, against the emulator. */
 import assert from "node:assert/strict";
-import { catchAll, nextMessage, nr } from "./nr";
-import { useNodeRed } from "./support/node-red-fixture";
+import { catchAll, nr } from "./nr";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 
 const apiNode = require("../nodes/putio-api");
 
@@ -19,11 +19,7 @@ describe("putio-api node @nr", function () {
     await rig.load([apiNode], flow);
   }
 
-  async function send(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("api").receive(msg);
-    return got;
-  }
+  const send = (msg: object): Promise<any> => outcomeOf("api", msg);
 
   it("GET with msg.path and query parameters from msg.payload", async () => {
     await load();

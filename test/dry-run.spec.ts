@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { type Emulator } from "./emulator";
-import { catchAll, nextMessage, nr, type FlowNode } from "./nr";
-import { useNodeRed } from "./support/node-red-fixture";
+import { catchAll, nr, type FlowNode } from "./nr";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 
 const fileActionNode = require("../nodes/putio-file-action");
 const transferActionNode = require("../nodes/putio-transfer-action");
@@ -30,11 +30,7 @@ describe("dry runs @nr", function () {
       ],
     );
   }
-  async function outcome(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("n").receive(msg);
-    return got;
-  }
+  const outcome = (msg: object): Promise<any> => outcomeOf("n", msg);
   const fileAction = (cfg: object = {}) => ({
     type: "putio-file-action",
     action: "msg",

@@ -6,7 +6,7 @@ import path from "node:path";
 import FakeTimers from "@sinonjs/fake-timers";
 import { recordEvent } from "./emulator/routes-events";
 import { catchAll, nextMessage, nr, withTab } from "./nr";
-import { useNodeRed } from "./support/node-red-fixture";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 import { diskStore } from "./support/disk-store";
 
 const accountNode = require("../nodes/putio-account");
@@ -76,11 +76,7 @@ describe("putio-events node @nr", function () {
     }
   }
 
-  async function send(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("ev").receive(msg);
-    return got;
-  }
+  const send = (msg: object): Promise<any> => outcomeOf("ev", msg);
 
   it("lists the history newest first, filtered by type, since a time and capped", async () => {
     completed("a");

@@ -6,7 +6,7 @@ import { crc32 } from "node:zlib";
 import { whileClockRuns } from "./support/emulator-clock";
 import { Readable } from "node:stream";
 import { catchAll, messages, nextMessage, nr, statusMatching, type FlowNode } from "./nr";
-import { uploadNodeConfig, useNodeRed } from "./support/node-red-fixture";
+import { outcomeOf, uploadNodeConfig, useNodeRed } from "./support/node-red-fixture";
 import {
   DEFAULT_SKIP_FOLDERS,
   PutioAbortError,
@@ -271,11 +271,7 @@ describe("file nodes @nr", function () {
         ],
       );
     }
-    const act = async (msg: object) => {
-      const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-      nr.node("fa").receive(msg);
-      return got;
-    };
+    const act = (msg: object) => outcomeOf("fa", msg);
 
     it("mp4: converts a video on put.io and waits until it is ready (the socket's mp4_update wakes it); a failed conversion is catchable; dry run starts nothing", async () => {
       await load({});

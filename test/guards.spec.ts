@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { type Emulator } from "./emulator";
-import { catchAll, nextMessage, nr, type FlowNode } from "./nr";
-import { useNodeRed } from "./support/node-red-fixture";
+import { catchAll, nr, type FlowNode } from "./nr";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 import { PutioClient, PutioInputError } from "../lib";
 
 const nodes = ["file-action", "transfer-action", "transfer-add", "upload", "api", "zip", "rss", "events"].map((n) => require(`../nodes/putio-${n}`));
@@ -44,11 +44,7 @@ describe("guards at the edges @nr", function () {
     );
   }
   /** The one outcome of a msg: the output msg, or the caught msg as `{caught}`. */
-  async function outcome(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("n").receive(msg);
-    return got;
-  }
+  const outcome = (msg: object): Promise<any> => outcomeOf("n", msg);
 
   describe("a circular msg value is a clear error naming the action", () => {
     const cases: Array<{ node: Record<string, unknown>; msg: () => object; names: RegExp }> = [

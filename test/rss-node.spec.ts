@@ -1,7 +1,7 @@
 /** putio-rss: every feed operation against the emulator, including its errors. */
 import assert from "node:assert/strict";
-import { catchAll, nextMessage, nr, statusMatching } from "./nr";
-import { useNodeRed } from "./support/node-red-fixture";
+import { catchAll, nr, statusMatching } from "./nr";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 import { startFeedServer, type FeedServer } from "./support/feed-server";
 
 const rssNode = require("../nodes/putio-rss");
@@ -32,12 +32,7 @@ describe("putio-rss node @nr", function () {
     await rig.load([rssNode], flow);
   }
 
-  async function send(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("rss").receive(msg);
-    const m = await got;
-    return m;
-  }
+  const send = (msg: object): Promise<any> => outcomeOf("rss", msg);
   async function ok(msg: object): Promise<any> {
     const m = await send(msg);
     assert.ok(!m.caught, `unexpected error: ${m.caught?.error?.message}`);

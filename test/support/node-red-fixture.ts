@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient, type ClientOptions } from "../../lib";
 import { startEmulator, type Emulator, type EmulatorOptions } from "../emulator";
-import { nr, withTab, type FlowNode } from "../nr";
+import { nextMessage, nr, withTab, type FlowNode } from "../nr";
 
 /** The account node's module (putio-account), loaded with every flow `load()` deploys. */
 export const accountModule: unknown = require("../../nodes/putio-account");
@@ -119,4 +119,11 @@ export function uploadNodeConfig(id: string, extra: Partial<FlowNode> = {}): Flo
     chunkMb: "1",
     ...extra,
   };
+}
+
+/** Sends `msg` to node `id`; its one outcome: the msg helper "out" got, or the msg helper "caught" got (from a catch node) as `{ caught }`. */
+export function outcomeOf(id: string, msg: object): Promise<any> {
+  const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
+  nr.node(id).receive(msg);
+  return got;
 }
