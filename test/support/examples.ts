@@ -58,3 +58,15 @@ export async function startJellyfin(): Promise<JellyfinStandIn> {
     },
   };
 }
+
+/** Registers, in the calling describe, a Jellyfin stand-in for the whole describe; its fields are set before the tests. */
+export function useJellyfin(): JellyfinStandIn {
+  const jellyfin = {} as JellyfinStandIn;
+  before(async () => {
+    Object.assign(jellyfin, await startJellyfin());
+  });
+  after(async () => {
+    await jellyfin.close?.();
+  });
+  return jellyfin;
+}

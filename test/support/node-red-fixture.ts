@@ -37,6 +37,8 @@ export interface NodeRedOptions {
   userDir?: boolean;
   /** A `PutioClient` on the emulator with its token (`f.client`), closed after. */
   client?: true | ClientOptions;
+  /** Environment variables a flow reads (`${NAS_DIR}`), set before Node-RED starts and removed after. */
+  env?: (f: NodeRedFixture) => Record<string, string>;
   /** false: the test starts Node-RED itself (after setting up an environment); it is stopped after either way. */
   start?: boolean;
 }
@@ -62,6 +64,7 @@ export interface NodeRedFixture {
 /** Registers the hooks in the calling `describe`. */
 export function useNodeRed(opts: NodeRedOptions = {}): NodeRedFixture {
   let saved: Record<string, unknown> = {};
+  let env: Record<string, string> = {};
   const f: NodeRedFixture = {
     emu: undefined as unknown as Emulator,
     work: "",
@@ -82,6 +85,8 @@ export function useNodeRed(opts: NodeRedOptions = {}): NodeRedFixture {
       f.userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
       f.settings({ userDir: f.userDir });
     }
+    env = opts.env?.(f) ?? {};
+    Object.assign(process.env, env);
     if (opts.start !== false) await nr.start();
   };
   const tearDown = async () => {
@@ -94,6 +99,7 @@ export function useNodeRed(opts: NodeRedOptions = {}): NodeRedFixture {
     // A FUSE mount may still be settling a last write: retried, never left to fail the next test.
     if (f.work) fs.rmSync(f.work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     if (f.userDir) fs.rmSync(f.userDir, { recursive: true, force: true });
+    for (const k of Object.keys(env)) delete process.env[k];
   };
   if (opts.per === "once") {
     before(setUp);

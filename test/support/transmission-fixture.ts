@@ -11,8 +11,8 @@ export interface TransmissionFixture extends NodeRedFixture {
 }
 
 /** Registers the hooks in the calling `describe`; the fields are set before each test. */
-export function transmissionFixture(prefix: string, opts: Pick<NodeRedOptions, "per"> = {}): TransmissionFixture {
-  const f = useNodeRed({ work: prefix, per: opts.per }) as TransmissionFixture;
+export function transmissionFixture(prefix: string, opts: Pick<NodeRedOptions, "per" | "env"> = {}): TransmissionFixture {
+  const f = useNodeRed({ work: prefix, per: opts.per, env: opts.env }) as TransmissionFixture;
   const once = opts.per === "once";
   (once ? before : beforeEach)(async () => {
     f.server = await httpNodeServer();
