@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { nr, withTab } from "./nr";
 import { diskStore } from "./support/disk-store";
-import { startJellyfin, type JellyfinStandIn } from "./support/examples";
+import { useJellyfin } from "./support/examples";
 import { useNodeRed } from "./support/node-red-fixture";
 import { seeded } from "./support/random";
 
@@ -44,17 +44,15 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
   this.timeout(300_000);
   // Node-RED is started (and restarted) by the test itself.
   const rig = useNodeRed({ work: "putio-chaos-", per: "once", start: false });
-  let jellyfin: JellyfinStandIn;
+  const jellyfin = useJellyfin();
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown) => unhandled.push(e);
 
-  before(async () => {
+  before(() => {
     process.on("unhandledRejection", onUnhandled);
-    jellyfin = await startJellyfin();
   });
-  after(async () => {
+  after(() => {
     process.off("unhandledRejection", onUnhandled);
-    await jellyfin.close();
   });
 
   it("keeps every invariant", async () => {

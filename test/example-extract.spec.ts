@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { buildRarSet, buildZip } from "./emulator/archives";
 import { nr, withTab } from "./nr";
-import { shippedExample, startJellyfin, type JellyfinStandIn } from "./support/examples";
+import { shippedExample, useJellyfin } from "./support/examples";
 import { useNodeRed } from "./support/node-red-fixture";
 
 const accountNode = require("../nodes/putio-account");
@@ -22,19 +22,8 @@ const commentNode = require("@node-red/nodes/core/common/90-comment.js");
 
 describe("example extract-subtitles-to-nas @nr", function () {
   this.timeout(60_000);
-  const rig = useNodeRed({ work: "putio-exx-", per: "once" });
-  let jellyfin: JellyfinStandIn;
-
-  before(async () => {
-    jellyfin = await startJellyfin();
-    process.env.NAS_DIR = rig.work;
-    process.env.JELLYFIN_TOKEN = "jf-token";
-  });
-  after(async () => {
-    await jellyfin.close();
-    delete process.env.NAS_DIR;
-    delete process.env.JELLYFIN_TOKEN;
-  });
+  const rig = useNodeRed({ work: "putio-exx-", per: "once", env: (f) => ({ NAS_DIR: f.work, JELLYFIN_TOKEN: "jf-token" }) });
+  const jellyfin = useJellyfin();
 
   /** Moves put.io's clock until `done` says so (transfers and extractions run on it). */
   async function clockUntil(what: string, done: () => boolean): Promise<void> {

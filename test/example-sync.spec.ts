@@ -17,13 +17,7 @@ const commentNode = require("@node-red/nodes/core/common/90-comment.js");
 
 describe("example sync-folder-to-nas @nr", function () {
   this.timeout(60_000);
-  const rig = useNodeRed({ work: "putio-exs-", per: "once" });
-  before(() => {
-    process.env.NAS_DIR = rig.work;
-  });
-  after(() => {
-    delete process.env.NAS_DIR;
-  });
+  const rig = useNodeRed({ work: "putio-exs-", per: "once", env: (f) => ({ NAS_DIR: f.work }) });
 
   const until = async (what: string, ok: () => boolean) => {
     for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { nr, withTab, type FlowNode } from "./nr";
-import { shippedExample, startJellyfin, type JellyfinStandIn } from "./support/examples";
+import { shippedExample, useJellyfin } from "./support/examples";
 import { transmissionFixture } from "./support/transmission-fixture";
 import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
@@ -20,19 +20,8 @@ const commentNode = require("@node-red/nodes/core/common/90-comment.js");
 
 describe("example sonarr-radarr-via-putio @nr", function () {
   this.timeout(60_000);
-  const rig = transmissionFixture("putio-trex-", { per: "once" });
-  let jellyfin: JellyfinStandIn;
-
-  before(async () => {
-    jellyfin = await startJellyfin();
-    process.env.DOWNLOADS_DIR = rig.work;
-    process.env.JELLYFIN_TOKEN = "jf-token";
-  });
-  after(async () => {
-    await jellyfin.close();
-    delete process.env.DOWNLOADS_DIR;
-    delete process.env.JELLYFIN_TOKEN;
-  });
+  const rig = transmissionFixture("putio-trex-", { per: "once", env: (f) => ({ DOWNLOADS_DIR: f.work, JELLYFIN_TOKEN: "jf-token" }) });
+  const jellyfin = useJellyfin();
 
   it("a Sonarr add ends on disk and refreshes Jellyfin with its token; a failure reaches the notifier with its reason", async () => {
     const { flow } = shippedExample("sonarr-radarr-via-putio", rig.emu, { jellyfinPort: jellyfin.port });
