@@ -4,42 +4,29 @@ import * as crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startEmulator, type Emulator } from "./emulator";
+import { type Emulator } from "./emulator";
 import { whileClockRuns } from "./support/emulator-clock";
-import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import { catchAll, nextMessage, nr, statusMatching, type FlowNode } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const copyNode = require("../nodes/putio-account-copy");
 
 const drive = <T>(emu: Emulator, p: Promise<T>) => whileClockRuns(emu, p, 3000);
 
 describe("putio-account-copy node @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
+  const rig = useNodeRed();
   let tokenB: string;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    tokenB = emu.addUser({ username: "friend" }).token;
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
+  beforeEach(() => {
+    tokenB = rig.emu.addUser({ username: "friend" }).token;
   });
 
-  const account = (id: string, name: string): FlowNode => ({
-    id,
-    type: "putio-account",
-    name,
-    apiUrl: emu.apiUrl,
-    uploadUrl: emu.uploadUrl,
-    socketUrl: emu.socketUrl,
-  });
+  const account = (id: string, name: string): FlowNode => rig.account({ id, name });
 
   async function load(cfg: object = {}) {
-    await nr.load(
-      [accountNode, copyNode],
-      withTab([
+    await rig.load(
+      [copyNode],
+      [
         account("accA", "mine"),
         account("accB", "friend"),
         {
@@ -57,17 +44,17 @@ describe("putio-account-copy node @nr", function () {
         catchAll("c", "caught"),
         { id: "out", type: "helper" },
         { id: "caught", type: "helper" },
-      ]),
-      { accA: { accessToken: emu.token }, accB: { accessToken: tokenB } },
+      ],
+      { accA: { accessToken: rig.emu.token }, accB: { accessToken: tokenB } },
     );
   }
 
   function seed() {
-    const movies = emu.state.addFolder(0, "Movies");
-    const film = emu.state.addFolder(movies.id, "Film (2024)");
-    emu.state.addFile(film.id, "Film.mkv", crypto.randomBytes(5000));
-    emu.state.addFile(film.id, "Film.srt", crypto.randomBytes(300));
-    emu.state.addFolder(film.id, "Extras");
+    const movies = rig.emu.state.addFolder(0, "Movies");
+    const film = rig.emu.state.addFolder(movies.id, "Film (2024)");
+    rig.emu.state.addFile(film.id, "Film.mkv", crypto.randomBytes(5000));
+    rig.emu.state.addFile(film.id, "Film.srt", crypto.randomBytes(300));
+    rig.emu.state.addFolder(film.id, "Extras");
     return film;
   }
 
@@ -77,67 +64,67 @@ describe("putio-account-copy node @nr", function () {
     const copying = statusMatching("copy", (s) => /^copying \d+\/2 \(B: \d+ downloading\)$/.test(s.text ?? ""));
     const out = nextMessage("out");
     nr.node("copy").receive({ payload: "/Movies/Film (2024)" });
-    const msg = await drive(emu, out);
+    const msg = await drive(rig.emu, out);
     await copying;
     assert.equal(msg.sourceId, film.id);
     assert.deepEqual(msg.payload.failed, []);
     assert.equal(msg.payload.folders, 2);
     assert.deepEqual(msg.payload.copied.map((c: { path: string }) => c.path).sort(), ["Film (2024)/Film.mkv", "Film (2024)/Film.srt"]);
-    const dest = emu.state.listChildren(0, tokenB).find((f) => f.name === "From friend")!;
+    const dest = rig.emu.state.listChildren(0, tokenB).find((f) => f.name === "From friend")!;
     assert.equal(msg.targetFolderId, dest.id);
-    const copyFolder = emu.state.listChildren(dest.id, tokenB).find((f) => f.name === "Film (2024)")!;
-    const onB = emu.state
+    const copyFolder = rig.emu.state.listChildren(dest.id, tokenB).find((f) => f.name === "Film (2024)")!;
+    const onB = rig.emu.state
       .listChildren(copyFolder.id, tokenB)
       .map((f) => `${f.name}:${f.size}:${f.crc32}`)
       .sort();
-    const onA = emu.state
+    const onA = rig.emu.state
       .listChildren(film.id)
       .map((f) => `${f.name}:${f.size}:${f.crc32}`)
       .sort();
     assert.deepEqual(onB, onA);
-    assert.deepEqual(emu.state.transfers(tokenB), []);
+    assert.deepEqual(rig.emu.state.transfers(tokenB), []);
     await statusMatching("copy", (s) => s.text === "2 copied, 0 skipped" && s.fill === "green");
 
     const again = nextMessage("out");
     nr.node("copy").receive({ payload: film.id });
-    const second = await drive(emu, again);
+    const second = await drive(rig.emu, again);
     assert.equal(second.payload.copied.length, 0);
     assert.equal(second.payload.skipped.length, 2);
     // Neither token anywhere in the msgs or the log.
-    for (const token of [emu.token, tokenB]) {
+    for (const token of [rig.emu.token, tokenB]) {
       assert.ok(!JSON.stringify([msg, second]).includes(token));
       assert.ok(!nr.logText().includes(token));
     }
   });
 
   it("reports a failed copy in the summary, in the runtime's language, with a yellow status", async () => {
-    const f = emu.state.addFile(0, "bad.bin", crypto.randomBytes(2000));
-    emu.state.corruptCrc(f.id);
+    const f = rig.emu.state.addFile(0, "bad.bin", crypto.randomBytes(2000));
+    rig.emu.state.corruptCrc(f.id);
     await load({ target: "" });
     const out = nextMessage("out");
     nr.node("copy").receive({ payload: "/bad.bin" });
-    const msg = await drive(emu, out);
+    const msg = await drive(rig.emu, out);
     assert.equal(msg.payload.failed.length, 1);
     assert.equal(msg.payload.failed[0].code, "copy.crc-mismatch");
     assert.match(msg.payload.failed[0].error, /CRC32.*moved to the trash/);
-    assert.equal(emu.state.trashed(tokenB).length, 1);
+    assert.equal(rig.emu.state.trashed(tokenB).length, 1);
     await statusMatching("copy", (s) => s.fill === "yellow" && s.text === "0 copied, 0 skipped, 1 failed");
   });
 
   it("B's refusals quoting the storage URL: no URL, signature or token in the msg, the status or the log", async () => {
     const folder = seedMany(3);
-    emu.knobs.apiFaults = [
+    rig.emu.knobs.apiFaults = [
       { method: "POST", path: "/v2/transfers/add", token: tokenB, status: 400, times: 1, message: 'Bad URL "{url}"' },
       { method: "POST", path: "/v2/transfers/add", token: tokenB, status: 404, times: 1 },
     ];
     await load({ concurrency: "1", target: "" });
     const out = nextMessage("out");
     nr.node("copy").receive({ payload: folder.id });
-    const msg = await drive(emu, out);
+    const msg = await drive(rig.emu, out);
     assert.ok(msg.payload.failed.length >= 1);
     const statuses = (nr.node("copy") as unknown as { status: { args: unknown[][] } }).status.args.map((a) => JSON.stringify(a[0]));
     const text = JSON.stringify(msg) + statuses.join("\n") + nr.logText();
-    for (const needle of ["/download/", "?u=", emu.token, tokenB]) assert.ok(!text.includes(needle), `"${needle}" in ${text.slice(0, 400)}`);
+    for (const needle of ["/download/", "?u=", rig.emu.token, tokenB]) assert.ok(!text.includes(needle), `"${needle}" in ${text.slice(0, 400)}`);
     assert.match(JSON.stringify(msg.payload.failed), /<storage URL>/);
   });
 
@@ -154,19 +141,19 @@ describe("putio-account-copy node @nr", function () {
     nr.node("copy").receive({ payload: "/Nope/nothing.mkv" });
     const err2 = await caught2;
     assert.match(err2.error.message, /"\/Nope\/nothing.mkv" is not on the source account/);
-    assert.ok(!JSON.stringify(err2).includes(emu.token) && !JSON.stringify(err2).includes(tokenB));
+    assert.ok(!JSON.stringify(err2).includes(rig.emu.token) && !JSON.stringify(err2).includes(tokenB));
   });
 
   it("closing the node mid-copy stops the job and cancels its transfers on the other account", async () => {
-    const folder = emu.state.addFolder(0, "Many");
-    for (let i = 0; i < 5; i++) emu.state.addFile(folder.id, `f${i}.bin`, crypto.randomBytes(100));
+    const folder = rig.emu.state.addFolder(0, "Many");
+    for (let i = 0; i < 5; i++) rig.emu.state.addFile(folder.id, `f${i}.bin`, crypto.randomBytes(100));
     await load({ concurrency: "2", target: "" });
     nr.node("copy").receive({ payload: folder.id });
     // The manual clock stands still: the two transfers wait in B's queue.
-    while (emu.state.transfers(tokenB).length < 2) await new Promise((r) => setTimeout(r, 10));
+    while (rig.emu.state.transfers(tokenB).length < 2) await new Promise((r) => setTimeout(r, 10));
     // Only this node closes (a modified-nodes deploy): the accounts stay up for the cancel.
     await (nr.node("copy") as unknown as { close(removed: boolean): Promise<void> }).close(true);
-    assert.deepEqual(emu.state.transfers(tokenB), []);
+    assert.deepEqual(rig.emu.state.transfers(tokenB), []);
   });
 
   /** Run `fn` with a user directory (the journal's home) set in Node-RED's settings. */
@@ -184,8 +171,8 @@ describe("putio-account-copy node @nr", function () {
   }
 
   const seedMany = (n: number) => {
-    const folder = emu.state.addFolder(0, "Many");
-    for (let i = 0; i < n; i++) emu.state.addFile(folder.id, `f${i}.bin`, crypto.randomBytes(100 + i));
+    const folder = rig.emu.state.addFolder(0, "Many");
+    for (let i = 0; i < n; i++) rig.emu.state.addFile(folder.id, `f${i}.bin`, crypto.randomBytes(100 + i));
     return folder;
   };
 
@@ -195,37 +182,37 @@ describe("putio-account-copy node @nr", function () {
       await load({ concurrency: "4", target: "" });
       nr.node("copy").receive({ payload: folder.id, keep: "me" });
       // The manual clock stands still: four transfers wait in B's queue.
-      while (emu.state.transfers(tokenB).length < 4) await new Promise((r) => setTimeout(r, 10));
+      while (rig.emu.state.transfers(tokenB).length < 4) await new Promise((r) => setTimeout(r, 10));
       const journal = path.join(userDir, "node-red-putio", "account-copy-copy.json");
       assert.ok(fs.existsSync(journal));
       const kept = fs.readFileSync(journal, "utf8");
-      assert.ok(!kept.includes(emu.token) && !kept.includes(tokenB) && !kept.includes("/download/"), "no token or storage URL in the journal");
+      assert.ok(!kept.includes(rig.emu.token) && !kept.includes(tokenB) && !kept.includes("/download/"), "no token or storage URL in the journal");
       await nr.stop();
       // B finishes them while Node-RED is down: copies under put.io's names, COMPLETED entries.
-      await emu.advance(10_000);
+      await rig.emu.advance(10_000);
       await nr.start();
       settings();
       // Slow answers while the flow loads, so the resumed job cannot end before the helper listens.
-      emu.knobs.latencyMs = 200;
+      rig.emu.knobs.latencyMs = 200;
       await load({ concurrency: "4", target: "" });
       const out = nextMessage("out");
-      emu.knobs.latencyMs = 0;
-      const msg = await drive(emu, out);
+      rig.emu.knobs.latencyMs = 0;
+      const msg = await drive(rig.emu, out);
       assert.equal(msg.keep, "me");
       assert.deepEqual(msg.payload.failed, []);
       assert.equal(msg.payload.copied.length + msg.payload.skipped.length, 5);
-      const dest = emu.state.listChildren(0, tokenB).find((f) => f.name === "Many")!;
+      const dest = rig.emu.state.listChildren(0, tokenB).find((f) => f.name === "Many")!;
       assert.deepEqual(
-        emu.state
+        rig.emu.state
           .listChildren(dest.id, tokenB)
           .map((f) => `${f.name}:${f.size}:${f.crc32}`)
           .sort(),
-        emu.state
+        rig.emu.state
           .listChildren(folder.id)
           .map((f) => `${f.name}:${f.size}:${f.crc32}`)
           .sort(),
       );
-      assert.deepEqual(emu.state.transfers(tokenB), []);
+      assert.deepEqual(rig.emu.state.transfers(tokenB), []);
       for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(!fs.existsSync(journal), "a finished job is forgotten");
     });
@@ -236,12 +223,12 @@ describe("putio-account-copy node @nr", function () {
       const folder = seedMany(5);
       await load({ concurrency: "2", target: "" });
       nr.node("copy").receive({ payload: folder.id });
-      while (emu.state.transfers(tokenB).length < 2) await new Promise((r) => setTimeout(r, 10));
+      while (rig.emu.state.transfers(tokenB).length < 2) await new Promise((r) => setTimeout(r, 10));
       await (nr.node("copy") as unknown as { close(removed: boolean): Promise<void> }).close(true);
-      assert.deepEqual(emu.state.transfers(tokenB), []);
-      await emu.advance(10_000);
+      assert.deepEqual(rig.emu.state.transfers(tokenB), []);
+      await rig.emu.advance(10_000);
       assert.deepEqual(
-        emu.state.listChildren(0, tokenB).map((f) => [f.name, emu.state.listChildren(f.id, tokenB).length]),
+        rig.emu.state.listChildren(0, tokenB).map((f) => [f.name, rig.emu.state.listChildren(f.id, tokenB).length]),
         [["Many", 0]],
       );
       assert.ok(!fs.existsSync(path.join(userDir, "node-red-putio", "account-copy-copy.json")));
@@ -254,26 +241,26 @@ describe("putio-account-copy node @nr", function () {
       // The runtime here has no inject node: its msg is sent to the copy node as it would send it.
       .filter((n) => n.type !== "comment" && n.type !== "inject")
       .map((n) => (n.type === "putio-account-copy" ? { ...n, account: "accA", targetAccount: "accB" } : n.type === "debug" ? { id: n.id, type: "helper" } : n));
-    const movies = emu.state.addFolder(0, "Movies");
-    emu.state.addFile(movies.id, "Film.mkv", crypto.randomBytes(4000));
-    await nr.load([accountNode, copyNode], withTab([account("accA", "mine"), account("accB", "friend"), ...flow]), {
-      accA: { accessToken: emu.token },
+    const movies = rig.emu.state.addFolder(0, "Movies");
+    rig.emu.state.addFile(movies.id, "Film.mkv", crypto.randomBytes(4000));
+    await rig.load([copyNode], [account("accA", "mine"), account("accB", "friend"), ...flow], {
+      accA: { accessToken: rig.emu.token },
       accB: { accessToken: tokenB },
     });
     const out = nextMessage("ex-acopy-d");
     const inject = example.find((n) => n.type === "inject")!;
     assert.deepEqual(inject.wires, [["ex-acopy"]]);
     nr.node("ex-acopy").receive({ payload: inject.payload });
-    const msg = await drive(emu, out);
+    const msg = await drive(rig.emu, out);
     assert.deepEqual(
       msg.payload.copied.map((c: { path: string }) => c.path),
       ["Movies/Film.mkv"],
     );
-    const shared = emu.state.listChildren(0, tokenB).find((f) => f.name === "Shared with me")!;
-    const copied = emu.state.listChildren(shared.id, tokenB).find((f) => f.name === "Movies")!;
+    const shared = rig.emu.state.listChildren(0, tokenB).find((f) => f.name === "Shared with me")!;
+    const copied = rig.emu.state.listChildren(shared.id, tokenB).find((f) => f.name === "Movies")!;
     assert.deepEqual(
-      emu.state.listChildren(copied.id, tokenB).map((f) => [f.name, f.size, f.crc32]),
-      emu.state.listChildren(movies.id).map((f) => [f.name, f.size, f.crc32]),
+      rig.emu.state.listChildren(copied.id, tokenB).map((f) => [f.name, f.size, f.crc32]),
+      rig.emu.state.listChildren(movies.id).map((f) => [f.name, f.size, f.crc32]),
     );
   });
 });

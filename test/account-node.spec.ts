@@ -2,61 +2,49 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
-import { startEmulator, type Emulator } from "./emulator";
+import type { Emulator } from "./emulator";
 import { catchAll, nextMessage, nr, statusMatching, withTab } from "./nr";
+import { accountConfig, useNodeRed } from "./support/node-red-fixture";
 
 const accountNode = require("../nodes/putio-account");
 const infoNode = require("../nodes/putio-account-info");
 
 function accountFlow(emu: Emulator, id = "acc", extra: object = {}) {
-  return {
-    id,
-    type: "putio-account",
-    name: `account ${id}`,
-    apiUrl: emu.apiUrl,
-    uploadUrl: emu.uploadUrl,
-    socketUrl: emu.socketUrl,
-    webUrl: emu.apiUrl,
-    ...extra,
-  };
+  return accountConfig(emu, { id, name: `account ${id}`, webUrl: emu.apiUrl, ...extra });
 }
 
 describe("putio-account config node @nr", function () {
-  let emu: Emulator;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-  });
+  const rig = useNodeRed();
 
   it("validates the token once at deploy and serves calls to its users", async () => {
-    const flow = withTab([accountFlow(emu), { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] }, { id: "out", type: "helper" }]);
-    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    const flow = withTab([
+      accountFlow(rig.emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      { id: "out", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: rig.emu.token } });
     const got = nextMessage("out");
     nr.node("info").receive({ payload: "go" });
     const msg = await got;
     assert.equal(typeof msg.payload.username, "string");
     assert.ok(msg.payload.disk.avail > 0);
-    assert.equal(emu.requests.filter((r) => r.path === "/v2/account/info").length, 2, "one validation + one read");
+    assert.equal(rig.emu.requests.filter((r) => r.path === "/v2/account/info").length, 2, "one validation + one read");
     assert.equal((nr.node("acc") as any).state, "ready");
   });
 
   it("account info: put.io's warnings go to output 3 once per change (a failing callback URL, then fixed); the history has the event", async () => {
-    const user = emu.state.users.get(emu.state.defaultUserId)!;
+    const user = rig.emu.state.users.get(rig.emu.state.defaultUserId)!;
     user.settings.callback_url = "http://127.0.0.1:1/unreachable";
-    emu.state.addTransfer({ url: "https://example.com/files/a.mkv" });
-    await emu.advance(10_000);
+    rig.emu.state.addTransfer({ url: "https://example.com/files/a.mkv" });
+    await rig.emu.advance(10_000);
     assert.equal(user.warnings.callback_url_has_failed, true);
     const flow = withTab([
-      accountFlow(emu),
+      accountFlow(rig.emu),
       { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], [], ["warn"]] },
       { id: "out", type: "helper" },
       { id: "warn", type: "helper" },
     ]);
-    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: rig.emu.token } });
     const warnings: any[] = [];
     nr.node("warn").on("input", (m: any) => warnings.push(m));
     const read = async () => {
@@ -69,9 +57,9 @@ describe("putio-account config node @nr", function () {
     assert.equal(warnings.length, 1, "sent once, not on every read");
     assert.deepEqual(warnings[0].payload, { warnings: ["callback_url_has_failed"], added: ["callback_url_has_failed"], cleared: [] });
     // Fixed (a new callback URL clears it on put.io): said once more.
-    const r = await fetch(`${emu.apiUrl}/v2/account/settings`, {
+    const r = await fetch(`${rig.emu.apiUrl}/v2/account/settings`, {
       method: "POST",
-      headers: { Authorization: `token ${emu.token}`, "Content-Type": "application/json" },
+      headers: { Authorization: `token ${rig.emu.token}`, "Content-Type": "application/json" },
       body: JSON.stringify({ callback_url: "https://example.com/hook" }),
     });
     assert.equal(r.status, 200);
@@ -80,7 +68,7 @@ describe("putio-account config node @nr", function () {
     assert.equal(warnings.length, 2);
     assert.deepEqual(warnings[1].payload, { warnings: [], added: [], cleared: ["callback_url_has_failed"] });
     // put.io records the failed callback in the history, as the events node can route it.
-    const events = await fetch(`${emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${emu.token}` } }).then((x) => x.json());
+    const events = await fetch(`${rig.emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${rig.emu.token}` } }).then((x) => x.json());
     assert.ok(events.events.some((e: any) => e.type === "transfer_callback_error" && /unreachable|ECONNREFUSED|fetch failed/i.test(e.message ?? "")));
   });
 
@@ -118,15 +106,15 @@ describe("putio-account config node @nr", function () {
 
     it("shows connected from the start, and no token / unauthorized / no account in red, without any msg", async () => {
       const flow = withTab([
-        accountFlow(emu, "good"),
-        accountFlow(emu, "empty"),
-        accountFlow(emu, "bad"),
+        accountFlow(rig.emu, "good"),
+        accountFlow(rig.emu, "empty"),
+        accountFlow(rig.emu, "bad"),
         { id: "i1", type: "putio-account-info", account: "good", wires: [[], []] },
         { id: "i2", type: "putio-account-info", account: "empty", wires: [[], []] },
         { id: "i3", type: "putio-account-info", account: "bad", wires: [[], []] },
         { id: "i4", type: "putio-account-info", account: "", wires: [[], []] },
       ]);
-      await nr.load([accountNode, infoNode], flow, { good: { accessToken: emu.token }, bad: { accessToken: "WRONGTOKEN0000000000" } });
+      await nr.load([accountNode, infoNode], flow, { good: { accessToken: rig.emu.token }, bad: { accessToken: "WRONGTOKEN0000000000" } });
       await statusMatching("i1", (s) => s.fill === "green" && s.text === "connected");
       await statusMatching("i2", (s) => s.fill === "red" && s.text === "no token: connect the account");
       await statusMatching("i3", (s) => s.fill === "red" && s.text === "unauthorized: reconnect the account");
@@ -134,18 +122,18 @@ describe("putio-account config node @nr", function () {
     });
 
     it("put.io unreachable turns every node yellow; when put.io answers again they show connected without a redeploy", async () => {
-      const r = await relay(Number(new URL(emu.apiUrl).port));
+      const r = await relay(Number(new URL(rig.emu.apiUrl).port));
       try {
         r.down = true;
         const flow = withTab([
-          accountFlow(emu, "acc", { apiUrl: r.url }),
+          accountFlow(rig.emu, "acc", { apiUrl: r.url }),
           { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
           { id: "other", type: "putio-account-info", account: "acc", wires: [[], []] },
           catchAll("c", "caught"),
           { id: "out", type: "helper" },
           { id: "caught", type: "helper" },
         ]);
-        await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+        await nr.load([accountNode, infoNode], flow, { acc: { accessToken: rig.emu.token } });
         await statusMatching("other", (s) => s.fill === "yellow" && /put\.io unreachable/.test(s.text));
         assert.equal((nr.node("acc") as any).state, "unreachable");
         r.down = false;
@@ -170,15 +158,15 @@ describe("putio-account config node @nr", function () {
       await nr.language("de");
       try {
         const flow = withTab([
-          accountFlow(emu),
-          accountFlow(emu, "empty"),
+          accountFlow(rig.emu),
+          accountFlow(rig.emu, "empty"),
           { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
           { id: "none", type: "putio-account-info", account: "empty", wires: [[], []] },
           catchAll("c", "caught"),
           { id: "out", type: "helper" },
           { id: "caught", type: "helper" },
         ]);
-        await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+        await nr.load([accountNode, infoNode], flow, { acc: { accessToken: rig.emu.token } });
         await statusMatching("info", (s) => s.fill === "green" && s.text === "verbunden");
         await statusMatching("none", (s) => s.fill === "red" && s.text === "kein Token: Konto verbinden");
         const got = nextMessage("out");
@@ -201,7 +189,7 @@ describe("putio-account config node @nr", function () {
 
   it("a bad token: users turn red with 'unauthorized: reconnect the account', inputs fail catchably, no 401 loop", async () => {
     const flow = withTab([
-      accountFlow(emu),
+      accountFlow(rig.emu),
       { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
       catchAll("c", "caught"),
       { id: "out", type: "helper" },
@@ -215,20 +203,20 @@ describe("putio-account config node @nr", function () {
     assert.match(err.error.message, /401|refused|token/i);
     assert.ok(!JSON.stringify(err).includes("WRONGTOKEN0000000000"));
     // One validation only: the input failed from the known state without calling put.io again.
-    assert.equal(emu.requests.filter((r) => r.status === 401).length, 1);
+    assert.equal(rig.emu.requests.filter((r) => r.status === 401).length, 1);
   });
 
   it("a token revoked after deploy turns users red on the first 401", async () => {
     const flow = withTab([
-      accountFlow(emu),
+      accountFlow(rig.emu),
       { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
       catchAll("c", "caught"),
       { id: "out", type: "helper" },
       { id: "caught", type: "helper" },
     ]);
-    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: rig.emu.token } });
     await (nr.node("acc") as any).ready();
-    emu.revokeToken(emu.token);
+    rig.emu.revokeToken(rig.emu.token);
     const caught = nextMessage("caught");
     nr.node("info").receive({ payload: "go" });
     await caught;
@@ -238,7 +226,7 @@ describe("putio-account config node @nr", function () {
 
   it("a missing token is reported at deploy and inputs fail with a clear error", async () => {
     const flow = withTab([
-      accountFlow(emu),
+      accountFlow(rig.emu),
       { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
       catchAll("c", "caught"),
       { id: "caught", type: "helper" },
@@ -250,7 +238,7 @@ describe("putio-account config node @nr", function () {
     nr.node("info").receive({ payload: 1 });
     const err = await caught;
     assert.match(err.error.message, /no access token/);
-    assert.equal(emu.requests.length, 0);
+    assert.equal(rig.emu.requests.length, 0);
   });
 
   it("a node without an account fails each input with a clear error", async () => {
@@ -262,16 +250,16 @@ describe("putio-account config node @nr", function () {
   });
 
   it("two accounts in one flow work side by side", async () => {
-    const second = emu.addUser({ username: "second" });
+    const second = rig.emu.addUser({ username: "second" });
     const flow = withTab([
-      accountFlow(emu, "a1"),
-      accountFlow(emu, "a2"),
+      accountFlow(rig.emu, "a1"),
+      accountFlow(rig.emu, "a2"),
       { id: "i1", type: "putio-account-info", account: "a1", wires: [["o1"], []] },
       { id: "i2", type: "putio-account-info", account: "a2", wires: [["o2"], []] },
       { id: "o1", type: "helper" },
       { id: "o2", type: "helper" },
     ]);
-    await nr.load([accountNode, infoNode], flow, { a1: { accessToken: emu.token }, a2: { accessToken: second.token } });
+    await nr.load([accountNode, infoNode], flow, { a1: { accessToken: rig.emu.token }, a2: { accessToken: second.token } });
     const m1 = nextMessage("o1");
     const m2 = nextMessage("o2");
     nr.node("i1").receive({});
@@ -282,10 +270,14 @@ describe("putio-account config node @nr", function () {
   });
 
   it("close aborts in-flight calls and the input ends with an error, within the close", async () => {
-    const flow = withTab([accountFlow(emu), { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] }, { id: "out", type: "helper" }]);
-    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    const flow = withTab([
+      accountFlow(rig.emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      { id: "out", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: rig.emu.token } });
     await (nr.node("acc") as any).ready();
-    emu.knobs.latencyMs = 60_000;
+    rig.emu.knobs.latencyMs = 60_000;
     const info: any = nr.node("info");
     const errors: unknown[] = [];
     info.error = (e: unknown) => errors.push(e); // done(err) ends in node.error(err, msg)
@@ -301,21 +293,21 @@ describe("putio-account config node @nr", function () {
     const flow = (emu: Emulator) => withTab([accountFlow(emu, "acc", { clientId: "1234" })]);
 
     it("start → pending → approved stores the token as the node's credential", async () => {
-      await nr.load([accountNode], flow(emu), {});
+      await nr.load([accountNode], flow(rig.emu), {});
       const start = await nr
         .request()
         .post("/putio-account/login")
-        .send({ nodeId: "acc", clientId: "1234", apiUrl: emu.apiUrl, webUrl: emu.apiUrl })
+        .send({ nodeId: "acc", clientId: "1234", apiUrl: rig.emu.apiUrl, webUrl: rig.emu.apiUrl })
         .expect(200);
       assert.match(start.body.code, /\S+/);
-      assert.ok(start.body.linkUrl.startsWith(emu.apiUrl + "/link?code="));
+      assert.ok(start.body.linkUrl.startsWith(rig.emu.apiUrl + "/link?code="));
       const pending = await nr.request().get(`/putio-account/login/${start.body.session}`).expect(200);
       assert.equal(pending.body.state, "pending");
-      emu.approveDeviceCode(start.body.code);
+      rig.emu.approveDeviceCode(start.body.code);
       const approved = await nr.request().get(`/putio-account/login/${start.body.session}`).expect(200);
       assert.equal(approved.body.state, "approved");
       assert.equal(typeof approved.body.username, "string");
-      assert.ok(!JSON.stringify(approved.body).includes(emu.token));
+      assert.ok(!JSON.stringify(approved.body).includes(rig.emu.token));
       const creds = nr.helper.credentials ? await nr.helper.credentials.get("acc") : null;
       const stored = creds ?? (require("@node-red/runtime/lib/nodes/credentials") as any).get("acc");
       assert.equal(typeof stored.accessToken, "string");
@@ -326,36 +318,36 @@ describe("putio-account config node @nr", function () {
     });
 
     it("cancel ends the session; an expired code (404) says to start over", async () => {
-      await nr.load([accountNode], flow(emu), {});
-      const a = await nr.request().post("/putio-account/login").send({ nodeId: "acc", clientId: "1234", apiUrl: emu.apiUrl }).expect(200);
+      await nr.load([accountNode], flow(rig.emu), {});
+      const a = await nr.request().post("/putio-account/login").send({ nodeId: "acc", clientId: "1234", apiUrl: rig.emu.apiUrl }).expect(200);
       await nr.request().delete(`/putio-account/login/${a.body.session}`).expect(200);
       assert.equal((await nr.request().get(`/putio-account/login/${a.body.session}`)).body.state, "expired");
-      const b = await nr.request().post("/putio-account/login").send({ nodeId: "acc", clientId: "1234", apiUrl: emu.apiUrl }).expect(200);
-      emu.expireDeviceCode(b.body.code);
+      const b = await nr.request().post("/putio-account/login").send({ nodeId: "acc", clientId: "1234", apiUrl: rig.emu.apiUrl }).expect(200);
+      rig.emu.expireDeviceCode(b.body.code);
       const r = await nr.request().get(`/putio-account/login/${b.body.session}`).expect(200);
       assert.equal(r.body.state, "expired");
     });
 
     it("asks for the OAuth app id when it is missing", async () => {
-      await nr.load([accountNode], flow(emu), {});
-      const r = await nr.request().post("/putio-account/login").send({ nodeId: "acc", apiUrl: emu.apiUrl }).expect(400);
+      await nr.load([accountNode], flow(rig.emu), {});
+      const r = await nr.request().post("/putio-account/login").send({ nodeId: "acc", apiUrl: rig.emu.apiUrl }).expect(400);
       assert.match(r.body.error, /OAuth app id/);
     });
 
     it("check: names the account of a pasted token or of the stored one, says when put.io refuses it, never returns the token", async () => {
-      await nr.load([accountNode], flow(emu), { acc: { accessToken: emu.token } });
-      const stored = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: "__PWRD__", apiUrl: emu.apiUrl }).expect(200);
+      await nr.load([accountNode], flow(rig.emu), { acc: { accessToken: rig.emu.token } });
+      const stored = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: "__PWRD__", apiUrl: rig.emu.apiUrl }).expect(200);
       assert.equal(stored.body.state, "ok");
       assert.equal(typeof stored.body.username, "string");
       assert.ok(stored.body.disk.size > 0);
-      const pasted = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: emu.token, apiUrl: emu.apiUrl }).expect(200);
+      const pasted = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: rig.emu.token, apiUrl: rig.emu.apiUrl }).expect(200);
       assert.equal(pasted.body.username, stored.body.username);
-      const bad = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: "not-a-token", apiUrl: emu.apiUrl }).expect(200);
+      const bad = await nr.request().post("/putio-account/check").send({ nodeId: "acc", token: "not-a-token", apiUrl: rig.emu.apiUrl }).expect(200);
       assert.equal(bad.body.state, "refused");
-      const none = await nr.request().post("/putio-account/check").send({ nodeId: "no-such-node", apiUrl: emu.apiUrl }).expect(200);
+      const none = await nr.request().post("/putio-account/check").send({ nodeId: "no-such-node", apiUrl: rig.emu.apiUrl }).expect(200);
       assert.equal(none.body.state, "no-token");
-      for (const r of [stored, pasted, bad, none]) assert.ok(!JSON.stringify(r.body).includes(emu.token), "no token in the answer");
-      await nr.request().post("/putio-account/check").send({ nodeId: "../x", apiUrl: emu.apiUrl }).expect(400);
+      for (const r of [stored, pasted, bad, none]) assert.ok(!JSON.stringify(r.body).includes(rig.emu.token), "no token in the answer");
+      await nr.request().post("/putio-account/check").send({ nodeId: "../x", apiUrl: rig.emu.apiUrl }).expect(400);
     });
 
     it("check: the stored token goes only to the deployed API URL; a request's URL only with the request's token, never env-expanded", async () => {
@@ -371,8 +363,8 @@ describe("putio-account config node @nr", function () {
       try {
         let RED: any;
         const captureRed = (red: unknown) => void (RED = red);
-        await nr.load([captureRed, accountNode], withTab([accountFlow(emu, "acc"), { ...accountFlow(emu, "fresh"), apiUrl: emu.apiUrl }]), {
-          acc: { accessToken: emu.token },
+        await nr.load([captureRed, accountNode], withTab([accountFlow(rig.emu, "acc"), { ...accountFlow(rig.emu, "fresh"), apiUrl: rig.emu.apiUrl }]), {
+          acc: { accessToken: rig.emu.token },
         });
         // Stored token, a request naming another host (and an env var): put.io at the deployed URL answers.
         const stored = await nr
@@ -383,7 +375,7 @@ describe("putio-account config node @nr", function () {
         assert.equal(stored.body.state, "ok");
         assert.equal(seen.length, 0, "the stored token went to the host the request named");
         // Stored by a login, never deployed: nowhere to send it.
-        RED.nodes.addCredentials("undeployed", { accessToken: emu.token });
+        RED.nodes.addCredentials("undeployed", { accessToken: rig.emu.token });
         const undeployed = await nr.request().post("/putio-account/check").send({ nodeId: "undeployed", apiUrl: other }).expect(200);
         assert.equal(undeployed.body.state, "not-deployed");
         assert.equal(seen.length, 0);
@@ -403,11 +395,11 @@ describe("putio-account config node @nr", function () {
         const named = await nr
           .request()
           .post("/putio-account/check")
-          .send({ nodeId: "fresh", token: emu.token, apiUrl: `${other}/\${PUTIO_TEST_SECRET}` })
+          .send({ nodeId: "fresh", token: rig.emu.token, apiUrl: `${other}/\${PUTIO_TEST_SECRET}` })
           .expect(200);
         assert.equal(named.body.state, "ok", "a URL naming env vars is checked at the deployed URL");
         assert.equal(seen.length, 0);
-        assert.ok(!emu.requests.some((r) => JSON.stringify(r).includes("s3cr3t-from-env")));
+        assert.ok(!rig.emu.requests.some((r) => JSON.stringify(r).includes("s3cr3t-from-env")));
       } finally {
         delete process.env.PUTIO_TEST_SECRET;
         await new Promise((r) => elsewhere.close(r));
@@ -425,7 +417,7 @@ describe("putio-account config node @nr", function () {
       process.env.PUTIO_TEST_SECRET = "s3cr3t-from-env";
       process.env.PUTIO_TEST_CLIENT = "4321";
       try {
-        await nr.load([accountNode], withTab([accountFlow(emu, "acc", { clientId: "${PUTIO_TEST_CLIENT}" })]), {});
+        await nr.load([accountNode], withTab([accountFlow(rig.emu, "acc", { clientId: "${PUTIO_TEST_CLIENT}" })]), {});
         // Not deployed: nothing to stand for; nothing is sent anywhere.
         const undeployed = await nr
           .request()
@@ -437,12 +429,12 @@ describe("putio-account config node @nr", function () {
         const start = await nr
           .request()
           .post("/putio-account/login")
-          .send({ nodeId: "acc", clientId: "${PUTIO_TEST_SECRET}", apiUrl: `${other}/\${PUTIO_TEST_SECRET}`, webUrl: emu.apiUrl })
+          .send({ nodeId: "acc", clientId: "${PUTIO_TEST_SECRET}", apiUrl: `${other}/\${PUTIO_TEST_SECRET}`, webUrl: rig.emu.apiUrl })
           .expect(200);
         assert.match(start.body.code, /\S+/);
         assert.equal(seen.length, 0, "the request's host got nothing");
-        assert.ok(!JSON.stringify(emu.requests).includes("s3cr3t-from-env"), "the environment's value went nowhere");
-        assert.ok(emu.requests.some((r) => r.path.startsWith("/v2/oauth2/oob/code") && JSON.stringify(r.query).includes("4321")));
+        assert.ok(!JSON.stringify(rig.emu.requests).includes("s3cr3t-from-env"), "the environment's value went nowhere");
+        assert.ok(rig.emu.requests.some((r) => r.path.startsWith("/v2/oauth2/oob/code") && JSON.stringify(r.query).includes("4321")));
       } finally {
         delete process.env.PUTIO_TEST_SECRET;
         delete process.env.PUTIO_TEST_CLIENT;
@@ -468,15 +460,19 @@ describe("putio-account config node @nr", function () {
   });
 
   it("the token never appears in any log line or message", async () => {
-    const flow = withTab([accountFlow(emu), { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] }, { id: "out", type: "helper" }]);
-    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    const flow = withTab([
+      accountFlow(rig.emu),
+      { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
+      { id: "out", type: "helper" },
+    ]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: rig.emu.token } });
     const got = nextMessage("out");
     nr.node("info").receive({});
     const msg = await got;
-    emu.revokeToken(emu.token);
+    rig.emu.revokeToken(rig.emu.token);
     nr.node("info").receive({});
     await statusMatching("info", (s) => s.fill === "red");
-    assert.ok(!JSON.stringify(msg).includes(emu.token));
-    assert.ok(!nr.logText().includes(emu.token));
+    assert.ok(!JSON.stringify(msg).includes(rig.emu.token));
+    assert.ok(!nr.logText().includes(rig.emu.token));
   });
 });

@@ -1,43 +1,30 @@
 /** putio-api: any put.io route through the account's client, against the emulator. */
 import assert from "node:assert/strict";
-import { startEmulator, type Emulator } from "./emulator";
-import { catchAll, nextMessage, nr, withTab } from "./nr";
+import { catchAll, nr } from "./nr";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const apiNode = require("../nodes/putio-api");
 
 describe("putio-api node @nr", function () {
-  let emu: Emulator;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-  });
+  const rig = useNodeRed();
 
   async function load(cfg: object = {}) {
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+    const flow = [
+      rig.account(),
       { id: "api", type: "putio-api", account: "acc", method: "", path: "", encoding: "auto", ...cfg, wires: [["out"]] },
       catchAll("c", "caught"),
       { id: "out", type: "helper" },
       { id: "caught", type: "helper" },
-    ]);
-    await nr.load([accountNode, apiNode], flow, { acc: { accessToken: emu.token } });
+    ];
+    await rig.load([apiNode], flow);
   }
 
-  async function send(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("api").receive(msg);
-    return got;
-  }
+  const send = (msg: object): Promise<any> => outcomeOf("api", msg);
 
   it("GET with msg.path and query parameters from msg.payload", async () => {
     await load();
-    const dir = emu.state.addFolder(0, "Docs");
-    emu.state.addFile(dir.id, "a.txt", Buffer.from("a"));
+    const dir = rig.emu.state.addFolder(0, "Docs");
+    rig.emu.state.addFile(dir.id, "a.txt", Buffer.from("a"));
     const msg = await send({ path: "files/list", payload: { parent_id: dir.id, per_page: 5 }, keep: "me" });
     assert.equal(msg.statusCode, 200);
     assert.deepEqual(
@@ -45,7 +32,7 @@ describe("putio-api node @nr", function () {
       ["a.txt"],
     );
     assert.equal(msg.keep, "me", "the incoming msg is reused");
-    const req = emu.requests.find((r) => r.path === "/v2/files/list")!;
+    const req = rig.emu.requests.find((r) => r.path === "/v2/files/list")!;
     assert.deepEqual(req.query, { parent_id: String(dir.id), per_page: "5" });
   });
 
@@ -53,7 +40,7 @@ describe("putio-api node @nr", function () {
     await load();
     const made = await send({ method: "post", path: "/v2/files/create-folder", payload: { name: "New", parent_id: 0 } });
     assert.equal(made.payload.file.name, "New");
-    assert.ok(emu.state.listChildren(0).some((f) => f.name === "New"));
+    assert.ok(rig.emu.state.listChildren(0).some((f) => f.name === "New"));
     await send({ method: "PUT", path: "/v2/config/key", payload: { value: { nested: [1, 2] } } });
     const read = await send({ path: "/v2/config/key" });
     assert.deepEqual(read.payload.value, { nested: [1, 2] });
@@ -70,28 +57,28 @@ describe("putio-api node @nr", function () {
     const nf = (await send({ path: "/v2/files/2147483647" })).caught;
     assert.match(nf.error.message, /GET \/v2\/files\/2147483647 failed/);
     assert.match(nf.error.message, /404/);
-    const before = emu.requests.length;
+    const before = rig.emu.requests.length;
     for (const path of ["https://evil.example/v2/x", "//evil.example/x", "/v2/../../etc/passwd", "/v2/files/%2e%2e/x", "", undefined, "/v2/files/list?x=1"]) {
       const caught = (await send({ path })).caught;
       assert.ok(caught, `path ${path} should fail`);
       assert.doesNotMatch(caught.error.message, /TypeError/);
     }
     assert.match((await send({ method: "BREW", path: "/v2/account/info" })).caught.error.message, /not an HTTP method/);
-    assert.equal(emu.requests.length, before, "nothing was sent for bad input");
+    assert.equal(rig.emu.requests.length, before, "nothing was sent for bad input");
   });
 
   it("goes through the shared pipeline: a 5xx on a GET is retried", async () => {
     await load();
     await (nr.node("acc") as any).ready();
-    emu.knobs.failNext5xx = 1;
+    rig.emu.knobs.failNext5xx = 1;
     const msg = await send({ path: "/v2/account/settings" });
     assert.equal(typeof msg.payload.settings, "object");
-    assert.equal(emu.requests.filter((r) => r.path === "/v2/account/settings").length, 2);
+    assert.equal(rig.emu.requests.filter((r) => r.path === "/v2/account/settings").length, 2);
   });
 
   it("redirects are answered, not followed: status 302 with the location header", async () => {
     await load();
-    const f = emu.state.addFile(0, "a.txt", Buffer.from("a"));
+    const f = rig.emu.state.addFile(0, "a.txt", Buffer.from("a"));
     const msg = await send({ path: `/v2/files/${f.id}/download` });
     assert.equal(msg.statusCode, 302);
     assert.match(String(msg.headers.location), /\/download\//);

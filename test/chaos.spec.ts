@@ -9,13 +9,12 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
 import { diskStore } from "./support/disk-store";
+import { useJellyfin } from "./support/examples";
+import { useNodeRed } from "./support/node-red-fixture";
 import { seeded } from "./support/random";
 
 const accountNode = require("../nodes/putio-account");
@@ -43,31 +42,17 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 
 describe(`chaos: watch → download → delete → Jellyfin under faults (seed ${SEED}, ${WAVES} waves) @nr`, function () {
   this.timeout(300_000);
-  let emu: Emulator;
-  let nas: string;
-  let jellyfin: http.Server;
-  let refreshes = 0;
-  let saved: any;
+  // Node-RED is started (and restarted) by the test itself.
+  const rig = useNodeRed({ work: "putio-chaos-", per: "once", start: false });
+  const jellyfin = useJellyfin();
   const unhandled: unknown[] = [];
   const onUnhandled = (e: unknown) => unhandled.push(e);
 
-  before(async () => {
+  before(() => {
     process.on("unhandledRejection", onUnhandled);
-    emu = await startEmulator();
-    nas = fs.mkdtempSync(path.join(os.tmpdir(), "putio-chaos-"));
-    jellyfin = http.createServer((req, res) => {
-      if (req.url === "/Library/Refresh" && req.headers["x-emby-token"] === "jf") refreshes++;
-      res.end();
-    });
-    await new Promise<void>((r) => jellyfin.listen(0, "127.0.0.1", r));
-    saved = { ...nr.helper._settings };
   });
-  after(async () => {
+  after(() => {
     process.off("unhandledRejection", onUnhandled);
-    nr.helper.settings(saved);
-    await new Promise((r) => jellyfin.close(r));
-    await emu.close();
-    fs.rmSync(nas, { recursive: true, force: true });
   });
 
   it("keeps every invariant", async () => {
@@ -81,7 +66,7 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
     const everSeen = new Set<number>();
     const sample = () => {
       const visit = (id: number) => {
-        for (const f of emu.state.listChildren(id)) {
+        for (const f of rig.emu.state.listChildren(id)) {
           if (f.file_type === "FOLDER") visit(f.id);
           else everSeen.add(f.id);
         }
@@ -89,9 +74,9 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       visit(0);
     };
     const sampler = setInterval(sample, 20);
-    const jf = `http://127.0.0.1:${(jellyfin.address() as AddressInfo).port}/Library/Refresh`;
+    const jf = `http://127.0.0.1:${jellyfin.port}/Library/Refresh`;
     const flow = withTab([
-      { id: "acc", type: "putio-account", name: "chaos", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      rig.account({ name: "chaos" }),
       { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["dl", "seen"]] },
       {
         id: "dl",
@@ -99,7 +84,7 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
         account: "acc",
         source: "payload",
         sourceType: "msg",
-        target: nas,
+        target: rig.work,
         targetType: "str",
         ifExists: "skip-identical",
         deleteAfter: true,
@@ -143,19 +128,19 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
     ]);
     let deploys = 0;
     let midJobRestarts = 0;
-    const lists = () => emu.requests.filter((r) => r.path === "/v2/transfers/list" && r.status === 200).length;
+    const lists = () => rig.emu.requests.filter((r) => r.path === "/v2/transfers/list" && r.status === 200).length;
     const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-chaos-userdir-"));
     const deploy = async () => {
       const before = lists();
       await nr.start();
-      nr.helper.settings({ ...saved, userDir, contextStorage: { default: { module: diskStore(disk) } } });
+      rig.settings({ userDir, contextStorage: { default: { module: diskStore(disk) } } });
       await nr.load([() => nr.helper._context.load(), accountNode, watchNode, downloadNode, switchNode, httpRequestNode], flow, {
-        acc: { accessToken: emu.token },
+        acc: { accessToken: rig.emu.token },
       });
       nr.node("seen").on("input", (m: any) => watchMsgs.push(m));
       nr.node("files").on("input", (m: any) => (m.topic === "putio/downloaded" ? fileMsgs : m.topic === "putio/download/done" ? jobs : []).push(m));
       nr.node("caught").on("input", (m: any) => caught.push(m));
-      await until("the watch node's realtime socket", () => emu.socketCount() > 0);
+      await until("the watch node's realtime socket", () => rig.emu.socketCount() > 0);
       // Subscribed: the first start reads a baseline list (finished transfers are not news), then
       // the watcher reconciles; a restart with a stored context only reconciles.
       await until(`the watch node's start-up transfer list(s) (deploy ${deploys + 1})`, () => lists() >= before + (deploys === 0 ? 2 : 1));
@@ -163,10 +148,10 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
     };
     await deploy();
     debugProbe = () =>
-      `${pendingText()}; watch msgs ${watchMsgs.length} status ${JSON.stringify((nr.node("watch") as any).status?.lastCall?.args?.[0])} warn ${JSON.stringify((nr.node("watch") as any).warn?.args?.slice(-2))} sockets ${emu.socketCount()} lists ${emu.requests
+      `${pendingText()}; watch msgs ${watchMsgs.length} status ${JSON.stringify((nr.node("watch") as any).status?.lastCall?.args?.[0])} warn ${JSON.stringify((nr.node("watch") as any).warn?.args?.slice(-2))} sockets ${rig.emu.socketCount()} lists ${rig.emu.requests
         .filter((r) => r.path === "/v2/transfers/list")
         .map((r) => r.status)
-        .join(",")} last requests ${emu.requests
+        .join(",")} last requests ${rig.emu.requests
         .slice(-5)
         .map((r) => r.path + ":" + r.status)
         .join(
@@ -182,26 +167,26 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       const unseen = transfers.filter((id) => !watchMsgs.some((m) => m.payload.id === id));
       const open = transfers.filter((id) => !unseen.includes(id) && !settled(id));
       const transferText = (id: number) => {
-        const t = emu.state.getTransfer(id);
+        const t = rig.emu.state.getTransfer(id);
         return `${id}(${t?.status ?? "gone"}${t?.file_id ? " file " + t.file_id : ""})`;
       };
       return `no watch msg: [${unseen.map(transferText).join(" ")}]; no job outcome: [${open.map(transferText).join(" ")}]`;
     };
     for (let wave = 0; wave < WAVES; wave++) {
       // Faults for this wave.
-      emu.knobs.rateLimit = rand() < 0.4 ? { limit: 15, windowMs: 1000 } : null;
-      emu.knobs.failNext5xx = rand() < 0.5 ? 1 + Math.floor(rand() * 3) : 0;
-      emu.knobs.cutDownloadAfterBytes = rand() < 0.6 ? 50_000 + Math.floor(rand() * 500_000) : null;
-      emu.knobs.cutsRemaining = emu.knobs.cutDownloadAfterBytes ? 2 + Math.floor(rand() * 4) : null;
-      emu.knobs.latencyMs = rand() < 0.3 ? Math.floor(rand() * 80) : 0;
+      rig.emu.knobs.rateLimit = rand() < 0.4 ? { limit: 15, windowMs: 1000 } : null;
+      rig.emu.knobs.failNext5xx = rand() < 0.5 ? 1 + Math.floor(rand() * 3) : 0;
+      rig.emu.knobs.cutDownloadAfterBytes = rand() < 0.6 ? 50_000 + Math.floor(rand() * 500_000) : null;
+      rig.emu.knobs.cutsRemaining = rig.emu.knobs.cutDownloadAfterBytes ? 2 + Math.floor(rand() * 4) : null;
+      rig.emu.knobs.latencyMs = rand() < 0.3 ? Math.floor(rand() * 80) : 0;
       // Wave 1 always has two downloads hang mid-body, so a restart surely lands in the middle of jobs.
       const hangWave = wave === 1 && WAVES > 2;
-      emu.knobs.stallDownloadAfterBytes = hangWave ? 100_000 : null;
-      emu.knobs.stallsRemaining = hangWave ? 2 : null;
+      rig.emu.knobs.stallDownloadAfterBytes = hangWave ? 100_000 : null;
+      rig.emu.knobs.stallsRemaining = hangWave ? 2 : null;
       const n = 3 + Math.floor(rand() * 4);
       for (let i = 0; i < n; i++) {
         transfers.push(
-          emu.state.addTransfer({
+          rig.emu.state.addTransfer({
             url: `magnet:?xt=urn:btih:${(wave * 100 + i + 1).toString(16).padStart(40, "0")}&dn=chaos-${wave}-${i}`,
             size: 200_000 + Math.floor(rand() * 3_000_000),
           }).id,
@@ -210,25 +195,26 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
       if (process.env.CHAOS_DEBUG)
         console.error("wave", wave, "transfers", transfers.length, "watch", watchMsgs.length, "jobs", jobs.length, "caught", caught.length);
       for (let step = 0; step < 8; step++) {
-        await emu.advance(1000);
-        if (rand() < 0.25) emu.dropSockets();
+        await rig.emu.advance(1000);
+        if (rand() < 0.25) rig.emu.dropSockets();
       }
       // put.io finishes the wave (bigger transfers take longer on the emulator's clock).
-      for (let s = 0; !transfers.every((id) => ["COMPLETED", "SEEDING"].includes(emu.state.getTransfer(id)?.status ?? "")); s++) {
+      for (let s = 0; !transfers.every((id) => ["COMPLETED", "SEEDING"].includes(rig.emu.state.getTransfer(id)?.status ?? "")); s++) {
         if (s > 3600) throw new Error(`chaos: put.io did not finish wave ${wave} in an emulated hour; ${pendingText()}`);
-        await emu.advance(1000);
+        await rig.emu.advance(1000);
       }
-      if (process.env.CHAOS_DEBUG) console.error("  put.io done", JSON.stringify(emu.knobs.rateLimit), emu.knobs.failNext5xx, emu.knobs.cutDownloadAfterBytes);
+      if (process.env.CHAOS_DEBUG)
+        console.error("  put.io done", JSON.stringify(rig.emu.knobs.rateLimit), rig.emu.knobs.failNext5xx, rig.emu.knobs.cutDownloadAfterBytes);
       // Let the wave's downloads finish (mocha's timeout bounds this), then maybe restart Node-RED.
       await until(`a watch msg for every transfer of wave ${wave}`, () => transfers.every((id) => watchMsgs.some((m) => m.payload.id === id)));
       if (process.env.CHAOS_DEBUG) console.error("  completions", watchMsgs.length, "of", transfers.length);
       // Sometimes Node-RED restarts while the wave's downloads are still running.
       if (hangWave)
-        await until(`wave ${wave}'s two downloads to hang mid-body (stalls left ${emu.knobs.stallsRemaining})`, () => emu.knobs.stallsRemaining === 0);
+        await until(`wave ${wave}'s two downloads to hang mid-body (stalls left ${rig.emu.knobs.stallsRemaining})`, () => rig.emu.knobs.stallsRemaining === 0);
       if (hangWave || (wave < WAVES - 1 && rand() < 0.4 && !transfers.every(settled))) {
         midJobRestarts++;
         await nr.stop();
-        emu.knobs.stallDownloadAfterBytes = null;
+        rig.emu.knobs.stallDownloadAfterBytes = null;
         await deploy();
       }
       await until(`an outcome (job msg or caught error) of every download of wave ${wave}`, () => transfers.every(settled));
@@ -237,9 +223,9 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
         await deploy();
       }
     }
-    emu.knobs.rateLimit = null;
-    emu.knobs.failNext5xx = 0;
-    emu.knobs.cutDownloadAfterBytes = null;
+    rig.emu.knobs.rateLimit = null;
+    rig.emu.knobs.failNext5xx = 0;
+    rig.emu.knobs.cutDownloadAfterBytes = null;
     await nr.stop();
 
     // Every completed transfer produced exactly one msg.
@@ -248,8 +234,8 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
     for (const id of transfers) assert.equal(perTransfer.get(id), 1, `transfer ${id} produced ${perTransfer.get(id) ?? 0} msgs`);
     // Every file on disk is byte-identical; no partial file at a final path.
     const onDisk = new Map<string, Buffer>();
-    for (const f of fs.readdirSync(nas, { recursive: true }).map(String)) {
-      const full = path.join(nas, f);
+    for (const f of fs.readdirSync(rig.work, { recursive: true }).map(String)) {
+      const full = path.join(rig.work, f);
       if (fs.statSync(full).isFile()) onDisk.set(f, fs.readFileSync(full));
     }
     assert.ok(![...onDisk.keys()].some((f) => f.endsWith(".part")), "no .part left after every job finished");
@@ -277,12 +263,12 @@ describe(`chaos: watch → download → delete → Jellyfin under faults (seed $
         verified.add(f.fileId);
       }
     }
-    const deleted = [...everSeen].filter((id) => !emu.state.getFile(id));
+    const deleted = [...everSeen].filter((id) => !rig.emu.state.getFile(id));
     assert.ok(deleted.length > 0, "the flow deleted verified files");
     for (const id of deleted) assert.ok(verified.has(id), `file ${id} was deleted without a verified download`);
-    assert.ok(refreshes > 0, "Jellyfin was refreshed");
+    assert.ok(jellyfin.refreshes.filter((r) => r.url === "/Library/Refresh" && r.token === "jf").length > 0, "Jellyfin was refreshed");
     assert.deepEqual(unhandled, []);
     const everything = JSON.stringify([watchMsgs, fileMsgs, caught]) + nr.logText();
-    assert.ok(!everything.includes(emu.token), "the token leaked into a msg, an error or a log line");
+    assert.ok(!everything.includes(rig.emu.token), "the token leaked into a msg, an error or a log line");
   });
 });

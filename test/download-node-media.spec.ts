@@ -5,59 +5,38 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { convertToMp4AndWait } from "../lib/media-jobs";
-import { startEmulator, type Emulator } from "./emulator";
 import { buildZip } from "./emulator/archives";
 import { whileClockRuns } from "./support/emulator-clock";
-import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import { catchAll, messages, nextMessage, nr, statusMatching, type FlowNode } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const downloadNode = require("../nodes/putio-download");
 
 describe("putio-download node: extract first, prefer MP4 @nr", function () {
   this.timeout(30_000);
-  let emu: Emulator;
-  let work: string;
-  let userDir: string;
-  let saved: Record<string, unknown>;
   const secret = "zip-s3cret";
-
-  beforeEach(async () => {
-    emu = await startEmulator();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-dlm-"));
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));
-    saved = { ...nr.helper._settings };
-    nr.helper.settings({ ...saved, userDir });
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    nr.helper.settings(saved);
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
-    fs.rmSync(userDir, { recursive: true, force: true });
-  });
+  const rig = useNodeRed({ work: "putio-dlm-", userDir: true });
 
   async function load(dl: Partial<FlowNode>, creds: Record<string, string> = {}): Promise<void> {
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-      { id: "dl", type: "putio-download", account: "acc", target: work, targetType: "str", wires: [["out"]], ...dl },
+    const flow = [
+      rig.account(),
+      { id: "dl", type: "putio-download", account: "acc", target: rig.work, targetType: "str", wires: [["out"]], ...dl },
       { id: "out", type: "helper" },
       catchAll("c", "caught"),
       { id: "caught", type: "helper" },
-    ]);
-    await nr.load([accountNode, downloadNode], flow, { acc: { accessToken: emu.token }, dl: creds });
+    ];
+    await rig.load([downloadNode], flow, { acc: { accessToken: rig.emu.token }, dl: creds });
   }
-  const journalFile = () => path.join(userDir, "node-red-putio", "download-dl.json");
+  const journalFile = () => path.join(rig.userDir, "node-red-putio", "download-dl.json");
   /** Moves put.io's clock on until `p` settles (the extraction waits on it). */
-  const clockWhile = <T>(p: Promise<T>) => whileClockRuns(emu, p, 200);
+  const clockWhile = <T>(p: Promise<T>) => whileClockRuns(rig.emu, p, 200);
 
   it("msg.password: extracted, downloaded, parts left; the password is in no msg sent, no journal, no status", async () => {
-    const folder = emu.state.addFolder(0, "Release");
-    const zip = emu.state.addFile(folder.id, "release.zip", buildZip([{ name: "Release.mkv", data: Buffer.from("the release") }], { password: secret }));
+    const folder = rig.emu.state.addFolder(0, "Release");
+    const zip = rig.emu.state.addFile(folder.id, "release.zip", buildZip([{ name: "Release.mkv", data: Buffer.from("the release") }], { password: secret }));
     await load({ extract: true, deleteAfter: true });
     const statuses: string[] = [];
     nr.node("dl").on("call:status", (call: any) => statuses.push(JSON.stringify(call.args[0])));
@@ -71,23 +50,23 @@ describe("putio-download node: extract first, prefer MP4 @nr", function () {
     assert.match(journaled, /Release|"payload"/);
     assert.ok(!journaled.includes(secret), "no password in the journal");
     const [file, job] = await clockWhile(got);
-    assert.equal(file.payload.path, path.join(work, "Release", "Release.mkv"));
+    assert.equal(file.payload.path, path.join(rig.work, "Release", "Release.mkv"));
     assert.equal(fs.readFileSync(file.payload.path, "utf8"), "the release");
     assert.equal(job.topic, "putio/download/done");
     assert.deepEqual(job.payload.extraction, { archives: ["release.zip"], partsSkipped: 1 });
-    assert.ok(emu.state.getFile(zip.id), "the archive (never on disk) stays on put.io");
+    assert.ok(rig.emu.state.getFile(zip.id), "the archive (never on disk) stays on put.io");
     for (const m of [file, job]) assert.ok(!JSON.stringify(m).includes(secret), "no password in a msg sent on");
     assert.ok(
       statuses.some((x) => /extracting on put\.io: release\.zip/.test(x)),
       statuses.join("\n"),
     );
     assert.ok(!statuses.join("\n").includes(secret));
-    assert.deepEqual(fs.readdirSync(work), ["Release"]);
+    assert.deepEqual(fs.readdirSync(rig.work), ["Release"]);
   });
 
   it("the node's password (credentials) is used; a wrong msg.password is a catchable error naming the archive, nothing written or deleted", async () => {
-    const folder = emu.state.addFolder(0, "Locked");
-    emu.state.addFile(folder.id, "locked.zip", buildZip([{ name: "film.mkv", data: Buffer.from("film") }], { password: secret }));
+    const folder = rig.emu.state.addFolder(0, "Locked");
+    rig.emu.state.addFile(folder.id, "locked.zip", buildZip([{ name: "film.mkv", data: Buffer.from("film") }], { password: secret }));
     await load({ extract: true, deleteAfter: true }, { archivePassword: secret });
     const caught = nextMessage("caught");
     nr.node("dl").receive({ payload: folder.id, password: "wrong one" });
@@ -96,8 +75,8 @@ describe("putio-download node: extract first, prefer MP4 @nr", function () {
     assert.match(err.error.message, /locked\.zip/);
     assert.ok(!JSON.stringify(err).includes("wrong one") && !JSON.stringify(err).includes(secret));
     await statusMatching("dl", (s) => s.fill === "red");
-    assert.deepEqual(fs.readdirSync(work), []);
-    assert.ok(!emu.requests.some((r) => r.path === "/v2/files/delete"));
+    assert.deepEqual(fs.readdirSync(rig.work), []);
+    assert.ok(!rig.emu.requests.some((r) => r.path === "/v2/files/delete"));
     // Without msg.password the node's own works.
     const got = messages("out", 2);
     nr.node("dl").receive({ payload: folder.id });
@@ -107,16 +86,16 @@ describe("putio-download node: extract first, prefer MP4 @nr", function () {
 
   it("a restart after put.io extracted and before the download ended: the job resumes without extracting a second copy", async () => {
     const MiB = 1024 * 1024;
-    const folder = emu.state.addFolder(0, "Big");
-    emu.state.addFile(folder.id, "big.zip", buildZip([{ name: "Big.mkv", data: Buffer.alloc(4 * MiB, 9) }]));
-    emu.knobs.stallDownloadAfterBytes = MiB;
-    emu.knobs.stallsRemaining = 1;
+    const folder = rig.emu.state.addFolder(0, "Big");
+    rig.emu.state.addFile(folder.id, "big.zip", buildZip([{ name: "Big.mkv", data: Buffer.alloc(4 * MiB, 9) }]));
+    rig.emu.knobs.stallDownloadAfterBytes = MiB;
+    rig.emu.knobs.stallsRemaining = 1;
     await load({ extract: true, stallMs: 60_000 });
     nr.node("dl").receive({ payload: folder.id, keep: "me" });
     const extractedKept = () => fs.existsSync(journalFile()) && fs.readFileSync(journalFile(), "utf8").includes('"extracted"');
     const progressed = () => {
       try {
-        const dir = path.join(work, "Big");
+        const dir = path.join(rig.work, "Big");
         const side = fs.readdirSync(dir).find((n) => n.endsWith(".part.json"));
         return side !== undefined && JSON.parse(fs.readFileSync(path.join(dir, side), "utf8")).segments[0].pos >= MiB / 2;
       } catch {
@@ -128,11 +107,11 @@ describe("putio-download node: extract first, prefer MP4 @nr", function () {
         while (!extractedKept() || !progressed()) await new Promise((r) => setTimeout(r, 10));
       })(),
     );
-    const extracts = () => emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/files/extract").length;
+    const extracts = () => rig.emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/files/extract").length;
     assert.equal(extracts(), 1);
     await nr.stop(); // Node-RED stops mid-file, after the extraction
     await nr.start();
-    nr.helper.settings({ ...saved, userDir });
+    rig.settings({ userDir: rig.userDir });
     await load({ extract: true });
     const [file, job] = await clockWhile(messages("out", 2)); // the node picks the job up itself
     assert.equal(file.keep, "me");
@@ -140,22 +119,22 @@ describe("putio-download node: extract first, prefer MP4 @nr", function () {
     assert.ok(fs.readFileSync(file.payload.path).equals(Buffer.alloc(4 * MiB, 9)));
     assert.deepEqual(job.payload.extraction, { archives: ["big.zip"], partsSkipped: 1 });
     assert.equal(extracts(), 1, "put.io is not asked to extract again");
-    const copies = [...emu.state.files.values()].filter((n) => n.name === "Big.mkv");
+    const copies = [...rig.emu.state.files.values()].filter((n) => n.name === "Big.mkv");
     assert.equal(copies.length, 1, "one extracted copy on put.io");
   });
 
   it("prefer MP4: the converted video arrives as <name>.mp4 with variant mp4", async () => {
-    const folder = emu.state.addFolder(0, "Films");
-    const v = emu.state.addFile(folder.id, "Film.mkv", Buffer.alloc(150_000, 7));
-    const c = new PutioClient({ apiUrl: emu.apiUrl, token: emu.token });
-    const mp4 = await whileClockRuns(emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10 }));
+    const folder = rig.emu.state.addFolder(0, "Films");
+    const v = rig.emu.state.addFile(folder.id, "Film.mkv", Buffer.alloc(150_000, 7));
+    const c = new PutioClient({ apiUrl: rig.emu.apiUrl, token: rig.emu.token });
+    const mp4 = await whileClockRuns(rig.emu, convertToMp4AndWait(c, v.id, { pollMs: 2, maxPollMs: 10 }));
     await c.close();
     await load({ preferMp4: true });
     const got = messages("out", 2);
     nr.node("dl").receive({ payload: "/Films" });
     const [file, job] = await got;
     assert.equal(file.payload.variant, "mp4");
-    assert.equal(file.payload.path, path.join(work, "Films", "Film.mp4"));
+    assert.equal(file.payload.path, path.join(rig.work, "Films", "Film.mp4"));
     assert.equal(fs.statSync(file.payload.path).size, mp4.size);
     assert.equal(job.payload.downloaded, 1);
   });

@@ -6,79 +6,68 @@ import * as path from "node:path";
 import { PutioClient } from "../lib/client";
 import { crcHex } from "./support/files";
 import { addSubtitle } from "./emulator/routes-media";
-import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const downloadNode = require("../nodes/putio-download");
 const MiB = 1024 * 1024;
 
 describe("putio-download node @nr", function () {
   this.timeout(30_000);
-  let emu: Emulator;
-  let work: string;
-
-  beforeEach(async () => {
-    emu = await startEmulator();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-dln-"));
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
+  const rig = useNodeRed({ work: "putio-dln-" });
+  afterEach(() => {
     delete process.env.PUTIO_DL_TEST_DIR;
   });
 
-  const account = () => ({ id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl });
+  const account = () => rig.account();
 
   async function load(dl: Partial<FlowNode>, outputs = 1): Promise<void> {
     const wires = outputs === 2 ? [["out"], ["progress"]] : [["out"]];
-    const flow = withTab([
+    const flow = [
       account(),
-      { id: "dl", type: "putio-download", account: "acc", target: work, targetType: "str", stallMs: 300, wires, ...dl },
+      { id: "dl", type: "putio-download", account: "acc", target: rig.work, targetType: "str", stallMs: 300, wires, ...dl },
       { id: "out", type: "helper" },
       { id: "progress", type: "helper" },
       catchAll("c", "caught"),
       { id: "caught", type: "helper" },
-    ]);
-    await nr.load([accountNode, downloadNode], flow, { acc: { accessToken: emu.token } });
+    ];
+    await rig.load([downloadNode], flow);
   }
 
   it("a file id: one msg for the file, then the job msg; the file is byte-identical", async () => {
-    const f = emu.state.addFile(0, "movie.mkv", { size: 2 * MiB + 1, seed: 2 });
+    const f = rig.emu.state.addFile(0, "movie.mkv", { size: 2 * MiB + 1, seed: 2 });
     await load({});
     const got = messages("out", 2);
     nr.node("dl").receive({ payload: f.id, keep: "me" });
     const [file, job] = await got;
     assert.equal(file.topic, "putio/downloaded");
     assert.equal(file.keep, "me", "the incoming msg is carried on");
-    assert.equal(file.payload.path, path.join(work, "movie.mkv"));
+    assert.equal(file.payload.path, path.join(rig.work, "movie.mkv"));
     assert.equal(file.payload.crc32, f.crc32);
     assert.equal(file.payload.fileId, f.id);
     assert.equal(file.payload.resumed, false);
     assert.ok(file.payload.seconds > 0 && file.payload.bytesPerSecond > 0);
-    assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+    assert.ok(fs.readFileSync(file.payload.path).equals(rig.emu.state.fileBytes(f.id)));
     assert.equal(job.topic, "putio/download/done");
     assert.deepEqual([job.payload.downloaded, job.payload.skipped, job.payload.failed], [1, 0, 0]);
     await statusMatching("dl", (s) => s.fill === "green" && /1 downloaded/.test(s.text));
   });
 
   it("a folder path mirrors the tree into a target given as ${ENV} (created when missing), with the node's filters", async () => {
-    const show = emu.state.addFolder(0, "Show");
-    const s1 = emu.state.addFolder(show.id, "Season 1");
-    emu.state.addFile(s1.id, "e1.mkv", Buffer.from("one"));
-    emu.state.addFile(s1.id, "e2.mkv", Buffer.from("two"));
-    emu.state.addFile(s1.id, "e2.nfo", Buffer.from("nfo"));
-    process.env.PUTIO_DL_TEST_DIR = work;
+    const show = rig.emu.state.addFolder(0, "Show");
+    const s1 = rig.emu.state.addFolder(show.id, "Season 1");
+    rig.emu.state.addFile(s1.id, "e1.mkv", Buffer.from("one"));
+    rig.emu.state.addFile(s1.id, "e2.mkv", Buffer.from("two"));
+    rig.emu.state.addFile(s1.id, "e2.nfo", Buffer.from("nfo"));
+    process.env.PUTIO_DL_TEST_DIR = rig.work;
     await load({ target: "${PUTIO_DL_TEST_DIR}/library", extensions: "mkv" });
     const got = messages("out", 3);
     nr.node("dl").receive({ payload: "/Show" });
     const msgs = await got;
     const job = msgs[2];
     assert.deepEqual([job.payload.downloaded, job.payload.skipped, job.payload.failed], [2, 0, 0]);
-    assert.equal(job.payload.target, path.join(work, "library"));
-    assert.deepEqual(fs.readdirSync(path.join(work, "library", "Show", "Season 1")).sort(), ["e1.mkv", "e2.mkv"]);
+    assert.equal(job.payload.target, path.join(rig.work, "library"));
+    assert.deepEqual(fs.readdirSync(path.join(rig.work, "library", "Show", "Season 1")).sort(), ["e1.mkv", "e2.mkv"]);
     assert.deepEqual(
       msgs
         .slice(0, 2)
@@ -89,9 +78,9 @@ describe("putio-download node @nr", function () {
   });
 
   it("a finished transfer from putio-transfer-watch: downloads its file, deletes it and removes the transfer after verification", async () => {
-    const client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl });
+    const client = new PutioClient({ token: rig.emu.token, apiUrl: rig.emu.apiUrl });
     const added = await client.transfers.add("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=Some.Movie.2026");
-    await emu.advance(8000);
+    await rig.emu.advance(8000);
     const transfer = await client.transfers.get(added.id);
     await client.close();
     assert.equal(typeof transfer.file_id, "number");
@@ -107,20 +96,20 @@ describe("putio-download node @nr", function () {
     for (const f of done.payload.files) {
       assert.ok(fs.existsSync(f.path));
       assert.equal(crcHex(fs.readFileSync(f.path)), f.crc32);
-      assert.equal(emu.state.getFile(f.fileId), undefined, "deleted on put.io after verification");
+      assert.equal(rig.emu.state.getFile(f.fileId), undefined, "deleted on put.io after verification");
     }
-    assert.ok(emu.requests.some((r) => r.path === "/v2/transfers/remove" && r.status === 200));
+    assert.ok(rig.emu.requests.some((r) => r.path === "/v2/transfers/remove" && r.status === 200));
   });
 
   it("a transfer msg with the watch's msg.file: that object is used, not read again; a msg.file for another id is ignored", async () => {
-    const client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl });
+    const client = new PutioClient({ token: rig.emu.token, apiUrl: rig.emu.apiUrl });
     const added = await client.transfers.add("magnet:?xt=urn:btih:1123456789abcdef0123456789abcdef01234567&dn=Other.Movie.2026");
-    await emu.advance(8000);
+    await rig.emu.advance(8000);
     const transfer = await client.transfers.get(added.id);
     const made = await client.files.get(transfer.file_id!);
     await client.close();
     await load({});
-    const reads = () => emu.requests.filter((r) => r.method === "GET" && r.path === `/v2/files/${made.id}`).length;
+    const reads = () => rig.emu.requests.filter((r) => r.method === "GET" && r.path === `/v2/files/${made.id}`).length;
     const before = reads();
     let job = new Promise<any>((resolve) => nr.node("out").on("input", (m: any) => m.topic === "putio/download/done" && resolve(m)));
     nr.node("dl").receive({ payload: transfer, file: made });
@@ -137,7 +126,7 @@ describe("putio-download node @nr", function () {
   });
 
   it("progress output: at most one msg per second per file (counted), and the status is throttled too", async () => {
-    const f = emu.state.addFile(0, "slow.bin", { size: 6 * MiB, seed: 7 });
+    const f = rig.emu.state.addFile(0, "slow.bin", { size: 6 * MiB, seed: 7 });
     // A bandwidth cap so the download takes a few seconds and the engine writes ~6 batches.
     await load({ progressOutput: true, bandwidthMBs: "2.5" }, 2);
     const progress: any[] = [];
@@ -148,7 +137,7 @@ describe("putio-download node @nr", function () {
     const [file, job] = await got;
     const seconds = (Date.now() - started) / 1000;
     assert.equal(job.payload.downloaded, 1);
-    assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+    assert.ok(fs.readFileSync(file.payload.path).equals(rig.emu.state.fileBytes(f.id)));
     assert.ok(progress.length >= 1, "some progress was reported");
     assert.ok(progress.length <= Math.ceil(seconds), `${progress.length} progress msgs in ${seconds.toFixed(1)} s`);
     for (const p of progress) {
@@ -161,13 +150,13 @@ describe("putio-download node @nr", function () {
   });
 
   it("job counts: identical files are skipped; a failed file reaches the Catch node, the job msg still comes, nothing is deleted", async () => {
-    const folder = emu.state.addFolder(0, "Batch");
-    const a = emu.state.addFile(folder.id, "a.mkv", { size: MiB, seed: 1 });
-    const b = emu.state.addFile(folder.id, "b.mkv", { size: MiB, seed: 2 });
-    const c = emu.state.addFile(folder.id, "c.mkv", { size: MiB, seed: 3 });
-    fs.mkdirSync(path.join(work, "Batch"));
-    fs.writeFileSync(path.join(work, "Batch", "a.mkv"), emu.state.fileBytes(a.id));
-    emu.state.corruptCrc(c.id);
+    const folder = rig.emu.state.addFolder(0, "Batch");
+    const a = rig.emu.state.addFile(folder.id, "a.mkv", { size: MiB, seed: 1 });
+    const b = rig.emu.state.addFile(folder.id, "b.mkv", { size: MiB, seed: 2 });
+    const c = rig.emu.state.addFile(folder.id, "c.mkv", { size: MiB, seed: 3 });
+    fs.mkdirSync(path.join(rig.work, "Batch"));
+    fs.writeFileSync(path.join(rig.work, "Batch", "a.mkv"), rig.emu.state.fileBytes(a.id));
+    rig.emu.state.corruptCrc(c.id);
     await load({ deleteAfter: true });
     const out: any[] = [];
     nr.node("out").on("input", (m: any) => out.push(m));
@@ -179,9 +168,9 @@ describe("putio-download node @nr", function () {
     assert.deepEqual([job.payload.downloaded, job.payload.skipped, job.payload.failed], [1, 1, 1]);
     assert.deepEqual(job.payload.deletedFileIds, []);
     assert.equal(job.payload.errors[0].fileId, c.id);
-    assert.ok(emu.state.getFile(a.id) && emu.state.getFile(b.id) && emu.state.getFile(c.id));
-    assert.ok(!fs.existsSync(path.join(work, "Batch", "c.mkv")));
-    assert.equal(crcHex(fs.readFileSync(path.join(work, "Batch", "b.mkv"))), b.crc32);
+    assert.ok(rig.emu.state.getFile(a.id) && rig.emu.state.getFile(b.id) && rig.emu.state.getFile(c.id));
+    assert.ok(!fs.existsSync(path.join(rig.work, "Batch", "c.mkv")));
+    assert.equal(crcHex(fs.readFileSync(path.join(rig.work, "Batch", "b.mkv"))), b.crc32);
     await statusMatching("dl", (s) => s.fill === "red");
   });
 
@@ -199,7 +188,7 @@ describe("putio-download node @nr", function () {
     const saved = { ...nr.helper._settings };
     try {
       nr.helper.settings({ ...saved, userDir });
-      const f = emu.state.addFile(0, "t.mkv", Buffer.from("t"));
+      const f = rig.emu.state.addFile(0, "t.mkv", Buffer.from("t"));
       await load({ target: "/proc/putio-nas" });
       const caught = nextMessage("caught");
       nr.node("dl").receive({ payload: f.id });
@@ -207,7 +196,7 @@ describe("putio-download node @nr", function () {
       assert.match(err.error.message, /the target folder "\/proc\/putio-nas" could not be created/);
       await statusMatching("dl", (s) => s.fill === "red");
       assert.ok(!fs.existsSync(path.join(userDir, "node-red-putio", "download-dl.json")), "nothing journaled");
-      assert.equal(emu.requests.filter((r) => r.path.startsWith("/download/")).length, 0);
+      assert.equal(rig.emu.requests.filter((r) => r.path.startsWith("/download/")).length, 0);
     } finally {
       nr.helper.settings(saved);
       fs.rmSync(userDir, { recursive: true, force: true });
@@ -234,14 +223,14 @@ describe("putio-download node @nr", function () {
   });
 
   it("dry run (msg.dryRun or the node option): one msg listing local paths and deletes; nothing written or deleted", async () => {
-    const folder = emu.state.addFolder(0, "Dry");
-    const a = emu.state.addFile(folder.id, "z", Buffer.from("z"));
-    const b = emu.state.addFile(folder.id, "z.", Buffer.from("z."));
+    const folder = rig.emu.state.addFolder(0, "Dry");
+    const a = rig.emu.state.addFile(folder.id, "z", Buffer.from("z"));
+    const b = rig.emu.state.addFile(folder.id, "z.", Buffer.from("z."));
     for (const [nodeOption, msgFlag] of [
       [false, true],
       [true, undefined],
     ] as const) {
-      await load({ deleteAfter: true, dryRun: nodeOption, target: path.join(work, "lib") });
+      await load({ deleteAfter: true, dryRun: nodeOption, target: path.join(rig.work, "lib") });
       const got = nextMessage("out");
       nr.node("dl").receive({ payload: folder.id, dryRun: msgFlag });
       const msg = await got;
@@ -249,27 +238,27 @@ describe("putio-download node @nr", function () {
       assert.equal(msg.dryRun, true);
       assert.deepEqual(
         msg.payload.files.map((f: any) => f.path).sort(),
-        [path.join(work, "lib", "Dry", "z"), path.join(work, "lib", "Dry", `z [putio-${b.id}]`)].sort(),
+        [path.join(rig.work, "lib", "Dry", "z"), path.join(rig.work, "lib", "Dry", `z [putio-${b.id}]`)].sort(),
       );
       assert.deepEqual(new Set(msg.payload.wouldDeleteFileIds), new Set([a.id, b.id]));
       await statusMatching("dl", (s) => /dry run: 2 file/.test(s.text));
       await nr.helper.unload();
     }
-    assert.deepEqual(fs.readdirSync(work), []);
-    assert.ok(emu.state.getFile(a.id) && emu.state.getFile(b.id));
-    assert.equal(emu.requests.filter((r) => r.path.startsWith("/download/") || r.path.includes("delete")).length, 0);
+    assert.deepEqual(fs.readdirSync(rig.work), []);
+    assert.ok(rig.emu.state.getFile(a.id) && rig.emu.state.getFile(b.id));
+    assert.equal(rig.emu.requests.filter((r) => r.path.startsWith("/download/") || r.path.includes("delete")).length, 0);
   });
 
   it("subtitles beside videos: written as <video>.<lang>.srt before put.io's copy is deleted, counted in the summary; a missing or failing one does not fail the job", async () => {
-    const folder = emu.state.addFolder(0, "Show");
-    const a = emu.state.addFile(folder.id, "Show.S01E01.mkv", Buffer.from("video one"));
-    const b = emu.state.addFile(folder.id, "Show.S01E02.mkv", Buffer.from("video two"));
-    const notes = emu.state.addFile(folder.id, "notes.txt", Buffer.from("not a video"));
+    const folder = rig.emu.state.addFolder(0, "Show");
+    const a = rig.emu.state.addFile(folder.id, "Show.S01E01.mkv", Buffer.from("video one"));
+    const b = rig.emu.state.addFile(folder.id, "Show.S01E02.mkv", Buffer.from("video two"));
+    const notes = rig.emu.state.addFile(folder.id, "notes.txt", Buffer.from("not a video"));
     const srt = (text: string) => `1\n00:00:01,000 --> 00:00:02,000\n${text}\n`;
-    addSubtitle(emu.state, a.id, { language_code: "eng", text: srt("Hello") });
-    addSubtitle(emu.state, a.id, { language_code: "tur", text: srt("Merhaba") });
-    addSubtitle(emu.state, b.id, { language_code: "eng", text: srt("Bye") });
-    emu.knobs.subtitle404Next = 1; // one subtitle vanishes on put.io between listing and fetching
+    addSubtitle(rig.emu.state, a.id, { language_code: "eng", text: srt("Hello") });
+    addSubtitle(rig.emu.state, a.id, { language_code: "tur", text: srt("Merhaba") });
+    addSubtitle(rig.emu.state, b.id, { language_code: "eng", text: srt("Bye") });
+    rig.emu.knobs.subtitle404Next = 1; // one subtitle vanishes on put.io between listing and fetching
     await load({ subtitles: true, subtitleLanguages: "eng, tur", deleteAfter: true, source: "payload", sourceType: "msg" });
     const got = messages("out", 4);
     nr.node("dl").receive({ payload: folder.id });
@@ -285,35 +274,35 @@ describe("putio-download node @nr", function () {
     assert.equal(local.filter((n) => n.endsWith(".srt")).length, 2);
     for (const n of local.filter((x) => x.endsWith(".srt"))) assert.match(n, /^Show\.S01E0[12]\.(eng|tur)\.srt$/);
     // The subtitles were read before the delete, and the delete happened.
-    const subtitleReads = emu.requests.flatMap((r, i) => (/\/subtitles/.test(r.path) ? [i] : []));
+    const subtitleReads = rig.emu.requests.flatMap((r, i) => (/\/subtitles/.test(r.path) ? [i] : []));
     assert.ok(subtitleReads.length >= 3);
-    const deleteAt = emu.requests.findIndex((r) => r.path === "/v2/files/delete");
+    const deleteAt = rig.emu.requests.findIndex((r) => r.path === "/v2/files/delete");
     assert.ok(deleteAt > 0 && subtitleReads.every((i) => i < deleteAt), "every subtitle read comes before the delete");
-    assert.ok(!emu.state.getFile(a.id) && !emu.state.getFile(b.id) && !emu.state.getFile(notes.id));
+    assert.ok(!rig.emu.state.getFile(a.id) && !rig.emu.state.getFile(b.id) && !rig.emu.state.getFile(notes.id));
   });
 
   it("an outage is said in the status ('put.io unreachable, retrying n/11'), not as a frozen percentage, and the job goes on after it", async () => {
-    const f = emu.state.addFile(0, "outage.mkv", Buffer.from("x".repeat(100_000)));
+    const f = rig.emu.state.addFile(0, "outage.mkv", Buffer.from("x".repeat(100_000)));
     // Storage cuts its first 3 answers at byte 0 (retries 1, 2, 3 within a few seconds of backoff).
-    emu.knobs.cutDownloadAfterBytes = 0;
-    emu.knobs.cutsRemaining = 3;
+    rig.emu.knobs.cutDownloadAfterBytes = 0;
+    rig.emu.knobs.cutsRemaining = 3;
     await load({});
     const got = messages("out", 2);
     nr.node("dl").receive({ payload: f.id });
     await statusMatching("dl", (s) => s.fill === "yellow" && /^put\.io unreachable, retrying [123]\/11$/.test(s.text));
     const [file, done] = await got;
-    assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+    assert.ok(fs.readFileSync(file.payload.path).equals(rig.emu.state.fileBytes(f.id)));
     assert.equal(done.payload.downloaded, 1);
     await statusMatching("dl", (s) => s.fill === "green" && /1 downloaded/.test(s.text));
   });
 
   it("close (redeploy) aborts the download and leaves a resumable part that a new deploy resumes", async () => {
-    const f = emu.state.addFile(0, "long.mkv", { size: 4 * MiB, seed: 4 });
-    emu.knobs.stallDownloadAfterBytes = 2 * MiB;
-    emu.knobs.stallsRemaining = 1;
+    const f = rig.emu.state.addFile(0, "long.mkv", { size: 4 * MiB, seed: 4 });
+    rig.emu.knobs.stallDownloadAfterBytes = 2 * MiB;
+    rig.emu.knobs.stallsRemaining = 1;
     await load({});
     nr.node("dl").receive({ payload: f.id });
-    const side = path.join(work, `.putio-${f.id}.part.json`);
+    const side = path.join(rig.work, `.putio-${f.id}.part.json`);
     const saved = () => {
       try {
         return JSON.parse(fs.readFileSync(side, "utf8")).segments[0].pos >= MiB / 2;
@@ -323,9 +312,9 @@ describe("putio-download node @nr", function () {
     };
     while (!saved()) await new Promise((r) => setTimeout(r, 10));
     await nr.helper.unload();
-    assert.ok(fs.existsSync(path.join(work, `.putio-${f.id}.part`)));
+    assert.ok(fs.existsSync(path.join(rig.work, `.putio-${f.id}.part`)));
     assert.ok(fs.existsSync(side));
-    assert.ok(!fs.existsSync(path.join(work, "long.mkv")));
+    assert.ok(!fs.existsSync(path.join(rig.work, "long.mkv")));
 
     await load({});
     const got = messages("out", 2);
@@ -333,8 +322,8 @@ describe("putio-download node @nr", function () {
     const [file] = await got;
     assert.equal(file.payload.resumed, true);
     assert.ok(file.payload.resumedBytes >= MiB / 2);
-    assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
-    assert.deepEqual(fs.readdirSync(work), ["long.mkv"]);
+    assert.ok(fs.readFileSync(file.payload.path).equals(rig.emu.state.fileBytes(f.id)));
+    assert.deepEqual(fs.readdirSync(rig.work), ["long.mkv"]);
   });
 
   it("a job interrupted by a Node-RED restart is run again at start: the part resumes, the msg is carried, the journal empties", async () => {
@@ -342,12 +331,12 @@ describe("putio-download node @nr", function () {
     const saved = { ...nr.helper._settings };
     try {
       nr.helper.settings({ ...saved, userDir });
-      const f = emu.state.addFile(0, "restart.mkv", { size: 4 * MiB, seed: 12 });
-      emu.knobs.stallDownloadAfterBytes = 2 * MiB;
-      emu.knobs.stallsRemaining = 1;
+      const f = rig.emu.state.addFile(0, "restart.mkv", { size: 4 * MiB, seed: 12 });
+      rig.emu.knobs.stallDownloadAfterBytes = 2 * MiB;
+      rig.emu.knobs.stallsRemaining = 1;
       await load({ stallMs: 60_000 });
       nr.node("dl").receive({ payload: f.id, keep: "me" });
-      const side = path.join(work, `.putio-${f.id}.part.json`);
+      const side = path.join(rig.work, `.putio-${f.id}.part.json`);
       const journal = path.join(userDir, "node-red-putio", "download-dl.json");
       const progressed = () => {
         try {
@@ -360,11 +349,11 @@ describe("putio-download node @nr", function () {
       const entries = Object.values(JSON.parse(fs.readFileSync(journal, "utf8")).jobs) as any[];
       assert.equal(entries.length, 1);
       assert.equal(entries[0].msg.payload, f.id);
-      assert.ok(!JSON.stringify(entries).includes(emu.token), "no token in the journal");
+      assert.ok(!JSON.stringify(entries).includes(rig.emu.token), "no token in the journal");
 
       await nr.stop(); // Node-RED stops mid-file
-      assert.ok(fs.existsSync(path.join(work, `.putio-${f.id}.part`)));
-      assert.ok(!fs.existsSync(path.join(work, "restart.mkv")));
+      assert.ok(fs.existsSync(path.join(rig.work, `.putio-${f.id}.part`)));
+      assert.ok(!fs.existsSync(path.join(rig.work, "restart.mkv")));
       assert.ok(fs.existsSync(journal), "the unfinished job is kept");
 
       await nr.start();
@@ -375,7 +364,7 @@ describe("putio-download node @nr", function () {
       assert.equal(file.keep, "me", "the original msg is carried on");
       assert.equal(file.payload.resumed, true);
       assert.ok(file.payload.resumedBytes >= MiB, String(file.payload.resumedBytes));
-      assert.ok(fs.readFileSync(file.payload.path).equals(emu.state.fileBytes(f.id)));
+      assert.ok(fs.readFileSync(file.payload.path).equals(rig.emu.state.fileBytes(f.id)));
       assert.equal(job.payload.downloaded, 1);
       for (const m of [file, job])
         assert.deepEqual(
@@ -385,7 +374,7 @@ describe("putio-download node @nr", function () {
         );
       for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(!fs.existsSync(journal), "a finished job is forgotten");
-      assert.deepEqual(fs.readdirSync(work), ["restart.mkv"]);
+      assert.deepEqual(fs.readdirSync(rig.work), ["restart.mkv"]);
     } finally {
       nr.helper.settings(saved);
       fs.rmSync(userDir, { recursive: true, force: true });
@@ -401,8 +390,8 @@ describe("putio-download node @nr", function () {
       const torn = '{"v":1,"jobs":{"m1":{"msg":{"payload":';
       fs.mkdirSync(path.dirname(journal), { recursive: true });
       fs.writeFileSync(journal, torn);
-      fs.writeFileSync(path.join(work, "mine.txt"), "the user's");
-      const f = emu.state.addFile(0, "after.mkv", Buffer.from("after"));
+      fs.writeFileSync(path.join(rig.work, "mine.txt"), "the user's");
+      const f = rig.emu.state.addFile(0, "after.mkv", Buffer.from("after"));
       await load({});
       const warnings = () =>
         nr.helper
@@ -421,8 +410,8 @@ describe("putio-download node @nr", function () {
       nr.node("dl").receive({ payload: f.id });
       const [file] = await got;
       assert.equal(fs.readFileSync(file.payload.path, "utf8"), "after");
-      assert.deepEqual(fs.readdirSync(work).sort(), ["after.mkv", "mine.txt"]);
-      assert.equal(fs.readFileSync(path.join(work, "mine.txt"), "utf8"), "the user's");
+      assert.deepEqual(fs.readdirSync(rig.work).sort(), ["after.mkv", "mine.txt"]);
+      assert.equal(fs.readFileSync(path.join(rig.work, "mine.txt"), "utf8"), "the user's");
     } finally {
       nr.helper.settings(saved);
       fs.rmSync(userDir, { recursive: true, force: true });
@@ -434,7 +423,7 @@ describe("putio-download node @nr", function () {
     const saved = { ...nr.helper._settings };
     try {
       nr.helper.settings({ ...saved, userDir });
-      const f = emu.state.addFile(0, "done.mkv", Buffer.from("done"));
+      const f = rig.emu.state.addFile(0, "done.mkv", Buffer.from("done"));
       await load({});
       const got = messages("out", 2);
       nr.node("dl").receive({ payload: f.id });
@@ -446,12 +435,12 @@ describe("putio-download node @nr", function () {
       for (let i = 0; i < 100 && fs.existsSync(journal); i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(!fs.existsSync(journal));
       await nr.stop();
-      const before = emu.requests.filter((r) => r.path.startsWith("/download/")).length;
+      const before = rig.emu.requests.filter((r) => r.path.startsWith("/download/")).length;
       await nr.start();
       nr.helper.settings({ ...saved, userDir });
       await load({});
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(emu.requests.filter((r) => r.path.startsWith("/download/")).length, before, "nothing downloaded again");
+      assert.equal(rig.emu.requests.filter((r) => r.path.startsWith("/download/")).length, before, "nothing downloaded again");
 
       // A removed node: its journal goes with it.
       fs.mkdirSync(path.dirname(journal), { recursive: true });

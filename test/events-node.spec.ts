@@ -4,9 +4,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import FakeTimers from "@sinonjs/fake-timers";
-import { startEmulator, type Emulator } from "./emulator";
 import { recordEvent } from "./emulator/routes-events";
 import { catchAll, nextMessage, nr, withTab } from "./nr";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 import { diskStore } from "./support/disk-store";
 
 const accountNode = require("../nodes/putio-account");
@@ -19,25 +19,14 @@ const infoNode = require("../nodes/putio-account-info");
 const syncNode = require("../nodes/putio-sync");
 
 describe("putio-events node @nr", function () {
-  let emu: Emulator;
-  let saved: any;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    saved = { ...nr.helper._settings };
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    nr.helper.settings(saved);
-    await emu.close();
-  });
+  const rig = useNodeRed();
 
-  const completed = (name: string) => emu.state.addTransfer({ url: `http://example.com/${name}.bin`, status: "COMPLETED" });
-  const failed = (name: string) => emu.state.addTransfer({ url: `http://example.com/${name}-fail.bin`, status: "ERROR" });
+  const completed = (name: string) => rig.emu.state.addTransfer({ url: `http://example.com/${name}.bin`, status: "COMPLETED" });
+  const failed = (name: string) => rig.emu.state.addTransfer({ url: `http://example.com/${name}-fail.bin`, status: "ERROR" });
 
   async function load(cfg: object, opts: { disk?: Map<string, unknown>; token?: string } = {}) {
     const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      rig.account(),
       {
         id: "ev",
         type: "putio-events",
@@ -62,11 +51,11 @@ describe("putio-events node @nr", function () {
     ]);
     const modules: unknown[] = [accountNode, eventsNode];
     if (opts.disk) {
-      nr.helper.settings({ ...saved, contextStorage: { default: { module: diskStore(opts.disk) } } });
+      rig.settings({ contextStorage: { default: { module: diskStore(opts.disk) } } });
       // Load the configured store before the flows start, as Node-RED does at startup.
       modules.unshift(() => nr.helper._context.load());
     }
-    await nr.load(modules, flow, { acc: { accessToken: opts.token ?? emu.token } });
+    await nr.load(modules, flow, { acc: { accessToken: opts.token ?? rig.emu.token } });
   }
 
   /**
@@ -77,27 +66,23 @@ describe("putio-events node @nr", function () {
   async function idleFor(clock: FakeTimers.InstalledClock, socket: any, ms: number): Promise<void> {
     for (let left = ms; left > 0; left -= 20_000) {
       const heard = new Promise((r) => socket.once("event", r));
-      emu.pushSocketEvent(emu.token, "test_keepalive", null);
+      rig.emu.pushSocketEvent(rig.emu.token, "test_keepalive", null);
       await heard;
       await clock.tickAsync(Math.min(20_000, left));
-      for (let before = -1; before !== emu.requests.length;) {
-        before = emu.requests.length;
+      for (let before = -1; before !== rig.emu.requests.length;) {
+        before = rig.emu.requests.length;
         await realSleep(20);
       }
     }
   }
 
-  async function send(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("ev").receive(msg);
-    return got;
-  }
+  const send = (msg: object): Promise<any> => outcomeOf("ev", msg);
 
   it("lists the history newest first, filtered by type, since a time and capped", async () => {
     completed("a");
     failed("b");
-    emu.state.addFile(0, "x.txt", Buffer.from("x"));
-    await emu.advance(3_600_000); // an hour later
+    rig.emu.state.addFile(0, "x.txt", Buffer.from("x"));
+    await rig.emu.advance(3_600_000); // an hour later
     completed("c");
     await load({ types: "transfer_*", max: "10" });
     const all = (await send({})).payload;
@@ -106,7 +91,7 @@ describe("putio-events node @nr", function () {
       ["transfer_completed", "transfer_error", "transfer_completed"],
     );
     assert.equal(all[0].transfer_name, "c.bin");
-    const recent = (await send({ since: new Date(emu.state.now() - 60_000) })).payload;
+    const recent = (await send({ since: new Date(rig.emu.state.now() - 60_000) })).payload;
     assert.deepEqual(
       recent.map((e: any) => e.transfer_name),
       ["c.bin"],
@@ -127,19 +112,19 @@ describe("putio-events node @nr", function () {
     completed("a");
     completed("b");
     await load({ action: "clear" });
-    const [newest] = (await fetch(`${emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${emu.token}` } }).then((r) => r.json())).events;
+    const [newest] = (await fetch(`${rig.emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${rig.emu.token}` } }).then((r) => r.json())).events;
     assert.deepEqual((await send({ eventId: newest.id })).payload, { deleted: newest.id });
-    const left = (await fetch(`${emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${emu.token}` } }).then((r) => r.json())).events;
+    const left = (await fetch(`${rig.emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${rig.emu.token}` } }).then((r) => r.json())).events;
     assert.equal(left.length, 1);
     assert.deepEqual((await send({})).payload, { cleared: true });
-    const none = (await fetch(`${emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${emu.token}` } }).then((r) => r.json())).events;
+    const none = (await fetch(`${rig.emu.apiUrl}/v2/events/list`, { headers: { Authorization: `token ${rig.emu.token}` } }).then((r) => r.json())).events;
     assert.deepEqual(none, []);
   });
 
   it("a third-party app token may not clear: a clear invalid_scope error, and the account stays usable", async () => {
-    const code = (await fetch(`${emu.apiUrl}/v2/oauth2/oob/code?app_id=4242`).then((r) => r.json())).code;
-    emu.approveDeviceCode(code);
-    const token = (await fetch(`${emu.apiUrl}/v2/oauth2/oob/code/${code}`).then((r) => r.json())).oauth_token;
+    const code = (await fetch(`${rig.emu.apiUrl}/v2/oauth2/oob/code?app_id=4242`).then((r) => r.json())).code;
+    rig.emu.approveDeviceCode(code);
+    const token = (await fetch(`${rig.emu.apiUrl}/v2/oauth2/oob/code/${code}`).then((r) => r.json())).oauth_token;
     await load({ action: "clear" }, { token });
     const err = (await send({})).caught;
     assert.match(err.error.message, /invalid_scope/);
@@ -204,13 +189,13 @@ describe("putio-events node @nr", function () {
   });
 
   it("trouble to output 2: failed transfers and callbacks, paused RSS filters, RSS files deleted for space; the rest on output 1", async () => {
-    const user = emu.state.defaultUserId;
+    const user = rig.emu.state.defaultUserId;
     completed("fine");
-    recordEvent(emu.state, user, "transfer_error", { source: "magnet:?x", transfer_name: "broken" });
-    recordEvent(emu.state, user, "transfer_callback_error", { transfer_id: 1, transfer_name: "fine", message: "HTTP 500" });
-    recordEvent(emu.state, user, "rss_filter_paused", { rss_filter_id: 3, rss_filter_title: "Shows" });
-    recordEvent(emu.state, user, "zip_created", { zip_id: 4, zip_size: 10 });
-    recordEvent(emu.state, user, "file_from_rss_deleted_for_space", { file_id: 5, file_name: "old.mkv", file_size: 1, file_source: "rss" });
+    recordEvent(rig.emu.state, user, "transfer_error", { source: "magnet:?x", transfer_name: "broken" });
+    recordEvent(rig.emu.state, user, "transfer_callback_error", { transfer_id: 1, transfer_name: "fine", message: "HTTP 500" });
+    recordEvent(rig.emu.state, user, "rss_filter_paused", { rss_filter_id: 3, rss_filter_title: "Shows" });
+    recordEvent(rig.emu.state, user, "zip_created", { zip_id: 4, zip_size: 10 });
+    recordEvent(rig.emu.state, user, "file_from_rss_deleted_for_space", { file_id: 5, file_name: "old.mkv", file_size: 1, file_source: "rss" });
     // Reading: one msg each way.
     await load({ troubleOutput: true });
     const troubleMsg = nextMessage("trouble");
@@ -241,10 +226,10 @@ describe("putio-events node @nr", function () {
     await load({ action: "watch", useSocket: true, pollSeconds: "0" });
     const disk = (nr.node("ev") as any).context();
     // Wait until the socket is up and the first start has noted the history (both asynchronous).
-    while (emu.socketCount() === 0 || disk.get("putio-events-last-id") === undefined) await new Promise((r) => setTimeout(r, 5));
+    while (rig.emu.socketCount() === 0 || disk.get("putio-events-last-id") === undefined) await new Promise((r) => setTimeout(r, 5));
     const got = nextMessage("out");
-    emu.state.addTransfer({ url: "http://example.com/pushed.bin" });
-    await emu.advance(6000);
+    rig.emu.state.addTransfer({ url: "http://example.com/pushed.bin" });
+    await rig.emu.advance(6000);
     const msg = await got;
     assert.equal(msg.payload.type, "transfer_completed");
     assert.equal(msg.payload.transfer_name, "pushed.bin");
@@ -259,7 +244,7 @@ describe("putio-events node @nr", function () {
       const ctx = (nr.node("ev") as any).context();
       const socket = (nr.node("acc") as any).socket();
       while (socket.state !== "connected" || ctx.get("putio-events-last-id") === undefined) await realSleep(5);
-      const lists = () => emu.requests.filter((r) => r.path === "/v2/events/list").length;
+      const lists = () => rig.emu.requests.filter((r) => r.path === "/v2/events/list").length;
       const sent: string[] = [];
       nr.node("out").on("input", (m: any) => sent.push(m.payload.transfer_name ?? m.payload.type));
       const idle = (ms: number) => idleFor(clock, socket, ms);
@@ -280,7 +265,7 @@ describe("putio-events node @nr", function () {
       assert.equal(lists() - atPush, 1, "one check for the burst");
 
       // An event put.io pushes nothing for (an RSS item that failed), written a moment after the push.
-      recordEvent(emu.state, emu.state.defaultUserId, "transfer_from_rss_error", { rss_id: 1, transfer_name: "late" });
+      recordEvent(rig.emu.state, rig.emu.state.defaultUserId, "transfer_from_rss_error", { rss_id: 1, transfer_name: "late" });
       // The check one interval after the push finds it.
       await idle(60_000);
       await settle(4);
@@ -289,7 +274,7 @@ describe("putio-events node @nr", function () {
 
       // An idle hour with the socket up: one check (the 60 s poll made 60).
       const atIdle = lists();
-      recordEvent(emu.state, emu.state.defaultUserId, "rss_filter_paused", { rss_filter_id: 3, rss_filter_title: "Shows" });
+      recordEvent(rig.emu.state, rig.emu.state.defaultUserId, "rss_filter_paused", { rss_filter_id: 3, rss_filter_title: "Shows" });
       await idle(3_600_000);
       assert.equal(lists() - atIdle, 1, "one check in an idle hour");
       assert.deepEqual(sent.slice(4), ["rss_filter_paused"], "the event without a push arrives with the slow poll");
@@ -300,16 +285,16 @@ describe("putio-events node @nr", function () {
 
   it("a full flow idle for an hour with the socket up (watch, events, account info, live sync): at most 15 put.io requests", async function () {
     this.timeout(120_000);
-    const media = emu.state.addFolder(0, "Media");
-    emu.state.addFile(media.id, "a.mkv", Buffer.from("a"));
+    const media = rig.emu.state.addFolder(0, "Media");
+    rig.emu.state.addFile(media.id, "a.mkv", Buffer.from("a"));
     completed("old");
     const target = fs.mkdtempSync(path.join(os.tmpdir(), "putio-idle-"));
     const clock = FakeTimers.install({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"], shouldAdvanceTime: true });
     try {
-      await nr.load(
-        [accountNode, watchNode, eventsNode, infoNode, syncNode],
-        withTab([
-          { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      await rig.load(
+        [watchNode, eventsNode, infoNode, syncNode],
+        [
+          rig.account(),
           // Each with its editor defaults.
           {
             id: "watch",
@@ -346,19 +331,18 @@ describe("putio-events node @nr", function () {
             reconcileMinutes: "120",
             wires: [[]],
           },
-        ]),
-        { acc: { accessToken: emu.token } },
+        ],
       );
       const socket = (nr.node("acc") as any).socket();
       // Settled: the socket up, the start-up reads done and nothing asked for a while.
-      for (let last = -1; socket.state !== "connected" || emu.requests.length !== last;) {
-        last = emu.requests.length;
+      for (let last = -1; socket.state !== "connected" || rig.emu.requests.length !== last;) {
+        last = rig.emu.requests.length;
         await realSleep(1000);
       }
       assert.ok(fs.existsSync(path.join(target, "a.mkv")), "the sync ran");
-      const settled = emu.requests.length;
+      const settled = rig.emu.requests.length;
       await idleFor(clock, socket, 3_600_000);
-      const hour = emu.requests.slice(settled).map((r) => r.path);
+      const hour = rig.emu.requests.slice(settled).map((r) => r.path);
       assert.ok(hour.length <= 15, `${hour.length} requests in an idle hour: ${hour.join(", ")}`);
       assert.ok(hour.includes("/v2/events/list"), "the history is still read in an idle hour");
     } finally {
@@ -370,10 +354,10 @@ describe("putio-events node @nr", function () {
   it("a failing background check (here a socket-triggered one) reaches a Catch node", async () => {
     await load({ action: "watch", useSocket: true, pollSeconds: "0" });
     const ctx = (nr.node("ev") as any).context();
-    while (emu.socketCount() === 0 || ctx.get("putio-events-last-id") === undefined) await new Promise((r) => setTimeout(r, 5));
-    emu.knobs.captchaNeeded = true;
+    while (rig.emu.socketCount() === 0 || ctx.get("putio-events-last-id") === undefined) await new Promise((r) => setTimeout(r, 5));
+    rig.emu.knobs.captchaNeeded = true;
     const caught = nextMessage("caught");
-    emu.pushSocketEvent(emu.token, "zip_created", { id: 1 });
+    rig.emu.pushSocketEvent(rig.emu.token, "zip_created", { id: 1 });
     const err = await caught;
     assert.match(err.error.message, /captcha/);
     assert.equal(err.error.source.id, "ev");

@@ -6,14 +6,11 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startEmulator, type Emulator } from "./emulator";
 import { buildRarSet, buildZip } from "./emulator/archives";
 import { nr, withTab } from "./nr";
-import { shippedExample } from "./support/examples";
+import { shippedExample, useJellyfin } from "./support/examples";
+import { useNodeRed } from "./support/node-red-fixture";
 
 const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
@@ -25,52 +22,26 @@ const commentNode = require("@node-red/nodes/core/common/90-comment.js");
 
 describe("example extract-subtitles-to-nas @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  let work: string;
-  let jellyfin: http.Server;
-  const refreshes: string[] = [];
-
-  before(async () => {
-    emu = await startEmulator();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-exx-"));
-    jellyfin = http.createServer((req, res) => {
-      refreshes.push(`${req.method} ${req.url} ${req.headers["x-emby-token"]}`);
-      res.statusCode = 204;
-      res.end();
-    });
-    await new Promise<void>((r) => jellyfin.listen(0, "127.0.0.1", r));
-    process.env.NAS_DIR = work;
-    process.env.JELLYFIN_TOKEN = "jf-token";
-    await nr.start();
-  });
-  after(async () => {
-    await nr.stop();
-    await emu.close();
-    jellyfin.closeAllConnections();
-    await new Promise((r) => jellyfin.close(r));
-    fs.rmSync(work, { recursive: true, force: true });
-    delete process.env.NAS_DIR;
-    delete process.env.JELLYFIN_TOKEN;
-  });
+  const rig = useNodeRed({ work: "putio-exx-", per: "once", env: (f) => ({ NAS_DIR: f.work, JELLYFIN_TOKEN: "jf-token" }) });
+  const jellyfin = useJellyfin();
 
   /** Moves put.io's clock until `done` says so (transfers and extractions run on it). */
   async function clockUntil(what: string, done: () => boolean): Promise<void> {
     for (let i = 0; i < 600 && !done(); i++) {
-      await emu.advance(1000);
+      await rig.emu.advance(1000);
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.ok(done(), `timed out waiting for ${what}`);
   }
 
   it("a finished RAR release: the video and its subtitle on the NAS, the archive parts left on put.io, Jellyfin rescans; a wrong password is notified", async () => {
-    const port = (jellyfin.address() as AddressInfo).port;
-    const { flow } = shippedExample("extract-subtitles-to-nas", emu, { jellyfinPort: port });
+    const { flow } = shippedExample("extract-subtitles-to-nas", rig.emu, { jellyfinPort: jellyfin.port });
     const download = flow.find((n) => n.type === "putio-download")!;
     assert.equal(download.extract, true);
     assert.equal(download.subtitles, true);
     const notices: any[] = [];
     await nr.load([accountNode, watchNode, downloadNode, functionNode, changeNode, httpRequestNode, commentNode], withTab(flow), {
-      "user-account": { accessToken: emu.token },
+      "user-account": { accessToken: rig.emu.token },
       [download.id]: { archivePassword: "rel-pass" },
     });
     const debug = flow.find((n) => n.type === "helper")!;
@@ -78,32 +49,37 @@ describe("example extract-subtitles-to-nas @nr", function () {
 
     const vols = buildRarSet("Show.S01E01", [{ name: "Show.S01E01.mkv", text: "episode one" }], { volumes: 3, digits: 2 });
     const srt = { name: "Show.S01E01.eng.srt", data: Buffer.from("1\n00:00:01,000 --> 00:00:02,000\nHello\n") };
-    emu.knobs.transferContents["Show.S01E01"] = [...vols, srt];
+    rig.emu.knobs.transferContents["Show.S01E01"] = [...vols, srt];
     // The example watches its own put.io folder, /NAS/Shows, and copies into NAS_DIR/Shows.
-    const shows = emu.state.addFolder(emu.state.addFolder(0, "NAS").id, "Shows");
-    const t = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "ab".repeat(20) + "&dn=Show.S01E01", name: "Show.S01E01", saveParentId: shows.id });
+    const shows = rig.emu.state.addFolder(rig.emu.state.addFolder(0, "NAS").id, "Shows");
+    const t = rig.emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "ab".repeat(20) + "&dn=Show.S01E01", name: "Show.S01E01", saveParentId: shows.id });
     await clockUntil("the notification", () => notices.length > 0);
     const note = notices[0];
     assert.match(note.payload, /1 video\(s\) extracted on put\.io and copied to the NAS with 1 subtitle\(s\), Jellyfin is rescanning/, note.payload);
-    const dir = path.join(work, "Shows", "Show.S01E01");
+    const dir = path.join(rig.work, "Shows", "Show.S01E01");
     assert.deepEqual(fs.readdirSync(dir).sort(), ["Show.S01E01.eng.srt", "Show.S01E01.mkv"]);
     assert.equal(fs.readFileSync(path.join(dir, "Show.S01E01.mkv"), "utf8"), "episode one");
-    assert.deepEqual(refreshes, ["POST /Library/Refresh jf-token"]);
+    assert.deepEqual(
+      jellyfin.refreshes.map((r) => `${r.method} ${r.url} ${r.token}`),
+      ["POST /Library/Refresh jf-token"],
+    );
     // The video was verified and deleted; the archive parts (never on the NAS) stay; the transfer is gone.
-    const user = emu.state.userFor(emu.token);
-    const release = emu.state.childrenOf(user, emu.state.requireFolder(user, shows.id)).find((n) => n.name === "Show.S01E01")!;
-    const left = emu.state
+    const user = rig.emu.state.userFor(rig.emu.token);
+    const release = rig.emu.state.childrenOf(user, rig.emu.state.requireFolder(user, shows.id)).find((n) => n.name === "Show.S01E01")!;
+    const left = rig.emu.state
       .childrenOf(user, release)
       .map((n) => n.name)
       .sort();
     assert.deepEqual(left, [...vols.map((v) => v.name), srt.name].sort());
-    assert.equal(emu.state.getTransfer(t.id), undefined, "the transfer is removed");
+    assert.equal(rig.emu.state.getTransfer(t.id), undefined, "the transfer is removed");
 
     // A release whose password is not the node's: the notifier says so, nothing lands on the NAS.
-    emu.knobs.transferContents["Locked.Release"] = [{ name: "locked.zip", data: buildZip([{ name: "x.mkv", data: Buffer.from("x") }], { password: "other" }) }];
-    emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "cd".repeat(20) + "&dn=Locked.Release", name: "Locked.Release", saveParentId: shows.id });
+    rig.emu.knobs.transferContents["Locked.Release"] = [
+      { name: "locked.zip", data: buildZip([{ name: "x.mkv", data: Buffer.from("x") }], { password: "other" }) },
+    ];
+    rig.emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "cd".repeat(20) + "&dn=Locked.Release", name: "Locked.Release", saveParentId: shows.id });
     await clockUntil("the failure notification", () => notices.length > 1);
     assert.match(notices[1].payload, /^put\.io → NAS: .*locked\.zip.*password/);
-    assert.ok(!fs.existsSync(path.join(work, "Shows", "Locked.Release")));
+    assert.ok(!fs.existsSync(path.join(rig.work, "Shows", "Locked.Release")));
   });
 });

@@ -11,12 +11,13 @@ import { PutioInputError } from "../lib/core/errors";
 import { FolderSuggester } from "../nodes/common/folder-suggest";
 import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
+import { accountConfig, useNodeRed } from "./support/node-red-fixture";
 
 const accountNode = require("../nodes/putio-account");
 const infoNode = require("../nodes/putio-account-info");
 
 function accountFlow(emu: Emulator, id = "acc") {
-  return { id, type: "putio-account", name: "picker", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, webUrl: emu.apiUrl };
+  return accountConfig(emu, { id, name: "picker", webUrl: emu.apiUrl });
 }
 
 /** put.io requests that read folders (listings and name lookups). */
@@ -33,15 +34,7 @@ function seed(emu: Emulator): number {
 }
 
 describe("folder picker route @nr", function () {
-  let emu: Emulator;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-  });
+  const rig = useNodeRed();
 
   const ask = (typed: unknown, id = "acc") =>
     nr
@@ -50,8 +43,8 @@ describe("folder picker route @nr", function () {
       .query(typed === undefined ? {} : { path: typed });
 
   it("suggests the sub-folders of the deepest existing folder whose name starts with the typed segment, any case, sorted, with full paths", async () => {
-    seed(emu);
-    await nr.load([accountNode], withTab([accountFlow(emu)]), { acc: { accessToken: emu.token } });
+    seed(rig.emu);
+    await nr.load([accountNode], withTab([accountFlow(rig.emu)]), { acc: { accessToken: rig.emu.token } });
     const sh = await ask("/Movies/sh").expect(200);
     assert.equal(sh.body.state, "ok");
     assert.equal(sh.body.folder, "/Movies");
@@ -89,9 +82,9 @@ describe("folder picker route @nr", function () {
   });
 
   it("answers at most 50 suggestions, sorted, and says there are more", async () => {
-    const big = emu.state.addFolder(0, "Big");
-    for (let i = 60; i > 0; i--) emu.state.addFolder(big.id, `Season ${i}`);
-    await nr.load([accountNode], withTab([accountFlow(emu)]), { acc: { accessToken: emu.token } });
+    const big = rig.emu.state.addFolder(0, "Big");
+    for (let i = 60; i > 0; i--) rig.emu.state.addFolder(big.id, `Season ${i}`);
+    await nr.load([accountNode], withTab([accountFlow(rig.emu)]), { acc: { accessToken: rig.emu.token } });
     const r = await ask("/Big/season").expect(200);
     assert.equal(r.body.folders.length, 50);
     assert.equal(r.body.truncated, true);
@@ -108,9 +101,9 @@ describe("folder picker route @nr", function () {
   });
 
   it("typing /Movies/Sh key by key costs 2 put.io requests (root, then /Movies), served from the account's cache", async () => {
-    const movies = seed(emu);
-    await nr.load([accountNode], withTab([accountFlow(emu)]), { acc: { accessToken: emu.token } });
-    const before = emu.requests.length;
+    const movies = seed(rig.emu);
+    await nr.load([accountNode], withTab([accountFlow(rig.emu)]), { acc: { accessToken: rig.emu.token } });
+    const before = rig.emu.requests.length;
     const typed = "/Movies/Sh";
     let last: any;
     for (let i = 0; i <= typed.length; i++) last = (await ask(typed.slice(0, i)).expect(200)).body;
@@ -118,17 +111,17 @@ describe("folder picker route @nr", function () {
       last.folders.map((f: { name: string }) => f.name),
       ["Sharp 9", "Sharp 10", "shorts", "Shows"],
     );
-    const reads = folderReads(emu, before);
+    const reads = folderReads(rig.emu, before);
     assert.deepEqual(
       reads.map((r) => `${r.path}?parent_id=${r.query.parent_id}&file_type=${r.query.file_type}`),
       ["/v2/files/list?parent_id=0&file_type=FOLDER", `/v2/files/list?parent_id=${movies}&file_type=FOLDER`],
     );
-    for (const r of reads) assert.equal(r.token, emu.token, "the account's own token (its shared client)");
+    for (const r of reads) assert.equal(r.token, rig.emu.token, "the account's own token (its shared client)");
   });
 
   it("an undeployed or tokenless account, or a refused token, answers a state the editor shows", async () => {
-    await nr.load([accountNode], withTab([accountFlow(emu, "acc"), accountFlow(emu, "bare"), accountFlow(emu, "revoked")]), {
-      acc: { accessToken: emu.token },
+    await nr.load([accountNode], withTab([accountFlow(rig.emu, "acc"), accountFlow(rig.emu, "bare"), accountFlow(rig.emu, "revoked")]), {
+      acc: { accessToken: rig.emu.token },
       revoked: { accessToken: "not-a-token" },
     });
     assert.deepEqual((await ask("/", "0123456789abcdef").expect(200)).body, { state: "not-deployed" });
@@ -138,9 +131,9 @@ describe("folder picker route @nr", function () {
   });
 
   it("hostile input gets a clear 4xx JSON answer, never a crash, and no token", async () => {
-    seed(emu);
-    const flow = withTab([accountFlow(emu), { id: "info", type: "putio-account-info", account: "acc", wires: [[], []] }]);
-    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: emu.token } });
+    seed(rig.emu);
+    const flow = withTab([accountFlow(rig.emu), { id: "info", type: "putio-account-info", account: "acc", wires: [[], []] }]);
+    await nr.load([accountNode, infoNode], flow, { acc: { accessToken: rig.emu.token } });
     const bad: Array<[string, unknown, string, number, RegExp]> = [
       ["a .. segment", "/Movies/../etc", "acc", 400, /\.\./],
       ["a .. being typed", "/Movies/..", "acc", 400, /\.\./],
@@ -156,18 +149,18 @@ describe("folder picker route @nr", function () {
       const r = await ask(typed, id);
       assert.equal(r.status, status, `${what}: ${r.status} ${JSON.stringify(r.body)}`);
       assert.match(r.body.error, re, what);
-      assert.ok(!JSON.stringify(r.body).includes(emu.token), `${what}: the token is in the answer`);
+      assert.ok(!JSON.stringify(r.body).includes(rig.emu.token), `${what}: the token is in the answer`);
     }
     // Beyond Node's own header limit the HTTP server refuses it before any route.
     assert.equal((await ask("/a".repeat(50_000))).status, 431);
     // Still serving after all that.
     assert.equal((await ask("/Movies/S").expect(200)).body.folders.length, 4);
-    assert.ok(!nr.logText().includes(emu.token), "the token is in the log");
+    assert.ok(!nr.logText().includes(rig.emu.token), "the token is in the log");
   });
 
   it("fuzz: any typed text gets 200 or a 4xx JSON answer without the token", async () => {
-    seed(emu);
-    await nr.load([accountNode], withTab([accountFlow(emu)]), { acc: { accessToken: emu.token } });
+    seed(rig.emu);
+    await nr.load([accountNode], withTab([accountFlow(rig.emu)]), { acc: { accessToken: rig.emu.token } });
     const piece = fc.oneof(fc.constantFrom("Movies", "movies", "Sh", "..", ".", "", "Show.mkv", "\0", "TV", "%", "?", "#"), fc.string({ maxLength: 8 }));
     await fc.assert(
       fc.asyncProperty(fc.array(piece, { maxLength: 6 }), fc.boolean(), async (parts, lead) => {
@@ -176,7 +169,7 @@ describe("folder picker route @nr", function () {
         assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `${JSON.stringify(typed)}: ${r.status}`);
         assert.equal(typeof r.body, "object");
         assert.ok(r.status === 200 ? r.body.state === "ok" : typeof r.body.error === "string", JSON.stringify(r.body));
-        assert.ok(!JSON.stringify(r.body).includes(emu.token));
+        assert.ok(!JSON.stringify(r.body).includes(rig.emu.token));
       }),
       { numRuns: 60 },
     );
@@ -212,20 +205,20 @@ describe("folder picker route @nr", function () {
     }
 
     it("a reader or an anonymous request is refused (401), a user with putio-account.write or * is served", async () => {
-      seed(emu);
+      seed(rig.emu);
       const auth = realAuth();
       try {
         const withAuth = (red: any) => accountNode(Object.assign(Object.create(red), { auth }));
-        await nr.load([withAuth], withTab([accountFlow(emu)]), { acc: { accessToken: emu.token } });
+        await nr.load([withAuth], withTab([accountFlow(rig.emu)]), { acc: { accessToken: rig.emu.token } });
         const as = (token?: string) => {
           const req = ask("/Movies/S");
           return token ? req.set("Authorization", `Bearer ${token}`) : req;
         };
-        const before = emu.requests.length;
+        const before = rig.emu.requests.length;
         assert.equal((await as()).status, 401, "anonymous");
         assert.equal((await as("reader")).status, 401, "a read-only user");
         assert.equal((await as("nobody")).status, 401, "an unknown token");
-        assert.equal(folderReads(emu, before).length, 0, "a refused request reaches put.io");
+        assert.equal(folderReads(rig.emu, before).length, 0, "a refused request reaches put.io");
         const w = await as("writer");
         assert.equal(w.status, 200);
         assert.equal(w.body.folders.length, 4);

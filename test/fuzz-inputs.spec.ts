@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import path from "node:path";
-import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab, type FlowNode } from "./nr";
 import { defaultNode, nodeDefinitions, registeredNodes } from "./support/node-defs";
+import { useNodeRed } from "./support/node-red-fixture";
 import { seeded } from "./support/random";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -108,23 +108,19 @@ describe("fuzzed input: every node survives hostile messages @nr", function () {
   this.timeout(120_000);
   const defs = nodeDefinitions().filter((d) => d.category !== "config" && d.inputs > 0);
   const modules = Object.values(registeredNodes()).map((f) => require(path.join(ROOT, f)));
-  let emu: Emulator;
   const unexpected: unknown[] = [];
   const onUnhandled = (e: unknown) => unexpected.push(e);
 
-  before(async () => {
+  before(() => {
     process.on("unhandledRejection", onUnhandled);
     process.on("uncaughtException", onUnhandled);
-    // Realtime clock: nodes that wait for put.io (a zip, a transfer) must see it finish.
-    emu = await startEmulator({ seed: true, realtimeClock: true });
-    await nr.start();
   });
-  after(async () => {
+  after(() => {
     process.off("unhandledRejection", onUnhandled);
     process.off("uncaughtException", onUnhandled);
-    await nr.stop();
-    await emu.close();
   });
+  // Realtime clock: nodes that wait for put.io (a zip, a transfer) must see it finish.
+  const rig = useNodeRed({ emulator: { seed: true, realtimeClock: true }, per: "once" });
 
   // Also after a failure, so one node's failure does not fail the next node's load.
   afterEach(() => nr.helper.unload());
@@ -135,7 +131,7 @@ describe("fuzzed input: every node survives hostile messages @nr", function () {
     it(`${def.type}: each of ${MESSAGES_PER_NODE} random messages ends exactly once, errors are clear`, async () => {
       const rand = seeded(0x5eed + def.type.length);
       const flow = withTab([
-        { id: "acc", type: "putio-account", name: "fuzz account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl, webUrl: emu.apiUrl },
+        rig.account({ name: "fuzz account", webUrl: rig.emu.apiUrl }),
         defaultNode(
           def,
           "under-test",
@@ -147,7 +143,7 @@ describe("fuzzed input: every node survives hostile messages @nr", function () {
         { id: "ended", type: "helper" },
         { id: "failed", type: "helper" },
       ]);
-      await nr.load(modules, flow, { acc: { accessToken: emu.token } });
+      await nr.load(modules, flow, { acc: { accessToken: rig.emu.token } });
       const endings = new Map<string, string[]>();
       const errors: string[] = [];
       nr.node("ended").on("input", (m: any) => endings.set(m._fuzz, [...(endings.get(m._fuzz) ?? []), "ok"]));
@@ -172,7 +168,7 @@ describe("fuzzed input: every node survives hostile messages @nr", function () {
           /TypeError|ReferenceError|URIError|Cannot read propert|is not a function|undefined is not|Converting circular structure|serialize a BigInt|Cannot mix BigInt|Cannot convert a BigInt|^Error: reading \w+ exploded/,
           `${def.type}: unclear error: ${text.slice(0, 200)}`,
         );
-        assert.ok(!text.includes(emu.token), `${def.type}: the token leaked into an error`);
+        assert.ok(!text.includes(rig.emu.token), `${def.type}: the token leaked into an error`);
       }
       assert.deepEqual(unexpected, [], `${def.type}: unhandled rejection or exception`);
     });

@@ -5,13 +5,12 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { startEmulator, type Emulator } from "./emulator";
-import { catchAll, nextMessage, nr, withTab, type FlowNode } from "./nr";
+import { type Emulator } from "./emulator";
+import { catchAll, nr, type FlowNode } from "./nr";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 import { PutioClient, PutioInputError } from "../lib";
 
-const accountNode = require("../nodes/putio-account");
 const nodes = ["file-action", "transfer-action", "transfer-add", "upload", "api", "zip", "rss", "events"].map((n) => require(`../nodes/putio-${n}`));
 
 /** Requests that change something on put.io (every POST/PUT/DELETE/PATCH but the read-only ones). */
@@ -28,48 +27,24 @@ function circular(): Record<string, unknown> {
 
 describe("guards at the edges @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  let tmp: string;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "putio-guards-"));
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  const rig = useNodeRed({ work: "putio-guards-" });
 
-  const account = (): FlowNode => ({
-    id: "acc",
-    type: "putio-account",
-    name: "guards account",
-    apiUrl: emu.apiUrl,
-    uploadUrl: emu.uploadUrl,
-    socketUrl: emu.socketUrl,
-  });
-  const creds = () => ({ acc: { accessToken: emu.token } });
+  const account = (): FlowNode => rig.account({ name: "guards account" });
 
   async function load(node: Record<string, unknown>): Promise<void> {
-    await nr.load(
-      [accountNode, ...nodes],
-      withTab([
+    await rig.load(
+      [...nodes],
+      [
         account(),
         { id: "n", account: "acc", wires: [["out"]], ...node } as unknown as FlowNode,
         catchAll("c", "caught"),
         { id: "out", type: "helper" },
         { id: "caught", type: "helper" },
-      ]),
-      creds(),
+      ],
     );
   }
   /** The one outcome of a msg: the output msg, or the caught msg as `{caught}`. */
-  async function outcome(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("n").receive(msg);
-    return got;
-  }
+  const outcome = (msg: object): Promise<any> => outcomeOf("n", msg);
 
   describe("a circular msg value is a clear error naming the action", () => {
     const cases: Array<{ node: Record<string, unknown>; msg: () => object; names: RegExp }> = [
@@ -157,13 +132,13 @@ describe("guards at the edges @nr", function () {
     for (const c of cases) {
       it(`${c.node.type}${c.node.action ? ` (${c.node.action})` : ""}: ${c.names.source.slice(1, 60)}`, async () => {
         await load(c.node);
-        const before = changing(emu).length;
+        const before = changing(rig.emu).length;
         const r = await outcome(c.msg());
         assert.ok(r.caught, `a catchable error, got output ${JSON.stringify(r.payload)?.slice(0, 100)}`);
         const text: string = r.caught.error.message;
         assert.doesNotMatch(text, /Converting circular structure|Do not know how to serialize|TypeError|URIError/);
         assert.match(text, c.names);
-        assert.equal(changing(emu).length, before, "nothing was changed on put.io");
+        assert.equal(changing(rig.emu).length, before, "nothing was changed on put.io");
       });
     }
 
@@ -178,7 +153,7 @@ describe("guards at the edges @nr", function () {
   describe("api node: a broken %-escape in the path", () => {
     it("is a PutioInputError naming the call and the segment, not a raw URIError, and nothing is sent", async () => {
       await load({ type: "putio-api", method: "", path: "", encoding: "auto" });
-      const before = work(emu).length;
+      const before = work(rig.emu).length;
       for (const p of ["/files/%E0%A4%A", "/v2/files/%", "/v2/files/%ZZ/x"]) {
         const r = await outcome({ path: p });
         assert.ok(r.caught, p);
@@ -186,7 +161,7 @@ describe("guards at the edges @nr", function () {
         assert.doesNotMatch(text, /URIError|URI malformed/);
         assert.match(text, /^call the put\.io API \(GET .*\): the path segment ".*" has a "%" that is not a complete UTF-8 escape/);
       }
-      assert.equal(work(emu).length, before);
+      assert.equal(work(rig.emu).length, before);
       // A correct escape still works: %20 in a name.
       const ok = await outcome({ path: "/v2/account/%69nfo" });
       assert.ok(!ok.caught, ok.caught?.error?.message);
@@ -196,11 +171,11 @@ describe("guards at the edges @nr", function () {
 
   describe("put.io's root (id 0) is never deleted, moved or renamed", () => {
     it("lib: files.delete, move, moveAndRename, rename, trash.delete and trash.restore refuse id 0 before any request", async () => {
-      const client = new PutioClient({ apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, token: emu.token });
+      const client = new PutioClient({ apiUrl: rig.emu.apiUrl, uploadUrl: rig.emu.uploadUrl, token: rig.emu.token });
       try {
-        const f = emu.state.addFile(0, "a.txt", Buffer.from("a"));
-        const dir = emu.state.addFolder(0, "Dir");
-        const before = work(emu).length;
+        const f = rig.emu.state.addFile(0, "a.txt", Buffer.from("a"));
+        const dir = rig.emu.state.addFolder(0, "Dir");
+        const before = work(rig.emu).length;
         const root = (err: unknown) => err instanceof PutioInputError && /id 0 is put\.io's root folder/.test((err as Error).message);
         await assert.rejects(client.files.delete([0]), root);
         await assert.rejects(client.files.delete([f.id, 0], { skipTrash: true }), root);
@@ -209,8 +184,8 @@ describe("guards at the edges @nr", function () {
         await assert.rejects(client.files.rename(0, "x"), root);
         await assert.rejects(client.trash.delete([0]), root);
         await assert.rejects(client.trash.restore([0]), root);
-        assert.equal(work(emu).length, before, "no request was sent");
-        assert.ok(emu.state.getFile(f.id), "the other file of the list was not deleted");
+        assert.equal(work(rig.emu).length, before, "no request was sent");
+        assert.ok(rig.emu.state.getFile(f.id), "the other file of the list was not deleted");
         // Moving into the root stays allowed.
         assert.deepEqual(await client.files.move([f.id], 0), []);
       } finally {
@@ -229,8 +204,8 @@ describe("guards at the edges @nr", function () {
         newNameType: "msg",
         skipTrash: true,
       });
-      const keep = emu.state.addFile(0, "keep.txt", Buffer.from("k"));
-      const before = work(emu).length;
+      const keep = rig.emu.state.addFile(0, "keep.txt", Buffer.from("k"));
+      const before = work(rig.emu).length;
       for (const payload of [0, "0", " 0 ", `${keep.id},0`, [keep.id, 0], { id: 0, name: "Your Files" }, [{ id: 0, name: "Your Files" }]]) {
         const OPS: Record<string, string> = {
           delete: "delete files",
@@ -245,29 +220,29 @@ describe("guards at the edges @nr", function () {
           assert.match(r.caught.error.message, new RegExp(`^${OPS[action]}: id 0 is put\\.io's root folder`));
         }
       }
-      assert.equal(work(emu).length, before, "no request at all (not even the move's folder creation)");
-      assert.ok(emu.state.getFile(keep.id));
-      assert.ok(!emu.state.listChildren(0).some((f) => f.name === "Made"));
+      assert.equal(work(rig.emu).length, before, "no request at all (not even the move's folder creation)");
+      assert.ok(rig.emu.state.getFile(keep.id));
+      assert.ok(!rig.emu.state.listChildren(0).some((f) => f.name === "Made"));
     });
 
     it("file action: a delete with an empty or missing msg.payload is refused, not guessed", async () => {
       await load({ type: "putio-file-action", action: "delete", ids: "" });
-      emu.state.addFile(0, "a.txt", Buffer.from("a"));
-      const before = work(emu).length;
+      rig.emu.state.addFile(0, "a.txt", Buffer.from("a"));
+      const before = work(rig.emu).length;
       for (const msg of [{}, { payload: "" }, { payload: null }, { payload: [] }, { payload: "  " }]) {
         const r = await outcome(msg);
         assert.ok(r.caught, JSON.stringify(msg));
         assert.match(r.caught.error.message, /^delete files: /);
       }
-      assert.equal(work(emu).length, before);
-      assert.equal(emu.state.listChildren(0).length, 1);
+      assert.equal(work(rig.emu).length, before);
+      assert.equal(rig.emu.state.listChildren(0).length, 1);
     });
   });
 
   describe("upload: the Only from folder", () => {
     function setup() {
-      const allowed = path.join(tmp, "allowed");
-      const outside = path.join(tmp, "outside");
+      const allowed = path.join(rig.work, "allowed");
+      const outside = path.join(rig.work, "outside");
       fs.mkdirSync(path.join(allowed, "sub"), { recursive: true });
       fs.mkdirSync(outside);
       fs.writeFileSync(path.join(allowed, "sub", "in.txt"), "inside");
@@ -276,7 +251,7 @@ describe("guards at the edges @nr", function () {
       fs.symlinkSync(path.join(outside, "secret.txt"), path.join(allowed, "link-out.txt"));
       fs.symlinkSync(outside, path.join(allowed, "dir-out"));
       fs.symlinkSync(path.join(allowed, "sub", "in.txt"), path.join(allowed, "link-in.txt"));
-      fs.symlinkSync(allowed, path.join(tmp, "allowed-link"));
+      fs.symlinkSync(allowed, path.join(rig.work, "allowed-link"));
       return { allowed, outside };
     }
     const uploadNode = (root: string, rootType = "str") => ({
@@ -293,15 +268,15 @@ describe("guards at the edges @nr", function () {
 
     it("files inside are uploaded (also through a symlink that stays inside, and with a symlinked root)", async () => {
       const { allowed } = setup();
-      await load(uploadNode(path.join(tmp, "allowed-link")));
-      for (const p of [path.join(allowed, "sub", "in.txt"), path.join(allowed, "link-in.txt"), `${path.join(tmp, "allowed-link")}/sub/../sub/in2.txt`]) {
+      await load(uploadNode(path.join(rig.work, "allowed-link")));
+      for (const p of [path.join(allowed, "sub", "in.txt"), path.join(allowed, "link-in.txt"), `${path.join(rig.work, "allowed-link")}/sub/../sub/in2.txt`]) {
         const r = await outcome({ payload: p });
         assert.ok(!r.caught, r.caught?.error?.message);
         assert.equal(r.payload.kind, "file");
-        assert.deepEqual(emu.state.fileBytes(r.payload.file.id), Buffer.from("inside"));
+        assert.deepEqual(rig.emu.state.fileBytes(r.payload.file.id), Buffer.from("inside"));
       }
-      const names = emu.state
-        .listChildren(emu.state.listChildren(0).find((f) => f.name === "Uploads")!.id)
+      const names = rig.emu.state
+        .listChildren(rig.emu.state.listChildren(0).find((f) => f.name === "Uploads")!.id)
         .map((f) => f.name)
         .sort();
       assert.deepEqual(names, ["in.txt", "in2.txt", "link-in.txt"], "uploaded under the names the flow gave (a link under its own name)");
@@ -310,7 +285,7 @@ describe("guards at the edges @nr", function () {
     it("'..', absolute paths outside and symlinks out are refused before anything reaches put.io; buffers are not affected", async () => {
       const { allowed, outside } = setup();
       await load(uploadNode(allowed));
-      const before = work(emu).length;
+      const before = work(rig.emu).length;
       const escapes = [
         path.join(outside, "secret.txt"),
         `${allowed}/../outside/secret.txt`,
@@ -327,8 +302,8 @@ describe("guards at the edges @nr", function () {
       }
       const missing = await outcome({ payload: path.join(allowed, "nope.txt") });
       assert.match(missing.caught.error.message, /^upload ".*nope\.txt": cannot read the file \(ENOENT\)/);
-      assert.equal(work(emu).length, before, "nothing was sent, not even the folder creation");
-      assert.ok(!emu.state.listChildren(0).some((f) => f.name === "Uploads"));
+      assert.equal(work(rig.emu).length, before, "nothing was sent, not even the folder creation");
+      assert.ok(!rig.emu.state.listChildren(0).some((f) => f.name === "Uploads"));
       const buf = await outcome({ payload: Buffer.from("from a buffer"), filename: "b.txt" });
       assert.ok(!buf.caught, buf.caught?.error?.message);
       assert.equal(buf.payload.file.name, "b.txt");
@@ -347,7 +322,7 @@ describe("guards at the edges @nr", function () {
         r = await outcome({ payload: path.join(allowed, "sub", "in.txt") });
         assert.match(r.caught.error.message, /the "Only from" folder \(environment variable PUTIO_GUARDS_TEST_ROOT\) is empty, so no local file is allowed/);
         await nr.helper.unload();
-        await load(uploadNode(path.join(tmp, "no-such-folder")));
+        await load(uploadNode(path.join(rig.work, "no-such-folder")));
         r = await outcome({ payload: path.join(allowed, "sub", "in.txt") });
         assert.match(r.caught.error.message, /the allowed folder ".*no-such-folder" cannot be read \(ENOENT\)/);
       } finally {

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { PutioAbortError, PutioInputError } from "../lib/core/errors";
 import { definePutioNode } from "../nodes/common/kernel";
 import type { NodeAPI, NodeDef } from "../nodes/common/node-api";
-import { startEmulator, type Emulator } from "./emulator";
-import { catchAll, nextMessage, nr, statusMatching, withTab } from "./nr";
+import { catchAll, nextMessage, nr, statusMatching } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const filesNode = require("../nodes/putio-files");
 
 interface ProbeDef extends NodeDef {
@@ -69,28 +68,14 @@ function probeNode(RED: NodeAPI): void {
 
 describe("node kernel @nr", function () {
   this.timeout(30_000);
-  let emu: Emulator;
-
-  beforeEach(async () => {
+  beforeEach(() => {
     Object.assign(seen, { started: 0, aborted: 0, closedAfterWork: false, workEnded: false, readyAtStart: "" });
-    emu = await startEmulator();
-    await nr.start();
   });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-  });
+  const rig = useNodeRed();
 
-  const account = (token?: string) => ({
-    id: "acc",
-    type: "putio-account",
-    apiUrl: emu.apiUrl,
-    uploadUrl: emu.uploadUrl,
-    socketUrl: emu.socketUrl,
-    _token: token,
-  });
-  async function load(probe: Partial<ProbeDef>, token: string | null = emu.token): Promise<void> {
-    const flow = withTab([
+  const account = (token?: string) => rig.account({ _token: token });
+  async function load(probe: Partial<ProbeDef>, token: string | null = rig.emu.token): Promise<void> {
+    const flow = [
       account(),
       { id: "p", type: "putio-kernel-probe", account: "acc", wires: [["out"]], ...probe },
       { id: "out", type: "helper" },
@@ -98,8 +83,8 @@ describe("node kernel @nr", function () {
       { id: "completed", type: "helper" },
       catchAll("c", "caught"),
       { id: "caught", type: "helper" },
-    ]);
-    await nr.load([accountNode, probeNode], flow, token ? { acc: { accessToken: token } } : {});
+    ];
+    await rig.load([probeNode], flow, token ? { acc: { accessToken: token } } : {});
   }
 
   it("a msg that ends well: sent, completed once, status from doneStatus", async () => {
@@ -163,14 +148,14 @@ describe("node kernel @nr", function () {
   });
 
   it("start()'s ready() rejects without an account", async () => {
-    await nr.load([accountNode, probeNode], withTab([{ id: "p", type: "putio-kernel-probe", readyAtStart: true, wires: [] }]));
+    await rig.load([probeNode], [{ id: "p", type: "putio-kernel-probe", readyAtStart: true, wires: [] }]);
     assert.match(await readyAtStart(), /No put.io account is configured/);
   });
 
   it("start()'s ready() ends with the close while put.io has not answered yet", async () => {
-    emu.knobs.latencyMs = 3_000;
-    await nr.load([accountNode, probeNode], withTab([account(), { id: "p", type: "putio-kernel-probe", account: "acc", readyAtStart: true, wires: [] }]), {
-      acc: { accessToken: emu.token },
+    rig.emu.knobs.latencyMs = 3_000;
+    await rig.load([probeNode], [account(), { id: "p", type: "putio-kernel-probe", account: "acc", readyAtStart: true, wires: [] }], {
+      acc: { accessToken: rig.emu.token },
     });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(seen.readyAtStart, "", "still waiting for the token check");
@@ -181,20 +166,19 @@ describe("node kernel @nr", function () {
   it("a folder walk stops when the node is redeployed (no more requests after close)", async () => {
     // 40 folders, every request slowed down: the walk takes seconds.
     for (let i = 0; i < 40; i++) {
-      const d = emu.state.addFolder(0, `d${i}`);
-      emu.state.addFile(d.id, `f${i}.mkv`, Buffer.from("x"));
+      const d = rig.emu.state.addFolder(0, `d${i}`);
+      rig.emu.state.addFile(d.id, `f${i}.mkv`, Buffer.from("x"));
     }
-    emu.knobs.latencyMs = 40;
-    await nr.load(
-      [accountNode, filesNode],
-      withTab([
+    rig.emu.knobs.latencyMs = 40;
+    await rig.load(
+      [filesNode],
+      [
         account(),
         { id: "f", type: "putio-files", account: "acc", mode: "walk", folder: "0", folderType: "str", wires: [["out"]] },
         { id: "out", type: "helper" },
-      ]),
-      { acc: { accessToken: emu.token } },
+      ],
     );
-    const lists = () => emu.requests.filter((r) => r.path.startsWith("/v2/files/list")).length;
+    const lists = () => rig.emu.requests.filter((r) => r.path.startsWith("/v2/files/list")).length;
     nr.node("f").receive({});
     while (lists() < 3) await new Promise((r) => setTimeout(r, 10));
     await nr.helper.unload();

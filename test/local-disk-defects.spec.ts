@@ -14,6 +14,7 @@ import { DownloadScheduler, type DownloadJob, type DownloadLimits, type EngineOp
 import { nodeFs } from "../lib/local";
 import { convertToMp4AndWait } from "../lib/media-jobs";
 import { startEmulator, type Emulator } from "./emulator";
+import { accountConfig } from "./support/node-red-fixture";
 import { whileClockRuns } from "./support/emulator-clock";
 import { exfatUnavailable, mountExfat, type ExfatMount } from "./support/exfat";
 import { DeletionWitness, ownLeftovers, regularFiles, remoteBytes } from "./support/local-disk";
@@ -179,7 +180,7 @@ describe("local disk: issue 25's defects of the download engine @nr", function (
   /** The download node with its defaults (plus `dl`) in real Node-RED: the job msg, or the error a Catch node got. */
   async function runNode(dl: Partial<FlowNode>, source: unknown): Promise<any> {
     const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      accountConfig(emu),
       { id: "dl", type: "putio-download", account: "acc", targetType: "str", wires: [["out"]], ...dl },
       { id: "out", type: "helper" },
       catchAll("c", "caught"),

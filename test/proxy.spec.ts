@@ -17,8 +17,8 @@ import { bypassesProxy, proxyFor, proxySettingsFromEnv, PutioProxyError, type Pr
 import { PutioSocket } from "../lib/core/socket";
 import { storageGet } from "../lib/download/storage-get";
 import { crcHex } from "./support/files";
-import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import { uploadNodeConfig, useNodeRed } from "./support/node-red-fixture";
 
 const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
@@ -158,35 +158,20 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
 
   describe("through tinyproxy", () => {
     let proxy: Tinyproxy;
-    let emu: Emulator;
-    let work: string;
     let restoreEnv: () => void = () => {};
-
-    beforeEach(async () => {
-      emu = await startEmulator();
-      work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-proxy-"));
-    });
+    // Each test starts Node-RED itself, once the proxy and the environment are set.
+    const rig = useNodeRed({ work: "putio-proxy-", start: false });
     afterEach(async () => {
-      await nr.stop().catch(() => {});
       restoreEnv();
       restoreEnv = () => {};
-      await emu.close();
       await proxy?.stop();
-      fs.rmSync(work, { recursive: true, force: true });
     });
 
-    const account = (extra: object = {}): FlowNode => ({
-      id: "acc",
-      type: "putio-account",
-      apiUrl: emu.apiUrl,
-      uploadUrl: emu.uploadUrl,
-      socketUrl: emu.socketUrl,
-      ...extra,
-    });
+    const account = (extra: object = {}): FlowNode => rig.account(extra);
 
     /** The flagship flow: add a magnet, watch it finish, download it, delete it on put.io; plus an upload. */
     async function flagshipAndUpload(): Promise<{ download: any; upload: any; data: Buffer }> {
-      const flow = withTab([
+      const flow = [
         account(),
         { id: "add", type: "putio-transfer-add", account: "acc", folder: "", folderType: "str", wires: [[]] },
         { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["dl"]] },
@@ -194,7 +179,7 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
           id: "dl",
           type: "putio-download",
           account: "acc",
-          target: work,
+          target: rig.work,
           targetType: "str",
           deleteAfter: true,
           skipTrash: true,
@@ -202,39 +187,28 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
           wires: [["out"]],
         },
         { id: "out", type: "helper" },
-        {
-          id: "up",
-          type: "putio-upload",
-          account: "acc",
-          source: "payload",
-          sourceType: "msg",
-          folder: "",
-          folderType: "str",
-          fileName: "",
-          chunkMb: "1",
-          wires: [["uploaded"]],
-        },
+        uploadNodeConfig("up", { wires: [["uploaded"]] }),
         { id: "uploaded", type: "helper" },
         catchAll("c", "caught"),
         { id: "caught", type: "helper" },
-      ]);
-      await nr.load([accountNode, addNode, watchNode, downloadNode, uploadNode], flow, { acc: { accessToken: emu.token } });
+      ];
+      await rig.load([addNode, watchNode, downloadNode, uploadNode], flow);
       const errors: unknown[] = [];
       nr.node("caught").on("input", (m: any) => errors.push(m.error));
       await statusMatching("watch", (s) => /connected/.test(s.text ?? ""));
-      await until(() => emu.socketCount() > 0);
-      await until(() => emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
+      await until(() => rig.emu.socketCount() > 0);
+      await until(() => rig.emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
       await new Promise((r) => setTimeout(r, 100)); // the watch finishes priming after the list is answered
 
       const done = new Promise<any>((resolve) => nr.node("out").on("input", (m: any) => m.topic === "putio/download/done" && resolve(m)));
       nr.node("add").receive({ payload: "magnet:?xt=urn:btih:" + "cd".repeat(20) + "&dn=Proxied.Movie.2026" });
-      await until(() => emu.requests.some((r) => r.path === "/v2/transfers/add" && r.status === 200));
-      for (let i = 0; i < 10; i++) await emu.advance(1000);
+      await until(() => rig.emu.requests.some((r) => r.path === "/v2/transfers/add" && r.status === 200));
+      for (let i = 0; i < 10; i++) await rig.emu.advance(1000);
       const download = await done;
 
       const data = Buffer.alloc(3 * MiB + 5, 7);
       for (let i = 0; i < data.length; i += 4096) data[i] = i & 0xff;
-      const file = path.join(work, "upload.bin");
+      const file = path.join(rig.work, "upload.bin");
       fs.writeFileSync(file, data);
       const uploaded = new Promise<any>((resolve) => nr.node("uploaded").on("input", resolve));
       nr.node("up").receive({ payload: file });
@@ -245,13 +219,13 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
 
     /** Every connection the emulator saw came from the proxy, and the proxy made each of them. */
     function assertNothingBypassed(): void {
-      const direct = emu.peers.requests.filter((r) => r.from !== PROXY_PEER);
+      const direct = rig.emu.peers.requests.filter((r) => r.from !== PROXY_PEER);
       assert.deepEqual(direct, [], "requests that went around the proxy");
       assert.ok(
-        emu.peers.connections.every((a) => a === PROXY_PEER),
-        `connections not from the proxy: ${emu.peers.connections.filter((a) => a !== PROXY_PEER)}`,
+        rig.emu.peers.connections.every((a) => a === PROXY_PEER),
+        `connections not from the proxy: ${rig.emu.peers.connections.filter((a) => a !== PROXY_PEER)}`,
       );
-      assert.equal(proxy.established(), emu.peers.connections.length, "each connection the emulator accepted, the proxy logged");
+      assert.equal(proxy.established(), rig.emu.peers.connections.length, "each connection the emulator accepted, the proxy logged");
     }
 
     it("the flagship flow (watch → download → delete) and an upload pass through it; its log shows API, socket, storage and upload; nothing goes around it", async () => {
@@ -264,9 +238,9 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
       assert.ok(download.payload.downloaded >= 1);
       assert.ok(download.payload.deletedFileIds.length >= 1, "deleted on put.io after verification");
       for (const f of download.payload.files) assert.equal(crcHex(fs.readFileSync(f.path)), f.crc32);
-      assert.deepEqual(emu.state.fileBytes(upload.payload.file.id), data);
+      assert.deepEqual(rig.emu.state.fileBytes(upload.payload.file.id), data);
 
-      const origin = new URL(emu.apiUrl).host;
+      const origin = new URL(rig.emu.apiUrl).host;
       const logged = proxy.requests();
       // The API, the upload and the socket are tunnelled (CONNECT); storage reads are asked in absolute form.
       assert.ok(logged.includes(`CONNECT ${origin}`), `CONNECT in the log: ${logged.slice(0, 5)}`);
@@ -275,7 +249,7 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
         `storage GETs in the log: ${logged.filter((r) => r.startsWith("GET"))}`,
       );
       const through = (pred: (url: string, method: string) => boolean) =>
-        emu.peers.requests.filter((r) => pred(r.url, r.method) && r.from === PROXY_PEER).length;
+        rig.emu.peers.requests.filter((r) => pred(r.url, r.method) && r.from === PROXY_PEER).length;
       assert.ok(through((u) => u.startsWith("/v2/")) > 0, "API calls through the proxy");
       assert.ok(through((u, m) => u.startsWith("/files/") && m === "PATCH") > 0, "upload chunks through the proxy");
       assert.ok(through((u) => u.startsWith("/socket/")) > 0, "the realtime socket through the proxy");
@@ -287,18 +261,18 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
       proxy = await startTinyproxy({ user: "nas", password: "s3cret" });
       restoreEnv = setEnv({}); // no environment proxy: only the node's
       await nr.start();
-      const f = emu.state.addFile(0, "movie.mkv", { size: 2 * MiB + 3, seed: 5 });
+      const f = rig.emu.state.addFile(0, "movie.mkv", { size: 2 * MiB + 3, seed: 5 });
       const flow = (creds: boolean) => ({
         flow: withTab([
           account({ proxy: "px" }),
           { id: "px", type: "http proxy", url: proxy.url, noproxy: [] },
           { id: "info", type: "putio-account-info", account: "acc", wires: [["out"], []] },
-          { id: "dl", type: "putio-download", account: "acc", target: work, targetType: "str", stallMs: 2000, wires: [["out"]] },
+          { id: "dl", type: "putio-download", account: "acc", target: rig.work, targetType: "str", stallMs: 2000, wires: [["out"]] },
           { id: "out", type: "helper" },
           catchAll("c", "caught"),
           { id: "caught", type: "helper" },
         ]),
-        creds: { acc: { accessToken: emu.token }, ...(creds ? { px: { username: "nas", password: "s3cret" } } : {}) },
+        creds: { acc: { accessToken: rig.emu.token }, ...(creds ? { px: { username: "nas", password: "s3cret" } } : {}) },
       });
 
       let { flow: nodes, creds } = flow(true);
@@ -307,7 +281,7 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
       nr.node("dl").receive({ payload: f.id });
       const done = await job;
       assert.equal(done.payload.failed, 0);
-      assert.equal(crcHex(fs.readFileSync(path.join(work, "movie.mkv"))), f.crc32);
+      assert.equal(crcHex(fs.readFileSync(path.join(rig.work, "movie.mkv"))), f.crc32);
       assertNothingBypassed();
       assert.ok(!nr.logText().includes("s3cret"), "the proxy's password is in no log line");
 
@@ -326,7 +300,7 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
     it("407 from the proxy: API calls fail at once with the clear error (no retries), storage reads and the socket say it too", async () => {
       proxy = await startTinyproxy({ user: "nas", password: "s3cret" });
       const settings: ProxySettings = { httpProxy: proxy.url, httpsProxy: proxy.url };
-      const client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, proxy: settings, retry: { baseDelayMs: 1 } });
+      const client = new PutioClient({ token: rig.emu.token, apiUrl: rig.emu.apiUrl, proxy: settings, retry: { baseDelayMs: 1 } });
       try {
         await assert.rejects(client.account.info(), (err: unknown) => {
           assert.ok(err instanceof PutioProxyError);
@@ -341,8 +315,8 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
         await client.close();
       }
       // Storage (absolute form): the proxy's 407 is not taken for storage's answer.
-      const f = emu.state.addFile(0, "a.bin", { size: 1000, seed: 1 });
-      const withToken = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, proxy: { noProxy: "*" } });
+      const f = rig.emu.state.addFile(0, "a.bin", { size: 1000, seed: 1 });
+      const withToken = new PutioClient({ token: rig.emu.token, apiUrl: rig.emu.apiUrl, proxy: { noProxy: "*" } });
       const href = await withToken.files.downloadUrl(f.id);
       await withToken.close();
       const signal = new AbortController().signal;
@@ -352,12 +326,12 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
         return true;
       });
       // Wrong credentials (tinyproxy answers 401 to them, squid 407): the proxy's answer, said as such, not repeated.
-      const wrong = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl, proxy: { ...settings, username: "nas", password: "wrong" } });
+      const wrong = new PutioClient({ token: rig.emu.token, apiUrl: rig.emu.apiUrl, proxy: { ...settings, username: "nas", password: "wrong" } });
       await assert.rejects(wrong.account.info(), /the proxy http:\/\/127\.0\.0\.1:\d+ answered HTTP 401 instead of connecting to 127\.0\.0\.1:\d+/);
       assert.equal(wrong.transport.stats.retries, 0);
       await wrong.close();
       // The socket: one warning with the proxy's words, not one per redial.
-      const socket = new PutioSocket({ url: emu.socketUrl, token: () => emu.token, proxy: settings, baseDelayMs: 10, maxDelayMs: 20 });
+      const socket = new PutioSocket({ url: rig.emu.socketUrl, token: () => rig.emu.token, proxy: settings, baseDelayMs: 10, maxDelayMs: 20 });
       const warnings: Error[] = [];
       socket.on("warning", (e) => warnings.push(e));
       socket.start();
@@ -367,7 +341,7 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
         assert.match(warnings[0]!.message, /asks for credentials \(HTTP 407\)/);
         assert.equal(proxy.established(), 0, "the proxy connected nowhere");
         assert.ok(
-          emu.peers.connections.every((a) => a === "127.0.0.1"),
+          rig.emu.peers.connections.every((a) => a === "127.0.0.1"),
           "only the test's own direct call reached the emulator",
         );
       } finally {
@@ -382,7 +356,7 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
       const { download } = await flagshipAndUpload();
       assert.equal(download.payload.failed, 0);
       assert.deepEqual(proxy.requests(), []);
-      assert.ok(emu.peers.requests.length > 0 && emu.peers.requests.every((r) => r.from === "127.0.0.1"));
+      assert.ok(rig.emu.peers.requests.length > 0 && rig.emu.peers.requests.every((r) => r.from === "127.0.0.1"));
     });
 
     it("https targets: API calls, storage reads and the wss socket go through a CONNECT tunnel with TLS to the target", async () => {
@@ -400,7 +374,7 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
       const peers: string[] = [];
       const front = https.createServer({ key: fs.readFileSync(`${dir}/k.pem`), cert: fs.readFileSync(`${dir}/c.pem`) }, (req, res) => {
         peers.push(String(req.socket.remoteAddress));
-        const up = http.request(emu.apiUrl + req.url, { method: req.method, headers: req.headers }, (r) => {
+        const up = http.request(rig.emu.apiUrl + req.url, { method: req.method, headers: req.headers }, (r) => {
           res.writeHead(r.statusCode!, r.headers);
           r.pipe(res);
         });
@@ -409,7 +383,7 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
       // The socket's upgrade, passed on to the emulator as it came.
       front.on("upgrade", (req: http.IncomingMessage, sock: net.Socket, head: Buffer) => {
         peers.push(String(req.socket.remoteAddress));
-        const { port } = new URL(emu.apiUrl);
+        const { port } = new URL(rig.emu.apiUrl);
         const up = net.connect(Number(port), "127.0.0.1", () => {
           const lines = [`${req.method} ${req.url} HTTP/1.1`];
           for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
@@ -425,11 +399,11 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
       const reject = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
       process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"; // the front's certificate is self-signed
       const settings: ProxySettings = { httpsProxy: proxy.url };
-      const client = new PutioClient({ token: emu.token, apiUrl: frontUrl, proxy: settings });
+      const client = new PutioClient({ token: rig.emu.token, apiUrl: frontUrl, proxy: settings });
       try {
         const info = await client.account.info();
         assert.equal(info.username, "emulator");
-        const f = emu.state.addFile(0, "b.bin", { size: 300_000, seed: 9 });
+        const f = rig.emu.state.addFile(0, "b.bin", { size: 300_000, seed: 9 });
         const href = new URL(await client.files.downloadUrl(f.id));
         const res = await storageGet(`${frontUrl}${href.pathname}${href.search}`, {
           headers: { range: "bytes=0-" },
@@ -442,12 +416,12 @@ describe("behind an HTTP proxy (tinyproxy) @nr", function () {
         await res.readBody({ write: (c) => chunks.push(Buffer.from(c)) });
         assert.equal(crcHex(Buffer.concat(chunks)), f.crc32);
         const socket = new PutioSocket({
-          url: `wss://127.0.0.1:${new URL(frontUrl).port}${new URL(emu.socketUrl).pathname}`,
-          token: () => emu.token,
+          url: `wss://127.0.0.1:${new URL(frontUrl).port}${new URL(rig.emu.socketUrl).pathname}`,
+          token: () => rig.emu.token,
           proxy: settings,
         });
         socket.start();
-        await until(() => emu.socketCount() > 0);
+        await until(() => rig.emu.socketCount() > 0);
         socket.stop();
         const port = new URL(frontUrl).port;
         assert.ok(proxy.requests().filter((r) => r === `CONNECT 127.0.0.1:${port}`).length >= 3, `${proxy.requests()}`);

@@ -1,48 +1,38 @@
 /** putio-rss: every feed operation against the emulator, including its errors. */
 import assert from "node:assert/strict";
-import { startEmulator, type Emulator } from "./emulator";
-import { catchAll, nextMessage, nr, statusMatching, withTab } from "./nr";
+import { catchAll, nr, statusMatching } from "./nr";
+import { outcomeOf, useNodeRed } from "./support/node-red-fixture";
 import { startFeedServer, type FeedServer } from "./support/feed-server";
 
-const accountNode = require("../nodes/putio-account");
 const rssNode = require("../nodes/putio-rss");
 
 describe("putio-rss node @nr", function () {
-  let emu: Emulator;
+  const rig = useNodeRed();
   let feed: FeedServer;
   beforeEach(async () => {
-    emu = await startEmulator();
-    emu.knobs.rssFetchIntervalMs = 60_000;
+    rig.emu.knobs.rssFetchIntervalMs = 60_000;
     feed = await startFeedServer([
       { title: "Show.S01E01.1080p", url: "magnet:?xt=urn:btih:" + "a".repeat(40) },
       { title: "Show.S01E01.CAM.1080p", url: "magnet:?xt=urn:btih:" + "b".repeat(40) },
       { title: "Broken.1080p", url: "gopher://x/y" },
     ]);
-    await nr.start();
   });
   afterEach(async () => {
-    await nr.stop();
-    await emu.close();
     await feed.close();
   });
 
   async function load(cfg: object = {}) {
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+    const flow = [
+      rig.account(),
       { id: "rss", type: "putio-rss", account: "acc", action: "msg", feedId: "feedId", feedIdType: "msg", ...cfg, wires: [["out"]] },
       catchAll("c", "caught"),
       { id: "out", type: "helper" },
       { id: "caught", type: "helper" },
-    ]);
-    await nr.load([accountNode, rssNode], flow, { acc: { accessToken: emu.token } });
+    ];
+    await rig.load([rssNode], flow);
   }
 
-  async function send(msg: object): Promise<any> {
-    const got = Promise.race([nextMessage("out"), nextMessage("caught").then((m) => ({ caught: m }))]);
-    nr.node("rss").receive(msg);
-    const m = await got;
-    return m;
-  }
+  const send = (msg: object): Promise<any> => outcomeOf("rss", msg);
   async function ok(msg: object): Promise<any> {
     const m = await send(msg);
     assert.ok(!m.caught, `unexpected error: ${m.caught?.error?.message}`);
@@ -61,8 +51,8 @@ describe("putio-rss node @nr", function () {
       dontProcessWholeFeed: false,
     });
     const created = (await ok({})).payload;
-    const folderId = emu.state.listChildren(0).find((f) => f.name === "TV")!;
-    const show = emu.state.listChildren(folderId.id).find((f) => f.name === "Show")!;
+    const folderId = rig.emu.state.listChildren(0).find((f) => f.name === "TV")!;
+    const show = rig.emu.state.listChildren(folderId.id).find((f) => f.name === "Show")!;
     assert.deepEqual(
       [created.title, created.parent_dir_id, created.keyword, created.unwanted_keywords, created.paused],
       ["Show", show.id, "SHOW&1080p", "CAM", true],
@@ -85,13 +75,13 @@ describe("putio-rss node @nr", function () {
   it("the feed runs on put.io's side: item log, failed item retry, retry-all, clear the log", async () => {
     await load();
     const created = (await ok({ action: "create", payload: { title: "Show", rss_source_url: feed.url, keyword: "1080p", unwanted_keywords: "CAM" } })).payload;
-    await emu.advance(1000);
+    await rig.emu.advance(1000);
     let log = (await ok({ action: "items", feedId: created.id })).payload;
     assert.deepEqual(log.items.map((i: any) => [i.title, i.is_failed]).sort(), [
       ["Broken.1080p", true],
       ["Show.S01E01.1080p", false],
     ]);
-    assert.equal(emu.state.transfers().length, 1);
+    assert.equal(rig.emu.state.transfers().length, 1);
     const failed = log.items.find((i: any) => i.is_failed);
     log = (await ok({ action: "retry", feedId: created.id, itemId: failed.id })).payload;
     assert.equal(log.items.find((i: any) => i.id === failed.id).failure_reason, "Unsupported URL", "still failing: its URL is unsupported");
@@ -101,7 +91,7 @@ describe("putio-rss node @nr", function () {
     assert.deepEqual(log.items, []);
     // A retry of an item that has not failed: put.io refuses it; the error reaches the Catch node.
     feed.items.push({ title: "Good.1080p", url: "magnet:?xt=urn:btih:" + "c".repeat(40) });
-    await emu.advance(60_000);
+    await rig.emu.advance(60_000);
     const good = (await ok({ action: "items", feedId: created.id })).payload.items[0];
     const refused = await send({ action: "retry", feedId: created.id, itemId: good.id });
     assert.match(refused.caught.error.message, /retry item .* failed: .*HTTP 400/);

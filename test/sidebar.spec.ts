@@ -9,8 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
-import { startEmulator, type Emulator } from "./emulator";
+import { startEmulator } from "./emulator";
 import { catchAll, nr, statusMatching, withTab } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 import { TransferWatcher } from "../lib/watch/watcher";
 import type { PutioClient } from "../lib/client";
 import type { PutioSocket } from "../lib/core/socket";
@@ -28,8 +29,6 @@ async function until(cond: () => boolean): Promise<void> {
 
 describe("put.io sidebar: what an account publishes for the editor @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  let work: string;
   /** Every publish on putio/sidebar/*, in order, as JSON text (what goes over the wire). */
   let published: Array<{ topic: string; retain: boolean; json: string; data: any; at: number }>;
   let RED: any;
@@ -42,18 +41,13 @@ describe("put.io sidebar: what an account publishes for the editor @nr", functio
     red.events.on("comms", onComms);
   };
 
-  beforeEach(async () => {
+  beforeEach(() => {
     published = [];
-    emu = await startEmulator();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-sidebar-"));
-    await nr.start();
   });
-  afterEach(async () => {
+  afterEach(() => {
     RED?.events.removeListener("comms", onComms);
-    await nr.stop();
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
   });
+  const rig = useNodeRed({ work: "putio-sidebar-" });
 
   const states = (): SidebarState[] => published.filter((p) => p.topic === "putio/sidebar/acc" && p.retain).map((p) => p.data);
   const last = (): SidebarState | undefined => states().at(-1);
@@ -62,15 +56,15 @@ describe("put.io sidebar: what an account publishes for the editor @nr", functio
     await nr.load(
       [captureRed, accountNode, watchNode, downloadNode],
       withTab([
-        { id: "acc", type: "putio-account", name: "home", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+        rig.account({ name: "home" }),
         { id: "watch", type: "putio-transfer-watch", name: "watcher", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["w"]] },
         { id: "w", type: "helper" },
-        { id: "dl", type: "putio-download", name: "to the NAS", account: "acc", target: work, targetType: "str", connections: 1, wires: [["out"]] },
+        { id: "dl", type: "putio-download", name: "to the NAS", account: "acc", target: rig.work, targetType: "str", connections: 1, wires: [["out"]] },
         { id: "out", type: "helper" },
         catchAll("c", "caught"),
         { id: "caught", type: "helper" },
       ]),
-      { acc: { accessToken: emu.token } },
+      { acc: { accessToken: rig.emu.token } },
     );
   }
 
@@ -81,23 +75,23 @@ describe("put.io sidebar: what an account publishes for the editor @nr", functio
    */
   async function scenario(follow: boolean): Promise<void> {
     await statusMatching("watch", (s) => /connected/.test(s.text ?? ""));
-    await until(() => emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
+    await until(() => rig.emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
     await new Promise((r) => setTimeout(r, 100)); // the watch node finishes priming after the list is answered
     const watched = new Promise((resolve) => nr.node("w").on("input", resolve));
-    const tr = emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "ab".repeat(20) + "&dn=Big.Buck.Bunny" });
+    const tr = rig.emu.state.addTransfer({ url: "magnet:?xt=urn:btih:" + "ab".repeat(20) + "&dn=Big.Buck.Bunny" });
     for (let i = 0; i < 8; i++) {
-      await emu.advance(1000);
-      const now = emu.state.getTransfer(tr.id)!;
+      await rig.emu.advance(1000);
+      const now = rig.emu.state.getTransfer(tr.id)!;
       if (follow) await until(() => !!last()?.transfers?.some((t) => t.id === tr.id && t.status === now.status && t.percent === now.percent_done));
     }
     await watched;
 
-    const f = emu.state.addFile(0, "movie.mkv", { size: 2 * MiB, seed: 3 });
-    emu.knobs.bandwidthPerConnection = 512 * 1024;
+    const f = rig.emu.state.addFile(0, "movie.mkv", { size: 2 * MiB, seed: 3 });
+    rig.emu.knobs.bandwidthPerConnection = 512 * 1024;
     const done = new Promise((resolve) => nr.node("out").on("input", (m: any) => m.topic === "putio/download/done" && resolve(m)));
     nr.node("dl").receive({ payload: f.id });
     await done;
-    emu.knobs.bandwidthPerConnection = null;
+    rig.emu.knobs.bandwidthPerConnection = null;
 
     const caught = new Promise((resolve) => nr.node("caught").on("input", resolve));
     nr.node("dl").receive({ payload: { not: "a source" } });
@@ -141,8 +135,8 @@ describe("put.io sidebar: what an account publishes for the editor @nr", functio
     assert.ok(err.time > 0);
 
     const all = published.map((p) => p.json).join("\n");
-    assert.ok(!all.includes(emu.token), "the token is never published");
-    assert.ok(!all.includes(work), "no local path is published");
+    assert.ok(!all.includes(rig.emu.token), "the token is never published");
+    assert.ok(!all.includes(rig.work), "no local path is published");
     assert.ok(
       seen.every((s) => Object.keys(s).sort().join() === "downloads,errors,id,name,state,transfers,user"),
       "nothing but the documented fields",
@@ -150,13 +144,13 @@ describe("put.io sidebar: what an account publishes for the editor @nr", functio
   });
 
   it("a job's files end done, already there, or failed (its reason shown); the job's failure is among the errors", async () => {
-    const folder = emu.state.addFolder(0, "Batch");
-    const a = emu.state.addFile(folder.id, "a.mkv", { size: MiB, seed: 1 });
-    emu.state.addFile(folder.id, "b.mkv", { size: MiB, seed: 2 });
-    const c = emu.state.addFile(folder.id, "c.mkv", { size: MiB, seed: 3 });
-    fs.mkdirSync(path.join(work, "Batch"));
-    fs.writeFileSync(path.join(work, "Batch", "a.mkv"), emu.state.fileBytes(a.id));
-    emu.state.corruptCrc(c.id);
+    const folder = rig.emu.state.addFolder(0, "Batch");
+    const a = rig.emu.state.addFile(folder.id, "a.mkv", { size: MiB, seed: 1 });
+    rig.emu.state.addFile(folder.id, "b.mkv", { size: MiB, seed: 2 });
+    const c = rig.emu.state.addFile(folder.id, "c.mkv", { size: MiB, seed: 3 });
+    fs.mkdirSync(path.join(rig.work, "Batch"));
+    fs.writeFileSync(path.join(rig.work, "Batch", "a.mkv"), rig.emu.state.fileBytes(a.id));
+    rig.emu.state.corruptCrc(c.id);
     await load();
     const caught = new Promise((resolve) => nr.node("caught").on("input", resolve));
     nr.node("dl").receive({ payload: folder.id });
@@ -170,9 +164,9 @@ describe("put.io sidebar: what an account publishes for the editor @nr", functio
     assert.match(byName["Batch/c.mkv"]!.error!, /CRC32/);
     assert.match(last()!.errors[0]!.text, /1 of 3 file\(s\) failed/);
     // An error may name where it did not write: inside the target the user configured, nowhere else.
-    assert.ok(!published.some((p) => p.json.split(work).join("").includes(os.tmpdir())), "no local path outside the configured target");
+    assert.ok(!published.some((p) => p.json.split(rig.work).join("").includes(os.tmpdir())), "no local path outside the configured target");
     assert.ok(
-      last()!.downloads.every((d) => !JSON.stringify({ ...d, error: "" }).includes(work)),
+      last()!.downloads.every((d) => !JSON.stringify({ ...d, error: "" }).includes(rig.work)),
       "the downloads name no local path",
     );
   });
@@ -192,7 +186,7 @@ describe("put.io sidebar: what an account publishes for the editor @nr", functio
 
   it("causes no put.io request: the same flow without the publisher makes the same requests", async () => {
     const api = () =>
-      emu.requests
+      rig.emu.requests
         .filter((r) => r.path.startsWith("/v2/"))
         .map((r) => `${r.method} ${r.path.replace(/\d+/g, "N")}`)
         .sort();
@@ -203,12 +197,12 @@ describe("put.io sidebar: what an account publishes for the editor @nr", functio
     assert.ok(published.length > 0, "the sidebar published");
 
     await nr.stop();
-    await emu.close();
-    emu = await startEmulator();
+    await rig.emu.close();
+    rig.emu = await startEmulator();
     published = [];
     // An empty target again: the file must be downloaded, not found identical.
-    fs.rmSync(work, { recursive: true, force: true });
-    fs.mkdirSync(work);
+    fs.rmSync(rig.work, { recursive: true, force: true });
+    fs.mkdirSync(rig.work);
     await nr.start();
     const real = sidebarModule.startSidebar;
     // The publisher replaced by one that does nothing: what the flow costs on its own.

@@ -10,17 +10,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
-import { PutioClient } from "../lib/client";
 import { crc32, crcHex } from "../lib/core/crc";
 import { isKeptCopyName, keptCopyName, replaceOwnCopy } from "../lib/local/conflict";
 import { nodeFs } from "../lib/local/fs";
 import { sanitizeName } from "../lib/local/names";
-import { startEmulator, type Emulator, type ListingGlitch } from "./emulator";
+import { type ListingGlitch } from "./emulator";
 import { exfatUnavailable, mountExfat, type ExfatMount } from "./support/exfat";
-import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import { nextMessage, nr, statusMatching } from "./nr";
+import { useSyncNode } from "./support/sync-node";
 
-const accountNode = require("../nodes/putio-account");
-const syncNode = require("../nodes/putio-sync");
 const MiB = 1024 * 1024;
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -50,10 +48,6 @@ function filesUnder(dir: string): Map<string, Buffer> {
 for (const disk of ["tmp", "exfat"] as const)
   describe(`putio-sync keeps what the user owns (${disk}) @nr`, function () {
     this.timeout(90_000);
-    let emu: Emulator;
-    let work: string;
-    let target: string;
-    let client: PutioClient;
     let mount: ExfatMount | null = null;
 
     before(async function () {
@@ -69,61 +63,19 @@ for (const disk of ["tmp", "exfat"] as const)
       await mount?.unmount();
     });
 
-    beforeEach(async () => {
-      emu = await startEmulator();
-      work = fs.mkdtempSync(path.join(mount ? mount.dir : os.tmpdir(), "putio-sync-safety-"));
-      target = path.join(work, "nas");
-      client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl });
-      await nr.start();
-    });
-    afterEach(async () => {
-      await nr.stop();
-      await client.close();
-      await emu.close();
-      // A FUSE mount may still be settling a last write: retried, never left to fail the next test.
-      fs.rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-    });
-
-    const storageGets = () => emu.requests.filter((r) => r.path.startsWith("/download/")).length;
-
-    async function load(sync: Partial<FlowNode>): Promise<void> {
-      const flow = withTab([
-        { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-        {
-          id: "sync",
-          type: "putio-sync",
-          account: "acc",
-          folder: "/Media",
-          folderType: "str",
-          target,
-          targetType: "str",
-          live: false,
-          wires: [["out"]],
-          ...sync,
-        },
-        { id: "out", type: "helper" },
-        catchAll("c", "caught"),
-        { id: "caught", type: "helper" },
-      ]);
-      await nr.load([accountNode, syncNode], flow, { acc: { accessToken: emu.token } });
-    }
-
-    async function run(): Promise<any> {
-      const got = nextMessage("out");
-      nr.node("sync").receive({ payload: "go" });
-      return (await got).payload;
-    }
+    const rig = useSyncNode({ work: "putio-sync-safety-", workIn: () => (mount ? mount.dir : os.tmpdir()) });
+    const { loadSync: load, run, storageGets } = rig;
 
     /** The bytes are in some file under the target (its own folder, a kept copy or the local trash). */
-    const keptSomewhere = (bytes: Buffer) => [...filesUnder(target).values()].some((b) => b.equals(bytes));
+    const keptSomewhere = (bytes: Buffer) => [...filesUnder(rig.target).values()].some((b) => b.equals(bytes));
 
     describe("a user's edit of a synced file", () => {
       it("edited in place between runs (same inode), put.io unchanged: the edit is kept as a local copy, put.io's version goes back", async () => {
-        const m = emu.state.addFolder(0, "Media");
-        const f0 = emu.state.addFile(m.id, "f0.mkv", Buffer.from("put.io's bytes"));
+        const m = rig.emu.state.addFolder(0, "Media");
+        const f0 = rig.emu.state.addFile(m.id, "f0.mkv", Buffer.from("put.io's bytes"));
         await load({});
         await run();
-        const file = path.join(target, "f0.mkv");
+        const file = path.join(rig.target, "f0.mkv");
         const ino = fs.statSync(file).ino;
         fs.appendFileSync(file, " + the user's own additions");
         assert.equal(fs.statSync(file).ino, ino, "edited in place");
@@ -135,9 +87,9 @@ for (const disk of ["tmp", "exfat"] as const)
           r.keptCopies.map((k: any) => k.path),
           ["f0.mkv"],
         );
-        assert.ok(fs.readFileSync(path.join(target, ...r.keptCopies[0].keptAs.split("/"))).equals(edited), "the report says where");
+        assert.ok(fs.readFileSync(path.join(rig.target, ...r.keptCopies[0].keptAs.split("/"))).equals(edited), "the report says where");
         assert.match(r.keptCopies[0].keptAs, /^f0 \(local copy [0-9 -]+\)\.mkv$/);
-        assert.ok(fs.readFileSync(file).equals(emu.state.fileBytes(f0.id)), "put.io's version at its path");
+        assert.ok(fs.readFileSync(file).equals(rig.emu.state.fileBytes(f0.id)), "put.io's version at its path");
         assert.deepEqual(r.failed, []);
 
         // Settled: the next run copies nothing, and the kept copy stays (also with "remove local extras").
@@ -149,16 +101,16 @@ for (const disk of ["tmp", "exfat"] as const)
       });
 
       it("edited in place while a run replaces the file with put.io's new version: the edit is kept", async () => {
-        const m = emu.state.addFolder(0, "Media");
-        const f0 = emu.state.addFile(m.id, "f0.mkv", { size: MiB, seed: 1 });
+        const m = rig.emu.state.addFolder(0, "Media");
+        const f0 = rig.emu.state.addFile(m.id, "f0.mkv", { size: MiB, seed: 1 });
         await load({});
         await run();
-        emu.state.replaceFileContent(f0.id, { size: 4 * MiB, seed: 2 });
-        emu.knobs.storageLinkBytesPerSec = MiB; // about 4 s, however many connections: the user edits meanwhile
-        const file = path.join(target, "f0.mkv");
+        rig.emu.state.replaceFileContent(f0.id, { size: 4 * MiB, seed: 2 });
+        rig.emu.knobs.storageLinkBytesPerSec = MiB; // about 4 s, however many connections: the user edits meanwhile
+        const file = path.join(rig.target, "f0.mkv");
         const got = nextMessage("out");
         nr.node("sync").receive({ payload: "go" });
-        const part = path.join(target, ".putio-sync-tmp", `dl-${f0.id}`, `.putio-${f0.id}.part`);
+        const part = path.join(rig.target, ".putio-sync-tmp", `dl-${f0.id}`, `.putio-${f0.id}.part`);
         await until(() => fs.existsSync(part), "the download of the new version");
         const fd = fs.openSync(file, "r+");
         fs.writeSync(fd, Buffer.from("the user's edit"), 0, undefined, 100);
@@ -170,34 +122,34 @@ for (const disk of ["tmp", "exfat"] as const)
           r.keptCopies.map((k: any) => k.path),
           ["f0.mkv"],
         );
-        assert.ok(fs.readFileSync(file).equals(emu.state.fileBytes(f0.id)), "put.io's new version at its path");
+        assert.ok(fs.readFileSync(file).equals(rig.emu.state.fileBytes(f0.id)), "put.io's new version at its path");
       });
 
       it("a file put.io deletes that the user edited since is kept, never trashed (deletions propagated)", async () => {
-        const m = emu.state.addFolder(0, "Media");
-        const f0 = emu.state.addFile(m.id, "f0.txt", Buffer.from("notes"));
+        const m = rig.emu.state.addFolder(0, "Media");
+        const f0 = rig.emu.state.addFile(m.id, "f0.txt", Buffer.from("notes"));
         await load({ propagateDeletes: true });
         await run();
-        fs.appendFileSync(path.join(target, "f0.txt"), ", and mine");
-        await client.files.delete([f0.id]);
+        fs.appendFileSync(path.join(rig.target, "f0.txt"), ", and mine");
+        await rig.client.files.delete([f0.id]);
         const r = await run();
         assert.deepEqual([r.deleted, r.kept], [[], [{ path: "f0.txt" }]]);
-        assert.equal(fs.readFileSync(path.join(target, "f0.txt"), "utf8"), "notes, and mine");
+        assert.equal(fs.readFileSync(path.join(rig.target, "f0.txt"), "utf8"), "notes, and mine");
       });
     });
 
     describe("one bad listing of put.io removes nothing", () => {
       async function library() {
-        const m = emu.state.addFolder(0, "Media");
-        const tv = emu.state.addFolder(m.id, "TV");
-        for (let i = 0; i < 4; i++) emu.state.addFile(m.id, `f${i}.mkv`, Buffer.from(`film ${i}`));
-        for (let i = 0; i < 4; i++) emu.state.addFile(tv.id, `e${i}.mkv`, Buffer.from(`episode ${i}`));
+        const m = rig.emu.state.addFolder(0, "Media");
+        const tv = rig.emu.state.addFolder(m.id, "TV");
+        for (let i = 0; i < 4; i++) rig.emu.state.addFile(m.id, `f${i}.mkv`, Buffer.from(`film ${i}`));
+        for (let i = 0; i < 4; i++) rig.emu.state.addFile(tv.id, `e${i}.mkv`, Buffer.from(`episode ${i}`));
         await load({ propagateDeletes: true, removeExtras: true });
         const first = await run();
         assert.equal(first.copied.length, 8);
         return { m, tv };
       }
-      const synced = () => [...filesUnder(target).keys()].filter((k) => !k.startsWith(".putio-")).sort();
+      const synced = () => [...filesUnder(rig.target).keys()].filter((k) => !k.startsWith(".putio-")).sort();
 
       for (const [what, glitch] of [
         ["an empty answer for the synced folder", (ids: { m: { id: number } }) => ({ folder: ids.m.id, keep: 0 })],
@@ -208,7 +160,7 @@ for (const disk of ["tmp", "exfat"] as const)
           const ids = await library();
           const before = synced();
           assert.equal(before.length, 8);
-          emu.knobs.listingGlitches = [(glitch as (i: typeof ids) => ListingGlitch)(ids)];
+          rig.emu.knobs.listingGlitches = [(glitch as (i: typeof ids) => ListingGlitch)(ids)];
           const r = await run();
           assert.deepEqual([r.deleted, r.kept, r.failed], [[], [], []]);
           assert.match(String(r.removalsHeld), /listing of \/Media(\/TV)? holds \d of \d items and \d+ of \d+ bytes: nothing is trashed or forgotten/);
@@ -224,9 +176,11 @@ for (const disk of ["tmp", "exfat"] as const)
 
       it("a real delete still propagates in the next run that lists the folder right", async () => {
         const { tv } = await library();
-        const e0 = emu.state.childrenOf(emu.state.users.get(emu.state.defaultUserId)!, emu.state.files.get(tv.id)!).find((c) => c.name === "e0.mkv")!;
-        await client.files.delete([e0.id]);
-        emu.knobs.listingGlitches = [{ folder: tv.id, keep: 1 }];
+        const e0 = rig.emu.state
+          .childrenOf(rig.emu.state.users.get(rig.emu.state.defaultUserId)!, rig.emu.state.files.get(tv.id)!)
+          .find((c) => c.name === "e0.mkv")!;
+        await rig.client.files.delete([e0.id]);
+        rig.emu.knobs.listingGlitches = [{ folder: tv.id, keep: 1 }];
         let r = await run();
         assert.deepEqual(r.deleted, []);
         r = await run();
@@ -237,21 +191,21 @@ for (const disk of ["tmp", "exfat"] as const)
       });
 
       it("syncing the account root (whose size is the account's usage): a file missing once stays; missing twice, it goes", async () => {
-        const a = emu.state.addFile(0, "a.txt", Buffer.from("aaa"));
-        emu.state.addFile(0, "b.txt", Buffer.from("bbb"));
+        const a = rig.emu.state.addFile(0, "a.txt", Buffer.from("aaa"));
+        rig.emu.state.addFile(0, "b.txt", Buffer.from("bbb"));
         await load({ folder: "", propagateDeletes: true });
         await run();
-        emu.knobs.listingGlitches = [{ folder: 0, keep: 0 }];
+        rig.emu.knobs.listingGlitches = [{ folder: 0, keep: 0 }];
         let r = await run();
         assert.deepEqual([r.deleted, r.kept], [[], []]);
         assert.match(String(r.removalsHeld), /listing of \/ holds 0 of 2 items.*nothing is trashed/);
         r = await run();
         assert.deepEqual([r.deleted, r.skipped, r.removalsHeld], [[], 2, null], "listed right again: nothing was ever gone");
-        await client.files.delete([a.id]);
+        await rig.client.files.delete([a.id]);
         r = await run();
         assert.deepEqual(r.deleted, [], "missing once");
         assert.match(String(r.removalsHeld), /1 local files .* stay until the next run/);
-        assert.ok(fs.existsSync(path.join(target, "a.txt")));
+        assert.ok(fs.existsSync(path.join(rig.target, "a.txt")));
         r = await run();
         assert.deepEqual(
           r.deleted.map((d: any) => d.path),
@@ -262,13 +216,13 @@ for (const disk of ["tmp", "exfat"] as const)
     });
 
     it("a put.io file without CRC32 and a user's file of the same size: the user's file is never adopted, kept as it is", async () => {
-      const m = emu.state.addFolder(0, "Media");
-      const v = emu.state.addFile(m.id, "video.mkv", Buffer.from("put.io's video bytes!"));
-      emu.knobs.noCrc32 = [v.id];
-      fs.mkdirSync(target, { recursive: true });
+      const m = rig.emu.state.addFolder(0, "Media");
+      const v = rig.emu.state.addFile(m.id, "video.mkv", Buffer.from("put.io's video bytes!"));
+      rig.emu.knobs.noCrc32 = [v.id];
+      fs.mkdirSync(rig.target, { recursive: true });
       const mine = Buffer.from("the user's own video!");
-      assert.equal(mine.length, emu.state.fileBytes(v.id).length);
-      fs.writeFileSync(path.join(target, "video.mkv"), mine);
+      assert.equal(mine.length, rig.emu.state.fileBytes(v.id).length);
+      fs.writeFileSync(path.join(rig.target, "video.mkv"), mine);
       await load({});
       let r = await run();
       assert.equal(r.skipped, 0, "not adopted by its size");
@@ -278,27 +232,27 @@ for (const disk of ["tmp", "exfat"] as const)
       );
       assert.match(r.failed[0].error, /not written by the sync/);
       // Were it adopted, a new version on put.io would now replace the user's file.
-      emu.state.replaceFileContent(v.id, Buffer.from("put.io's second cut"));
+      rig.emu.state.replaceFileContent(v.id, Buffer.from("put.io's second cut"));
       r = await run();
-      assert.ok(fs.readFileSync(path.join(target, "video.mkv")).equals(mine), "the user's file is untouched");
+      assert.ok(fs.readFileSync(path.join(rig.target, "video.mkv")).equals(mine), "the user's file is untouched");
     });
 
     it("a synced file without put.io's CRC32 that got another inode (an exFAT remount, a restore keeping its mtime): its own bytes are still the sync's; another's are not", async () => {
-      const m = emu.state.addFolder(0, "Media");
-      const v = emu.state.addFile(m.id, "video.mkv", Buffer.from("put.io's video bytes!"));
-      const w = emu.state.addFile(m.id, "other.mkv", Buffer.from("put.io's other bytes!"));
-      emu.knobs.noCrc32 = [v.id, w.id];
+      const m = rig.emu.state.addFolder(0, "Media");
+      const v = rig.emu.state.addFile(m.id, "video.mkv", Buffer.from("put.io's video bytes!"));
+      const w = rig.emu.state.addFile(m.id, "other.mkv", Buffer.from("put.io's other bytes!"));
+      rig.emu.knobs.noCrc32 = [v.id, w.id];
       await load({});
       await run();
       /** The file at `name` becomes a new inode with `bytes`, keeping size and mtime. */
       const renumber = (name: string, bytes: Buffer) => {
-        const file = path.join(target, name);
+        const file = path.join(rig.target, name);
         const st = fs.statSync(file);
         fs.writeFileSync(file + ".new", bytes);
         fs.utimesSync(file + ".new", st.atime, st.mtime);
         fs.renameSync(file + ".new", file);
       };
-      renumber("video.mkv", emu.state.fileBytes(v.id));
+      renumber("video.mkv", rig.emu.state.fileBytes(v.id));
       const mine = Buffer.from("the user's own bytes!");
       renumber("other.mkv", mine);
       const r = await run();
@@ -307,27 +261,27 @@ for (const disk of ["tmp", "exfat"] as const)
         ["other.mkv"],
       );
       assert.equal(r.skipped, 1, "video.mkv: the sync's own bytes, adopted by the CRC32 it recorded");
-      assert.ok(fs.readFileSync(path.join(target, "other.mkv")).equals(mine), "the user's bytes stay");
+      assert.ok(fs.readFileSync(path.join(rig.target, "other.mkv")).equals(mine), "the user's bytes stay");
       const again = await run();
       assert.deepEqual([again.copied, again.failed.length, again.skipped], [[], 1, 1]);
     });
 
     it("case twins x.mkv / X.mkv, then x.mkv deleted on put.io (deletions not propagated): the runs settle", async () => {
-      const m = emu.state.addFolder(0, "Media");
-      const x = emu.state.addFile(m.id, "x.mkv", Buffer.from("lower"));
-      const X = emu.state.addFile(m.id, "X.mkv", Buffer.from("UPPER"));
+      const m = rig.emu.state.addFolder(0, "Media");
+      const x = rig.emu.state.addFile(m.id, "x.mkv", Buffer.from("lower"));
+      const X = rig.emu.state.addFile(m.id, "X.mkv", Buffer.from("UPPER"));
       await load({});
       const first = await run();
       assert.deepEqual(first.copied.map((c: any) => c.path).sort(), [`X [putio-${X.id}].mkv`, "x.mkv"]);
-      await client.files.delete([x.id]);
+      await rig.client.files.delete([x.id]);
       let r = await run();
       assert.deepEqual([r.kept, r.failed], [[{ path: "x.mkv" }], []]);
       for (let i = 0; i < 2; i++) {
         r = await run();
         assert.deepEqual([r.failed, r.copied, r.renamed], [[], [], []], `run ${i + 3} settles`);
       }
-      assert.equal(fs.readFileSync(path.join(target, "x.mkv"), "utf8"), "lower");
-      assert.equal(fs.readFileSync(path.join(target, `X [putio-${X.id}].mkv`), "utf8"), "UPPER");
+      assert.equal(fs.readFileSync(path.join(rig.target, "x.mkv"), "utf8"), "lower");
+      assert.equal(fs.readFileSync(path.join(rig.target, `X [putio-${X.id}].mkv`), "utf8"), "UPPER");
     });
   });
 

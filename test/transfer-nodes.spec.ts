@@ -1,8 +1,8 @@
 /** putio-transfer-add, -action and -watch in a real Node-RED runtime, against the emulator. */
 import assert from "node:assert/strict";
 import request from "supertest";
-import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 import { diskStore } from "./support/disk-store";
 import { seeded } from "./support/random";
 
@@ -23,41 +23,22 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 
 describe("transfer nodes @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  let saved: any;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    saved = { ...nr.helper._settings };
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    nr.helper.settings(saved);
-    await emu.close();
-  });
+  const rig = useNodeRed();
 
-  const account = (): FlowNode => ({
-    id: "acc",
-    type: "putio-account",
-    name: "transfers account",
-    apiUrl: emu.apiUrl,
-    uploadUrl: emu.uploadUrl,
-    socketUrl: emu.socketUrl,
-  });
-  const creds = () => ({ acc: { accessToken: emu.token } });
+  const account = (): FlowNode => rig.account({ name: "transfers account" });
+  const creds = () => ({ acc: { accessToken: rig.emu.token } });
 
   describe("putio-transfer-add", () => {
     async function load(cfg: object = {}) {
-      await nr.load(
-        [accountNode, addNode],
-        withTab([
+      await rig.load(
+        [addNode],
+        [
           account(),
           { id: "add", type: "putio-transfer-add", account: "acc", folder: "", folderType: "str", ...cfg, wires: [["out"]] },
           catchAll("c", "caught"),
           { id: "out", type: "helper" },
           { id: "caught", type: "helper" },
-        ]),
-        creds(),
+        ],
       );
     }
 
@@ -66,13 +47,13 @@ describe("transfer nodes @nr", function () {
       const out = nextMessage("out");
       nr.node("add").receive({ payload: magnet(1) });
       const msg = await out;
-      const tv = emu.state.listChildren(0).find((f) => f.name === "TV");
-      const folder = tv && emu.state.listChildren(tv.id).find((f) => f.name === "New Shows");
+      const tv = rig.emu.state.listChildren(0).find((f) => f.name === "TV");
+      const folder = tv && rig.emu.state.listChildren(tv.id).find((f) => f.name === "New Shows");
       assert.ok(folder, "the folder path was created");
       assert.equal(msg.payload.save_parent_id, folder.id);
       assert.equal(msg.payload.duplicate, false);
       assert.deepEqual(msg.failed, []);
-      assert.ok(emu.state.getTransfer(msg.payload.id));
+      assert.ok(rig.emu.state.getTransfer(msg.payload.id));
     });
 
     it("takes the folder from msg (typedInput) and text with one item per line", async () => {
@@ -81,7 +62,7 @@ describe("transfer nodes @nr", function () {
       nr.node("add").receive({ payload: `${magnet(2)}\n\n# a comment\nhttps://example.com/file.iso\n`, target: "/Inbox" });
       const msg = await out;
       assert.equal(msg.payload.length, 2);
-      const inbox = emu.state.listChildren(0).find((f) => f.name === "Inbox");
+      const inbox = rig.emu.state.listChildren(0).find((f) => f.name === "Inbox");
       assert.ok(msg.payload.every((t: any) => t.save_parent_id === inbox?.id));
     });
 
@@ -91,7 +72,7 @@ describe("transfer nodes @nr", function () {
       nr.node("add").receive({ payload: TORRENT, filename: "a.torrent" });
       const msg = await out;
       assert.equal(typeof msg.payload.id, "number");
-      assert.ok(emu.requests.some((r) => r.path === "/v2/files/upload"));
+      assert.ok(rig.emu.requests.some((r) => r.path === "/v2/files/upload"));
     });
 
     it("mixed good and bad items: the good are added, and the one outcome is a catchable error naming the bad (no output msg)", async () => {
@@ -105,7 +86,7 @@ describe("transfer nodes @nr", function () {
       assert.equal(sent, 0, "one outcome per msg: the error only");
       assert.equal(err.payload.length, 2, "the Catch node's msg carries what was added");
       assert.equal(err.failed.length, 3);
-      for (const t of err.payload) assert.ok(emu.state.getTransfer(t.id), "the good items were added on put.io");
+      for (const t of err.payload) assert.ok(rig.emu.state.getTransfer(t.id), "the good items were added on put.io");
       assert.match(err.error.message, /magnet:\?xt=urn:btih:nothex: the magnet's info-hash/);
       assert.match(err.error.message, /not a url: it is not a URL/);
       assert.match(err.error.message, /7-byte buffer: the buffer is not a \.torrent/);
@@ -120,7 +101,7 @@ describe("transfer nodes @nr", function () {
       nr.node("add").receive({ payload: ["ftp:/", "javascript:alert(1)"] });
       await caught;
       assert.equal(sent, false);
-      assert.equal(emu.requests.filter((r) => r.path.startsWith("/v2/transfers")).length, 0);
+      assert.equal(rig.emu.requests.filter((r) => r.path.startsWith("/v2/transfers")).length, 0);
     });
 
     it("an empty payload or a wrong type is a clear error", async () => {
@@ -161,7 +142,7 @@ describe("transfer nodes @nr", function () {
     });
 
     it("every input form in one list, into a folder given by id, with the callback URL passed on", async () => {
-      const inbox = emu.state.addFolder(0, "Inbox");
+      const inbox = rig.emu.state.addFolder(0, "Inbox");
       await load({ folder: String(inbox.id), folderType: "str", callbackUrl: "cb", callbackUrlType: "msg" });
       const out = nextMessage("out");
       const base32 = "magnet:?xt=urn:btih:" + "A".repeat(32) + "&dn=base32";
@@ -173,7 +154,7 @@ describe("transfer nodes @nr", function () {
       assert.equal(msg.payload.length, 6);
       assert.deepEqual(msg.failed, []);
       assert.ok(msg.payload.every((t: any) => t.save_parent_id === inbox.id && typeof t.id === "number" && typeof t.status === "string"));
-      const added = msg.payload.map((t: any) => emu.state.getTransfer(t.id));
+      const added = msg.payload.map((t: any) => rig.emu.state.getTransfer(t.id));
       // The .torrent goes through the upload route, which takes no callback; the five others carry it.
       assert.equal(added.filter((t: any) => t?.callback_url === "https://hooks.example.com/putio?k=1").length, 5);
     });
@@ -188,64 +169,63 @@ describe("transfer nodes @nr", function () {
 
   describe("putio-transfer-action", () => {
     async function load(cfg: object) {
-      await nr.load(
-        [accountNode, actionNode],
-        withTab([
+      await rig.load(
+        [actionNode],
+        [
           account(),
           { id: "act", type: "putio-transfer-action", account: "acc", transferIds: "", ...cfg, wires: [["out"]] },
           catchAll("c", "caught"),
           { id: "out", type: "helper" },
           { id: "caught", type: "helper" },
-        ]),
-        creds(),
+        ],
       );
     }
 
     it("retry, cancel, remove and clean, with ids from msg or config", async () => {
-      const bad = emu.state.addTransfer({ url: "http://example.com/x-fail.iso", status: "ERROR" });
+      const bad = rig.emu.state.addTransfer({ url: "http://example.com/x-fail.iso", status: "ERROR" });
       await load({ action: "msg" });
       let out = nextMessage("out");
       nr.node("act").receive({ action: "retry", payload: { id: bad.id, status: "ERROR" } });
       assert.equal((await out).payload[0].id, bad.id);
 
-      const running = emu.state.addTransfer({ url: "http://example.com/y.iso" });
+      const running = rig.emu.state.addTransfer({ url: "http://example.com/y.iso" });
       out = nextMessage("out");
       nr.node("act").receive({ action: "cancel", payload: String(running.id) });
       assert.deepEqual((await out).payload, { cancelled: [running.id] });
 
-      const done = emu.state.addTransfer({ url: "http://example.com/z.iso", status: "COMPLETED" });
+      const done = rig.emu.state.addTransfer({ url: "http://example.com/z.iso", status: "COMPLETED" });
       out = nextMessage("out");
       nr.node("act").receive({ action: "clean" });
       assert.ok((await out).payload.deleted_ids.includes(done.id));
 
-      const other = emu.state.addTransfer({ url: "http://example.com/w.iso" });
+      const other = rig.emu.state.addTransfer({ url: "http://example.com/w.iso" });
       out = nextMessage("out");
       nr.node("act").receive({ action: "remove", payload: [other.id] });
       assert.deepEqual((await out).payload, { removed: [other.id] });
-      assert.equal(emu.state.getTransfer(other.id), undefined);
+      assert.equal(rig.emu.state.getTransfer(other.id), undefined);
     });
 
     it("clean: every finished transfer by default, whatever the payload (an inject timestamp); only the given ones when asked", async () => {
-      const a = emu.state.addTransfer({ url: "http://example.com/a.iso", status: "COMPLETED" });
-      const b = emu.state.addTransfer({ url: "http://example.com/b.iso", status: "COMPLETED" });
+      const a = rig.emu.state.addTransfer({ url: "http://example.com/a.iso", status: "COMPLETED" });
+      const b = rig.emu.state.addTransfer({ url: "http://example.com/b.iso", status: "COMPLETED" });
       await load({ action: "clean" });
       let out = nextMessage("out");
       nr.node("act").receive({ payload: Date.now() });
       assert.deepEqual([...(await out).payload.deleted_ids].sort(), [a.id, b.id].sort());
-      assert.equal(emu.state.getTransfer(a.id), undefined);
+      assert.equal(rig.emu.state.getTransfer(a.id), undefined);
 
-      const c = emu.state.addTransfer({ url: "http://example.com/c.iso", status: "COMPLETED" });
-      const d = emu.state.addTransfer({ url: "http://example.com/d.iso", status: "COMPLETED" });
+      const c = rig.emu.state.addTransfer({ url: "http://example.com/c.iso", status: "COMPLETED" });
+      const d = rig.emu.state.addTransfer({ url: "http://example.com/d.iso", status: "COMPLETED" });
       await nr.helper.unload();
       await load({ action: "clean", cleanScope: "payload" });
       out = nextMessage("out");
       nr.node("act").receive({ payload: [c.id] });
       assert.deepEqual((await out).payload.deleted_ids, [c.id]);
-      assert.ok(emu.state.getTransfer(d.id), "the other finished transfer stays");
+      assert.ok(rig.emu.state.getTransfer(d.id), "the other finished transfer stays");
       const caught = nextMessage("caught");
       nr.node("act").receive({ payload: Date.now() });
       assert.match((await caught).error.message, /no transfer with id \d+/);
-      assert.ok(emu.state.getTransfer(d.id));
+      assert.ok(rig.emu.state.getTransfer(d.id));
     });
 
     it("an unknown id is a catchable error that says so", async () => {
@@ -253,7 +233,7 @@ describe("transfer nodes @nr", function () {
       const caught = nextMessage("caught");
       nr.node("act").receive({});
       assert.match((await caught).error.message, /no transfer with id 2147483600/);
-      assert.equal(emu.requests.filter((r) => r.path === "/v2/transfers/cancel").length, 0);
+      assert.equal(rig.emu.requests.filter((r) => r.path === "/v2/transfers/cancel").length, 0);
     });
 
     it("a bad action or bad ids are clear errors", async () => {
@@ -278,7 +258,7 @@ describe("transfer nodes @nr", function () {
       received.length = 0;
       const modules: unknown[] = [captureRed, accountNode, watchNode];
       if (disk) {
-        nr.helper.settings({ ...saved, contextStorage: { default: { module: diskStore(disk) } } });
+        rig.settings({ contextStorage: { default: { module: diskStore(disk) } } });
         modules.unshift(() => nr.helper._context.load());
       }
       await nr.load(
@@ -306,18 +286,18 @@ describe("transfer nodes @nr", function () {
     async function ready(mode: "socket" | "poll" = "socket") {
       if (mode === "socket") {
         await statusMatching("watch", (s) => /connected/.test(s.text ?? ""));
-        await until(() => emu.socketCount() > 0, "the socket");
+        await until(() => rig.emu.socketCount() > 0, "the socket");
       }
-      await until(() => emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200), "the first reconcile");
+      await until(() => rig.emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200), "the first reconcile");
       await new Promise((r) => setTimeout(r, 50)); // the node finishes priming after the list is answered
     }
 
     it("sends a completion seen through the socket once, with its file id and put.io path", async () => {
-      const dl = emu.state.addFolder(0, "Downloads");
+      const dl = rig.emu.state.addFolder(0, "Downloads");
       await load();
       await ready();
-      const t = emu.state.addTransfer({ url: magnet(10, "Film.2026"), saveParentId: dl.id });
-      await emu.advance(10_000);
+      const t = rig.emu.state.addTransfer({ url: magnet(10, "Film.2026"), saveParentId: dl.id });
+      await rig.emu.advance(10_000);
       await until(() => received.length === 1, "the completion");
       const msg = received[0];
       assert.equal(msg.topic, "transfer/COMPLETED");
@@ -327,11 +307,11 @@ describe("transfer nodes @nr", function () {
       assert.equal(msg.file.id, msg.fileId, "put.io's object of the result goes along");
       assert.equal(typeof msg.file.name, "string");
       // It came from a socket hint (the transfer was re-read), not from a periodic reconcile.
-      assert.ok(emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`));
+      assert.ok(rig.emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`));
       // A later reconcile (after a reconnect) does not send it again.
-      const lists = emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
-      emu.dropSockets();
-      await until(() => emu.requests.filter((r) => r.path === "/v2/transfers/list").length > lists, "the reconcile after the reconnect");
+      const lists = rig.emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
+      rig.emu.dropSockets();
+      await until(() => rig.emu.requests.filter((r) => r.path === "/v2/transfers/list").length > lists, "the reconcile after the reconnect");
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(received.length, 1);
     });
@@ -343,17 +323,17 @@ describe("transfer nodes @nr", function () {
       await ready();
       const ids: number[] = [];
       for (let round = 0; round < 20; round++) {
-        for (let i = 0; i < 10; i++) ids.push(emu.state.addTransfer({ url: magnet(1000 + ids.length) }).id);
-        await emu.advance(Math.floor(rand() * 6000));
-        if (rand() < 0.4) emu.dropSockets();
+        for (let i = 0; i < 10; i++) ids.push(rig.emu.state.addTransfer({ url: magnet(1000 + ids.length) }).id);
+        await rig.emu.advance(Math.floor(rand() * 6000));
+        if (rand() < 0.4) rig.emu.dropSockets();
         if (rand() < 0.3) await new Promise((r) => setTimeout(r, Math.floor(rand() * 50)));
       }
-      await emu.advance(20_000);
+      await rig.emu.advance(20_000);
       await until(() => received.length >= ids.length, `${ids.length} completions (have ${received.length})`);
       // One more reconnect and reconcile: still nothing sent twice.
-      emu.dropSockets();
-      const lists = emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
-      await until(() => emu.requests.filter((r) => r.path === "/v2/transfers/list").length > lists, "one more reconcile");
+      rig.emu.dropSockets();
+      const lists = rig.emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
+      await until(() => rig.emu.requests.filter((r) => r.path === "/v2/transfers/list").length > lists, "one more reconcile");
       await new Promise((r) => setTimeout(r, 200));
       const sentIds = received.map((m) => m.payload.id);
       assert.equal(sentIds.length, ids.length);
@@ -365,20 +345,20 @@ describe("transfer nodes @nr", function () {
 
     it("restarted with a persistent context: what finished while down is sent once, nothing is repeated", async () => {
       const disk = new Map<string, unknown>();
-      const old = emu.state.addTransfer({ url: magnet(20), status: "COMPLETED" });
+      const old = rig.emu.state.addTransfer({ url: magnet(20), status: "COMPLETED" });
       await load({}, disk);
       await ready();
-      const a = emu.state.addTransfer({ url: magnet(21) });
-      await emu.advance(10_000);
+      const a = rig.emu.state.addTransfer({ url: magnet(21) });
+      await rig.emu.advance(10_000);
       await until(() => received.length === 1, "the first completion");
       assert.equal(received[0].payload.id, a.id, "a transfer finished before the very first start is not news");
       await nr.helper.unload();
 
       // Node-RED is down: two complete, one fails.
-      const b = emu.state.addTransfer({ url: magnet(22) });
-      const c = emu.state.addTransfer({ url: magnet(23) });
-      const d = emu.state.addTransfer({ url: "http://example.com/d-fail.iso" });
-      await emu.advance(10_000);
+      const b = rig.emu.state.addTransfer({ url: magnet(22) });
+      const c = rig.emu.state.addTransfer({ url: magnet(23) });
+      const d = rig.emu.state.addTransfer({ url: "http://example.com/d-fail.iso" });
+      await rig.emu.advance(10_000);
 
       await load({}, disk);
       await ready();
@@ -386,36 +366,36 @@ describe("transfer nodes @nr", function () {
       assert.deepEqual(received.map((m) => m.payload.id).sort(), [b.id, c.id, d.id].sort());
       assert.equal(received.find((m) => m.payload.id === d.id).topic, "transfer/ERROR");
       assert.ok(!received.some((m) => m.payload.id === old.id || m.payload.id === a.id));
-      const e = emu.state.addTransfer({ url: magnet(24) });
-      await emu.advance(10_000);
+      const e = rig.emu.state.addTransfer({ url: magnet(24) });
+      await rig.emu.advance(10_000);
       await until(() => received.length === 4, "the next completion");
       assert.equal(received[3].payload.id, e.id);
     });
 
     it("SEEDING counts as completed: one msg, not a second when it later completes", async () => {
-      emu.knobs.seedTorrents = true;
+      rig.emu.knobs.seedTorrents = true;
       await load();
       await ready();
-      const t = emu.state.addTransfer({ url: magnet(30) });
-      await emu.advance(10_000);
+      const t = rig.emu.state.addTransfer({ url: magnet(30) });
+      await rig.emu.advance(10_000);
       await until(() => received.length === 1, "the seeding msg");
       assert.equal(received[0].topic, "transfer/SEEDING");
-      emu.state.setTransferStatus(t.id, "COMPLETED");
-      const lists = emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
-      emu.dropSockets(); // force a reconcile too
-      await until(() => emu.requests.filter((r) => r.path === "/v2/transfers/list").length > lists, "the reconcile");
+      rig.emu.state.setTransferStatus(t.id, "COMPLETED");
+      const lists = rig.emu.requests.filter((r) => r.path === "/v2/transfers/list").length;
+      rig.emu.dropSockets(); // force a reconcile too
+      await until(() => rig.emu.requests.filter((r) => r.path === "/v2/transfers/list").length > lists, "the reconcile");
       await new Promise((r) => setTimeout(r, 100));
       assert.equal(received.length, 1);
     });
 
     it("filters by folder and name pattern", async () => {
-      const movies = emu.state.addFolder(0, "Movies");
+      const movies = rig.emu.state.addFolder(0, "Movies");
       await load({ folder: "/Movies", namePattern: "keep" });
       await ready();
-      emu.state.addTransfer({ url: magnet(40, "keep.this"), saveParentId: movies.id });
-      emu.state.addTransfer({ url: magnet(41, "drop.this"), saveParentId: movies.id });
-      emu.state.addTransfer({ url: magnet(42, "keep.elsewhere") });
-      await emu.advance(10_000);
+      rig.emu.state.addTransfer({ url: magnet(40, "keep.this"), saveParentId: movies.id });
+      rig.emu.state.addTransfer({ url: magnet(41, "drop.this"), saveParentId: movies.id });
+      rig.emu.state.addTransfer({ url: magnet(42, "keep.elsewhere") });
+      await rig.emu.advance(10_000);
       await until(() => received.length >= 1, "the match");
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(received.length, 1);
@@ -426,9 +406,9 @@ describe("transfer nodes @nr", function () {
       this.timeout(40_000);
       await load({ mode: "poll", intervalSeconds: "10" });
       await ready("poll");
-      assert.equal(emu.socketCount(), 0);
-      const t = emu.state.addTransfer({ url: magnet(50) });
-      await emu.advance(10_000);
+      assert.equal(rig.emu.socketCount(), 0);
+      const t = rig.emu.state.addTransfer({ url: magnet(50) });
+      await rig.emu.advance(10_000);
       await until(() => received.length === 1, "the next poll");
       assert.equal(received[0].payload.id, t.id);
       await statusMatching("watch", (s) => /polling/.test(s.text ?? ""));
@@ -437,15 +417,15 @@ describe("transfer nodes @nr", function () {
     it("callback endpoint: a wrong secret is rejected (403), the right one triggers a re-read", async () => {
       await load({ mode: "poll", intervalSeconds: "3600", callback: true, callbackPath: "putio-cb" });
       await ready("poll");
-      const t = emu.state.addTransfer({ url: magnet(60) });
-      await emu.advance(10_000);
+      const t = rig.emu.state.addTransfer({ url: magnet(60) });
+      await rig.emu.advance(10_000);
       await request(RED.httpNode).post("/putio-cb/wrong-secret").type("form").send({ id: t.id }).expect(403);
-      assert.ok(!emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`));
+      assert.ok(!rig.emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`));
       await request(RED.httpNode).post("/putio-cb/0123456789abcdef-secret").type("form").send({ id: t.id, name: "x" }).expect(200);
       await until(() => received.length === 1, "the callback's completion");
       assert.equal(received[0].payload.id, t.id);
       assert.ok(
-        emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`),
+        rig.emu.requests.some((r) => r.path === `/v2/transfers/${t.id}`),
         "the callback is only a hint: the transfer was re-read",
       );
     });
@@ -470,7 +450,7 @@ describe("transfer nodes @nr", function () {
       };
       const start = async () => {
         received.length = 0;
-        nr.helper.settings({ ...saved, contextStorage: { default: { module: flaky } } });
+        rig.settings({ contextStorage: { default: { module: flaky } } });
         await nr.load(
           [() => nr.helper._context.load(), accountNode, watchNode],
           withTab([
@@ -490,8 +470,8 @@ describe("transfer nodes @nr", function () {
       failures = 1;
       await start();
       await statusMatching("watch", (s) => /disk not mounted/.test(s.text ?? ""));
-      const t = emu.state.addTransfer({ url: magnet(80) });
-      await emu.advance(10_000);
+      const t = rig.emu.state.addTransfer({ url: magnet(80) });
+      await rig.emu.advance(10_000);
       await until(() => received.length === 1, "the completion after the retry");
       assert.equal(received[0].payload.id, t.id);
       await new Promise((r) => setTimeout(r, 200));
@@ -502,14 +482,14 @@ describe("transfer nodes @nr", function () {
       this.timeout(60_000);
       await load();
       await ready();
-      emu.knobs.rateLimit = { limit: 12, windowMs: 1000 };
-      const before = emu.requests.length;
+      rig.emu.knobs.rateLimit = { limit: 12, windowMs: 1000 };
+      const before = rig.emu.requests.length;
       const ids: number[] = [];
-      for (let i = 0; i < 12; i++) ids.push(emu.state.addTransfer({ url: magnet(900 + i) }).id);
-      await emu.advance(10_000);
-      emu.dropSockets(); // a reconcile on top of the hints
+      for (let i = 0; i < 12; i++) ids.push(rig.emu.state.addTransfer({ url: magnet(900 + i) }).id);
+      await rig.emu.advance(10_000);
+      rig.emu.dropSockets(); // a reconcile on top of the hints
       await until(() => received.length >= ids.length, "all completions");
-      assert.ok(emu.requests.length - before > 2 * 12, "the work spans several rate-limit windows (else this test proves nothing)");
+      assert.ok(rig.emu.requests.length - before > 2 * 12, "the work spans several rate-limit windows (else this test proves nothing)");
       await new Promise((r) => setTimeout(r, 1500));
       assert.deepEqual(
         received.map((m) => m.payload.id).sort((a, b) => a - b),
@@ -520,9 +500,9 @@ describe("transfer nodes @nr", function () {
     it("a callback without a transfer id (or with another id) still leads to the completion", async () => {
       await load({ mode: "poll", intervalSeconds: "3600", callback: true, callbackPath: "putio-cb" });
       await ready("poll");
-      const t = emu.state.addTransfer({ url: magnet(61) });
-      await emu.advance(10_000);
-      const file = emu.state.getTransfer(t.id)!.file_id;
+      const t = rig.emu.state.addTransfer({ url: magnet(61) });
+      await rig.emu.advance(10_000);
+      const file = rig.emu.state.getTransfer(t.id)!.file_id;
       // The callback's fields are not documented (a known consumer reads only file_id and name): an id that is no transfer costs a reconcile.
       await request(RED.httpNode).post("/putio-cb/0123456789abcdef-secret").type("form").send({ id: 2147483000, file_id: file, name: "x" }).expect(200);
       await until(() => received.length === 1, "the completion");
@@ -531,22 +511,21 @@ describe("transfer nodes @nr", function () {
 
     it("several watch nodes on one account share one socket and one reconcile", async () => {
       received.length = 0;
-      await nr.load(
-        [accountNode, watchNode],
-        withTab([
+      await rig.load(
+        [watchNode],
+        [
           account(),
           { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["out"]] },
           { id: "watch2", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", emitMissed: true, wires: [["out"]] },
           { id: "out", type: "helper" },
-        ]),
-        creds(),
+        ],
       );
       nr.node("out").on("input", (m: any) => received.push(m));
       await ready();
-      emu.state.addTransfer({ url: magnet(70) });
-      await emu.advance(10_000);
+      rig.emu.state.addTransfer({ url: magnet(70) });
+      await rig.emu.advance(10_000);
       await until(() => received.length === 2, "both nodes' msgs");
-      assert.equal(emu.socketCount(), 1);
+      assert.equal(rig.emu.socketCount(), 1);
     });
   });
 });

@@ -7,11 +7,10 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { nr, withTab, type FlowNode } from "./nr";
+import { nr, type FlowNode } from "./nr";
 import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 import { transmissionFixture } from "./support/transmission-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
 const USER = "sonarr";
@@ -32,12 +31,12 @@ describe("putio-transmission removals @nr", function () {
 
   async function load(extra: Partial<FlowNode> = {}): Promise<void> {
     events = [];
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, socketUrl: f.emu.socketUrl },
+    const flow = [
+      f.account(),
       { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, wires: [["out"]], ...extra },
       { id: "out", type: "helper" },
-    ]);
-    await nr.load([accountNode, transmissionNode], flow, { acc: { accessToken: f.emu.token }, trn: { username: USER, password: PASS } });
+    ];
+    await f.load([transmissionNode], flow, { ...f.creds(), trn: { username: USER, password: PASS } });
     nr.node("out").on("input", (m: any) => events.push(m));
   }
 

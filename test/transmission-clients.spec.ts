@@ -8,26 +8,13 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { encodeBencode } from "../lib/transmission/sources";
-import { startEmulator, type Emulator } from "./emulator";
-import { nr, withTab } from "./nr";
-import {
-  ArrRpcClient,
-  SONARR_FIELDS,
-  arrCanBeRemoved,
-  arrItemStatus,
-  arrVersion,
-  httpNodeServer,
-  until,
-  untilReady,
-  withHttpNode,
-} from "./support/transmission-rpc";
+import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, arrVersion, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { transmissionFixture } from "./support/transmission-fixture";
 
 const run = promisify(execFile);
-const accountNode = require("../nodes/putio-account");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
 const USER = "arr";
@@ -45,40 +32,25 @@ function hasTransmissionRemote(): boolean {
 
 describe("putio-transmission with real clients @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  let work: string;
-  let server: Awaited<ReturnType<typeof httpNodeServer>>;
+  const rig = transmissionFixture("putio-trc-");
 
   beforeEach(async () => {
-    emu = await startEmulator();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trc-"));
-    await nr.start();
-    server = await httpNodeServer();
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: work, wires: [[]] },
-    ]);
-    await nr.load([accountNode, transmissionNode], flow, { acc: { accessToken: emu.token }, trn: { username: USER, password: PASS } });
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await server.close();
-    await emu.close();
-    fs.rmSync(work, { recursive: true, force: true });
+    const flow = [rig.account(), { id: "trn", type: "putio-transmission", account: "acc", downloadDir: rig.work, wires: [[]] }];
+    await rig.load([transmissionNode], flow, { ...rig.creds(), trn: { username: USER, password: PASS } });
   });
 
-  const rpcUrl = () => `${server.url}/transmission/rpc`;
+  const rpcUrl = () => `${rig.server.url}/transmission/rpc`;
 
   const ready = untilReady;
 
   (hasTransmissionRemote() ? it : it.skip)("Debian's transmission-remote adds, lists and removes (with its local data)", async () => {
     await ready(new ArrRpcClient(rpcUrl(), USER, PASS));
-    const host = server.url.replace(/^http:\/\//, "") + "/transmission/rpc";
+    const host = rig.server.url.replace(/^http:\/\//, "") + "/transmission/rpc";
     const tr = (...args: string[]) => run("transmission-remote", [host, "-n", `${USER}:${PASS}`, ...args], { timeout: 20_000 });
-    const added = await tr("-a", `magnet:?xt=urn:btih:${HASH}&dn=Debian.Test`, "-w", path.join(work, "tv"));
+    const added = await tr("-a", `magnet:?xt=urn:btih:${HASH}&dn=Debian.Test`, "-w", path.join(rig.work, "tv"));
     assert.match(added.stdout + added.stderr, /success/);
     await assert.rejects(run("transmission-remote", [host, "-n", `${USER}:nope`, "-l"], { timeout: 20_000 }), /Unauthorized|401/);
-    await emu.advance(8000);
+    await rig.emu.advance(8000);
     const c = new ArrRpcClient(rpcUrl(), USER, PASS);
     await until(
       "on disk",
@@ -89,22 +61,22 @@ describe("putio-transmission with real clients @nr", function () {
     assert.match(list.stdout, /Debian\.Test/);
     assert.match(list.stdout, /100%/);
     assert.match(list.stdout, /Stopped|Finished/);
-    assert.ok(fs.existsSync(path.join(work, "tv", "Debian.Test")));
+    assert.ok(fs.existsSync(path.join(rig.work, "tv", "Debian.Test")));
     const removed = await tr("-t", "1", "--remove-and-delete");
     assert.match(removed.stdout + removed.stderr, /success/);
-    assert.equal(fs.existsSync(path.join(work, "tv", "Debian.Test")), false);
+    assert.equal(fs.existsSync(path.join(rig.work, "tv", "Debian.Test")), false);
     assert.doesNotMatch((await tr("-l")).stdout, /Debian\.Test/);
   });
 
   it("npm @ctrl/transmission: session, add a magnet into a category, list and normalise, remove", async () => {
     const { Transmission } = require("@ctrl/transmission") as typeof import("@ctrl/transmission");
     await ready(new ArrRpcClient(rpcUrl(), USER, PASS));
-    const client = new Transmission({ baseUrl: server.url, username: USER, password: PASS, timeout: 20_000 });
+    const client = new Transmission({ baseUrl: rig.server.url, username: USER, password: PASS, timeout: 20_000 });
     const session = await client.getSession();
-    assert.equal(session.arguments["download-dir"], work);
-    const added = await client.addMagnet(`magnet:?xt=urn:btih:${HASH}&dn=Ctrl.Test`, { "download-dir": `${work}/movies`, labels: ["movies"] } as never);
+    assert.equal(session.arguments["download-dir"], rig.work);
+    const added = await client.addMagnet(`magnet:?xt=urn:btih:${HASH}&dn=Ctrl.Test`, { "download-dir": `${rig.work}/movies`, labels: ["movies"] } as never);
     assert.equal(added.arguments["torrent-added"]?.hashString, HASH);
-    await emu.advance(8000);
+    await rig.emu.advance(8000);
     await until(
       "finished",
       () => client.getTorrent(HASH),
@@ -114,12 +86,12 @@ describe("putio-transmission with real clients @nr", function () {
     assert.equal(all.torrents.length, 1);
     const t = all.torrents[0]!;
     assert.equal(t.id, HASH);
-    assert.equal(t.savePath, `${work}/movies`);
+    assert.equal(t.savePath, `${rig.work}/movies`);
     assert.equal(t.label, "movies");
     assert.equal(t.progress, 1);
     await client.removeTorrent(HASH, true);
     assert.equal((await client.listTorrents()).arguments.torrents.length, 0);
-    assert.equal(fs.existsSync(path.join(work, "movies", "Ctrl.Test")), false);
+    assert.equal(fs.existsSync(path.join(rig.work, "movies", "Ctrl.Test")), false);
   });
 
   it("Sonarr's sequence: connection test, add with category and labels, poll, import path, post-import label, removal", async () => {
@@ -169,13 +141,13 @@ describe("putio-transmission with real clients @nr", function () {
     assert.ok(item, "found by its label");
     assert.equal(item.hashString.toUpperCase(), HASH.toUpperCase());
     assert.equal(arrItemStatus(item), "Queued", "totalSize is known from put.io before the copy, or the item waits as queued");
-    await emu.advance(3000);
+    await rig.emu.advance(3000);
     item = await until(
       "downloading",
       async () => (await items())[0],
       (t) => arrItemStatus(t) === "Downloading",
     );
-    await emu.advance(5000);
+    await rig.emu.advance(5000);
     item = await until(
       "completed",
       async () => (await items())[0],
@@ -194,7 +166,7 @@ describe("putio-transmission with real clients @nr", function () {
     await sonarr.call("torrent-remove", { ids: [hash], "delete-local-data": true });
     assert.equal(fs.existsSync(outputPath), false);
     assert.deepEqual((await sonarr.call("torrent-get", { fields: SONARR_FIELDS })).torrents, []);
-    const transfer = emu.requests.filter((r) => r.path === "/v2/transfers/remove");
+    const transfer = rig.emu.requests.filter((r) => r.path === "/v2/transfers/remove");
     assert.equal(transfer.length, 1, "put.io cleaned once");
   });
 
@@ -212,7 +184,7 @@ describe("putio-transmission with real clients @nr", function () {
     const added = await radarr.call("torrent-add", { metainfo: body, paused: false, "download-dir": downloadDir });
     assert.equal(added["torrent-added"].hashString, infoHash, "the hash Radarr computed from the file is the one it can poll by");
     await radarr.call("torrent-set", { ids: [infoHash], seedRatioLimit: 2, seedRatioMode: 1 });
-    await emu.advance(8000);
+    await rig.emu.advance(8000);
     const t = await until(
       "completed",
       async () => ((await radarr.call("torrent-get", { fields: SONARR_FIELDS })).torrents as any[]).find((x) => x.downloadDir.split("/").includes("radarr")),
@@ -223,14 +195,14 @@ describe("putio-transmission with real clients @nr", function () {
     assert.equal(arrCanBeRemoved(t, await radarr.call("session-get")), true, "a per-torrent ratio goal does not keep a put.io torrent forever");
     await radarr.call("torrent-remove", { ids: [infoHash.toLowerCase()], "delete-local-data": false });
     assert.ok(fs.existsSync(path.join(t.downloadDir, t.name)), "local data kept when not asked to delete");
-    assert.equal(emu.state.transfers().length, 0);
+    assert.equal(rig.emu.state.transfers().length, 0);
   });
 
   it("1,000 torrent-get polls on the torrents cost put.io no request", async () => {
     const c = new ArrRpcClient(rpcUrl(), USER, PASS);
     await ready(c);
     for (let i = 0; i < 5; i++) await c.call("torrent-add", { filename: `magnet:?xt=urn:btih:${String(i).repeat(40)}&dn=Poll.${i}` });
-    await emu.advance(8000);
+    await rig.emu.advance(8000);
     await until(
       "all on disk",
       () => c.call("torrent-get", { fields: ["isFinished"] }),
@@ -240,16 +212,16 @@ describe("putio-transmission with real clients @nr", function () {
     await until(
       "the node's own requests to settle",
       async () => {
-        const before = emu.requests.length;
+        const before = rig.emu.requests.length;
         await new Promise((r) => setTimeout(r, 200));
-        return before === emu.requests.length;
+        return before === rig.emu.requests.length;
       },
       (quiet) => quiet,
     );
-    const before = emu.requests.length;
+    const before = rig.emu.requests.length;
     for (let i = 0; i < 1000; i++) await c.call("torrent-get", { fields: SONARR_FIELDS });
     assert.deepEqual(
-      emu.requests.slice(before).map((r) => r.path),
+      rig.emu.requests.slice(before).map((r) => r.path),
       [],
     );
   });

@@ -5,14 +5,11 @@
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab, type FlowNode } from "./nr";
-import { shippedExample } from "./support/examples";
-import { ArrRpcClient, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { shippedExample, useJellyfin } from "./support/examples";
+import { transmissionFixture } from "./support/transmission-fixture";
+import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
 const accountNode = require("../nodes/putio-account");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
@@ -23,48 +20,19 @@ const commentNode = require("@node-red/nodes/core/common/90-comment.js");
 
 describe("example sonarr-radarr-via-putio @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  let work: string;
-  let server: Awaited<ReturnType<typeof httpNodeServer>>;
-  let jellyfin: http.Server;
-  const refreshes: Array<{ url: string; token: string | undefined }> = [];
-
-  before(async () => {
-    emu = await startEmulator();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trex-"));
-    jellyfin = http.createServer((req, res) => {
-      refreshes.push({ url: req.url ?? "", token: req.headers["x-emby-token"] as string | undefined });
-      res.statusCode = 204;
-      res.end();
-    });
-    await new Promise<void>((r) => jellyfin.listen(0, "127.0.0.1", r));
-    process.env.DOWNLOADS_DIR = work;
-    process.env.JELLYFIN_TOKEN = "jf-token";
-    await nr.start();
-    server = await httpNodeServer();
-  });
-  after(async () => {
-    await nr.stop();
-    await server.close();
-    await emu.close();
-    jellyfin.closeAllConnections();
-    await new Promise((r) => jellyfin.close(r));
-    fs.rmSync(work, { recursive: true, force: true });
-    delete process.env.DOWNLOADS_DIR;
-    delete process.env.JELLYFIN_TOKEN;
-  });
+  const rig = transmissionFixture("putio-trex-", { per: "once", env: (f) => ({ DOWNLOADS_DIR: f.work, JELLYFIN_TOKEN: "jf-token" }) });
+  const jellyfin = useJellyfin();
 
   it("a Sonarr add ends on disk and refreshes Jellyfin with its token; a failure reaches the notifier with its reason", async () => {
-    const port = (jellyfin.address() as AddressInfo).port;
-    const { flow } = shippedExample("sonarr-radarr-via-putio", emu, { jellyfinPort: port });
+    const { flow } = shippedExample("sonarr-radarr-via-putio", rig.emu, { jellyfinPort: jellyfin.port });
     const rpc = only(flow, "putio-transmission");
     await nr.load([accountNode, transmissionNode, switchNode, changeNode, httpRequestNode, commentNode], withTab(flow), {
-      "user-account": { accessToken: emu.token },
+      "user-account": { accessToken: rig.emu.token },
       [rpc.id]: { username: "sonarr", password: "pw" },
     });
     const notes: any[] = [];
     nr.node(only(flow, "helper").id).on("input", (m: any) => notes.push(m));
-    const sonarr = new ArrRpcClient(`${server.url}${rpc.path}`, "sonarr", "pw");
+    const sonarr = new ArrRpcClient(`${rig.server.url}${rpc.path}`, "sonarr", "pw");
     await untilReady(sonarr);
     const dir = `${(await sonarr.call("session-get"))["download-dir"]}/tv`;
     await sonarr.call("torrent-add", {
@@ -77,14 +45,14 @@ describe("example sonarr-radarr-via-putio @nr", function () {
       "download-dir": dir,
       labels: ["tv"],
     });
-    await emu.advance(8000);
+    await rig.emu.advance(8000);
     await until(
       "the Jellyfin refresh",
-      () => refreshes.length,
+      () => jellyfin.refreshes.length,
       (n) => n === 1,
     );
-    assert.deepEqual(refreshes[0], { url: "/Library/Refresh", token: "jf-token" });
-    assert.ok(fs.existsSync(path.join(work, "tv", "Ex.Show.S01E01")));
+    assert.deepEqual(jellyfin.refreshes[0], { method: "POST", url: "/Library/Refresh", token: "jf-token" });
+    assert.ok(fs.existsSync(path.join(rig.work, "tv", "Ex.Show.S01E01")));
     await until(
       "the failure note",
       () => notes.length,

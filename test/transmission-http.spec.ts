@@ -11,12 +11,11 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import express from "express";
 import { encodeBencode } from "../lib/transmission/sources";
-import { nr, withTab } from "./nr";
+import { nr } from "./nr";
 import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 import { transmissionFixture } from "./support/transmission-fixture";
 
 const run = promisify(execFile);
-const accountNode = require("../nodes/putio-account");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
 const USER = "arr";
@@ -39,11 +38,8 @@ describe("putio-transmission behind Node-RED's default body parsers @nr", functi
       RED = red;
       extra?.(red);
     };
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, socketUrl: f.emu.socketUrl },
-      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, wires: [[]] },
-    ]);
-    await nr.load([capture, accountNode, transmissionNode], flow, { acc: { accessToken: f.emu.token }, trn: { username: USER, password: PASS } });
+    const flow = [f.account(), { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, wires: [[]] }];
+    await f.load([capture, transmissionNode], flow, { ...f.creds(), trn: { username: USER, password: PASS } });
     await untilReady(new ArrRpcClient(rpcUrl(), USER, PASS));
   }
 

@@ -7,12 +7,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startEmulator, type Emulator } from "./emulator";
 import { buildRarSet } from "./emulator/archives";
-import { nr, withTab, type FlowNode } from "./nr";
-import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, httpNodeServer, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { nr, type FlowNode } from "./nr";
+import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { transmissionFixture } from "./support/transmission-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
 const USER = "sonarr";
@@ -20,35 +19,20 @@ const PASS = "s3cret-pass";
 
 describe("putio-transmission node @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  let work: string;
+  const rig = transmissionFixture("putio-trn-");
   let events: any[];
-  let server: Awaited<ReturnType<typeof httpNodeServer>>;
 
-  beforeEach(async () => {
-    emu = await startEmulator();
-    server = await httpNodeServer();
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trn-"));
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-    await server.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
-
-  const rpcUrl = (p = "/transmission/rpc") => server.url + p;
+  const rpcUrl = (p = "/transmission/rpc") => rig.server.url + p;
 
   async function load(extra: Partial<FlowNode> = {}, more: FlowNode[] = [], creds: object = { username: USER, password: PASS }): Promise<void> {
     events = [];
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
-      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: work, wires: [["out"]], ...extra },
+    const flow = [
+      rig.account(),
+      { id: "trn", type: "putio-transmission", account: "acc", downloadDir: rig.work, wires: [["out"]], ...extra },
       { id: "out", type: "helper" },
       ...more,
-    ]);
-    await nr.load([accountNode, transmissionNode], flow, { acc: { accessToken: emu.token }, trn: creds });
+    ];
+    await rig.load([transmissionNode], flow, { ...rig.creds(), trn: creds });
     nr.node("out").on("input", (m: any) => events.push(m));
   }
 
@@ -92,7 +76,7 @@ describe("putio-transmission node @nr", function () {
       const json: any = await res.json();
       assert.equal(json.result, "success");
       assert.equal(json.tag, 7, "tag echoed");
-      assert.equal(json.arguments["download-dir"], work);
+      assert.equal(json.arguments["download-dir"], rig.work);
       assert.match(json.arguments.version, /^4\.0/);
       assert.equal(json.arguments["rpc-version"], 17);
     });
@@ -138,7 +122,7 @@ describe("putio-transmission node @nr", function () {
       await ready(c);
       assert.deepEqual((await c.call("torrent-get", { fields: ["id"], ids: [42, "ffffffffffffffffffffffffffffffffffffffff", "x"] })).torrents, []);
       await c.call("torrent-remove", { ids: [42], "delete-local-data": true });
-      for (const dir of ["/etc", `${work}/../escape`, `${work}/tv/../../escape`, "relative/dir", `${work}/a\u0000b`, `${work}/bad:name`]) {
+      for (const dir of ["/etc", `${rig.work}/../escape`, `${rig.work}/tv/../../escape`, "relative/dir", `${rig.work}/a\u0000b`, `${rig.work}/bad:name`]) {
         await assert.rejects(
           c.call("torrent-add", { filename: magnet(HASH_A, "x"), "download-dir": dir }),
           /outside the download folder|not a usable path|characters a folder name/,
@@ -146,20 +130,20 @@ describe("putio-transmission node @nr", function () {
         );
       }
       assert.deepEqual(
-        fs.readdirSync(path.dirname(work)).filter((n) => n === "escape"),
+        fs.readdirSync(path.dirname(rig.work)).filter((n) => n === "escape"),
         [],
       );
-      assert.equal(emu.state.transfers().length, 0, "nothing reached put.io");
+      assert.equal(rig.emu.state.transfers().length, 0, "nothing reached put.io");
     });
     it("a category folder that is a link leading outside: nothing is copied through it, and a removal deletes nothing through it", async () => {
       const outside = fs.mkdtempSync(path.join(os.tmpdir(), "putio-trn-outside-"));
       try {
-        fs.symlinkSync(outside, path.join(work, "tv"));
+        fs.symlinkSync(outside, path.join(rig.work, "tv"));
         await load();
         const c = client();
         await ready(c);
-        await c.call("torrent-add", { filename: magnet(HASH_A, "Linked"), "download-dir": `${work}/tv` });
-        await emu.advance(8000);
+        await c.call("torrent-add", { filename: magnet(HASH_A, "Linked"), "download-dir": `${rig.work}/tv` });
+        await rig.emu.advance(8000);
         const t = await until(
           "failed",
           () => torrent(c, HASH_A),
@@ -169,18 +153,18 @@ describe("putio-transmission node @nr", function () {
         assert.deepEqual(fs.readdirSync(outside), []);
 
         // A finished torrent whose category folder is swapped for a link afterwards.
-        fs.unlinkSync(path.join(work, "tv"));
+        fs.unlinkSync(path.join(rig.work, "tv"));
         const other = "fedcba9876543210fedcba9876543210fedcba98";
-        await c.call("torrent-add", { filename: magnet(other, "Swapped"), "download-dir": `${work}/movies` });
-        await emu.advance(8000);
+        await c.call("torrent-add", { filename: magnet(other, "Swapped"), "download-dir": `${rig.work}/movies` });
+        await rig.emu.advance(8000);
         const done = await until(
           "on disk",
           () => torrent(c, other),
           (x) => x.isFinished,
         );
         fs.writeFileSync(path.join(outside, done.name), "precious");
-        fs.renameSync(path.join(work, "movies"), path.join(work, "movies-moved"));
-        fs.symlinkSync(outside, path.join(work, "movies"));
+        fs.renameSync(path.join(rig.work, "movies"), path.join(rig.work, "movies-moved"));
+        fs.symlinkSync(outside, path.join(rig.work, "movies"));
         await c.call("torrent-remove", { ids: [other], "delete-local-data": true });
         assert.equal(fs.readFileSync(path.join(outside, done.name), "utf8"), "precious", "nothing deleted through the link");
         assert.match(String(events.at(-1).payload.error), /leads outside/);
@@ -207,10 +191,10 @@ describe("putio-transmission node @nr", function () {
       assert.deepEqual(t.labels, ["tv"]);
       assert.equal(t.isFinished, false);
       assert.notEqual(arrItemStatus(t), "Completed");
-      const transfer = emu.state.transfers()[0]!;
-      assert.equal(emu.state.getFile(transfer.save_parent_id as number)?.name, "tv", "saved in the category's put.io folder");
+      const transfer = rig.emu.state.transfers()[0]!;
+      assert.equal(rig.emu.state.getFile(transfer.save_parent_id as number)?.name, "tv", "saved in the category's put.io folder");
 
-      await emu.advance(3000); // put.io half way
+      await rig.emu.advance(3000); // put.io half way
       t = await until(
         "put.io progress",
         () => torrent(c, HASH_A),
@@ -219,7 +203,7 @@ describe("putio-transmission node @nr", function () {
       const get = await c.call("torrent-get", { fields: ["percentDone"], ids: [HASH_A] });
       assert.ok(get.torrents[0].percentDone > 0 && get.torrents[0].percentDone <= 0.5, `put.io's share is 0–50 %: ${get.torrents[0].percentDone}`);
 
-      await emu.advance(4000); // put.io done: the node copies it
+      await rig.emu.advance(4000); // put.io done: the node copies it
       t = await until(
         "on disk",
         () => torrent(c, HASH_A),
@@ -230,10 +214,10 @@ describe("putio-transmission node @nr", function () {
       assert.equal(arrItemStatus(t), "Completed");
       assert.equal(arrCanBeRemoved(t, await c.call("session-get")), true, "the app may remove it once it imported it");
       // The path the app computes for import: downloadDir + name.
-      const onDisk = path.join(work, "tv", t.name.replace(/:/g, "_"));
-      const file = emu.state.getFile(emu.state.getTransfer(transfer.id)!.file_id as number)!;
+      const onDisk = path.join(rig.work, "tv", t.name.replace(/:/g, "_"));
+      const file = rig.emu.state.getFile(rig.emu.state.getTransfer(transfer.id)!.file_id as number)!;
       assert.equal(fs.statSync(onDisk).size, file.size);
-      assert.ok(fs.readFileSync(onDisk).equals(emu.state.fileBytes(file.id)));
+      assert.ok(fs.readFileSync(onDisk).equals(rig.emu.state.fileBytes(file.id)));
       assert.deepEqual(
         events.map((e) => e.topic),
         ["transmission/added", "transmission/putio-done", "transmission/on-disk"],
@@ -251,8 +235,8 @@ describe("putio-transmission node @nr", function () {
       );
       assert.equal(events[3].topic, "transmission/removed");
       assert.equal(events[3].payload.putio, "trashed");
-      assert.equal(emu.state.getFile(file.id), undefined, "put.io's file is gone (trash)");
-      assert.equal(emu.state.getTransfer(transfer.id), undefined, "the transfer is removed");
+      assert.equal(rig.emu.state.getFile(file.id), undefined, "put.io's file is gone (trash)");
+      assert.equal(rig.emu.state.getTransfer(transfer.id), undefined, "the transfer is removed");
       assert.equal(fs.existsSync(onDisk), false, "local data deleted as asked");
       const recent = await c.call("torrent-get", { fields: ["id"], ids: "recently-active" });
       assert.deepEqual(recent.removed, [added["torrent-added"].id]);
@@ -263,8 +247,8 @@ describe("putio-transmission node @nr", function () {
       const c = client();
       await ready(c);
       const name = "...And Justice for All (1979) [1080p]";
-      await c.call("torrent-add", { filename: magnet(HASH_A, name), "download-dir": `${work}/movies` });
-      await emu.advance(8000);
+      await c.call("torrent-add", { filename: magnet(HASH_A, name), "download-dir": `${rig.work}/movies` });
+      await rig.emu.advance(8000);
       const t = await until(
         "on disk",
         () => torrent(c, HASH_A),
@@ -272,7 +256,7 @@ describe("putio-transmission node @nr", function () {
       );
       assert.equal(t.errorString, "");
       assert.equal(t.name, name);
-      const onDisk = path.join(work, "movies", name);
+      const onDisk = path.join(rig.work, "movies", name);
       assert.ok(fs.existsSync(onDisk));
       await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": true });
       await until(
@@ -281,38 +265,38 @@ describe("putio-transmission node @nr", function () {
         (topic) => topic === "transmission/removed",
       );
       assert.equal(fs.existsSync(onDisk), false);
-      assert.ok(fs.existsSync(path.join(work, "movies")), "the category folder stays");
+      assert.ok(fs.existsSync(path.join(rig.work, "movies")), "the category folder stays");
     });
 
     it("removal without delete-local-data keeps the files; cleanup 'keep' keeps put.io's copy and the transfer", async () => {
       await load({ cleanup: "keep" });
       const c = client();
       await ready(c);
-      await c.call("torrent-add", { filename: magnet(HASH_A, "Film.2026"), "download-dir": `${work}/movies` });
-      await emu.advance(8000);
+      await c.call("torrent-add", { filename: magnet(HASH_A, "Film.2026"), "download-dir": `${rig.work}/movies` });
+      await rig.emu.advance(8000);
       const t = await until(
         "on disk",
         () => torrent(c, HASH_A),
         (x) => x.isFinished,
       );
-      const transfer = emu.state.transfers()[0]!;
+      const transfer = rig.emu.state.transfers()[0]!;
       await c.call("torrent-remove", { ids: [t.id], "delete-local-data": false });
-      assert.ok(fs.existsSync(path.join(work, "movies", t.name)));
-      assert.ok(emu.state.getTransfer(transfer.id));
-      assert.ok(emu.state.getFile(emu.state.getTransfer(transfer.id)!.file_id as number));
+      assert.ok(fs.existsSync(path.join(rig.work, "movies", t.name)));
+      assert.ok(rig.emu.state.getTransfer(transfer.id));
+      assert.ok(rig.emu.state.getFile(rig.emu.state.getTransfer(transfer.id)!.file_id as number));
     });
 
     it("removing an unfinished torrent deletes nothing on put.io and nothing locally; it only cancels the transfer", async () => {
       await load();
       const c = client();
       await ready(c);
-      const existing = emu.state.addFile(0, "keep-me.mkv", Buffer.from("x"));
+      const existing = rig.emu.state.addFile(0, "keep-me.mkv", Buffer.from("x"));
       await c.call("torrent-add", { filename: magnet(HASH_A, "Unfinished") });
-      await emu.advance(2000);
+      await rig.emu.advance(2000);
       await c.call("torrent-remove", { ids: [HASH_A], "delete-local-data": true });
-      assert.ok(emu.requests.some((r) => r.path === "/v2/transfers/cancel"));
-      assert.ok(!emu.requests.some((r) => r.path === "/v2/files/delete"), "no file deleted on put.io");
-      assert.ok(emu.state.getFile(existing.id));
+      assert.ok(rig.emu.requests.some((r) => r.path === "/v2/transfers/cancel"));
+      assert.ok(!rig.emu.requests.some((r) => r.path === "/v2/files/delete"), "no file deleted on put.io");
+      assert.ok(rig.emu.state.getFile(existing.id));
       assert.equal(events.at(-1).payload.putio, "cancelled");
     });
 
@@ -320,8 +304,8 @@ describe("putio-transmission node @nr", function () {
       await load();
       const c = client();
       await ready(c);
-      await c.call("torrent-add", { filename: magnet(HASH_A, "will-fail"), "download-dir": `${work}/tv` });
-      await emu.advance(8000);
+      await c.call("torrent-add", { filename: magnet(HASH_A, "will-fail"), "download-dir": `${rig.work}/tv` });
+      await rig.emu.advance(8000);
       const t = await until(
         "failed",
         () => c.call("torrent-get", { fields: [...SONARR_FIELDS, "error"], ids: [HASH_A] }),
@@ -334,7 +318,7 @@ describe("putio-transmission node @nr", function () {
       assert.ok(x.leftUntilDone > 0);
       assert.equal(arrItemStatus(x), "Warning");
       assert.equal(events.at(-1).topic, "transmission/failed");
-      assert.ok(!fs.existsSync(path.join(work, "tv", x.name)));
+      assert.ok(!fs.existsSync(path.join(rig.work, "tv", x.name)));
     });
 
     it("an archive-only transfer is failed, not finished with nothing importable on disk", async () => {
@@ -342,7 +326,7 @@ describe("putio-transmission node @nr", function () {
       const c = client();
       await ready(c);
       await c.call("torrent-add", { filename: magnet(HASH_A, "Packed.Release.rar") });
-      await emu.advance(8000);
+      await rig.emu.advance(8000);
       const t = await until(
         "failed",
         () => torrent(c, HASH_A),
@@ -352,7 +336,7 @@ describe("putio-transmission node @nr", function () {
       assert.equal(t.isFinished, false);
       // (The node's own state folder is not a copy.)
       assert.deepEqual(
-        fs.readdirSync(work).filter((n) => n !== ".putio-transmission"),
+        fs.readdirSync(rig.work).filter((n) => n !== ".putio-transmission"),
         [],
         "nothing copied",
       );
@@ -361,16 +345,16 @@ describe("putio-transmission node @nr", function () {
     it("with extract and subtitles on, a RAR release is extracted on put.io, only what came out is copied and reported, subtitles checked", async () => {
       const vols = buildRarSet("Packed.S01E01", [{ name: "Packed.S01E01.mkv", text: "the episode" }], { volumes: 2, digits: 2 });
       const srt = { name: "Packed.S01E01.eng.srt", data: Buffer.from("1\n00:00:01,000 --> 00:00:02,000\nHi\n") };
-      emu.knobs.transferContents["Packed.S01E01"] = [...vols, srt];
+      rig.emu.knobs.transferContents["Packed.S01E01"] = [...vols, srt];
       await load({ extract: true, subtitles: true, subtitleLanguages: "eng" });
       const c = client();
       await ready(c);
-      await c.call("torrent-add", { filename: magnet(HASH_A, "Packed.S01E01"), "download-dir": path.join(work, "tv") });
+      await c.call("torrent-add", { filename: magnet(HASH_A, "Packed.S01E01"), "download-dir": path.join(rig.work, "tv") });
       // put.io's clock moves on while the node waits for the transfer and then for the extraction.
       const t = await until(
         "finished",
         async () => {
-          await emu.advance(1000);
+          await rig.emu.advance(1000);
           return torrent(c, HASH_A);
         },
         (x) => x.isFinished === true || !!x.errorString,
@@ -378,25 +362,25 @@ describe("putio-transmission node @nr", function () {
       );
       assert.equal(t.errorString, "", "no failure");
       assert.equal(t.name, "Packed.S01E01");
-      const local = fs.readdirSync(path.join(work, "tv", "Packed.S01E01"));
+      const local = fs.readdirSync(path.join(rig.work, "tv", "Packed.S01E01"));
       assert.deepEqual(local.sort(), ["Packed.S01E01.eng.srt", "Packed.S01E01.mkv"], "the video and its subtitle, no .rar parts");
-      assert.equal(fs.readFileSync(path.join(work, "tv", "Packed.S01E01", "Packed.S01E01.mkv"), "utf8"), "the episode");
+      assert.equal(fs.readFileSync(path.join(rig.work, "tv", "Packed.S01E01", "Packed.S01E01.mkv"), "utf8"), "the episode");
       const files = await c.call("torrent-get", { fields: ["files"], ids: [HASH_A] });
       assert.deepEqual(files.torrents[0].files.map((f: any) => f.name).sort(), ["Packed.S01E01/Packed.S01E01.eng.srt", "Packed.S01E01/Packed.S01E01.mkv"]);
       // The subtitle step ran before the torrent was reported on disk: put.io's subtitle is the file copied.
       const onDisk = events.find((e) => e.topic === "transmission/on-disk");
       assert.deepEqual(onDisk.payload.subtitles, { written: 0, identical: 1, missing: 0, failed: [] });
-      assert.equal(emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/files/extract").length, 1);
+      assert.equal(rig.emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/files/extract").length, 1);
     });
 
     it("a restart of Node-RED mid-copy: the state comes back from put.io and the copy resumes to a verified file", async () => {
       // A slow storage so the copy is still running when Node-RED stops.
-      emu.knobs.bandwidthPerConnection = 64 * 1024;
+      rig.emu.knobs.bandwidthPerConnection = 64 * 1024;
       await load();
       let c = client();
       await ready(c);
-      await c.call("torrent-add", { filename: magnet(HASH_A, "Big.Movie.2026"), "download-dir": `${work}/movies` });
-      await emu.advance(8000);
+      await c.call("torrent-add", { filename: magnet(HASH_A, "Big.Movie.2026"), "download-dir": `${rig.work}/movies` });
+      await rig.emu.advance(8000);
       await until(
         "copying",
         () => events.map((e) => e.topic),
@@ -405,7 +389,7 @@ describe("putio-transmission node @nr", function () {
       const during = await torrent(c, HASH_A);
       assert.equal(during.isFinished, false);
       await nr.stop();
-      emu.knobs.bandwidthPerConnection = null;
+      rig.emu.knobs.bandwidthPerConnection = null;
       await nr.start();
       await load();
       c = client();
@@ -415,9 +399,9 @@ describe("putio-transmission node @nr", function () {
         () => torrent(c, HASH_A),
         (x) => x?.isFinished === true,
       );
-      const transfer = emu.state.transfers()[0]!;
-      const onDisk = path.join(work, "movies", t.name);
-      assert.ok(fs.readFileSync(onDisk).equals(emu.state.fileBytes(transfer.file_id as number)));
+      const transfer = rig.emu.state.transfers()[0]!;
+      const onDisk = path.join(rig.work, "movies", t.name);
+      assert.ok(fs.readFileSync(onDisk).equals(rig.emu.state.fileBytes(transfer.file_id as number)));
       assert.equal(t.id, during.id, "the same torrent id across the restart");
     });
 
@@ -425,15 +409,15 @@ describe("putio-transmission node @nr", function () {
       await load();
       const c = client();
       await ready(c);
-      await c.call("torrent-add", { filename: magnet(HASH_A, "Show.S01.1080p"), "download-dir": `${work}/tv` });
-      const rec = (emu.state as any).transferMap.get(emu.state.transfers()[0]!.id);
+      await c.call("torrent-add", { filename: magnet(HASH_A, "Show.S01.1080p"), "download-dir": `${rig.work}/tv` });
+      const rec = (rig.emu.state as any).transferMap.get(rig.emu.state.transfers()[0]!.id);
       // An indexer prefix in put.io's folder name, and a nested sample folder.
       rec.name = "www.Site.org - Show.S01.1080p";
       rec.files = [
         { name: "Show.S01E01.mkv", size: 3000 },
         { name: "Show.S01E01.srt", size: 100 },
       ];
-      await emu.advance(8000);
+      await rig.emu.advance(8000);
       const t = await until(
         "on disk",
         () => torrent(c, HASH_A),
@@ -452,27 +436,27 @@ describe("putio-transmission node @nr", function () {
     });
 
     it("'offer transfers added elsewhere': a transfer put into a category folder on put.io is offered in that category and copied", async () => {
-      const root = emu.state.addFolder(0, "Transmission");
-      const tv = emu.state.addFolder(root.id, "tv");
+      const root = rig.emu.state.addFolder(0, "Transmission");
+      const tv = rig.emu.state.addFolder(root.id, "tv");
       await load({ adopt: true });
       const c = client();
       await ready(c);
-      emu.state.addTransfer({ url: magnet(HASH_A, "Added.On.Putio"), saveParentId: tv.id });
+      rig.emu.state.addTransfer({ url: magnet(HASH_A, "Added.On.Putio"), saveParentId: tv.id });
       const t = await until(
         "offered",
         () => torrent(c, HASH_A),
         (x) => !!x,
       );
-      assert.equal(t.downloadDir, `${work}/tv`);
-      await emu.advance(8000);
+      assert.equal(t.downloadDir, `${rig.work}/tv`);
+      await rig.emu.advance(8000);
       const done = await until(
         "on disk",
         () => torrent(c, HASH_A),
         (x) => x.isFinished,
       );
-      assert.ok(fs.existsSync(path.join(work, "tv", done.name)));
-      emu.state.addTransfer({ url: magnet("f".repeat(40), "Elsewhere") });
-      await emu.advance(1000);
+      assert.ok(fs.existsSync(path.join(rig.work, "tv", done.name)));
+      rig.emu.state.addTransfer({ url: magnet("f".repeat(40), "Elsewhere") });
+      await rig.emu.advance(1000);
       assert.equal((await c.call("torrent-get", { fields: ["id"] })).torrents.length, 1, "a transfer outside the category folders is not offered");
     });
 
@@ -481,15 +465,15 @@ describe("putio-transmission node @nr", function () {
       let c = client();
       await ready(c);
       await c.call("torrent-add", { filename: magnet(HASH_A, "Cleared") });
-      await emu.advance(8000);
+      await rig.emu.advance(8000);
       await until(
         "on disk",
         () => torrent(c, HASH_A),
         (x) => x.isFinished,
       );
-      const transfer = emu.state.transfers()[0]!;
-      emu.state.removeTransfer({ ...(emu.state as any).transferMap.get(transfer.id) });
-      (emu.state as any).transferMap.delete(transfer.id);
+      const transfer = rig.emu.state.transfers()[0]!;
+      rig.emu.state.removeTransfer({ ...(rig.emu.state as any).transferMap.get(transfer.id) });
+      (rig.emu.state as any).transferMap.delete(transfer.id);
       await nr.stop();
       await nr.start();
       await load();
@@ -498,7 +482,7 @@ describe("putio-transmission node @nr", function () {
       const t = await torrent(c, HASH_A);
       assert.equal(t.isFinished, true);
       await c.call("torrent-remove", { ids: [t.id], "delete-local-data": false });
-      assert.equal(emu.state.getFile(transfer.file_id as number), undefined, "the file is still cleaned up");
+      assert.equal(rig.emu.state.getFile(transfer.file_id as number), undefined, "the file is still cleaned up");
     });
   });
 });

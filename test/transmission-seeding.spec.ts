@@ -7,11 +7,10 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { nr, withTab } from "./nr";
+import { nr } from "./nr";
 import { transmissionFixture } from "./support/transmission-fixture";
 import { ArrRpcClient, SONARR_FIELDS, TS, arrCanBeRemoved, arrItemStatus, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
-const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
@@ -30,15 +29,15 @@ describe("putio-transmission and put.io's seeding @nr", function () {
     f.emu.knobs.seedTorrents = true;
     f.emu.knobs.seedRatioPerHour = 1;
     events = [];
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: f.emu.apiUrl, uploadUrl: f.emu.uploadUrl, socketUrl: f.emu.socketUrl },
+    const flow = [
+      f.account(),
       { id: "trn", type: "putio-transmission", account: "acc", downloadDir: f.work, wires: [["out"]] },
       // The account's watcher, shared with the Transmission node; put.io's callback wakes it.
       { id: "watch", type: "putio-transfer-watch", account: "acc", callback: true, callbackPath: "putio-cb", wires: [[]] },
       { id: "out", type: "helper" },
-    ]);
-    await nr.load([accountNode, watchNode, transmissionNode], flow, {
-      acc: { accessToken: f.emu.token },
+    ];
+    await f.load([watchNode, transmissionNode], flow, {
+      ...f.creds(),
       trn: { username: USER, password: PASS },
       watch: { callbackSecret: SECRET },
     });

@@ -5,11 +5,10 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { writeUnder } from "./support/files";
-import { startEmulator, type Emulator } from "./emulator";
 import { catchAll, messages, nextMessage, nr, statusMatching, withTab, type FlowNode } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 import { BACKUP_TEMP_PREFIX, PutioAbortError, type RawRequestSpec } from "../lib";
 
 const accountNode = require("../nodes/putio-account");
@@ -17,26 +16,17 @@ const uploadNode = require("../nodes/putio-upload");
 
 describe("putio-upload: folder mode (backup) @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  let tmp: string;
+  const rig = useNodeRed({ work: "putio-backup-node-" });
   let src: string;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "putio-backup-node-"));
-    src = path.join(tmp, "src");
+  beforeEach(() => {
+    src = path.join(rig.work, "src");
     fs.mkdirSync(src);
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   const write = (rel: string, data: Buffer | string) => writeUnder(src, rel, data);
   const flow = (extra: Record<string, unknown> = {}): FlowNode[] =>
     withTab([
-      { id: "acc", type: "putio-account", name: "a", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      rig.account({ name: "a" }),
       {
         id: "up",
         type: "putio-upload",
@@ -54,19 +44,19 @@ describe("putio-upload: folder mode (backup) @nr", function () {
       { id: "out", type: "helper" },
       { id: "caught", type: "helper" },
     ]);
-  const load = (extra: Record<string, unknown> = {}) => nr.load([accountNode, uploadNode], flow(extra), { acc: { accessToken: emu.token } });
+  const load = (extra: Record<string, unknown> = {}) => nr.load([accountNode, uploadNode], flow(extra), { acc: { accessToken: rig.emu.token } });
   const send = async (msg: object) => {
     const out = nextMessage("out");
     nr.node("up").receive(msg);
     return (await out).payload;
   };
-  const uploads = () => emu.requests.filter((r) => r.method === "POST" && r.path === "/files/").length;
+  const uploads = () => rig.emu.requests.filter((r) => r.method === "POST" && r.path === "/files/").length;
   /** put.io's tree as path → bytes, from the root. */
   const tree = (id = 0, prefix = ""): Record<string, string | null> => {
     const out: Record<string, string | null> = {};
-    for (const c of emu.state.listChildren(id)) {
+    for (const c of rig.emu.state.listChildren(id)) {
       if (c.file_type === "FOLDER") Object.assign(out, { [prefix + c.name + "/"]: null }, tree(c.id, prefix + c.name + "/"));
-      else out[prefix + c.name] = emu.state.fileBytes(c.id).toString("utf8");
+      else out[prefix + c.name] = rig.emu.state.fileBytes(c.id).toString("utf8");
     }
     return out;
   };
@@ -105,7 +95,7 @@ describe("putio-upload: folder mode (backup) @nr", function () {
     write("a.txt", "alpha 2");
     write("New/d.txt", "delta");
     const before = JSON.stringify(tree());
-    const requests = emu.requests.length;
+    const requests = rig.emu.requests.length;
     const dry = await send({ payload: src, dryRun: true });
     assert.equal(dry.dryRun, true);
     assert.deepEqual(
@@ -118,7 +108,7 @@ describe("putio-upload: folder mode (backup) @nr", function () {
     );
     assert.deepEqual(dry.createdFolders, ["New"]);
     assert.equal(JSON.stringify(tree()), before, "the dry run changed nothing on put.io");
-    assert.ok(emu.requests.slice(requests).every((r) => r.method === "GET"));
+    assert.ok(rig.emu.requests.slice(requests).every((r) => r.method === "GET"));
     await statusMatching("up", (s) => s.text === "dry run: 1 new, 1 replaced, 2 same, 0 failed");
 
     // A put.io folder that does not exist yet: the dry run plans everything and creates nothing, not even the folder.
@@ -164,8 +154,8 @@ describe("putio-upload: folder mode (backup) @nr", function () {
     await load();
     const res = await send({ payload: src });
     assert.equal(uploads(), 1, "the stored upload was resumed, not started again");
-    assert.equal(emu.requests.filter((r) => r.method === "PATCH").length, 4, "one chunk before the redeploy, three after");
-    assert.deepEqual(emu.state.fileBytes(res.uploaded[0].fileId), data);
+    assert.equal(rig.emu.requests.filter((r) => r.method === "PATCH").length, 4, "one chunk before the redeploy, three after");
+    assert.deepEqual(rig.emu.state.fileBytes(res.uploaded[0].fileId), data);
 
     // A file written to while its first chunk is sent: that copy is dropped and the file sent again.
     fs.writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, 2));
@@ -183,9 +173,13 @@ describe("putio-upload: folder mode (backup) @nr", function () {
     const again = await send({ payload: src });
     assert.deepEqual(again.failed, []);
     assert.equal(again.replaced.length, 1);
-    assert.equal(emu.state.fileBytes(again.replaced[0].fileId).toString("latin1"), fs.readFileSync(big).toString("latin1"), "stored as it is now, not mixed");
+    assert.equal(
+      rig.emu.state.fileBytes(again.replaced[0].fileId).toString("latin1"),
+      fs.readFileSync(big).toString("latin1"),
+      "stored as it is now, not mixed",
+    );
     assert.ok(!Object.keys(tree()).some((k) => k.includes(BACKUP_TEMP_PREFIX)), "no copy left behind");
-    assert.equal(emu.state.trashed().length, 1, "the old version is in the trash");
+    assert.equal(rig.emu.state.trashed().length, 1, "the old version is in the trash");
   });
 
   it("hostile names fail with a text in the runtime's language; links are listed as ignored", async () => {
@@ -216,11 +210,11 @@ describe("putio-upload: folder mode (backup) @nr", function () {
 
   it("'Only from' limits the local folder (the folder itself is allowed); no put.io folder is an error", async () => {
     write("a.txt", "alpha");
-    fs.mkdirSync(path.join(tmp, "other"));
+    fs.mkdirSync(path.join(rig.work, "other"));
     await load({ root: src, rootType: "str" });
     assert.equal((await send({ payload: src })).uploaded.length, 1);
     const caught = messages("caught", 3);
-    nr.node("up").receive({ payload: path.join(tmp, "other") });
+    nr.node("up").receive({ payload: path.join(rig.work, "other") });
     nr.node("up").receive({ payload: path.join(src, "..") });
     nr.node("up").receive({ payload: "" });
     const errs = (await caught).map((m) => m.error.message);

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import express from "express";
 import http from "node:http";
 import net from "node:net";
-import { startEmulator, type Emulator } from "./emulator";
 import { nr, withTab } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 import { nodeRedServer } from "./support/node-red-http";
 
 const accountNode = require("../nodes/putio-account");
@@ -92,8 +92,6 @@ const HOSTILE: Array<{ name: string; type: string; body: string }> = [
 
 describe("putio-transfer-watch callback endpoint @nr", function () {
   this.timeout(30_000);
-  let emu: Emulator;
-  let saved: any;
   let RED: any;
   let server: http.Server;
   let port: number;
@@ -109,19 +107,15 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
     process.off("uncaughtException", onUncaught);
   });
 
-  beforeEach(async () => {
+  beforeEach(() => {
     uncaught = [];
-    emu = await startEmulator();
-    saved = { ...nr.helper._settings };
-    await nr.start();
   });
+  // Registered before the fixture's: the server in front of Node-RED closes first.
   afterEach(async () => {
     server?.closeAllConnections?.();
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    await nr.stop();
-    nr.helper.settings(saved);
-    await emu.close();
   });
+  const rig = useNodeRed();
 
   async function load(parsersInFront = false) {
     received.length = 0;
@@ -136,7 +130,7 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
     await nr.load(
       [captureRed, accountNode, watchNode],
       withTab([
-        { id: "acc", type: "putio-account", name: "a", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+        rig.account({ name: "a" }),
         {
           id: "watch",
           type: "putio-transfer-watch",
@@ -151,7 +145,7 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
         },
         { id: "out", type: "helper" },
       ]),
-      { acc: { accessToken: emu.token }, watch: { callbackSecret: SECRET } },
+      { acc: { accessToken: rig.emu.token }, watch: { callbackSecret: SECRET } },
     );
     nr.node("out").on("input", (m: any) => received.push(m));
     // Node-RED's default stack: the editor API's body parsers see the request first.
@@ -161,14 +155,14 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
     server.keepAliveTimeout = 0;
     server.requestTimeout = 0;
     port = served.port;
-    await until(() => emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
+    await until(() => rig.emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
     await new Promise((r) => setTimeout(r, 50)); // the node finishes priming after the list is answered
   }
 
   /** A valid callback still leads to the transfer's msg: the runtime and the route are alive. */
   async function stillAlive() {
-    const t = emu.state.addTransfer({ url: "http://example.com/alive.iso" });
-    await emu.advance(10_000);
+    const t = rig.emu.state.addTransfer({ url: "http://example.com/alive.iso" });
+    await rig.emu.advance(10_000);
     const res = await raw(port, `${PATH}/${SECRET}`, "application/x-www-form-urlencoded", Buffer.from(`id=${t.id}&name=x`));
     assert.deepEqual(res.statuses, [200]);
     await until(() => received.some((m) => m.payload.id === t.id));
@@ -179,7 +173,7 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
     const label = parsersInFront ? " (a user's body parsers in httpNode too)" : "";
     it(`each hostile id gets exactly one 400 and costs no request${label}`, async () => {
       await load(parsersInFront);
-      const before = emu.requests.length;
+      const before = rig.emu.requests.length;
       // qs drops __proto__ keys itself: behind it that body names no id (and costs a list read).
       for (const h of HOSTILE.filter((x) => !(parsersInFront && x.body.startsWith("__proto__")))) {
         const res = await raw(port, `${PATH}/${SECRET}`, h.type, Buffer.from(h.body));
@@ -187,7 +181,7 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
       }
       await new Promise((r) => setImmediate(r));
       assert.deepEqual(uncaught, []);
-      assert.equal(emu.requests.length, before, "a refused callback triggers nothing");
+      assert.equal(rig.emu.requests.length, before, "a refused callback triggers nothing");
       assert.equal(({} as any).id, undefined, "no prototype was touched");
       await stillAlive();
     });
@@ -208,7 +202,7 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
 
   it("a wrong secret, of any length, is refused (403) before the body is read, even a 5 MB one", async () => {
     await load();
-    const before = emu.requests.length;
+    const before = rig.emu.requests.length;
     for (const wrong of ["x", "0123456789abcdef-secreT", "0123456789abcdef-secret-and-more", "%E2%82%AC"]) {
       assert.deepEqual((await raw(port, `${PATH}/${wrong}`, "application/json", Buffer.from('{"id":1}'))).statuses, [403], wrong);
     }
@@ -220,7 +214,7 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
     });
     assert.deepEqual(res.statuses, [403]);
     assert.match(res.text, /^connection: close\r$/im);
-    assert.equal(emu.requests.length, before);
+    assert.equal(rig.emu.requests.length, before);
     await stillAlive();
   });
 
@@ -240,12 +234,12 @@ describe("putio-transfer-watch callback endpoint @nr", function () {
     const chunked = await raw(port, `${PATH}/${SECRET}`, "application/json", big, { chunked: true, keepAlive: true });
     assert.deepEqual(chunked.statuses, [413]);
     // 200 KB naming an id, as a form and as JSON (both types Node-RED's own parsers read up to 5 MB): refused, no request.
-    const before = emu.requests.length;
+    const before = rig.emu.requests.length;
     const pad = "a".repeat(200 * 1024);
     assert.deepEqual((await raw(port, `${PATH}/${SECRET}`, "application/x-www-form-urlencoded", Buffer.from(`id=1&pad=${pad}`))).statuses, [413]);
     assert.deepEqual((await raw(port, `${PATH}/${SECRET}`, "application/json", Buffer.from(JSON.stringify({ id: 1, pad })))).statuses, [413]);
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(emu.requests.length, before, "a refused callback costs put.io nothing");
+    assert.equal(rig.emu.requests.length, before, "a refused callback costs put.io nothing");
     await stillAlive();
   });
 });

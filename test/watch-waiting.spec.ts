@@ -4,10 +4,9 @@
  * completion in that folder once it exists; transfers elsewhere stay out.
  */
 import assert from "node:assert/strict";
-import { startEmulator, type Emulator } from "./emulator";
-import { nr, statusMatching, withTab } from "./nr";
+import { nr, statusMatching } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
 
 const magnet = (n: number, name: string) => `magnet:?xt=urn:btih:${n.toString(16).padStart(40, "0")}&dn=${name}`;
@@ -18,22 +17,14 @@ async function until(cond: () => boolean): Promise<void> {
 
 describe("putio-transfer-watch: a folder that does not exist yet @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-  });
+  const rig = useNodeRed();
 
   for (const mode of ["socket", "poll"] as const) {
     it(`${mode}: yellow "waiting for /Incoming", no error; the first completion in it once put.io made it is sent, others are not`, async () => {
-      await nr.load(
-        [accountNode, watchNode],
-        withTab([
-          { id: "acc", type: "putio-account", name: "a", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+      await rig.load(
+        [watchNode],
+        [
+          rig.account({ name: "a" }),
           {
             id: "watch",
             type: "putio-transfer-watch",
@@ -46,8 +37,7 @@ describe("putio-transfer-watch: a folder that does not exist yet @nr", function 
             wires: [["out"]],
           },
           { id: "out", type: "helper" },
-        ]),
-        { acc: { accessToken: emu.token } },
+        ],
       );
       const received: any[] = [];
       const errors: unknown[] = [];
@@ -57,18 +47,18 @@ describe("putio-transfer-watch: a folder that does not exist yet @nr", function 
       const waiting = await statusMatching("watch", (s) => /waiting/.test(s.text ?? ""));
       assert.equal(waiting.fill, "yellow");
       assert.equal(waiting.text, "waiting for /Incoming");
-      await until(() => emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
+      await until(() => rig.emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200));
 
       // Elsewhere: never sent, and it does not end the wait.
-      emu.state.addTransfer({ url: magnet(1, "Elsewhere") });
-      await emu.advance(10_000);
+      rig.emu.state.addTransfer({ url: magnet(1, "Elsewhere") });
+      await rig.emu.advance(10_000);
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(received.length, 0);
 
       // The first transfer saved into /Incoming: put.io makes the folder with it.
-      const incoming = emu.state.addFolder(0, "Incoming");
-      const t = emu.state.addTransfer({ url: magnet(2, "Arrived"), saveParentId: incoming.id });
-      await emu.advance(10_000);
+      const incoming = rig.emu.state.addFolder(0, "Incoming");
+      const t = rig.emu.state.addTransfer({ url: magnet(2, "Arrived"), saveParentId: incoming.id });
+      await rig.emu.advance(10_000);
       await until(() => received.length >= 1);
       assert.equal(received[0].payload.id, t.id);
       await statusMatching("watch", (s) => s.fill === "green");

@@ -1,10 +1,9 @@
 /** putio-zip: zips files/folders and waits for them through the socket or by polling (emulator). */
 import assert from "node:assert/strict";
-import { startEmulator, type Emulator } from "./emulator";
 import { expireZip, ZIP_DONE_MS } from "./emulator/routes-zips";
-import { catchAll, nextMessage, nr, withTab } from "./nr";
+import { catchAll, nextMessage, nr } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const zipNode = require("../nodes/putio-zip");
 
 /** Waits (bounded only by mocha's timeout) until the condition holds. */
@@ -13,19 +12,11 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 describe("putio-zip node @nr", function () {
-  let emu: Emulator;
-  beforeEach(async () => {
-    emu = await startEmulator();
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-  });
+  const rig = useNodeRed();
 
   async function load(cfg: object = {}) {
-    const flow = withTab([
-      { id: "acc", type: "putio-account", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl },
+    const flow = [
+      rig.account(),
       {
         id: "zip",
         type: "putio-zip",
@@ -42,24 +33,24 @@ describe("putio-zip node @nr", function () {
       catchAll("c", "caught"),
       { id: "out", type: "helper" },
       { id: "caught", type: "helper" },
-    ]);
-    await nr.load([accountNode, zipNode], flow, { acc: { accessToken: emu.token } });
+    ];
+    await rig.load([zipNode], flow);
     await (nr.node("acc") as any).ready();
   }
 
-  const zipGets = () => emu.requests.filter((r) => /^\/v2\/zips\/\d+$/.test(r.path)).length;
+  const zipGets = () => rig.emu.requests.filter((r) => /^\/v2\/zips\/\d+$/.test(r.path)).length;
 
   it("polling: zips ids, a path and file objects, and sends url, size and missing files", async () => {
     await load();
-    const dir = emu.state.addFolder(0, "Show");
-    emu.state.addFile(dir.id, "e1.txt", Buffer.from("one"));
-    const a = emu.state.addFile(0, "a.txt", Buffer.from("aaa"));
-    const b = emu.state.addFile(0, "b.txt", Buffer.from("bbb"));
+    const dir = rig.emu.state.addFolder(0, "Show");
+    rig.emu.state.addFile(dir.id, "e1.txt", Buffer.from("one"));
+    const a = rig.emu.state.addFile(0, "a.txt", Buffer.from("aaa"));
+    const b = rig.emu.state.addFile(0, "b.txt", Buffer.from("bbb"));
     const got = nextMessage("out");
     nr.node("zip").receive({ payload: ["/Show", a.id, { ...b }], keep: 1 });
     await until(() => zipGets() >= 1);
-    assert.equal(emu.socketCount(), 0, "polling mode opens no socket");
-    await emu.advance(ZIP_DONE_MS);
+    assert.equal(rig.emu.socketCount(), 0, "polling mode opens no socket");
+    await rig.emu.advance(ZIP_DONE_MS);
     const msg = await got;
     assert.equal(msg.keep, 1);
     assert.deepEqual(msg.payload.fileIds, [dir.id, a.id, b.id]);
@@ -72,12 +63,12 @@ describe("putio-zip node @nr", function () {
 
   it("socket: the zip_created push wakes the wait (no polling in between)", async () => {
     await load({ wait: "socket", pollSeconds: "3600" });
-    const f = emu.state.addFile(0, "a.txt", Buffer.from("aaa"));
+    const f = rig.emu.state.addFile(0, "a.txt", Buffer.from("aaa"));
     const got = nextMessage("out");
     nr.node("zip").receive({ payload: f.id });
     // One check at the start, one when the socket opens (a push may have been missed before it).
-    await until(() => zipGets() >= 2 && emu.socketCount() === 1);
-    await emu.advance(ZIP_DONE_MS);
+    await until(() => zipGets() >= 2 && rig.emu.socketCount() === 1);
+    await rig.emu.advance(ZIP_DONE_MS);
     const msg = await got;
     assert.match(msg.payload.url, /\/zipstream\//);
     assert.equal(zipGets(), 3, "with a 1 h check interval only the push can have woken it");
@@ -85,33 +76,33 @@ describe("putio-zip node @nr", function () {
 
   it("files deleted meanwhile come back as missingFiles (yellow status)", async () => {
     await load();
-    const keep = emu.state.addFile(0, "keep.txt", Buffer.from("k"));
-    const gone = emu.state.addFile(0, "gone.txt", Buffer.from("g"));
+    const keep = rig.emu.state.addFile(0, "keep.txt", Buffer.from("k"));
+    const gone = rig.emu.state.addFile(0, "gone.txt", Buffer.from("g"));
     const got = nextMessage("out");
     nr.node("zip").receive({ payload: [keep.id, gone.id] });
     await until(() => zipGets() >= 1);
-    await fetch(`${emu.apiUrl}/v2/files/delete`, {
+    await fetch(`${rig.emu.apiUrl}/v2/files/delete`, {
       method: "POST",
-      headers: { Authorization: `token ${emu.token}` },
+      headers: { Authorization: `token ${rig.emu.token}` },
       body: new URLSearchParams({ file_ids: String(gone.id), skip_trash: "1" }),
     });
-    await emu.advance(ZIP_DONE_MS);
+    await rig.emu.advance(ZIP_DONE_MS);
     const msg = await got;
     assert.deepEqual(msg.payload.missingFiles, [{ id: gone.id, name: "gone.txt", missing: true }]);
   });
 
   it("a folder above the size set warns (node.warn and msg.warnings) and still zips", async () => {
     await load({ warnFolderGb: "0.000001" }); // about 1 kB
-    const dir = emu.state.addFolder(0, "Huge");
-    emu.state.addFile(dir.id, "big.mkv", { size: 5000 });
-    const small = emu.state.addFolder(0, "Small");
-    emu.state.addFile(small.id, "s.txt", Buffer.from("s"));
+    const dir = rig.emu.state.addFolder(0, "Huge");
+    rig.emu.state.addFile(dir.id, "big.mkv", { size: 5000 });
+    const small = rig.emu.state.addFolder(0, "Small");
+    rig.emu.state.addFile(small.id, "s.txt", Buffer.from("s"));
     const warned: string[] = [];
     nr.node("zip").on("call:warn", (call: any) => warned.push(String(call.args[0])));
     const got = nextMessage("out");
     nr.node("zip").receive({ payload: [dir.id, small.id] });
     await until(() => zipGets() >= 1);
-    await emu.advance(ZIP_DONE_MS);
+    await rig.emu.advance(ZIP_DONE_MS);
     const msg = await got;
     assert.equal(msg.warnings.length, 1);
     assert.match(msg.warnings[0], /"Huge" is 0\.0 GB.*one by one/);
@@ -120,17 +111,17 @@ describe("putio-zip node @nr", function () {
 
   it("an expired zip fails with a clear LINK_EXPIRED error a Catch node gets", async () => {
     await load();
-    const f = emu.state.addFile(0, "a.txt", Buffer.from("a"));
+    const f = rig.emu.state.addFile(0, "a.txt", Buffer.from("a"));
     const caught = nextMessage("caught");
     nr.node("zip").receive({ payload: f.id });
     await until(() => zipGets() >= 1);
     const zipId = Number(
-      emu.requests
+      rig.emu.requests
         .find((r) => /^\/v2\/zips\/\d+$/.test(r.path))!
         .path.split("/")
         .pop(),
     );
-    expireZip(emu.state, zipId);
+    expireZip(rig.emu.state, zipId);
     const err = await caught;
     assert.match(err.error.message, /LINK_EXPIRED/);
     assert.match(err.error.message, /expired or never existed/);
@@ -138,8 +129,8 @@ describe("putio-zip node @nr", function () {
 
   it("put.io refusing a too big zip, unknown ids and bad input reach the Catch node", async () => {
     await load();
-    const big = emu.state.addFile(0, "big.bin", { size: 5000 });
-    emu.knobs.zipMaxTotalSize = 1000;
+    const big = rig.emu.state.addFile(0, "big.bin", { size: 5000 });
+    rig.emu.knobs.zipMaxTotalSize = 1000;
     let caught = nextMessage("caught");
     nr.node("zip").receive({ payload: big.id });
     assert.match((await caught).error.message, /ZIP_TOTAL_SIZE_EXCEEDED/);

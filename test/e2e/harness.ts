@@ -240,11 +240,20 @@ function emptyUserDir(): string {
 /** Packs and installs the package into a fresh userDir, then starts real Node-RED on a free port. */
 export async function startNodeRed(opts: StartOptions): Promise<NodeRed> {
   const userDir = opts.install === false ? emptyUserDir() : await userDirWith(await packPackage());
+  return launchNodeRed(opts.flavor, userDir, { env: opts.env, credentialSecret: "putio-e2e" });
+}
+
+/**
+ * Real Node-RED of `flavor` on `userDir` and a free port, with default settings (a settings.js
+ * written there: telemetry, update notes, tours and the palette's catalogue off), as its own
+ * process; resolves once its flows started, and kills it when it did not.
+ */
+export async function launchNodeRed(flavor: Flavor, userDir: string, opts: { env?: Record<string, string>; credentialSecret: string }): Promise<NodeRed> {
   const port = await freePort();
   const settings = {
     uiHost: "127.0.0.1",
     flowFile: "flows.json",
-    credentialSecret: "putio-e2e",
+    credentialSecret: opts.credentialSecret,
     telemetry: { enabled: false, updateNotification: false },
     diagnostics: { enabled: false, ui: false },
     editorTheme: { tours: false, palette: { catalogues: [] } },
@@ -252,11 +261,11 @@ export async function startNodeRed(opts: StartOptions): Promise<NodeRed> {
   };
   const settingsFile = path.join(userDir, "settings.js");
   fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-  const child = spawn(opts.flavor.node, [opts.flavor.redJs, "--userDir", userDir, "--settings", settingsFile, "--port", String(port)], {
+  const child = spawn(flavor.node, [flavor.redJs, "--userDir", userDir, "--settings", settingsFile, "--port", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
     env: cleanEnv(opts.env),
   });
-  const nr = new NodeRed(opts.flavor, userDir, port, child);
+  const nr = new NodeRed(flavor, userDir, port, child);
   try {
     await nr.ready();
   } catch (e) {

@@ -3,15 +3,18 @@
 // replaced by test helpers.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import type { Emulator } from "../emulator";
 import type { FlowNode } from "../nr";
+import { accountConfig } from "./node-red-fixture";
 
 export const EXAMPLES_DIR = path.join(__dirname, "..", "..", "..", "examples");
 
 /** The user's account node, for the emulator. */
 export function userAccount(emu: Emulator, id = "user-account"): FlowNode {
-  return { id, type: "putio-account", name: "put.io", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl };
+  return accountConfig(emu, { id, name: "put.io" });
 }
 
 /** examples/<name>.json, its disabled nodes enabled, with the account, Jellyfin's address and the debug nodes replaced. */
@@ -28,4 +31,42 @@ export function shippedExample(name: string, emu: Emulator, opts: { jellyfinPort
     return n;
   });
   return { flow, account };
+}
+
+export interface JellyfinStandIn {
+  port: number;
+  /** Every request it got: method, URL and the X-Emby-Token header. */
+  refreshes: Array<{ method: string; url: string; token: string | undefined }>;
+  close(): Promise<void>;
+}
+
+/** A local stand-in for Jellyfin that answers every request 204 and records it. */
+export async function startJellyfin(): Promise<JellyfinStandIn> {
+  const refreshes: JellyfinStandIn["refreshes"] = [];
+  const server = http.createServer((req, res) => {
+    refreshes.push({ method: req.method ?? "", url: req.url ?? "", token: req.headers["x-emby-token"] as string | undefined });
+    res.statusCode = 204;
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    refreshes,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** Registers, in the calling describe, a Jellyfin stand-in for the whole describe; its fields are set before the tests. */
+export function useJellyfin(): JellyfinStandIn {
+  const jellyfin = {} as JellyfinStandIn;
+  before(async () => {
+    Object.assign(jellyfin, await startJellyfin());
+  });
+  after(async () => {
+    await jellyfin.close?.();
+  });
+  return jellyfin;
 }

@@ -4,11 +4,10 @@
  * in seconds without `npm pack`. Default settings, telemetry and the palette's catalogue off. Used
  * where a second Node-RED on the same disk is the point (issue 25, defect 7).
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FLAVORS, MODULE, NodeRed, ROOT, cleanEnv, freePort, type Flavor } from "../e2e/harness";
+import { FLAVORS, MODULE, NodeRed, ROOT, launchNodeRed, type Flavor } from "../e2e/harness";
 
 export interface LinkedNodeRed {
   nr: NodeRed;
@@ -27,40 +26,25 @@ export async function startLinkedNodeRed(flavor: Flavor = FLAVORS.nr4, env: Reco
     path.join(userDir, "package.json"),
     JSON.stringify({ name: "node-red-project", version: "0.0.1", private: true, dependencies: { [MODULE]: "*" } }),
   );
-  const settings = {
-    uiHost: "127.0.0.1",
-    flowFile: "flows.json",
-    credentialSecret: "putio-procs",
-    telemetry: { enabled: false, updateNotification: false },
-    diagnostics: { enabled: false, ui: false },
-    editorTheme: { tours: false, palette: { catalogues: [] } },
-    logging: { console: { level: "info", metrics: false, audit: false } },
-  };
-  const settingsFile = path.join(userDir, "settings.js");
-  fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-  const port = await freePort();
-  const child = spawn(flavor.node, [flavor.redJs, "--userDir", userDir, "--settings", settingsFile, "--port", String(port)], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: cleanEnv(env),
-  });
-  const nr = new NodeRed(flavor, userDir, port, child);
-  const close = async () => {
-    const timer = setTimeout(() => nr.kill(), 15_000);
-    await nr.stop();
-    clearTimeout(timer);
-    fs.rmSync(userDir, { recursive: true, force: true });
-  };
+  let nr: NodeRed | undefined;
   try {
-    await nr.ready();
+    nr = await launchNodeRed(flavor, userDir, { env, credentialSecret: "putio-procs" });
     if (!/putio/.test(nr.log) || /Missing node modules|Waiting for missing types/i.test(nr.log)) {
       const sets = await nr.api<Array<{ module: string; err?: string }>>("GET", "/nodes");
       const ours = sets.body.filter?.((s) => s.module === MODULE) ?? [];
       if (!ours.length || ours.some((s) => s.err)) throw new Error(`the package did not load from ${link}:\n${nr.log}`);
     }
   } catch (err) {
-    nr.kill();
+    nr?.kill();
     fs.rmSync(userDir, { recursive: true, force: true });
     throw err;
   }
-  return { nr, userDir, close };
+  const started = nr;
+  const close = async () => {
+    const timer = setTimeout(() => started.kill(), 15_000);
+    await started.stop();
+    clearTimeout(timer);
+    fs.rmSync(userDir, { recursive: true, force: true });
+  };
+  return { nr: started, userDir, close };
 }

@@ -1,34 +1,24 @@
 /**
- * The hooks every putio-transmission node spec needs: an emulator, Node-RED's default HTTP stack
- * in front of the node's routes, a fresh download folder, and Node-RED started and stopped.
+ * The hooks every putio-transmission node spec needs: the Node-RED fixture (an emulator, a fresh
+ * download folder as `work`, Node-RED started and stopped) and Node-RED's default HTTP stack in
+ * front of the node's routes (`server`).
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { startEmulator, type Emulator } from "../emulator";
-import { nr } from "../nr";
+import { useNodeRed, type NodeRedFixture, type NodeRedOptions } from "./node-red-fixture";
 import { httpNodeServer } from "./transmission-rpc";
 
-export interface TransmissionFixture {
-  emu: Emulator;
-  work: string;
+export interface TransmissionFixture extends NodeRedFixture {
   server: Awaited<ReturnType<typeof httpNodeServer>>;
 }
 
 /** Registers the hooks in the calling `describe`; the fields are set before each test. */
-export function transmissionFixture(prefix: string): TransmissionFixture {
-  const f = {} as TransmissionFixture;
-  beforeEach(async () => {
-    f.emu = await startEmulator();
+export function transmissionFixture(prefix: string, opts: Pick<NodeRedOptions, "per" | "env"> = {}): TransmissionFixture {
+  const f = useNodeRed({ work: prefix, per: opts.per, env: opts.env }) as TransmissionFixture;
+  const once = opts.per === "once";
+  (once ? before : beforeEach)(async () => {
     f.server = await httpNodeServer();
-    f.work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    await nr.start();
   });
-  afterEach(async () => {
-    await nr.stop();
-    await f.emu.close();
+  (once ? after : afterEach)(async () => {
     await f.server.close();
-    fs.rmSync(f.work, { recursive: true, force: true });
   });
   return f;
 }
