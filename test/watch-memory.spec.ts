@@ -4,10 +4,9 @@
  * and keeps them through one short listing (no finished transfer is news twice).
  */
 import assert from "node:assert/strict";
-import { startEmulator, type Emulator } from "./emulator";
-import { nr, withTab, type FlowNode } from "./nr";
+import { nr } from "./nr";
+import { useNodeRed } from "./support/node-red-fixture";
 
-const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
 
 const hash = (n: number) => n.toString(16).padStart(40, "0");
@@ -20,38 +19,28 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 
 describe("watch memory: the transfer watch remembers what put.io lists, not every job done @nr", function () {
   this.timeout(60_000);
-  let emu: Emulator;
+  const rig = useNodeRed();
   const received: any[] = [];
-  beforeEach(async () => {
-    received.length = 0;
-    emu = await startEmulator();
-    await nr.start();
-  });
-  afterEach(async () => {
-    await nr.stop();
-    await emu.close();
-  });
+  beforeEach(() => (received.length = 0));
 
   async function load(): Promise<void> {
-    const account: FlowNode = { id: "acc", type: "putio-account", name: "memory", apiUrl: emu.apiUrl, uploadUrl: emu.uploadUrl, socketUrl: emu.socketUrl };
-    await nr.load(
-      [accountNode, watchNode],
-      withTab([
-        account,
+    await rig.load(
+      [watchNode],
+      [
+        rig.account(),
         { id: "watch", type: "putio-transfer-watch", account: "acc", mode: "socket", statuses: "COMPLETED", wires: [["out"]] },
         { id: "out", type: "helper" },
-      ]),
-      { acc: { accessToken: emu.token } },
+      ],
     );
     nr.node("out").on("input", (m: any) => received.push(m));
-    await until(() => emu.socketCount() > 0 && emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200), "primed");
+    await until(() => rig.emu.socketCount() > 0 && rig.emu.requests.some((r) => r.path === "/v2/transfers/list" && r.status === 200), "primed");
     await new Promise((r) => setTimeout(r, 50));
   }
-  const lists = () => emu.requests.filter((r) => r.path === "/v2/transfers/list" && r.status === 200).length;
+  const lists = () => rig.emu.requests.filter((r) => r.path === "/v2/transfers/list" && r.status === 200).length;
   /** One more whole listing (a reconnect reconciles), and the node's handling of it. */
   async function oneListing(): Promise<void> {
     const before = lists();
-    emu.dropSockets();
+    rig.emu.dropSockets();
     await until(() => lists() > before, "a listing");
     await new Promise((r) => setTimeout(r, 150));
   }
@@ -59,13 +48,13 @@ describe("watch memory: the transfer watch remembers what put.io lists, not ever
 
   it("forgets the transfers removed from put.io after two listings without them; keeps the rest", async () => {
     await load();
-    const ids = [1, 2, 3, 4].map((n) => emu.state.addTransfer({ url: magnet(n) }).id);
-    await emu.advance(20_000);
+    const ids = [1, 2, 3, 4].map((n) => rig.emu.state.addTransfer({ url: magnet(n) }).id);
+    await rig.emu.advance(20_000);
     await until(() => received.length === 4, "four completions");
     assert.deepEqual(storedKeys().sort(), ids.map((id) => `${id}:COMPLETED`).sort());
 
     // Three of them are removed (as a download flow does once the files are home).
-    for (const id of ids.slice(0, 3)) emu.state.removeTransfer(emu.state.transferMap.get(id)!);
+    for (const id of ids.slice(0, 3)) rig.emu.state.removeTransfer(rig.emu.state.transferMap.get(id)!);
     await oneListing();
     assert.equal(storedKeys().length, 4, "one listing without them is not enough");
     await oneListing();
@@ -75,10 +64,10 @@ describe("watch memory: the transfer watch remembers what put.io lists, not ever
 
   it("one short listing (a transfer missing once) neither forgets it nor sends it again", async () => {
     await load();
-    const t = emu.state.addTransfer({ url: magnet(7) });
-    await emu.advance(20_000);
+    const t = rig.emu.state.addTransfer({ url: magnet(7) });
+    await rig.emu.advance(20_000);
     await until(() => received.length === 1, "the completion");
-    const record = emu.state.transferMap.get(t.id)!;
+    const record = rig.emu.state.transferMap.get(t.id)!;
     // put.io's listing leaves it out once (the record is hidden behind another owner for one listing).
     const owner = record.ownerId;
     record.ownerId = -1;
