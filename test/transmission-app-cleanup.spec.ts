@@ -16,7 +16,7 @@ import { AppApi, AppApiError } from "../lib/transmission/app-api";
 import { APP_POLL } from "../lib/transmission/app-imports";
 import { nr, statusMatching, withTab, type FlowNode } from "./nr";
 import { startArrApp, type ArrAppStandIn } from "./support/arr-app";
-import { transmissionFixture } from "./support/transmission-fixture";
+import { WATCH_SECRET, transmissionFixture } from "./support/transmission-fixture";
 import { ArrRpcClient, SONARR_FIELDS, TS, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
 const accountNode = require("../nodes/putio-account");
@@ -26,7 +26,6 @@ const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 const USER = "sonarr";
 const PASS = "s3cret-pass";
 const KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
-const SECRET = "0123456789abcdef-secret";
 const HASH_A = "0123456789abcdef0123456789abcdef01234567";
 const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
 const HOUR = 3_600_000;
@@ -69,7 +68,7 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
     await nr.load([accountNode, watchNode, transmissionNode], withTab(flow), {
       acc: { accessToken: f.emu.token },
       trn: { username: USER, password: PASS, appApiKey: opts.key ?? KEY },
-      watch: { callbackSecret: SECRET },
+      watch: { callbackSecret: WATCH_SECRET },
     });
     nr.node("out").on("input", (m: any) => events.push(m));
   }
@@ -294,16 +293,6 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
       f.emu.knobs.seedTorrents = true;
       f.emu.knobs.seedRatioPerHour = 1;
     });
-    /** put.io's clock moves on, then put.io's callback makes the account's watcher read the list again. */
-    async function later(ms: number) {
-      await f.emu.advance(ms);
-      const res = await fetch(`${f.server.url}/putio-cb/${SECRET}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        body: "",
-      });
-      assert.equal(res.status, 200);
-    }
 
     it("not removed before the goal: a torrent whose goal is reached is cleaned meanwhile, the other only at its own goal", async () => {
       await load({ seeding: true });
@@ -315,7 +304,7 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
       app.imported(HASH_A, "Show.S03E01");
       app.imported(HASH_B, "Show.S03E02");
 
-      await later(HOUR);
+      await f.later(HOUR);
       // B's goal (0.5) is reached: its seeding is stopped, then the app is asked and B cleaned.
       await until(
         "B cleaned once past its goal",
@@ -329,7 +318,7 @@ describe("putio-transmission: clean-up once the app imported, through the app's 
       assert.equal(f.emu.state.getTransfer(a.transfer.id)!.status, "SEEDING");
       assert.equal(askedAbout(HASH_A).length, 0, "the app is not even asked about a torrent put.io still seeds");
 
-      await later(HOUR / 2);
+      await f.later(HOUR / 2);
       await until(
         "A cleaned at its goal",
         () => removed(HASH_A),

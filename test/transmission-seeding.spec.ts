@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { nr } from "./nr";
-import { transmissionFixture } from "./support/transmission-fixture";
+import { WATCH_SECRET, transmissionFixture } from "./support/transmission-fixture";
 import { ArrRpcClient, SONARR_FIELDS, TS, arrCanBeRemoved, arrItemStatus, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 
 const watchNode = require("../nodes/putio-transfer-watch");
@@ -16,7 +16,6 @@ const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
 const USER = "sonarr";
 const PASS = "s3cret-pass";
-const SECRET = "0123456789abcdef-secret";
 const HASH = "0123456789abcdef0123456789abcdef01234567";
 const HOUR = 3_600_000;
 
@@ -39,23 +38,13 @@ describe("putio-transmission and put.io's seeding @nr", function () {
     await f.load([watchNode, transmissionNode], flow, {
       ...f.creds(),
       trn: { username: USER, password: PASS },
-      watch: { callbackSecret: SECRET },
+      watch: { callbackSecret: WATCH_SECRET },
     });
     nr.node("out").on("input", (m: any) => events.push(m));
   });
   const client = () => new ArrRpcClient(`${f.server.url}/transmission/rpc`, USER, PASS);
   const torrent = async (c: ArrRpcClient) =>
     (await c.call("torrent-get", { fields: [...SONARR_FIELDS, "uploadRatio", "percentDone"], ids: [HASH] })).torrents[0];
-  /** put.io's clock moves on, then put.io's callback makes the account's watcher read the list again. */
-  async function later(ms: number) {
-    await f.emu.advance(ms);
-    const res = await fetch(`${f.server.url}/putio-cb/${SECRET}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: "",
-    });
-    assert.equal(res.status, 200);
-  }
 
   async function seedingTorrent(goals: Record<string, number>) {
     const c = client();
@@ -84,7 +73,7 @@ describe("putio-transmission and put.io's seeding @nr", function () {
     const session = await c.call("session-get");
     assert.equal(arrCanBeRemoved(t, session), false, "no hit-and-run: seeding goes on");
 
-    await later(HOUR);
+    await f.later(HOUR);
     let x = await until(
       "put.io's ratio",
       () => torrent(c),
@@ -97,7 +86,7 @@ describe("putio-transmission and put.io's seeding @nr", function () {
     const transfer = f.emu.state.transfers()[0]!;
     assert.equal(f.emu.state.getTransfer(transfer.id)!.status, "SEEDING");
 
-    await later(HOUR / 2);
+    await f.later(HOUR / 2);
     x = await until(
       "stopped at the goal",
       () => torrent(c),
@@ -123,9 +112,9 @@ describe("putio-transmission and put.io's seeding @nr", function () {
 
   it("the seeding-time goal (seedIdleLimit, minutes) stops put.io's seeding once passed", async () => {
     const { c } = await seedingTorrent({ seedIdleLimit: 90, seedIdleMode: 1 });
-    await later(HOUR);
+    await f.later(HOUR);
     assert.equal((await torrent(c)).status, TS.Seeding);
-    await later(HOUR);
+    await f.later(HOUR);
     const x = await until(
       "stopped after 90 minutes of seeding",
       () => torrent(c),
@@ -138,7 +127,7 @@ describe("putio-transmission and put.io's seeding @nr", function () {
   it("put.io stopping its seeding by itself before the goal: stopped, finished and removable (nothing more can be uploaded)", async () => {
     f.emu.knobs.seedStopAfterMs = HOUR;
     const { c } = await seedingTorrent({ seedRatioLimit: 5, seedRatioMode: 1 });
-    await later(HOUR + 1000);
+    await f.later(HOUR + 1000);
     const x = await until(
       "stopped by put.io",
       () => torrent(c),

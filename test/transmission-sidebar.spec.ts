@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { nr, withTab } from "./nr";
-import { transmissionFixture } from "./support/transmission-fixture";
+import { WATCH_SECRET, transmissionFixture } from "./support/transmission-fixture";
 import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 import type { SidebarState, SidebarTorrent } from "../nodes/common/sidebar";
 
@@ -21,7 +21,6 @@ const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
 const USER = "sonarr";
 const PASS = "s3cret-pass";
-const SECRET = "0123456789abcdef-secret";
 const HASH_A = "0123456789abcdef0123456789abcdef01234567";
 const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
 const HASH_C = "fedcba9876543210fedcba9876543210fedcba98";
@@ -60,7 +59,7 @@ describe("putio-transmission in the editor's put.io tab @nr", function () {
     await nr.load([captureRed, accountNode, watchNode, transmissionNode], flow, {
       acc: { accessToken: f.emu.token },
       trn: { username: USER, password: PASS },
-      watch: { callbackSecret: SECRET },
+      watch: { callbackSecret: WATCH_SECRET },
     });
     nr.node("out").on("input", (m: any) => events.push(m));
   }
@@ -78,16 +77,6 @@ describe("putio-transmission in the editor's put.io tab @nr", function () {
       (x) => !!x && pred(x),
       4000,
     ))!;
-  /** put.io's clock moves on, then put.io's callback makes the account's watcher read the list again. */
-  async function later(ms: number) {
-    await f.emu.advance(ms);
-    const res = await fetch(`${f.server.url}/putio-cb/${SECRET}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: "",
-    });
-    assert.equal(res.status, 200);
-  }
   /** Nothing a user of the editor must not see, in any publish. */
   function assertNothingSecret() {
     const all = published.map((p) => p.json).join("\n");
@@ -135,11 +124,11 @@ describe("putio-transmission in the editor's put.io tab @nr", function () {
     assert.equal(x.seeding?.goalRatio, 1.5);
     assert.equal(x.seeding?.stopped, false);
 
-    await later(HOUR);
+    await f.later(HOUR);
     x = await showing("put.io's ratio", id, (t) => t.phase === "seeding" && (t.seeding?.ratio ?? 0) >= 1);
     assert.ok(x.seeding!.seconds >= 3600, `seconds seeding from put.io: ${x.seeding!.seconds}`);
     assert.ok(x.seeding!.uploaded > 0);
-    await later(HOUR / 2);
+    await f.later(HOUR / 2);
     x = await showing("finished at the goal", id, (t) => t.phase === "finished");
     assert.ok(x.seeding!.stopped && x.seeding!.ratio >= 1.5, JSON.stringify(x.seeding));
 
