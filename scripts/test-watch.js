@@ -7,7 +7,7 @@ const path = require("node:path");
 
 const root = path.join(__dirname, "..");
 const specs = process.argv.slice(2);
-const QUICK = ["--grep", "@nr|@e2e", "--invert"];
+const QUICK = ["--grep", "@nr|@e2e|@slow", "--invert"];
 let mocha = null;
 
 function runQuick() {

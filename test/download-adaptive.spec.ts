@@ -217,7 +217,7 @@ describe("adaptive connections: limiter pieces", () => {
   });
 });
 
-describe("adaptive connections: the engine against the emulator", function () {
+describe("adaptive connections: the engine against the emulator @slow", function () {
   this.timeout(120_000);
   const ENGINE: Partial<EngineOptions> = { stallMs: 5_000, backoffBaseMs: 5, backoffMaxMs: 50, checkpointMs: 50, writeBufferBytes: 2 * MiB };
   const fx = useDownloadFixture({ engine: ENGINE, limits: { segmentThreshold: 16 * MiB }, tmpPrefix: "putio-adaptive-" });

@@ -1,7 +1,8 @@
 /**
  * The test sets are chosen by tags, not by file names: `@nr` in a spec's describe title runs it on
  * both Node-RED runtimes (`npm run test:nr5` greps for it), `@e2e` marks the specs that drive a
- * browser or a Node-RED process, and `npm run test:quick` is everything else. A spec that starts
+ * browser or a Node-RED process, `@slow` a lib spec that runs long in real time (left out of the quick
+ * loop only), and `npm run test:quick` is everything else. A spec that starts
  * Node-RED (imports test/nr.ts, directly or through a support module) without the tag would silently
  * skip Node-RED 5 and slow the quick set down: this spec fails on it, by asking mocha itself which
  * tests each file holds.
@@ -115,9 +116,9 @@ describe("test sets: every spec that starts Node-RED runs on both runtimes, and 
     const all = '"dist/test/**/*.spec.js"';
     assert.ok(scripts["test:nr4"].endsWith(`mocha ${all}`), scripts["test:nr4"]);
     assert.ok(scripts["test:nr5"].endsWith(`mocha.js --grep @nr ${all}`), scripts["test:nr5"]);
-    assert.ok(scripts["test:quick"].endsWith(`mocha --grep "@nr|@e2e" --invert ${all}`), scripts["test:quick"]);
-    // The watch mode and the oldest-Node run use the same quick set.
-    assert.match(fs.readFileSync(path.join(ROOT, "scripts", "test-watch.js"), "utf8"), /\["--grep", "@nr\|@e2e", "--invert"\]/);
+    assert.ok(scripts["test:quick"].endsWith(`mocha --grep "@nr|@e2e|@slow" --invert ${all}`), scripts["test:quick"]);
+    // The watch mode uses the same quick set; the oldest-Node run takes the @slow specs too.
+    assert.match(fs.readFileSync(path.join(ROOT, "scripts", "test-watch.js"), "utf8"), /\["--grep", "@nr\|@e2e\|@slow", "--invert"\]/);
     assert.match(fs.readFileSync(path.join(ROOT, "scripts", "test-node-min.sh"), "utf8"), /--grep "@nr\|@e2e" --invert "dist\/test\/\*\*\/\*\.spec\.js"/);
   });
 
