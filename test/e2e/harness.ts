@@ -161,7 +161,8 @@ export class NodeRed {
     await waitFor(
       () => {
         if (!this.running) throw new Error(`${this.flavor.label} exited during start:\n${this.output}`);
-        return /Started flows/.test(this.output);
+        // red.js logs "Started flows" before its server listens, and "Server now running" once it does.
+        return /Started flows/.test(this.output) && /Server now running at/.test(this.output);
       },
       `${this.flavor.label} to start`,
       60_000,
