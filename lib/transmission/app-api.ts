@@ -52,43 +52,33 @@ const MAX_PAGES = 20;
 /** Bodies above this are not an answer to these questions. */
 const MAX_BODY = 8 * 1024 * 1024;
 
-/** One page of a paged list, as both apps answer it (PagingResource). */
-const PAGE = {
-  page: { type: "integer" },
-  pageSize: { type: "integer" },
-  totalRecords: { type: "integer", minimum: 0 },
-} as const;
-const PAGE_REQUIRED = ["page", "pageSize", "totalRecords", "records"] as const;
+/** One page of a paged list, as both apps answer it (PagingResource), its records shaped as `item`. */
+function pageOf<const I extends object>(item: I) {
+  return {
+    type: "object",
+    required: ["page", "pageSize", "totalRecords", "records"],
+    properties: {
+      page: { type: "integer" },
+      pageSize: { type: "integer" },
+      totalRecords: { type: "integer", minimum: 0 },
+      records: { type: "array", items: item },
+    },
+  } as const;
+}
 
-const checkHistory = validator({
-  type: "object",
-  required: PAGE_REQUIRED,
-  properties: {
-    ...PAGE,
-    records: {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["eventType"],
-        properties: { downloadId: { type: "string", nullable: true }, eventType: { type: "string" } },
-      },
-    },
-  },
-} as const);
-const checkQueue = validator({
-  type: "object",
-  required: PAGE_REQUIRED,
-  properties: {
-    ...PAGE,
-    records: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: { downloadId: { type: "string", nullable: true }, trackedDownloadState: { type: "string", nullable: true } },
-      },
-    },
-  },
-} as const);
+const checkHistory = validator(
+  pageOf({
+    type: "object",
+    required: ["eventType"],
+    properties: { downloadId: { type: "string", nullable: true }, eventType: { type: "string" } },
+  }),
+);
+const checkQueue = validator(
+  pageOf({
+    type: "object",
+    properties: { downloadId: { type: "string", nullable: true }, trackedDownloadState: { type: "string", nullable: true } },
+  }),
+);
 
 /** The app's address, checked: http(s), no user, password, query or fragment. */
 export function appBaseUrl(raw: string): URL {
