@@ -18,16 +18,13 @@ import { nr, statusMatching, withTab, type FlowNode } from "./nr";
 import { startArrApp, type ArrAppStandIn } from "./support/arr-app";
 import { WATCH_SECRET, transmissionFixture } from "./support/transmission-fixture";
 import { ArrRpcClient, SONARR_FIELDS, TS, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { USER, PASS, HASH_A, HASH_B } from "./support/transmission-flow";
 
 const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
-const USER = "sonarr";
-const PASS = "s3cret-pass";
 const KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
-const HASH_A = "0123456789abcdef0123456789abcdef01234567";
-const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
 const HOUR = 3_600_000;
 
 describe("putio-transmission: clean-up once the app imported, through the app's API @nr", function () {

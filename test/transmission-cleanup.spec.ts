@@ -10,13 +10,9 @@ import * as path from "node:path";
 import { nr, type FlowNode } from "./nr";
 import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 import { transmissionFixture } from "./support/transmission-fixture";
+import { USER, PASS, HASH_A, HASH_B } from "./support/transmission-flow";
 
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
-
-const USER = "sonarr";
-const PASS = "s3cret-pass";
-const HASH_A = "0123456789abcdef0123456789abcdef01234567";
-const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
 
 /** Every file under `dir`, relative, sorted. */
 function tree(dir: string): string[] {

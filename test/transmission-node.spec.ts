@@ -11,11 +11,9 @@ import { buildRarSet } from "./emulator/archives";
 import { nr, type FlowNode } from "./nr";
 import { ArrRpcClient, SONARR_FIELDS, arrCanBeRemoved, arrItemStatus, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 import { transmissionFixture } from "./support/transmission-fixture";
+import { USER, PASS, HASH_A } from "./support/transmission-flow";
 
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
-
-const USER = "sonarr";
-const PASS = "s3cret-pass";
 
 describe("putio-transmission node @nr", function () {
   this.timeout(60_000);
@@ -38,7 +36,6 @@ describe("putio-transmission node @nr", function () {
 
   const client = () => new ArrRpcClient(rpcUrl(), USER, PASS);
   const magnet = (hex: string, name: string, extra = "") => `magnet:?xt=urn:btih:${hex}&dn=${encodeURIComponent(name)}${extra}`;
-  const HASH_A = "0123456789abcdef0123456789abcdef01234567";
 
   const ready = untilReady;
 

@@ -16,9 +16,7 @@ import { applyOwner, parseId, parseMode } from "../lib/transmission/owner";
 import { nr } from "./nr";
 import { until } from "./support/transmission-rpc";
 import { transmissionFixture } from "./support/transmission-fixture";
-import { transmissionFlow } from "./support/transmission-flow";
-const HASH_A = "0123456789abcdef0123456789abcdef01234567";
-const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
+import { HASH_A, HASH_B, transmissionFlow } from "./support/transmission-flow";
 const IS_ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
 

@@ -10,12 +10,11 @@ import * as path from "node:path";
 import { nr } from "./nr";
 import { WATCH_SECRET, transmissionFixture } from "./support/transmission-fixture";
 import { ArrRpcClient, SONARR_FIELDS, TS, arrCanBeRemoved, arrItemStatus, until, untilReady, withHttpNode } from "./support/transmission-rpc";
+import { USER, PASS } from "./support/transmission-flow";
 
 const watchNode = require("../nodes/putio-transfer-watch");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
-const USER = "sonarr";
-const PASS = "s3cret-pass";
 const HASH = "0123456789abcdef0123456789abcdef01234567";
 const HOUR = 3_600_000;
 

@@ -14,16 +14,12 @@ import { nr, withTab } from "./nr";
 import { WATCH_SECRET, transmissionFixture } from "./support/transmission-fixture";
 import { ArrRpcClient, until, untilReady, withHttpNode } from "./support/transmission-rpc";
 import type { SidebarState, SidebarTorrent } from "../nodes/common/sidebar";
+import { USER, PASS, HASH_A, HASH_B, HASH_C } from "./support/transmission-flow";
 
 const accountNode = require("../nodes/putio-account");
 const watchNode = require("../nodes/putio-transfer-watch");
 const transmissionNode = withHttpNode(require("../nodes/putio-transmission"));
 
-const USER = "sonarr";
-const PASS = "s3cret-pass";
-const HASH_A = "0123456789abcdef0123456789abcdef01234567";
-const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
-const HASH_C = "fedcba9876543210fedcba9876543210fedcba98";
 const HOUR = 3_600_000;
 const MiB = 1024 * 1024;
 /** The lifecycle's order: a torrent's phase never goes back in it. */

@@ -14,11 +14,9 @@ import { EXTRAS_FOLDERS, keepNotExtras, skipsExtras } from "../lib/transmission/
 import { nr } from "./nr";
 import { until } from "./support/transmission-rpc";
 import { transmissionFixture } from "./support/transmission-fixture";
-import { transmissionFlow } from "./support/transmission-flow";
+import { HASH_A, HASH_B, transmissionFlow } from "./support/transmission-flow";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
-const HASH_A = "0123456789abcdef0123456789abcdef01234567";
-const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
 
 /** Every file under `dir`, relative ("/"-separated), sorted. */
 function tree(dir: string): string[] {

@@ -12,6 +12,10 @@ const transmissionNode = withHttpNode(require("../../nodes/putio-transmission"))
 
 export const USER = "sonarr";
 export const PASS = "s3cret-pass";
+/** Info hashes of the specs' torrents (the apps send them in lower case). */
+export const HASH_A = "0123456789abcdef0123456789abcdef01234567";
+export const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
+export const HASH_C = "fedcba9876543210fedcba9876543210fedcba98";
 
 export const magnet = (hex: string, name: string) => `magnet:?xt=urn:btih:${hex}&dn=${encodeURIComponent(name)}`;
 
