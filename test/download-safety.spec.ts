@@ -289,6 +289,75 @@ describe("download safety", function () {
     });
   });
 
+  describe("the last look before put.io's copy is deleted", () => {
+    // The user (or another program) acts on a file after the job verified it and before the
+    // deletion: the job's onFile callback runs in exactly that gap.
+    const CHANGES: Array<[string, (p: string) => void]> = [
+      ["deleted", (p) => fs.unlinkSync(p)],
+      [
+        "edited in place (same size)",
+        (p) => {
+          const fd = fs.openSync(p, "r+");
+          fs.writeSync(fd, Buffer.from("EDIT"), 0, 4, 0);
+          fs.closeSync(fd);
+        },
+      ],
+      [
+        "edited in place, its mtime put back",
+        (p) => {
+          const st = fs.statSync(p);
+          const fd = fs.openSync(p, "r+");
+          fs.writeSync(fd, Buffer.from("EDIT"), 0, 4, 0);
+          fs.closeSync(fd);
+          fs.utimesSync(p, st.atime, st.mtime);
+        },
+      ],
+      [
+        "replaced by a copy of the same bytes (another file now)",
+        (p) => {
+          fs.writeFileSync(p + ".tmp", fs.readFileSync(p));
+          fs.renameSync(p + ".tmp", p);
+        },
+      ],
+      ["renamed away", (p) => fs.renameSync(p, p + ".moved")],
+    ];
+
+    for (const [what, change] of CHANGES) {
+      it(`a verified file ${what} before the deletion: nothing is deleted on put.io, and the error names the file`, async () => {
+        const folder = emu.state.addFolder(0, "Look");
+        const a = emu.state.addFile(folder.id, "a.mkv", Buffer.alloc(64 * 1024, 7));
+        const b = emu.state.addFile(folder.id, "b.mkv", Buffer.alloc(64 * 1024, 9));
+        let changed = "";
+        const run = scheduler({ filesAtOnce: 1 }).run({
+          source: { folderId: folder.id },
+          target,
+          deleteAfter: { skipTrash: true },
+          onFile: (r) => {
+            if (r.fileId !== a.id) return;
+            change(r.path);
+            changed = r.path;
+          },
+        });
+        await assert.rejects(run, (err: Error & { code?: string }) => {
+          assert.equal(err.code, "download.not-on-disk", err.message);
+          assert.ok(err.message.includes(changed), err.message);
+          return true;
+        });
+        assert.ok(changed, "the change was made");
+        assert.deepEqual(emu.state.deletionLog, [], "put.io deleted nothing");
+        assert.ok(emu.state.getFile(a.id) && emu.state.getFile(b.id));
+      });
+    }
+
+    it("untouched, the same job deletes both files (the check above is what stops it)", async () => {
+      const folder = emu.state.addFolder(0, "Look");
+      const a = emu.state.addFile(folder.id, "a.mkv", Buffer.alloc(64 * 1024, 7));
+      const b = emu.state.addFile(folder.id, "b.mkv", Buffer.alloc(64 * 1024, 9));
+      const r = await scheduler({ filesAtOnce: 1 }).run({ source: { folderId: folder.id }, target, deleteAfter: { skipTrash: true }, onFile: () => {} });
+      assert.deepEqual(new Set(r.deletedFileIds), new Set([a.id, b.id]));
+    });
+  });
+
   describe("dry run", () => {
     it("lists where every file would land and what would be deleted; writes and deletes nothing", async () => {
       const folder = emu.state.addFolder(0, "Dry");

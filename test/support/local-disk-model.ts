@@ -6,11 +6,15 @@
  * listing) and jobs of several
  * engines at once on aliased targets: two download schedulers (delete after; skip-identical and
  * overwrite; one target reached through a link), the folder sync through its public run function,
- * and a restart (a scheduler closed mid-job, a new one). After every step:
+ * and a restart (a scheduler closed mid-job, a new one); the user also acts while jobs run. Names
+ * include ones that meet only after cleaning (a:b, a_b) or differ only in Unicode form (Café in NFC
+ * and NFD). After every step:
  *  - no byte the user wrote is lost unless the user deleted or overwrote it (user files are tracked
  *    by content: each write is unique);
  *  - every put.io deletion had the file's exact bytes at a path a job reported for it, at the moment
- *    of deletion (DeletionWitness);
+ *    of deletion (DeletionWitness); except where the user changed that very file while the jobs ran
+ *    (the package's last look, just before the request, cannot see a change after it: that look
+ *    has its own test in download-safety.spec), and then put.io's copy is in put.io's trash;
  *  - nothing outside the targets changed;
  *  - once the jobs are over: no lock file, no "replaced" file, and temp/state files only of files
  *    whose job was interrupted or failed;
@@ -39,8 +43,9 @@ export interface ModelOptions {
   maxCommands?: number;
 }
 
-const USER_PATHS = ["a.mkv", "A.MKV", "b.mkv", "Films/c.mkv", "Films/a.mkv", "Movies/c.mkv", "x.txt", "sub/b.mkv"];
-const PUTIO_PATHS = ["a.mkv", "A.mkv", "b.mkv", "Films/c.mkv", "Movies/c.mkv", "loop/a.mkv", "sub/b.mkv", "Films/a.mkv"];
+// Names that meet after cleaning (a:b → a_b) or only differ in Unicode form (Café in NFC and NFD) too.
+const USER_PATHS = ["a.mkv", "A.MKV", "b.mkv", "Films/c.mkv", "Films/a.mkv", "Movies/c.mkv", "x.txt", "sub/b.mkv", "a_b.mkv", "Caf\u00e9.mkv"];
+const PUTIO_PATHS = ["a.mkv", "A.mkv", "b.mkv", "Films/c.mkv", "Movies/c.mkv", "loop/a.mkv", "sub/b.mkv", "Films/a.mkv", "a:b.mkv", "Cafe\u0301.mkv", "b.mkv."];
 const SIZES = [4096, 5000];
 const LINKS = [
   { at: "Movies", to: "Films", what: "a folder link inside the target (Movies -> Films)" },
@@ -86,6 +91,25 @@ function bytesOf(seed: number, size: number): Buffer {
 
 interface Model {
   step: number;
+}
+
+/** What the user does on the NAS folder while jobs run. */
+interface UserMove {
+  kind: "create" | "edit" | "replace" | "rename" | "delete";
+  path: string;
+  to: string;
+  size: number;
+  delayMs: number;
+}
+
+function describeMove(u: UserMove): string {
+  const what =
+    u.kind === "rename"
+      ? `renames ${u.path} to ${u.to}`
+      : u.kind === "create" || u.kind === "replace"
+        ? `${u.kind}s ${u.path} (${u.size} B)`
+        : `${u.kind}s ${u.path}`;
+  return `the user ${what} ${u.delayMs} ms in`;
 }
 
 /** The real NAS folder, put.io (the emulator) and the engines. */
@@ -326,7 +350,42 @@ class World {
 
   // ---- the engines ----
 
-  async jobs(which: { d1: boolean; d2: boolean; sync: boolean; syncDeletes: boolean; restart: boolean }): Promise<string> {
+  /** Where the user acted while the current jobs ran: the file's real folder and name (folded where the file system folds). */
+  private readonly touchedDuring = new Set<string>();
+
+  private placeKey(p: string): string {
+    let dir = path.dirname(p);
+    try {
+      dir = fs.realpathSync(dir);
+    } catch {
+      /* a folder the user's rename or delete took away: its spelling is the key */
+    }
+    const name = path.basename(p).normalize("NFC");
+    return path.join(dir, this.opts.links ? name : name.toLowerCase());
+  }
+
+  /** A user action while the jobs run, `delayMs` after they start (the user does not wait for us). */
+  private async userDuring(u: UserMove, results: string[]): Promise<void> {
+    await new Promise((r) => setTimeout(r, u.delayMs));
+    for (const rel of u.kind === "rename" ? [u.path, u.to] : [u.path]) this.touchedDuring.add(this.placeKey(path.join(this.lib, rel)));
+    const what = userAction(() => {
+      switch (u.kind) {
+        case "create":
+          return this.userCreate(u.path, u.size);
+        case "edit":
+          return this.userEdit(u.path);
+        case "replace":
+          return this.userReplace(u.path, u.size);
+        case "rename":
+          return this.userRename(u.path, u.to);
+        case "delete":
+          return this.userDelete(u.path);
+      }
+    });
+    results.push(`the user meanwhile (${u.delayMs} ms in): ${what}`);
+  }
+
+  async jobs(which: { d1: boolean; d2: boolean; sync: boolean; syncDeletes: boolean; restart: boolean; during?: UserMove }): Promise<string> {
     const planned = new Set(this.liveFiles().map((f) => f.id));
     const results: string[] = [];
     const failures: Error[] = [];
@@ -367,6 +426,14 @@ class World {
         ),
       );
     }
+    if (which.during) {
+      // The package looks at a file just before it asks put.io to delete it; a change the user makes
+      // to that very file in between cannot be seen. What must hold then: put.io's copy is in put.io's
+      // trash (the model deletes with the trash on), so nothing is lost.
+      this.touchedDuring.clear();
+      this.witness.excuse = (_id, reported) => reported.some((p) => this.touchedDuring.has(this.placeKey(p)));
+      running.push(this.userDuring(which.during, results));
+    }
     if (which.restart) {
       // A restart: a job of the first scheduler is cut short by closing it; a new scheduler follows.
       const old = this.d1;
@@ -382,6 +449,12 @@ class World {
       this.d1 = this.scheduler();
     }
     await Promise.all(running);
+    this.witness.excuse = null;
+    for (const id of this.witness.excused.splice(0)) {
+      if (this.emu.state.files.get(id)?.trashedAt == null)
+        this.violations.push(`deleted ${id} for good while the user changed its local file (it should be in put.io's trash)`);
+      else results.push(`put.io's ${id} went to the trash while the user changed its local file`);
+    }
     for (const e of failures) {
       const code = (e as { code?: unknown }).code;
       if (typeof code !== "string" || !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(code))
@@ -454,6 +527,21 @@ function commands(opts: ModelOptions): Array<fc.Arbitrary<Cmd>> {
         (w) => w.jobs(which),
       ),
     );
+  const move: fc.Arbitrary<UserMove> = fc.record({
+    kind: fc.constantFrom("create" as const, "edit" as const, "replace" as const, "rename" as const, "delete" as const),
+    path: userPath,
+    to: userPath,
+    size,
+    delayMs: fc.constantFrom(0, 1, 3, 8, 20, 50),
+  });
+  const jobsWithUser = fc
+    .tuple(fc.record({ d1: fc.boolean(), d2: fc.boolean(), sync: fc.boolean(), syncDeletes: fc.boolean() }), move)
+    .map(([which, during]) =>
+      cmd(
+        `jobs at once: ${[which.d1 && "download 1", which.d2 && "download 2", which.sync && opts.sync && (which.syncDeletes ? "sync (deletions propagated)" : "sync")].filter(Boolean).join(" + ") || "none"}, while ${describeMove(during)}`,
+        (w) => w.jobs({ ...which, restart: false, during }),
+      ),
+    );
   const userCreate = fc.tuple(userPath, size).map(([p, s]) => cmd(`user creates ${p} (${s} B)`, (w) => userAction(() => w.userCreate(p, s))));
   // What makes a step interesting comes more often: put.io files, the user's files, and jobs.
   const list: Array<fc.Arbitrary<Cmd>> = [
@@ -463,6 +551,8 @@ function commands(opts: ModelOptions): Array<fc.Arbitrary<Cmd>> {
     jobs,
     jobs,
     jobs,
+    jobsWithUser,
+    jobsWithUser,
     userCreate,
     userPath.map((p) => cmd(`user edits ${p} in place`, (w) => userAction(() => w.userEdit(p)))),
     fc.tuple(userPath, size).map(([p, s]) => cmd(`user replaces ${p} (${s} B, new file renamed over it)`, (w) => userAction(() => w.userReplace(p, s)))),
