@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, type Emulator } from "./emulator";
 import {
+  cancelOpenDialogs,
   categoryId,
   dropFromPalette,
   exerciseDialog,
@@ -78,6 +79,10 @@ describe("e2e editor: headless Chromium on Node-RED 4.1 with the packed package 
     browser = await openEditor(nr.url);
   });
 
+  // One failed test must not leave a dialog (or a menu) over the palette for the rest.
+  afterEach(async () => {
+    if (browser && !browser.page.isClosed()) await cancelOpenDialogs(browser.page);
+  });
   after(async () => {
     await browser?.close(); // a no-op when the last test closed it
     nr?.kill();

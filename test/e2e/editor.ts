@@ -102,8 +102,15 @@ export async function openNodeDialog(page: Page, id: string, ready?: string): Pr
 
 /** Closes whatever edit dialogs a failed test left open, so the next test starts on a free canvas. */
 export async function cancelOpenDialogs(page: Page): Promise<void> {
-  for (let i = 0; i < 3 && (await page.locator("#node-dialog-cancel").count()) > 0; i++) {
-    await page.locator("#node-dialog-cancel").last().click();
+  // An open menu (a typedInput's options) covers the buttons: Escape closes it first.
+  if (await page.locator(".red-ui-typedInput-options:visible").count()) await page.keyboard.press("Escape");
+  const cancel = page.locator("#node-dialog-cancel:visible, #node-config-dialog-cancel:visible");
+  for (let i = 0; i < 4 && (await cancel.count()) > 0; i++) {
+    // The editor's own close where a click cannot land.
+    await cancel
+      .last()
+      .click({ timeout: 5_000 })
+      .catch(() => page.evaluate(() => RED.tray.close()));
     await page.waitForTimeout(400);
   }
 }
@@ -187,7 +194,20 @@ export async function exerciseDialog(page: Page, type: string, config: boolean):
       if (chosen) await menu.locator(`a[value="${chosen}"]`).click();
       else await page.keyboard.press("Escape");
       // The menu fades out: on a busy machine it still covers the next field's button for a while.
-      await page.locator(".red-ui-typedInput-options:visible").waitFor({ state: "hidden" });
+      // A click that reached the menu while it was still opening is lost (the menu stays): choose again.
+      const open = page.locator(".red-ui-typedInput-options:visible");
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await open.waitFor({ state: "hidden", timeout: 10_000 });
+          break;
+        } catch (err) {
+          if (attempt === 3) throw err;
+          const now = await page.evaluate((i) => $(`#${i}`).typedInput("type"), id);
+          const option = open.locator(`a[value="${chosen}"]`);
+          if (chosen && now !== chosen && (await option.count())) await option.click();
+          else await page.keyboard.press("Escape");
+        }
+      }
     }
     const input = container.locator("input.red-ui-typedInput-input");
     if (await input.isVisible()) {
