@@ -50,7 +50,14 @@ describe("local disk: the model (a NAS folder, put.io, several engines at once)"
     });
 
     it(`${Math.max(3, Math.round(RUNS / 3))} runs`, async () => {
-      await runLocalDiskModel({ base: mount!.dir, runs: Math.max(3, Math.round(RUNS / 3)), seed: SEED, links: false, sync: SYNC });
+      await runLocalDiskModel({
+        base: mount!.dir,
+        runs: Math.max(3, Math.round(RUNS / 3)),
+        seed: SEED,
+        links: false,
+        sync: SYNC,
+        remount: () => mount!.remount(),
+      });
     });
   });
 });

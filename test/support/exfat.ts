@@ -39,6 +39,21 @@ export interface ExfatMount {
   /** The mounted folder. */
   dir: string;
   unmount(): Promise<void>;
+  /** Unmount and mount again: what is on the disk, without exfat-fuse's memory of other spellings. */
+  remount(): Promise<void>;
+}
+
+/** A FUSE mount can be busy for a moment after the last file closed: try a few times. */
+async function umount(dir: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await run("umount", [dir]);
+      return;
+    } catch (err) {
+      if (i >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 /** Mount a fresh exFAT image of `sizeMb` MB; throws with the tool's output when anything fails. */
@@ -70,18 +85,13 @@ export async function mountExfat(sizeMb = 96): Promise<ExfatMount> {
     dir,
     unmount: () =>
       (gone ??= (async () => {
-        // A FUSE mount can be busy for a moment after the last file closed: try a few times.
-        for (let i = 0; ; i++) {
-          try {
-            await run("umount", [dir]);
-            break;
-          } catch (err) {
-            if (i >= 20) throw err;
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
+        await umount(dir);
         await run(which(TOOLS.losetup)!, ["-d", loop]).catch(() => {});
         fs.rmSync(base, { recursive: true, force: true });
       })()),
+    remount: async () => {
+      await umount(dir);
+      await run(which(TOOLS.mount)!, [loop, dir]);
+    },
   };
 }

@@ -41,6 +41,8 @@ export interface ModelOptions {
   /** Drive the folder sync too. */
   sync: boolean;
   maxCommands?: number;
+  /** The file system can be mounted again (exFAT: see check()). */
+  remount?: () => Promise<void>;
 }
 
 // Names that meet after cleaning (a:b → a_b) or only differ in Unicode form (Café in NFC and NFD) too.
@@ -477,15 +479,33 @@ class World {
 
   // ---- the invariants ----
 
-  check(after: string): void {
+  /** Where the user wrote bytes that no file under the NAS folder holds now. */
+  private missingUserBytes(): string[] {
     const present = new Set<string>();
     for (const f of regularFiles(this.nas)) present.add(hash(fs.readFileSync(f.path)));
+    const missing: string[] = [];
     for (const [h, where] of this.userBytes) {
       if (present.has(h)) continue;
       // Read by the spelling the user wrote it with too (exfat-fuse: support/exfat.ts).
       const there = fs.lstatSync(where, { throwIfNoEntry: false })?.isFile() ? readOrNull(where) : null;
-      if (!there || hash(there) !== h) this.violations.push(`the user's bytes written at ${where} are gone`);
+      if (!there || hash(there) !== h) missing.push(where);
     }
+    return missing;
+  }
+
+  async check(after: string): Promise<void> {
+    let missing = this.missingUserBytes();
+    if (missing.length && this.opts.remount) {
+      // exfat-fuse answers a name's other spelling from its memory (support/exfat.ts): what is on
+      // the disk after a remount is the truth. The package, reading by put.io's spelling, saw the
+      // old bytes too: a file the user changed through another spelling can go to .putio-trash.
+      await this.opts.remount();
+      const still = this.missingUserBytes();
+      if (still.length < missing.length)
+        this.log.push(`   (after a remount of exFAT, the user's bytes of ${missing.filter((m) => !still.includes(m)).join(", ")} are on the disk)`);
+      missing = still;
+    }
+    for (const where of missing) this.violations.push(`the user's bytes written at ${where} are gone`);
     for (const v of this.witness.violations.splice(0)) this.violations.push(v);
     const outside = this.snapshotOutside();
     if (outside !== this.outsideBefore) this.violations.push(`something changed outside the targets:\n${outside}`);
@@ -505,7 +525,7 @@ function cmd(label: string, act: (w: World) => string | Promise<string>): Cmd {
       m.step++;
       const what = await act(w);
       w.log.push(`${m.step}. ${label}: ${what}`);
-      w.check(label);
+      await w.check(label);
     },
     toString: () => label,
   };
