@@ -539,14 +539,18 @@ function commands(opts: ModelOptions): Array<fc.Arbitrary<Cmd>> {
   const putioAdd = fc
     .tuple(fc.constantFrom(...PUTIO_PATHS), fc.constantFrom(...SIZES), fc.boolean())
     .map(([p, s, n]) => cmd(`put.io gets ${p} (${s} B${n ? ", no CRC32" : ""})`, (w) => w.putioAdd(p, s, n)));
+  const jobsLabel = (which: { d1: boolean; d2: boolean; sync: boolean; syncDeletes: boolean; restart: boolean }) =>
+    [
+      which.d1 && "download 1",
+      which.d2 && "download 2",
+      which.sync && opts.sync && (which.syncDeletes ? "sync (deletions propagated)" : "sync"),
+      which.restart && "a restart of download 1",
+    ]
+      .filter(Boolean)
+      .join(" + ") || "none";
   const jobs = fc
     .record({ d1: fc.boolean(), d2: fc.boolean(), sync: fc.boolean(), syncDeletes: fc.boolean(), restart: fc.nat({ max: 3 }).map((n) => n === 0) })
-    .map((which) =>
-      cmd(
-        `jobs at once: ${[which.d1 && "download 1", which.d2 && "download 2", which.sync && opts.sync && (which.syncDeletes ? "sync (deletions propagated)" : "sync"), which.restart && "a restart of download 1"].filter(Boolean).join(" + ") || "none"}`,
-        (w) => w.jobs(which),
-      ),
-    );
+    .map((which) => cmd(`jobs at once: ${jobsLabel(which)}`, (w) => w.jobs(which)));
   const move: fc.Arbitrary<UserMove> = fc.record({
     kind: fc.constantFrom("create" as const, "edit" as const, "replace" as const, "rename" as const, "delete" as const),
     path: userPath,
@@ -557,10 +561,7 @@ function commands(opts: ModelOptions): Array<fc.Arbitrary<Cmd>> {
   const jobsWithUser = fc
     .tuple(fc.record({ d1: fc.boolean(), d2: fc.boolean(), sync: fc.boolean(), syncDeletes: fc.boolean() }), move)
     .map(([which, during]) =>
-      cmd(
-        `jobs at once: ${[which.d1 && "download 1", which.d2 && "download 2", which.sync && opts.sync && (which.syncDeletes ? "sync (deletions propagated)" : "sync")].filter(Boolean).join(" + ") || "none"}, while ${describeMove(during)}`,
-        (w) => w.jobs({ ...which, restart: false, during }),
-      ),
+      cmd(`jobs at once: ${jobsLabel({ ...which, restart: false })}, while ${describeMove(during)}`, (w) => w.jobs({ ...which, restart: false, during })),
     );
   const userCreate = fc.tuple(userPath, size).map(([p, s]) => cmd(`user creates ${p} (${s} B)`, (w) => userAction(() => w.userCreate(p, s))));
   // What makes a step interesting comes more often: put.io files, the user's files, and jobs.
