@@ -67,6 +67,7 @@ export = function (RED: NodeAPI): void {
     failed: r.failed.map((f) => ({ path: f.path, error: localizeError(RED, f.error).message })),
     keptCopies: r.keptCopies,
     removalsHeld: r.removalsHeld ? localizeError(RED, r.removalsHeld).message : null,
+    stateSetAside: r.stateSetAside ? localizeError(RED, r.stateSetAside).message : null,
     dryRun: r.dryRun,
     folderId: r.folderId,
     target: r.target,

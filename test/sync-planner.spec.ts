@@ -13,7 +13,20 @@ import fc from "fast-check";
 import { PutioClient } from "../lib/client";
 import { DownloadScheduler } from "../lib/download";
 import { foldName } from "../lib/local/names";
-import { isSafeRelPath, planSync, runSync, type LocalEntry, type PlanAction, type PlanOptions, type SyncRemoteItem, type StateEntry } from "../lib/sync";
+import { nodeFs, type LocalFs } from "../lib/local/fs";
+import {
+  interrupted,
+  isSafeRelPath,
+  planSync,
+  runSync,
+  scanSyncTarget,
+  STATE_FILE,
+  type LocalEntry,
+  type PlanAction,
+  type PlanOptions,
+  type SyncRemoteItem,
+  type StateEntry,
+} from "../lib/sync";
 import { startEmulator } from "./emulator";
 
 const both: PlanOptions = { propagateDeletes: true, removeExtras: true, listing: "verified" };
@@ -309,6 +322,123 @@ describe("sync planner", () => {
         await scheduler.close();
         await client.close();
         await emu.close();
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    });
+
+    /** An emulator with /Media holding a.mkv and b.mkv, a client, a scheduler and an empty work folder. */
+    async function world(
+      fn: (w: {
+        emu: Awaited<ReturnType<typeof startEmulator>>;
+        client: PutioClient;
+        target: string;
+        sync: (o?: object) => ReturnType<typeof runSync>;
+      }) => Promise<void>,
+    ) {
+      const emu = await startEmulator();
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-sync-state-"));
+      const client = new PutioClient({ token: emu.token, apiUrl: emu.apiUrl });
+      const scheduler = new DownloadScheduler(client);
+      const target = path.join(work, "target");
+      const m = emu.state.addFolder(0, "Media");
+      emu.state.addFile(m.id, "a.mkv", Buffer.from("put.io's a"));
+      emu.state.addFile(m.id, "b.mkv", Buffer.from("put.io's b"));
+      try {
+        await fn({
+          emu,
+          client,
+          target,
+          sync: (o = {}) => runSync(client, scheduler, { folder: "/Media", target, propagateDeletes: true, signal: new AbortController().signal, ...o }),
+        });
+      } finally {
+        await scheduler.close();
+        await client.close();
+        await emu.close();
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    }
+
+    it("a state file that is not JSON is kept aside, the run says so and counts every local file as the user's (nothing trashed)", () =>
+      world(async ({ emu, client, target, sync }) => {
+        let r = await sync();
+        assert.equal(r.copied.length, 2);
+        assert.equal(r.stateSetAside, null);
+        const stateFile = path.join(target, STATE_FILE);
+        const torn = fs.readFileSync(stateFile, "utf8").slice(0, 20);
+        fs.writeFileSync(stateFile, torn);
+        const a = emu.state
+          .childrenOf(emu.state.users.get(emu.state.defaultUserId)!, emu.state.files.get((await client.folderId("/Media"))!)!)
+          .find((f) => f.name === "a.mkv")!;
+        await client.files.delete([a.id]);
+        r = await sync();
+        assert.match(String(r.stateSetAside), /damaged.*\.putio-sync\.json\.damaged/);
+        assert.deepEqual([r.deleted, r.copied], [[], []], "a.mkv is no longer known as the sync's: kept");
+        assert.equal(fs.readFileSync(path.join(target, "a.mkv"), "utf8"), "put.io's a");
+        assert.equal(fs.readFileSync(stateFile + ".damaged", "utf8"), torn, "the damaged state kept as it was");
+        r = await sync();
+        assert.equal(r.stateSetAside, null, "said once: the next run reads the state the last one wrote");
+        assert.deepEqual(r.deleted, []);
+        assert.ok(fs.existsSync(path.join(target, "a.mkv")));
+      }));
+
+    it("a state file the disk will not read fails the run: nothing downloaded, trashed or written over", () =>
+      world(async ({ target, sync }) => {
+        await sync();
+        const stateFile = path.join(target, STATE_FILE);
+        const before = fs.readFileSync(stateFile, "utf8");
+        fs.rmSync(path.join(target, "b.mkv"));
+        // Reading a folder fails like a disk error does (EISDIR); the real state is kept inside it.
+        fs.renameSync(stateFile, stateFile + ".real");
+        fs.mkdirSync(stateFile);
+        fs.renameSync(stateFile + ".real", path.join(stateFile, "real"));
+        await assert.rejects(sync(), (err: any) => err.code === "local.state-file-unreadable" && /EISDIR/.test(err.message));
+        assert.deepEqual(fs.readdirSync(target).sort(), [STATE_FILE, "a.mkv"], "b.mkv not downloaded again, nothing trashed");
+        assert.equal(fs.readFileSync(path.join(stateFile, "real"), "utf8"), before);
+      }));
+
+    it("a run that is working is not an interrupted one: the check at a node's start waits for it and reads its end", () =>
+      world(async ({ emu, client, target, sync }) => {
+        const m = (await client.folderId("/Media"))!;
+        emu.state.addFile(m, "slow.mkv", Buffer.alloc(96 * 1024, 7));
+        emu.knobs.bandwidthPerConnection = 32 * 1024;
+        const run = sync();
+        const stateFile = path.join(target, STATE_FILE);
+        const working = () => {
+          try {
+            return JSON.parse(fs.readFileSync(stateFile, "utf8")).running === true;
+          } catch {
+            return false;
+          }
+        };
+        for (let i = 0; !working(); i++) {
+          assert.ok(i < 6000, "the run marks its state as running");
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        let ended = false;
+        void run.then(() => (ended = true));
+        assert.equal(await interrupted(target, m), false);
+        assert.ok(ended, "read after the run ended");
+        assert.equal((await run).copied.length, 3);
+      }));
+
+    it("the scan of the local folder: a name gone since its folder was read is left out; any other lstat error fails the scan", async () => {
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), "putio-sync-scan-"));
+      try {
+        for (const n of ["a.mkv", "b.mkv", ".putio-sync.json"]) fs.writeFileSync(path.join(work, n), n);
+        const failing = (code: string): LocalFs => ({
+          ...nodeFs,
+          lstat: (p) => (path.basename(p) === "b.mkv" ? Promise.reject(Object.assign(new Error(`${code}: lstat`), { code })) : nodeFs.lstat(p)),
+        });
+        assert.deepEqual(
+          (await scanSyncTarget(work)).map((e) => e.path),
+          ["a.mkv", "b.mkv"],
+        );
+        assert.deepEqual(
+          (await scanSyncTarget(work, undefined, failing("ENOENT"))).map((e) => e.path),
+          ["a.mkv"],
+        );
+        await assert.rejects(scanSyncTarget(work, undefined, failing("EIO")), { code: "EIO" });
+      } finally {
         fs.rmSync(work, { recursive: true, force: true });
       }
     });

@@ -2,9 +2,9 @@
  * The sync's view of the local folder: what is on disk (links never followed, the package's own
  * `.putio-*` files and folders never listed) and the state file of what the last runs wrote.
  */
-import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import { nodeFs, writeFileAtomic } from "../local/fs";
+import { lstatOrNull, nodeFs, type LocalFs } from "../local/fs";
+import { StateFile } from "../local/state-file";
 import { isSafeRelPath, type LocalEntry, type StateEntry } from "./planner";
 
 /** The sync's own names under the target; remote names never start with ".putio-" (sanitizeName). */
@@ -21,25 +21,31 @@ export interface SyncState {
   running: boolean;
   /** Local extras (folded paths) a run found and left for a second look (see PlanOptions.extrasBefore). */
   extras?: string[];
+  /** The state file could not be parsed: it was set aside (this says where) and the run starts without it. */
+  setAside?: Error;
 }
 
-/** Every file, link and folder under `root` (relative, "/"-joined); a missing root is empty. */
-export async function scanSyncTarget(root: string, signal?: AbortSignal): Promise<LocalEntry[]> {
+/**
+ * Every file, link and folder under `root` (relative, "/"-joined); a missing root is empty. Only a
+ * name gone since its folder was read is left out: any other error fails the scan, since a file
+ * the scan missed would read as "deleted by the user" and the state would forget it.
+ */
+export async function scanSyncTarget(root: string, signal?: AbortSignal, fs: LocalFs = nodeFs): Promise<LocalEntry[]> {
   const out: LocalEntry[] = [];
   const visit = async (dir: string, rel: string) => {
     if (signal?.aborted) throw signal.reason;
-    let entries;
+    let names;
     try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
+      names = await fs.readdir(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT" && rel === "") return;
       throw err;
     }
-    for (const e of entries) {
-      if (OWN.test(e.name)) continue;
-      const full = path.join(dir, e.name);
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      const st = await fsp.lstat(full).catch(() => null);
+    for (const name of names) {
+      if (OWN.test(name)) continue;
+      const full = path.join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await lstatOrNull(fs, full);
       if (!st) continue;
       const kind = st.isSymbolicLink() ? "link" : st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
       out.push({ path: r, kind, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev, ctimeMs: st.ctimeMs });
@@ -50,15 +56,22 @@ export async function scanSyncTarget(root: string, signal?: AbortSignal): Promis
   return out;
 }
 
-export async function readState(root: string, folderId: number): Promise<SyncState> {
+/**
+ * The state of the last run. Missing: empty. Not parsable: set aside (`.putio-sync.json.damaged`,
+ * never deleted) and empty, so every local file counts as the user's. Unreadable (a disk error):
+ * the run fails and the file is left as it is, never written over with less than it held.
+ */
+export async function readState(root: string, folderId: number, fs: LocalFs = nodeFs): Promise<SyncState> {
   const empty: SyncState = { folderId, files: new Map(), running: false };
-  let data: { folderId?: unknown; files?: Record<string, Partial<StateEntry>>; running?: unknown; extras?: unknown };
+  let data: { folderId?: unknown; files?: Record<string, Partial<StateEntry>>; running?: unknown; extras?: unknown } | null;
   try {
-    data = JSON.parse(await fsp.readFile(path.join(root, STATE_FILE), "utf8"));
-  } catch {
-    return empty; // missing or damaged: every local file counts as the user's
+    data = await new StateFile(path.join(root, STATE_FILE), fs).read();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "local.state-file-damaged") return { ...empty, setAside: err as Error };
+    throw err;
   }
-  if (!data || data.folderId !== folderId || typeof data.files !== "object" || !data.files) return { ...empty, running: data?.running === true };
+  if (!data) return empty;
+  if (data.folderId !== folderId || typeof data.files !== "object" || !data.files) return { ...empty, running: data?.running === true };
   for (const [k, e] of Object.entries(data.files)) {
     const id = Number(k);
     if (!Number.isSafeInteger(id) || !e || !isSafeRelPath(e.path) || typeof e.size !== "number" || typeof e.mtimeMs !== "number") continue;
@@ -81,7 +94,7 @@ export async function readState(root: string, folderId: number): Promise<SyncSta
 }
 
 /** Written through a temp name and a rename: a crash leaves the old or the new state. */
-export async function writeState(root: string, state: SyncState): Promise<void> {
+export async function writeState(root: string, state: SyncState, fs: LocalFs = nodeFs): Promise<void> {
   const text = JSON.stringify({
     v: 1,
     folderId: state.folderId,
@@ -89,5 +102,5 @@ export async function writeState(root: string, state: SyncState): Promise<void> 
     files: Object.fromEntries(state.files),
     ...(state.extras?.length ? { extras: state.extras } : {}),
   });
-  await writeFileAtomic(nodeFs, path.join(root, STATE_FILE), path.join(root, STATE_FILE + ".tmp"), text);
+  await new StateFile(path.join(root, STATE_FILE), fs).write(text);
 }

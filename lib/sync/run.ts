@@ -56,6 +56,8 @@ export interface SyncResult extends SyncReport {
   cache: RemoteCache;
   /** Folders listed from put.io by this run (the others came from the cache). */
   listed: number;
+  /** The state file could not be parsed: where it was set aside (every local file counted as the user's). */
+  stateSetAside: Error | null;
 }
 
 /** The depth put.io trees are walked to (a guard, not a limit anyone meets). */
@@ -146,6 +148,7 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
       seen,
       cache,
       listed,
+      stateSetAside: state.setAside ?? null,
     });
     if (opts.dryRun) return done(reportOfPlan(plan.actions, trashStamp()));
     await ensureTargetFolder(nodeFs, root, attempted);
@@ -157,9 +160,14 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
   });
 }
 
-/** Whether the last run on `target` for this folder ended before it finished (a restart mid-run). */
+/**
+ * Whether the last run on `target` for this folder ended before it finished (a restart mid-run).
+ * Read under the target's lock: a run of this process that is working marks the state "running"
+ * too, and must not read as an interrupted one (a node checking at start while its first run works).
+ */
 export async function interrupted(target: string, folderId: number): Promise<boolean> {
-  return (await readState(path.resolve(target), folderId)).running;
+  const root = path.resolve(target);
+  return withTargetLock(root, async () => (await readState(root, folderId)).running);
 }
 
 const LOCKS_KEY = Symbol.for("node-red-putio.sync-target-locks");

@@ -61,6 +61,17 @@ export interface NodeRedFixture {
   settings(extra: Record<string, unknown>): void;
 }
 
+/** Whether `dir` is on a FUSE mount (the innermost mount holding it, as /proc/mounts lists them). */
+function onFuse(dir: string): boolean {
+  const mounts = fs
+    .readFileSync("/proc/mounts", "utf8")
+    .split("\n")
+    .map((l) => l.split(" "))
+    .filter(([, at]) => at && (dir === at || dir.startsWith(at.endsWith("/") ? at : `${at}/`)))
+    .sort((a, b) => b[1]!.length - a[1]!.length);
+  return !!mounts[0]?.[2]?.startsWith("fuse");
+}
+
 /** Registers the hooks in the calling `describe`. */
 export function useNodeRed(opts: NodeRedOptions = {}): NodeRedFixture {
   let saved: Record<string, unknown> = {};
@@ -97,7 +108,16 @@ export function useNodeRed(opts: NodeRedOptions = {}): NodeRedFixture {
     await f.client?.close();
     await f.emu?.close();
     // A FUSE mount may still be settling a last write: retried, never left to fail the next test.
-    if (f.work) fs.rmSync(f.work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    if (f.work) {
+      try {
+        fs.rmSync(f.work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      } catch (err) {
+        // exfat-fuse keeps an unlinked file's entry while its node is still referenced, so the
+        // folder can stay "not empty" for a while; a folder on the spec's own mount goes with it.
+        if (!((err as NodeJS.ErrnoException).code === "ENOTEMPTY" && onFuse(f.work))) throw err;
+        console.warn(`      left for the mount's removal: ${f.work} (${(err as Error).message})`);
+      }
+    }
     if (f.userDir) fs.rmSync(f.userDir, { recursive: true, force: true });
     for (const k of Object.keys(env)) delete process.env[k];
   };
