@@ -228,7 +228,7 @@ export = function (RED: NodeAPI): void {
           try {
             const client = await ready();
             const folderId = await client.folderId(config.folder, { signal: closing });
-            if (folderId !== null && (await interrupted(config.target, folderId))) background(true);
+            if (folderId !== null && (await interrupted(config.target))) background(true);
           } catch {
             /* not ready or gone: the next trigger reports it */
           }

@@ -370,6 +370,8 @@ describe("sync planner", () => {
           .childrenOf(emu.state.users.get(emu.state.defaultUserId)!, emu.state.files.get((await client.folderId("/Media"))!)!)
           .find((f) => f.name === "a.mkv")!;
         await client.files.delete([a.id]);
+        assert.equal(await interrupted(target), false, "a node's check at start only reads it ...");
+        assert.equal(fs.readFileSync(stateFile, "utf8"), torn, "... and leaves it for the run to report");
         r = await sync();
         assert.match(String(r.stateSetAside), /damaged.*\.putio-sync\.json\.damaged/);
         assert.deepEqual([r.deleted, r.copied], [[], []], "a.mkv is no longer known as the sync's: kept");
@@ -416,7 +418,7 @@ describe("sync planner", () => {
         }
         let ended = false;
         void run.then(() => (ended = true));
-        assert.equal(await interrupted(target, m), false);
+        assert.equal(await interrupted(target), false);
         assert.ok(ended, "read after the run ended");
         assert.equal((await run).copied.length, 3);
       }));

@@ -93,6 +93,19 @@ export async function readState(root: string, folderId: number, fs: LocalFs = no
   return { ...empty, running: data.running === true, extras };
 }
 
+/**
+ * Whether the state says a run was working when it was last written. Only reads: a damaged or
+ * unreadable state is not interrupted work, and stays for the next run to set aside and report.
+ */
+export async function lastRunUnfinished(root: string, fs: LocalFs = nodeFs): Promise<boolean> {
+  try {
+    const data: unknown = JSON.parse(await fs.readFile(path.join(root, STATE_FILE), "utf8"));
+    return !!data && typeof data === "object" && (data as { running?: unknown }).running === true;
+  } catch {
+    return false;
+  }
+}
+
 /** Written through a temp name and a rename: a crash leaves the old or the new state. */
 export async function writeState(root: string, state: SyncState, fs: LocalFs = nodeFs): Promise<void> {
   const text = JSON.stringify({

@@ -13,7 +13,7 @@ import { ensureTargetFolder } from "../local/folders";
 import type { PutioFile } from "../domains/files";
 import type { DownloadScheduler } from "../download/scheduler";
 import { executePlan } from "./executor";
-import { readState, scanSyncTarget, type SyncState } from "./local";
+import { lastRunUnfinished, readState, scanSyncTarget, type SyncState } from "./local";
 import { planSync, type ListingTrust, type SyncRemoteItem } from "./planner";
 import { checkListing, listFolder } from "./remote";
 import { emptyReport, reportOfPlan, trashStamp, type SyncReport } from "./report";
@@ -165,9 +165,9 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
  * Read under the target's lock: a run of this process that is working marks the state "running"
  * too, and must not read as an interrupted one (a node checking at start while its first run works).
  */
-export async function interrupted(target: string, folderId: number): Promise<boolean> {
+export async function interrupted(target: string): Promise<boolean> {
   const root = path.resolve(target);
-  return withTargetLock(root, async () => (await readState(root, folderId)).running);
+  return withTargetLock(root, () => lastRunUnfinished(root));
 }
 
 const LOCKS_KEY = Symbol.for("node-red-putio.sync-target-locks");
