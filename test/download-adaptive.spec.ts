@@ -170,7 +170,10 @@ describe("adaptive connections: the controller (fast-check)", () => {
         // One connection more is kept when it adds half its share: from a start of 1 or 2, what is
         // left may be up to that half share (on the first search, the ×4 steps get past it).
         const missing = best - r.rate;
-        assert.ok(missing <= Math.max(0.1 * best, 0.5 * p.per * (1 + 2 * p.noise)), `rate ${r.rate / MiB} of ${best / MiB} MiB/s at ${r.n}`);
+        // The bound is inclusive, and rates are floats: 13 of 14.4̅ MiB/s is exactly 0.1 short, but
+        // computes as 1e-15 more (a 1e-9 margin; seed -1383524818 of an npm test run).
+        const bound = Math.max(0.1 * best, 0.5 * p.per * (1 + 2 * p.noise));
+        assert.ok(missing <= bound * (1 + 1e-9), `rate ${r.rate / MiB} of ${best / MiB} MiB/s at ${r.n}`);
         const usable = Math.ceil((link / p.per) * (1 + 2 * p.noise)) + 1;
         assert.ok(r.n <= Math.max(learned, usable), `${r.n} connections from ${learned} for ${p.linkPer} per link`);
         assert.equal(r.ctl.learned, r.n);
