@@ -160,7 +160,7 @@ describe("adaptive connections: the controller (fast-check)", () => {
     assert.equal(refused.ctl.learned, 3);
   });
 
-  it("from any learned start: settles within 0.1 of what is possible or half a connection's share, above the start only with connections that paid", () => {
+  it("from any learned start: settles within 0.1 of what is possible, half a connection's share, or where one more would not pay by its rule; above the start only with connections that paid", () => {
     fc.assert(
       fc.property(model, fc.integer({ min: 1, max: 16 }), (p, learned) => {
         const link = p.per * p.linkPer;
@@ -170,10 +170,15 @@ describe("adaptive connections: the controller (fast-check)", () => {
         // One connection more is kept when it adds half its share: from a start of 1 or 2, what is
         // left may be up to that half share (on the first search, the ×4 steps get past it).
         const missing = best - r.rate;
-        // The bound is inclusive, and rates are floats: 13 of 14.4̅ MiB/s is exactly 0.1 short, but
-        // computes as 1e-15 more (a 1e-9 margin; seed -1383524818 of an npm test run).
-        const bound = Math.max(0.1 * best, 0.5 * p.per * (1 + 2 * p.noise));
-        assert.ok(missing <= bound * (1 + 1e-9), `rate ${r.rate / MiB} of ${best / MiB} MiB/s at ${r.n}`);
+        // Or it stopped where its own rule says the next connection does not pay: a gain under
+        // max(minGain, minShare / n) of the rate as measured, and each window is measured within
+        // ±noise, so the true gain can be up to 2 × noise more (13 of 14.4̅ MiB/s: 14 would add
+        // 7.7 %, measured as low as 3.7 %; npm test loop runs found it, seeds -1383524818 and others).
+        const cap = Math.min(p.serverMax, p.max);
+        const next = r.n < cap ? Math.min((r.n + 1) * p.per, link) - r.rate : 0;
+        // The rule's numbers as written here, not read from the controller: a change there must fail this.
+        const unpaid = next <= (Math.max(0.05, 0.5 / r.n) + 2 * p.noise) * r.rate;
+        assert.ok(missing <= Math.max(0.1 * best, 0.5 * p.per * (1 + 2 * p.noise)) || unpaid, `rate ${r.rate / MiB} of ${best / MiB} MiB/s at ${r.n}`);
         const usable = Math.ceil((link / p.per) * (1 + 2 * p.noise)) + 1;
         assert.ok(r.n <= Math.max(learned, usable), `${r.n} connections from ${learned} for ${p.linkPer} per link`);
         assert.equal(r.ctl.learned, r.n);
