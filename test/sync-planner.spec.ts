@@ -372,6 +372,9 @@ describe("sync planner", () => {
         await client.files.delete([a.id]);
         assert.equal(await interrupted(target), false, "a node's check at start only reads it ...");
         assert.equal(fs.readFileSync(stateFile, "utf8"), torn, "... and leaves it for the run to report");
+        r = await sync({ dryRun: true });
+        assert.deepEqual([r.stateSetAside, r.deleted, r.copied], [null, [], []]);
+        assert.equal(fs.readFileSync(stateFile, "utf8"), torn, "a dry run changes nothing, not even the damaged state's name");
         r = await sync();
         assert.match(String(r.stateSetAside), /damaged.*\.putio-sync\.json\.damaged/);
         assert.deepEqual([r.deleted, r.copied], [[], []], "a.mkv is no longer known as the sync's: kept");

@@ -58,18 +58,15 @@ export async function scanSyncTarget(root: string, signal?: AbortSignal, fs: Loc
 
 /**
  * The state of the last run. Missing: empty. Not parsable: set aside (`.putio-sync.json.damaged`,
- * never deleted) and empty, so every local file counts as the user's. Unreadable (a disk error):
+ * never deleted; left in place when `readOnly`, as a dry run changes nothing) and empty, so every
+ * local file counts as the user's. Unreadable (a disk error):
  * the run fails and the file is left as it is, never written over with less than it held.
  */
-export async function readState(root: string, folderId: number, fs: LocalFs = nodeFs): Promise<SyncState> {
+export async function readState(root: string, folderId: number, fs: LocalFs = nodeFs, opts: { readOnly?: boolean } = {}): Promise<SyncState> {
   const empty: SyncState = { folderId, files: new Map(), running: false };
-  let data: { folderId?: unknown; files?: Record<string, Partial<StateEntry>>; running?: unknown; extras?: unknown } | null;
-  try {
-    data = await new StateFile(path.join(root, STATE_FILE), fs).read();
-  } catch (err) {
-    if ((err as { code?: unknown }).code === "local.state-file-damaged") return { ...empty, setAside: err as Error };
-    throw err;
-  }
+  const read = await stateData(root, fs, opts.readOnly === true);
+  if (read.setAside) return { ...empty, setAside: read.setAside };
+  const data = read.data as { folderId?: unknown; files?: Record<string, Partial<StateEntry>>; running?: unknown; extras?: unknown } | null;
   if (!data) return empty;
   if (data.folderId !== folderId || typeof data.files !== "object" || !data.files) return { ...empty, running: data?.running === true };
   for (const [k, e] of Object.entries(data.files)) {
@@ -98,11 +95,36 @@ export async function readState(root: string, folderId: number, fs: LocalFs = no
  * unreadable state is not interrupted work, and stays for the next run to set aside and report.
  */
 export async function lastRunUnfinished(root: string, fs: LocalFs = nodeFs): Promise<boolean> {
+  const { data } = await stateData(root, fs, true).catch(() => ({ data: null }));
+  return data?.running === true;
+}
+
+/**
+ * The state file's object (null: none). `readOnly` (a dry run, the start-up check): a damaged
+ * file reads as none and stays where it is; else it is set aside and said in `setAside`.
+ */
+async function stateData(root: string, fs: LocalFs, readOnly: boolean): Promise<{ data: Record<string, unknown> | null; setAside?: Error }> {
+  const file = path.join(root, STATE_FILE);
+  if (!readOnly) {
+    try {
+      return { data: await new StateFile(file, fs).read() };
+    } catch (err) {
+      if ((err as { code?: unknown }).code === "local.state-file-damaged") return { data: null, setAside: err as Error };
+      throw err;
+    }
+  }
+  let text: string;
   try {
-    const data: unknown = JSON.parse(await fs.readFile(path.join(root, STATE_FILE), "utf8"));
-    return !!data && typeof data === "object" && (data as { running?: unknown }).running === true;
+    text = await fs.readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { data: null };
+    throw err;
+  }
+  try {
+    const data: unknown = JSON.parse(text);
+    return { data: data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : null };
   } catch {
-    return false;
+    return { data: null };
   }
 }
 

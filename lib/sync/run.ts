@@ -123,7 +123,7 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
   if (short) for (const id of [...cache.children.keys()]) if (!cache.verified.has(id)) cache.children.delete(id);
 
   return withTargetLock(root, async () => {
-    const state: SyncState = await readState(root, folderId);
+    const state: SyncState = await readState(root, folderId, nodeFs, { readOnly: !!opts.dryRun });
     const local = await scanSyncTarget(root, signal);
     const listing: ListingTrust = short ? "held" : verified ? "verified" : "unverified";
     const plan = planSync(remote, state.files, local, {
