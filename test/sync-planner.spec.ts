@@ -15,6 +15,7 @@ import { DownloadScheduler } from "../lib/download";
 import { foldName } from "../lib/local/names";
 import { nodeFs, type LocalFs } from "../lib/local/fs";
 import {
+  executePlan,
   interrupted,
   isSafeRelPath,
   planSync,
@@ -424,6 +425,44 @@ describe("sync planner", () => {
         assert.equal(await interrupted(target), false);
         assert.ok(ended, "read after the run ended");
         assert.equal((await run).copied.length, 3);
+      }));
+
+    it("a file the plan saw, renamed or removed by the user before its step: that step fails in the package's words and nothing else is touched", () =>
+      world(async ({ client, target, sync }) => {
+        await sync();
+        const scheduler = new DownloadScheduler(client);
+        try {
+          fs.mkdirSync(path.join(target, "Gone"));
+          const crc = "0badf00d";
+          const actions: PlanAction[] = [
+            // A local file to adopt, a file to move and one in a folder that became a file: all gone.
+            { kind: "adopt", id: 901, path: "c.mkv", size: 4, crc32: crc },
+            { kind: "rename", id: 902, from: "d.mkv", to: "e.mkv" },
+            { kind: "adopt", id: 903, path: "a.mkv/inner.mkv", size: 4, crc32: crc },
+            { kind: "rename", id: 904, from: "Gone/f.mkv", to: "g.mkv" },
+          ];
+          const r = await executePlan(actions, {
+            root: target,
+            scheduler,
+            state: { folderId: 1, files: new Map(), running: false },
+            remoteIds: new Set([901, 902, 903, 904]),
+            signal: new AbortController().signal,
+          });
+          assert.deepEqual(
+            r.failed.map((f) => [f.path, (f.error as { code?: string }).code]),
+            [
+              // Moves run before adoptions.
+              ["d.mkv", "sync.changed-meanwhile"],
+              ["Gone/f.mkv", "sync.changed-meanwhile"],
+              ["c.mkv", "sync.changed-meanwhile"],
+              ["a.mkv/inner.mkv", "sync.changed-meanwhile"],
+            ],
+          );
+          assert.match(r.failed[2]!.error.message, /"c\.mkv" appeared, changed or went away locally during the run/);
+          assert.deepEqual(fs.readdirSync(target).sort(), [".putio-sync.json", "Gone", "a.mkv", "b.mkv"]);
+        } finally {
+          await scheduler.close();
+        }
       }));
 
     it("the scan of the local folder: a name gone since its folder was read is left out; any other lstat error fails the scan", async () => {

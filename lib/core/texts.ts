@@ -477,7 +477,7 @@ export const ENGLISH: Readonly<Record<string, string>> = Object.freeze({
   "sync.not-a-file": '__attempted__: "__path__" is a folder or a link locally: it is left alone',
   "sync.taken": '__attempted__: "__path__" still holds another synced file: this one follows once that file has moved',
   "sync.unsafe-folder": '__attempted__: "__path__" is a link or not a folder: nothing is written through it',
-  "sync.changed-meanwhile": '__attempted__: "__path__" appeared or changed locally during the run: it is left alone',
+  "sync.changed-meanwhile": '__attempted__: "__path__" appeared, changed or went away locally during the run: it is left alone',
   "sync.parent-not-folder": '__attempted__: a folder of "__path__" is a file or a link locally: it is left alone',
   "sync.not-downloaded": '__attempted__: the download of "__path__" ended without a file',
   "sync.listing-short":

@@ -15,7 +15,7 @@ import { t } from "../core/texts";
 import { assertInside, foldName } from "../local/names";
 import type { DownloadScheduler } from "../download/scheduler";
 import { STAGING_DIR, TRASH_DIR, writeState, type SyncState } from "./local";
-import { checkFolders, knownCrc, moveInside, placeDownload, removeEmptyUp, sameFile, stillAsLeft } from "./moves";
+import { changedMeanwhile, checkFolders, knownCrc, moveInside, placeDownload, removeEmptyUp, sameFile, stillAsLeft } from "./moves";
 import type { PlanAction } from "./planner";
 import { conflictError, emptyReport, trashStamp, type SyncReport } from "./report";
 
@@ -54,6 +54,10 @@ export async function executePlan(actions: PlanAction[], opts: ExecuteOptions): 
   };
   const fail = (rel: string, err: unknown) => {
     if (signal.aborted) throw new PutioAbortError(t("op.sync-file", { path: rel }), signal.reason);
+    // A name the plan saw, gone by the time a step reached it (the user renamed or removed the
+    // file or a folder of it during the run): the step is left for the next run, said in our words.
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    if (code === "ENOENT" || code === "ENOTDIR") err = changedMeanwhile(root, path.join(root, ...rel.split("/")));
     report.failed.push({ path: rel, error: err instanceof Error ? err : new Error(String(err)) });
   };
   // One id per local path: an id recorded at a path takes it from any other (stale) entry.

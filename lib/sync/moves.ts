@@ -67,7 +67,8 @@ export async function moveInside(realRoot: string, root: string, from: string, t
   }
 }
 
-function changedMeanwhile(root: string, to: string): Error {
+/** `to` (under `root`) appeared, changed or went away while the run worked on it. */
+export function changedMeanwhile(root: string, to: string): Error {
   const rel = path.relative(root, to).split(path.sep).join("/");
   return new PutioInputError(t("op.sync-file", { path: rel }), t("sync.changed-meanwhile", { path: rel }));
 }
