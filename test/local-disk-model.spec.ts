@@ -3,7 +3,7 @@
  * on a NAS folder, put.io changes and glitches, and several engines' jobs at once on aliased
  * targets, with the invariants checked after every step. A modest number of runs here; many more
  * with MODEL_RUNS (npm run chaos). MODEL_SEED with the same MODEL_RUNS replays a failure's
- * generation (then shrunk again); MODEL_SYNC=0 leaves the sync out. On exFAT (a case-insensitive file
+ * generation (then shrunk again), and MODEL_PATH (+ MODEL_REPLAY, its replayPath) with them just the printed counterexample; MODEL_SYNC=0 leaves the sync out. On exFAT (a case-insensitive file
  * system without links) too, with fewer runs, when this machine can mount it (root and FUSE).
  */
 import * as fs from "node:fs";
@@ -16,6 +16,9 @@ const RUNS = Number(process.env.MODEL_RUNS) || 25;
 // npm test replays one fixed schedule (a red CI names a defect, not a dice roll); npm run chaos
 // (MODEL_RUNS set) draws new ones, and MODEL_SEED replays any of them.
 const SEED = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : process.env.MODEL_RUNS ? undefined : 20261206;
+/** With MODEL_SEED: the failure's printed path replays just it (pick its describe with --grep). */
+const PATH = process.env.MODEL_PATH || undefined;
+const REPLAY = process.env.MODEL_REPLAY || undefined;
 /** MODEL_SYNC=0 leaves the folder sync out (to hunt in the download engine alone). */
 const SYNC = process.env.MODEL_SYNC !== "0";
 
@@ -31,7 +34,7 @@ describe("local disk: the model (a NAS folder, put.io, several engines at once)"
   });
 
   it(`${RUNS} runs on this machine's temp folder (folder links, a link to the target, one outside it)`, async () => {
-    await runLocalDiskModel({ base, runs: RUNS, seed: SEED, links: true, sync: SYNC });
+    await runLocalDiskModel({ base, runs: RUNS, seed: SEED, path: PATH, replayPath: REPLAY, links: true, sync: SYNC });
   });
 
   describe("on exFAT (case-insensitive, no links)", function () {
@@ -54,6 +57,8 @@ describe("local disk: the model (a NAS folder, put.io, several engines at once)"
         base: mount!.dir,
         runs: Math.max(3, Math.round(RUNS / 3)),
         seed: SEED,
+        path: PATH,
+        replayPath: REPLAY,
         links: false,
         sync: SYNC,
         remount: () => mount!.remount(),

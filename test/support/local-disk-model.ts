@@ -36,6 +36,9 @@ export interface ModelOptions {
   base: string;
   runs: number;
   seed?: number;
+  /** With `seed`: replay only the counterexample fast-check printed (its `path`, and the commands' `replayPath`). */
+  path?: string;
+  replayPath?: string;
   /** The file system has symbolic links (exFAT has none). */
   links: boolean;
   /** Drive the folder sync too. */
@@ -593,15 +596,22 @@ function commands(opts: ModelOptions): Array<fc.Arbitrary<Cmd>> {
 export async function runLocalDiskModel(opts: ModelOptions): Promise<void> {
   let run = 0;
   await fc.assert(
-    fc.asyncProperty(fc.commands(commands(opts), { maxCommands: opts.maxCommands ?? 30, size: "max" }), async (cmds) => {
-      const world = await World.create(opts, run++);
-      try {
-        await fc.asyncModelRun(() => ({ model: { step: 0 }, real: world }), cmds);
-      } finally {
-        if (process.env.MODEL_DEBUG) console.log(`run ${run}:\n${world.log.join("\n")}\n`);
-        await world.close();
-      }
-    }),
-    { numRuns: opts.runs, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) },
+    fc.asyncProperty(
+      fc.commands(commands(opts), { maxCommands: opts.maxCommands ?? 30, size: "max", ...(opts.replayPath ? { replayPath: opts.replayPath } : {}) }),
+      async (cmds) => {
+        const world = await World.create(opts, run++);
+        try {
+          await fc.asyncModelRun(() => ({ model: { step: 0 }, real: world }), cmds);
+        } finally {
+          if (process.env.MODEL_DEBUG) console.log(`run ${run}:\n${world.log.join("\n")}\n`);
+          await world.close();
+        }
+      },
+    ),
+    {
+      numRuns: opts.runs,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.seed !== undefined && opts.path ? { path: opts.path, endOnFailure: true } : {}),
+    },
   );
 }
