@@ -376,6 +376,24 @@ describe("download journal: jobs that outlive a restart", () => {
       assert.equal(await f.read(), null, "no file: no state");
     });
 
+    it("peek reads without changing anything: a damaged file reads as none and stays; read then sets it aside; an unreadable one fails alike", async () => {
+      const s = new StateFile(file);
+      assert.equal(await s.peek(), null, "no file");
+      await s.write('{"running":true}');
+      assert.deepEqual(await s.peek(), { running: true });
+      for (const torn of ['{"running":tr', "[1]", "null", "7"]) {
+        fs.writeFileSync(file, torn);
+        assert.equal(await s.peek(), null, torn);
+        assert.deepEqual(tree(path.dirname(file)), ["download-dl.json"], `${torn}: nothing set aside`);
+        assert.equal(fs.readFileSync(file, "utf8"), torn);
+      }
+      await assert.rejects(s.read(), { code: "local.state-file-damaged" });
+      assert.deepEqual(tree(path.dirname(file)), ["download-dl.json.damaged"], "read sets it aside");
+      fs.mkdirSync(file);
+      await assert.rejects(s.peek(), (err: any) => err.code === "local.state-file-unreadable" && /EISDIR/.test(err.message));
+      assert.ok(fs.statSync(file).isDirectory(), "left as it is");
+    });
+
     it("a link where the file or its temp file goes is replaced, never followed", async () => {
       const outside = path.join(dir, "outside.txt");
       fs.writeFileSync(outside, "theirs");

@@ -26,6 +26,28 @@ export class StateFile {
    * the caller starts afresh without writing over what could still be read by hand.
    */
   async read(): Promise<Record<string, unknown> | null> {
+    const got = await this.load();
+    if (got === null || "data" in got) return got && got.data;
+    let aside: string;
+    try {
+      aside = await this.setAside();
+    } catch (err) {
+      throw this.failure("local.state-file-unreadable", { detail: detailOf(err) }, err);
+    }
+    throw this.failure("local.state-file-damaged", { detail: got.damaged, aside: path.basename(aside) });
+  }
+
+  /**
+   * The state as last written, changing nothing on disk (a dry run, a check at start): a damaged
+   * file reads as none and stays where it is, for the next `read` to set aside and report.
+   */
+  async peek(): Promise<Record<string, unknown> | null> {
+    const got = await this.load();
+    return got && "data" in got ? got.data : null;
+  }
+
+  /** null: no file; else its object, or why it is damaged. A file the disk will not read fails. */
+  private async load(): Promise<{ data: Record<string, unknown> } | { damaged: string } | null> {
     let text: string;
     try {
       text = await this.fs.readFile(this.file, "utf8");
@@ -33,21 +55,13 @@ export class StateFile {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw this.failure("local.state-file-unreadable", { detail: detailOf(err) }, err);
     }
-    let detail: string;
     try {
       const data: unknown = JSON.parse(text);
-      if (data && typeof data === "object" && !Array.isArray(data)) return data as Record<string, unknown>;
-      detail = Array.isArray(data) ? "array" : data === null ? "null" : typeof data;
+      if (data && typeof data === "object" && !Array.isArray(data)) return { data: data as Record<string, unknown> };
+      return { damaged: Array.isArray(data) ? "array" : data === null ? "null" : typeof data };
     } catch (err) {
-      detail = (err as Error).message;
+      return { damaged: (err as Error).message };
     }
-    let aside: string;
-    try {
-      aside = await this.setAside();
-    } catch (err) {
-      throw this.failure("local.state-file-unreadable", { detail: detailOf(err) }, err);
-    }
-    throw this.failure("local.state-file-damaged", { detail, aside: path.basename(aside) });
   }
 
   /** Write `text` (null: remove the file) once the writes before it landed; resolves when it did. */

@@ -95,7 +95,7 @@ export async function readState(root: string, folderId: number, fs: LocalFs = no
  * unreadable state is not interrupted work, and stays for the next run to set aside and report.
  */
 export async function lastRunUnfinished(root: string, fs: LocalFs = nodeFs): Promise<boolean> {
-  const { data } = await stateData(root, fs, true).catch(() => ({ data: null }));
+  const data = await new StateFile(path.join(root, STATE_FILE), fs).peek().catch(() => null);
   return data?.running === true;
 }
 
@@ -104,27 +104,13 @@ export async function lastRunUnfinished(root: string, fs: LocalFs = nodeFs): Pro
  * file reads as none and stays where it is; else it is set aside and said in `setAside`.
  */
 async function stateData(root: string, fs: LocalFs, readOnly: boolean): Promise<{ data: Record<string, unknown> | null; setAside?: Error }> {
-  const file = path.join(root, STATE_FILE);
-  if (!readOnly) {
-    try {
-      return { data: await new StateFile(file, fs).read() };
-    } catch (err) {
-      if ((err as { code?: unknown }).code === "local.state-file-damaged") return { data: null, setAside: err as Error };
-      throw err;
-    }
-  }
-  let text: string;
+  const state = new StateFile(path.join(root, STATE_FILE), fs);
+  if (readOnly) return { data: await state.peek() };
   try {
-    text = await fs.readFile(file, "utf8");
+    return { data: await state.read() };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { data: null };
+    if ((err as { code?: unknown }).code === "local.state-file-damaged") return { data: null, setAside: err as Error };
     throw err;
-  }
-  try {
-    const data: unknown = JSON.parse(text);
-    return { data: data && typeof data === "object" && !Array.isArray(data) ? (data as Record<string, unknown>) : null };
-  } catch {
-    return { data: null };
   }
 }
 
