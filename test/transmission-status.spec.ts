@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { t } from "../lib/core/texts";
+import { render, t } from "../lib/core/texts";
 import { emptyLive, type TorrentRecord } from "../lib/transmission/model";
 import { hideLocalPaths, statusList } from "../lib/transmission/status";
-import type { PendingCleanup } from "../lib/transmission/types";
+import { readState } from "../lib/transmission/store";
+import type { PendingCleanup, PersistedState } from "../lib/transmission/types";
 
 describe("lib/transmission/status: the sidebar's view of a node's torrents", () => {
   const ROOT = "/srv/downloads";
@@ -67,6 +68,36 @@ describe("lib/transmission/status: the sidebar's view of a node's torrents", () 
     assert.deepEqual(torrents[0]!.cleanup, { files: 1, trash: false, transfer: "remove", attempts: 3, since: 6_000_000 });
     // Read-only: the records are as they were.
     assert.deepEqual(failed.errorText, t("transmission.not-on-disk", { path: `${ROOT}/tv/Show/E01.mkv` }));
+  });
+
+  it("a pending clean-up's error is a text by code (shown in the runtime's language, local paths hidden) and survives the store; an older state's English string still shows", () => {
+    const why = t("transmission.owner-failed", { path: `${ROOT}/tv/Show`, owner: "1000:1000", error: "EPERM" });
+    const pending = (id: number, over: Partial<PendingCleanup>): PendingCleanup => ({
+      record: record(id, { phase: "done", fileId: 9 }),
+      fileIds: [9],
+      skipTrash: false,
+      removeTransferId: null,
+      cancelTransferId: null,
+      since: 1000,
+      attempts: 1,
+      error: null,
+      ...over,
+    });
+    const saved: PersistedState = {
+      version: 1,
+      nextId: 9,
+      torrents: [],
+      session: {},
+      folders: {},
+      cleanups: [pending(1, { error: render(why), errorText: why }), pending(2, { error: "put.io unreachable" })],
+    };
+    const restored = readState(JSON.parse(JSON.stringify(saved)))!.cleanups ?? [];
+    assert.deepEqual(restored, saved.cleanups);
+    const { torrents } = statusList([], () => undefined, restored, { localRoot: ROOT, max: 5 });
+    assert.deepEqual(torrents.map((x) => [x.id, x.error]).sort(), [
+      [1, t("transmission.owner-failed", { path: "tv/Show", owner: "1000:1000", error: "EPERM" })],
+      [2, "put.io unreachable"],
+    ]);
   });
 
   it("each phase from the record and put.io's live figures: waiting, downloading, verifying, seeding against the goal, finished", () => {

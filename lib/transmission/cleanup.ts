@@ -102,6 +102,7 @@ export class CleanupQueue {
     clearTimeout(timer);
     if (outcome === null) return null;
     c.error = render(outcome);
+    c.errorText = outcome;
     this.items.push(c);
     this.schedule();
     return outcome;
@@ -119,7 +120,8 @@ export class CleanupQueue {
         this.hooks.done(c);
       } catch (err) {
         const first = c.error === null;
-        c.error = render(errorText(err));
+        c.errorText = errorText(err);
+        c.error = render(c.errorText);
         changed = true;
         if (first) this.hooks.failed(err);
       }
@@ -163,6 +165,7 @@ export class CleanupQueue {
       c.cancelTransferId = null;
     }
     c.error = null;
+    delete c.errorText;
   }
 
   private schedule(): void {

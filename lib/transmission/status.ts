@@ -144,7 +144,7 @@ function cleanupStatus(c: Readonly<PendingCleanup>, hide: (s: string) => string)
     bytesPerSecond: 0,
     eta: null,
     seeding: null,
-    error: c.error === null ? null : hide(c.error),
+    error: hideIn(c.errorText ?? c.error, hide),
     cleanup: {
       files: c.fileIds.length,
       trash: !c.skipTrash,

@@ -121,6 +121,7 @@ function readCleanup(v: unknown): PendingCleanup | null {
     since: int(v.since) ? v.since : 0,
     attempts: int(v.attempts) ? v.attempts : 0,
     error: str(v.error) ? v.error : null,
+    ...(isText(v.errorText) ? { errorText: v.errorText } : {}),
   };
 }
 

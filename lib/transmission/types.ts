@@ -5,6 +5,7 @@
 import type { OwnershipLedger } from "../local/ownership";
 import type { PutioClient } from "../client";
 import type { SocketEvent } from "../core/socket";
+import type { Text } from "../core/texts";
 import type { DownloadJob, JobResult } from "../download/scheduler";
 import type { ChangeListener } from "../watch/watcher";
 import type { TorrentRecord } from "./model";
@@ -36,7 +37,10 @@ export interface PendingCleanup {
   /** Epoch ms of the removal. */
   since: number;
   attempts: number;
+  /** Why the last attempt failed, in English (what older versions stored); null: none failed yet. */
   error: string | null;
+  /** The same as a text by code: shown in the runtime's language. */
+  errorText?: Text;
 }
 
 export interface StateStore {
