@@ -182,6 +182,16 @@ describe("putio-download node @nr", function () {
     assert.match(err.error.message, /transfer 5 has no file yet \(status DOWNLOADING\)/);
   });
 
+  it("an unlimited-speed window that is not a time (25:00, which the dialog's pattern lets through): a red node in the package's words, and each msg fails with it", async () => {
+    await load({ bandwidthMBs: 1, unlimitedWindow: "25:00-07:00" });
+    await statusMatching("dl", (s) => s.fill === "red" && /^read the download limits: "25:00/.test(s.text));
+    const caught = nextMessage("caught");
+    nr.node("dl").receive({ payload: 5 });
+    const err = await caught;
+    assert.match(err.error.message, /^read the download limits: "25:00-07:00" is not a time window like 01:00-07:00/);
+    assert.equal(rig.emu.requests.length, 0, "nothing asked of put.io");
+  });
+
   it("a target that cannot be used is a catchable error at once, and the job is not kept for a restart", async function () {
     if (process.platform !== "linux") this.skip();
     const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "putio-userdir-"));

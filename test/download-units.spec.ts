@@ -137,7 +137,11 @@ describe("download units", () => {
     assert.equal(inWindow(w, new Date(2026, 0, 1, 6, 59)), true);
     assert.equal(inWindow(w, new Date(2026, 0, 1, 7, 0)), false);
     assert.equal(parseWindow(""), null);
-    assert.throws(() => parseWindow("1-7"), /time window/);
+    for (const wrong of ["1-7", "25:00-07:00", "01:00-24:01"])
+      assert.throws(
+        () => parseWindow(wrong),
+        (err: any) => err.code === "input.time-window" && err.message.includes(`"${wrong}" is not a time window like 01:00-07:00`),
+      );
   });
 
   it("bandwidth limiter: a fake clock sees sleeps that keep the average at the cap; none inside the unlimited window", async () => {

@@ -4,15 +4,18 @@
  * throttle for progress reports. All take an injectable clock so tests never depend on time.
  */
 import { wallClock, type Clock } from "../core/clock";
+import { PutioInputError } from "../core/errors";
+import { t } from "../core/texts";
 
 /** "01:00-07:00" (local time; may cross midnight) → minutes [from, to); null when empty. */
 export function parseWindow(text: string | null | undefined): { from: number; to: number } | null {
   if (!text || !String(text).trim()) return null;
   const m = /^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$/.exec(String(text));
-  if (!m) throw new Error(`"${text}" is not a time window like 01:00-07:00`);
+  const wrong = () => new PutioInputError(t("op.download-limits"), t("input.time-window", { value: String(text) }));
+  if (!m) throw wrong();
   const from = Number(m[1]) * 60 + Number(m[2]);
   const to = Number(m[3]) * 60 + Number(m[4]);
-  if (from >= 24 * 60 || to > 24 * 60) throw new Error(`"${text}" is not a time window like 01:00-07:00`);
+  if (from >= 24 * 60 || to > 24 * 60) throw wrong();
   return { from, to };
 }
 
