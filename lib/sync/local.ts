@@ -64,9 +64,14 @@ export async function scanSyncTarget(root: string, signal?: AbortSignal, fs: Loc
  */
 export async function readState(root: string, folderId: number, fs: LocalFs = nodeFs, opts: { readOnly?: boolean } = {}): Promise<SyncState> {
   const empty: SyncState = { folderId, files: new Map(), running: false };
-  const read = await stateData(root, fs, opts.readOnly === true);
-  if (read.setAside) return { ...empty, setAside: read.setAside };
-  const data = read.data as { folderId?: unknown; files?: Record<string, Partial<StateEntry>>; running?: unknown; extras?: unknown } | null;
+  const file = new StateFile(path.join(root, STATE_FILE), fs);
+  let data: { folderId?: unknown; files?: Record<string, Partial<StateEntry>>; running?: unknown; extras?: unknown } | null;
+  try {
+    data = opts.readOnly ? await file.peek() : await file.read();
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "local.state-file-damaged") return { ...empty, setAside: err as Error };
+    throw err;
+  }
   if (!data) return empty;
   if (data.folderId !== folderId || typeof data.files !== "object" || !data.files) return { ...empty, running: data?.running === true };
   for (const [k, e] of Object.entries(data.files)) {
@@ -97,21 +102,6 @@ export async function readState(root: string, folderId: number, fs: LocalFs = no
 export async function lastRunUnfinished(root: string, fs: LocalFs = nodeFs): Promise<boolean> {
   const data = await new StateFile(path.join(root, STATE_FILE), fs).peek().catch(() => null);
   return data?.running === true;
-}
-
-/**
- * The state file's object (null: none). `readOnly` (a dry run, the start-up check): a damaged
- * file reads as none and stays where it is; else it is set aside and said in `setAside`.
- */
-async function stateData(root: string, fs: LocalFs, readOnly: boolean): Promise<{ data: Record<string, unknown> | null; setAside?: Error }> {
-  const state = new StateFile(path.join(root, STATE_FILE), fs);
-  if (readOnly) return { data: await state.peek() };
-  try {
-    return { data: await state.read() };
-  } catch (err) {
-    if ((err as { code?: unknown }).code === "local.state-file-damaged") return { data: null, setAside: err as Error };
-    throw err;
-  }
 }
 
 /** Written through a temp name and a rename: a crash leaves the old or the new state. */
