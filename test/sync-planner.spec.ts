@@ -14,6 +14,7 @@ import { PutioClient } from "../lib/client";
 import { DownloadScheduler } from "../lib/download";
 import { foldName } from "../lib/local/names";
 import { nodeFs, type LocalFs } from "../lib/local/fs";
+import { lockPath, tryLock } from "../lib/local/locks";
 import {
   executePlan,
   interrupted,
@@ -425,6 +426,22 @@ describe("sync planner", () => {
         assert.equal(await interrupted(target), false);
         assert.ok(ended, "read after the run ended");
         assert.equal((await run).copied.length, 3);
+      }));
+
+    it("another Node-RED process syncing the same folder: a run waits for its lock file, then goes on", () =>
+      world(async ({ target, sync }) => {
+        fs.mkdirSync(target);
+        // What another process holds: the state file's lock file in the (real) target.
+        const other = await tryLock(nodeFs, lockPath(fs.realpathSync(target), STATE_FILE));
+        assert.ok(other);
+        let settled = false;
+        const run = sync().finally(() => (settled = true));
+        await new Promise((r) => setTimeout(r, 400));
+        assert.deepEqual([settled, fs.readdirSync(target).filter((n) => !n.startsWith(".putio-lock-"))], [false, []], "nothing read or written meanwhile");
+        await other!.release();
+        const r = await run;
+        assert.equal(r.copied.length, 2);
+        assert.deepEqual(fs.readdirSync(target).sort(), [STATE_FILE, "a.mkv", "b.mkv"], "and its own lock file is gone");
       }));
 
     it("a file the plan saw, renamed or removed by the user before its step: that step fails in the package's words and nothing else is touched", () =>

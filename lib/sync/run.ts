@@ -8,12 +8,13 @@ import type { PutioClient } from "../client";
 import { PutioInputError } from "../core/errors";
 import { t } from "../core/texts";
 import { foldName } from "../local/names";
-import { nodeFs } from "../local/fs";
+import { localClaims } from "../local/claims";
+import { lstatOrNull, nodeFs } from "../local/fs";
 import { ensureTargetFolder } from "../local/folders";
 import type { PutioFile } from "../domains/files";
 import type { DownloadScheduler } from "../download/scheduler";
 import { executePlan } from "./executor";
-import { lastRunUnfinished, readState, scanSyncTarget, type SyncState } from "./local";
+import { lastRunUnfinished, readState, scanSyncTarget, STATE_FILE, type SyncState } from "./local";
 import { planSync, type ListingTrust, type SyncRemoteItem } from "./planner";
 import { checkListing, listFolder } from "./remote";
 import { emptyReport, reportOfPlan, trashStamp, type SyncReport } from "./report";
@@ -122,42 +123,46 @@ export async function runSync(client: PutioClient, scheduler: DownloadScheduler,
   // A listing that holds less than put.io's own numbers is not cached: the next run lists it again.
   if (short) for (const id of [...cache.children.keys()]) if (!cache.verified.has(id)) cache.children.delete(id);
 
-  return withTargetLock(root, async () => {
-    const state: SyncState = await readState(root, folderId, nodeFs, { readOnly: !!opts.dryRun });
-    const local = await scanSyncTarget(root, signal);
-    const listing: ListingTrust = short ? "held" : verified ? "verified" : "unverified";
-    const plan = planSync(remote, state.files, local, {
-      propagateDeletes: !!opts.propagateDeletes,
-      removeExtras: !!opts.removeExtras,
-      listing,
-      extrasBefore: new Set(state.extras ?? []),
-    });
-    // Why files missing from put.io stay this run: the report says so.
-    const waiting = plan.actions.filter((a) => a.kind === "wait").length + plan.extras.length;
-    const held = short
-      ? new PutioInputError(attempted, t("sync.listing-short", { ...short }))
-      : waiting
-        ? new PutioInputError(attempted, t("sync.removal-waits", { count: waiting }))
-        : null;
-    const done = (r: SyncReport): SyncResult => ({
-      ...r,
-      removalsHeld: held,
-      folderId,
-      target: root,
-      seconds: (Date.now() - started) / 1000,
-      seen,
-      cache,
-      listed,
-      stateSetAside: state.setAside ?? null,
-    });
-    if (opts.dryRun) return done(reportOfPlan(plan.actions, trashStamp()));
-    await ensureTargetFolder(nodeFs, root, attempted);
-    const extrasChanged = (state.extras ?? []).join("\n") !== plan.extras.join("\n");
-    state.extras = plan.extras;
-    if (!plan.actions.length && !extrasChanged) return done(emptyReport(false));
-    const report = await executePlan(plan.actions, { root, scheduler, state, remoteIds: new Set(plan.wanted.keys()), signal, onProgress: opts.onProgress });
-    return done(report);
-  });
+  return withTargetLock(
+    root,
+    async () => {
+      const state: SyncState = await readState(root, folderId, nodeFs, { readOnly: !!opts.dryRun });
+      const local = await scanSyncTarget(root, signal);
+      const listing: ListingTrust = short ? "held" : verified ? "verified" : "unverified";
+      const plan = planSync(remote, state.files, local, {
+        propagateDeletes: !!opts.propagateDeletes,
+        removeExtras: !!opts.removeExtras,
+        listing,
+        extrasBefore: new Set(state.extras ?? []),
+      });
+      // Why files missing from put.io stay this run: the report says so.
+      const waiting = plan.actions.filter((a) => a.kind === "wait").length + plan.extras.length;
+      const held = short
+        ? new PutioInputError(attempted, t("sync.listing-short", { ...short }))
+        : waiting
+          ? new PutioInputError(attempted, t("sync.removal-waits", { count: waiting }))
+          : null;
+      const done = (r: SyncReport): SyncResult => ({
+        ...r,
+        removalsHeld: held,
+        folderId,
+        target: root,
+        seconds: (Date.now() - started) / 1000,
+        seen,
+        cache,
+        listed,
+        stateSetAside: state.setAside ?? null,
+      });
+      if (opts.dryRun) return done(reportOfPlan(plan.actions, trashStamp()));
+      await ensureTargetFolder(nodeFs, root, attempted);
+      const extrasChanged = (state.extras ?? []).join("\n") !== plan.extras.join("\n");
+      state.extras = plan.extras;
+      if (!plan.actions.length && !extrasChanged) return done(emptyReport(false));
+      const report = await executePlan(plan.actions, { root, scheduler, state, remoteIds: new Set(plan.wanted.keys()), signal, onProgress: opts.onProgress });
+      return done(report);
+    },
+    signal,
+  );
 }
 
 /**
@@ -175,7 +180,7 @@ const LOCKS_KEY = Symbol.for("node-red-putio.sync-target-locks");
 const targetLocks: Map<string, Promise<void>> = ((globalThis as Record<symbol, unknown>)[LOCKS_KEY] as Map<string, Promise<void>> | undefined) ??
 (((globalThis as Record<symbol, unknown>)[LOCKS_KEY] = new Map<string, Promise<void>>()) as Map<string, Promise<void>>);
 
-export async function withTargetLock<T>(target: string, fn: () => Promise<T>): Promise<T> {
+export async function withTargetLock<T>(target: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   const key = foldName(path.resolve(target));
   const before = targetLocks.get(key) ?? Promise.resolve();
   let release!: () => void;
@@ -184,7 +189,16 @@ export async function withTargetLock<T>(target: string, fn: () => Promise<T>): P
   targetLocks.set(key, chained);
   await before;
   try {
-    return await fn();
+    // Another Node-RED on the same folder (a second container, an add-on) waits too, by the state
+    // file's claim and its lock file: two runs at once would each write the state of their own run,
+    // and the one written last would forget files the other placed. A target not made yet has no
+    // state to share (the first run makes it).
+    const claim = (await lstatOrNull(nodeFs, target)) ? await localClaims.claim([path.join(target, STATE_FILE)], { signal }) : null;
+    try {
+      return await fn();
+    } finally {
+      await claim?.();
+    }
   } finally {
     release();
     if (targetLocks.get(key) === chained) targetLocks.delete(key);
